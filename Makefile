@@ -1,0 +1,88 @@
+# llmsplit: `make` builds build/llmsplit and the examples; `make test` runs the suite;
+# `make demo` shows what works. See README.md.
+CC       ?= cc
+CXX      ?= c++
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Wpedantic -Werror
+CSTD     := -std=c99
+LIBS     := -lbearssl -lpthread -lm
+BUILD    := build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+JSONTESTSUITE ?= ../shared/testdata/JSONTestSuite
+JSONBENCH     ?= ../shared/testdata/json-bench
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+TOOL     := $(BUILD)/llmsplit
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+SAN_TESTS:= $(patsubst tests/%.c,$(BUILD)/san/%,$(wildcard tests/test_*.c))
+HDR      := llmsplit.h
+
+.PHONY: all deps bench-deps test sanitize conformance bench demo install uninstall clean check-header
+
+all: deps $(TOOL) $(EXAMPLES)
+
+# Installs what the build needs when run as root; otherwise says exactly what to run.
+deps:
+	@sh tools/deps.sh libbearssl-dev:/usr/include/bearssl.h
+
+bench-deps:
+	@sh tools/deps.sh libbearssl-dev:/usr/include/bearssl.h libcjson-dev:/usr/include/cjson/cJSON.h \
+	    libcurl4-openssl-dev:/usr/include/x86_64-linux-gnu/curl/curl.h
+
+$(BUILD)/llmsplit: tools/llmsplit.c $(HDR) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(LIBS)
+
+$(BUILD)/examples/%: examples/%.c $(HDR) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(LIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/test.h $(HDR) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(LIBS)
+
+$(BUILD)/san/%: tests/%.c tests/test.h $(HDR) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) -O1 -g $(SAN) $(WARN) -o $@ $< $(LIBS)
+
+# The header alone, warning-free as C99 under gcc and clang and as C++11.
+check-header: | deps
+	@mkdir -p $(BUILD)
+	@printf '#include "../llmsplit.h"\n#define LLMSPLIT_IMPLEMENTATION\n#include "../llmsplit.h"\nint main(void){return 0;}\n' > $(BUILD)/hdr.c
+	@cp $(BUILD)/hdr.c $(BUILD)/hdr.cpp
+	$(CC) -std=c99 $(WARN) -fsyntax-only $(BUILD)/hdr.c
+	@if command -v clang >/dev/null 2>&1; then echo "clang -std=c99 $(WARN) -fsyntax-only"; clang -std=c99 $(WARN) -fsyntax-only $(BUILD)/hdr.c; fi
+	$(CXX) -std=c++11 $(WARN) -fsyntax-only $(BUILD)/hdr.cpp
+
+test: all check-header $(TESTS)
+	@sh tests/run $(BUILD)/tests
+
+sanitize: all $(SAN_TESTS)
+	@UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 sh tests/run $(BUILD)/san
+
+conformance: $(TOOL)
+	@sh tests/conformance.sh $(TOOL) $(JSONTESTSUITE)
+
+bench: bench-deps all
+	@mkdir -p $(BUILD)
+	$(CC) $(CSTD) -O2 -o $(BUILD)/json_bench bench/json_bench.c -lcjson -lm
+	$(CC) $(CSTD) -O2 -o $(BUILD)/cjson_minify bench/cjson_minify.c -lcjson
+	@sh bench/run.sh $(BUILD) $(JSONBENCH)
+
+demo: all
+	@sh examples/demo.sh $(BUILD)
+
+install: $(TOOL)
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 llmsplit.h $(DESTDIR)$(PREFIX)/include/llmsplit.h
+	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/llmsplit
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e "s|@VERSION@|$$(sed -n 's/^#define LLMSPLIT_VERSION "\(.*\)"/\1/p' llmsplit.h)|" \
+	    tools/llmsplit.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/llmsplit.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/llmsplit.h $(DESTDIR)$(PREFIX)/bin/llmsplit $(DESTDIR)$(PREFIX)/lib/pkgconfig/llmsplit.pc
+
+clean:
+	rm -rf $(BUILD)

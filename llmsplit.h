@@ -1,0 +1,1897 @@
+/* llmsplit.h - A/B testing for LLM calls from C: weighted traffic splits between
+   models and background mirroring to a silent model.        public domain / MIT
+
+   DO THIS in exactly one C or C++ file, before including this header:
+
+       #define LLMSPLIT_IMPLEMENTATION
+       #include "llmsplit.h"
+
+   and link with -lbearssl -lpthread. Every other file includes it without the define.
+
+   WHAT IS IN HERE, top to bottom (each layer only knows the layers above it):
+
+       1. common       errors (llmsplit_err, llmsplit_strerror), allocator, logger
+       2. json         a strict RFC 8259 parser into one flat block, and a writer
+       3. http         (next milestone step) HTTP/1.1 client, HTTPS through BearSSL
+
+   COMPILE-TIME OPTIONS (define before the implementation include)
+
+       LLMSPLIT_STATIC           make every function static (private copy per file)
+       LLMSPLIT_NO_TLS           build without BearSSL: plain http:// only
+       LLMSPLIT_NO_THREADS       build without pthreads: mirroring is unavailable
+       LLMSPLIT_ASSERT(x)        defaults to assert(x)
+       LLMSPLIT_JSON_MAX_DEPTH   deepest nesting the JSON parser accepts (512)
+
+   QUICK TOUR (JSON)
+
+       llmsplit_json_error err;
+       llmsplit_json_doc *doc = llmsplit_json_parse(text, len, NULL, &err);
+       if (!doc) { fprintf(stderr, "%d:%d: %s\n", err.line, err.col, err.message); ... }
+       const llmsplit_json_val *c =
+           llmsplit_json_path(llmsplit_json_root(doc), "choices[0].message.content");
+       size_t n; const char *s = llmsplit_json_str(c, &n);   -- NULL unless a string
+       llmsplit_json_free(doc);
+
+   LICENSE: see the end of the file.
+*/
+#ifndef LLMSPLIT_H
+#define LLMSPLIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LLMSPLIT_VERSION "0.1.0"
+
+#ifndef LLMSPLIT_API
+#ifdef LLMSPLIT_STATIC
+#define LLMSPLIT_API static
+#else
+#define LLMSPLIT_API extern
+#endif
+#endif
+
+/* Limits on hostile input, all overridable. */
+#ifndef LLMSPLIT_JSON_MAX_DEPTH
+#define LLMSPLIT_JSON_MAX_DEPTH 512
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== >>public: 1. common ============================================================== */
+
+/* Error categories. Every failure the library reports is one of these, with a message a person
+   can act on next to it (see each layer's error struct). The first group matches DESIGN §9. */
+typedef enum llmsplit_err {
+    LLMSPLIT_OK = 0,
+    LLMSPLIT_ERR_USAGE,     /* the caller passed something invalid */
+    LLMSPLIT_ERR_CONFIG,    /* a configuration file or value is invalid */
+    LLMSPLIT_ERR_NETWORK,   /* DNS, connect, reset, timeout */
+    LLMSPLIT_ERR_TLS,       /* handshake or certificate verification */
+    LLMSPLIT_ERR_HTTP,      /* malformed or oversized HTTP response */
+    LLMSPLIT_ERR_PROVIDER,  /* HTTP status >= 400 from the provider */
+    LLMSPLIT_ERR_RESPONSE,  /* well-formed HTTP, but not a usable completion */
+    LLMSPLIT_ERR_JSON,      /* text is not valid JSON (RFC 8259) */
+    LLMSPLIT_ERR_NOMEM,     /* an allocation failed or a caller buffer is too small */
+    LLMSPLIT_ERR__COUNT
+} llmsplit_err;
+
+/* The category's name: "usage", "config", "network", "tls", "http", "provider", "response",
+   "json", "memory"; "ok" for LLMSPLIT_OK. Never NULL. */
+LLMSPLIT_API const char *llmsplit_strerror(llmsplit_err err);
+
+/* Memory comes from here when a desc sets it; zero fields mean malloc/free. The user_data pointer
+   is passed back on every call. Named alloc_fn/free_fn because free may be a macro. */
+typedef struct llmsplit_allocator {
+    void *(*alloc_fn)(size_t size, void *user_data);
+    void (*free_fn)(void *ptr, void *user_data);
+    void *user_data;
+} llmsplit_allocator;
+
+typedef enum llmsplit_log_level {
+    LLMSPLIT_LOG_ERROR = 0,
+    LLMSPLIT_LOG_WARN = 1,
+    LLMSPLIT_LOG_INFO = 2,
+    LLMSPLIT_LOG_DEBUG = 3
+} llmsplit_log_level;
+
+/* Diagnostics go here when a desc sets it; a zero logger prints warnings and errors to stderr. */
+typedef struct llmsplit_logger {
+    void (*func)(llmsplit_log_level level, const char *message, void *user_data);
+    void *user_data;
+} llmsplit_logger;
+
+/* ==== >>public: 2. json ================================================================ */
+
+/* A parsed document is one block: a flat array of 16-byte values in document order, followed by
+   the unescaped strings (each NUL-terminated, with its length kept, so "\u0000" survives) and the
+   source text of numbers. Containers know how many slots their subtree takes, so skipping a
+   member costs O(1). Values stay valid until llmsplit_json_free; they are read-only. */
+typedef struct llmsplit_json_doc llmsplit_json_doc;
+typedef struct llmsplit_json_val llmsplit_json_val;
+
+typedef enum llmsplit_json_type {
+    LLMSPLIT_JSON_NONE = 0,    /* returned for a NULL value pointer (a lookup that missed) */
+    LLMSPLIT_JSON_NULL,
+    LLMSPLIT_JSON_BOOL,
+    LLMSPLIT_JSON_NUMBER,
+    LLMSPLIT_JSON_STRING,
+    LLMSPLIT_JSON_ARRAY,
+    LLMSPLIT_JSON_OBJECT
+} llmsplit_json_type;
+
+typedef struct llmsplit_json_desc {
+    llmsplit_allocator allocator; /* used for the document block (zero: malloc/free) */
+    void *buffer;                 /* optional caller memory for the document: no allocation at all */
+    size_t buffer_size;           /* its size; llmsplit_json_buffer_size(len) is always enough */
+    int max_depth;                /* 0: LLMSPLIT_JSON_MAX_DEPTH */
+} llmsplit_json_desc;
+
+/* Where and why a parse failed. line and col are 1-based; col counts characters (UTF-8 code
+   points), offset counts bytes from the start of the input. */
+typedef struct llmsplit_json_error {
+    llmsplit_err code;            /* LLMSPLIT_ERR_JSON, LLMSPLIT_ERR_NOMEM or LLMSPLIT_ERR_USAGE */
+    size_t offset;
+    int line, col;
+    char message[80];
+} llmsplit_json_error;
+
+/* Parses len bytes at text (no NUL needed) as one JSON value, strictly per RFC 8259: UTF-8
+   validated, no raw control characters in strings, no lone surrogates, exact number grammar,
+   nothing but whitespace after the value, nesting at most max_depth (the parser never recurses).
+   Integers that fit int64 are kept exactly; other numbers become correctly rounded doubles,
+   independent of the C locale; a number beyond the double range is an error.
+   Returns NULL on failure and fills *err (err may be NULL). desc may be NULL. */
+LLMSPLIT_API llmsplit_json_doc *llmsplit_json_parse(const char *text, size_t len,
+                                                    const llmsplit_json_desc *desc,
+                                                    llmsplit_json_error *err);
+
+/* Releases the document (nothing to do for a caller buffer, but calling it is always fine). */
+LLMSPLIT_API void llmsplit_json_free(llmsplit_json_doc *doc);
+
+/* Bytes a caller buffer needs to parse any len-byte input; actual use is usually far less. */
+LLMSPLIT_API size_t llmsplit_json_buffer_size(size_t len);
+
+/* Bytes of the block the document actually uses (values and strings). */
+LLMSPLIT_API size_t llmsplit_json_doc_used(const llmsplit_json_doc *doc);
+
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_root(const llmsplit_json_doc *doc);
+
+/* Readers. Each accepts NULL (a lookup that missed) and then returns its "absent" answer. */
+LLMSPLIT_API llmsplit_json_type llmsplit_json_type_of(const llmsplit_json_val *v);
+LLMSPLIT_API int llmsplit_json_is_true(const llmsplit_json_val *v);
+/* 1 when v is a number with an exact int64 value (written without fraction or exponent). */
+LLMSPLIT_API int llmsplit_json_is_int(const llmsplit_json_val *v);
+LLMSPLIT_API int64_t llmsplit_json_int(const llmsplit_json_val *v);   /* 0 unless a number */
+LLMSPLIT_API double llmsplit_json_double(const llmsplit_json_val *v); /* 0.0 unless a number */
+/* The string's bytes (NUL-terminated) and length; NULL unless v is a string (or object key). */
+LLMSPLIT_API const char *llmsplit_json_str(const llmsplit_json_val *v, size_t *len);
+/* A number's text exactly as it appeared in the input. */
+LLMSPLIT_API const char *llmsplit_json_number_text(const llmsplit_json_val *v, size_t *len);
+/* Items of an array, members of an object, bytes of a string; 0 otherwise. */
+LLMSPLIT_API size_t llmsplit_json_len(const llmsplit_json_val *v);
+
+/* Member of an object by key (first match), item of an array by index; NULL when absent. */
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_get(const llmsplit_json_val *obj, const char *key);
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_getn(const llmsplit_json_val *obj,
+                                                         const char *key, size_t key_len);
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_at(const llmsplit_json_val *arr, size_t index);
+
+/* Follows a path of ".name" and "[index]" steps from v: "choices[0].message.content".
+   A leading '.' is optional. Returns NULL when any step is missing or the path is malformed. */
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_path(const llmsplit_json_val *v, const char *path);
+
+/* Iteration over an array's items or an object's members, in document order:
+       llmsplit_json_iter it = llmsplit_json_iterate(obj);
+       const llmsplit_json_val *k, *v;
+       while (llmsplit_json_next(&it, &k, &v)) { ... }      (k is NULL for arrays) */
+typedef struct llmsplit_json_iter {
+    const llmsplit_json_val *cur;
+    size_t left;
+    int is_object;
+} llmsplit_json_iter;
+LLMSPLIT_API llmsplit_json_iter llmsplit_json_iterate(const llmsplit_json_val *container);
+LLMSPLIT_API int llmsplit_json_next(llmsplit_json_iter *it, const llmsplit_json_val **key,
+                                    const llmsplit_json_val **val);
+
+/* A growable byte buffer (used by the writer, and by the HTTP layer for bodies). */
+typedef struct llmsplit_buf {
+    char *data;                   /* NUL-terminated whenever len > 0 */
+    size_t len, cap;
+    llmsplit_allocator allocator;
+    int failed;                   /* an allocation failed; later appends are ignored */
+} llmsplit_buf;
+LLMSPLIT_API void llmsplit_buf_init(llmsplit_buf *b, const llmsplit_allocator *allocator);
+LLMSPLIT_API int llmsplit_buf_reserve(llmsplit_buf *b, size_t extra); /* 1 ok, 0 out of memory */
+LLMSPLIT_API void llmsplit_buf_append(llmsplit_buf *b, const void *data, size_t len);
+LLMSPLIT_API void llmsplit_buf_free(llmsplit_buf *b);
+
+/* JSON writer: produces compact JSON into a buffer, placing commas and colons itself. Strings
+   are escaped (quote, backslash, control characters) and must be valid UTF-8; doubles are written
+   in the shortest form that reads back to the same value. Misuse (a value where a key belongs,
+   invalid UTF-8, NaN or infinity, unbalanced ends) sets a sticky error rather than writing
+   invalid JSON. */
+typedef struct llmsplit_json_writer {
+    llmsplit_buf buf;
+    int depth;
+    int first;          /* no item written yet in the innermost container */
+    int after_key;      /* a key was written; its value comes next */
+    llmsplit_err err;
+    const char *err_message;
+    uint8_t in_object[LLMSPLIT_JSON_MAX_DEPTH];
+} llmsplit_json_writer;
+
+LLMSPLIT_API void llmsplit_json_writer_init(llmsplit_json_writer *w, const llmsplit_allocator *allocator);
+LLMSPLIT_API void llmsplit_json_writer_free(llmsplit_json_writer *w);
+/* The text written so far (NUL-terminated), or NULL after an error or when unbalanced. */
+LLMSPLIT_API const char *llmsplit_json_writer_result(const llmsplit_json_writer *w, size_t *len);
+LLMSPLIT_API void llmsplit_json_write_begin_object(llmsplit_json_writer *w);
+LLMSPLIT_API void llmsplit_json_write_end_object(llmsplit_json_writer *w);
+LLMSPLIT_API void llmsplit_json_write_begin_array(llmsplit_json_writer *w);
+LLMSPLIT_API void llmsplit_json_write_end_array(llmsplit_json_writer *w);
+LLMSPLIT_API void llmsplit_json_write_key(llmsplit_json_writer *w, const char *key, size_t len);
+LLMSPLIT_API void llmsplit_json_write_string(llmsplit_json_writer *w, const char *s, size_t len);
+LLMSPLIT_API void llmsplit_json_write_int(llmsplit_json_writer *w, int64_t v);
+LLMSPLIT_API void llmsplit_json_write_double(llmsplit_json_writer *w, double v);
+LLMSPLIT_API void llmsplit_json_write_bool(llmsplit_json_writer *w, int v);
+LLMSPLIT_API void llmsplit_json_write_null(llmsplit_json_writer *w);
+/* Writes a parsed value (and its subtree) compactly; numbers keep their original text. */
+LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsplit_json_val *v);
+
+/* Writes d in the shortest decimal form that parses back to d ("0.1", "1e+300", "-2.5").
+   buf needs 32 bytes. Returns the length, or 0 for NaN and infinities (not JSON). */
+LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LLMSPLIT_H */
+
+/* ======================================================================================= */
+/* ==== >>implementation ================================================================= */
+/* ======================================================================================= */
+#ifdef LLMSPLIT_IMPLEMENTATION
+#ifndef LLMSPLIT__IMPLEMENTED
+#define LLMSPLIT__IMPLEMENTED
+
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <float.h>
+
+#ifndef LLMSPLIT_ASSERT
+#include <assert.h>
+#define LLMSPLIT_ASSERT(x) assert(x)
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define LLMSPLIT__LIKELY(x) __builtin_expect(!!(x), 1)
+#define LLMSPLIT__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define LLMSPLIT__LIKELY(x) (x)
+#define LLMSPLIT__UNLIKELY(x) (x)
+#endif
+
+/* Compile-time checks that the value layout is what the code assumes. */
+typedef char llmsplit__check_u64[sizeof(uint64_t) == 8 ? 1 : -1];
+typedef char llmsplit__check_double[sizeof(double) == 8 ? 1 : -1];
+typedef char llmsplit__check_depth[LLMSPLIT_JSON_MAX_DEPTH > 0 ? 1 : -1];
+
+/* ==== 1. common ========================================================================= */
+
+LLMSPLIT_API const char *llmsplit_strerror(llmsplit_err err) {
+    static const char *const names[LLMSPLIT_ERR__COUNT] = {
+        "ok", "usage", "config", "network", "tls", "http", "provider", "response", "json", "memory"};
+    if ((int)err < 0 || err >= LLMSPLIT_ERR__COUNT) return "unknown";
+    return names[err];
+}
+
+static void *llmsplit__alloc(const llmsplit_allocator *a, size_t size) {
+    if (a && a->alloc_fn) return a->alloc_fn(size, a->user_data);
+    return malloc(size);
+}
+
+static void llmsplit__free(const llmsplit_allocator *a, void *p) {
+    if (!p) return;
+    if (a && a->free_fn) a->free_fn(p, a->user_data);
+    else free(p);
+}
+
+static llmsplit_allocator llmsplit__allocator_or_default(const llmsplit_allocator *a) {
+    llmsplit_allocator r;
+    if (a) return *a;
+    memset(&r, 0, sizeof r);
+    return r;
+}
+
+/* ==== 2. json =========================================================================== */
+
+/* A value slot. tag: bits 0-2 type, the rest depends on it:
+     string/key   tag>>3 = byte length, u.s = the NUL-terminated unescaped bytes
+     array/object tag>>3 = child count (members for objects), u.span = slots of the subtree
+                  (while the container is still open, u.span holds its parent's slot index)
+     int/real     bits 3-15 = length of the number's source text (0 if longer than 8191),
+                  bits 16-63 = distance in bytes from this slot to that text (strings come
+                  after the values, so it is positive); u.i / u.d the value */
+struct llmsplit_json_val {
+    uint64_t tag;
+    union {
+        int64_t i;
+        double d;
+        const char *s;
+        uint64_t span;
+    } u;
+};
+
+enum {
+    LLMSPLIT__T_NULL = 0, LLMSPLIT__T_FALSE, LLMSPLIT__T_TRUE, LLMSPLIT__T_INT,
+    LLMSPLIT__T_REAL, LLMSPLIT__T_STR, LLMSPLIT__T_ARR, LLMSPLIT__T_OBJ
+};
+#define LLMSPLIT__TYPE(v) ((unsigned)((v)->tag & 7u))
+#define LLMSPLIT__NUMTEXT_MAX 8191u
+
+struct llmsplit_json_doc {
+    llmsplit_allocator allocator;
+    int owned;                 /* the block came from the allocator */
+    llmsplit_json_val *vals;
+    size_t nvals;
+    char *strs;                /* string area */
+    size_t strs_len;
+};
+
+LLMSPLIT_API size_t llmsplit_json_buffer_size(size_t len) {
+    /* Every value takes at least two input bytes but one (its separator or brackets), so at
+       most len/2 + 1 values; strings shrink when unescaped and each has two quotes to spare for
+       its NUL, so the string area never exceeds len + 1 bytes. */
+    size_t head = (sizeof(llmsplit_json_doc) + 15u) & ~(size_t)15u;
+    size_t nvals = len / 2u + 2u;
+    if (nvals > (SIZE_MAX - head - len - 16u) / sizeof(llmsplit_json_val)) return SIZE_MAX;
+    return head + nvals * sizeof(llmsplit_json_val) + len + 16u;
+}
+
+/* --- number conversion ---------------------------------------------------------------- */
+
+/* Top 128 bits of 5^q for q in [-342, 308] (truncated for q >= 0, rounded up below), as
+   (high, low) pairs. Generated by tools/gen/pow5.py. Used by the Eisel-Lemire algorithm. */
+#define LLMSPLIT__POW5_MIN (-342)
+#define LLMSPLIT__POW5_MAX 308
+static const uint64_t llmsplit__pow5_128[(LLMSPLIT__POW5_MAX - LLMSPLIT__POW5_MIN + 1) * 2] = {
+    0xeef453d6923bd65au,0x113faa2906a13b3fu,0x9558b4661b6565f8u,0x4ac7ca59a424c507u,
+    0xbaaee17fa23ebf76u,0x5d79bcf00d2df649u,0xe95a99df8ace6f53u,0xf4d82c2c107973dcu,
+    0x91d8a02bb6c10594u,0x79071b9b8a4be869u,0xb64ec836a47146f9u,0x9748e2826cdee284u,
+    0xe3e27a444d8d98b7u,0xfd1b1b2308169b25u,0x8e6d8c6ab0787f72u,0xfe30f0f5e50e20f7u,
+    0xb208ef855c969f4fu,0xbdbd2d335e51a935u,0xde8b2b66b3bc4723u,0xad2c788035e61382u,
+    0x8b16fb203055ac76u,0x4c3bcb5021afcc31u,0xaddcb9e83c6b1793u,0xdf4abe242a1bbf3du,
+    0xd953e8624b85dd78u,0xd71d6dad34a2af0du,0x87d4713d6f33aa6bu,0x8672648c40e5ad68u,
+    0xa9c98d8ccb009506u,0x680efdaf511f18c2u,0xd43bf0effdc0ba48u,0x0212bd1b2566def2u,
+    0x84a57695fe98746du,0x014bb630f7604b57u,0xa5ced43b7e3e9188u,0x419ea3bd35385e2du,
+    0xcf42894a5dce35eau,0x52064cac828675b9u,0x818995ce7aa0e1b2u,0x7343efebd1940993u,
+    0xa1ebfb4219491a1fu,0x1014ebe6c5f90bf8u,0xca66fa129f9b60a6u,0xd41a26e077774ef6u,
+    0xfd00b897478238d0u,0x8920b098955522b4u,0x9e20735e8cb16382u,0x55b46e5f5d5535b0u,
+    0xc5a890362fddbc62u,0xeb2189f734aa831du,0xf712b443bbd52b7bu,0xa5e9ec7501d523e4u,
+    0x9a6bb0aa55653b2du,0x47b233c92125366eu,0xc1069cd4eabe89f8u,0x999ec0bb696e840au,
+    0xf148440a256e2c76u,0xc00670ea43ca250du,0x96cd2a865764dbcau,0x380406926a5e5728u,
+    0xbc807527ed3e12bcu,0xc605083704f5ecf2u,0xeba09271e88d976bu,0xf7864a44c633682eu,
+    0x93445b8731587ea3u,0x7ab3ee6afbe0211du,0xb8157268fdae9e4cu,0x5960ea05bad82964u,
+    0xe61acf033d1a45dfu,0x6fb92487298e33bdu,0x8fd0c16206306babu,0xa5d3b6d479f8e056u,
+    0xb3c4f1ba87bc8696u,0x8f48a4899877186cu,0xe0b62e2929aba83cu,0x331acdabfe94de87u,
+    0x8c71dcd9ba0b4925u,0x9ff0c08b7f1d0b14u,0xaf8e5410288e1b6fu,0x07ecf0ae5ee44dd9u,
+    0xdb71e91432b1a24au,0xc9e82cd9f69d6150u,0x892731ac9faf056eu,0xbe311c083a225cd2u,
+    0xab70fe17c79ac6cau,0x6dbd630a48aaf406u,0xd64d3d9db981787du,0x092cbbccdad5b108u,
+    0x85f0468293f0eb4eu,0x25bbf56008c58ea5u,0xa76c582338ed2621u,0xaf2af2b80af6f24eu,
+    0xd1476e2c07286faau,0x1af5af660db4aee1u,0x82cca4db847945cau,0x50d98d9fc890ed4du,
+    0xa37fce126597973cu,0xe50ff107bab528a0u,0xcc5fc196fefd7d0cu,0x1e53ed49a96272c8u,
+    0xff77b1fcbebcdc4fu,0x25e8e89c13bb0f7au,0x9faacf3df73609b1u,0x77b191618c54e9acu,
+    0xc795830d75038c1du,0xd59df5b9ef6a2417u,0xf97ae3d0d2446f25u,0x4b0573286b44ad1du,
+    0x9becce62836ac577u,0x4ee367f9430aec32u,0xc2e801fb244576d5u,0x229c41f793cda73fu,
+    0xf3a20279ed56d48au,0x6b43527578c1110fu,0x9845418c345644d6u,0x830a13896b78aaa9u,
+    0xbe5691ef416bd60cu,0x23cc986bc656d553u,0xedec366b11c6cb8fu,0x2cbfbe86b7ec8aa8u,
+    0x94b3a202eb1c3f39u,0x7bf7d71432f3d6a9u,0xb9e08a83a5e34f07u,0xdaf5ccd93fb0cc53u,
+    0xe858ad248f5c22c9u,0xd1b3400f8f9cff68u,0x91376c36d99995beu,0x23100809b9c21fa1u,
+    0xb58547448ffffb2du,0xabd40a0c2832a78au,0xe2e69915b3fff9f9u,0x16c90c8f323f516cu,
+    0x8dd01fad907ffc3bu,0xae3da7d97f6792e3u,0xb1442798f49ffb4au,0x99cd11cfdf41779cu,
+    0xdd95317f31c7fa1du,0x40405643d711d583u,0x8a7d3eef7f1cfc52u,0x482835ea666b2572u,
+    0xad1c8eab5ee43b66u,0xda3243650005eecfu,0xd863b256369d4a40u,0x90bed43e40076a82u,
+    0x873e4f75e2224e68u,0x5a7744a6e804a291u,0xa90de3535aaae202u,0x711515d0a205cb36u,
+    0xd3515c2831559a83u,0x0d5a5b44ca873e03u,0x8412d9991ed58091u,0xe858790afe9486c2u,
+    0xa5178fff668ae0b6u,0x626e974dbe39a872u,0xce5d73ff402d98e3u,0xfb0a3d212dc8128fu,
+    0x80fa687f881c7f8eu,0x7ce66634bc9d0b99u,0xa139029f6a239f72u,0x1c1fffc1ebc44e80u,
+    0xc987434744ac874eu,0xa327ffb266b56220u,0xfbe9141915d7a922u,0x4bf1ff9f0062baa8u,
+    0x9d71ac8fada6c9b5u,0x6f773fc3603db4a9u,0xc4ce17b399107c22u,0xcb550fb4384d21d3u,
+    0xf6019da07f549b2bu,0x7e2a53a146606a48u,0x99c102844f94e0fbu,0x2eda7444cbfc426du,
+    0xc0314325637a1939u,0xfa911155fefb5308u,0xf03d93eebc589f88u,0x793555ab7eba27cau,
+    0x96267c7535b763b5u,0x4bc1558b2f3458deu,0xbbb01b9283253ca2u,0x9eb1aaedfb016f16u,
+    0xea9c227723ee8bcbu,0x465e15a979c1cadcu,0x92a1958a7675175fu,0x0bfacd89ec191ec9u,
+    0xb749faed14125d36u,0xcef980ec671f667bu,0xe51c79a85916f484u,0x82b7e12780e7401au,
+    0x8f31cc0937ae58d2u,0xd1b2ecb8b0908810u,0xb2fe3f0b8599ef07u,0x861fa7e6dcb4aa15u,
+    0xdfbdcece67006ac9u,0x67a791e093e1d49au,0x8bd6a141006042bdu,0xe0c8bb2c5c6d24e0u,
+    0xaecc49914078536du,0x58fae9f773886e18u,0xda7f5bf590966848u,0xaf39a475506a899eu,
+    0x888f99797a5e012du,0x6d8406c952429603u,0xaab37fd7d8f58178u,0xc8e5087ba6d33b83u,
+    0xd5605fcdcf32e1d6u,0xfb1e4a9a90880a64u,0x855c3be0a17fcd26u,0x5cf2eea09a55067fu,
+    0xa6b34ad8c9dfc06fu,0xf42faa48c0ea481eu,0xd0601d8efc57b08bu,0xf13b94daf124da26u,
+    0x823c12795db6ce57u,0x76c53d08d6b70858u,0xa2cb1717b52481edu,0x54768c4b0c64ca6eu,
+    0xcb7ddcdda26da268u,0xa9942f5dcf7dfd09u,0xfe5d54150b090b02u,0xd3f93b35435d7c4cu,
+    0x9efa548d26e5a6e1u,0xc47bc5014a1a6dafu,0xc6b8e9b0709f109au,0x359ab6419ca1091bu,
+    0xf867241c8cc6d4c0u,0xc30163d203c94b62u,0x9b407691d7fc44f8u,0x79e0de63425dcf1du,
+    0xc21094364dfb5636u,0x985915fc12f542e4u,0xf294b943e17a2bc4u,0x3e6f5b7b17b2939du,
+    0x979cf3ca6cec5b5au,0xa705992ceecf9c42u,0xbd8430bd08277231u,0x50c6ff782a838353u,
+    0xece53cec4a314ebdu,0xa4f8bf5635246428u,0x940f4613ae5ed136u,0x871b7795e136be99u,
+    0xb913179899f68584u,0x28e2557b59846e3fu,0xe757dd7ec07426e5u,0x331aeada2fe589cfu,
+    0x9096ea6f3848984fu,0x3ff0d2c85def7621u,0xb4bca50b065abe63u,0x0fed077a756b53a9u,
+    0xe1ebce4dc7f16dfbu,0xd3e8495912c62894u,0x8d3360f09cf6e4bdu,0x64712dd7abbbd95cu,
+    0xb080392cc4349decu,0xbd8d794d96aacfb3u,0xdca04777f541c567u,0xecf0d7a0fc5583a0u,
+    0x89e42caaf9491b60u,0xf41686c49db57244u,0xac5d37d5b79b6239u,0x311c2875c522ced5u,
+    0xd77485cb25823ac7u,0x7d633293366b828bu,0x86a8d39ef77164bcu,0xae5dff9c02033197u,
+    0xa8530886b54dbdebu,0xd9f57f830283fdfcu,0xd267caa862a12d66u,0xd072df63c324fd7bu,
+    0x8380dea93da4bc60u,0x4247cb9e59f71e6du,0xa46116538d0deb78u,0x52d9be85f074e608u,
+    0xcd795be870516656u,0x67902e276c921f8bu,0x806bd9714632dff6u,0x00ba1cd8a3db53b6u,
+    0xa086cfcd97bf97f3u,0x80e8a40eccd228a4u,0xc8a883c0fdaf7df0u,0x6122cd128006b2cdu,
+    0xfad2a4b13d1b5d6cu,0x796b805720085f81u,0x9cc3a6eec6311a63u,0xcbe3303674053bb0u,
+    0xc3f490aa77bd60fcu,0xbedbfc4411068a9cu,0xf4f1b4d515acb93bu,0xee92fb5515482d44u,
+    0x991711052d8bf3c5u,0x751bdd152d4d1c4au,0xbf5cd54678eef0b6u,0xd262d45a78a0635du,
+    0xef340a98172aace4u,0x86fb897116c87c34u,0x9580869f0e7aac0eu,0xd45d35e6ae3d4da0u,
+    0xbae0a846d2195712u,0x8974836059cca109u,0xe998d258869facd7u,0x2bd1a438703fc94bu,
+    0x91ff83775423cc06u,0x7b6306a34627ddcfu,0xb67f6455292cbf08u,0x1a3bc84c17b1d542u,
+    0xe41f3d6a7377eecau,0x20caba5f1d9e4a93u,0x8e938662882af53eu,0x547eb47b7282ee9cu,
+    0xb23867fb2a35b28du,0xe99e619a4f23aa43u,0xdec681f9f4c31f31u,0x6405fa00e2ec94d4u,
+    0x8b3c113c38f9f37eu,0xde83bc408dd3dd04u,0xae0b158b4738705eu,0x9624ab50b148d445u,
+    0xd98ddaee19068c76u,0x3badd624dd9b0957u,0x87f8a8d4cfa417c9u,0xe54ca5d70a80e5d6u,
+    0xa9f6d30a038d1dbcu,0x5e9fcf4ccd211f4cu,0xd47487cc8470652bu,0x7647c3200069671fu,
+    0x84c8d4dfd2c63f3bu,0x29ecd9f40041e073u,0xa5fb0a17c777cf09u,0xf468107100525890u,
+    0xcf79cc9db955c2ccu,0x7182148d4066eeb4u,0x81ac1fe293d599bfu,0xc6f14cd848405530u,
+    0xa21727db38cb002fu,0xb8ada00e5a506a7cu,0xca9cf1d206fdc03bu,0xa6d90811f0e4851cu,
+    0xfd442e4688bd304au,0x908f4a166d1da663u,0x9e4a9cec15763e2eu,0x9a598e4e043287feu,
+    0xc5dd44271ad3cdbau,0x40eff1e1853f29fdu,0xf7549530e188c128u,0xd12bee59e68ef47cu,
+    0x9a94dd3e8cf578b9u,0x82bb74f8301958ceu,0xc13a148e3032d6e7u,0xe36a52363c1faf01u,
+    0xf18899b1bc3f8ca1u,0xdc44e6c3cb279ac1u,0x96f5600f15a7b7e5u,0x29ab103a5ef8c0b9u,
+    0xbcb2b812db11a5deu,0x7415d448f6b6f0e7u,0xebdf661791d60f56u,0x111b495b3464ad21u,
+    0x936b9fcebb25c995u,0xcab10dd900beec34u,0xb84687c269ef3bfbu,0x3d5d514f40eea742u,
+    0xe65829b3046b0afau,0x0cb4a5a3112a5112u,0x8ff71a0fe2c2e6dcu,0x47f0e785eaba72abu,
+    0xb3f4e093db73a093u,0x59ed216765690f56u,0xe0f218b8d25088b8u,0x306869c13ec3532cu,
+    0x8c974f7383725573u,0x1e414218c73a13fbu,0xafbd2350644eeacfu,0xe5d1929ef90898fau,
+    0xdbac6c247d62a583u,0xdf45f746b74abf39u,0x894bc396ce5da772u,0x6b8bba8c328eb783u,
+    0xab9eb47c81f5114fu,0x066ea92f3f326564u,0xd686619ba27255a2u,0xc80a537b0efefebdu,
+    0x8613fd0145877585u,0xbd06742ce95f5f36u,0xa798fc4196e952e7u,0x2c48113823b73704u,
+    0xd17f3b51fca3a7a0u,0xf75a15862ca504c5u,0x82ef85133de648c4u,0x9a984d73dbe722fbu,
+    0xa3ab66580d5fdaf5u,0xc13e60d0d2e0ebbau,0xcc963fee10b7d1b3u,0x318df905079926a8u,
+    0xffbbcfe994e5c61fu,0xfdf17746497f7052u,0x9fd561f1fd0f9bd3u,0xfeb6ea8bedefa633u,
+    0xc7caba6e7c5382c8u,0xfe64a52ee96b8fc0u,0xf9bd690a1b68637bu,0x3dfdce7aa3c673b0u,
+    0x9c1661a651213e2du,0x06bea10ca65c084eu,0xc31bfa0fe5698db8u,0x486e494fcff30a62u,
+    0xf3e2f893dec3f126u,0x5a89dba3c3efccfau,0x986ddb5c6b3a76b7u,0xf89629465a75e01cu,
+    0xbe89523386091465u,0xf6bbb397f1135823u,0xee2ba6c0678b597fu,0x746aa07ded582e2cu,
+    0x94db483840b717efu,0xa8c2a44eb4571cdcu,0xba121a4650e4ddebu,0x92f34d62616ce413u,
+    0xe896a0d7e51e1566u,0x77b020baf9c81d17u,0x915e2486ef32cd60u,0x0ace1474dc1d122eu,
+    0xb5b5ada8aaff80b8u,0x0d819992132456bau,0xe3231912d5bf60e6u,0x10e1fff697ed6c69u,
+    0x8df5efabc5979c8fu,0xca8d3ffa1ef463c1u,0xb1736b96b6fd83b3u,0xbd308ff8a6b17cb2u,
+    0xddd0467c64bce4a0u,0xac7cb3f6d05ddbdeu,0x8aa22c0dbef60ee4u,0x6bcdf07a423aa96bu,
+    0xad4ab7112eb3929du,0x86c16c98d2c953c6u,0xd89d64d57a607744u,0xe871c7bf077ba8b7u,
+    0x87625f056c7c4a8bu,0x11471cd764ad4972u,0xa93af6c6c79b5d2du,0xd598e40d3dd89bcfu,
+    0xd389b47879823479u,0x4aff1d108d4ec2c3u,0x843610cb4bf160cbu,0xcedf722a585139bau,
+    0xa54394fe1eedb8feu,0xc2974eb4ee658828u,0xce947a3da6a9273eu,0x733d226229feea32u,
+    0x811ccc668829b887u,0x0806357d5a3f525fu,0xa163ff802a3426a8u,0xca07c2dcb0cf26f7u,
+    0xc9bcff6034c13052u,0xfc89b393dd02f0b5u,0xfc2c3f3841f17c67u,0xbbac2078d443ace2u,
+    0x9d9ba7832936edc0u,0xd54b944b84aa4c0du,0xc5029163f384a931u,0x0a9e795e65d4df11u,
+    0xf64335bcf065d37du,0x4d4617b5ff4a16d5u,0x99ea0196163fa42eu,0x504bced1bf8e4e45u,
+    0xc06481fb9bcf8d39u,0xe45ec2862f71e1d6u,0xf07da27a82c37088u,0x5d767327bb4e5a4cu,
+    0x964e858c91ba2655u,0x3a6a07f8d510f86fu,0xbbe226efb628afeau,0x890489f70a55368bu,
+    0xeadab0aba3b2dbe5u,0x2b45ac74ccea842eu,0x92c8ae6b464fc96fu,0x3b0b8bc90012929du,
+    0xb77ada0617e3bbcbu,0x09ce6ebb40173744u,0xe55990879ddcaabdu,0xcc420a6a101d0515u,
+    0x8f57fa54c2a9eab6u,0x9fa946824a12232du,0xb32df8e9f3546564u,0x47939822dc96abf9u,
+    0xdff9772470297ebdu,0x59787e2b93bc56f7u,0x8bfbea76c619ef36u,0x57eb4edb3c55b65au,
+    0xaefae51477a06b03u,0xede622920b6b23f1u,0xdab99e59958885c4u,0xe95fab368e45ecedu,
+    0x88b402f7fd75539bu,0x11dbcb0218ebb414u,0xaae103b5fcd2a881u,0xd652bdc29f26a119u,
+    0xd59944a37c0752a2u,0x4be76d3346f0495fu,0x857fcae62d8493a5u,0x6f70a4400c562ddbu,
+    0xa6dfbd9fb8e5b88eu,0xcb4ccd500f6bb952u,0xd097ad07a71f26b2u,0x7e2000a41346a7a7u,
+    0x825ecc24c873782fu,0x8ed400668c0c28c8u,0xa2f67f2dfa90563bu,0x728900802f0f32fau,
+    0xcbb41ef979346bcau,0x4f2b40a03ad2ffb9u,0xfea126b7d78186bcu,0xe2f610c84987bfa8u,
+    0x9f24b832e6b0f436u,0x0dd9ca7d2df4d7c9u,0xc6ede63fa05d3143u,0x91503d1c79720dbbu,
+    0xf8a95fcf88747d94u,0x75a44c6397ce912au,0x9b69dbe1b548ce7cu,0xc986afbe3ee11abau,
+    0xc24452da229b021bu,0xfbe85badce996168u,0xf2d56790ab41c2a2u,0xfae27299423fb9c3u,
+    0x97c560ba6b0919a5u,0xdccd879fc967d41au,0xbdb6b8e905cb600fu,0x5400e987bbc1c920u,
+    0xed246723473e3813u,0x290123e9aab23b68u,0x9436c0760c86e30bu,0xf9a0b6720aaf6521u,
+    0xb94470938fa89bceu,0xf808e40e8d5b3e69u,0xe7958cb87392c2c2u,0xb60b1d1230b20e04u,
+    0x90bd77f3483bb9b9u,0xb1c6f22b5e6f48c2u,0xb4ecd5f01a4aa828u,0x1e38aeb6360b1af3u,
+    0xe2280b6c20dd5232u,0x25c6da63c38de1b0u,0x8d590723948a535fu,0x579c487e5a38ad0eu,
+    0xb0af48ec79ace837u,0x2d835a9df0c6d851u,0xdcdb1b2798182244u,0xf8e431456cf88e65u,
+    0x8a08f0f8bf0f156bu,0x1b8e9ecb641b58ffu,0xac8b2d36eed2dac5u,0xe272467e3d222f3fu,
+    0xd7adf884aa879177u,0x5b0ed81dcc6abb0fu,0x86ccbb52ea94baeau,0x98e947129fc2b4e9u,
+    0xa87fea27a539e9a5u,0x3f2398d747b36224u,0xd29fe4b18e88640eu,0x8eec7f0d19a03aadu,
+    0x83a3eeeef9153e89u,0x1953cf68300424acu,0xa48ceaaab75a8e2bu,0x5fa8c3423c052dd7u,
+    0xcdb02555653131b6u,0x3792f412cb06794du,0x808e17555f3ebf11u,0xe2bbd88bbee40bd0u,
+    0xa0b19d2ab70e6ed6u,0x5b6aceaeae9d0ec4u,0xc8de047564d20a8bu,0xf245825a5a445275u,
+    0xfb158592be068d2eu,0xeed6e2f0f0d56712u,0x9ced737bb6c4183du,0x55464dd69685606bu,
+    0xc428d05aa4751e4cu,0xaa97e14c3c26b886u,0xf53304714d9265dfu,0xd53dd99f4b3066a8u,
+    0x993fe2c6d07b7fabu,0xe546a8038efe4029u,0xbf8fdb78849a5f96u,0xde98520472bdd033u,
+    0xef73d256a5c0f77cu,0x963e66858f6d4440u,0x95a8637627989aadu,0xdde7001379a44aa8u,
+    0xbb127c53b17ec159u,0x5560c018580d5d52u,0xe9d71b689dde71afu,0xaab8f01e6e10b4a6u,
+    0x9226712162ab070du,0xcab3961304ca70e8u,0xb6b00d69bb55c8d1u,0x3d607b97c5fd0d22u,
+    0xe45c10c42a2b3b05u,0x8cb89a7db77c506au,0x8eb98a7a9a5b04e3u,0x77f3608e92adb242u,
+    0xb267ed1940f1c61cu,0x55f038b237591ed3u,0xdf01e85f912e37a3u,0x6b6c46dec52f6688u,
+    0x8b61313bbabce2c6u,0x2323ac4b3b3da015u,0xae397d8aa96c1b77u,0xabec975e0a0d081au,
+    0xd9c7dced53c72255u,0x96e7bd358c904a21u,0x881cea14545c7575u,0x7e50d64177da2e54u,
+    0xaa242499697392d2u,0xdde50bd1d5d0b9e9u,0xd4ad2dbfc3d07787u,0x955e4ec64b44e864u,
+    0x84ec3c97da624ab4u,0xbd5af13bef0b113eu,0xa6274bbdd0fadd61u,0xecb1ad8aeacdd58eu,
+    0xcfb11ead453994bau,0x67de18eda5814af2u,0x81ceb32c4b43fcf4u,0x80eacf948770ced7u,
+    0xa2425ff75e14fc31u,0xa1258379a94d028du,0xcad2f7f5359a3b3eu,0x096ee45813a04330u,
+    0xfd87b5f28300ca0du,0x8bca9d6e188853fcu,0x9e74d1b791e07e48u,0x775ea264cf55347eu,
+    0xc612062576589ddau,0x95364afe032a819eu,0xf79687aed3eec551u,0x3a83ddbd83f52205u,
+    0x9abe14cd44753b52u,0xc4926a9672793543u,0xc16d9a0095928a27u,0x75b7053c0f178294u,
+    0xf1c90080baf72cb1u,0x5324c68b12dd6339u,0x971da05074da7beeu,0xd3f6fc16ebca5e04u,
+    0xbce5086492111aeau,0x88f4bb1ca6bcf585u,0xec1e4a7db69561a5u,0x2b31e9e3d06c32e6u,
+    0x9392ee8e921d5d07u,0x3aff322e62439fd0u,0xb877aa3236a4b449u,0x09befeb9fad487c3u,
+    0xe69594bec44de15bu,0x4c2ebe687989a9b4u,0x901d7cf73ab0acd9u,0x0f9d37014bf60a11u,
+    0xb424dc35095cd80fu,0x538484c19ef38c95u,0xe12e13424bb40e13u,0x2865a5f206b06fbau,
+    0x8cbccc096f5088cbu,0xf93f87b7442e45d4u,0xafebff0bcb24aafeu,0xf78f69a51539d749u,
+    0xdbe6fecebdedd5beu,0xb573440e5a884d1cu,0x89705f4136b4a597u,0x31680a88f8953031u,
+    0xabcc77118461cefcu,0xfdc20d2b36ba7c3eu,0xd6bf94d5e57a42bcu,0x3d32907604691b4du,
+    0x8637bd05af6c69b5u,0xa63f9a49c2c1b110u,0xa7c5ac471b478423u,0x0fcf80dc33721d54u,
+    0xd1b71758e219652bu,0xd3c36113404ea4a9u,0x83126e978d4fdf3bu,0x645a1cac083126eau,
+    0xa3d70a3d70a3d70au,0x3d70a3d70a3d70a4u,0xccccccccccccccccu,0xcccccccccccccccdu,
+    0x8000000000000000u,0x0000000000000000u,0xa000000000000000u,0x0000000000000000u,
+    0xc800000000000000u,0x0000000000000000u,0xfa00000000000000u,0x0000000000000000u,
+    0x9c40000000000000u,0x0000000000000000u,0xc350000000000000u,0x0000000000000000u,
+    0xf424000000000000u,0x0000000000000000u,0x9896800000000000u,0x0000000000000000u,
+    0xbebc200000000000u,0x0000000000000000u,0xee6b280000000000u,0x0000000000000000u,
+    0x9502f90000000000u,0x0000000000000000u,0xba43b74000000000u,0x0000000000000000u,
+    0xe8d4a51000000000u,0x0000000000000000u,0x9184e72a00000000u,0x0000000000000000u,
+    0xb5e620f480000000u,0x0000000000000000u,0xe35fa931a0000000u,0x0000000000000000u,
+    0x8e1bc9bf04000000u,0x0000000000000000u,0xb1a2bc2ec5000000u,0x0000000000000000u,
+    0xde0b6b3a76400000u,0x0000000000000000u,0x8ac7230489e80000u,0x0000000000000000u,
+    0xad78ebc5ac620000u,0x0000000000000000u,0xd8d726b7177a8000u,0x0000000000000000u,
+    0x878678326eac9000u,0x0000000000000000u,0xa968163f0a57b400u,0x0000000000000000u,
+    0xd3c21bcecceda100u,0x0000000000000000u,0x84595161401484a0u,0x0000000000000000u,
+    0xa56fa5b99019a5c8u,0x0000000000000000u,0xcecb8f27f4200f3au,0x0000000000000000u,
+    0x813f3978f8940984u,0x4000000000000000u,0xa18f07d736b90be5u,0x5000000000000000u,
+    0xc9f2c9cd04674edeu,0xa400000000000000u,0xfc6f7c4045812296u,0x4d00000000000000u,
+    0x9dc5ada82b70b59du,0xf020000000000000u,0xc5371912364ce305u,0x6c28000000000000u,
+    0xf684df56c3e01bc6u,0xc732000000000000u,0x9a130b963a6c115cu,0x3c7f400000000000u,
+    0xc097ce7bc90715b3u,0x4b9f100000000000u,0xf0bdc21abb48db20u,0x1e86d40000000000u,
+    0x96769950b50d88f4u,0x1314448000000000u,0xbc143fa4e250eb31u,0x17d955a000000000u,
+    0xeb194f8e1ae525fdu,0x5dcfab0800000000u,0x92efd1b8d0cf37beu,0x5aa1cae500000000u,
+    0xb7abc627050305adu,0xf14a3d9e40000000u,0xe596b7b0c643c719u,0x6d9ccd05d0000000u,
+    0x8f7e32ce7bea5c6fu,0xe4820023a2000000u,0xb35dbf821ae4f38bu,0xdda2802c8a800000u,
+    0xe0352f62a19e306eu,0xd50b2037ad200000u,0x8c213d9da502de45u,0x4526f422cc340000u,
+    0xaf298d050e4395d6u,0x9670b12b7f410000u,0xdaf3f04651d47b4cu,0x3c0cdd765f114000u,
+    0x88d8762bf324cd0fu,0xa5880a69fb6ac800u,0xab0e93b6efee0053u,0x8eea0d047a457a00u,
+    0xd5d238a4abe98068u,0x72a4904598d6d880u,0x85a36366eb71f041u,0x47a6da2b7f864750u,
+    0xa70c3c40a64e6c51u,0x999090b65f67d924u,0xd0cf4b50cfe20765u,0xfff4b4e3f741cf6du,
+    0x82818f1281ed449fu,0xbff8f10e7a8921a4u,0xa321f2d7226895c7u,0xaff72d52192b6a0du,
+    0xcbea6f8ceb02bb39u,0x9bf4f8a69f764490u,0xfee50b7025c36a08u,0x02f236d04753d5b4u,
+    0x9f4f2726179a2245u,0x01d762422c946590u,0xc722f0ef9d80aad6u,0x424d3ad2b7b97ef5u,
+    0xf8ebad2b84e0d58bu,0xd2e0898765a7deb2u,0x9b934c3b330c8577u,0x63cc55f49f88eb2fu,
+    0xc2781f49ffcfa6d5u,0x3cbf6b71c76b25fbu,0xf316271c7fc3908au,0x8bef464e3945ef7au,
+    0x97edd871cfda3a56u,0x97758bf0e3cbb5acu,0xbde94e8e43d0c8ecu,0x3d52eeed1cbea317u,
+    0xed63a231d4c4fb27u,0x4ca7aaa863ee4bddu,0x945e455f24fb1cf8u,0x8fe8caa93e74ef6au,
+    0xb975d6b6ee39e436u,0xb3e2fd538e122b44u,0xe7d34c64a9c85d44u,0x60dbbca87196b616u,
+    0x90e40fbeea1d3a4au,0xbc8955e946fe31cdu,0xb51d13aea4a488ddu,0x6babab6398bdbe41u,
+    0xe264589a4dcdab14u,0xc696963c7eed2dd1u,0x8d7eb76070a08aecu,0xfc1e1de5cf543ca2u,
+    0xb0de65388cc8ada8u,0x3b25a55f43294bcbu,0xdd15fe86affad912u,0x49ef0eb713f39ebeu,
+    0x8a2dbf142dfcc7abu,0x6e3569326c784337u,0xacb92ed9397bf996u,0x49c2c37f07965404u,
+    0xd7e77a8f87daf7fbu,0xdc33745ec97be906u,0x86f0ac99b4e8dafdu,0x69a028bb3ded71a3u,
+    0xa8acd7c0222311bcu,0xc40832ea0d68ce0cu,0xd2d80db02aabd62bu,0xf50a3fa490c30190u,
+    0x83c7088e1aab65dbu,0x792667c6da79e0fau,0xa4b8cab1a1563f52u,0x577001b891185938u,
+    0xcde6fd5e09abcf26u,0xed4c0226b55e6f86u,0x80b05e5ac60b6178u,0x544f8158315b05b4u,
+    0xa0dc75f1778e39d6u,0x696361ae3db1c721u,0xc913936dd571c84cu,0x03bc3a19cd1e38e9u,
+    0xfb5878494ace3a5fu,0x04ab48a04065c723u,0x9d174b2dcec0e47bu,0x62eb0d64283f9c76u,
+    0xc45d1df942711d9au,0x3ba5d0bd324f8394u,0xf5746577930d6500u,0xca8f44ec7ee36479u,
+    0x9968bf6abbe85f20u,0x7e998b13cf4e1ecbu,0xbfc2ef456ae276e8u,0x9e3fedd8c321a67eu,
+    0xefb3ab16c59b14a2u,0xc5cfe94ef3ea101eu,0x95d04aee3b80ece5u,0xbba1f1d158724a12u,
+    0xbb445da9ca61281fu,0x2a8a6e45ae8edc97u,0xea1575143cf97226u,0xf52d09d71a3293bdu,
+    0x924d692ca61be758u,0x593c2626705f9c56u,0xb6e0c377cfa2e12eu,0x6f8b2fb00c77836cu,
+    0xe498f455c38b997au,0x0b6dfb9c0f956447u,0x8edf98b59a373fecu,0x4724bd4189bd5eacu,
+    0xb2977ee300c50fe7u,0x58edec91ec2cb657u,0xdf3d5e9bc0f653e1u,0x2f2967b66737e3edu,
+    0x8b865b215899f46cu,0xbd79e0d20082ee74u,0xae67f1e9aec07187u,0xecd8590680a3aa11u,
+    0xda01ee641a708de9u,0xe80e6f4820cc9495u,0x884134fe908658b2u,0x3109058d147fdcddu,
+    0xaa51823e34a7eedeu,0xbd4b46f0599fd415u,0xd4e5e2cdc1d1ea96u,0x6c9e18ac7007c91au,
+    0x850fadc09923329eu,0x03e2cf6bc604ddb0u,0xa6539930bf6bff45u,0x84db8346b786151cu,
+    0xcfe87f7cef46ff16u,0xe612641865679a63u,0x81f14fae158c5f6eu,0x4fcb7e8f3f60c07eu,
+    0xa26da3999aef7749u,0xe3be5e330f38f09du,0xcb090c8001ab551cu,0x5cadf5bfd3072cc5u,
+    0xfdcb4fa002162a63u,0x73d9732fc7c8f7f6u,0x9e9f11c4014dda7eu,0x2867e7fddcdd9afau,
+    0xc646d63501a1511du,0xb281e1fd541501b8u,0xf7d88bc24209a565u,0x1f225a7ca91a4226u,
+    0x9ae757596946075fu,0x3375788de9b06958u,0xc1a12d2fc3978937u,0x0052d6b1641c83aeu,
+    0xf209787bb47d6b84u,0xc0678c5dbd23a49au,0x9745eb4d50ce6332u,0xf840b7ba963646e0u,
+    0xbd176620a501fbffu,0xb650e5a93bc3d898u,0xec5d3fa8ce427affu,0xa3e51f138ab4cebeu,
+    0x93ba47c980e98cdfu,0xc66f336c36b10137u,0xb8a8d9bbe123f017u,0xb80b0047445d4184u,
+    0xe6d3102ad96cec1du,0xa60dc059157491e5u,0x9043ea1ac7e41392u,0x87c89837ad68db2fu,
+    0xb454e4a179dd1877u,0x29babe4598c311fbu,0xe16a1dc9d8545e94u,0xf4296dd6fef3d67au,
+    0x8ce2529e2734bb1du,0x1899e4a65f58660cu,0xb01ae745b101e9e4u,0x5ec05dcff72e7f8fu,
+    0xdc21a1171d42645du,0x76707543f4fa1f73u,0x899504ae72497ebau,0x6a06494a791c53a8u,
+    0xabfa45da0edbde69u,0x0487db9d17636892u,0xd6f8d7509292d603u,0x45a9d2845d3c42b6u,
+    0x865b86925b9bc5c2u,0x0b8a2392ba45a9b2u,0xa7f26836f282b732u,0x8e6cac7768d7141eu,
+    0xd1ef0244af2364ffu,0x3207d795430cd926u,0x8335616aed761f1fu,0x7f44e6bd49e807b8u,
+    0xa402b9c5a8d3a6e7u,0x5f16206c9c6209a6u,0xcd036837130890a1u,0x36dba887c37a8c0fu,
+    0x802221226be55a64u,0xc2494954da2c9789u,0xa02aa96b06deb0fdu,0xf2db9baa10b7bd6cu,
+    0xc83553c5c8965d3du,0x6f92829494e5acc7u,0xfa42a8b73abbf48cu,0xcb772339ba1f17f9u,
+    0x9c69a97284b578d7u,0xff2a760414536efbu,0xc38413cf25e2d70du,0xfef5138519684abau,
+    0xf46518c2ef5b8cd1u,0x7eb258665fc25d69u,0x98bf2f79d5993802u,0xef2f773ffbd97a61u,
+    0xbeeefb584aff8603u,0xaafb550ffacfd8fau,0xeeaaba2e5dbf6784u,0x95ba2a53f983cf38u,
+    0x952ab45cfa97a0b2u,0xdd945a747bf26183u,0xba756174393d88dfu,0x94f971119aeef9e4u,
+    0xe912b9d1478ceb17u,0x7a37cd5601aab85du,0x91abb422ccb812eeu,0xac62e055c10ab33au,
+    0xb616a12b7fe617aau,0x577b986b314d6009u,0xe39c49765fdf9d94u,0xed5a7e85fda0b80bu,
+    0x8e41ade9fbebc27du,0x14588f13be847307u,0xb1d219647ae6b31cu,0x596eb2d8ae258fc8u,
+    0xde469fbd99a05fe3u,0x6fca5f8ed9aef3bbu,0x8aec23d680043beeu,0x25de7bb9480d5854u,
+    0xada72ccc20054ae9u,0xaf561aa79a10ae6au,0xd910f7ff28069da4u,0x1b2ba1518094da04u,
+    0x87aa9aff79042286u,0x90fb44d2f05d0842u,0xa99541bf57452b28u,0x353a1607ac744a53u,
+    0xd3fa922f2d1675f2u,0x42889b8997915ce8u,0x847c9b5d7c2e09b7u,0x69956135febada11u,
+    0xa59bc234db398c25u,0x43fab9837e699095u,0xcf02b2c21207ef2eu,0x94f967e45e03f4bbu,
+    0x8161afb94b44f57du,0x1d1be0eebac278f5u,0xa1ba1ba79e1632dcu,0x6462d92a69731732u,
+    0xca28a291859bbf93u,0x7d7b8f7503cfdcfeu,0xfcb2cb35e702af78u,0x5cda735244c3d43eu,
+    0x9defbf01b061adabu,0x3a0888136afa64a7u,0xc56baec21c7a1916u,0x088aaa1845b8fdd0u,
+    0xf6c69a72a3989f5bu,0x8aad549e57273d45u,0x9a3c2087a63f6399u,0x36ac54e2f678864bu,
+    0xc0cb28a98fcf3c7fu,0x84576a1bb416a7ddu,0xf0fdf2d3f3c30b9fu,0x656d44a2a11c51d5u,
+    0x969eb7c47859e743u,0x9f644ae5a4b1b325u,0xbc4665b596706114u,0x873d5d9f0dde1feeu,
+    0xeb57ff22fc0c7959u,0xa90cb506d155a7eau,0x9316ff75dd87cbd8u,0x09a7f12442d588f2u,
+    0xb7dcbf5354e9beceu,0x0c11ed6d538aeb2fu,0xe5d3ef282a242e81u,0x8f1668c8a86da5fau,
+    0x8fa475791a569d10u,0xf96e017d694487bcu,0xb38d92d760ec4455u,0x37c981dcc395a9acu,
+    0xe070f78d3927556au,0x85bbe253f47b1417u,0x8c469ab843b89562u,0x93956d7478ccec8eu,
+    0xaf58416654a6babbu,0x387ac8d1970027b2u,0xdb2e51bfe9d0696au,0x06997b05fcc0319eu,
+    0x88fcf317f22241e2u,0x441fece3bdf81f03u,0xab3c2fddeeaad25au,0xd527e81cad7626c3u,
+    0xd60b3bd56a5586f1u,0x8a71e223d8d3b074u,0x85c7056562757456u,0xf6872d5667844e49u,
+    0xa738c6bebb12d16cu,0xb428f8ac016561dbu,0xd106f86e69d785c7u,0xe13336d701beba52u,
+    0x82a45b450226b39cu,0xecc0024661173473u,0xa34d721642b06084u,0x27f002d7f95d0190u,
+    0xcc20ce9bd35c78a5u,0x31ec038df7b441f4u,0xff290242c83396ceu,0x7e67047175a15271u,
+    0x9f79a169bd203e41u,0x0f0062c6e984d386u,0xc75809c42c684dd1u,0x52c07b78a3e60868u,
+    0xf92e0c3537826145u,0xa7709a56ccdf8a82u,0x9bbcc7a142b17ccbu,0x88a66076400bb691u,
+    0xc2abf989935ddbfeu,0x6acff893d00ea435u,0xf356f7ebf83552feu,0x0583f6b8c4124d43u,
+    0x98165af37b2153deu,0xc3727a337a8b704au,0xbe1bf1b059e9a8d6u,0x744f18c0592e4c5cu,
+    0xeda2ee1c7064130cu,0x1162def06f79df73u,0x9485d4d1c63e8be7u,0x8addcb5645ac2ba8u,
+    0xb9a74a0637ce2ee1u,0x6d953e2bd7173692u,0xe8111c87c5c1ba99u,0xc8fa8db6ccdd0437u,
+    0x910ab1d4db9914a0u,0x1d9c9892400a22a2u,0xb54d5e4a127f59c8u,0x2503beb6d00cab4bu,
+    0xe2a0b5dc971f303au,0x2e44ae64840fd61du,0x8da471a9de737e24u,0x5ceaecfed289e5d2u,
+    0xb10d8e1456105dadu,0x7425a83e872c5f47u,0xdd50f1996b947518u,0xd12f124e28f77719u,
+    0x8a5296ffe33cc92fu,0x82bd6b70d99aaa6fu,0xace73cbfdc0bfb7bu,0x636cc64d1001550bu,
+    0xd8210befd30efa5au,0x3c47f7e05401aa4eu,0x8714a775e3e95c78u,0x65acfaec34810a71u,
+    0xa8d9d1535ce3b396u,0x7f1839a741a14d0du,0xd31045a8341ca07cu,0x1ede48111209a050u,
+    0x83ea2b892091e44du,0x934aed0aab460432u,0xa4e4b66b68b65d60u,0xf81da84d5617853fu,
+    0xce1de40642e3f4b9u,0x36251260ab9d668eu,0x80d2ae83e9ce78f3u,0xc1d72b7c6b426019u,
+    0xa1075a24e4421730u,0xb24cf65b8612f81fu,0xc94930ae1d529cfcu,0xdee033f26797b627u,
+    0xfb9b7cd9a4a7443cu,0x169840ef017da3b1u,0x9d412e0806e88aa5u,0x8e1f289560ee864eu,
+    0xc491798a08a2ad4eu,0xf1a6f2bab92a27e2u,0xf5b5d7ec8acb58a2u,0xae10af696774b1dbu,
+    0x9991a6f3d6bf1765u,0xacca6da1e0a8ef29u,0xbff610b0cc6edd3fu,0x17fd090a58d32af3u,
+    0xeff394dcff8a948eu,0xddfc4b4cef07f5b0u,0x95f83d0a1fb69cd9u,0x4abdaf101564f98eu,
+    0xbb764c4ca7a4440fu,0x9d6d1ad41abe37f1u,0xea53df5fd18d5513u,0x84c86189216dc5edu,
+    0x92746b9be2f8552cu,0x32fd3cf5b4e49bb4u,0xb7118682dbb66a77u,0x3fbc8c33221dc2a1u,
+    0xe4d5e82392a40515u,0x0fabaf3feaa5334au,0x8f05b1163ba6832du,0x29cb4d87f2a7400eu,
+    0xb2c71d5bca9023f8u,0x743e20e9ef511012u,0xdf78e4b2bd342cf6u,0x914da9246b255416u,
+    0x8bab8eefb6409c1au,0x1ad089b6c2f7548eu,0xae9672aba3d0c320u,0xa184ac2473b529b1u,
+    0xda3c0f568cc4f3e8u,0xc9e5d72d90a2741eu,0x8865899617fb1871u,0x7e2fa67c7a658892u,
+    0xaa7eebfb9df9de8du,0xddbb901b98feeab7u,0xd51ea6fa85785631u,0x552a74227f3ea565u,
+    0x8533285c936b35deu,0xd53a88958f87275fu,0xa67ff273b8460356u,0x8a892abaf368f137u,
+    0xd01fef10a657842cu,0x2d2b7569b0432d85u,0x8213f56a67f6b29bu,0x9c3b29620e29fc73u,
+    0xa298f2c501f45f42u,0x8349f3ba91b47b8fu,0xcb3f2f7642717713u,0x241c70a936219a73u,
+    0xfe0efb53d30dd4d7u,0xed238cd383aa0110u,0x9ec95d1463e8a506u,0xf4363804324a40aau,
+    0xc67bb4597ce2ce48u,0xb143c6053edcd0d5u,0xf81aa16fdc1b81dau,0xdd94b7868e94050au,
+    0x9b10a4e5e9913128u,0xca7cf2b4191c8326u,0xc1d4ce1f63f57d72u,0xfd1c2f611f63a3f0u,
+    0xf24a01a73cf2dccfu,0xbc633b39673c8cecu,0x976e41088617ca01u,0xd5be0503e085d813u,
+    0xbd49d14aa79dbc82u,0x4b2d8644d8a74e18u,0xec9c459d51852ba2u,0xddf8e7d60ed1219eu,
+    0x93e1ab8252f33b45u,0xcabb90e5c942b503u,0xb8da1662e7b00a17u,0x3d6a751f3b936243u,
+    0xe7109bfba19c0c9du,0x0cc512670a783ad4u,0x906a617d450187e2u,0x27fb2b80668b24c5u,
+    0xb484f9dc9641e9dau,0xb1f9f660802dedf6u,0xe1a63853bbd26451u,0x5e7873f8a0396973u,
+    0x8d07e33455637eb2u,0xdb0b487b6423e1e8u,0xb049dc016abc5e5fu,0x91ce1a9a3d2cda62u,
+    0xdc5c5301c56b75f7u,0x7641a140cc7810fbu,0x89b9b3e11b6329bau,0xa9e904c87fcb0a9du,
+    0xac2820d9623bf429u,0x546345fa9fbdcd44u,0xd732290fbacaf133u,0xa97c177947ad4095u,
+    0x867f59a9d4bed6c0u,0x49ed8eabcccc485du,0xa81f301449ee8c70u,0x5c68f256bfff5a74u,
+    0xd226fc195c6a2f8cu,0x73832eec6fff3111u,0x83585d8fd9c25db7u,0xc831fd53c5ff7eabu,
+    0xa42e74f3d032f525u,0xba3e7ca8b77f5e55u,0xcd3a1230c43fb26fu,0x28ce1bd2e55f35ebu,
+    0x80444b5e7aa7cf85u,0x7980d163cf5b81b3u,0xa0555e361951c366u,0xd7e105bcc332621fu,
+    0xc86ab5c39fa63440u,0x8dd9472bf3fefaa7u,0xfa856334878fc150u,0xb14f98f6f0feb951u,
+    0x9c935e00d4b9d8d2u,0x6ed1bf9a569f33d3u,0xc3b8358109e84f07u,0x0a862f80ec4700c8u,
+    0xf4a642e14c6262c8u,0xcd27bb612758c0fau,0x98e7e9cccfbd7dbdu,0x8038d51cb897789cu,
+    0xbf21e44003acdd2cu,0xe0470a63e6bd56c3u,0xeeea5d5004981478u,0x1858ccfce06cac74u,
+    0x95527a5202df0ccbu,0x0f37801e0c43ebc8u,0xbaa718e68396cffdu,0xd30560258f54e6bau,
+    0xe950df20247c83fdu,0x47c6b82ef32a2069u,0x91d28b7416cdd27eu,0x4cdc331d57fa5441u,
+    0xb6472e511c81471du,0xe0133fe4adf8e952u,0xe3d8f9e563a198e5u,0x58180fddd97723a6u,
+    0x8e679c2f5e44ff8fu,0x570f09eaa7ea7648u,
+};
+
+static const double llmsplit__exact_pow10[23] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static void llmsplit__mul64(uint64_t a, uint64_t b, uint64_t *hi, uint64_t *lo) {
+#if defined(__SIZEOF_INT128__)
+    __extension__ typedef unsigned __int128 llmsplit__u128;
+    llmsplit__u128 r = (llmsplit__u128)a * b;
+    *hi = (uint64_t)(r >> 64);
+    *lo = (uint64_t)r;
+#else
+    uint64_t a0 = a & 0xffffffffu, a1 = a >> 32, b0 = b & 0xffffffffu, b1 = b >> 32;
+    uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+    uint64_t mid = (p00 >> 32) + (p01 & 0xffffffffu) + (p10 & 0xffffffffu);
+    *lo = (mid << 32) | (p00 & 0xffffffffu);
+    *hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+#endif
+}
+
+static int llmsplit__clz64(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_clzll(x);
+#else
+    int n = 0;
+    while (!(x & 0x8000000000000000u)) { x <<= 1; n++; }
+    return n;
+#endif
+}
+
+static double llmsplit__bits_to_double(uint64_t bits) {
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+/* Eisel-Lemire: man * 10^e10 correctly rounded, for man != 0. Returns 0 when the 128-bit
+   product cannot decide the rounding (or the result is subnormal or out of range); the caller
+   then takes the exact slow path. */
+static int llmsplit__eisel_lemire(uint64_t man, int e10, int neg, double *out) {
+    const uint64_t *p;
+    uint64_t xhi, xlo, yhi, ylo, mant, bits;
+    uint64_t exp2;
+    int clz, msb;
+    if (e10 < LLMSPLIT__POW5_MIN || e10 > LLMSPLIT__POW5_MAX) return 0;
+    p = &llmsplit__pow5_128[(e10 - LLMSPLIT__POW5_MIN) * 2];
+    clz = llmsplit__clz64(man);
+    man <<= clz;
+    /* 217706/65536 ~ log2(10): the binary exponent of 10^e10, plus the bias. */
+    exp2 = (uint64_t)(((217706 * e10) >> 16) + 64 + 1023) - (uint64_t)clz;
+    llmsplit__mul64(man, p[0], &xhi, &xlo);
+    if ((xhi & 0x1ff) == 0x1ff && xlo + man < man) {
+        uint64_t mhi, mlo;
+        llmsplit__mul64(man, p[1], &yhi, &ylo);
+        mhi = xhi;
+        mlo = xlo + yhi;
+        if (mlo < xlo) mhi++;
+        if ((mhi & 0x1ff) == 0x1ff && mlo + 1 == 0 && ylo + man < man) return 0;
+        xhi = mhi;
+        xlo = mlo;
+    }
+    msb = (int)(xhi >> 63);
+    mant = xhi >> (msb + 9);
+    exp2 -= (uint64_t)(1 ^ msb);
+    if (xlo == 0 && (xhi & 0x1ff) == 0 && (mant & 3) == 1) return 0; /* exactly halfway */
+    mant += mant & 1;
+    mant >>= 1;
+    if (mant >> 53) { mant >>= 1; exp2++; }
+    if (exp2 - 1 >= 0x7ff - 1) return 0;
+    bits = (exp2 << 52) | (mant & 0x000fffffffffffffu);
+    if (neg) bits |= 0x8000000000000000u;
+    *out = llmsplit__bits_to_double(bits);
+    return 1;
+}
+
+/* The exact slow path: a big decimal scaled by powers of two until the binary mantissa can be
+   read off with correct rounding (the "simple decimal conversion" method). Only reached for
+   inputs the fast paths cannot decide: ties, subnormals, huge exponents, > 19 digits. */
+#define LLMSPLIT__DEC_DIGITS 800
+typedef struct llmsplit__decimal {
+    int nd;        /* digits used */
+    int dp;        /* decimal point position: value = 0.d[0..nd) * 10^dp */
+    int trunc;     /* nonzero digits were dropped beyond capacity */
+    unsigned char d[LLMSPLIT__DEC_DIGITS];
+} llmsplit__decimal;
+
+static void llmsplit__dec_trim(llmsplit__decimal *a) {
+    while (a->nd > 0 && a->d[a->nd - 1] == 0) a->nd--;
+    if (a->nd == 0) a->dp = 0;
+}
+
+/* a /= 2^k, k <= 60 */
+static void llmsplit__dec_rshift(llmsplit__decimal *a, unsigned k) {
+    int r = 0, w = 0;
+    uint64_t n = 0, mask = ((uint64_t)1 << k) - 1;
+    for (; (n >> k) == 0; r++) {
+        if (r >= a->nd) {
+            if (n == 0) { a->nd = 0; return; }
+            while ((n >> k) == 0) { n *= 10; r++; }
+            break;
+        }
+        n = n * 10 + a->d[r];
+    }
+    a->dp -= r - 1;
+    for (; r < a->nd; r++) {
+        uint64_t c = a->d[r];
+        a->d[w++] = (unsigned char)(n >> k);
+        n = (n & mask) * 10 + c;
+    }
+    while (n > 0) {
+        unsigned char dig = (unsigned char)(n >> k);
+        n = (n & mask) * 10;
+        if (w < LLMSPLIT__DEC_DIGITS) a->d[w++] = dig;
+        else if (dig > 0) a->trunc = 1;
+    }
+    a->nd = w;
+    llmsplit__dec_trim(a);
+}
+
+/* a *= 2^k, k <= 60 */
+static void llmsplit__dec_lshift(llmsplit__decimal *a, unsigned k) {
+    /* Work right to left into a scratch copy; at most 19 new leading digits appear. */
+    unsigned char tmp[LLMSPLIT__DEC_DIGITS + 20];
+    int r = a->nd - 1, w = a->nd + 19, start, len;
+    uint64_t n = 0;
+    for (; r >= 0; r--) {
+        uint64_t q;
+        n += (uint64_t)a->d[r] << k;
+        q = n / 10;
+        tmp[w--] = (unsigned char)(n - q * 10);
+        n = q;
+    }
+    while (n > 0) {
+        uint64_t q = n / 10;
+        tmp[w--] = (unsigned char)(n - q * 10);
+        n = q;
+    }
+    start = w + 1;
+    len = a->nd + 20 - start;
+    a->dp += len - a->nd;
+    if (len > LLMSPLIT__DEC_DIGITS) {
+        int i;
+        for (i = start + LLMSPLIT__DEC_DIGITS; i < start + len; i++)
+            if (tmp[i]) a->trunc = 1;
+        len = LLMSPLIT__DEC_DIGITS;
+    }
+    memcpy(a->d, tmp + start, (size_t)len);
+    a->nd = len;
+    llmsplit__dec_trim(a);
+}
+
+static int llmsplit__dec_round_up(const llmsplit__decimal *a, int nd) {
+    if (nd < 0 || nd >= a->nd) return 0;
+    if (a->d[nd] == 5 && nd + 1 == a->nd) {
+        if (a->trunc) return 1;
+        return nd > 0 && (a->d[nd - 1] & 1);
+    }
+    return a->d[nd] >= 5;
+}
+
+/* Integer part of a, rounded half to even; a must be < 2^64. */
+static uint64_t llmsplit__dec_rounded_int(const llmsplit__decimal *a) {
+    int i;
+    uint64_t n = 0;
+    if (a->dp > 20) return UINT64_MAX;
+    for (i = 0; i < a->dp && i < a->nd; i++) n = n * 10 + a->d[i];
+    for (; i < a->dp; i++) n *= 10;
+    if (llmsplit__dec_round_up(a, a->dp)) n++;
+    return n;
+}
+
+/* Converts a validated JSON number's text. Returns 0 when the magnitude overflows a double. */
+static int llmsplit__slow_strtod(const char *s, const char *end, double *out) {
+    static const unsigned char powtab[9] = {1, 3, 6, 9, 13, 16, 19, 23, 26};
+    llmsplit__decimal local;
+    llmsplit__decimal *a = &local;
+    int neg = 0, exp = 0, e10 = 0, eneg = 0, seen_point = 0;
+    uint64_t mant, bits;
+    a->nd = 0; a->dp = 0; a->trunc = 0;
+    if (*s == '-') { neg = 1; s++; }
+    for (; s < end; s++) {
+        char c = *s;
+        if (c == '.') { seen_point = 1; continue; }
+        if (c == 'e' || c == 'E') break;
+        if (c == '0' && a->nd == 0) { if (seen_point) a->dp--; continue; }
+        if (a->nd < LLMSPLIT__DEC_DIGITS) a->d[a->nd++] = (unsigned char)(c - '0');
+        else if (c != '0') a->trunc = 1;
+        if (!seen_point) a->dp++;
+    }
+    if (s < end) {
+        s++;
+        if (*s == '+' || *s == '-') { eneg = *s == '-'; s++; }
+        for (; s < end; s++) if (e10 < 100000) e10 = e10 * 10 + (*s - '0');
+        a->dp += eneg ? -e10 : e10;
+    }
+    llmsplit__dec_trim(a);
+    if (a->nd == 0 || a->dp < -330) { mant = 0; exp = -1023; goto done; }
+    if (a->dp > 310) return 0;
+    while (a->dp > 0) {
+        unsigned n = a->dp >= 9 ? 27u : powtab[a->dp];
+        llmsplit__dec_rshift(a, n);
+        exp += (int)n;
+    }
+    while (a->dp < 0 || (a->dp == 0 && a->d[0] < 5)) {
+        unsigned n = -a->dp >= 9 ? 27u : powtab[-a->dp];
+        llmsplit__dec_lshift(a, n);
+        exp -= (int)n;
+    }
+    /* now 0.5 <= a < 1: value = a * 2^exp; make it [1,2) */
+    exp--;
+    if (exp < -1022) {
+        int n = -1022 - exp;
+        while (n > 0) { int k = n > 60 ? 60 : n; llmsplit__dec_rshift(a, (unsigned)k); n -= k; }
+        exp = -1022;
+    }
+    if (exp + 1023 >= 0x7ff) return 0;
+    llmsplit__dec_lshift(a, 53);
+    mant = llmsplit__dec_rounded_int(a);
+    if (mant == ((uint64_t)2 << 52)) {
+        mant >>= 1;
+        exp++;
+        if (exp + 1023 >= 0x7ff) return 0;
+    }
+    if (!(mant & ((uint64_t)1 << 52))) exp = -1023; /* subnormal */
+done:
+    bits = (mant & 0x000fffffffffffffu) | ((uint64_t)((exp + 1023) & 0x7ff) << 52);
+    if (neg) bits |= 0x8000000000000000u;
+    *out = llmsplit__bits_to_double(bits);
+    return 1;
+}
+
+/* --- the parser ------------------------------------------------------------------------ */
+
+/* Byte classes for the string scanner: 1 = needs a closer look ('"', '\\', controls, non-ASCII). */
+static const unsigned char llmsplit__str_special[256] = {
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1};
+
+typedef struct llmsplit__parser {
+    const unsigned char *p, *end, *start;
+    llmsplit_json_val *vals, *vals_end;
+    char *strs, *s, *strs_end;
+    const char *msg;
+} llmsplit__parser;
+
+static int llmsplit__hex4(const unsigned char *p, unsigned *out) {
+    unsigned v = 0;
+    int i;
+    for (i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') d = (c | 0x20) - 'a' + 10;
+        else return 0;
+        v = v * 16 + d;
+    }
+    *out = v;
+    return 1;
+}
+
+static char *llmsplit__put_utf8(char *o, unsigned cp) {
+    if (cp < 0x80) { *o++ = (char)cp; }
+    else if (cp < 0x800) { *o++ = (char)(0xc0 | (cp >> 6)); *o++ = (char)(0x80 | (cp & 0x3f)); }
+    else if (cp < 0x10000) {
+        *o++ = (char)(0xe0 | (cp >> 12)); *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+        *o++ = (char)(0x80 | (cp & 0x3f));
+    } else {
+        *o++ = (char)(0xf0 | (cp >> 18)); *o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3f)); *o++ = (char)(0x80 | (cp & 0x3f));
+    }
+    return o;
+}
+
+/* Length of the valid UTF-8 sequence starting at p (lead byte >= 0x80), or 0 if invalid:
+   no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t llmsplit__utf8_seq(const unsigned char *p, const unsigned char *end) {
+    unsigned c = p[0];
+    size_t avail = (size_t)(end - p);
+    if (c >= 0xc2 && c <= 0xdf) return (avail >= 2 && (p[1] & 0xc0) == 0x80) ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        unsigned lo = 0x80, hi = 0xbf;
+        if (avail < 3) return 0;
+        if (c == 0xe0) lo = 0xa0;
+        if (c == 0xed) hi = 0x9f;
+        if (p[1] < lo || p[1] > hi || (p[2] & 0xc0) != 0x80) return 0;
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        unsigned lo = 0x80, hi = 0xbf;
+        if (avail < 4) return 0;
+        if (c == 0xf0) lo = 0x90;
+        if (c == 0xf4) hi = 0x8f;
+        if (p[1] < lo || p[1] > hi || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80) return 0;
+        return 4;
+    }
+    return 0;
+}
+
+static int llmsplit__str_fail(llmsplit__parser *ps, const unsigned char *at, const char *msg) {
+    ps->p = at;
+    ps->msg = msg;
+    return 0;
+}
+
+/* Parses the string whose opening quote is at ps->p into v (type string). */
+static int llmsplit__parse_string(llmsplit__parser *ps, llmsplit_json_val *v) {
+    const unsigned char *p = ps->p + 1, *end = ps->end;
+    char *o = ps->s, *begin = ps->s;
+    for (;;) {
+        const unsigned char *run = p;
+        while (end - p >= 4 && !(llmsplit__str_special[p[0]] | llmsplit__str_special[p[1]] |
+                                 llmsplit__str_special[p[2]] | llmsplit__str_special[p[3]]))
+            p += 4;
+        while (p < end && !llmsplit__str_special[*p]) p++;
+        memcpy(o, run, (size_t)(p - run));
+        o += p - run;
+        if (LLMSPLIT__UNLIKELY(p >= end)) return llmsplit__str_fail(ps, p, "unterminated string");
+        if (*p == '"') break;
+        if (*p == '\\') {
+            unsigned cp;
+            if (end - p < 2) return llmsplit__str_fail(ps, p, "unterminated string");
+            switch (p[1]) {
+            case '"': *o++ = '"'; p += 2; continue;
+            case '\\': *o++ = '\\'; p += 2; continue;
+            case '/': *o++ = '/'; p += 2; continue;
+            case 'b': *o++ = '\b'; p += 2; continue;
+            case 'f': *o++ = '\f'; p += 2; continue;
+            case 'n': *o++ = '\n'; p += 2; continue;
+            case 'r': *o++ = '\r'; p += 2; continue;
+            case 't': *o++ = '\t'; p += 2; continue;
+            case 'u': break;
+            default: return llmsplit__str_fail(ps, p, "invalid escape sequence");
+            }
+            if (end - p < 6 || !llmsplit__hex4(p + 2, &cp))
+                return llmsplit__str_fail(ps, p, "invalid \\u escape (needs 4 hex digits)");
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                unsigned lo;
+                if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || !llmsplit__hex4(p + 8, &lo) ||
+                    lo < 0xdc00 || lo > 0xdfff)
+                    return llmsplit__str_fail(ps, p, "lone surrogate in \\u escape");
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                p += 12;
+            } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+                return llmsplit__str_fail(ps, p, "lone surrogate in \\u escape");
+            } else {
+                p += 6;
+            }
+            o = llmsplit__put_utf8(o, cp);
+            continue;
+        }
+        if (*p < 0x20) return llmsplit__str_fail(ps, p, "control character in string (must be escaped)");
+        {
+            size_t n = llmsplit__utf8_seq(p, end);
+            if (!n) return llmsplit__str_fail(ps, p, "invalid UTF-8 in string");
+            memcpy(o, p, n);
+            o += n;
+            p += n;
+        }
+    }
+    *o = 0;
+    v->tag = ((uint64_t)(o - begin) << 3) | LLMSPLIT__T_STR;
+    v->u.s = begin;
+    ps->s = o + 1;
+    ps->p = p + 1;
+    return 1;
+}
+
+static int llmsplit__is_digit(unsigned c) { return c - '0' < 10u; }
+
+/* man * 10^e10 (man != 0, at most 19 digits; trunc: digits after those were dropped, some
+   nonzero). Fast paths first; 0 when only the exact slow path can decide. */
+static int llmsplit__decimal_to_double(uint64_t man, int e10, int neg, int trunc, double *d) {
+    double d2;
+    if (trunc)
+        return llmsplit__eisel_lemire(man, e10, neg, d) &&
+               llmsplit__eisel_lemire(man + 1, e10, neg, &d2) && *d == d2;
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    /* Clinger: both operands exact, one IEEE operation rounds correctly */
+    if (e10 >= -22 && e10 <= 22 && man <= ((uint64_t)1 << 53)) {
+        d2 = (double)man;
+        d2 = e10 < 0 ? d2 / llmsplit__exact_pow10[-e10] : d2 * llmsplit__exact_pow10[e10];
+        *d = neg ? -d2 : d2;
+        return 1;
+    }
+#endif
+    return llmsplit__eisel_lemire(man, e10, neg, d);
+}
+
+static int llmsplit__parse_number(llmsplit__parser *ps, llmsplit_json_val *v) {
+    const unsigned char *p = ps->p, *end = ps->end, *start = ps->p;
+    uint64_t man = 0;
+    int neg = 0, sig = 0, dropped = 0, e10 = 0, is_int = 1, trunc = 0;
+    size_t len;
+    if (*p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (p < end && *p == '0') {
+        p++;
+        if (p < end && llmsplit__is_digit(*p)) return llmsplit__str_fail(ps, p, "leading zero in number");
+    } else if (p < end && llmsplit__is_digit(*p)) {
+        for (; p < end && llmsplit__is_digit(*p); p++) {
+            if (sig < 19) { man = man * 10 + (unsigned)(*p - '0'); sig++; }
+            else { dropped++; if (*p != '0') trunc = 1; }
+        }
+    } else {
+        return llmsplit__str_fail(ps, p, "expected digit in number");
+    }
+    if (p < end && *p == '.') {
+        p++;
+        is_int = 0;
+        if (p >= end || !llmsplit__is_digit(*p)) return llmsplit__str_fail(ps, p, "expected digit after '.'");
+        for (; p < end && llmsplit__is_digit(*p); p++) {
+            if (sig < 19) {
+                man = man * 10 + (unsigned)(*p - '0');
+                if (man) sig++;
+                e10--;
+            } else if (*p != '0') trunc = 1;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        int eneg = 0, ev = 0;
+        p++;
+        is_int = 0;
+        if (p < end && (*p == '+' || *p == '-')) { eneg = *p == '-'; p++; }
+        if (p >= end || !llmsplit__is_digit(*p)) return llmsplit__str_fail(ps, p, "expected digit in exponent");
+        for (; p < end && llmsplit__is_digit(*p); p++)
+            if (ev < 1000000) ev = ev * 10 + (*p - '0');
+        e10 += eneg ? -ev : ev;
+    }
+    e10 += dropped;
+    len = (size_t)(p - start);
+    if (is_int && !dropped && (man <= (uint64_t)INT64_MAX || (neg && man == (uint64_t)INT64_MAX + 1))) {
+        v->u.i = neg ? (int64_t)(0 - man) : (int64_t)man;
+        v->tag = LLMSPLIT__T_INT;
+    } else {
+        double d = neg ? -0.0 : 0.0;
+        if (man != 0 && !llmsplit__decimal_to_double(man, e10, neg, trunc, &d) &&
+            !llmsplit__slow_strtod((const char *)start, (const char *)p, &d))
+            return llmsplit__str_fail(ps, start, "number out of range");
+        v->u.d = d;
+        v->tag = LLMSPLIT__T_REAL;
+    }
+    /* keep the source text so writers can reproduce it exactly */
+    memcpy(ps->s, start, len);
+    if (len <= LLMSPLIT__NUMTEXT_MAX)
+        v->tag |= ((uint64_t)len << 3) | ((uint64_t)(ps->s - (char *)v) << 16);
+    ps->s += len;
+    ps->p = p;
+    return 1;
+}
+
+static int llmsplit__literal(llmsplit__parser *ps, const char *word, size_t n) {
+    if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
+        return llmsplit__str_fail(ps, ps->p, "invalid literal (expected true, false or null)");
+    ps->p += n;
+    return 1;
+}
+
+static void llmsplit__skip_ws(llmsplit__parser *ps) {
+    const unsigned char *p = ps->p, *end = ps->end;
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    ps->p = p;
+}
+
+static void llmsplit__fill_error(llmsplit_json_error *err, llmsplit_err code, const unsigned char *start,
+                                 const unsigned char *at, const char *msg) {
+    const unsigned char *q;
+    int line = 1, col = 1;
+    if (!err) return;
+    for (q = start; q < at; q++) {
+        if (*q == '\n') { line++; col = 1; }
+        else if ((*q & 0xc0) != 0x80) col++;
+    }
+    err->code = code;
+    err->offset = (size_t)(at - start);
+    err->line = line;
+    err->col = col;
+    snprintf(err->message, sizeof err->message, "%s", msg);
+}
+
+LLMSPLIT_API llmsplit_json_doc *llmsplit_json_parse(const char *text, size_t len,
+                                                    const llmsplit_json_desc *desc,
+                                                    llmsplit_json_error *err) {
+    llmsplit__parser ps;
+    llmsplit_json_doc *doc;
+    llmsplit_json_val *v, *cont = NULL;
+    size_t need = llmsplit_json_buffer_size(len), head, depth = 0, max_depth;
+    void *block;
+    int owned = 0;
+    llmsplit_err code = LLMSPLIT_ERR_JSON;
+    llmsplit_allocator alloc = llmsplit__allocator_or_default(desc ? &desc->allocator : NULL);
+
+    if (err) memset(err, 0, sizeof *err);
+    if (!text && len) {
+        llmsplit__fill_error(err, LLMSPLIT_ERR_USAGE, NULL, NULL, "NULL text");
+        return NULL;
+    }
+    if (!text) text = "";
+    max_depth = (desc && desc->max_depth > 0) ? (size_t)desc->max_depth : LLMSPLIT_JSON_MAX_DEPTH;
+    head = (sizeof(llmsplit_json_doc) + 15u) & ~(size_t)15u;
+    if (desc && desc->buffer) {
+        block = desc->buffer;
+        need = desc->buffer_size;
+        if (((uintptr_t)block & 7u) != 0 || need < head + 2 * sizeof(llmsplit_json_val) + 16) {
+            llmsplit__fill_error(err, LLMSPLIT_ERR_NOMEM, NULL, NULL, "caller buffer too small or misaligned");
+            return NULL;
+        }
+    } else {
+        if (need == SIZE_MAX || !(block = llmsplit__alloc(&alloc, need))) {
+            llmsplit__fill_error(err, LLMSPLIT_ERR_NOMEM, NULL, NULL, "out of memory");
+            return NULL;
+        }
+        owned = 1;
+    }
+    doc = (llmsplit_json_doc *)block;
+    doc->allocator = alloc;
+    doc->owned = owned;
+    {
+        /* values from the front of the block, strings after them; a caller buffer smaller than
+           the bound is split in proportion and checked as the parse goes */
+        size_t avail = need - head, nvals = len / 2u + 2u, strs_cap = len + 16u;
+        if (nvals * sizeof(llmsplit_json_val) + strs_cap > avail) {
+            nvals = avail / 2 / sizeof(llmsplit_json_val);
+            if (nvals * sizeof(llmsplit_json_val) < avail - strs_cap && avail > strs_cap)
+                nvals = (avail - strs_cap) / sizeof(llmsplit_json_val);
+        }
+        ps.vals = (llmsplit_json_val *)(void *)((char *)block + head);
+        ps.vals_end = ps.vals + nvals;
+        ps.strs = (char *)(ps.vals_end);
+        ps.strs_end = (char *)block + need;
+    }
+    ps.s = ps.strs;
+    ps.start = ps.p = (const unsigned char *)text;
+    ps.end = ps.p + len;
+    ps.msg = NULL;
+    v = ps.vals;
+
+    /* The parse is a loop over "a value starts here" and "a value just ended", with the open
+       containers chained through their own slots: no recursion and no side stack. */
+    for (;;) {
+        unsigned c;
+        llmsplit__skip_ws(&ps);
+        if (ps.p >= ps.end) { ps.msg = len ? "unexpected end of input" : "empty input"; goto fail; }
+        if (LLMSPLIT__UNLIKELY(v >= ps.vals_end ||
+                               (size_t)(ps.strs_end - ps.s) < (size_t)(ps.end - ps.p) + 1)) {
+            /* only a caller buffer can run short; an allocated block fits the worst case */
+            ps.msg = "caller buffer too small";
+            code = LLMSPLIT_ERR_NOMEM;
+            goto fail;
+        }
+        c = *ps.p;
+        switch (c) {
+        case '{':
+        case '[':
+            if (++depth > max_depth) { ps.msg = "nesting too deep"; goto fail; }
+            v->tag = c == '{' ? LLMSPLIT__T_OBJ : LLMSPLIT__T_ARR;
+            v->u.span = cont ? (uint64_t)(cont - ps.vals) : UINT64_MAX;
+            cont = v++;
+            ps.p++;
+            llmsplit__skip_ws(&ps);
+            if (ps.p < ps.end && *ps.p == (c == '{' ? '}' : ']')) {
+                ps.p++;
+                goto close_container;
+            }
+            if (c == '{') goto object_key;
+            continue;
+        case '"':
+            if (!llmsplit__parse_string(&ps, v)) goto fail;
+            break;
+        case 't':
+            if (!llmsplit__literal(&ps, "true", 4)) goto fail;
+            v->tag = LLMSPLIT__T_TRUE; v->u.i = 0;
+            break;
+        case 'f':
+            if (!llmsplit__literal(&ps, "false", 5)) goto fail;
+            v->tag = LLMSPLIT__T_FALSE; v->u.i = 0;
+            break;
+        case 'n':
+            if (!llmsplit__literal(&ps, "null", 4)) goto fail;
+            v->tag = LLMSPLIT__T_NULL; v->u.i = 0;
+            break;
+        default:
+            if (c == '-' || llmsplit__is_digit(c)) {
+                if (!llmsplit__parse_number(&ps, v)) goto fail;
+                break;
+            }
+            ps.msg = "unexpected character";
+            goto fail;
+        }
+        v++;
+
+    value_done:
+        /* a value ended: count it in its container and see what follows */
+        if (!cont) break;
+        cont->tag += 8;
+        llmsplit__skip_ws(&ps);
+        if (ps.p >= ps.end) { ps.msg = "unexpected end of input"; goto fail; }
+        if (*ps.p == ',') {
+            ps.p++;
+            if (LLMSPLIT__TYPE(cont) == LLMSPLIT__T_OBJ) goto object_key;
+            continue;
+        }
+        if (*ps.p == (LLMSPLIT__TYPE(cont) == LLMSPLIT__T_OBJ ? '}' : ']')) {
+            ps.p++;
+            goto close_container;
+        }
+        ps.msg = LLMSPLIT__TYPE(cont) == LLMSPLIT__T_OBJ ? "expected ',' or '}'" : "expected ',' or ']'";
+        goto fail;
+
+    close_container: {
+            uint64_t parent = cont->u.span;
+            cont->u.span = (uint64_t)(v - cont);
+            cont = parent == UINT64_MAX ? NULL : ps.vals + parent;
+            depth--;
+            goto value_done;
+        }
+
+    object_key:
+        llmsplit__skip_ws(&ps);
+        if (ps.p >= ps.end) { ps.msg = "unexpected end of input"; goto fail; }
+        if (*ps.p != '"') { ps.msg = "expected string key"; goto fail; }
+        if (LLMSPLIT__UNLIKELY(v + 1 >= ps.vals_end)) {
+            ps.msg = "caller buffer too small";
+            code = LLMSPLIT_ERR_NOMEM;
+            goto fail;
+        }
+        if (!llmsplit__parse_string(&ps, v)) goto fail;
+        v++;
+        llmsplit__skip_ws(&ps);
+        if (ps.p >= ps.end || *ps.p != ':') { ps.msg = "expected ':' after key"; goto fail; }
+        ps.p++;
+    }
+    llmsplit__skip_ws(&ps);
+    if (ps.p != ps.end) { ps.msg = "unexpected text after the JSON value"; goto fail; }
+    doc->vals = ps.vals;
+    doc->nvals = (size_t)(v - ps.vals);
+    doc->strs = ps.strs;
+    doc->strs_len = (size_t)(ps.s - ps.strs);
+    return doc;
+
+fail:
+    llmsplit__fill_error(err, code, ps.start, ps.p, ps.msg);
+    if (owned) llmsplit__free(&alloc, block);
+    return NULL;
+}
+
+LLMSPLIT_API void llmsplit_json_free(llmsplit_json_doc *doc) {
+    if (doc && doc->owned) {
+        llmsplit_allocator a = doc->allocator;
+        llmsplit__free(&a, doc);
+    }
+}
+
+LLMSPLIT_API size_t llmsplit_json_doc_used(const llmsplit_json_doc *doc) {
+    if (!doc) return 0;
+    return sizeof *doc + doc->nvals * sizeof(llmsplit_json_val) + doc->strs_len;
+}
+
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_root(const llmsplit_json_doc *doc) {
+    return doc ? doc->vals : NULL;
+}
+
+/* --- readers ------------------------------------------------------------------------- */
+
+static size_t llmsplit__span(const llmsplit_json_val *v) {
+    unsigned t = LLMSPLIT__TYPE(v);
+    return (t == LLMSPLIT__T_ARR || t == LLMSPLIT__T_OBJ) ? (size_t)v->u.span : 1u;
+}
+
+LLMSPLIT_API llmsplit_json_type llmsplit_json_type_of(const llmsplit_json_val *v) {
+    static const llmsplit_json_type map[8] = {
+        LLMSPLIT_JSON_NULL, LLMSPLIT_JSON_BOOL, LLMSPLIT_JSON_BOOL, LLMSPLIT_JSON_NUMBER,
+        LLMSPLIT_JSON_NUMBER, LLMSPLIT_JSON_STRING, LLMSPLIT_JSON_ARRAY, LLMSPLIT_JSON_OBJECT};
+    return v ? map[LLMSPLIT__TYPE(v)] : LLMSPLIT_JSON_NONE;
+}
+
+LLMSPLIT_API int llmsplit_json_is_true(const llmsplit_json_val *v) {
+    return v && LLMSPLIT__TYPE(v) == LLMSPLIT__T_TRUE;
+}
+
+LLMSPLIT_API int llmsplit_json_is_int(const llmsplit_json_val *v) {
+    return v && LLMSPLIT__TYPE(v) == LLMSPLIT__T_INT;
+}
+
+LLMSPLIT_API int64_t llmsplit_json_int(const llmsplit_json_val *v) {
+    if (!v) return 0;
+    if (LLMSPLIT__TYPE(v) == LLMSPLIT__T_INT) return v->u.i;
+    if (LLMSPLIT__TYPE(v) == LLMSPLIT__T_REAL) {
+        double d = v->u.d;
+        if (d >= 9223372036854775807.0) return INT64_MAX;
+        if (d <= -9223372036854775808.0) return INT64_MIN;
+        return (int64_t)d;
+    }
+    return 0;
+}
+
+LLMSPLIT_API double llmsplit_json_double(const llmsplit_json_val *v) {
+    if (!v) return 0.0;
+    if (LLMSPLIT__TYPE(v) == LLMSPLIT__T_REAL) return v->u.d;
+    if (LLMSPLIT__TYPE(v) == LLMSPLIT__T_INT) return (double)v->u.i;
+    return 0.0;
+}
+
+LLMSPLIT_API const char *llmsplit_json_str(const llmsplit_json_val *v, size_t *len) {
+    if (!v || LLMSPLIT__TYPE(v) != LLMSPLIT__T_STR) {
+        if (len) *len = 0;
+        return NULL;
+    }
+    if (len) *len = (size_t)(v->tag >> 3);
+    return v->u.s;
+}
+
+LLMSPLIT_API const char *llmsplit_json_number_text(const llmsplit_json_val *v, size_t *len) {
+    size_t n = 0;
+    const char *s = NULL;
+    if (v && (LLMSPLIT__TYPE(v) == LLMSPLIT__T_INT || LLMSPLIT__TYPE(v) == LLMSPLIT__T_REAL)) {
+        n = (size_t)((v->tag >> 3) & LLMSPLIT__NUMTEXT_MAX);
+        if (n) s = (const char *)v + (v->tag >> 16);
+    }
+    if (len) *len = n;
+    return s;
+}
+
+LLMSPLIT_API size_t llmsplit_json_len(const llmsplit_json_val *v) {
+    if (!v) return 0;
+    switch (LLMSPLIT__TYPE(v)) {
+    case LLMSPLIT__T_STR: case LLMSPLIT__T_ARR: case LLMSPLIT__T_OBJ: return (size_t)(v->tag >> 3);
+    default: return 0;
+    }
+}
+
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_getn(const llmsplit_json_val *obj,
+                                                         const char *key, size_t key_len) {
+    size_t n;
+    const llmsplit_json_val *k;
+    if (!obj || LLMSPLIT__TYPE(obj) != LLMSPLIT__T_OBJ || !key) return NULL;
+    n = (size_t)(obj->tag >> 3);
+    k = obj + 1;
+    while (n--) {
+        const llmsplit_json_val *val = k + 1;
+        if ((size_t)(k->tag >> 3) == key_len && memcmp(k->u.s, key, key_len) == 0) return val;
+        k = val + llmsplit__span(val);
+    }
+    return NULL;
+}
+
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_get(const llmsplit_json_val *obj, const char *key) {
+    return key ? llmsplit_json_getn(obj, key, strlen(key)) : NULL;
+}
+
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_at(const llmsplit_json_val *arr, size_t index) {
+    const llmsplit_json_val *it;
+    if (!arr || LLMSPLIT__TYPE(arr) != LLMSPLIT__T_ARR || index >= (size_t)(arr->tag >> 3)) return NULL;
+    it = arr + 1;
+    while (index--) it += llmsplit__span(it);
+    return it;
+}
+
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_path(const llmsplit_json_val *v, const char *path) {
+    const char *p = path;
+    if (!v || !p) return NULL;
+    while (*p && v) {
+        if (*p == '[') {
+            size_t idx = 0;
+            p++;
+            if (!llmsplit__is_digit((unsigned char)*p)) return NULL;
+            while (llmsplit__is_digit((unsigned char)*p)) {
+                if (idx > (SIZE_MAX - 9) / 10) return NULL;
+                idx = idx * 10 + (size_t)(*p++ - '0');
+            }
+            if (*p++ != ']') return NULL;
+            v = llmsplit_json_at(v, idx);
+        } else {
+            const char *k;
+            if (*p == '.') p++;
+            k = p;
+            while (*p && *p != '.' && *p != '[') p++;
+            if (p == k) return NULL;
+            v = llmsplit_json_getn(v, k, (size_t)(p - k));
+        }
+    }
+    return v;
+}
+
+LLMSPLIT_API llmsplit_json_iter llmsplit_json_iterate(const llmsplit_json_val *container) {
+    llmsplit_json_iter it;
+    unsigned t = container ? LLMSPLIT__TYPE(container) : 0;
+    it.cur = NULL;
+    it.left = 0;
+    it.is_object = t == LLMSPLIT__T_OBJ;
+    if (container && (t == LLMSPLIT__T_ARR || t == LLMSPLIT__T_OBJ)) {
+        it.cur = container + 1;
+        it.left = (size_t)(container->tag >> 3);
+    }
+    return it;
+}
+
+LLMSPLIT_API int llmsplit_json_next(llmsplit_json_iter *it, const llmsplit_json_val **key,
+                                    const llmsplit_json_val **val) {
+    const llmsplit_json_val *k = NULL, *v;
+    if (!it || !it->left) return 0;
+    v = it->cur;
+    if (it->is_object) { k = v; v = k + 1; }
+    if (key) *key = k;
+    if (val) *val = v;
+    it->cur = v + llmsplit__span(v);
+    it->left--;
+    return 1;
+}
+
+/* --- buffer ---------------------------------------------------------------------------- */
+
+LLMSPLIT_API void llmsplit_buf_init(llmsplit_buf *b, const llmsplit_allocator *allocator) {
+    memset(b, 0, sizeof *b);
+    b->allocator = llmsplit__allocator_or_default(allocator);
+}
+
+LLMSPLIT_API int llmsplit_buf_reserve(llmsplit_buf *b, size_t extra) {
+    size_t want, cap;
+    char *nd;
+    if (b->failed) return 0;
+    if (extra >= SIZE_MAX - b->len - 1) { b->failed = 1; return 0; }
+    want = b->len + extra + 1;
+    if (want <= b->cap) return 1;
+    cap = b->cap ? b->cap : 256;
+    while (cap < want) cap = cap > SIZE_MAX / 2 ? want : cap * 2;
+    nd = (char *)llmsplit__alloc(&b->allocator, cap);
+    if (!nd) { b->failed = 1; return 0; }
+    if (b->len) memcpy(nd, b->data, b->len);
+    llmsplit__free(&b->allocator, b->data);
+    b->data = nd;
+    b->cap = cap;
+    return 1;
+}
+
+LLMSPLIT_API void llmsplit_buf_append(llmsplit_buf *b, const void *data, size_t len) {
+    if (!len || !llmsplit_buf_reserve(b, len)) return;
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = 0;
+}
+
+LLMSPLIT_API void llmsplit_buf_free(llmsplit_buf *b) {
+    llmsplit__free(&b->allocator, b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+/* --- writer ---------------------------------------------------------------------------- */
+
+/* The digits of d rounded to prec significant digits, trailing zeros dropped, from printf's
+   exact %e conversion. printf's decimal point follows the locale, so only digits are taken. */
+static int llmsplit__digits(double d, int prec, char *digits, int *exp10) {
+    char tmp[48];
+    const char *q;
+    int nd = 0;
+    snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
+    for (q = tmp; *q && *q != 'e'; q++)
+        if (*q >= '0' && *q <= '9') digits[nd++] = *q;
+    *exp10 = atoi(q + 1);
+    while (nd > 1 && digits[nd - 1] == '0') nd--;
+    return nd;
+}
+
+/* 1 when digits (d0.d1d2... * 10^exp10) read back exactly as d */
+static int llmsplit__digits_round_trip(const char *digits, int nd, int exp10, double d) {
+    uint64_t man = 0;
+    double back = 0;
+    int i;
+    for (i = 0; i < nd; i++) man = man * 10 + (uint64_t)(digits[i] - '0');
+    if (!llmsplit__decimal_to_double(man, exp10 - (nd - 1), 0, 0, &back)) {
+        char txt[48];
+        int tl;
+        memcpy(txt, digits, (size_t)nd);
+        tl = nd + snprintf(txt + nd, sizeof txt - (size_t)nd, "e%d", exp10 - (nd - 1));
+        if (!llmsplit__slow_strtod(txt, txt + tl, &back)) return 0;
+    }
+    return back == d;
+}
+
+LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf) {
+    /* The fewest significant digits that read back to d: a k-digit rounding that round-trips
+       implies every longer one does, so a binary search over 1..17 finds the shortest. */
+    char digits[24];
+    int lo = 1, hi = 17, nd = 0, exp10 = 0, i;
+    uint64_t bits;
+    char *o = buf;
+    memcpy(&bits, &d, sizeof bits);
+    if (((bits >> 52) & 0x7ff) == 0x7ff) { buf[0] = 0; return 0; }
+    if (bits & 0x8000000000000000u) { *o++ = '-'; d = -d; }
+    if (d == 0) { memcpy(o, "0.0", 4); return (size_t)(o - buf) + 3; }
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        nd = llmsplit__digits(d, mid, digits, &exp10);
+        if (llmsplit__digits_round_trip(digits, nd, exp10, d)) hi = mid;
+        else lo = mid + 1;
+    }
+    nd = llmsplit__digits(d, lo, digits, &exp10);
+    /* value = d0.d1d2... * 10^exp10 */
+    if (exp10 >= -6 && exp10 < 21) {
+        if (exp10 < 0) {
+            *o++ = '0'; *o++ = '.';
+            for (i = 0; i < -exp10 - 1; i++) *o++ = '0';
+            memcpy(o, digits, (size_t)nd);
+            o += nd;
+        } else {
+            for (i = 0; i <= exp10; i++) *o++ = i < nd ? digits[i] : '0';
+            *o++ = '.';
+            if (nd > exp10 + 1) {
+                memcpy(o, digits + exp10 + 1, (size_t)(nd - exp10 - 1));
+                o += nd - exp10 - 1;
+            } else {
+                *o++ = '0';
+            }
+        }
+        *o = 0;
+        return (size_t)(o - buf);
+    }
+    *o++ = digits[0];
+    if (nd > 1) { *o++ = '.'; memcpy(o, digits + 1, (size_t)nd - 1); o += nd - 1; }
+    o += snprintf(o, 8, "e%+d", exp10);
+    return (size_t)(o - buf);
+}
+
+LLMSPLIT_API void llmsplit_json_writer_init(llmsplit_json_writer *w, const llmsplit_allocator *allocator) {
+    memset(w, 0, sizeof *w);
+    llmsplit_buf_init(&w->buf, allocator);
+    w->first = 1;
+}
+
+LLMSPLIT_API void llmsplit_json_writer_free(llmsplit_json_writer *w) {
+    llmsplit_buf_free(&w->buf);
+}
+
+LLMSPLIT_API const char *llmsplit_json_writer_result(const llmsplit_json_writer *w, size_t *len) {
+    if (w->err || w->buf.failed || w->depth != 0 || w->after_key || w->buf.len == 0) {
+        if (len) *len = 0;
+        return NULL;
+    }
+    if (len) *len = w->buf.len;
+    return w->buf.data;
+}
+
+static void llmsplit__w_fail(llmsplit_json_writer *w, llmsplit_err e, const char *msg) {
+    if (!w->err) { w->err = e; w->err_message = msg; }
+}
+
+/* Called before every value: places the comma and checks a value may go here. */
+static int llmsplit__w_value(llmsplit_json_writer *w) {
+    if (w->err) return 0;
+    if (w->after_key) { w->after_key = 0; return 1; }
+    if (w->depth > 0 && w->in_object[w->depth - 1]) {
+        llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: value where a key belongs");
+        return 0;
+    }
+    if (w->depth == 0 && w->buf.len > 0) {
+        llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: more than one top-level value");
+        return 0;
+    }
+    if (!w->first) llmsplit_buf_append(&w->buf, ",", 1);
+    w->first = 0;
+    return 1;
+}
+
+static void llmsplit__w_begin(llmsplit_json_writer *w, int obj) {
+    if (!llmsplit__w_value(w)) return;
+    if (w->depth >= LLMSPLIT_JSON_MAX_DEPTH) {
+        llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: nesting too deep");
+        return;
+    }
+    w->in_object[w->depth++] = (uint8_t)obj;
+    w->first = 1;
+    llmsplit_buf_append(&w->buf, obj ? "{" : "[", 1);
+}
+
+static void llmsplit__w_end(llmsplit_json_writer *w, int obj) {
+    if (w->err) return;
+    if (w->depth == 0 || w->in_object[w->depth - 1] != obj || w->after_key) {
+        llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: unbalanced end");
+        return;
+    }
+    w->depth--;
+    w->first = 0;
+    llmsplit_buf_append(&w->buf, obj ? "}" : "]", 1);
+}
+
+LLMSPLIT_API void llmsplit_json_write_begin_object(llmsplit_json_writer *w) { llmsplit__w_begin(w, 1); }
+LLMSPLIT_API void llmsplit_json_write_end_object(llmsplit_json_writer *w) { llmsplit__w_end(w, 1); }
+LLMSPLIT_API void llmsplit_json_write_begin_array(llmsplit_json_writer *w) { llmsplit__w_begin(w, 0); }
+LLMSPLIT_API void llmsplit_json_write_end_array(llmsplit_json_writer *w) { llmsplit__w_end(w, 0); }
+
+static void llmsplit__w_escaped(llmsplit_json_writer *w, const char *s, size_t len) {
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    llmsplit_buf *b = &w->buf;
+    char *o;
+    /* worst case every byte becomes \u00XX */
+    if (len > (SIZE_MAX - 2) / 6 || !llmsplit_buf_reserve(b, len * 6 + 2)) {
+        llmsplit__w_fail(w, LLMSPLIT_ERR_NOMEM, "json writer: out of memory");
+        return;
+    }
+    o = b->data + b->len;
+    *o++ = '"';
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && !llmsplit__str_special[*p]) p++;
+        memcpy(o, run, (size_t)(p - run));
+        o += p - run;
+        if (p >= end) break;
+        if (*p >= 0x80) {
+            size_t n = llmsplit__utf8_seq(p, end);
+            if (!n) {
+                b->data[b->len] = 0;
+                llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: string is not valid UTF-8");
+                return;
+            }
+            memcpy(o, p, n);
+            o += n;
+            p += n;
+            continue;
+        }
+        *o++ = '\\';
+        switch (*p) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        default:
+            *o++ = 'u'; *o++ = '0'; *o++ = '0';
+            *o++ = hex[*p >> 4]; *o++ = hex[*p & 15];
+        }
+        p++;
+    }
+    *o++ = '"';
+    *o = 0;
+    b->len = (size_t)(o - b->data);
+}
+
+LLMSPLIT_API void llmsplit_json_write_key(llmsplit_json_writer *w, const char *key, size_t len) {
+    if (w->err) return;
+    if (w->depth == 0 || !w->in_object[w->depth - 1] || w->after_key) {
+        llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: key outside an object");
+        return;
+    }
+    if (!w->first) llmsplit_buf_append(&w->buf, ",", 1);
+    w->first = 0;
+    llmsplit__w_escaped(w, key ? key : "", key ? len : 0);
+    llmsplit_buf_append(&w->buf, ":", 1);
+    w->after_key = 1;
+}
+
+LLMSPLIT_API void llmsplit_json_write_string(llmsplit_json_writer *w, const char *s, size_t len) {
+    if (!llmsplit__w_value(w)) return;
+    llmsplit__w_escaped(w, s ? s : "", s ? len : 0);
+}
+
+static size_t llmsplit__format_int(int64_t v, char *buf /* 24 bytes */) {
+    char tmp[24];
+    char *o = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    size_t n;
+    do { *--o = (char)('0' + u % 10); u /= 10; } while (u);
+    if (v < 0) *--o = '-';
+    n = (size_t)(tmp + sizeof tmp - o);
+    memcpy(buf, o, n);
+    return n;
+}
+
+LLMSPLIT_API void llmsplit_json_write_int(llmsplit_json_writer *w, int64_t v) {
+    char tmp[24];
+    size_t n;
+    if (!llmsplit__w_value(w)) return;
+    n = llmsplit__format_int(v, tmp);
+    llmsplit_buf_append(&w->buf, tmp, n);
+}
+
+LLMSPLIT_API void llmsplit_json_write_double(llmsplit_json_writer *w, double v) {
+    char tmp[32];
+    size_t n;
+    if (w->err) return;
+    n = llmsplit_format_double(v, tmp);
+    if (!n) { llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: NaN or infinity is not JSON"); return; }
+    if (!llmsplit__w_value(w)) return;
+    llmsplit_buf_append(&w->buf, tmp, n);
+}
+
+LLMSPLIT_API void llmsplit_json_write_bool(llmsplit_json_writer *w, int v) {
+    if (!llmsplit__w_value(w)) return;
+    if (v) llmsplit_buf_append(&w->buf, "true", 4);
+    else llmsplit_buf_append(&w->buf, "false", 5);
+}
+
+LLMSPLIT_API void llmsplit_json_write_null(llmsplit_json_writer *w) {
+    if (!llmsplit__w_value(w)) return;
+    llmsplit_buf_append(&w->buf, "null", 4);
+}
+
+typedef struct llmsplit__wframe {
+    const llmsplit_json_val *end;   /* first slot after the container */
+    int obj, first;
+} llmsplit__wframe;
+
+LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsplit_json_val *v) {
+    /* Walks the subtree's slots in order with an explicit stack of open containers, so any
+       depth the parser accepted is written without recursion. */
+    llmsplit_buf stack;
+    llmsplit_buf *b = &w->buf;
+    const llmsplit_json_val *p = v;
+    size_t depth = 0;
+    if (!v) { llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: NULL value"); return; }
+    if (!llmsplit__w_value(w)) return;
+    llmsplit_buf_init(&stack, &b->allocator);
+    do {
+        unsigned t;
+        if (depth) {
+            llmsplit__wframe *f = (llmsplit__wframe *)(void *)stack.data + depth - 1;
+            if (!f->first) llmsplit_buf_append(b, ",", 1);
+            f->first = 0;
+            if (f->obj) {
+                llmsplit__w_escaped(w, p->u.s, (size_t)(p->tag >> 3));
+                llmsplit_buf_append(b, ":", 1);
+                p++;
+            }
+        }
+        t = LLMSPLIT__TYPE(p);
+        if (t == LLMSPLIT__T_ARR || t == LLMSPLIT__T_OBJ) {
+            llmsplit__wframe nf;
+            nf.end = p + p->u.span;
+            nf.obj = t == LLMSPLIT__T_OBJ;
+            nf.first = 1;
+            llmsplit_buf_append(b, nf.obj ? "{" : "[", 1);
+            llmsplit_buf_append(&stack, &nf, sizeof nf);
+            if (stack.failed) break;
+            depth++;
+            p++;
+        } else {
+            switch (t) {
+            case LLMSPLIT__T_NULL: llmsplit_buf_append(b, "null", 4); break;
+            case LLMSPLIT__T_TRUE: llmsplit_buf_append(b, "true", 4); break;
+            case LLMSPLIT__T_FALSE: llmsplit_buf_append(b, "false", 5); break;
+            case LLMSPLIT__T_STR: llmsplit__w_escaped(w, p->u.s, (size_t)(p->tag >> 3)); break;
+            default: {
+                size_t n;
+                const char *s = llmsplit_json_number_text(p, &n);
+                char tmp[32];
+                if (!s) {
+                    n = t == LLMSPLIT__T_INT ? llmsplit__format_int(p->u.i, tmp)
+                                             : llmsplit_format_double(p->u.d, tmp);
+                    s = tmp;
+                }
+                llmsplit_buf_append(b, s, n);
+            }
+            }
+            p++;
+        }
+        while (depth && p == ((llmsplit__wframe *)(void *)stack.data)[depth - 1].end) {
+            llmsplit_buf_append(b, ((llmsplit__wframe *)(void *)stack.data)[depth - 1].obj ? "}" : "]", 1);
+            depth--;
+            stack.len -= sizeof(llmsplit__wframe);
+        }
+    } while (depth && !w->err);
+    if (stack.failed || b->failed) llmsplit__w_fail(w, LLMSPLIT_ERR_NOMEM, "json writer: out of memory");
+    llmsplit_buf_free(&stack);
+}
+#endif /* LLMSPLIT__IMPLEMENTED */
+#endif /* LLMSPLIT_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+This software is available under 2 licenses -- choose whichever you prefer.
+------------------------------------------------------------------------------
+ALTERNATIVE A - MIT License
+Copyright (c) 2026 the llmsplit authors
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+ALTERNATIVE B - Public Domain (www.unlicense.org)
+This is free and unencumbered software released into the public domain.
+Anyone is free to copy, modify, publish, use, compile, sell, or distribute this
+software, either in source code form or as a compiled binary, for any purpose,
+commercial or non-commercial, and by any means.
+In jurisdictions that recognize copyright law, the author or authors of this
+software dedicate any and all copyright interest in the software to the public
+domain. We make this dedication in recognition of the software's existence,
+and we believe that the future of the software, and the reading of this
+software, sends it to the public domain.
+------------------------------------------------------------------------------
+*/

@@ -1,0 +1,126 @@
+/* llmsplit - the command-line tool (DESIGN §12). Uses only the public API of llmsplit.h.
+
+   Exit codes: 0 ok, 1 anything else (e.g. invalid JSON for `json`), 2 usage or config,
+   3 network or TLS, 4 provider error status, 5 unusable response.
+   Errors go to stderr as "llmsplit: <category>: <message>". */
+#define LLMSPLIT_IMPLEMENTATION
+#include "../llmsplit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { EXIT_OK = 0, EXIT_OTHER = 1, EXIT_USAGE = 2, EXIT_NET = 3, EXIT_PROVIDER = 4, EXIT_RESPONSE = 5 };
+
+static int fail(int code, const char *category, const char *fmt, const char *arg) {
+    fprintf(stderr, "llmsplit: %s: ", category);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    return code;
+}
+
+/* Reads a whole file (or stdin for "-"). Returns NULL with errno set on failure. */
+static char *read_all(const char *path, size_t *len) {
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    size_t cap = 1 << 16, n = 0;
+    char *buf;
+    if (!f) return NULL;
+    buf = (char *)malloc(cap);
+    while (buf) {
+        size_t got;
+        if (n == cap) {
+            char *nb = (char *)realloc(buf, cap * 2);
+            if (!nb) { free(buf); buf = NULL; errno = ENOMEM; break; }
+            buf = nb;
+            cap *= 2;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) { free(buf); buf = NULL; errno = EIO; }
+            break;
+        }
+    }
+    if (f != stdin) fclose(f);
+    *len = n;
+    return buf;
+}
+
+static int usage_json(void) {
+    fprintf(stderr, "usage: llmsplit json [--check] FILE   (FILE '-' reads stdin)\n"
+                    "  validates FILE as strict JSON (RFC 8259); prints it minified unless --check.\n"
+                    "  exit 0 valid, 1 invalid (the error as line:col: message on stderr)\n");
+    return EXIT_USAGE;
+}
+
+static int cmd_json(int argc, char **argv) {
+    const char *path = NULL;
+    int check = 0, i, rc = EXIT_OK;
+    char *text;
+    size_t len;
+    llmsplit_json_doc *doc;
+    llmsplit_json_error err;
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--check") == 0) check = 1;
+        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return usage_json();
+        else if (argv[i][0] == '-' && argv[i][1] != 0) return fail(EXIT_USAGE, "usage", "unknown option %s for json", argv[i]);
+        else if (path) return fail(EXIT_USAGE, "usage", "json takes one FILE (got a second: %s)", argv[i]);
+        else path = argv[i];
+    }
+    if (!path) return usage_json();
+    text = read_all(path, &len);
+    if (!text) {
+        fprintf(stderr, "llmsplit: usage: cannot read %s: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    doc = llmsplit_json_parse(text, len, NULL, &err);
+    if (!doc) {
+        if (err.code == LLMSPLIT_ERR_JSON)
+            fprintf(stderr, "llmsplit: json: %d:%d: %s\n", err.line, err.col, err.message);
+        else
+            fprintf(stderr, "llmsplit: %s: %s\n", llmsplit_strerror(err.code), err.message);
+        free(text);
+        return EXIT_OTHER;
+    }
+    if (!check) {
+        llmsplit_json_writer w;
+        const char *out;
+        size_t out_len;
+        llmsplit_json_writer_init(&w, NULL);
+        llmsplit_buf_reserve(&w.buf, len + 1);
+        llmsplit_json_write_value(&w, llmsplit_json_root(doc));
+        out = llmsplit_json_writer_result(&w, &out_len);
+        if (!out) {
+            fprintf(stderr, "llmsplit: %s: %s\n", llmsplit_strerror(w.err ? w.err : LLMSPLIT_ERR_NOMEM),
+                    w.err_message ? w.err_message : "out of memory");
+            rc = EXIT_OTHER;
+        } else if (fwrite(out, 1, out_len, stdout) != out_len || fputc('\n', stdout) == EOF ||
+                   fflush(stdout) != 0) {
+            fprintf(stderr, "llmsplit: output: %s\n", strerror(errno));
+            rc = EXIT_OTHER;
+        }
+        llmsplit_json_writer_free(&w);
+    }
+    llmsplit_json_free(doc);
+    free(text);
+    return rc;
+}
+
+static int usage(void) {
+    fprintf(stderr,
+            "llmsplit " LLMSPLIT_VERSION " - A/B testing and traffic mirroring for LLM calls\n"
+            "usage: llmsplit COMMAND [options]\n"
+            "commands:\n"
+            "  json [--check] FILE    validate JSON strictly; print it minified\n"
+            "run 'llmsplit COMMAND --help' for a command's options\n");
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return usage();
+    if (strcmp(argv[1], "json") == 0) return cmd_json(argc - 2, argv + 2);
+    if (strcmp(argv[1], "--version") == 0) { puts("llmsplit " LLMSPLIT_VERSION); return EXIT_OK; }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) { usage(); return EXIT_OK; }
+    return fail(EXIT_USAGE, "usage", "unknown command '%s' (try llmsplit --help)", argv[1]);
+}
