@@ -994,19 +994,54 @@ static int llmsplit__str_fail(llmsplit__parser *ps, const unsigned char *at, con
     return 0;
 }
 
-/* Parses the string whose opening quote is at ps->p into v (type string). */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* Eight bytes at a time: a mask with bit 7 set in each byte that is '"', '\\', a control
+   character or non-ASCII. Borrows only run upward from a flagged byte, so the lowest set bit
+   always marks the first special byte. */
+#define LLMSPLIT__SWAR 1
+static uint64_t llmsplit__swar_special(uint64_t x) {
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) &
+           0x8080808080808080u;
+}
+/* The same without flagging non-ASCII bytes: for text already known to be valid UTF-8. */
+static uint64_t llmsplit__swar_escape(uint64_t x) {
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & 0x8080808080808080u;
+}
+#endif
+
+/* Parses the string whose opening quote is at ps->p into v (type string). The string area
+   always has room for every input byte not yet read plus one (checked before each value),
+   and output never runs ahead of input, so the 8-byte stores below stay inside it. */
 static int llmsplit__parse_string(llmsplit__parser *ps, llmsplit_json_val *v) {
     const unsigned char *p = ps->p + 1, *end = ps->end;
     char *o = ps->s, *begin = ps->s;
     for (;;) {
-        const unsigned char *run = p;
-        while (end - p >= 4 && !(llmsplit__str_special[p[0]] | llmsplit__str_special[p[1]] |
-                                 llmsplit__str_special[p[2]] | llmsplit__str_special[p[3]]))
-            p += 4;
-        while (p < end && !llmsplit__str_special[*p]) p++;
-        memcpy(o, run, (size_t)(p - run));
-        o += p - run;
+#ifdef LLMSPLIT__SWAR
+        while (end - p >= 8) {
+            uint64_t x, m;
+            memcpy(&x, p, 8);
+            memcpy(o, &x, 8);
+            m = llmsplit__swar_special(x);
+            if (m) {
+                int k = __builtin_ctzll(m) >> 3;
+                p += k;
+                o += k;
+                goto special;
+            }
+            p += 8;
+            o += 8;
+        }
+#endif
+        while (p < end && !llmsplit__str_special[*p]) *o++ = (char)*p++;
         if (LLMSPLIT__UNLIKELY(p >= end)) return llmsplit__str_fail(ps, p, "unterminated string");
+#ifdef LLMSPLIT__SWAR
+    special:
+#endif
         if (*p == '"') break;
         if (*p == '\\') {
             unsigned cp;
@@ -1041,6 +1076,13 @@ static int llmsplit__parse_string(llmsplit__parser *ps, llmsplit_json_val *v) {
             continue;
         }
         if (*p < 0x20) return llmsplit__str_fail(ps, p, "control character in string (must be escaped)");
+        if (*p >= 0xe1 && *p <= 0xec && end - p >= 3 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80) {
+            /* the common 3-byte case (most CJK) with no special ranges to check */
+            o[0] = (char)p[0]; o[1] = (char)p[1]; o[2] = (char)p[2];
+            o += 3;
+            p += 3;
+            continue;
+        }
         {
             size_t n = llmsplit__utf8_seq(p, end);
             if (!n) return llmsplit__str_fail(ps, p, "invalid UTF-8 in string");
@@ -1134,7 +1176,12 @@ static int llmsplit__parse_number(llmsplit__parser *ps, llmsplit_json_val *v) {
         v->tag = LLMSPLIT__T_REAL;
     }
     /* keep the source text so writers can reproduce it exactly */
-    memcpy(ps->s, start, len);
+    if (len <= 16 && end - start >= 16 && ps->strs_end - ps->s >= 16) {
+        memcpy(ps->s, start, 8); /* fixed sizes: plain moves, no call */
+        if (len > 8) memcpy(ps->s + 8, start + 8, 8);
+    } else {
+        memcpy(ps->s, start, len);
+    }
     if (len <= LLMSPLIT__NUMTEXT_MAX)
         v->tag |= ((uint64_t)len << 3) | ((uint64_t)(ps->s - (char *)v) << 16);
     ps->s += len;
@@ -1312,7 +1359,8 @@ LLMSPLIT_API llmsplit_json_doc *llmsplit_json_parse(const char *text, size_t len
         llmsplit__skip_ws(&ps);
         if (ps.p >= ps.end) { ps.msg = "unexpected end of input"; goto fail; }
         if (*ps.p != '"') { ps.msg = "expected string key"; goto fail; }
-        if (LLMSPLIT__UNLIKELY(v + 1 >= ps.vals_end)) {
+        if (LLMSPLIT__UNLIKELY(v + 1 >= ps.vals_end ||
+                               (size_t)(ps.strs_end - ps.s) < (size_t)(ps.end - ps.p) + 1)) {
             ps.msg = "caller buffer too small";
             code = LLMSPLIT_ERR_NOMEM;
             goto fail;
@@ -1682,26 +1730,44 @@ LLMSPLIT_API void llmsplit_json_write_end_object(llmsplit_json_writer *w) { llms
 LLMSPLIT_API void llmsplit_json_write_begin_array(llmsplit_json_writer *w) { llmsplit__w_begin(w, 0); }
 LLMSPLIT_API void llmsplit_json_write_end_array(llmsplit_json_writer *w) { llmsplit__w_end(w, 0); }
 
-static void llmsplit__w_escaped(llmsplit_json_writer *w, const char *s, size_t len) {
+/* Appends s as a quoted JSON string. valid_utf8: s came from a parsed document, so its
+   non-ASCII bytes are copied without checking them again. */
+static void llmsplit__w_escaped(llmsplit_json_writer *w, const char *s, size_t len, int valid_utf8) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     llmsplit_buf *b = &w->buf;
     char *o;
-    /* worst case every byte becomes \u00XX */
-    if (len > (SIZE_MAX - 2) / 6 || !llmsplit_buf_reserve(b, len * 6 + 2)) {
+    /* worst case every byte becomes \u00XX; the 8-byte stores below never pass that */
+    if (len > (SIZE_MAX - 16) / 6 || !llmsplit_buf_reserve(b, len * 6 + 10)) {
         llmsplit__w_fail(w, LLMSPLIT_ERR_NOMEM, "json writer: out of memory");
         return;
     }
     o = b->data + b->len;
     *o++ = '"';
-    while (p < end) {
-        const unsigned char *run = p;
-        while (p < end && !llmsplit__str_special[*p]) p++;
-        memcpy(o, run, (size_t)(p - run));
-        o += p - run;
+    for (;;) {
+#ifdef LLMSPLIT__SWAR
+        while (end - p >= 8) {
+            uint64_t x, m;
+            memcpy(&x, p, 8);
+            memcpy(o, &x, 8);
+            m = valid_utf8 ? llmsplit__swar_escape(x) : llmsplit__swar_special(x);
+            if (m) {
+                int k = __builtin_ctzll(m) >> 3;
+                p += k;
+                o += k;
+                goto special;
+            }
+            p += 8;
+            o += 8;
+        }
+#endif
+        while (p < end && (!llmsplit__str_special[*p] || (valid_utf8 && *p >= 0x80))) *o++ = (char)*p++;
         if (p >= end) break;
+#ifdef LLMSPLIT__SWAR
+    special:
+#endif
         if (*p >= 0x80) {
-            size_t n = llmsplit__utf8_seq(p, end);
+            size_t n = valid_utf8 ? 1 : llmsplit__utf8_seq(p, end);
             if (!n) {
                 b->data[b->len] = 0;
                 llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: string is not valid UTF-8");
@@ -1740,14 +1806,14 @@ LLMSPLIT_API void llmsplit_json_write_key(llmsplit_json_writer *w, const char *k
     }
     if (!w->first) llmsplit_buf_append(&w->buf, ",", 1);
     w->first = 0;
-    llmsplit__w_escaped(w, key ? key : "", key ? len : 0);
+    llmsplit__w_escaped(w, key ? key : "", key ? len : 0, 0);
     llmsplit_buf_append(&w->buf, ":", 1);
     w->after_key = 1;
 }
 
 LLMSPLIT_API void llmsplit_json_write_string(llmsplit_json_writer *w, const char *s, size_t len) {
     if (!llmsplit__w_value(w)) return;
-    llmsplit__w_escaped(w, s ? s : "", s ? len : 0);
+    llmsplit__w_escaped(w, s ? s : "", s ? len : 0, 0);
 }
 
 static size_t llmsplit__format_int(int64_t v, char *buf /* 24 bytes */) {
@@ -1813,7 +1879,7 @@ LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsp
             if (!f->first) llmsplit_buf_append(b, ",", 1);
             f->first = 0;
             if (f->obj) {
-                llmsplit__w_escaped(w, p->u.s, (size_t)(p->tag >> 3));
+                llmsplit__w_escaped(w, p->u.s, (size_t)(p->tag >> 3), 1);
                 llmsplit_buf_append(b, ":", 1);
                 p++;
             }
@@ -1834,7 +1900,7 @@ LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsp
             case LLMSPLIT__T_NULL: llmsplit_buf_append(b, "null", 4); break;
             case LLMSPLIT__T_TRUE: llmsplit_buf_append(b, "true", 4); break;
             case LLMSPLIT__T_FALSE: llmsplit_buf_append(b, "false", 5); break;
-            case LLMSPLIT__T_STR: llmsplit__w_escaped(w, p->u.s, (size_t)(p->tag >> 3)); break;
+            case LLMSPLIT__T_STR: llmsplit__w_escaped(w, p->u.s, (size_t)(p->tag >> 3), 1); break;
             default: {
                 size_t n;
                 const char *s = llmsplit_json_number_text(p, &n);

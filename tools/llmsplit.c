@@ -3,10 +3,12 @@
    Exit codes: 0 ok, 1 anything else (e.g. invalid JSON for `json`), 2 usage or config,
    3 network or TLS, 4 provider error status, 5 unusable response.
    Errors go to stderr as "llmsplit: <category>: <message>". */
+#define _POSIX_C_SOURCE 200809L
 #define LLMSPLIT_IMPLEMENTATION
 #include "../llmsplit.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +22,15 @@ static int fail(int code, const char *category, const char *fmt, const char *arg
     return code;
 }
 
-/* Reads a whole file (or stdin for "-"). Returns NULL with errno set on failure. */
+/* Reads a whole file (or stdin for "-"). Returns NULL with errno set on failure. A regular
+   file is read in one go at its size; pipes grow the buffer as data comes. */
 static char *read_all(const char *path, size_t *len) {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    struct stat st;
     size_t cap = 1 << 16, n = 0;
     char *buf;
     if (!f) return NULL;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) cap = (size_t)st.st_size + 1;
     buf = (char *)malloc(cap);
     while (buf) {
         size_t got;
