@@ -12,7 +12,7 @@
 
        1. common       errors (llmsplit_err, llmsplit_strerror), allocator, logger
        2. json         a strict RFC 8259 parser into one flat block, and a writer
-       3. http         (next milestone step) HTTP/1.1 client, HTTPS through BearSSL
+       3. http         HTTP/1.1 client with keep-alive pool, HTTPS through BearSSL, proxies
 
    COMPILE-TIME OPTIONS (define before the implementation include)
 
@@ -36,6 +36,15 @@
 */
 #ifndef LLMSPLIT_H
 #define LLMSPLIT_H
+
+/* The implementation needs POSIX (sockets, poll, clock_gettime). Under a strict ISO mode such as
+   -std=c99 nothing POSIX is visible unless asked for, and asking adds declarations without hiding
+   any, so do it here when no feature macro is set. This only works before the first system
+   header: with -std=c99, include llmsplit.h first or pass -D_POSIX_C_SOURCE=200809L. */
+#if defined(__STRICT_ANSI__) && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && \
+    !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE) && !defined(_BSD_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
 
 #include <stddef.h>
 #include <stdint.h>
@@ -243,6 +252,161 @@ LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsp
    buf needs 32 bytes. Returns the length, or 0 for NaN and infinities (not JSON). */
 LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf);
 
+
+/* ==== >>public: 3. http ================================================================ */
+
+/* An HTTP/1.1 client over POSIX sockets, HTTPS through BearSSL (TLS 1.2), with a thread-safe
+   keep-alive pool. Certificates are always verified unless insecure mode is asked for:
+   CA file order is desc.ca_pem, desc.ca_file, $SSL_CERT_FILE, then the system bundles
+   (/etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/ca-bundle.pem,
+   /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem, /etc/ssl/cert.pem). No redirects are
+   followed. The library never installs signal handlers (sends use MSG_NOSIGNAL). */
+
+/* Error details: the category, a message a person can act on, and the HTTP status when there
+   was one. Keys and other secrets never appear in messages. */
+typedef struct llmsplit_error {
+    llmsplit_err code;
+    int http_status;
+    char message[320];
+} llmsplit_error;
+
+#ifndef LLMSPLIT_HTTP_MAX_HEADER_BYTES
+#define LLMSPLIT_HTTP_MAX_HEADER_BYTES 65536          /* response header block */
+#endif
+#ifndef LLMSPLIT_HTTP_MAX_BODY_BYTES
+#define LLMSPLIT_HTTP_MAX_BODY_BYTES (64u * 1024u * 1024u) /* response body */
+#endif
+#ifndef LLMSPLIT_HTTP_MAX_HEADERS
+#define LLMSPLIT_HTTP_MAX_HEADERS 100                 /* response header fields */
+#endif
+#ifndef LLMSPLIT_URL_MAX
+#define LLMSPLIT_URL_MAX 2048                         /* path and query of a URL */
+#endif
+
+typedef struct llmsplit_url {
+    int https;                    /* 1 for https://, 0 for http:// */
+    char host[256];               /* lower-cased; IPv6 without brackets */
+    int host_is_ip;               /* 4 or 6 for IP literals, else 0 */
+    int port;                     /* explicit or the scheme's default */
+    char userinfo[256];           /* "user:password" before '@', usually empty */
+    char target[LLMSPLIT_URL_MAX];/* path and query, at least "/"; the fragment is dropped */
+} llmsplit_url;
+
+/* Parses an absolute http:// or https:// URL. Returns 1, or 0 with err filled (category usage):
+   unknown scheme, empty or invalid host, bad port, spaces or control characters, too long. */
+LLMSPLIT_API int llmsplit_url_parse(const char *url, llmsplit_url *out, llmsplit_error *err);
+
+/* A response. Headers are kept raw with an index; the body is collected in `body` unless the
+   request had an on_body callback. */
+typedef struct llmsplit_http_response {
+    int status;                   /* final status (interim 1xx responses are skipped) */
+    int minor_version;            /* HTTP/1.x */
+    llmsplit_buf head;            /* the header block of the final response */
+    int num_headers;
+    struct { uint32_t name, name_len, value, value_len; } headers[LLMSPLIT_HTTP_MAX_HEADERS];
+    llmsplit_buf body;
+    uint64_t body_bytes;          /* body bytes received (also with on_body) */
+    int keep_alive;               /* the connection may carry another request */
+    int reused;                   /* the request went over a kept-alive connection */
+    double connect_ms, ttfb_ms, total_ms; /* connect_ms includes TLS; 0 when reused */
+} llmsplit_http_response;
+
+/* Value of the first header with this name (case-insensitive), or NULL. Not NUL-terminated:
+   use *len. */
+LLMSPLIT_API const char *llmsplit_http_get_header(const llmsplit_http_response *resp, const char *name,
+                                              size_t *len);
+LLMSPLIT_API void llmsplit_http_response_free(llmsplit_http_response *resp);
+
+/* The response parser on its own (the client uses it; exposed for tests and fuzzing). Feed it
+   bytes as they arrive; it frames the response per RFC 9112: interim 1xx skipped, chunked
+   (strict: hex sizes without overflow, CRLF only), Content-Length, or close-delimited;
+   Transfer-Encoding together with Content-Length is an error, as are conflicting lengths,
+   obsolete line folding, bare CR or LF, and anything over the limits. */
+typedef struct llmsplit_http_parser {
+    llmsplit_http_response *resp;
+    int (*on_body)(const char *data, size_t len, void *user_data);
+    void *user_data;
+    size_t max_header_bytes;
+    uint64_t max_body_bytes;
+    int state;
+    int head_request;             /* the request was HEAD: no body follows */
+    int chunked, close_delimited;
+    uint64_t remaining;           /* Content-Length or chunk bytes still to come */
+    size_t scan;                  /* bytes of head already searched for the blank line */
+    char line[80];                /* chunk-size / trailer line being collected */
+    size_t line_len;
+    size_t trailer_bytes;
+    uint64_t total_bytes;         /* bytes of this response consumed so far */
+} llmsplit_http_parser;
+
+LLMSPLIT_API void llmsplit_http_parser_init(llmsplit_http_parser *p, llmsplit_http_response *resp);
+/* Consumes bytes from data. Returns 1 when the response is complete (*consumed tells how many
+   bytes belonged to it), 0 when it needs more, -1 on error (err filled, category http). */
+LLMSPLIT_API int llmsplit_http_parser_feed(llmsplit_http_parser *p, const char *data, size_t len,
+                                           size_t *consumed, llmsplit_error *err);
+/* The peer closed the connection: 1 when that completes a close-delimited body, else -1. */
+LLMSPLIT_API int llmsplit_http_parser_eof(llmsplit_http_parser *p, llmsplit_error *err);
+
+typedef struct llmsplit_http llmsplit_http;
+
+typedef struct llmsplit_http_desc {
+    llmsplit_allocator allocator;
+    llmsplit_logger logger;
+    int connect_timeout_ms;       /* 0: 10000; per connection attempt, within the total */
+    int timeout_ms;               /* 0: 600000; the whole exchange, connect to last byte */
+    const char *ca_file;          /* PEM bundle of trusted roots */
+    const char *ca_pem;           /* or the same in memory (ca_pem_len bytes) */
+    size_t ca_pem_len;
+    int insecure;                 /* DANGER: no certificate verification (a warning is logged) */
+    const char *proxy;            /* http://[user:pass@]host:port for https:// URLs; NULL: take
+                                     $HTTPS_PROXY / $https_proxy; "" : never use a proxy */
+    const char *no_proxy;         /* hosts that bypass the proxy; NULL: $NO_PROXY / $no_proxy */
+    int max_idle_per_host;        /* 0: 8 idle connections kept per host; -1: no keep-alive */
+    int idle_timeout_ms;          /* 0: 30000; idle connections older than this are closed */
+    size_t max_header_bytes;      /* 0: LLMSPLIT_HTTP_MAX_HEADER_BYTES */
+    uint64_t max_body_bytes;      /* 0: LLMSPLIT_HTTP_MAX_BODY_BYTES */
+} llmsplit_http_desc;
+
+typedef struct llmsplit_http_header {
+    const char *name;
+    const char *value;
+} llmsplit_http_header;
+
+typedef struct llmsplit_http_request {
+    const char *method;           /* NULL: "POST" when there is a body, else "GET" */
+    const char *url;
+    const llmsplit_http_header *headers; /* extra headers; Host, Content-Length and Connection
+                                            are written by the client */
+    int num_headers;
+    const char *body;
+    size_t body_len;
+    int timeout_ms;               /* 0: the client's timeout_ms */
+    /* Receives the body as it arrives (already de-chunked). Return 0 to go on, nonzero to stop:
+       the request then fails with LLMSPLIT_ERR_USAGE "aborted by the body callback". */
+    int (*on_body)(const char *data, size_t len, void *user_data);
+    void *user_data;
+} llmsplit_http_request;
+
+/* Creates a client (its pool, TLS settings and session cache). Thread-safe: any number of
+   threads may send through one client. NULL on failure with err filled. */
+LLMSPLIT_API llmsplit_http *llmsplit_http_create(const llmsplit_http_desc *desc, llmsplit_error *err);
+/* Closes idle connections and frees the client. No request may be in flight. */
+LLMSPLIT_API void llmsplit_http_destroy(llmsplit_http *http);
+
+/* Sends one request and reads the whole response into *resp (which the caller frees with
+   llmsplit_http_response_free, also after a failure). Any HTTP status counts as success here:
+   the caller decides what a 4xx means. A request that fails on a reused connection before any
+   response byte arrives is retried once on a fresh connection. Returns LLMSPLIT_OK or the
+   error category, with details in *err (may be NULL). */
+LLMSPLIT_API llmsplit_err llmsplit_http_send(llmsplit_http *http, const llmsplit_http_request *req,
+                                             llmsplit_http_response *resp, llmsplit_error *err);
+
+/* Counters, for tests and benchmarks. */
+typedef struct llmsplit_http_stats {
+    uint64_t connections_opened, connections_reused, tls_handshakes, tls_resumed, retries;
+} llmsplit_http_stats;
+LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *http);
+
 #ifdef __cplusplus
 }
 #endif
@@ -297,6 +461,12 @@ static void llmsplit__free(const llmsplit_allocator *a, void *p) {
     if (!p) return;
     if (a && a->free_fn) a->free_fn(p, a->user_data);
     else free(p);
+}
+
+static void *llmsplit__dup(const llmsplit_allocator *a, const void *src, size_t n) {
+    void *d = llmsplit__alloc(a, n ? n : 1);
+    if (d && n) memcpy(d, src, n);
+    return d;
 }
 
 static llmsplit_allocator llmsplit__allocator_or_default(const llmsplit_allocator *a) {
@@ -1924,6 +2094,1750 @@ LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsp
     if (stack.failed || b->failed) llmsplit__w_fail(w, LLMSPLIT_ERR_NOMEM, "json writer: out of memory");
     llmsplit_buf_free(&stack);
 }
+
+/* ==== 3. http =========================================================================== */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#ifndef LLMSPLIT_NO_THREADS
+#include <pthread.h>
+#endif
+#ifndef LLMSPLIT_NO_TLS
+#include <bearssl.h>
+#endif
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* BSDs: SO_NOSIGPIPE is set on the socket instead */
+#endif
+
+#ifndef LLMSPLIT_NO_THREADS
+typedef pthread_mutex_t llmsplit__mutex;
+#define llmsplit__mutex_init(m) pthread_mutex_init((m), NULL)
+#define llmsplit__mutex_destroy(m) pthread_mutex_destroy(m)
+#define llmsplit__lock(m) pthread_mutex_lock(m)
+#define llmsplit__unlock(m) pthread_mutex_unlock(m)
+#else
+typedef int llmsplit__mutex;
+#define llmsplit__mutex_init(m) ((void)(m))
+#define llmsplit__mutex_destroy(m) ((void)(m))
+#define llmsplit__lock(m) ((void)(m))
+#define llmsplit__unlock(m) ((void)(m))
+#endif
+
+static void llmsplit__set_error(llmsplit_error *err, llmsplit_err code, const char *fmt, ...) {
+    va_list ap;
+    if (!err) return;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+static int64_t llmsplit__now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double llmsplit__now_msf(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void llmsplit__log(const llmsplit_logger *lg, llmsplit_log_level level, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (lg && lg->func) lg->func(level, msg, lg->user_data);
+    else if (level <= LLMSPLIT_LOG_WARN) fprintf(stderr, "llmsplit: %s: %s\n", level == LLMSPLIT_LOG_ERROR ? "error" : "warning", msg);
+}
+
+/* --- URLs ----------------------------------------------------------------------------- */
+
+static int llmsplit__host_char(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_';
+}
+
+LLMSPLIT_API int llmsplit_url_parse(const char *url, llmsplit_url *out, llmsplit_error *err) {
+    const char *p, *host, *host_end, *auth_end, *at;
+    size_t n, i;
+    memset(out, 0, sizeof *out);
+    if (!url) { llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: missing"); return 0; }
+    for (p = url; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: contains a space or control character");
+            return 0;
+        }
+    if (strncasecmp(url, "https://", 8) == 0) { out->https = 1; p = url + 8; out->port = 443; }
+    else if (strncasecmp(url, "http://", 7) == 0) { p = url + 7; out->port = 80; }
+    else {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: must start with http:// or https:// ('%.60s')", url);
+        return 0;
+    }
+    auth_end = p + strcspn(p, "/?#");
+    at = NULL;
+    for (host = p; host < auth_end; host++)
+        if (*host == '@') at = host;
+    host = p;
+    if (at) {
+        if ((size_t)(at - p) >= sizeof out->userinfo) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: user information too long");
+            return 0;
+        }
+        memcpy(out->userinfo, p, (size_t)(at - p));
+        host = at + 1;
+    }
+    if (*host == '[') {
+        unsigned char tmp[16];
+        host++;
+        host_end = (const char *)memchr(host, ']', (size_t)(auth_end - host));
+        if (!host_end || (size_t)(host_end - host) >= sizeof out->host) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: unterminated IPv6 literal");
+            return 0;
+        }
+        memcpy(out->host, host, (size_t)(host_end - host));
+        if (inet_pton(AF_INET6, out->host, tmp) != 1) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: invalid IPv6 address '%s'", out->host);
+            return 0;
+        }
+        out->host_is_ip = 6;
+        p = host_end + 1;
+        if (p < auth_end && *p != ':') {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: unexpected text after IPv6 literal");
+            return 0;
+        }
+    } else {
+        unsigned char tmp[4];
+        for (p = host; p < auth_end && *p != ':'; p++)
+            if (!llmsplit__host_char((unsigned char)*p)) {
+                llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: invalid character '%c' in host", *p);
+                return 0;
+            }
+        n = (size_t)(p - host);
+        if (n == 0 || n >= sizeof out->host) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, n ? "url: host name too long" : "url: empty host");
+            return 0;
+        }
+        for (i = 0; i < n; i++) out->host[i] = (char)((host[i] >= 'A' && host[i] <= 'Z') ? host[i] + 32 : host[i]);
+        if (inet_pton(AF_INET, out->host, tmp) == 1) out->host_is_ip = 4;
+    }
+    if (p < auth_end && *p == ':') {
+        long port = 0;
+        p++;
+        if (p == auth_end) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: empty port");
+            return 0;
+        }
+        for (; p < auth_end; p++) {
+            if (*p < '0' || *p > '9' || port > 65535) {
+                llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: invalid port");
+                return 0;
+            }
+            port = port * 10 + (*p - '0');
+        }
+        if (port < 1 || port > 65535) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: port out of range");
+            return 0;
+        }
+        out->port = (int)port;
+    }
+    n = strcspn(auth_end, "#");
+    if (n + 2 > sizeof out->target) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: path longer than %d bytes", LLMSPLIT_URL_MAX);
+        return 0;
+    }
+    i = 0;
+    if (*auth_end != '/') out->target[i++] = '/';
+    memcpy(out->target + i, auth_end, n);
+    return 1;
+}
+
+/* --- response parser ---------------------------------------------------------------------- */
+
+enum {
+    LLMSPLIT__HP_HEAD = 0, LLMSPLIT__HP_BODY, LLMSPLIT__HP_CHUNK_SIZE, LLMSPLIT__HP_CHUNK_DATA,
+    LLMSPLIT__HP_CHUNK_CRLF, LLMSPLIT__HP_TRAILER, LLMSPLIT__HP_CLOSE, LLMSPLIT__HP_DONE,
+    LLMSPLIT__HP_ERROR
+};
+
+LLMSPLIT_API void llmsplit_http_parser_init(llmsplit_http_parser *p, llmsplit_http_response *resp) {
+    memset(p, 0, sizeof *p);
+    p->resp = resp;
+    p->max_header_bytes = LLMSPLIT_HTTP_MAX_HEADER_BYTES;
+    p->max_body_bytes = LLMSPLIT_HTTP_MAX_BODY_BYTES;
+}
+
+static int llmsplit__hp_fail(llmsplit_http_parser *p, llmsplit_error *err, const char *fmt, ...) {
+    va_list ap;
+    p->state = LLMSPLIT__HP_ERROR;
+    if (err) {
+        int n;
+        err->code = LLMSPLIT_ERR_HTTP;
+        n = snprintf(err->message, sizeof err->message, "http: ");
+        va_start(ap, fmt);
+        vsnprintf(err->message + n, sizeof err->message - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static int llmsplit__tchar(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* 1 when the comma-separated header value contains token (case-insensitive) */
+static int llmsplit__has_token(const char *v, size_t n, const char *token) {
+    size_t tl = strlen(token), i = 0;
+    while (i < n) {
+        size_t s, e;
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) i++;
+        s = i;
+        while (i < n && v[i] != ',') i++;
+        e = i;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t')) e--;
+        if (e - s == tl && strncasecmp(v + s, token, tl) == 0) return 1;
+    }
+    return 0;
+}
+
+/* Parses the complete header block in resp->head (ending in CRLF CRLF) and sets up framing.
+   Returns 1 for a final response, 2 for an interim 1xx to skip, -1 on error. */
+static int llmsplit__hp_head(llmsplit_http_parser *p, llmsplit_error *err) {
+    llmsplit_http_response *r = p->resp;
+    const char *h = r->head.data, *end = h + r->head.len - 2, *line, *eol;
+    int have_cl = 0, have_te = 0, conn_close = 0, conn_keep = 0, i;
+    uint64_t cl = 0;
+    /* status line: HTTP/1.x SP 3DIGIT SP reason */
+    if (r->head.len < 14 || memcmp(h, "HTTP/1.", 7) != 0 || (h[7] != '0' && h[7] != '1') || h[8] != ' ' ||
+        h[9] < '1' || h[9] > '5' || h[10] < '0' || h[10] > '9' || h[11] < '0' || h[11] > '9' ||
+        (h[12] != ' ' && h[12] != '\r'))
+        return llmsplit__hp_fail(p, err, "malformed status line (not an HTTP/1.x response)");
+    r->minor_version = h[7] - '0';
+    r->status = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
+    r->num_headers = 0;
+    eol = strstr(h, "\r\n");
+    for (line = eol + 2; line < end; line = eol + 2) {
+        const char *colon, *v, *ve;
+        eol = strstr(line, "\r\n");
+        if (line[0] == ' ' || line[0] == '\t')
+            return llmsplit__hp_fail(p, err, "obsolete header line folding is not accepted");
+        for (colon = line; colon < eol && llmsplit__tchar((unsigned char)*colon); colon++) {}
+        if (colon == line || colon >= eol || *colon != ':')
+            return llmsplit__hp_fail(p, err, "malformed header line");
+        for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++) {}
+        for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--) {}
+        for (i = 0; v + i < ve; i++) {
+            unsigned char c = (unsigned char)v[i];
+            if ((c < 0x20 && c != '\t') || c == 0x7f)
+                return llmsplit__hp_fail(p, err, "control character in header value");
+        }
+        if (r->num_headers >= LLMSPLIT_HTTP_MAX_HEADERS)
+            return llmsplit__hp_fail(p, err, "more than %d response header fields", LLMSPLIT_HTTP_MAX_HEADERS);
+        r->headers[r->num_headers].name = (uint32_t)(line - h);
+        r->headers[r->num_headers].name_len = (uint32_t)(colon - line);
+        r->headers[r->num_headers].value = (uint32_t)(v - h);
+        r->headers[r->num_headers].value_len = (uint32_t)(ve - v);
+        r->num_headers++;
+        if ((size_t)(colon - line) == 14 && strncasecmp(line, "content-length", 14) == 0) {
+            uint64_t val = 0;
+            const char *q;
+            if (v == ve) return llmsplit__hp_fail(p, err, "empty Content-Length");
+            for (q = v; q < ve; q++) {
+                if (*q < '0' || *q > '9') return llmsplit__hp_fail(p, err, "invalid Content-Length");
+                if (val > (UINT64_MAX - 9) / 10) return llmsplit__hp_fail(p, err, "Content-Length overflows");
+                val = val * 10 + (uint64_t)(*q - '0');
+            }
+            if (have_cl && val != cl) return llmsplit__hp_fail(p, err, "conflicting Content-Length headers");
+            have_cl = 1;
+            cl = val;
+        } else if ((size_t)(colon - line) == 17 && strncasecmp(line, "transfer-encoding", 17) == 0) {
+            if (have_te || (size_t)(ve - v) != 7 || strncasecmp(v, "chunked", 7) != 0)
+                return llmsplit__hp_fail(p, err, "unsupported Transfer-Encoding '%.*s' (only chunked)",
+                                         (int)(ve - v > 40 ? 40 : ve - v), v);
+            have_te = 1;
+        } else if ((size_t)(colon - line) == 10 && strncasecmp(line, "connection", 10) == 0) {
+            if (llmsplit__has_token(v, (size_t)(ve - v), "close")) conn_close = 1;
+            if (llmsplit__has_token(v, (size_t)(ve - v), "keep-alive")) conn_keep = 1;
+        }
+    }
+    if (r->status < 200) {
+        if (r->status == 101) return llmsplit__hp_fail(p, err, "unexpected 101 Switching Protocols");
+        return 2;
+    }
+    if (have_te && have_cl)
+        return llmsplit__hp_fail(p, err, "response has both Transfer-Encoding and Content-Length");
+    r->keep_alive = r->minor_version == 1 ? !conn_close : (conn_keep && !conn_close);
+    if (p->head_request || r->status == 204 || r->status == 304) {
+        p->state = LLMSPLIT__HP_DONE;
+    } else if (have_te) {
+        p->chunked = 1;
+        p->state = LLMSPLIT__HP_CHUNK_SIZE;
+    } else if (have_cl) {
+        if (cl > p->max_body_bytes)
+            return llmsplit__hp_fail(p, err, "response body larger than %llu bytes (Content-Length %llu)",
+                                     (unsigned long long)p->max_body_bytes, (unsigned long long)cl);
+        p->remaining = cl;
+        p->state = cl ? LLMSPLIT__HP_BODY : LLMSPLIT__HP_DONE;
+    } else {
+        p->close_delimited = 1;
+        r->keep_alive = 0;
+        p->state = LLMSPLIT__HP_CLOSE;
+    }
+    return 1;
+}
+
+static int llmsplit__hp_body(llmsplit_http_parser *p, const char *data, size_t n, llmsplit_error *err) {
+    llmsplit_http_response *r = p->resp;
+    if (!n) return 0;
+    if (r->body_bytes + n > p->max_body_bytes)
+        return llmsplit__hp_fail(p, err, "response body larger than %llu bytes", (unsigned long long)p->max_body_bytes);
+    r->body_bytes += n;
+    if (p->on_body) {
+        if (p->on_body(data, n, p->user_data) != 0) {
+            p->state = LLMSPLIT__HP_ERROR;
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "aborted by the body callback");
+            return -1;
+        }
+        return 0;
+    }
+    llmsplit_buf_append(&r->body, data, n);
+    if (r->body.failed) {
+        p->state = LLMSPLIT__HP_ERROR;
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for the response body");
+        return -1;
+    }
+    return 0;
+}
+
+/* Collects one CRLF-terminated line into p->line. Returns 1 when complete (CRLF stripped),
+   0 when more is needed, -1 on a bare CR/LF or an overlong line. */
+static int llmsplit__hp_line(llmsplit_http_parser *p, const char *data, size_t len, size_t *i,
+                             llmsplit_error *err, const char *what) {
+    while (*i < len) {
+        char c = data[(*i)++];
+        if (p->line_len > 0 && p->line[p->line_len - 1] == '\r') {
+            if (c != '\n') return llmsplit__hp_fail(p, err, "bare CR in %s", what);
+            p->line_len--;
+            p->line[p->line_len] = 0;
+            return 1;
+        }
+        if (c == '\n') return llmsplit__hp_fail(p, err, "bare LF in %s", what);
+        if (p->line_len + 1 >= sizeof p->line) return llmsplit__hp_fail(p, err, "%s line too long", what);
+        p->line[p->line_len++] = c;
+    }
+    return 0;
+}
+
+LLMSPLIT_API int llmsplit_http_parser_feed(llmsplit_http_parser *p, const char *data, size_t len,
+                                           size_t *consumed, llmsplit_error *err) {
+    size_t i = 0;
+    llmsplit_http_response *r = p->resp;
+    *consumed = 0;
+    while (i < len || p->state == LLMSPLIT__HP_DONE) {
+        switch (p->state) {
+        case LLMSPLIT__HP_HEAD: {
+            /* append what may belong to the head, then look for the blank line */
+            size_t room = p->max_header_bytes - r->head.len, take = len - i, k, blank = 0;
+            const char *hd;
+            if (take > room + 4) take = room + 4;
+            llmsplit_buf_append(&r->head, data + i, take);
+            if (r->head.failed) {
+                p->state = LLMSPLIT__HP_ERROR;
+                llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for response headers");
+                return -1;
+            }
+            hd = r->head.data;
+            for (k = p->scan; k < r->head.len; k++) {
+                if (hd[k] == '\n' && (k == 0 || hd[k - 1] != '\r'))
+                    return llmsplit__hp_fail(p, err, "bare LF in response header");
+                if (hd[k] == '\r' && k + 1 < r->head.len && hd[k + 1] != '\n')
+                    return llmsplit__hp_fail(p, err, "bare CR in response header");
+                if (hd[k] == 0) return llmsplit__hp_fail(p, err, "NUL byte in response header");
+                if (hd[k] == '\n' && k >= 3 && hd[k - 2] == '\n') { blank = k + 1; break; }
+            }
+            if (!blank) {
+                p->scan = r->head.len > 0 && hd[r->head.len - 1] == '\r' ? r->head.len - 1 : r->head.len;
+                if (r->head.len > p->max_header_bytes)
+                    return llmsplit__hp_fail(p, err, "response header larger than %lu bytes",
+                                             (unsigned long)p->max_header_bytes);
+                i += take;
+                break;
+            }
+            if (blank > p->max_header_bytes)
+                return llmsplit__hp_fail(p, err, "response header larger than %lu bytes",
+                                         (unsigned long)p->max_header_bytes);
+            /* give back the bytes after the blank line */
+            i += take - (r->head.len - blank);
+            r->head.len = blank;
+            r->head.data[blank] = 0;
+            p->scan = 0;
+            switch (llmsplit__hp_head(p, err)) {
+            case -1: return -1;
+            case 2: r->head.len = 0; r->num_headers = 0; break; /* interim: next head */
+            default: break;
+            }
+            break;
+        }
+        case LLMSPLIT__HP_BODY: {
+            size_t n = len - i;
+            if ((uint64_t)n > p->remaining) n = (size_t)p->remaining;
+            if (llmsplit__hp_body(p, data + i, n, err) < 0) return -1;
+            i += n;
+            p->remaining -= n;
+            if (!p->remaining) p->state = LLMSPLIT__HP_DONE;
+            break;
+        }
+        case LLMSPLIT__HP_CHUNK_SIZE: {
+            int lr = llmsplit__hp_line(p, data, len, &i, err, "chunk size");
+            uint64_t size = 0;
+            size_t k, digits = 0;
+            if (lr < 0) return -1;
+            if (lr == 0) break;
+            for (k = 0; k < p->line_len; k++) {
+                char c = p->line[k];
+                int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                        : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+                if (d < 0) break;
+                if (++digits > 15) return llmsplit__hp_fail(p, err, "chunk size overflows");
+                size = size * 16 + (uint64_t)d;
+            }
+            if (!digits || (k < p->line_len && p->line[k] != ';' && p->line[k] != ' ' && p->line[k] != '\t'))
+                return llmsplit__hp_fail(p, err, "invalid chunk size '%.20s'", p->line);
+            p->line_len = 0;
+            if (size == 0) { p->state = LLMSPLIT__HP_TRAILER; break; }
+            if (r->body_bytes + size > p->max_body_bytes)
+                return llmsplit__hp_fail(p, err, "response body larger than %llu bytes",
+                                         (unsigned long long)p->max_body_bytes);
+            p->remaining = size;
+            p->state = LLMSPLIT__HP_CHUNK_DATA;
+            break;
+        }
+        case LLMSPLIT__HP_CHUNK_DATA: {
+            size_t n = len - i;
+            if ((uint64_t)n > p->remaining) n = (size_t)p->remaining;
+            if (llmsplit__hp_body(p, data + i, n, err) < 0) return -1;
+            i += n;
+            p->remaining -= n;
+            if (!p->remaining) p->state = LLMSPLIT__HP_CHUNK_CRLF;
+            break;
+        }
+        case LLMSPLIT__HP_CHUNK_CRLF: {
+            int lr = llmsplit__hp_line(p, data, len, &i, err, "chunk");
+            if (lr < 0) return -1;
+            if (lr == 0) break;
+            if (p->line_len != 0) return llmsplit__hp_fail(p, err, "chunk data longer than its size");
+            p->state = LLMSPLIT__HP_CHUNK_SIZE;
+            break;
+        }
+        case LLMSPLIT__HP_TRAILER: {
+            size_t before = i;
+            int lr = llmsplit__hp_line(p, data, len, &i, err, "trailer");
+            p->trailer_bytes += i - before;
+            if (lr < 0) return -1;
+            if (p->trailer_bytes > p->max_header_bytes)
+                return llmsplit__hp_fail(p, err, "trailers larger than %lu bytes", (unsigned long)p->max_header_bytes);
+            if (lr == 0) break;
+            if (p->line_len == 0) p->state = LLMSPLIT__HP_DONE;
+            p->line_len = 0;
+            break;
+        }
+        case LLMSPLIT__HP_CLOSE:
+            if (llmsplit__hp_body(p, data + i, len - i, err) < 0) return -1;
+            i = len;
+            break;
+        case LLMSPLIT__HP_DONE:
+            *consumed = i;
+            p->total_bytes += i;
+            return 1;
+        default:
+            return llmsplit__hp_fail(p, err, "parser used after an error");
+        }
+    }
+    *consumed = i;
+    p->total_bytes += i;
+    return 0;
+}
+
+LLMSPLIT_API int llmsplit_http_parser_eof(llmsplit_http_parser *p, llmsplit_error *err) {
+    if (p->state == LLMSPLIT__HP_CLOSE || p->state == LLMSPLIT__HP_DONE) {
+        p->state = LLMSPLIT__HP_DONE;
+        return 1;
+    }
+    if (p->state == LLMSPLIT__HP_ERROR) return -1;
+    if (p->state == LLMSPLIT__HP_HEAD && p->total_bytes == 0 && p->resp->head.len == 0)
+        return llmsplit__hp_fail(p, err, "connection closed before any response");
+    return llmsplit__hp_fail(p, err, "connection closed in the middle of the response");
+}
+
+LLMSPLIT_API const char *llmsplit_http_get_header(const llmsplit_http_response *resp, const char *name,
+                                              size_t *len) {
+    int i;
+    size_t nl = strlen(name);
+    for (i = 0; i < resp->num_headers; i++) {
+        if (resp->headers[i].name_len == nl && strncasecmp(resp->head.data + resp->headers[i].name, name, nl) == 0) {
+            if (len) *len = resp->headers[i].value_len;
+            return resp->head.data + resp->headers[i].value;
+        }
+    }
+    if (len) *len = 0;
+    return NULL;
+}
+
+LLMSPLIT_API void llmsplit_http_response_free(llmsplit_http_response *resp) {
+    if (!resp) return;
+    llmsplit_buf_free(&resp->head);
+    llmsplit_buf_free(&resp->body);
+    resp->num_headers = 0;
+}
+
+/* --- TLS: trust anchors, certificate checks, error messages -------------------------------- */
+
+#ifndef LLMSPLIT_NO_TLS
+typedef struct llmsplit__tas {
+    br_x509_trust_anchor *v;
+    size_t n, cap;
+    llmsplit_allocator allocator;
+} llmsplit__tas;
+
+static void llmsplit__tas_free(llmsplit__tas *t) {
+    size_t i;
+    for (i = 0; i < t->n; i++) {
+        br_x509_trust_anchor *ta = &t->v[i];
+        llmsplit__free(&t->allocator, ta->dn.data);
+        if (ta->pkey.key_type == BR_KEYTYPE_RSA) {
+            llmsplit__free(&t->allocator, ta->pkey.key.rsa.n);
+            llmsplit__free(&t->allocator, ta->pkey.key.rsa.e);
+        } else {
+            llmsplit__free(&t->allocator, ta->pkey.key.ec.q);
+        }
+    }
+    llmsplit__free(&t->allocator, t->v);
+    t->v = NULL;
+    t->n = t->cap = 0;
+}
+
+static void llmsplit__buf_sink(void *ctx, const void *data, size_t len) {
+    llmsplit_buf_append((llmsplit_buf *)ctx, data, len);
+}
+
+/* Adds the certificate (DER) as a trust anchor. Returns 0 when it cannot be decoded. */
+static int llmsplit__tas_add(llmsplit__tas *t, const unsigned char *der, size_t len) {
+    br_x509_decoder_context dc;
+    llmsplit_buf dn;
+    const br_x509_pkey *pk;
+    br_x509_trust_anchor *ta;
+    int ok = 0;
+    llmsplit_buf_init(&dn, &t->allocator);
+    br_x509_decoder_init(&dc, llmsplit__buf_sink, &dn);
+    br_x509_decoder_push(&dc, der, len);
+    pk = br_x509_decoder_get_pkey(&dc);
+    if (!pk || dn.failed || !dn.len) goto done;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        br_x509_trust_anchor *nv = (br_x509_trust_anchor *)llmsplit__alloc(&t->allocator, cap * sizeof *nv);
+        if (!nv) goto done;
+        if (t->n) memcpy(nv, t->v, t->n * sizeof *nv);
+        llmsplit__free(&t->allocator, t->v);
+        t->v = nv;
+        t->cap = cap;
+    }
+    ta = &t->v[t->n];
+    memset(ta, 0, sizeof *ta);
+    ta->dn.data = (unsigned char *)llmsplit__dup(&t->allocator, dn.data, dn.len);
+    ta->dn.len = dn.len;
+    ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+    ta->pkey.key_type = pk->key_type;
+    if (pk->key_type == BR_KEYTYPE_RSA) {
+        ta->pkey.key.rsa.n = (unsigned char *)llmsplit__dup(&t->allocator, pk->key.rsa.n, pk->key.rsa.nlen);
+        ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
+        ta->pkey.key.rsa.e = (unsigned char *)llmsplit__dup(&t->allocator, pk->key.rsa.e, pk->key.rsa.elen);
+        ta->pkey.key.rsa.elen = pk->key.rsa.elen;
+        ok = ta->dn.data && ta->pkey.key.rsa.n && ta->pkey.key.rsa.e;
+    } else {
+        ta->pkey.key.ec.curve = pk->key.ec.curve;
+        ta->pkey.key.ec.q = (unsigned char *)llmsplit__dup(&t->allocator, pk->key.ec.q, pk->key.ec.qlen);
+        ta->pkey.key.ec.qlen = pk->key.ec.qlen;
+        ok = ta->dn.data && ta->pkey.key.ec.q;
+    }
+    t->n++; /* counted even when a copy failed, so free releases what was made */
+done:
+    llmsplit_buf_free(&dn);
+    return ok;
+}
+
+/* Adds every CERTIFICATE block of a PEM text. Returns the number added. */
+static size_t llmsplit__tas_add_pem(llmsplit__tas *t, const char *pem, size_t len) {
+    br_pem_decoder_context pc;
+    llmsplit_buf der;
+    size_t added = 0, off = 0;
+    int in_cert = 0;
+    llmsplit_buf_init(&der, &t->allocator);
+    br_pem_decoder_init(&pc);
+    while (off < len) {
+        off += br_pem_decoder_push(&pc, pem + off, len - off);
+        switch (br_pem_decoder_event(&pc)) {
+        case BR_PEM_BEGIN_OBJ:
+            der.len = 0;
+            in_cert = strcmp(br_pem_decoder_name(&pc), "CERTIFICATE") == 0 ||
+                      strcmp(br_pem_decoder_name(&pc), "X509 CERTIFICATE") == 0;
+            br_pem_decoder_setdest(&pc, in_cert ? llmsplit__buf_sink : NULL, &der);
+            break;
+        case BR_PEM_END_OBJ:
+            if (in_cert && der.len && !der.failed && llmsplit__tas_add(t, (const unsigned char *)der.data, der.len))
+                added++;
+            in_cert = 0;
+            break;
+        case BR_PEM_ERROR:
+            /* skip to the next line and carry on: one bad block should not hide the rest */
+            while (off < len && pem[off] != '\n') off++;
+            br_pem_decoder_init(&pc);
+            in_cert = 0;
+            break;
+        default:
+            break;
+        }
+    }
+    llmsplit_buf_free(&der);
+    return added;
+}
+
+/* A minimal DER reader: enough to find the validity dates and IP subjectAltNames of a leaf. */
+typedef struct llmsplit__der { const unsigned char *p, *end; } llmsplit__der;
+
+/* Reads one element: its tag, and a reader over its contents. 0 on malformed input. */
+static int llmsplit__der_next(llmsplit__der *d, unsigned *tag, llmsplit__der *inner) {
+    size_t len = 0;
+    if (d->end - d->p < 2) return 0;
+    *tag = *d->p++;
+    if (*d->p < 0x80) {
+        len = *d->p++;
+    } else {
+        int n = *d->p++ & 0x7f;
+        if (n < 1 || n > 3 || d->end - d->p < n) return 0;
+        while (n--) len = (len << 8) | *d->p++;
+    }
+    if ((size_t)(d->end - d->p) < len) return 0;
+    inner->p = d->p;
+    inner->end = d->p + len;
+    d->p += len;
+    return 1;
+}
+
+/* From a certificate: the validity (as "YYYYMMDDHHMMSS" strings) and the IP SANs. */
+typedef struct llmsplit__certinfo {
+    char not_before[15], not_after[15];
+    unsigned char ips[8][16];
+    int ip_lens[8], num_ips;
+} llmsplit__certinfo;
+
+static void llmsplit__der_time(const llmsplit__der *t, unsigned tag, char out[15]) {
+    size_t n = (size_t)(t->end - t->p);
+    out[0] = 0;
+    if (tag == 0x17 && n >= 13) { /* UTCTime YYMMDDHHMMSSZ */
+        memcpy(out, t->p[0] < '5' ? "20" : "19", 2);
+        memcpy(out + 2, t->p, 12);
+        out[14] = 0;
+    } else if (tag == 0x18 && n >= 15) { /* GeneralizedTime YYYYMMDDHHMMSSZ */
+        memcpy(out, t->p, 14);
+        out[14] = 0;
+    }
+}
+
+static int llmsplit__cert_info(const unsigned char *der, size_t len, llmsplit__certinfo *ci) {
+    llmsplit__der d, cert, tbs, el, validity, t;
+    unsigned tag;
+    int field = 0;
+    memset(ci, 0, sizeof *ci);
+    d.p = der;
+    d.end = der + len;
+    if (!llmsplit__der_next(&d, &tag, &cert) || tag != 0x30) return 0;
+    if (!llmsplit__der_next(&cert, &tag, &tbs) || tag != 0x30) return 0;
+    while (tbs.p < tbs.end) {
+        if (!llmsplit__der_next(&tbs, &tag, &el)) return 0;
+        if (tag == 0xa0) continue; /* [0] version */
+        field++;                   /* 1 serial, 2 sigalg, 3 issuer, 4 validity, 5 subject, 6 spki */
+        if (field == 4 && tag == 0x30) {
+            validity = el;
+            if (llmsplit__der_next(&validity, &tag, &t)) llmsplit__der_time(&t, tag, ci->not_before);
+            if (llmsplit__der_next(&validity, &tag, &t)) llmsplit__der_time(&t, tag, ci->not_after);
+        }
+        if (tag == 0xa3) { /* [3] extensions */
+            llmsplit__der exts, ext, oid, val, names, gn;
+            if (!llmsplit__der_next(&el, &tag, &exts) || tag != 0x30) return 0;
+            while (exts.p < exts.end) {
+                if (!llmsplit__der_next(&exts, &tag, &ext) || tag != 0x30) return 0;
+                if (!llmsplit__der_next(&ext, &tag, &oid) || tag != 0x06) return 0;
+                if (oid.end - oid.p != 3 || memcmp(oid.p, "\x55\x1d\x11", 3) != 0) continue;
+                if (!llmsplit__der_next(&ext, &tag, &val)) return 0;
+                if (tag == 0x01 && !llmsplit__der_next(&ext, &tag, &val)) return 0; /* critical */
+                if (tag != 0x04 || !llmsplit__der_next(&val, &tag, &names) || tag != 0x30) return 0;
+                while (names.p < names.end && ci->num_ips < 8) {
+                    if (!llmsplit__der_next(&names, &tag, &gn)) return 0;
+                    if (tag == 0x87 && (gn.end - gn.p == 4 || gn.end - gn.p == 16)) {
+                        memcpy(ci->ips[ci->num_ips], gn.p, (size_t)(gn.end - gn.p));
+                        ci->ip_lens[ci->num_ips++] = (int)(gn.end - gn.p);
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+static void llmsplit__utc_now(char out[15]) {
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    snprintf(out, 15, "%04d%02d%02d%02d%02d%02d", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday,
+             tmv.tm_hour, tmv.tm_min, tmv.tm_sec);
+}
+
+/* An X.509 engine wrapped around BearSSL's minimal one: it also keeps the leaf certificate,
+   verifies IP-literal hosts against the leaf's IP SANs (BearSSL checks DNS names only), and
+   implements insecure mode (chain errors ignored, the leaf's key used as is). */
+#define LLMSPLIT__LEAF_MAX 16384
+typedef struct llmsplit__x509 {
+    const br_x509_class *vtable;
+    br_x509_minimal_context minimal;
+    int insecure;
+    unsigned char ip[16];
+    int ip_len;                   /* > 0: the host is this IP literal */
+    int cert_index;
+    unsigned char leaf[LLMSPLIT__LEAF_MAX];
+    size_t leaf_len;
+    int leaf_truncated;
+    int ip_mismatch;              /* end_chain failed on the IP check */
+    br_x509_decoder_context dec;  /* insecure mode: the leaf's key */
+} llmsplit__x509;
+
+static void llmsplit__x_start_chain(const br_x509_class **ctx, const char *server_name) {
+    llmsplit__x509 *x = (llmsplit__x509 *)(void *)ctx;
+    x->cert_index = -1;
+    x->leaf_len = 0;
+    x->leaf_truncated = 0;
+    x->ip_mismatch = 0;
+    br_x509_decoder_init(&x->dec, NULL, NULL);
+    x->minimal.vtable->start_chain(&x->minimal.vtable, server_name);
+}
+
+static void llmsplit__x_start_cert(const br_x509_class **ctx, uint32_t length) {
+    llmsplit__x509 *x = (llmsplit__x509 *)(void *)ctx;
+    x->cert_index++;
+    x->minimal.vtable->start_cert(&x->minimal.vtable, length);
+}
+
+static void llmsplit__x_append(const br_x509_class **ctx, const unsigned char *buf, size_t len) {
+    llmsplit__x509 *x = (llmsplit__x509 *)(void *)ctx;
+    if (x->cert_index == 0) {
+        if (x->leaf_len + len <= sizeof x->leaf) {
+            memcpy(x->leaf + x->leaf_len, buf, len);
+            x->leaf_len += len;
+        } else {
+            x->leaf_truncated = 1;
+        }
+        if (x->insecure) br_x509_decoder_push(&x->dec, buf, len);
+    }
+    x->minimal.vtable->append(&x->minimal.vtable, buf, len);
+}
+
+static void llmsplit__x_end_cert(const br_x509_class **ctx) {
+    llmsplit__x509 *x = (llmsplit__x509 *)(void *)ctx;
+    x->minimal.vtable->end_cert(&x->minimal.vtable);
+}
+
+static unsigned llmsplit__x_end_chain(const br_x509_class **ctx) {
+    llmsplit__x509 *x = (llmsplit__x509 *)(void *)ctx;
+    unsigned r = x->minimal.vtable->end_chain(&x->minimal.vtable);
+    if (x->insecure) return br_x509_decoder_get_pkey(&x->dec) ? 0 : BR_ERR_X509_EMPTY_CHAIN;
+    if (r == 0 && x->ip_len > 0) {
+        llmsplit__certinfo ci;
+        int i;
+        if (x->leaf_truncated || !llmsplit__cert_info(x->leaf, x->leaf_len, &ci)) {
+            x->ip_mismatch = 1;
+            return BR_ERR_X509_BAD_SERVER_NAME;
+        }
+        for (i = 0; i < ci.num_ips; i++)
+            if (ci.ip_lens[i] == x->ip_len && memcmp(ci.ips[i], x->ip, (size_t)x->ip_len) == 0) return 0;
+        x->ip_mismatch = 1;
+        return BR_ERR_X509_BAD_SERVER_NAME;
+    }
+    return r;
+}
+
+static const br_x509_pkey *llmsplit__x_get_pkey(const br_x509_class *const *ctx, unsigned *usages) {
+    const llmsplit__x509 *x = (const llmsplit__x509 *)(const void *)ctx;
+    if (x->insecure) {
+        if (usages) *usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
+        return br_x509_decoder_get_pkey((br_x509_decoder_context *)&x->dec);
+    }
+    return x->minimal.vtable->get_pkey(&x->minimal.vtable, usages);
+}
+
+static const br_x509_class llmsplit__x509_vtable = {
+    sizeof(llmsplit__x509), llmsplit__x_start_chain, llmsplit__x_start_cert, llmsplit__x_append,
+    llmsplit__x_end_cert, llmsplit__x_end_chain, llmsplit__x_get_pkey};
+
+static const char *llmsplit__alert_name(int a) {
+    switch (a) {
+    case 0: return "close_notify";
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 22: return "record_overflow";
+    case 40: return "handshake_failure";
+    case 42: return "bad_certificate";
+    case 43: return "unsupported_certificate";
+    case 44: return "certificate_revoked";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca";
+    case 49: return "access_denied";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 70: return "protocol_version";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 86: return "inappropriate_fallback";
+    case 90: return "user_canceled";
+    case 109: return "missing_extension";
+    case 110: return "unsupported_extension";
+    case 112: return "unrecognized_name";
+    case 116: return "certificate_required";
+    case 120: return "no_application_protocol";
+    default: return "unknown alert";
+    }
+}
+#endif /* LLMSPLIT_NO_TLS */
+
+/* --- connections ------------------------------------------------------------------------- */
+
+typedef struct llmsplit__conn {
+    struct llmsplit__conn *next;
+    int fd;
+    int https;
+    char key[320];                /* pool key: scheme, host, port, proxy */
+    int64_t idle_since_ms;
+    int64_t deadline_ms;          /* for the I/O callbacks */
+    int timed_out, peer_closed, io_errno;
+    llmsplit_allocator allocator;
+#ifndef LLMSPLIT_NO_TLS
+    br_ssl_client_context sc;
+    llmsplit__x509 xc;
+    br_sslio_context ioc;
+    unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+#endif
+} llmsplit__conn;
+
+#define LLMSPLIT__SESSIONS 32
+struct llmsplit_http {
+    llmsplit_allocator allocator;
+    llmsplit_logger logger;
+    int connect_timeout_ms, timeout_ms, max_idle, idle_timeout_ms, insecure;
+    size_t max_header_bytes;
+    uint64_t max_body_bytes;
+    char *ca_file;                /* copies of the desc strings */
+    char *ca_pem;
+    size_t ca_pem_len;
+    char *proxy;                  /* NULL: none */
+    char *no_proxy;
+    llmsplit__mutex lock;         /* pool, stats, session cache, trust anchors */
+    llmsplit__conn *idle;
+    llmsplit_http_stats stats;
+#ifndef LLMSPLIT_NO_TLS
+    int tas_loaded;
+    char ca_source[300];          /* where the trust anchors came from, for messages */
+    llmsplit__tas tas;
+    struct { char key[300]; br_ssl_session_parameters params; int used; } sessions[LLMSPLIT__SESSIONS];
+    unsigned session_next;
+#endif
+};
+
+static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms) {
+    for (;;) {
+        struct pollfd pfd;
+        int64_t left = deadline_ms - llmsplit__now_ms();
+        int r;
+        if (left <= 0) return 0;
+        pfd.fd = fd;
+        pfd.events = events;
+        pfd.revents = 0;
+        r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+        if (r > 0) return 1;
+        if (r < 0 && errno != EINTR) return -1;
+    }
+}
+
+/* Low-level I/O with the deadline, also used as BearSSL's transport callbacks. */
+static int llmsplit__sock_read(void *ctx, unsigned char *buf, size_t len) {
+    llmsplit__conn *c = (llmsplit__conn *)ctx;
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, len, 0);
+        if (n > 0) return (int)n;
+        if (n == 0) { c->peer_closed = 1; return -1; }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
+        if (llmsplit__wait_fd(c->fd, POLLIN, c->deadline_ms) <= 0) { c->timed_out = 1; return -1; }
+    }
+}
+
+static int llmsplit__sock_write(void *ctx, const unsigned char *buf, size_t len) {
+    llmsplit__conn *c = (llmsplit__conn *)ctx;
+    for (;;) {
+        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        if (n > 0) return (int)n;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
+        if (llmsplit__wait_fd(c->fd, POLLOUT, c->deadline_ms) <= 0) { c->timed_out = 1; return -1; }
+    }
+}
+
+static void llmsplit__conn_close(llmsplit__conn *c) {
+    llmsplit_allocator a;
+    if (!c) return;
+    if (c->fd >= 0) close(c->fd);
+    a = c->allocator;
+    llmsplit__free(&a, c);
+}
+
+/* Opens a TCP connection to host:port within the connect timeout and the total deadline. */
+static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout_ms, int64_t deadline_ms,
+                                 llmsplit_error *err) {
+    struct addrinfo hints, *res = NULL, *ai;
+    char portstr[8];
+    int rc, fd = -1, last_errno = 0, timed_out = 0;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    snprintf(portstr, sizeof portstr, "%d", port);
+    rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: cannot resolve host '%s': %s", host, gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        int64_t until = llmsplit__now_ms() + connect_timeout_ms;
+        int one = 1, soerr = 0;
+        socklen_t sl = sizeof soerr;
+        if (until > deadline_ms) until = deadline_ms;
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0) { last_errno = errno; continue; }
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+#ifdef SO_NOSIGPIPE
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) goto connected;
+        if (errno != EINPROGRESS) { last_errno = errno; close(fd); fd = -1; continue; }
+        rc = llmsplit__wait_fd(fd, POLLOUT, until);
+        if (rc <= 0) { timed_out = rc == 0; last_errno = rc ? errno : ETIMEDOUT; close(fd); fd = -1; continue; }
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
+            last_errno = soerr ? soerr : errno;
+            close(fd);
+            fd = -1;
+            continue;
+        }
+    connected:
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        break;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        if (timed_out)
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: connect to %s:%d timed out", host, port);
+        else
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: cannot connect to %s:%d: %s", host, port,
+                                strerror(last_errno ? last_errno : ECONNREFUSED));
+    }
+    return fd;
+}
+
+static const char *llmsplit__env(const char *a, const char *b) {
+    const char *v = getenv(a);
+    if (!v || !*v) v = getenv(b);
+    return (v && *v) ? v : NULL;
+}
+
+/* 1 when host matches a NO_PROXY list: "*", exact names, or domain suffixes (".example.com"
+   and "example.com" both match sub.example.com); ports in entries are ignored. */
+static int llmsplit__no_proxy_match(const char *list, const char *host) {
+    const char *p = list;
+    size_t hl = strlen(host);
+    while (p && *p) {
+        size_t n;
+        const char *e;
+        while (*p == ',' || *p == ' ') p++;
+        n = strcspn(p, ", ");
+        e = p;
+        if (n == 1 && *p == '*') return 1;
+        if (n) {
+            size_t m = n;
+            const char *colon = (const char *)memchr(p, ':', n);
+            if (colon && memchr(p, '[', n) == NULL && memchr(colon + 1, ':', (size_t)(p + n - colon - 1)) == NULL)
+                m = (size_t)(colon - p);
+            if (*e == '.') { e++; m--; }
+            if (m && m <= hl && strncasecmp(host + hl - m, e, m) == 0 && (m == hl || host[hl - m - 1] == '.'))
+                return 1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
+static const char *llmsplit__base64(const char *in, size_t n, char *out, size_t cap) {
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i, o = 0;
+    for (i = 0; i < n && o + 5 < cap; i += 3) {
+        unsigned v = (unsigned)(unsigned char)in[i] << 16;
+        if (i + 1 < n) v |= (unsigned)(unsigned char)in[i + 1] << 8;
+        if (i + 2 < n) v |= (unsigned char)in[i + 2];
+        out[o++] = tbl[(v >> 18) & 63];
+        out[o++] = tbl[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? tbl[v & 63] : '=';
+    }
+    out[o] = 0;
+    return out;
+}
+
+/* Sends CONNECT host:port through the proxy on fd and reads its answer. */
+static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_url *proxy, const llmsplit_url *u,
+                                   llmsplit_error *err) {
+    char req[1024], auth[400], resp[4096];
+    size_t got = 0;
+    int n;
+    auth[0] = 0;
+    if (proxy->userinfo[0]) {
+        char b64[360];
+        snprintf(auth, sizeof auth, "Proxy-Authorization: Basic %s\r\n",
+                 llmsplit__base64(proxy->userinfo, strlen(proxy->userinfo), b64, sizeof b64));
+    }
+    n = snprintf(req, sizeof req, u->host_is_ip == 6 ? "CONNECT [%s]:%d HTTP/1.1\r\nHost: [%s]:%d\r\n%s\r\n"
+                                                     : "CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n%s\r\n",
+                 u->host, u->port, u->host, u->port, auth);
+    if (n < 0 || (size_t)n >= sizeof req || llmsplit__sock_write(c, (const unsigned char *)req, (size_t)n) != n) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: cannot send CONNECT to proxy %s:%d", proxy->host, proxy->port);
+        return 0;
+    }
+    /* The proxy says nothing after its answer until the TLS handshake starts, so reading in
+       chunks cannot swallow tunnel bytes. */
+    for (;;) {
+        int r = llmsplit__sock_read(c, (unsigned char *)resp + got, sizeof resp - 1 - got);
+        if (r <= 0) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: proxy %s:%d %s during CONNECT", proxy->host,
+                                proxy->port, c->timed_out ? "timed out" : "closed the connection");
+            return 0;
+        }
+        got += (size_t)r;
+        resp[got] = 0;
+        if (strstr(resp, "\r\n\r\n")) break;
+        if (got >= sizeof resp - 1) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_HTTP, "http: proxy answer to CONNECT is too long");
+            return 0;
+        }
+    }
+    if (strncmp(resp, "HTTP/1.", 7) != 0 || resp[9] != '2') {
+        char *eol = strstr(resp, "\r\n");
+        if (eol) *eol = 0;
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: proxy %s:%d refused CONNECT to %s:%d: %.80s",
+                            proxy->host, proxy->port, u->host, u->port, resp);
+        return 0;
+    }
+    if (strstr(resp, "\r\n\r\n") + 4 != resp + got) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_HTTP, "http: proxy sent data after its CONNECT answer");
+        return 0;
+    }
+    return 1;
+}
+
+#ifndef LLMSPLIT_NO_TLS
+/* Loads the trust anchors once per client, in the documented order. Call with the lock held. */
+static int llmsplit__load_tas(llmsplit_http *h, llmsplit_error *err) {
+    static const char *const system_paths[] = {
+        "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem",
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "/etc/ssl/cert.pem"};
+    const char *file = NULL;
+    size_t i;
+    if (h->tas_loaded) return 1;
+    h->tas.allocator = h->allocator;
+    if (h->ca_pem) {
+        snprintf(h->ca_source, sizeof h->ca_source, "in-memory CA PEM");
+        if (!llmsplit__tas_add_pem(&h->tas, h->ca_pem, h->ca_pem_len)) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: no usable certificate in the in-memory CA PEM");
+            return 0;
+        }
+        h->tas_loaded = 1;
+        return 1;
+    }
+    if (h->ca_file) file = h->ca_file;
+    else if (getenv("SSL_CERT_FILE") && *getenv("SSL_CERT_FILE")) file = getenv("SSL_CERT_FILE");
+    else {
+        for (i = 0; i < sizeof system_paths / sizeof system_paths[0]; i++)
+            if (access(system_paths[i], R_OK) == 0) { file = system_paths[i]; break; }
+        if (!file) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: no CA bundle found (tried /etc/ssl/certs/ca-certificates.crt "
+                                "and the other system paths); set SSL_CERT_FILE or pass a CA file");
+            return 0;
+        }
+    }
+    {
+        FILE *f = fopen(file, "rb");
+        llmsplit_buf pem;
+        char chunk[8192];
+        size_t n;
+        if (!f) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: cannot read CA file %s: %s", file, strerror(errno));
+            return 0;
+        }
+        llmsplit_buf_init(&pem, &h->allocator);
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) llmsplit_buf_append(&pem, chunk, n);
+        fclose(f);
+        n = pem.failed ? 0 : llmsplit__tas_add_pem(&h->tas, pem.data ? pem.data : "", pem.len);
+        llmsplit_buf_free(&pem);
+        if (!n) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: no usable certificate in CA file %s", file);
+            return 0;
+        }
+    }
+    snprintf(h->ca_source, sizeof h->ca_source, "CA file %s", file);
+    h->tas_loaded = 1;
+    return 1;
+}
+
+/* Turns the engine's last error into the message DESIGN §9 promises. */
+static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsplit_url *u, llmsplit_error *err) {
+    int e = br_ssl_engine_last_error(&c->sc.eng);
+    char where[300];
+    snprintf(where, sizeof where, u->host_is_ip == 6 ? "[%s]:%d" : "%s:%d", u->host, u->port);
+    if (e == BR_ERR_IO || e == 0) {
+        if (c->timed_out)
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: timed out during the TLS exchange with %s", where);
+        else if (c->peer_closed)
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: %s closed the connection during the handshake "
+                                "(not a TLS server, or it refused us)", where);
+        else
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: connection to %s failed: %s", where,
+                                strerror(c->io_errno ? c->io_errno : ECONNRESET));
+        return;
+    }
+    switch (e) {
+    case BR_ERR_X509_EXPIRED: {
+        llmsplit__certinfo ci;
+        char now[15];
+        llmsplit__utc_now(now);
+        if (llmsplit__cert_info(c->xc.leaf, c->xc.leaf_len, &ci) && ci.not_before[0] && strcmp(now, ci.not_before) < 0)
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate is not yet valid (%s)", where);
+        else
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate has expired (%s)", where);
+        return;
+    }
+    case BR_ERR_X509_BAD_SERVER_NAME:
+        if (c->xc.ip_mismatch)
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate has no IP address entry for '%s' "
+                                "(an IP-literal URL is only verified against the certificate's IP SANs)", u->host);
+        else
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate is not for host '%s'", u->host);
+        return;
+    case BR_ERR_X509_NOT_TRUSTED:
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: unknown issuer or incomplete chain (no trust anchor; %s) (%s)",
+                            h->ca_source, where);
+        return;
+    case BR_ERR_X509_NOT_CA:
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate chain uses a non-CA certificate as issuer (%s)", where);
+        return;
+    case BR_ERR_X509_BAD_SIGNATURE:
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate signature does not verify (%s)", where);
+        return;
+    case BR_ERR_X509_FORBIDDEN_KEY_USAGE:
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate key usage forbids TLS server use (%s)", where);
+        return;
+    case BR_ERR_X509_WEAK_PUBLIC_KEY:
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate key is too weak (%s)", where);
+        return;
+    case BR_ERR_X509_EMPTY_CHAIN:
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: server sent no certificate (%s)", where);
+        return;
+    case BR_ERR_UNSUPPORTED_VERSION:
+    case BR_ERR_BAD_VERSION:
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: server requires a TLS version other than 1.2 (%s)", where);
+        return;
+    default:
+        break;
+    }
+    if (e >= BR_ERR_SEND_FATAL_ALERT) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: handshake aborted, we sent alert %s (%s)",
+                            llmsplit__alert_name(e - BR_ERR_SEND_FATAL_ALERT), where);
+    } else if (e >= BR_ERR_RECV_FATAL_ALERT) {
+        int a = e - BR_ERR_RECV_FATAL_ALERT;
+        if (a == 70)
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: server requires TLS 1.3 (BearSSL speaks up to 1.2) (%s)", where);
+        else if (a == 40)
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: server alert handshake_failure: no cipher suite or "
+                                "protocol in common (%s)", where);
+        else
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: server sent alert %s (%s)", llmsplit__alert_name(a), where);
+    } else if (e >= 32 && e < 64) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate verification failed (BearSSL X.509 error %d) (%s)", e, where);
+    } else {
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: handshake failed (BearSSL error %d) (%s)", e, where);
+    }
+}
+
+/* Starts TLS on c (handshake runs on the first write). */
+static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmsplit_url *u, llmsplit_error *err) {
+    static const char *alpn[] = {"http/1.1"};
+    int i, resume = 0;
+    llmsplit__lock(&h->lock);
+    if (!llmsplit__load_tas(h, err)) {
+        llmsplit__unlock(&h->lock);
+        return 0;
+    }
+    llmsplit__unlock(&h->lock);
+    br_ssl_client_init_full(&c->sc, &c->xc.minimal, h->tas.v, h->tas.n);
+    c->xc.vtable = &llmsplit__x509_vtable;
+    c->xc.insecure = h->insecure;
+    c->xc.ip_len = 0;
+    if (u->host_is_ip == 4) { inet_pton(AF_INET, u->host, c->xc.ip); c->xc.ip_len = 4; }
+    if (u->host_is_ip == 6) { inet_pton(AF_INET6, u->host, c->xc.ip); c->xc.ip_len = 16; }
+    br_ssl_engine_set_x509(&c->sc.eng, &c->xc.vtable);
+    br_ssl_engine_set_versions(&c->sc.eng, BR_TLS12, BR_TLS12);
+    br_ssl_engine_set_buffer(&c->sc.eng, c->iobuf, sizeof c->iobuf, 1);
+    br_ssl_engine_set_protocol_names(&c->sc.eng, alpn, 1);
+    llmsplit__lock(&h->lock);
+    for (i = 0; i < LLMSPLIT__SESSIONS; i++)
+        if (h->sessions[i].used && strcmp(h->sessions[i].key, c->key) == 0) {
+            br_ssl_engine_set_session_parameters(&c->sc.eng, &h->sessions[i].params);
+            resume = 1;
+            break;
+        }
+    llmsplit__unlock(&h->lock);
+    /* SNI and the name check use the host name; IP literals get neither (RFC 6066) and are
+       checked against the certificate's IP SANs by our X.509 wrapper instead. */
+    if (!br_ssl_client_reset(&c->sc, u->host_is_ip ? NULL : u->host, resume)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: cannot start the TLS engine (error %d)",
+                            br_ssl_engine_last_error(&c->sc.eng));
+        return 0;
+    }
+    br_sslio_init(&c->ioc, &c->sc.eng, llmsplit__sock_read, c, llmsplit__sock_write, c);
+    return 1;
+}
+
+/* After the first flush: the handshake is done; remember the session for resumption. */
+static void llmsplit__tls_done(llmsplit_http *h, llmsplit__conn *c) {
+    br_ssl_session_parameters sp;
+    int i, slot = -1;
+    br_ssl_engine_get_session_parameters(&c->sc.eng, &sp);
+    llmsplit__lock(&h->lock);
+    h->stats.tls_handshakes++;
+    for (i = 0; i < LLMSPLIT__SESSIONS; i++)
+        if (h->sessions[i].used && strcmp(h->sessions[i].key, c->key) == 0) {
+            if (memcmp(h->sessions[i].params.session_id, sp.session_id, sp.session_id_len) == 0 &&
+                h->sessions[i].params.session_id_len == sp.session_id_len)
+                h->stats.tls_resumed++;
+            slot = i;
+            break;
+        }
+    if (slot < 0) slot = (int)(h->session_next++ % LLMSPLIT__SESSIONS);
+    h->sessions[slot].used = 1;
+    snprintf(h->sessions[slot].key, sizeof h->sessions[slot].key, "%s", c->key);
+    h->sessions[slot].params = sp;
+    llmsplit__unlock(&h->lock);
+}
+#endif /* LLMSPLIT_NO_TLS */
+
+/* --- the client ---------------------------------------------------------------------------- */
+
+static char *llmsplit__strdup(const llmsplit_allocator *a, const char *s) {
+    return s ? (char *)llmsplit__dup(a, s, strlen(s) + 1) : NULL;
+}
+
+LLMSPLIT_API llmsplit_http *llmsplit_http_create(const llmsplit_http_desc *desc, llmsplit_error *err) {
+    llmsplit_http_desc d;
+    llmsplit_http *h;
+    const char *proxy;
+    if (desc) d = *desc;
+    else memset(&d, 0, sizeof d);
+    if (err) memset(err, 0, sizeof *err);
+    h = (llmsplit_http *)llmsplit__alloc(&d.allocator, sizeof *h);
+    if (!h) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    memset(h, 0, sizeof *h);
+    h->allocator = d.allocator;
+    h->logger = d.logger;
+    h->connect_timeout_ms = d.connect_timeout_ms > 0 ? d.connect_timeout_ms : 10000;
+    h->timeout_ms = d.timeout_ms > 0 ? d.timeout_ms : 600000;
+    h->max_idle = d.max_idle_per_host > 0 ? d.max_idle_per_host : d.max_idle_per_host < 0 ? 0 : 8;
+    h->idle_timeout_ms = d.idle_timeout_ms > 0 ? d.idle_timeout_ms : 30000;
+    h->max_header_bytes = d.max_header_bytes ? d.max_header_bytes : LLMSPLIT_HTTP_MAX_HEADER_BYTES;
+    h->max_body_bytes = d.max_body_bytes ? d.max_body_bytes : LLMSPLIT_HTTP_MAX_BODY_BYTES;
+    h->insecure = d.insecure;
+    h->ca_file = llmsplit__strdup(&h->allocator, d.ca_file);
+    if (d.ca_pem) {
+        h->ca_pem = (char *)llmsplit__dup(&h->allocator, d.ca_pem, d.ca_pem_len);
+        h->ca_pem_len = d.ca_pem_len;
+    }
+    proxy = d.proxy ? d.proxy : llmsplit__env("HTTPS_PROXY", "https_proxy");
+    if (proxy && *proxy) {
+        llmsplit_url pu;
+        if (!llmsplit_url_parse(proxy, &pu, err) || pu.https) {
+            if (pu.https) llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "proxy: only http:// proxies are supported");
+            else if (err) err->code = LLMSPLIT_ERR_CONFIG;
+            llmsplit_http_destroy(h);
+            return NULL;
+        }
+        h->proxy = llmsplit__strdup(&h->allocator, proxy);
+    }
+    h->no_proxy = llmsplit__strdup(&h->allocator, d.no_proxy ? d.no_proxy : llmsplit__env("NO_PROXY", "no_proxy"));
+    llmsplit__mutex_init(&h->lock);
+#ifdef LLMSPLIT_NO_TLS
+    if (d.ca_file || d.ca_pem || d.insecure)
+        llmsplit__log(&h->logger, LLMSPLIT_LOG_WARN, "built with LLMSPLIT_NO_TLS: TLS options are ignored");
+#else
+    if (h->insecure)
+        llmsplit__log(&h->logger, LLMSPLIT_LOG_WARN, "tls: certificate verification is OFF (insecure mode): "
+                      "any server can pose as any host");
+#endif
+    return h;
+}
+
+LLMSPLIT_API void llmsplit_http_destroy(llmsplit_http *h) {
+    llmsplit__conn *c;
+    if (!h) return;
+    while ((c = h->idle) != NULL) {
+        h->idle = c->next;
+        llmsplit__conn_close(c);
+    }
+#ifndef LLMSPLIT_NO_TLS
+    llmsplit__tas_free(&h->tas);
+#endif
+    llmsplit__free(&h->allocator, h->ca_file);
+    llmsplit__free(&h->allocator, h->ca_pem);
+    llmsplit__free(&h->allocator, h->proxy);
+    llmsplit__free(&h->allocator, h->no_proxy);
+    llmsplit__mutex_destroy(&h->lock);
+    llmsplit__free(&h->allocator, h);
+}
+
+LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *h) {
+    llmsplit_http_stats s;
+    llmsplit__lock(&h->lock);
+    s = h->stats;
+    llmsplit__unlock(&h->lock);
+    return s;
+}
+
+/* An idle connection for key that the server has not closed, or NULL. */
+static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
+    llmsplit__conn **pp, *c, *stale = NULL, *found = NULL;
+    int64_t now = llmsplit__now_ms();
+    llmsplit__lock(&h->lock);
+    for (pp = &h->idle; (c = *pp) != NULL;) {
+        if (now - c->idle_since_ms > h->idle_timeout_ms) {
+            *pp = c->next;
+            c->next = stale;
+            stale = c;
+            continue;
+        }
+        if (!found && strcmp(c->key, key) == 0) {
+            *pp = c->next;
+            found = c;
+            continue;
+        }
+        pp = &c->next;
+    }
+    llmsplit__unlock(&h->lock);
+    while (stale) {
+        c = stale->next;
+        llmsplit__conn_close(stale);
+        stale = c;
+    }
+    if (found) {
+        /* readable while idle means the server closed it (or sent junk): not reusable */
+        struct pollfd pfd;
+        pfd.fd = found->fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (poll(&pfd, 1, 0) != 0) {
+            llmsplit__conn_close(found);
+            found = NULL;
+        }
+    }
+    return found;
+}
+
+static void llmsplit__pool_put(llmsplit_http *h, llmsplit__conn *c) {
+    llmsplit__conn *it, *drop = NULL;
+    int same = 0;
+    c->idle_since_ms = llmsplit__now_ms();
+    llmsplit__lock(&h->lock);
+    for (it = h->idle; it; it = it->next)
+        if (strcmp(it->key, c->key) == 0) same++;
+    if (same < h->max_idle) {
+        c->next = h->idle;
+        h->idle = c;
+        c = NULL;
+    } else {
+        drop = c;
+    }
+    llmsplit__unlock(&h->lock);
+    llmsplit__conn_close(drop);
+}
+
+/* Opens a connection (through the proxy when one applies) ready for the request. */
+static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit_url *u, const char *key,
+                                           int64_t deadline, llmsplit_error *err) {
+    llmsplit__conn *c;
+    llmsplit_url pu;
+    int use_proxy = u->https && h->proxy && !(h->no_proxy && llmsplit__no_proxy_match(h->no_proxy, u->host));
+#ifdef LLMSPLIT_NO_TLS
+    if (u->https) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "https:// is unavailable: built with LLMSPLIT_NO_TLS");
+        return NULL;
+    }
+#endif
+    if (use_proxy) llmsplit_url_parse(h->proxy, &pu, NULL);
+    c = (llmsplit__conn *)llmsplit__alloc(&h->allocator, sizeof *c);
+    if (!c) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for a connection");
+        return NULL;
+    }
+    memset(c, 0, offsetof(llmsplit__conn, allocator));
+    c->allocator = h->allocator;
+    c->https = u->https;
+    c->deadline_ms = deadline;
+    snprintf(c->key, sizeof c->key, "%s", key);
+    c->fd = use_proxy ? llmsplit__tcp_connect(pu.host, pu.port, h->connect_timeout_ms, deadline, err)
+                      : llmsplit__tcp_connect(u->host, u->port, h->connect_timeout_ms, deadline, err);
+    if (c->fd < 0) {
+        if (use_proxy && err) {
+            char tmp[sizeof err->message];
+            snprintf(tmp, sizeof tmp, "%s", err->message);
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "%s (the proxy)", tmp);
+        }
+        llmsplit__conn_close(c);
+        return NULL;
+    }
+    llmsplit__lock(&h->lock);
+    h->stats.connections_opened++;
+    llmsplit__unlock(&h->lock);
+    if (use_proxy && !llmsplit__proxy_connect(c, &pu, u, err)) {
+        llmsplit__conn_close(c);
+        return NULL;
+    }
+#ifndef LLMSPLIT_NO_TLS
+    if (u->https && !llmsplit__tls_start(h, c, u, err)) {
+        llmsplit__conn_close(c);
+        return NULL;
+    }
+#endif
+    return c;
+}
+
+static int llmsplit__conn_write(llmsplit__conn *c, const char *data, size_t len) {
+#ifndef LLMSPLIT_NO_TLS
+    if (c->https) return br_sslio_write_all(&c->ioc, data, len) == 0 ? 1 : 0;
+#endif
+    while (len) {
+        int n = llmsplit__sock_write(c, (const unsigned char *)data, len);
+        if (n <= 0) return 0;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 1;
+}
+
+static int llmsplit__conn_flush(llmsplit__conn *c) {
+#ifndef LLMSPLIT_NO_TLS
+    if (c->https) return br_sslio_flush(&c->ioc) == 0;
+#endif
+    (void)c;
+    return 1;
+}
+
+/* >0 bytes, 0 clean EOF, -1 error */
+static int llmsplit__conn_read(llmsplit__conn *c, char *buf, size_t cap) {
+#ifndef LLMSPLIT_NO_TLS
+    if (c->https) {
+        int n = br_sslio_read(&c->ioc, buf, cap);
+        if (n > 0) return n;
+        /* a close_notify, or the TCP close some servers use instead of it */
+        if (br_ssl_engine_current_state(&c->sc.eng) == BR_SSL_CLOSED &&
+            (br_ssl_engine_last_error(&c->sc.eng) == BR_ERR_OK ||
+             (br_ssl_engine_last_error(&c->sc.eng) == BR_ERR_IO && c->peer_closed)))
+            return 0;
+        return -1;
+    }
+#endif
+    {
+        int n = llmsplit__sock_read(c, (unsigned char *)buf, cap);
+        if (n > 0) return n;
+        return c->peer_closed ? 0 : -1;
+    }
+}
+
+static int llmsplit__header_ok(const char *s) {
+    for (; *s; s++)
+        if (*s == '\r' || *s == '\n' || *s == 0) return 0;
+    return 1;
+}
+
+/* The request head: method, target, Host, the caller's headers, framing, connection. */
+static int llmsplit__build_head(llmsplit_http *h, const llmsplit_http_request *req, const llmsplit_url *u,
+                                llmsplit_buf *out, llmsplit_error *err) {
+    const char *method = req->method ? req->method : (req->body ? "POST" : "GET");
+    char tmp[400];
+    int i, n, default_port = u->port == (u->https ? 443 : 80);
+    for (i = 0; method[i]; i++)
+        if (!llmsplit__tchar((unsigned char)method[i])) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: invalid method");
+            return 0;
+        }
+    llmsplit_buf_append(out, method, strlen(method));
+    llmsplit_buf_append(out, " ", 1);
+    llmsplit_buf_append(out, u->target, strlen(u->target));
+    if (u->host_is_ip == 6) n = snprintf(tmp, sizeof tmp, " HTTP/1.1\r\nHost: [%s]", u->host);
+    else n = snprintf(tmp, sizeof tmp, " HTTP/1.1\r\nHost: %s", u->host);
+    llmsplit_buf_append(out, tmp, (size_t)n);
+    if (!default_port) {
+        n = snprintf(tmp, sizeof tmp, ":%d", u->port);
+        llmsplit_buf_append(out, tmp, (size_t)n);
+    }
+    llmsplit_buf_append(out, "\r\n", 2);
+    for (i = 0; i < req->num_headers; i++) {
+        const char *name = req->headers[i].name, *value = req->headers[i].value ? req->headers[i].value : "";
+        int k;
+        if (!name || !*name) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: empty header name");
+            return 0;
+        }
+        for (k = 0; name[k]; k++)
+            if (!llmsplit__tchar((unsigned char)name[k])) {
+                llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: invalid character in header name '%.40s'", name);
+                return 0;
+            }
+        if (!llmsplit__header_ok(value)) {
+            /* the value may be a key: never echo it */
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: CR or LF in the value of header '%.40s'", name);
+            return 0;
+        }
+        if (strcasecmp(name, "host") == 0 || strcasecmp(name, "content-length") == 0 ||
+            strcasecmp(name, "connection") == 0 || strcasecmp(name, "transfer-encoding") == 0)
+            continue; /* the client owns framing */
+        llmsplit_buf_append(out, name, strlen(name));
+        llmsplit_buf_append(out, ": ", 2);
+        llmsplit_buf_append(out, value, strlen(value));
+        llmsplit_buf_append(out, "\r\n", 2);
+    }
+    if (req->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+        n = snprintf(tmp, sizeof tmp, "Content-Length: %lu\r\n", (unsigned long)req->body_len);
+        llmsplit_buf_append(out, tmp, (size_t)n);
+    }
+    if (h->max_idle > 0) llmsplit_buf_append(out, "Connection: keep-alive\r\n\r\n", 26);
+    else llmsplit_buf_append(out, "Connection: close\r\n\r\n", 21);
+    if (out->failed) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    return 1;
+}
+
+/* One attempt over connection c. Returns 1 done, 0 failed (err set), -1 failed before any
+   response byte (worth a retry on a fresh connection when c was reused). */
+static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmsplit_http_request *req,
+                              const llmsplit_url *u, const llmsplit_buf *head, llmsplit_http_response *resp,
+                              double t0, llmsplit_error *err) {
+    llmsplit_http_parser hp;
+    char buf[16384];
+    int first = 1, handshake = c->https && !resp->reused;
+    int combine = req->body_len <= 8192;
+    llmsplit_http_parser_init(&hp, resp);
+    hp.on_body = req->on_body;
+    hp.user_data = req->user_data;
+    hp.max_header_bytes = h->max_header_bytes;
+    hp.max_body_bytes = h->max_body_bytes;
+    hp.head_request = req->method && strcmp(req->method, "HEAD") == 0;
+    /* small bodies go out with the head in one write: one packet, one TLS record */
+    if (combine && req->body_len) {
+        llmsplit_buf one;
+        int ok;
+        llmsplit_buf_init(&one, &h->allocator);
+        llmsplit_buf_reserve(&one, head->len + req->body_len);
+        llmsplit_buf_append(&one, head->data, head->len);
+        llmsplit_buf_append(&one, req->body, req->body_len);
+        ok = !one.failed && llmsplit__conn_write(c, one.data, one.len);
+        llmsplit_buf_free(&one);
+        if (!ok) goto write_failed;
+    } else {
+        if (!llmsplit__conn_write(c, head->data, head->len)) goto write_failed;
+        if (req->body_len && !llmsplit__conn_write(c, req->body, req->body_len)) goto write_failed;
+    }
+    if (!llmsplit__conn_flush(c)) goto write_failed;
+#ifndef LLMSPLIT_NO_TLS
+    if (handshake) llmsplit__tls_done(h, c);
+#endif
+    (void)handshake;
+    if (!resp->reused) resp->connect_ms = llmsplit__now_msf() - t0;
+    for (;;) {
+        size_t used = 0;
+        int r, n = llmsplit__conn_read(c, buf, sizeof buf);
+        if (n <= 0) {
+            if (n < 0 && first) goto read_failed_first;
+            if (n < 0) goto read_failed;
+            if (first) {
+                llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: %s:%d closed the connection without a response",
+                                    u->host, u->port);
+                return -1;
+            }
+            r = llmsplit_http_parser_eof(&hp, err);
+            if (r < 0) return 0;
+            resp->keep_alive = 0;
+            return 1;
+        }
+        if (first) {
+            resp->ttfb_ms = llmsplit__now_msf() - t0;
+            first = 0;
+        }
+        r = llmsplit_http_parser_feed(&hp, buf, (size_t)n, &used, err);
+        if (r < 0) return 0;
+        if (r == 1) {
+            if (used != (size_t)n) resp->keep_alive = 0; /* bytes beyond the response: do not trust it */
+            return 1;
+        }
+    }
+
+write_failed:
+#ifndef LLMSPLIT_NO_TLS
+    if (c->https && (handshake || br_ssl_engine_last_error(&c->sc.eng) != BR_ERR_IO)) {
+        llmsplit__tls_error(h, c, u, err);
+        return err && err->code == LLMSPLIT_ERR_NETWORK && resp->reused ? -1 : 0;
+    }
+#endif
+    if (c->timed_out) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: timed out sending the request to %s:%d", u->host, u->port);
+        return 0;
+    }
+    llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: cannot send the request to %s:%d: %s", u->host, u->port,
+                        strerror(c->io_errno ? c->io_errno : EPIPE));
+    return -1;
+
+read_failed_first:
+    if (!c->timed_out) {
+#ifndef LLMSPLIT_NO_TLS
+        if (c->https && br_ssl_engine_last_error(&c->sc.eng) != BR_ERR_IO) {
+            llmsplit__tls_error(h, c, u, err);
+            return 0;
+        }
+#endif
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: connection to %s:%d failed before a response: %s",
+                            u->host, u->port, strerror(c->io_errno ? c->io_errno : ECONNRESET));
+        return -1;
+    }
+read_failed:
+    if (c->timed_out)
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: timed out waiting for %s from %s:%d",
+                            first ? "a response" : "the rest of the response", u->host, u->port);
+#ifndef LLMSPLIT_NO_TLS
+    else if (c->https && br_ssl_engine_last_error(&c->sc.eng) != BR_ERR_IO)
+        llmsplit__tls_error(h, c, u, err);
+#endif
+    else
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: connection to %s:%d broke mid-response: %s",
+                            u->host, u->port, strerror(c->io_errno ? c->io_errno : ECONNRESET));
+    return 0;
+}
+
+LLMSPLIT_API llmsplit_err llmsplit_http_send(llmsplit_http *h, const llmsplit_http_request *req,
+                                             llmsplit_http_response *resp, llmsplit_error *err) {
+    llmsplit_url u;
+    llmsplit_buf head;
+    char key[320];
+    double t0 = llmsplit__now_msf();
+    int64_t deadline;
+    int attempt, r = 0;
+    llmsplit_error local;
+    if (!err) err = &local;
+    memset(err, 0, sizeof *err);
+    if (!resp) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: missing response");
+        return err->code;
+    }
+    memset(resp, 0, sizeof *resp);
+    if (!h || !req || !req->url) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: missing client, request or URL");
+        return err->code;
+    }
+    llmsplit_buf_init(&resp->head, &h->allocator);
+    llmsplit_buf_init(&resp->body, &h->allocator);
+    if (!llmsplit_url_parse(req->url, &u, err)) return err->code;
+    if (u.userinfo[0]) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: credentials in the URL are not sent; use a header");
+        return err->code;
+    }
+    deadline = llmsplit__now_ms() + (req->timeout_ms > 0 ? req->timeout_ms : h->timeout_ms);
+    llmsplit_buf_init(&head, &h->allocator);
+    if (!llmsplit__build_head(h, req, &u, &head, err)) {
+        llmsplit_buf_free(&head);
+        return err->code;
+    }
+    snprintf(key, sizeof key, "%s://%s:%d%s%s", u.https ? "https" : "http", u.host, u.port,
+             h->proxy && u.https ? " via " : "", h->proxy && u.https ? h->proxy : "");
+    for (attempt = 0; attempt < 2; attempt++) {
+        llmsplit__conn *c = attempt == 0 ? llmsplit__pool_take(h, key) : NULL;
+        resp->reused = c != NULL;
+        if (!c) c = llmsplit__conn_open(h, &u, key, deadline, err);
+        if (!c) break;
+        c->deadline_ms = deadline;
+        c->timed_out = c->peer_closed = c->io_errno = 0;
+        r = llmsplit__exchange(h, c, req, &u, &head, resp, t0, err);
+        if (r == 1 && resp->keep_alive && h->max_idle > 0) llmsplit__pool_put(h, c);
+        else llmsplit__conn_close(c);
+        if (r == 1) {
+            memset(err, 0, sizeof *err);
+            if (resp->reused) {
+                llmsplit__lock(&h->lock);
+                h->stats.connections_reused++;
+                llmsplit__unlock(&h->lock);
+            }
+            break;
+        }
+        if (r == -1 && resp->reused && llmsplit__now_ms() < deadline) {
+            /* the server dropped a kept-alive connection we chose: one fresh try */
+            llmsplit__lock(&h->lock);
+            h->stats.retries++;
+            llmsplit__unlock(&h->lock);
+            llmsplit_buf_free(&resp->head);
+            llmsplit_buf_free(&resp->body);
+            resp->num_headers = 0;
+            resp->status = 0;
+            resp->body_bytes = 0;
+            memset(err, 0, sizeof *err);
+            continue;
+        }
+        break;
+    }
+    llmsplit_buf_free(&head);
+    resp->total_ms = llmsplit__now_msf() - t0;
+    if (r != 1 && !err->code) llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: request failed");
+    return r == 1 ? LLMSPLIT_OK : err->code;
+}
+
 #endif /* LLMSPLIT__IMPLEMENTED */
 #endif /* LLMSPLIT_IMPLEMENTATION */
 
