@@ -17,6 +17,9 @@ TOOL     := $(BUILD)/llmsplit
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 SAN_TESTS:= $(patsubst tests/%.c,$(BUILD)/san/%,$(wildcard tests/test_*.c))
+# the tests that run threads also run under ThreadSanitizer
+THREADED := test_http test_tls
+TSAN_TESTS:= $(patsubst %,$(BUILD)/san/%_tsan,$(filter $(THREADED),$(patsubst tests/%.c,%,$(wildcard tests/test_*.c))))
 HDR      := llmsplit.h
 
 .PHONY: all deps bench-deps test sanitize conformance bench demo install uninstall clean check-header
@@ -43,6 +46,10 @@ $(BUILD)/tests/%: tests/%.c tests/test.h $(HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(LIBS)
 
+$(BUILD)/san/%_tsan: tests/%.c tests/test.h $(HDR) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) -O1 -g -fsanitize=thread $(WARN) -o $@ $< $(LIBS)
+
 $(BUILD)/san/%: tests/%.c tests/test.h $(HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) -O1 -g $(SAN) $(WARN) -o $@ $< $(LIBS)
@@ -59,8 +66,9 @@ check-header: | deps
 test: all check-header $(TESTS)
 	@sh tests/run $(BUILD)/tests
 
-sanitize: all $(SAN_TESTS)
-	@UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 sh tests/run $(BUILD)/san
+sanitize: all $(SAN_TESTS) $(TSAN_TESTS)
+	@UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 TSAN_OPTIONS=halt_on_error=1 \
+	    sh tests/run $(BUILD)/san
 
 conformance: $(TOOL)
 	@sh tests/conformance.sh $(TOOL) $(JSONTESTSUITE)

@@ -2516,7 +2516,8 @@ LLMSPLIT_API int llmsplit_http_parser_feed(llmsplit_http_parser *p, const char *
                 if (++digits > 15) return llmsplit__hp_fail(p, err, "chunk size overflows");
                 size = size * 16 + (uint64_t)d;
             }
-            if (!digits || (k < p->line_len && p->line[k] != ';' && p->line[k] != ' ' && p->line[k] != '\t'))
+            while (k < p->line_len && (p->line[k] == ' ' || p->line[k] == '\t')) k++;
+            if (!digits || (k < p->line_len && p->line[k] != ';'))
                 return llmsplit__hp_fail(p, err, "invalid chunk size '%.20s'", p->line);
             p->line_len = 0;
             if (size == 0) { p->state = LLMSPLIT__HP_TRAILER; break; }
@@ -2803,8 +2804,7 @@ static void llmsplit__utc_now(char out[15]) {
     time_t now = time(NULL);
     struct tm tmv;
     gmtime_r(&now, &tmv);
-    snprintf(out, 15, "%04d%02d%02d%02d%02d%02d", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday,
-             tmv.tm_hour, tmv.tm_min, tmv.tm_sec);
+    if (strftime(out, 15, "%Y%m%d%H%M%S", &tmv) != 14) out[0] = 0;
 }
 
 /* An X.509 engine wrapped around BearSSL's minimal one: it also keeps the leaf certificate,
@@ -2962,7 +2962,7 @@ struct llmsplit_http {
     int tas_loaded;
     char ca_source[300];          /* where the trust anchors came from, for messages */
     llmsplit__tas tas;
-    struct { char key[300]; br_ssl_session_parameters params; int used; } sessions[LLMSPLIT__SESSIONS];
+    struct { char key[320]; br_ssl_session_parameters params; int used; } sessions[LLMSPLIT__SESSIONS];
     unsigned session_next;
 #endif
 };
@@ -3273,8 +3273,14 @@ static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsp
         llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: server sent no certificate (%s)", where);
         return;
     case BR_ERR_UNSUPPORTED_VERSION:
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: server only offers a TLS version older than 1.2 (%s)", where);
+        return;
     case BR_ERR_BAD_VERSION:
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: server requires a TLS version other than 1.2 (%s)", where);
+    case BR_ERR_BAD_LENGTH:
+    case BR_ERR_TOO_LARGE:
+    case BR_ERR_UNKNOWN_TYPE:
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: %s answered with something that is not TLS "
+                            "(not a TLS server? try http://)", where);
         return;
     default:
         break;
@@ -3303,7 +3309,7 @@ static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmspl
     static const char *alpn[] = {"http/1.1"};
     int i, resume = 0;
     llmsplit__lock(&h->lock);
-    if (!llmsplit__load_tas(h, err)) {
+    if (!h->insecure && !llmsplit__load_tas(h, err)) { /* insecure mode needs no trust anchors */
         llmsplit__unlock(&h->lock);
         return 0;
     }
@@ -3346,8 +3352,9 @@ static void llmsplit__tls_done(llmsplit_http *h, llmsplit__conn *c) {
     h->stats.tls_handshakes++;
     for (i = 0; i < LLMSPLIT__SESSIONS; i++)
         if (h->sessions[i].used && strcmp(h->sessions[i].key, c->key) == 0) {
-            if (memcmp(h->sessions[i].params.session_id, sp.session_id, sp.session_id_len) == 0 &&
-                h->sessions[i].params.session_id_len == sp.session_id_len)
+            /* resumed: the server accepted the session ID we offered */
+            if (sp.session_id_len > 0 && h->sessions[i].params.session_id_len == sp.session_id_len &&
+                memcmp(h->sessions[i].params.session_id, sp.session_id, sp.session_id_len) == 0)
                 h->stats.tls_resumed++;
             slot = i;
             break;

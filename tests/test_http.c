@@ -1,0 +1,869 @@
+/* HTTP layer: URLs, the response parser on its own (fed whole and byte by byte), and the client
+   against small scripted servers in this process: keep-alive, retries, timeouts, resets,
+   garbage, oversized answers. Every server binds 127.0.0.1:0. */
+#define _POSIX_C_SOURCE 200809L
+#define LLMSPLIT_IMPLEMENTATION
+#include "../llmsplit.h"
+#include "test.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <poll.h>
+
+/* --- URLs ---------------------------------------------------------------------------------- */
+
+static void url_parses_scheme_host_port_target(void) {
+    llmsplit_url u;
+    llmsplit_error err;
+    CHECK(llmsplit_url_parse("https://API.OpenAI.com/v1/chat/completions?x=1#frag", &u, &err));
+    CHECK(u.https && u.port == 443 && !u.host_is_ip);
+    CHECK_STR(u.host, "api.openai.com");
+    CHECK_STR(u.target, "/v1/chat/completions?x=1");
+    CHECK(llmsplit_url_parse("http://127.0.0.1:8080", &u, &err));
+    CHECK(!u.https && u.port == 8080 && u.host_is_ip == 4);
+    CHECK_STR(u.target, "/");
+    CHECK(llmsplit_url_parse("http://[::1]:11434/api/chat", &u, &err));
+    CHECK(u.host_is_ip == 6 && u.port == 11434);
+    CHECK_STR(u.host, "::1");
+    CHECK(llmsplit_url_parse("https://h.example?q=1", &u, &err));
+    CHECK_STR(u.target, "/?q=1");
+    CHECK(llmsplit_url_parse("http://user:pw@proxy.local:3128", &u, &err));
+    CHECK_STR(u.userinfo, "user:pw");
+    CHECK_STR(u.host, "proxy.local");
+}
+
+static void url_rejects_bad_input_clearly(void) {
+    static const char *const bad[] = {
+        "ftp://x/", "api.openai.com/v1", "http://", "http://:80/", "http://host:0/", "http://host:65536/",
+        "http://host:12a/", "http://ho st/", "http://host/pa th", "http://[::1/", "http://[zz]/",
+        "http://host:/", "http://ho\rst/", "http://h\xc3\xa9.com/"};
+    size_t i;
+    llmsplit_url u;
+    llmsplit_error err;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&err, 0, sizeof err);
+        if (llmsplit_url_parse(bad[i], &u, &err)) printf("  accepted: %s\n", bad[i]);
+        CHECK(!llmsplit_url_parse(bad[i], &u, &err));
+        CHECK(err.code == LLMSPLIT_ERR_USAGE && strncmp(err.message, "url: ", 5) == 0);
+    }
+}
+
+/* --- the parser on its own ------------------------------------------------------------------ */
+
+/* Feeds text whole (step 0) or in pieces of `step` bytes, then EOF when asked. Returns the
+   parser's final verdict: 1 complete, 0 incomplete, -1 error. */
+static int feed(const char *text, size_t step, int eof, llmsplit_http_response *resp, llmsplit_error *err,
+                size_t *consumed_total) {
+    llmsplit_http_parser p;
+    size_t len = strlen(text), off = 0, used = 0;
+    int r = 0;
+    memset(resp, 0, sizeof *resp);
+    memset(err, 0, sizeof *err);
+    llmsplit_http_parser_init(&p, resp);
+    while (off < len) {
+        size_t n = step ? (len - off < step ? len - off : step) : len - off;
+        r = llmsplit_http_parser_feed(&p, text + off, n, &used, err);
+        off += used;
+        if (r != 0) break;
+    }
+    if (consumed_total) *consumed_total = off;
+    if (r == 0 && eof) r = llmsplit_http_parser_eof(&p, err);
+    return r;
+}
+
+static void parse_expect_ok(const char *text, int status, const char *body) {
+    size_t steps[3] = {0, 1, 7};
+    int i;
+    for (i = 0; i < 3; i++) {
+        llmsplit_http_response r;
+        llmsplit_error err;
+        int v = feed(text, steps[i], 0, &r, &err, NULL);
+        if (v != 1) printf("  step %u: verdict %d (%s)\n", (unsigned)steps[i], v, err.message);
+        CHECK(v == 1);
+        CHECK(r.status == status);
+        CHECK(r.body.len == strlen(body) && (r.body.len == 0 || memcmp(r.body.data, body, r.body.len) == 0));
+        llmsplit_http_response_free(&r);
+    }
+}
+
+static void parse_expect_error(const char *text, const char *message) {
+    size_t steps[2] = {0, 1};
+    int i;
+    for (i = 0; i < 2; i++) {
+        llmsplit_http_response r;
+        llmsplit_error err;
+        int v = feed(text, steps[i], 1, &r, &err, NULL);
+        if (v != -1 || !strstr(err.message, message))
+            printf("  step %u: verdict %d \"%s\", want \"%s\"\n", (unsigned)steps[i], v, err.message, message);
+        CHECK(v == -1);
+        CHECK(err.code == LLMSPLIT_ERR_HTTP);
+        CHECK(strstr(err.message, message) != NULL);
+        llmsplit_http_response_free(&r);
+    }
+}
+
+static void http_content_length_body(void) {
+    parse_expect_ok("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello", 200, "hello");
+    parse_expect_ok("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 200, "");
+    parse_expect_ok("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 200, "abc");
+}
+
+static void http_chunked_body_with_extensions_and_trailers(void) {
+    parse_expect_ok("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "5;name=val\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n",
+                    200, "hello 0123456789");
+    parse_expect_ok("HTTP/1.1 200 OK\r\ntransfer-encoding: CHUNKED\r\n\r\n0\r\n\r\n", 200, "");
+}
+
+static void http_interim_responses_are_skipped(void) {
+    parse_expect_ok("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                    "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+                    201, "ok");
+}
+
+static void http_no_body_statuses(void) {
+    parse_expect_ok("HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n", 204, "");
+    parse_expect_ok("HTTP/1.1 304 Not Modified\r\n\r\n", 304, "");
+}
+
+static void http_headers_are_indexed_case_insensitively(void) {
+    llmsplit_http_response r;
+    llmsplit_error err;
+    size_t n;
+    const char *v;
+    CHECK(feed("HTTP/1.1 429 Too Many Requests\r\nRetry-After:  2 \r\nContent-Length: 0\r\n\r\n", 0, 0, &r, &err, NULL) == 1);
+    v = llmsplit_http_get_header(&r, "retry-after", &n);
+    CHECK(v && n == 1 && v[0] == '2');
+    CHECK(llmsplit_http_get_header(&r, "x-missing", &n) == NULL && n == 0);
+    CHECK(r.keep_alive == 1);
+    llmsplit_http_response_free(&r);
+    CHECK(feed("HTTP/1.1 200 OK\r\nConnection: Close\r\nContent-Length: 0\r\n\r\n", 0, 0, &r, &err, NULL) == 1);
+    CHECK(r.keep_alive == 0);
+    llmsplit_http_response_free(&r);
+    CHECK(feed("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 0, &r, &err, NULL) == 1);
+    CHECK(r.keep_alive == 0 && r.minor_version == 0);
+    llmsplit_http_response_free(&r);
+}
+
+static void http_close_delimited_body_ends_at_eof(void) {
+    llmsplit_http_response r;
+    llmsplit_error err;
+    CHECK(feed("HTTP/1.1 200 OK\r\n\r\nuntil the end", 3, 1, &r, &err, NULL) == 1);
+    CHECK(r.body.len == 13 && r.keep_alive == 0);
+    llmsplit_http_response_free(&r);
+}
+
+static void http_framing_attacks_are_rejected(void) {
+    parse_expect_error("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
+                       "both Transfer-Encoding and Content-Length");
+    parse_expect_error("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", "conflicting Content-Length");
+    parse_expect_error("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "invalid Content-Length");
+    parse_expect_error("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", "Content-Length overflows");
+    parse_expect_error("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "unsupported Transfer-Encoding");
+    parse_expect_error("HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n", "folding");
+    parse_expect_error("HTTP/1.1 200 OK\r\nX-A 1\r\n\r\n", "malformed header line");
+    parse_expect_error("HTTP/1.1 200 OK\nContent-Length: 0\n\n", "bare LF");
+    parse_expect_error("HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\n", "bare CR");
+    parse_expect_error("HTTP/1.1 101 Switching Protocols\r\n\r\n", "101");
+}
+
+static void http_chunked_hardening(void) {
+    const char *head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    static const struct { const char *body, *msg; } cases[] = {
+        {"zz\r\n", "invalid chunk size"},
+        {"-5\r\nhello\r\n0\r\n\r\n", "invalid chunk size"},
+        {"\r\n", "invalid chunk size"},
+        {"fffffffffffffffff\r\n", "chunk size overflows"},
+        {"5\nhello\r\n0\r\n\r\n", "bare LF in chunk size"},
+        {"5\rhello\r\n0\r\n\r\n", "bare CR in chunk size"},
+        {"5\r\nhelloX\r\n0\r\n\r\n", "chunk data longer than its size"},
+        {"5\r\nhello\n0\r\n\r\n", "bare LF in chunk"},
+        {"5 5\r\nhello\r\n0\r\n\r\n", "invalid chunk size"},
+        {"3\r\nabc\r\n0\r\n", "closed in the middle"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "%s%s", head, cases[i].body);
+        parse_expect_error(text, cases[i].msg);
+    }
+}
+
+static void http_garbage_is_not_a_response(void) {
+    parse_expect_error("HELLO\r\n\r\n", "malformed status line");
+    parse_expect_error("HTTP/2 200 OK\r\n\r\n", "malformed status line");
+    parse_expect_error("HTTP/1.1 2000 OK\r\n\r\n", "malformed status line");
+    parse_expect_error("HTTP/1.1 200 OK\r\nX: \x01\r\n\r\n", "control character");
+}
+
+static void http_header_limit_is_enforced(void) {
+    size_t n = LLMSPLIT_HTTP_MAX_HEADER_BYTES + 100, i;
+    char *text = (char *)malloc(n + 64);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    strcpy(text, "HTTP/1.1 200 OK\r\nX-Big: ");
+    for (i = strlen(text); i < n; i++) text[i] = 'a';
+    strcpy(text + n, "\r\nContent-Length: 0\r\n\r\n");
+    CHECK(feed(text, 0, 1, &r, &err, NULL) == -1);
+    CHECK_STR(err.message, "http: response header larger than 65536 bytes");
+    llmsplit_http_response_free(&r);
+    CHECK(feed(text, 4096, 1, &r, &err, NULL) == -1);
+    CHECK_STR(err.message, "http: response header larger than 65536 bytes");
+    llmsplit_http_response_free(&r);
+    free(text);
+}
+
+static void http_body_limit_is_enforced(void) {
+    llmsplit_http_parser p;
+    llmsplit_http_response r;
+    llmsplit_error err;
+    size_t used;
+    const char *cl = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world";
+    const char *ch = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n";
+    memset(&r, 0, sizeof r);
+    llmsplit_http_parser_init(&p, &r);
+    p.max_body_bytes = 10;
+    CHECK(llmsplit_http_parser_feed(&p, cl, strlen(cl), &used, &err) == -1);
+    CHECK(strstr(err.message, "response body larger than 10 bytes") != NULL);
+    llmsplit_http_response_free(&r);
+    memset(&r, 0, sizeof r);
+    llmsplit_http_parser_init(&p, &r);
+    p.max_body_bytes = 10;
+    CHECK(llmsplit_http_parser_feed(&p, ch, strlen(ch), &used, &err) == -1);
+    CHECK(strstr(err.message, "response body larger than 10 bytes") != NULL);
+    llmsplit_http_response_free(&r);
+}
+
+static void http_truncated_responses_fail_at_eof(void) {
+    parse_expect_error("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf", "closed in the middle");
+    parse_expect_error("HTTP/1.1 200 OK\r\nContent-Le", "closed in the middle");
+    parse_expect_error("", "closed before any response");
+}
+
+static void http_bytes_after_the_response_are_left_over(void) {
+    llmsplit_http_response r;
+    llmsplit_error err;
+    size_t consumed = 0;
+    const char *text = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA";
+    CHECK(feed(text, 0, 0, &r, &err, &consumed) == 1);
+    CHECK(consumed == strlen(text) - 5);
+    llmsplit_http_response_free(&r);
+}
+
+/* --- scripted servers ------------------------------------------------------------------------ */
+
+enum { AFTER_CLOSE, AFTER_HANG, AFTER_RESET };
+
+typedef struct server {
+    int fd, port;
+    pthread_t thread;
+    int stop;
+    /* script */
+    const char *parts[4];      /* sent in order, pausing `pause_ms` between them */
+    int pause_ms;
+    int after;                 /* what to do once sent */
+    int keepalive;             /* answer requests on a connection until the client closes */
+    int drop_nth;              /* on connection 1: close without answering request N (1-based) */
+    int read_request;          /* read the request head (and body) before answering */
+    int threaded;              /* serve each connection on its own thread */
+    int active;
+    /* observations */
+    int connections, requests;
+    char last_request[8192];
+} server;
+
+/* the server thread and the tests share these flags and counters */
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
+
+static void sleep_ms(int ms) {
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
+/* Reads one request (head + Content-Length body). 1 ok, 0 closed. */
+static int read_request(server *s, int fd) {
+    char buf[8192];
+    size_t got = 0;
+    for (;;) {
+        char *end;
+        ssize_t n;
+        struct pollfd pfd;
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, 100) == 0) {
+            if (LOAD(s->stop)) return 0;
+            continue;
+        }
+        n = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+        if (n <= 0) return 0;
+        got += (size_t)n;
+        buf[got] = 0;
+        end = strstr(buf, "\r\n\r\n");
+        if (end) {
+            const char *cl = strstr(buf, "Content-Length: ");
+            size_t body = cl ? (size_t)atoi(cl + 16) : 0, have = got - (size_t)(end + 4 - buf);
+            while (have < body) {
+                n = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+                if (n <= 0) return 0;
+                got += (size_t)n;
+                have += (size_t)n;
+            }
+            buf[got] = 0;
+            if (!s->threaded) snprintf(s->last_request, sizeof s->last_request, "%s", buf);
+            __sync_fetch_and_add(&s->requests, 1);
+            return 1;
+        }
+        if (got >= sizeof buf - 1) return 0;
+    }
+}
+
+static void send_all(int fd, const char *p, size_t n) {
+    while (n) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        if (k <= 0) return;
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+/* Runs the script on one accepted connection. */
+static void serve(server *s, int c) {
+    int i, conn_no = __sync_add_and_fetch(&s->connections, 1);
+    do {
+        int req_no = LOAD(s->requests) + 1;
+        if ((s->read_request || s->keepalive) && !read_request(s, c)) break;
+        if (s->drop_nth && conn_no == 1 && req_no == s->drop_nth) break;
+        for (i = 0; i < 4 && s->parts[i]; i++) {
+            if (i && s->pause_ms) sleep_ms(s->pause_ms);
+            send_all(c, s->parts[i], strlen(s->parts[i]));
+        }
+    } while (s->keepalive && !LOAD(s->stop));
+    if (s->after == AFTER_HANG) {
+        while (!LOAD(s->stop)) sleep_ms(10);
+    } else if (s->after == AFTER_RESET) {
+        struct linger lg;
+        lg.l_onoff = 1;
+        lg.l_linger = 0;
+        setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    close(c);
+}
+
+typedef struct worker { server *s; int fd; } worker;
+
+static void *worker_main(void *arg) {
+    worker *w = (worker *)arg;
+    serve(w->s, w->fd);
+    __sync_fetch_and_sub(&w->s->active, 1);
+    free(w);
+    return NULL;
+}
+
+static void *server_main(void *arg) {
+    server *s = (server *)arg;
+    while (!LOAD(s->stop)) {
+        struct pollfd pfd;
+        int c;
+        pfd.fd = s->fd;
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, 50) <= 0) continue;
+        c = accept(s->fd, NULL, NULL);
+        if (c < 0) continue;
+        if (s->threaded) {
+            /* one thread per connection, as a real server: clients may hold several at once */
+            pthread_t t;
+            worker *w = (worker *)malloc(sizeof *w);
+            w->s = s;
+            w->fd = c;
+            __sync_fetch_and_add(&s->active, 1);
+            pthread_create(&t, NULL, worker_main, w);
+            pthread_detach(t);
+        } else {
+            serve(s, c);
+        }
+    }
+    while (LOAD(s->active)) sleep_ms(5);
+    return NULL;
+}
+
+static void server_start(server *s) {
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    int one = 1;
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    if (bind(s->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(s->fd, 16) != 0) {
+        perror("server");
+        exit(1);
+    }
+    getsockname(s->fd, (struct sockaddr *)&a, &al);
+    s->port = ntohs(a.sin_port);
+    pthread_create(&s->thread, NULL, server_main, s);
+}
+
+static void server_stop(server *s) {
+    STORE(s->stop, 1);
+    pthread_join(s->thread, NULL);
+    close(s->fd);
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* One GET (or POST when body) to the server; returns the category. */
+static llmsplit_err get(llmsplit_http *h, server *s, const char *body, llmsplit_http_response *r, llmsplit_error *err) {
+    char url[64];
+    llmsplit_http_request rq;
+    memset(&rq, 0, sizeof rq);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", s->port);
+    rq.url = url;
+    rq.body = body;
+    rq.body_len = body ? strlen(body) : 0;
+    return llmsplit_http_send(h, &rq, r, err);
+}
+
+static llmsplit_http *client(int timeout_ms) {
+    llmsplit_http_desc d;
+    memset(&d, 0, sizeof d);
+    d.timeout_ms = timeout_ms;
+    d.proxy = "";
+    return llmsplit_http_create(&d, NULL);
+}
+
+static const char *ok_response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}";
+
+static void http_keep_alive_reuses_one_connection(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    int i;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = ok_response;
+    s.keepalive = 1;
+    server_start(&s);
+    for (i = 0; i < 5; i++) {
+        llmsplit_http_response r;
+        llmsplit_error err;
+        CHECK(get(h, &s, "{\"model\":\"x\"}", &r, &err) == LLMSPLIT_OK);
+        CHECK(r.status == 200 && r.body.len == 11);
+        CHECK(r.reused == (i > 0));
+        llmsplit_http_response_free(&r);
+    }
+    CHECK(LOAD(s.connections) == 1 && s.requests == 5);
+    CHECK(llmsplit_http_get_stats(h).connections_reused == 4);
+    CHECK(strstr(s.last_request, "POST /v1/chat/completions HTTP/1.1\r\n") == s.last_request);
+    CHECK(strstr(s.last_request, "\r\nContent-Length: 13\r\n") != NULL);
+    CHECK(strstr(s.last_request, "\r\nConnection: keep-alive\r\n") != NULL);
+    CHECK(strstr(s.last_request, "\r\n\r\n{\"model\":\"x\"}") != NULL);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+static void http_retries_once_when_a_reused_connection_was_dropped(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = ok_response;
+    s.keepalive = 1;
+    s.drop_nth = 2; /* the server closes instead of answering the 2nd request */
+    server_start(&s);
+    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_OK);
+    llmsplit_http_response_free(&r);
+    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_OK);
+    CHECK(r.status == 200 && !r.reused);
+    llmsplit_http_response_free(&r);
+    CHECK(llmsplit_http_get_stats(h).retries == 1);
+    CHECK(LOAD(s.connections) == 2);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+static void http_no_retry_after_part_of_a_response(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part";
+    s.read_request = 1;
+    server_start(&s);
+    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_HTTP);
+    CHECK(strstr(err.message, "closed in the middle") != NULL);
+    llmsplit_http_response_free(&r);
+    CHECK(LOAD(s.connections) == 1);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+static void http_silent_server_times_out(void) {
+    server s;
+    llmsplit_http *h = client(300);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    double t0;
+    memset(&s, 0, sizeof s);
+    s.read_request = 1;
+    s.after = AFTER_HANG;
+    server_start(&s);
+    t0 = now_ms();
+    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_NETWORK);
+    CHECK(strstr(err.message, "timed out waiting for a response") != NULL);
+    CHECK(now_ms() - t0 < 3000);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+static void http_slow_headers_hit_the_total_deadline(void) {
+    server s;
+    llmsplit_http *h = client(400);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    double t0;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = "HTTP/1.1 200 OK\r\n";
+    s.parts[1] = "X-Slow: 1\r\n";
+    s.parts[2] = "X-Slow: 2\r\n";
+    s.parts[3] = "Content-Length: 0\r\n\r\n";
+    s.pause_ms = 300; /* each piece alone is within the timeout; all together are not */
+    s.read_request = 1;
+    s.after = AFTER_HANG;
+    server_start(&s);
+    t0 = now_ms();
+    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_NETWORK);
+    CHECK(strstr(err.message, "timed out waiting for the rest of the response") != NULL);
+    CHECK(now_ms() - t0 < 3000);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+static void http_reset_mid_response_is_a_network_error(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    llmsplit_err e;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial";
+    s.read_request = 1;
+    s.after = AFTER_RESET;
+    server_start(&s);
+    e = get(h, &s, NULL, &r, &err);
+    /* the RST may arrive before or after the partial bytes are read */
+    CHECK(e == LLMSPLIT_ERR_NETWORK || e == LLMSPLIT_ERR_HTTP);
+    CHECK(strstr(err.message, "127.0.0.1") != NULL || strstr(err.message, "closed in the middle") != NULL);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+static void http_garbage_from_server_is_an_http_error(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = "SSH-2.0-OpenSSH_9.2\r\n\r\n";
+    s.read_request = 1;
+    server_start(&s);
+    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_HTTP);
+    CHECK(strstr(err.message, "malformed status line") != NULL);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+static void http_endless_headers_stop_at_the_limit(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    char *big = (char *)malloc(200000);
+    size_t i;
+    memset(&s, 0, sizeof s);
+    strcpy(big, "HTTP/1.1 200 OK\r\n");
+    for (i = strlen(big); i + 20 < 200000; i += 12) memcpy(big + i, "X-Junk: 12\r\n", 12);
+    big[i] = 0;
+    s.parts[0] = big;
+    s.read_request = 1;
+    s.after = AFTER_HANG;
+    server_start(&s);
+    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_HTTP);
+    CHECK(strstr(err.message, "response header larger than 65536 bytes") != NULL ||
+          strstr(err.message, "more than 100 response header fields") != NULL);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+    free(big);
+}
+
+static void http_oversized_body_is_refused(void) {
+    server s;
+    llmsplit_http_desc d;
+    llmsplit_http *h;
+    llmsplit_http_response r;
+    llmsplit_error err;
+    memset(&d, 0, sizeof d);
+    d.proxy = "";
+    d.max_body_bytes = 5;
+    h = llmsplit_http_create(&d, NULL);
+    memset(&s, 0, sizeof s);
+    s.parts[0] = ok_response;
+    s.read_request = 1;
+    server_start(&s);
+    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_HTTP);
+    CHECK(strstr(err.message, "response body larger than 5 bytes") != NULL);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+typedef struct collect { char data[256]; size_t len; int calls, stop_after; } collect;
+
+static int on_body(const char *data, size_t len, void *ud) {
+    collect *c = (collect *)ud;
+    if (c->len + len < sizeof c->data) {
+        memcpy(c->data + c->len, data, len);
+        c->len += len;
+    }
+    c->calls++;
+    return c->stop_after && c->calls >= c->stop_after;
+}
+
+static void http_body_callback_gets_dechunked_bytes_as_they_come(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_request rq;
+    llmsplit_http_response r;
+    llmsplit_error err;
+    collect col;
+    char url[64];
+    memset(&s, 0, sizeof s);
+    memset(&col, 0, sizeof col);
+    s.parts[0] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\ndata: \r\n";
+    s.parts[1] = "3\r\none\r\n";
+    s.parts[2] = "3\r\ntwo\r\n0\r\n\r\n";
+    s.pause_ms = 30;
+    s.read_request = 1;
+    server_start(&s);
+    memset(&rq, 0, sizeof rq);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
+    rq.url = url;
+    rq.on_body = on_body;
+    rq.user_data = &col;
+    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_OK);
+    CHECK(col.len == 12 && memcmp(col.data, "data: onetwo", 12) == 0);
+    CHECK(col.calls >= 3);
+    CHECK(r.body.len == 0 && r.body_bytes == 12);
+    llmsplit_http_response_free(&r);
+    /* a callback that says stop ends the request */
+    memset(&col, 0, sizeof col);
+    col.stop_after = 1;
+    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_ERR_USAGE);
+    CHECK(strstr(err.message, "aborted by the body callback") != NULL);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+static void http_server_connection_close_is_honoured(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+    s.read_request = 1;
+    server_start(&s);
+    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_OK && !r.keep_alive);
+    llmsplit_http_response_free(&r);
+    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_OK && !r.reused);
+    llmsplit_http_response_free(&r);
+    CHECK(LOAD(s.connections) == 2);
+    CHECK(llmsplit_http_get_stats(h).retries == 0);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+static void http_close_delimited_response_over_the_wire(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = "HTTP/1.0 200 OK\r\n\r\nold style body";
+    s.read_request = 1;
+    server_start(&s);
+    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_OK);
+    CHECK(r.body.len == 14 && memcmp(r.body.data, "old style body", 14) == 0);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+static void http_connection_refused_is_a_network_error(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    memset(&s, 0, sizeof s);
+    server_start(&s);
+    server_stop(&s); /* the port is now closed */
+    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_NETWORK);
+    CHECK(strstr(err.message, "cannot connect to 127.0.0.1") != NULL);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+}
+
+static void http_header_injection_is_refused_without_echoing_the_value(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_request rq;
+    llmsplit_http_response r;
+    llmsplit_error err;
+    llmsplit_http_header hd[2];
+    char url[64];
+    memset(&s, 0, sizeof s);
+    s.parts[0] = ok_response;
+    s.read_request = 1;
+    server_start(&s);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
+    memset(&rq, 0, sizeof rq);
+    rq.url = url;
+    hd[0].name = "Authorization";
+    hd[0].value = "Bearer sk-secret\r\nX-Evil: 1";
+    rq.headers = hd;
+    rq.num_headers = 1;
+    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_ERR_USAGE);
+    CHECK(strstr(err.message, "sk-secret") == NULL);
+    llmsplit_http_response_free(&r);
+    hd[0].name = "Bad Name";
+    hd[0].value = "x";
+    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_ERR_USAGE);
+    llmsplit_http_response_free(&r);
+    /* framing headers from the caller are ignored: the client owns them */
+    hd[0].name = "Content-Length";
+    hd[0].value = "999";
+    hd[1].name = "X-Ok";
+    hd[1].value = "yes";
+    rq.num_headers = 2;
+    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_OK);
+    CHECK(strstr(s.last_request, "999") == NULL && strstr(s.last_request, "\r\nX-Ok: yes\r\n") != NULL);
+    llmsplit_http_response_free(&r);
+    CHECK(LOAD(s.requests) == 1);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+typedef struct par { llmsplit_http *h; server *s; int ok; } par;
+
+static void *par_main(void *arg) {
+    par *p = (par *)arg;
+    int i;
+    for (i = 0; i < 50; i++) {
+        llmsplit_http_response r;
+        llmsplit_error err;
+        if (get(p->h, p->s, "{}", &r, &err) == LLMSPLIT_OK && r.status == 200) p->ok++;
+        llmsplit_http_response_free(&r);
+    }
+    return NULL;
+}
+
+static void http_one_client_serves_many_threads(void) {
+    server s;
+    llmsplit_http *h = client(10000);
+    pthread_t t[4];
+    par p[4];
+    int i, ok = 0;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = ok_response;
+    s.keepalive = 1;
+    s.threaded = 1;
+    server_start(&s);
+    for (i = 0; i < 4; i++) {
+        p[i].h = h;
+        p[i].s = &s;
+        p[i].ok = 0;
+    }
+    /* a connection handed to two threads at once would garble requests and answers */
+    for (i = 0; i < 4; i++) pthread_create(&t[i], NULL, par_main, &p[i]);
+    for (i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        ok += p[i].ok;
+    }
+    CHECK(ok == 200);
+    CHECK(LOAD(s.requests) == 200);
+    CHECK(LOAD(s.connections) <= 4); /* kept-alive connections were shared out, not reopened */
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+static void http_usage_errors(void) {
+    llmsplit_http *h = client(1000);
+    llmsplit_http_request rq;
+    llmsplit_http_response r;
+    llmsplit_error err;
+    memset(&rq, 0, sizeof rq);
+    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_ERR_USAGE);
+    rq.url = "http://user:pass@127.0.0.1:1/";
+    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_ERR_USAGE);
+    CHECK(strstr(err.message, "pass") == NULL);
+    rq.url = "http://127.0.0.1:1/";
+    rq.method = "GE T";
+    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_ERR_USAGE);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+}
+
+int main(void) {
+    RUN(url_parses_scheme_host_port_target);
+    RUN(url_rejects_bad_input_clearly);
+    RUN(http_content_length_body);
+    RUN(http_chunked_body_with_extensions_and_trailers);
+    RUN(http_interim_responses_are_skipped);
+    RUN(http_no_body_statuses);
+    RUN(http_headers_are_indexed_case_insensitively);
+    RUN(http_close_delimited_body_ends_at_eof);
+    RUN(http_framing_attacks_are_rejected);
+    RUN(http_chunked_hardening);
+    RUN(http_garbage_is_not_a_response);
+    RUN(http_header_limit_is_enforced);
+    RUN(http_body_limit_is_enforced);
+    RUN(http_truncated_responses_fail_at_eof);
+    RUN(http_bytes_after_the_response_are_left_over);
+    RUN(http_keep_alive_reuses_one_connection);
+    RUN(http_retries_once_when_a_reused_connection_was_dropped);
+    RUN(http_no_retry_after_part_of_a_response);
+    RUN(http_silent_server_times_out);
+    RUN(http_slow_headers_hit_the_total_deadline);
+    RUN(http_reset_mid_response_is_a_network_error);
+    RUN(http_garbage_from_server_is_an_http_error);
+    RUN(http_endless_headers_stop_at_the_limit);
+    RUN(http_oversized_body_is_refused);
+    RUN(http_body_callback_gets_dechunked_bytes_as_they_come);
+    RUN(http_server_connection_close_is_honoured);
+    RUN(http_close_delimited_response_over_the_wire);
+    RUN(http_connection_refused_is_a_network_error);
+    RUN(http_header_injection_is_refused_without_echoing_the_value);
+    RUN(http_one_client_serves_many_threads);
+    RUN(http_usage_errors);
+    return t_summary();
+}
