@@ -34,7 +34,7 @@ bench-deps:
 	@sh tools/deps.sh libbearssl-dev:/usr/include/bearssl.h libcjson-dev:/usr/include/cjson/cJSON.h \
 	    libcurl4-openssl-dev:/usr/include/x86_64-linux-gnu/curl/curl.h
 
-$(BUILD)/llmsplit: tools/llmsplit.c $(HDR) | deps
+$(BUILD)/llmsplit: tools/llmsplit.c tools/mock.c $(HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(LIBS)
 
@@ -75,8 +75,9 @@ conformance: $(TOOL)
 
 bench: bench-deps all
 	@mkdir -p $(BUILD)
-	$(CC) $(CSTD) -O2 -o $(BUILD)/json_bench bench/json_bench.c -lcjson -lm
+	$(CC) $(CSTD) -O2 -o $(BUILD)/json_bench bench/json_bench.c -lcjson $(LIBS)
 	$(CC) $(CSTD) -O2 -o $(BUILD)/cjson_minify bench/cjson_minify.c -lcjson
+	$(CC) $(CSTD) -O2 -o $(BUILD)/http_bench bench/http_bench.c $(LIBS) -lcurl
 	@sh bench/run.sh $(BUILD) $(JSONBENCH)
 
 demo: all

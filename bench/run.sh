@@ -13,3 +13,7 @@ for f in canada citm_catalog twitter; do
   printf '%-14s minify  ' "$f"
   "$build/wholerun" 21 llmsplit -- "$build/llmsplit" json "$data/$f.json" -- cJSON -- "$build/cjson_minify" "$data/$f.json" || exit 1
 done
+echo
+echo "== HTTP client: sequential keep-alive chat requests to 'llmsplit mock' on loopback, llmsplit vs libcurl"
+echo "   (client CPU per request, best of ${BENCH_ROUNDS:-5} rounds of 2000; ratio = llmsplit / libcurl, lower is better)"
+"$build/http_bench" "$build/llmsplit" tests/certs 2000 || exit 1

@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define LLMSPLIT_IMPLEMENTATION
 #include "../llmsplit.h"
+#include "mock.c"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -118,6 +119,8 @@ static int usage(void) {
             "usage: llmsplit COMMAND [options]\n"
             "commands:\n"
             "  json [--check] FILE    validate JSON strictly; print it minified\n"
+            "  mock [--listen HOST:PORT] [--tls-cert F --tls-key F] [--latency MODEL=MS] [--fail MODEL=RATE]\n"
+            "                         run a local mock LLM provider (OpenAI, Azure, Anthropic, Ollama)\n"
             "run 'llmsplit COMMAND --help' for a command's options\n");
     return EXIT_USAGE;
 }
@@ -125,6 +128,7 @@ static int usage(void) {
 int main(int argc, char **argv) {
     if (argc < 2) return usage();
     if (strcmp(argv[1], "json") == 0) return cmd_json(argc - 2, argv + 2);
+    if (strcmp(argv[1], "mock") == 0) return cmd_mock(argc - 2, argv + 2);
     if (strcmp(argv[1], "--version") == 0) { puts("llmsplit " LLMSPLIT_VERSION); return EXIT_OK; }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) { usage(); return EXIT_OK; }
     return fail(EXIT_USAGE, "usage", "unknown command '%s' (try llmsplit --help)", argv[1]);
