@@ -2934,6 +2934,8 @@ typedef struct llmsplit__conn {
     int64_t idle_since_ms;
     int64_t deadline_ms;          /* for the I/O callbacks */
     int timed_out, peer_closed, io_errno;
+    unsigned char first_bytes[3]; /* the first bytes the peer sent: tells TLS from not-TLS */
+    size_t first_len;
     llmsplit_allocator allocator;
 #ifndef LLMSPLIT_NO_TLS
     br_ssl_client_context sc;
@@ -2987,7 +2989,13 @@ static int llmsplit__sock_read(void *ctx, unsigned char *buf, size_t len) {
     llmsplit__conn *c = (llmsplit__conn *)ctx;
     for (;;) {
         ssize_t n = recv(c->fd, buf, len, 0);
-        if (n > 0) return (int)n;
+        if (n > 0) {
+            while (c->first_len < sizeof c->first_bytes && c->first_len < (size_t)n) {
+                c->first_bytes[c->first_len] = buf[c->first_len];
+                c->first_len++;
+            }
+            return (int)n;
+        }
         if (n == 0) { c->peer_closed = 1; return -1; }
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
@@ -3162,6 +3170,7 @@ static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_url *proxy,
         llmsplit__set_error(err, LLMSPLIT_ERR_HTTP, "http: proxy sent data after its CONNECT answer");
         return 0;
     }
+    c->first_len = 0; /* what follows is the origin's, through the tunnel */
     return 1;
 }
 
@@ -3235,6 +3244,12 @@ static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsp
                                 strerror(c->io_errno ? c->io_errno : ECONNRESET));
         return;
     }
+    /* a TLS record starts with a content type 20..23 and major version 3 */
+    if (c->first_len >= 2 && (c->first_bytes[0] < 20 || c->first_bytes[0] > 23 || c->first_bytes[1] != 3)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: %s answered with something that is not TLS "
+                            "(not a TLS server? try http://)", where);
+        return;
+    }
     switch (e) {
     case BR_ERR_X509_EXPIRED: {
         llmsplit__certinfo ci;
@@ -3251,7 +3266,7 @@ static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsp
             llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate has no IP address entry for '%s' "
                                 "(an IP-literal URL is only verified against the certificate's IP SANs)", u->host);
         else
-            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate is not for host '%s'", u->host);
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate is not for host '%s' (%s)", u->host, where);
         return;
     case BR_ERR_X509_NOT_TRUSTED:
         llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: unknown issuer or incomplete chain (no trust anchor; %s) (%s)",

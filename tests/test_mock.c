@@ -1,0 +1,320 @@
+/* Integration: llmsplit's HTTP client against `llmsplit mock` over HTTP and HTTPS (the test PKI),
+   the way the provider layer will use it: JSON requests, JSON and SSE answers, keep-alive,
+   concurrency, the --latency and --fail knobs. The tool is build/llmsplit (or $LLMSPLIT_TOOL). */
+#define _POSIX_C_SOURCE 200809L
+#define LLMSPLIT_IMPLEMENTATION
+#include "../llmsplit.h"
+#include "test.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct mock { pid_t pid; char url[300]; } mock;
+
+/* Starts the mock with extra arguments (NULL-terminated) and reads its "listening on" line. */
+static int mock_start(mock *m, int tls, const char *const *extra) {
+    const char *tool = getenv("LLMSPLIT_TOOL") ? getenv("LLMSPLIT_TOOL") : "build/llmsplit";
+    const char *argv[24];
+    char line[256];
+    int fds[2], n = 0, i;
+    FILE *f;
+    argv[n++] = tool;
+    argv[n++] = "mock";
+    argv[n++] = "--listen";
+    argv[n++] = "127.0.0.1:0";
+    if (tls) {
+        argv[n++] = "--tls-cert";
+        argv[n++] = "tests/certs/leaf-ecdsa-chain.pem";
+        argv[n++] = "--tls-key";
+        argv[n++] = "tests/certs/leaf-ecdsa.key";
+    }
+    for (i = 0; extra && extra[i] && n < 22; i++) argv[n++] = extra[i];
+    argv[n] = NULL;
+    if (access(tool, X_OK) != 0 || pipe(fds) != 0) return 0;
+    m->pid = fork();
+    if (m->pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        execv(tool, (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    f = fdopen(fds[0], "r");
+    if (!f || !fgets(line, sizeof line, f) || strncmp(line, "listening on ", 13) != 0) {
+        if (f) fclose(f);
+        kill(m->pid, SIGTERM);
+        waitpid(m->pid, NULL, 0);
+        return 0;
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n")] = 0;
+    /* name the host so the certificate's DNS name is what gets checked */
+    if (tls) snprintf(m->url, sizeof m->url, "https://localhost%s", strstr(line, "127.0.0.1") + 9);
+    else snprintf(m->url, sizeof m->url, "%s", line + 13);
+    return 1;
+}
+
+static void mock_stop(mock *m) {
+    kill(m->pid, SIGTERM);
+    waitpid(m->pid, NULL, 0);
+}
+
+static llmsplit_http *client(void) {
+    llmsplit_http_desc d;
+    memset(&d, 0, sizeof d);
+    d.ca_file = "tests/certs/root-ca.pem";
+    d.proxy = "";
+    d.timeout_ms = 10000;
+    return llmsplit_http_create(&d, NULL);
+}
+
+/* Builds a chat request with the JSON writer, as the provider layer will. */
+static char *chat_body(const char *model, const char *prompt, int stream) {
+    llmsplit_json_writer w;
+    char *out;
+    size_t n;
+    llmsplit_json_writer_init(&w, NULL);
+    llmsplit_json_write_begin_object(&w);
+    llmsplit_json_write_key(&w, "model", 5);
+    llmsplit_json_write_string(&w, model, strlen(model));
+    llmsplit_json_write_key(&w, "messages", 8);
+    llmsplit_json_write_begin_array(&w);
+    llmsplit_json_write_begin_object(&w);
+    llmsplit_json_write_key(&w, "role", 4);
+    llmsplit_json_write_string(&w, "user", 4);
+    llmsplit_json_write_key(&w, "content", 7);
+    llmsplit_json_write_string(&w, prompt, strlen(prompt));
+    llmsplit_json_write_end_object(&w);
+    llmsplit_json_write_end_array(&w);
+    if (stream) {
+        llmsplit_json_write_key(&w, "stream", 6);
+        llmsplit_json_write_bool(&w, 1);
+    }
+    llmsplit_json_write_end_object(&w);
+    out = strdup(llmsplit_json_writer_result(&w, &n));
+    llmsplit_json_writer_free(&w);
+    return out;
+}
+
+static llmsplit_err chat(llmsplit_http *h, const mock *m, const char *model, const char *prompt, int stream,
+                         llmsplit_http_response *r, llmsplit_error *err) {
+    char url[400];
+    char *body = chat_body(model, prompt, stream);
+    llmsplit_http_header hd[1] = {{"Content-Type", "application/json"}};
+    llmsplit_http_request rq;
+    llmsplit_err e;
+    memset(&rq, 0, sizeof rq);
+    snprintf(url, sizeof url, "%s/v1/chat/completions", m->url);
+    rq.url = url;
+    rq.headers = hd;
+    rq.num_headers = 1;
+    rq.body = body;
+    rq.body_len = strlen(body);
+    e = llmsplit_http_send(h, &rq, r, err);
+    free(body);
+    return e;
+}
+
+static int content_is(const llmsplit_http_response *r, const char *want) {
+    llmsplit_json_doc *doc = llmsplit_json_parse(r->body.data, r->body.len, NULL, NULL);
+    const char *s = llmsplit_json_str(llmsplit_json_path(llmsplit_json_root(doc), "choices[0].message.content"), NULL);
+    int ok = s && strcmp(s, want) == 0;
+    if (!ok) printf("  content: %s\n", s ? s : "(none)");
+    llmsplit_json_free(doc);
+    return ok;
+}
+
+static void check_roundtrip(int tls) {
+    mock m;
+    llmsplit_http *h;
+    int i;
+    if (!mock_start(&m, tls, NULL)) SKIP("build/llmsplit mock did not start (run make first)");
+    h = client();
+    for (i = 0; i < 3; i++) {
+        llmsplit_http_response r;
+        llmsplit_error err;
+        CHECK(chat(h, &m, "gpt-4", "Hello, how are you?", 0, &r, &err) == LLMSPLIT_OK);
+        if (err.code) printf("  %s\n", err.message);
+        CHECK(r.status == 200);
+        CHECK(content_is(&r, "mock reply from gpt-4: Hello, how are you?"));
+        CHECK(r.reused == (i > 0));
+        llmsplit_http_response_free(&r);
+    }
+    CHECK(llmsplit_http_get_stats(h).connections_opened == 1);
+    llmsplit_http_destroy(h);
+    mock_stop(&m);
+}
+
+static void mock_chat_over_http_keeps_one_connection(void) { check_roundtrip(0); }
+static void mock_chat_over_https_verified_keeps_one_connection(void) { check_roundtrip(1); }
+
+typedef struct sse { char text[512]; size_t len; int done; llmsplit_buf pending; } sse;
+
+/* A minimal SSE reader for the test: collects delta contents until [DONE]. */
+static int on_sse(const char *data, size_t len, void *ud) {
+    sse *s = (sse *)ud;
+    char *line;
+    llmsplit_buf_append(&s->pending, data, len);
+    while (s->pending.len && (line = strstr(s->pending.data, "\n\n")) != NULL) {
+        size_t ev = (size_t)(line - s->pending.data);
+        if (ev > 6 && strncmp(s->pending.data, "data: ", 6) == 0) {
+            if (strncmp(s->pending.data + 6, "[DONE]", 6) == 0) {
+                s->done = 1;
+            } else {
+                llmsplit_json_doc *doc = llmsplit_json_parse(s->pending.data + 6, ev - 6, NULL, NULL);
+                size_t n;
+                const char *t = llmsplit_json_str(llmsplit_json_path(llmsplit_json_root(doc), "choices[0].delta.content"), &n);
+                if (t && s->len + n < sizeof s->text) {
+                    memcpy(s->text + s->len, t, n);
+                    s->len += n;
+                }
+                llmsplit_json_free(doc);
+            }
+        }
+        memmove(s->pending.data, line + 2, s->pending.len - ev - 2);
+        s->pending.len -= ev + 2;
+    }
+    return 0;
+}
+
+static void mock_streams_server_sent_events_over_https(void) {
+    mock m;
+    llmsplit_http *h;
+    llmsplit_http_request rq;
+    llmsplit_http_response r;
+    llmsplit_error err;
+    llmsplit_http_header hd[1] = {{"Content-Type", "application/json"}};
+    char url[400], *body;
+    sse s;
+    if (!mock_start(&m, 1, NULL)) SKIP("build/llmsplit mock did not start (run make first)");
+    h = client();
+    memset(&s, 0, sizeof s);
+    llmsplit_buf_init(&s.pending, NULL);
+    body = chat_body("llama2", "stream this please", 1);
+    snprintf(url, sizeof url, "%s/v1/chat/completions", m.url);
+    memset(&rq, 0, sizeof rq);
+    rq.url = url;
+    rq.headers = hd;
+    rq.num_headers = 1;
+    rq.body = body;
+    rq.body_len = strlen(body);
+    rq.on_body = on_sse;
+    rq.user_data = &s;
+    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_OK);
+    CHECK(r.status == 200);
+    s.text[s.len] = 0;
+    CHECK_STR(s.text, "mock reply from llama2: stream this please");
+    CHECK(s.done);
+    llmsplit_http_response_free(&r);
+    /* the connection is still good after a stream */
+    CHECK(chat(h, &m, "llama2", "again", 0, &r, &err) == LLMSPLIT_OK && r.reused);
+    llmsplit_http_response_free(&r);
+    llmsplit_buf_free(&s.pending);
+    free(body);
+    llmsplit_http_destroy(h);
+    mock_stop(&m);
+}
+
+static void mock_fail_knob_gives_a_provider_error_status(void) {
+    static const char *const knobs[] = {"--fail", "broken=1", NULL};
+    mock m;
+    llmsplit_http *h;
+    llmsplit_http_response r;
+    llmsplit_error err;
+    if (!mock_start(&m, 0, knobs)) SKIP("build/llmsplit mock did not start (run make first)");
+    h = client();
+    CHECK(chat(h, &m, "broken", "hi", 0, &r, &err) == LLMSPLIT_OK);
+    CHECK(r.status == 500);
+    CHECK(r.body.len && strstr(r.body.data, "broken") != NULL);
+    llmsplit_http_response_free(&r);
+    CHECK(chat(h, &m, "fine", "hi", 0, &r, &err) == LLMSPLIT_OK && r.status == 200);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    mock_stop(&m);
+}
+
+static void mock_latency_beyond_the_timeout_is_a_network_timeout(void) {
+    static const char *const knobs[] = {"--latency", "slow=2000", NULL};
+    mock m;
+    llmsplit_http *h;
+    llmsplit_http_request rq;
+    llmsplit_http_response r;
+    llmsplit_error err;
+    char url[400], *body;
+    if (!mock_start(&m, 1, knobs)) SKIP("build/llmsplit mock did not start (run make first)");
+    h = client();
+    body = chat_body("slow", "hi", 0);
+    snprintf(url, sizeof url, "%s/v1/chat/completions", m.url);
+    memset(&rq, 0, sizeof rq);
+    rq.url = url;
+    rq.body = body;
+    rq.body_len = strlen(body);
+    rq.timeout_ms = 300;
+    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_ERR_NETWORK);
+    CHECK(strstr(err.message, "timed out") != NULL);
+    CHECK(r.total_ms < 2000);
+    llmsplit_http_response_free(&r);
+    free(body);
+    llmsplit_http_destroy(h);
+    mock_stop(&m);
+}
+
+typedef struct worker { llmsplit_http *h; const mock *m; int ok, id; } worker;
+
+static void *worker_main(void *arg) {
+    worker *w = (worker *)arg;
+    int i;
+    for (i = 0; i < 25; i++) {
+        llmsplit_http_response r;
+        llmsplit_error err;
+        char prompt[64], want[128];
+        snprintf(prompt, sizeof prompt, "thread %d request %d", w->id, i);
+        snprintf(want, sizeof want, "mock reply from gpt-4: %s", prompt);
+        if (chat(w->h, w->m, "gpt-4", prompt, 0, &r, &err) == LLMSPLIT_OK && r.status == 200 && content_is(&r, want))
+            w->ok++;
+        llmsplit_http_response_free(&r);
+    }
+    return NULL;
+}
+
+static void mock_many_threads_share_one_https_client(void) {
+    mock m;
+    llmsplit_http *h;
+    pthread_t t[8];
+    worker w[8];
+    int i, ok = 0;
+    llmsplit_http_stats st;
+    if (!mock_start(&m, 1, NULL)) SKIP("build/llmsplit mock did not start (run make first)");
+    h = client();
+    for (i = 0; i < 8; i++) {
+        w[i].h = h;
+        w[i].m = &m;
+        w[i].ok = 0;
+        w[i].id = i;
+        pthread_create(&t[i], NULL, worker_main, &w[i]);
+    }
+    for (i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        ok += w[i].ok;
+    }
+    CHECK(ok == 200);
+    st = llmsplit_http_get_stats(h);
+    CHECK(st.connections_opened <= 16); /* at most one per thread, plus pool overflow */
+    CHECK(st.connections_reused >= 150);
+    llmsplit_http_destroy(h);
+    mock_stop(&m);
+}
+
+int main(void) {
+    RUN(mock_chat_over_http_keeps_one_connection);
+    RUN(mock_chat_over_https_verified_keeps_one_connection);
+    RUN(mock_streams_server_sent_events_over_https);
+    RUN(mock_fail_knob_gives_a_provider_error_status);
+    RUN(mock_latency_beyond_the_timeout_is_a_network_timeout);
+    RUN(mock_many_threads_share_one_https_client);
+    return t_summary();
+}
