@@ -18,11 +18,11 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 SAN_TESTS:= $(patsubst tests/%.c,$(BUILD)/san/%,$(wildcard tests/test_*.c))
 # the tests that run threads also run under ThreadSanitizer
-THREADED := test_http test_tls
+THREADED := test_http test_tls test_mock
 TSAN_TESTS:= $(patsubst %,$(BUILD)/san/%_tsan,$(filter $(THREADED),$(patsubst tests/%.c,%,$(wildcard tests/test_*.c))))
 HDR      := llmsplit.h
 
-.PHONY: all deps bench-deps test sanitize conformance bench demo install uninstall clean check-header
+.PHONY: all deps bench-deps test sanitize conformance bench demo install uninstall clean check-header fuzz
 
 all: deps $(TOOL) $(EXAMPLES)
 
@@ -79,6 +79,17 @@ bench: bench-deps all
 	$(CC) $(CSTD) -O2 -o $(BUILD)/cjson_minify bench/cjson_minify.c -lcjson
 	$(CC) $(CSTD) -O2 -o $(BUILD)/http_bench bench/http_bench.c $(LIBS) -lcurl
 	@sh bench/run.sh $(BUILD) $(JSONBENCH)
+
+# libFuzzer harnesses (clang); FUZZ_SECONDS each
+FUZZ_SECONDS ?= 30
+fuzz: | deps
+	@mkdir -p $(BUILD)/fuzz
+	@for f in fuzz/fuzz_*.c; do n=$$(basename $$f .c); \
+	  clang -O1 -g -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$f $(LIBS) || exit 1; \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 $(BUILD)/fuzz/corpus-$$n $$( [ -d fuzz/corpus/$$n ] && echo fuzz/corpus/$$n ) 2>&1 | tail -2 || exit 1; \
+	done
 
 demo: all
 	@sh examples/demo.sh $(BUILD)
