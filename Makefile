@@ -34,7 +34,7 @@ bench-deps:
 	@sh tools/deps.sh libbearssl-dev:/usr/include/bearssl.h libcjson-dev:/usr/include/cjson/cJSON.h \
 	    libcurl4-openssl-dev:/usr/include/x86_64-linux-gnu/curl/curl.h
 
-$(BUILD)/llmsplit: tools/llmsplit.c tools/mock.c $(HDR) | deps
+$(BUILD)/llmsplit: tools/llmsplit.c $(wildcard tools/*.c) $(HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(LIBS)
 

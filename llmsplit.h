@@ -13,6 +13,8 @@
        1. common       errors (llmsplit_err, llmsplit_strerror), allocator, logger
        2. json         a strict RFC 8259 parser into one flat block, and a writer
        3. http         HTTP/1.1 client with keep-alive pool, HTTPS through BearSSL, proxies
+       4. providers    one chat request shape to OpenAI, Azure, Hugging Face, Ollama, OpenRouter,
+                       Together and Anthropic; streaming (SSE) with deltas to a callback
 
    COMPILE-TIME OPTIONS (define before the implementation include)
 
@@ -385,6 +387,9 @@ typedef struct llmsplit_http_request {
        the request then fails with LLMSPLIT_ERR_USAGE "aborted by the body callback". */
     int (*on_body)(const char *data, size_t len, void *user_data);
     void *user_data;
+    /* Optional: when the int it points to becomes nonzero (another thread sets it, e.g. a pool
+       shutting down), the request stops within ~50 ms with a network error "aborted". */
+    const volatile int *abort_flag;
 } llmsplit_http_request;
 
 /* Creates a client (its pool, TLS settings and session cache). Thread-safe: any number of
@@ -406,6 +411,132 @@ typedef struct llmsplit_http_stats {
     uint64_t connections_opened, connections_reused, tls_handshakes, tls_resumed, retries;
 } llmsplit_http_stats;
 LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *http);
+
+
+/* ==== >>public: 4. providers =========================================================== */
+
+/* One request shape, sent to each provider in its own wire format (DESIGN §4). A model string is
+   "provider/name" or a bare name; the prefix picks the adapter and is stripped before the name
+   goes upstream:
+       openai/ or bare (gpt-*, o1*, ...)  OpenAI chat            OPENAI_API_KEY, base $OPENAI_API_BASE
+       azure/DEPLOYMENT                   Azure OpenAI           AZURE_API_KEY, $AZURE_API_BASE (required),
+                                                                 api_version or $AZURE_API_VERSION
+       huggingface/https://ENDPOINT       HF endpoint (TGI)      HUGGINGFACE_API_KEY or HF_TOKEN
+       huggingface/ORG/MODEL              HF router              same
+       ollama/, ollama_chat/              Ollama /api/chat       OLLAMA_API_KEY (optional), $OLLAMA_API_BASE
+       openrouter/                        OpenRouter             OPENROUTER_API_KEY
+       together_ai/                       Together               TOGETHER_API_KEY or TOGETHERAI_API_KEY
+       anthropic/ or bare claude-*        Anthropic Messages     ANTHROPIC_API_KEY
+   An explicit api_base always wins. A key given as "os.environ/NAME" is read from NAME. Keys are
+   sent only to their own provider's host and never appear in messages or logs. */
+
+typedef enum llmsplit_provider {
+    LLMSPLIT_PROVIDER_OPENAI = 0,
+    LLMSPLIT_PROVIDER_AZURE,
+    LLMSPLIT_PROVIDER_HUGGINGFACE,
+    LLMSPLIT_PROVIDER_OLLAMA,
+    LLMSPLIT_PROVIDER_OPENROUTER,
+    LLMSPLIT_PROVIDER_TOGETHER,
+    LLMSPLIT_PROVIDER_ANTHROPIC,
+    LLMSPLIT_PROVIDER__COUNT
+} llmsplit_provider;
+
+/* "openai", "azure", "huggingface", "ollama", "openrouter", "together_ai", "anthropic". */
+LLMSPLIT_API const char *llmsplit_provider_name(llmsplit_provider p);
+
+/* Where a model string goes: the adapter, the name sent upstream, the endpoint URL, and the
+   environment variables its key comes from. */
+typedef struct llmsplit_route {
+    llmsplit_provider provider;
+    char model[256];              /* upstream model name (prefix stripped) */
+    char url[LLMSPLIT_URL_MAX + 256];
+    const char *key_env[2];       /* NULL when none */
+    int key_required;             /* 0 for Ollama, and for any explicit api_base */
+} llmsplit_route;
+
+/* Resolves a model string with an optional api_base and api_version (NULL: defaults and
+   environment). Returns 1, or 0 with err (category config): unknown form, missing Azure base or
+   version, a base that is not an http(s) URL. */
+LLMSPLIT_API int llmsplit_route_model(const char *model, const char *api_base, const char *api_version,
+                                      llmsplit_route *out, llmsplit_error *err);
+
+typedef struct llmsplit_message {
+    const char *role;             /* "system", "user", "assistant" or "tool" */
+    const char *content;          /* text; NULL with content_json or tool_calls_json */
+    size_t content_len;           /* 0: strlen(content) */
+    const char *content_json;     /* raw JSON content (e.g. an array of parts), sent as given */
+    const char *tool_calls_json;  /* raw JSON array of an assistant's tool calls */
+    const char *tool_call_id;     /* for role "tool" */
+    const char *name;             /* optional participant name */
+} llmsplit_message;
+
+typedef struct llmsplit_chat_request {
+    const char *model;            /* a model string, see above */
+    const llmsplit_message *messages;
+    int num_messages;
+    const char *params_json;      /* extra parameters as a JSON object ({"temperature":0.7,
+                                     "max_tokens":64, "tools":[...], ...}), sent upstream as given
+                                     (translated for Anthropic and Ollama); NULL for none */
+    int stream;                   /* stream the answer; deltas go to on_delta */
+    const char *api_key;          /* NULL: the provider's environment variable */
+    const char *api_base;         /* NULL: the provider's default */
+    const char *api_version;      /* Azure */
+    int timeout_ms;               /* per attempt; 0: the http client's */
+    int num_retries;              /* retries on 429, 5xx and connection failures */
+    int keep_raw;                 /* keep the raw response body in resp->raw */
+    /* Receives each text delta as it arrives (stream mode). Return nonzero to stop. */
+    int (*on_delta)(const char *text, size_t len, void *user_data);
+    void *user_data;
+    const volatile int *abort_flag; /* see llmsplit_http_request */
+} llmsplit_chat_request;
+
+typedef struct llmsplit_chat_response {
+    llmsplit_buf text;            /* the whole answer text (also when streamed) */
+    char role[16];                /* "assistant" */
+    char finish_reason[32];       /* "stop", "length", "tool_calls", ... (OpenAI's names) */
+    llmsplit_buf tool_calls;      /* raw JSON array of tool calls, empty when none */
+    int64_t prompt_tokens, completion_tokens; /* -1 when the provider did not say */
+    llmsplit_provider provider;
+    char model[256];              /* the name sent upstream */
+    int http_status;
+    double latency_ms;            /* whole call, retries included */
+    double ttft_ms;               /* time to the first text delta when streaming, else -1 */
+    int attempts;                 /* 1 + retries made */
+    llmsplit_buf raw;             /* raw body of the final attempt when keep_raw */
+} llmsplit_chat_response;
+
+/* Sends a chat request through http (which owns connections and TLS) and fills resp (free it with
+   llmsplit_chat_response_free, also after a failure). Retries up to num_retries on 429, 5xx and
+   connection failures, with exponential backoff and jitter, honouring Retry-After; never on
+   400/401/403/404 or TLS errors; a stream is retried only before its first delta. Errors:
+   usage/config (bad request or model), network, tls, http, provider ("provider: 429 rate limited
+   (retry after 2 s): <the provider's message>"), response (a 200 that is not a usable answer). */
+LLMSPLIT_API llmsplit_err llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
+                                        llmsplit_chat_response *resp, llmsplit_error *err);
+LLMSPLIT_API void llmsplit_chat_response_free(llmsplit_chat_response *resp);
+
+/* The request body a provider would get (for tests and --verbose); caller frees with buf_free. */
+LLMSPLIT_API llmsplit_err llmsplit_chat_body(const llmsplit_chat_request *req, const llmsplit_route *route,
+                                             llmsplit_buf *out, llmsplit_error *err);
+
+/* Server-Sent Events, incrementally (WHATWG rules): lines end in LF, CRLF or CR, split anywhere;
+   ':' comments; "data" lines joined with LF; "event" names; an empty line dispatches. */
+typedef struct llmsplit_sse_parser {
+    llmsplit_buf line, data;
+    char event[64];
+    int after_cr;                 /* the last byte was CR: a following LF belongs to it */
+    size_t max_event_bytes;       /* 0: LLMSPLIT_SSE_MAX_EVENT_BYTES */
+    /* Gets each event (name "" when none). Return nonzero to stop the parse. */
+    int (*on_event)(const char *event, const char *data, size_t len, void *user_data);
+    void *user_data;
+} llmsplit_sse_parser;
+#ifndef LLMSPLIT_SSE_MAX_EVENT_BYTES
+#define LLMSPLIT_SSE_MAX_EVENT_BYTES (1024u * 1024u)
+#endif
+LLMSPLIT_API void llmsplit_sse_init(llmsplit_sse_parser *p, const llmsplit_allocator *allocator);
+/* 0 ok, -1 when an event is too large (err: http) or on_event asked to stop (err untouched). */
+LLMSPLIT_API int llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err);
+LLMSPLIT_API void llmsplit_sse_free(llmsplit_sse_parser *p);
 
 #ifdef __cplusplus
 }
@@ -2410,7 +2541,8 @@ static int llmsplit__hp_body(llmsplit_http_parser *p, const char *data, size_t n
     if (p->on_body) {
         if (p->on_body(data, n, p->user_data) != 0) {
             p->state = LLMSPLIT__HP_ERROR;
-            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "aborted by the body callback");
+            if (!err || !err->code) /* the callback may have said why itself */
+                llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "aborted by the body callback");
             return -1;
         }
         return 0;
@@ -2934,6 +3066,7 @@ typedef struct llmsplit__conn {
     int64_t idle_since_ms;
     int64_t deadline_ms;          /* for the I/O callbacks */
     int timed_out, peer_closed, io_errno;
+    const volatile int *abort_flag; /* the current request's */
     unsigned char first_bytes[3]; /* the first bytes the peer sent: tells TLS from not-TLS */
     size_t first_len;
     llmsplit_allocator allocator;
@@ -2969,12 +3102,25 @@ struct llmsplit_http {
 #endif
 };
 
-static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms) {
+/* Reads a flag another thread may set (an atomic load where the compiler offers one). */
+static int llmsplit__flag_set(const volatile int *f) {
+    if (!f) return 0;
+#if defined(__GNUC__) || defined(__clang__)
+    return __atomic_load_n(f, __ATOMIC_ACQUIRE) != 0;
+#else
+    return *f != 0;
+#endif
+}
+
+/* Waits for events on fd until the deadline: 1 ready, 0 timed out (or aborted), -1 error. With an
+   abort flag the wait is cut into 50 ms slices so the flag is seen promptly. */
+static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms, const volatile int *abort_flag) {
     for (;;) {
         struct pollfd pfd;
         int64_t left = deadline_ms - llmsplit__now_ms();
         int r;
-        if (left <= 0) return 0;
+        if (left <= 0 || llmsplit__flag_set(abort_flag)) return 0;
+        if (abort_flag && left > 50) left = 50;
         pfd.fd = fd;
         pfd.events = events;
         pfd.revents = 0;
@@ -2999,7 +3145,7 @@ static int llmsplit__sock_read(void *ctx, unsigned char *buf, size_t len) {
         if (n == 0) { c->peer_closed = 1; return -1; }
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
-        if (llmsplit__wait_fd(c->fd, POLLIN, c->deadline_ms) <= 0) { c->timed_out = 1; return -1; }
+        if (llmsplit__wait_fd(c->fd, POLLIN, c->deadline_ms, c->abort_flag) <= 0) { c->timed_out = 1; return -1; }
     }
 }
 
@@ -3010,7 +3156,7 @@ static int llmsplit__sock_write(void *ctx, const unsigned char *buf, size_t len)
         if (n > 0) return (int)n;
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
-        if (llmsplit__wait_fd(c->fd, POLLOUT, c->deadline_ms) <= 0) { c->timed_out = 1; return -1; }
+        if (llmsplit__wait_fd(c->fd, POLLOUT, c->deadline_ms, c->abort_flag) <= 0) { c->timed_out = 1; return -1; }
     }
 }
 
@@ -3024,7 +3170,7 @@ static void llmsplit__conn_close(llmsplit__conn *c) {
 
 /* Opens a TCP connection to host:port within the connect timeout and the total deadline. */
 static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout_ms, int64_t deadline_ms,
-                                 llmsplit_error *err) {
+                                 const volatile int *abort_flag, llmsplit_error *err) {
     struct addrinfo hints, *res = NULL, *ai;
     char portstr[8];
     int rc, fd = -1, last_errno = 0, timed_out = 0;
@@ -3052,7 +3198,7 @@ static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout
 #endif
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) goto connected;
         if (errno != EINPROGRESS) { last_errno = errno; close(fd); fd = -1; continue; }
-        rc = llmsplit__wait_fd(fd, POLLOUT, until);
+        rc = llmsplit__wait_fd(fd, POLLOUT, until, abort_flag);
         if (rc <= 0) { timed_out = rc == 0; last_errno = rc ? errno : ETIMEDOUT; close(fd); fd = -1; continue; }
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
             last_errno = soerr ? soerr : errno;
@@ -3524,7 +3670,7 @@ static void llmsplit__pool_put(llmsplit_http *h, llmsplit__conn *c) {
 
 /* Opens a connection (through the proxy when one applies) ready for the request. */
 static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit_url *u, const char *key,
-                                           int64_t deadline, llmsplit_error *err) {
+                                           int64_t deadline, const volatile int *abort_flag, llmsplit_error *err) {
     llmsplit__conn *c;
     llmsplit_url pu;
     int use_proxy = u->https && h->proxy && !(h->no_proxy && llmsplit__no_proxy_match(h->no_proxy, u->host));
@@ -3545,8 +3691,9 @@ static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit_url 
     c->https = u->https;
     c->deadline_ms = deadline;
     snprintf(c->key, sizeof c->key, "%s", key);
-    c->fd = use_proxy ? llmsplit__tcp_connect(pu.host, pu.port, h->connect_timeout_ms, deadline, err)
-                      : llmsplit__tcp_connect(u->host, u->port, h->connect_timeout_ms, deadline, err);
+    c->abort_flag = abort_flag;
+    c->fd = use_proxy ? llmsplit__tcp_connect(pu.host, pu.port, h->connect_timeout_ms, deadline, abort_flag, err)
+                      : llmsplit__tcp_connect(u->host, u->port, h->connect_timeout_ms, deadline, abort_flag, err);
     if (c->fd < 0) {
         if (use_proxy && err) {
             char tmp[sizeof err->message];
@@ -3823,9 +3970,10 @@ LLMSPLIT_API llmsplit_err llmsplit_http_send(llmsplit_http *h, const llmsplit_ht
     for (attempt = 0; attempt < 2; attempt++) {
         llmsplit__conn *c = attempt == 0 ? llmsplit__pool_take(h, key) : NULL;
         resp->reused = c != NULL;
-        if (!c) c = llmsplit__conn_open(h, &u, key, deadline, err);
+        if (!c) c = llmsplit__conn_open(h, &u, key, deadline, req->abort_flag, err);
         if (!c) break;
         c->deadline_ms = deadline;
+        c->abort_flag = req->abort_flag;
         c->timed_out = c->peer_closed = c->io_errno = 0;
         r = llmsplit__exchange(h, c, req, &u, &head, resp, t0, err);
         if (r == 1 && resp->keep_alive && h->max_idle > 0) llmsplit__pool_put(h, c);
@@ -3857,7 +4005,1202 @@ LLMSPLIT_API llmsplit_err llmsplit_http_send(llmsplit_http *h, const llmsplit_ht
     llmsplit_buf_free(&head);
     resp->total_ms = llmsplit__now_msf() - t0;
     if (r != 1 && !err->code) llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: request failed");
+    if (r != 1 && llmsplit__flag_set(req->abort_flag))
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: aborted (the caller is shutting down)");
     return r == 1 ? LLMSPLIT_OK : err->code;
+}
+
+
+/* ==== 4. providers ====================================================================== */
+
+LLMSPLIT_API const char *llmsplit_provider_name(llmsplit_provider p) {
+    static const char *const names[LLMSPLIT_PROVIDER__COUNT] = {
+        "openai", "azure", "huggingface", "ollama", "openrouter", "together_ai", "anthropic"};
+    return (int)p >= 0 && p < LLMSPLIT_PROVIDER__COUNT ? names[p] : "unknown";
+}
+
+static int llmsplit__starts(const char *s, const char *prefix) {
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Joins base (trailing slashes dropped) and path into out; 0 when base is not an http(s) URL. */
+static int llmsplit__join_url(char *out, size_t cap, const char *base, const char *path, llmsplit_error *err) {
+    size_t n = strlen(base);
+    llmsplit_url u;
+    while (n > 0 && base[n - 1] == '/') n--;
+    if ((size_t)snprintf(out, cap, "%.*s%s", (int)n, base, path) >= cap) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: api_base is too long");
+        return 0;
+    }
+    if (!llmsplit_url_parse(out, &u, err)) {
+        if (err) {
+            char tmp[sizeof err->message];
+            snprintf(tmp, sizeof tmp, "%s", err->message);
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: api_base '%.80s' is not usable: %s", base, tmp);
+        }
+        return 0;
+    }
+    return 1;
+}
+
+LLMSPLIT_API int llmsplit_route_model(const char *model, const char *api_base, const char *api_version,
+                                      llmsplit_route *out, llmsplit_error *err) {
+    const char *name = model, *base = api_base && *api_base ? api_base : NULL, *path = "/chat/completions";
+    memset(out, 0, sizeof *out);
+    if (!model || !*model) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: empty model string");
+        return 0;
+    }
+    out->key_required = 1;
+    if (llmsplit__starts(model, "openai/")) {
+        name = model + 7;
+    } else if (llmsplit__starts(model, "azure/")) {
+        char p[LLMSPLIT_URL_MAX];
+        const char *version = api_version && *api_version ? api_version : getenv("AZURE_API_VERSION");
+        out->provider = LLMSPLIT_PROVIDER_AZURE;
+        name = model + 6;
+        if (!base) base = getenv("AZURE_API_BASE");
+        if (!base || !*base) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: %s needs an api_base (or AZURE_API_BASE)", model);
+            return 0;
+        }
+        if (!version || !*version) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: %s needs an api_version (or AZURE_API_VERSION)", model);
+            return 0;
+        }
+        snprintf(p, sizeof p, "/openai/deployments/%s/chat/completions?api-version=%s", name, version);
+        out->key_env[0] = "AZURE_API_KEY";
+        if (!llmsplit__join_url(out->url, sizeof out->url, base, p, err)) return 0;
+        snprintf(out->model, sizeof out->model, "%s", name);
+        return 1;
+    } else if (llmsplit__starts(model, "huggingface/")) {
+        out->provider = LLMSPLIT_PROVIDER_HUGGINGFACE;
+        name = model + 12;
+        out->key_env[0] = "HUGGINGFACE_API_KEY";
+        out->key_env[1] = "HF_TOKEN";
+        if (llmsplit__starts(name, "https://") || llmsplit__starts(name, "http://")) {
+            /* a dedicated endpoint serves one model; TGI's OpenAI route calls it "tgi" */
+            if (!llmsplit__join_url(out->url, sizeof out->url, base ? base : name, "/v1/chat/completions", err)) return 0;
+            snprintf(out->model, sizeof out->model, "tgi");
+            return 1;
+        }
+        if (!base) base = "https://router.huggingface.co/v1";
+    } else if (llmsplit__starts(model, "ollama/") || llmsplit__starts(model, "ollama_chat/")) {
+        out->provider = LLMSPLIT_PROVIDER_OLLAMA;
+        name = strchr(model, '/') + 1;
+        out->key_env[0] = "OLLAMA_API_KEY";
+        out->key_required = 0;
+        if (!base) base = getenv("OLLAMA_API_BASE");
+        if (!base || !*base) base = "http://localhost:11434";
+        path = "/api/chat";
+    } else if (llmsplit__starts(model, "openrouter/")) {
+        out->provider = LLMSPLIT_PROVIDER_OPENROUTER;
+        name = model + 11;
+        out->key_env[0] = "OPENROUTER_API_KEY";
+        if (!base) base = "https://openrouter.ai/api/v1";
+    } else if (llmsplit__starts(model, "together_ai/")) {
+        out->provider = LLMSPLIT_PROVIDER_TOGETHER;
+        name = model + 12;
+        out->key_env[0] = "TOGETHER_API_KEY";
+        out->key_env[1] = "TOGETHERAI_API_KEY";
+        if (!base) base = "https://api.together.xyz/v1";
+    } else if (llmsplit__starts(model, "anthropic/") || llmsplit__starts(model, "claude-")) {
+        out->provider = LLMSPLIT_PROVIDER_ANTHROPIC;
+        if (llmsplit__starts(model, "anthropic/")) name = model + 10;
+        out->key_env[0] = "ANTHROPIC_API_KEY";
+        if (!base) base = "https://api.anthropic.com";
+        path = "/v1/messages";
+    } else if (strchr(model, '/') && !llmsplit__starts(model, "openai/")) {
+        /* an unknown prefix is more likely a typo than an OpenAI model with a slash */
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: unknown provider in model '%.80s' (known: openai/, azure/, "
+                            "huggingface/, ollama/, openrouter/, together_ai/, anthropic/)", model);
+        return 0;
+    }
+    if (out->provider == LLMSPLIT_PROVIDER_OPENAI) {
+        out->key_env[0] = "OPENAI_API_KEY";
+        if (!base) base = getenv("OPENAI_API_BASE");
+        if (!base || !*base) base = "https://api.openai.com/v1";
+    }
+    if (!*name) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: model '%.80s' has no name after its prefix", model);
+        return 0;
+    }
+    if (api_base && *api_base) out->key_required = 0; /* a self-hosted base may need no key */
+    snprintf(out->model, sizeof out->model, "%s", name);
+    return llmsplit__join_url(out->url, sizeof out->url, base, path, err);
+}
+
+/* The key to send: the caller's (with "os.environ/NAME" read from NAME), else the route's
+   environment variables. NULL when there is none. */
+static const char *llmsplit__resolve_key(const char *given, const llmsplit_route *r) {
+    int i;
+    if (given && *given) {
+        if (llmsplit__starts(given, "os.environ/")) {
+            const char *v = getenv(given + 11);
+            return v && *v ? v : NULL;
+        }
+        return given;
+    }
+    for (i = 0; i < 2; i++) {
+        const char *v = r->key_env[i] ? getenv(r->key_env[i]) : NULL;
+        if (v && *v) return v;
+    }
+    return NULL;
+}
+
+/* Keys that steer llmsplit itself and never go upstream, even if a caller puts them in params. */
+static int llmsplit__control_key(const char *k, size_t n) {
+    static const char *const keys[] = {
+        "model", "messages", "stream", "weight", "silent_model", "api_key", "api_base", "api_version", "rpm",
+        "tpm", "timeout", "stream_timeout", "max_retries", "num_retries", "input_cost_per_token",
+        "output_cost_per_token", "model_name", "litellm_params", "metadata_llmsplit", NULL};
+    int i;
+    for (i = 0; keys[i]; i++)
+        if (strlen(keys[i]) == n && memcmp(keys[i], k, n) == 0) return 1;
+    return 0;
+}
+
+static void llmsplit__w_lit(llmsplit_json_writer *w, const char *key, const char *value) {
+    llmsplit_json_write_key(w, key, strlen(key));
+    llmsplit_json_write_string(w, value, strlen(value));
+}
+
+/* Writes a raw JSON text (already validated by the caller's parse) as a value. */
+static void llmsplit__w_raw(llmsplit_json_writer *w, const char *json, llmsplit_error *err, const char *what) {
+    llmsplit_json_error je;
+    llmsplit_json_doc *doc = llmsplit_json_parse(json, strlen(json), NULL, &je);
+    if (!doc) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "request: %s is not valid JSON (%d:%d: %s)", what, je.line, je.col, je.message);
+        w->err = LLMSPLIT_ERR_USAGE;
+        return;
+    }
+    llmsplit_json_write_value(w, llmsplit_json_root(doc));
+    llmsplit_json_free(doc);
+}
+
+static size_t llmsplit__content_len(const llmsplit_message *m) {
+    return m->content ? (m->content_len ? m->content_len : strlen(m->content)) : 0;
+}
+
+/* OpenAI chat messages, shared by every OpenAI-shaped provider and Ollama. */
+static void llmsplit__w_openai_messages(llmsplit_json_writer *w, const llmsplit_chat_request *req, int ollama,
+                                        llmsplit_error *err) {
+    int i;
+    llmsplit_json_write_key(w, "messages", 8);
+    llmsplit_json_write_begin_array(w);
+    for (i = 0; i < req->num_messages; i++) {
+        const llmsplit_message *m = &req->messages[i];
+        llmsplit_json_write_begin_object(w);
+        llmsplit__w_lit(w, "role", m->role ? m->role : "user");
+        llmsplit_json_write_key(w, "content", 7);
+        if (m->content_json && !ollama) llmsplit__w_raw(w, m->content_json, err, "message content_json");
+        else if (m->content) llmsplit_json_write_string(w, m->content, llmsplit__content_len(m));
+        else if (ollama) llmsplit_json_write_string(w, "", 0);
+        else llmsplit_json_write_null(w);
+        if (m->name) llmsplit__w_lit(w, "name", m->name);
+        if (m->tool_calls_json) {
+            llmsplit_json_write_key(w, "tool_calls", 10);
+            llmsplit__w_raw(w, m->tool_calls_json, err, "message tool_calls_json");
+        }
+        if (m->tool_call_id) llmsplit__w_lit(w, "tool_call_id", m->tool_call_id);
+        llmsplit_json_write_end_object(w);
+    }
+    llmsplit_json_write_end_array(w);
+}
+
+static int llmsplit__key_is(const llmsplit_json_val *k, const char *name) {
+    size_t n;
+    const char *s = llmsplit_json_str(k, &n);
+    return s && n == strlen(name) && memcmp(s, name, n) == 0;
+}
+
+/* Anthropic wants tools as {name, description, input_schema}. */
+static void llmsplit__w_anthropic_tools(llmsplit_json_writer *w, const llmsplit_json_val *tools) {
+    llmsplit_json_iter it = llmsplit_json_iterate(tools);
+    const llmsplit_json_val *t;
+    llmsplit_json_write_begin_array(w);
+    while (llmsplit_json_next(&it, NULL, &t)) {
+        const llmsplit_json_val *f = llmsplit_json_get(t, "function"), *v;
+        if (!f) { llmsplit_json_write_value(w, t); continue; } /* already Anthropic-shaped */
+        llmsplit_json_write_begin_object(w);
+        llmsplit_json_write_key(w, "name", 4);
+        llmsplit_json_write_value(w, llmsplit_json_get(f, "name"));
+        if ((v = llmsplit_json_get(f, "description")) != NULL) {
+            llmsplit_json_write_key(w, "description", 11);
+            llmsplit_json_write_value(w, v);
+        }
+        llmsplit_json_write_key(w, "input_schema", 12);
+        if ((v = llmsplit_json_get(f, "parameters")) != NULL) llmsplit_json_write_value(w, v);
+        else llmsplit__w_raw(w, "{\"type\":\"object\",\"properties\":{}}", NULL, "schema");
+        llmsplit_json_write_end_object(w);
+    }
+    llmsplit_json_write_end_array(w);
+}
+
+/* One OpenAI parameter in Anthropic terms. */
+static void llmsplit__w_anthropic_param(llmsplit_json_writer *w, const llmsplit_json_val *k, const llmsplit_json_val *v) {
+    static const char *const dropped[] = {"n", "frequency_penalty", "presence_penalty", "logit_bias", "logprobs",
+                                          "top_logprobs", "response_format", "seed", "stream_options",
+                                          "parallel_tool_calls", "max_tokens", "max_completion_tokens", "system", NULL};
+    int i;
+    for (i = 0; dropped[i]; i++)
+        if (llmsplit__key_is(k, dropped[i])) return;
+    if (llmsplit__key_is(k, "stop")) {
+        llmsplit_json_write_key(w, "stop_sequences", 14);
+        if (llmsplit_json_type_of(v) == LLMSPLIT_JSON_STRING) {
+            llmsplit_json_write_begin_array(w);
+            llmsplit_json_write_value(w, v);
+            llmsplit_json_write_end_array(w);
+        } else {
+            llmsplit_json_write_value(w, v);
+        }
+    } else if (llmsplit__key_is(k, "user")) {
+        llmsplit_json_write_key(w, "metadata", 8);
+        llmsplit_json_write_begin_object(w);
+        llmsplit_json_write_key(w, "user_id", 7);
+        llmsplit_json_write_value(w, v);
+        llmsplit_json_write_end_object(w);
+    } else if (llmsplit__key_is(k, "tools")) {
+        llmsplit_json_write_key(w, "tools", 5);
+        llmsplit__w_anthropic_tools(w, v);
+    } else if (llmsplit__key_is(k, "tool_choice")) {
+        const char *s = llmsplit_json_str(v, NULL);
+        const llmsplit_json_val *fn = llmsplit_json_path(v, "function.name");
+        if (s && strcmp(s, "none") == 0) return;
+        llmsplit_json_write_key(w, "tool_choice", 11);
+        llmsplit_json_write_begin_object(w);
+        if (fn) {
+            llmsplit__w_lit(w, "type", "tool");
+            llmsplit_json_write_key(w, "name", 4);
+            llmsplit_json_write_value(w, fn);
+        } else {
+            llmsplit__w_lit(w, "type", s && strcmp(s, "required") == 0 ? "any" : "auto");
+        }
+        llmsplit_json_write_end_object(w);
+    } else {
+        size_t n;
+        const char *ks = llmsplit_json_str(k, &n);
+        llmsplit_json_write_key(w, ks, n);
+        llmsplit_json_write_value(w, v);
+    }
+}
+
+/* Anthropic Messages: system messages hoisted to "system", tool calls and results as blocks. */
+static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_request *req, const llmsplit_json_val *params,
+                                  llmsplit_error *err) {
+    llmsplit_buf system;
+    const llmsplit_json_val *mt = llmsplit_json_get(params, "max_tokens"), *k, *v;
+    llmsplit_json_iter it;
+    int i;
+    if (!mt) mt = llmsplit_json_get(params, "max_completion_tokens");
+    llmsplit_json_write_key(w, "max_tokens", 10);
+    if (mt) llmsplit_json_write_value(w, mt);
+    else llmsplit_json_write_int(w, 4096); /* required by Anthropic; LiteLLM's default too */
+    llmsplit_buf_init(&system, &w->buf.allocator);
+    for (i = 0; i < req->num_messages; i++) {
+        const llmsplit_message *m = &req->messages[i];
+        if (!m->role || strcmp(m->role, "system") != 0 || !m->content) continue;
+        if (system.len) llmsplit_buf_append(&system, "\n\n", 2);
+        llmsplit_buf_append(&system, m->content, llmsplit__content_len(m));
+    }
+    if (system.len) {
+        llmsplit_json_write_key(w, "system", 6);
+        llmsplit_json_write_string(w, system.data, system.len);
+    }
+    llmsplit_buf_free(&system);
+    llmsplit_json_write_key(w, "messages", 8);
+    llmsplit_json_write_begin_array(w);
+    for (i = 0; i < req->num_messages; i++) {
+        const llmsplit_message *m = &req->messages[i];
+        const char *role = m->role ? m->role : "user";
+        if (strcmp(role, "system") == 0) continue;
+        llmsplit_json_write_begin_object(w);
+        if (strcmp(role, "tool") == 0) {
+            llmsplit__w_lit(w, "role", "user");
+            llmsplit_json_write_key(w, "content", 7);
+            llmsplit_json_write_begin_array(w);
+            llmsplit_json_write_begin_object(w);
+            llmsplit__w_lit(w, "type", "tool_result");
+            llmsplit__w_lit(w, "tool_use_id", m->tool_call_id ? m->tool_call_id : "");
+            llmsplit_json_write_key(w, "content", 7);
+            llmsplit_json_write_string(w, m->content ? m->content : "", llmsplit__content_len(m));
+            llmsplit_json_write_end_object(w);
+            llmsplit_json_write_end_array(w);
+        } else if (m->tool_calls_json) {
+            llmsplit_json_doc *calls = llmsplit_json_parse(m->tool_calls_json, strlen(m->tool_calls_json), NULL, NULL);
+            llmsplit_json_iter ci = llmsplit_json_iterate(llmsplit_json_root(calls));
+            const llmsplit_json_val *c;
+            llmsplit__w_lit(w, "role", "assistant");
+            llmsplit_json_write_key(w, "content", 7);
+            llmsplit_json_write_begin_array(w);
+            if (m->content && llmsplit__content_len(m)) {
+                llmsplit_json_write_begin_object(w);
+                llmsplit__w_lit(w, "type", "text");
+                llmsplit_json_write_key(w, "text", 4);
+                llmsplit_json_write_string(w, m->content, llmsplit__content_len(m));
+                llmsplit_json_write_end_object(w);
+            }
+            while (llmsplit_json_next(&ci, NULL, &c)) {
+                size_t an = 0;
+                const char *args = llmsplit_json_str(llmsplit_json_path(c, "function.arguments"), &an);
+                llmsplit_json_doc *input = args ? llmsplit_json_parse(args, an, NULL, NULL) : NULL;
+                llmsplit_json_write_begin_object(w);
+                llmsplit__w_lit(w, "type", "tool_use");
+                llmsplit_json_write_key(w, "id", 2);
+                llmsplit_json_write_value(w, llmsplit_json_get(c, "id"));
+                llmsplit_json_write_key(w, "name", 4);
+                llmsplit_json_write_value(w, llmsplit_json_path(c, "function.name"));
+                llmsplit_json_write_key(w, "input", 5);
+                if (input) llmsplit_json_write_value(w, llmsplit_json_root(input));
+                else llmsplit__w_raw(w, "{}", NULL, "input");
+                llmsplit_json_free(input);
+                llmsplit_json_write_end_object(w);
+            }
+            llmsplit_json_write_end_array(w);
+            if (!calls) llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "request: message tool_calls_json is not valid JSON");
+            if (!calls) w->err = LLMSPLIT_ERR_USAGE;
+            llmsplit_json_free(calls);
+        } else {
+            llmsplit__w_lit(w, "role", role);
+            llmsplit_json_write_key(w, "content", 7);
+            if (m->content_json) llmsplit__w_raw(w, m->content_json, err, "message content_json");
+            else llmsplit_json_write_string(w, m->content ? m->content : "", llmsplit__content_len(m));
+        }
+        llmsplit_json_write_end_object(w);
+    }
+    llmsplit_json_write_end_array(w);
+    it = llmsplit_json_iterate(params);
+    while (llmsplit_json_next(&it, &k, &v)) {
+        size_t n;
+        const char *ks = llmsplit_json_str(k, &n);
+        if (!llmsplit__control_key(ks, n)) llmsplit__w_anthropic_param(w, k, v);
+    }
+    if (req->stream) {
+        llmsplit_json_write_key(w, "stream", 6);
+        llmsplit_json_write_bool(w, 1);
+    }
+}
+
+/* Ollama's native /api/chat: sampling parameters go in "options". */
+static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_request *req, const llmsplit_json_val *params,
+                               llmsplit_error *err) {
+    static const char *const opts[] = {"temperature", "top_p", "top_k", "seed", "stop", "frequency_penalty",
+                                       "presence_penalty", "num_ctx", "repeat_penalty", "min_p", NULL};
+    llmsplit_json_iter it;
+    const llmsplit_json_val *k, *v;
+    int i, any_opt = 0;
+    llmsplit__w_openai_messages(w, req, 1, err);
+    llmsplit_json_write_key(w, "stream", 6);
+    llmsplit_json_write_bool(w, req->stream); /* Ollama streams unless told not to */
+    it = llmsplit_json_iterate(params);
+    while (llmsplit_json_next(&it, &k, &v)) {
+        size_t n;
+        const char *ks = llmsplit_json_str(k, &n);
+        int is_opt = llmsplit__key_is(k, "max_tokens") || llmsplit__key_is(k, "max_completion_tokens");
+        for (i = 0; opts[i] && !is_opt; i++) is_opt = llmsplit__key_is(k, opts[i]);
+        if (is_opt) { any_opt = 1; continue; }
+        if (llmsplit__control_key(ks, n) || llmsplit__key_is(k, "stream_options")) continue;
+        if (llmsplit__key_is(k, "response_format")) {
+            const char *t = llmsplit_json_str(llmsplit_json_get(v, "type"), NULL);
+            if (t && strcmp(t, "json_object") == 0) llmsplit__w_lit(w, "format", "json");
+            else if (llmsplit_json_path(v, "json_schema.schema")) {
+                llmsplit_json_write_key(w, "format", 6);
+                llmsplit_json_write_value(w, llmsplit_json_path(v, "json_schema.schema"));
+            }
+            continue;
+        }
+        llmsplit_json_write_key(w, ks, n);
+        llmsplit_json_write_value(w, v);
+    }
+    if (!any_opt) return;
+    llmsplit_json_write_key(w, "options", 7);
+    llmsplit_json_write_begin_object(w);
+    it = llmsplit_json_iterate(params);
+    while (llmsplit_json_next(&it, &k, &v)) {
+        size_t n;
+        const char *ks = llmsplit_json_str(k, &n);
+        if (llmsplit__key_is(k, "max_tokens") || llmsplit__key_is(k, "max_completion_tokens")) {
+            llmsplit_json_write_key(w, "num_predict", 11);
+            llmsplit_json_write_value(w, v);
+            continue;
+        }
+        for (i = 0; opts[i]; i++)
+            if (llmsplit__key_is(k, opts[i])) {
+                llmsplit_json_write_key(w, ks, n);
+                llmsplit_json_write_value(w, v);
+            }
+    }
+    llmsplit_json_write_end_object(w);
+}
+
+LLMSPLIT_API llmsplit_err llmsplit_chat_body(const llmsplit_chat_request *req, const llmsplit_route *route,
+                                             llmsplit_buf *out, llmsplit_error *err) {
+    llmsplit_json_writer w;
+    llmsplit_json_doc *pdoc = NULL;
+    const llmsplit_json_val *params = NULL, *k, *v;
+    llmsplit_json_iter it;
+    llmsplit_err code = LLMSPLIT_OK;
+    if (req->params_json && *req->params_json) {
+        llmsplit_json_error je;
+        pdoc = llmsplit_json_parse(req->params_json, strlen(req->params_json), NULL, &je);
+        if (!pdoc || llmsplit_json_type_of(llmsplit_json_root(pdoc)) != LLMSPLIT_JSON_OBJECT) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "request: params must be a JSON object%s%s",
+                                pdoc ? "" : ": ", pdoc ? "" : je.message);
+            llmsplit_json_free(pdoc);
+            return LLMSPLIT_ERR_USAGE;
+        }
+        params = llmsplit_json_root(pdoc);
+    }
+    llmsplit_json_writer_init(&w, &out->allocator);
+    llmsplit_json_write_begin_object(&w);
+    llmsplit__w_lit(&w, "model", route->model);
+    if (route->provider == LLMSPLIT_PROVIDER_ANTHROPIC) {
+        llmsplit__w_anthropic(&w, req, params, err);
+    } else if (route->provider == LLMSPLIT_PROVIDER_OLLAMA) {
+        llmsplit__w_ollama(&w, req, params, err);
+    } else {
+        int has_stream_options = 0;
+        llmsplit__w_openai_messages(&w, req, 0, err);
+        it = llmsplit_json_iterate(params);
+        while (llmsplit_json_next(&it, &k, &v)) {
+            size_t n;
+            const char *ks = llmsplit_json_str(k, &n);
+            if (llmsplit__control_key(ks, n)) continue;
+            if (llmsplit__key_is(k, "stream_options")) {
+                if (!req->stream) continue;
+                has_stream_options = 1;
+            }
+            llmsplit_json_write_key(&w, ks, n);
+            llmsplit_json_write_value(&w, v);
+        }
+        if (req->stream) {
+            llmsplit_json_write_key(&w, "stream", 6);
+            llmsplit_json_write_bool(&w, 1);
+            /* usage in the last chunk: OpenAI's own API knows this option; others may reject it */
+            if (!has_stream_options && route->provider == LLMSPLIT_PROVIDER_OPENAI) {
+                llmsplit_json_write_key(&w, "stream_options", 14);
+                llmsplit__w_raw(&w, "{\"include_usage\":true}", NULL, "stream_options");
+            }
+        }
+    }
+    llmsplit_json_write_end_object(&w);
+    llmsplit_json_free(pdoc);
+    if (!llmsplit_json_writer_result(&w, NULL)) {
+        code = w.err == LLMSPLIT_ERR_NOMEM || w.buf.failed ? LLMSPLIT_ERR_NOMEM : LLMSPLIT_ERR_USAGE;
+        if (!err || !err->code)
+            llmsplit__set_error(err, code, "request: %s", w.err_message ? w.err_message : "out of memory");
+        else
+            code = err->code;
+        llmsplit_json_writer_free(&w);
+        return code;
+    }
+    llmsplit_buf_free(out);
+    *out = w.buf; /* hand the writer's buffer over */
+    return LLMSPLIT_OK;
+}
+
+/* --- answers ------------------------------------------------------------------------------- */
+
+static void llmsplit__copy_str(char *dst, size_t cap, const llmsplit_json_val *v) {
+    size_t n;
+    const char *s = llmsplit_json_str(v, &n);
+    if (!s) return;
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, s, n);
+    dst[n] = 0;
+}
+
+static void llmsplit__set_finish(llmsplit_chat_response *r, const llmsplit_json_val *v) {
+    static const char *const map[][2] = {{"end_turn", "stop"}, {"stop_sequence", "stop"}, {"max_tokens", "length"},
+                                         {"tool_use", "tool_calls"}, {NULL, NULL}};
+    int i;
+    llmsplit__copy_str(r->finish_reason, sizeof r->finish_reason, v);
+    for (i = 0; map[i][0]; i++)
+        if (strcmp(r->finish_reason, map[i][0]) == 0) snprintf(r->finish_reason, sizeof r->finish_reason, "%s", map[i][1]);
+}
+
+static void llmsplit__set_tokens(int64_t *dst, const llmsplit_json_val *v) {
+    if (llmsplit_json_type_of(v) == LLMSPLIT_JSON_NUMBER) *dst = llmsplit_json_int(v);
+}
+
+/* Anthropic tool_use blocks as OpenAI tool calls: [{id, type, function:{name, arguments}}]. */
+static void llmsplit__anthropic_tool_calls(llmsplit_chat_response *r, const llmsplit_json_val *content) {
+    llmsplit_json_writer w, args;
+    llmsplit_json_iter it = llmsplit_json_iterate(content);
+    const llmsplit_json_val *b;
+    int any = 0;
+    llmsplit_json_writer_init(&w, &r->tool_calls.allocator);
+    llmsplit_json_write_begin_array(&w);
+    while (llmsplit_json_next(&it, NULL, &b)) {
+        const char *t = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL);
+        size_t an = 0;
+        const char *a;
+        if (!t || strcmp(t, "tool_use") != 0) continue;
+        any = 1;
+        llmsplit_json_writer_init(&args, NULL);
+        llmsplit_json_write_value(&args, llmsplit_json_get(b, "input"));
+        a = llmsplit_json_writer_result(&args, &an);
+        llmsplit_json_write_begin_object(&w);
+        llmsplit_json_write_key(&w, "id", 2);
+        llmsplit_json_write_value(&w, llmsplit_json_get(b, "id"));
+        llmsplit__w_lit(&w, "type", "function");
+        llmsplit_json_write_key(&w, "function", 8);
+        llmsplit_json_write_begin_object(&w);
+        llmsplit_json_write_key(&w, "name", 4);
+        llmsplit_json_write_value(&w, llmsplit_json_get(b, "name"));
+        llmsplit_json_write_key(&w, "arguments", 9);
+        llmsplit_json_write_string(&w, a ? a : "{}", a ? an : 2);
+        llmsplit_json_write_end_object(&w);
+        llmsplit_json_write_end_object(&w);
+        llmsplit_json_writer_free(&args);
+    }
+    llmsplit_json_write_end_array(&w);
+    if (any && llmsplit_json_writer_result(&w, NULL)) {
+        llmsplit_buf_free(&r->tool_calls);
+        r->tool_calls = w.buf;
+    } else {
+        llmsplit_json_writer_free(&w);
+    }
+}
+
+/* Fills the answer from a whole (non-streamed) body. 0 with err (response) when unusable. */
+static int llmsplit__parse_answer(llmsplit_chat_response *r, const char *body, size_t len, llmsplit_error *err) {
+    llmsplit_json_error je;
+    llmsplit_json_doc *doc = llmsplit_json_parse(body, len, NULL, &je);
+    const llmsplit_json_val *root = llmsplit_json_root(doc), *m, *c;
+    if (!doc) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "response: the answer is not JSON (%d:%d: %s)", je.line, je.col, je.message);
+        return 0;
+    }
+    if (r->provider == LLMSPLIT_PROVIDER_ANTHROPIC) {
+        llmsplit_json_iter it = llmsplit_json_iterate(c = llmsplit_json_get(root, "content"));
+        const llmsplit_json_val *b;
+        if (llmsplit_json_type_of(c) != LLMSPLIT_JSON_ARRAY) goto unusable;
+        while (llmsplit_json_next(&it, NULL, &b)) {
+            size_t n;
+            const char *t = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL), *s;
+            if (t && strcmp(t, "text") == 0 && (s = llmsplit_json_str(llmsplit_json_get(b, "text"), &n)) != NULL)
+                llmsplit_buf_append(&r->text, s, n);
+        }
+        llmsplit__anthropic_tool_calls(r, c);
+        llmsplit__copy_str(r->role, sizeof r->role, llmsplit_json_get(root, "role"));
+        llmsplit__set_finish(r, llmsplit_json_get(root, "stop_reason"));
+        llmsplit__set_tokens(&r->prompt_tokens, llmsplit_json_path(root, "usage.input_tokens"));
+        llmsplit__set_tokens(&r->completion_tokens, llmsplit_json_path(root, "usage.output_tokens"));
+    } else if (r->provider == LLMSPLIT_PROVIDER_OLLAMA) {
+        size_t n;
+        const char *s;
+        m = llmsplit_json_get(root, "message");
+        if (!m) goto unusable;
+        if ((s = llmsplit_json_str(llmsplit_json_get(m, "content"), &n)) != NULL) llmsplit_buf_append(&r->text, s, n);
+        llmsplit__copy_str(r->role, sizeof r->role, llmsplit_json_get(m, "role"));
+        llmsplit__set_finish(r, llmsplit_json_get(root, "done_reason"));
+        llmsplit__set_tokens(&r->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
+        llmsplit__set_tokens(&r->completion_tokens, llmsplit_json_get(root, "eval_count"));
+        if ((c = llmsplit_json_get(m, "tool_calls")) != NULL) {
+            llmsplit_json_writer w;
+            llmsplit_json_writer_init(&w, &r->tool_calls.allocator);
+            llmsplit_json_write_value(&w, c);
+            llmsplit_buf_free(&r->tool_calls);
+            r->tool_calls = w.buf;
+        }
+    } else {
+        size_t n;
+        const char *s;
+        m = llmsplit_json_path(root, "choices[0].message");
+        if (!m) goto unusable;
+        if ((s = llmsplit_json_str(llmsplit_json_get(m, "content"), &n)) != NULL) llmsplit_buf_append(&r->text, s, n);
+        llmsplit__copy_str(r->role, sizeof r->role, llmsplit_json_get(m, "role"));
+        llmsplit__set_finish(r, llmsplit_json_path(root, "choices[0].finish_reason"));
+        llmsplit__set_tokens(&r->prompt_tokens, llmsplit_json_path(root, "usage.prompt_tokens"));
+        llmsplit__set_tokens(&r->completion_tokens, llmsplit_json_path(root, "usage.completion_tokens"));
+        if ((c = llmsplit_json_get(m, "tool_calls")) != NULL && llmsplit_json_len(c)) {
+            llmsplit_json_writer w;
+            llmsplit_json_writer_init(&w, &r->tool_calls.allocator);
+            llmsplit_json_write_value(&w, c);
+            llmsplit_buf_free(&r->tool_calls);
+            r->tool_calls = w.buf;
+        }
+    }
+    llmsplit_json_free(doc);
+    if (r->text.failed || r->tool_calls.failed) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for the answer");
+        return 0;
+    }
+    return 1;
+unusable:
+    llmsplit_json_free(doc);
+    llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "response: the answer has no %s",
+                        r->provider == LLMSPLIT_PROVIDER_ANTHROPIC ? "content blocks"
+                        : r->provider == LLMSPLIT_PROVIDER_OLLAMA ? "message" : "choices[0].message");
+    return 0;
+}
+
+static const char *llmsplit__status_words(int s) {
+    switch (s) {
+    case 400: return "bad request";
+    case 401: return "unauthorized (check the API key)";
+    case 402: return "payment required";
+    case 403: return "forbidden";
+    case 404: return "not found (check the model name and api_base)";
+    case 408: return "request timeout";
+    case 409: return "conflict";
+    case 413: return "request too large";
+    case 422: return "unprocessable request";
+    case 429: return "rate limited";
+    case 500: return "server error";
+    case 502: return "bad gateway";
+    case 503: return "service unavailable";
+    case 504: return "gateway timeout";
+    case 529: return "overloaded";
+    default: return s >= 500 ? "server error" : "error";
+    }
+}
+
+/* Copies a message for display: control characters become spaces, the key (if a provider echoes
+   it) is masked, and the length is bounded. */
+static void llmsplit__clean_message(char *out, size_t cap, const char *s, size_t n, const char *key) {
+    size_t i, o = 0, kl = key ? strlen(key) : 0;
+    for (i = 0; i < n && o + 4 < cap; i++) {
+        if (kl >= 8 && i + kl <= n && memcmp(s + i, key, kl) == 0) {
+            memcpy(out + o, "***", 3);
+            o += 3;
+            i += kl - 1;
+            continue;
+        }
+        out[o++] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
+    }
+    out[o] = 0;
+    if (i < n && o >= 3) memcpy(out + o - 3, "...", 3);
+}
+
+/* "provider: 429 rate limited (retry after 2 s): <message>" from an error body of any provider. */
+static void llmsplit__provider_error(llmsplit_error *err, int status, const char *body, size_t len,
+                                     double retry_after_s, const char *key) {
+    llmsplit_json_doc *doc = llmsplit_json_parse(body ? body : "", body ? len : 0, NULL, NULL);
+    const llmsplit_json_val *root = llmsplit_json_root(doc), *e = llmsplit_json_get(root, "error");
+    const char *msg = NULL;
+    size_t n = 0;
+    char clean[200], after[48] = "";
+    if (llmsplit_json_type_of(e) == LLMSPLIT_JSON_STRING) msg = llmsplit_json_str(e, &n);
+    else if (e) msg = llmsplit_json_str(llmsplit_json_get(e, "message"), &n);
+    if (!msg) msg = llmsplit_json_str(llmsplit_json_get(root, "message"), &n);
+    if (!msg) msg = llmsplit_json_str(llmsplit_json_get(root, "detail"), &n);
+    if (!msg && !doc && body) { msg = body; n = len; } /* not JSON: show the start of it */
+    llmsplit__clean_message(clean, sizeof clean, msg ? msg : "", msg ? n : 0, key);
+    if (retry_after_s > 0) snprintf(after, sizeof after, " (retry after %.0f s)", retry_after_s);
+    if (err) {
+        err->code = LLMSPLIT_ERR_PROVIDER;
+        err->http_status = status;
+        snprintf(err->message, sizeof err->message, "provider: %d %s%s%s%s", status, llmsplit__status_words(status), after,
+                 clean[0] ? ": " : "", clean);
+    }
+    llmsplit_json_free(doc);
+}
+
+/* --- SSE ------------------------------------------------------------------------------- */
+
+LLMSPLIT_API void llmsplit_sse_init(llmsplit_sse_parser *p, const llmsplit_allocator *allocator) {
+    memset(p, 0, sizeof *p);
+    llmsplit_buf_init(&p->line, allocator);
+    llmsplit_buf_init(&p->data, allocator);
+}
+
+LLMSPLIT_API void llmsplit_sse_free(llmsplit_sse_parser *p) {
+    llmsplit_buf_free(&p->line);
+    llmsplit_buf_free(&p->data);
+}
+
+/* One complete line (without its ending). Returns -1 to stop. */
+static int llmsplit__sse_line(llmsplit_sse_parser *p, const char *s, size_t n, llmsplit_error *err) {
+    const char *colon, *value;
+    size_t name_len, value_len;
+    if (n == 0) { /* dispatch */
+        int r = 0;
+        if (p->data.len) {
+            p->data.len--; /* the last LF */
+            p->data.data[p->data.len] = 0;
+            if (p->on_event) r = p->on_event(p->event, p->data.data, p->data.len, p->user_data);
+        }
+        p->data.len = 0;
+        p->event[0] = 0;
+        return r ? -1 : 0;
+    }
+    if (s[0] == ':') return 0; /* comment */
+    colon = (const char *)memchr(s, ':', n);
+    name_len = colon ? (size_t)(colon - s) : n;
+    value = colon ? colon + 1 : s + n;
+    value_len = (size_t)(s + n - value);
+    if (value_len && *value == ' ') { value++; value_len--; }
+    if (name_len == 4 && memcmp(s, "data", 4) == 0) {
+        size_t max = p->max_event_bytes ? p->max_event_bytes : LLMSPLIT_SSE_MAX_EVENT_BYTES;
+        if (p->data.len + value_len + 1 > max) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_HTTP, "http: server-sent event larger than %lu bytes", (unsigned long)max);
+            return -1;
+        }
+        llmsplit_buf_append(&p->data, value, value_len);
+        llmsplit_buf_append(&p->data, "\n", 1);
+        if (p->data.failed) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for a server-sent event");
+            return -1;
+        }
+    } else if (name_len == 5 && memcmp(s, "event", 5) == 0) {
+        if (value_len >= sizeof p->event) value_len = sizeof p->event - 1;
+        memcpy(p->event, value, value_len);
+        p->event[value_len] = 0;
+    }
+    return 0; /* id, retry and unknown fields are ignored */
+}
+
+LLMSPLIT_API int llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err) {
+    size_t i = 0, max = p->max_event_bytes ? p->max_event_bytes : LLMSPLIT_SSE_MAX_EVENT_BYTES;
+    while (i < len) {
+        size_t start = i;
+        if (p->after_cr && data[i] == '\n') { /* the LF of a CRLF split across reads */
+            p->after_cr = 0;
+            i++;
+            continue;
+        }
+        p->after_cr = 0;
+        while (i < len && data[i] != '\n' && data[i] != '\r') i++;
+        if (i == len) { /* partial line: keep it */
+            if (p->line.len + (i - start) > max) {
+                llmsplit__set_error(err, LLMSPLIT_ERR_HTTP, "http: server-sent event line larger than %lu bytes", (unsigned long)max);
+                return -1;
+            }
+            llmsplit_buf_append(&p->line, data + start, i - start);
+            break;
+        }
+        if (data[i] == '\r') p->after_cr = 1;
+        if (p->line.len) {
+            int r;
+            llmsplit_buf_append(&p->line, data + start, i - start);
+            r = llmsplit__sse_line(p, p->line.data, p->line.len, err);
+            p->line.len = 0;
+            if (r < 0) return -1;
+        } else if (llmsplit__sse_line(p, data + start, i - start, err) < 0) {
+            return -1;
+        }
+        i++;
+        if (p->after_cr && i < len && data[i] == '\n') { p->after_cr = 0; i++; }
+    }
+    return 0;
+}
+
+/* --- calls --------------------------------------------------------------------------------- */
+
+/* Streaming state: the SSE (or Ollama NDJSON) reader feeding deltas into the response. */
+typedef struct llmsplit__stream {
+    const llmsplit_chat_request *req;
+    llmsplit_chat_response *resp;
+    llmsplit_http_response *http;
+    llmsplit_error *err;
+    const char *key;
+    llmsplit_sse_parser sse;
+    llmsplit_buf ndjson;            /* Ollama: the partial line */
+    llmsplit_buf errbody;           /* a non-200 answer, kept whole */
+    int mode;                       /* 0 undecided, 1 SSE, 2 NDJSON, 3 plain JSON, 4 error body */
+    int done, failed, deltas;
+    double t0;
+    /* tool calls assembled from deltas, by index */
+    struct { llmsplit_buf id, name, args; } calls[16];
+    int num_calls;
+} llmsplit__stream;
+
+static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
+    if (!n) return 0;
+    if (!st->deltas++) st->resp->ttft_ms = llmsplit__now_msf() - st->t0;
+    llmsplit_buf_append(&st->resp->text, s, n);
+    if (st->req->on_delta && st->req->on_delta(s, n, st->req->user_data) != 0) {
+        llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the delta callback");
+        st->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static void llmsplit__tool_delta(llmsplit__stream *st, int index, const llmsplit_json_val *id, const llmsplit_json_val *name,
+                                 const llmsplit_json_val *args) {
+    size_t n;
+    const char *s;
+    if (index < 0 || index >= 16) return;
+    while (st->num_calls <= index) {
+        llmsplit_buf_init(&st->calls[st->num_calls].id, &st->resp->text.allocator);
+        llmsplit_buf_init(&st->calls[st->num_calls].name, &st->resp->text.allocator);
+        llmsplit_buf_init(&st->calls[st->num_calls].args, &st->resp->text.allocator);
+        st->num_calls++;
+    }
+    if ((s = llmsplit_json_str(id, &n)) != NULL) llmsplit_buf_append(&st->calls[index].id, s, n);
+    if ((s = llmsplit_json_str(name, &n)) != NULL) llmsplit_buf_append(&st->calls[index].name, s, n);
+    if ((s = llmsplit_json_str(args, &n)) != NULL) llmsplit_buf_append(&st->calls[index].args, s, n);
+}
+
+static void llmsplit__stream_error(llmsplit__stream *st, const llmsplit_json_val *e) {
+    size_t n = 0;
+    const char *msg = llmsplit_json_type_of(e) == LLMSPLIT_JSON_STRING ? llmsplit_json_str(e, &n)
+                                                                      : llmsplit_json_str(llmsplit_json_get(e, "message"), &n);
+    const char *type = llmsplit_json_str(llmsplit_json_get(e, "type"), NULL);
+    char clean[200];
+    llmsplit__clean_message(clean, sizeof clean, msg ? msg : "", msg ? n : 0, st->key);
+    llmsplit__set_error(st->err, LLMSPLIT_ERR_PROVIDER, "provider: error inside the stream%s%s: %s", type ? ": " : "",
+                        type ? type : "", clean);
+    if (st->err) st->err->http_status = st->http->status;
+    st->failed = 1;
+}
+
+/* One event's JSON for OpenAI-shaped and Anthropic streams, one line for Ollama. */
+static int llmsplit__stream_json(llmsplit__stream *st, const char *event, const char *data, size_t len) {
+    llmsplit_json_doc *doc;
+    const llmsplit_json_val *root, *v;
+    size_t n;
+    const char *s;
+    int rc = 0;
+    if (st->resp->provider != LLMSPLIT_PROVIDER_ANTHROPIC && len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+        st->done = 1;
+        return 0;
+    }
+    doc = llmsplit_json_parse(data, len, NULL, NULL);
+    root = llmsplit_json_root(doc);
+    if (!doc) {
+        llmsplit__set_error(st->err, LLMSPLIT_ERR_RESPONSE, "response: a stream event is not JSON");
+        st->failed = 1;
+        return -1;
+    }
+    if ((v = llmsplit_json_get(root, "error")) != NULL || (event && strcmp(event, "error") == 0)) {
+        llmsplit__stream_error(st, v ? v : root);
+        llmsplit_json_free(doc);
+        return -1;
+    }
+    if (st->resp->provider == LLMSPLIT_PROVIDER_ANTHROPIC) {
+        const char *type = llmsplit_json_str(llmsplit_json_get(root, "type"), NULL);
+        if (!type) type = event ? event : "";
+        if (strcmp(type, "message_start") == 0) {
+            llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_path(root, "message.usage.input_tokens"));
+            llmsplit__copy_str(st->resp->role, sizeof st->resp->role, llmsplit_json_path(root, "message.role"));
+        } else if (strcmp(type, "content_block_start") == 0) {
+            const llmsplit_json_val *b = llmsplit_json_get(root, "content_block");
+            const char *bt = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL);
+            if (bt && strcmp(bt, "tool_use") == 0)
+                llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(root, "index")), llmsplit_json_get(b, "id"),
+                                     llmsplit_json_get(b, "name"), NULL);
+            else if ((s = llmsplit_json_str(llmsplit_json_get(b, "text"), &n)) != NULL)
+                rc = llmsplit__delta(st, s, n);
+        } else if (strcmp(type, "content_block_delta") == 0) {
+            const llmsplit_json_val *d = llmsplit_json_get(root, "delta");
+            if ((s = llmsplit_json_str(llmsplit_json_get(d, "text"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
+            else if (llmsplit_json_get(d, "partial_json"))
+                llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(root, "index")), NULL, NULL,
+                                     llmsplit_json_get(d, "partial_json"));
+        } else if (strcmp(type, "message_delta") == 0) {
+            llmsplit__set_finish(st->resp, llmsplit_json_path(root, "delta.stop_reason"));
+            llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_path(root, "usage.output_tokens"));
+        } else if (strcmp(type, "message_stop") == 0) {
+            st->done = 1;
+        }
+    } else if (st->resp->provider == LLMSPLIT_PROVIDER_OLLAMA) {
+        if ((s = llmsplit_json_str(llmsplit_json_path(root, "message.content"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
+        if (llmsplit_json_is_true(llmsplit_json_get(root, "done"))) {
+            st->done = 1;
+            llmsplit__set_finish(st->resp, llmsplit_json_get(root, "done_reason"));
+            llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
+            llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_get(root, "eval_count"));
+        }
+    } else {
+        const llmsplit_json_val *ch = llmsplit_json_path(root, "choices[0]"), *tc;
+        llmsplit_json_iter it;
+        if ((s = llmsplit_json_str(llmsplit_json_path(ch, "delta.content"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
+        llmsplit__copy_str(st->resp->role, sizeof st->resp->role, llmsplit_json_path(ch, "delta.role"));
+        if (llmsplit_json_type_of(llmsplit_json_get(ch, "finish_reason")) == LLMSPLIT_JSON_STRING)
+            llmsplit__set_finish(st->resp, llmsplit_json_get(ch, "finish_reason"));
+        it = llmsplit_json_iterate(llmsplit_json_path(ch, "delta.tool_calls"));
+        while (llmsplit_json_next(&it, NULL, &tc))
+            llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(tc, "index")), llmsplit_json_get(tc, "id"),
+                                 llmsplit_json_path(tc, "function.name"), llmsplit_json_path(tc, "function.arguments"));
+        if ((v = llmsplit_json_get(root, "usage")) != NULL && llmsplit_json_type_of(v) == LLMSPLIT_JSON_OBJECT) {
+            llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_get(v, "prompt_tokens"));
+            llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_get(v, "completion_tokens"));
+        }
+    }
+    llmsplit_json_free(doc);
+    return rc;
+}
+
+static int llmsplit__on_sse(const char *event, const char *data, size_t len, void *ud) {
+    llmsplit__stream *st = (llmsplit__stream *)ud;
+    if (event[0] && strcmp(event, "ping") == 0) return 0;
+    return llmsplit__stream_json(st, event, data, len) < 0;
+}
+
+/* The HTTP body callback: decides from the status and content type how to read the body. */
+static int llmsplit__on_stream_body(const char *data, size_t len, void *ud) {
+    llmsplit__stream *st = (llmsplit__stream *)ud;
+    if (!st->mode) {
+        size_t n;
+        const char *ct = llmsplit_http_get_header(st->http, "content-type", &n);
+        if (st->http->status != 200) st->mode = 4;
+        else if (st->resp->provider == LLMSPLIT_PROVIDER_OLLAMA && !(ct && n >= 17 && strncasecmp(ct, "text/event-stream", 17) == 0))
+            st->mode = 2;
+        else if (ct && n >= 16 && strncasecmp(ct, "application/json", 16) == 0) st->mode = 3;
+        else st->mode = 1;
+    }
+    if (st->mode >= 3) { /* kept whole: an error body, or a server that ignored "stream" */
+        llmsplit_buf_append(&st->errbody, data, len);
+        return st->errbody.len > 4 * 1024 * 1024;
+    }
+    if (st->mode == 2) {
+        size_t i = 0;
+        while (i < len) {
+            const char *nl = (const char *)memchr(data + i, '\n', len - i);
+            size_t take = nl ? (size_t)(nl - (data + i)) : len - i;
+            llmsplit_buf_append(&st->ndjson, data + i, take);
+            i += take;
+            if (!nl) break;
+            i++;
+            if (st->ndjson.len && llmsplit__stream_json(st, NULL, st->ndjson.data, st->ndjson.len) < 0) return 1;
+            st->ndjson.len = 0;
+        }
+        return 0;
+    }
+    return llmsplit_sse_feed(&st->sse, data, len, st->err) < 0 ? (st->failed = 1) : 0;
+}
+
+/* Streamed tool calls as one JSON array in the response. */
+static void llmsplit__stream_tool_calls(llmsplit__stream *st) {
+    llmsplit_json_writer w;
+    int i;
+    if (!st->num_calls) return;
+    llmsplit_json_writer_init(&w, &st->resp->tool_calls.allocator);
+    llmsplit_json_write_begin_array(&w);
+    for (i = 0; i < st->num_calls; i++) {
+        llmsplit_json_write_begin_object(&w);
+        llmsplit_json_write_key(&w, "id", 2);
+        llmsplit_json_write_string(&w, st->calls[i].id.data ? st->calls[i].id.data : "", st->calls[i].id.len);
+        llmsplit__w_lit(&w, "type", "function");
+        llmsplit_json_write_key(&w, "function", 8);
+        llmsplit_json_write_begin_object(&w);
+        llmsplit_json_write_key(&w, "name", 4);
+        llmsplit_json_write_string(&w, st->calls[i].name.data ? st->calls[i].name.data : "", st->calls[i].name.len);
+        llmsplit_json_write_key(&w, "arguments", 9);
+        llmsplit_json_write_string(&w, st->calls[i].args.data ? st->calls[i].args.data : "", st->calls[i].args.len);
+        llmsplit_json_write_end_object(&w);
+        llmsplit_json_write_end_object(&w);
+    }
+    llmsplit_json_write_end_array(&w);
+    if (llmsplit_json_writer_result(&w, NULL)) {
+        llmsplit_buf_free(&st->resp->tool_calls);
+        st->resp->tool_calls = w.buf;
+    } else {
+        llmsplit_json_writer_free(&w);
+    }
+}
+
+static void llmsplit__stream_free(llmsplit__stream *st) {
+    int i;
+    llmsplit_sse_free(&st->sse);
+    llmsplit_buf_free(&st->ndjson);
+    llmsplit_buf_free(&st->errbody);
+    for (i = 0; i < st->num_calls; i++) {
+        llmsplit_buf_free(&st->calls[i].id);
+        llmsplit_buf_free(&st->calls[i].name);
+        llmsplit_buf_free(&st->calls[i].args);
+    }
+}
+
+static double llmsplit__retry_after(const llmsplit_http_response *h) {
+    size_t n;
+    const char *v = llmsplit_http_get_header(h, "retry-after", &n);
+    double s = 0;
+    size_t i;
+    if (!v || !n) return 0;
+    for (i = 0; i < n && v[i] >= '0' && v[i] <= '9'; i++) s = s * 10 + (v[i] - '0');
+    return i == n ? s : 0; /* an HTTP date is ignored: backoff applies */
+}
+
+static void llmsplit__sleep_ms(double ms, const volatile int *abort_flag) {
+    while (ms > 0 && !llmsplit__flag_set(abort_flag)) {
+        struct timespec ts;
+        double slice = ms > 50 ? 50 : ms;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)(slice * 1e6);
+        nanosleep(&ts, NULL);
+        ms -= slice;
+    }
+}
+
+/* One attempt: the HTTP exchange and the answer. Returns the category; *retryable says whether
+   another attempt could help. */
+static llmsplit_err llmsplit__chat_once(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit_route *route,
+                                        const char *key, const llmsplit_buf *body, llmsplit_chat_response *resp,
+                                        llmsplit_error *err, int *retryable, double *retry_after) {
+    llmsplit_http_header hd[5];
+    llmsplit_http_request hr;
+    llmsplit_http_response h;
+    llmsplit__stream st;
+    char auth[600];
+    int nh = 0;
+    llmsplit_err code;
+    *retryable = 0;
+    *retry_after = 0;
+    hd[nh].name = "Content-Type";
+    hd[nh++].value = "application/json";
+    if (route->provider == LLMSPLIT_PROVIDER_ANTHROPIC) {
+        hd[nh].name = "anthropic-version";
+        hd[nh++].value = "2023-06-01";
+        if (key) { hd[nh].name = "x-api-key"; hd[nh++].value = key; }
+    } else if (route->provider == LLMSPLIT_PROVIDER_AZURE) {
+        if (key) { hd[nh].name = "api-key"; hd[nh++].value = key; }
+    } else if (key) {
+        snprintf(auth, sizeof auth, "Bearer %s", key);
+        hd[nh].name = "Authorization";
+        hd[nh++].value = auth;
+    }
+    if (req->stream) {
+        hd[nh].name = "Accept";
+        hd[nh++].value = route->provider == LLMSPLIT_PROVIDER_OLLAMA ? "application/x-ndjson" : "text/event-stream";
+    }
+    memset(&hr, 0, sizeof hr);
+    hr.method = "POST";
+    hr.url = route->url;
+    hr.headers = hd;
+    hr.num_headers = nh;
+    hr.body = body->data;
+    hr.body_len = body->len;
+    hr.timeout_ms = req->timeout_ms;
+    hr.abort_flag = req->abort_flag;
+    memset(&st, 0, sizeof st);
+    if (req->stream) {
+        st.req = req;
+        st.resp = resp;
+        st.http = &h;
+        st.err = err;
+        st.key = key;
+        st.t0 = llmsplit__now_msf();
+        llmsplit_sse_init(&st.sse, &resp->text.allocator);
+        st.sse.on_event = llmsplit__on_sse;
+        st.sse.user_data = &st;
+        llmsplit_buf_init(&st.ndjson, &resp->text.allocator);
+        llmsplit_buf_init(&st.errbody, &resp->text.allocator);
+        hr.on_body = llmsplit__on_stream_body;
+        hr.user_data = &st;
+    }
+    code = llmsplit_http_send(http, &hr, &h, err);
+    resp->http_status = h.status;
+    if (req->keep_raw) {
+        llmsplit_buf_free(&resp->raw);
+        llmsplit_buf_init(&resp->raw, &resp->text.allocator);
+        llmsplit_buf_append(&resp->raw, req->stream ? st.errbody.data : h.body.data, req->stream ? st.errbody.len : h.body.len);
+    }
+    if (code != LLMSPLIT_OK) {
+        /* a stream that fails after text arrived cannot be replayed without duplicating it */
+        *retryable = code == LLMSPLIT_ERR_NETWORK && !st.deltas;
+        goto out;
+    }
+    if (h.status >= 400 || (h.status != 200 && h.status >= 300)) {
+        const llmsplit_buf *eb = req->stream ? &st.errbody : &h.body;
+        *retry_after = llmsplit__retry_after(&h);
+        llmsplit__provider_error(err, h.status, eb->data, eb->len, *retry_after, key);
+        code = LLMSPLIT_ERR_PROVIDER;
+        *retryable = h.status == 429 || h.status >= 500;
+        goto out;
+    }
+    if (!req->stream || st.mode == 3) {
+        const llmsplit_buf *b = req->stream ? &st.errbody : &h.body;
+        if (!llmsplit__parse_answer(resp, b->data ? b->data : "", b->len, err)) code = err ? err->code : LLMSPLIT_ERR_RESPONSE;
+        else if (req->stream && resp->text.len) { /* the server ignored "stream": one delta */
+            llmsplit_buf whole = resp->text;
+            llmsplit_buf_init(&resp->text, &whole.allocator);
+            st.deltas = 0;
+            llmsplit__delta(&st, whole.data, whole.len);
+            llmsplit_buf_free(&whole);
+        }
+        goto out;
+    }
+    if (st.mode == 2 && st.ndjson.len && llmsplit__stream_json(&st, NULL, st.ndjson.data, st.ndjson.len) < 0) {
+        code = err ? err->code : LLMSPLIT_ERR_RESPONSE;
+        goto out;
+    }
+    if (!st.done && !resp->finish_reason[0]) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "response: the stream ended before the answer was complete");
+        code = LLMSPLIT_ERR_RESPONSE;
+        goto out;
+    }
+    llmsplit__stream_tool_calls(&st);
+out:
+    if (req->stream) llmsplit__stream_free(&st);
+    llmsplit_http_response_free(&h);
+    return code;
+}
+
+LLMSPLIT_API llmsplit_err llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
+                                        llmsplit_chat_response *resp, llmsplit_error *err) {
+    llmsplit_route route;
+    llmsplit_buf body;
+    const char *key;
+    double t0 = llmsplit__now_msf();
+    llmsplit_err code;
+    llmsplit_error local;
+    int attempt;
+    if (!err) err = &local;
+    memset(err, 0, sizeof *err);
+    if (!resp) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "chat: missing response");
+        return err->code;
+    }
+    memset(resp, 0, sizeof *resp);
+    resp->prompt_tokens = resp->completion_tokens = -1;
+    resp->ttft_ms = -1;
+    if (!http || !req || !req->model || req->num_messages < 0 || (req->num_messages && !req->messages)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "chat: missing client, request, model or messages");
+        return err->code;
+    }
+    llmsplit_buf_init(&resp->text, &http->allocator);
+    llmsplit_buf_init(&resp->tool_calls, &http->allocator);
+    llmsplit_buf_init(&resp->raw, &http->allocator);
+    if (!llmsplit_route_model(req->model, req->api_base, req->api_version, &route, err)) return err->code;
+    resp->provider = route.provider;
+    snprintf(resp->model, sizeof resp->model, "%s", route.model);
+    key = llmsplit__resolve_key(req->api_key, &route);
+    if (!key && route.key_required) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: no API key for %s: set %s%s%s or pass one", req->model,
+                            route.key_env[0] ? route.key_env[0] : "a key",
+                            route.key_env[1] ? " or " : "", route.key_env[1] ? route.key_env[1] : "");
+        return err->code;
+    }
+    llmsplit_buf_init(&body, &http->allocator);
+    code = llmsplit_chat_body(req, &route, &body, err);
+    if (code != LLMSPLIT_OK) {
+        llmsplit_buf_free(&body);
+        return code;
+    }
+    for (attempt = 0;; attempt++) {
+        int retryable;
+        double retry_after, delay;
+        resp->attempts = attempt + 1;
+        memset(err, 0, sizeof *err);
+        code = llmsplit__chat_once(http, req, &route, key, &body, resp, err, &retryable, &retry_after);
+        if (code == LLMSPLIT_OK || !retryable || attempt >= req->num_retries || llmsplit__flag_set(req->abort_flag)) break;
+        /* exponential backoff with jitter (0.5-1x of 500 ms * 2^attempt, at most 8 s), or the
+           server's Retry-After when it asks for longer (at most 60 s) */
+        delay = 500.0 * (double)(1u << (attempt < 4 ? attempt : 4));
+        delay = delay * (0.5 + 0.5 * (double)((llmsplit__now_ms() * 2654435761u + (uint64_t)attempt) % 1000) / 1000.0);
+        if (retry_after * 1000 > delay) delay = retry_after * 1000 > 60000 ? 60000 : retry_after * 1000;
+        llmsplit__sleep_ms(delay, req->abort_flag);
+        llmsplit_buf_free(&resp->text);
+        llmsplit_buf_free(&resp->tool_calls);
+        resp->finish_reason[0] = 0;
+        resp->prompt_tokens = resp->completion_tokens = -1;
+    }
+    llmsplit_buf_free(&body);
+    resp->latency_ms = llmsplit__now_msf() - t0;
+    if (!resp->role[0] && code == LLMSPLIT_OK) snprintf(resp->role, sizeof resp->role, "assistant");
+    return code;
+}
+
+LLMSPLIT_API void llmsplit_chat_response_free(llmsplit_chat_response *resp) {
+    if (!resp) return;
+    llmsplit_buf_free(&resp->text);
+    llmsplit_buf_free(&resp->tool_calls);
+    llmsplit_buf_free(&resp->raw);
 }
 
 #endif /* LLMSPLIT__IMPLEMENTED */

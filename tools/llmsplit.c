@@ -113,11 +113,14 @@ static int cmd_json(int argc, char **argv) {
     return rc;
 }
 
+#include "chat.c"
+
 static int usage(void) {
     fprintf(stderr,
             "llmsplit " LLMSPLIT_VERSION " - A/B testing and traffic mirroring for LLM calls\n"
             "usage: llmsplit COMMAND [options]\n"
             "commands:\n"
+            "  chat [options] PROMPT  one chat completion (--model M; see llmsplit chat --help)\n"
             "  json [--check] FILE    validate JSON strictly; print it minified\n"
             "  mock [--listen HOST:PORT] [--tls-cert F --tls-key F] [--latency MODEL=MS] [--fail MODEL=RATE]\n"
             "                         run a local mock LLM provider (OpenAI, Azure, Anthropic, Ollama)\n"
@@ -128,6 +131,7 @@ static int usage(void) {
 int main(int argc, char **argv) {
     if (argc < 2) return usage();
     if (strcmp(argv[1], "json") == 0) return cmd_json(argc - 2, argv + 2);
+    if (strcmp(argv[1], "chat") == 0) return cmd_chat(argc - 2, argv + 2);
     if (strcmp(argv[1], "mock") == 0) return cmd_mock(argc - 2, argv + 2);
     if (strcmp(argv[1], "--version") == 0) { puts("llmsplit " LLMSPLIT_VERSION); return EXIT_OK; }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) { usage(); return EXIT_OK; }
