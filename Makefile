@@ -42,15 +42,15 @@ $(BUILD)/examples/%: examples/%.c $(HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(LIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/test.h $(HDR) | deps
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(LIBS)
 
-$(BUILD)/san/%_tsan: tests/%.c tests/test.h $(HDR) | deps
+$(BUILD)/san/%_tsan: tests/%.c $(wildcard tests/*.h) $(HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) -O1 -g -fsanitize=thread $(WARN) -o $@ $< $(LIBS)
 
-$(BUILD)/san/%: tests/%.c tests/test.h $(HDR) | deps
+$(BUILD)/san/%: tests/%.c $(wildcard tests/*.h) $(HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) -O1 -g $(SAN) $(WARN) -o $@ $< $(LIBS)
 
