@@ -15,6 +15,12 @@
        3. http         HTTP/1.1 client with keep-alive pool, HTTPS through BearSSL, proxies
        4. providers    one chat request shape to OpenAI, Azure, Hugging Face, Ollama, OpenRouter,
                        Together and Anthropic; streaming (SSE) with deltas to a callback
+       5. split        LiteLLM-compatible config, weighted and sticky (nginx split_clients) picks,
+                       health windows for automatic rollback
+       6. mirror pool  worker threads and a bounded queue for silent calls
+       7. records      one JSON line per call or event; a price table for costs
+       8. client       config (text, file or URL, reloaded live), split, retries, fallbacks,
+                       rollback, mirroring to a silent model, records
 
    COMPILE-TIME OPTIONS (define before the implementation include)
 
@@ -537,6 +543,523 @@ LLMSPLIT_API void llmsplit_sse_init(llmsplit_sse_parser *p, const llmsplit_alloc
 /* 0 ok, -1 when an event is too large (err: http) or on_event asked to stop (err untouched). */
 LLMSPLIT_API int llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err);
 LLMSPLIT_API void llmsplit_sse_free(llmsplit_sse_parser *p);
+
+
+/* ==== >>public: 5. split ============================================================= */
+
+/* Which deployment of a model group gets a request. Three pieces, all free of I/O except where
+   said:
+
+   - the picker: weights (any non-negative scale) to an arm index, either at random from a
+     thread-safe PRNG or sticky per user key exactly like nginx's split_clients, so a fleet of
+     processes - and an nginx in front of them - put every user in the same arm;
+   - the config: a LiteLLM proxy config (converted to JSON) or the `split` shorthand, validated
+     as a whole, with the key path of the first error in the message (DESIGN §5);
+   - the health window behind automatic rollback: recent results per deployment, and the
+     decision to take an arm out for a cooldown (DESIGN §6).
+
+   QUICK TOUR
+
+       llmsplit_error err;
+       llmsplit_config *cfg = llmsplit_config_load("split.json", NULL, &err);
+       if (!cfg) { fprintf(stderr, "llmsplit: %s: %s\n", llmsplit_strerror(err.code), err.message); ... }
+       const llmsplit_group *g = llmsplit_config_group(cfg, "chat");
+       double w[8]; int i;                          -- g->count weights, in group order
+       for (i = 0; i < g->count; i++) w[i] = cfg->deployments[g->deployments[i]].weight;
+       int arm = llmsplit_pick(w, NULL, g->count, user, strlen(user), &rng);
+       const llmsplit_deployment *d = &cfg->deployments[g->deployments[arm]];
+       llmsplit_config_free(cfg);
+*/
+
+/* Limits on hostile input, all overridable. */
+#ifndef LLMSPLIT_CONFIG_MAX_BYTES
+#define LLMSPLIT_CONFIG_MAX_BYTES (16u * 1024u * 1024u) /* config file size */
+#endif
+#ifndef LLMSPLIT_CONFIG_MAX_DEPLOYMENTS
+#define LLMSPLIT_CONFIG_MAX_DEPLOYMENTS 4096              /* model_list entries + split arms */
+#endif
+#ifndef LLMSPLIT_CONFIG_MAX_KEYS
+#define LLMSPLIT_CONFIG_MAX_KEYS 256                      /* keys of one litellm_params object */
+#endif
+#ifndef LLMSPLIT_ROLLBACK_MAX_WINDOW
+#define LLMSPLIT_ROLLBACK_MAX_WINDOW 10000                /* results kept per deployment */
+#endif
+
+/* --- hashing and picking ---------------------------------------------------------------- */
+
+/* 32-bit MurmurHash2 with seed 0, byte for byte the function nginx uses for split_clients
+   (ngx_murmur_hash2): the key is read as little-endian 32-bit words on every platform, and the
+   length enters the hash modulo 2^32. Known values: "" -> 0, "1" -> 0x49342faf,
+   "hello" -> 0xe56129cb. key may be NULL when len is 0. */
+LLMSPLIT_API uint32_t llmsplit_murmur2(const void *key, size_t len);
+
+/* The arm nginx split_clients gives a key whose hash is `hash`, for these weights. Each arm with
+   a weight above 0 gets its normalised weight as a percentage with 0.01% precision, that is
+   round(w / sum * 10000) units; bounds grow as `last += units * 0xFFFFFFFF / 10000` in 64-bit
+   arithmetic; the first arm with hash < bound wins, and the last arm with a weight above 0 takes
+   the rest (nginx's `*`). Arms of weight 0 never win: they are left out of the table, as nginx
+   cannot write a 0% line. So weights {51.2, 10, 38.8} behave as
+   `split_clients ... { 51.2% a; 10% b; * c; }`. An arm whose share rounds to 0 units (below
+   0.005%) gets no sticky traffic unless it is the last one.
+   Returns the arm index, or -1 when n < 1, weights is NULL, any weight is negative or not a
+   finite number, or every weight is 0. */
+LLMSPLIT_API int llmsplit_pick_hash(const double *weights, int n, uint32_t hash);
+
+/* Sticky pick: llmsplit_pick_hash(weights, n, llmsplit_murmur2(key, key_len)). The arm is a pure
+   function of the key bytes and the weights: the same on every machine, run and process.
+   Returns -1 for the cases of llmsplit_pick_hash and also for an empty key (key_len 0): an
+   empty key is not a key, and the caller must draw at random instead (llmsplit_pick does). */
+LLMSPLIT_API int llmsplit_pick_sticky(const double *weights, int n, const char *key, size_t key_len);
+
+/* Random pick: the arm whose slice of [0, sum) holds u * sum, arms in order, for u uniform in
+   [0, 1) (values outside are clamped). Arms of weight 0 are never picked. Returns -1 in the
+   same cases as llmsplit_pick_hash. */
+LLMSPLIT_API int llmsplit_pick_random(const double *weights, int n, double u);
+
+/* A thread-safe PRNG for random picks: SplitMix64, one 64-bit state advanced by one atomic add
+   per draw (gcc and clang builtins; elsewhere a process-wide mutex), so any number of threads
+   may draw from one rng without a lock of their own. The same seed gives the same sequence on
+   every platform. Not for cryptography. */
+typedef struct llmsplit_rng {
+    uint64_t state;
+} llmsplit_rng;
+
+/* Seeds r. A seed of 0 means "unpredictable": 8 bytes of /dev/urandom, or the clock, process id
+   and a counter when that cannot be read, so rngs seeded with 0 at the same moment differ. */
+LLMSPLIT_API void llmsplit_rng_seed(llmsplit_rng *r, uint64_t seed);
+
+/* The next draw, uniform in [0, 1) with 53 random bits. Thread-safe. */
+LLMSPLIT_API double llmsplit_rng_next(llmsplit_rng *r);
+
+/* Picks an arm for one request, the way the client does it (DESIGN §6):
+   - with a key (key_len > 0), sticky: llmsplit_pick_sticky over the configured weights. When
+     that arm is out (available[arm] == 0, e.g. rolled back), the key is placed again among the
+     available arms by an independent hash of the key, so only that arm's users move, they move
+     in proportion to the other arms' weights, and each still lands in the same arm every time;
+   - without a key (key NULL or key_len 0: an empty key is not a key), random: one draw from
+     rng over the weights of the available arms.
+   available may be NULL (every arm available); otherwise it has n entries, nonzero meaning
+   available. When no arm with a weight is available, the availability is ignored: serving the
+   configured split beats failing every request. rng is needed only for random picks.
+   Returns the arm index, or -1 when the weights are invalid (see llmsplit_pick_hash) or a
+   random pick has no rng. */
+LLMSPLIT_API int llmsplit_pick(const double *weights, const unsigned char *available, int n,
+                               const char *key, size_t key_len, llmsplit_rng *rng);
+
+/* Whether to sample this request, for mirror_sample_rate: 1 with probability rate (rate <= 0:
+   never; rate >= 1: always). With a key (key_len > 0) the answer is a pure function of the key,
+   from a hash independent of the one that picks arms, so the mirrored share is the same in every
+   arm; without a key it is a draw from rng (NULL rng: 0 unless rate >= 1). */
+LLMSPLIT_API int llmsplit_pick_sample(double rate, const char *key, size_t key_len, llmsplit_rng *rng);
+
+/* --- config (DESIGN §5) ----------------------------------------------------------------- */
+
+/* Automatic rollback limits (router_settings.rollback). A limit of 0 turns that check off; a
+   check trips when the measured value is greater than the limit. */
+typedef struct llmsplit_rollback_settings {
+    int window;               /* results kept per deployment; 0 = rollback off */
+    double max_error_rate;    /* 0..1, share of failed results in a full window */
+    double max_p95_ms;        /* p95 latency over a full window, nearest rank */
+    double cooldown_s;        /* how long a tripped arm gets no traffic (default 60) */
+} llmsplit_rollback_settings;
+
+/* One model_list entry (or one arm of the `split` shorthand). Every string stays valid until
+   llmsplit_config_free and is NUL-terminated; none contains a NUL byte. */
+typedef struct llmsplit_deployment {
+    const char *group;        /* its model_name (the same pointer as its group's name) */
+    const char *model;        /* the model string exactly as written, e.g. "azure/chatgpt-v-2" */
+    const char *api_key;      /* resolved: "os.environ/NAME" is read at load; NULL if absent,
+                                 empty or the variable is unset. Never printed by the library. */
+    const char *api_base;     /* NULL when absent ("os.environ/NAME" resolved like api_key) */
+    const char *api_version;  /* NULL when absent (likewise) */
+    double weight;            /* as written; 1 when the group has no weights (uniform split) */
+    int has_weight;
+    double share;             /* weight / the group's sum: the normalised weight */
+    const char *silent_model; /* a group of this config or a model string; NULL when absent.
+                                 llmsplit_config_group(cfg, silent_model) tells which: when it
+                                 returns NULL, silent_model is a model string */
+    double timeout_s;         /* per-deployment timeout; 0 = the router's */
+    double input_cost_per_token, output_cost_per_token; /* USD; 0 when absent */
+    int has_costs;            /* either cost was given */
+    int rpm, tpm;             /* 0 when absent */
+    const char *extra_params; /* JSON object text of every other litellm_params key (request
+                                 parameters: temperature, max_tokens, top_p, ...) to send
+                                 upstream, in the order written; "{}" when none. Control keys
+                                 never appear in it (see llmsplit_config_parse). */
+    int index;                /* position in model_list; split arms follow the model_list */
+} llmsplit_deployment;
+
+/* A model group: the deployments sharing a model_name, in model_list order. */
+typedef struct llmsplit_group {
+    const char *name;
+    int *deployments;         /* indexes into cfg->deployments */
+    int count;
+    const char **fallbacks;   /* group names to try in order when this group's pick fails */
+    int num_fallbacks;
+} llmsplit_group;
+
+typedef struct llmsplit_config {
+    llmsplit_deployment *deployments;
+    int num_deployments;
+    llmsplit_group *groups;   /* in order of first appearance; the split shorthand's is "default" */
+    int num_groups;
+    int sticky;               /* router_settings.sticky (default 1): a user key makes picks sticky */
+    double mirror_sample_rate;/* 0..1 (default 1) */
+    int mirror_threads;       /* default 2 */
+    int mirror_queue;         /* default 64 */
+    int num_retries;          /* retries on the picked deployment (default 0, as LiteLLM's Router) */
+    double timeout_s;         /* router_settings.timeout (default 600) */
+    int drain_ms;             /* shutdown wait for silent calls (default 10000) */
+    llmsplit_rollback_settings rollback;
+    /* private */
+    void *llmsplit__blocks;
+    llmsplit_allocator llmsplit__allocator;
+} llmsplit_config;
+
+/* Parses and validates a config: len bytes of JSON at json (no NUL needed). Accepted:
+
+   - "model_list": LiteLLM entries {"model_name": GROUP, "litellm_params": {...}} ("params" is
+     accepted for "litellm_params", not both). In the params: model (required), weight (number
+     >= 0), silent_model, api_key, api_base (an http:// or https:// URL), api_version, timeout
+     (seconds > 0), input_cost_per_token, output_cost_per_token (>= 0), rpm, tpm (integers >= 0).
+     "os.environ/NAME" in api_key, api_base and api_version reads the variable now. Every other
+     key is a request parameter and goes into extra_params, except LiteLLM's other control keys
+     (stream_timeout, max_retries, organization, custom_llm_provider, model_info, tags, cloud
+     credentials, ...) and any key ending in _key, _secret, _token, _password or _credentials,
+     which are never sent upstream. null counts as absent for every optional key.
+   - "split": {"MODEL": WEIGHT, ...}, the shorthand of LiteLLM's split-test tutorial: one group
+     named "default" whose arms are those model strings. It may sit beside a model_list that has
+     no group "default".
+   - "router_settings": sticky (bool), mirror_sample_rate (0..1), mirror_threads (1..256),
+     mirror_queue (1..1000000), num_retries (0..100), timeout (> 0), drain_ms (>= 0),
+     fallbacks ([{"GROUP": ["GROUP", ...]}, ...], each group of this config, at most one list
+     per group, not itself), rollback ({window, max_error_rate, max_p95_ms, cooldown_s}: window
+     0..LLMSPLIT_ROLLBACK_MAX_WINDOW, max_error_rate 0..1, max_p95_ms >= 0, cooldown_s > 0 (at
+     most 1e9);
+     a window needs a limit and a limit needs a window; no other keys). Its other keys
+     (LiteLLM's routing_strategy, redis_host, ...) are ignored.
+   - Other top-level keys (litellm_settings, general_settings, environment_variables, ...) are
+     ignored, so a LiteLLM proxy config loads unchanged. Nothing is taken from them.
+
+   Weights: within a group either every deployment has one or none has (then the split is
+   uniform); not all 0. silent_model names a group of this config or is a model string: it
+   contains '/', starts with gpt-, o1, o3 or claude-, or equals the model of a deployment.
+   An interpreted object (the top level, litellm_params, router_settings, rollback, split) may
+   not repeat a key.
+
+   Returns the config, or NULL with *err filled (err may be NULL): category LLMSPLIT_ERR_CONFIG
+   with the key path of the first error and what is wrong with it, e.g.
+   "model_list[1].litellm_params.weight: must be >= 0" or "json: 3:7: unexpected character";
+   LLMSPLIT_ERR_NOMEM when memory ran out. A config with any error is refused as a whole.
+   allocator may be NULL (malloc/free); everything the config holds is allocated through it. */
+LLMSPLIT_API llmsplit_config *llmsplit_config_parse(const char *json, size_t len,
+                                                    const llmsplit_allocator *allocator,
+                                                    llmsplit_error *err);
+
+/* Reads the file at path (at most LLMSPLIT_CONFIG_MAX_BYTES) and parses it as above. A file
+   that cannot be read is a LLMSPLIT_ERR_CONFIG error "cannot read PATH: REASON". */
+LLMSPLIT_API llmsplit_config *llmsplit_config_load(const char *path, const llmsplit_allocator *allocator,
+                                                   llmsplit_error *err);
+
+/* Frees the config and everything in it. NULL is fine. */
+LLMSPLIT_API void llmsplit_config_free(llmsplit_config *cfg);
+
+/* The group with this name, or NULL (also for a NULL cfg or name). */
+LLMSPLIT_API const llmsplit_group *llmsplit_config_group(const llmsplit_config *cfg, const char *name);
+
+/* --- health window for automatic rollback (DESIGN §6) ------------------------------------ */
+
+/* Why a health window tripped (bits of llmsplit_health.last_reason). */
+#define LLMSPLIT_ROLLBACK_ERROR_RATE 1
+#define LLMSPLIT_ROLLBACK_LATENCY 2
+
+/* The last `window` primary results of one deployment and whether it is out. Rules:
+   - nothing trips until the window is full (window results since the start or the last trip),
+     so a few early failures cannot take an arm out on a noisy rate;
+   - on each result once full: error rate = failed / window, p95 = the nearest-rank 95th
+     percentile of the latencies in the window (failed results count with their latency: a
+     timeout is slow). Either one above its limit trips the window;
+   - a trip takes the arm out until now + cooldown_s, empties the window and records why;
+   - results that arrive while the arm is out (requests sent before the trip) are ignored;
+   - after the cooldown the arm is available again and starts a fresh window.
+   Not thread-safe: the caller holds a lock around record and available. Fields are read-only
+   for the caller. */
+typedef struct llmsplit_health {
+    llmsplit_rollback_settings settings;
+    llmsplit_allocator allocator;
+    double *latency_ms;       /* ring of window latencies */
+    double *scratch;          /* workspace for the percentile */
+    unsigned char *failed;    /* ring of window failure flags */
+    int count;                /* results in the window */
+    int next;                 /* ring slot for the next result */
+    int errors;               /* failed results in the window */
+    int out;                  /* tripped; out until out_until_ms */
+    int64_t out_until_ms;
+    int trips;                /* times this deployment was taken out */
+    int last_reason;          /* LLMSPLIT_ROLLBACK_* bits of the last trip */
+    double last_error_rate;   /* error rate of the window that last tripped */
+    double last_p95_ms;       /* p95 of that window (0 when the latency check is off) */
+} llmsplit_health;
+
+/* Prepares h for these settings (copied); allocator may be NULL. A window of 0 (rollback off)
+   allocates nothing. Returns 1, or 0 when s is NULL or invalid (window outside
+   0..LLMSPLIT_ROLLBACK_MAX_WINDOW, a limit negative or not a number) or memory ran out; h is
+   then still safe to free. */
+LLMSPLIT_API int llmsplit_health_init(llmsplit_health *h, const llmsplit_rollback_settings *s,
+                                      const llmsplit_allocator *a);
+
+/* Frees what llmsplit_health_init allocated. */
+LLMSPLIT_API void llmsplit_health_free(llmsplit_health *h);
+
+/* Records one primary result (ok nonzero for success) that took latency_ms, at now_ms on a
+   monotonic clock. Returns 1 when this result trips the rollback: the arm is out until
+   now_ms + cooldown_s (write the "rollback" record then, with last_reason, last_error_rate and
+   last_p95_ms); otherwise 0. Always 0 with rollback off. Caller holds the lock. */
+LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double latency_ms, int64_t now_ms);
+
+/* 1 when the deployment may get traffic at now_ms (not out, or its cooldown is over). */
+LLMSPLIT_API int llmsplit_health_available(const llmsplit_health *h, int64_t now_ms);
+
+/* ==== >>public: 6. mirror pool ======================================================= */
+
+/* A fixed set of worker threads and a bounded queue, for work that must never delay or fail the
+   caller (mirrored calls to a silent model, DESIGN §7). Submitting never waits: when the queue is
+   full the task is refused and counted. Shutdown drains what is queued and running for a bounded
+   time, then tells running tasks to stop (the abort flag) and hands every task still queued back
+   to its owner (the drop callback), counting both as abandoned. All memory is allocated by
+   llmsplit_pool_create; nothing is allocated per task.
+
+   Built with LLMSPLIT_NO_THREADS the pool exists but runs nothing: create succeeds, every submit
+   is refused and counted as dropped, and the pool's logger gets one warning that mirroring is
+   unavailable in this build.
+
+   Typical use, with the task owning a heap copy of its input:
+
+       static void run(void *arg, const volatile int *abort_flag) {
+           job *j = (job *)arg;
+           ... work, checking llmsplit_pool_aborting(abort_flag) between steps ...
+           job_free(j);
+       }
+       static void drop(void *arg, int abandoned) { job_record_loss((job *)arg, abandoned); job_free(arg); }
+
+       if (!llmsplit_pool_submit(pool, run, drop, j)) { count_loss(); job_free(j); }
+       ...
+       llmsplit_pool_shutdown(pool, 10000);                                                   */
+
+#ifndef LLMSPLIT_POOL_MAX_THREADS
+#define LLMSPLIT_POOL_MAX_THREADS 256      /* most workers one pool may have */
+#endif
+#ifndef LLMSPLIT_POOL_MAX_QUEUE
+#define LLMSPLIT_POOL_MAX_QUEUE 1048576    /* most waiting tasks one pool may hold */
+#endif
+
+typedef struct llmsplit_pool llmsplit_pool;
+
+typedef struct llmsplit_pool_desc {
+    int threads;                  /* 0: 2; at most LLMSPLIT_POOL_MAX_THREADS */
+    int queue;                    /* 0: 64; bounded queue of waiting tasks (running ones not
+                                     included); at most LLMSPLIT_POOL_MAX_QUEUE */
+    llmsplit_allocator allocator; /* for the pool's one block (zero: malloc/free) */
+    llmsplit_logger logger;       /* zero: warnings and errors to stderr */
+} llmsplit_pool_desc;
+
+/* A task runs fn(arg, abort_flag) on a worker. abort_flag points to an int that becomes nonzero
+   when shutdown's drain deadline passes: long-running tasks (HTTP calls) poll it, through
+   llmsplit_pool_aborting or by passing it on as llmsplit_http_request.abort_flag, and stop early.
+   When a task is abandoned while still queued at the deadline, drop(arg, 1) is called instead of
+   fn so the owner can free arg and record the loss; drop may be NULL. Whenever fn runs, it is
+   responsible for arg, also when it returns early because of the flag. */
+typedef void (*llmsplit_task_fn)(void *arg, const volatile int *abort_flag);
+/* abandoned: 1 = shutdown, 0 = queue full. The pool itself calls drop only at shutdown (a full
+   queue is reported by submit's return value instead, and arg stays the caller's), so it always
+   passes 1; 0 lets an owner route its own refusals through the same function. */
+typedef void (*llmsplit_task_drop_fn)(void *arg, int abandoned);
+
+/* Counters since the pool was created. Under the pool's lock they always satisfy
+       submitted == completed + dropped_queue_full + abandoned_at_shutdown + running + queued
+   so after shutdown (running == queued == 0) every submitted task is exactly one of completed,
+   dropped or abandoned. submitted counts every call to llmsplit_pool_submit with a pool and a
+   function, accepted or not; dropped_queue_full counts the refused ones (queue full, or the pool
+   closed or shutting down, or built with LLMSPLIT_NO_THREADS); abandoned_at_shutdown counts the
+   tasks still queued at the drain deadline plus those still running then. */
+typedef struct llmsplit_pool_stats {
+    uint64_t submitted, completed, dropped_queue_full, abandoned_at_shutdown, running, queued;
+} llmsplit_pool_stats;
+
+/* Creates a pool: allocates its one block (the pool, the ring of desc.queue task slots and the
+   thread handles) from desc.allocator and starts desc.threads workers, which sleep until there is
+   work. desc may be NULL (all defaults); zero fields mean the defaults above. Returns NULL with err
+   filled (err may be NULL) when a count is negative or above its limit (category usage), the
+   block cannot be allocated (memory), or a mutex, condition variable or thread cannot be created
+   (memory, with the system's error number in the message); nothing is left running or allocated
+   then. The pool is released only by llmsplit_pool_shutdown. */
+LLMSPLIT_API llmsplit_pool *llmsplit_pool_create(const llmsplit_pool_desc *desc, llmsplit_error *err);
+
+/* Queues fn(arg) and returns 1, or returns 0 at once when the queue is full, the pool is closed
+   or shutting down, or the build has no threads. It never waits for a worker or for space: it
+   holds the pool's lock only for a few instructions (no callback ever runs under that lock) and
+   allocates nothing. On 0 drop is NOT called: the caller still owns arg and decides what to do,
+   and dropped_queue_full has been incremented. fn NULL or pool NULL also returns 0 and counts
+   nothing. Thread-safe, also while llmsplit_pool_shutdown runs in another thread (the task is
+   refused), but never after shutdown has returned: the pool is gone then. */
+LLMSPLIT_API int llmsplit_pool_submit(llmsplit_pool *pool, llmsplit_task_fn fn, llmsplit_task_drop_fn drop,
+                                      void *arg);
+
+/* A consistent snapshot of the counters, taken under the pool's lock. Thread-safe; all zero for a
+   NULL pool. */
+LLMSPLIT_API llmsplit_pool_stats llmsplit_pool_get_stats(llmsplit_pool *pool);
+
+/* Stops accepting tasks: every later submit returns 0 and counts as dropped. Queued and running
+   tasks carry on; the workers keep running until shutdown. Idempotent and thread-safe. Shutdown
+   closes the pool itself; call this first when submits must stop before the drain starts. */
+LLMSPLIT_API void llmsplit_pool_close(llmsplit_pool *pool);
+
+/* Closes the pool, then waits up to drain_ms (measured on CLOCK_MONOTONIC where the system lets
+   condition variables use it) for queued and running tasks to finish. If they have not by then,
+   it sets the abort flag, calls drop(arg, 1) for every task still queued (in queue order, on the
+   calling thread, without the pool's lock), waits for running tasks to notice the flag and return,
+   and counts both kinds as abandoned (a task that had not returned by the deadline counts as
+   abandoned even if it then finishes its work). Then it joins the workers and frees everything.
+   Returns the number abandoned. drain_ms < 0 waits forever; 0 abandons at once whatever has not
+   finished. Tasks submitted concurrently are refused. A task that never looks at the flag holds shutdown
+   until it returns. Call it once per pool, never from one of its own tasks; pool may be NULL. */
+LLMSPLIT_API int llmsplit_pool_shutdown(llmsplit_pool *pool, int drain_ms);
+
+/* The same, also storing the final counters in *final_stats (may be NULL) just before the pool
+   is freed: running and queued are 0 there, so submitted == completed + dropped_queue_full +
+   abandoned_at_shutdown. */
+LLMSPLIT_API int llmsplit_pool_shutdown_stats(llmsplit_pool *pool, int drain_ms, llmsplit_pool_stats *final_stats);
+
+/* Reads a task's abort flag: 1 once shutdown's drain deadline has passed, else 0 (also for NULL).
+   The pool writes the flag with an atomic store and this is the matching atomic load, so the flag
+   may be polled from the task's thread without a data race; read it through this function (or
+   hand the pointer to the HTTP layer) rather than dereferencing it. */
+LLMSPLIT_API int llmsplit_pool_aborting(const volatile int *flag);
+
+/* ==== >>public: 7. records ============================================================= */
+
+/* One result record (DESIGN §8): a call (primary or silent) or an event ("rollback", "config").
+   Written as one JSON object per line; absent numbers are written as null. Keys never appear. */
+typedef struct llmsplit_record {
+    const char *event;            /* "call", "rollback" or "config" */
+    char ts[32];                  /* "2026-11-21T10:00:00.123Z" */
+    char request_id[40], pair_id[40];
+    const char *role;             /* "primary" or "silent" */
+    int is_silent_experiment;
+    const char *group;            /* the model group */
+    const char *model;            /* the name sent upstream (prefix stripped) */
+    const char *provider;         /* the adapter that sent it */
+    int deployment;               /* index in the config's model_list, -1 for a direct model */
+    int sticky;                   /* the arm came from the user key */
+    const char *fallback_from;    /* upstream name of the arm first picked, when a fallback answered */
+    int ok;                       /* status "ok" or "error" */
+    int http_status;              /* 0 when none */
+    const char *error;            /* "category: message" when not ok */
+    double latency_ms;
+    double ttft_ms;               /* < 0: null */
+    int64_t prompt_tokens, completion_tokens; /* < 0: null */
+    double cost_usd;              /* < 0: null */
+    const char *finish_reason;
+    const char *response;         /* the text, only when the client keeps responses */
+    size_t response_len;
+    const char *reason;           /* rollback and config events */
+    double cooldown_s;            /* rollback events */
+} llmsplit_record;
+
+/* Appends the record as one line of JSON (no newline) to out. 1 ok, 0 out of memory. */
+LLMSPLIT_API int llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *out);
+
+/* The built-in price for a model name (upstream name, prefix stripped; dated suffixes like
+   "-2024-08-06" match their base model): USD per token for input and output. Returns 0 when the
+   model is unknown (then no cost is recorded unless the deployment sets its own). */
+LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, double *output_per_token);
+
+/* ==== >>public: 8. client ============================================================== */
+
+/* The client: a config (text, file or URL), a picker per group, retries and fallbacks, automatic
+   rollback, mirroring to silent models on a worker pool, and records. Thread-safe: any number of
+   threads may call llmsplit_client_chat at once. */
+typedef struct llmsplit_client llmsplit_client;
+
+/* What the client delivers for every record, besides the log file. */
+typedef void (*llmsplit_record_fn)(const llmsplit_record *record, const char *json_line, size_t len,
+                                   void *user_data);
+
+typedef struct llmsplit_client_desc {
+    const char *config_json;      /* the config as text (config_len bytes; 0: strlen) */
+    size_t config_len;
+    const char *config_file;      /* or a file: changes are picked up between requests */
+    const char *config_url;       /* or a URL polled in the background (ETag / If-None-Match) */
+    int config_poll_ms;           /* 0: 1000 for a file, 30000 for a URL */
+    llmsplit_http_desc http;      /* CA file, insecure, proxies, connect timeout, ... */
+    const char *log_path;         /* JSONL records are appended here (NULL: none) */
+    int keep_responses;           /* put the answer text in call records */
+    llmsplit_record_fn on_record; /* called for every record (may be NULL), from any thread */
+    void *user_data;
+    uint64_t seed;                /* random picks and ids; 0: unpredictable */
+    llmsplit_allocator allocator;
+    llmsplit_logger logger;
+} llmsplit_client_desc;
+
+/* Creates a client. Fails (NULL, err filled) when the config is invalid (category config, with
+   the key path), the log cannot be opened, or a thread cannot start. */
+LLMSPLIT_API llmsplit_client *llmsplit_client_create(const llmsplit_client_desc *desc, llmsplit_error *err);
+
+/* Stops the background work and frees the client: waits for queued and in-flight silent calls up
+   to the config's drain_ms, then abandons the rest (counted). No call may be in flight. */
+LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *client);
+
+typedef struct llmsplit_request {
+    const char *group;            /* a model group of the config, or a model string (no split) */
+    const llmsplit_message *messages;
+    int num_messages;
+    const char *params_json;      /* extra parameters (merged over the deployment's own) */
+    const char *user;             /* sticky key: the same user gets the same arm; NULL or "": random */
+    int stream;
+    int (*on_delta)(const char *text, size_t len, void *user_data);
+    void *user_data;
+} llmsplit_request;
+
+typedef struct llmsplit_result {
+    llmsplit_chat_response response; /* the answer (and its usage, latency, ttft) */
+    char group[128];
+    char model[256];              /* model string of the deployment that answered */
+    int deployment;               /* its index in model_list (-1: direct model string) */
+    char chosen_model[256];       /* the arm first picked (differs after a fallback) */
+    int chosen_deployment;
+    int fallback;                 /* a fallback group answered */
+    int sticky;                   /* picked by the user key */
+    int mirrored;                 /* a copy went to a silent model */
+    double cost_usd;              /* < 0 when unknown */
+    char request_id[40], pair_id[40];
+} llmsplit_result;
+
+/* Sends one logical request: picks an arm of the group (sticky by user key or random), queues a
+   copy for the deployment's silent model when it has one (once, never on retries), calls the arm
+   with the config's retries, then the group's fallbacks in order. Writes one primary record.
+   Returns the category of the final failure, or LLMSPLIT_OK; res is filled either way (free it
+   with llmsplit_result_free). */
+LLMSPLIT_API llmsplit_err llmsplit_client_chat(llmsplit_client *client, const llmsplit_request *req,
+                                               llmsplit_result *res, llmsplit_error *err);
+LLMSPLIT_API void llmsplit_result_free(llmsplit_result *res);
+
+typedef struct llmsplit_client_stats {
+    uint64_t requests, errors, fallbacks, rollbacks;
+    uint64_t mirrored, mirror_completed, mirror_failed, mirror_dropped_queue_full, mirror_abandoned_at_shutdown;
+    uint64_t config_reloads, config_errors;
+} llmsplit_client_stats;
+LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *client);
+
+/* Waits until no silent call is queued or running, up to timeout_ms (< 0: forever). Returns 1
+   when idle. For tools and tests that want every record written before reading the log. */
+LLMSPLIT_API int llmsplit_client_wait_mirrors(llmsplit_client *client, int timeout_ms);
+
+/* The one-call form of LiteLLM's completion_with_split_tests: models[i] gets weights[i] of the
+   traffic; one random pick, one call (keys and bases from the environment). For programs that
+   only want a split; it builds and frees a client per call. */
+LLMSPLIT_API llmsplit_err llmsplit_completion_with_split_tests(const char *const *models, const double *weights, int n,
+                                                               const llmsplit_message *messages, int num_messages,
+                                                               llmsplit_result *res, llmsplit_error *err);
 
 #ifdef __cplusplus
 }
@@ -5201,6 +5724,2427 @@ LLMSPLIT_API void llmsplit_chat_response_free(llmsplit_chat_response *resp) {
     llmsplit_buf_free(&resp->text);
     llmsplit_buf_free(&resp->tool_calls);
     llmsplit_buf_free(&resp->raw);
+}
+
+
+/* ==== 5. split ======================================================================= */
+
+
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <limits.h>
+#include <time.h>
+#include <unistd.h>
+#if !defined(LLMSPLIT_NO_THREADS) && !defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_8)
+#include <pthread.h>
+#endif
+
+/* --- hashing and picking ------------------------------------------------------------------ */
+
+/* Seeds of the two hashes that must not correlate with the arm hash (seed 0): the re-pick of a
+   key whose arm is out, and mirror sampling. Any odd constants do. */
+#define LLMSPLIT__PICK_SEED_REPICK 0x9e3779b9u
+#define LLMSPLIT__PICK_SEED_SAMPLE 0x85ebca6bu
+
+static uint32_t llmsplit__pick_murmur2(const unsigned char *p, size_t len, uint32_t seed) {
+    const uint32_t m = 0x5bd1e995u;
+    uint32_t h = seed ^ (uint32_t)len;
+    while (len >= 4) {
+        /* Little-endian words whatever the host, and shifts on unsigned values (nginx shifts a
+           promoted int, which is undefined for bytes >= 0x80 but does the same in practice). */
+        uint32_t k = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        k *= m;
+        k ^= k >> 24;
+        k *= m;
+        h *= m;
+        h ^= k;
+        p += 4;
+        len -= 4;
+    }
+    if (len >= 3) h ^= (uint32_t)p[2] << 16;
+    if (len >= 2) h ^= (uint32_t)p[1] << 8;
+    if (len >= 1) {
+        h ^= (uint32_t)p[0];
+        h *= m;
+    }
+    h ^= h >> 13;
+    h *= m;
+    h ^= h >> 15;
+    return h;
+}
+
+LLMSPLIT_API uint32_t llmsplit_murmur2(const void *key, size_t len) {
+    if (!key) len = 0;
+    return llmsplit__pick_murmur2((const unsigned char *)key, len, 0);
+}
+
+/* Weight i as the picker sees it: 0 when the arm is not available. */
+static double llmsplit__pick_weight(const double *w, const unsigned char *avail, int i) {
+    return avail && !avail[i] ? 0.0 : w[i];
+}
+
+/* Sum of the effective weights, or -1 when a weight is invalid or all are 0. */
+static double llmsplit__pick_sum(const double *w, const unsigned char *avail, int n) {
+    double sum = 0.0;
+    int i;
+    if (!w || n < 1) return -1.0;
+    for (i = 0; i < n; i++) {
+        if (!(w[i] >= 0.0) || w[i] > DBL_MAX) return -1.0; /* negative, NaN or infinite */
+        sum += llmsplit__pick_weight(w, avail, i);
+    }
+    return sum > 0.0 && sum <= DBL_MAX ? sum : -1.0;
+}
+
+static int llmsplit__pick_hash_avail(const double *w, const unsigned char *avail, int n, uint32_t hash) {
+    double sum = llmsplit__pick_sum(w, avail, n);
+    uint64_t bound = 0;
+    int i, last = -1;
+    if (sum < 0.0) return -1;
+    for (i = n - 1; i >= 0 && last < 0; i--)
+        if (llmsplit__pick_weight(w, avail, i) > 0.0) last = i;
+    for (i = 0; i < last; i++) {
+        double x = llmsplit__pick_weight(w, avail, i) / sum * 10000.0;
+        uint64_t units = (uint64_t)(x + 0.5); /* 0.01% units; x is in [0, 10000] */
+        if (units == 0) continue;             /* nginx has no 0% line: such an arm never wins */
+        bound += units * 0xFFFFFFFFu / 10000u;
+        if ((uint64_t)hash < bound) return i;
+    }
+    return last;
+}
+
+static int llmsplit__pick_random_avail(const double *w, const unsigned char *avail, int n, double u) {
+    double sum = llmsplit__pick_sum(w, avail, n), target, acc = 0.0;
+    int i, last = -1;
+    if (sum < 0.0) return -1;
+    if (!(u > 0.0)) u = 0.0;
+    if (u > 1.0) u = 1.0;
+    target = u * sum;
+    for (i = 0; i < n; i++) {
+        double wi = llmsplit__pick_weight(w, avail, i);
+        if (!(wi > 0.0)) continue;
+        acc += wi;
+        last = i;
+        if (target < acc) return i;
+    }
+    return last; /* rounding put the target at the very end: the last arm with a weight */
+}
+
+LLMSPLIT_API int llmsplit_pick_hash(const double *weights, int n, uint32_t hash) {
+    return llmsplit__pick_hash_avail(weights, NULL, n, hash);
+}
+
+LLMSPLIT_API int llmsplit_pick_sticky(const double *weights, int n, const char *key, size_t key_len) {
+    if (!key || key_len == 0) return -1;
+    return llmsplit__pick_hash_avail(weights, NULL, n, llmsplit_murmur2(key, key_len));
+}
+
+LLMSPLIT_API int llmsplit_pick_random(const double *weights, int n, double u) {
+    return llmsplit__pick_random_avail(weights, NULL, n, u);
+}
+
+/* SplitMix64 (Steele, Lea, Flood 2014): the state moves by a constant, so advancing it is one
+   atomic add and the output function needs no lock. */
+#define LLMSPLIT__RNG_GAMMA 0x9e3779b97f4a7c15ull
+
+static uint64_t llmsplit__rng_mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+#if defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_8)
+static uint64_t llmsplit__rng_advance(uint64_t *state) {
+    return __atomic_add_fetch(state, LLMSPLIT__RNG_GAMMA, __ATOMIC_RELAXED);
+}
+#elif !defined(LLMSPLIT_NO_THREADS)
+/* No 64-bit atomics: one lock for every rng is enough, a draw holds it for an add. */
+static pthread_mutex_t llmsplit__rng_mutex = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t llmsplit__rng_advance(uint64_t *state) {
+    uint64_t s;
+    pthread_mutex_lock(&llmsplit__rng_mutex);
+    s = *state += LLMSPLIT__RNG_GAMMA;
+    pthread_mutex_unlock(&llmsplit__rng_mutex);
+    return s;
+}
+#else
+static uint64_t llmsplit__rng_advance(uint64_t *state) { return *state += LLMSPLIT__RNG_GAMMA; }
+#endif
+
+static uint64_t llmsplit__rng_entropy(void) {
+    static uint64_t counter;
+    uint64_t x = 0;
+    int fd = open("/dev/urandom", O_RDONLY);
+    if (fd >= 0) {
+        if (read(fd, &x, sizeof x) != (ssize_t)sizeof x) x = 0;
+        close(fd);
+    }
+    if (x == 0) {
+        /* No /dev/urandom (chroot, early boot): the clock, the pid, a stack address and a
+           counter, mixed, differ between processes and between calls. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        x = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        x ^= (uint64_t)getpid() << 32;
+        x ^= (uint64_t)(uintptr_t)&x;
+        x = llmsplit__rng_mix(x + llmsplit__rng_advance(&counter));
+    }
+    return x ? x : LLMSPLIT__RNG_GAMMA;
+}
+
+LLMSPLIT_API void llmsplit_rng_seed(llmsplit_rng *r, uint64_t seed) {
+    if (!r) return;
+    r->state = seed ? seed : llmsplit__rng_entropy();
+}
+
+LLMSPLIT_API double llmsplit_rng_next(llmsplit_rng *r) {
+    uint64_t z = llmsplit__rng_mix(llmsplit__rng_advance(&r->state));
+    return (double)(z >> 11) * (1.0 / 9007199254740992.0); /* 53 bits / 2^53 */
+}
+
+LLMSPLIT_API int llmsplit_pick(const double *weights, const unsigned char *available, int n,
+                               const char *key, size_t key_len, llmsplit_rng *rng) {
+    int arm;
+    if (key && key_len > 0) {
+        const unsigned char *k = (const unsigned char *)key;
+        arm = llmsplit__pick_hash_avail(weights, NULL, n, llmsplit__pick_murmur2(k, key_len, 0));
+        if (arm < 0 || !available || available[arm]) return arm;
+        /* The key's arm is out. Placing the key again with the same hash over the reduced
+           weights would shift every bound and move users between healthy arms; an independent
+           hash moves only this arm's users, in proportion to the others. */
+        {
+            int again = llmsplit__pick_hash_avail(weights, available, n,
+                                                  llmsplit__pick_murmur2(k, key_len, LLMSPLIT__PICK_SEED_REPICK));
+            return again >= 0 ? again : arm;
+        }
+    }
+    if (!rng) return -1;
+    {
+        double u = llmsplit_rng_next(rng);
+        arm = llmsplit__pick_random_avail(weights, available, n, u);
+        return arm >= 0 ? arm : llmsplit__pick_random_avail(weights, NULL, n, u);
+    }
+}
+
+LLMSPLIT_API int llmsplit_pick_sample(double rate, const char *key, size_t key_len, llmsplit_rng *rng) {
+    if (rate >= 1.0) return 1;
+    if (!(rate > 0.0)) return 0;
+    if (key && key_len > 0) {
+        uint32_t h = llmsplit__pick_murmur2((const unsigned char *)key, key_len, LLMSPLIT__PICK_SEED_SAMPLE);
+        return (double)h < rate * 4294967296.0;
+    }
+    return rng ? llmsplit_rng_next(rng) < rate : 0;
+}
+
+/* --- config: memory ------------------------------------------------------------------------ */
+
+/* Everything a config holds lives in a chain of blocks freed together: no per-string frees, no
+   partial states to unwind on an error. */
+typedef struct llmsplit__cfg_block {
+    struct llmsplit__cfg_block *next;
+    size_t used, cap;
+} llmsplit__cfg_block;
+
+#define LLMSPLIT__CFG_ALIGN 16u
+#define LLMSPLIT__CFG_BLOCK_HEAD ((sizeof(llmsplit__cfg_block) + LLMSPLIT__CFG_ALIGN - 1) & ~(size_t)(LLMSPLIT__CFG_ALIGN - 1))
+#define LLMSPLIT__CFG_BLOCK_SIZE 8192u
+
+/* n zeroed bytes, aligned for any field of the config structs; NULL when out of memory. */
+static void *llmsplit__cfg_alloc(llmsplit_config *cfg, size_t n) {
+    llmsplit__cfg_block *b = (llmsplit__cfg_block *)cfg->llmsplit__blocks;
+    char *p;
+    if (n > SIZE_MAX / 4) return NULL;
+    n = (n + LLMSPLIT__CFG_ALIGN - 1) & ~(size_t)(LLMSPLIT__CFG_ALIGN - 1);
+    if (n == 0) n = LLMSPLIT__CFG_ALIGN;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > LLMSPLIT__CFG_BLOCK_SIZE - LLMSPLIT__CFG_BLOCK_HEAD ? n : LLMSPLIT__CFG_BLOCK_SIZE - LLMSPLIT__CFG_BLOCK_HEAD;
+        llmsplit__cfg_block *nb = (llmsplit__cfg_block *)llmsplit__alloc(&cfg->llmsplit__allocator, LLMSPLIT__CFG_BLOCK_HEAD + cap);
+        if (!nb) return NULL;
+        nb->next = b;
+        nb->used = 0;
+        nb->cap = cap;
+        cfg->llmsplit__blocks = nb;
+        b = nb;
+    }
+    p = (char *)b + LLMSPLIT__CFG_BLOCK_HEAD + b->used;
+    b->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+static char *llmsplit__cfg_strdup(llmsplit_config *cfg, const char *s, size_t n) {
+    char *d = (char *)llmsplit__cfg_alloc(cfg, n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+LLMSPLIT_API void llmsplit_config_free(llmsplit_config *cfg) {
+    llmsplit__cfg_block *b;
+    llmsplit_allocator a;
+    if (!cfg) return;
+    a = cfg->llmsplit__allocator;
+    b = (llmsplit__cfg_block *)cfg->llmsplit__blocks;
+    while (b) {
+        llmsplit__cfg_block *next = b->next;
+        llmsplit__free(&a, b);
+        b = next;
+    }
+    llmsplit__free(&a, cfg);
+}
+
+/* --- config: reading values ------------------------------------------------------------------- */
+
+/* The parse in progress: the config being built and where errors go. path holds the key path of
+   the object being read ("model_list[1].litellm_params"). */
+typedef struct llmsplit__cfgp {
+    llmsplit_config *cfg;
+    llmsplit_error *err;
+    int nomem;
+} llmsplit__cfgp;
+
+/* Always returns 0, so callers write `return llmsplit__cfg_fail(...)`. */
+static int llmsplit__cfg_fail(llmsplit__cfgp *p, const char *path, const char *fmt, ...) {
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (path && *path) llmsplit__set_error(p->err, LLMSPLIT_ERR_CONFIG, "%.110s: %s", path, msg);
+    else llmsplit__set_error(p->err, LLMSPLIT_ERR_CONFIG, "%s", msg);
+    return 0;
+}
+
+static int llmsplit__cfg_nomem(llmsplit__cfgp *p) {
+    p->nomem = 1;
+    llmsplit__set_error(p->err, LLMSPLIT_ERR_NOMEM, "config: out of memory");
+    return 0;
+}
+
+/* base + "." + key (or key alone at the top). Keys are cut at 60 bytes: a path is for a
+   person to find the place, and messages have a fixed size. */
+static void llmsplit__cfg_path(char *out, size_t cap, const char *base, const char *key, size_t key_len) {
+    int kl = key_len > 60 ? 60 : (int)key_len;
+    if (base && *base) snprintf(out, cap, "%s.%.*s", base, kl, key);
+    else snprintf(out, cap, "%.*s", kl, key);
+}
+
+static int llmsplit__cfg_key_is(const llmsplit_json_val *k, const char *name) {
+    size_t n;
+    const char *s = llmsplit_json_str(k, &n);
+    return s && n == strlen(name) && memcmp(s, name, n) == 0;
+}
+
+/* Fails when an interpreted object repeats a key: the first copy would win silently, which
+   hides a mistake (and JSON does not say which copy counts). */
+static int llmsplit__cfg_no_dups(llmsplit__cfgp *p, const llmsplit_json_val *obj, const char *path) {
+    int brackets = strcmp(path, "split") == 0; /* its keys are model strings: split["a/b.c"] */
+    llmsplit_json_iter it = llmsplit_json_iterate(obj), jt;
+    const llmsplit_json_val *k, *k2;
+    while (llmsplit_json_next(&it, &k, NULL)) {
+        size_t n, n2;
+        const char *s = llmsplit_json_str(k, &n);
+        jt = it;
+        while (llmsplit_json_next(&jt, &k2, NULL)) {
+            const char *s2 = llmsplit_json_str(k2, &n2);
+            if (n == n2 && memcmp(s, s2, n) == 0) {
+                char kp[192];
+                if (brackets) snprintf(kp, sizeof kp, "split[\"%.60s\"]", s);
+                else llmsplit__cfg_path(kp, sizeof kp, path, s, n);
+                return llmsplit__cfg_fail(p, kp, "given twice");
+            }
+        }
+    }
+    return 1;
+}
+
+/* An optional member: NULL when absent or null (YAML's empty value becomes null). */
+static const llmsplit_json_val *llmsplit__cfg_get(const llmsplit_json_val *obj, const char *key) {
+    const llmsplit_json_val *v = llmsplit_json_get(obj, key);
+    return llmsplit_json_type_of(v) == LLMSPLIT_JSON_NULL ? NULL : v;
+}
+
+/* Reads an optional number member into *out. min_excl: the minimum itself is refused.
+   Returns 1 (also when absent: *present says which), 0 on error. */
+static int llmsplit__cfg_number(llmsplit__cfgp *p, const llmsplit_json_val *obj, const char *base,
+                                const char *key, double min, int min_excl, double max, double *out,
+                                int *present) {
+    const llmsplit_json_val *v = llmsplit__cfg_get(obj, key);
+    char path[192];
+    double d;
+    if (present) *present = 0;
+    if (!v) return 1;
+    llmsplit__cfg_path(path, sizeof path, base, key, strlen(key));
+    if (llmsplit_json_type_of(v) != LLMSPLIT_JSON_NUMBER) return llmsplit__cfg_fail(p, path, "must be a number");
+    d = llmsplit_json_double(v);
+    if (min_excl ? !(d > min) : !(d >= min))
+        return llmsplit__cfg_fail(p, path, "must be %s %g", min_excl ? ">" : ">=", min);
+    if (d > max) return llmsplit__cfg_fail(p, path, "must be <= %g", max);
+    *out = d;
+    if (present) *present = 1;
+    return 1;
+}
+
+/* An optional integer member (a number with an integral value, so 50.0 and 5e1 count). */
+static int llmsplit__cfg_int(llmsplit__cfgp *p, const llmsplit_json_val *obj, const char *base,
+                             const char *key, int min, int max, int *out) {
+    const llmsplit_json_val *v = llmsplit__cfg_get(obj, key);
+    char path[192];
+    double d;
+    if (!v) return 1;
+    llmsplit__cfg_path(path, sizeof path, base, key, strlen(key));
+    if (llmsplit_json_type_of(v) != LLMSPLIT_JSON_NUMBER) return llmsplit__cfg_fail(p, path, "must be an integer");
+    d = llmsplit_json_double(v);
+    if (d < (double)min) return llmsplit__cfg_fail(p, path, "must be >= %d", min);
+    if (d > (double)max) return llmsplit__cfg_fail(p, path, "must be <= %d", max);
+    if (d != (double)(int)d) return llmsplit__cfg_fail(p, path, "must be an integer"); /* in range: the cast is defined */
+    *out = (int)d;
+    return 1;
+}
+
+static int llmsplit__cfg_bool(llmsplit__cfgp *p, const llmsplit_json_val *obj, const char *base,
+                              const char *key, int *out) {
+    const llmsplit_json_val *v = llmsplit__cfg_get(obj, key);
+    char path[192];
+    if (!v) return 1;
+    if (llmsplit_json_type_of(v) != LLMSPLIT_JSON_BOOL) {
+        llmsplit__cfg_path(path, sizeof path, base, key, strlen(key));
+        return llmsplit__cfg_fail(p, path, "must be true or false");
+    }
+    *out = llmsplit_json_is_true(v);
+    return 1;
+}
+
+/* A string value: checked and copied. Empty strings are refused when nonempty is set, and
+   strings with a NUL byte always (they would be cut short as C strings). */
+static int llmsplit__cfg_strval(llmsplit__cfgp *p, const llmsplit_json_val *v, const char *path,
+                                int nonempty, const char **out) {
+    size_t n;
+    const char *s = llmsplit_json_str(v, &n);
+    char *d;
+    if (!s) return llmsplit__cfg_fail(p, path, "must be a string");
+    if (nonempty && n == 0) return llmsplit__cfg_fail(p, path, "must not be empty");
+    if (memchr(s, 0, n)) return llmsplit__cfg_fail(p, path, "must not contain a NUL character");
+    if (!(d = llmsplit__cfg_strdup(p->cfg, s, n))) return llmsplit__cfg_nomem(p);
+    *out = d;
+    return 1;
+}
+
+static int llmsplit__cfg_string(llmsplit__cfgp *p, const llmsplit_json_val *obj, const char *base,
+                                const char *key, int nonempty, const char **out) {
+    const llmsplit_json_val *v = llmsplit__cfg_get(obj, key);
+    char path[192];
+    if (!v) return 1;
+    llmsplit__cfg_path(path, sizeof path, base, key, strlen(key));
+    return llmsplit__cfg_strval(p, v, path, nonempty, out);
+}
+
+/* A string that may be LiteLLM's "os.environ/NAME": the variable's value is read now. Empty
+   values and unset variables leave *out NULL (the provider's default then applies). The value is
+   never put in a message: it may be a key. */
+static int llmsplit__cfg_env_string(llmsplit__cfgp *p, const llmsplit_json_val *obj, const char *base,
+                                    const char *key, const char **out) {
+    static const char prefix[] = "os.environ/";
+    const llmsplit_json_val *v = llmsplit__cfg_get(obj, key);
+    const char *s = NULL;
+    char path[192];
+    if (!v) return 1;
+    llmsplit__cfg_path(path, sizeof path, base, key, strlen(key));
+    if (!llmsplit__cfg_strval(p, v, path, 0, &s)) return 0;
+    if (strncmp(s, prefix, sizeof prefix - 1) == 0) {
+        const char *name = s + sizeof prefix - 1, *val;
+        if (!*name) return llmsplit__cfg_fail(p, path, "os.environ/ needs a variable name");
+        val = getenv(name);
+        s = NULL;
+        if (val && *val && !(s = llmsplit__cfg_strdup(p->cfg, val, strlen(val)))) return llmsplit__cfg_nomem(p);
+    }
+    *out = s && *s ? s : NULL;
+    return 1;
+}
+
+/* --- config: deployments -------------------------------------------------------------------- */
+
+/* litellm_params keys that steer llmsplit or LiteLLM itself and are never sent upstream.
+   Credentials of providers llmsplit does not speak are here too, so they cannot leak into a
+   request body. */
+static const char *const llmsplit__cfg_control_keys[] = {
+    "model", "weight", "silent_model", "api_key", "api_base", "api_version", "rpm", "tpm",
+    "timeout", "stream_timeout", "max_retries", "input_cost_per_token", "output_cost_per_token",
+    "input_cost_per_second", "output_cost_per_second", "organization", "custom_llm_provider",
+    "region_name", "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
+    "aws_region_name", "aws_profile_name", "aws_role_name", "aws_session_name", "vertex_project",
+    "vertex_location", "vertex_credentials", "tenant_id", "client_id", "client_secret",
+    "azure_ad_token", "azure_ad_token_provider", "azure_username", "azure_password", "api_type",
+    "use_in_pass_through", "use_litellm_proxy", "merge_reasoning_content_in_choices", "model_info",
+    "mock_response", "tags", "litellm_credential_name", "max_budget", "budget_duration",
+    "drop_params", "additional_drop_params", "configurable_clientside_auth_params", "base_model",
+    "litellm_trace_id", "deployment_id", "model_name", "stream", "cache_control_injection_points",
+};
+
+static int llmsplit__cfg_ends_with(const char *s, size_t n, const char *suffix) {
+    size_t m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+static int llmsplit__cfg_is_control(const llmsplit_json_val *k) {
+    size_t i, n;
+    const char *s = llmsplit_json_str(k, &n);
+    for (i = 0; i < sizeof llmsplit__cfg_control_keys / sizeof llmsplit__cfg_control_keys[0]; i++)
+        if (llmsplit__cfg_key_is(k, llmsplit__cfg_control_keys[i])) return 1;
+    /* Whatever LiteLLM adds later, a secret-looking key stays home. */
+    return llmsplit__cfg_ends_with(s, n, "_key") || llmsplit__cfg_ends_with(s, n, "_secret") ||
+           llmsplit__cfg_ends_with(s, n, "_token") || llmsplit__cfg_ends_with(s, n, "_password") ||
+           llmsplit__cfg_ends_with(s, n, "_credentials");
+}
+
+/* The request parameters of one litellm_params object, as a JSON object text. */
+static int llmsplit__cfg_extra(llmsplit__cfgp *p, const llmsplit_json_val *params, const char **out) {
+    llmsplit_json_writer w;
+    llmsplit_json_iter it = llmsplit_json_iterate(params);
+    const llmsplit_json_val *k, *v;
+    const char *text;
+    size_t n;
+    llmsplit_json_writer_init(&w, &p->cfg->llmsplit__allocator);
+    llmsplit_json_write_begin_object(&w);
+    while (llmsplit_json_next(&it, &k, &v)) {
+        const char *ks = llmsplit_json_str(k, &n);
+        if (llmsplit__cfg_is_control(k)) continue;
+        llmsplit_json_write_key(&w, ks, n);
+        llmsplit_json_write_value(&w, v);
+    }
+    llmsplit_json_write_end_object(&w);
+    /* The writer only fails for lack of memory here: keys and values come from a parsed, hence
+       valid, document. */
+    text = llmsplit_json_writer_result(&w, &n);
+    *out = text ? llmsplit__cfg_strdup(p->cfg, text, n) : NULL;
+    llmsplit_json_writer_free(&w);
+    return *out ? 1 : llmsplit__cfg_nomem(p);
+}
+
+/* Reads model_list[i]'s litellm_params into d. path is "model_list[i].litellm_params". */
+static int llmsplit__cfg_deployment(llmsplit__cfgp *p, const llmsplit_json_val *params, const char *path,
+                                    llmsplit_deployment *d) {
+    const char *base = NULL;
+    int has_in = 0, has_out = 0;
+    if (llmsplit_json_len(params) > LLMSPLIT_CONFIG_MAX_KEYS)
+        return llmsplit__cfg_fail(p, path, "more than %d keys", LLMSPLIT_CONFIG_MAX_KEYS);
+    if (!llmsplit__cfg_no_dups(p, params, path)) return 0;
+    if (!llmsplit__cfg_get(params, "model")) {
+        char mp[192];
+        llmsplit__cfg_path(mp, sizeof mp, path, "model", 5);
+        return llmsplit__cfg_fail(p, mp, "missing");
+    }
+    d->weight = 1.0;
+    if (!llmsplit__cfg_string(p, params, path, "model", 1, &d->model) ||
+        !llmsplit__cfg_number(p, params, path, "weight", 0.0, 0, DBL_MAX, &d->weight, &d->has_weight) ||
+        !llmsplit__cfg_string(p, params, path, "silent_model", 1, &d->silent_model) ||
+        !llmsplit__cfg_env_string(p, params, path, "api_key", &d->api_key) ||
+        !llmsplit__cfg_env_string(p, params, path, "api_base", &base) ||
+        !llmsplit__cfg_env_string(p, params, path, "api_version", &d->api_version) ||
+        !llmsplit__cfg_number(p, params, path, "timeout", 0.0, 1, DBL_MAX, &d->timeout_s, NULL) ||
+        !llmsplit__cfg_number(p, params, path, "input_cost_per_token", 0.0, 0, DBL_MAX, &d->input_cost_per_token, &has_in) ||
+        !llmsplit__cfg_number(p, params, path, "output_cost_per_token", 0.0, 0, DBL_MAX, &d->output_cost_per_token, &has_out) ||
+        !llmsplit__cfg_int(p, params, path, "rpm", 0, INT_MAX, &d->rpm) ||
+        !llmsplit__cfg_int(p, params, path, "tpm", 0, INT_MAX, &d->tpm))
+        return 0;
+    if (!d->has_weight) d->weight = 1.0;
+    d->has_costs = has_in || has_out;
+    if (base) {
+        /* A bad URL fails here, at load, rather than on the first request to this arm. */
+        llmsplit_url u;
+        llmsplit_error uerr;
+        char bp[192];
+        if (!llmsplit_url_parse(base, &u, &uerr)) {
+            llmsplit__cfg_path(bp, sizeof bp, path, "api_base", 8);
+            return llmsplit__cfg_fail(p, bp, "%s", uerr.message);
+        }
+        d->api_base = base;
+    }
+    return llmsplit__cfg_extra(p, params, &d->extra_params);
+}
+
+/* --- config: the whole ------------------------------------------------------------------------ */
+
+/* Index of the group with this name, or -1. Linear: configs have a handful of groups. */
+static int llmsplit__cfg_find_group(const llmsplit_config *cfg, const char *name, size_t n) {
+    int g;
+    for (g = 0; g < cfg->num_groups; g++)
+        if (strlen(cfg->groups[g].name) == n && memcmp(cfg->groups[g].name, name, n) == 0) return g;
+    return -1;
+}
+
+LLMSPLIT_API const llmsplit_group *llmsplit_config_group(const llmsplit_config *cfg, const char *name) {
+    int g;
+    if (!cfg || !name) return NULL;
+    g = llmsplit__cfg_find_group(cfg, name, strlen(name));
+    return g >= 0 ? &cfg->groups[g] : NULL;
+}
+
+/* Adds deployment d to its group (made on first sight); group_of[d] records which. */
+static int llmsplit__cfg_assign(llmsplit__cfgp *p, int d, const char *name, size_t n, int *group_of) {
+    llmsplit_config *cfg = p->cfg;
+    int g = llmsplit__cfg_find_group(cfg, name, n);
+    if (g < 0) {
+        g = cfg->num_groups++;
+        if (!(cfg->groups[g].name = llmsplit__cfg_strdup(cfg, name, n))) return llmsplit__cfg_nomem(p);
+    }
+    cfg->deployments[d].group = cfg->groups[g].name;
+    cfg->groups[g].count++;
+    group_of[d] = g;
+    return 1;
+}
+
+static int llmsplit__cfg_model_list(llmsplit__cfgp *p, const llmsplit_json_val *list, int *group_of,
+                                    const char **params_key) {
+    llmsplit_json_iter it = llmsplit_json_iterate(list);
+    const llmsplit_json_val *e;
+    int i = 0;
+    while (llmsplit_json_next(&it, NULL, &e)) {
+        llmsplit_deployment *d = &p->cfg->deployments[i];
+        const llmsplit_json_val *name = llmsplit__cfg_get(e, "model_name");
+        const llmsplit_json_val *lp = llmsplit__cfg_get(e, "litellm_params");
+        const llmsplit_json_val *pp = llmsplit__cfg_get(e, "params");
+        const char *gname = NULL;
+        char ep[64], path[192];
+        snprintf(ep, sizeof ep, "model_list[%d]", i);
+        if (llmsplit_json_type_of(e) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, ep, "must be an object");
+        llmsplit__cfg_path(path, sizeof path, ep, "model_name", 10);
+        if (!name) return llmsplit__cfg_fail(p, path, "missing");
+        if (!llmsplit__cfg_strval(p, name, path, 1, &gname)) return 0;
+        if (lp && pp) return llmsplit__cfg_fail(p, ep, "has both litellm_params and params");
+        if (!lp && !pp) {
+            llmsplit__cfg_path(path, sizeof path, ep, "litellm_params", 14);
+            return llmsplit__cfg_fail(p, path, "missing");
+        }
+        params_key[i] = lp ? "litellm_params" : "params";
+        llmsplit__cfg_path(path, sizeof path, ep, params_key[i], strlen(params_key[i]));
+        if (llmsplit_json_type_of(lp ? lp : pp) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, path, "must be an object");
+        if (!llmsplit__cfg_deployment(p, lp ? lp : pp, path, d)) return 0;
+        d->index = i;
+        if (!llmsplit__cfg_assign(p, i, gname, strlen(gname), group_of)) return 0;
+        i++;
+    }
+    return 1;
+}
+
+static int llmsplit__cfg_split(llmsplit__cfgp *p, const llmsplit_json_val *split, int first, int *group_of) {
+    llmsplit_json_iter it = llmsplit_json_iterate(split);
+    const llmsplit_json_val *k, *v;
+    int i = first;
+    if (llmsplit__cfg_find_group(p->cfg, "default", 7) >= 0)
+        return llmsplit__cfg_fail(p, "split", "group 'default' is also defined in model_list");
+    if (!llmsplit__cfg_no_dups(p, split, "split")) return 0;
+    while (llmsplit_json_next(&it, &k, &v)) {
+        llmsplit_deployment *d = &p->cfg->deployments[i];
+        size_t n;
+        const char *model = llmsplit_json_str(k, &n);
+        char path[192];
+        if (!model || n == 0) return llmsplit__cfg_fail(p, "split", "a model string is empty");
+        snprintf(path, sizeof path, "split[\"%.60s\"]", model);
+        if (memchr(model, 0, n)) return llmsplit__cfg_fail(p, path, "model string contains a NUL character");
+        if (llmsplit_json_type_of(v) != LLMSPLIT_JSON_NUMBER) return llmsplit__cfg_fail(p, path, "must be a number");
+        d->weight = llmsplit_json_double(v);
+        if (!(d->weight >= 0.0)) return llmsplit__cfg_fail(p, path, "must be >= 0");
+        d->has_weight = 1;
+        d->extra_params = "{}";
+        d->index = i;
+        if (!(d->model = llmsplit__cfg_strdup(p->cfg, model, n))) return llmsplit__cfg_nomem(p);
+        if (!llmsplit__cfg_assign(p, i, "default", 7, group_of)) return 0;
+        i++;
+    }
+    return 1;
+}
+
+/* The path of deployment d's litellm_params (or of its split entry) followed by key. */
+static void llmsplit__cfg_dpath(char *out, size_t cap, const llmsplit_config *cfg, int d, int n_list,
+                                const char *const *params_key, const char *key) {
+    if (d < n_list) snprintf(out, cap, "model_list[%d].%s.%s", d, params_key[d], key);
+    else snprintf(out, cap, "split[\"%.60s\"]", cfg->deployments[d].model);
+}
+
+/* Weights: all or none per group, not all 0, a finite sum; then the normalised shares. */
+static int llmsplit__cfg_weights(llmsplit__cfgp *p, int n_list, const char *const *params_key) {
+    llmsplit_config *cfg = p->cfg;
+    int g, j;
+    for (g = 0; g < cfg->num_groups; g++) {
+        llmsplit_group *grp = &cfg->groups[g];
+        int with = 0, first_without = -1;
+        double sum = 0.0;
+        char path[192];
+        for (j = 0; j < grp->count; j++) {
+            const llmsplit_deployment *d = &cfg->deployments[grp->deployments[j]];
+            if (d->has_weight) with++;
+            else if (first_without < 0) first_without = grp->deployments[j];
+            sum += d->weight;
+        }
+        if (with && first_without >= 0) {
+            llmsplit__cfg_dpath(path, sizeof path, cfg, first_without, n_list, params_key, "weight");
+            return llmsplit__cfg_fail(p, path, "missing (other deployments of group '%.60s' have a weight)", grp->name);
+        }
+        llmsplit__cfg_dpath(path, sizeof path, cfg, grp->deployments[0], n_list, params_key, "weight");
+        if (!(sum > 0.0)) return llmsplit__cfg_fail(p, path, "every weight of group '%.60s' is 0", grp->name);
+        if (sum > DBL_MAX) return llmsplit__cfg_fail(p, path, "the weights of group '%.60s' add up to infinity", grp->name);
+        for (j = 0; j < grp->count; j++) {
+            llmsplit_deployment *d = &cfg->deployments[grp->deployments[j]];
+            d->share = d->weight / sum;
+        }
+    }
+    return 1;
+}
+
+static int llmsplit__cfg_is_model_string(const llmsplit_config *cfg, const char *s) {
+    int i;
+    if (strchr(s, '/') || strncmp(s, "gpt-", 4) == 0 || strncmp(s, "o1", 2) == 0 ||
+        strncmp(s, "o3", 2) == 0 || strncmp(s, "claude-", 7) == 0)
+        return 1;
+    for (i = 0; i < cfg->num_deployments; i++)
+        if (strcmp(cfg->deployments[i].model, s) == 0) return 1;
+    return 0;
+}
+
+static int llmsplit__cfg_silent(llmsplit__cfgp *p, int n_list, const char *const *params_key) {
+    llmsplit_config *cfg = p->cfg;
+    int i;
+    for (i = 0; i < n_list; i++) {
+        const char *s = cfg->deployments[i].silent_model;
+        char path[192];
+        if (!s || llmsplit_config_group(cfg, s) || llmsplit__cfg_is_model_string(cfg, s)) continue;
+        llmsplit__cfg_dpath(path, sizeof path, cfg, i, n_list, params_key, "silent_model");
+        return llmsplit__cfg_fail(p, path, "'%.60s' is neither a model group of this config nor a model string (provider/name)", s);
+    }
+    return 1;
+}
+
+static int llmsplit__cfg_fallbacks(llmsplit__cfgp *p, const llmsplit_json_val *fb) {
+    llmsplit_config *cfg = p->cfg;
+    llmsplit_json_iter it = llmsplit_json_iterate(fb);
+    const llmsplit_json_val *e;
+    int i = 0;
+    if (llmsplit_json_type_of(fb) != LLMSPLIT_JSON_ARRAY)
+        return llmsplit__cfg_fail(p, "router_settings.fallbacks", "must be an array of {\"group\": [\"group\", ...]} objects");
+    while (llmsplit_json_next(&it, NULL, &e)) {
+        llmsplit_json_iter mt = llmsplit_json_iterate(e);
+        const llmsplit_json_val *k, *list;
+        char ep[64];
+        snprintf(ep, sizeof ep, "router_settings.fallbacks[%d]", i);
+        if (llmsplit_json_type_of(e) != LLMSPLIT_JSON_OBJECT)
+            return llmsplit__cfg_fail(p, ep, "must be an object {\"group\": [\"group\", ...]}");
+        while (llmsplit_json_next(&mt, &k, &list)) {
+            size_t n;
+            const char *name = llmsplit_json_str(k, &n);
+            llmsplit_json_iter lt = llmsplit_json_iterate(list);
+            const llmsplit_json_val *item;
+            llmsplit_group *grp;
+            char kp[192];
+            int g = llmsplit__cfg_find_group(cfg, name, n), j = 0;
+            llmsplit__cfg_path(kp, sizeof kp, ep, name, n);
+            if (g < 0) return llmsplit__cfg_fail(p, ep, "'%.60s' is not a model group", name);
+            grp = &cfg->groups[g];
+            if (grp->fallbacks) return llmsplit__cfg_fail(p, kp, "fallbacks for this group are given twice");
+            if (llmsplit_json_type_of(list) != LLMSPLIT_JSON_ARRAY) return llmsplit__cfg_fail(p, kp, "must be an array of group names");
+            grp->fallbacks = (const char **)llmsplit__cfg_alloc(cfg, (llmsplit_json_len(list) + 1) * sizeof(char *));
+            if (!grp->fallbacks) return llmsplit__cfg_nomem(p);
+            while (llmsplit_json_next(&lt, NULL, &item)) {
+                size_t m;
+                const char *to = llmsplit_json_str(item, &m);
+                char ip[224];
+                int tg;
+                snprintf(ip, sizeof ip, "%s[%d]", kp, j);
+                if (!to) return llmsplit__cfg_fail(p, ip, "must be a string (a model group)");
+                tg = llmsplit__cfg_find_group(cfg, to, m);
+                if (tg < 0) return llmsplit__cfg_fail(p, ip, "'%.60s' is not a model group", to);
+                if (tg == g) return llmsplit__cfg_fail(p, ip, "a group cannot fall back to itself");
+                grp->fallbacks[j++] = cfg->groups[tg].name;
+            }
+            grp->num_fallbacks = j;
+        }
+        i++;
+    }
+    return 1;
+}
+
+static int llmsplit__cfg_rollback(llmsplit__cfgp *p, const llmsplit_json_val *rb) {
+    static const char *const keys[] = {"window", "max_error_rate", "max_p95_ms", "cooldown_s"};
+    static const char base[] = "router_settings.rollback";
+    llmsplit_rollback_settings *s = &p->cfg->rollback;
+    llmsplit_json_iter it = llmsplit_json_iterate(rb);
+    const llmsplit_json_val *k;
+    if (llmsplit_json_type_of(rb) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, base, "must be an object");
+    if (!llmsplit__cfg_no_dups(p, rb, base)) return 0;
+    /* Our own object, unlike router_settings: an unknown key here is a typo, not LiteLLM's. */
+    while (llmsplit_json_next(&it, &k, NULL)) {
+        size_t i, n;
+        const char *ks = llmsplit_json_str(k, &n);
+        int known = 0;
+        for (i = 0; i < sizeof keys / sizeof keys[0]; i++) known |= llmsplit__cfg_key_is(k, keys[i]);
+        if (!known) {
+            char kp[192];
+            llmsplit__cfg_path(kp, sizeof kp, base, ks, n);
+            return llmsplit__cfg_fail(p, kp, "unknown key (expected window, max_error_rate, max_p95_ms, cooldown_s)");
+        }
+    }
+    if (!llmsplit__cfg_int(p, rb, base, "window", 0, LLMSPLIT_ROLLBACK_MAX_WINDOW, &s->window) ||
+        !llmsplit__cfg_number(p, rb, base, "max_error_rate", 0.0, 0, 1.0, &s->max_error_rate, NULL) ||
+        !llmsplit__cfg_number(p, rb, base, "max_p95_ms", 0.0, 0, DBL_MAX, &s->max_p95_ms, NULL) ||
+        !llmsplit__cfg_number(p, rb, base, "cooldown_s", 0.0, 1, 1e9, &s->cooldown_s, NULL))
+        return 0;
+    if (s->window > 0 && s->max_error_rate == 0.0 && s->max_p95_ms == 0.0)
+        return llmsplit__cfg_fail(p, base, "a window needs a limit: max_error_rate or max_p95_ms");
+    if (s->window == 0 && (s->max_error_rate > 0.0 || s->max_p95_ms > 0.0))
+        return llmsplit__cfg_fail(p, "router_settings.rollback.window", "must be >= 1 when a limit is set");
+    return 1;
+}
+
+static int llmsplit__cfg_router(llmsplit__cfgp *p, const llmsplit_json_val *rs) {
+    llmsplit_config *cfg = p->cfg;
+    static const char base[] = "router_settings";
+    const llmsplit_json_val *v;
+    if (llmsplit_json_type_of(rs) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, base, "must be an object");
+    if (!llmsplit__cfg_no_dups(p, rs, base)) return 0;
+    if (!llmsplit__cfg_bool(p, rs, base, "sticky", &cfg->sticky) ||
+        !llmsplit__cfg_number(p, rs, base, "mirror_sample_rate", 0.0, 0, 1.0, &cfg->mirror_sample_rate, NULL) ||
+        !llmsplit__cfg_int(p, rs, base, "mirror_threads", 1, 256, &cfg->mirror_threads) ||
+        !llmsplit__cfg_int(p, rs, base, "mirror_queue", 1, 1000000, &cfg->mirror_queue) ||
+        !llmsplit__cfg_int(p, rs, base, "num_retries", 0, 100, &cfg->num_retries) ||
+        !llmsplit__cfg_number(p, rs, base, "timeout", 0.0, 1, DBL_MAX, &cfg->timeout_s, NULL) ||
+        !llmsplit__cfg_int(p, rs, base, "drain_ms", 0, INT_MAX, &cfg->drain_ms))
+        return 0;
+    if ((v = llmsplit__cfg_get(rs, "fallbacks")) && !llmsplit__cfg_fallbacks(p, v)) return 0;
+    if ((v = llmsplit__cfg_get(rs, "rollback")) && !llmsplit__cfg_rollback(p, v)) return 0;
+    return 1;
+}
+
+/* Builds the config from a parsed document; p->cfg is allocated and zeroed. */
+static int llmsplit__cfg_build(llmsplit__cfgp *p, const llmsplit_json_val *root) {
+    llmsplit_config *cfg = p->cfg;
+    const llmsplit_json_val *list, *split, *rs;
+    size_t n_list = 0, n_split = 0, total;
+    int *group_of = NULL, *fill, g, i;
+    const char **params_key = NULL;
+
+    if (llmsplit_json_type_of(root) != LLMSPLIT_JSON_OBJECT)
+        return llmsplit__cfg_fail(p, NULL, "the top level must be a JSON object");
+    if (!llmsplit__cfg_no_dups(p, root, "")) return 0;
+    list = llmsplit__cfg_get(root, "model_list");
+    split = llmsplit__cfg_get(root, "split");
+    rs = llmsplit__cfg_get(root, "router_settings");
+    if (list && llmsplit_json_type_of(list) != LLMSPLIT_JSON_ARRAY) return llmsplit__cfg_fail(p, "model_list", "must be an array");
+    if (split && llmsplit_json_type_of(split) != LLMSPLIT_JSON_OBJECT)
+        return llmsplit__cfg_fail(p, "split", "must be an object {\"model\": weight, ...}");
+    n_list = llmsplit_json_len(list);
+    n_split = llmsplit_json_len(split);
+    total = n_list + n_split;
+    if (total == 0) {
+        if (list) return llmsplit__cfg_fail(p, "model_list", "is empty");
+        if (split) return llmsplit__cfg_fail(p, "split", "is empty");
+        return llmsplit__cfg_fail(p, NULL, "no model_list or split: nothing to route");
+    }
+    if (total > LLMSPLIT_CONFIG_MAX_DEPLOYMENTS)
+        return llmsplit__cfg_fail(p, list ? "model_list" : "split", "more than %d deployments", LLMSPLIT_CONFIG_MAX_DEPLOYMENTS);
+
+    cfg->deployments = (llmsplit_deployment *)llmsplit__cfg_alloc(cfg, total * sizeof *cfg->deployments);
+    cfg->groups = (llmsplit_group *)llmsplit__cfg_alloc(cfg, total * sizeof *cfg->groups);
+    group_of = (int *)llmsplit__cfg_alloc(cfg, total * sizeof(int));
+    params_key = (const char **)llmsplit__cfg_alloc(cfg, total * sizeof(char *));
+    if (!cfg->deployments || !cfg->groups || !group_of || !params_key) return llmsplit__cfg_nomem(p);
+    cfg->num_deployments = (int)total;
+
+    if (list && !llmsplit__cfg_model_list(p, list, group_of, params_key)) return 0;
+    if (split && !llmsplit__cfg_split(p, split, (int)n_list, group_of)) return 0;
+
+    /* Each group's deployment list, in model_list order. */
+    fill = (int *)llmsplit__cfg_alloc(cfg, (size_t)cfg->num_groups * sizeof(int));
+    if (!fill) return llmsplit__cfg_nomem(p);
+    for (g = 0; g < cfg->num_groups; g++) {
+        cfg->groups[g].deployments = (int *)llmsplit__cfg_alloc(cfg, (size_t)cfg->groups[g].count * sizeof(int));
+        if (!cfg->groups[g].deployments) return llmsplit__cfg_nomem(p);
+    }
+    for (i = 0; i < cfg->num_deployments; i++) cfg->groups[group_of[i]].deployments[fill[group_of[i]]++] = i;
+
+    if (!llmsplit__cfg_weights(p, (int)n_list, params_key)) return 0;
+    if (!llmsplit__cfg_silent(p, (int)n_list, params_key)) return 0;
+    if (rs && !llmsplit__cfg_router(p, rs)) return 0;
+    return 1;
+}
+
+LLMSPLIT_API llmsplit_config *llmsplit_config_parse(const char *json, size_t len,
+                                                    const llmsplit_allocator *allocator,
+                                                    llmsplit_error *err) {
+    llmsplit__cfgp p;
+    llmsplit_json_desc desc;
+    llmsplit_json_error jerr;
+    llmsplit_json_doc *doc;
+    llmsplit_config *cfg;
+    llmsplit_allocator a = llmsplit__allocator_or_default(allocator);
+    int ok;
+
+    if (err) {
+        err->code = LLMSPLIT_OK;
+        err->http_status = 0;
+        err->message[0] = 0;
+    }
+    if (!json) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "config: no text");
+        return NULL;
+    }
+    memset(&desc, 0, sizeof desc);
+    desc.allocator = a;
+    doc = llmsplit_json_parse(json, len, &desc, &jerr);
+    if (!doc) {
+        if (jerr.code == LLMSPLIT_ERR_JSON)
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "json: %d:%d: %s", jerr.line, jerr.col, jerr.message);
+        else
+            llmsplit__set_error(err, jerr.code, "config: %s", jerr.message);
+        return NULL;
+    }
+    cfg = (llmsplit_config *)llmsplit__alloc(&a, sizeof *cfg);
+    if (!cfg) {
+        llmsplit_json_free(doc);
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "config: out of memory");
+        return NULL;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    cfg->llmsplit__allocator = a;
+    cfg->sticky = 1;
+    cfg->mirror_sample_rate = 1.0;
+    cfg->mirror_threads = 2;
+    cfg->mirror_queue = 64;
+    cfg->num_retries = 0;
+    cfg->timeout_s = 600.0;
+    cfg->drain_ms = 10000;
+    cfg->rollback.cooldown_s = 60.0;
+
+    p.cfg = cfg;
+    p.err = err;
+    p.nomem = 0;
+    ok = llmsplit__cfg_build(&p, llmsplit_json_root(doc));
+    llmsplit_json_free(doc);
+    if (!ok) {
+        llmsplit_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+LLMSPLIT_API llmsplit_config *llmsplit_config_load(const char *path, const llmsplit_allocator *allocator,
+                                                   llmsplit_error *err) {
+    llmsplit_allocator a = llmsplit__allocator_or_default(allocator);
+    llmsplit_config *cfg;
+    FILE *f;
+    char *text;
+    size_t n = 0, cap = 65536;
+    int too_big = 0, rerr = 0;
+
+    if (!path) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "config: no path");
+        return NULL;
+    }
+    if (!(f = fopen(path, "rb"))) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "cannot read %.200s: %s", path, strerror(errno));
+        return NULL;
+    }
+    text = (char *)llmsplit__alloc(&a, cap);
+    while (text) {
+        size_t got;
+        if (n == cap) {
+            char *bigger;
+            if (cap >= LLMSPLIT_CONFIG_MAX_BYTES + (size_t)1) { too_big = 1; break; }
+            bigger = (char *)llmsplit__alloc(&a, cap * 2);
+            if (bigger) memcpy(bigger, text, n);
+            llmsplit__free(&a, text);
+            text = bigger;
+            cap *= 2;
+            if (!text) break;
+        }
+        got = fread(text + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            rerr = ferror(f);
+            break;
+        }
+    }
+    fclose(f);
+    if (!text) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "config: out of memory reading %.200s", path);
+        return NULL;
+    }
+    if (too_big || n > LLMSPLIT_CONFIG_MAX_BYTES || rerr) {
+        if (rerr) llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "cannot read %.200s: read error", path);
+        else llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "%.200s: larger than %u bytes", path, (unsigned)LLMSPLIT_CONFIG_MAX_BYTES);
+        llmsplit__free(&a, text);
+        return NULL;
+    }
+    cfg = llmsplit_config_parse(text, n, allocator, err);
+    llmsplit__free(&a, text);
+    return cfg;
+}
+
+/* --- health window --------------------------------------------------------------------------- */
+
+static int llmsplit__health_cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+LLMSPLIT_API int llmsplit_health_init(llmsplit_health *h, const llmsplit_rollback_settings *s,
+                                      const llmsplit_allocator *a) {
+    size_t w;
+    char *block;
+    if (!h) return 0;
+    memset(h, 0, sizeof *h);
+    h->allocator = llmsplit__allocator_or_default(a);
+    if (!s || s->window < 0 || s->window > LLMSPLIT_ROLLBACK_MAX_WINDOW || !(s->max_error_rate >= 0.0) ||
+        !(s->max_p95_ms >= 0.0) || !(s->cooldown_s >= 0.0))
+        return 0;
+    h->settings = *s;
+    if (s->window == 0) return 1;
+    w = (size_t)s->window;
+    /* One block: two arrays of doubles, then the flags. */
+    block = (char *)llmsplit__alloc(&h->allocator, w * (2 * sizeof(double) + 1));
+    if (!block) return 0;
+    h->latency_ms = (double *)(void *)block;
+    h->scratch = h->latency_ms + w;
+    h->failed = (unsigned char *)(h->scratch + w);
+    memset(h->failed, 0, w);
+    return 1;
+}
+
+LLMSPLIT_API void llmsplit_health_free(llmsplit_health *h) {
+    if (!h) return;
+    llmsplit__free(&h->allocator, h->latency_ms);
+    h->latency_ms = h->scratch = NULL;
+    h->failed = NULL;
+}
+
+/* Nearest-rank 95th percentile of the window: the ceil(0.95 n)-th smallest latency. */
+static double llmsplit__health_p95(llmsplit_health *h) {
+    int n = h->count, rank = (95 * n + 99) / 100;
+    memcpy(h->scratch, h->latency_ms, (size_t)n * sizeof(double));
+    qsort(h->scratch, (size_t)n, sizeof(double), llmsplit__health_cmp);
+    return h->scratch[rank - 1];
+}
+
+LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double latency_ms, int64_t now_ms) {
+    const llmsplit_rollback_settings *s;
+    double rate, p95 = 0.0;
+    int w, reason = 0;
+    if (!h || h->settings.window <= 0 || !h->latency_ms) return 0;
+    s = &h->settings;
+    w = s->window;
+    if (h->out) {
+        if (now_ms < h->out_until_ms) return 0; /* sent before the trip: says nothing new */
+        h->out = 0;
+    }
+    if (h->count == w) { /* the oldest result leaves the window */
+        if (h->failed[h->next]) h->errors--;
+    } else {
+        h->count++;
+    }
+    h->failed[h->next] = (unsigned char)(ok ? 0 : 1);
+    h->latency_ms[h->next] = latency_ms == latency_ms ? latency_ms : 0.0; /* NaN counts as 0 */
+    if (!ok) h->errors++;
+    h->next = (h->next + 1) % w;
+    if (h->count < w) return 0;
+
+    rate = (double)h->errors / (double)w;
+    if (s->max_error_rate > 0.0 && rate > s->max_error_rate) reason |= LLMSPLIT_ROLLBACK_ERROR_RATE;
+    if (s->max_p95_ms > 0.0 && (p95 = llmsplit__health_p95(h)) > s->max_p95_ms) reason |= LLMSPLIT_ROLLBACK_LATENCY;
+    if (!reason) return 0;
+
+    h->out = 1;
+    /* Capped at about 31 years so the conversion and the sum cannot overflow. */
+    h->out_until_ms = now_ms + (int64_t)(s->cooldown_s < 1e12 ? s->cooldown_s * 1000.0 + 0.5 : 1e15);
+    h->trips++;
+    h->last_reason = reason;
+    h->last_error_rate = rate;
+    h->last_p95_ms = p95;
+    h->count = h->next = h->errors = 0; /* a fresh window when the arm comes back */
+    return 1;
+}
+
+LLMSPLIT_API int llmsplit_health_available(const llmsplit_health *h, int64_t now_ms) {
+    return !h || !h->out || now_ms >= h->out_until_ms;
+}
+
+/* ==== 6. mirror pool ================================================================= */
+
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
+#ifndef LLMSPLIT_NO_THREADS
+#include <pthread.h>
+#endif
+
+/* The flag is a plain int so that tasks can hand it to code that knows nothing about the pool
+   (llmsplit_http_request.abort_flag). It is written once, 0 -> 1, under the pool's lock, but read
+   by tasks without the lock, so both sides use the compiler's __atomic builtins (release store,
+   acquire load): that is race-free for the C11 memory model and for ThreadSanitizer, and costs a
+   plain load on x86 and ARM. Compilers without the builtins get a volatile access, which works
+   on every platform llmsplit targets (an aligned int is written in one piece) but is formally a
+   race. */
+LLMSPLIT_API int llmsplit_pool_aborting(const volatile int *flag) {
+    if (!flag) return 0;
+#if defined(__GNUC__) || defined(__clang__)
+    return __atomic_load_n(flag, __ATOMIC_ACQUIRE) != 0;
+#else
+    return *flag != 0;
+#endif
+}
+
+static llmsplit_pool_stats llmsplit__pool_no_stats(void) {
+    llmsplit_pool_stats s;
+    memset(&s, 0, sizeof s);
+    return s;
+}
+
+/* Validates a desc (NULL: all defaults) into the effective counts. 1 ok, 0 with err filled. */
+static int llmsplit__pool_config(const llmsplit_pool_desc *desc, llmsplit_pool_desc *d, llmsplit_error *err) {
+    if (desc) *d = *desc;
+    else memset(d, 0, sizeof *d);
+    if (d->threads == 0) d->threads = 2;
+    if (d->queue == 0) d->queue = 64;
+    if (d->threads < 1 || d->threads > LLMSPLIT_POOL_MAX_THREADS) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "pool: threads must be 1..%d (0 means 2), not %d",
+                            LLMSPLIT_POOL_MAX_THREADS, d->threads);
+        return 0;
+    }
+    if (d->queue < 1 || d->queue > LLMSPLIT_POOL_MAX_QUEUE) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "pool: queue must be 1..%d (0 means 64), not %d",
+                            LLMSPLIT_POOL_MAX_QUEUE, d->queue);
+        return 0;
+    }
+    return 1;
+}
+
+#ifndef LLMSPLIT_NO_THREADS
+
+/* Tests replace this to make thread creation fail. */
+#ifndef LLMSPLIT__POOL_THREAD_CREATE
+#define LLMSPLIT__POOL_THREAD_CREATE pthread_create
+#endif
+
+/* Timed waits measure on CLOCK_MONOTONIC when condition variables can use it (POSIX clock
+   selection), so a wall-clock jump cannot stretch or cut the drain. Elsewhere (macOS) they use
+   CLOCK_REALTIME in slices of at most 250 ms, re-measured on the monotonic clock each time. */
+#if defined(_POSIX_CLOCK_SELECTION) && (_POSIX_CLOCK_SELECTION + 0) > 0 && defined(CLOCK_MONOTONIC)
+#define LLMSPLIT__POOL_CLOCK_SELECTION 1
+#else
+#define LLMSPLIT__POOL_CLOCK_SELECTION 0
+#endif
+
+typedef struct llmsplit__pool_task {
+    llmsplit_task_fn fn;
+    llmsplit_task_drop_fn drop;
+    void *arg;
+} llmsplit__pool_task;
+
+struct llmsplit_pool {
+    llmsplit_allocator allocator;
+    llmsplit_logger logger;
+    llmsplit__mutex lock;          /* guards everything below but the thread handles */
+    pthread_cond_t work;           /* a task was queued, or the workers must stop */
+    pthread_cond_t idle;           /* nothing queued or running (signalled while draining) */
+    int monotonic;                 /* the condition variables time out on CLOCK_MONOTONIC */
+    int closing;                   /* submits are refused */
+    int draining;                  /* shutdown waits on idle */
+    int stopping;                  /* workers exit once the queue is empty */
+    int aborted;                   /* the drain deadline passed */
+    volatile int abort_flag;       /* aborted, for tasks: see llmsplit_pool_aborting */
+    int cap, head, count, running; /* the ring of queued tasks and the tasks being run */
+    uint64_t submitted, completed, dropped, abandoned;
+    llmsplit__pool_task *ring;     /* cap slots, in the same block as the pool */
+    pthread_t *threads;            /* nthreads handles, in the same block */
+    int nthreads;
+};
+
+static void *llmsplit__pool_worker(void *arg) {
+    llmsplit_pool *p = (llmsplit_pool *)arg;
+    llmsplit__lock(&p->lock);
+    for (;;) {
+        llmsplit__pool_task t;
+        while (p->count == 0 && !p->stopping) pthread_cond_wait(&p->work, &p->lock);
+        if (p->count == 0) break; /* stopping, and nothing left to run */
+        t = p->ring[p->head];
+        p->head = p->head + 1 == p->cap ? 0 : p->head + 1;
+        p->count--;
+        p->running++;
+        llmsplit__unlock(&p->lock);
+        t.fn(t.arg, &p->abort_flag);
+        llmsplit__lock(&p->lock);
+        p->running--;
+        /* Every task still running when the deadline passed ends here after it; none starts
+           later (the queue was emptied then), so this counts exactly those. */
+        if (p->aborted) p->abandoned++;
+        else p->completed++;
+        if (p->draining && p->running == 0 && p->count == 0) pthread_cond_broadcast(&p->idle);
+    }
+    llmsplit__unlock(&p->lock);
+    return NULL;
+}
+
+/* With the lock held: waits until nothing is queued or running, or drain_ms have passed
+   (drain_ms < 0: no limit). Returns 1 when idle. */
+static int llmsplit__pool_wait_idle(llmsplit_pool *p, int drain_ms) {
+    int64_t deadline = llmsplit__now_ms() + (drain_ms > 0 ? drain_ms : 0);
+    while (p->count > 0 || p->running > 0) {
+        struct timespec ts;
+        int64_t left;
+        if (drain_ms < 0) {
+            pthread_cond_wait(&p->idle, &p->lock);
+            continue;
+        }
+        left = deadline - llmsplit__now_ms();
+        if (left <= 0) return 0;
+        if (!p->monotonic && left > 250) left = 250;
+#if LLMSPLIT__POOL_CLOCK_SELECTION
+        clock_gettime(p->monotonic ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts);
+#else
+        clock_gettime(CLOCK_REALTIME, &ts);
+#endif
+        ts.tv_sec += (time_t)(left / 1000);
+        ts.tv_nsec += (long)(left % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->idle, &p->lock, &ts);
+    }
+    return 1;
+}
+
+/* Stops and joins the first n workers and releases everything; the pool must be idle. */
+static void llmsplit__pool_destroy(llmsplit_pool *p, int n) {
+    llmsplit_allocator a = p->allocator;
+    int i;
+    llmsplit__lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->work);
+    llmsplit__unlock(&p->lock);
+    for (i = 0; i < n; i++) pthread_join(p->threads[i], NULL);
+    pthread_cond_destroy(&p->idle);
+    pthread_cond_destroy(&p->work);
+    llmsplit__mutex_destroy(&p->lock);
+    llmsplit__free(&a, p);
+}
+
+static size_t llmsplit__pool_round(size_t n) { return (n + 15u) & ~(size_t)15u; }
+
+static const char *llmsplit__pool_errno_hint(int e) {
+    return e == EAGAIN ? "the system is out of threads or memory" : e == ENOMEM ? "out of memory" : "system error";
+}
+
+LLMSPLIT_API llmsplit_pool *llmsplit_pool_create(const llmsplit_pool_desc *desc, llmsplit_error *err) {
+    llmsplit_pool_desc d;
+    llmsplit_pool *p;
+    pthread_condattr_t attr;
+    size_t ring_off, threads_off, size;
+    int i, rc;
+    if (err) memset(err, 0, sizeof *err);
+    if (!llmsplit__pool_config(desc, &d, err)) return NULL;
+    /* One block: the pool, the ring, the thread handles; each part on a 16-byte boundary. Both
+       counts are capped, so the size cannot overflow. */
+    ring_off = llmsplit__pool_round(sizeof(llmsplit_pool));
+    threads_off = ring_off + llmsplit__pool_round((size_t)d.queue * sizeof(llmsplit__pool_task));
+    size = threads_off + (size_t)d.threads * sizeof(pthread_t);
+    p = (llmsplit_pool *)llmsplit__alloc(&d.allocator, size);
+    if (!p) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "pool: out of memory (%lu bytes for %d task slots)",
+                            (unsigned long)size, d.queue);
+        return NULL;
+    }
+    memset(p, 0, size);
+    p->allocator = d.allocator;
+    p->logger = d.logger;
+    p->cap = d.queue;
+    p->nthreads = d.threads;
+    p->ring = (llmsplit__pool_task *)(void *)((char *)p + ring_off);
+    p->threads = (pthread_t *)(void *)((char *)p + threads_off);
+
+    if ((rc = llmsplit__mutex_init(&p->lock)) != 0) {
+        llmsplit__free(&d.allocator, p);
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "pool: cannot create a mutex (%s, errno %d)",
+                            llmsplit__pool_errno_hint(rc), rc);
+        return NULL;
+    }
+    if ((rc = pthread_condattr_init(&attr)) == 0) {
+#if LLMSPLIT__POOL_CLOCK_SELECTION
+        p->monotonic = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0;
+#endif
+        if ((rc = pthread_cond_init(&p->work, &attr)) == 0 && (rc = pthread_cond_init(&p->idle, &attr)) != 0)
+            pthread_cond_destroy(&p->work);
+        pthread_condattr_destroy(&attr);
+    }
+    if (rc != 0) {
+        llmsplit__mutex_destroy(&p->lock);
+        llmsplit__free(&d.allocator, p);
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "pool: cannot create a condition variable (%s, errno %d)",
+                            llmsplit__pool_errno_hint(rc), rc);
+        return NULL;
+    }
+    for (i = 0; i < d.threads; i++) {
+        rc = LLMSPLIT__POOL_THREAD_CREATE(&p->threads[i], NULL, llmsplit__pool_worker, p);
+        if (rc != 0) {
+            llmsplit__pool_destroy(p, i);
+            llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "pool: cannot start worker thread %d of %d (%s, errno %d)",
+                                i + 1, d.threads, llmsplit__pool_errno_hint(rc), rc);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+LLMSPLIT_API int llmsplit_pool_submit(llmsplit_pool *pool, llmsplit_task_fn fn, llmsplit_task_drop_fn drop,
+                                      void *arg) {
+    int queued = 0;
+    if (!pool || !fn) return 0;
+    llmsplit__lock(&pool->lock);
+    pool->submitted++;
+    if (!pool->closing && pool->count < pool->cap) {
+        int slot = pool->head + pool->count;
+        if (slot >= pool->cap) slot -= pool->cap;
+        pool->ring[slot].fn = fn;
+        pool->ring[slot].drop = drop;
+        pool->ring[slot].arg = arg;
+        pool->count++;
+        queued = 1;
+        pthread_cond_signal(&pool->work);
+    } else {
+        pool->dropped++;
+    }
+    llmsplit__unlock(&pool->lock);
+    return queued;
+}
+
+LLMSPLIT_API llmsplit_pool_stats llmsplit_pool_get_stats(llmsplit_pool *pool) {
+    llmsplit_pool_stats s = llmsplit__pool_no_stats();
+    if (!pool) return s;
+    llmsplit__lock(&pool->lock);
+    s.submitted = pool->submitted;
+    s.completed = pool->completed;
+    s.dropped_queue_full = pool->dropped;
+    s.abandoned_at_shutdown = pool->abandoned;
+    s.running = (uint64_t)pool->running;
+    s.queued = (uint64_t)pool->count;
+    llmsplit__unlock(&pool->lock);
+    return s;
+}
+
+LLMSPLIT_API void llmsplit_pool_close(llmsplit_pool *pool) {
+    if (!pool) return;
+    llmsplit__lock(&pool->lock);
+    pool->closing = 1;
+    llmsplit__unlock(&pool->lock);
+}
+
+LLMSPLIT_API int llmsplit_pool_shutdown_stats(llmsplit_pool *pool, int drain_ms, llmsplit_pool_stats *final_stats) {
+    int first = 0, left = 0, running = 0, i;
+    if (final_stats) *final_stats = llmsplit__pool_no_stats();
+    if (!pool) return 0;
+    llmsplit__lock(&pool->lock);
+    pool->closing = 1;
+    pool->draining = 1;
+    if (!llmsplit__pool_wait_idle(pool, drain_ms)) {
+        pool->aborted = 1;
+#if defined(__GNUC__) || defined(__clang__)
+        __atomic_store_n(&pool->abort_flag, 1, __ATOMIC_RELEASE);
+#else
+        pool->abort_flag = 1;
+#endif
+        /* Take the queued tasks out; their slots stay untouched (no submit is accepted and no
+           worker pops from an empty queue), so drop can be called after unlocking. */
+        first = pool->head;
+        left = pool->count;
+        running = pool->running;
+        pool->count = 0;
+        pool->abandoned += (uint64_t)left;
+    }
+    llmsplit__unlock(&pool->lock);
+    if (left || running)
+        llmsplit__log(&pool->logger, LLMSPLIT_LOG_INFO,
+                      "pool: drain deadline of %d ms passed: abandoning %d queued and %d running tasks",
+                      drain_ms, left, running);
+    for (i = 0; i < left; i++) {
+        llmsplit__pool_task *t = &pool->ring[(first + i) % pool->cap];
+        if (t->drop) t->drop(t->arg, 1);
+    }
+    /* Running tasks see the flag and return; the workers then find the queue empty and exit. */
+    llmsplit__lock(&pool->lock);
+    pool->stopping = 1;
+    pthread_cond_broadcast(&pool->work);
+    llmsplit__unlock(&pool->lock);
+    for (i = 0; i < pool->nthreads; i++) pthread_join(pool->threads[i], NULL);
+    if (final_stats) *final_stats = llmsplit_pool_get_stats(pool);
+    llmsplit__pool_destroy(pool, 0);
+    return left + running;
+}
+
+#else /* LLMSPLIT_NO_THREADS: a pool that refuses everything, and says so once. */
+
+struct llmsplit_pool {
+    llmsplit_allocator allocator;
+    llmsplit_logger logger;
+    int closing;
+    int warned;
+    uint64_t submitted, dropped;
+};
+
+LLMSPLIT_API llmsplit_pool *llmsplit_pool_create(const llmsplit_pool_desc *desc, llmsplit_error *err) {
+    llmsplit_pool_desc d;
+    llmsplit_pool *p;
+    if (err) memset(err, 0, sizeof *err);
+    if (!llmsplit__pool_config(desc, &d, err)) return NULL;
+    p = (llmsplit_pool *)llmsplit__alloc(&d.allocator, sizeof *p);
+    if (!p) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "pool: out of memory");
+        return NULL;
+    }
+    memset(p, 0, sizeof *p);
+    p->allocator = d.allocator;
+    p->logger = d.logger;
+    return p;
+}
+
+LLMSPLIT_API int llmsplit_pool_submit(llmsplit_pool *pool, llmsplit_task_fn fn, llmsplit_task_drop_fn drop,
+                                      void *arg) {
+    (void)drop;
+    (void)arg;
+    if (!pool || !fn) return 0;
+    pool->submitted++;
+    pool->dropped++;
+    if (!pool->warned) {
+        pool->warned = 1;
+        llmsplit__log(&pool->logger, LLMSPLIT_LOG_WARN,
+                      "pool: mirroring is unavailable in this build (LLMSPLIT_NO_THREADS): "
+                      "background tasks are refused and counted as dropped");
+    }
+    return 0;
+}
+
+LLMSPLIT_API llmsplit_pool_stats llmsplit_pool_get_stats(llmsplit_pool *pool) {
+    llmsplit_pool_stats s = llmsplit__pool_no_stats();
+    if (!pool) return s;
+    s.submitted = pool->submitted;
+    s.dropped_queue_full = pool->dropped;
+    return s;
+}
+
+LLMSPLIT_API void llmsplit_pool_close(llmsplit_pool *pool) {
+    if (pool) pool->closing = 1;
+}
+
+LLMSPLIT_API int llmsplit_pool_shutdown_stats(llmsplit_pool *pool, int drain_ms, llmsplit_pool_stats *final_stats) {
+    llmsplit_allocator a;
+    (void)drain_ms;
+    if (final_stats) *final_stats = llmsplit_pool_get_stats(pool);
+    if (!pool) return 0;
+    a = pool->allocator;
+    llmsplit__free(&a, pool);
+    return 0;
+}
+
+#endif /* LLMSPLIT_NO_THREADS */
+
+LLMSPLIT_API int llmsplit_pool_shutdown(llmsplit_pool *pool, int drain_ms) {
+    return llmsplit_pool_shutdown_stats(pool, drain_ms, NULL);
+}
+
+/* ==== 7. records ======================================================================== */
+
+#include <sys/stat.h>
+
+static void llmsplit__w_key(llmsplit_json_writer *w, const char *k) { llmsplit_json_write_key(w, k, strlen(k)); }
+
+static void llmsplit__w_str_or_null(llmsplit_json_writer *w, const char *k, const char *v) {
+    llmsplit__w_key(w, k);
+    if (v) llmsplit_json_write_string(w, v, strlen(v));
+    else llmsplit_json_write_null(w);
+}
+
+/* Numbers are rounded so the log stays short: milliseconds to 0.1, costs to 1e-9 USD. */
+static void llmsplit__w_num_or_null(llmsplit_json_writer *w, const char *k, double v, double unit) {
+    llmsplit__w_key(w, k);
+    if (v < 0 || v != v) llmsplit_json_write_null(w);
+    else llmsplit_json_write_double(w, (double)(int64_t)(v / unit + 0.5) * unit);
+}
+
+static void llmsplit__w_int_or_null(llmsplit_json_writer *w, const char *k, int64_t v) {
+    llmsplit__w_key(w, k);
+    if (v < 0) llmsplit_json_write_null(w);
+    else llmsplit_json_write_int(w, v);
+}
+
+LLMSPLIT_API int llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *out) {
+    llmsplit_json_writer w;
+    const char *text;
+    size_t n;
+    int ok;
+    llmsplit_json_writer_init(&w, &out->allocator);
+    llmsplit_json_write_begin_object(&w);
+    llmsplit__w_str_or_null(&w, "ts", r->ts);
+    llmsplit__w_str_or_null(&w, "event", r->event ? r->event : "call");
+    if (!r->event || strcmp(r->event, "call") == 0) {
+        llmsplit__w_str_or_null(&w, "request_id", r->request_id);
+        llmsplit__w_str_or_null(&w, "pair_id", r->pair_id[0] ? r->pair_id : NULL);
+        llmsplit__w_str_or_null(&w, "role", r->role ? r->role : "primary");
+        llmsplit__w_key(&w, "is_silent_experiment");
+        llmsplit_json_write_bool(&w, r->is_silent_experiment);
+        llmsplit__w_str_or_null(&w, "group", r->group);
+        llmsplit__w_str_or_null(&w, "model", r->model);
+        llmsplit__w_str_or_null(&w, "provider", r->provider);
+        llmsplit__w_key(&w, "deployment");
+        llmsplit_json_write_int(&w, r->deployment);
+        llmsplit__w_key(&w, "sticky");
+        llmsplit_json_write_bool(&w, r->sticky);
+        llmsplit__w_str_or_null(&w, "fallback_from", r->fallback_from);
+        llmsplit__w_str_or_null(&w, "status", r->ok ? "ok" : "error");
+        llmsplit__w_int_or_null(&w, "http_status", r->http_status > 0 ? r->http_status : -1);
+        llmsplit__w_str_or_null(&w, "error", r->ok ? NULL : r->error);
+        llmsplit__w_num_or_null(&w, "latency_ms", r->latency_ms, 0.1);
+        llmsplit__w_num_or_null(&w, "ttft_ms", r->ttft_ms, 0.1);
+        llmsplit__w_int_or_null(&w, "prompt_tokens", r->prompt_tokens);
+        llmsplit__w_int_or_null(&w, "completion_tokens", r->completion_tokens);
+        llmsplit__w_num_or_null(&w, "cost_usd", r->cost_usd, 1e-9);
+        llmsplit__w_str_or_null(&w, "finish_reason", r->finish_reason && r->finish_reason[0] ? r->finish_reason : NULL);
+        if (r->response) {
+            llmsplit__w_key(&w, "response");
+            llmsplit_json_write_string(&w, r->response, r->response_len);
+        }
+    } else {
+        if (r->group) llmsplit__w_str_or_null(&w, "group", r->group);
+        if (r->model) llmsplit__w_str_or_null(&w, "model", r->model);
+        if (strcmp(r->event, "rollback") == 0) {
+            llmsplit__w_key(&w, "deployment");
+            llmsplit_json_write_int(&w, r->deployment);
+            llmsplit__w_num_or_null(&w, "cooldown_s", r->cooldown_s, 0.001);
+        }
+        llmsplit__w_str_or_null(&w, "reason", r->reason);
+    }
+    llmsplit_json_write_end_object(&w);
+    text = llmsplit_json_writer_result(&w, &n);
+    ok = text != NULL;
+    if (ok) llmsplit_buf_append(out, text, n);
+    llmsplit_json_writer_free(&w);
+    return ok && !out->failed;
+}
+
+LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, double *output_per_token) {
+    /* USD per million tokens, list prices; the longest matching prefix wins. */
+    static const struct { const char *prefix; double in, out; } table[] = {
+        {"gpt-4", 30, 60}, {"gpt-4-32k", 60, 120}, {"gpt-4-turbo", 10, 30}, {"gpt-4-1106", 10, 30}, {"gpt-4-0125", 10, 30},
+        {"gpt-4o", 2.5, 10}, {"gpt-4o-mini", 0.15, 0.6}, {"gpt-4.1", 2, 8}, {"gpt-4.1-mini", 0.4, 1.6},
+        {"gpt-4.1-nano", 0.1, 0.4}, {"gpt-3.5-turbo", 0.5, 1.5}, {"o1", 15, 60}, {"o1-mini", 1.1, 4.4},
+        {"o3", 2, 8}, {"o3-mini", 1.1, 4.4}, {"o4-mini", 1.1, 4.4}, {"chatgpt-v-2", 0.5, 1.5},
+        {"claude-3-opus", 15, 75}, {"claude-opus-4", 15, 75}, {"claude-3-sonnet", 3, 15}, {"claude-3-5-sonnet", 3, 15},
+        {"claude-3-7-sonnet", 3, 15}, {"claude-sonnet-4", 3, 15}, {"claude-3-haiku", 0.25, 1.25},
+        {"claude-3-5-haiku", 0.8, 4}, {"llama-2-7b", 0.2, 0.2}, {"llama-2-13b", 0.3, 0.3}, {"llama-2-70b", 0.9, 0.9},
+        {"llama2", 0.2, 0.2}, {"llama-3-8b", 0.2, 0.2}, {"llama-3-70b", 0.9, 0.9}, {"llama-3.1-8b", 0.18, 0.18},
+        {"llama-3.1-70b", 0.88, 0.88}, {"llama3", 0.2, 0.2}, {"mixtral-8x7b", 0.6, 0.6}, {"mistral-7b", 0.2, 0.2},
+    };
+    const char *name = model ? strrchr(model, '/') : NULL;
+    size_t i, best = 0, best_len = 0;
+    int found = 0;
+    name = name ? name + 1 : model;
+    if (!name) return 0;
+    for (i = 0; i < sizeof table / sizeof table[0]; i++) {
+        size_t l = strlen(table[i].prefix);
+        if (l > best_len && strncasecmp(name, table[i].prefix, l) == 0 &&
+            (name[l] == 0 || name[l] == '-' || name[l] == ':' || name[l] == '@')) {
+            best = i;
+            best_len = l;
+            found = 1;
+        }
+    }
+    /* Meta's published names ("Meta-Llama-3.1-8B-Instruct") contain the base name */
+    if (!found && strncasecmp(name, "meta-", 5) == 0) return llmsplit_price(name + 5, input_per_token, output_per_token);
+    if (!found) return 0;
+    if (input_per_token) *input_per_token = table[best].in / 1e6;
+    if (output_per_token) *output_per_token = table[best].out / 1e6;
+    return 1;
+}
+
+/* ==== 8. client ========================================================================= */
+
+/* A config in use, with the health windows of its deployments. Requests hold a reference, so a
+   reload never frees a config under a request that started on it. */
+typedef struct llmsplit__cfgref {
+    llmsplit_config *cfg;
+    llmsplit_health *health;      /* one per deployment */
+    int refs;
+} llmsplit__cfgref;
+
+struct llmsplit_client {
+    llmsplit_allocator allocator;
+    llmsplit_logger logger;
+    llmsplit_http *http;          /* primary calls */
+    llmsplit_http *mirror_http;   /* silent calls: their own connections, never contending */
+    llmsplit_pool *pool;
+    int drain_ms;
+    llmsplit__mutex lock;         /* cur, health, stats */
+    llmsplit__cfgref *cur;
+    llmsplit_rng rng;
+    char *config_file, *config_url;
+    int poll_ms;
+    struct stat file_stat;        /* of the loaded file, to notice changes */
+    char etag[256];
+    int64_t next_file_check_ms;   /* without threads the file is checked between requests */
+#ifndef LLMSPLIT_NO_THREADS
+    pthread_t watcher;
+    int watcher_running;
+#endif
+    int stop;                     /* atomic: the watcher should end */
+    int log_fd;
+    llmsplit__mutex log_lock;
+    int keep_responses;
+    llmsplit_record_fn on_record;
+    void *user_data;
+    llmsplit_client_stats stats;
+};
+
+static void llmsplit__now_iso(char out[32]) {
+    struct timespec ts;
+    struct tm tmv;
+    time_t t;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    t = ts.tv_sec;
+    gmtime_r(&t, &tmv);
+    if (strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tmv) != 19) { out[0] = 0; return; }
+    snprintf(out + 19, 13, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+}
+
+static void llmsplit__new_id(llmsplit_client *c, char out[40]) {
+    uint64_t a = (uint64_t)(llmsplit_rng_next(&c->rng) * 18446744073709551616.0);
+    uint64_t b = (uint64_t)(llmsplit_rng_next(&c->rng) * 18446744073709551616.0);
+    snprintf(out, 40, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+}
+
+static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
+    llmsplit_buf line;
+    if (!r->ts[0]) llmsplit__now_iso(r->ts);
+    if (c->log_fd < 0 && !c->on_record) return;
+    llmsplit_buf_init(&line, &c->allocator);
+    if (!llmsplit_record_json(r, &line)) {
+        llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: out of memory; a record was lost");
+        llmsplit_buf_free(&line);
+        return;
+    }
+    if (c->log_fd >= 0) {
+        /* one write per line under the lock: lines never interleave */
+        size_t off = 0;
+        llmsplit_buf_append(&line, "\n", 1);
+        llmsplit__lock(&c->log_lock);
+        while (off < line.len) {
+            ssize_t n = write(c->log_fd, line.data + off, line.len - off);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            off += (size_t)n;
+        }
+        llmsplit__unlock(&c->log_lock);
+        if (off < line.len) llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: cannot write the log: %s", strerror(errno));
+        line.len--;
+    }
+    if (c->on_record) c->on_record(r, line.data, line.len, c->user_data);
+    llmsplit_buf_free(&line);
+}
+
+static void llmsplit__cfgref_free(llmsplit_client *c, llmsplit__cfgref *ref) {
+    int i;
+    if (!ref) return;
+    for (i = 0; ref->health && i < ref->cfg->num_deployments; i++) llmsplit_health_free(&ref->health[i]);
+    llmsplit__free(&c->allocator, ref->health);
+    llmsplit_config_free(ref->cfg);
+    llmsplit__free(&c->allocator, ref);
+}
+
+static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_config *cfg, llmsplit_error *err) {
+    llmsplit__cfgref *ref = (llmsplit__cfgref *)llmsplit__alloc(&c->allocator, sizeof *ref);
+    int i;
+    if (!ref) goto nomem;
+    ref->cfg = cfg;
+    ref->refs = 1;
+    ref->health = (llmsplit_health *)llmsplit__alloc(&c->allocator, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
+    if (!ref->health) { llmsplit__free(&c->allocator, ref); goto nomem; }
+    memset(ref->health, 0, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
+    for (i = 0; i < cfg->num_deployments; i++)
+        if (!llmsplit_health_init(&ref->health[i], &cfg->rollback, &c->allocator)) {
+            llmsplit__cfgref_free(c, ref);
+            llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for the rollback windows");
+            return NULL;
+        }
+    return ref;
+nomem:
+    llmsplit_config_free(cfg);
+    llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
+    return NULL;
+}
+
+static llmsplit__cfgref *llmsplit__acquire(llmsplit_client *c) {
+    llmsplit__cfgref *ref;
+    llmsplit__lock(&c->lock);
+    ref = c->cur;
+    ref->refs++;
+    llmsplit__unlock(&c->lock);
+    return ref;
+}
+
+static void llmsplit__release(llmsplit_client *c, llmsplit__cfgref *ref) {
+    int last;
+    llmsplit__lock(&c->lock);
+    last = --ref->refs == 0;
+    llmsplit__unlock(&c->lock);
+    if (last) llmsplit__cfgref_free(c, ref);
+}
+
+/* Installs a new config; requests already running finish on the old one. */
+static void llmsplit__swap(llmsplit_client *c, llmsplit_config *cfg, const char *source) {
+    llmsplit_error err;
+    llmsplit__cfgref *ref = llmsplit__cfgref_new(c, cfg, &err), *old;
+    llmsplit_record r;
+    char reason[300];
+    if (!ref) return;
+    llmsplit__lock(&c->lock);
+    old = c->cur;
+    c->cur = ref;
+    c->stats.config_reloads++;
+    llmsplit__unlock(&c->lock);
+    llmsplit__release(c, old);
+    memset(&r, 0, sizeof r);
+    r.event = "config";
+    snprintf(reason, sizeof reason, "reloaded from %s", source);
+    r.reason = reason;
+    llmsplit__emit(c, &r);
+    llmsplit__log(&c->logger, LLMSPLIT_LOG_INFO, "config: %s", reason);
+}
+
+static void llmsplit__config_rejected(llmsplit_client *c, const llmsplit_error *e, const char *source) {
+    llmsplit_record r;
+    char reason[420];
+    llmsplit__lock(&c->lock);
+    c->stats.config_errors++;
+    llmsplit__unlock(&c->lock);
+    snprintf(reason, sizeof reason, "new config from %s refused, the last good one keeps serving: %s", source, e->message);
+    llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "%s", reason);
+    memset(&r, 0, sizeof r);
+    r.event = "config";
+    r.reason = reason;
+    llmsplit__emit(c, &r);
+}
+
+static int llmsplit__stat_changed(const struct stat *a, const struct stat *b) {
+    return a->st_mtime != b->st_mtime || a->st_size != b->st_size || a->st_ino != b->st_ino ||
+#if defined(__linux__) && defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200809L
+           a->st_mtim.tv_nsec != b->st_mtim.tv_nsec ||
+#endif
+           0;
+}
+
+/* Reloads the config file when it changed since it was loaded. */
+static void llmsplit__check_file(llmsplit_client *c) {
+    struct stat st;
+    llmsplit_config *cfg;
+    llmsplit_error err;
+    if (stat(c->config_file, &st) != 0 || !llmsplit__stat_changed(&st, &c->file_stat)) return;
+    c->file_stat = st;
+    cfg = llmsplit_config_load(c->config_file, &c->allocator, &err);
+    if (cfg) llmsplit__swap(c, cfg, c->config_file);
+    else llmsplit__config_rejected(c, &err, c->config_file);
+}
+
+/* Fetches the config URL; 304 or an error keep the current config. */
+static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error *out_err) {
+    llmsplit_http_header hd[1];
+    llmsplit_http_request rq;
+    llmsplit_http_response resp;
+    llmsplit_error err;
+    llmsplit_config *cfg;
+    memset(&rq, 0, sizeof rq);
+    rq.method = "GET";
+    rq.url = c->config_url;
+    rq.timeout_ms = 30000;
+    rq.abort_flag = &c->stop;
+    if (c->etag[0]) {
+        hd[0].name = "If-None-Match";
+        hd[0].value = c->etag;
+        rq.headers = hd;
+        rq.num_headers = 1;
+    }
+    if (llmsplit_http_send(c->http, &rq, &resp, &err) != LLMSPLIT_OK || (resp.status != 200 && resp.status != 304)) {
+        if (resp.status && !err.code) llmsplit__set_error(&err, LLMSPLIT_ERR_CONFIG, "config_url answered HTTP %d", resp.status);
+        if (initial && out_err) *out_err = err;
+        else llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "config: cannot fetch %s: %s", c->config_url, err.message);
+        llmsplit_http_response_free(&resp);
+        return;
+    }
+    if (resp.status == 200) {
+        size_t n;
+        const char *etag = llmsplit_http_get_header(&resp, "etag", &n);
+        cfg = llmsplit_config_parse(resp.body.data ? resp.body.data : "", resp.body.len, &c->allocator, &err);
+        if (cfg && initial) {
+            c->cur = llmsplit__cfgref_new(c, cfg, out_err);
+        } else if (cfg) {
+            llmsplit__swap(c, cfg, c->config_url);
+        } else if (initial && out_err) {
+            *out_err = err;
+        } else {
+            llmsplit__config_rejected(c, &err, c->config_url);
+        }
+        if (cfg && etag && n < sizeof c->etag) {
+            memcpy(c->etag, etag, n);
+            c->etag[n] = 0;
+        }
+    }
+    llmsplit_http_response_free(&resp);
+}
+
+#ifndef LLMSPLIT_NO_THREADS
+/* The background watcher: config files and URLs are checked here, never on the request path. */
+static void *llmsplit__watcher_main(void *arg) {
+    llmsplit_client *c = (llmsplit_client *)arg;
+    int64_t next = llmsplit__now_ms() + c->poll_ms;
+    while (!llmsplit__flag_set(&c->stop)) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+        if (llmsplit__now_ms() < next) continue;
+        if (c->config_file) llmsplit__check_file(c);
+        else if (c->config_url) llmsplit__check_url(c, 0, NULL);
+        next = llmsplit__now_ms() + c->poll_ms;
+    }
+    return NULL;
+}
+#endif
+
+LLMSPLIT_API llmsplit_client *llmsplit_client_create(const llmsplit_client_desc *desc, llmsplit_error *err) {
+    llmsplit_client_desc d;
+    llmsplit_client *c;
+    llmsplit_config *cfg = NULL;
+    llmsplit_pool_desc pd;
+    llmsplit_error local;
+    int sources;
+    if (!err) err = &local;
+    memset(err, 0, sizeof *err);
+    if (desc) d = *desc;
+    else memset(&d, 0, sizeof d);
+    sources = (d.config_json != NULL) + (d.config_file != NULL) + (d.config_url != NULL);
+    if (sources != 1) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: give exactly one of config_json, config_file, config_url");
+        return NULL;
+    }
+    c = (llmsplit_client *)llmsplit__alloc(&d.allocator, sizeof *c);
+    if (!c) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    memset(c, 0, sizeof *c);
+    c->allocator = d.allocator;
+    c->logger = d.logger;
+    c->log_fd = -1;
+    c->keep_responses = d.keep_responses;
+    c->on_record = d.on_record;
+    c->user_data = d.user_data;
+    c->poll_ms = d.config_poll_ms > 0 ? d.config_poll_ms : d.config_url ? 30000 : 1000;
+    llmsplit__mutex_init(&c->lock);
+    llmsplit__mutex_init(&c->log_lock);
+    llmsplit_rng_seed(&c->rng, d.seed);
+    if (!d.http.allocator.alloc_fn) d.http.allocator = d.allocator;
+    if (!d.http.logger.func) d.http.logger = d.logger;
+    if (!(c->http = llmsplit_http_create(&d.http, err))) goto fail;
+    if (d.config_json) {
+        cfg = llmsplit_config_parse(d.config_json, d.config_len ? d.config_len : strlen(d.config_json), &d.allocator, err);
+    } else if (d.config_file) {
+        c->config_file = llmsplit__strdup(&c->allocator, d.config_file);
+        stat(d.config_file, &c->file_stat); /* before the read: a change in between is seen later */
+        cfg = llmsplit_config_load(d.config_file, &d.allocator, err);
+    } else {
+        c->config_url = llmsplit__strdup(&c->allocator, d.config_url);
+        llmsplit__check_url(c, 1, err);
+        if (!c->cur) goto fail;
+    }
+    if (!c->cur) {
+        if (!cfg) goto fail;
+        if (!(c->cur = llmsplit__cfgref_new(c, cfg, err))) goto fail;
+    }
+    if (d.log_path) {
+        c->log_fd = open(d.log_path, O_WRONLY | O_CREAT | O_APPEND, 0600); /* may hold private text */
+        if (c->log_fd < 0) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "log: cannot open %s: %s", d.log_path, strerror(errno));
+            goto fail;
+        }
+        fcntl(c->log_fd, F_SETFD, FD_CLOEXEC);
+    }
+    /* the silent side gets its own HTTP client: its own pool of connections and TLS sessions */
+    if (!(c->mirror_http = llmsplit_http_create(&d.http, err))) goto fail;
+    memset(&pd, 0, sizeof pd);
+    pd.threads = c->cur->cfg->mirror_threads;
+    pd.queue = c->cur->cfg->mirror_queue;
+    pd.allocator = d.allocator;
+    pd.logger = d.logger;
+    c->drain_ms = c->cur->cfg->drain_ms;
+    if (!(c->pool = llmsplit_pool_create(&pd, err))) goto fail;
+#ifndef LLMSPLIT_NO_THREADS
+    if (c->config_file || c->config_url) {
+        if (pthread_create(&c->watcher, NULL, llmsplit__watcher_main, c) != 0) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "client: cannot start the config watcher thread");
+            goto fail;
+        }
+        c->watcher_running = 1;
+    }
+#else
+    if (c->config_url) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_url needs threads (built with LLMSPLIT_NO_THREADS)");
+        goto fail;
+    }
+#endif
+    return c;
+fail:
+    llmsplit_client_destroy(c);
+    return NULL;
+}
+
+LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
+    llmsplit_pool_stats ps;
+    if (!c) return;
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+#else
+    c->stop = 1;
+#endif
+#ifndef LLMSPLIT_NO_THREADS
+    if (c->watcher_running) pthread_join(c->watcher, NULL);
+#endif
+    if (c->pool) {
+        memset(&ps, 0, sizeof ps);
+        llmsplit_pool_shutdown_stats(c->pool, c->drain_ms, &ps);
+        c->stats.mirror_abandoned_at_shutdown += ps.abandoned_at_shutdown;
+    }
+    llmsplit_http_destroy(c->mirror_http);
+    llmsplit_http_destroy(c->http);
+    if (c->cur) llmsplit__release(c, c->cur);
+    if (c->log_fd >= 0) close(c->log_fd);
+    llmsplit__free(&c->allocator, c->config_file);
+    llmsplit__free(&c->allocator, c->config_url);
+    llmsplit__mutex_destroy(&c->lock);
+    llmsplit__mutex_destroy(&c->log_lock);
+    {
+        llmsplit_allocator a = c->allocator;
+        llmsplit__free(&a, c);
+    }
+}
+
+LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *c) {
+    llmsplit_client_stats s;
+    llmsplit__lock(&c->lock);
+    s = c->stats;
+    llmsplit__unlock(&c->lock);
+    return s;
+}
+
+LLMSPLIT_API int llmsplit_client_wait_mirrors(llmsplit_client *c, int timeout_ms) {
+    int64_t until = llmsplit__now_ms() + timeout_ms;
+    for (;;) {
+        llmsplit_pool_stats ps = llmsplit_pool_get_stats(c->pool);
+        struct timespec ts = {0, 5 * 1000000L};
+        if (ps.queued == 0 && ps.running == 0) return 1;
+        if (timeout_ms >= 0 && llmsplit__now_ms() >= until) return 0;
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* The deployment's parameters with the request's on top (the request wins a shared key). */
+static char *llmsplit__merge_params(const llmsplit_allocator *a, const char *base, const char *over) {
+    llmsplit_json_doc *bd = base ? llmsplit_json_parse(base, strlen(base), NULL, NULL) : NULL;
+    llmsplit_json_doc *od = over ? llmsplit_json_parse(over, strlen(over), NULL, NULL) : NULL;
+    const llmsplit_json_val *k, *v;
+    llmsplit_json_iter it;
+    llmsplit_json_writer w;
+    char *out = NULL;
+    size_t n;
+    if ((!bd || !llmsplit_json_len(llmsplit_json_root(bd))) && !od) {
+        llmsplit_json_free(bd);
+        return NULL;
+    }
+    if (over && !od) { /* invalid request params: pass them on so the provider layer says why */
+        llmsplit_json_free(bd);
+        return llmsplit__strdup(a, over);
+    }
+    llmsplit_json_writer_init(&w, a);
+    llmsplit_json_write_begin_object(&w);
+    it = llmsplit_json_iterate(llmsplit_json_root(bd));
+    while (llmsplit_json_next(&it, &k, &v)) {
+        const char *ks = llmsplit_json_str(k, &n);
+        if (od && llmsplit_json_getn(llmsplit_json_root(od), ks, n)) continue;
+        llmsplit_json_write_key(&w, ks, n);
+        llmsplit_json_write_value(&w, v);
+    }
+    it = llmsplit_json_iterate(llmsplit_json_root(od));
+    while (llmsplit_json_next(&it, &k, &v)) {
+        const char *ks = llmsplit_json_str(k, &n);
+        llmsplit_json_write_key(&w, ks, n);
+        llmsplit_json_write_value(&w, v);
+    }
+    llmsplit_json_write_end_object(&w);
+    if (llmsplit_json_writer_result(&w, &n)) out = (char *)llmsplit__dup(a, w.buf.data, n + 1);
+    else if (od && llmsplit_json_type_of(llmsplit_json_root(od)) != LLMSPLIT_JSON_OBJECT) out = llmsplit__strdup(a, over);
+    llmsplit_json_writer_free(&w);
+    llmsplit_json_free(bd);
+    llmsplit_json_free(od);
+    return out;
+}
+
+static double llmsplit__cost(const llmsplit_deployment *dep, const llmsplit_chat_response *r) {
+    double in = 0, out = 0;
+    if (r->prompt_tokens < 0 && r->completion_tokens < 0) return -1;
+    if (dep && dep->has_costs) {
+        in = dep->input_cost_per_token;
+        out = dep->output_cost_per_token;
+    } else if (!llmsplit_price(r->model, &in, &out)) {
+        return -1;
+    }
+    return (double)(r->prompt_tokens > 0 ? r->prompt_tokens : 0) * in +
+           (double)(r->completion_tokens > 0 ? r->completion_tokens : 0) * out;
+}
+
+/* A silent call: everything copied at enqueue, so the caller may free its request at once. */
+typedef struct llmsplit__mirror {
+    llmsplit_client *client;
+    llmsplit_message *messages;
+    int num_messages;
+    char *model, *api_key, *api_base, *api_version, *params, *group;
+    int deployment, stream, timeout_ms, sticky;
+    double in_cost, out_cost;
+    int has_costs;
+    char pair_id[40];
+} llmsplit__mirror;
+
+static void llmsplit__mirror_free(llmsplit__mirror *m) {
+    llmsplit_allocator a = m->client->allocator;
+    llmsplit__free(&a, m);
+}
+
+/* One block: the task, the message array, then every string, NUL-terminated. */
+static llmsplit__mirror *llmsplit__mirror_new(llmsplit_client *c, const llmsplit_request *req, const llmsplit_deployment *dep,
+                                              const char *model_string, const char *group, const char *params, double timeout_s) {
+    const char *strs[8];
+    size_t total = sizeof(llmsplit__mirror), i;
+    int k;
+    char *p;
+    llmsplit__mirror *m;
+    strs[0] = model_string;
+    strs[1] = dep ? dep->api_key : NULL;
+    strs[2] = dep ? dep->api_base : NULL;
+    strs[3] = dep ? dep->api_version : NULL;
+    strs[4] = params;
+    strs[5] = group;
+    total += sizeof(llmsplit_message) * (size_t)req->num_messages;
+    for (k = 0; k < 6; k++) total += strs[k] ? strlen(strs[k]) + 1 : 0;
+    for (k = 0; k < req->num_messages; k++) {
+        const llmsplit_message *msg = &req->messages[k];
+        total += (msg->role ? strlen(msg->role) + 1 : 0) + (msg->content ? llmsplit__content_len(msg) + 1 : 0) +
+                 (msg->content_json ? strlen(msg->content_json) + 1 : 0) +
+                 (msg->tool_calls_json ? strlen(msg->tool_calls_json) + 1 : 0) +
+                 (msg->tool_call_id ? strlen(msg->tool_call_id) + 1 : 0) + (msg->name ? strlen(msg->name) + 1 : 0);
+    }
+    m = (llmsplit__mirror *)llmsplit__alloc(&c->allocator, total);
+    if (!m) return NULL;
+    memset(m, 0, sizeof *m);
+    m->client = c;
+    m->messages = (llmsplit_message *)(void *)(m + 1);
+    m->num_messages = req->num_messages;
+    p = (char *)(m->messages + req->num_messages);
+#define LLMSPLIT__COPY(dst, src, len)                                                       \
+    do {                                                                                    \
+        if (src) { memcpy(p, (src), (len)); p[(len)] = 0; (dst) = p; p += (len) + 1; }      \
+        else (dst) = NULL;                                                                  \
+    } while (0)
+    LLMSPLIT__COPY(m->model, strs[0], strlen(strs[0]));
+    LLMSPLIT__COPY(m->api_key, strs[1], strs[1] ? strlen(strs[1]) : 0);
+    LLMSPLIT__COPY(m->api_base, strs[2], strs[2] ? strlen(strs[2]) : 0);
+    LLMSPLIT__COPY(m->api_version, strs[3], strs[3] ? strlen(strs[3]) : 0);
+    LLMSPLIT__COPY(m->params, strs[4], strs[4] ? strlen(strs[4]) : 0);
+    LLMSPLIT__COPY(m->group, strs[5], strs[5] ? strlen(strs[5]) : 0);
+    for (i = 0; i < (size_t)req->num_messages; i++) {
+        const llmsplit_message *src = &req->messages[i];
+        llmsplit_message *dst = &m->messages[i];
+        const char *tmp;
+        memset(dst, 0, sizeof *dst);
+        LLMSPLIT__COPY(tmp, src->role, src->role ? strlen(src->role) : 0); dst->role = tmp;
+        LLMSPLIT__COPY(tmp, src->content, src->content ? llmsplit__content_len(src) : 0); dst->content = tmp;
+        dst->content_len = src->content ? llmsplit__content_len(src) : 0;
+        LLMSPLIT__COPY(tmp, src->content_json, src->content_json ? strlen(src->content_json) : 0); dst->content_json = tmp;
+        LLMSPLIT__COPY(tmp, src->tool_calls_json, src->tool_calls_json ? strlen(src->tool_calls_json) : 0);
+        dst->tool_calls_json = tmp;
+        LLMSPLIT__COPY(tmp, src->tool_call_id, src->tool_call_id ? strlen(src->tool_call_id) : 0); dst->tool_call_id = tmp;
+        LLMSPLIT__COPY(tmp, src->name, src->name ? strlen(src->name) : 0); dst->name = tmp;
+    }
+#undef LLMSPLIT__COPY
+    m->deployment = dep ? dep->index : -1;
+    m->stream = req->stream;
+    m->timeout_ms = (int)((dep && dep->timeout_s > 0 ? dep->timeout_s : timeout_s) * 1000);
+    if (dep && dep->has_costs) {
+        m->has_costs = 1;
+        m->in_cost = dep->input_cost_per_token;
+        m->out_cost = dep->output_cost_per_token;
+    }
+    return m;
+}
+
+static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
+    llmsplit__mirror *m = (llmsplit__mirror *)arg;
+    llmsplit_client *c = m->client;
+    llmsplit_chat_request rq;
+    llmsplit_chat_response resp;
+    llmsplit_error err;
+    llmsplit_record r;
+    llmsplit_deployment costs;
+    char errtext[340];
+    llmsplit_err e;
+    memset(&rq, 0, sizeof rq);
+    rq.model = m->model;
+    rq.messages = m->messages;
+    rq.num_messages = m->num_messages;
+    rq.params_json = m->params;
+    rq.stream = m->stream; /* a streamed primary is mirrored streamed, so ttft compares */
+    rq.api_key = m->api_key;
+    rq.api_base = m->api_base;
+    rq.api_version = m->api_version;
+    rq.timeout_ms = m->timeout_ms;
+    rq.num_retries = 0; /* a silent call is never retried */
+    rq.keep_raw = 0;
+    rq.abort_flag = abort_flag;
+    e = llmsplit_chat(c->mirror_http, &rq, &resp, &err);
+    if (e != LLMSPLIT_OK && llmsplit_pool_aborting(abort_flag)) {
+        /* cut short by shutdown: the pool counts it as abandoned, so no failure is recorded */
+        llmsplit_chat_response_free(&resp);
+        llmsplit__mirror_free(m);
+        return;
+    }
+    memset(&r, 0, sizeof r);
+    memset(&costs, 0, sizeof costs);
+    costs.has_costs = m->has_costs;
+    costs.input_cost_per_token = m->in_cost;
+    costs.output_cost_per_token = m->out_cost;
+    r.event = "call";
+    llmsplit__new_id(c, r.request_id);
+    snprintf(r.pair_id, sizeof r.pair_id, "%s", m->pair_id);
+    r.role = "silent";
+    r.is_silent_experiment = 1;
+    r.group = m->group;
+    r.model = resp.model[0] ? resp.model : m->model;
+    r.provider = llmsplit_provider_name(resp.provider);
+    r.deployment = m->deployment;
+    r.sticky = m->sticky;
+    r.ok = e == LLMSPLIT_OK;
+    r.http_status = resp.http_status;
+    snprintf(errtext, sizeof errtext, "%s", err.message);
+    r.error = errtext;
+    r.latency_ms = resp.latency_ms;
+    r.ttft_ms = resp.ttft_ms;
+    r.prompt_tokens = resp.prompt_tokens;
+    r.completion_tokens = resp.completion_tokens;
+    r.cost_usd = r.ok ? llmsplit__cost(&costs, &resp) : -1;
+    r.finish_reason = resp.finish_reason;
+    if (c->keep_responses && r.ok) {
+        r.response = resp.text.data ? resp.text.data : "";
+        r.response_len = resp.text.len;
+    }
+    llmsplit__emit(c, &r);
+    llmsplit__lock(&c->lock);
+    if (r.ok) c->stats.mirror_completed++;
+    else c->stats.mirror_failed++;
+    llmsplit__unlock(&c->lock);
+    llmsplit_chat_response_free(&resp);
+    llmsplit__mirror_free(m);
+}
+
+static void llmsplit__mirror_drop(void *arg, int abandoned) {
+    (void)abandoned; /* the pool counts abandoned tasks; the client reads its final stats */
+    llmsplit__mirror_free((llmsplit__mirror *)arg);
+}
+
+/* Picks an arm of a group for this request. Returns the deployment index, -1 when the weights
+   are unusable. */
+static int llmsplit__pick_in(llmsplit_client *c, llmsplit__cfgref *ref, const llmsplit_group *g, const char *key,
+                             int *sticky) {
+    double w_local[32], *w = w_local;
+    unsigned char a_local[32], *avail = a_local;
+    int i, n = g->count, arm;
+    int64_t now = llmsplit__now_ms();
+    size_t kl = key ? strlen(key) : 0;
+    *sticky = ref->cfg->sticky && kl > 0;
+    if (n > 32) { /* large groups are rare: only they pay for an allocation */
+        w = (double *)llmsplit__alloc(&c->allocator, (sizeof *w + 1) * (size_t)n);
+        if (!w) return -1;
+        avail = (unsigned char *)(w + n);
+    }
+    llmsplit__lock(&c->lock);
+    for (i = 0; i < n; i++) {
+        const llmsplit_deployment *d = &ref->cfg->deployments[g->deployments[i]];
+        w[i] = d->has_weight ? d->weight : 1.0;
+        avail[i] = (unsigned char)llmsplit_health_available(&ref->health[g->deployments[i]], now);
+    }
+    llmsplit__unlock(&c->lock);
+    arm = llmsplit_pick(w, avail, n, *sticky ? key : NULL, *sticky ? kl : 0, &c->rng);
+    if (w != w_local) llmsplit__free(&c->allocator, w);
+    return arm < 0 ? -1 : g->deployments[arm];
+}
+
+/* Records a primary result in its deployment's health window; a trip writes a rollback record. */
+static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep, int ok, double latency_ms) {
+    llmsplit_health *h = &ref->health[dep];
+    llmsplit_record r;
+    char reason[200];
+    int tripped;
+    llmsplit__lock(&c->lock);
+    tripped = llmsplit_health_record(h, ok, latency_ms, llmsplit__now_ms());
+    if (tripped) {
+        c->stats.rollbacks++;
+        if (h->last_reason & LLMSPLIT_ROLLBACK_ERROR_RATE)
+            snprintf(reason, sizeof reason, "error rate %.2f > %.2f over %d calls", h->last_error_rate,
+                     h->settings.max_error_rate, h->settings.window);
+        else
+            snprintf(reason, sizeof reason, "p95 latency %.1f ms > %.1f ms over %d calls", h->last_p95_ms,
+                     h->settings.max_p95_ms, h->settings.window);
+    }
+    llmsplit__unlock(&c->lock);
+    if (!tripped) return;
+    memset(&r, 0, sizeof r);
+    r.event = "rollback";
+    r.group = ref->cfg->deployments[dep].group;
+    r.model = ref->cfg->deployments[dep].model;
+    r.deployment = dep;
+    r.reason = reason;
+    r.cooldown_s = h->settings.cooldown_s;
+    llmsplit__emit(c, &r);
+    llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "rollback: %s in group %s is out for %.0f s: %s", r.model, r.group,
+                  r.cooldown_s, reason);
+}
+
+/* Queues the silent copy for a deployment with silent_model (once per logical request). */
+static int llmsplit__mirror_enqueue(llmsplit_client *c, llmsplit__cfgref *ref, const llmsplit_deployment *dep,
+                                    const llmsplit_request *req, const char *pair_id) {
+    const llmsplit_group *sg = llmsplit_config_group(ref->cfg, dep->silent_model);
+    const llmsplit_deployment *sdep = NULL;
+    const char *key = req->user && req->user[0] ? req->user : NULL;
+    llmsplit__mirror *m;
+    char *params;
+    int sticky = 0, ok;
+    if (!llmsplit_pick_sample(ref->cfg->mirror_sample_rate, key, key ? strlen(key) : 0, &c->rng)) return 0;
+    if (sg) {
+        int d = llmsplit__pick_in(c, ref, sg, key, &sticky);
+        if (d < 0) return 0;
+        sdep = &ref->cfg->deployments[d];
+    }
+    params = llmsplit__merge_params(&c->allocator, sdep ? sdep->extra_params : NULL, req->params_json);
+    m = llmsplit__mirror_new(c, req, sdep, sdep ? sdep->model : dep->silent_model, sg ? sg->name : dep->silent_model,
+                             params, ref->cfg->timeout_s);
+    llmsplit__free(&c->allocator, params);
+    llmsplit__lock(&c->lock);
+    c->stats.mirrored++;
+    llmsplit__unlock(&c->lock);
+    if (!m) {
+        llmsplit__lock(&c->lock);
+        c->stats.mirror_dropped_queue_full++;
+        llmsplit__unlock(&c->lock);
+        return 0;
+    }
+    m->sticky = sticky;
+    snprintf(m->pair_id, sizeof m->pair_id, "%s", pair_id);
+    ok = llmsplit_pool_submit(c->pool, llmsplit__mirror_run, llmsplit__mirror_drop, m);
+    if (!ok) {
+        llmsplit__mirror_free(m);
+        llmsplit__lock(&c->lock);
+        c->stats.mirror_dropped_queue_full++;
+        llmsplit__unlock(&c->lock);
+    }
+    return ok;
+}
+
+/* One call to one deployment (or to a bare model string when dep is NULL). */
+static llmsplit_err llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref, const llmsplit_deployment *dep,
+                                   const char *model_string, const llmsplit_request *req, llmsplit_chat_response *resp,
+                                   llmsplit_error *err) {
+    llmsplit_chat_request rq;
+    llmsplit_err e;
+    char *params = llmsplit__merge_params(&c->allocator, dep ? dep->extra_params : NULL, req->params_json);
+    memset(&rq, 0, sizeof rq);
+    rq.model = model_string;
+    rq.messages = req->messages;
+    rq.num_messages = req->num_messages;
+    rq.params_json = params;
+    rq.stream = req->stream;
+    rq.on_delta = req->on_delta;
+    rq.user_data = req->user_data;
+    if (dep) {
+        rq.api_key = dep->api_key;
+        rq.api_base = dep->api_base;
+        rq.api_version = dep->api_version;
+    }
+    rq.timeout_ms = (int)((dep && dep->timeout_s > 0 ? dep->timeout_s : ref->cfg->timeout_s) * 1000);
+    rq.num_retries = ref->cfg->num_retries;
+    e = llmsplit_chat(c->http, &rq, resp, err);
+    llmsplit__free(&c->allocator, params);
+    return e;
+}
+
+LLMSPLIT_API llmsplit_err llmsplit_client_chat(llmsplit_client *c, const llmsplit_request *req, llmsplit_result *res,
+                                               llmsplit_error *err) {
+    llmsplit__cfgref *ref;
+    const llmsplit_group *g;
+    const llmsplit_deployment *dep = NULL, *chosen = NULL;
+    llmsplit_record r;
+    llmsplit_error local;
+    llmsplit_err e;
+    char errtext[340];
+    int d, i, sticky = 0;
+    if (!err) err = &local;
+    memset(err, 0, sizeof *err);
+    if (!res) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: missing result");
+        return err->code;
+    }
+    memset(res, 0, sizeof *res);
+    res->cost_usd = -1;
+    res->deployment = res->chosen_deployment = -1;
+    res->response.prompt_tokens = res->response.completion_tokens = -1;
+    res->response.ttft_ms = -1;
+    if (!c || !req || !req->group || !req->group[0] || req->num_messages < 1 || !req->messages) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: a request needs a group (or model) and messages");
+        return err->code;
+    }
+#ifdef LLMSPLIT_NO_THREADS
+    if (c->config_file && llmsplit__now_ms() >= c->next_file_check_ms) {
+        c->next_file_check_ms = llmsplit__now_ms() + c->poll_ms;
+        llmsplit__check_file(c);
+    }
+#endif
+    ref = llmsplit__acquire(c);
+    llmsplit__new_id(c, res->request_id);
+    snprintf(res->pair_id, sizeof res->pair_id, "%s", res->request_id);
+    snprintf(res->group, sizeof res->group, "%s", req->group);
+    g = llmsplit_config_group(ref->cfg, req->group);
+    if (!g) {
+        /* a model string: one call, no split, no mirror */
+        snprintf(res->model, sizeof res->model, "%s", req->group);
+        snprintf(res->chosen_model, sizeof res->chosen_model, "%s", req->group);
+        e = llmsplit__call(c, ref, NULL, req->group, req, &res->response, err);
+    } else {
+        d = llmsplit__pick_in(c, ref, g, req->user, &sticky);
+        if (d < 0) {
+            llmsplit__release(c, ref);
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: group '%s' has no usable weights", g->name);
+            return err->code;
+        }
+        chosen = dep = &ref->cfg->deployments[d];
+        res->sticky = sticky;
+        res->chosen_deployment = res->deployment = d;
+        snprintf(res->chosen_model, sizeof res->chosen_model, "%s", dep->model);
+        snprintf(res->model, sizeof res->model, "%s", dep->model);
+        /* the silent copy is queued once, after the pick and before the call: it never waits
+           for the primary and is never repeated by retries or fallbacks */
+        if (dep->silent_model) res->mirrored = llmsplit__mirror_enqueue(c, ref, dep, req, res->pair_id);
+        e = llmsplit__call(c, ref, dep, dep->model, req, &res->response, err);
+        llmsplit__health(c, ref, d, e == LLMSPLIT_OK, res->response.latency_ms);
+        for (i = 0; e != LLMSPLIT_OK && e != LLMSPLIT_ERR_USAGE && i < g->num_fallbacks; i++) {
+            const llmsplit_group *fg = llmsplit_config_group(ref->cfg, g->fallbacks[i]);
+            int fs, fd = fg ? llmsplit__pick_in(c, ref, fg, req->user, &fs) : -1;
+            if (fd < 0) continue;
+            dep = &ref->cfg->deployments[fd];
+            llmsplit_chat_response_free(&res->response);
+            e = llmsplit__call(c, ref, dep, dep->model, req, &res->response, err);
+            llmsplit__health(c, ref, fd, e == LLMSPLIT_OK, res->response.latency_ms);
+            res->fallback = 1;
+            res->deployment = fd;
+            snprintf(res->model, sizeof res->model, "%s", dep->model);
+            snprintf(res->group, sizeof res->group, "%s", fg->name);
+        }
+    }
+    res->cost_usd = e == LLMSPLIT_OK ? llmsplit__cost(dep, &res->response) : -1;
+    memset(&r, 0, sizeof r);
+    r.event = "call";
+    snprintf(r.request_id, sizeof r.request_id, "%s", res->request_id);
+    snprintf(r.pair_id, sizeof r.pair_id, "%s", res->pair_id);
+    r.role = "primary";
+    r.group = res->group;
+    r.model = res->response.model[0] ? res->response.model : res->model;
+    r.provider = llmsplit_provider_name(res->response.provider);
+    r.deployment = res->deployment;
+    r.sticky = res->sticky;
+    {
+        llmsplit_route chosen_route;
+        if (res->fallback && chosen && llmsplit_route_model(chosen->model, chosen->api_base, chosen->api_version, &chosen_route, NULL))
+            r.fallback_from = chosen_route.model;
+        else if (res->fallback)
+            r.fallback_from = res->chosen_model;
+        r.ok = e == LLMSPLIT_OK;
+        r.http_status = res->response.http_status;
+        snprintf(errtext, sizeof errtext, "%s", err->message);
+        r.error = errtext;
+        r.latency_ms = res->response.latency_ms;
+        r.ttft_ms = res->response.ttft_ms;
+        r.prompt_tokens = res->response.prompt_tokens;
+        r.completion_tokens = res->response.completion_tokens;
+        r.cost_usd = res->cost_usd;
+        r.finish_reason = res->response.finish_reason;
+        if (c->keep_responses && r.ok) {
+            r.response = res->response.text.data ? res->response.text.data : "";
+            r.response_len = res->response.text.len;
+        }
+        llmsplit__emit(c, &r);
+    }
+    llmsplit__lock(&c->lock);
+    c->stats.requests++;
+    if (e != LLMSPLIT_OK) c->stats.errors++;
+    if (res->fallback) c->stats.fallbacks++;
+    llmsplit__unlock(&c->lock);
+    llmsplit__release(c, ref);
+    return e;
+}
+
+LLMSPLIT_API void llmsplit_result_free(llmsplit_result *res) {
+    if (res) llmsplit_chat_response_free(&res->response);
+}
+
+LLMSPLIT_API llmsplit_err llmsplit_completion_with_split_tests(const char *const *models, const double *weights, int n,
+                                                               const llmsplit_message *messages, int num_messages,
+                                                               llmsplit_result *res, llmsplit_error *err) {
+    llmsplit_json_writer w;
+    llmsplit_client_desc d;
+    llmsplit_client *c;
+    llmsplit_request rq;
+    llmsplit_err e;
+    int i;
+    if (res) memset(res, 0, sizeof *res);
+    if (!models || !weights || n < 1 || !res) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "split: models, weights and a result are needed");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    llmsplit_json_writer_init(&w, NULL);
+    llmsplit_json_write_begin_object(&w);
+    llmsplit_json_write_key(&w, "split", 5);
+    llmsplit_json_write_begin_object(&w);
+    for (i = 0; i < n; i++) {
+        llmsplit_json_write_key(&w, models[i] ? models[i] : "", models[i] ? strlen(models[i]) : 0);
+        llmsplit_json_write_double(&w, weights[i]);
+    }
+    llmsplit_json_write_end_object(&w);
+    llmsplit_json_write_end_object(&w);
+    memset(&d, 0, sizeof d);
+    d.config_json = llmsplit_json_writer_result(&w, &d.config_len);
+    if (!d.config_json) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "split: %s", w.err_message ? w.err_message : "bad weights");
+        llmsplit_json_writer_free(&w);
+        return LLMSPLIT_ERR_USAGE;
+    }
+    c = llmsplit_client_create(&d, err);
+    llmsplit_json_writer_free(&w);
+    if (!c) return err ? err->code : LLMSPLIT_ERR_CONFIG;
+    memset(&rq, 0, sizeof rq);
+    rq.group = "default";
+    rq.messages = messages;
+    rq.num_messages = num_messages;
+    e = llmsplit_client_chat(c, &rq, res, err);
+    llmsplit_client_destroy(c);
+    return e;
 }
 
 #endif /* LLMSPLIT__IMPLEMENTED */

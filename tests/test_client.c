@@ -1,0 +1,496 @@
+/* The client against `llmsplit mock`: weighted and sticky splits, mirroring to a silent model,
+   fallbacks, automatic rollback and recovery, live config reload, records. */
+#define _POSIX_C_SOURCE 200809L
+#define LLMSPLIT_IMPLEMENTATION
+#include "../llmsplit.h"
+#include "test.h"
+#include "mock.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+
+static mock M;          /* one mock for the whole run: knobs for every test below */
+static int mock_ok;
+
+/* Collects records delivered to the callback. */
+typedef struct seen {
+    pthread_mutex_t lock;
+    int primary, silent, silent_ok, silent_err, rollbacks, config_events, fallbacks;
+    char pairs[512][40], silent_pairs[512][40];
+    int npairs, nsilent_pairs;
+    int unmatched;      /* records that are not JSON, or silent ones not marked as such */
+    char last_config_reason[400];
+} seen;
+
+static void on_record(const llmsplit_record *r, const char *line, size_t len, void *ud) {
+    seen *s = (seen *)ud;
+    llmsplit_json_doc *doc;
+    pthread_mutex_lock(&s->lock);
+    doc = llmsplit_json_parse(line, len, NULL, NULL);
+    if (!doc) s->unmatched += 1000; /* every line must be JSON */
+
+    if (strcmp(r->event, "rollback") == 0) s->rollbacks++;
+    else if (strcmp(r->event, "config") == 0) {
+        s->config_events++;
+        snprintf(s->last_config_reason, sizeof s->last_config_reason, "%s", r->reason ? r->reason : "");
+    } else if (strcmp(r->role, "silent") == 0) {
+        s->silent++;
+        if (r->ok) s->silent_ok++;
+        else s->silent_err++;
+        if (!r->is_silent_experiment) s->unmatched++;
+        if (s->nsilent_pairs < 512) snprintf(s->silent_pairs[s->nsilent_pairs++], 40, "%s", r->pair_id);
+    } else {
+        s->primary++;
+        if (r->fallback_from) s->fallbacks++;
+        if (s->npairs < 512) snprintf(s->pairs[s->npairs++], 40, "%s", r->pair_id);
+    }
+    pthread_mutex_unlock(&s->lock);
+    llmsplit_json_free(doc);
+}
+
+/* Silent records whose pair_id no primary record has (a silent call may finish first, so this
+   is checked once all records are in). */
+static int config_events(seen *s) {
+    int n;
+    pthread_mutex_lock(&s->lock);
+    n = s->config_events;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+static int orphans(seen *s) {
+    int i, j, n = 0;
+    for (i = 0; i < s->nsilent_pairs; i++) {
+        int found = 0;
+        for (j = 0; j < s->npairs && !found; j++) found = strcmp(s->pairs[j], s->silent_pairs[i]) == 0;
+        n += !found;
+    }
+    return n + s->unmatched;
+}
+
+static llmsplit_client *make(const char *config_fmt, seen *s, llmsplit_error *err) {
+    static char cfg[4096];
+    llmsplit_client_desc d;
+    snprintf(cfg, sizeof cfg, config_fmt, M.url, M.url, M.url, M.url, M.url, M.url);
+    memset(&d, 0, sizeof d);
+    d.config_json = cfg;
+    d.http.proxy = "";
+    d.seed = 42;
+    if (s) {
+        memset(s, 0, sizeof *s);
+        pthread_mutex_init(&s->lock, NULL);
+        d.on_record = on_record;
+        d.user_data = s;
+    }
+    return llmsplit_client_create(&d, err);
+}
+
+static llmsplit_err ask(llmsplit_client *c, const char *group, const char *user, llmsplit_result *res) {
+    llmsplit_message m = {"user", "hello", 0, NULL, NULL, NULL, NULL};
+    llmsplit_request rq;
+    llmsplit_error err;
+    memset(&rq, 0, sizeof rq);
+    rq.group = group;
+    rq.messages = &m;
+    rq.num_messages = 1;
+    rq.user = user;
+    return llmsplit_client_chat(c, &rq, res, &err);
+}
+
+#define NEED_MOCK() do { if (!mock_ok) SKIP("build/llmsplit mock did not start (run make first)"); } while (0)
+
+static const char *split_80_20 =
+    "{\"model_list\":["
+    "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/gpt-4\",\"api_base\":\"%s/v1\",\"weight\":0.8}},"
+    "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/llama2\",\"api_base\":\"%s/v1\",\"weight\":0.2}}]}";
+
+static void client_random_split_lands_near_80_20(void) {
+    llmsplit_error err;
+    llmsplit_client *c;
+    int i, n = 1000, first = 0;
+    NEED_MOCK();
+    c = make(split_80_20, NULL, &err);
+    CHECK(c != NULL);
+    if (!c) { printf("  %s\n", err.message); return; }
+    for (i = 0; i < n; i++) {
+        llmsplit_result r;
+        CHECK(ask(c, "chat", NULL, &r) == LLMSPLIT_OK);
+        if (strcmp(r.model, "openai/gpt-4") == 0) first++;
+        if (i == 0) CHECK(strstr(r.response.text.data, "mock reply from ") != NULL);
+        llmsplit_result_free(&r);
+    }
+    printf("  gpt-4 got %d of %d\n", first, n);
+    /* sd of the share is 1.3 points at n=1000: 5 points is almost 4 sd */
+    CHECK(first > n * 75 / 100 && first < n * 85 / 100);
+    llmsplit_client_destroy(c);
+}
+
+static void client_sticky_user_always_gets_the_same_arm(void) {
+    llmsplit_error err;
+    llmsplit_client *c;
+    int u, k, mismatches = 0, predicted_wrong = 0;
+    double w[2] = {0.8, 0.2};
+    NEED_MOCK();
+    c = make(split_80_20, NULL, &err);
+    for (u = 0; u < 40; u++) {
+        char key[32], first[256] = "";
+        snprintf(key, sizeof key, "user-%d", u);
+        for (k = 0; k < 3; k++) {
+            llmsplit_result r;
+            CHECK(ask(c, "chat", key, &r) == LLMSPLIT_OK);
+            CHECK(r.sticky);
+            if (!first[0]) snprintf(first, sizeof first, "%s", r.model);
+            else if (strcmp(first, r.model) != 0) mismatches++;
+            llmsplit_result_free(&r);
+        }
+        /* and it is nginx's split_clients arm for that key */
+        if ((llmsplit_pick_sticky(w, 2, key, strlen(key)) == 0) != (strcmp(first, "openai/gpt-4") == 0)) predicted_wrong++;
+    }
+    CHECK(mismatches == 0);
+    CHECK(predicted_wrong == 0);
+    llmsplit_client_destroy(c);
+}
+
+static const char *mirrored =
+    "{\"model_list\":["
+    "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/gpt-4\",\"api_base\":\"%s/v1\",\"silent_model\":\"eval\"}},"
+    "{\"model_name\":\"eval\",\"litellm_params\":{\"model\":\"openai/slowsilent\",\"api_base\":\"%s/v1\"}}],"
+    "\"router_settings\":{\"mirror_threads\":4,\"mirror_queue\":256}}";
+
+static void client_mirrors_every_request_once_with_paired_records(void) {
+    llmsplit_error err;
+    llmsplit_client *c;
+    seen s;
+    int i;
+    llmsplit_client_stats st;
+    NEED_MOCK();
+    c = make(mirrored, &s, &err);
+    CHECK(c != NULL);
+    if (!c) { printf("  %s\n", err.message); return; }
+    for (i = 0; i < 20; i++) {
+        llmsplit_result r;
+        CHECK(ask(c, "chat", NULL, &r) == LLMSPLIT_OK);
+        CHECK(r.mirrored);
+        /* the primary never waits for the silent call (300 ms in the mock) */
+        CHECK(r.response.latency_ms < 250);
+        llmsplit_result_free(&r);
+    }
+    CHECK(llmsplit_client_wait_mirrors(c, 20000));
+    st = llmsplit_client_get_stats(c);
+    CHECK(st.mirrored == 20 && st.mirror_completed == 20 && st.mirror_failed == 0);
+    CHECK(s.primary == 20 && s.silent == 20 && s.silent_ok == 20 && orphans(&s) == 0);
+    llmsplit_client_destroy(c);
+}
+
+static const char *mirrored_with_retries =
+    "{\"model_list\":["
+    "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/broken\",\"api_base\":\"%s/v1\",\"silent_model\":\"eval\"}},"
+    "{\"model_name\":\"eval\",\"litellm_params\":{\"model\":\"openai/gpt-4o\",\"api_base\":\"%s/v1\"}}],"
+    "\"router_settings\":{\"num_retries\":2}}";
+
+static void client_mirror_is_queued_once_even_with_retries(void) {
+    llmsplit_error err;
+    llmsplit_client *c;
+    seen s;
+    llmsplit_result r;
+    NEED_MOCK();
+    c = make(mirrored_with_retries, &s, &err);
+    CHECK(ask(c, "chat", NULL, &r) == LLMSPLIT_ERR_PROVIDER);
+    CHECK(r.response.attempts == 3);
+    llmsplit_result_free(&r);
+    CHECK(llmsplit_client_wait_mirrors(c, 10000));
+    CHECK(s.silent == 1 && s.primary == 1);
+    llmsplit_client_destroy(c);
+}
+
+static const char *dead_silent =
+    "{\"model_list\":["
+    "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/gpt-4\",\"api_base\":\"%s/v1\",\"silent_model\":\"eval\"}},"
+    "{\"model_name\":\"eval\",\"litellm_params\":{\"model\":\"openai/gpt-4o\",\"api_base\":\"http://127.0.0.1:1/v1\"}}]}";
+
+static void client_dead_silent_endpoint_never_fails_the_primary(void) {
+    llmsplit_error err;
+    llmsplit_client *c;
+    seen s;
+    int i;
+    NEED_MOCK();
+    c = make(dead_silent, &s, &err);
+    for (i = 0; i < 10; i++) {
+        llmsplit_result r;
+        CHECK(ask(c, "chat", NULL, &r) == LLMSPLIT_OK);
+        llmsplit_result_free(&r);
+    }
+    CHECK(llmsplit_client_wait_mirrors(c, 10000));
+    CHECK(s.silent == 10 && s.silent_err == 10 && s.primary == 10);
+    CHECK(llmsplit_client_get_stats(c).mirror_failed == 10);
+    llmsplit_client_destroy(c);
+}
+
+static const char *with_fallback =
+    "{\"model_list\":["
+    "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/broken\",\"api_base\":\"%s/v1\"}},"
+    "{\"model_name\":\"backup\",\"litellm_params\":{\"model\":\"openai/gpt-4o\",\"api_base\":\"%s/v1\"}}],"
+    "\"router_settings\":{\"fallbacks\":[{\"chat\":[\"backup\"]}]}}";
+
+static void client_fallback_answers_when_the_arm_fails(void) {
+    llmsplit_error err;
+    llmsplit_client *c;
+    seen s;
+    llmsplit_result r;
+    NEED_MOCK();
+    c = make(with_fallback, &s, &err);
+    CHECK(c != NULL);
+    if (!c) { printf("  %s\n", err.message); return; }
+    CHECK(ask(c, "chat", NULL, &r) == LLMSPLIT_OK);
+    CHECK(r.fallback && strcmp(r.chosen_model, "openai/broken") == 0 && strcmp(r.model, "openai/gpt-4o") == 0);
+    CHECK(strstr(r.response.text.data, "gpt-4o") != NULL);
+    llmsplit_result_free(&r);
+    CHECK(s.fallbacks == 1);
+    llmsplit_client_destroy(c);
+}
+
+static const char *with_rollback =
+    "{\"model_list\":["
+    "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/flaky\",\"api_base\":\"%s/v1\",\"weight\":1}},"
+    "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/gpt-4\",\"api_base\":\"%s/v1\",\"weight\":1}}],"
+    "\"router_settings\":{\"rollback\":{\"window\":10,\"max_error_rate\":0.5,\"cooldown_s\":1}}}";
+
+static void client_rollback_takes_a_failing_arm_out_and_brings_it_back(void) {
+    llmsplit_error err;
+    llmsplit_client *c;
+    seen s;
+    int i, to_flaky_after = 0, to_flaky_back = 0;
+    struct timespec ts = {1, 200000000L};
+    NEED_MOCK();
+    c = make(with_rollback, &s, &err);
+    CHECK(c != NULL);
+    if (!c) { printf("  %s\n", err.message); return; }
+    /* "flaky" always fails in the mock: after its window fills it is taken out */
+    for (i = 0; i < 60; i++) {
+        llmsplit_result r;
+        ask(c, "chat", NULL, &r);
+        llmsplit_result_free(&r);
+    }
+    CHECK(s.rollbacks == 1);
+    for (i = 0; i < 40; i++) {
+        llmsplit_result r;
+        CHECK(ask(c, "chat", NULL, &r) == LLMSPLIT_OK);
+        to_flaky_after += strcmp(r.model, "openai/flaky") == 0;
+        llmsplit_result_free(&r);
+    }
+    CHECK(to_flaky_after == 0);
+    nanosleep(&ts, NULL); /* past the 1 s cooldown */
+    for (i = 0; i < 40; i++) {
+        llmsplit_result r;
+        ask(c, "chat", NULL, &r);
+        to_flaky_back += strcmp(r.model, "openai/flaky") == 0;
+        llmsplit_result_free(&r);
+    }
+    CHECK(to_flaky_back > 5);
+    llmsplit_client_destroy(c);
+}
+
+static void write_file(const char *path, const char *text) {
+    char tmp[300];
+    FILE *f;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    f = fopen(tmp, "w");
+    fputs(text, f);
+    fclose(f);
+    rename(tmp, path); /* atomic replace, as an editor or a deploy would */
+}
+
+static void client_reloads_a_changed_config_file_and_keeps_the_last_good_one(void) {
+    char path[] = "/tmp/llmsplit-test-config-XXXXXX", text[1024];
+    llmsplit_client_desc d;
+    llmsplit_client *c;
+    llmsplit_error err;
+    llmsplit_result r;
+    seen s;
+    int fd, i, ok = 0;
+    struct timespec ts = {0, 50000000L};
+    NEED_MOCK();
+    fd = mkstemp(path);
+    close(fd);
+    snprintf(text, sizeof text, "{\"split\":{\"openai/first\":1}}");
+    write_file(path, text);
+    memset(&d, 0, sizeof d);
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    d.config_file = path;
+    d.config_poll_ms = 20;
+    d.http.proxy = "";
+    d.on_record = on_record;
+    d.user_data = &s;
+    setenv("OPENAI_API_BASE", M.url, 1); /* the split shorthand has no api_base */
+    {
+        char base[320];
+        snprintf(base, sizeof base, "%s/v1", M.url);
+        setenv("OPENAI_API_BASE", base, 1);
+    }
+    setenv("OPENAI_API_KEY", "test-key", 1);
+    c = llmsplit_client_create(&d, &err);
+    CHECK(c != NULL);
+    if (!c) { printf("  %s\n", err.message); return; }
+    CHECK(ask(c, "default", NULL, &r) == LLMSPLIT_OK && strstr(r.response.text.data, "from first:"));
+    llmsplit_result_free(&r);
+    write_file(path, "{\"split\":{\"openai/second\":1}}");
+    for (i = 0; i < 100 && !ok; i++) {
+        nanosleep(&ts, NULL);
+        CHECK(ask(c, "default", NULL, &r) == LLMSPLIT_OK);
+        ok = strstr(r.response.text.data, "from second:") != NULL;
+        llmsplit_result_free(&r);
+    }
+    CHECK(ok);
+    write_file(path, "{\"split\":{\"openai/third\":-1}}"); /* broken: a negative weight */
+    for (i = 0; i < 100 && config_events(&s) < 2; i++) nanosleep(&ts, NULL);
+    CHECK(config_events(&s) >= 2);
+    CHECK(strstr(s.last_config_reason, "refused") != NULL && strstr(s.last_config_reason, "must be >= 0") != NULL);
+    CHECK(ask(c, "default", NULL, &r) == LLMSPLIT_OK && strstr(r.response.text.data, "from second:"));
+    llmsplit_result_free(&r);
+    CHECK(llmsplit_client_get_stats(c).config_errors == 1);
+    llmsplit_client_destroy(c);
+    unsetenv("OPENAI_API_BASE");
+    unsetenv("OPENAI_API_KEY");
+    unlink(path);
+}
+
+static void client_invalid_config_is_refused_with_the_key_path(void) {
+    llmsplit_error err;
+    llmsplit_client_desc d;
+    memset(&d, 0, sizeof d);
+    d.config_json = "{\"model_list\":[{\"model_name\":\"a\",\"litellm_params\":{\"model\":\"gpt-4\",\"weight\":\"x\"}}]}";
+    CHECK(llmsplit_client_create(&d, &err) == NULL);
+    CHECK(err.code == LLMSPLIT_ERR_CONFIG && strstr(err.message, "model_list[0].litellm_params.weight") != NULL);
+    d.config_json = NULL;
+    CHECK(llmsplit_client_create(&d, &err) == NULL && err.code == LLMSPLIT_ERR_USAGE);
+}
+
+static void client_log_file_gets_one_json_line_per_record(void) {
+    char path[] = "/tmp/llmsplit-test-log-XXXXXX", line[8192];
+    static char cfg[2048];
+    llmsplit_client_desc d;
+    llmsplit_client *c;
+    llmsplit_error err;
+    FILE *f;
+    int fd, i, lines = 0, silent = 0, bad = 0;
+    NEED_MOCK();
+    fd = mkstemp(path);
+    close(fd);
+    snprintf(cfg, sizeof cfg, mirrored, M.url, M.url);
+    memset(&d, 0, sizeof d);
+    d.config_json = cfg;
+    d.http.proxy = "";
+    d.log_path = path;
+    d.keep_responses = 1;
+    c = llmsplit_client_create(&d, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    for (i = 0; i < 5; i++) {
+        llmsplit_result r;
+        ask(c, "chat", "u1", &r);
+        llmsplit_result_free(&r);
+    }
+    llmsplit_client_destroy(c); /* drains the silent calls */
+    f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        llmsplit_json_doc *doc = llmsplit_json_parse(line, strlen(line), NULL, NULL);
+        const llmsplit_json_val *root = llmsplit_json_root(doc);
+        lines++;
+        if (!doc) { bad++; continue; }
+        if (llmsplit_json_is_true(llmsplit_json_get(root, "is_silent_experiment"))) silent++;
+        if (!llmsplit_json_str(llmsplit_json_get(root, "response"), NULL)) bad++;
+        if (strstr(line, "api_key") || strstr(line, "test-key")) bad++;
+        llmsplit_json_free(doc);
+    }
+    if (f) fclose(f);
+    CHECK(lines == 10 && silent == 5 && bad == 0);
+    unlink(path);
+}
+
+static void client_one_call_split_form(void) {
+    const char *models[2] = {"openai/gpt-4", "openai/llama2"};
+    double weights[2] = {0.8, 0.2};
+    llmsplit_message m = {"user", "Hello, how are you?", 0, NULL, NULL, NULL, NULL};
+    llmsplit_result r;
+    llmsplit_error err;
+    char base[320];
+    NEED_MOCK();
+    snprintf(base, sizeof base, "%s/v1", M.url);
+    setenv("OPENAI_API_BASE", base, 1);
+    setenv("OPENAI_API_KEY", "k", 1);
+    CHECK(llmsplit_completion_with_split_tests(models, weights, 2, &m, 1, &r, &err) == LLMSPLIT_OK);
+    CHECK(r.response.text.len && strstr(r.response.text.data, ": Hello, how are you?") != NULL);
+    llmsplit_result_free(&r);
+    unsetenv("OPENAI_API_BASE");
+    unsetenv("OPENAI_API_KEY");
+}
+
+typedef struct worker { llmsplit_client *c; int ok; } worker;
+static void *worker_main(void *arg) {
+    worker *w = (worker *)arg;
+    int i;
+    for (i = 0; i < 30; i++) {
+        llmsplit_result r;
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        if (ask(w->c, "chat", i % 2 ? key : NULL, &r) == LLMSPLIT_OK) w->ok++;
+        llmsplit_result_free(&r);
+    }
+    return NULL;
+}
+
+static const char *mirrored_fast =
+    "{\"model_list\":["
+    "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/gpt-4\",\"api_base\":\"%s/v1\",\"silent_model\":\"eval\",\"weight\":3}},"
+    "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/llama2\",\"api_base\":\"%s/v1\",\"weight\":1}},"
+    "{\"model_name\":\"eval\",\"litellm_params\":{\"model\":\"openai/gpt-4o\",\"api_base\":\"%s/v1\"}}],"
+    "\"router_settings\":{\"mirror_threads\":2,\"mirror_queue\":1000}}";
+
+static void client_many_threads_with_mirroring(void) {
+    llmsplit_error err;
+    llmsplit_client *c;
+    llmsplit_client_stats st;
+    seen s;
+    pthread_t t[6];
+    worker w[6];
+    int i, ok = 0;
+    NEED_MOCK();
+    c = make(mirrored_fast, &s, &err);
+    for (i = 0; i < 6; i++) {
+        w[i].c = c;
+        w[i].ok = 0;
+        pthread_create(&t[i], NULL, worker_main, &w[i]);
+    }
+    for (i = 0; i < 6; i++) {
+        pthread_join(t[i], NULL);
+        ok += w[i].ok;
+    }
+    CHECK(ok == 180);
+    CHECK(llmsplit_client_wait_mirrors(c, 20000));
+    st = llmsplit_client_get_stats(c);
+    /* every request to the mirrored arm was mirrored once and recorded once */
+    CHECK(st.mirrored > 0 && s.silent == (int)st.mirrored && st.mirror_completed == st.mirrored);
+    CHECK(s.primary == 180 && orphans(&s) == 0);
+    llmsplit_client_destroy(c);
+}
+
+int main(void) {
+    static const char *const knobs[] = {"--latency", "slowsilent=300", "--fail", "broken=1", "--fail", "flaky=1", NULL};
+    mock_ok = mock_start(&M, 0, knobs);
+    RUN(client_random_split_lands_near_80_20);
+    RUN(client_sticky_user_always_gets_the_same_arm);
+    RUN(client_mirrors_every_request_once_with_paired_records);
+    RUN(client_mirror_is_queued_once_even_with_retries);
+    RUN(client_dead_silent_endpoint_never_fails_the_primary);
+    RUN(client_fallback_answers_when_the_arm_fails);
+    RUN(client_rollback_takes_a_failing_arm_out_and_brings_it_back);
+    RUN(client_reloads_a_changed_config_file_and_keeps_the_last_good_one);
+    RUN(client_invalid_config_is_refused_with_the_key_path);
+    RUN(client_log_file_gets_one_json_line_per_record);
+    RUN(client_one_call_split_form);
+    RUN(client_many_threads_with_mirroring);
+    if (mock_ok) mock_stop(&M);
+    return t_summary();
+}
