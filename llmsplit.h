@@ -7162,11 +7162,13 @@ static void llmsplit__w_str_or_null(llmsplit_json_writer *w, const char *k, cons
     else llmsplit_json_write_null(w);
 }
 
-/* Numbers are rounded so the log stays short: milliseconds to 0.1, costs to 1e-9 USD. */
-static void llmsplit__w_num_or_null(llmsplit_json_writer *w, const char *k, double v, double unit) {
+/* Numbers are rounded so the log stays short: milliseconds to 0.1, costs to 1e-9 USD. Dividing
+   the rounded count by the scale gives the double nearest the short decimal, which then prints
+   as that decimal. */
+static void llmsplit__w_num_or_null(llmsplit_json_writer *w, const char *k, double v, double scale) {
     llmsplit__w_key(w, k);
     if (v < 0 || v != v) llmsplit_json_write_null(w);
-    else llmsplit_json_write_double(w, (double)(int64_t)(v / unit + 0.5) * unit);
+    else llmsplit_json_write_double(w, (double)(int64_t)(v * scale + 0.5) / scale);
 }
 
 static void llmsplit__w_int_or_null(llmsplit_json_writer *w, const char *k, int64_t v) {
@@ -7201,11 +7203,11 @@ LLMSPLIT_API int llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *ou
         llmsplit__w_str_or_null(&w, "status", r->ok ? "ok" : "error");
         llmsplit__w_int_or_null(&w, "http_status", r->http_status > 0 ? r->http_status : -1);
         llmsplit__w_str_or_null(&w, "error", r->ok ? NULL : r->error);
-        llmsplit__w_num_or_null(&w, "latency_ms", r->latency_ms, 0.1);
-        llmsplit__w_num_or_null(&w, "ttft_ms", r->ttft_ms, 0.1);
+        llmsplit__w_num_or_null(&w, "latency_ms", r->latency_ms, 10);
+        llmsplit__w_num_or_null(&w, "ttft_ms", r->ttft_ms, 10);
         llmsplit__w_int_or_null(&w, "prompt_tokens", r->prompt_tokens);
         llmsplit__w_int_or_null(&w, "completion_tokens", r->completion_tokens);
-        llmsplit__w_num_or_null(&w, "cost_usd", r->cost_usd, 1e-9);
+        llmsplit__w_num_or_null(&w, "cost_usd", r->cost_usd, 1e9);
         llmsplit__w_str_or_null(&w, "finish_reason", r->finish_reason && r->finish_reason[0] ? r->finish_reason : NULL);
         if (r->response) {
             llmsplit__w_key(&w, "response");
@@ -7217,7 +7219,7 @@ LLMSPLIT_API int llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *ou
         if (strcmp(r->event, "rollback") == 0) {
             llmsplit__w_key(&w, "deployment");
             llmsplit_json_write_int(&w, r->deployment);
-            llmsplit__w_num_or_null(&w, "cooldown_s", r->cooldown_s, 0.001);
+            llmsplit__w_num_or_null(&w, "cooldown_s", r->cooldown_s, 1000);
         }
         llmsplit__w_str_or_null(&w, "reason", r->reason);
     }
@@ -7313,10 +7315,10 @@ static void llmsplit__now_iso(char out[32]) {
     snprintf(out + 19, 13, ".%03dZ", (int)(ts.tv_nsec / 1000000));
 }
 
+/* 128 random bits in hex, 32 bits per draw (a draw has 53). */
 static void llmsplit__new_id(llmsplit_client *c, char out[40]) {
-    uint64_t a = (uint64_t)(llmsplit_rng_next(&c->rng) * 18446744073709551616.0);
-    uint64_t b = (uint64_t)(llmsplit_rng_next(&c->rng) * 18446744073709551616.0);
-    snprintf(out, 40, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+    int i;
+    for (i = 0; i < 4; i++) snprintf(out + 8 * i, 9, "%08lx", (unsigned long)(llmsplit_rng_next(&c->rng) * 4294967296.0));
 }
 
 static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {

@@ -113,6 +113,7 @@ static int cmd_json(int argc, char **argv) {
     return rc;
 }
 
+#include "route.c"
 #include "chat.c"
 
 static int usage(void) {

@@ -1,0 +1,206 @@
+/* Routing options shared by chat, bench and replay: where requests go (a config file, or a
+   config built from --model / --split / --silent), TLS options and records. Included by
+   llmsplit.c. */
+
+#define ROUTE_MAX_SPLITS 64
+
+typedef struct route_opts {
+    const char *config, *model, *api_base, *api_key, *cacert, *silent, *user, *log;
+    const char *splits[ROUTE_MAX_SPLITS];
+    int nsplits, insecure, timeout_s, keep_responses, verbose;
+} route_opts;
+
+static const char *route_usage_text =
+    "  --config FILE      a LiteLLM-style config (JSON); --model then names a group\n"
+    "  --model M          a model string (gpt-4o-mini, azure/DEPLOYMENT, anthropic/claude-..., ollama/llama3,\n"
+    "                     huggingface/https://ENDPOINT, ...) or a group of --config\n"
+    "  --split M=W        an arm of a weighted split (repeat; the weight follows the last '=')\n"
+    "  --silent M         mirror every request to model M in the background (never delays the answer)\n"
+    "  --user KEY         sticky key: the same key always gets the same arm\n"
+    "  --api-base URL     endpoint base for --model/--split/--silent models (default: the provider's)\n"
+    "  --api-key KEY      key for them (default: the provider's variable; os.environ/NAME works)\n"
+    "  --cacert FILE      trust these CA certificates (PEM) instead of the system bundle\n"
+    "  --insecure         do not verify certificates (dangerous)\n"
+    "  --timeout SECONDS  per call (default 600)\n"
+    "  --log FILE         append one JSON record per call (primary and silent) to FILE\n"
+    "  --keep-responses   put the answer text in the records\n"
+    "  --verbose          say which arm answered, the status, latency, ttft and tokens (stderr)\n";
+
+/* Takes a routing option at argv[*i]. Returns 1 when taken (advancing *i past its value), 0 when
+   argv[*i] is not a routing option, -1 after printing a usage error. */
+static int route_opt(route_opts *o, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    const char **slot = NULL;
+    if (strcmp(a, "--insecure") == 0) { o->insecure = 1; return 1; }
+    if (strcmp(a, "--verbose") == 0) { o->verbose = 1; return 1; }
+    if (strcmp(a, "--keep-responses") == 0) { o->keep_responses = 1; return 1; }
+    if (strcmp(a, "--config") == 0) slot = &o->config;
+    else if (strcmp(a, "--model") == 0) slot = &o->model;
+    else if (strcmp(a, "--api-base") == 0) slot = &o->api_base;
+    else if (strcmp(a, "--api-key") == 0) slot = &o->api_key;
+    else if (strcmp(a, "--cacert") == 0) slot = &o->cacert;
+    else if (strcmp(a, "--silent") == 0) slot = &o->silent;
+    else if (strcmp(a, "--user") == 0) slot = &o->user;
+    else if (strcmp(a, "--log") == 0) slot = &o->log;
+    else if (strcmp(a, "--split") != 0 && strcmp(a, "--timeout") != 0) return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "llmsplit: usage: option %s needs a value\n", a);
+        return -1;
+    }
+    (*i)++;
+    if (slot) { *slot = argv[*i]; return 1; }
+    if (strcmp(a, "--timeout") == 0) {
+        char *end;
+        long t = strtol(argv[*i], &end, 10);
+        if (*end || t <= 0 || t > 86400) {
+            fprintf(stderr, "llmsplit: usage: --timeout needs whole seconds between 1 and 86400, got '%s'\n", argv[*i]);
+            return -1;
+        }
+        o->timeout_s = (int)t;
+        return 1;
+    }
+    if (o->nsplits >= ROUTE_MAX_SPLITS) {
+        fprintf(stderr, "llmsplit: usage: at most %d --split arms\n", ROUTE_MAX_SPLITS);
+        return -1;
+    }
+    o->splits[o->nsplits++] = argv[*i];
+    return 1;
+}
+
+/* One generated deployment: {"model_name":G,"litellm_params":{"model":M,...}}. */
+static void route_w_deployment(llmsplit_json_writer *w, const route_opts *o, const char *group, const char *model,
+                               size_t model_len, const char *weight, int silent) {
+    llmsplit_json_write_begin_object(w);
+    llmsplit_json_write_key(w, "model_name", 10);
+    llmsplit_json_write_string(w, group, strlen(group));
+    llmsplit_json_write_key(w, "litellm_params", 14);
+    llmsplit_json_write_begin_object(w);
+    llmsplit_json_write_key(w, "model", 5);
+    llmsplit_json_write_string(w, model, model_len);
+    if (weight) {
+        char *end;
+        double v = strtod(weight, &end);
+        llmsplit_json_write_key(w, "weight", 6);
+        if (*end || end == weight) llmsplit_json_write_string(w, weight, strlen(weight)); /* the config says why */
+        else llmsplit_json_write_double(w, v);
+    }
+    if (o->api_base) {
+        llmsplit_json_write_key(w, "api_base", 8);
+        llmsplit_json_write_string(w, o->api_base, strlen(o->api_base));
+    }
+    if (o->api_key) {
+        llmsplit_json_write_key(w, "api_key", 7);
+        llmsplit_json_write_string(w, o->api_key, strlen(o->api_key));
+    }
+    if (silent) {
+        llmsplit_json_write_key(w, "silent_model", 12);
+        llmsplit_json_write_string(w, "silent", 6);
+    }
+    llmsplit_json_write_end_object(w);
+    llmsplit_json_write_end_object(w);
+}
+
+/* The config the command line describes when there is no --config: one group "default" with
+   the --split arms (or the one --model), each mirrored to group "silent" with --silent. */
+static int route_build_config(const route_opts *o, llmsplit_json_writer *w) {
+    int k;
+    llmsplit_json_writer_init(w, NULL);
+    llmsplit_json_write_begin_object(w);
+    llmsplit_json_write_key(w, "model_list", 10);
+    llmsplit_json_write_begin_array(w);
+    for (k = 0; k < o->nsplits; k++) {
+        const char *eq = strrchr(o->splits[k], '=');
+        if (!eq || eq == o->splits[k] || !eq[1]) {
+            fprintf(stderr, "llmsplit: usage: --split needs MODEL=WEIGHT, got '%s'\n", o->splits[k]);
+            return 0;
+        }
+        route_w_deployment(w, o, "default", o->splits[k], (size_t)(eq - o->splits[k]), eq + 1, o->silent != NULL);
+    }
+    if (!o->nsplits) route_w_deployment(w, o, "default", o->model, strlen(o->model), NULL, o->silent != NULL);
+    if (o->silent) route_w_deployment(w, o, "silent", o->silent, strlen(o->silent), NULL, 0);
+    llmsplit_json_write_end_array(w);
+    llmsplit_json_write_key(w, "router_settings", 15);
+    llmsplit_json_write_begin_object(w);
+    llmsplit_json_write_key(w, "num_retries", 11);
+    llmsplit_json_write_int(w, 1);
+    if (o->timeout_s) {
+        llmsplit_json_write_key(w, "timeout", 7);
+        llmsplit_json_write_int(w, o->timeout_s);
+    }
+    llmsplit_json_write_end_object(w);
+    llmsplit_json_write_end_object(w);
+    return llmsplit_json_writer_result(w, NULL) != NULL;
+}
+
+/* Exit code for an error category (DESIGN §12). */
+static int exit_for(llmsplit_err e) {
+    switch (e) {
+    case LLMSPLIT_OK: return EXIT_OK;
+    case LLMSPLIT_ERR_USAGE: case LLMSPLIT_ERR_CONFIG: return EXIT_USAGE;
+    case LLMSPLIT_ERR_NETWORK: case LLMSPLIT_ERR_TLS: return EXIT_NET;
+    case LLMSPLIT_ERR_PROVIDER: return EXIT_PROVIDER;
+    case LLMSPLIT_ERR_RESPONSE: case LLMSPLIT_ERR_HTTP: return EXIT_RESPONSE;
+    default: return EXIT_OTHER;
+    }
+}
+
+/* Prints "llmsplit: <category>: <message>" (messages already starting with their category are
+   not prefixed twice) and returns the exit code. */
+static int report_error(const llmsplit_error *err) {
+    const char *cat = llmsplit_strerror(err->code);
+    size_t n = strlen(cat);
+    const char *msg = err->message;
+    if (strncmp(msg, cat, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ') msg += n + 2;
+    fprintf(stderr, "llmsplit: %s: %s\n", cat, msg);
+    return exit_for(err->code);
+}
+
+/* The client for these options, and the group requests go to. NULL after printing the error
+   (*rc set to the exit code). */
+static llmsplit_client *route_client(const route_opts *o, const char **group, int *rc) {
+    llmsplit_client_desc d;
+    llmsplit_json_writer w;
+    llmsplit_client *c;
+    llmsplit_error err;
+    int built = 0;
+    memset(&d, 0, sizeof d);
+    memset(&w, 0, sizeof w);
+    *rc = EXIT_USAGE;
+    if (o->config && o->nsplits) {
+        fprintf(stderr, "llmsplit: usage: --split builds its own config; use it without --config\n");
+        return NULL;
+    }
+    if (!o->config && !o->model && !o->nsplits) {
+        fprintf(stderr, "llmsplit: usage: say where requests go: --model M, --split M=W ... or --config FILE\n");
+        return NULL;
+    }
+    if (o->config) {
+        d.config_file = o->config;
+        if (o->silent) fprintf(stderr, "llmsplit: warning: --silent is ignored with --config (set silent_model there)\n");
+    } else {
+        if (!route_build_config(o, &w)) {
+            llmsplit_json_writer_free(&w);
+            return NULL;
+        }
+        d.config_json = llmsplit_json_writer_result(&w, &d.config_len);
+        built = 1;
+    }
+    d.http.ca_file = o->cacert;
+    d.http.insecure = o->insecure;
+    d.log_path = o->log;
+    d.keep_responses = o->keep_responses;
+    c = llmsplit_client_create(&d, &err);
+    if (built) llmsplit_json_writer_free(&w);
+    if (!c) {
+        *rc = report_error(&err);
+        return NULL;
+    }
+    *group = o->config ? o->model : "default";
+    if (!*group) {
+        fprintf(stderr, "llmsplit: usage: with --config, --model names the group to send to\n");
+        llmsplit_client_destroy(c);
+        return NULL;
+    }
+    *rc = EXIT_OK;
+    return c;
+}
