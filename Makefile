@@ -78,6 +78,7 @@ bench: bench-deps all
 	$(CC) $(CSTD) -O2 -o $(BUILD)/json_bench bench/json_bench.c -lcjson $(LIBS)
 	$(CC) $(CSTD) -O2 -o $(BUILD)/cjson_minify bench/cjson_minify.c -lcjson
 	$(CC) $(CSTD) -O2 -o $(BUILD)/http_bench bench/http_bench.c $(LIBS) -lcurl
+	$(CC) $(CSTD) -O2 -o $(BUILD)/mirror_bench bench/mirror_bench.c $(LIBS)
 	@sh bench/run.sh $(BUILD) $(JSONBENCH)
 
 # libFuzzer harnesses (clang); FUZZ_SECONDS each

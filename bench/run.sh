@@ -17,3 +17,6 @@ echo
 echo "== HTTP client: sequential keep-alive chat requests to 'llmsplit mock' on loopback, llmsplit vs libcurl"
 echo "   (client CPU per request, best of ${BENCH_ROUNDS:-5} rounds of 2000; ratio = llmsplit / libcurl, lower is better)"
 "$build/http_bench" "$build/llmsplit" tests/certs 2000 || exit 1
+echo
+echo "== mirroring: primary latency with and without a silent model that takes 200 ms (400 calls each, interleaved)"
+"$build/mirror_bench" "$build/llmsplit" 400 || exit 1

@@ -1,27 +1,49 @@
 #!/bin/sh
-# `make demo`: what llmsplit can do today. It grows into the full A/B demo (mock provider,
-# 80/20 split, silent model, report) as those layers land.
+# `make demo`: the tutorial's A/B test end to end, with no keys and no network. A local mock
+# provider plays GPT-4, a Llama2 endpoint on Hugging Face (a little slower and flakier) and a
+# silent candidate (gpt-4o); a few hundred prompts go through an 80/20 split with every request
+# mirrored to the silent model; then the A/B report, as text and as an HTML page.
+set -e
 build=${1:-build}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-cat > "$tmp/completion.json" <<'JSON'
+out="$build/demo"
+mkdir -p "$out"
+rm -f "$out/ab.jsonl"
+"$build/llmsplit" mock --listen 127.0.0.1:0 --latency gpt-4=40 --latency tgi=90 --fail tgi=0.05 \
+    --latency gpt-4o=60 > "$out/mock.out" 2> "$out/mock.err" &
+mock=$!
+trap 'kill $mock 2>/dev/null; wait $mock 2>/dev/null || true' EXIT INT TERM
+i=0
+while [ ! -s "$out/mock.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+url=$(sed -n 's/^listening on //p' "$out/mock.out")
+[ -n "$url" ] || { echo "demo: the mock did not start:"; cat "$out/mock.err"; exit 1; }
+echo "== mock provider at $url"
+
+cat > "$out/config.json" <<JSON
 {
-  "id": "chatcmpl-demo", "object": "chat.completion", "model": "gpt-4",
-  "choices": [ { "index": 0,
-                 "message": { "role": "assistant", "content": "Hello! I am doing well \u2014 thanks for asking." },
-                 "finish_reason": "stop" } ],
-  "usage": { "prompt_tokens": 13, "completion_tokens": 11, "total_tokens": 24 }
+  "model_list": [
+    {"model_name": "chat", "litellm_params": {"model": "gpt-4", "api_base": "$url/v1", "api_key": "demo",
+                                              "weight": 0.8, "silent_model": "eval"}},
+    {"model_name": "chat", "litellm_params": {"model": "huggingface/$url", "api_key": "demo",
+                                              "weight": 0.2, "silent_model": "eval"}},
+    {"model_name": "eval", "litellm_params": {"model": "openai/gpt-4o", "api_base": "$url/v1", "api_key": "demo"}}
+  ],
+  "router_settings": {"num_retries": 1, "mirror_threads": 4, "mirror_queue": 512,
+                      "rollback": {"window": 50, "max_error_rate": 0.5, "cooldown_s": 30}}
 }
 JSON
-echo "== a chat completion, read by examples/read_completion.c"
-"$build/examples/read_completion" "$tmp/completion.json"
+echo "== config: 80% gpt-4, 20% Llama2 on a Hugging Face endpoint, every request mirrored to gpt-4o"
+cat "$out/config.json"
+
+n=300
+awk -v n=$n 'BEGIN { for (i = 1; i <= n; i++)
+  printf "{\"messages\": [{\"role\": \"user\", \"content\": \"Question %d: how are you today?\"}], \"user\": \"user-%d\"}\n", i, i % 97 }' \
+  > "$out/prompts.jsonl"
 echo
-echo "== llmsplit json: the same document, validated and minified"
-"$build/llmsplit" json "$tmp/completion.json"
+echo "== replaying $n prompts, 8 at a time"
+"$build/llmsplit" replay --config "$out/config.json" --model chat "$out/prompts.jsonl" --concurrency 8 \
+    --log "$out/ab.jsonl" --keep-responses
 echo
-echo "== llmsplit json --check on a broken document"
-printf '{"model": "gpt-4",\n "messages": [{"role": "user", "content": "hi"},]}\n' > "$tmp/bad.json"
-cat "$tmp/bad.json"
-"$build/llmsplit" json --check "$tmp/bad.json" || echo "(exit $?)"
+echo "== the A/B report (from $out/ab.jsonl)"
+"$build/llmsplit" report "$out/ab.jsonl" --html "$out/ab-report.html"
 echo
-echo "Coming next: 'llmsplit mock', chat over HTTP/HTTPS, the 80/20 split with a silent model, and the A/B report."
+echo "HTML report: $out/ab-report.html"
