@@ -3941,24 +3941,6 @@ static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsp
         llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: unknown issuer or incomplete chain (no trust anchor; %s) (%s)",
                             h->ca_source, where);
         return;
-    case BR_ERR_X509_NOT_CA:
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate chain uses a non-CA certificate as issuer (%s)", where);
-        return;
-    case BR_ERR_X509_BAD_SIGNATURE:
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate signature does not verify (%s)", where);
-        return;
-    case BR_ERR_X509_FORBIDDEN_KEY_USAGE:
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate key usage forbids TLS server use (%s)", where);
-        return;
-    case BR_ERR_X509_WEAK_PUBLIC_KEY:
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate key is too weak (%s)", where);
-        return;
-    case BR_ERR_X509_EMPTY_CHAIN:
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: server sent no certificate (%s)", where);
-        return;
-    case BR_ERR_UNSUPPORTED_VERSION:
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: server only offers a TLS version older than 1.2 (%s)", where);
-        return;
     case BR_ERR_BAD_VERSION:
     case BR_ERR_BAD_LENGTH:
     case BR_ERR_TOO_LARGE:
@@ -3968,6 +3950,21 @@ static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsp
         return;
     default:
         break;
+    }
+    {
+        static const struct { int code; const char *text; } plain[] = {
+            {BR_ERR_X509_NOT_CA, "certificate chain uses a non-CA certificate as issuer"},
+            {BR_ERR_X509_BAD_SIGNATURE, "certificate signature does not verify"},
+            {BR_ERR_X509_FORBIDDEN_KEY_USAGE, "certificate key usage forbids TLS server use"},
+            {BR_ERR_X509_WEAK_PUBLIC_KEY, "certificate key is too weak"},
+            {BR_ERR_X509_EMPTY_CHAIN, "server sent no certificate"},
+            {BR_ERR_UNSUPPORTED_VERSION, "server only offers a TLS version older than 1.2"}};
+        size_t i;
+        for (i = 0; i < sizeof plain / sizeof plain[0]; i++)
+            if (plain[i].code == e) {
+                llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: %s (%s)", plain[i].text, where);
+                return;
+            }
     }
     if (e >= BR_ERR_SEND_FATAL_ALERT) {
         llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: handshake aborted, we sent alert %s (%s)",
