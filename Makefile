@@ -22,7 +22,7 @@ THREADED := test_http test_tls test_mock test_pool test_client
 TSAN_TESTS:= $(patsubst %,$(BUILD)/san/%_tsan,$(filter $(THREADED),$(patsubst tests/%.c,%,$(wildcard tests/test_*.c))))
 HDR      := llmsplit.h
 
-.PHONY: all deps bench-deps test sanitize conformance bench demo install uninstall clean check-header fuzz
+.PHONY: all deps bench-deps test-deps test sanitize conformance bench demo install uninstall clean check-header fuzz
 
 all: deps $(TOOL) $(EXAMPLES)
 
@@ -63,10 +63,15 @@ check-header: | deps
 	@if command -v clang >/dev/null 2>&1; then echo "clang -std=c99 $(WARN) -fsyntax-only"; clang -std=c99 $(WARN) -fsyntax-only $(BUILD)/hdr.c; fi
 	$(CXX) -std=c++11 $(WARN) -fsyntax-only $(BUILD)/hdr.cpp
 
-test: all check-header $(TESTS)
+# what the tests use besides the build: a real TLS server (openssl s_server) and a real nginx
+# to compare sticky picks with; without them those tests are skipped with the reason
+test-deps:
+	@sh tools/deps.sh --optional openssl:/usr/bin/openssl nginx-light:/usr/sbin/nginx
+
+test: all check-header test-deps $(TESTS)
 	@sh tests/run $(BUILD)/tests
 
-sanitize: all $(SAN_TESTS) $(TSAN_TESTS)
+sanitize: all test-deps $(SAN_TESTS) $(TSAN_TESTS)
 	@UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 TSAN_OPTIONS=halt_on_error=1 \
 	    sh tests/run $(BUILD)/san
 

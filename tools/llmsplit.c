@@ -116,6 +116,7 @@ static int cmd_json(int argc, char **argv) {
 #include "route.c"
 #include "chat.c"
 #include "replay.c"
+#include "pick.c"
 
 static int usage(void) {
     fprintf(stderr,
@@ -125,6 +126,7 @@ static int usage(void) {
             "  chat [options] PROMPT  one chat completion (--model M, --split M=W, --silent M; see --help)\n"
             "  replay [options] FILE  send a JSONL file of requests through the split, N at a time\n"
             "  bench [options] [PROMPT]  N requests, C at a time: req/s and p50/p95/p99 per arm\n"
+            "  pick --split M=W ... [--user KEY]...  which arm each key gets (nginx split_clients)\n"
             "  json [--check] FILE    validate JSON strictly; print it minified\n"
             "  mock [--listen HOST:PORT] [--tls-cert F --tls-key F] [--latency MODEL=MS] [--fail MODEL=RATE]\n"
             "                         run a local mock LLM provider (OpenAI, Azure, Anthropic, Ollama)\n"
@@ -138,6 +140,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "chat") == 0) return cmd_chat(argc - 2, argv + 2);
     if (strcmp(argv[1], "replay") == 0) return cmd_replay(argc - 2, argv + 2);
     if (strcmp(argv[1], "bench") == 0) return cmd_bench(argc - 2, argv + 2);
+    if (strcmp(argv[1], "pick") == 0) return cmd_pick(argc - 2, argv + 2);
     if (strcmp(argv[1], "mock") == 0) return cmd_mock(argc - 2, argv + 2);
     if (strcmp(argv[1], "--version") == 0) { puts("llmsplit " LLMSPLIT_VERSION); return EXIT_OK; }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) { usage(); return EXIT_OK; }

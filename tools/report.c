@@ -1,0 +1,1572 @@
+/* llmsplit report - the A/B comparison of a result log (DESIGN §8, §12).
+
+       llmsplit report LOG.jsonl [--html FILE]
+
+   Included by tools/llmsplit.c after the llmsplit.h implementation; uses only the public API.
+   Every name here starts with rpt_ so nothing collides with the rest of the tool.
+
+   What the figures mean (also printed in the report's header):
+   - An arm is the deployment that answered a primary call: its group, model and deployment
+     index. "chosen" counts how often the picker chose the arm: calls it answered without a
+     fallback, plus calls that fell back from it (fallback_from names its model).
+   - Latency and ttft percentiles use the nearest-rank method over successful calls only: the
+     values sorted ascending, the p-th percentile is the one at rank ceil(p/100 * n) (1-based).
+     It is always a latency that really happened, and a test can recompute it with sort(1).
+   - Tokens are summed and averaged over successful calls (failures carry no useful tokens);
+     cost is summed over all calls (a provider may bill a failed call).
+   - A mirrored pair is a primary and a silent record with the same pair_id, in either order.
+     Texts are compared only when both records carry a "response"; lengths are in characters
+     (UTF-8 code points). Exact matches compare a 64-bit hash and the length, not the bytes, so
+     memory does not grow with the texts.
+
+   Streaming and memory: the log is read line by line (a line longer than RPT_MAX_LINE counts as
+   unreadable), never whole. What stays in memory is one double per successful call for the
+   percentiles, and one ~64-byte entry per call whose mirror twin has not been seen yet (a
+   primary that was never mirrored keeps its entry to the end: the log cannot tell). */
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#ifndef RPT_MAX_LINE
+#define RPT_MAX_LINE (16u * 1024u * 1024u) /* longest log line read; longer ones are unreadable */
+#endif
+#define RPT_NAME_COLS 28          /* widest text column in the terminal tables (100 columns) */
+#define RPT_ROLLBACKS_KEPT 20     /* rollback events listed per group; the rest are only counted */
+#define RPT_SCATTER_POINTS 2000   /* most points in a primary-vs-silent scatter (keeps the page small) */
+#define RPT_TIME_BUCKETS 40       /* bars in the traffic-over-time chart */
+#define RPT_MAX_COLS 12
+
+enum { RPT_EXIT_OK = 0, RPT_EXIT_OTHER = 1, RPT_EXIT_USAGE = 2 };
+
+/* ---- memory and small arrays ----------------------------------------------------------- */
+
+/* Out of memory ends the command: a report missing part of its data would print wrong figures. */
+static void rpt_oom(void) {
+    fputs("llmsplit: memory: out of memory while building the report\n", stderr);
+    exit(RPT_EXIT_OTHER);
+}
+
+static void *rpt_xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) rpt_oom();
+    return q;
+}
+
+/* Room for `need` elements of `size` bytes at p (capacity *cap), doubling; the new base. */
+static void *rpt_grow(void *p, size_t *cap, size_t need, size_t size) {
+    size_t c = *cap ? *cap : 8;
+    if (need <= *cap) return p;
+    while (c < need) {
+        if (c > (size_t)-1 / 2 / size) rpt_oom();
+        c *= 2;
+    }
+    *cap = c;
+    return rpt_xrealloc(p, c * size);
+}
+
+/* rpt_grow, then element `id` zeroed: arrays kept parallel to an interned key table. */
+static void *rpt_grow_zero(void *p, size_t *cap, size_t id, size_t size) {
+    p = rpt_grow(p, cap, id + 1, size);
+    memset((char *)p + id * size, 0, size);
+    return p;
+}
+
+/* Appends an element to arr (n elements, capacity cap) and yields it, uninitialised. */
+#define RPT_PUSH(arr, n, cap) ((arr) = rpt_grow((arr), &(cap), (n) + 1, sizeof *(arr)), &(arr)[(n)++])
+#define RPT_NEW(arr, cap, id) ((arr) = rpt_grow_zero((arr), &(cap), (id), sizeof *(arr)))
+
+static char *rpt_strndup(const char *s, size_t n) {
+    char *d = (char *)rpt_xrealloc(NULL, n + 1);
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+static char *rpt_vfmt(const char *fmt, va_list ap) {
+    va_list ap2;
+    int n;
+    char *s;
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) n = 0;
+    s = (char *)rpt_xrealloc(NULL, (size_t)n + 1);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    return s;
+}
+
+static char *rpt_fmt(const char *fmt, ...) {
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    s = rpt_vfmt(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* How an arm is named everywhere: "gpt-4 #0" (model and deployment index), "#?" when unknown. */
+static char *rpt_arm_label(const char *model, int64_t dep) {
+    return dep >= 0 ? rpt_fmt("%s #%lld", model, (long long)dep) : rpt_fmt("%s #?", model);
+}
+
+typedef struct rpt_dbl {
+    double *v;
+    size_t n, cap;
+} rpt_dbl;
+
+static void rpt_dbl_push(rpt_dbl *a, double x) { *RPT_PUSH(a->v, a->n, a->cap) = x; }
+
+static int rpt_cmp_dbl(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void rpt_dbl_sort(rpt_dbl *a) { if (a->n > 1) qsort(a->v, a->n, sizeof *a->v, rpt_cmp_dbl); }
+
+/* Nearest rank on a sorted array: rank ceil(p*n/100), in integers so that 95% of 20 is exactly
+   rank 19 (0.95*20 in floating point need not be). */
+static double rpt_pct(const rpt_dbl *sorted, unsigned p) {
+    uint64_t rank = ((uint64_t)p * sorted->n + 99) / 100;
+    if (rank < 1) rank = 1;
+    if (rank > sorted->n) rank = sorted->n;
+    return sorted->v[rank - 1];
+}
+
+/* 64-bit FNV-1a with a final avalanche, so the low bits can index a power-of-two table. */
+static uint64_t rpt_hash(const void *data, size_t len) {
+    const unsigned char *p = (const unsigned char *)data;
+    uint64_t h = 1469598103934665603u;
+    size_t i;
+    for (i = 0; i < len; i++) h = (h ^ p[i]) * 1099511628211u;
+    h ^= h >> 33; h *= 0xff51afd7ed558ccdu;
+    h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53u;
+    return h ^ (h >> 33);
+}
+
+/* Characters (UTF-8 code points) in n bytes: every byte that is not a continuation byte. */
+static size_t rpt_chars(const char *s, size_t n) {
+    size_t i, c = 0;
+    for (i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return c;
+}
+
+/* ---- interned keys: byte strings to dense ids ------------------------------------------ */
+
+typedef struct rpt_key_ent {
+    char *s;              /* the key bytes, NUL-terminated copy */
+    size_t len;
+    uint64_t hash;
+} rpt_key_ent;
+
+typedef struct rpt_keys {
+    rpt_key_ent *key;     /* by id, in first-seen order */
+    size_t n, cap;
+    uint32_t *slot;       /* open addressing: id + 1, 0 empty; never more than half full */
+    size_t nslots;
+} rpt_keys;
+
+static void rpt_keys_rehash(rpt_keys *t) {
+    size_t i, mask;
+    t->nslots = t->nslots ? t->nslots * 2 : 64;
+    mask = t->nslots - 1;
+    free(t->slot);
+    t->slot = (uint32_t *)rpt_xrealloc(NULL, t->nslots * sizeof *t->slot);
+    memset(t->slot, 0, t->nslots * sizeof *t->slot);
+    for (i = 0; i < t->n; i++) {
+        size_t j = (size_t)t->key[i].hash & mask;
+        while (t->slot[j]) j = (j + 1) & mask;
+        t->slot[j] = (uint32_t)(i + 1);
+    }
+}
+
+#define RPT_NONE ((size_t)-1)
+
+/* The slot where key k is, or the empty slot where it would go. */
+static size_t rpt_probe(const rpt_keys *t, const void *k, size_t len, uint64_t h) {
+    size_t mask = t->nslots - 1, j;
+    for (j = (size_t)h & mask; t->slot[j]; j = (j + 1) & mask) {
+        const rpt_key_ent *e = &t->key[t->slot[j] - 1];
+        if (e->hash == h && e->len == len && memcmp(e->s, k, len) == 0) break;
+    }
+    return j;
+}
+
+/* The id of key k, or RPT_NONE. */
+static size_t rpt_find(const rpt_keys *t, const void *k, size_t len) {
+    size_t j;
+    if (!t->nslots) return RPT_NONE;
+    j = rpt_probe(t, k, len, rpt_hash(k, len));
+    return t->slot[j] ? t->slot[j] - 1 : RPT_NONE;
+}
+
+/* The id of key k, adding it (the next dense id) when absent; *added tells which happened. */
+static size_t rpt_intern(rpt_keys *t, const void *k, size_t len, int *added) {
+    uint64_t h = rpt_hash(k, len);
+    size_t j, id;
+    rpt_key_ent *e;
+    if ((t->n + 1) * 2 > t->nslots) rpt_keys_rehash(t);
+    j = rpt_probe(t, k, len, h);
+    if (added) *added = !t->slot[j];
+    if (t->slot[j]) return t->slot[j] - 1;
+    if (t->n >= UINT32_MAX - 1) rpt_oom();
+    id = t->n;
+    e = RPT_PUSH(t->key, t->n, t->cap);
+    e->s = rpt_strndup((const char *)k, len);
+    e->len = len;
+    e->hash = h;
+    t->slot[j] = (uint32_t)(id + 1);
+    return id;
+}
+
+static void rpt_keys_free(rpt_keys *t) {
+    size_t i;
+    for (i = 0; i < t->n; i++) free(t->key[i].s);
+    free(t->key);
+    free(t->slot);
+}
+
+/* ---- what the report collects ---------------------------------------------------------- */
+
+typedef struct rpt_arm {
+    size_t group;
+    char *model;          /* as logged */
+    int64_t deployment;   /* -1: the log did not say */
+    uint64_t calls, errors;
+    uint64_t direct;      /* answered without a fallback, so also the chosen arm */
+    uint64_t chosen;      /* direct + fallbacks away from it; filled in at the end */
+    uint64_t tok_n;       /* successful calls that reported tokens */
+    double prompt, completion, cost;
+    rpt_dbl lat, ttft;    /* successful calls */
+} rpt_arm;
+
+typedef struct rpt_rollback {
+    char *ts, *arm, *reason;
+    double cooldown;      /* < 0: not given */
+} rpt_rollback;
+
+typedef struct rpt_group {
+    uint64_t calls, fallbacks, rollbacks, rollback_ends;
+    rpt_rollback kept[RPT_ROLLBACKS_KEPT];
+    size_t nkept;
+} rpt_group;
+
+typedef struct rpt_edge {  /* a fallback route: group, model first chosen, arm that answered */
+    size_t group, to;
+    char *from;
+    uint64_t count;
+} rpt_edge;
+
+/* One side of a mirrored pair, waiting in the pending table for its twin. */
+typedef struct rpt_side {
+    uint64_t id;          /* hash of pair_id; 0 marks an empty slot, so a real 0 becomes 1 */
+    uint64_t text_hash;
+    double latency, cost, prompt, completion;
+    uint32_t who;         /* primary: its arm; silent: its silent model */
+    uint32_t text_len;    /* characters of the response */
+    unsigned char silent, ok, has_text, has_latency, has_tokens;
+} rpt_side;
+
+typedef struct rpt_pending {  /* linear probing, at most 3/4 full, backward-shift deletion */
+    rpt_side *slot;
+    size_t cap, n;
+} rpt_pending;
+
+typedef struct rpt_pair {  /* primary arm -> silent model */
+    size_t arm, silent;
+    uint64_t pairs, silent_errors, primary_errors;
+    rpt_dbl plat, slat;   /* successful latencies of each side */
+    rpt_dbl points;       /* (primary, silent) latency, both successful; --html only */
+    uint64_t p_tok_n, s_tok_n;
+    double p_prompt, p_completion, s_prompt, s_completion, p_cost, s_cost;
+    uint64_t compared, matches;
+    int64_t len_diff;     /* sum of silent - primary characters over compared pairs */
+} rpt_pair;
+
+typedef struct rpt_time {  /* when a primary call was logged, and the arm that answered */
+    int64_t ms;
+    size_t group, arm;
+} rpt_time;
+
+typedef struct rpt_report {
+    const char *path;
+    int keep_points;      /* --html: keep scatter points and call times for the charts */
+    uint64_t records, primary, silent, events, configs, other_events;
+    uint64_t bad, bad_line, orphans;
+    char bad_first[160];
+    int has_time;
+    int64_t t_min, t_max;
+    char ts_min[40], ts_max[40];
+    rpt_keys group_keys, arm_keys, model_keys, silent_keys, pair_keys, edge_keys;
+    rpt_group *groups;
+    size_t groups_cap;
+    rpt_arm *arms;
+    size_t arms_cap;
+    size_t *model_arm;    /* (group, model) -> the arm fallback_from names; see rpt_arm_id */
+    size_t model_arm_cap;
+    rpt_pair *pairs;
+    size_t pairs_cap;
+    rpt_edge *edges;      /* sorted by group at the end (edge_keys ids no longer index it then) */
+    size_t edges_cap;
+    rpt_pending pend;
+    rpt_time *times;      /* sorted by group and time at the end */
+    size_t ntimes, times_cap;
+    size_t *arm_order;    /* arm ids by group, deployment index, model: one run per group */
+    size_t *pos;          /* arm id -> its row in its group's tables (for chart colours) */
+    char *scratch;        /* composite keys are built here */
+    size_t scratch_cap;
+    void *jbuf;           /* reused parse buffer for ordinary lines */
+    size_t jbuf_cap;
+} rpt_report;
+
+/* ---- reading a record's fields --------------------------------------------------------- */
+
+#define RPT_GET(obj, key) llmsplit_json_get((obj), (key))
+
+/* 1 when v is the string lit exactly (length-aware: "ok\u0000x" is not "ok"). */
+static int rpt_is(const llmsplit_json_val *v, const char *lit) {
+    size_t n;
+    const char *s = llmsplit_json_str(v, &n);
+    return s && n == strlen(lit) && memcmp(s, lit, n) == 0;
+}
+
+static int rpt_num(const llmsplit_json_val *v, double *out) {
+    if (llmsplit_json_type_of(v) != LLMSPLIT_JSON_NUMBER) return 0;
+    *out = llmsplit_json_double(v);
+    return 1;
+}
+
+/* A deployment index, or -1 when absent or not one (every such arm is "#?"). */
+static int64_t rpt_deployment(const llmsplit_json_val *v) {
+    int64_t d = llmsplit_json_type_of(v) == LLMSPLIT_JSON_NUMBER ? llmsplit_json_int(v) : -1;
+    return d < 0 ? -1 : d;
+}
+
+/* A call succeeded when its status is "ok"; without a status, when it has no error. */
+static int rpt_is_ok(const llmsplit_json_val *rec) {
+    const llmsplit_json_val *status = RPT_GET(rec, "status");
+    llmsplit_json_type e = llmsplit_json_type_of(RPT_GET(rec, "error"));
+    if (llmsplit_json_type_of(status) == LLMSPLIT_JSON_STRING) return rpt_is(status, "ok");
+    return e == LLMSPLIT_JSON_NONE || e == LLMSPLIT_JSON_NULL;
+}
+
+static int64_t rpt_days_from_civil(int64_t y, int m, int d) {  /* H. Hinnant's algorithm */
+    int64_t era, yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int rpt_digits(const char *s, size_t n, size_t *pos, int count, int *val) {
+    int v = 0;
+    for (; count > 0; count--, (*pos)++) {
+        if (*pos >= n || s[*pos] < '0' || s[*pos] > '9') return 0;
+        v = v * 10 + (s[*pos] - '0');
+    }
+    *val = v;
+    return 1;
+}
+
+/* 1 when s[*pos] is c (one of the characters in c), stepping past it. */
+static int rpt_sep(const char *s, size_t n, size_t *pos, const char *c) {
+    if (*pos >= n || !s[*pos] || !strchr(c, s[*pos])) return 0;
+    (*pos)++;
+    return 1;
+}
+
+/* RFC 3339 time, "2026-11-21T10:00:00.123Z" or with an offset, to milliseconds since 1970. */
+static int rpt_parse_ts(const char *s, size_t n, int64_t *ms) {
+    size_t p = 0;
+    int Y, M, D, h, m, sec, frac = 0, scale = 1000, oh = 0, om = 0, sign = 0;
+    if (!s || !rpt_digits(s, n, &p, 4, &Y) || !rpt_sep(s, n, &p, "-") || !rpt_digits(s, n, &p, 2, &M) ||
+        !rpt_sep(s, n, &p, "-") || !rpt_digits(s, n, &p, 2, &D) || !rpt_sep(s, n, &p, "Tt ") ||
+        !rpt_digits(s, n, &p, 2, &h) || !rpt_sep(s, n, &p, ":") || !rpt_digits(s, n, &p, 2, &m) ||
+        !rpt_sep(s, n, &p, ":") || !rpt_digits(s, n, &p, 2, &sec))
+        return 0;
+    if (p < n && s[p] == '.') {
+        for (p++; p < n && s[p] >= '0' && s[p] <= '9'; p++)
+            if (scale > 1) { scale /= 10; frac += (s[p] - '0') * scale; }
+    }
+    if (p < n && (s[p] == 'Z' || s[p] == 'z')) p++;
+    else if (p < n && (s[p] == '+' || s[p] == '-')) {
+        sign = s[p++] == '-' ? -1 : 1;
+        if (!rpt_digits(s, n, &p, 2, &oh) || !rpt_sep(s, n, &p, ":") || !rpt_digits(s, n, &p, 2, &om)) return 0;
+    } else return 0;
+    if (p != n || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return 0;
+    *ms = (((rpt_days_from_civil(Y, M, D) * 24 + h) * 60 + m) * 60 + sec) * 1000 + frac -
+          (int64_t)sign * (oh * 60 + om) * 60000;
+    return 1;
+}
+
+/* ---- ids for groups, arms, silent models, pairs ---------------------------------------- */
+
+/* Composite keys are length-prefixed parts, so ("ab","c") and ("a","bc") differ. */
+static size_t rpt_key(rpt_report *r, const void *a, size_t alen, const void *b, size_t blen) {
+    size_t n = sizeof alen + alen + blen;
+    r->scratch = (char *)rpt_grow(r->scratch, &r->scratch_cap, n, 1);
+    memcpy(r->scratch, &alen, sizeof alen);
+    memcpy(r->scratch + sizeof alen, a, alen);
+    if (blen) memcpy(r->scratch + sizeof alen + alen, b, blen);
+    return n;
+}
+
+static size_t rpt_group_id(rpt_report *r, const char *name, size_t len) {
+    int added;
+    size_t id = rpt_intern(&r->group_keys, name, len, &added);
+    if (added) RPT_NEW(r->groups, r->groups_cap, id);
+    return id;
+}
+
+static size_t rpt_arm_id(rpt_report *r, size_t group, const char *model, size_t mlen, int64_t dep) {
+    struct { size_t group; int64_t dep; } head;
+    size_t id, n, mid;
+    rpt_arm *a;
+    int added;
+    memset(&head, 0, sizeof head);
+    head.group = group;
+    head.dep = dep;
+    n = rpt_key(r, &head, sizeof head, model, mlen);
+    id = rpt_intern(&r->arm_keys, r->scratch, n, &added);
+    if (!added) return id;
+    RPT_NEW(r->arms, r->arms_cap, id);
+    a = &r->arms[id];
+    a->group = group;
+    a->model = rpt_strndup(model, mlen);
+    a->deployment = dep;
+    /* fallback_from names only a model: it means that model's arm with the lowest known
+       deployment index in the group */
+    n = rpt_key(r, &group, sizeof group, model, mlen);
+    mid = rpt_intern(&r->model_keys, r->scratch, n, &added);
+    if (added) {
+        RPT_NEW(r->model_arm, r->model_arm_cap, mid);
+        r->model_arm[mid] = id;
+    }
+    else {
+        const rpt_arm *cur = &r->arms[r->model_arm[mid]];
+        if (cur->deployment < 0 || (dep >= 0 && dep < cur->deployment)) r->model_arm[mid] = id;
+    }
+    return id;
+}
+
+static void rpt_fallback(rpt_report *r, size_t group, const char *from, size_t flen, size_t to) {
+    struct { size_t group, to; } head;
+    size_t n, id;
+    int added;
+    memset(&head, 0, sizeof head);
+    head.group = group;
+    head.to = to;
+    n = rpt_key(r, &head, sizeof head, from, flen);
+    id = rpt_intern(&r->edge_keys, r->scratch, n, &added);
+    if (added) {
+        RPT_NEW(r->edges, r->edges_cap, id);
+        r->edges[id].group = group;
+        r->edges[id].to = to;
+        r->edges[id].from = rpt_strndup(from, flen);
+    }
+    r->edges[id].count++;
+    r->groups[group].fallbacks++;
+}
+
+static rpt_pair *rpt_pair_of(rpt_report *r, size_t arm, size_t silent) {
+    size_t k[2], id;
+    int added;
+    k[0] = arm;
+    k[1] = silent;
+    id = rpt_intern(&r->pair_keys, k, sizeof k, &added);
+    if (added) {
+        RPT_NEW(r->pairs, r->pairs_cap, id);
+        r->pairs[id].arm = arm;
+        r->pairs[id].silent = silent;
+    }
+    return &r->pairs[id];
+}
+
+/* ---- mirrored pairs -------------------------------------------------------------------- */
+
+static rpt_side *rpt_pend_find(rpt_pending *p, uint64_t id) {
+    size_t mask, j;
+    if (!p->cap) return NULL;
+    mask = p->cap - 1;
+    for (j = (size_t)id & mask; p->slot[j].id; j = (j + 1) & mask)
+        if (p->slot[j].id == id) return &p->slot[j];
+    return NULL;
+}
+
+static void rpt_pend_grow(rpt_pending *p) {
+    rpt_side *old = p->slot;
+    size_t i, oldcap = p->cap;
+    p->cap = p->cap ? p->cap * 2 : 1024;
+    p->slot = (rpt_side *)rpt_xrealloc(NULL, p->cap * sizeof *p->slot);
+    memset(p->slot, 0, p->cap * sizeof *p->slot);
+    for (i = 0; i < oldcap; i++) {
+        size_t j;
+        if (!old[i].id) continue;
+        for (j = (size_t)old[i].id & (p->cap - 1); p->slot[j].id; j = (j + 1) & (p->cap - 1)) {}
+        p->slot[j] = old[i];
+    }
+    free(old);
+}
+
+static void rpt_pend_put(rpt_pending *p, const rpt_side *s) {
+    size_t j;
+    if ((p->n + 1) * 4 > p->cap * 3) rpt_pend_grow(p);
+    for (j = (size_t)s->id & (p->cap - 1); p->slot[j].id; j = (j + 1) & (p->cap - 1)) {}
+    p->slot[j] = *s;
+    p->n++;
+}
+
+/* Removes a slot and shifts later members of its probe run back, so lookups need no tombstones. */
+static void rpt_pend_remove(rpt_pending *p, rpt_side *at) {
+    size_t mask = p->cap - 1, i = (size_t)(at - p->slot), j = i;
+    for (;;) {
+        size_t home;
+        j = (j + 1) & mask;
+        if (!p->slot[j].id) break;
+        home = (size_t)p->slot[j].id & mask;
+        /* slot j may move to i unless its home lies cyclically in (i, j] */
+        if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+            p->slot[i] = p->slot[j];
+            i = j;
+        }
+    }
+    p->slot[i].id = 0;
+    p->n--;
+}
+
+static void rpt_pair_done(rpt_report *r, const rpt_side *ps, const rpt_side *ss) {
+    rpt_pair *p = rpt_pair_of(r, ps->who, ss->who);
+    p->pairs++;
+    p->primary_errors += !ps->ok;
+    p->silent_errors += !ss->ok;
+    p->p_cost += ps->cost;
+    p->s_cost += ss->cost;
+    if (ps->ok && ps->has_latency) rpt_dbl_push(&p->plat, ps->latency);
+    if (ss->ok && ss->has_latency) rpt_dbl_push(&p->slat, ss->latency);
+    if (ps->ok && ps->has_tokens) { p->p_tok_n++; p->p_prompt += ps->prompt; p->p_completion += ps->completion; }
+    if (ss->ok && ss->has_tokens) { p->s_tok_n++; p->s_prompt += ss->prompt; p->s_completion += ss->completion; }
+    if (r->keep_points && ps->ok && ss->ok && ps->has_latency && ss->has_latency) {
+        rpt_dbl_push(&p->points, ps->latency);
+        rpt_dbl_push(&p->points, ss->latency);
+    }
+    if (ps->has_text && ss->has_text) {
+        p->compared++;
+        p->matches += ps->text_len == ss->text_len && ps->text_hash == ss->text_hash;
+        p->len_diff += (int64_t)ss->text_len - (int64_t)ps->text_len;
+    }
+}
+
+/* Pairs s with its waiting twin, or leaves it waiting. A second record of the same side and
+   pair_id replaces the first (a silent one replaced that way never had a primary: an orphan). */
+static void rpt_mirror(rpt_report *r, const rpt_side *s) {
+    rpt_side *twin = rpt_pend_find(&r->pend, s->id);
+    if (twin && twin->silent != s->silent) {
+        rpt_side t = *twin;
+        rpt_pend_remove(&r->pend, twin);
+        if (s->silent) rpt_pair_done(r, &t, s);
+        else rpt_pair_done(r, s, &t);
+    } else if (twin) {
+        r->orphans += twin->silent;
+        *twin = *s;
+    } else {
+        rpt_pend_put(&r->pend, s);
+    }
+}
+
+/* ---- records --------------------------------------------------------------------------- */
+
+/* Counts an unreadable line; the first one is kept to be quoted in the report. */
+static void rpt_bad(rpt_report *r, uint64_t line, const char *fmt, ...) {
+    va_list ap;
+    if (r->bad++) return;
+    r->bad_line = line;
+    va_start(ap, fmt);
+    vsnprintf(r->bad_first, sizeof r->bad_first, fmt, ap);
+    va_end(ap);
+}
+
+static void rpt_note_time(rpt_report *r, const llmsplit_json_val *rec, int64_t *ms, int *has) {
+    size_t n;
+    const char *ts = llmsplit_json_str(RPT_GET(rec, "ts"), &n);
+    *has = rpt_parse_ts(ts, n, ms);
+    if (!*has) return;
+    if (n >= sizeof r->ts_min) n = sizeof r->ts_min - 1;
+    if (!r->has_time || *ms < r->t_min) { r->t_min = *ms; memcpy(r->ts_min, ts, n); r->ts_min[n] = 0; }
+    if (!r->has_time || *ms > r->t_max) { r->t_max = *ms; memcpy(r->ts_max, ts, n); r->ts_max[n] = 0; }
+    r->has_time = 1;
+}
+
+/* The fields both sides of a pair share. */
+static void rpt_side_of(const llmsplit_json_val *rec, rpt_side *s) {
+    size_t n;
+    const char *text;
+    double p = 0, c = 0;
+    memset(s, 0, sizeof *s);
+    s->ok = (unsigned char)rpt_is_ok(rec);
+    s->has_latency = (unsigned char)rpt_num(RPT_GET(rec, "latency_ms"), &s->latency);
+    rpt_num(RPT_GET(rec, "cost_usd"), &s->cost);
+    s->has_tokens = (unsigned char)(rpt_num(RPT_GET(rec, "prompt_tokens"), &p) |
+                                    rpt_num(RPT_GET(rec, "completion_tokens"), &c));
+    s->prompt = p;
+    s->completion = c;
+    if ((text = llmsplit_json_str(RPT_GET(rec, "response"), &n)) != NULL) {
+        s->has_text = 1;
+        s->text_hash = rpt_hash(text, n);
+        s->text_len = (uint32_t)rpt_chars(text, n);
+    }
+    if ((text = llmsplit_json_str(RPT_GET(rec, "pair_id"), &n)) != NULL && n > 0) { /* "" pairs nothing */
+        s->id = rpt_hash(text, n);
+        if (!s->id) s->id = 1;
+    }
+}
+
+static void rpt_primary(rpt_report *r, const llmsplit_json_val *rec, const char *model, size_t mlen,
+                        rpt_side *s, int64_t ms, int has_time) {
+    size_t glen, flen, gid, aid;
+    const char *gname = llmsplit_json_str(RPT_GET(rec, "group"), &glen);
+    const char *from = llmsplit_json_str(RPT_GET(rec, "fallback_from"), &flen);
+    const llmsplit_json_val *dep = RPT_GET(rec, "deployment");
+    double ttft;
+    rpt_arm *a;
+    if (!gname) { gname = "(none)"; glen = 6; }
+    gid = rpt_group_id(r, gname, glen);
+    aid = rpt_arm_id(r, gid, model, mlen, rpt_deployment(dep));
+    a = &r->arms[aid];
+    r->primary++;
+    r->groups[gid].calls++;
+    a->calls++;
+    a->cost += s->cost;
+    if (!s->ok) a->errors++;
+    if (s->ok && s->has_latency) rpt_dbl_push(&a->lat, s->latency);
+    if (s->ok && rpt_num(RPT_GET(rec, "ttft_ms"), &ttft)) rpt_dbl_push(&a->ttft, ttft);
+    if (s->ok && s->has_tokens) { a->tok_n++; a->prompt += s->prompt; a->completion += s->completion; }
+    if (from && flen) rpt_fallback(r, gid, from, flen, aid);
+    else a->direct++;
+    if (r->keep_points && has_time) {
+        rpt_time *t = RPT_PUSH(r->times, r->ntimes, r->times_cap);
+        t->ms = ms;
+        t->group = gid;
+        t->arm = aid;
+    }
+    s->who = (uint32_t)aid;
+    if (s->id) rpt_mirror(r, s);
+}
+
+static void rpt_silent(rpt_report *r, const char *model, size_t mlen, rpt_side *s) {
+    r->silent++;
+    s->silent = 1;
+    s->who = (uint32_t)rpt_intern(&r->silent_keys, model, mlen, NULL);
+    if (s->id) rpt_mirror(r, s);
+    else r->orphans++;
+}
+
+static void rpt_call(rpt_report *r, const llmsplit_json_val *rec, uint64_t line) {
+    size_t mlen;
+    const char *model = llmsplit_json_str(RPT_GET(rec, "model"), &mlen);
+    const llmsplit_json_val *role = RPT_GET(rec, "role");
+    rpt_side s;
+    int64_t ms = 0;
+    int has_time, silent;
+    if (!model) { rpt_bad(r, line, "call record without a \"model\""); return; }
+    r->records++;
+    rpt_note_time(r, rec, &ms, &has_time);
+    silent = role ? rpt_is(role, "silent") : llmsplit_json_is_true(RPT_GET(rec, "is_silent_experiment"));
+    rpt_side_of(rec, &s);
+    if (silent) rpt_silent(r, model, mlen, &s);
+    else rpt_primary(r, rec, model, mlen, &s, ms, has_time);
+}
+
+static void rpt_rollback_event(rpt_report *r, const llmsplit_json_val *rec) {
+    size_t glen, n;
+    const char *gname = llmsplit_json_str(RPT_GET(rec, "group"), &glen);
+    const char *s;
+    const llmsplit_json_val *dep = RPT_GET(rec, "deployment");
+    rpt_group *g;
+    rpt_rollback *k;
+    if (!gname) { gname = "(none)"; glen = 6; }
+    g = &r->groups[rpt_group_id(r, gname, glen)];
+    if (g->rollbacks++ >= RPT_ROLLBACKS_KEPT) return;
+    k = &g->kept[g->nkept++];
+    s = llmsplit_json_str(RPT_GET(rec, "ts"), &n);
+    k->ts = rpt_strndup(s ? s : "", s ? n : 0);
+    s = llmsplit_json_str(RPT_GET(rec, "model"), &n);
+    k->arm = rpt_arm_label(s ? s : "?", rpt_deployment(dep));
+    s = llmsplit_json_str(RPT_GET(rec, "reason"), &n);
+    k->reason = rpt_strndup(s ? s : "", s ? n : 0);
+    if (!rpt_num(RPT_GET(rec, "cooldown_s"), &k->cooldown)) k->cooldown = -1;
+}
+
+static void rpt_event(rpt_report *r, const llmsplit_json_val *rec, const llmsplit_json_val *ev) {
+    int64_t ms;
+    int has;
+    r->records++;
+    r->events++;
+    rpt_note_time(r, rec, &ms, &has);
+    if (rpt_is(ev, "rollback")) rpt_rollback_event(r, rec);
+    else if (rpt_is(ev, "rollback_end")) {
+        size_t glen;
+        const char *gname = llmsplit_json_str(RPT_GET(rec, "group"), &glen);
+        if (!gname) { gname = "(none)"; glen = 6; }
+        r->groups[rpt_group_id(r, gname, glen)].rollback_ends++;
+    } else if (rpt_is(ev, "config")) r->configs++;
+    else r->other_events++;
+}
+
+/* Parses one line: big lines get their own block, ordinary ones reuse one buffer. */
+static llmsplit_json_doc *rpt_parse(rpt_report *r, const char *line, size_t len, llmsplit_json_error *err) {
+    llmsplit_json_desc desc;
+    size_t need = llmsplit_json_buffer_size(len);
+    memset(&desc, 0, sizeof desc);
+    if (need <= (1u << 20)) {
+        if (need > r->jbuf_cap) {
+            free(r->jbuf);
+            r->jbuf = rpt_xrealloc(NULL, need);
+            r->jbuf_cap = need;
+        }
+        desc.buffer = r->jbuf;
+        desc.buffer_size = r->jbuf_cap;
+    }
+    return llmsplit_json_parse(line, len, &desc, err);
+}
+
+static void rpt_line(rpt_report *r, const char *line, size_t len, uint64_t lineno) {
+    llmsplit_json_error err;
+    llmsplit_json_doc *doc;
+    const llmsplit_json_val *root, *ev;
+    size_t i;
+    for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'); i++) {}
+    if (i == len) return; /* blank lines are not records */
+    if (!(doc = rpt_parse(r, line, len, &err))) {
+        /* not fatal even for LLMSPLIT_ERR_NOMEM: an unclosed "[[[[..." can exhaust the parser's
+           value slots, and that is a bad line, not a full machine */
+        rpt_bad(r, lineno, "column %d: %s", err.col, err.message);
+        return;
+    }
+    root = llmsplit_json_root(doc);
+    ev = RPT_GET(root, "event");
+    if (llmsplit_json_type_of(root) != LLMSPLIT_JSON_OBJECT) rpt_bad(r, lineno, "not a JSON object");
+    else if (ev && !rpt_is(ev, "call")) rpt_event(r, root, ev);
+    else rpt_call(r, root, lineno);
+    llmsplit_json_free(doc);
+}
+
+/* ---- reading the log line by line ------------------------------------------------------ */
+
+typedef struct rpt_reader {
+    FILE *f;
+    char block[1 << 16];
+    size_t pos, end;
+    char *line;           /* the current line, at most RPT_MAX_LINE bytes */
+    size_t len, cap;
+    int too_long;         /* the current line went past RPT_MAX_LINE; the rest was skipped */
+} rpt_reader;
+
+/* Next line into r->line (without its newline). 1: a line, 0: end of input or a read error. */
+static int rpt_next_line(rpt_reader *rd) {
+    int any = 0;
+    rd->len = 0;
+    rd->too_long = 0;
+    for (;;) {
+        const char *nl;
+        size_t take;
+        if (rd->pos == rd->end) {
+            rd->pos = 0;
+            rd->end = fread(rd->block, 1, sizeof rd->block, rd->f);
+            if (!rd->end) return any;
+        }
+        any = 1;
+        nl = (const char *)memchr(rd->block + rd->pos, '\n', rd->end - rd->pos);
+        take = (nl ? (size_t)(nl - rd->block) : rd->end) - rd->pos;
+        if (rd->len + take > RPT_MAX_LINE) rd->too_long = 1;
+        if (!rd->too_long) {
+            rd->line = (char *)rpt_grow(rd->line, &rd->cap, rd->len + take + 1, 1);
+            memcpy(rd->line + rd->len, rd->block + rd->pos, take);
+            rd->len += take;
+        }
+        rd->pos += take + (nl != NULL);
+        if (nl) return 1;
+    }
+}
+
+static void rpt_read(rpt_report *r, rpt_reader *rd) {
+    uint64_t lineno = 0;
+    while (rpt_next_line(rd)) {
+        lineno++;
+        if (rd->too_long) rpt_bad(r, lineno, "longer than %u bytes", (unsigned)RPT_MAX_LINE);
+        else rpt_line(r, rd->line, rd->len, lineno);
+    }
+}
+
+/* ---- output: plain text or HTML from the same calls ------------------------------------ */
+
+typedef struct rpt_out {
+    FILE *f;
+    int html;
+    int indent;           /* text: spaces before a paragraph (sections indent theirs) */
+} rpt_out;
+
+/* Log text is untrusted. On a terminal, control characters (C0, DEL and C1, which is UTF-8
+   C2 80..C2 9F) become '?' so a model name cannot move the cursor or recolour the screen; in
+   HTML, markup characters become entities. */
+static void rpt_put(const rpt_out *o, const char *s, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == 0xc2 && i + 1 < n && ((unsigned char)s[i + 1] & 0xe0) == 0x80) { fputc('?', o->f); i++; }
+        else if (c < 0x20 || c == 0x7f) fputc(c == '\t' ? ' ' : '?', o->f);
+        else if (!o->html) fputc(c, o->f);
+        else if (c == '&') fputs("&amp;", o->f);
+        else if (c == '<') fputs("&lt;", o->f);
+        else if (c == '>') fputs("&gt;", o->f);
+        else if (c == '"') fputs("&quot;", o->f);
+        else if (c == '\'') fputs("&#39;", o->f);
+        else fputc(c, o->f);
+    }
+}
+
+static void rpt_puts(const rpt_out *o, const char *s) { rpt_put(o, s, strlen(s)); }
+
+static void rpt_pad(FILE *f, size_t n) { while (n--) fputc(' ', f); }
+
+/* A line of prose: tag "h2", "h3" or "p" in HTML; in text a line, headings after a blank line.
+   Everything formatted in, log text included, goes through rpt_put. */
+static void rpt_say(const rpt_out *o, const char *tag, const char *fmt, ...) {
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    s = rpt_vfmt(fmt, ap);
+    va_end(ap);
+    if (o->html) fprintf(o->f, "<%s>", tag);
+    else if (strcmp(tag, "p") != 0) fputc('\n', o->f);
+    else rpt_pad(o->f, (size_t)o->indent);
+    rpt_put(o, s, strlen(s));
+    if (o->html) fprintf(o->f, "</%s>\n", tag);
+    else fputc('\n', o->f);
+    free(s);
+}
+
+/* ---- tables ---------------------------------------------------------------------------- */
+
+typedef struct rpt_table {
+    int ncols;
+    unsigned left;        /* bit c: column c is text (left-aligned); the rest are numbers */
+    char **cell;          /* row-major, the header row first */
+    size_t n, cap;
+} rpt_table;
+
+static void rpt_cell(rpt_table *t, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    *RPT_PUSH(t->cell, t->n, t->cap) = rpt_vfmt(fmt, ap);
+    va_end(ap);
+}
+
+static void rpt_cells(rpt_table *t, const char *const *texts) {
+    for (; *texts; texts++) rpt_cell(t, "%s", *texts);
+}
+
+/* Byte offset of the k-th character of s. */
+static size_t rpt_char_at(const char *s, size_t k) {
+    size_t i = 0;
+    for (; s[i]; i++)
+        if (((unsigned char)s[i] & 0xc0) != 0x80 && k-- == 0) break;
+    return i;
+}
+
+/* A text cell, cut in the middle past `width` characters so both ends (and " #N") stay. */
+static void rpt_put_clipped(const rpt_out *o, const char *s, size_t width) {
+    size_t n = rpt_chars(s, strlen(s)), head, tail;
+    if (n <= width) { rpt_puts(o, s); return; }
+    head = (width - 2) / 2;
+    tail = width - 2 - head;
+    rpt_put(o, s, rpt_char_at(s, head));
+    fputs("..", o->f);
+    rpt_puts(o, s + rpt_char_at(s, n - tail));
+}
+
+static void rpt_table_text(const rpt_out *o, const rpt_table *t) {
+    size_t w[RPT_MAX_COLS] = {0}, i, c, nc = (size_t)t->ncols;
+    for (i = 0; i < t->n; i++) {
+        size_t len = rpt_chars(t->cell[i], strlen(t->cell[i]));
+        c = i % nc;
+        if ((t->left >> c & 1u) && c + 1 < nc && len > RPT_NAME_COLS) len = RPT_NAME_COLS;
+        if (len > w[c]) w[c] = len;
+    }
+    for (i = 0; i < t->n; i++) {
+        size_t len = rpt_chars(t->cell[i], strlen(t->cell[i]));
+        c = i % nc;
+        fputs("  ", o->f);
+        if (t->left >> c & 1u) {
+            rpt_put_clipped(o, t->cell[i], w[c]);
+            if (c + 1 < nc && len < w[c]) rpt_pad(o->f, w[c] - len);
+        } else {
+            if (len < w[c]) rpt_pad(o->f, w[c] - len);
+            rpt_puts(o, t->cell[i]);
+        }
+        if (c + 1 == nc) fputc('\n', o->f);
+    }
+}
+
+static void rpt_table_html(const rpt_out *o, const rpt_table *t) {
+    size_t i, nc = (size_t)t->ncols;
+    fputs("<table>\n", o->f);
+    for (i = 0; i < t->n; i++) {
+        size_t c = i % nc;
+        const char *tag = i < nc ? "th" : "td";
+        if (c == 0) fputs("<tr>", o->f);
+        fprintf(o->f, "<%s%s>", tag, (t->left >> c & 1u) ? "" : " class=\"n\"");
+        rpt_puts(o, t->cell[i]);
+        fprintf(o->f, "</%s>", tag);
+        if (c + 1 == nc) fputs("</tr>\n", o->f);
+    }
+    fputs("</table>\n", o->f);
+}
+
+/* Writes the table and frees it. */
+static void rpt_table_out(const rpt_out *o, rpt_table *t) {
+    size_t i;
+    if (o->html) rpt_table_html(o, t);
+    else rpt_table_text(o, t);
+    for (i = 0; i < t->n; i++) free(t->cell[i]);
+    free(t->cell);
+    memset(t, 0, sizeof *t);
+}
+
+static void rpt_table_init(rpt_table *t, int ncols, unsigned left) {
+    memset(t, 0, sizeof *t);
+    t->ncols = ncols;
+    t->left = left;
+}
+
+/* A figure with `decimals` places; magnitudes no real log has (1e308 ms) in %g, so that a
+   hostile line cannot stretch a column to 300 digits. */
+static void rpt_cell_num(rpt_table *t, int decimals, double v) {
+    if (fabs(v) < 1e15) rpt_cell(t, "%.*f", decimals, v);
+    else rpt_cell(t, "%.6g", v);
+}
+
+/* "-" when there is nothing to take a figure from. */
+static void rpt_cell_pct(rpt_table *t, const rpt_dbl *sorted, unsigned p) {
+    if (sorted->n) rpt_cell_num(t, 1, rpt_pct(sorted, p));
+    else rpt_cell(t, "-");
+}
+
+static void rpt_cell_mean(rpt_table *t, double sum, uint64_t n) {
+    if (n) rpt_cell_num(t, 1, sum / (double)n);
+    else rpt_cell(t, "-");
+}
+
+/* One group's share of the sorted arrays: its arms in table order, fallbacks, call times. */
+typedef struct rpt_slice {
+    const size_t *arms;
+    size_t narms;
+    const rpt_edge *edges;
+    size_t nedges;
+    const rpt_time *times;
+    size_t ntimes;
+} rpt_slice;
+
+/* ---- SVG charts (HTML only) ------------------------------------------------------------ */
+
+static const char *const rpt_colors[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1",
+                                         "#76b7b2", "#edc948", "#ff9da7", "#9c755f", "#bab0ac"};
+#define RPT_COLOR(i) rpt_colors[(i) % (sizeof rpt_colors / sizeof rpt_colors[0])]
+
+/* A round tick step that gives about `ticks` ticks up to max. */
+static double rpt_tick_step(double max, int ticks) {
+    double raw = (max > 0 ? max : 1) / ticks, mag = pow(10, floor(log10(raw))), f = raw / mag;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+}
+
+/* Vertical grid lines and labels for a linear axis 0..max drawn from x0 to x1. */
+static void rpt_svg_xaxis(FILE *f, double x0, double x1, double ytop, double ybot, double max) {
+    double step = rpt_tick_step(max, 6), v;
+    for (v = 0; v <= max * 1.0001; v += step) {
+        double x = x0 + v / max * (x1 - x0);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                   "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+                x, ytop, x, ybot, x, ybot + 14, v);
+    }
+}
+
+/* Horizontal grid lines and labels for a linear axis 0..max drawn from y0 (bottom) up to y1. */
+static void rpt_svg_yaxis(FILE *f, double y0, double y1, double xleft, double xright, double max) {
+    double step = rpt_tick_step(max, 6), v;
+    for (v = step; v <= max * 1.0001; v += step) {
+        double y = y0 - v / max * (y0 - y1);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                   "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+                xleft, y, xright, y, xleft - 4, y + 4, v);
+    }
+}
+
+static void rpt_svg_label(const rpt_out *o, double x, double y, const char *anchor, const char *s) {
+    fprintf(o->f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", x, y, anchor);
+    rpt_put_clipped(o, s, 30);
+    fputs("</text>", o->f);
+}
+
+/* An axis end a little past max, on a tick. */
+static double rpt_axis_max(double max) {
+    double step;
+    if (max <= 0) max = 1;
+    step = rpt_tick_step(max * 1.05, 6);
+    return step * ceil(max * 1.05 / step);
+}
+
+/* One arm's box: whiskers p1..p99, box p25..p75, a bar at the median; numbers in the tooltip. */
+static void rpt_svg_box(const rpt_out *o, const rpt_arm *a, double y, double x0, double scale, const char *color) {
+    const rpt_dbl *l = &a->lat;
+    double p1 = rpt_pct(l, 1), p25 = rpt_pct(l, 25), p50 = rpt_pct(l, 50), p75 = rpt_pct(l, 75), p99 = rpt_pct(l, 99);
+    char *label = rpt_arm_label(a->model, a->deployment);
+    rpt_svg_label(o, x0 - 8, y + 13, "end", label);
+    fputs("<g><title>", o->f);
+    rpt_puts(o, label);
+    fprintf(o->f, ": n=%zu p1=%.6g p25=%.6g p50=%.6g p75=%.6g p99=%.6g ms</title>"
+                  "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\"/>"
+                  "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"16\" fill=\"%s\" stroke=\"#333\"/>"
+                  "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" stroke-width=\"2\"/></g>\n",
+            l->n, p1, p25, p50, p75, p99, x0 + p1 * scale, y + 8, x0 + p99 * scale, y + 8,
+            x0 + p25 * scale, y, (p75 - p25) * scale, color, x0 + p50 * scale, y - 2, x0 + p50 * scale, y + 18);
+    free(label);
+}
+
+/* Latency distribution of the group's arms, one box per arm with successful calls. */
+static void rpt_svg_latency(rpt_report *r, const rpt_out *o, const size_t *ids, size_t n) {
+    const double W = 760, L = 200, R = 20, row = 26, top = 24;
+    double max = 0, H;
+    size_t i, rows = 0;
+    for (i = 0; i < n; i++) {
+        const rpt_dbl *l = &r->arms[ids[i]].lat;
+        if (!l->n) continue;
+        rows++;
+        if (rpt_pct(l, 99) > max) max = rpt_pct(l, 99);
+    }
+    if (!rows) return;
+    max = rpt_axis_max(max);
+    H = top + row * (double)rows + 36;
+    fprintf(o->f, "<svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\">\n"
+                  "<text x=\"0\" y=\"14\" class=\"t\">latency per arm, ms (whiskers p1-p99, box p25-p75, line p50;"
+                  " successful calls)</text>\n", W, H, W, H);
+    rpt_svg_xaxis(o->f, L, W - R, top, H - 30, max);
+    for (i = 0, rows = 0; i < n; i++)
+        if (r->arms[ids[i]].lat.n)
+            rpt_svg_box(o, &r->arms[ids[i]], top + row * (double)rows++ + 4, L, (W - R - L) / max, RPT_COLOR(i));
+    fputs("</svg>\n", o->f);
+}
+
+static void rpt_format_time(int64_t ms, char *buf, size_t cap) {
+    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm)) snprintf(buf, cap, "?");
+}
+
+static char *rpt_duration(double ms) {
+    if (ms < 1000) return rpt_fmt("%.0f ms", ms);
+    if (ms < 120000) return rpt_fmt("%.3g s", ms / 1000);
+    if (ms < 7200000) return rpt_fmt("%.3g min", ms / 60000);
+    return rpt_fmt("%.3g h", ms / 3600000);
+}
+
+/* The arms' shares of each time bucket, as 100% stacked bars (r->pos gives each arm's row). */
+static void rpt_svg_traffic(rpt_report *r, const rpt_out *o, const rpt_slice *sl) {
+    const double W = 760, L = 40, R = 10, top = 24, ph = 160;
+    const size_t *ids = sl->arms, n = sl->narms;
+    int64_t lo, hi, width;
+    size_t i, b, nb, *count;
+    char t0[40], t1[40], *dur;
+    if (!sl->ntimes) return;
+    lo = sl->times[0].ms;
+    hi = sl->times[sl->ntimes - 1].ms;
+    width = (hi - lo) / RPT_TIME_BUCKETS + 1;
+    nb = (size_t)((hi - lo) / width) + 1;
+    count = (size_t *)rpt_xrealloc(NULL, nb * (n + 1) * sizeof *count); /* column n: bucket total */
+    memset(count, 0, nb * (n + 1) * sizeof *count);
+    for (i = 0; i < sl->ntimes; i++) {
+        b = (size_t)((sl->times[i].ms - lo) / width);
+        count[b * (n + 1) + r->pos[sl->times[i].arm]]++;
+        count[b * (n + 1) + n]++;
+    }
+    dur = rpt_duration((double)width);
+    fprintf(o->f, "<svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\">\n"
+                  "<text x=\"0\" y=\"14\" class=\"t\">share of primary calls over time (%zu buckets of %s, UTC)</text>\n",
+            W, top + ph + 50 + 18 * (double)((n + 3) / 4), W, top + ph + 50 + 18 * (double)((n + 3) / 4), nb, dur);
+    free(dur);
+    for (b = 0; b < nb; b++) {
+        double bw = (W - L - R) / (double)nb, x = L + bw * (double)b, y = top + ph;
+        size_t total = count[b * (n + 1) + n];
+        for (i = 0; i < n && total; i++) {
+            size_t k = count[b * (n + 1) + i];
+            double h = ph * (double)k / (double)total;
+            char *label;
+            if (!k) continue;
+            y -= h;
+            label = rpt_arm_label(r->arms[ids[i]].model, r->arms[ids[i]].deployment);
+            fprintf(o->f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\"><title>",
+                    x + 0.5, y, bw > 2 ? bw - 1 : bw, h, RPT_COLOR(i));
+            rpt_puts(o, label);
+            fprintf(o->f, ": %zu of %zu (%.1f%%)</title></rect>\n", k, total, 100.0 * (double)k / (double)total);
+            free(label);
+        }
+    }
+    fprintf(o->f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">100%%</text>"
+                  "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">0%%</text>\n",
+            L - 4, top + 10, L - 4, top + ph);
+    rpt_format_time(lo, t0, sizeof t0);
+    rpt_format_time(hi, t1, sizeof t1);
+    fprintf(o->f, "<text x=\"%.0f\" y=\"%.0f\">%s</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s</text>\n",
+            L, top + ph + 16, t0, W - R, top + ph + 16, t1);
+    for (i = 0; i < n; i++) {
+        double x = L + 180 * (double)(i % 4), y = top + ph + 40 + 18 * (double)(i / 4);
+        char *label = rpt_arm_label(r->arms[ids[i]].model, r->arms[ids[i]].deployment);
+        fprintf(o->f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/>", x, y - 10, RPT_COLOR(i));
+        rpt_svg_label(o, x + 16, y, "start", label);
+        fputc('\n', o->f);
+        free(label);
+    }
+    fputs("</svg>\n", o->f);
+    free(count);
+}
+
+/* Each pair's primary latency against its silent latency; points above the diagonal are pairs
+   where the silent model was slower. Axes end past both p99s; points beyond sit on the edge. */
+static void rpt_svg_scatter(const rpt_out *o, rpt_pair *p) {
+    const double S = 340, L = 64, B = 40, T = 24;
+    double max;
+    size_t i, npts = p->points.n / 2, stride = npts / RPT_SCATTER_POINTS + 1;
+    if (!npts) return;
+    max = p->plat.n ? rpt_pct(&p->plat, 99) : 1;
+    if (p->slat.n && rpt_pct(&p->slat, 99) > max) max = rpt_pct(&p->slat, 99);
+    max = rpt_axis_max(max);
+    fprintf(o->f, "<svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\">\n"
+                  "<text x=\"0\" y=\"14\" class=\"t\">latency per pair, ms: primary (x) vs silent (y)%s</text>\n",
+            L + S + 20, T + S + B, L + S + 20, T + S + B, stride > 1 ? ", sampled" : "");
+    rpt_svg_xaxis(o->f, L, L + S, T, T + S, max);
+    rpt_svg_yaxis(o->f, T + S, T, L, L + S, max);
+    fprintf(o->f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n",
+            L, T + S, L + S, T);
+    for (i = 0; i < npts; i += stride) {
+        double x = p->points.v[2 * i] / max, y = p->points.v[2 * i + 1] / max;
+        if (x > 1) x = 1;
+        if (y > 1) y = 1;
+        fprintf(o->f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\" fill=\"#4e79a7\" fill-opacity=\".5\"/>",
+                L + x * S, T + S - y * S);
+        if (i % 16 == 15) fputc('\n', o->f);
+    }
+    fprintf(o->f, "\n<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">primary ms</text>"
+                  "<text x=\"12\" y=\"%.0f\" transform=\"rotate(-90 12 %.0f)\" text-anchor=\"middle\">silent ms</text>\n"
+                  "</svg>\n",
+            L + S / 2, T + S + 32, T + S / 2, T + S / 2);
+}
+
+/* ---- the report, section by section ---------------------------------------------------- */
+
+/* Sort keys for the arms: group, then deployment index (unknown last), then model. */
+typedef struct rpt_arm_key {
+    size_t group;
+    uint64_t dep;         /* -1 becomes the largest */
+    const char *model;
+    size_t id;
+} rpt_arm_key;
+
+static int rpt_cmp_arm_keys(const void *a, const void *b) {
+    const rpt_arm_key *x = (const rpt_arm_key *)a, *y = (const rpt_arm_key *)b;
+    if (x->group != y->group) return x->group < y->group ? -1 : 1;
+    if (x->dep != y->dep) return x->dep < y->dep ? -1 : 1;
+    return strcmp(x->model, y->model);
+}
+
+static int rpt_cmp_edges(const void *a, const void *b) {
+    const rpt_edge *x = (const rpt_edge *)a, *y = (const rpt_edge *)b;
+    if (x->group != y->group) return x->group < y->group ? -1 : 1;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    return strcmp(x->from, y->from);
+}
+
+static int rpt_cmp_times(const void *a, const void *b) {
+    const rpt_time *x = (const rpt_time *)a, *y = (const rpt_time *)b;
+    if (x->group != y->group) return x->group < y->group ? -1 : 1;
+    return x->ms < y->ms ? -1 : x->ms > y->ms;
+}
+
+/* Sorting once puts each group's arms, fallbacks and call times in one run, so the report walks
+   the groups in a single pass, however many there are. */
+static void rpt_sort_by_group(rpt_report *r) {
+    size_t i, n = r->arm_keys.n;
+    rpt_arm_key *k = (rpt_arm_key *)rpt_xrealloc(NULL, n * sizeof *k);
+    for (i = 0; i < n; i++) {
+        k[i].group = r->arms[i].group;
+        k[i].dep = (uint64_t)r->arms[i].deployment;
+        k[i].model = r->arms[i].model;
+        k[i].id = i;
+    }
+    if (n > 1) qsort(k, n, sizeof *k, rpt_cmp_arm_keys); /* qsort(NULL, 0) is undefined */
+    r->arm_order = (size_t *)rpt_xrealloc(NULL, n * sizeof *r->arm_order);
+    for (i = 0; i < n; i++) r->arm_order[i] = k[i].id;
+    free(k);
+    r->pos = (size_t *)rpt_xrealloc(NULL, n * sizeof *r->pos);
+    if (r->edge_keys.n > 1) qsort(r->edges, r->edge_keys.n, sizeof *r->edges, rpt_cmp_edges);
+    if (r->ntimes > 1) qsort(r->times, r->ntimes, sizeof *r->times, rpt_cmp_times);
+}
+
+/* The arm a fallback route started from. A model that never answered gets an arm of its own
+   (0 calls, deployment unknown): it is the arm that is down, and its row should show that. */
+static size_t rpt_chosen_arm(rpt_report *r, const rpt_edge *e) {
+    size_t flen = strlen(e->from), mid = rpt_find(&r->model_keys, r->scratch,
+                                                   rpt_key(r, &e->group, sizeof e->group, e->from, flen));
+    if (mid != RPT_NONE) return r->model_arm[mid];
+    return rpt_arm_id(r, e->group, e->from, flen, -1);
+}
+
+/* Everything the tables need sorted, and each arm's "chosen" count. Runs once, after reading. */
+static void rpt_finish(rpt_report *r) {
+    size_t i;
+    for (i = 0; i < r->arm_keys.n; i++) {
+        rpt_dbl_sort(&r->arms[i].lat);
+        rpt_dbl_sort(&r->arms[i].ttft);
+        r->arms[i].chosen = r->arms[i].direct;
+    }
+    for (i = 0; i < r->pair_keys.n; i++) {
+        rpt_dbl_sort(&r->pairs[i].plat);
+        rpt_dbl_sort(&r->pairs[i].slat);
+    }
+    for (i = 0; i < r->edge_keys.n; i++) r->arms[rpt_chosen_arm(r, &r->edges[i])].chosen += r->edges[i].count;
+    for (i = 0; i < r->pend.cap; i++) r->orphans += r->pend.slot[i].id && r->pend.slot[i].silent;
+    rpt_sort_by_group(r);
+}
+
+static void rpt_emit_header(rpt_report *r, const rpt_out *o) {
+    if (o->html) {
+        fputs("<h1>llmsplit report: ", o->f);
+        rpt_puts(o, r->path);
+        fputs("</h1>\n", o->f);
+    } else {
+        fputs("llmsplit report: ", o->f);
+        rpt_puts(o, r->path);
+        fputc('\n', o->f);
+    }
+    rpt_say(o, "p", "%llu records: %llu primary calls, %llu silent calls, %llu events (%llu config)",
+            (unsigned long long)r->records, (unsigned long long)r->primary, (unsigned long long)r->silent,
+            (unsigned long long)r->events, (unsigned long long)r->configs);
+    if (r->has_time) rpt_say(o, "p", "from %s to %s", r->ts_min, r->ts_max);
+    if (r->bad)
+        rpt_say(o, "p", "%llu line%s could not be read (first: line %llu: %s)", (unsigned long long)r->bad,
+                r->bad == 1 ? "" : "s", (unsigned long long)r->bad_line, r->bad_first);
+    rpt_say(o, "p", "latency in ms, percentiles by nearest rank (rank ceil(p/100*n)) over successful calls;");
+    rpt_say(o, "p", "tokens: sum and mean over successful calls; cost: sum over all calls");
+    if (!r->primary && !r->silent) rpt_say(o, "p", "no call records in the log");
+}
+
+static void rpt_emit_arms(rpt_report *r, const rpt_out *o, const rpt_group *g, const size_t *ids, size_t n) {
+    static const char *const head1[] = {"arm", "calls", "share", "chosen", "errors", "err%",
+                                        "p50", "p95", "p99", "ttft p50", NULL};
+    static const char *const head2[] = {"arm", "prompt tok", "mean", "completion tok", "mean", "cost $", NULL};
+    rpt_table t1, t2;
+    size_t i;
+    rpt_table_init(&t1, 10, 1u);
+    rpt_table_init(&t2, 6, 1u);
+    rpt_cells(&t1, head1);
+    rpt_cells(&t2, head2);
+    for (i = 0; i < n; i++) {
+        const rpt_arm *a = &r->arms[ids[i]];
+        char *label = rpt_arm_label(a->model, a->deployment);
+        rpt_cell(&t1, "%s", label);
+        rpt_cell(&t1, "%llu", (unsigned long long)a->calls);
+        rpt_cell(&t1, "%.1f%%", g->calls ? 100.0 * (double)a->calls / (double)g->calls : 0.0);
+        rpt_cell(&t1, "%llu", (unsigned long long)a->chosen);
+        rpt_cell(&t1, "%llu", (unsigned long long)a->errors);
+        if (a->calls) rpt_cell(&t1, "%.1f%%", 100.0 * (double)a->errors / (double)a->calls);
+        else rpt_cell(&t1, "-");
+        rpt_cell_pct(&t1, &a->lat, 50);
+        rpt_cell_pct(&t1, &a->lat, 95);
+        rpt_cell_pct(&t1, &a->lat, 99);
+        rpt_cell_pct(&t1, &a->ttft, 50);
+        rpt_cell(&t2, "%s", label);
+        rpt_cell_num(&t2, 0, a->prompt);
+        rpt_cell_mean(&t2, a->prompt, a->tok_n);
+        rpt_cell_num(&t2, 0, a->completion);
+        rpt_cell_mean(&t2, a->completion, a->tok_n);
+        rpt_cell_num(&t2, 6, a->cost);
+        free(label);
+    }
+    rpt_table_out(o, &t1);
+    if (!o->html) fputc('\n', o->f);
+    rpt_table_out(o, &t2);
+}
+
+static void rpt_emit_fallbacks(rpt_report *r, const rpt_out *o, const rpt_group *g, const rpt_slice *sl) {
+    rpt_table t;
+    size_t i;
+    if (!g->fallbacks) { rpt_say(o, "p", "fallbacks: none"); return; }
+    rpt_say(o, "p", "fallbacks: %llu (chosen model -> arm that answered)", (unsigned long long)g->fallbacks);
+    rpt_table_init(&t, 3, 3u);
+    rpt_cell(&t, "chosen");
+    rpt_cell(&t, "answered by");
+    rpt_cell(&t, "calls");
+    for (i = 0; i < sl->nedges; i++) {
+        const rpt_edge *e = &sl->edges[i];
+        char *label = rpt_arm_label(r->arms[e->to].model, r->arms[e->to].deployment);
+        rpt_cell(&t, "%s", e->from);
+        rpt_cell(&t, "%s", label);
+        rpt_cell(&t, "%llu", (unsigned long long)e->count);
+        free(label);
+    }
+    rpt_table_out(o, &t);
+    if (!o->html) fputc('\n', o->f);
+}
+
+static void rpt_emit_rollbacks(const rpt_out *o, const rpt_group *g) {
+    rpt_table t;
+    size_t i;
+    if (!g->rollbacks) { rpt_say(o, "p", "rollbacks: none"); return; }
+    if (g->rollback_ends)
+        rpt_say(o, "p", "rollbacks: %llu (%llu ended)%s", (unsigned long long)g->rollbacks,
+                (unsigned long long)g->rollback_ends, g->rollbacks > g->nkept ? "; the first ones:" : "");
+    else
+        rpt_say(o, "p", "rollbacks: %llu%s", (unsigned long long)g->rollbacks,
+                g->rollbacks > g->nkept ? "; the first ones:" : "");
+    rpt_table_init(&t, 4, 1u | 2u | 8u);
+    rpt_cell(&t, "time");
+    rpt_cell(&t, "arm");
+    rpt_cell(&t, "cooldown s");
+    rpt_cell(&t, "reason");
+    for (i = 0; i < g->nkept; i++) {
+        rpt_cell(&t, "%s", g->kept[i].ts);
+        rpt_cell(&t, "%s", g->kept[i].arm);
+        if (g->kept[i].cooldown >= 0) rpt_cell(&t, "%g", g->kept[i].cooldown);
+        else rpt_cell(&t, "-");
+        rpt_cell(&t, "%s", g->kept[i].reason);
+    }
+    rpt_table_out(o, &t);
+}
+
+static void rpt_emit_group(rpt_report *r, const rpt_out *o, size_t group, const rpt_slice *sl) {
+    const rpt_group *g = &r->groups[group];
+    size_t i;
+    rpt_say(o, "h2", "group %s: %llu primary calls", r->group_keys.key[group].s, (unsigned long long)g->calls);
+    if (sl->narms) rpt_emit_arms(r, o, g, sl->arms, sl->narms);
+    if (o->html && sl->narms) {
+        for (i = 0; i < sl->narms; i++) r->pos[sl->arms[i]] = i;
+        rpt_svg_latency(r, o, sl->arms, sl->narms);
+        rpt_svg_traffic(r, o, sl);
+    }
+    if (!o->html) fputc('\n', o->f);
+    rpt_emit_fallbacks(r, o, g, sl);
+    rpt_emit_rollbacks(o, g);
+}
+
+static void rpt_emit_pair(rpt_report *r, const rpt_out *o, rpt_pair *p) {
+    const rpt_arm *a = &r->arms[p->arm];
+    char *label = rpt_arm_label(a->model, a->deployment);
+    rpt_table t;
+    rpt_say(o, "h3", "%s: %s -> %s: %llu pairs, %llu silent errors (%.1f%%), %llu primary errors",
+            r->group_keys.key[a->group].s, label, r->silent_keys.key[p->silent].s, (unsigned long long)p->pairs,
+            (unsigned long long)p->silent_errors, 100.0 * (double)p->silent_errors / (double)p->pairs,
+            (unsigned long long)p->primary_errors);
+    free(label);
+    rpt_table_init(&t, 3, 1u);
+    rpt_cell(&t, " ");
+    rpt_cell(&t, "primary");
+    rpt_cell(&t, "silent");
+    rpt_cell(&t, "latency p50 ms");
+    rpt_cell_pct(&t, &p->plat, 50);
+    rpt_cell_pct(&t, &p->slat, 50);
+    rpt_cell(&t, "latency p95 ms");
+    rpt_cell_pct(&t, &p->plat, 95);
+    rpt_cell_pct(&t, &p->slat, 95);
+    rpt_cell(&t, "prompt tokens mean");
+    rpt_cell_mean(&t, p->p_prompt, p->p_tok_n);
+    rpt_cell_mean(&t, p->s_prompt, p->s_tok_n);
+    rpt_cell(&t, "completion tokens mean");
+    rpt_cell_mean(&t, p->p_completion, p->p_tok_n);
+    rpt_cell_mean(&t, p->s_completion, p->s_tok_n);
+    rpt_cell(&t, "cost sum $");
+    rpt_cell_num(&t, 6, p->p_cost);
+    rpt_cell_num(&t, 6, p->s_cost);
+    rpt_table_out(o, &t);
+    if (p->compared) {
+        rpt_say(o, "p", "exact text match: %llu of %llu pairs with both texts (%.1f%%)",
+                (unsigned long long)p->matches, (unsigned long long)p->compared,
+                100.0 * (double)p->matches / (double)p->compared);
+        rpt_say(o, "p", "length difference, silent - primary: %+.1f chars on average",
+                (double)p->len_diff / (double)p->compared);
+    } else
+        rpt_say(o, "p", "texts: not in the log (records keep \"response\" only when asked to)");
+    if (o->html) rpt_svg_scatter(o, p);
+}
+
+static void rpt_emit_pairs(rpt_report *r, const rpt_out *o) {
+    uint64_t total = 0;
+    size_t i;
+    for (i = 0; i < r->pair_keys.n; i++) total += r->pairs[i].pairs;
+    if (!r->silent) return;
+    rpt_say(o, "h2", "mirrored pairs: %llu (primary and silent record with the same pair_id)",
+            (unsigned long long)total);
+    rpt_say(o, "p", "silent calls without a primary in the log (orphans): %llu", (unsigned long long)r->orphans);
+    for (i = 0; i < r->pair_keys.n; i++) rpt_emit_pair(r, o, &r->pairs[i]);
+}
+
+/* The next group's runs of the sorted arrays; the cursors move past them. */
+static rpt_slice rpt_next_slice(const rpt_report *r, size_t g, size_t *arm, size_t *edge, size_t *time) {
+    rpt_slice sl;
+    /* (an empty array may be NULL, and NULL + 0 is undefined in C) */
+    sl.arms = r->arm_order ? r->arm_order + *arm : NULL;
+    sl.edges = r->edges ? r->edges + *edge : NULL;
+    sl.times = r->times ? r->times + *time : NULL;
+    for (sl.narms = 0; *arm < r->arm_keys.n && r->arms[r->arm_order[*arm]].group == g; (*arm)++) sl.narms++;
+    for (sl.nedges = 0; *edge < r->edge_keys.n && r->edges[*edge].group == g; (*edge)++) sl.nedges++;
+    for (sl.ntimes = 0; *time < r->ntimes && r->times[*time].group == g; (*time)++) sl.ntimes++;
+    return sl;
+}
+
+static void rpt_emit(rpt_report *r, rpt_out *o) {
+    size_t g, arm = 0, edge = 0, time = 0;
+    rpt_emit_header(r, o);
+    o->indent = 2;
+    for (g = 0; g < r->group_keys.n; g++) {
+        rpt_slice sl = rpt_next_slice(r, g, &arm, &edge, &time);
+        if (r->groups[g].calls || r->groups[g].rollbacks) rpt_emit_group(r, o, g, &sl);
+    }
+    rpt_emit_pairs(r, o);
+}
+
+static const char rpt_css[] =
+    "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#222;"
+    "max-width:1000px;margin:2em auto;padding:0 1em}\n"
+    "h1{font-size:1.5em}h2{margin-top:2em;border-bottom:2px solid #333}h3{margin-top:1.5em}\n"
+    "table{border-collapse:collapse;margin:.5em 0 1em}\n"
+    "th,td{padding:3px 10px;border-bottom:1px solid #ddd;text-align:left}\n"
+    "th{background:#f4f4f4}.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+    "svg{display:block;margin:.5em 0 1.5em;max-width:100%;height:auto}\n"
+    "svg text{font:11px sans-serif;fill:#333}svg text.t{font-weight:bold}\n";
+
+static void rpt_emit_html(rpt_report *r, FILE *f) {
+    rpt_out o;
+    memset(&o, 0, sizeof o);
+    o.f = f;
+    o.html = 1;
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>llmsplit report: ", f);
+    rpt_puts(&o, r->path);
+    fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", rpt_css);
+    rpt_emit(r, &o);
+    fputs("</body>\n</html>\n", f);
+}
+
+/* ---- the command ----------------------------------------------------------------------- */
+
+static void rpt_free(rpt_report *r) {
+    size_t i, k;
+    for (i = 0; i < r->arm_keys.n; i++) {
+        free(r->arms[i].model); free(r->arms[i].lat.v); free(r->arms[i].ttft.v);
+    }
+    for (i = 0; i < r->group_keys.n; i++)
+        for (k = 0; k < r->groups[i].nkept; k++) {
+            free(r->groups[i].kept[k].ts); free(r->groups[i].kept[k].arm); free(r->groups[i].kept[k].reason);
+        }
+    for (i = 0; i < r->pair_keys.n; i++) {
+        free(r->pairs[i].plat.v); free(r->pairs[i].slat.v); free(r->pairs[i].points.v);
+    }
+    for (i = 0; i < r->edge_keys.n; i++) free(r->edges[i].from);
+    rpt_keys_free(&r->group_keys); rpt_keys_free(&r->arm_keys); rpt_keys_free(&r->model_keys);
+    rpt_keys_free(&r->silent_keys); rpt_keys_free(&r->pair_keys); rpt_keys_free(&r->edge_keys);
+    free(r->groups); free(r->arms); free(r->model_arm); free(r->pairs); free(r->edges);
+    free(r->pend.slot); free(r->times); free(r->scratch); free(r->jbuf); free(r->arm_order); free(r->pos);
+}
+
+static int rpt_usage(FILE *f, int code) {
+    fputs("usage: llmsplit report LOG.jsonl [--html FILE]   (LOG '-' reads stdin)\n"
+          "  compares the arms of a result log: per group and arm the calls, share of traffic,\n"
+          "  errors, latency p50/p95/p99, ttft, tokens and cost; fallbacks and rollbacks; and for\n"
+          "  mirrored calls, primary against silent side by side (latency, tokens, cost, texts).\n"
+          "  --html FILE   also write one self-contained HTML page with the tables and SVG charts\n",
+          f);
+    return code;
+}
+
+static int rpt_fail(int code, const char *what, const char *path) {
+    fprintf(stderr, "llmsplit: %s %s: %s\n", what, path, strerror(errno));
+    return code;
+}
+
+/* Opens the log; a directory or a missing file is the caller's mistake (usage). */
+static FILE *rpt_open_log(const char *path) {
+    struct stat st;
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (f != stdin) fclose(f);
+        errno = EISDIR;
+        return NULL;
+    }
+    return f;
+}
+
+static int rpt_args(int argc, char **argv, const char **log, const char **html) {
+    int i;
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return rpt_usage(stdout, -1);
+        if (strcmp(a, "--html") == 0) {
+            if (++i == argc) { fputs("llmsplit: usage: --html needs a FILE\n", stderr); return RPT_EXIT_USAGE; }
+            *html = argv[i];
+        } else if (strncmp(a, "--html=", 7) == 0) *html = a + 7;
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "llmsplit: usage: unknown option %s for report\n", a);
+            return RPT_EXIT_USAGE;
+        } else if (*log) {
+            fprintf(stderr, "llmsplit: usage: report takes one LOG (got a second: %s)\n", a);
+            return RPT_EXIT_USAGE;
+        } else *log = a;
+    }
+    if (!*log) return rpt_usage(stderr, RPT_EXIT_USAGE);
+    if (*html && !**html) { fputs("llmsplit: usage: --html needs a FILE\n", stderr); return RPT_EXIT_USAGE; }
+    return 0;
+}
+
+static int rpt_write_html(rpt_report *r, const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) return rpt_fail(RPT_EXIT_USAGE, "usage: cannot write", path);
+    rpt_emit_html(r, f);
+    if (ferror(f) | fclose(f)) return rpt_fail(RPT_EXIT_OTHER, "report: cannot write", path);
+    printf("wrote %s\n", path);
+    return RPT_EXIT_OK;
+}
+
+static int cmd_report(int argc, char **argv) {
+    const char *log = NULL, *html = NULL;
+    rpt_report r;
+    rpt_reader *rd;
+    rpt_out out;
+    int rc = rpt_args(argc, argv, &log, &html), read_error;
+    if (rc) return rc < 0 ? RPT_EXIT_OK : rc;
+    rd = (rpt_reader *)rpt_xrealloc(NULL, sizeof *rd);
+    memset(rd, 0, sizeof *rd);
+    if (!(rd->f = rpt_open_log(log))) { free(rd); return rpt_fail(RPT_EXIT_USAGE, "usage: cannot read", log); }
+    memset(&r, 0, sizeof r);
+    r.path = log;
+    r.keep_points = html != NULL;
+    rpt_read(&r, rd);
+    read_error = ferror(rd->f);
+    if (rd->f != stdin) fclose(rd->f);
+    free(rd->line);
+    free(rd);
+    if (read_error) { rpt_free(&r); errno = EIO; return rpt_fail(RPT_EXIT_OTHER, "report: cannot read", log); }
+    rpt_finish(&r);
+    memset(&out, 0, sizeof out);
+    out.f = stdout;
+    rpt_emit(&r, &out);
+    rc = html ? rpt_write_html(&r, html) : RPT_EXIT_OK;
+    rpt_free(&r);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "llmsplit: output: %s\n", strerror(errno));
+        return RPT_EXIT_OTHER;
+    }
+    return rc;
+}
