@@ -22,7 +22,7 @@ THREADED := test_http test_tls test_mock test_pool test_client
 TSAN_TESTS:= $(patsubst %,$(BUILD)/san/%_tsan,$(filter $(THREADED),$(patsubst tests/%.c,%,$(wildcard tests/test_*.c))))
 HDR      := llmsplit.h
 
-.PHONY: all deps bench-deps test-deps test sanitize conformance bench demo install uninstall clean check-header fuzz
+.PHONY: all deps bench-deps test-deps variants install-check footprint test sanitize conformance bench demo install uninstall clean check-header fuzz
 
 all: deps $(TOOL) $(EXAMPLES)
 
@@ -85,6 +85,50 @@ bench: bench-deps all
 	$(CC) $(CSTD) -O2 -o $(BUILD)/http_bench bench/http_bench.c $(LIBS) -lcurl
 	$(CC) $(CSTD) -O2 -o $(BUILD)/mirror_bench bench/mirror_bench.c $(LIBS)
 	@sh bench/run.sh $(BUILD) $(JSONBENCH)
+
+# The header in every supported build: C99/C11 with gcc and clang, C++11/C++17, static, without
+# TLS and without threads; the HTTP tests built without TLS must link without BearSSL at all.
+variants: | deps
+	@sh tools/deps.sh --optional musl-tools:/usr/bin/musl-gcc
+	@mkdir -p $(BUILD)/variants
+	@printf '#include "../../llmsplit.h"\n#define LLMSPLIT_IMPLEMENTATION\n#include "../../llmsplit.h"\nint main(void){return 0;}\n' > $(BUILD)/variants/v.c
+	@cp $(BUILD)/variants/v.c $(BUILD)/variants/v.cpp
+	@set -e; for cc in gcc clang; do command -v $$cc >/dev/null || continue; for std in c99 c11; do \
+	  for opt in "" -DLLMSPLIT_STATIC -DLLMSPLIT_NO_TLS -DLLMSPLIT_NO_THREADS "-DLLMSPLIT_NO_TLS -DLLMSPLIT_NO_THREADS"; do \
+	    echo "$$cc -std=$$std $$opt"; $$cc -std=$$std $(WARN) $$opt -fsyntax-only $(BUILD)/variants/v.c; done; done; done
+	@set -e; for cxx in g++ clang++; do command -v $$cxx >/dev/null || continue; for std in c++11 c++17; do \
+	  for opt in "" -DLLMSPLIT_NO_TLS -DLLMSPLIT_NO_THREADS; do \
+	    echo "$$cxx -std=$$std $$opt"; $$cxx -std=$$std $(WARN) $$opt -fsyntax-only $(BUILD)/variants/v.cpp; done; done; done
+	$(CC) $(CSTD) -O1 $(WARN) -DLLMSPLIT_NO_TLS -o $(BUILD)/variants/test_http_notls tests/test_http.c -lpthread -lm
+	@echo "LLMSPLIT_NO_TLS: linked without -lbearssl; running the HTTP tests"
+	@$(BUILD)/variants/test_http_notls | tail -n 1 | grep -q ' 0 failed' || { echo "variants: test_http without TLS failed"; exit 1; }
+	@printf '#define LLMSPLIT_NO_TLS\n#define LLMSPLIT_IMPLEMENTATION\n#include "../../llmsplit.h"\n#include <stdio.h>\nint main(void){llmsplit_http *h=llmsplit_http_create(NULL,NULL);llmsplit_http_request rq={0};llmsplit_http_response r;llmsplit_error e;rq.url="https://localhost/";int c=llmsplit_http_send(h,&rq,&r,&e);puts(e.message);llmsplit_http_response_free(&r);llmsplit_http_destroy(h);return c==LLMSPLIT_ERR_USAGE?0:1;}\n' > $(BUILD)/variants/notls.c
+	$(CC) -std=c99 -o $(BUILD)/variants/notls $(BUILD)/variants/notls.c -lpthread
+	@$(BUILD)/variants/notls
+	@if command -v musl-gcc >/dev/null; then echo "musl-gcc -DLLMSPLIT_NO_TLS"; musl-gcc -std=c99 $(WARN) -DLLMSPLIT_NO_TLS -static -o $(BUILD)/variants/musl_json tests/test_json.c -lm && $(BUILD)/variants/musl_json | tail -n 1; fi
+	@echo "variants: all compiled"
+
+# make install into a scratch DESTDIR, then build an example against the installed copy only
+install-check:
+	@rm -rf $(BUILD)/stage && $(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/stage PREFIX=/usr >/dev/null
+	PKG_CONFIG_SYSROOT_DIR=$(CURDIR)/$(BUILD)/stage PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/stage/usr/lib/pkgconfig \
+	  sh -c 'cp examples/split.c $(BUILD)/stage/split.c && sed -i "s|\.\./llmsplit.h|llmsplit.h|" $(BUILD)/stage/split.c && \
+	  $(CC) -std=c99 $(WARN) $$(pkg-config --cflags llmsplit) -o $(BUILD)/stage/split $(BUILD)/stage/split.c $$(pkg-config --libs llmsplit)'
+	@test -x $(BUILD)/stage/usr/bin/llmsplit && $(BUILD)/stage/usr/bin/llmsplit --version
+	@echo "install-check: the installed header, pkg-config file and tool work"
+
+# Size of examples/split.c linked statically with BearSSL (-Os, sections collected, stripped),
+# of the implementation object alone, and the client's memory at rest and per request
+footprint: all
+	@mkdir -p $(BUILD)/footprint
+	$(CC) -std=c99 -Os -ffunction-sections -fdata-sections -Wl,--gc-sections -s -o $(BUILD)/footprint/split examples/split.c \
+	  -Wl,-Bstatic -lbearssl -Wl,-Bdynamic -lpthread
+	@printf '#define LLMSPLIT_IMPLEMENTATION\n#include "../../llmsplit.h"\n' > $(BUILD)/footprint/impl.c
+	$(CC) -std=c99 -Os -ffunction-sections -fdata-sections -c -o $(BUILD)/footprint/impl.o $(BUILD)/footprint/impl.c
+	$(CC) $(CSTD) -O2 -o $(BUILD)/footprint/memory bench/footprint.c $(LIBS)
+	@echo "examples/split static with BearSSL (-Os, gc-sections, stripped): $$(stat -c %s $(BUILD)/footprint/split) bytes (budget 262144)"
+	@size $(BUILD)/footprint/impl.o | awk 'NR==2 {print "llmsplit implementation object (-Os): text " $$1 ", data " $$2 ", bss " $$3 " bytes"}'
+	@$(BUILD)/footprint/memory $(BUILD)/llmsplit tests/certs
 
 # libFuzzer harnesses (clang); FUZZ_SECONDS each
 FUZZ_SECONDS ?= 30

@@ -61,7 +61,11 @@
 
 #ifndef LLMSPLIT_API
 #ifdef LLMSPLIT_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define LLMSPLIT_API static __attribute__((unused)) /* a file may use only part of the API */
+#else
 #define LLMSPLIT_API static
+#endif
 #else
 #define LLMSPLIT_API extern
 #endif
@@ -2207,6 +2211,14 @@ fail:
     llmsplit__fill_error(err, code, ps.start, ps.p, ps.msg);
     if (owned) llmsplit__free(&alloc, block);
     return NULL;
+}
+
+/* Parses with the given allocator: the layers below use it so every byte comes from the desc. */
+static llmsplit_json_doc *llmsplit__parse(const llmsplit_allocator *a, const char *text, size_t len, llmsplit_json_error *err) {
+    llmsplit_json_desc d;
+    memset(&d, 0, sizeof d);
+    if (a) d.allocator = *a;
+    return llmsplit_json_parse(text, len, &d, err);
 }
 
 LLMSPLIT_API void llmsplit_json_free(llmsplit_json_doc *doc) {
@@ -4688,7 +4700,7 @@ static void llmsplit__w_lit(llmsplit_json_writer *w, const char *key, const char
 /* Writes a raw JSON text (already validated by the caller's parse) as a value. */
 static void llmsplit__w_raw(llmsplit_json_writer *w, const char *json, llmsplit_error *err, const char *what) {
     llmsplit_json_error je;
-    llmsplit_json_doc *doc = llmsplit_json_parse(json, strlen(json), NULL, &je);
+    llmsplit_json_doc *doc = llmsplit__parse(&w->buf.allocator, json, strlen(json), &je);
     if (!doc) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "request: %s is not valid JSON (%d:%d: %s)", what, je.line, je.col, je.message);
         w->err = LLMSPLIT_ERR_USAGE;
@@ -4847,7 +4859,7 @@ static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_r
             llmsplit_json_write_end_object(w);
             llmsplit_json_write_end_array(w);
         } else if (m->tool_calls_json) {
-            llmsplit_json_doc *calls = llmsplit_json_parse(m->tool_calls_json, strlen(m->tool_calls_json), NULL, NULL);
+            llmsplit_json_doc *calls = llmsplit__parse(&w->buf.allocator, m->tool_calls_json, strlen(m->tool_calls_json), NULL);
             llmsplit_json_iter ci = llmsplit_json_iterate(llmsplit_json_root(calls));
             const llmsplit_json_val *c;
             llmsplit__w_lit(w, "role", "assistant");
@@ -4863,7 +4875,7 @@ static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_r
             while (llmsplit_json_next(&ci, NULL, &c)) {
                 size_t an = 0;
                 const char *args = llmsplit_json_str(llmsplit_json_path(c, "function.arguments"), &an);
-                llmsplit_json_doc *input = args ? llmsplit_json_parse(args, an, NULL, NULL) : NULL;
+                llmsplit_json_doc *input = args ? llmsplit__parse(&w->buf.allocator, args, an, NULL) : NULL;
                 llmsplit_json_write_begin_object(w);
                 llmsplit__w_lit(w, "type", "tool_use");
                 llmsplit_json_write_key(w, "id", 2);
@@ -4962,7 +4974,7 @@ LLMSPLIT_API llmsplit_err llmsplit_chat_body(const llmsplit_chat_request *req, c
     llmsplit_err code = LLMSPLIT_OK;
     if (req->params_json && *req->params_json) {
         llmsplit_json_error je;
-        pdoc = llmsplit_json_parse(req->params_json, strlen(req->params_json), NULL, &je);
+        pdoc = llmsplit__parse(&out->allocator, req->params_json, strlen(req->params_json), &je);
         if (!pdoc || llmsplit_json_type_of(llmsplit_json_root(pdoc)) != LLMSPLIT_JSON_OBJECT) {
             llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "request: params must be a JSON object%s%s",
                                 pdoc ? "" : ": ", pdoc ? "" : je.message);
@@ -5057,7 +5069,7 @@ static void llmsplit__anthropic_tool_calls(llmsplit_chat_response *r, const llms
         const char *a;
         if (!t || strcmp(t, "tool_use") != 0) continue;
         any = 1;
-        llmsplit_json_writer_init(&args, NULL);
+        llmsplit_json_writer_init(&args, &r->tool_calls.allocator);
         llmsplit_json_write_value(&args, llmsplit_json_get(b, "input"));
         a = llmsplit_json_writer_result(&args, &an);
         llmsplit_json_write_begin_object(&w);
@@ -5086,7 +5098,7 @@ static void llmsplit__anthropic_tool_calls(llmsplit_chat_response *r, const llms
 /* Fills the answer from a whole (non-streamed) body. 0 with err (response) when unusable. */
 static int llmsplit__parse_answer(llmsplit_chat_response *r, const char *body, size_t len, llmsplit_error *err) {
     llmsplit_json_error je;
-    llmsplit_json_doc *doc = llmsplit_json_parse(body, len, NULL, &je);
+    llmsplit_json_doc *doc = llmsplit__parse(&r->text.allocator, body, len, &je);
     const llmsplit_json_val *root = llmsplit_json_root(doc), *m, *c;
     if (!doc) {
         llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "response: the answer is not JSON (%d:%d: %s)", je.line, je.col, je.message);
@@ -5195,9 +5207,9 @@ static void llmsplit__clean_message(char *out, size_t cap, const char *s, size_t
 }
 
 /* "provider: 429 rate limited (retry after 2 s): <message>" from an error body of any provider. */
-static void llmsplit__provider_error(llmsplit_error *err, int status, const char *body, size_t len,
-                                     double retry_after_s, const char *key) {
-    llmsplit_json_doc *doc = llmsplit_json_parse(body ? body : "", body ? len : 0, NULL, NULL);
+static void llmsplit__provider_error(const llmsplit_allocator *a, llmsplit_error *err, int status, const char *body,
+                                     size_t len, double retry_after_s, const char *key) {
+    llmsplit_json_doc *doc = llmsplit__parse(a, body ? body : "", body ? len : 0, NULL);
     const llmsplit_json_val *root = llmsplit_json_root(doc), *e = llmsplit_json_get(root, "error");
     const char *msg = NULL;
     size_t n = 0;
@@ -5379,7 +5391,7 @@ static int llmsplit__stream_json(llmsplit__stream *st, const char *event, const 
         st->done = 1;
         return 0;
     }
-    doc = llmsplit_json_parse(data, len, NULL, NULL);
+    doc = llmsplit__parse(&st->resp->text.allocator, data, len, NULL);
     root = llmsplit_json_root(doc);
     if (!doc) {
         llmsplit__set_error(st->err, LLMSPLIT_ERR_RESPONSE, "response: a stream event is not JSON");
@@ -5618,7 +5630,7 @@ static llmsplit_err llmsplit__chat_once(llmsplit_http *http, const llmsplit_chat
     if (h.status >= 400 || (h.status != 200 && h.status >= 300)) {
         const llmsplit_buf *eb = req->stream ? &st.errbody : &h.body;
         *retry_after = llmsplit__retry_after(&h);
-        llmsplit__provider_error(err, h.status, eb->data, eb->len, *retry_after, key);
+        llmsplit__provider_error(&resp->text.allocator, err, h.status, eb->data, eb->len, *retry_after, key);
         code = LLMSPLIT_ERR_PROVIDER;
         *retryable = h.status == 429 || h.status >= 500;
         goto out;
@@ -7651,8 +7663,8 @@ LLMSPLIT_API int llmsplit_client_wait_mirrors(llmsplit_client *c, int timeout_ms
 
 /* The deployment's parameters with the request's on top (the request wins a shared key). */
 static char *llmsplit__merge_params(const llmsplit_allocator *a, const char *base, const char *over) {
-    llmsplit_json_doc *bd = base ? llmsplit_json_parse(base, strlen(base), NULL, NULL) : NULL;
-    llmsplit_json_doc *od = over ? llmsplit_json_parse(over, strlen(over), NULL, NULL) : NULL;
+    llmsplit_json_doc *bd = base ? llmsplit__parse(a, base, strlen(base), NULL) : NULL;
+    llmsplit_json_doc *od = over ? llmsplit__parse(a, over, strlen(over), NULL) : NULL;
     const llmsplit_json_val *k, *v;
     llmsplit_json_iter it;
     llmsplit_json_writer w;
