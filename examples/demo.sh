@@ -8,7 +8,7 @@ build=${1:-build}
 out="$build/demo"
 mkdir -p "$out"
 rm -f "$out/ab.jsonl"
-"$build/llmsplit" mock --listen 127.0.0.1:0 --latency gpt-4=40 --latency tgi=90 --fail tgi=0.05 \
+"$build/llmsplit" mock --listen 127.0.0.1:0 --latency gpt-4=40 --latency tgi=90 --fail tgi=0.08 \
     --latency gpt-4o=60 > "$out/mock.out" 2> "$out/mock.err" &
 mock=$!
 trap 'kill $mock 2>/dev/null; wait $mock 2>/dev/null || true' EXIT INT TERM
@@ -24,10 +24,11 @@ cat > "$out/config.json" <<JSON
     {"model_name": "chat", "litellm_params": {"model": "gpt-4", "api_base": "$url/v1", "api_key": "demo",
                                               "weight": 0.8, "silent_model": "eval"}},
     {"model_name": "chat", "litellm_params": {"model": "huggingface/$url", "api_key": "demo",
-                                              "weight": 0.2, "silent_model": "eval"}},
+                                              "weight": 0.2, "silent_model": "eval",
+                                              "input_cost_per_token": 0.0000002, "output_cost_per_token": 0.0000002}},
     {"model_name": "eval", "litellm_params": {"model": "openai/gpt-4o", "api_base": "$url/v1", "api_key": "demo"}}
   ],
-  "router_settings": {"num_retries": 1, "mirror_threads": 4, "mirror_queue": 512,
+  "router_settings": {"num_retries": 0, "mirror_threads": 4, "mirror_queue": 512,
                       "rollback": {"window": 50, "max_error_rate": 0.5, "cooldown_s": 30}}
 }
 JSON

@@ -117,6 +117,7 @@ static int cmd_json(int argc, char **argv) {
 #include "chat.c"
 #include "replay.c"
 #include "pick.c"
+#include "report.c"
 
 static int usage(void) {
     fprintf(stderr,
@@ -127,6 +128,7 @@ static int usage(void) {
             "  replay [options] FILE  send a JSONL file of requests through the split, N at a time\n"
             "  bench [options] [PROMPT]  N requests, C at a time: req/s and p50/p95/p99 per arm\n"
             "  pick --split M=W ... [--user KEY]...  which arm each key gets (nginx split_clients)\n"
+            "  report LOG [--html F]  the A/B comparison per group and arm, primary vs silent\n"
             "  json [--check] FILE    validate JSON strictly; print it minified\n"
             "  mock [--listen HOST:PORT] [--tls-cert F --tls-key F] [--latency MODEL=MS] [--fail MODEL=RATE]\n"
             "                         run a local mock LLM provider (OpenAI, Azure, Anthropic, Ollama)\n"
@@ -141,6 +143,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "replay") == 0) return cmd_replay(argc - 2, argv + 2);
     if (strcmp(argv[1], "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     if (strcmp(argv[1], "pick") == 0) return cmd_pick(argc - 2, argv + 2);
+    if (strcmp(argv[1], "report") == 0) return cmd_report(argc - 2, argv + 2);
     if (strcmp(argv[1], "mock") == 0) return cmd_mock(argc - 2, argv + 2);
     if (strcmp(argv[1], "--version") == 0) { puts("llmsplit " LLMSPLIT_VERSION); return EXIT_OK; }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) { usage(); return EXIT_OK; }
