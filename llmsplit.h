@@ -2053,6 +2053,8 @@ LLMSPLIT_API llmsplit_json_doc *llmsplit_json_parse(const char *text, size_t len
     llmsplit_json_doc *doc;
     llmsplit_json_val *v, *cont = NULL;
     size_t need = llmsplit_json_buffer_size(len), head, depth = 0, max_depth;
+    size_t slots = len / 2u + 2u; /* enough for any valid document */
+    int widened = 0;
     void *block;
     int owned = 0;
     llmsplit_err code = LLMSPLIT_ERR_JSON;
@@ -2074,11 +2076,14 @@ LLMSPLIT_API llmsplit_json_doc *llmsplit_json_parse(const char *text, size_t len
             return NULL;
         }
     } else {
+    again:
         if (need == SIZE_MAX || !(block = llmsplit__alloc(&alloc, need))) {
             llmsplit__fill_error(err, LLMSPLIT_ERR_NOMEM, NULL, NULL, "out of memory");
             return NULL;
         }
         owned = 1;
+        cont = NULL;
+        depth = 0;
     }
     doc = (llmsplit_json_doc *)block;
     doc->allocator = alloc;
@@ -2086,7 +2091,7 @@ LLMSPLIT_API llmsplit_json_doc *llmsplit_json_parse(const char *text, size_t len
     {
         /* values from the front of the block, strings after them; a caller buffer smaller than
            the bound is split in proportion and checked as the parse goes */
-        size_t avail = need - head, nvals = len / 2u + 2u, strs_cap = len + 16u;
+        size_t avail = need - head, nvals = slots, strs_cap = len + 16u;
         if (nvals * sizeof(llmsplit_json_val) + strs_cap > avail) {
             nvals = avail / 2 / sizeof(llmsplit_json_val);
             if (nvals * sizeof(llmsplit_json_val) < avail - strs_cap && avail > strs_cap)
@@ -2110,12 +2115,8 @@ LLMSPLIT_API llmsplit_json_doc *llmsplit_json_parse(const char *text, size_t len
         llmsplit__skip_ws(&ps);
         if (ps.p >= ps.end) { ps.msg = len ? "unexpected end of input" : "empty input"; goto fail; }
         if (LLMSPLIT__UNLIKELY(v >= ps.vals_end ||
-                               (size_t)(ps.strs_end - ps.s) < (size_t)(ps.end - ps.p) + 1)) {
-            /* only a caller buffer can run short; an allocated block fits the worst case */
-            ps.msg = "caller buffer too small";
-            code = LLMSPLIT_ERR_NOMEM;
-            goto fail;
-        }
+                               (size_t)(ps.strs_end - ps.s) < (size_t)(ps.end - ps.p) + 1))
+            goto out_of_slots;
         c = *ps.p;
         switch (c) {
         case '{':
@@ -2188,11 +2189,8 @@ LLMSPLIT_API llmsplit_json_doc *llmsplit_json_parse(const char *text, size_t len
         if (ps.p >= ps.end) { ps.msg = "unexpected end of input"; goto fail; }
         if (*ps.p != '"') { ps.msg = "expected string key"; goto fail; }
         if (LLMSPLIT__UNLIKELY(v + 1 >= ps.vals_end ||
-                               (size_t)(ps.strs_end - ps.s) < (size_t)(ps.end - ps.p) + 1)) {
-            ps.msg = "caller buffer too small";
-            code = LLMSPLIT_ERR_NOMEM;
-            goto fail;
-        }
+                               (size_t)(ps.strs_end - ps.s) < (size_t)(ps.end - ps.p) + 1))
+            goto out_of_slots;
         if (!llmsplit__parse_string(&ps, v)) goto fail;
         v++;
         llmsplit__skip_ws(&ps);
@@ -2207,6 +2205,18 @@ LLMSPLIT_API llmsplit_json_doc *llmsplit_json_parse(const char *text, size_t len
     doc->strs_len = (size_t)(ps.s - ps.strs);
     return doc;
 
+out_of_slots:
+    if (owned && !widened && slots < len + 2u && len + 2u <= (SIZE_MAX - head - len - 16u) / sizeof(llmsplit_json_val)) {
+        /* Only invalid input (unclosed brackets: one slot per byte) outgrows the valid-JSON
+           bound. Parse again with a slot per byte so the real syntax error is reported. */
+        llmsplit__free(&alloc, block);
+        widened = 1;
+        slots = len + 2u;
+        need = head + slots * sizeof(llmsplit_json_val) + len + 16u;
+        goto again;
+    }
+    ps.msg = "caller buffer too small";
+    code = LLMSPLIT_ERR_NOMEM;
 fail:
     llmsplit__fill_error(err, code, ps.start, ps.p, ps.msg);
     if (owned) llmsplit__free(&alloc, block);

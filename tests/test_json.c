@@ -70,6 +70,8 @@ static const struct bad_case invalid_docs[] = {
     {"'a'", 1, 1, "unexpected character"},
     {"[1,2", 1, 5, "unexpected end"},
     {"{\"a\":}", 1, 6, "unexpected character"},
+    {"[[[[[[[[[[[", 1, 12, "unexpected end"},      /* more open brackets than valid JSON's slots */
+    {"[{\"a\":[{\"b\":[[[[[[", 1, 19, "unexpected end"},
 };
 
 static void test_valid_cases(void) {

@@ -110,9 +110,10 @@ static char *rpt_fmt(const char *fmt, ...) {
     return s;
 }
 
-/* How an arm is named everywhere: "gpt-4 #0" (model and deployment index), "#?" when unknown. */
+/* How an arm is named everywhere: "gpt-4 #0", model and deployment index; just the model when
+   there is no index (a direct model, or an arm known only from fallback_from). */
 static char *rpt_arm_label(const char *model, int64_t dep) {
-    return dep >= 0 ? rpt_fmt("%s #%lld", model, (long long)dep) : rpt_fmt("%s #?", model);
+    return dep >= 0 ? rpt_fmt("%s #%lld", model, (long long)dep) : rpt_fmt("%s", model);
 }
 
 typedef struct rpt_dbl {
@@ -236,7 +237,7 @@ static void rpt_keys_free(rpt_keys *t) {
 typedef struct rpt_arm {
     size_t group;
     char *model;          /* as logged */
-    int64_t deployment;   /* -1: the log did not say */
+    int64_t deployment;   /* -1: none (a direct model) or the log did not say */
     uint64_t calls, errors;
     uint64_t direct;      /* answered without a fallback, so also the chosen arm */
     uint64_t chosen;      /* direct + fallbacks away from it; filled in at the end */
@@ -341,7 +342,7 @@ static int rpt_num(const llmsplit_json_val *v, double *out) {
     return 1;
 }
 
-/* A deployment index, or -1 when absent or not one (every such arm is "#?"). */
+/* A deployment index, or -1 when absent or not one (a direct model is logged with -1). */
 static int64_t rpt_deployment(const llmsplit_json_val *v) {
     int64_t d = llmsplit_json_type_of(v) == LLMSPLIT_JSON_NUMBER ? llmsplit_json_int(v) : -1;
     return d < 0 ? -1 : d;
@@ -684,14 +685,15 @@ static void rpt_call(rpt_report *r, const llmsplit_json_val *rec, uint64_t line)
 }
 
 static void rpt_rollback_event(rpt_report *r, const llmsplit_json_val *rec) {
-    size_t glen, n;
+    size_t glen, n, id;
     const char *gname = llmsplit_json_str(RPT_GET(rec, "group"), &glen);
     const char *s;
     const llmsplit_json_val *dep = RPT_GET(rec, "deployment");
     rpt_group *g;
     rpt_rollback *k;
     if (!gname) { gname = "(none)"; glen = 6; }
-    g = &r->groups[rpt_group_id(r, gname, glen)];
+    id = rpt_group_id(r, gname, glen); /* first: it may move r->groups */
+    g = &r->groups[id];
     if (g->rollbacks++ >= RPT_ROLLBACKS_KEPT) return;
     k = &g->kept[g->nkept++];
     s = llmsplit_json_str(RPT_GET(rec, "ts"), &n);
@@ -713,8 +715,10 @@ static void rpt_event(rpt_report *r, const llmsplit_json_val *rec, const llmspli
     else if (rpt_is(ev, "rollback_end")) {
         size_t glen;
         const char *gname = llmsplit_json_str(RPT_GET(rec, "group"), &glen);
+        size_t id;
         if (!gname) { gname = "(none)"; glen = 6; }
-        r->groups[rpt_group_id(r, gname, glen)].rollback_ends++;
+        id = rpt_group_id(r, gname, glen); /* first: it may move r->groups */
+        r->groups[id].rollback_ends++;
     } else if (rpt_is(ev, "config")) r->configs++;
     else r->other_events++;
 }
@@ -1075,6 +1079,19 @@ static char *rpt_duration(double ms) {
     return rpt_fmt("%.3g h", ms / 3600000);
 }
 
+/* Arm colours, four to a row from (x0, y0). */
+static void rpt_svg_legend(rpt_report *r, const rpt_out *o, const size_t *ids, size_t n, double x0, double y0) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double x = x0 + 180 * (double)(i % 4), y = y0 + 18 * (double)(i / 4);
+        char *label = rpt_arm_label(r->arms[ids[i]].model, r->arms[ids[i]].deployment);
+        fprintf(o->f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/>", x, y - 10, RPT_COLOR(i));
+        rpt_svg_label(o, x + 16, y, "start", label);
+        fputc('\n', o->f);
+        free(label);
+    }
+}
+
 /* The arms' shares of each time bucket, as 100% stacked bars (r->pos gives each arm's row). */
 static void rpt_svg_traffic(rpt_report *r, const rpt_out *o, const rpt_slice *sl) {
     const double W = 760, L = 40, R = 10, top = 24, ph = 160;
@@ -1123,14 +1140,7 @@ static void rpt_svg_traffic(rpt_report *r, const rpt_out *o, const rpt_slice *sl
     rpt_format_time(hi, t1, sizeof t1);
     fprintf(o->f, "<text x=\"%.0f\" y=\"%.0f\">%s</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s</text>\n",
             L, top + ph + 16, t0, W - R, top + ph + 16, t1);
-    for (i = 0; i < n; i++) {
-        double x = L + 180 * (double)(i % 4), y = top + ph + 40 + 18 * (double)(i / 4);
-        char *label = rpt_arm_label(r->arms[ids[i]].model, r->arms[ids[i]].deployment);
-        fprintf(o->f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/>", x, y - 10, RPT_COLOR(i));
-        rpt_svg_label(o, x + 16, y, "start", label);
-        fputc('\n', o->f);
-        free(label);
-    }
+    rpt_svg_legend(r, o, ids, n, L, top + ph + 40);
     fputs("</svg>\n", o->f);
     free(count);
 }
@@ -1217,7 +1227,7 @@ static void rpt_sort_by_group(rpt_report *r) {
 }
 
 /* The arm a fallback route started from. A model that never answered gets an arm of its own
-   (0 calls, deployment unknown): it is the arm that is down, and its row should show that. */
+   (0 calls, no deployment index): it is the arm that is down, and its row should show that. */
 static size_t rpt_chosen_arm(rpt_report *r, const rpt_edge *e) {
     size_t flen = strlen(e->from), mid = rpt_find(&r->model_keys, r->scratch,
                                                    rpt_key(r, &e->group, sizeof e->group, e->from, flen));
@@ -1237,7 +1247,10 @@ static void rpt_finish(rpt_report *r) {
         rpt_dbl_sort(&r->pairs[i].plat);
         rpt_dbl_sort(&r->pairs[i].slat);
     }
-    for (i = 0; i < r->edge_keys.n; i++) r->arms[rpt_chosen_arm(r, &r->edges[i])].chosen += r->edges[i].count;
+    for (i = 0; i < r->edge_keys.n; i++) {
+        size_t arm = rpt_chosen_arm(r, &r->edges[i]); /* first: it may add an arm and move r->arms */
+        r->arms[arm].chosen += r->edges[i].count;
+    }
     for (i = 0; i < r->pend.cap; i++) r->orphans += r->pend.slot[i].id && r->pend.slot[i].silent;
     rpt_sort_by_group(r);
 }
