@@ -13,8 +13,11 @@ rm -f "$out/ab.jsonl"
 mock=$!
 trap 'kill $mock 2>/dev/null; wait $mock 2>/dev/null || true' EXIT INT TERM
 i=0
-while [ ! -s "$out/mock.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
-url=$(sed -n 's/^listening on //p' "$out/mock.out")
+url=
+while [ -z "$url" ] && [ $i -lt 200 ]; do   # up to 10 s on a busy machine
+  sleep 0.05; i=$((i+1))
+  url=$(sed -n 's/^listening on \(http[^ ]*\)$/\1/p' "$out/mock.out")
+done
 [ -n "$url" ] || { echo "demo: the mock did not start:"; cat "$out/mock.err"; exit 1; }
 echo "== mock provider at $url"
 
