@@ -3170,13 +3170,14 @@ LLMSPLIT_API int llmsplit_http_parser_feed(llmsplit_http_parser *p, const char *
             }
             break;
         }
-        case LLMSPLIT__HP_BODY: {
+        case LLMSPLIT__HP_BODY:
+        case LLMSPLIT__HP_CHUNK_DATA: { /* a counted run of body bytes: all of it, or one chunk */
             size_t n = len - i;
             if ((uint64_t)n > p->remaining) n = (size_t)p->remaining;
             if (llmsplit__hp_body(p, data + i, n, err) < 0) return -1;
             i += n;
             p->remaining -= n;
-            if (!p->remaining) p->state = LLMSPLIT__HP_DONE;
+            if (!p->remaining) p->state = p->state == LLMSPLIT__HP_BODY ? LLMSPLIT__HP_DONE : LLMSPLIT__HP_CHUNK_CRLF;
             break;
         }
         case LLMSPLIT__HP_CHUNK_SIZE: {
@@ -3203,15 +3204,6 @@ LLMSPLIT_API int llmsplit_http_parser_feed(llmsplit_http_parser *p, const char *
                                          (unsigned long long)p->max_body_bytes);
             p->remaining = size;
             p->state = LLMSPLIT__HP_CHUNK_DATA;
-            break;
-        }
-        case LLMSPLIT__HP_CHUNK_DATA: {
-            size_t n = len - i;
-            if ((uint64_t)n > p->remaining) n = (size_t)p->remaining;
-            if (llmsplit__hp_body(p, data + i, n, err) < 0) return -1;
-            i += n;
-            p->remaining -= n;
-            if (!p->remaining) p->state = LLMSPLIT__HP_CHUNK_CRLF;
             break;
         }
         case LLMSPLIT__HP_CHUNK_CRLF: {
