@@ -147,7 +147,13 @@ typedef struct llmsplit_json_desc {
     void *buffer;                 /* optional caller memory for the document: no allocation at all */
     size_t buffer_size;           /* its size; llmsplit_json_buffer_size(len) is always enough */
     int max_depth;                /* 0: LLMSPLIT_JSON_MAX_DEPTH */
+    int flags;                    /* LLMSPLIT_JSON_* below; 0 is strict RFC 8259 */
 } llmsplit_json_desc;
+
+/* Accept a "\uD83D" without its pair (as in an LLM stream that splits an emoji's UTF-16 pair
+   across two events) and store it as its 3-byte form (ED A0..BF xx, "WTF-8"), so the pieces can
+   be joined later. Such strings are not valid UTF-8 until joined. */
+#define LLMSPLIT_JSON_LONE_SURROGATES 1
 
 /* Where and why a parse failed. line and col are 1-based; col counts characters (UTF-8 code
    points), offset counts bytes from the start of the input. */
@@ -1762,6 +1768,7 @@ typedef struct llmsplit__parser {
     llmsplit_json_val *vals, *vals_end;
     char *strs, *s, *strs_end;
     const char *msg;
+    int lone_surrogates_ok;       /* LLMSPLIT_JSON_LONE_SURROGATES */
 } llmsplit__parser;
 
 static int llmsplit__hex4(const unsigned char *p, unsigned *out) {
@@ -1890,12 +1897,16 @@ static int llmsplit__parse_string(llmsplit__parser *ps, llmsplit_json_val *v) {
                 return llmsplit__str_fail(ps, p, "invalid \\u escape (needs 4 hex digits)");
             if (cp >= 0xd800 && cp <= 0xdbff) {
                 unsigned lo;
-                if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || !llmsplit__hex4(p + 8, &lo) ||
-                    lo < 0xdc00 || lo > 0xdfff)
+                if (end - p >= 12 && p[6] == '\\' && p[7] == 'u' && llmsplit__hex4(p + 8, &lo) &&
+                    lo >= 0xdc00 && lo <= 0xdfff) {
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    p += 12;
+                } else if (ps->lone_surrogates_ok) {
+                    p += 6;
+                } else {
                     return llmsplit__str_fail(ps, p, "lone surrogate in \\u escape");
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                p += 12;
-            } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+                }
+            } else if (cp >= 0xdc00 && cp <= 0xdfff && !ps->lone_surrogates_ok) {
                 return llmsplit__str_fail(ps, p, "lone surrogate in \\u escape");
             } else {
                 p += 6;
@@ -2106,6 +2117,7 @@ LLMSPLIT_API llmsplit_json_doc *llmsplit_json_parse(const char *text, size_t len
     ps.start = ps.p = (const unsigned char *)text;
     ps.end = ps.p + len;
     ps.msg = NULL;
+    ps.lone_surrogates_ok = desc && (desc->flags & LLMSPLIT_JSON_LONE_SURROGATES);
     v = ps.vals;
 
     /* The parse is a loop over "a value starts here" and "a value just ended", with the open
@@ -5335,22 +5347,60 @@ typedef struct llmsplit__stream {
     llmsplit_buf errbody;           /* a non-200 answer, kept whole */
     int mode;                       /* 0 undecided, 1 SSE, 2 NDJSON, 3 plain JSON, 4 error body */
     int done, failed, deltas;
+    unsigned high_half;             /* a surrogate half waiting for its pair (see llmsplit__delta) */
     double t0;
     /* tool calls assembled from deltas, by index */
     struct { llmsplit_buf id, name, args; } calls[16];
     int num_calls;
 } llmsplit__stream;
 
+/* Hands text to the response and the caller. Servers that count UTF-16 units may split a
+   surrogate pair across two events; the parser keeps such halves in their 3-byte form (ED A0..BF),
+   so a high half is held back here until its low half arrives, and any half left alone becomes
+   U+FFFD: callers only ever see valid UTF-8. */
 static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
-    if (!n) return 0;
-    if (!st->deltas++) st->resp->ttft_ms = llmsplit__now_msf() - st->t0;
-    llmsplit_buf_append(&st->resp->text, s, n);
-    if (st->req->on_delta && st->req->on_delta(s, n, st->req->user_data) != 0) {
-        llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the delta callback");
-        st->failed = 1;
-        return -1;
+    char out_local[256];
+    llmsplit_buf big;
+    char *out = out_local, *o;
+    size_t i = 0;
+    int rc = 0;
+    llmsplit_buf_init(&big, &st->resp->text.allocator);
+    if (n + 4 > sizeof out_local) { /* each 3-byte half becomes at most 4 bytes */
+        if (!llmsplit_buf_reserve(&big, n + 4)) return -1;
+        out = big.data;
     }
-    return 0;
+    o = out;
+    while (i < n) {
+        const unsigned char *u = (const unsigned char *)s + i;
+        if (u[0] == 0xed && i + 2 < n && (u[1] & 0xe0) == 0xa0) {
+            unsigned half = 0xd000u | ((unsigned)(u[1] & 0x3f) << 6) | (u[2] & 0x3f);
+            i += 3;
+            if (half < 0xdc00) {
+                if (st->high_half) o = llmsplit__put_utf8(o, 0xfffd);
+                st->high_half = half;
+            } else if (st->high_half) {
+                o = llmsplit__put_utf8(o, 0x10000u + ((st->high_half - 0xd800u) << 10) + (half - 0xdc00u));
+                st->high_half = 0;
+            } else {
+                o = llmsplit__put_utf8(o, 0xfffd);
+            }
+            continue;
+        }
+        if (st->high_half) { o = llmsplit__put_utf8(o, 0xfffd); st->high_half = 0; }
+        *o++ = s[i++];
+    }
+    n = (size_t)(o - out);
+    if (n) {
+        if (!st->deltas++) st->resp->ttft_ms = llmsplit__now_msf() - st->t0;
+        llmsplit_buf_append(&st->resp->text, out, n);
+        if (st->req->on_delta && st->req->on_delta(out, n, st->req->user_data) != 0) {
+            llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the delta callback");
+            st->failed = 1;
+            rc = -1;
+        }
+    }
+    llmsplit_buf_free(&big);
+    return rc;
 }
 
 static void llmsplit__tool_delta(llmsplit__stream *st, int index, const llmsplit_json_val *id, const llmsplit_json_val *name,
@@ -5384,6 +5434,7 @@ static void llmsplit__stream_error(llmsplit__stream *st, const llmsplit_json_val
 
 /* One event's JSON for OpenAI-shaped and Anthropic streams, one line for Ollama. */
 static int llmsplit__stream_json(llmsplit__stream *st, const char *event, const char *data, size_t len) {
+    llmsplit_json_error je;
     llmsplit_json_doc *doc;
     const llmsplit_json_val *root, *v;
     size_t n;
@@ -5393,10 +5444,17 @@ static int llmsplit__stream_json(llmsplit__stream *st, const char *event, const 
         st->done = 1;
         return 0;
     }
-    doc = llmsplit__parse(&st->resp->text.allocator, data, len, NULL);
+    {
+        llmsplit_json_desc d;
+        memset(&d, 0, sizeof d);
+        d.allocator = st->resp->text.allocator;
+        d.flags = LLMSPLIT_JSON_LONE_SURROGATES; /* pairs split across events are joined in llmsplit__delta */
+        doc = llmsplit_json_parse(data, len, &d, &je);
+    }
     root = llmsplit_json_root(doc);
     if (!doc) {
-        llmsplit__set_error(st->err, LLMSPLIT_ERR_RESPONSE, "response: a stream event is not JSON");
+        llmsplit__set_error(st->err, LLMSPLIT_ERR_RESPONSE, "response: a stream event is not JSON (%d:%d: %s)", je.line,
+                            je.col, je.message);
         st->failed = 1;
         return -1;
     }
@@ -5657,6 +5715,10 @@ static llmsplit_err llmsplit__chat_once(llmsplit_http *http, const llmsplit_chat
         llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "response: the stream ended before the answer was complete");
         code = LLMSPLIT_ERR_RESPONSE;
         goto out;
+    }
+    if (st.high_half) { /* a half that never found its pair */
+        st.high_half = 0;
+        llmsplit__delta(&st, "\xef\xbf\xbd", 3);
     }
     llmsplit__stream_tool_calls(&st);
 out:

@@ -398,6 +398,21 @@ static void json_caller_buffer_means_no_allocation(void) {
     free(buf);
 }
 
+static void json_lone_surrogates_only_when_asked(void) {
+    llmsplit_json_desc d;
+    llmsplit_json_doc *doc;
+    size_t n;
+    const char *s;
+    memset(&d, 0, sizeof d);
+    CHECK(llmsplit_json_parse("\"\\ud83d\"", 8, &d, NULL) == NULL);
+    d.flags = LLMSPLIT_JSON_LONE_SURROGATES;
+    s = "\"x\\ud83dy\\ude00\\ud83d\\ude00\"";
+    doc = llmsplit_json_parse(s, strlen(s), &d, NULL);
+    s = llmsplit_json_str(llmsplit_json_root(doc), &n);
+    CHECK(s && n == 12 && memcmp(s, "x\xed\xa0\xbdy\xed\xb8\x80\xf0\x9f\x98\x80", 12) == 0);
+    llmsplit_json_free(doc);
+}
+
 static void json_null_text_is_usage_error(void) {
     llmsplit_json_error err;
     CHECK(llmsplit_json_parse(NULL, 4, NULL, &err) == NULL);
@@ -551,6 +566,7 @@ int main(void) {
     RUN(json_needs_no_nul_terminator);
     RUN(json_document_is_one_allocation);
     RUN(json_caller_buffer_means_no_allocation);
+    RUN(json_lone_surrogates_only_when_asked);
     RUN(json_null_text_is_usage_error);
     RUN(json_writer_builds_a_request_body);
     RUN(json_writer_refuses_misuse);

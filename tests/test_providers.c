@@ -599,6 +599,27 @@ static void providers_stream_tool_call_deltas_are_assembled(void) {
     call_done(&c);
 }
 
+static void providers_stream_joins_a_surrogate_pair_split_across_events(void) {
+    call c;
+    deltas d;
+    clear_env();
+    memset(&d, 0, sizeof d);
+    /* servers counting UTF-16 units split an emoji's pair; a lone half becomes U+FFFD */
+    call_setup(&c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+                   "data: {\"choices\":[{\"delta\":{\"content\":\"a\\ud83d\"}}]}\n\n"
+                   "data: {\"choices\":[{\"delta\":{\"content\":\"\\ude00b\\udc00\"}}]}\n\n"
+                   "data: {\"choices\":[{\"delta\":{\"content\":\"\\ud83d\"},\"finish_reason\":\"stop\"}]}\n\n"
+                   "data: [DONE]\n\n");
+    c.s.keepalive = 0;
+    c.s.read_request = 1;
+    stream_call(&c, "gpt-4", &d);
+    if (c.code) printf("  %s\n", c.err.message);
+    CHECK(c.code == LLMSPLIT_OK);
+    CHECK(c.resp.text.len == 12 && memcmp(c.resp.text.data, "a\xf0\x9f\x98\x80" "b\xef\xbf\xbd\xef\xbf\xbd", 12) == 0);
+    CHECK(d.len == 12 && memcmp(d.text, c.resp.text.data, 12) == 0);
+    call_done(&c);
+}
+
 /* --- the SSE parser ---------------------------------------------------------------------------- */
 
 typedef struct events { char log[1024]; int n, stop_at; } events;
@@ -693,6 +714,7 @@ int main(void) {
     RUN(providers_stream_cut_short_is_a_response_error);
     RUN(providers_stream_error_status_reads_the_error_body);
     RUN(providers_stream_tool_call_deltas_are_assembled);
+    RUN(providers_stream_joins_a_surrogate_pair_split_across_events);
     RUN(sse_line_endings_and_splits_give_the_same_events);
     RUN(sse_data_without_blank_line_is_not_dispatched);
     RUN(sse_event_size_is_capped);
