@@ -33,6 +33,7 @@ deps:
 bench-deps:
 	@sh tools/deps.sh libbearssl-dev:/usr/include/bearssl.h libcjson-dev:/usr/include/cjson/cJSON.h \
 	    libcurl4-openssl-dev:/usr/include/x86_64-linux-gnu/curl/curl.h
+	@sh tools/deps.sh --optional nginx-light:/usr/sbin/nginx
 
 $(BUILD)/llmsplit: tools/llmsplit.c $(wildcard tools/*.c) $(HDR) | deps
 	@mkdir -p $(@D)
@@ -84,6 +85,10 @@ bench: bench-deps all
 	$(CC) $(CSTD) -O2 -o $(BUILD)/cjson_minify bench/cjson_minify.c -lcjson
 	$(CC) $(CSTD) -O2 -o $(BUILD)/http_bench bench/http_bench.c $(LIBS) -lcurl
 	$(CC) $(CSTD) -O2 -o $(BUILD)/mirror_bench bench/mirror_bench.c $(LIBS)
+	$(CC) $(CSTD) -O2 $(WARN) -o $(BUILD)/client_bench bench/client_bench.c $(LIBS) -lcurl -lcjson
+	$(CC) $(CSTD) -O2 $(WARN) -o $(BUILD)/pick_bench bench/pick_bench.c $(LIBS)
+	$(CC) $(CSTD) -O2 $(WARN) -o $(BUILD)/mem_bench bench/mem_bench.c $(LIBS) -lcurl -lcjson
+	$(CC) $(CSTD) -O2 $(WARN) -o $(BUILD)/tls_bench bench/tls_bench.c $(LIBS) -lcurl
 	@sh bench/run.sh $(BUILD) $(JSONBENCH)
 
 # The header in every supported build: C99/C11 with gcc and clang, C++11/C++17, static, without
