@@ -1856,6 +1856,22 @@ static uint64_t llmsplit__swar_escape(uint64_t x) {
     uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
     return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & 0x8080808080808080u;
 }
+
+/* Copies 8 bytes at a time from p to o while none needs a closer look, and returns how many
+   plain bytes it found. The stores may run up to 7 bytes past that; callers have the room. */
+static size_t llmsplit__copy_plain(const unsigned char *p, const unsigned char *end, char *o, int valid_utf8) {
+    const unsigned char *s = p;
+    while (end - p >= 8) {
+        uint64_t x, m;
+        memcpy(&x, p, 8);
+        memcpy(o, &x, 8);
+        m = valid_utf8 ? llmsplit__swar_escape(x) : llmsplit__swar_special(x);
+        if (m) return (size_t)(p - s) + (size_t)(__builtin_ctzll(m) >> 3);
+        p += 8;
+        o += 8;
+    }
+    return (size_t)(p - s);
+}
 #endif
 
 /* Parses the string whose opening quote is at ps->p into v (type string). The string area
@@ -1866,26 +1882,14 @@ static int llmsplit__parse_string(llmsplit__parser *ps, llmsplit_json_val *v) {
     char *o = ps->s, *begin = ps->s;
     for (;;) {
 #ifdef LLMSPLIT__SWAR
-        while (end - p >= 8) {
-            uint64_t x, m;
-            memcpy(&x, p, 8);
-            memcpy(o, &x, 8);
-            m = llmsplit__swar_special(x);
-            if (m) {
-                int k = __builtin_ctzll(m) >> 3;
-                p += k;
-                o += k;
-                goto special;
-            }
-            p += 8;
-            o += 8;
+        {
+            size_t n = llmsplit__copy_plain(p, end, o, 0);
+            p += n;
+            o += n;
         }
 #endif
         while (p < end && !llmsplit__str_special[*p]) *o++ = (char)*p++;
         if (LLMSPLIT__UNLIKELY(p >= end)) return llmsplit__str_fail(ps, p, "unterminated string");
-#ifdef LLMSPLIT__SWAR
-    special:
-#endif
         if (*p == '"') break;
         if (*p == '\\') {
             unsigned cp;
@@ -2613,26 +2617,14 @@ static void llmsplit__w_escaped(llmsplit_json_writer *w, const char *s, size_t l
     *o++ = '"';
     for (;;) {
 #ifdef LLMSPLIT__SWAR
-        while (end - p >= 8) {
-            uint64_t x, m;
-            memcpy(&x, p, 8);
-            memcpy(o, &x, 8);
-            m = valid_utf8 ? llmsplit__swar_escape(x) : llmsplit__swar_special(x);
-            if (m) {
-                int k = __builtin_ctzll(m) >> 3;
-                p += k;
-                o += k;
-                goto special;
-            }
-            p += 8;
-            o += 8;
+        {
+            size_t n = llmsplit__copy_plain(p, end, o, valid_utf8);
+            p += n;
+            o += n;
         }
 #endif
         while (p < end && (!llmsplit__str_special[*p] || (valid_utf8 && *p >= 0x80))) *o++ = (char)*p++;
         if (p >= end) break;
-#ifdef LLMSPLIT__SWAR
-    special:
-#endif
         if (*p >= 0x80) {
             size_t n = valid_utf8 ? 1 : llmsplit__utf8_seq(p, end);
             if (!n) {
