@@ -9,7 +9,10 @@
 #include "mock.c"
 
 #include <errno.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +56,31 @@ static char *read_all(const char *path, size_t *len) {
     return buf;
 }
 
+/* A regular file is mapped rather than read: no copy of it is made, and the parser reads it
+   once. Anything else (stdin, pipes) is read whole. *mapped says which one to release. */
+static char *load_input(const char *path, size_t *len, int *mapped) {
+    struct stat st;
+    int fd;
+    void *p;
+    *mapped = 0;
+    if (strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY)) >= 0) {
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+            (p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) != MAP_FAILED) {
+            close(fd);
+            *mapped = 1;
+            *len = (size_t)st.st_size;
+            return (char *)p;
+        }
+        close(fd);
+    }
+    return read_all(path, len);
+}
+
+static void release_input(char *text, size_t len, int mapped) {
+    if (mapped) munmap(text, len);
+    else free(text);
+}
+
 static int usage_json(void) {
     fprintf(stderr, "usage: llmsplit json [--check] FILE   (FILE '-' reads stdin)\n"
                     "  validates FILE as strict JSON (RFC 8259); prints it minified unless --check.\n"
@@ -62,7 +90,7 @@ static int usage_json(void) {
 
 static int cmd_json(int argc, char **argv) {
     const char *path = NULL;
-    int check = 0, i, rc = EXIT_OK;
+    int check = 0, i, rc = EXIT_OK, mapped = 0;
     char *text;
     size_t len;
     llmsplit_json_doc *doc;
@@ -75,7 +103,7 @@ static int cmd_json(int argc, char **argv) {
         else path = argv[i];
     }
     if (!path) return usage_json();
-    text = read_all(path, &len);
+    text = load_input(path, &len, &mapped);
     if (!text) {
         fprintf(stderr, "llmsplit: usage: cannot read %s: %s\n", path, strerror(errno));
         return EXIT_USAGE;
@@ -86,7 +114,7 @@ static int cmd_json(int argc, char **argv) {
             fprintf(stderr, "llmsplit: json: %d:%d: %s\n", err.line, err.col, err.message);
         else
             fprintf(stderr, "llmsplit: %s: %s\n", llmsplit_strerror(err.code), err.message);
-        free(text);
+        release_input(text, len, mapped);
         return EXIT_OTHER;
     }
     if (!check) {
@@ -109,7 +137,7 @@ static int cmd_json(int argc, char **argv) {
         llmsplit_json_writer_free(&w);
     }
     llmsplit_json_free(doc);
-    free(text);
+    release_input(text, len, mapped);
     return rc;
 }
 
