@@ -12,6 +12,7 @@
 #define LLMSPLIT_IMPLEMENTATION
 #include "../llmsplit.h"
 #include <curl/curl.h>
+#include "bench_util.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -26,52 +27,8 @@ static const char *body =
     "{\"role\":\"user\",\"content\":\"Hello, how are you? Please answer in one short sentence.\"}],"
     "\"temperature\":0.7,\"max_tokens\":64}";
 
-static double cpu_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* Starts the mock and reads its "listening on URL" line. */
-static pid_t start_mock(const char *bin, const char *cert_dir, int tls, char *url, size_t url_cap) {
-    int fds[2];
-    pid_t pid;
-    char line[256], cert[512], key[512];
-    FILE *f;
-    snprintf(cert, sizeof cert, "%s/leaf-ecdsa-chain.pem", cert_dir);
-    snprintf(key, sizeof key, "%s/leaf-ecdsa.key", cert_dir);
-    if (pipe(fds) != 0) return -1;
-    pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        if (tls) execl(bin, bin, "mock", "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, (char *)NULL);
-        else execl(bin, bin, "mock", "--listen", "127.0.0.1:0", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    f = fdopen(fds[0], "r");
-    if (!f || !fgets(line, sizeof line, f) || strncmp(line, "listening on ", 13) != 0) {
-        fprintf(stderr, "http_bench: the mock did not start\n");
-        kill(pid, SIGTERM);
-        return -1;
-    }
-    line[strcspn(line, "\r\n")] = 0;
-    /* https://127.0.0.1:P -> https://localhost:P so the name check runs as in production */
-    if (tls && strstr(line, "127.0.0.1")) {
-        snprintf(url, url_cap, "https://localhost%s/v1/chat/completions", strstr(line, "127.0.0.1") + 9);
-    } else {
-        snprintf(url, url_cap, "%s/v1/chat/completions", line + 13);
-    }
-    fclose(f);
-    return pid;
-}
+static double cpu_ms(void) { return bench_cpu_s() * 1e3; }
+static double wall_ms(void) { return bench_wall_s() * 1e3; }
 
 typedef struct round_result { double cpu_us, wall_us; } round_result;
 
@@ -153,13 +110,14 @@ int main(int argc, char **argv) {
     printf("%-6s %14s %14s %8s   %s\n", "scheme", "llmsplit", "libcurl", "ratio", "(client CPU per request; wall per request)");
     for (tls = 0; tls <= 1; tls++) {
         char url[256];
-        pid_t pid = start_mock(argv[1], argv[2], tls, url, sizeof url);
+        pid_t pid = bench_start_mock(argv[1], argv[2], tls, url, sizeof url);
         llmsplit_http_desc d;
         llmsplit_http *h;
         CURL *c = curl_easy_init();
         struct curl_slist *hdrs = NULL;
         round_result best_l = {1e30, 1e30}, best_c = {1e30, 1e30};
         if (pid < 0) return 1;
+        strncat(url, "/v1/chat/completions", sizeof url - strlen(url) - 1);
         memset(&d, 0, sizeof d);
         d.ca_file = ca;
         d.proxy = "";
