@@ -10,7 +10,7 @@
 
    WHAT IS IN HERE, top to bottom (each layer only knows the layers above it):
 
-       1. common       errors (llmsplit_err, llmsplit_strerror), allocator, logger
+       1. common       errors (llmsplit_status, llmsplit_strerror), allocator, logger
        2. json         a strict RFC 8259 parser into one flat block, and a writer
        3. http         HTTP/1.1 client with keep-alive pool, HTTPS through BearSSL, proxies
        4. providers    one chat request shape to OpenAI, Azure, Hugging Face, Ollama, OpenRouter,
@@ -84,7 +84,7 @@ extern "C" {
 
 /* Error categories. Every failure the library reports is one of these, with a message a person
    can act on next to it (see each layer's error struct). The first group matches DESIGN §9. */
-typedef enum llmsplit_err {
+typedef enum llmsplit_status {
     LLMSPLIT_OK = 0,
     LLMSPLIT_ERR_USAGE,     /* the caller passed something invalid */
     LLMSPLIT_ERR_CONFIG,    /* a configuration file or value is invalid */
@@ -96,11 +96,11 @@ typedef enum llmsplit_err {
     LLMSPLIT_ERR_JSON,      /* text is not valid JSON (RFC 8259) */
     LLMSPLIT_ERR_NOMEM,     /* an allocation failed or a caller buffer is too small */
     LLMSPLIT_ERR__COUNT
-} llmsplit_err;
+} llmsplit_status;
 
 /* The category's name: "usage", "config", "network", "tls", "http", "provider", "response",
    "json", "memory"; "ok" for LLMSPLIT_OK. Never NULL. */
-LLMSPLIT_API const char *llmsplit_strerror(llmsplit_err err);
+LLMSPLIT_API const char *llmsplit_strerror(llmsplit_status err);
 
 /* Memory comes from here when a desc sets it; zero fields mean malloc/free. The user_data pointer
    is passed back on every call. Named alloc_fn/free_fn because free may be a macro. */
@@ -158,7 +158,7 @@ typedef struct llmsplit_json_desc {
 /* Where and why a parse failed. line and col are 1-based; col counts characters (UTF-8 code
    points), offset counts bytes from the start of the input. */
 typedef struct llmsplit_json_error {
-    llmsplit_err code;            /* LLMSPLIT_ERR_JSON, LLMSPLIT_ERR_NOMEM or LLMSPLIT_ERR_USAGE */
+    llmsplit_status code;            /* LLMSPLIT_ERR_JSON, LLMSPLIT_ERR_NOMEM or LLMSPLIT_ERR_USAGE */
     size_t offset;
     int line, col;
     char message[80];
@@ -244,7 +244,7 @@ typedef struct llmsplit_json_writer {
     int depth;
     int first;          /* no item written yet in the innermost container */
     int after_key;      /* a key was written; its value comes next */
-    llmsplit_err err;
+    llmsplit_status err;
     const char *err_message;
     uint8_t in_object[LLMSPLIT_JSON_MAX_DEPTH];
 } llmsplit_json_writer;
@@ -283,7 +283,7 @@ LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf);
 /* Error details: the category, a message a person can act on, and the HTTP status when there
    was one. Keys and other secrets never appear in messages. */
 typedef struct llmsplit_error {
-    llmsplit_err code;
+    llmsplit_status code;
     int http_status;
     char message[320];
 } llmsplit_error;
@@ -419,7 +419,7 @@ LLMSPLIT_API void llmsplit_http_destroy(llmsplit_http *http);
    the caller decides what a 4xx means. A request that fails on a reused connection before any
    response byte arrives is retried once on a fresh connection. Returns LLMSPLIT_OK or the
    error category, with details in *err (may be NULL). */
-LLMSPLIT_API llmsplit_err llmsplit_http_send(llmsplit_http *http, const llmsplit_http_request *req,
+LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *http, const llmsplit_http_request *req,
                                              llmsplit_http_response *resp, llmsplit_error *err);
 
 /* Counters, for tests and benchmarks. */
@@ -527,12 +527,12 @@ typedef struct llmsplit_chat_response {
    400/401/403/404 or TLS errors; a stream is retried only before its first delta. Errors:
    usage/config (bad request or model), network, tls, http, provider ("provider: 429 rate limited
    (retry after 2 s): <the provider's message>"), response (a 200 that is not a usable answer). */
-LLMSPLIT_API llmsplit_err llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
+LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
                                         llmsplit_chat_response *resp, llmsplit_error *err);
 LLMSPLIT_API void llmsplit_chat_response_free(llmsplit_chat_response *resp);
 
 /* The request body a provider would get (for tests and --verbose); caller frees with buf_free. */
-LLMSPLIT_API llmsplit_err llmsplit_chat_body(const llmsplit_chat_request *req, const llmsplit_route *route,
+LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req, const llmsplit_route *route,
                                              llmsplit_buf *out, llmsplit_error *err);
 
 /* Server-Sent Events, incrementally (WHATWG rules): lines end in LF, CRLF or CR, split anywhere;
@@ -1049,7 +1049,7 @@ typedef struct llmsplit_result {
    with the config's retries, then the group's fallbacks in order. Writes one primary record.
    Returns the category of the final failure, or LLMSPLIT_OK; res is filled either way (free it
    with llmsplit_result_free). */
-LLMSPLIT_API llmsplit_err llmsplit_client_chat(llmsplit_client *client, const llmsplit_request *req,
+LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *client, const llmsplit_request *req,
                                                llmsplit_result *res, llmsplit_error *err);
 LLMSPLIT_API void llmsplit_result_free(llmsplit_result *res);
 
@@ -1067,7 +1067,7 @@ LLMSPLIT_API int llmsplit_client_wait_mirrors(llmsplit_client *client, int timeo
 /* The one-call form of LiteLLM's completion_with_split_tests: models[i] gets weights[i] of the
    traffic; one random pick, one call (keys and bases from the environment). For programs that
    only want a split; it builds and frees a client per call. */
-LLMSPLIT_API llmsplit_err llmsplit_completion_with_split_tests(const char *const *models, const double *weights, int n,
+LLMSPLIT_API llmsplit_status llmsplit_completion_with_split_tests(const char *const *models, const double *weights, int n,
                                                                const llmsplit_message *messages, int num_messages,
                                                                llmsplit_result *res, llmsplit_error *err);
 
@@ -1109,7 +1109,7 @@ typedef char llmsplit__check_depth[LLMSPLIT_JSON_MAX_DEPTH > 0 ? 1 : -1];
 
 /* ==== 1. common ========================================================================= */
 
-LLMSPLIT_API const char *llmsplit_strerror(llmsplit_err err) {
+LLMSPLIT_API const char *llmsplit_strerror(llmsplit_status err) {
     static const char *const names[LLMSPLIT_ERR__COUNT] = {
         "ok", "usage", "config", "network", "tls", "http", "provider", "response", "json", "memory"};
     if ((int)err < 0 || err >= LLMSPLIT_ERR__COUNT) return "unknown";
@@ -2054,7 +2054,7 @@ static void llmsplit__skip_ws(llmsplit__parser *ps) {
     ps->p = p;
 }
 
-static void llmsplit__fill_error(llmsplit_json_error *err, llmsplit_err code, const unsigned char *start,
+static void llmsplit__fill_error(llmsplit_json_error *err, llmsplit_status code, const unsigned char *start,
                                  const unsigned char *at, const char *msg) {
     const unsigned char *q;
     int line = 1, col = 1;
@@ -2081,7 +2081,7 @@ LLMSPLIT_API llmsplit_json_doc *llmsplit_json_parse(const char *text, size_t len
     int widened = 0;
     void *block;
     int owned = 0;
-    llmsplit_err code = LLMSPLIT_ERR_JSON;
+    llmsplit_status code = LLMSPLIT_ERR_JSON;
     llmsplit_allocator alloc = llmsplit__allocator_or_default(desc ? &desc->allocator : NULL);
 
     if (err) memset(err, 0, sizeof *err);
@@ -2553,7 +2553,7 @@ LLMSPLIT_API const char *llmsplit_json_writer_result(const llmsplit_json_writer 
     return w->buf.data;
 }
 
-static void llmsplit__w_fail(llmsplit_json_writer *w, llmsplit_err e, const char *msg) {
+static void llmsplit__w_fail(llmsplit_json_writer *w, llmsplit_status e, const char *msg) {
     if (!w->err) { w->err = e; w->err_message = msg; }
 }
 
@@ -2823,7 +2823,7 @@ typedef int llmsplit__mutex;
 #define llmsplit__unlock(m) ((void)(m))
 #endif
 
-static void llmsplit__set_error(llmsplit_error *err, llmsplit_err code, const char *fmt, ...) {
+static void llmsplit__set_error(llmsplit_error *err, llmsplit_status code, const char *fmt, ...) {
     va_list ap;
     if (!err) return;
     err->code = code;
@@ -4511,7 +4511,7 @@ read_failed:
     return 0;
 }
 
-LLMSPLIT_API llmsplit_err llmsplit_http_send(llmsplit_http *h, const llmsplit_http_request *req,
+LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit_http_request *req,
                                              llmsplit_http_response *resp, llmsplit_error *err) {
     llmsplit_url u;
     llmsplit_buf head;
@@ -5012,13 +5012,13 @@ static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_requ
     llmsplit_json_write_end_object(w);
 }
 
-LLMSPLIT_API llmsplit_err llmsplit_chat_body(const llmsplit_chat_request *req, const llmsplit_route *route,
+LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req, const llmsplit_route *route,
                                              llmsplit_buf *out, llmsplit_error *err) {
     llmsplit_json_writer w;
     llmsplit_json_doc *pdoc = NULL;
     const llmsplit_json_val *params = NULL, *k, *v;
     llmsplit_json_iter it;
-    llmsplit_err code = LLMSPLIT_OK;
+    llmsplit_status code = LLMSPLIT_OK;
     if (req->params_json && *req->params_json) {
         llmsplit_json_error je;
         pdoc = llmsplit__parse(&out->allocator, req->params_json, strlen(req->params_json), &je);
@@ -5654,7 +5654,7 @@ static void llmsplit__sleep_ms(double ms, const volatile int *abort_flag) {
 
 /* One attempt: the HTTP exchange and the answer. Returns the category; *retryable says whether
    another attempt could help. */
-static llmsplit_err llmsplit__chat_once(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit_route *route,
+static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit_route *route,
                                         const char *key, const llmsplit_buf *body, llmsplit_chat_response *resp,
                                         llmsplit_error *err, int *retryable, double *retry_after) {
     llmsplit_http_header hd[5];
@@ -5663,7 +5663,7 @@ static llmsplit_err llmsplit__chat_once(llmsplit_http *http, const llmsplit_chat
     llmsplit__stream st;
     char auth[600];
     int nh = 0;
-    llmsplit_err code;
+    llmsplit_status code;
     *retryable = 0;
     *retry_after = 0;
     hd[nh].name = "Content-Type";
@@ -5760,13 +5760,13 @@ out:
     return code;
 }
 
-LLMSPLIT_API llmsplit_err llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
+LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
                                         llmsplit_chat_response *resp, llmsplit_error *err) {
     llmsplit_route route;
     llmsplit_buf body;
     const char *key;
     double t0 = llmsplit__now_msf();
-    llmsplit_err code;
+    llmsplit_status code;
     llmsplit_error local;
     int attempt;
     if (!err) err = &local;
@@ -7910,7 +7910,7 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     llmsplit_record r;
     llmsplit_deployment costs;
     char errtext[340];
-    llmsplit_err e;
+    llmsplit_status e;
     memset(&rq, 0, sizeof rq);
     rq.model = m->model;
     rq.messages = m->messages;
@@ -8073,11 +8073,11 @@ static int llmsplit__mirror_enqueue(llmsplit_client *c, llmsplit__cfgref *ref, c
 }
 
 /* One call to one deployment (or to a bare model string when dep is NULL). */
-static llmsplit_err llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref, const llmsplit_deployment *dep,
+static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref, const llmsplit_deployment *dep,
                                    const char *model_string, const llmsplit_request *req, llmsplit_chat_response *resp,
                                    llmsplit_error *err) {
     llmsplit_chat_request rq;
-    llmsplit_err e;
+    llmsplit_status e;
     const char *base = dep && strcmp(dep->extra_params, "{}") != 0 ? dep->extra_params : NULL;
     /* merging costs a parse and a rewrite: only when both sides have parameters */
     char *merged = base && req->params_json ? llmsplit__merge_params(&c->allocator, base, req->params_json) : NULL;
@@ -8102,14 +8102,14 @@ static llmsplit_err llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref, co
     return e;
 }
 
-LLMSPLIT_API llmsplit_err llmsplit_client_chat(llmsplit_client *c, const llmsplit_request *req, llmsplit_result *res,
+LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llmsplit_request *req, llmsplit_result *res,
                                                llmsplit_error *err) {
     llmsplit__cfgref *ref;
     const llmsplit_group *g;
     const llmsplit_deployment *dep = NULL, *chosen = NULL;
     llmsplit_record r;
     llmsplit_error local;
-    llmsplit_err e;
+    llmsplit_status e;
     char errtext[340];
     int d, i, sticky = 0;
     if (!err) err = &local;
@@ -8220,14 +8220,14 @@ LLMSPLIT_API void llmsplit_result_free(llmsplit_result *res) {
     if (res) llmsplit_chat_response_free(&res->response);
 }
 
-LLMSPLIT_API llmsplit_err llmsplit_completion_with_split_tests(const char *const *models, const double *weights, int n,
+LLMSPLIT_API llmsplit_status llmsplit_completion_with_split_tests(const char *const *models, const double *weights, int n,
                                                                const llmsplit_message *messages, int num_messages,
                                                                llmsplit_result *res, llmsplit_error *err) {
     llmsplit_json_writer w;
     llmsplit_client_desc d;
     llmsplit_client *c;
     llmsplit_request rq;
-    llmsplit_err e;
+    llmsplit_status e;
     int i;
     if (res) memset(res, 0, sizeof *res);
     if (!models || !weights || n < 1 || !res) {

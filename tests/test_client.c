@@ -86,7 +86,7 @@ static llmsplit_client *make(const char *config_fmt, seen *s, llmsplit_error *er
     return llmsplit_client_create(&d, err);
 }
 
-static llmsplit_err ask(llmsplit_client *c, const char *group, const char *user, llmsplit_result *res) {
+static llmsplit_status ask(llmsplit_client *c, const char *group, const char *user, llmsplit_result *res) {
     llmsplit_message m = {"user", "hello", 0, NULL, NULL, NULL, NULL};
     llmsplit_request rq;
     llmsplit_error err;

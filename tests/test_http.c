@@ -256,7 +256,7 @@ static double now_ms(void) {
 }
 
 /* One GET (or POST when body) to the server; returns the category. */
-static llmsplit_err get(llmsplit_http *h, server *s, const char *body, llmsplit_http_response *r, llmsplit_error *err) {
+static llmsplit_status get(llmsplit_http *h, server *s, const char *body, llmsplit_http_response *r, llmsplit_error *err) {
     char url[64];
     llmsplit_http_request rq;
     memset(&rq, 0, sizeof rq);
@@ -389,7 +389,7 @@ static void http_reset_mid_response_is_a_network_error(void) {
     llmsplit_http *h = client(5000);
     llmsplit_http_response r;
     llmsplit_error err;
-    llmsplit_err e;
+    llmsplit_status e;
     memset(&s, 0, sizeof s);
     s.parts[0] = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial";
     s.read_request = 1;

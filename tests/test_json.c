@@ -546,7 +546,7 @@ static void strerror_names_every_category(void) {
     CHECK_STR(llmsplit_strerror(LLMSPLIT_ERR_TLS), "tls");
     CHECK_STR(llmsplit_strerror(LLMSPLIT_ERR_PROVIDER), "provider");
     CHECK_STR(llmsplit_strerror(LLMSPLIT_ERR_JSON), "json");
-    CHECK_STR(llmsplit_strerror((llmsplit_err)999), "unknown");
+    CHECK_STR(llmsplit_strerror((llmsplit_status)999), "unknown");
 }
 
 int main(void) {

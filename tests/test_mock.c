@@ -50,13 +50,13 @@ static char *chat_body(const char *model, const char *prompt, int stream) {
     return out;
 }
 
-static llmsplit_err chat(llmsplit_http *h, const mock *m, const char *model, const char *prompt, int stream,
+static llmsplit_status chat(llmsplit_http *h, const mock *m, const char *model, const char *prompt, int stream,
                          llmsplit_http_response *r, llmsplit_error *err) {
     char url[400];
     char *body = chat_body(model, prompt, stream);
     llmsplit_http_header hd[1] = {{"Content-Type", "application/json"}};
     llmsplit_http_request rq;
-    llmsplit_err e;
+    llmsplit_status e;
     memset(&rq, 0, sizeof rq);
     snprintf(url, sizeof url, "%s/v1/chat/completions", m->url);
     rq.url = url;

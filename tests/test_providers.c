@@ -110,7 +110,7 @@ typedef struct call {
     llmsplit_chat_request rq;
     llmsplit_chat_response resp;
     llmsplit_error err;
-    llmsplit_err code;
+    llmsplit_status code;
     char base[128];
     llmsplit_message msgs[4];
 } call;

@@ -195,7 +195,7 @@ static llmsplit_http_desc base_desc(void) {
 }
 
 typedef struct outcome {
-    llmsplit_err code;
+    llmsplit_status code;
     llmsplit_error err;
     int status;
     size_t body_len;
@@ -258,7 +258,7 @@ static void check_ok(const outcome *o) {
 }
 
 /* A refusal of the given category whose message contains every given fragment. */
-static void check_refused(const outcome *o, llmsplit_err code, const char *frag1, const char *frag2) {
+static void check_refused(const outcome *o, llmsplit_status code, const char *frag1, const char *frag2) {
     if (o->code != code)
         printf("  got %s, wanted %s: \"%s\"\n", llmsplit_strerror(o->code), llmsplit_strerror(code), o->err.message);
     CHECK(o->code == code);

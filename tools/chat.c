@@ -63,7 +63,7 @@ static int cmd_chat(int argc, char **argv) {
     llmsplit_result res;
     llmsplit_message msgs[2];
     llmsplit_error err;
-    llmsplit_err e;
+    llmsplit_status e;
     const char *prompt = NULL, *system = NULL, *group = NULL;
     char *stdin_text = NULL;
     int i, nm = 0, stream = 0, rc = EXIT_USAGE;

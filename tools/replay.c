@@ -205,7 +205,7 @@ static void *run_worker(void *arg) {
         llmsplit_request rq;
         llmsplit_result res;
         llmsplit_message m;
-        llmsplit_err e;
+        llmsplit_status e;
         int idx;
         if (run_interrupted) break;
         pthread_mutex_lock(&s->lock);

@@ -133,7 +133,7 @@ static int route_build_config(const route_opts *o, llmsplit_json_writer *w) {
 }
 
 /* Exit code for an error category (DESIGN §12). */
-static int exit_for(llmsplit_err e) {
+static int exit_for(llmsplit_status e) {
     switch (e) {
     case LLMSPLIT_OK: return EXIT_OK;
     case LLMSPLIT_ERR_USAGE: case LLMSPLIT_ERR_CONFIG: return EXIT_USAGE;
