@@ -32,7 +32,7 @@
 
    QUICK TOUR (JSON)
 
-       llmsplit_json_error err;
+       llmsplit_error err;
        llmsplit_json_doc *doc = llmsplit_json_parse(text, len, NULL, &err);
        if (!doc) { fprintf(stderr, "%d:%d: %s\n", err.line, err.col, err.message); ... }
        const llmsplit_json_val *c =
@@ -95,12 +95,27 @@ typedef enum llmsplit_status {
     LLMSPLIT_ERR_RESPONSE,  /* well-formed HTTP, but not a usable completion */
     LLMSPLIT_ERR_JSON,      /* text is not valid JSON (RFC 8259) */
     LLMSPLIT_ERR_NOMEM,     /* an allocation failed or a caller buffer is too small */
+    LLMSPLIT_ERR_BUSY,      /* a bounded queue is full or closed, or a wait ran out of time */
     LLMSPLIT_ERR__COUNT
 } llmsplit_status;
 
 /* The category's name: "usage", "config", "network", "tls", "http", "provider", "response",
-   "json", "memory"; "ok" for LLMSPLIT_OK. Never NULL. */
+   "json", "memory", "busy"; "ok" for LLMSPLIT_OK; "unknown" for anything else. Never NULL. */
 LLMSPLIT_API const char *llmsplit_strerror(llmsplit_status err);
+
+/* What went wrong, for a person to act on. Every fallible function returns its llmsplit_status
+   and, when given a non-NULL llmsplit_error *, fills it too. The category is the code; the message
+   never repeats it ("certificate has expired (api.example.com:443)", printed by a tool as
+   "llmsplit: tls: certificate has expired (api.example.com:443)"). Keys, URL user information and
+   URL query strings never appear in messages. */
+typedef struct llmsplit_error {
+    llmsplit_status code;
+    int http_status;              /* the provider's HTTP status for LLMSPLIT_ERR_PROVIDER, else 0 */
+    int line, col;                /* where in a JSON or config text (1-based; col counts characters);
+                                     0 when the error is not about a position in a text */
+    size_t offset;                /* the same position in bytes from the start of the text */
+    char message[320];
+} llmsplit_error;
 
 /* Memory comes from here when a desc sets it; zero fields mean malloc/free. The user_data pointer
    is passed back on every call. Named alloc_fn/free_fn because free may be a macro. */
@@ -155,24 +170,18 @@ typedef struct llmsplit_json_desc {
    be joined later. Such strings are not valid UTF-8 until joined. */
 #define LLMSPLIT_JSON_LONE_SURROGATES 1
 
-/* Where and why a parse failed. line and col are 1-based; col counts characters (UTF-8 code
-   points), offset counts bytes from the start of the input. */
-typedef struct llmsplit_json_error {
-    llmsplit_status code;            /* LLMSPLIT_ERR_JSON, LLMSPLIT_ERR_NOMEM or LLMSPLIT_ERR_USAGE */
-    size_t offset;
-    int line, col;
-    char message[80];
-} llmsplit_json_error;
 
 /* Parses len bytes at text (no NUL needed) as one JSON value, strictly per RFC 8259: UTF-8
    validated, no raw control characters in strings, no lone surrogates, exact number grammar,
    nothing but whitespace after the value, nesting at most max_depth (the parser never recurses).
    Integers that fit int64 are kept exactly; other numbers become correctly rounded doubles,
    independent of the C locale; a number beyond the double range is an error.
-   Returns NULL on failure and fills *err (err may be NULL). desc may be NULL. */
-LLMSPLIT_API llmsplit_json_doc *llmsplit_json_parse(const char *text, size_t len,
-                                                    const llmsplit_json_desc *desc,
-                                                    llmsplit_json_error *err);
+   On success *doc is the document (free it with llmsplit_json_free). On failure *doc is NULL and
+   the status is LLMSPLIT_ERR_JSON (with err->line, col and offset where the text went wrong),
+   LLMSPLIT_ERR_NOMEM, or LLMSPLIT_ERR_USAGE (no doc pointer, or NULL text with len > 0).
+   desc and err may be NULL. */
+LLMSPLIT_API llmsplit_status llmsplit_json_parse(const char *text, size_t len, const llmsplit_json_desc *desc,
+                                                 llmsplit_json_doc **doc, llmsplit_error *err);
 
 /* Releases the document (nothing to do for a caller buffer, but calling it is always fine). */
 LLMSPLIT_API void llmsplit_json_free(llmsplit_json_doc *doc);
@@ -230,7 +239,9 @@ typedef struct llmsplit_buf {
     int failed;                   /* an allocation failed; later appends are ignored */
 } llmsplit_buf;
 LLMSPLIT_API void llmsplit_buf_init(llmsplit_buf *b, const llmsplit_allocator *allocator);
-LLMSPLIT_API int llmsplit_buf_reserve(llmsplit_buf *b, size_t extra); /* 1 ok, 0 out of memory */
+/* Makes room for extra more bytes (and the NUL). LLMSPLIT_ERR_NOMEM when memory ran out, and
+   from then on every append is ignored (b->failed). */
+LLMSPLIT_API llmsplit_status llmsplit_buf_reserve(llmsplit_buf *b, size_t extra);
 LLMSPLIT_API void llmsplit_buf_append(llmsplit_buf *b, const void *data, size_t len);
 LLMSPLIT_API void llmsplit_buf_free(llmsplit_buf *b);
 
@@ -244,15 +255,23 @@ typedef struct llmsplit_json_writer {
     int depth;
     int first;          /* no item written yet in the innermost container */
     int after_key;      /* a key was written; its value comes next */
-    llmsplit_status err;
+    llmsplit_status err;          /* the first misuse or allocation failure (sticky) */
     const char *err_message;
-    uint8_t in_object[LLMSPLIT_JSON_MAX_DEPTH];
+    /* private: one bit per open container (1 = object). The first 512 levels live here, deeper
+       ones in memory from the allocator, so the layout never depends on a limit macro. */
+    unsigned char llmsplit__kinds[64];
+    unsigned char *llmsplit__deep;
+    size_t llmsplit__deep_cap;
 } llmsplit_json_writer;
 
 LLMSPLIT_API void llmsplit_json_writer_init(llmsplit_json_writer *w, const llmsplit_allocator *allocator);
 LLMSPLIT_API void llmsplit_json_writer_free(llmsplit_json_writer *w);
-/* The text written so far (NUL-terminated), or NULL after an error or when unbalanced. */
-LLMSPLIT_API const char *llmsplit_json_writer_result(const llmsplit_json_writer *w, size_t *len);
+/* The document written: *text (NUL-terminated, owned by the writer) and *len (may be NULL).
+   LLMSPLIT_ERR_USAGE after a misuse or while a container or key is still open, LLMSPLIT_ERR_NOMEM
+   when memory ran out; *text is NULL then. The write functions themselves return nothing: the
+   first error sticks and is reported here, so a sequence of writes needs one check. */
+LLMSPLIT_API llmsplit_status llmsplit_json_writer_result(const llmsplit_json_writer *w, const char **text,
+                                                         size_t *len, llmsplit_error *err);
 LLMSPLIT_API void llmsplit_json_write_begin_object(llmsplit_json_writer *w);
 LLMSPLIT_API void llmsplit_json_write_end_object(llmsplit_json_writer *w);
 LLMSPLIT_API void llmsplit_json_write_begin_array(llmsplit_json_writer *w);
@@ -280,13 +299,6 @@ LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf);
    /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem, /etc/ssl/cert.pem). No redirects are
    followed. The library never installs signal handlers (sends use MSG_NOSIGNAL). */
 
-/* Error details: the category, a message a person can act on, and the HTTP status when there
-   was one. Keys and other secrets never appear in messages. */
-typedef struct llmsplit_error {
-    llmsplit_status code;
-    int http_status;
-    char message[320];
-} llmsplit_error;
 
 #ifndef LLMSPLIT_HTTP_MAX_HEADER_BYTES
 #define LLMSPLIT_HTTP_MAX_HEADER_BYTES 65536          /* response header block */
@@ -310,9 +322,9 @@ typedef struct llmsplit_url {
     char target[LLMSPLIT_URL_MAX];/* path and query, at least "/"; the fragment is dropped */
 } llmsplit_url;
 
-/* Parses an absolute http:// or https:// URL. Returns 1, or 0 with err filled (category usage):
-   unknown scheme, empty or invalid host, bad port, spaces or control characters, too long. */
-LLMSPLIT_API int llmsplit_url_parse(const char *url, llmsplit_url *out, llmsplit_error *err);
+/* Parses an absolute http:// or https:// URL into *out. LLMSPLIT_ERR_USAGE for an unknown
+   scheme, an empty or invalid host, a bad port, spaces or control characters, or a URL too long. */
+LLMSPLIT_API llmsplit_status llmsplit_url_parse(const char *url, llmsplit_url *out, llmsplit_error *err);
 
 /* A response. Headers are kept raw with an index; the body is collected in `body` unless the
    request had an on_body callback. */
@@ -320,8 +332,7 @@ typedef struct llmsplit_http_response {
     int status;                   /* final status (interim 1xx responses are skipped) */
     int minor_version;            /* HTTP/1.x */
     llmsplit_buf head;            /* the header block of the final response */
-    int num_headers;
-    struct { uint32_t name, name_len, value, value_len; } headers[LLMSPLIT_HTTP_MAX_HEADERS];
+    int num_headers;              /* header fields in head (at most LLMSPLIT_HTTP_MAX_HEADERS) */
     llmsplit_buf body;
     uint64_t body_bytes;          /* body bytes received (also with on_body) */
     int keep_alive;               /* the connection may carry another request */
@@ -358,12 +369,14 @@ typedef struct llmsplit_http_parser {
 } llmsplit_http_parser;
 
 LLMSPLIT_API void llmsplit_http_parser_init(llmsplit_http_parser *p, llmsplit_http_response *resp);
-/* Consumes bytes from data. Returns 1 when the response is complete (*consumed tells how many
-   bytes belonged to it), 0 when it needs more, -1 on error (err filled, category http). */
-LLMSPLIT_API int llmsplit_http_parser_feed(llmsplit_http_parser *p, const char *data, size_t len,
-                                           size_t *consumed, llmsplit_error *err);
-/* The peer closed the connection: 1 when that completes a close-delimited body, else -1. */
-LLMSPLIT_API int llmsplit_http_parser_eof(llmsplit_http_parser *p, llmsplit_error *err);
+/* Consumes bytes from data. *done becomes 1 when the response is complete (*consumed tells how
+   many bytes belonged to it) and stays 0 while it needs more. LLMSPLIT_ERR_HTTP for a malformed
+   or oversized response; LLMSPLIT_ERR_USAGE when on_body asked to stop. */
+LLMSPLIT_API llmsplit_status llmsplit_http_parser_feed(llmsplit_http_parser *p, const char *data, size_t len,
+                                                       size_t *consumed, int *done, llmsplit_error *err);
+/* The peer closed the connection: LLMSPLIT_OK when that completes a close-delimited body,
+   else LLMSPLIT_ERR_HTTP (closed before or in the middle of the response). */
+LLMSPLIT_API llmsplit_status llmsplit_http_parser_eof(llmsplit_http_parser *p, llmsplit_error *err);
 
 typedef struct llmsplit_http llmsplit_http;
 
@@ -408,9 +421,12 @@ typedef struct llmsplit_http_request {
     const volatile int *abort_flag;
 } llmsplit_http_request;
 
-/* Creates a client (its pool, TLS settings and session cache). Thread-safe: any number of
-   threads may send through one client. NULL on failure with err filled. */
-LLMSPLIT_API llmsplit_http *llmsplit_http_create(const llmsplit_http_desc *desc, llmsplit_error *err);
+/* Creates a client (its pool, TLS settings and session cache) in *out. Thread-safe: any number
+   of threads may send through one client. On failure *out is NULL: LLMSPLIT_ERR_TLS when the CA
+   bundle cannot be read or holds no certificate, LLMSPLIT_ERR_USAGE for a bad proxy URL,
+   LLMSPLIT_ERR_NOMEM. desc may be NULL. */
+LLMSPLIT_API llmsplit_status llmsplit_http_create(const llmsplit_http_desc *desc, llmsplit_http **out,
+                                                  llmsplit_error *err);
 /* Closes idle connections and frees the client. No request may be in flight. */
 LLMSPLIT_API void llmsplit_http_destroy(llmsplit_http *http);
 
@@ -550,8 +566,9 @@ typedef struct llmsplit_sse_parser {
 #define LLMSPLIT_SSE_MAX_EVENT_BYTES (1024u * 1024u)
 #endif
 LLMSPLIT_API void llmsplit_sse_init(llmsplit_sse_parser *p, const llmsplit_allocator *allocator);
-/* 0 ok, -1 when an event is too large (err: http) or on_event asked to stop (err untouched). */
-LLMSPLIT_API int llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err);
+/* LLMSPLIT_ERR_HTTP when an event is larger than max_event_bytes, LLMSPLIT_ERR_USAGE when on_event
+   asked to stop, LLMSPLIT_ERR_NOMEM. */
+LLMSPLIT_API llmsplit_status llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err);
 LLMSPLIT_API void llmsplit_sse_free(llmsplit_sse_parser *p);
 
 
@@ -611,20 +628,23 @@ LLMSPLIT_API uint32_t llmsplit_murmur2(const void *key, size_t len);
    cannot write a 0% line. So weights {51.2, 10, 38.8} behave as
    `split_clients ... { 51.2% a; 10% b; * c; }`. An arm whose share rounds to 0 units (below
    0.005%) gets no sticky traffic unless it is the last one.
-   Returns the arm index, or -1 when n < 1, weights is NULL, any weight is negative or not a
-   finite number, or every weight is 0. */
-LLMSPLIT_API int llmsplit_pick_hash(const double *weights, int n, uint32_t hash);
+   Stores the arm index in *arm. LLMSPLIT_ERR_USAGE (and *arm = -1) when n < 1, weights is NULL,
+   any weight is negative or not a finite number, or every weight is 0. */
+LLMSPLIT_API llmsplit_status llmsplit_pick_hash(const double *weights, int n, uint32_t hash, int *arm,
+                                                llmsplit_error *err);
 
 /* Sticky pick: llmsplit_pick_hash(weights, n, llmsplit_murmur2(key, key_len)). The arm is a pure
    function of the key bytes and the weights: the same on every machine, run and process.
-   Returns -1 for the cases of llmsplit_pick_hash and also for an empty key (key_len 0): an
-   empty key is not a key, and the caller must draw at random instead (llmsplit_pick does). */
-LLMSPLIT_API int llmsplit_pick_sticky(const double *weights, int n, const char *key, size_t key_len);
+   LLMSPLIT_ERR_USAGE for the cases of llmsplit_pick_hash and also for an empty key (key_len 0):
+   an empty key is not a key, and the caller must draw at random instead (llmsplit_pick does). */
+LLMSPLIT_API llmsplit_status llmsplit_pick_sticky(const double *weights, int n, const char *key, size_t key_len,
+                                                  int *arm, llmsplit_error *err);
 
 /* Random pick: the arm whose slice of [0, sum) holds u * sum, arms in order, for u uniform in
-   [0, 1) (values outside are clamped). Arms of weight 0 are never picked. Returns -1 in the
-   same cases as llmsplit_pick_hash. */
-LLMSPLIT_API int llmsplit_pick_random(const double *weights, int n, double u);
+   [0, 1) (values outside are clamped). Arms of weight 0 are never picked. LLMSPLIT_ERR_USAGE in
+   the same cases as llmsplit_pick_hash. */
+LLMSPLIT_API llmsplit_status llmsplit_pick_random(const double *weights, int n, double u, int *arm,
+                                                  llmsplit_error *err);
 
 /* A thread-safe PRNG for random picks: SplitMix64, one 64-bit state advanced by one atomic add
    per draw (gcc and clang builtins; elsewhere a process-wide mutex), so any number of threads
@@ -651,10 +671,11 @@ LLMSPLIT_API double llmsplit_rng_next(llmsplit_rng *r);
    available may be NULL (every arm available); otherwise it has n entries, nonzero meaning
    available. When no arm with a weight is available, the availability is ignored: serving the
    configured split beats failing every request. rng is needed only for random picks.
-   Returns the arm index, or -1 when the weights are invalid (see llmsplit_pick_hash) or a
-   random pick has no rng. */
-LLMSPLIT_API int llmsplit_pick(const double *weights, const unsigned char *available, int n,
-                               const char *key, size_t key_len, llmsplit_rng *rng);
+   Stores the arm index in *arm. LLMSPLIT_ERR_USAGE (and *arm = -1) when the weights are invalid
+   (see llmsplit_pick_hash) or a random pick has no rng. */
+LLMSPLIT_API llmsplit_status llmsplit_pick(const double *weights, const unsigned char *available, int n,
+                                           const char *key, size_t key_len, llmsplit_rng *rng, int *arm,
+                                           llmsplit_error *err);
 
 /* Whether to sample this request, for mirror_sample_rate: 1 with probability rate (rate <= 0:
    never; rate >= 1: always). With a key (key_len > 0) the answer is a pure function of the key,
@@ -757,19 +778,19 @@ typedef struct llmsplit_config {
    An interpreted object (the top level, litellm_params, router_settings, rollback, split) may
    not repeat a key.
 
-   Returns the config, or NULL with *err filled (err may be NULL): category LLMSPLIT_ERR_CONFIG
-   with the key path of the first error and what is wrong with it, e.g.
-   "model_list[1].litellm_params.weight: must be >= 0" or "json: 3:7: unexpected character";
-   LLMSPLIT_ERR_NOMEM when memory ran out. A config with any error is refused as a whole.
-   allocator may be NULL (malloc/free); everything the config holds is allocated through it. */
-LLMSPLIT_API llmsplit_config *llmsplit_config_parse(const char *json, size_t len,
-                                                    const llmsplit_allocator *allocator,
-                                                    llmsplit_error *err);
+   Stores the config in *out, or NULL with the status and *err filled (err may be NULL):
+   LLMSPLIT_ERR_CONFIG with the key path of the first error and what is wrong with it, e.g.
+   "model_list[1].litellm_params.weight: must be >= 0" or "json: 3:7: unexpected character"
+   (err->line and col are set then too); LLMSPLIT_ERR_NOMEM when memory ran out. A config with any
+   error is refused as a whole. allocator may be NULL (malloc/free); everything the config holds
+   is allocated through it. */
+LLMSPLIT_API llmsplit_status llmsplit_config_parse(const char *json, size_t len, const llmsplit_allocator *allocator,
+                                                   llmsplit_config **out, llmsplit_error *err);
 
 /* Reads the file at path (at most LLMSPLIT_CONFIG_MAX_BYTES) and parses it as above. A file
    that cannot be read is a LLMSPLIT_ERR_CONFIG error "cannot read PATH: REASON". */
-LLMSPLIT_API llmsplit_config *llmsplit_config_load(const char *path, const llmsplit_allocator *allocator,
-                                                   llmsplit_error *err);
+LLMSPLIT_API llmsplit_status llmsplit_config_load(const char *path, const llmsplit_allocator *allocator,
+                                                  llmsplit_config **out, llmsplit_error *err);
 
 /* Frees the config and everything in it. NULL is fine. */
 LLMSPLIT_API void llmsplit_config_free(llmsplit_config *cfg);
@@ -812,11 +833,11 @@ typedef struct llmsplit_health {
 } llmsplit_health;
 
 /* Prepares h for these settings (copied); allocator may be NULL. A window of 0 (rollback off)
-   allocates nothing. Returns 1, or 0 when s is NULL or invalid (window outside
-   0..LLMSPLIT_ROLLBACK_MAX_WINDOW, a limit negative or not a number) or memory ran out; h is
-   then still safe to free. */
-LLMSPLIT_API int llmsplit_health_init(llmsplit_health *h, const llmsplit_rollback_settings *s,
-                                      const llmsplit_allocator *a);
+   allocates nothing. LLMSPLIT_ERR_USAGE when s is NULL or invalid (window outside
+   0..LLMSPLIT_ROLLBACK_MAX_WINDOW, a limit negative or not a number), LLMSPLIT_ERR_NOMEM when
+   memory ran out; h is then still safe to free. */
+LLMSPLIT_API llmsplit_status llmsplit_health_init(llmsplit_health *h, const llmsplit_rollback_settings *s,
+                                                  const llmsplit_allocator *a, llmsplit_error *err);
 
 /* Frees what llmsplit_health_init allocated. */
 LLMSPLIT_API void llmsplit_health_free(llmsplit_health *h);
@@ -850,11 +871,11 @@ LLMSPLIT_API int llmsplit_health_available(const llmsplit_health *h, int64_t now
            ... work, checking llmsplit_pool_aborting(abort_flag) between steps ...
            job_free(j);
        }
-       static void drop(void *arg, int abandoned) { job_record_loss((job *)arg, abandoned); job_free(arg); }
+       static void drop(void *arg) { job_record_abandoned((job *)arg); job_free(arg); }
 
-       if (!llmsplit_pool_submit(pool, run, drop, j)) { count_loss(); job_free(j); }
+       if (llmsplit_pool_submit(pool, run, drop, j) != LLMSPLIT_OK) { count_loss(); job_free(j); }
        ...
-       llmsplit_pool_shutdown(pool, 10000);                                                   */
+       llmsplit_pool_shutdown(pool, 10000, &final_stats);                                                   */
 
 #ifndef LLMSPLIT_POOL_MAX_THREADS
 #define LLMSPLIT_POOL_MAX_THREADS 256      /* most workers one pool may have */
@@ -883,7 +904,7 @@ typedef void (*llmsplit_task_fn)(void *arg, const volatile int *abort_flag);
 /* abandoned: 1 = shutdown, 0 = queue full. The pool itself calls drop only at shutdown (a full
    queue is reported by submit's return value instead, and arg stays the caller's), so it always
    passes 1; 0 lets an owner route its own refusals through the same function. */
-typedef void (*llmsplit_task_drop_fn)(void *arg, int abandoned);
+typedef void (*llmsplit_task_drop_fn)(void *arg);
 
 /* Counters since the pool was created. Under the pool's lock they always satisfy
        submitted == completed + dropped_queue_full + abandoned_at_shutdown + running + queued
@@ -902,18 +923,20 @@ typedef struct llmsplit_pool_stats {
    filled (err may be NULL) when a count is negative or above its limit (category usage), the
    block cannot be allocated (memory), or a mutex, condition variable or thread cannot be created
    (memory, with the system's error number in the message); nothing is left running or allocated
-   then. The pool is released only by llmsplit_pool_shutdown. */
-LLMSPLIT_API llmsplit_pool *llmsplit_pool_create(const llmsplit_pool_desc *desc, llmsplit_error *err);
+   then and *out is NULL. The pool is released only by llmsplit_pool_shutdown. */
+LLMSPLIT_API llmsplit_status llmsplit_pool_create(const llmsplit_pool_desc *desc, llmsplit_pool **out,
+                                                  llmsplit_error *err);
 
-/* Queues fn(arg) and returns 1, or returns 0 at once when the queue is full, the pool is closed
-   or shutting down, or the build has no threads. It never waits for a worker or for space: it
-   holds the pool's lock only for a few instructions (no callback ever runs under that lock) and
-   allocates nothing. On 0 drop is NOT called: the caller still owns arg and decides what to do,
-   and dropped_queue_full has been incremented. fn NULL or pool NULL also returns 0 and counts
-   nothing. Thread-safe, also while llmsplit_pool_shutdown runs in another thread (the task is
+/* Queues fn(arg) and returns LLMSPLIT_OK, or returns LLMSPLIT_ERR_BUSY at once when the queue
+   is full, the pool is closed or shutting down, or the build has no threads. It never waits for a
+   worker or for space: it holds the pool's lock only for a few instructions (no callback ever
+   runs under that lock) and allocates nothing. When refused, drop is NOT called: the caller
+   still owns arg and decides what to do, and dropped_queue_full has been incremented. fn NULL or
+   pool NULL returns LLMSPLIT_ERR_USAGE and counts nothing. Thread-safe, also while
+   llmsplit_pool_shutdown runs in another thread (the task is
    refused), but never after shutdown has returned: the pool is gone then. */
-LLMSPLIT_API int llmsplit_pool_submit(llmsplit_pool *pool, llmsplit_task_fn fn, llmsplit_task_drop_fn drop,
-                                      void *arg);
+LLMSPLIT_API llmsplit_status llmsplit_pool_submit(llmsplit_pool *pool, llmsplit_task_fn fn,
+                                                  llmsplit_task_drop_fn drop, void *arg);
 
 /* A consistent snapshot of the counters, taken under the pool's lock. Thread-safe; all zero for a
    NULL pool. */
@@ -926,19 +949,17 @@ LLMSPLIT_API void llmsplit_pool_close(llmsplit_pool *pool);
 
 /* Closes the pool, then waits up to drain_ms (measured on CLOCK_MONOTONIC where the system lets
    condition variables use it) for queued and running tasks to finish. If they have not by then,
-   it sets the abort flag, calls drop(arg, 1) for every task still queued (in queue order, on the
+   it sets the abort flag, calls drop(arg) for every task still queued (in queue order, on the
    calling thread, without the pool's lock), waits for running tasks to notice the flag and return,
    and counts both kinds as abandoned (a task that had not returned by the deadline counts as
    abandoned even if it then finishes its work). Then it joins the workers and frees everything.
-   Returns the number abandoned. drain_ms < 0 waits forever; 0 abandons at once whatever has not
-   finished. Tasks submitted concurrently are refused. A task that never looks at the flag holds shutdown
-   until it returns. Call it once per pool, never from one of its own tasks; pool may be NULL. */
-LLMSPLIT_API int llmsplit_pool_shutdown(llmsplit_pool *pool, int drain_ms);
-
-/* The same, also storing the final counters in *final_stats (may be NULL) just before the pool
-   is freed: running and queued are 0 there, so submitted == completed + dropped_queue_full +
-   abandoned_at_shutdown. */
-LLMSPLIT_API int llmsplit_pool_shutdown_stats(llmsplit_pool *pool, int drain_ms, llmsplit_pool_stats *final_stats);
+   drain_ms < 0 waits forever; 0 abandons at once whatever has not finished. Tasks submitted
+   concurrently are refused. A task that never looks at the flag holds shutdown until it returns.
+   When final_stats is not NULL it gets the last counters, taken just before the pool is freed:
+   running and queued are 0 there, so submitted == completed + dropped_queue_full +
+   abandoned_at_shutdown. Call it once per pool, never from one of its own tasks; pool may be
+   NULL (final_stats is then all zero). */
+LLMSPLIT_API void llmsplit_pool_shutdown(llmsplit_pool *pool, int drain_ms, llmsplit_pool_stats *final_stats);
 
 /* Reads a task's abort flag: 1 once shutdown's drain deadline has passed, else 0 (also for NULL).
    The pool writes the flag with an atomic store and this is the matching atomic load, so the flag
@@ -976,8 +997,9 @@ typedef struct llmsplit_record {
     double cooldown_s;            /* rollback events */
 } llmsplit_record;
 
-/* Appends the record as one line of JSON (no newline) to out. 1 ok, 0 out of memory. */
-LLMSPLIT_API int llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *out);
+/* Appends the record as one line of JSON (no newline) to out. LLMSPLIT_ERR_NOMEM when memory ran
+   out (out is then marked failed). */
+LLMSPLIT_API llmsplit_status llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *out);
 
 /* The built-in price for a model name (upstream name, prefix stripped; dated suffixes like
    "-2024-08-06" match their base model): USD per token for input and output. Returns 0 when the
@@ -1011,9 +1033,11 @@ typedef struct llmsplit_client_desc {
     llmsplit_logger logger;
 } llmsplit_client_desc;
 
-/* Creates a client. Fails (NULL, err filled) when the config is invalid (category config, with
-   the key path), the log cannot be opened, or a thread cannot start. */
-LLMSPLIT_API llmsplit_client *llmsplit_client_create(const llmsplit_client_desc *desc, llmsplit_error *err);
+/* Creates a client in *out. Fails (*out NULL, err filled) when the config is invalid
+   (LLMSPLIT_ERR_CONFIG, with the key path), the CA bundle cannot be read (LLMSPLIT_ERR_TLS), the
+   log cannot be opened (LLMSPLIT_ERR_USAGE) or a thread cannot start (LLMSPLIT_ERR_NOMEM). */
+LLMSPLIT_API llmsplit_status llmsplit_client_create(const llmsplit_client_desc *desc, llmsplit_client **out,
+                                                    llmsplit_error *err);
 
 /* Stops the background work and frees the client: waits for queued and in-flight silent calls up
    to the config's drain_ms, then abandons the rest (counted). No call may be in flight. */
@@ -1060,9 +1084,10 @@ typedef struct llmsplit_client_stats {
 } llmsplit_client_stats;
 LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *client);
 
-/* Waits until no silent call is queued or running, up to timeout_ms (< 0: forever). Returns 1
-   when idle. For tools and tests that want every record written before reading the log. */
-LLMSPLIT_API int llmsplit_client_wait_mirrors(llmsplit_client *client, int timeout_ms);
+/* Waits until no silent call is queued or running, up to timeout_ms (< 0: forever): LLMSPLIT_OK
+   when idle, LLMSPLIT_ERR_BUSY when silent calls were still queued or running at the timeout.
+   For tools and tests that want every record written before reading the log. */
+LLMSPLIT_API llmsplit_status llmsplit_client_wait_mirrors(llmsplit_client *client, int timeout_ms);
 
 /* The one-call form of LiteLLM's completion_with_split_tests: models[i] gets weights[i] of the
    traffic; one random pick, one call (keys and bases from the environment). For programs that
@@ -1109,9 +1134,15 @@ typedef char llmsplit__check_depth[LLMSPLIT_JSON_MAX_DEPTH > 0 ? 1 : -1];
 
 /* ==== 1. common ========================================================================= */
 
+#include <time.h>
+#ifndef LLMSPLIT_NO_THREADS
+#include <pthread.h>
+#endif
+
+
 LLMSPLIT_API const char *llmsplit_strerror(llmsplit_status err) {
     static const char *const names[LLMSPLIT_ERR__COUNT] = {
-        "ok", "usage", "config", "network", "tls", "http", "provider", "response", "json", "memory"};
+        "ok", "usage", "config", "network", "tls", "http", "provider", "response", "json", "memory", "busy"};
     if ((int)err < 0 || err >= LLMSPLIT_ERR__COUNT) return "unknown";
     return names[err];
 }
@@ -1148,6 +1179,56 @@ static llmsplit_allocator llmsplit__allocator_or_default(const llmsplit_allocato
     memset(&r, 0, sizeof r);
     return r;
 }
+
+#ifndef LLMSPLIT_NO_THREADS
+typedef pthread_mutex_t llmsplit__mutex;
+#define llmsplit__mutex_init(m) pthread_mutex_init((m), NULL)
+#define llmsplit__mutex_destroy(m) pthread_mutex_destroy(m)
+#define llmsplit__lock(m) pthread_mutex_lock(m)
+#define llmsplit__unlock(m) pthread_mutex_unlock(m)
+#else
+typedef int llmsplit__mutex;
+#define llmsplit__mutex_init(m) ((void)(m))
+#define llmsplit__mutex_destroy(m) ((void)(m))
+#define llmsplit__lock(m) ((void)(m))
+#define llmsplit__unlock(m) ((void)(m))
+#endif
+
+/* Fills err (when there is one) with a category and a message. The position fields are for
+   errors about a place in a text; whoever knows the place sets them after this. */
+static void llmsplit__set_error(llmsplit_error *err, llmsplit_status code, const char *fmt, ...) {
+    va_list ap;
+    if (!err) return;
+    err->code = code;
+    err->line = err->col = 0;
+    err->offset = 0;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+static int64_t llmsplit__now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double llmsplit__now_msf(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void llmsplit__log(const llmsplit_logger *lg, llmsplit_log_level level, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (lg && lg->func) lg->func(level, msg, lg->user_data);
+    else if (level <= LLMSPLIT_LOG_WARN) fprintf(stderr, "llmsplit: %s: %s\n", level == LLMSPLIT_LOG_ERROR ? "error" : "warning", msg);
+}
+
 
 /* ==== 2. json =========================================================================== */
 
@@ -2054,7 +2135,7 @@ static void llmsplit__skip_ws(llmsplit__parser *ps) {
     ps->p = p;
 }
 
-static void llmsplit__fill_error(llmsplit_json_error *err, llmsplit_status code, const unsigned char *start,
+static void llmsplit__fill_error(llmsplit_error *err, llmsplit_status code, const unsigned char *start,
                                  const unsigned char *at, const char *msg) {
     const unsigned char *q;
     int line = 1, col = 1;
@@ -2070,9 +2151,8 @@ static void llmsplit__fill_error(llmsplit_json_error *err, llmsplit_status code,
     llmsplit__copy(err->message, sizeof err->message, msg);
 }
 
-LLMSPLIT_API llmsplit_json_doc *llmsplit_json_parse(const char *text, size_t len,
-                                                    const llmsplit_json_desc *desc,
-                                                    llmsplit_json_error *err) {
+static llmsplit_json_doc *llmsplit__json_parse(const char *text, size_t len, const llmsplit_json_desc *desc,
+                                              llmsplit_error *err) {
     llmsplit__parser ps;
     llmsplit_json_doc *doc;
     llmsplit_json_val *v, *cont = NULL;
@@ -2248,12 +2328,26 @@ fail:
     return NULL;
 }
 
+LLMSPLIT_API llmsplit_status llmsplit_json_parse(const char *text, size_t len, const llmsplit_json_desc *desc,
+                                                 llmsplit_json_doc **doc, llmsplit_error *err) {
+    llmsplit_error local;
+    llmsplit_error *e = err ? err : &local;
+    if (!doc) {
+        memset(e, 0, sizeof *e);
+        e->code = LLMSPLIT_ERR_USAGE;
+        llmsplit__copy(e->message, sizeof e->message, "no place for the document (doc is NULL)");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    *doc = llmsplit__json_parse(text, len, desc, e);
+    return *doc ? LLMSPLIT_OK : e->code;
+}
+
 /* Parses with the given allocator: the layers below use it so every byte comes from the desc. */
-static llmsplit_json_doc *llmsplit__parse(const llmsplit_allocator *a, const char *text, size_t len, llmsplit_json_error *err) {
+static llmsplit_json_doc *llmsplit__parse(const llmsplit_allocator *a, const char *text, size_t len, llmsplit_error *err) {
     llmsplit_json_desc d;
     memset(&d, 0, sizeof d);
     if (a) d.allocator = *a;
-    return llmsplit_json_parse(text, len, &d, err);
+    return llmsplit__json_parse(text, len, &d, err);
 }
 
 LLMSPLIT_API void llmsplit_json_free(llmsplit_json_doc *doc) {
@@ -2427,7 +2521,7 @@ LLMSPLIT_API void llmsplit_buf_init(llmsplit_buf *b, const llmsplit_allocator *a
     b->allocator = llmsplit__allocator_or_default(allocator);
 }
 
-LLMSPLIT_API int llmsplit_buf_reserve(llmsplit_buf *b, size_t extra) {
+static int llmsplit__buf_grow(llmsplit_buf *b, size_t extra) {
     size_t want, cap;
     char *nd;
     if (b->failed) return 0;
@@ -2445,8 +2539,12 @@ LLMSPLIT_API int llmsplit_buf_reserve(llmsplit_buf *b, size_t extra) {
     return 1;
 }
 
+LLMSPLIT_API llmsplit_status llmsplit_buf_reserve(llmsplit_buf *b, size_t extra) {
+    return llmsplit__buf_grow(b, extra) ? LLMSPLIT_OK : LLMSPLIT_ERR_NOMEM;
+}
+
 LLMSPLIT_API void llmsplit_buf_append(llmsplit_buf *b, const void *data, size_t len) {
-    if (!len || !llmsplit_buf_reserve(b, len)) return;
+    if (!len || !llmsplit__buf_grow(b, len)) return;
     memcpy(b->data + b->len, data, len);
     b->len += len;
     b->data[b->len] = 0;
@@ -2541,16 +2639,68 @@ LLMSPLIT_API void llmsplit_json_writer_init(llmsplit_json_writer *w, const llmsp
 }
 
 LLMSPLIT_API void llmsplit_json_writer_free(llmsplit_json_writer *w) {
+    if (w->llmsplit__deep) llmsplit__free(&w->buf.allocator, w->llmsplit__deep);
+    w->llmsplit__deep = NULL;
+    w->llmsplit__deep_cap = 0;
     llmsplit_buf_free(&w->buf);
 }
 
-LLMSPLIT_API const char *llmsplit_json_writer_result(const llmsplit_json_writer *w, size_t *len) {
+/* Whether the container at level i (0-based) is an object. */
+static int llmsplit__w_is_object(const llmsplit_json_writer *w, int i) {
+    size_t bit = (size_t)i;
+    const unsigned char *bits = w->llmsplit__kinds;
+    if (bit >= 8 * sizeof w->llmsplit__kinds) { bit -= 8 * sizeof w->llmsplit__kinds; bits = w->llmsplit__deep; }
+    return (bits[bit >> 3] >> (bit & 7)) & 1;
+}
+
+/* Records the kind of the container opened at level i; 0 when memory for it ran out. */
+static int llmsplit__w_set_kind(llmsplit_json_writer *w, int i, int obj) {
+    size_t bit = (size_t)i;
+    unsigned char *bits = w->llmsplit__kinds;
+    if (bit >= 8 * sizeof w->llmsplit__kinds) {
+        bit -= 8 * sizeof w->llmsplit__kinds;
+        if ((bit >> 3) >= w->llmsplit__deep_cap) {
+            size_t cap = w->llmsplit__deep_cap ? w->llmsplit__deep_cap * 2 : 64;
+            unsigned char *n = (unsigned char *)llmsplit__alloc(&w->buf.allocator, cap);
+            if (!n) return 0;
+            memset(n, 0, cap);
+            if (w->llmsplit__deep) {
+                memcpy(n, w->llmsplit__deep, w->llmsplit__deep_cap);
+                llmsplit__free(&w->buf.allocator, w->llmsplit__deep);
+            }
+            w->llmsplit__deep = n;
+            w->llmsplit__deep_cap = cap;
+        }
+        bits = w->llmsplit__deep;
+    }
+    if (obj) bits[bit >> 3] = (unsigned char)(bits[bit >> 3] | (1u << (bit & 7)));
+    else bits[bit >> 3] = (unsigned char)(bits[bit >> 3] & ~(1u << (bit & 7)));
+    return 1;
+}
+
+static const char *llmsplit__w_result(const llmsplit_json_writer *w, size_t *len) {
     if (w->err || w->buf.failed || w->depth != 0 || w->after_key || w->buf.len == 0) {
         if (len) *len = 0;
         return NULL;
     }
     if (len) *len = w->buf.len;
     return w->buf.data;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_json_writer_result(const llmsplit_json_writer *w, const char **text,
+                                                         size_t *len, llmsplit_error *err) {
+    const char *t = llmsplit__w_result(w, len);
+    llmsplit_status code = LLMSPLIT_OK;
+    if (text) *text = t;
+    if (t) return LLMSPLIT_OK;
+    if (w->err) code = w->err;
+    else if (w->buf.failed) code = LLMSPLIT_ERR_NOMEM;
+    else code = LLMSPLIT_ERR_USAGE;
+    llmsplit__set_error(err, code, "%s", w->err_message ? w->err_message
+                                        : code == LLMSPLIT_ERR_NOMEM ? "json writer: out of memory"
+                                        : w->buf.len == 0 ? "json writer: nothing written"
+                                        : "json writer: a container or key is still open");
+    return code;
 }
 
 static void llmsplit__w_fail(llmsplit_json_writer *w, llmsplit_status e, const char *msg) {
@@ -2561,7 +2711,7 @@ static void llmsplit__w_fail(llmsplit_json_writer *w, llmsplit_status e, const c
 static int llmsplit__w_value(llmsplit_json_writer *w) {
     if (w->err) return 0;
     if (w->after_key) { w->after_key = 0; return 1; }
-    if (w->depth > 0 && w->in_object[w->depth - 1]) {
+    if (w->depth > 0 && llmsplit__w_is_object(w, w->depth - 1)) {
         llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: value where a key belongs");
         return 0;
     }
@@ -2576,18 +2726,18 @@ static int llmsplit__w_value(llmsplit_json_writer *w) {
 
 static void llmsplit__w_begin(llmsplit_json_writer *w, int obj) {
     if (!llmsplit__w_value(w)) return;
-    if (w->depth >= LLMSPLIT_JSON_MAX_DEPTH) {
-        llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: nesting too deep");
+    if (w->depth == INT32_MAX || !llmsplit__w_set_kind(w, w->depth, obj)) {
+        llmsplit__w_fail(w, LLMSPLIT_ERR_NOMEM, "json writer: out of memory for nesting");
         return;
     }
-    w->in_object[w->depth++] = (uint8_t)obj;
+    w->depth++;
     w->first = 1;
     llmsplit_buf_append(&w->buf, obj ? "{" : "[", 1);
 }
 
 static void llmsplit__w_end(llmsplit_json_writer *w, int obj) {
     if (w->err) return;
-    if (w->depth == 0 || w->in_object[w->depth - 1] != obj || w->after_key) {
+    if (w->depth == 0 || llmsplit__w_is_object(w, w->depth - 1) != obj || w->after_key) {
         llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: unbalanced end");
         return;
     }
@@ -2609,7 +2759,7 @@ static void llmsplit__w_escaped(llmsplit_json_writer *w, const char *s, size_t l
     llmsplit_buf *b = &w->buf;
     char *o;
     /* worst case every byte becomes \u00XX; the 8-byte stores below never pass that */
-    if (len > (SIZE_MAX - 16) / 6 || !llmsplit_buf_reserve(b, len * 6 + 10)) {
+    if (len > (SIZE_MAX - 16) / 6 || !llmsplit__buf_grow(b, len * 6 + 10)) {
         llmsplit__w_fail(w, LLMSPLIT_ERR_NOMEM, "json writer: out of memory");
         return;
     }
@@ -2659,7 +2809,7 @@ static void llmsplit__w_escaped(llmsplit_json_writer *w, const char *s, size_t l
 
 LLMSPLIT_API void llmsplit_json_write_key(llmsplit_json_writer *w, const char *key, size_t len) {
     if (w->err) return;
-    if (w->depth == 0 || !w->in_object[w->depth - 1] || w->after_key) {
+    if (w->depth == 0 || !llmsplit__w_is_object(w, w->depth - 1) || w->after_key) {
         llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: key outside an object");
         return;
     }
@@ -2809,51 +2959,6 @@ LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsp
 #define MSG_NOSIGNAL 0 /* BSDs: SO_NOSIGPIPE is set on the socket instead */
 #endif
 
-#ifndef LLMSPLIT_NO_THREADS
-typedef pthread_mutex_t llmsplit__mutex;
-#define llmsplit__mutex_init(m) pthread_mutex_init((m), NULL)
-#define llmsplit__mutex_destroy(m) pthread_mutex_destroy(m)
-#define llmsplit__lock(m) pthread_mutex_lock(m)
-#define llmsplit__unlock(m) pthread_mutex_unlock(m)
-#else
-typedef int llmsplit__mutex;
-#define llmsplit__mutex_init(m) ((void)(m))
-#define llmsplit__mutex_destroy(m) ((void)(m))
-#define llmsplit__lock(m) ((void)(m))
-#define llmsplit__unlock(m) ((void)(m))
-#endif
-
-static void llmsplit__set_error(llmsplit_error *err, llmsplit_status code, const char *fmt, ...) {
-    va_list ap;
-    if (!err) return;
-    err->code = code;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
-
-static int64_t llmsplit__now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double llmsplit__now_msf(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void llmsplit__log(const llmsplit_logger *lg, llmsplit_log_level level, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (lg && lg->func) lg->func(level, msg, lg->user_data);
-    else if (level <= LLMSPLIT_LOG_WARN) fprintf(stderr, "llmsplit: %s: %s\n", level == LLMSPLIT_LOG_ERROR ? "error" : "warning", msg);
-}
-
 /* --- URLs ----------------------------------------------------------------------------- */
 
 static int llmsplit__host_char(unsigned char c) {
@@ -2861,7 +2966,7 @@ static int llmsplit__host_char(unsigned char c) {
            c == '.' || c == '_';
 }
 
-LLMSPLIT_API int llmsplit_url_parse(const char *url, llmsplit_url *out, llmsplit_error *err) {
+static int llmsplit__url_parse(const char *url, llmsplit_url *out, llmsplit_error *err) {
     const char *p, *host, *host_end, *auth_end, *at;
     size_t n, i;
     memset(out, 0, sizeof *out);
@@ -2955,6 +3060,13 @@ LLMSPLIT_API int llmsplit_url_parse(const char *url, llmsplit_url *out, llmsplit
     return 1;
 }
 
+LLMSPLIT_API llmsplit_status llmsplit_url_parse(const char *url, llmsplit_url *out, llmsplit_error *err) {
+    llmsplit_error local;
+    if (!out) { llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: no place for the result"); return LLMSPLIT_ERR_USAGE; }
+    if (llmsplit__url_parse(url, out, err ? err : &local)) return LLMSPLIT_OK;
+    return LLMSPLIT_ERR_USAGE;
+}
+
 /* --- response parser ---------------------------------------------------------------------- */
 
 enum {
@@ -2974,11 +3086,9 @@ static int llmsplit__hp_fail(llmsplit_http_parser *p, llmsplit_error *err, const
     va_list ap;
     p->state = LLMSPLIT__HP_ERROR;
     if (err) {
-        int n;
         err->code = LLMSPLIT_ERR_HTTP;
-        n = snprintf(err->message, sizeof err->message, "http: ");
         va_start(ap, fmt);
-        vsnprintf(err->message + n, sizeof err->message - (size_t)n, fmt, ap);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
     }
     return -1;
@@ -3037,10 +3147,6 @@ static int llmsplit__hp_head(llmsplit_http_parser *p, llmsplit_error *err) {
         }
         if (r->num_headers >= LLMSPLIT_HTTP_MAX_HEADERS)
             return llmsplit__hp_fail(p, err, "more than %d response header fields", LLMSPLIT_HTTP_MAX_HEADERS);
-        r->headers[r->num_headers].name = (uint32_t)(line - h);
-        r->headers[r->num_headers].name_len = (uint32_t)(colon - line);
-        r->headers[r->num_headers].value = (uint32_t)(v - h);
-        r->headers[r->num_headers].value_len = (uint32_t)(ve - v);
         r->num_headers++;
         if ((size_t)(colon - line) == 14 && strncasecmp(line, "content-length", 14) == 0) {
             uint64_t val = 0;
@@ -3133,7 +3239,7 @@ static int llmsplit__hp_line(llmsplit_http_parser *p, const char *data, size_t l
     return 0;
 }
 
-LLMSPLIT_API int llmsplit_http_parser_feed(llmsplit_http_parser *p, const char *data, size_t len,
+static int llmsplit__hp_feed(llmsplit_http_parser *p, const char *data, size_t len,
                                            size_t *consumed, llmsplit_error *err) {
     size_t i = 0;
     llmsplit_http_response *r = p->resp;
@@ -3256,7 +3362,21 @@ LLMSPLIT_API int llmsplit_http_parser_feed(llmsplit_http_parser *p, const char *
     return 0;
 }
 
-LLMSPLIT_API int llmsplit_http_parser_eof(llmsplit_http_parser *p, llmsplit_error *err) {
+LLMSPLIT_API llmsplit_status llmsplit_http_parser_feed(llmsplit_http_parser *p, const char *data, size_t len,
+                                                       size_t *consumed, int *done, llmsplit_error *err) {
+    llmsplit_error local;
+    llmsplit_error *e = err ? err : &local;
+    int rc;
+    size_t used = 0;
+    e->code = LLMSPLIT_OK;
+    rc = llmsplit__hp_feed(p, data, len, &used, e);
+    if (consumed) *consumed = used;
+    if (done) *done = rc == 1;
+    if (rc >= 0) return LLMSPLIT_OK;
+    return e->code != LLMSPLIT_OK ? e->code : LLMSPLIT_ERR_HTTP;
+}
+
+static int llmsplit__hp_eof(llmsplit_http_parser *p, llmsplit_error *err) {
     if (p->state == LLMSPLIT__HP_CLOSE || p->state == LLMSPLIT__HP_DONE) {
         p->state = LLMSPLIT__HP_DONE;
         return 1;
@@ -3267,17 +3387,34 @@ LLMSPLIT_API int llmsplit_http_parser_eof(llmsplit_http_parser *p, llmsplit_erro
     return llmsplit__hp_fail(p, err, "connection closed in the middle of the response");
 }
 
+LLMSPLIT_API llmsplit_status llmsplit_http_parser_eof(llmsplit_http_parser *p, llmsplit_error *err) {
+    llmsplit_error local;
+    return llmsplit__hp_eof(p, err ? err : &local) == 1 ? LLMSPLIT_OK : LLMSPLIT_ERR_HTTP;
+}
+
 LLMSPLIT_API const char *llmsplit_http_get_header(const llmsplit_http_response *resp, const char *name,
                                               size_t *len) {
-    int i;
-    size_t nl = strlen(name);
-    for (i = 0; i < resp->num_headers; i++) {
-        if (resp->headers[i].name_len == nl && strncasecmp(resp->head.data + resp->headers[i].name, name, nl) == 0) {
-            if (len) *len = resp->headers[i].value_len;
-            return resp->head.data + resp->headers[i].value;
+    /* The parser validated the head (status line, then "name: value" lines ending in CRLF), so a
+       scan of it is the index: no table in the response, whose size would then depend on
+       LLMSPLIT_HTTP_MAX_HEADERS. */
+    const char *h, *end, *line, *eol;
+    size_t nl = name ? strlen(name) : 0;
+    if (len) *len = 0;
+    if (!resp || !name || resp->head.len < 4 || resp->num_headers == 0) return NULL;
+    h = resp->head.data;
+    end = h + resp->head.len - 2;
+    eol = strstr(h, "\r\n");
+    for (line = eol ? eol + 2 : end; line < end; line = eol + 2) {
+        const char *v, *ve;
+        eol = strstr(line, "\r\n");
+        if (!eol) break;
+        if ((size_t)(eol - line) > nl && line[nl] == ':' && strncasecmp(line, name, nl) == 0) {
+            for (v = line + nl + 1; v < eol && (*v == ' ' || *v == '\t'); v++) {}
+            for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--) {}
+            if (len) *len = (size_t)(ve - v);
+            return v;
         }
     }
-    if (len) *len = 0;
     return NULL;
 }
 
@@ -3731,7 +3868,7 @@ static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout
     snprintf(portstr, sizeof portstr, "%d", port);
     rc = getaddrinfo(host, portstr, &hints, &res);
     if (rc != 0) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: cannot resolve host '%s': %s", host, gai_strerror(rc));
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "cannot resolve host '%s': %s", host, gai_strerror(rc));
         return -1;
     }
     for (ai = res; ai; ai = ai->ai_next) {
@@ -3763,9 +3900,9 @@ static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout
     freeaddrinfo(res);
     if (fd < 0) {
         if (timed_out)
-            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: connect to %s:%d timed out", host, port);
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "connect to %s:%d timed out", host, port);
         else
-            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: cannot connect to %s:%d: %s", host, port,
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "cannot connect to %s:%d: %s", host, port,
                                 strerror(last_errno ? last_errno : ECONNREFUSED));
     }
     return fd;
@@ -3835,7 +3972,7 @@ static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_url *proxy,
                                                      : "CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n%s\r\n",
                  u->host, u->port, u->host, u->port, auth);
     if (n < 0 || (size_t)n >= sizeof req || llmsplit__sock_write(c, (const unsigned char *)req, (size_t)n) != n) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: cannot send CONNECT to proxy %s:%d", proxy->host, proxy->port);
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "cannot send CONNECT to proxy %s:%d", proxy->host, proxy->port);
         return 0;
     }
     /* The proxy says nothing after its answer until the TLS handshake starts, so reading in
@@ -3843,7 +3980,7 @@ static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_url *proxy,
     for (;;) {
         int r = llmsplit__sock_read(c, (unsigned char *)resp + got, sizeof resp - 1 - got);
         if (r <= 0) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: proxy %s:%d %s during CONNECT", proxy->host,
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "proxy %s:%d %s during CONNECT", proxy->host,
                                 proxy->port, c->timed_out ? "timed out" : "closed the connection");
             return 0;
         }
@@ -3851,19 +3988,19 @@ static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_url *proxy,
         resp[got] = 0;
         if (strstr(resp, "\r\n\r\n")) break;
         if (got >= sizeof resp - 1) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_HTTP, "http: proxy answer to CONNECT is too long");
+            llmsplit__set_error(err, LLMSPLIT_ERR_HTTP, "proxy answer to CONNECT is too long");
             return 0;
         }
     }
     if (strncmp(resp, "HTTP/1.", 7) != 0 || resp[9] != '2') {
         char *eol = strstr(resp, "\r\n");
         if (eol) *eol = 0;
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: proxy %s:%d refused CONNECT to %s:%d: %.80s",
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "proxy %s:%d refused CONNECT to %s:%d: %.80s",
                             proxy->host, proxy->port, u->host, u->port, resp);
         return 0;
     }
     if (strstr(resp, "\r\n\r\n") + 4 != resp + got) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_HTTP, "http: proxy sent data after its CONNECT answer");
+        llmsplit__set_error(err, LLMSPLIT_ERR_HTTP, "proxy sent data after its CONNECT answer");
         return 0;
     }
     c->first_len = 0; /* what follows is the origin's, through the tunnel */
@@ -3883,7 +4020,7 @@ static int llmsplit__load_tas(llmsplit_http *h, llmsplit_error *err) {
     if (h->ca_pem) {
         snprintf(h->ca_source, sizeof h->ca_source, "in-memory CA PEM");
         if (!llmsplit__tas_add_pem(&h->tas, h->ca_pem, h->ca_pem_len)) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: no usable certificate in the in-memory CA PEM");
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "no usable certificate in the in-memory CA PEM");
             return 0;
         }
         h->tas_loaded = 1;
@@ -3895,7 +4032,7 @@ static int llmsplit__load_tas(llmsplit_http *h, llmsplit_error *err) {
         for (i = 0; i < sizeof system_paths / sizeof system_paths[0]; i++)
             if (access(system_paths[i], R_OK) == 0) { file = system_paths[i]; break; }
         if (!file) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: no CA bundle found (tried /etc/ssl/certs/ca-certificates.crt "
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "no CA bundle found (tried /etc/ssl/certs/ca-certificates.crt "
                                 "and the other system paths); set SSL_CERT_FILE or pass a CA file");
             return 0;
         }
@@ -3906,7 +4043,7 @@ static int llmsplit__load_tas(llmsplit_http *h, llmsplit_error *err) {
         char chunk[8192];
         size_t n;
         if (!f) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: cannot read CA file %s: %s", file, strerror(errno));
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "cannot read CA file %s: %s", file, strerror(errno));
             return 0;
         }
         llmsplit_buf_init(&pem, &h->allocator);
@@ -3915,7 +4052,7 @@ static int llmsplit__load_tas(llmsplit_http *h, llmsplit_error *err) {
         n = pem.failed ? 0 : llmsplit__tas_add_pem(&h->tas, pem.data ? pem.data : "", pem.len);
         llmsplit_buf_free(&pem);
         if (!n) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: no usable certificate in CA file %s", file);
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "no usable certificate in CA file %s", file);
             return 0;
         }
     }
@@ -3931,18 +4068,18 @@ static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsp
     snprintf(where, sizeof where, u->host_is_ip == 6 ? "[%s]:%d" : "%s:%d", u->host, u->port);
     if (e == BR_ERR_IO || e == 0) {
         if (c->timed_out)
-            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: timed out during the TLS exchange with %s", where);
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "timed out during the TLS exchange with %s", where);
         else if (c->peer_closed)
-            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: %s closed the connection during the handshake "
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "%s closed the connection during the handshake "
                                 "(not a TLS server, or it refused us)", where);
         else
-            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: connection to %s failed: %s", where,
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "connection to %s failed: %s", where,
                                 strerror(c->io_errno ? c->io_errno : ECONNRESET));
         return;
     }
     /* a TLS record starts with a content type 20..23 and major version 3 */
     if (c->first_len >= 2 && (c->first_bytes[0] < 20 || c->first_bytes[0] > 23 || c->first_bytes[1] != 3)) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: %s answered with something that is not TLS "
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "%s answered with something that is not TLS "
                             "(not a TLS server? try http://)", where);
         return;
     }
@@ -3952,27 +4089,27 @@ static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsp
         char now[15];
         llmsplit__utc_now(now);
         if (llmsplit__cert_info(c->xc.leaf, c->xc.leaf_len, &ci) && ci.not_before[0] && strcmp(now, ci.not_before) < 0)
-            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate is not yet valid (%s)", where);
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "certificate is not yet valid (%s)", where);
         else
-            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate has expired (%s)", where);
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "certificate has expired (%s)", where);
         return;
     }
     case BR_ERR_X509_BAD_SERVER_NAME:
         if (c->xc.ip_mismatch)
-            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate has no IP address entry for '%s' "
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "certificate has no IP address entry for '%s' "
                                 "(an IP-literal URL is only verified against the certificate's IP SANs)", u->host);
         else
-            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate is not for host '%s' (%s)", u->host, where);
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "certificate is not for host '%s' (%s)", u->host, where);
         return;
     case BR_ERR_X509_NOT_TRUSTED:
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: unknown issuer or incomplete chain (no trust anchor; %s) (%s)",
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "unknown issuer or incomplete chain (no trust anchor; %s) (%s)",
                             h->ca_source, where);
         return;
     case BR_ERR_BAD_VERSION:
     case BR_ERR_BAD_LENGTH:
     case BR_ERR_TOO_LARGE:
     case BR_ERR_UNKNOWN_TYPE:
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: %s answered with something that is not TLS "
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "%s answered with something that is not TLS "
                             "(not a TLS server? try http://)", where);
         return;
     default:
@@ -3989,26 +4126,26 @@ static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsp
         size_t i;
         for (i = 0; i < sizeof plain / sizeof plain[0]; i++)
             if (plain[i].code == e) {
-                llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: %s (%s)", plain[i].text, where);
+                llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "%s (%s)", plain[i].text, where);
                 return;
             }
     }
     if (e >= BR_ERR_SEND_FATAL_ALERT) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: handshake aborted, we sent alert %s (%s)",
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "handshake aborted, we sent alert %s (%s)",
                             llmsplit__alert_name(e - BR_ERR_SEND_FATAL_ALERT), where);
     } else if (e >= BR_ERR_RECV_FATAL_ALERT) {
         int a = e - BR_ERR_RECV_FATAL_ALERT;
         if (a == 70)
-            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: server requires TLS 1.3 (BearSSL speaks up to 1.2) (%s)", where);
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "server requires TLS 1.3 (BearSSL speaks up to 1.2) (%s)", where);
         else if (a == 40)
-            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: server alert handshake_failure: no cipher suite or "
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "server alert handshake_failure: no cipher suite or "
                                 "protocol in common (%s)", where);
         else
-            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: server sent alert %s (%s)", llmsplit__alert_name(a), where);
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "server sent alert %s (%s)", llmsplit__alert_name(a), where);
     } else if (e >= 32 && e < 64) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: certificate verification failed (BearSSL X.509 error %d) (%s)", e, where);
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "certificate verification failed (BearSSL X.509 error %d) (%s)", e, where);
     } else {
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: handshake failed (BearSSL error %d) (%s)", e, where);
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "handshake failed (BearSSL error %d) (%s)", e, where);
     }
 }
 
@@ -4071,7 +4208,7 @@ static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmspl
     /* SNI and the name check use the host name; IP literals get neither (RFC 6066) and are
        checked against the certificate's IP SANs by our X.509 wrapper instead. */
     if (!br_ssl_client_reset(&c->sc, u->host_is_ip ? NULL : u->host, resume)) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "tls: cannot start the TLS engine (error %d)",
+        llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "cannot start the TLS engine (error %d)",
                             br_ssl_engine_last_error(&c->sc.eng));
         return 0;
     }
@@ -4109,7 +4246,7 @@ static char *llmsplit__strdup(const llmsplit_allocator *a, const char *s) {
     return s ? (char *)llmsplit__dup(a, s, strlen(s) + 1) : NULL;
 }
 
-LLMSPLIT_API llmsplit_http *llmsplit_http_create(const llmsplit_http_desc *desc, llmsplit_error *err) {
+static llmsplit_http *llmsplit__http_create(const llmsplit_http_desc *desc, llmsplit_error *err) {
     llmsplit_http_desc d;
     llmsplit_http *h;
     const char *proxy;
@@ -4139,7 +4276,7 @@ LLMSPLIT_API llmsplit_http *llmsplit_http_create(const llmsplit_http_desc *desc,
     proxy = d.proxy ? d.proxy : llmsplit__env("HTTPS_PROXY", "https_proxy");
     if (proxy && *proxy) {
         llmsplit_url pu;
-        if (!llmsplit_url_parse(proxy, &pu, err) || pu.https) {
+        if (!llmsplit__url_parse(proxy, &pu, err) || pu.https) {
             if (pu.https) llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "proxy: only http:// proxies are supported");
             else if (err) err->code = LLMSPLIT_ERR_CONFIG;
             llmsplit_http_destroy(h);
@@ -4158,6 +4295,16 @@ LLMSPLIT_API llmsplit_http *llmsplit_http_create(const llmsplit_http_desc *desc,
                       "any server can pose as any host");
 #endif
     return h;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_http_create(const llmsplit_http_desc *desc, llmsplit_http **out,
+                                                  llmsplit_error *err) {
+    llmsplit_error local;
+    llmsplit_error *e = err ? err : &local;
+    if (!out) { llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: no place for the client"); return LLMSPLIT_ERR_USAGE; }
+    e->code = LLMSPLIT_OK;
+    *out = llmsplit__http_create(desc, e);
+    return *out ? LLMSPLIT_OK : (e->code ? e->code : LLMSPLIT_ERR_NOMEM);
 }
 
 LLMSPLIT_API void llmsplit_http_destroy(llmsplit_http *h) {
@@ -4255,7 +4402,7 @@ static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit_url 
         return NULL;
     }
 #endif
-    if (use_proxy) llmsplit_url_parse(h->proxy, &pu, NULL);
+    if (use_proxy) llmsplit__url_parse(h->proxy, &pu, NULL);
     c = (llmsplit__conn *)llmsplit__alloc(&h->allocator, sizeof *c);
     if (!c) {
         llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for a connection");
@@ -4426,7 +4573,7 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
         llmsplit_buf one;
         int ok;
         llmsplit_buf_init(&one, &h->allocator);
-        llmsplit_buf_reserve(&one, head->len + req->body_len);
+        llmsplit__buf_grow(&one, head->len + req->body_len);
         llmsplit_buf_append(&one, head->data, head->len);
         llmsplit_buf_append(&one, req->body, req->body_len);
         ok = !one.failed && llmsplit__conn_write(c, one.data, one.len);
@@ -4449,11 +4596,11 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
             if (n < 0 && first) goto read_failed_first;
             if (n < 0) goto read_failed;
             if (first) {
-                llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: %s:%d closed the connection without a response",
+                llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "%s:%d closed the connection without a response",
                                     u->host, u->port);
                 return -1;
             }
-            r = llmsplit_http_parser_eof(&hp, err);
+            r = llmsplit__hp_eof(&hp, err);
             if (r < 0) return 0;
             resp->keep_alive = 0;
             return 1;
@@ -4462,7 +4609,7 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
             resp->ttfb_ms = llmsplit__now_msf() - t0;
             first = 0;
         }
-        r = llmsplit_http_parser_feed(&hp, buf, (size_t)n, &used, err);
+        r = llmsplit__hp_feed(&hp, buf, (size_t)n, &used, err);
         if (r < 0) return 0;
         if (r == 1) {
             if (used != (size_t)n) resp->keep_alive = 0; /* bytes beyond the response: do not trust it */
@@ -4478,10 +4625,10 @@ write_failed:
     }
 #endif
     if (c->timed_out) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: timed out sending the request to %s:%d", u->host, u->port);
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "timed out sending the request to %s:%d", u->host, u->port);
         return 0;
     }
-    llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: cannot send the request to %s:%d: %s", u->host, u->port,
+    llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "cannot send the request to %s:%d: %s", u->host, u->port,
                         strerror(c->io_errno ? c->io_errno : EPIPE));
     return -1;
 
@@ -4493,20 +4640,20 @@ read_failed_first:
             return 0;
         }
 #endif
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: connection to %s:%d failed before a response: %s",
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "connection to %s:%d failed before a response: %s",
                             u->host, u->port, strerror(c->io_errno ? c->io_errno : ECONNRESET));
         return -1;
     }
 read_failed:
     if (c->timed_out)
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: timed out waiting for %s from %s:%d",
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "timed out waiting for %s from %s:%d",
                             first ? "a response" : "the rest of the response", u->host, u->port);
 #ifndef LLMSPLIT_NO_TLS
     else if (c->https && br_ssl_engine_last_error(&c->sc.eng) != BR_ERR_IO)
         llmsplit__tls_error(h, c, u, err);
 #endif
     else
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: connection to %s:%d broke mid-response: %s",
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "connection to %s:%d broke mid-response: %s",
                             u->host, u->port, strerror(c->io_errno ? c->io_errno : ECONNRESET));
     return 0;
 }
@@ -4533,7 +4680,7 @@ LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit
     }
     llmsplit_buf_init(&resp->head, &h->allocator);
     llmsplit_buf_init(&resp->body, &h->allocator);
-    if (!llmsplit_url_parse(req->url, &u, err)) return err->code;
+    if (!llmsplit__url_parse(req->url, &u, err)) return err->code;
     if (u.userinfo[0]) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: credentials in the URL are not sent; use a header");
         return err->code;
@@ -4583,9 +4730,9 @@ LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit
     }
     llmsplit_buf_free(&head);
     resp->total_ms = llmsplit__now_msf() - t0;
-    if (r != 1 && !err->code) llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: request failed");
+    if (r != 1 && !err->code) llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "request failed");
     if (r != 1 && llmsplit__flag_set(req->abort_flag))
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "network: aborted (the caller is shutting down)");
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "aborted (the caller is shutting down)");
     return r == 1 ? LLMSPLIT_OK : err->code;
 }
 
@@ -4608,14 +4755,14 @@ static int llmsplit__join_url(char *out, size_t cap, const char *base, const cha
     llmsplit_url u;
     while (n > 0 && base[n - 1] == '/') n--;
     if ((size_t)snprintf(out, cap, "%.*s%s", (int)n, base, path) >= cap) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: api_base is too long");
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "api_base is too long");
         return 0;
     }
-    if (!llmsplit_url_parse(out, &u, err)) {
+    if (!llmsplit__url_parse(out, &u, err)) {
         if (err) {
             char tmp[sizeof err->message];
             llmsplit__copy(tmp, sizeof tmp, err->message);
-            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: api_base '%.80s' is not usable: %s", base, tmp);
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "api_base '%.80s' is not usable: %s", base, tmp);
         }
         return 0;
     }
@@ -4627,7 +4774,7 @@ LLMSPLIT_API int llmsplit_route_model(const char *model, const char *api_base, c
     const char *name = model, *base = api_base && *api_base ? api_base : NULL, *path = "/chat/completions";
     memset(out, 0, sizeof *out);
     if (!model || !*model) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: empty model string");
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "empty model string");
         return 0;
     }
     out->key_required = 1;
@@ -4640,11 +4787,11 @@ LLMSPLIT_API int llmsplit_route_model(const char *model, const char *api_base, c
         name = model + 6;
         if (!base) base = getenv("AZURE_API_BASE");
         if (!base || !*base) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: %s needs an api_base (or AZURE_API_BASE)", model);
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "%s needs an api_base (or AZURE_API_BASE)", model);
             return 0;
         }
         if (!version || !*version) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: %s needs an api_version (or AZURE_API_VERSION)", model);
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "%s needs an api_version (or AZURE_API_VERSION)", model);
             return 0;
         }
         snprintf(p, sizeof p, "/openai/deployments/%s/chat/completions?api-version=%s", name, version);
@@ -4691,7 +4838,7 @@ LLMSPLIT_API int llmsplit_route_model(const char *model, const char *api_base, c
         path = "/v1/messages";
     } else if (strchr(model, '/') && !llmsplit__starts(model, "openai/")) {
         /* an unknown prefix is more likely a typo than an OpenAI model with a slash */
-        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: unknown provider in model '%.80s' (known: openai/, azure/, "
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "unknown provider in model '%.80s' (known: openai/, azure/, "
                             "huggingface/, ollama/, openrouter/, together_ai/, anthropic/)", model);
         return 0;
     }
@@ -4701,7 +4848,7 @@ LLMSPLIT_API int llmsplit_route_model(const char *model, const char *api_base, c
         if (!base || !*base) base = "https://api.openai.com/v1";
     }
     if (!*name) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: model '%.80s' has no name after its prefix", model);
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "model '%.80s' has no name after its prefix", model);
         return 0;
     }
     if (api_base && *api_base) out->key_required = 0; /* a self-hosted base may need no key */
@@ -4746,7 +4893,7 @@ static void llmsplit__w_lit(llmsplit_json_writer *w, const char *key, const char
 
 /* Writes a raw JSON text (already validated by the caller's parse) as a value. */
 static void llmsplit__w_raw(llmsplit_json_writer *w, const char *json, llmsplit_error *err, const char *what) {
-    llmsplit_json_error je;
+    llmsplit_error je;
     llmsplit_json_doc *doc = llmsplit__parse(&w->buf.allocator, json, strlen(json), &je);
     if (!doc) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "request: %s is not valid JSON (%d:%d: %s)", what, je.line, je.col, je.message);
@@ -5020,7 +5167,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req
     llmsplit_json_iter it;
     llmsplit_status code = LLMSPLIT_OK;
     if (req->params_json && *req->params_json) {
-        llmsplit_json_error je;
+        llmsplit_error je;
         pdoc = llmsplit__parse(&out->allocator, req->params_json, strlen(req->params_json), &je);
         if (!pdoc || llmsplit_json_type_of(llmsplit_json_root(pdoc)) != LLMSPLIT_JSON_OBJECT) {
             llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "request: params must be a JSON object%s%s",
@@ -5064,7 +5211,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req
     }
     llmsplit_json_write_end_object(&w);
     llmsplit_json_free(pdoc);
-    if (!llmsplit_json_writer_result(&w, NULL)) {
+    if (!llmsplit__w_result(&w, NULL)) {
         code = w.err == LLMSPLIT_ERR_NOMEM || w.buf.failed ? LLMSPLIT_ERR_NOMEM : LLMSPLIT_ERR_USAGE;
         if (!err || !err->code)
             llmsplit__set_error(err, code, "request: %s", w.err_message ? w.err_message : "out of memory");
@@ -5118,7 +5265,7 @@ static void llmsplit__anthropic_tool_calls(llmsplit_chat_response *r, const llms
         any = 1;
         llmsplit_json_writer_init(&args, &r->tool_calls.allocator);
         llmsplit_json_write_value(&args, llmsplit_json_get(b, "input"));
-        a = llmsplit_json_writer_result(&args, &an);
+        a = llmsplit__w_result(&args, &an);
         llmsplit_json_write_begin_object(&w);
         llmsplit_json_write_key(&w, "id", 2);
         llmsplit_json_write_value(&w, llmsplit_json_get(b, "id"));
@@ -5134,7 +5281,7 @@ static void llmsplit__anthropic_tool_calls(llmsplit_chat_response *r, const llms
         llmsplit_json_writer_free(&args);
     }
     llmsplit_json_write_end_array(&w);
-    if (any && llmsplit_json_writer_result(&w, NULL)) {
+    if (any && llmsplit__w_result(&w, NULL)) {
         llmsplit_buf_free(&r->tool_calls);
         r->tool_calls = w.buf;
     } else {
@@ -5144,11 +5291,11 @@ static void llmsplit__anthropic_tool_calls(llmsplit_chat_response *r, const llms
 
 /* Fills the answer from a whole (non-streamed) body. 0 with err (response) when unusable. */
 static int llmsplit__parse_answer(llmsplit_chat_response *r, const char *body, size_t len, llmsplit_error *err) {
-    llmsplit_json_error je;
+    llmsplit_error je;
     llmsplit_json_doc *doc = llmsplit__parse(&r->text.allocator, body, len, &je);
     const llmsplit_json_val *root = llmsplit_json_root(doc), *m, *c;
     if (!doc) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "response: the answer is not JSON (%d:%d: %s)", je.line, je.col, je.message);
+        llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "the answer is not JSON (%d:%d: %s)", je.line, je.col, je.message);
         return 0;
     }
     if (r->provider == LLMSPLIT_PROVIDER_ANTHROPIC) {
@@ -5209,7 +5356,7 @@ static int llmsplit__parse_answer(llmsplit_chat_response *r, const char *body, s
     return 1;
 unusable:
     llmsplit_json_free(doc);
-    llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "response: the answer has no %s",
+    llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "the answer has no %s",
                         r->provider == LLMSPLIT_PROVIDER_ANTHROPIC ? "content blocks"
                         : r->provider == LLMSPLIT_PROVIDER_OLLAMA ? "message" : "choices[0].message");
     return 0;
@@ -5271,7 +5418,7 @@ static void llmsplit__provider_error(const llmsplit_allocator *a, llmsplit_error
     if (err) {
         err->code = LLMSPLIT_ERR_PROVIDER;
         err->http_status = status;
-        snprintf(err->message, sizeof err->message, "provider: %d %s%s%s%s", status, llmsplit__status_words(status), after,
+        snprintf(err->message, sizeof err->message, "%d %s%s%s%s", status, llmsplit__status_words(status), after,
                  clean[0] ? ": " : "", clean);
     }
     llmsplit_json_free(doc);
@@ -5314,7 +5461,7 @@ static int llmsplit__sse_line(llmsplit_sse_parser *p, const char *s, size_t n, l
     if (name_len == 4 && memcmp(s, "data", 4) == 0) {
         size_t max = p->max_event_bytes ? p->max_event_bytes : LLMSPLIT_SSE_MAX_EVENT_BYTES;
         if (p->data.len + value_len + 1 > max) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_HTTP, "http: server-sent event larger than %lu bytes", (unsigned long)max);
+            llmsplit__set_error(err, LLMSPLIT_ERR_HTTP, "server-sent event larger than %lu bytes", (unsigned long)max);
             return -1;
         }
         llmsplit_buf_append(&p->data, value, value_len);
@@ -5331,7 +5478,7 @@ static int llmsplit__sse_line(llmsplit_sse_parser *p, const char *s, size_t n, l
     return 0; /* id, retry and unknown fields are ignored */
 }
 
-LLMSPLIT_API int llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err) {
+static int llmsplit__sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err) {
     size_t i = 0, max = p->max_event_bytes ? p->max_event_bytes : LLMSPLIT_SSE_MAX_EVENT_BYTES;
     while (i < len) {
         size_t start = i;
@@ -5344,7 +5491,7 @@ LLMSPLIT_API int llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, siz
         while (i < len && data[i] != '\n' && data[i] != '\r') i++;
         if (i == len) { /* partial line: keep it */
             if (p->line.len + (i - start) > max) {
-                llmsplit__set_error(err, LLMSPLIT_ERR_HTTP, "http: server-sent event line larger than %lu bytes", (unsigned long)max);
+                llmsplit__set_error(err, LLMSPLIT_ERR_HTTP, "server-sent event line larger than %lu bytes", (unsigned long)max);
                 return -1;
             }
             llmsplit_buf_append(&p->line, data + start, i - start);
@@ -5364,6 +5511,16 @@ LLMSPLIT_API int llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, siz
         if (p->after_cr && i < len && data[i] == '\n') { p->after_cr = 0; i++; }
     }
     return 0;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err) {
+    llmsplit_error local;
+    llmsplit_error *e = err ? err : &local;
+    e->code = LLMSPLIT_OK;
+    if (llmsplit__sse_feed(p, data, len, e) == 0) return LLMSPLIT_OK;
+    if (e->code != LLMSPLIT_OK) return e->code;
+    llmsplit__set_error(e, LLMSPLIT_ERR_USAGE, "sse: stopped by the event callback");
+    return LLMSPLIT_ERR_USAGE;
 }
 
 /* --- calls --------------------------------------------------------------------------------- */
@@ -5399,7 +5556,7 @@ static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
     int rc = 0;
     llmsplit_buf_init(&big, &st->resp->text.allocator);
     if (n + 4 > sizeof out_local) { /* each 3-byte half becomes at most 4 bytes */
-        if (!llmsplit_buf_reserve(&big, n + 4)) return -1;
+        if (!llmsplit__buf_grow(&big, n + 4)) return -1;
         out = big.data;
     }
     o = out;
@@ -5459,7 +5616,7 @@ static void llmsplit__stream_error(llmsplit__stream *st, const llmsplit_json_val
     const char *type = llmsplit_json_str(llmsplit_json_get(e, "type"), NULL);
     char clean[200];
     llmsplit__clean_message(clean, sizeof clean, msg ? msg : "", msg ? n : 0, st->key);
-    llmsplit__set_error(st->err, LLMSPLIT_ERR_PROVIDER, "provider: error inside the stream%s%s: %s", type ? ": " : "",
+    llmsplit__set_error(st->err, LLMSPLIT_ERR_PROVIDER, "error inside the stream%s%s: %s", type ? ": " : "",
                         type ? type : "", clean);
     if (st->err) st->err->http_status = st->http->status;
     st->failed = 1;
@@ -5467,7 +5624,7 @@ static void llmsplit__stream_error(llmsplit__stream *st, const llmsplit_json_val
 
 /* One event's JSON for OpenAI-shaped and Anthropic streams, one line for Ollama. */
 static int llmsplit__stream_json(llmsplit__stream *st, const char *event, const char *data, size_t len) {
-    llmsplit_json_error je;
+    llmsplit_error je;
     llmsplit_json_doc *doc;
     const llmsplit_json_val *root, *v;
     size_t n;
@@ -5482,11 +5639,11 @@ static int llmsplit__stream_json(llmsplit__stream *st, const char *event, const 
         memset(&d, 0, sizeof d);
         d.allocator = st->resp->text.allocator;
         d.flags = LLMSPLIT_JSON_LONE_SURROGATES; /* pairs split across events are joined in llmsplit__delta */
-        doc = llmsplit_json_parse(data, len, &d, &je);
+        doc = llmsplit__json_parse(data, len, &d, &je);
     }
     root = llmsplit_json_root(doc);
     if (!doc) {
-        llmsplit__set_error(st->err, LLMSPLIT_ERR_RESPONSE, "response: a stream event is not JSON (%d:%d: %s)", je.line,
+        llmsplit__set_error(st->err, LLMSPLIT_ERR_RESPONSE, "a stream event is not JSON (%d:%d: %s)", je.line,
                             je.col, je.message);
         st->failed = 1;
         return -1;
@@ -5586,7 +5743,7 @@ static int llmsplit__on_stream_body(const char *data, size_t len, void *ud) {
         }
         return 0;
     }
-    return llmsplit_sse_feed(&st->sse, data, len, st->err) < 0 ? (st->failed = 1) : 0;
+    return llmsplit__sse_feed(&st->sse, data, len, st->err) < 0 ? (st->failed = 1) : 0;
 }
 
 /* Streamed tool calls as one JSON array in the response. */
@@ -5611,7 +5768,7 @@ static void llmsplit__stream_tool_calls(llmsplit__stream *st) {
         llmsplit_json_write_end_object(&w);
     }
     llmsplit_json_write_end_array(&w);
-    if (llmsplit_json_writer_result(&w, NULL)) {
+    if (llmsplit__w_result(&w, NULL)) {
         llmsplit_buf_free(&st->resp->tool_calls);
         st->resp->tool_calls = w.buf;
     } else {
@@ -5745,7 +5902,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
         goto out;
     }
     if (!st.done && !resp->finish_reason[0]) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "response: the stream ended before the answer was complete");
+        llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "the stream ended before the answer was complete");
         code = LLMSPLIT_ERR_RESPONSE;
         goto out;
     }
@@ -5790,7 +5947,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
     llmsplit__copy(resp->model, sizeof resp->model, route.model);
     key = llmsplit__resolve_key(req->api_key, &route);
     if (!key && route.key_required) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: no API key for %s: set %s%s%s or pass one", req->model,
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "no API key for %s: set %s%s%s or pass one", req->model,
                             route.key_env[0] ? route.key_env[0] : "a key",
                             route.key_env[1] ? " or " : "", route.key_env[1] ? route.key_env[1] : "");
         return err->code;
@@ -5936,16 +6093,16 @@ static int llmsplit__pick_random_avail(const double *w, const unsigned char *ava
     return last; /* rounding put the target at the very end: the last arm with a weight */
 }
 
-LLMSPLIT_API int llmsplit_pick_hash(const double *weights, int n, uint32_t hash) {
+static int llmsplit__pick_hash(const double *weights, int n, uint32_t hash) {
     return llmsplit__pick_hash_avail(weights, NULL, n, hash);
 }
 
-LLMSPLIT_API int llmsplit_pick_sticky(const double *weights, int n, const char *key, size_t key_len) {
+static int llmsplit__pick_sticky(const double *weights, int n, const char *key, size_t key_len) {
     if (!key || key_len == 0) return -1;
     return llmsplit__pick_hash_avail(weights, NULL, n, llmsplit_murmur2(key, key_len));
 }
 
-LLMSPLIT_API int llmsplit_pick_random(const double *weights, int n, double u) {
+static int llmsplit__pick_random(const double *weights, int n, double u) {
     return llmsplit__pick_random_avail(weights, NULL, n, u);
 }
 
@@ -6008,7 +6165,7 @@ LLMSPLIT_API double llmsplit_rng_next(llmsplit_rng *r) {
     return (double)(z >> 11) * (1.0 / 9007199254740992.0); /* 53 bits / 2^53 */
 }
 
-LLMSPLIT_API int llmsplit_pick(const double *weights, const unsigned char *available, int n,
+static int llmsplit__pick(const double *weights, const unsigned char *available, int n,
                                const char *key, size_t key_len, llmsplit_rng *rng) {
     int arm;
     if (key && key_len > 0) {
@@ -6030,6 +6187,43 @@ LLMSPLIT_API int llmsplit_pick(const double *weights, const unsigned char *avail
         arm = llmsplit__pick_random_avail(weights, available, n, u);
         return arm >= 0 ? arm : llmsplit__pick_random_avail(weights, NULL, n, u);
     }
+}
+
+/* The public pickers: the arm in *arm, and a status saying why there is none. */
+static llmsplit_status llmsplit__pick_result(int got, int *arm, llmsplit_error *err, const char *why) {
+    if (arm) *arm = got;
+    if (got >= 0) return LLMSPLIT_OK;
+    llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "pick: %s", why);
+    return LLMSPLIT_ERR_USAGE;
+}
+
+#define LLMSPLIT__BAD_WEIGHTS "weights must be finite numbers >= 0, at least one above 0"
+
+LLMSPLIT_API llmsplit_status llmsplit_pick_hash(const double *weights, int n, uint32_t hash, int *arm,
+                                                llmsplit_error *err) {
+    return llmsplit__pick_result(llmsplit__pick_hash(weights, n, hash), arm, err, LLMSPLIT__BAD_WEIGHTS);
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_pick_sticky(const double *weights, int n, const char *key, size_t key_len,
+                                                  int *arm, llmsplit_error *err) {
+    return llmsplit__pick_result(llmsplit__pick_sticky(weights, n, key, key_len), arm, err,
+                                 key_len == 0 ? "an empty key is not a key (draw at random instead)"
+                                              : LLMSPLIT__BAD_WEIGHTS);
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_pick_random(const double *weights, int n, double u, int *arm,
+                                                  llmsplit_error *err) {
+    return llmsplit__pick_result(llmsplit__pick_random(weights, n, u), arm, err, LLMSPLIT__BAD_WEIGHTS);
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_pick(const double *weights, const unsigned char *available, int n,
+                                           const char *key, size_t key_len, llmsplit_rng *rng, int *arm,
+                                           llmsplit_error *err) {
+    int got = llmsplit__pick(weights, available, n, key, key_len, rng);
+    return llmsplit__pick_result(got, arm, err,
+                                 got < 0 && key_len == 0 && !rng && llmsplit__pick_random(weights, n, 0.0) >= 0
+                                     ? "a random pick needs an rng"
+                                     : LLMSPLIT__BAD_WEIGHTS);
 }
 
 LLMSPLIT_API int llmsplit_pick_sample(double rate, const char *key, size_t key_len, llmsplit_rng *rng) {
@@ -6132,9 +6326,10 @@ static int llmsplit__cfg_nomem(llmsplit__cfgp *p) {
 /* base + "." + key (or key alone at the top). Keys are cut at 60 bytes: a path is for a
    person to find the place, and messages have a fixed size. */
 static void llmsplit__cfg_path(char *out, size_t cap, const char *base, const char *key, size_t key_len) {
-    int kl = key_len > 60 ? 60 : (int)key_len;
-    if (base && *base) snprintf(out, cap, "%s.%.*s", base, kl, key);
-    else snprintf(out, cap, "%.*s", kl, key);
+    int kl = key_len > 60 ? 60 : (int)key_len, n;
+    if (base && *base) n = snprintf(out, cap, "%s.%.*s", base, kl, key);
+    else n = snprintf(out, cap, "%.*s", kl, key);
+    if (n < 0 || (size_t)n >= cap) out[cap - 1] = 0; /* cut: still NUL-terminated */
 }
 
 static int llmsplit__cfg_key_is(const llmsplit_json_val *k, const char *name) {
@@ -6323,7 +6518,7 @@ static int llmsplit__cfg_extra(llmsplit__cfgp *p, const llmsplit_json_val *param
     llmsplit_json_write_end_object(&w);
     /* The writer only fails for lack of memory here: keys and values come from a parsed, hence
        valid, document. */
-    text = llmsplit_json_writer_result(&w, &n);
+    text = llmsplit__w_result(&w, &n);
     *out = text ? llmsplit__cfg_strdup(p->cfg, text, n) : NULL;
     llmsplit_json_writer_free(&w);
     return *out ? 1 : llmsplit__cfg_nomem(p);
@@ -6362,7 +6557,7 @@ static int llmsplit__cfg_deployment(llmsplit__cfgp *p, const llmsplit_json_val *
         llmsplit_url u;
         llmsplit_error uerr;
         char bp[192];
-        if (!llmsplit_url_parse(base, &u, &uerr)) {
+        if (!llmsplit__url_parse(base, &u, &uerr)) {
             llmsplit__cfg_path(bp, sizeof bp, path, "api_base", 8);
             return llmsplit__cfg_fail(p, bp, "%s", uerr.message);
         }
@@ -6675,12 +6870,12 @@ static int llmsplit__cfg_build(llmsplit__cfgp *p, const llmsplit_json_val *root)
     return 1;
 }
 
-LLMSPLIT_API llmsplit_config *llmsplit_config_parse(const char *json, size_t len,
+static llmsplit_config *llmsplit__config_parse(const char *json, size_t len,
                                                     const llmsplit_allocator *allocator,
                                                     llmsplit_error *err) {
     llmsplit__cfgp p;
     llmsplit_json_desc desc;
-    llmsplit_json_error jerr;
+    llmsplit_error jerr;
     llmsplit_json_doc *doc;
     llmsplit_config *cfg;
     llmsplit_allocator a = llmsplit__allocator_or_default(allocator);
@@ -6697,12 +6892,14 @@ LLMSPLIT_API llmsplit_config *llmsplit_config_parse(const char *json, size_t len
     }
     memset(&desc, 0, sizeof desc);
     desc.allocator = a;
-    doc = llmsplit_json_parse(json, len, &desc, &jerr);
+    doc = llmsplit__json_parse(json, len, &desc, &jerr);
     if (!doc) {
-        if (jerr.code == LLMSPLIT_ERR_JSON)
+        if (jerr.code == LLMSPLIT_ERR_JSON) {
             llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "json: %d:%d: %s", jerr.line, jerr.col, jerr.message);
-        else
+            if (err) { err->line = jerr.line; err->col = jerr.col; err->offset = jerr.offset; }
+        } else {
             llmsplit__set_error(err, jerr.code, "config: %s", jerr.message);
+        }
         return NULL;
     }
     cfg = (llmsplit_config *)llmsplit__alloc(&a, sizeof *cfg);
@@ -6734,7 +6931,17 @@ LLMSPLIT_API llmsplit_config *llmsplit_config_parse(const char *json, size_t len
     return cfg;
 }
 
-LLMSPLIT_API llmsplit_config *llmsplit_config_load(const char *path, const llmsplit_allocator *allocator,
+LLMSPLIT_API llmsplit_status llmsplit_config_parse(const char *json, size_t len, const llmsplit_allocator *allocator,
+                                                   llmsplit_config **out, llmsplit_error *err) {
+    llmsplit_error local;
+    llmsplit_error *e = err ? err : &local;
+    if (!out) { llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "config: no place for the result"); return LLMSPLIT_ERR_USAGE; }
+    e->code = LLMSPLIT_OK;
+    *out = llmsplit__config_parse(json, len, allocator, e);
+    return *out ? LLMSPLIT_OK : (e->code ? e->code : LLMSPLIT_ERR_NOMEM);
+}
+
+static llmsplit_config *llmsplit__config_load(const char *path, const llmsplit_allocator *allocator,
                                                    llmsplit_error *err) {
     llmsplit_allocator a = llmsplit__allocator_or_default(allocator);
     llmsplit_config *cfg;
@@ -6782,9 +6989,19 @@ LLMSPLIT_API llmsplit_config *llmsplit_config_load(const char *path, const llmsp
         llmsplit__free(&a, text);
         return NULL;
     }
-    cfg = llmsplit_config_parse(text, n, allocator, err);
+    cfg = llmsplit__config_parse(text, n, allocator, err);
     llmsplit__free(&a, text);
     return cfg;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_config_load(const char *path, const llmsplit_allocator *allocator,
+                                                  llmsplit_config **out, llmsplit_error *err) {
+    llmsplit_error local;
+    llmsplit_error *e = err ? err : &local;
+    if (!out) { llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "config: no place for the result"); return LLMSPLIT_ERR_USAGE; }
+    e->code = LLMSPLIT_OK;
+    *out = llmsplit__config_load(path, allocator, e);
+    return *out ? LLMSPLIT_OK : (e->code ? e->code : LLMSPLIT_ERR_NOMEM);
 }
 
 /* --- health window --------------------------------------------------------------------------- */
@@ -6794,7 +7011,7 @@ static int llmsplit__health_cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-LLMSPLIT_API int llmsplit_health_init(llmsplit_health *h, const llmsplit_rollback_settings *s,
+static int llmsplit__health_init(llmsplit_health *h, const llmsplit_rollback_settings *s,
                                       const llmsplit_allocator *a) {
     size_t w;
     char *block;
@@ -6815,6 +7032,18 @@ LLMSPLIT_API int llmsplit_health_init(llmsplit_health *h, const llmsplit_rollbac
     h->failed = (unsigned char *)(h->scratch + w);
     memset(h->failed, 0, w);
     return 1;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_health_init(llmsplit_health *h, const llmsplit_rollback_settings *s,
+                                                  const llmsplit_allocator *a, llmsplit_error *err) {
+    if (llmsplit__health_init(h, s, a)) return LLMSPLIT_OK;
+    if (h && s && h->settings.window > 0 && !h->latency_ms) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "health: out of memory for a window of %d", s->window);
+        return LLMSPLIT_ERR_NOMEM;
+    }
+    llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "health: invalid settings (window 0..%d, limits finite and >= 0)",
+                        LLMSPLIT_ROLLBACK_MAX_WINDOW);
+    return LLMSPLIT_ERR_USAGE;
 }
 
 LLMSPLIT_API void llmsplit_health_free(llmsplit_health *h) {
@@ -7041,7 +7270,7 @@ static const char *llmsplit__pool_errno_hint(int e) {
     return e == EAGAIN ? "the system is out of threads or memory" : e == ENOMEM ? "out of memory" : "system error";
 }
 
-LLMSPLIT_API llmsplit_pool *llmsplit_pool_create(const llmsplit_pool_desc *desc, llmsplit_error *err) {
+static llmsplit_pool *llmsplit__pool_create(const llmsplit_pool_desc *desc, llmsplit_error *err) {
     llmsplit_pool_desc d;
     llmsplit_pool *p;
     pthread_condattr_t attr;
@@ -7101,7 +7330,7 @@ LLMSPLIT_API llmsplit_pool *llmsplit_pool_create(const llmsplit_pool_desc *desc,
     return p;
 }
 
-LLMSPLIT_API int llmsplit_pool_submit(llmsplit_pool *pool, llmsplit_task_fn fn, llmsplit_task_drop_fn drop,
+static int llmsplit__pool_submit(llmsplit_pool *pool, llmsplit_task_fn fn, llmsplit_task_drop_fn drop,
                                       void *arg) {
     int queued = 0;
     if (!pool || !fn) return 0;
@@ -7144,7 +7373,7 @@ LLMSPLIT_API void llmsplit_pool_close(llmsplit_pool *pool) {
     llmsplit__unlock(&pool->lock);
 }
 
-LLMSPLIT_API int llmsplit_pool_shutdown_stats(llmsplit_pool *pool, int drain_ms, llmsplit_pool_stats *final_stats) {
+static int llmsplit__pool_shutdown(llmsplit_pool *pool, int drain_ms, llmsplit_pool_stats *final_stats) {
     int first = 0, left = 0, running = 0, i;
     if (final_stats) *final_stats = llmsplit__pool_no_stats();
     if (!pool) return 0;
@@ -7173,7 +7402,7 @@ LLMSPLIT_API int llmsplit_pool_shutdown_stats(llmsplit_pool *pool, int drain_ms,
                       drain_ms, left, running);
     for (i = 0; i < left; i++) {
         llmsplit__pool_task *t = &pool->ring[(first + i) % pool->cap];
-        if (t->drop) t->drop(t->arg, 1);
+        if (t->drop) t->drop(t->arg);
     }
     /* Running tasks see the flag and return; the workers then find the queue empty and exit. */
     llmsplit__lock(&pool->lock);
@@ -7196,7 +7425,7 @@ struct llmsplit_pool {
     uint64_t submitted, dropped;
 };
 
-LLMSPLIT_API llmsplit_pool *llmsplit_pool_create(const llmsplit_pool_desc *desc, llmsplit_error *err) {
+static llmsplit_pool *llmsplit__pool_create(const llmsplit_pool_desc *desc, llmsplit_error *err) {
     llmsplit_pool_desc d;
     llmsplit_pool *p;
     if (err) memset(err, 0, sizeof *err);
@@ -7212,7 +7441,7 @@ LLMSPLIT_API llmsplit_pool *llmsplit_pool_create(const llmsplit_pool_desc *desc,
     return p;
 }
 
-LLMSPLIT_API int llmsplit_pool_submit(llmsplit_pool *pool, llmsplit_task_fn fn, llmsplit_task_drop_fn drop,
+static int llmsplit__pool_submit(llmsplit_pool *pool, llmsplit_task_fn fn, llmsplit_task_drop_fn drop,
                                       void *arg) {
     (void)drop;
     (void)arg;
@@ -7240,7 +7469,7 @@ LLMSPLIT_API void llmsplit_pool_close(llmsplit_pool *pool) {
     if (pool) pool->closing = 1;
 }
 
-LLMSPLIT_API int llmsplit_pool_shutdown_stats(llmsplit_pool *pool, int drain_ms, llmsplit_pool_stats *final_stats) {
+static int llmsplit__pool_shutdown(llmsplit_pool *pool, int drain_ms, llmsplit_pool_stats *final_stats) {
     llmsplit_allocator a;
     (void)drain_ms;
     if (final_stats) *final_stats = llmsplit_pool_get_stats(pool);
@@ -7252,8 +7481,24 @@ LLMSPLIT_API int llmsplit_pool_shutdown_stats(llmsplit_pool *pool, int drain_ms,
 
 #endif /* LLMSPLIT_NO_THREADS */
 
-LLMSPLIT_API int llmsplit_pool_shutdown(llmsplit_pool *pool, int drain_ms) {
-    return llmsplit_pool_shutdown_stats(pool, drain_ms, NULL);
+LLMSPLIT_API llmsplit_status llmsplit_pool_create(const llmsplit_pool_desc *desc, llmsplit_pool **out,
+                                                  llmsplit_error *err) {
+    llmsplit_error local;
+    llmsplit_error *e = err ? err : &local;
+    if (!out) { llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "pool: no place for the pool"); return LLMSPLIT_ERR_USAGE; }
+    e->code = LLMSPLIT_OK;
+    *out = llmsplit__pool_create(desc, e);
+    return *out ? LLMSPLIT_OK : (e->code ? e->code : LLMSPLIT_ERR_NOMEM);
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_pool_submit(llmsplit_pool *pool, llmsplit_task_fn fn,
+                                                  llmsplit_task_drop_fn drop, void *arg) {
+    if (!pool || !fn) return LLMSPLIT_ERR_USAGE;
+    return llmsplit__pool_submit(pool, fn, drop, arg) ? LLMSPLIT_OK : LLMSPLIT_ERR_BUSY;
+}
+
+LLMSPLIT_API void llmsplit_pool_shutdown(llmsplit_pool *pool, int drain_ms, llmsplit_pool_stats *final_stats) {
+    (void)llmsplit__pool_shutdown(pool, drain_ms, final_stats);
 }
 
 /* ==== 7. records ======================================================================== */
@@ -7283,7 +7528,7 @@ static void llmsplit__w_int_or_null(llmsplit_json_writer *w, const char *k, int6
     else llmsplit_json_write_int(w, v);
 }
 
-LLMSPLIT_API int llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *out) {
+static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out) {
     llmsplit_json_writer w;
     const char *text;
     size_t n;
@@ -7330,11 +7575,15 @@ LLMSPLIT_API int llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *ou
         llmsplit__w_str_or_null(&w, "reason", r->reason);
     }
     llmsplit_json_write_end_object(&w);
-    text = llmsplit_json_writer_result(&w, &n);
+    text = llmsplit__w_result(&w, &n);
     ok = text != NULL;
     if (ok) llmsplit_buf_append(out, text, n);
     llmsplit_json_writer_free(&w);
     return ok && !out->failed;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *out) {
+    return llmsplit__record_json(r, out) ? LLMSPLIT_OK : LLMSPLIT_ERR_NOMEM;
 }
 
 LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, double *output_per_token) {
@@ -7437,7 +7686,7 @@ static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
     if (c->log_fd < 0 && !c->on_record) return; /* nobody reads it: not even a timestamp */
     if (!r->ts[0]) llmsplit__now_iso(r->ts);
     llmsplit_buf_init(&line, &c->allocator);
-    if (!llmsplit_record_json(r, &line)) {
+    if (!llmsplit__record_json(r, &line)) {
         llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: out of memory; a record was lost");
         llmsplit_buf_free(&line);
         return;
@@ -7480,7 +7729,7 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
     if (!ref->health) { llmsplit__free(&c->allocator, ref); goto nomem; }
     memset(ref->health, 0, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
     for (i = 0; i < cfg->num_deployments; i++)
-        if (!llmsplit_health_init(&ref->health[i], &cfg->rollback, &c->allocator)) {
+        if (!llmsplit__health_init(&ref->health[i], &cfg->rollback, &c->allocator)) {
             llmsplit__cfgref_free(c, ref);
             llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for the rollback windows");
             return NULL;
@@ -7559,7 +7808,7 @@ static void llmsplit__check_file(llmsplit_client *c) {
     llmsplit_error err;
     if (stat(c->config_file, &st) != 0 || !llmsplit__stat_changed(&st, &c->file_stat)) return;
     c->file_stat = st;
-    cfg = llmsplit_config_load(c->config_file, &c->allocator, &err);
+    cfg = llmsplit__config_load(c->config_file, &c->allocator, &err);
     if (cfg) llmsplit__swap(c, cfg, c->config_file);
     else llmsplit__config_rejected(c, &err, c->config_file);
 }
@@ -7592,7 +7841,7 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
     if (resp.status == 200) {
         size_t n;
         const char *etag = llmsplit_http_get_header(&resp, "etag", &n);
-        cfg = llmsplit_config_parse(resp.body.data ? resp.body.data : "", resp.body.len, &c->allocator, &err);
+        cfg = llmsplit__config_parse(resp.body.data ? resp.body.data : "", resp.body.len, &c->allocator, &err);
         if (cfg && initial) {
             c->cur = llmsplit__cfgref_new(c, cfg, out_err);
         } else if (cfg) {
@@ -7627,7 +7876,7 @@ static void *llmsplit__watcher_main(void *arg) {
 }
 #endif
 
-LLMSPLIT_API llmsplit_client *llmsplit_client_create(const llmsplit_client_desc *desc, llmsplit_error *err) {
+static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc, llmsplit_error *err) {
     llmsplit_client_desc d;
     llmsplit_client *c;
     llmsplit_config *cfg = NULL;
@@ -7661,13 +7910,13 @@ LLMSPLIT_API llmsplit_client *llmsplit_client_create(const llmsplit_client_desc 
     llmsplit_rng_seed(&c->rng, d.seed);
     if (!d.http.allocator.alloc_fn) d.http.allocator = d.allocator;
     if (!d.http.logger.func) d.http.logger = d.logger;
-    if (!(c->http = llmsplit_http_create(&d.http, err))) goto fail;
+    if (!(c->http = llmsplit__http_create(&d.http, err))) goto fail;
     if (d.config_json) {
-        cfg = llmsplit_config_parse(d.config_json, d.config_len ? d.config_len : strlen(d.config_json), &d.allocator, err);
+        cfg = llmsplit__config_parse(d.config_json, d.config_len ? d.config_len : strlen(d.config_json), &d.allocator, err);
     } else if (d.config_file) {
         c->config_file = llmsplit__strdup(&c->allocator, d.config_file);
         stat(d.config_file, &c->file_stat); /* before the read: a change in between is seen later */
-        cfg = llmsplit_config_load(d.config_file, &d.allocator, err);
+        cfg = llmsplit__config_load(d.config_file, &d.allocator, err);
     } else {
         c->config_url = llmsplit__strdup(&c->allocator, d.config_url);
         llmsplit__check_url(c, 1, err);
@@ -7686,14 +7935,14 @@ LLMSPLIT_API llmsplit_client *llmsplit_client_create(const llmsplit_client_desc 
         fcntl(c->log_fd, F_SETFD, FD_CLOEXEC);
     }
     /* the silent side gets its own HTTP client: its own pool of connections and TLS sessions */
-    if (!(c->mirror_http = llmsplit_http_create(&d.http, err))) goto fail;
+    if (!(c->mirror_http = llmsplit__http_create(&d.http, err))) goto fail;
     memset(&pd, 0, sizeof pd);
     pd.threads = c->cur->cfg->mirror_threads;
     pd.queue = c->cur->cfg->mirror_queue;
     pd.allocator = d.allocator;
     pd.logger = d.logger;
     c->drain_ms = c->cur->cfg->drain_ms;
-    if (!(c->pool = llmsplit_pool_create(&pd, err))) goto fail;
+    if (!(c->pool = llmsplit__pool_create(&pd, err))) goto fail;
 #ifndef LLMSPLIT_NO_THREADS
     if (c->config_file || c->config_url) {
         if (pthread_create(&c->watcher, NULL, llmsplit__watcher_main, c) != 0) {
@@ -7714,6 +7963,16 @@ fail:
     return NULL;
 }
 
+LLMSPLIT_API llmsplit_status llmsplit_client_create(const llmsplit_client_desc *desc, llmsplit_client **out,
+                                                    llmsplit_error *err) {
+    llmsplit_error local;
+    llmsplit_error *e = err ? err : &local;
+    if (!out) { llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: no place for the client"); return LLMSPLIT_ERR_USAGE; }
+    e->code = LLMSPLIT_OK;
+    *out = llmsplit__client_create(desc, e);
+    return *out ? LLMSPLIT_OK : (e->code ? e->code : LLMSPLIT_ERR_NOMEM);
+}
+
 LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
     llmsplit_pool_stats ps;
     if (!c) return;
@@ -7727,7 +7986,7 @@ LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
 #endif
     if (c->pool) {
         memset(&ps, 0, sizeof ps);
-        llmsplit_pool_shutdown_stats(c->pool, c->drain_ms, &ps);
+        llmsplit__pool_shutdown(c->pool, c->drain_ms, &ps);
         c->stats.mirror_abandoned_at_shutdown += ps.abandoned_at_shutdown;
     }
     llmsplit_http_destroy(c->mirror_http);
@@ -7752,13 +8011,14 @@ LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *c)
     return s;
 }
 
-LLMSPLIT_API int llmsplit_client_wait_mirrors(llmsplit_client *c, int timeout_ms) {
+LLMSPLIT_API llmsplit_status llmsplit_client_wait_mirrors(llmsplit_client *c, int timeout_ms) {
     int64_t until = llmsplit__now_ms() + timeout_ms;
+    if (!c) return LLMSPLIT_ERR_USAGE;
     for (;;) {
         llmsplit_pool_stats ps = llmsplit_pool_get_stats(c->pool);
         struct timespec ts = {0, 5 * 1000000L};
-        if (ps.queued == 0 && ps.running == 0) return 1;
-        if (timeout_ms >= 0 && llmsplit__now_ms() >= until) return 0;
+        if (ps.queued == 0 && ps.running == 0) return LLMSPLIT_OK;
+        if (timeout_ms >= 0 && llmsplit__now_ms() >= until) return LLMSPLIT_ERR_BUSY;
         nanosleep(&ts, NULL);
     }
 }
@@ -7796,7 +8056,7 @@ static char *llmsplit__merge_params(const llmsplit_allocator *a, const char *bas
         llmsplit_json_write_value(&w, v);
     }
     llmsplit_json_write_end_object(&w);
-    if (llmsplit_json_writer_result(&w, &n)) out = (char *)llmsplit__dup(a, w.buf.data, n + 1);
+    if (llmsplit__w_result(&w, &n)) out = (char *)llmsplit__dup(a, w.buf.data, n + 1);
     else if (od && llmsplit_json_type_of(llmsplit_json_root(od)) != LLMSPLIT_JSON_OBJECT) out = llmsplit__strdup(a, over);
     llmsplit_json_writer_free(&w);
     llmsplit_json_free(bd);
@@ -7969,8 +8229,8 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     llmsplit__mirror_free(m);
 }
 
-static void llmsplit__mirror_drop(void *arg, int abandoned) {
-    (void)abandoned; /* the pool counts abandoned tasks; the client reads its final stats */
+static void llmsplit__mirror_drop(void *arg) {
+    /* the pool counts abandoned tasks; the client reads its final stats */
     llmsplit__mirror_free((llmsplit__mirror *)arg);
 }
 
@@ -7996,7 +8256,7 @@ static int llmsplit__pick_in(llmsplit_client *c, llmsplit__cfgref *ref, const ll
         avail[i] = (unsigned char)llmsplit_health_available(&ref->health[g->deployments[i]], now);
     }
     llmsplit__unlock(&c->lock);
-    arm = llmsplit_pick(w, avail, n, *sticky ? key : NULL, *sticky ? kl : 0, &c->rng);
+    arm = llmsplit__pick(w, avail, n, *sticky ? key : NULL, *sticky ? kl : 0, &c->rng);
     if (w != w_local) llmsplit__free(&c->allocator, w);
     return arm < 0 ? -1 : g->deployments[arm];
 }
@@ -8062,7 +8322,7 @@ static int llmsplit__mirror_enqueue(llmsplit_client *c, llmsplit__cfgref *ref, c
     }
     m->sticky = sticky;
     llmsplit__copy(m->pair_id, sizeof m->pair_id, pair_id);
-    ok = llmsplit_pool_submit(c->pool, llmsplit__mirror_run, llmsplit__mirror_drop, m);
+    ok = llmsplit__pool_submit(c->pool, llmsplit__mirror_run, llmsplit__mirror_drop, m);
     if (!ok) {
         llmsplit__mirror_free(m);
         llmsplit__lock(&c->lock);
@@ -8147,7 +8407,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
         d = llmsplit__pick_in(c, ref, g, req->user, &sticky);
         if (d < 0) {
             llmsplit__release(c, ref);
-            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "config: group '%s' has no usable weights", g->name);
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "group '%s' has no usable weights", g->name);
             return err->code;
         }
         chosen = dep = &ref->cfg->deployments[d];
@@ -8245,13 +8505,13 @@ LLMSPLIT_API llmsplit_status llmsplit_completion_with_split_tests(const char *co
     llmsplit_json_write_end_object(&w);
     llmsplit_json_write_end_object(&w);
     memset(&d, 0, sizeof d);
-    d.config_json = llmsplit_json_writer_result(&w, &d.config_len);
+    d.config_json = llmsplit__w_result(&w, &d.config_len);
     if (!d.config_json) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "split: %s", w.err_message ? w.err_message : "bad weights");
         llmsplit_json_writer_free(&w);
         return LLMSPLIT_ERR_USAGE;
     }
-    c = llmsplit_client_create(&d, err);
+    c = llmsplit__client_create(&d, err);
     llmsplit_json_writer_free(&w);
     if (!c) return err ? err->code : LLMSPLIT_ERR_CONFIG;
     memset(&rq, 0, sizeof rq);
