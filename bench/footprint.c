@@ -75,8 +75,7 @@ int main(int argc, char **argv) {
     d.http.proxy = "";
     d.allocator.alloc_fn = count_alloc;
     d.allocator.free_fn = count_free;
-    c = llmsplit_client_create(&d, &err);
-    if (!c) { fprintf(stderr, "footprint: %s\n", err.message); return 1; }
+    if (llmsplit_client_create(&d, &c, &err) != LLMSPLIT_OK) { fprintf(stderr, "footprint: %s\n", err.message); return 1; }
     at_rest = cur;
     memset(&rq, 0, sizeof rq);
     rq.group = "chat";

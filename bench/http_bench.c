@@ -121,7 +121,7 @@ int main(int argc, char **argv) {
         memset(&d, 0, sizeof d);
         d.ca_file = ca;
         d.proxy = "";
-        h = llmsplit_http_create(&d, NULL);
+        llmsplit_http_create(&d, &h, NULL);
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
         hdrs = curl_slist_append(hdrs, "Authorization: Bearer sk-bench");
         run_llmsplit(h, url, 50); /* warm up: connections, sessions, caches */

@@ -42,16 +42,16 @@ static char *load(const char *path, size_t *len) {
 static volatile size_t sink;
 
 static size_t run_llmsplit(const char *text, size_t len, int minify) {
-    llmsplit_json_doc *doc = llmsplit_json_parse(text, len, NULL, NULL);
+    llmsplit_json_doc *doc = NULL;
     size_t r;
-    if (!doc) { fprintf(stderr, "llmsplit failed to parse\n"); exit(1); }
+    if (llmsplit_json_parse(text, len, NULL, &doc, NULL) != LLMSPLIT_OK) { fprintf(stderr, "llmsplit failed to parse\n"); exit(1); }
     r = llmsplit_json_len(llmsplit_json_root(doc));
     if (minify) {
         llmsplit_json_writer w;
         size_t n = 0;
         llmsplit_json_writer_init(&w, NULL);
         llmsplit_json_write_value(&w, llmsplit_json_root(doc));
-        if (!llmsplit_json_writer_result(&w, &n)) { fprintf(stderr, "llmsplit minify failed\n"); exit(1); }
+        if (llmsplit_json_writer_result(&w, NULL, &n, NULL) != LLMSPLIT_OK) { fprintf(stderr, "llmsplit minify failed\n"); exit(1); }
         r += n;
         llmsplit_json_writer_free(&w);
     }

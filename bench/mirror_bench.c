@@ -62,8 +62,7 @@ static llmsplit_client *make(const char *url, int mirror) {
     d.config_json = cfg;
     d.http.proxy = "";
     d.on_record = on_record;
-    c = llmsplit_client_create(&d, &err);
-    if (!c) {
+    if (llmsplit_client_create(&d, &c, &err) != LLMSPLIT_OK) {
         fprintf(stderr, "mirror_bench: %s\n", err.message);
         exit(1);
     }

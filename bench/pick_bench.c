@@ -85,7 +85,11 @@ static double random_llmsplit(long n) {
     double t = cpu_now();
     long i, s = 0;
     llmsplit_rng_seed(&rng, 42);
-    for (i = 0; i < n; i++) s += llmsplit_pick(weights, NULL, 2, NULL, 0, &rng);
+    for (i = 0; i < n; i++) {
+        int a = -1;
+        llmsplit_pick(weights, NULL, 2, NULL, 0, &rng, &a, NULL);
+        s += a;
+    }
     sink += s;
     return n / (cpu_now() - t);
 }
@@ -102,7 +106,11 @@ static double random_ref(long n) {
 static double sticky_llmsplit(void) {
     double t = cpu_now();
     long i, s = 0;
-    for (i = 0; i < KEYS; i++) s += llmsplit_pick(weights, NULL, 2, keys + i * KEYLEN, KEYLEN, NULL);
+    for (i = 0; i < KEYS; i++) {
+        int a = -1;
+        llmsplit_pick(weights, NULL, 2, keys + i * KEYLEN, KEYLEN, NULL, &a, NULL);
+        s += a;
+    }
     sink += s;
     return KEYS / (cpu_now() - t);
 }
@@ -128,7 +136,8 @@ int main(int argc, char **argv) {
         memcpy(keys + i * KEYLEN, tmp, KEYLEN);
     }
     for (i = 0; i < KEYS; i++) { /* same arm both ways, for every key */
-        int a = llmsplit_pick(weights, NULL, 2, keys + i * KEYLEN, KEYLEN, NULL);
+        int a = -1;
+        llmsplit_pick(weights, NULL, 2, keys + i * KEYLEN, KEYLEN, NULL, &a, NULL);
         differ += a != ref_sticky(keys + i * KEYLEN, KEYLEN);
         first += a == 0;
     }

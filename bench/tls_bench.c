@@ -39,7 +39,7 @@ static llmsplit_http *ls_create(void) {
     d.ca_file = ca;
     d.proxy = "";
     d.max_idle_per_host = -1; /* no keep-alive: every request opens a connection */
-    if (!(h = llmsplit_http_create(&d, &err))) fail(err.message);
+    if (llmsplit_http_create(&d, &h, &err) != LLMSPLIT_OK) fail(err.message);
     return h;
 }
 

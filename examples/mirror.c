@@ -36,8 +36,7 @@ int main(void) {
     llmsplit_client_stats st;
     desc.config_json = config;
     desc.on_record = on_record;
-    client = llmsplit_client_create(&desc, &err);
-    if (!client) {
+    if (llmsplit_client_create(&desc, &client, &err) != LLMSPLIT_OK) {
         fprintf(stderr, "%s\n", err.message);
         return 2;
     }

@@ -12,7 +12,7 @@ int main(int argc, char **argv) {
     FILE *f = argc > 1 ? fopen(argv[1], "rb") : stdin;
     static char text[1 << 20];
     size_t len, n;
-    llmsplit_json_error err;
+    llmsplit_error err;
     llmsplit_json_doc *doc;
     const llmsplit_json_val *root, *content;
     const char *s;
@@ -20,8 +20,7 @@ int main(int argc, char **argv) {
     len = fread(text, 1, sizeof text, f);
     if (f != stdin) fclose(f);
 
-    doc = llmsplit_json_parse(text, len, NULL, &err);
-    if (!doc) {
+    if (llmsplit_json_parse(text, len, NULL, &doc, &err) != LLMSPLIT_OK) {
         fprintf(stderr, "not JSON: %d:%d: %s\n", err.line, err.col, err.message);
         return 1;
     }

@@ -16,8 +16,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     desc.config_file = argv[1]; /* edit the file while this runs: the next request uses it */
-    client = llmsplit_client_create(&desc, &err);
-    if (!client) {
+    if (llmsplit_client_create(&desc, &client, &err) != LLMSPLIT_OK) {
         fprintf(stderr, "%s\n", err.message);
         return 2;
     }

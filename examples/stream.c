@@ -23,7 +23,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: stream MODEL PROMPT\n");
         return 2;
     }
-    http = llmsplit_http_create(NULL, &err);
+    if (llmsplit_http_create(NULL, &http, &err) != LLMSPLIT_OK) {
+        fprintf(stderr, "llmsplit: %s: %s\n", llmsplit_strerror(err.code), err.message);
+        return 1;
+    }
     m.content = argv[2];
     req.model = argv[1];
     req.messages = &m;

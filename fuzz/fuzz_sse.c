@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     p.user_data = &total;
     while (off < size) {
         size_t n = size - off < (size_t)step ? size - off : (size_t)step;
-        if (llmsplit_sse_feed(&p, (const char *)data + off, n, &err) < 0) break;
+        if (llmsplit_sse_feed(&p, (const char *)data + off, n, &err) != LLMSPLIT_OK) break;
         off += n;
     }
     llmsplit_sse_free(&p);

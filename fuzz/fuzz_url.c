@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size >= sizeof s) return 0;
     memcpy(s, data, size);
     s[size] = 0;
-    if (llmsplit_url_parse(s, &u, &err)) {
+    if (llmsplit_url_parse(s, &u, &err) == LLMSPLIT_OK) {
         /* what parses must be usable: a host, a port, a target starting with '/' */
         if (!u.host[0] || u.port < 1 || u.port > 65535 || u.target[0] != '/') __builtin_trap();
     }
