@@ -47,6 +47,15 @@ $(BUILD)/examples/%: examples/%.c $(HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(LIBS)
 
+# Two files with different limit macros: the public layouts must not depend on them.
+$(BUILD)/tests/test_layout: tests/test_layout.c tests/layout_impl.c tests/test.h $(HDR) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ tests/test_layout.c tests/layout_impl.c $(LIBS)
+
+$(BUILD)/san/test_layout: tests/test_layout.c tests/layout_impl.c tests/test.h $(HDR) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) -O1 -g $(SAN) $(WARN) -o $@ tests/test_layout.c tests/layout_impl.c $(LIBS)
+
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(LIBS)
@@ -111,7 +120,7 @@ variants: | deps
 	$(CC) $(CSTD) -O1 $(WARN) -DLLMSPLIT_NO_TLS -o $(BUILD)/variants/test_http_notls tests/test_http.c -lpthread -lm
 	@echo "LLMSPLIT_NO_TLS: linked without -lbearssl; running the HTTP tests"
 	@$(BUILD)/variants/test_http_notls | tail -n 1 | grep -q ' 0 failed' || { echo "variants: test_http without TLS failed"; exit 1; }
-	@printf '#define LLMSPLIT_NO_TLS\n#define LLMSPLIT_IMPLEMENTATION\n#include "../../llmsplit.h"\n#include <stdio.h>\nint main(void){llmsplit_http *h=llmsplit_http_create(NULL,NULL);llmsplit_http_request rq={0};llmsplit_http_response r;llmsplit_error e;rq.url="https://localhost/";int c=llmsplit_http_send(h,&rq,&r,&e);puts(e.message);llmsplit_http_response_free(&r);llmsplit_http_destroy(h);return c==LLMSPLIT_ERR_USAGE?0:1;}\n' > $(BUILD)/variants/notls.c
+	@printf '#define LLMSPLIT_NO_TLS\n#define LLMSPLIT_IMPLEMENTATION\n#include "../../llmsplit.h"\n#include <stdio.h>\nint main(void){llmsplit_http *h=NULL;llmsplit_http_create(NULL,&h,NULL);llmsplit_http_request rq={0};llmsplit_http_response r;llmsplit_error e;rq.url="https://localhost/";int c=llmsplit_http_send(h,&rq,&r,&e);puts(e.message);llmsplit_http_response_free(&r);llmsplit_http_destroy(h);return c==LLMSPLIT_ERR_USAGE?0:1;}\n' > $(BUILD)/variants/notls.c
 	$(CC) -std=c99 -o $(BUILD)/variants/notls $(BUILD)/variants/notls.c -lpthread
 	@$(BUILD)/variants/notls
 	@if command -v musl-gcc >/dev/null; then echo "musl-gcc -DLLMSPLIT_NO_TLS"; musl-gcc -std=c99 $(WARN) -DLLMSPLIT_NO_TLS -static -o $(BUILD)/variants/musl_json tests/test_json.c -lm && $(BUILD)/variants/musl_json | tail -n 1; fi

@@ -309,9 +309,12 @@ LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf);
 #ifndef LLMSPLIT_HTTP_MAX_HEADERS
 #define LLMSPLIT_HTTP_MAX_HEADERS 100                 /* response header fields */
 #endif
-#ifndef LLMSPLIT_URL_MAX
-#define LLMSPLIT_URL_MAX 2048                         /* path and query of a URL */
+/* Not an option: it sizes llmsplit_url.target and llmsplit_route.url, and a public layout must
+   be the same in every file that includes this header. */
+#ifdef LLMSPLIT_URL_MAX
+#error "LLMSPLIT_URL_MAX is fixed at 2048 (it sizes public structs); do not define it"
 #endif
+#define LLMSPLIT_URL_MAX 2048                         /* path and query of a URL */
 
 typedef struct llmsplit_url {
     int https;                    /* 1 for https://, 0 for http:// */
