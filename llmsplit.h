@@ -8,40 +8,120 @@
 
    and link with -lbearssl -lpthread. Every other file includes it without the define.
 
-   WHAT IS IN HERE, top to bottom (each layer only knows the layers above it):
+   QUICK START
 
-       1. common       errors (llmsplit_status, llmsplit_strerror), allocator, logger
-       2. json         a strict RFC 8259 parser into one flat block, and a writer
-       3. http         HTTP/1.1 client with keep-alive pool, HTTPS through BearSSL, proxies
-       4. providers    one chat request shape to OpenAI, Azure, Hugging Face, Ollama, OpenRouter,
-                       Together and Anthropic; streaming (SSE) with deltas to a callback
-       5. split        LiteLLM-compatible config, weighted and sticky (nginx split_clients) picks,
-                       health windows for automatic rollback
-       6. mirror pool  worker threads and a bounded queue for silent calls
-       7. records      one JSON line per call or event; a price table for costs
-       8. client       config (text, file or URL, reloaded live), split, retries, fallbacks,
-                       rollback, mirroring to a silent model, records
+   A config in LiteLLM's format (its proxy config.yaml as JSON): 80% of the "chat" traffic to GPT-4,
+   20% to a Llama2 endpoint, and every request that lands on Llama2 also sent, in the background,
+   to a silent model whose answer is only logged.
 
-   COMPILE-TIME OPTIONS (define before the implementation include)
+       {"model_list": [
+          {"model_name": "chat", "litellm_params": {"model": "gpt-4", "weight": 0.8,
+                                                    "api_key": "os.environ/OPENAI_API_KEY"}},
+          {"model_name": "chat", "litellm_params": {"model": "huggingface/https://my-endpoint.example/",
+                                                    "weight": 0.2, "silent_model": "eval"}},
+          {"model_name": "eval", "litellm_params": {"model": "openai/gpt-4o", "timeout": 30}}],
+        "router_settings": {"sticky": true, "num_retries": 1, "fallbacks": [{"chat": ["eval"]}],
+                            "rollback": {"window": 50, "max_error_rate": 0.5, "cooldown_s": 60}}}
 
-       LLMSPLIT_STATIC           make every function static (private copy per file)
-       LLMSPLIT_NO_TLS           build without BearSSL: plain http:// only
-       LLMSPLIT_NO_THREADS       build without pthreads: mirroring is unavailable
-       LLMSPLIT_ASSERT(x)        defaults to assert(x)
-       LLMSPLIT_JSON_MAX_DEPTH   deepest nesting the JSON parser accepts (512)
-
-   QUICK TOUR (JSON)
-
+       llmsplit_client_desc desc = {0};
+       llmsplit_client *client;
        llmsplit_error err;
-       llmsplit_json_doc *doc = llmsplit_json_parse(text, len, NULL, &err);
-       if (!doc) { fprintf(stderr, "%d:%d: %s\n", err.line, err.col, err.message); ... }
-       const llmsplit_json_val *c =
-           llmsplit_json_path(llmsplit_json_root(doc), "choices[0].message.content");
-       size_t n; const char *s = llmsplit_json_str(c, &n);   -- NULL unless a string
-       llmsplit_json_free(doc);
+       desc.config_file = "llmsplit.json";    -- edited while running: used from the next request
+       desc.log_path = "ab.jsonl";            -- one JSON record per call, primary and silent
+       if (llmsplit_client_create(&desc, &client, &err) != LLMSPLIT_OK) {
+           fprintf(stderr, "llmsplit: %s: %s\n", llmsplit_strerror(err.code), err.message);
+           exit(2);
+       }
 
-   LICENSE: see the end of the file.
-*/
+       llmsplit_message msg = {0};
+       llmsplit_request req = {0};
+       llmsplit_result res;
+       msg.role = "user"; msg.content = "Hello, how are you?";
+       req.group = "chat"; req.messages = &msg; req.num_messages = 1;
+       req.user = "user-42";                  -- sticky: this user always gets the same arm
+       if (llmsplit_client_chat(client, &req, &res, &err) == LLMSPLIT_OK)
+           printf("%s answered: %s\n", res.model, res.response.text.data);
+       llmsplit_result_free(&res);            -- also after a failure
+       llmsplit_client_destroy(client);       -- waits (up to drain_ms) for silent calls
+
+   Without a config, one call does what LiteLLM's completion_with_split_tests does:
+
+       const char *models[] = {"gpt-4", "huggingface/https://my-endpoint.example/"};
+       double weights[] = {0.8, 0.2};
+       llmsplit_completion_with_split_tests(models, weights, 2, &msg, 1, &res, &err);
+
+   RULES
+
+   - Errors. Every function that can fail returns an llmsplit_status: LLMSPLIT_OK (0) or the
+     category (LLMSPLIT_ERR_NETWORK, _TLS, _PROVIDER, ...). Pass an llmsplit_error * (or NULL) to
+     also get a message a person can act on; the message never repeats the category, so print
+     both: "llmsplit: %s: %s", llmsplit_strerror(err.code), err.message. Constructors hand their
+     object back through an out pointer, which is NULL after a failure. Functions that cannot fail
+     (getters, predicates such as llmsplit_json_is_int, llmsplit_price's "is it known") return
+     their answer directly.
+   - Ownership. Whatever a function fills (llmsplit_result, llmsplit_chat_response,
+     llmsplit_http_response, llmsplit_json_doc, llmsplit_config) is released with its _free or
+     _destroy function, also after a failure: a failed call may have filled part of it. Descs
+     and strings you pass in are copied when they are needed after the call returns (a mirrored
+     request is copied when it is queued); the library keeps no pointer into your memory but the
+     user_data pointers you give it.
+   - Threads. llmsplit_client, llmsplit_http and llmsplit_pool are thread-safe: any number of
+     threads may call them at once (create and destroy excepted: nothing may be in flight then).
+     The one-call llmsplit_completion_with_split_tests is thread-safe too. A parsed
+     llmsplit_json_doc and a llmsplit_config are read-only and may be shared. Everything else (a
+     writer, a buffer, a parser, a health window) belongs to one thread at a time. Callbacks
+     (on_record, on_delta, the logger) are called from the thread doing the work, which for
+     silent calls is a pool worker.
+   - Secrets. API keys are sent only to their own provider. No key, URL user information or URL
+     query string appears in an error message, a record or a log line.
+   - Environment. Read by the library: OPENAI_API_KEY, OPENAI_API_BASE, AZURE_API_KEY,
+     AZURE_API_BASE, AZURE_API_VERSION, HUGGINGFACE_API_KEY, HF_TOKEN, OLLAMA_API_KEY,
+     OLLAMA_API_BASE, OPENROUTER_API_KEY, TOGETHER_API_KEY, TOGETHERAI_API_KEY, ANTHROPIC_API_KEY
+     (each only for its provider, when a deployment has no key or base of its own);
+     HTTPS_PROXY / https_proxy and NO_PROXY / no_proxy (unless llmsplit_http_desc says otherwise);
+     SSL_CERT_FILE (the CA bundle, unless one is given); and NAME for every config value written
+     "os.environ/NAME". Nothing else. Random ids and seeds come from /dev/urandom.
+   - Platform. POSIX (Linux, the BSDs, macOS): sockets, poll, clock_gettime, pthreads. The library
+     installs no signal handler (sends use MSG_NOSIGNAL or SO_NOSIGPIPE) and never calls exit.
+   - Memory. Every allocation goes through the allocator of the desc that created the object
+     (zero: malloc/free); diagnostics through its logger (zero: warnings and errors to stderr).
+
+   COMPILE-TIME OPTIONS (define before the implementation include; the first three before every
+   include of this file)
+
+       LLMSPLIT_STATIC           every function static: a private copy in this file
+       LLMSPLIT_API              the declaration prefix (default extern, or static with LLMSPLIT_STATIC)
+       LLMSPLIT_NO_TLS           build without BearSSL: plain http:// only, https:// is a usage error
+       LLMSPLIT_NO_THREADS       build without pthreads: silent calls are refused and counted
+       LLMSPLIT_ASSERT(x)        defaults to assert(x)
+
+   LIMITS on hostile input (define before the implementation include; they are used only inside
+   it and never size a public struct, so files that disagree about them still agree on layouts)
+
+       LLMSPLIT_JSON_MAX_DEPTH          512        deepest JSON nesting the parser accepts
+       LLMSPLIT_HTTP_MAX_HEADER_BYTES   65536      bytes of a response's header block
+       LLMSPLIT_HTTP_MAX_BODY_BYTES     64 MiB     bytes of a response body
+       LLMSPLIT_HTTP_MAX_HEADERS        100        header fields of a response
+       LLMSPLIT_SSE_MAX_EVENT_BYTES     1 MiB      bytes of one server-sent event
+       LLMSPLIT_CONFIG_MAX_BYTES        16 MiB     bytes of a config file
+       LLMSPLIT_CONFIG_MAX_DEPLOYMENTS  4096       model_list entries plus split arms
+       LLMSPLIT_CONFIG_MAX_KEYS         256        keys of one litellm_params object
+       LLMSPLIT_ROLLBACK_MAX_WINDOW     10000      results kept per deployment for rollback
+       LLMSPLIT_POOL_MAX_THREADS        256        workers of one mirror pool
+       LLMSPLIT_POOL_MAX_QUEUE          1048576    waiting tasks of one mirror pool
+
+   LLMSPLIT_URL_MAX (2048, the path and query of a URL) is fixed: it sizes public structs.
+
+   WHAT IS IN HERE, top to bottom
+
+       the public API      common (status, errors, allocator, logger, buffer); the client; the
+                           config; JSON; HTTP; providers; picking; the mirror pool; records
+       building blocks     the pieces the client is made of (URL and HTTP response parsers, SSE,
+                           hashing, health windows), for tests, fuzzers and other clients
+       implementation      in layers, each knowing only the ones before it: common, json, http,
+                           providers, split, mirror pool, records, client
+       license             at the end
+
 #ifndef LLMSPLIT_H
 #define LLMSPLIT_H
 
