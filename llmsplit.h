@@ -121,7 +121,7 @@
        implementation      in layers, each knowing only the ones before it: common, json, http,
                            providers, split, mirror pool, records, client
        license             at the end
-
+*/
 #ifndef LLMSPLIT_H
 #define LLMSPLIT_H
 
