@@ -163,7 +163,7 @@ extern "C" {
 /* ==== >>public: 1. common ============================================================== */
 
 /* Error categories. Every failure the library reports is one of these, with a message a person
-   can act on next to it (see each layer's error struct). The first group matches DESIGN §9. */
+   can act on in the llmsplit_error next to it. */
 typedef enum llmsplit_status {
     LLMSPLIT_OK = 0,
     LLMSPLIT_ERR_USAGE,     /* the caller passed something invalid */
@@ -664,9 +664,9 @@ LLMSPLIT_API void llmsplit_sse_free(llmsplit_sse_parser *p);
      thread-safe PRNG or sticky per user key exactly like nginx's split_clients, so a fleet of
      processes - and an nginx in front of them - put every user in the same arm;
    - the config: a LiteLLM proxy config (converted to JSON) or the `split` shorthand, validated
-     as a whole, with the key path of the first error in the message (DESIGN §5);
+     as a whole, with the key path of the first error in the message;
    - the health window behind automatic rollback: recent results per deployment, and the
-     decision to take an arm out for a cooldown (DESIGN §6).
+     decision to take an arm out for a cooldown.
 
    QUICK TOUR
 
@@ -744,7 +744,7 @@ LLMSPLIT_API void llmsplit_rng_seed(llmsplit_rng *r, uint64_t seed);
 /* The next draw, uniform in [0, 1) with 53 random bits. Thread-safe. */
 LLMSPLIT_API double llmsplit_rng_next(llmsplit_rng *r);
 
-/* Picks an arm for one request, the way the client does it (DESIGN §6):
+/* Picks an arm for one request, the way the client does it:
    - with a key (key_len > 0), sticky: llmsplit_pick_sticky over the configured weights. When
      that arm is out (available[arm] == 0, e.g. rolled back), the key is placed again among the
      available arms by an independent hash of the key, so only that arm's users move, they move
@@ -766,7 +766,7 @@ LLMSPLIT_API llmsplit_status llmsplit_pick(const double *weights, const unsigned
    arm; without a key it is a draw from rng (NULL rng: 0 unless rate >= 1). */
 LLMSPLIT_API int llmsplit_pick_sample(double rate, const char *key, size_t key_len, llmsplit_rng *rng);
 
-/* --- config (DESIGN §5) ----------------------------------------------------------------- */
+/* --- config ------------------------------------------------------------------------------- */
 
 /* Automatic rollback limits (router_settings.rollback). A limit of 0 turns that check off; a
    check trips when the measured value is greater than the limit. */
@@ -881,7 +881,7 @@ LLMSPLIT_API void llmsplit_config_free(llmsplit_config *cfg);
 /* The group with this name, or NULL (also for a NULL cfg or name). */
 LLMSPLIT_API const llmsplit_group *llmsplit_config_group(const llmsplit_config *cfg, const char *name);
 
-/* --- health window for automatic rollback (DESIGN §6) ------------------------------------ */
+/* --- health window for automatic rollback --------------------------------------------------- */
 
 /* Why a health window tripped (bits of llmsplit_health.last_reason). */
 #define LLMSPLIT_ROLLBACK_ERROR_RATE 1
@@ -937,7 +937,7 @@ LLMSPLIT_API int llmsplit_health_available(const llmsplit_health *h, int64_t now
 /* ==== >>public: 6. mirror pool ======================================================= */
 
 /* A fixed set of worker threads and a bounded queue, for work that must never delay or fail the
-   caller (mirrored calls to a silent model, DESIGN §7). Submitting never waits: when the queue is
+   caller (mirrored calls to a silent model). Submitting never waits: when the queue is
    full the task is refused and counted. Shutdown drains what is queued and running for a bounded
    time, then tells running tasks to stop (the abort flag) and hands every task still queued back
    to its owner (the drop callback), counting both as abandoned. All memory is allocated by
@@ -1052,7 +1052,7 @@ LLMSPLIT_API int llmsplit_pool_aborting(const volatile int *flag);
 
 /* ==== >>public: 7. records ============================================================= */
 
-/* One result record (DESIGN §8): a call (primary or silent) or an event ("rollback", "config").
+/* One result record: a call (primary or silent) or an event ("rollback", "config").
    Written as one JSON object per line; absent numbers are written as null. Keys never appear. */
 typedef struct llmsplit_record {
     const char *event;            /* "call", "rollback" or "config" */
@@ -4144,7 +4144,7 @@ static int llmsplit__load_tas(llmsplit_http *h, llmsplit_error *err) {
     return 1;
 }
 
-/* Turns the engine's last error into the message DESIGN §9 promises. */
+/* Turns the engine's last error into a message a person can act on: what failed, and where. */
 static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsplit_url *u, llmsplit_error *err) {
     int e = br_ssl_engine_last_error(&c->sc.eng);
     char where[300];

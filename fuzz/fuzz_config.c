@@ -1,4 +1,4 @@
-/* libFuzzer harness: the config parser (DESIGN §5) on arbitrary bytes. Checks the invariants a
+/* libFuzzer harness: the config parser on arbitrary bytes. Checks the invariants a
    client relies on: a refused config names a category and a message; an accepted one has groups
    that cover every deployment, valid weights the picker accepts, and extra_params that parse.
    clang -fsanitize=fuzzer,address,undefined fuzz/fuzz_config.c -lbearssl -lpthread */
