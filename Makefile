@@ -22,7 +22,7 @@ THREADED := test_http test_tls test_mock test_pool test_client
 TSAN_TESTS:= $(patsubst %,$(BUILD)/san/%_tsan,$(filter $(THREADED),$(patsubst tests/%.c,%,$(wildcard tests/test_*.c))))
 HDR      := llmsplit.h
 
-.PHONY: all deps bench-deps test-deps variants install-check footprint test sanitize conformance bench demo install uninstall clean check-header fuzz
+.PHONY: all deps bench-deps test-deps variants install-check footprint test sanitize conformance bench demo install uninstall clean check-header check-tools fuzz
 
 all: deps $(TOOL) $(EXAMPLES)
 
@@ -39,7 +39,7 @@ bench-deps:
 # relocate, ~0.4 ms a run) and an installed copy needs nothing but libc.
 TOOL_LIBS := -Wl,-Bstatic -lbearssl -Wl,-Bdynamic -lpthread -lm
 
-$(BUILD)/llmsplit: tools/llmsplit.c $(wildcard tools/*.c) $(HDR) | deps
+$(BUILD)/llmsplit: tools/llmsplit.c $(wildcard tools/*.c tools/*.h) $(HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(TOOL_LIBS)
 
@@ -77,12 +77,18 @@ check-header: | deps
 	@if command -v clang >/dev/null 2>&1; then echo "clang -std=c99 $(WARN) -fsyntax-only"; clang -std=c99 $(WARN) -fsyntax-only $(BUILD)/hdr.c; fi
 	$(CXX) -std=c++11 $(WARN) -fsyntax-only $(BUILD)/hdr.cpp
 
+# Each file of the tool compiles on its own (the unity build would hide a missing include).
+check-tools: | deps
+	@set -e; for f in tools/*.c; do \
+	  echo "$(CC) -std=c99 -fsyntax-only $$f"; $(CC) -std=c99 $(WARN) -fsyntax-only $$f; \
+	  if command -v clang >/dev/null 2>&1; then clang -std=c99 $(WARN) -fsyntax-only $$f; fi; done
+
 # what the tests use besides the build: a real TLS server (openssl s_server) and a real nginx
 # to compare sticky picks with; without them those tests are skipped with the reason
 test-deps:
 	@sh tools/deps.sh --optional openssl:/usr/bin/openssl nginx-light:/usr/sbin/nginx
 
-test: all check-header test-deps $(TESTS)
+test: all check-header check-tools test-deps $(TESTS)
 	@sh tests/run $(BUILD)/tests
 
 sanitize: all test-deps $(SAN_TESTS) $(TSAN_TESTS)

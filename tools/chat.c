@@ -1,14 +1,15 @@
 /* llmsplit chat: one chat completion from the command line (DESIGN §12), through the same client
    a program would use: splits, sticky keys, silent models and records included. */
+#include "tool.h"
+#include "route.c"
 
-static int usage_chat(void) {
-    fprintf(stderr, "usage: llmsplit chat [options] PROMPT      (PROMPT '-' reads stdin)\n%s"
-                    "  --system TEXT      a system message before the prompt\n"
-                    "  --param K=V        extra request parameter; V is JSON when it parses (0.7, true, [..]), else a string\n"
-                    "  --stream           print the answer as it arrives\n"
-                    "exit: 0 ok, 2 usage/config, 3 network/TLS, 4 provider error status, 5 unusable response\n",
-            route_usage_text);
-    return EXIT_USAGE;
+static int usage_chat(int asked) {
+    return tool_usage(asked, "usage: llmsplit chat [options] PROMPT      (PROMPT '-' reads stdin)\n%s"
+                             "  --system TEXT      a system message before the prompt\n"
+                             "  --param K=V        extra request parameter; V is JSON when it parses (0.7, true, [..]), else a string\n"
+                             "  --stream           print the answer as it arrives\n"
+                             "exit: 0 ok, 2 usage/config, 3 network/TLS, 4 provider error status, 5 unusable response\n",
+                      route_usage_text);
 }
 
 /* --param K=V into a JSON object text held in params (V as JSON when it is valid JSON). */
@@ -55,7 +56,7 @@ static void print_verbose(const llmsplit_result *r) {
     fprintf(stderr, "%s, attempts %d\n", r->mirrored ? ", mirrored" : "", a->attempts);
 }
 
-static int cmd_chat(int argc, char **argv) {
+int cmd_chat(int argc, char **argv) {
     route_opts o;
     llmsplit_buf params;
     llmsplit_client *client;
@@ -74,28 +75,29 @@ static int cmd_chat(int argc, char **argv) {
         int r = route_opt(&o, argc, argv, &i);
         if (r < 0) goto done;
         if (r > 0) continue;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { usage_chat(); goto done; }
+        if (tool_is_help(a)) { rc = usage_chat(1); goto done; }
         else if (strcmp(a, "--stream") == 0) stream = 1;
         else if (strcmp(a, "--system") == 0 && i + 1 < argc) system = argv[++i];
         else if (strcmp(a, "--param") == 0 && i + 1 < argc) {
             if (!add_param(&params, argv[++i])) {
-                fprintf(stderr, "llmsplit: usage: --param needs K=V, got '%s'\n", argv[i]);
+                tool_fail(LLMSPLIT_ERR_USAGE, "--param needs K=V, got '%s'", argv[i]);
                 goto done;
             }
         } else if (a[0] == '-' && a[1] != 0) {
-            fprintf(stderr, "llmsplit: usage: unknown option %s for chat (see llmsplit chat --help)\n", a);
+            tool_fail(LLMSPLIT_ERR_USAGE, "unknown option %s for chat (see llmsplit chat --help)", a);
             goto done;
         } else if (prompt) {
-            fprintf(stderr, "llmsplit: usage: chat takes one PROMPT (quote it); unexpected '%s'\n", a);
+            tool_fail(LLMSPLIT_ERR_USAGE, "chat takes one PROMPT (quote it); unexpected '%s'", a);
             goto done;
         } else prompt = a;
     }
-    if (!prompt) { usage_chat(); goto done; }
+    if (!prompt) { rc = usage_chat(0); goto done; }
     if (strcmp(prompt, "-") == 0) {
         size_t len;
-        stdin_text = read_all("-", &len);
+        char why[128];
+        stdin_text = tool_read_file("-", TOOL_MAX_FILE, &len, why, sizeof why);
         if (!stdin_text) {
-            fprintf(stderr, "llmsplit: usage: cannot read stdin: %s\n", strerror(errno));
+            tool_fail(LLMSPLIT_ERR_USAGE, "cannot read stdin: %s", why);
             goto done;
         }
         while (len && (stdin_text[len - 1] == '\n' || stdin_text[len - 1] == '\r')) len--;
@@ -124,7 +126,7 @@ static int cmd_chat(int argc, char **argv) {
         rc = EXIT_OK;
     } else {
         if (stream && res.response.text.len) fputc('\n', stdout);
-        rc = report_error(&err);
+        rc = tool_fail_error(&err);
     }
     if (o.verbose) print_verbose(&res);
     llmsplit_result_free(&res);

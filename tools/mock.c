@@ -1,6 +1,7 @@
 /* mock.c - `llmsplit mock`: a local mock LLM provider for tests, demos and benchmarks
    (DESIGN §12). tools/llmsplit.c includes this file after the llmsplit.h implementation; it uses
    llmsplit's public JSON parser and writer, POSIX sockets, pthreads and BearSSL's server side.
+   Everything here but cmd_mock is static and named mock_*.
 
        llmsplit mock [--listen HOST:PORT] [--tls-cert F --tls-key F]
                      [--latency MODEL=MS]... [--fail MODEL=RATE]...
@@ -29,9 +30,9 @@
    (connection list, request counter, random generator, stop flag); the TLS session cache has its
    own lock. On a signal the accept loop stops, live connections are shut down, and the main
    thread waits for their threads before freeing the shared state. */
+#include "tool.h"
 
 #include <bearssl.h>
-#include <errno.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -62,9 +63,6 @@
 #define MOCK_MAX_PEM_FILE      (1024 * 1024)
 #define MOCK_SESSIONS          256                /* TLS session cache entries (100 bytes each) */
 #define MOCK_MAX_LATENCY_MS    3600000.0
-
-#define MOCK_EXIT_USAGE 2
-#define MOCK_EXIT_NET   3
 
 /* Results of connection reads, next to positive byte counts. */
 #define MOCK_IO_EOF      0
@@ -379,27 +377,6 @@ static const br_ssl_session_cache_class mock_cache_class = {
     sizeof(mock_session_cache), mock_cache_save, mock_cache_load
 };
 
-/* Reads a small file whole. NULL with errno set on failure. */
-static char *mock_read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    size_t n;
-    if (!f) return NULL;
-    buf = (char *)malloc(MOCK_MAX_PEM_FILE + 1);
-    if (!buf) { fclose(f); errno = ENOMEM; return NULL; }
-    errno = 0;
-    n = fread(buf, 1, MOCK_MAX_PEM_FILE + 1, f);
-    if (ferror(f) || n > MOCK_MAX_PEM_FILE) {
-        errno = !ferror(f) ? EFBIG : errno ? errno : EIO;   /* e.g. EISDIR for a directory */
-        free(buf);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 typedef int (*mock_pem_fn)(mock_tls *t, const char *name, llmsplit_buf *der, char *err, size_t cap);
 
 static void mock_pem_collect(void *ctx, const void *src, size_t len) {
@@ -515,10 +492,10 @@ static int mock_key_matches(const mock_tls *t, const br_x509_pkey *pk) {
 static int mock_load_pem(mock_tls *t, const char *opt, const char *path, mock_pem_fn fn, char *err, size_t cap) {
     char why[200];
     size_t len = 0;
-    char *text = mock_read_file(path, &len);
+    char *text = tool_read_file(path, MOCK_MAX_PEM_FILE, &len, why, sizeof why);
     int ok;
     if (!text) {
-        snprintf(err, cap, "cannot load %s %s: %s", opt, path, strerror(errno));
+        snprintf(err, cap, "cannot load %s %s: %s", opt, path, why);
         return 0;
     }
     ok = mock_pem_walk(text, len, fn, t, why, sizeof why);
@@ -1771,13 +1748,6 @@ static int mock_drain(mock_server *srv) {
     return all_ended;
 }
 
-static int mock_usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "llmsplit: usage: ");
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    return MOCK_EXIT_USAGE;
-}
-
 static void mock_help(void) {
     printf("usage: llmsplit mock [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
            "                     [--latency MODEL=MS]... [--fail MODEL=RATE]...\n"
@@ -1816,24 +1786,24 @@ static int mock_parse_args(int argc, char **argv, mock_options *opt, mock_server
     int i;
     for (i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { mock_help(); return -1; }
+        if (tool_is_help(a)) { mock_help(); return -1; }
         if (strcmp(a, "--listen") && strcmp(a, "--tls-cert") && strcmp(a, "--tls-key") &&
             strcmp(a, "--latency") && strcmp(a, "--fail"))
-            return mock_usage_error("unknown option '%s' for mock (try llmsplit mock --help)", a);
-        if (!v) return mock_usage_error("%s needs a value", a);
+            return tool_fail(LLMSPLIT_ERR_USAGE, "unknown option '%s' for mock (try llmsplit mock --help)", a);
+        if (!v) return tool_fail(LLMSPLIT_ERR_USAGE, "%s needs a value", a);
         i++;
         if (strcmp(a, "--listen") == 0) opt->listen = v;
         else if (strcmp(a, "--tls-cert") == 0) opt->cert = v;
         else if (strcmp(a, "--tls-key") == 0) opt->key = v;
         else if (strcmp(a, "--latency") == 0) {
             if (!mock_parse_knob(v, 0, MOCK_MAX_LATENCY_MS, 1, &srv->latency[srv->n_latency++]))
-                return mock_usage_error("--latency wants MODEL=MS with MS a whole number of milliseconds (got '%s')", v);
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--latency wants MODEL=MS with MS a whole number of milliseconds (got '%s')", v);
         } else if (!mock_parse_knob(v, 0, 1, 0, &srv->fail[srv->n_fail++])) {
-            return mock_usage_error("--fail wants MODEL=RATE with RATE between 0 and 1 (got '%s')", v);
+            return tool_fail(LLMSPLIT_ERR_USAGE, "--fail wants MODEL=RATE with RATE between 0 and 1 (got '%s')", v);
         }
     }
     if (!opt->cert != !opt->key)
-        return mock_usage_error("%s", "--tls-cert and --tls-key go together");
+        return tool_fail(LLMSPLIT_ERR_USAGE, "--tls-cert and --tls-key go together");
     return 0;
 }
 
@@ -1843,18 +1813,15 @@ static int mock_run(mock_server *srv, const mock_options *opt) {
     const char *port;
     int bound;
     if (!mock_split_listen(opt->listen, host, sizeof host, &port))
-        return mock_usage_error("--listen wants HOST:PORT or [IPV6]:PORT (got '%s')", opt->listen);
+        return tool_fail(LLMSPLIT_ERR_USAGE, "--listen wants HOST:PORT or [IPV6]:PORT (got '%s')", opt->listen);
     if (opt->cert && !(srv->tls = mock_tls_load(opt->cert, opt->key, err, sizeof err)))
-        return mock_usage_error("%s", err);
+        return tool_fail(LLMSPLIT_ERR_USAGE, "%s", err);
     bound = mock_listen(srv, host, port, err, sizeof err);
-    if (bound < 0) {
-        fprintf(stderr, "llmsplit: network: %s\n", err);
-        return MOCK_EXIT_NET;
-    }
+    if (bound < 0) return tool_fail(LLMSPLIT_ERR_NETWORK, "%s", err);
     if (pipe(srv->wake) != 0) {
-        fprintf(stderr, "llmsplit: network: pipe: %s\n", strerror(errno));
+        tool_say("network", "pipe: %s", strerror(errno));
         close(srv->listen_fd);
-        return 1;
+        return EXIT_OTHER;
     }
     mock_wake_fd = srv->wake[1];
     mock_install_signals();
@@ -1864,7 +1831,7 @@ static int mock_run(mock_server *srv, const mock_options *opt) {
     mock_serve(srv);
     if (!mock_drain(srv)) {
         /* a thread is still stuck in a write: leave the shared state to the process exit */
-        fprintf(stderr, "llmsplit: mock: %lu connection(s) still open at exit\n", (unsigned long)srv->n_conns);
+        tool_say("mock", "%lu connection(s) still open at exit", (unsigned long)srv->n_conns);
         exit(0);
     }
     mock_wake_fd = -1;
@@ -1873,7 +1840,7 @@ static int mock_run(mock_server *srv, const mock_options *opt) {
     return 0;
 }
 
-static int cmd_mock(int argc, char **argv) {
+int cmd_mock(int argc, char **argv) {
     mock_server srv;
     mock_options opt;
     pthread_condattr_t ca;
@@ -1891,9 +1858,9 @@ static int cmd_mock(int argc, char **argv) {
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* timed waits use CLOCK_MONOTONIC deadlines */
     pthread_cond_init(&srv.changed, &ca);
     pthread_condattr_destroy(&ca);
-    if (!srv.latency || !srv.fail) rc = 1;
+    if (!srv.latency || !srv.fail) rc = tool_fail(LLMSPLIT_ERR_NOMEM, "out of memory");
     else if ((rc = mock_parse_args(argc, argv, &opt, &srv)) == 0) rc = mock_run(&srv, &opt);
-    else if (rc < 0) rc = 0;   /* --help */
+    else if (rc < 0) rc = EXIT_OK;   /* --help */
     mock_tls_free(srv.tls);
     free(srv.latency);
     free(srv.fail);

@@ -13,16 +13,10 @@
    (80%), as is a leading '.' (.2); otherwise a weight is a JSON number, read the same in every
    locale.
 
-   Included by tools/llmsplit.c after llmsplit.h; everything here is static and named pick_*.
-   Uses only the public API. Exit codes: 0 ok, 2 usage or config, 1 output failure. */
-
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-enum { PICK_EXIT_OK = 0, PICK_EXIT_OTHER = 1, PICK_EXIT_USAGE = 2 };
+   Included by tools/llmsplit.c after llmsplit.h; everything here but cmd_pick is static and
+   named pick_*. Uses only the public API. Exit codes (tool.h): 0 ok, 2 usage or config, 1 output
+   or memory failure. */
+#include "tool.h"
 
 static const char pick_usage_text[] =
     "usage: llmsplit pick --split MODEL=WEIGHT ... [--user KEY]... [--seed N]\n"
@@ -32,17 +26,6 @@ static const char pick_usage_text[] =
     "                        normalised by their sum (80/20 and 0.8/0.2 are the same split)\n"
     "  --user KEY            a user key; repeat it. An empty key gets a random draw\n"
     "  --seed N              make random draws reproducible (N >= 1)\n";
-
-/* Prints "llmsplit: CATEGORY: message" and returns the usage/config exit code. */
-static int pick_fail(const char *category, const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "llmsplit: %s: ", category);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return PICK_EXIT_USAGE;
-}
 
 /* Reads a weight: a JSON number, optionally with a leading '.' or a trailing '%'. Returns 1 and
    sets *out, or 0 when the text is not a number. The JSON parser is locale-independent, unlike
@@ -85,11 +68,11 @@ static int pick_parse_seed(const char *text, uint64_t *out) {
     return v != 0;
 }
 
-static int cmd_pick(int argc, char **argv) {
+int cmd_pick(int argc, char **argv) {
     const char **models = NULL, **users = NULL;
     size_t *model_len = NULL;
     double *weights = NULL, sum = 0.0;
-    int n_arms = 0, n_users = 0, i, j, rc = PICK_EXIT_OK;
+    int n_arms = 0, n_users = 0, i, j, rc = EXIT_OK;
     uint64_t seed = 0;
     llmsplit_rng rng;
 
@@ -98,19 +81,19 @@ static int cmd_pick(int argc, char **argv) {
     model_len = (size_t *)malloc((size_t)(argc + 1) * sizeof *model_len);
     weights = (double *)malloc((size_t)(argc + 1) * sizeof *weights);
     if (!models || !users || !model_len || !weights) {
-        rc = pick_fail("memory", "out of memory");
+        rc = tool_fail(LLMSPLIT_ERR_NOMEM, "out of memory");
         goto done;
     }
     for (i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(pick_usage_text, stdout);
+        if (tool_is_help(a)) {
+            rc = tool_usage(1, "%s", pick_usage_text);
             goto done;
         }
         if (strcmp(a, "--split") == 0 || strcmp(a, "--user") == 0 || strcmp(a, "--seed") == 0) {
             const char *v;
             if (i + 1 >= argc) {
-                rc = pick_fail("usage", "%s needs a value", a);
+                rc = tool_fail(LLMSPLIT_ERR_USAGE, "%s needs a value", a);
                 goto done;
             }
             v = argv[++i];
@@ -118,18 +101,18 @@ static int cmd_pick(int argc, char **argv) {
                 users[n_users++] = v;
             } else if (strcmp(a, "--seed") == 0) {
                 if (!pick_parse_seed(v, &seed)) {
-                    rc = pick_fail("usage", "--seed '%s': must be an integer from 1 to %llu (leave it out for unseeded draws)",
+                    rc = tool_fail(LLMSPLIT_ERR_USAGE, "--seed '%s': must be an integer from 1 to %llu (leave it out for unseeded draws)",
                                    v, (unsigned long long)UINT64_MAX);
                     goto done;
                 }
             } else {
                 const char *eq = strrchr(v, '=');
                 if (!eq || eq == v) {
-                    rc = pick_fail("usage", "--split '%s': expected MODEL=WEIGHT, e.g. --split gpt-4=80", v);
+                    rc = tool_fail(LLMSPLIT_ERR_USAGE, "--split '%s': expected MODEL=WEIGHT, e.g. --split gpt-4=80", v);
                     goto done;
                 }
                 if (!pick_parse_weight(eq + 1, &weights[n_arms])) {
-                    rc = pick_fail("usage", "--split '%s': weight '%s' is not a number", v, eq + 1);
+                    rc = tool_fail(LLMSPLIT_ERR_USAGE, "--split '%s': weight '%s' is not a number", v, eq + 1);
                     goto done;
                 }
                 models[n_arms] = v;
@@ -137,38 +120,37 @@ static int cmd_pick(int argc, char **argv) {
                 n_arms++;
             }
         } else if (a[0] == '-' && a[1] != 0) {
-            rc = pick_fail("usage", "unknown option %s for pick (try llmsplit pick --help)", a);
+            rc = tool_fail(LLMSPLIT_ERR_USAGE, "unknown option %s for pick (try llmsplit pick --help)", a);
             goto done;
         } else {
-            rc = pick_fail("usage", "pick takes no bare arguments (got '%s'; a user key goes after --user)", a);
+            rc = tool_fail(LLMSPLIT_ERR_USAGE, "pick takes no bare arguments (got '%s'; a user key goes after --user)", a);
             goto done;
         }
     }
     if (n_arms == 0) {
-        fputs(pick_usage_text, stderr);
-        rc = PICK_EXIT_USAGE;
+        rc = tool_usage(0, "%s", pick_usage_text);
         goto done;
     }
 
     /* The rules of a config's weights (DESIGN §6), with messages that name the arguments. */
     for (i = 0; i < n_arms; i++) {
         if (!(weights[i] >= 0.0)) {
-            rc = pick_fail("config", "--split '%s': weight must be >= 0", models[i]);
+            rc = tool_fail(LLMSPLIT_ERR_CONFIG, "--split '%s': weight must be >= 0", models[i]);
             goto done;
         }
         for (j = 0; j < i; j++)
             if (model_len[j] == model_len[i] && memcmp(models[j], models[i], model_len[i]) == 0) {
-                rc = pick_fail("config", "--split: model '%.*s' is given twice", (int)model_len[i], models[i]);
+                rc = tool_fail(LLMSPLIT_ERR_CONFIG, "--split: model '%.*s' is given twice", (int)model_len[i], models[i]);
                 goto done;
             }
         sum += weights[i];
     }
     if (!(sum > 0.0)) {
-        rc = pick_fail("config", "--split: every weight is 0");
+        rc = tool_fail(LLMSPLIT_ERR_CONFIG, "--split: every weight is 0");
         goto done;
     }
     if (sum > 1.7976931348623157e308) {
-        rc = pick_fail("config", "--split: the weights add up to infinity");
+        rc = tool_fail(LLMSPLIT_ERR_CONFIG, "--split: the weights add up to infinity");
         goto done;
     }
 
@@ -177,14 +159,13 @@ static int cmd_pick(int argc, char **argv) {
     for (i = 0; i < n_users; i++) {
         int arm = llmsplit_pick(weights, NULL, n_arms, users[i], strlen(users[i]), &rng);
         if (arm < 0) { /* cannot happen after the checks above; say so rather than print nothing */
-            rc = pick_fail("config", "--split: invalid weights");
+            rc = tool_fail(LLMSPLIT_ERR_CONFIG, "--split: invalid weights");
             goto done;
         }
         printf("%.*s\n", (int)model_len[arm], models[arm]);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "llmsplit: output: %s\n", strerror(errno));
-        rc = PICK_EXIT_OTHER;
+        rc = tool_fail_output();
     }
 done:
     free(models);

@@ -1,6 +1,8 @@
 /* llmsplit replay and llmsplit bench (DESIGN §12): many requests through the client, from a
    JSONL file of requests or a repeated prompt, with worker threads, a progress line, per-arm
    latency figures and the mirror counters. Included by llmsplit.c. */
+#include "tool.h"
+#include "route.c"
 
 #include <pthread.h>
 #include <signal.h>
@@ -263,7 +265,7 @@ static int run_all(run_state *s, int concurrency, const char *title) {
     for (i = 0; i < concurrency && i < 256; i++)
         if (pthread_create(&th[i], NULL, run_worker, s) == 0) started++;
     if (!started) {
-        fprintf(stderr, "llmsplit: error: cannot start worker threads\n");
+        tool_say("error", "cannot start worker threads");
         return EXIT_OTHER;
     }
     for (;;) {
@@ -300,19 +302,18 @@ static int run_all(run_state *s, int concurrency, const char *title) {
     return s->failed && !s->ok ? EXIT_NET : EXIT_OK;
 }
 
-static int usage_replay(void) {
-    fprintf(stderr, "usage: llmsplit replay [routing options] PROMPTS.jsonl [--concurrency N]\n"
-                    "  each line: {\"messages\": [...], \"user\": \"...\"} or {\"prompt\": \"...\"}; other keys are parameters\n"
-                    "  routing options (as for chat):\n%s", route_usage_text);
-    return EXIT_USAGE;
+static int usage_replay(int asked) {
+    return tool_usage(asked, "usage: llmsplit replay [routing options] PROMPTS.jsonl [--concurrency N]\n"
+                             "  each line: {\"messages\": [...], \"user\": \"...\"} or {\"prompt\": \"...\"}; other keys are parameters\n"
+                             "  routing options (as for chat):\n%s", route_usage_text);
 }
 
-static int cmd_replay(int argc, char **argv) {
+int cmd_replay(int argc, char **argv) {
     route_opts o;
     run_state s;
     const char *file = NULL, *group = NULL;
     int i, concurrency = 4, rc = EXIT_USAGE, bad = 0, cap = 0;
-    char *text = NULL, *p, *end;
+    char *text = NULL, *p, *end, cause[128];
     size_t len;
     memset(&o, 0, sizeof o);
     memset(&s, 0, sizeof s);
@@ -320,27 +321,21 @@ static int cmd_replay(int argc, char **argv) {
         int r = route_opt(&o, argc, argv, &i);
         if (r < 0) return EXIT_USAGE;
         if (r > 0) continue;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return usage_replay();
+        if (tool_is_help(argv[i])) return usage_replay(1);
         if ((strcmp(argv[i], "--concurrency") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc) {
             concurrency = atoi(argv[++i]);
             if (concurrency < 1 || concurrency > 256) {
-                fprintf(stderr, "llmsplit: usage: --concurrency must be 1..256\n");
-                return EXIT_USAGE;
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--concurrency must be 1..256");
             }
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "llmsplit: usage: unknown option %s for replay\n", argv[i]);
-            return EXIT_USAGE;
+            return tool_fail(LLMSPLIT_ERR_USAGE, "unknown option %s for replay", argv[i]);
         } else if (file) {
-            fprintf(stderr, "llmsplit: usage: replay takes one PROMPTS.jsonl file\n");
-            return EXIT_USAGE;
+            return tool_fail(LLMSPLIT_ERR_USAGE, "replay takes one PROMPTS.jsonl file");
         } else file = argv[i];
     }
-    if (!file) return usage_replay();
-    text = read_all(file, &len);
-    if (!text) {
-        fprintf(stderr, "llmsplit: usage: cannot read %s: %s\n", file, strerror(errno));
-        return EXIT_USAGE;
-    }
+    if (!file) return usage_replay(0);
+    text = tool_read_file(file, TOOL_MAX_FILE, &len, cause, sizeof cause);
+    if (!text) return tool_fail(LLMSPLIT_ERR_USAGE, "cannot read %s: %s", file, cause);
     for (p = text; p < text + len; p = end + 1) {
         const char *why;
         end = memchr(p, '\n', (size_t)(text + len - p));
@@ -351,19 +346,19 @@ static int cmd_replay(int argc, char **argv) {
             run_item *ni;
             cap = cap ? cap * 2 : 256;
             ni = (run_item *)realloc(s.items, sizeof *ni * (size_t)cap);
-            if (!ni) { fprintf(stderr, "llmsplit: error: out of memory\n"); goto out; }
+            if (!ni) { tool_say("error", "out of memory"); goto out; }
             s.items = ni;
         }
         if (run_item_parse(&s.items[s.nitems], p, (size_t)(end - p), &why)) s.nitems++;
         else {
-            if (!bad) fprintf(stderr, "llmsplit: warning: %s: line skipped: %s\n", file, why);
+            if (!bad) tool_say("warning", "%s: line skipped: %s", file, why);
             run_item_free(&s.items[s.nitems]);
             bad++;
         }
     }
-    if (bad > 1) fprintf(stderr, "llmsplit: warning: %d lines skipped in all\n", bad);
+    if (bad > 1) tool_say("warning", "%d lines skipped in all", bad);
     if (!s.nitems) {
-        fprintf(stderr, "llmsplit: usage: %s has no usable request lines\n", file);
+        tool_fail(LLMSPLIT_ERR_USAGE, "%s has no usable request lines", file);
         goto out;
     }
     s.client = route_client(&o, &group, &rc);
@@ -381,14 +376,13 @@ out:
     return rc;
 }
 
-static int usage_bench(void) {
-    fprintf(stderr, "usage: llmsplit bench [routing options] [-n N] [-c CONCURRENCY] [PROMPT]\n"
-                    "  sends N requests (default 100), C at a time (default 4), and prints req/s and p50/p95/p99 per arm\n"
-                    "  routing options (as for chat):\n%s", route_usage_text);
-    return EXIT_USAGE;
+static int usage_bench(int asked) {
+    return tool_usage(asked, "usage: llmsplit bench [routing options] [-n N] [-c CONCURRENCY] [PROMPT]\n"
+                             "  sends N requests (default 100), C at a time (default 4), and prints req/s and p50/p95/p99 per arm\n"
+                             "  routing options (as for chat):\n%s", route_usage_text);
 }
 
-static int cmd_bench(int argc, char **argv) {
+int cmd_bench(int argc, char **argv) {
     route_opts o;
     run_state s;
     const char *group = NULL, *prompt = NULL;
@@ -399,20 +393,17 @@ static int cmd_bench(int argc, char **argv) {
         int r = route_opt(&o, argc, argv, &i);
         if (r < 0) return EXIT_USAGE;
         if (r > 0) continue;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return usage_bench();
+        if (tool_is_help(argv[i])) return usage_bench(1);
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) n = atoi(argv[++i]);
         else if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--concurrency") == 0) && i + 1 < argc) concurrency = atoi(argv[++i]);
         else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "llmsplit: usage: unknown option %s for bench\n", argv[i]);
-            return EXIT_USAGE;
+            return tool_fail(LLMSPLIT_ERR_USAGE, "unknown option %s for bench", argv[i]);
         } else if (prompt) {
-            fprintf(stderr, "llmsplit: usage: bench takes one PROMPT\n");
-            return EXIT_USAGE;
+            return tool_fail(LLMSPLIT_ERR_USAGE, "bench takes one PROMPT");
         } else prompt = argv[i];
     }
     if (n < 1 || concurrency < 1 || concurrency > 256) {
-        fprintf(stderr, "llmsplit: usage: -n must be >= 1 and -c 1..256\n");
-        return EXIT_USAGE;
+        return tool_fail(LLMSPLIT_ERR_USAGE, "-n must be >= 1 and -c 1..256");
     }
     s.client = route_client(&o, &group, &rc);
     if (!s.client) return rc;

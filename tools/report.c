@@ -3,7 +3,7 @@
        llmsplit report LOG.jsonl [--html FILE]
 
    Included by tools/llmsplit.c after the llmsplit.h implementation; uses only the public API.
-   Every name here starts with rpt_ so nothing collides with the rest of the tool.
+   Every name here but cmd_report starts with rpt_ so nothing collides with the rest of the tool.
 
    What the figures mean (also printed in the report's header):
    - An arm is the deployment that answered a primary call: its group, model and deployment
@@ -24,13 +24,9 @@
    percentiles, and one ~64-byte entry per call whose mirror twin has not been seen yet (a
    primary that was never mirrored keeps its entry to the end: the log cannot tell). */
 
-#include <errno.h>
+#include "tool.h"
+
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #ifndef RPT_MAX_LINE
@@ -42,14 +38,11 @@
 #define RPT_TIME_BUCKETS 40       /* bars in the traffic-over-time chart */
 #define RPT_MAX_COLS 12
 
-enum { RPT_EXIT_OK = 0, RPT_EXIT_OTHER = 1, RPT_EXIT_USAGE = 2 };
-
 /* ---- memory and small arrays ----------------------------------------------------------- */
 
 /* Out of memory ends the command: a report missing part of its data would print wrong figures. */
 static void rpt_oom(void) {
-    fputs("llmsplit: memory: out of memory while building the report\n", stderr);
-    exit(RPT_EXIT_OTHER);
+    exit(tool_fail(LLMSPLIT_ERR_NOMEM, "out of memory while building the report"));
 }
 
 static void *rpt_xrealloc(void *p, size_t n) {
@@ -1494,20 +1487,12 @@ static void rpt_free(rpt_report *r) {
     free(r->pend.slot); free(r->times); free(r->scratch); free(r->jbuf); free(r->arm_order); free(r->pos);
 }
 
-static int rpt_usage(FILE *f, int code) {
-    fputs("usage: llmsplit report LOG.jsonl [--html FILE]   (LOG '-' reads stdin)\n"
-          "  compares the arms of a result log: per group and arm the calls, share of traffic,\n"
-          "  errors, latency p50/p95/p99, ttft, tokens and cost; fallbacks and rollbacks; and for\n"
-          "  mirrored calls, primary against silent side by side (latency, tokens, cost, texts).\n"
-          "  --html FILE   also write one self-contained HTML page with the tables and SVG charts\n",
-          f);
-    return code;
-}
-
-static int rpt_fail(int code, const char *what, const char *path) {
-    fprintf(stderr, "llmsplit: %s %s: %s\n", what, path, strerror(errno));
-    return code;
-}
+static const char rpt_usage_text[] =
+    "usage: llmsplit report LOG.jsonl [--html FILE]   (LOG '-' reads stdin)\n"
+    "  compares the arms of a result log: per group and arm the calls, share of traffic,\n"
+    "  errors, latency p50/p95/p99, ttft, tokens and cost; fallbacks and rollbacks; and for\n"
+    "  mirrored calls, primary against silent side by side (latency, tokens, cost, texts).\n"
+    "  --html FILE   also write one self-contained HTML page with the tables and SVG charts\n";
 
 /* Opens the log; a directory or a missing file is the caller's mistake (usage). */
 static FILE *rpt_open_log(const char *path) {
@@ -1525,43 +1510,47 @@ static int rpt_args(int argc, char **argv, const char **log, const char **html) 
     int i;
     for (i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return rpt_usage(stdout, -1);
+        if (tool_is_help(a)) { tool_usage(1, "%s", rpt_usage_text); return -1; }
         if (strcmp(a, "--html") == 0) {
-            if (++i == argc) { fputs("llmsplit: usage: --html needs a FILE\n", stderr); return RPT_EXIT_USAGE; }
+            if (++i == argc) return tool_fail(LLMSPLIT_ERR_USAGE, "--html needs a FILE");
             *html = argv[i];
         } else if (strncmp(a, "--html=", 7) == 0) *html = a + 7;
         else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "llmsplit: usage: unknown option %s for report\n", a);
-            return RPT_EXIT_USAGE;
+            return tool_fail(LLMSPLIT_ERR_USAGE, "unknown option %s for report", a);
         } else if (*log) {
-            fprintf(stderr, "llmsplit: usage: report takes one LOG (got a second: %s)\n", a);
-            return RPT_EXIT_USAGE;
+            return tool_fail(LLMSPLIT_ERR_USAGE, "report takes one LOG (got a second: %s)", a);
         } else *log = a;
     }
-    if (!*log) return rpt_usage(stderr, RPT_EXIT_USAGE);
-    if (*html && !**html) { fputs("llmsplit: usage: --html needs a FILE\n", stderr); return RPT_EXIT_USAGE; }
+    if (!*log) return tool_usage(0, "%s", rpt_usage_text);
+    if (*html && !**html) return tool_fail(LLMSPLIT_ERR_USAGE, "--html needs a FILE");
     return 0;
 }
 
 static int rpt_write_html(rpt_report *r, const char *path) {
     FILE *f = fopen(path, "w");
-    if (!f) return rpt_fail(RPT_EXIT_USAGE, "usage: cannot write", path);
+    if (!f) return tool_fail(LLMSPLIT_ERR_USAGE, "cannot write %s: %s", path, strerror(errno));
     rpt_emit_html(r, f);
-    if (ferror(f) | fclose(f)) return rpt_fail(RPT_EXIT_OTHER, "report: cannot write", path);
+    if (ferror(f) | fclose(f)) {
+        tool_say("report", "cannot write %s: %s", path, strerror(errno));
+        return EXIT_OTHER;
+    }
     printf("wrote %s\n", path);
-    return RPT_EXIT_OK;
+    return EXIT_OK;
 }
 
-static int cmd_report(int argc, char **argv) {
+int cmd_report(int argc, char **argv) {
     const char *log = NULL, *html = NULL;
     rpt_report r;
     rpt_reader *rd;
     rpt_out out;
     int rc = rpt_args(argc, argv, &log, &html), read_error;
-    if (rc) return rc < 0 ? RPT_EXIT_OK : rc;
+    if (rc) return rc < 0 ? EXIT_OK : rc;
     rd = (rpt_reader *)rpt_xrealloc(NULL, sizeof *rd);
     memset(rd, 0, sizeof *rd);
-    if (!(rd->f = rpt_open_log(log))) { free(rd); return rpt_fail(RPT_EXIT_USAGE, "usage: cannot read", log); }
+    if (!(rd->f = rpt_open_log(log))) {
+        free(rd);
+        return tool_fail(LLMSPLIT_ERR_USAGE, "cannot read %s: %s", log, strerror(errno));
+    }
     memset(&r, 0, sizeof r);
     r.path = log;
     r.keep_points = html != NULL;
@@ -1570,16 +1559,19 @@ static int cmd_report(int argc, char **argv) {
     if (rd->f != stdin) fclose(rd->f);
     free(rd->line);
     free(rd);
-    if (read_error) { rpt_free(&r); errno = EIO; return rpt_fail(RPT_EXIT_OTHER, "report: cannot read", log); }
+    if (read_error) {
+        rpt_free(&r);
+        tool_say("report", "cannot read %s: %s", log, strerror(EIO));
+        return EXIT_OTHER;
+    }
     rpt_finish(&r);
     memset(&out, 0, sizeof out);
     out.f = stdout;
     rpt_emit(&r, &out);
-    rc = html ? rpt_write_html(&r, html) : RPT_EXIT_OK;
+    rc = html ? rpt_write_html(&r, html) : EXIT_OK;
     rpt_free(&r);
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "llmsplit: output: %s\n", strerror(errno));
-        return RPT_EXIT_OTHER;
+        return tool_fail_output();
     }
     return rc;
 }

@@ -1,6 +1,9 @@
 /* Routing options shared by chat, bench and replay: where requests go (a config file, or a
    config built from --model / --split / --silent), TLS options and records. Included by
-   llmsplit.c. */
+   llmsplit.c, and by chat.c and replay.c so that each compiles on its own. */
+#ifndef LLMSPLIT_TOOL_ROUTE_C
+#define LLMSPLIT_TOOL_ROUTE_C
+#include "tool.h"
 
 #define ROUTE_MAX_SPLITS 64
 
@@ -10,7 +13,7 @@ typedef struct route_opts {
     int nsplits, insecure, timeout_s, keep_responses, verbose;
 } route_opts;
 
-static const char *route_usage_text =
+static TOOL_UNUSED const char route_usage_text[] =
     "  --config FILE      a LiteLLM-style config (JSON); --model then names a group\n"
     "  --model M          a model string (gpt-4o-mini, azure/DEPLOYMENT, anthropic/claude-..., ollama/llama3,\n"
     "                     huggingface/https://ENDPOINT, ...) or a group of --config\n"
@@ -28,7 +31,7 @@ static const char *route_usage_text =
 
 /* Takes a routing option at argv[*i]. Returns 1 when taken (advancing *i past its value), 0 when
    argv[*i] is not a routing option, -1 after printing a usage error. */
-static int route_opt(route_opts *o, int argc, char **argv, int *i) {
+TOOL_FN int route_opt(route_opts *o, int argc, char **argv, int *i) {
     const char *a = argv[*i];
     const char **slot = NULL;
     if (strcmp(a, "--insecure") == 0) { o->insecure = 1; return 1; }
@@ -44,7 +47,7 @@ static int route_opt(route_opts *o, int argc, char **argv, int *i) {
     else if (strcmp(a, "--log") == 0) slot = &o->log;
     else if (strcmp(a, "--split") != 0 && strcmp(a, "--timeout") != 0) return 0;
     if (*i + 1 >= argc) {
-        fprintf(stderr, "llmsplit: usage: option %s needs a value\n", a);
+        tool_fail(LLMSPLIT_ERR_USAGE, "option %s needs a value", a);
         return -1;
     }
     (*i)++;
@@ -53,14 +56,14 @@ static int route_opt(route_opts *o, int argc, char **argv, int *i) {
         char *end;
         long t = strtol(argv[*i], &end, 10);
         if (*end || t <= 0 || t > 86400) {
-            fprintf(stderr, "llmsplit: usage: --timeout needs whole seconds between 1 and 86400, got '%s'\n", argv[*i]);
+            tool_fail(LLMSPLIT_ERR_USAGE, "--timeout needs whole seconds between 1 and 86400, got '%s'", argv[*i]);
             return -1;
         }
         o->timeout_s = (int)t;
         return 1;
     }
     if (o->nsplits >= ROUTE_MAX_SPLITS) {
-        fprintf(stderr, "llmsplit: usage: at most %d --split arms\n", ROUTE_MAX_SPLITS);
+        tool_fail(LLMSPLIT_ERR_USAGE, "at most %d --split arms", ROUTE_MAX_SPLITS);
         return -1;
     }
     o->splits[o->nsplits++] = argv[*i];
@@ -111,7 +114,7 @@ static int route_build_config(const route_opts *o, llmsplit_json_writer *w) {
     for (k = 0; k < o->nsplits; k++) {
         const char *eq = strrchr(o->splits[k], '=');
         if (!eq || eq == o->splits[k] || !eq[1]) {
-            fprintf(stderr, "llmsplit: usage: --split needs MODEL=WEIGHT, got '%s'\n", o->splits[k]);
+            tool_fail(LLMSPLIT_ERR_USAGE, "--split needs MODEL=WEIGHT, got '%s'", o->splits[k]);
             return 0;
         }
         route_w_deployment(w, o, "default", o->splits[k], (size_t)(eq - o->splits[k]), eq + 1, o->silent != NULL);
@@ -132,32 +135,9 @@ static int route_build_config(const route_opts *o, llmsplit_json_writer *w) {
     return llmsplit_json_writer_result(w, NULL) != NULL;
 }
 
-/* Exit code for an error category (DESIGN §12). */
-static int exit_for(llmsplit_status e) {
-    switch (e) {
-    case LLMSPLIT_OK: return EXIT_OK;
-    case LLMSPLIT_ERR_USAGE: case LLMSPLIT_ERR_CONFIG: return EXIT_USAGE;
-    case LLMSPLIT_ERR_NETWORK: case LLMSPLIT_ERR_TLS: return EXIT_NET;
-    case LLMSPLIT_ERR_PROVIDER: return EXIT_PROVIDER;
-    case LLMSPLIT_ERR_RESPONSE: case LLMSPLIT_ERR_HTTP: return EXIT_RESPONSE;
-    default: return EXIT_OTHER;
-    }
-}
-
-/* Prints "llmsplit: <category>: <message>" (messages already starting with their category are
-   not prefixed twice) and returns the exit code. */
-static int report_error(const llmsplit_error *err) {
-    const char *cat = llmsplit_strerror(err->code);
-    size_t n = strlen(cat);
-    const char *msg = err->message;
-    if (strncmp(msg, cat, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ') msg += n + 2;
-    fprintf(stderr, "llmsplit: %s: %s\n", cat, msg);
-    return exit_for(err->code);
-}
-
 /* The client for these options, and the group requests go to. NULL after printing the error
    (*rc set to the exit code). */
-static llmsplit_client *route_client(const route_opts *o, const char **group, int *rc) {
+TOOL_FN llmsplit_client *route_client(const route_opts *o, const char **group, int *rc) {
     llmsplit_client_desc d;
     llmsplit_json_writer w;
     llmsplit_client *c;
@@ -167,16 +147,16 @@ static llmsplit_client *route_client(const route_opts *o, const char **group, in
     memset(&w, 0, sizeof w);
     *rc = EXIT_USAGE;
     if (o->config && o->nsplits) {
-        fprintf(stderr, "llmsplit: usage: --split builds its own config; use it without --config\n");
+        tool_fail(LLMSPLIT_ERR_USAGE, "--split builds its own config; use it without --config");
         return NULL;
     }
     if (!o->config && !o->model && !o->nsplits) {
-        fprintf(stderr, "llmsplit: usage: say where requests go: --model M, --split M=W ... or --config FILE\n");
+        tool_fail(LLMSPLIT_ERR_USAGE, "say where requests go: --model M, --split M=W ... or --config FILE");
         return NULL;
     }
     if (o->config) {
         d.config_file = o->config;
-        if (o->silent) fprintf(stderr, "llmsplit: warning: --silent is ignored with --config (set silent_model there)\n");
+        if (o->silent) tool_say("warning", "--silent is ignored with --config (set silent_model there)");
     } else {
         if (!route_build_config(o, &w)) {
             llmsplit_json_writer_free(&w);
@@ -192,15 +172,17 @@ static llmsplit_client *route_client(const route_opts *o, const char **group, in
     c = llmsplit_client_create(&d, &err);
     if (built) llmsplit_json_writer_free(&w);
     if (!c) {
-        *rc = report_error(&err);
+        *rc = tool_fail_error(&err);
         return NULL;
     }
     *group = o->config ? o->model : "default";
     if (!*group) {
-        fprintf(stderr, "llmsplit: usage: with --config, --model names the group to send to\n");
+        tool_fail(LLMSPLIT_ERR_USAGE, "with --config, --model names the group to send to");
         llmsplit_client_destroy(c);
         return NULL;
     }
     *rc = EXIT_OK;
     return c;
 }
+
+#endif /* LLMSPLIT_TOOL_ROUTE_C */
