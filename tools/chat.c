@@ -23,13 +23,12 @@ static int add_param(llmsplit_buf *params, const char *kv) {
     llmsplit_json_writer_init(&w, NULL);
     llmsplit_json_write_begin_object(&w);
     llmsplit_json_write_key(&w, kv, (size_t)(eq - kv));
-    doc = llmsplit_json_parse(eq + 1, strlen(eq + 1), NULL, NULL);
+    llmsplit_json_parse(eq + 1, strlen(eq + 1), NULL, &doc, NULL);
     if (doc) llmsplit_json_write_value(&w, llmsplit_json_root(doc));
     else llmsplit_json_write_string(&w, eq + 1, strlen(eq + 1));
     llmsplit_json_write_end_object(&w);
     llmsplit_json_free(doc);
-    piece = llmsplit_json_writer_result(&w, &n);
-    if (!piece) { llmsplit_json_writer_free(&w); return 0; }
+    if (llmsplit_json_writer_result(&w, &piece, &n, NULL) != LLMSPLIT_OK) { llmsplit_json_writer_free(&w); return 0; }
     /* splice the new member into the running object */
     if (params->len == 0) llmsplit_buf_append(params, "{", 1);
     else { params->len--; llmsplit_buf_append(params, ",", 1); }

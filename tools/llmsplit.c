@@ -49,7 +49,7 @@ int cmd_json(int argc, char **argv) {
     char *text, why[128];
     size_t len;
     llmsplit_json_doc *doc;
-    llmsplit_json_error err;
+    llmsplit_error err;
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--check") == 0) check = 1;
         else if (tool_is_help(argv[i])) return tool_usage(1, "%s", json_usage_text);
@@ -60,8 +60,7 @@ int cmd_json(int argc, char **argv) {
     if (!path) return tool_usage(0, "%s", json_usage_text);
     text = load_input(path, &len, &mapped, why, sizeof why);
     if (!text) return tool_fail(LLMSPLIT_ERR_USAGE, "cannot read %s: %s", path, why);
-    doc = llmsplit_json_parse(text, len, NULL, &err);
-    if (!doc) {
+    if (llmsplit_json_parse(text, len, NULL, &doc, &err) != LLMSPLIT_OK) {
         if (err.code == LLMSPLIT_ERR_JSON) tool_fail(err.code, "%d:%d: %s", err.line, err.col, err.message);
         else tool_fail(err.code, "%s", err.message);
         release_input(text, len, mapped);
@@ -74,9 +73,8 @@ int cmd_json(int argc, char **argv) {
         llmsplit_json_writer_init(&w, NULL);
         llmsplit_buf_reserve(&w.buf, len + 1);
         llmsplit_json_write_value(&w, llmsplit_json_root(doc));
-        out = llmsplit_json_writer_result(&w, &out_len);
-        if (!out) {
-            tool_fail(w.err ? w.err : LLMSPLIT_ERR_NOMEM, "%s", w.err_message ? w.err_message : "out of memory");
+        if (llmsplit_json_writer_result(&w, &out, &out_len, &err) != LLMSPLIT_OK) {
+            tool_fail_error(&err);
             rc = EXIT_OTHER;
         } else if (fwrite(out, 1, out_len, stdout) != out_len || fputc('\n', stdout) == EOF ||
                    fflush(stdout) != 0) {

@@ -827,8 +827,8 @@ static const char mock_fallback_error[] =
 /* Sends the writer's JSON with status; a writer error becomes a 500. */
 static int mock_send_json(mock_conn *c, mock_request *rq, int status, llmsplit_json_writer *w, const char *extra) {
     size_t len = 0;
-    const char *body = llmsplit_json_writer_result(w, &len);
-    if (!body) {
+    const char *body = NULL;
+    if (llmsplit_json_writer_result(w, &body, &len, NULL) != LLMSPLIT_OK) {
         status = 500;
         body = mock_fallback_error;
         len = sizeof mock_fallback_error - 1;
@@ -992,10 +992,10 @@ static llmsplit_json_writer *mock_event(mock_stream *s) {
 /* Sends the event built in s->w: "event: NAME\ndata: JSON\n\n" (name optional), or "JSON\n". */
 static int mock_event_send(mock_stream *s, const char *name) {
     size_t len;
-    const char *json = llmsplit_json_writer_result(&s->w, &len);
+    const char *json = NULL;
     llmsplit_buf ev;
     int rc;
-    if (!json) return -1;
+    if (llmsplit_json_writer_result(&s->w, &json, &len, NULL) != LLMSPLIT_OK) return -1;
     llmsplit_buf_init(&ev, NULL);
     if (!s->ndjson && name) {
         llmsplit_buf_append(&ev, "event: ", 7);
@@ -1398,8 +1398,9 @@ static int mock_make_reply(mock_chat *ch) {
 static int mock_chat_request(mock_conn *c, mock_request *rq, const mock_api *api, const char *deployment,
                              size_t deployment_len) {
     mock_server *srv = c->srv;
-    llmsplit_json_error jerr;
-    llmsplit_json_doc *doc = llmsplit_json_parse(rq->body, rq->body_len, NULL, &jerr);
+    llmsplit_error jerr;
+    llmsplit_json_doc *doc = NULL;
+    llmsplit_json_parse(rq->body, rq->body_len, NULL, &doc, &jerr);
     const mock_knob *knob;
     mock_chat ch;
     char err[512];

@@ -46,7 +46,7 @@ static int pick_parse_weight(const char *text, double *out) {
         memcpy(buf, text, n);
     }
     buf[n] = 0;
-    doc = llmsplit_json_parse(buf, n, NULL, NULL);
+    llmsplit_json_parse(buf, n, NULL, &doc, NULL);
     v = llmsplit_json_root(doc);
     ok = doc && llmsplit_json_type_of(v) == LLMSPLIT_JSON_NUMBER;
     if (ok) *out = llmsplit_json_double(v);
@@ -157,8 +157,9 @@ int cmd_pick(int argc, char **argv) {
     llmsplit_rng_seed(&rng, seed);
     if (n_users == 0) users[n_users++] = ""; /* no key: one random draw */
     for (i = 0; i < n_users; i++) {
-        int arm = llmsplit_pick(weights, NULL, n_arms, users[i], strlen(users[i]), &rng);
-        if (arm < 0) { /* cannot happen after the checks above; say so rather than print nothing */
+        int arm = -1;
+        /* cannot fail after the checks above; say so rather than print nothing */
+        if (llmsplit_pick(weights, NULL, n_arms, users[i], strlen(users[i]), &rng, &arm, NULL) != LLMSPLIT_OK) {
             rc = tool_fail(LLMSPLIT_ERR_CONFIG, "--split: invalid weights");
             goto done;
         }

@@ -60,7 +60,7 @@ static char *run_raw(const llmsplit_json_val *v) {
     size_t n;
     llmsplit_json_writer_init(&w, NULL);
     llmsplit_json_write_value(&w, v);
-    if (llmsplit_json_writer_result(&w, &n)) {
+    if (llmsplit_json_writer_result(&w, NULL, &n, NULL) == LLMSPLIT_OK) {
         out = (char *)malloc(n + 1);
         if (out) memcpy(out, w.buf.data, n + 1);
     }
@@ -71,15 +71,14 @@ static char *run_raw(const llmsplit_json_val *v) {
 /* Reads one request line: {"messages":[...], "user": "..."} or {"prompt": "..."}; other keys
    (temperature, max_tokens, ...) are request parameters. Returns 0 with *why set when unusable. */
 static int run_item_parse(run_item *it, const char *line, size_t len, const char **why) {
-    llmsplit_json_error je;
+    llmsplit_error je;
     const llmsplit_json_val *root, *msgs, *k, *v;
     llmsplit_json_iter iter;
     llmsplit_json_writer w;
     int i, any = 0;
-    static char whybuf[160];
+    static char whybuf[400];
     memset(it, 0, sizeof *it);
-    it->doc = llmsplit_json_parse(line, len, NULL, &je);
-    if (!it->doc) {
+    if (llmsplit_json_parse(line, len, NULL, &it->doc, &je) != LLMSPLIT_OK) {
         snprintf(whybuf, sizeof whybuf, "not JSON (%d:%d: %s)", je.line, je.col, je.message);
         *why = whybuf;
         return 0;
@@ -129,7 +128,7 @@ static int run_item_parse(run_item *it, const char *line, size_t len, const char
         any = 1;
     }
     llmsplit_json_write_end_object(&w);
-    if (any && llmsplit_json_writer_result(&w, &len)) {
+    if (any && llmsplit_json_writer_result(&w, NULL, &len, NULL) == LLMSPLIT_OK) {
         it->params = (char *)malloc(len + 1);
         if (it->params) memcpy(it->params, w.buf.data, len + 1);
     }

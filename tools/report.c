@@ -717,7 +717,7 @@ static void rpt_event(rpt_report *r, const llmsplit_json_val *rec, const llmspli
 }
 
 /* Parses one line: big lines get their own block, ordinary ones reuse one buffer. */
-static llmsplit_json_doc *rpt_parse(rpt_report *r, const char *line, size_t len, llmsplit_json_error *err) {
+static llmsplit_json_doc *rpt_parse(rpt_report *r, const char *line, size_t len, llmsplit_error *err) {
     llmsplit_json_desc desc;
     size_t need = llmsplit_json_buffer_size(len);
     memset(&desc, 0, sizeof desc);
@@ -730,11 +730,15 @@ static llmsplit_json_doc *rpt_parse(rpt_report *r, const char *line, size_t len,
         desc.buffer = r->jbuf;
         desc.buffer_size = r->jbuf_cap;
     }
-    return llmsplit_json_parse(line, len, &desc, err);
+    {
+        llmsplit_json_doc *doc = NULL;
+        llmsplit_json_parse(line, len, &desc, &doc, err);
+        return doc;
+    }
 }
 
 static void rpt_line(rpt_report *r, const char *line, size_t len, uint64_t lineno) {
-    llmsplit_json_error err;
+    llmsplit_error err;
     llmsplit_json_doc *doc;
     const llmsplit_json_val *root, *ev;
     size_t i;

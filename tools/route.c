@@ -132,7 +132,7 @@ static int route_build_config(const route_opts *o, llmsplit_json_writer *w) {
     }
     llmsplit_json_write_end_object(w);
     llmsplit_json_write_end_object(w);
-    return llmsplit_json_writer_result(w, NULL) != NULL;
+    return llmsplit_json_writer_result(w, NULL, NULL, NULL) == LLMSPLIT_OK;
 }
 
 /* The client for these options, and the group requests go to. NULL after printing the error
@@ -162,14 +162,14 @@ TOOL_FN llmsplit_client *route_client(const route_opts *o, const char **group, i
             llmsplit_json_writer_free(&w);
             return NULL;
         }
-        d.config_json = llmsplit_json_writer_result(&w, &d.config_len);
+        llmsplit_json_writer_result(&w, &d.config_json, &d.config_len, NULL);
         built = 1;
     }
     d.http.ca_file = o->cacert;
     d.http.insecure = o->insecure;
     d.log_path = o->log;
     d.keep_responses = o->keep_responses;
-    c = llmsplit_client_create(&d, &err);
+    llmsplit_client_create(&d, &c, &err);
     if (built) llmsplit_json_writer_free(&w);
     if (!c) {
         *rc = tool_fail_error(&err);
