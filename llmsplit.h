@@ -7817,6 +7817,30 @@ static double llmsplit__cost(const llmsplit_deployment *dep, const llmsplit_chat
            (double)(r->completion_tokens > 0 ? r->completion_tokens : 0) * out;
 }
 
+/* The outcome half of a call record, the same for primary and silent calls: what the answer
+   (or the failure) says. The caller has filled in who was called (role, ids, group, model,
+   deployment, sticky); the model becomes the name the provider reports when it reports one. The
+   record points into resp and err, so it is emitted before they are freed. */
+static void llmsplit__record_outcome(const llmsplit_client *c, llmsplit_record *r, const llmsplit_chat_response *resp,
+                                     llmsplit_status e, const llmsplit_error *err, double cost_usd) {
+    r->event = "call";
+    if (resp->model[0]) r->model = resp->model;
+    r->provider = llmsplit_provider_name(resp->provider);
+    r->ok = e == LLMSPLIT_OK;
+    r->http_status = resp->http_status;
+    r->error = err->message;
+    r->latency_ms = resp->latency_ms;
+    r->ttft_ms = resp->ttft_ms;
+    r->prompt_tokens = resp->prompt_tokens;
+    r->completion_tokens = resp->completion_tokens;
+    r->cost_usd = cost_usd;
+    r->finish_reason = resp->finish_reason;
+    if (c->keep_responses && r->ok) {
+        r->response = resp->text.data ? resp->text.data : "";
+        r->response_len = resp->text.len;
+    }
+}
+
 /* A silent call: everything copied at enqueue, so the caller may free its request at once. */
 typedef struct llmsplit__mirror {
     llmsplit_client *client;
@@ -7909,7 +7933,6 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     llmsplit_error err;
     llmsplit_record r;
     llmsplit_deployment costs;
-    char errtext[340];
     llmsplit_status e;
     memset(&rq, 0, sizeof rq);
     rq.model = m->model;
@@ -7936,30 +7959,15 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     costs.has_costs = m->has_costs;
     costs.input_cost_per_token = m->in_cost;
     costs.output_cost_per_token = m->out_cost;
-    r.event = "call";
     llmsplit__new_id(c, r.request_id);
     llmsplit__copy(r.pair_id, sizeof r.pair_id, m->pair_id);
     r.role = "silent";
     r.is_silent_experiment = 1;
     r.group = m->group;
-    r.model = resp.model[0] ? resp.model : m->model;
-    r.provider = llmsplit_provider_name(resp.provider);
+    r.model = m->model;
     r.deployment = m->deployment;
     r.sticky = m->sticky;
-    r.ok = e == LLMSPLIT_OK;
-    r.http_status = resp.http_status;
-    llmsplit__copy(errtext, sizeof errtext, err.message);
-    r.error = errtext;
-    r.latency_ms = resp.latency_ms;
-    r.ttft_ms = resp.ttft_ms;
-    r.prompt_tokens = resp.prompt_tokens;
-    r.completion_tokens = resp.completion_tokens;
-    r.cost_usd = r.ok ? llmsplit__cost(&costs, &resp) : -1;
-    r.finish_reason = resp.finish_reason;
-    if (c->keep_responses && r.ok) {
-        r.response = resp.text.data ? resp.text.data : "";
-        r.response_len = resp.text.len;
-    }
+    llmsplit__record_outcome(c, &r, &resp, e, &err, e == LLMSPLIT_OK ? llmsplit__cost(&costs, &resp) : -1);
     llmsplit__emit(c, &r);
     llmsplit__lock(&c->lock);
     if (r.ok) c->stats.mirror_completed++;
@@ -8108,9 +8116,9 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     const llmsplit_group *g;
     const llmsplit_deployment *dep = NULL, *chosen = NULL;
     llmsplit_record r;
+    llmsplit_route chosen_route;
     llmsplit_error local;
     llmsplit_status e;
-    char errtext[340];
     int d, i, sticky = 0;
     if (!err) err = &local;
     memset(err, 0, sizeof *err);
@@ -8176,37 +8184,19 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     }
     res->cost_usd = e == LLMSPLIT_OK ? llmsplit__cost(dep, &res->response) : -1;
     memset(&r, 0, sizeof r);
-    r.event = "call";
     llmsplit__copy(r.request_id, sizeof r.request_id, res->request_id);
     llmsplit__copy(r.pair_id, sizeof r.pair_id, res->pair_id);
     r.role = "primary";
     r.group = res->group;
-    r.model = res->response.model[0] ? res->response.model : res->model;
-    r.provider = llmsplit_provider_name(res->response.provider);
+    r.model = res->model;
     r.deployment = res->deployment;
     r.sticky = res->sticky;
-    {
-        llmsplit_route chosen_route;
-        if (res->fallback && chosen && llmsplit_route_model(chosen->model, chosen->api_base, chosen->api_version, &chosen_route, NULL))
-            r.fallback_from = chosen_route.model;
-        else if (res->fallback)
-            r.fallback_from = res->chosen_model;
-        r.ok = e == LLMSPLIT_OK;
-        r.http_status = res->response.http_status;
-        llmsplit__copy(errtext, sizeof errtext, err->message);
-        r.error = errtext;
-        r.latency_ms = res->response.latency_ms;
-        r.ttft_ms = res->response.ttft_ms;
-        r.prompt_tokens = res->response.prompt_tokens;
-        r.completion_tokens = res->response.completion_tokens;
-        r.cost_usd = res->cost_usd;
-        r.finish_reason = res->response.finish_reason;
-        if (c->keep_responses && r.ok) {
-            r.response = res->response.text.data ? res->response.text.data : "";
-            r.response_len = res->response.text.len;
-        }
-        llmsplit__emit(c, &r);
-    }
+    if (res->fallback && chosen && llmsplit_route_model(chosen->model, chosen->api_base, chosen->api_version, &chosen_route, NULL))
+        r.fallback_from = chosen_route.model;
+    else if (res->fallback)
+        r.fallback_from = res->chosen_model;
+    llmsplit__record_outcome(c, &r, &res->response, e, err, res->cost_usd);
+    llmsplit__emit(c, &r);
     llmsplit__lock(&c->lock);
     c->stats.requests++;
     if (e != LLMSPLIT_OK) c->stats.errors++;
