@@ -1068,7 +1068,8 @@ typedef struct llmsplit_record {
     const char *fallback_from;    /* upstream name of the arm first picked, when a fallback answered */
     int ok;                       /* status "ok" or "error" */
     int http_status;              /* 0 when none */
-    const char *error;            /* "category: message" when not ok */
+    llmsplit_status code;         /* the category when not ok */
+    const char *error;            /* the message when not ok; written as "category: message" */
     double latency_ms;
     double ttft_ms;               /* < 0: null */
     int64_t prompt_tokens, completion_tokens; /* < 0: null */
@@ -1173,11 +1174,25 @@ LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *cl
 LLMSPLIT_API llmsplit_status llmsplit_client_wait_mirrors(llmsplit_client *client, int timeout_ms);
 
 /* The one-call form of LiteLLM's completion_with_split_tests: models[i] gets weights[i] of the
-   traffic; one random pick, one call (keys and bases from the environment). For programs that
-   only want a split; it builds and frees a client per call. */
+   traffic; one random pick, one call. For programs that only want a split. Thread-safe.
+
+   The first call with a given split (the same models with the same weights, in the same order)
+   makes a client for it and keeps it for the life of the process, so later calls reuse its
+   kept-alive connections and TLS sessions instead of paying a handshake each. At most 16 splits
+   are kept; a new split beyond that replaces the least recently used one that no call is using,
+   and when all 16 are in use it gets a client of its own that is freed after the call.
+
+   Keys and API bases are read from the environment on every call. SSL_CERT_FILE, HTTPS_PROXY
+   and NO_PROXY are read once, when the split's client is made: call
+   llmsplit_completion_cleanup() after changing them. */
 LLMSPLIT_API llmsplit_status llmsplit_completion_with_split_tests(const char *const *models, const double *weights, int n,
                                                                const llmsplit_message *messages, int num_messages,
                                                                llmsplit_result *res, llmsplit_error *err);
+
+/* Frees the clients the one-call form keeps (their connections, TLS sessions and threads); the
+   next one-call request makes a new one. Without it they live until the process exits. It must
+   not be called while a one-call request is running in any thread. */
+LLMSPLIT_API void llmsplit_completion_cleanup(void);
 
 #ifdef __cplusplus
 }
@@ -7636,7 +7651,14 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out) {
         llmsplit__w_str_or_null(&w, "fallback_from", r->fallback_from);
         llmsplit__w_str_or_null(&w, "status", r->ok ? "ok" : "error");
         llmsplit__w_int_or_null(&w, "http_status", r->http_status > 0 ? r->http_status : -1);
-        llmsplit__w_str_or_null(&w, "error", r->ok ? NULL : r->error);
+        if (r->ok || !r->error) {
+            llmsplit__w_str_or_null(&w, "error", NULL);
+        } else {
+            /* the category, then the message (which never repeats it) */
+            char text[400];
+            snprintf(text, sizeof text, "%s: %s", llmsplit_strerror(r->code), r->error);
+            llmsplit__w_str_or_null(&w, "error", text);
+        }
         llmsplit__w_num_or_null(&w, "latency_ms", r->latency_ms, 10);
         llmsplit__w_num_or_null(&w, "ttft_ms", r->ttft_ms, 10);
         llmsplit__w_int_or_null(&w, "prompt_tokens", r->prompt_tokens);
@@ -8160,6 +8182,31 @@ static double llmsplit__cost(const llmsplit_deployment *dep, const llmsplit_chat
            (double)(r->completion_tokens > 0 ? r->completion_tokens : 0) * out;
 }
 
+/* The outcome half of a call record, the same for primary and silent calls: what the answer
+   (or the failure) says. The caller has filled in who was called (role, ids, group, model,
+   deployment, sticky); the model becomes the name the provider reports when it reports one. The
+   record points into resp and err, so it is emitted before they are freed. */
+static void llmsplit__record_outcome(const llmsplit_client *c, llmsplit_record *r, const llmsplit_chat_response *resp,
+                                     llmsplit_status e, const llmsplit_error *err, double cost_usd) {
+    r->event = "call";
+    if (resp->model[0]) r->model = resp->model;
+    r->provider = llmsplit_provider_name(resp->provider);
+    r->ok = e == LLMSPLIT_OK;
+    r->code = e;
+    r->http_status = resp->http_status;
+    r->error = err->message;
+    r->latency_ms = resp->latency_ms;
+    r->ttft_ms = resp->ttft_ms;
+    r->prompt_tokens = resp->prompt_tokens;
+    r->completion_tokens = resp->completion_tokens;
+    r->cost_usd = cost_usd;
+    r->finish_reason = resp->finish_reason;
+    if (c->keep_responses && r->ok) {
+        r->response = resp->text.data ? resp->text.data : "";
+        r->response_len = resp->text.len;
+    }
+}
+
 /* A silent call: everything copied at enqueue, so the caller may free its request at once. */
 typedef struct llmsplit__mirror {
     llmsplit_client *client;
@@ -8252,7 +8299,6 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     llmsplit_error err;
     llmsplit_record r;
     llmsplit_deployment costs;
-    char errtext[340];
     llmsplit_status e;
     memset(&rq, 0, sizeof rq);
     rq.model = m->model;
@@ -8279,30 +8325,15 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     costs.has_costs = m->has_costs;
     costs.input_cost_per_token = m->in_cost;
     costs.output_cost_per_token = m->out_cost;
-    r.event = "call";
     llmsplit__new_id(c, r.request_id);
     llmsplit__copy(r.pair_id, sizeof r.pair_id, m->pair_id);
     r.role = "silent";
     r.is_silent_experiment = 1;
     r.group = m->group;
-    r.model = resp.model[0] ? resp.model : m->model;
-    r.provider = llmsplit_provider_name(resp.provider);
+    r.model = m->model;
     r.deployment = m->deployment;
     r.sticky = m->sticky;
-    r.ok = e == LLMSPLIT_OK;
-    r.http_status = resp.http_status;
-    llmsplit__copy(errtext, sizeof errtext, err.message);
-    r.error = errtext;
-    r.latency_ms = resp.latency_ms;
-    r.ttft_ms = resp.ttft_ms;
-    r.prompt_tokens = resp.prompt_tokens;
-    r.completion_tokens = resp.completion_tokens;
-    r.cost_usd = r.ok ? llmsplit__cost(&costs, &resp) : -1;
-    r.finish_reason = resp.finish_reason;
-    if (c->keep_responses && r.ok) {
-        r.response = resp.text.data ? resp.text.data : "";
-        r.response_len = resp.text.len;
-    }
+    llmsplit__record_outcome(c, &r, &resp, e, &err, e == LLMSPLIT_OK ? llmsplit__cost(&costs, &resp) : -1);
     llmsplit__emit(c, &r);
     llmsplit__lock(&c->lock);
     if (r.ok) c->stats.mirror_completed++;
@@ -8451,9 +8482,9 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     const llmsplit_group *g;
     const llmsplit_deployment *dep = NULL, *chosen = NULL;
     llmsplit_record r;
+    llmsplit_route chosen_route;
     llmsplit_error local;
     llmsplit_status e;
-    char errtext[340];
     int d, i, sticky = 0;
     if (!err) err = &local;
     memset(err, 0, sizeof *err);
@@ -8519,37 +8550,19 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     }
     res->cost_usd = e == LLMSPLIT_OK ? llmsplit__cost(dep, &res->response) : -1;
     memset(&r, 0, sizeof r);
-    r.event = "call";
     llmsplit__copy(r.request_id, sizeof r.request_id, res->request_id);
     llmsplit__copy(r.pair_id, sizeof r.pair_id, res->pair_id);
     r.role = "primary";
     r.group = res->group;
-    r.model = res->response.model[0] ? res->response.model : res->model;
-    r.provider = llmsplit_provider_name(res->response.provider);
+    r.model = res->model;
     r.deployment = res->deployment;
     r.sticky = res->sticky;
-    {
-        llmsplit_route chosen_route;
-        if (res->fallback && chosen && llmsplit_route_model(chosen->model, chosen->api_base, chosen->api_version, &chosen_route, NULL))
-            r.fallback_from = chosen_route.model;
-        else if (res->fallback)
-            r.fallback_from = res->chosen_model;
-        r.ok = e == LLMSPLIT_OK;
-        r.http_status = res->response.http_status;
-        llmsplit__copy(errtext, sizeof errtext, err->message);
-        r.error = errtext;
-        r.latency_ms = res->response.latency_ms;
-        r.ttft_ms = res->response.ttft_ms;
-        r.prompt_tokens = res->response.prompt_tokens;
-        r.completion_tokens = res->response.completion_tokens;
-        r.cost_usd = res->cost_usd;
-        r.finish_reason = res->response.finish_reason;
-        if (c->keep_responses && r.ok) {
-            r.response = res->response.text.data ? res->response.text.data : "";
-            r.response_len = res->response.text.len;
-        }
-        llmsplit__emit(c, &r);
-    }
+    if (res->fallback && chosen && llmsplit_route_model(chosen->model, chosen->api_base, chosen->api_version, &chosen_route, NULL))
+        r.fallback_from = chosen_route.model;
+    else if (res->fallback)
+        r.fallback_from = res->chosen_model;
+    llmsplit__record_outcome(c, &r, &res->response, e, err, res->cost_usd);
+    llmsplit__emit(c, &r);
     llmsplit__lock(&c->lock);
     c->stats.requests++;
     if (e != LLMSPLIT_OK) c->stats.errors++;
@@ -8563,47 +8576,180 @@ LLMSPLIT_API void llmsplit_result_free(llmsplit_result *res) {
     if (res) llmsplit_chat_response_free(&res->response);
 }
 
+/* The one-call form keeps one client per split, process-wide, because a client is what owns the
+   kept-alive connections and TLS sessions: a client per call would pay a TCP and TLS handshake
+   (and a CA bundle parse) on every request. The config text written from the models and weights
+   is the key, so two calls share a client exactly when they would build the same config. */
+#define LLMSPLIT__ONECALL_MAX_SPLITS 16
+
+typedef struct llmsplit__onecall {
+    struct llmsplit__onecall *next;
+    llmsplit_client *client;
+    int in_use;                   /* one-call requests running on it: such a client is never evicted */
+    uint64_t last_used;           /* llmsplit__onecalls.clock at the last request, for eviction */
+    size_t key_len;
+    char key[1];                  /* the config text, key_len bytes and a NUL */
+} llmsplit__onecall;
+
+static struct {
+    llmsplit__onecall *head;
+    int count;
+    uint64_t clock;
+} llmsplit__onecalls;
+
+#ifndef LLMSPLIT_NO_THREADS
+static pthread_mutex_t llmsplit__onecalls_lock = PTHREAD_MUTEX_INITIALIZER; /* guards llmsplit__onecalls */
+#else
+static int llmsplit__onecalls_lock;
+#endif
+
+/* The config for a split, {"split":{"MODEL":WEIGHT,...},...}, written into w. */
+static const char *llmsplit__onecall_config(llmsplit_json_writer *w, const char *const *models, const double *weights,
+                                            int n, size_t *len) {
+    int i;
+    llmsplit_json_writer_init(w, NULL);
+    llmsplit_json_write_begin_object(w);
+    llmsplit_json_write_key(w, "split", 5);
+    llmsplit_json_write_begin_object(w);
+    for (i = 0; i < n; i++) {
+        llmsplit_json_write_key(w, models[i] ? models[i] : "", models[i] ? strlen(models[i]) : 0);
+        llmsplit_json_write_double(w, weights[i]);
+    }
+    llmsplit_json_write_end_object(w);
+    /* a split has no silent model, so its mirror pool never gets work: one idle thread, not two */
+    llmsplit_json_write_key(w, "router_settings", 15);
+    llmsplit_json_write_begin_object(w);
+    llmsplit_json_write_key(w, "mirror_threads", 14);
+    llmsplit_json_write_int(w, 1);
+    llmsplit_json_write_end_object(w);
+    llmsplit_json_write_end_object(w);
+    return llmsplit__w_result(w, len);
+}
+
+/* Finds or makes the kept client for a config and marks it in use. Call with the lock held. A
+   client is made under the lock so that two threads starting the same split make one; making one
+   parses the config text and starts a thread, no network I/O (the CA bundle is read on the first
+   TLS connection). *evicted gets an entry to destroy once the lock is released. Returns NULL when
+   the client cannot be made (err filled) or when every kept client is in use (err untouched). */
+static llmsplit__onecall *llmsplit__onecall_get(const char *config, size_t len, llmsplit__onecall **evicted,
+                                                llmsplit_error *err) {
+    llmsplit__onecall *e, **pp, **lru = NULL;
+    llmsplit_client_desc d;
+    for (e = llmsplit__onecalls.head; e; e = e->next)
+        if (e->key_len == len && memcmp(e->key, config, len) == 0) break;
+    if (!e) {
+        if (llmsplit__onecalls.count >= LLMSPLIT__ONECALL_MAX_SPLITS) {
+            for (pp = &llmsplit__onecalls.head; *pp; pp = &(*pp)->next)
+                if (!(*pp)->in_use && (!lru || (*pp)->last_used < (*lru)->last_used)) lru = pp;
+            if (!lru) return NULL;
+        }
+        memset(&d, 0, sizeof d);
+        d.config_json = config;
+        d.config_len = len;
+        e = (llmsplit__onecall *)llmsplit__alloc(NULL, sizeof *e + len);
+        if (!e) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+        if (!(e->client = llmsplit__client_create(&d, err))) {
+            llmsplit__free(NULL, e);
+            return NULL;
+        }
+        if (lru) { /* unlinked now, destroyed by the caller after the lock: destroying waits for threads */
+            *evicted = *lru;
+            *lru = (*lru)->next;
+            llmsplit__onecalls.count--;
+        }
+        memcpy(e->key, config, len);
+        e->key[len] = 0;
+        e->key_len = len;
+        e->in_use = 0;
+        e->next = llmsplit__onecalls.head;
+        llmsplit__onecalls.head = e;
+        llmsplit__onecalls.count++;
+    }
+    e->in_use++;
+    e->last_used = ++llmsplit__onecalls.clock;
+    return e;
+}
+
+static void llmsplit__onecall_free(llmsplit__onecall *e) {
+    if (!e) return;
+    llmsplit_client_destroy(e->client);
+    llmsplit__free(NULL, e);
+}
+
 LLMSPLIT_API llmsplit_status llmsplit_completion_with_split_tests(const char *const *models, const double *weights, int n,
                                                                const llmsplit_message *messages, int num_messages,
                                                                llmsplit_result *res, llmsplit_error *err) {
     llmsplit_json_writer w;
-    llmsplit_client_desc d;
+    llmsplit__onecall *kept, *evicted = NULL;
     llmsplit_client *c;
     llmsplit_request rq;
+    llmsplit_error local;
     llmsplit_status e;
-    int i;
+    const char *config;
+    size_t len;
+    if (!err) err = &local;
+    memset(err, 0, sizeof *err);
     if (res) memset(res, 0, sizeof *res);
     if (!models || !weights || n < 1 || !res) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "split: models, weights and a result are needed");
         return LLMSPLIT_ERR_USAGE;
     }
-    llmsplit_json_writer_init(&w, NULL);
-    llmsplit_json_write_begin_object(&w);
-    llmsplit_json_write_key(&w, "split", 5);
-    llmsplit_json_write_begin_object(&w);
-    for (i = 0; i < n; i++) {
-        llmsplit_json_write_key(&w, models[i] ? models[i] : "", models[i] ? strlen(models[i]) : 0);
-        llmsplit_json_write_double(&w, weights[i]);
-    }
-    llmsplit_json_write_end_object(&w);
-    llmsplit_json_write_end_object(&w);
-    memset(&d, 0, sizeof d);
-    d.config_json = llmsplit__w_result(&w, &d.config_len);
-    if (!d.config_json) {
+    if (!(config = llmsplit__onecall_config(&w, models, weights, n, &len))) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "split: %s", w.err_message ? w.err_message : "bad weights");
         llmsplit_json_writer_free(&w);
         return LLMSPLIT_ERR_USAGE;
     }
-    c = llmsplit__client_create(&d, err);
+    llmsplit__lock(&llmsplit__onecalls_lock);
+    kept = llmsplit__onecall_get(config, len, &evicted, err);
+    llmsplit__unlock(&llmsplit__onecalls_lock);
+    llmsplit__onecall_free(evicted);
+    if (kept) {
+        c = kept->client;
+    } else if (err->code) {
+        llmsplit_json_writer_free(&w);
+        return err->code;
+    } else {
+        /* every kept split is busy: this call gets a client of its own, as if nothing were kept */
+        llmsplit_client_desc d;
+        memset(&d, 0, sizeof d);
+        d.config_json = config;
+        d.config_len = len;
+        if (!(c = llmsplit__client_create(&d, err))) {
+            llmsplit_json_writer_free(&w);
+            return err->code;
+        }
+    }
     llmsplit_json_writer_free(&w);
-    if (!c) return err ? err->code : LLMSPLIT_ERR_CONFIG;
     memset(&rq, 0, sizeof rq);
     rq.group = "default";
     rq.messages = messages;
     rq.num_messages = num_messages;
     e = llmsplit_client_chat(c, &rq, res, err);
-    llmsplit_client_destroy(c);
+    if (kept) {
+        llmsplit__lock(&llmsplit__onecalls_lock);
+        kept->in_use--;
+        llmsplit__unlock(&llmsplit__onecalls_lock);
+    } else {
+        llmsplit_client_destroy(c);
+    }
     return e;
+}
+
+LLMSPLIT_API void llmsplit_completion_cleanup(void) {
+    llmsplit__onecall *e, *next;
+    llmsplit__lock(&llmsplit__onecalls_lock);
+    e = llmsplit__onecalls.head;
+    llmsplit__onecalls.head = NULL;
+    llmsplit__onecalls.count = 0;
+    llmsplit__unlock(&llmsplit__onecalls_lock);
+    for (; e; e = next) {
+        next = e->next;
+        LLMSPLIT_ASSERT(e->in_use == 0); /* documented: no one-call request may be running */
+        llmsplit__onecall_free(e);
+    }
 }
 
 #endif /* LLMSPLIT__IMPLEMENTED */

@@ -38,6 +38,7 @@ int main(int argc, char **argv) {
         }
         llmsplit_result_free(&r);
     }
+    llmsplit_completion_cleanup(); /* the client kept for the split: its connections and thread */
     if (n > 1) printf("%d requests: %d to gpt-4 (%.0f%%), %d to llama2, %d failed\n", n, to_gpt4, 100.0 * to_gpt4 / n,
                       n - to_gpt4 - failed, failed);
     return failed == n;

@@ -423,6 +423,7 @@ static void client_one_call_split_form(void) {
     CHECK(llmsplit_completion_with_split_tests(models, weights, 2, &m, 1, &r, &err) == LLMSPLIT_OK);
     CHECK(r.response.text.len && strstr(r.response.text.data, ": Hello, how are you?") != NULL);
     llmsplit_result_free(&r);
+    llmsplit_completion_cleanup(); /* else the kept client and its thread run on under the later tests */
     unsetenv("OPENAI_API_BASE");
     unsetenv("OPENAI_API_KEY");
 }
