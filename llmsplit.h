@@ -530,7 +530,7 @@ LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *http);
 
 /* ==== >>public: 4. providers =========================================================== */
 
-/* One request shape, sent to each provider in its own wire format (DESIGN §4). A model string is
+/* One request shape, sent to each provider in its own wire format. A model string is
    "provider/name" or a bare name; the prefix picks the adapter and is stripped before the name
    goes upstream:
        openai/ or bare (gpt-*, o1*, ...)  OpenAI chat            OPENAI_API_KEY, base $OPENAI_API_BASE
@@ -570,10 +570,11 @@ typedef struct llmsplit_route {
 } llmsplit_route;
 
 /* Resolves a model string with an optional api_base and api_version (NULL: defaults and
-   environment). Returns 1, or 0 with err (category config): unknown form, missing Azure base or
-   version, a base that is not an http(s) URL. */
-LLMSPLIT_API int llmsplit_route_model(const char *model, const char *api_base, const char *api_version,
-                                      llmsplit_route *out, llmsplit_error *err);
+   environment). Returns LLMSPLIT_OK, or LLMSPLIT_ERR_CONFIG with details in *err (may be NULL):
+   an empty model string or name, an unknown provider prefix, a missing Azure base or version, a
+   base that is not an http(s) URL. */
+LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char *api_base, const char *api_version,
+                                               llmsplit_route *out, llmsplit_error *err);
 
 typedef struct llmsplit_message {
     const char *role;             /* "system", "user", "assistant" or "tool" */
@@ -624,15 +625,12 @@ typedef struct llmsplit_chat_response {
    llmsplit_chat_response_free, also after a failure). Retries up to num_retries on 429, 5xx and
    connection failures, with exponential backoff and jitter, honouring Retry-After; never on
    400/401/403/404 or TLS errors; a stream is retried only before its first delta. Errors:
-   usage/config (bad request or model), network, tls, http, provider ("provider: 429 rate limited
-   (retry after 2 s): <the provider's message>"), response (a 200 that is not a usable answer). */
+   usage/config (bad request or model), network, tls, http, provider (the message says
+   "429 rate limited (retry after 2 s): <the provider's message>"), response (a 200 that is not a
+   usable answer). */
 LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
                                         llmsplit_chat_response *resp, llmsplit_error *err);
 LLMSPLIT_API void llmsplit_chat_response_free(llmsplit_chat_response *resp);
-
-/* The request body a provider would get (for tests and --verbose); caller frees with buf_free. */
-LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req, const llmsplit_route *route,
-                                             llmsplit_buf *out, llmsplit_error *err);
 
 /* Server-Sent Events, incrementally (WHATWG rules): lines end in LF, CRLF or CR, split anywhere;
    ':' comments; "data" lines joined with LF; "event" names; an empty line dispatches. */
@@ -2918,6 +2916,9 @@ LLMSPLIT_API void llmsplit_json_write_key(llmsplit_json_writer *w, const char *k
     w->after_key = 1;
 }
 
+/* A key given as a string literal, its length counted by the compiler ("" rejects a pointer). */
+#define LLMSPLIT__KEY(w, lit) llmsplit_json_write_key((w), "" lit, sizeof(lit) - 1)
+
 LLMSPLIT_API void llmsplit_json_write_string(llmsplit_json_writer *w, const char *s, size_t len) {
     if (!llmsplit__w_value(w)) return;
     llmsplit__w_escaped(w, s ? s : "", s ? len : 0, 0);
@@ -4837,11 +4838,54 @@ LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit
 
 /* ==== 4. providers ====================================================================== */
 
-LLMSPLIT_API const char *llmsplit_provider_name(llmsplit_provider p) {
-    static const char *const names[LLMSPLIT_PROVIDER__COUNT] = {
-        "openai", "azure", "huggingface", "ollama", "openrouter", "together_ai", "anthropic"};
-    return (int)p >= 0 && p < LLMSPLIT_PROVIDER__COUNT ? names[p] : "unknown";
-}
+/* Every provider is one row of llmsplit__providers (below, after the wire formats): how its
+   model strings look, where its key and base come from, its URL and headers, and the wire
+   format it speaks. Routing, the config's check of model strings and each call read that row
+   and nothing else, so adding a provider is its llmsplit_provider value, its row and, when its
+   API speaks a new wire format, that format's three functions. */
+
+typedef struct llmsplit__stream llmsplit__stream;
+typedef struct llmsplit__provider llmsplit__provider;
+
+/* One wire format: how a request body is written and how answers are read. Several providers
+   share one (every OpenAI-compatible API speaks OpenAI chat). */
+typedef struct llmsplit__wire {
+    /* Writes the body's members after "model". Invalid JSON from the caller sets w->err and err. */
+    void (*write_request)(llmsplit_json_writer *w, const llmsplit_chat_request *req, const llmsplit_json_val *params,
+                          const llmsplit__provider *p, llmsplit_error *err);
+    /* Fills text, role, finish reason, tokens and tool calls from a whole answer; an answer
+       without its essential part is LLMSPLIT_ERR_RESPONSE. */
+    llmsplit_status (*read_answer)(llmsplit_chat_response *r, const llmsplit_json_val *root, llmsplit_error *err);
+    /* Reads one parsed stream event (event is the SSE event name, NULL for a JSON line); -1
+       stops the stream, as llmsplit__delta does when the caller asks to. */
+    int (*read_event)(llmsplit__stream *st, const char *event, const llmsplit_json_val *root);
+    const char *stream_accept;    /* the Accept header of a streamed request */
+    const char *done_data;        /* event data (not JSON) that ends a stream; NULL: none */
+    int ndjson;                   /* streams JSON lines unless the server answers text/event-stream */
+} llmsplit__wire;
+
+#define LLMSPLIT__OTHER_BARE_NAMES 1u /* takes the bare model names no row claims */
+#define LLMSPLIT__KEY_OPTIONAL 2u     /* a local server: a key is sent only when there is one */
+/* Asks for usage in the last stream chunk: the provider's own API knows stream_options, other
+   OpenAI-compatible ones may reject it. */
+#define LLMSPLIT__STREAM_USAGE 4u
+
+struct llmsplit__provider {
+    const char *name;             /* llmsplit_provider_name; rows are in llmsplit_provider order */
+    const char *prefix[2];        /* "provider/" forms of a model string; the first is shown in errors */
+    const char *bare[4];          /* bare model names starting with one of these are this provider's */
+    unsigned flags;               /* LLMSPLIT__OTHER_BARE_NAMES, ... */
+    const char *key_env[2];       /* where the key comes from when the caller gives none, in order */
+    const char *base_env;         /* the base when the caller gives none; overrides default_base */
+    const char *default_base;     /* NULL: a base must be given (caller or base_env) */
+    const char *version_env;      /* non-NULL: an api_version must be given (caller or this variable) */
+    const char *path;             /* after the base; with version_env a format of (name, version) */
+    const char *endpoint[2];      /* the upstream model and path when the name is an http(s) URL: a
+                                     dedicated endpoint, which is then the base */
+    const char *auth[2];          /* the key's header, and what precedes the key in its value */
+    const char *header[2];        /* a header every request carries (name, value), or NULL */
+    const llmsplit__wire *wire;
+};
 
 static int llmsplit__starts(const char *s, const char *prefix) {
     return strncmp(s, prefix, strlen(prefix)) == 0;
@@ -4865,93 +4909,6 @@ static int llmsplit__join_url(char *out, size_t cap, const char *base, const cha
         return 0;
     }
     return 1;
-}
-
-LLMSPLIT_API int llmsplit_route_model(const char *model, const char *api_base, const char *api_version,
-                                      llmsplit_route *out, llmsplit_error *err) {
-    const char *name = model, *base = api_base && *api_base ? api_base : NULL, *path = "/chat/completions";
-    memset(out, 0, sizeof *out);
-    if (!model || !*model) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "empty model string");
-        return 0;
-    }
-    out->key_required = 1;
-    if (llmsplit__starts(model, "openai/")) {
-        name = model + 7;
-    } else if (llmsplit__starts(model, "azure/")) {
-        char p[LLMSPLIT_URL_MAX];
-        const char *version = api_version && *api_version ? api_version : getenv("AZURE_API_VERSION");
-        out->provider = LLMSPLIT_PROVIDER_AZURE;
-        name = model + 6;
-        if (!base) base = getenv("AZURE_API_BASE");
-        if (!base || !*base) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "%s needs an api_base (or AZURE_API_BASE)", model);
-            return 0;
-        }
-        if (!version || !*version) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "%s needs an api_version (or AZURE_API_VERSION)", model);
-            return 0;
-        }
-        snprintf(p, sizeof p, "/openai/deployments/%s/chat/completions?api-version=%s", name, version);
-        out->key_env[0] = "AZURE_API_KEY";
-        if (!llmsplit__join_url(out->url, sizeof out->url, base, p, err)) return 0;
-        llmsplit__copy(out->model, sizeof out->model, name);
-        return 1;
-    } else if (llmsplit__starts(model, "huggingface/")) {
-        out->provider = LLMSPLIT_PROVIDER_HUGGINGFACE;
-        name = model + 12;
-        out->key_env[0] = "HUGGINGFACE_API_KEY";
-        out->key_env[1] = "HF_TOKEN";
-        if (llmsplit__starts(name, "https://") || llmsplit__starts(name, "http://")) {
-            /* a dedicated endpoint serves one model; TGI's OpenAI route calls it "tgi" */
-            if (!llmsplit__join_url(out->url, sizeof out->url, base ? base : name, "/v1/chat/completions", err)) return 0;
-            snprintf(out->model, sizeof out->model, "tgi");
-            return 1;
-        }
-        if (!base) base = "https://router.huggingface.co/v1";
-    } else if (llmsplit__starts(model, "ollama/") || llmsplit__starts(model, "ollama_chat/")) {
-        out->provider = LLMSPLIT_PROVIDER_OLLAMA;
-        name = strchr(model, '/') + 1;
-        out->key_env[0] = "OLLAMA_API_KEY";
-        out->key_required = 0;
-        if (!base) base = getenv("OLLAMA_API_BASE");
-        if (!base || !*base) base = "http://localhost:11434";
-        path = "/api/chat";
-    } else if (llmsplit__starts(model, "openrouter/")) {
-        out->provider = LLMSPLIT_PROVIDER_OPENROUTER;
-        name = model + 11;
-        out->key_env[0] = "OPENROUTER_API_KEY";
-        if (!base) base = "https://openrouter.ai/api/v1";
-    } else if (llmsplit__starts(model, "together_ai/")) {
-        out->provider = LLMSPLIT_PROVIDER_TOGETHER;
-        name = model + 12;
-        out->key_env[0] = "TOGETHER_API_KEY";
-        out->key_env[1] = "TOGETHERAI_API_KEY";
-        if (!base) base = "https://api.together.xyz/v1";
-    } else if (llmsplit__starts(model, "anthropic/") || llmsplit__starts(model, "claude-")) {
-        out->provider = LLMSPLIT_PROVIDER_ANTHROPIC;
-        if (llmsplit__starts(model, "anthropic/")) name = model + 10;
-        out->key_env[0] = "ANTHROPIC_API_KEY";
-        if (!base) base = "https://api.anthropic.com";
-        path = "/v1/messages";
-    } else if (strchr(model, '/') && !llmsplit__starts(model, "openai/")) {
-        /* an unknown prefix is more likely a typo than an OpenAI model with a slash */
-        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "unknown provider in model '%.80s' (known: openai/, azure/, "
-                            "huggingface/, ollama/, openrouter/, together_ai/, anthropic/)", model);
-        return 0;
-    }
-    if (out->provider == LLMSPLIT_PROVIDER_OPENAI) {
-        out->key_env[0] = "OPENAI_API_KEY";
-        if (!base) base = getenv("OPENAI_API_BASE");
-        if (!base || !*base) base = "https://api.openai.com/v1";
-    }
-    if (!*name) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "model '%.80s' has no name after its prefix", model);
-        return 0;
-    }
-    if (api_base && *api_base) out->key_required = 0; /* a self-hosted base may need no key */
-    llmsplit__copy(out->model, sizeof out->model, name);
-    return llmsplit__join_url(out->url, sizeof out->url, base, path, err);
 }
 
 /* The key to send: the caller's (with "os.environ/NAME" read from NAME), else the route's
@@ -5006,324 +4963,13 @@ static size_t llmsplit__content_len(const llmsplit_message *m) {
     return m->content ? (m->content_len ? m->content_len : strlen(m->content)) : 0;
 }
 
-/* OpenAI chat messages, shared by every OpenAI-shaped provider and Ollama. */
-static void llmsplit__w_openai_messages(llmsplit_json_writer *w, const llmsplit_chat_request *req, int ollama,
-                                        llmsplit_error *err) {
-    int i;
-    llmsplit_json_write_key(w, "messages", 8);
-    llmsplit_json_write_begin_array(w);
-    for (i = 0; i < req->num_messages; i++) {
-        const llmsplit_message *m = &req->messages[i];
-        llmsplit_json_write_begin_object(w);
-        llmsplit__w_lit(w, "role", m->role ? m->role : "user");
-        llmsplit_json_write_key(w, "content", 7);
-        if (m->content_json && !ollama) llmsplit__w_raw(w, m->content_json, err, "message content_json");
-        else if (m->content) llmsplit_json_write_string(w, m->content, llmsplit__content_len(m));
-        else if (ollama) llmsplit_json_write_string(w, "", 0);
-        else llmsplit_json_write_null(w);
-        if (m->name) llmsplit__w_lit(w, "name", m->name);
-        if (m->tool_calls_json) {
-            llmsplit_json_write_key(w, "tool_calls", 10);
-            llmsplit__w_raw(w, m->tool_calls_json, err, "message tool_calls_json");
-        }
-        if (m->tool_call_id) llmsplit__w_lit(w, "tool_call_id", m->tool_call_id);
-        llmsplit_json_write_end_object(w);
-    }
-    llmsplit_json_write_end_array(w);
-}
-
 static int llmsplit__key_is(const llmsplit_json_val *k, const char *name) {
     size_t n;
     const char *s = llmsplit_json_str(k, &n);
     return s && n == strlen(name) && memcmp(s, name, n) == 0;
 }
 
-/* Anthropic wants tools as {name, description, input_schema}. */
-static void llmsplit__w_anthropic_tools(llmsplit_json_writer *w, const llmsplit_json_val *tools) {
-    llmsplit_json_iter it = llmsplit_json_iterate(tools);
-    const llmsplit_json_val *t;
-    llmsplit_json_write_begin_array(w);
-    while (llmsplit_json_next(&it, NULL, &t)) {
-        const llmsplit_json_val *f = llmsplit_json_get(t, "function"), *v;
-        if (!f) { llmsplit_json_write_value(w, t); continue; } /* already Anthropic-shaped */
-        llmsplit_json_write_begin_object(w);
-        llmsplit_json_write_key(w, "name", 4);
-        llmsplit_json_write_value(w, llmsplit_json_get(f, "name"));
-        if ((v = llmsplit_json_get(f, "description")) != NULL) {
-            llmsplit_json_write_key(w, "description", 11);
-            llmsplit_json_write_value(w, v);
-        }
-        llmsplit_json_write_key(w, "input_schema", 12);
-        if ((v = llmsplit_json_get(f, "parameters")) != NULL) llmsplit_json_write_value(w, v);
-        else llmsplit__w_raw(w, "{\"type\":\"object\",\"properties\":{}}", NULL, "schema");
-        llmsplit_json_write_end_object(w);
-    }
-    llmsplit_json_write_end_array(w);
-}
-
-/* One OpenAI parameter in Anthropic terms. */
-static void llmsplit__w_anthropic_param(llmsplit_json_writer *w, const llmsplit_json_val *k, const llmsplit_json_val *v) {
-    static const char *const dropped[] = {"n", "frequency_penalty", "presence_penalty", "logit_bias", "logprobs",
-                                          "top_logprobs", "response_format", "seed", "stream_options",
-                                          "parallel_tool_calls", "max_tokens", "max_completion_tokens", "system", NULL};
-    int i;
-    for (i = 0; dropped[i]; i++)
-        if (llmsplit__key_is(k, dropped[i])) return;
-    if (llmsplit__key_is(k, "stop")) {
-        llmsplit_json_write_key(w, "stop_sequences", 14);
-        if (llmsplit_json_type_of(v) == LLMSPLIT_JSON_STRING) {
-            llmsplit_json_write_begin_array(w);
-            llmsplit_json_write_value(w, v);
-            llmsplit_json_write_end_array(w);
-        } else {
-            llmsplit_json_write_value(w, v);
-        }
-    } else if (llmsplit__key_is(k, "user")) {
-        llmsplit_json_write_key(w, "metadata", 8);
-        llmsplit_json_write_begin_object(w);
-        llmsplit_json_write_key(w, "user_id", 7);
-        llmsplit_json_write_value(w, v);
-        llmsplit_json_write_end_object(w);
-    } else if (llmsplit__key_is(k, "tools")) {
-        llmsplit_json_write_key(w, "tools", 5);
-        llmsplit__w_anthropic_tools(w, v);
-    } else if (llmsplit__key_is(k, "tool_choice")) {
-        const char *s = llmsplit_json_str(v, NULL);
-        const llmsplit_json_val *fn = llmsplit_json_path(v, "function.name");
-        if (s && strcmp(s, "none") == 0) return;
-        llmsplit_json_write_key(w, "tool_choice", 11);
-        llmsplit_json_write_begin_object(w);
-        if (fn) {
-            llmsplit__w_lit(w, "type", "tool");
-            llmsplit_json_write_key(w, "name", 4);
-            llmsplit_json_write_value(w, fn);
-        } else {
-            llmsplit__w_lit(w, "type", s && strcmp(s, "required") == 0 ? "any" : "auto");
-        }
-        llmsplit_json_write_end_object(w);
-    } else {
-        size_t n;
-        const char *ks = llmsplit_json_str(k, &n);
-        llmsplit_json_write_key(w, ks, n);
-        llmsplit_json_write_value(w, v);
-    }
-}
-
-/* Anthropic Messages: system messages hoisted to "system", tool calls and results as blocks. */
-static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_request *req, const llmsplit_json_val *params,
-                                  llmsplit_error *err) {
-    llmsplit_buf system;
-    const llmsplit_json_val *mt = llmsplit_json_get(params, "max_tokens"), *k, *v;
-    llmsplit_json_iter it;
-    int i;
-    if (!mt) mt = llmsplit_json_get(params, "max_completion_tokens");
-    llmsplit_json_write_key(w, "max_tokens", 10);
-    if (mt) llmsplit_json_write_value(w, mt);
-    else llmsplit_json_write_int(w, 4096); /* required by Anthropic; LiteLLM's default too */
-    llmsplit_buf_init(&system, &w->buf.allocator);
-    for (i = 0; i < req->num_messages; i++) {
-        const llmsplit_message *m = &req->messages[i];
-        if (!m->role || strcmp(m->role, "system") != 0 || !m->content) continue;
-        if (system.len) llmsplit_buf_append(&system, "\n\n", 2);
-        llmsplit_buf_append(&system, m->content, llmsplit__content_len(m));
-    }
-    if (system.len) {
-        llmsplit_json_write_key(w, "system", 6);
-        llmsplit_json_write_string(w, system.data, system.len);
-    }
-    llmsplit_buf_free(&system);
-    llmsplit_json_write_key(w, "messages", 8);
-    llmsplit_json_write_begin_array(w);
-    for (i = 0; i < req->num_messages; i++) {
-        const llmsplit_message *m = &req->messages[i];
-        const char *role = m->role ? m->role : "user";
-        if (strcmp(role, "system") == 0) continue;
-        llmsplit_json_write_begin_object(w);
-        if (strcmp(role, "tool") == 0) {
-            llmsplit__w_lit(w, "role", "user");
-            llmsplit_json_write_key(w, "content", 7);
-            llmsplit_json_write_begin_array(w);
-            llmsplit_json_write_begin_object(w);
-            llmsplit__w_lit(w, "type", "tool_result");
-            llmsplit__w_lit(w, "tool_use_id", m->tool_call_id ? m->tool_call_id : "");
-            llmsplit_json_write_key(w, "content", 7);
-            llmsplit_json_write_string(w, m->content ? m->content : "", llmsplit__content_len(m));
-            llmsplit_json_write_end_object(w);
-            llmsplit_json_write_end_array(w);
-        } else if (m->tool_calls_json) {
-            llmsplit_json_doc *calls = llmsplit__parse(&w->buf.allocator, m->tool_calls_json, strlen(m->tool_calls_json), NULL);
-            llmsplit_json_iter ci = llmsplit_json_iterate(llmsplit_json_root(calls));
-            const llmsplit_json_val *c;
-            llmsplit__w_lit(w, "role", "assistant");
-            llmsplit_json_write_key(w, "content", 7);
-            llmsplit_json_write_begin_array(w);
-            if (m->content && llmsplit__content_len(m)) {
-                llmsplit_json_write_begin_object(w);
-                llmsplit__w_lit(w, "type", "text");
-                llmsplit_json_write_key(w, "text", 4);
-                llmsplit_json_write_string(w, m->content, llmsplit__content_len(m));
-                llmsplit_json_write_end_object(w);
-            }
-            while (llmsplit_json_next(&ci, NULL, &c)) {
-                size_t an = 0;
-                const char *args = llmsplit_json_str(llmsplit_json_path(c, "function.arguments"), &an);
-                llmsplit_json_doc *input = args ? llmsplit__parse(&w->buf.allocator, args, an, NULL) : NULL;
-                llmsplit_json_write_begin_object(w);
-                llmsplit__w_lit(w, "type", "tool_use");
-                llmsplit_json_write_key(w, "id", 2);
-                llmsplit_json_write_value(w, llmsplit_json_get(c, "id"));
-                llmsplit_json_write_key(w, "name", 4);
-                llmsplit_json_write_value(w, llmsplit_json_path(c, "function.name"));
-                llmsplit_json_write_key(w, "input", 5);
-                if (input) llmsplit_json_write_value(w, llmsplit_json_root(input));
-                else llmsplit__w_raw(w, "{}", NULL, "input");
-                llmsplit_json_free(input);
-                llmsplit_json_write_end_object(w);
-            }
-            llmsplit_json_write_end_array(w);
-            if (!calls) llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "request: message tool_calls_json is not valid JSON");
-            if (!calls) w->err = LLMSPLIT_ERR_USAGE;
-            llmsplit_json_free(calls);
-        } else {
-            llmsplit__w_lit(w, "role", role);
-            llmsplit_json_write_key(w, "content", 7);
-            if (m->content_json) llmsplit__w_raw(w, m->content_json, err, "message content_json");
-            else llmsplit_json_write_string(w, m->content ? m->content : "", llmsplit__content_len(m));
-        }
-        llmsplit_json_write_end_object(w);
-    }
-    llmsplit_json_write_end_array(w);
-    it = llmsplit_json_iterate(params);
-    while (llmsplit_json_next(&it, &k, &v)) {
-        size_t n;
-        const char *ks = llmsplit_json_str(k, &n);
-        if (!llmsplit__control_key(ks, n)) llmsplit__w_anthropic_param(w, k, v);
-    }
-    if (req->stream) {
-        llmsplit_json_write_key(w, "stream", 6);
-        llmsplit_json_write_bool(w, 1);
-    }
-}
-
-/* Ollama's native /api/chat: sampling parameters go in "options". */
-static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_request *req, const llmsplit_json_val *params,
-                               llmsplit_error *err) {
-    static const char *const opts[] = {"temperature", "top_p", "top_k", "seed", "stop", "frequency_penalty",
-                                       "presence_penalty", "num_ctx", "repeat_penalty", "min_p", NULL};
-    llmsplit_json_iter it;
-    const llmsplit_json_val *k, *v;
-    int i, any_opt = 0;
-    llmsplit__w_openai_messages(w, req, 1, err);
-    llmsplit_json_write_key(w, "stream", 6);
-    llmsplit_json_write_bool(w, req->stream); /* Ollama streams unless told not to */
-    it = llmsplit_json_iterate(params);
-    while (llmsplit_json_next(&it, &k, &v)) {
-        size_t n;
-        const char *ks = llmsplit_json_str(k, &n);
-        int is_opt = llmsplit__key_is(k, "max_tokens") || llmsplit__key_is(k, "max_completion_tokens");
-        for (i = 0; opts[i] && !is_opt; i++) is_opt = llmsplit__key_is(k, opts[i]);
-        if (is_opt) { any_opt = 1; continue; }
-        if (llmsplit__control_key(ks, n) || llmsplit__key_is(k, "stream_options")) continue;
-        if (llmsplit__key_is(k, "response_format")) {
-            const char *t = llmsplit_json_str(llmsplit_json_get(v, "type"), NULL);
-            if (t && strcmp(t, "json_object") == 0) llmsplit__w_lit(w, "format", "json");
-            else if (llmsplit_json_path(v, "json_schema.schema")) {
-                llmsplit_json_write_key(w, "format", 6);
-                llmsplit_json_write_value(w, llmsplit_json_path(v, "json_schema.schema"));
-            }
-            continue;
-        }
-        llmsplit_json_write_key(w, ks, n);
-        llmsplit_json_write_value(w, v);
-    }
-    if (!any_opt) return;
-    llmsplit_json_write_key(w, "options", 7);
-    llmsplit_json_write_begin_object(w);
-    it = llmsplit_json_iterate(params);
-    while (llmsplit_json_next(&it, &k, &v)) {
-        size_t n;
-        const char *ks = llmsplit_json_str(k, &n);
-        if (llmsplit__key_is(k, "max_tokens") || llmsplit__key_is(k, "max_completion_tokens")) {
-            llmsplit_json_write_key(w, "num_predict", 11);
-            llmsplit_json_write_value(w, v);
-            continue;
-        }
-        for (i = 0; opts[i]; i++)
-            if (llmsplit__key_is(k, opts[i])) {
-                llmsplit_json_write_key(w, ks, n);
-                llmsplit_json_write_value(w, v);
-            }
-    }
-    llmsplit_json_write_end_object(w);
-}
-
-LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req, const llmsplit_route *route,
-                                             llmsplit_buf *out, llmsplit_error *err) {
-    llmsplit_json_writer w;
-    llmsplit_json_doc *pdoc = NULL;
-    const llmsplit_json_val *params = NULL, *k, *v;
-    llmsplit_json_iter it;
-    llmsplit_status code = LLMSPLIT_OK;
-    if (req->params_json && *req->params_json) {
-        llmsplit_error je;
-        pdoc = llmsplit__parse(&out->allocator, req->params_json, strlen(req->params_json), &je);
-        if (!pdoc || llmsplit_json_type_of(llmsplit_json_root(pdoc)) != LLMSPLIT_JSON_OBJECT) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "request: params must be a JSON object%s%s",
-                                pdoc ? "" : ": ", pdoc ? "" : je.message);
-            llmsplit_json_free(pdoc);
-            return LLMSPLIT_ERR_USAGE;
-        }
-        params = llmsplit_json_root(pdoc);
-    }
-    llmsplit_json_writer_init(&w, &out->allocator);
-    llmsplit_json_write_begin_object(&w);
-    llmsplit__w_lit(&w, "model", route->model);
-    if (route->provider == LLMSPLIT_PROVIDER_ANTHROPIC) {
-        llmsplit__w_anthropic(&w, req, params, err);
-    } else if (route->provider == LLMSPLIT_PROVIDER_OLLAMA) {
-        llmsplit__w_ollama(&w, req, params, err);
-    } else {
-        int has_stream_options = 0;
-        llmsplit__w_openai_messages(&w, req, 0, err);
-        it = llmsplit_json_iterate(params);
-        while (llmsplit_json_next(&it, &k, &v)) {
-            size_t n;
-            const char *ks = llmsplit_json_str(k, &n);
-            if (llmsplit__control_key(ks, n)) continue;
-            if (llmsplit__key_is(k, "stream_options")) {
-                if (!req->stream) continue;
-                has_stream_options = 1;
-            }
-            llmsplit_json_write_key(&w, ks, n);
-            llmsplit_json_write_value(&w, v);
-        }
-        if (req->stream) {
-            llmsplit_json_write_key(&w, "stream", 6);
-            llmsplit_json_write_bool(&w, 1);
-            /* usage in the last chunk: OpenAI's own API knows this option; others may reject it */
-            if (!has_stream_options && route->provider == LLMSPLIT_PROVIDER_OPENAI) {
-                llmsplit_json_write_key(&w, "stream_options", 14);
-                llmsplit__w_raw(&w, "{\"include_usage\":true}", NULL, "stream_options");
-            }
-        }
-    }
-    llmsplit_json_write_end_object(&w);
-    llmsplit_json_free(pdoc);
-    if (!llmsplit__w_result(&w, NULL)) {
-        code = w.err == LLMSPLIT_ERR_NOMEM || w.buf.failed ? LLMSPLIT_ERR_NOMEM : LLMSPLIT_ERR_USAGE;
-        if (!err || !err->code)
-            llmsplit__set_error(err, code, "request: %s", w.err_message ? w.err_message : "out of memory");
-        else
-            code = err->code;
-        llmsplit_json_writer_free(&w);
-        return code;
-    }
-    llmsplit_buf_free(out);
-    *out = w.buf; /* hand the writer's buffer over */
-    return LLMSPLIT_OK;
-}
-
-/* --- answers ------------------------------------------------------------------------------- */
+/* --- what every wire format uses --------------------------------------------------------- */
 
 static void llmsplit__copy_str(char *dst, size_t cap, const llmsplit_json_val *v) {
     size_t n;
@@ -5346,139 +4992,19 @@ static void llmsplit__set_finish(llmsplit_chat_response *r, const llmsplit_json_
 static void llmsplit__set_tokens(int64_t *dst, const llmsplit_json_val *v) {
     if (llmsplit_json_type_of(v) == LLMSPLIT_JSON_NUMBER) *dst = llmsplit_json_int(v);
 }
+/* An answer without the part its wire format must have. */
+static llmsplit_status llmsplit__no_answer(llmsplit_error *err, const char *part) {
+    llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "the answer has no %s", part);
+    return LLMSPLIT_ERR_RESPONSE;
+}
 
-/* Anthropic tool_use blocks as OpenAI tool calls: [{id, type, function:{name, arguments}}]. */
-static void llmsplit__anthropic_tool_calls(llmsplit_chat_response *r, const llmsplit_json_val *content) {
-    llmsplit_json_writer w, args;
-    llmsplit_json_iter it = llmsplit_json_iterate(content);
-    const llmsplit_json_val *b;
-    int any = 0;
+/* Keeps an answer's tool calls as the raw JSON array they came in. */
+static void llmsplit__set_tool_calls(llmsplit_chat_response *r, const llmsplit_json_val *calls) {
+    llmsplit_json_writer w;
     llmsplit_json_writer_init(&w, &r->tool_calls.allocator);
-    llmsplit_json_write_begin_array(&w);
-    while (llmsplit_json_next(&it, NULL, &b)) {
-        const char *t = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL);
-        size_t an = 0;
-        const char *a;
-        if (!t || strcmp(t, "tool_use") != 0) continue;
-        any = 1;
-        llmsplit_json_writer_init(&args, &r->tool_calls.allocator);
-        llmsplit_json_write_value(&args, llmsplit_json_get(b, "input"));
-        a = llmsplit__w_result(&args, &an);
-        llmsplit_json_write_begin_object(&w);
-        llmsplit_json_write_key(&w, "id", 2);
-        llmsplit_json_write_value(&w, llmsplit_json_get(b, "id"));
-        llmsplit__w_lit(&w, "type", "function");
-        llmsplit_json_write_key(&w, "function", 8);
-        llmsplit_json_write_begin_object(&w);
-        llmsplit_json_write_key(&w, "name", 4);
-        llmsplit_json_write_value(&w, llmsplit_json_get(b, "name"));
-        llmsplit_json_write_key(&w, "arguments", 9);
-        llmsplit_json_write_string(&w, a ? a : "{}", a ? an : 2);
-        llmsplit_json_write_end_object(&w);
-        llmsplit_json_write_end_object(&w);
-        llmsplit_json_writer_free(&args);
-    }
-    llmsplit_json_write_end_array(&w);
-    if (any && llmsplit__w_result(&w, NULL)) {
-        llmsplit_buf_free(&r->tool_calls);
-        r->tool_calls = w.buf;
-    } else {
-        llmsplit_json_writer_free(&w);
-    }
-}
-
-/* Fills the answer from a whole (non-streamed) body. 0 with err (response) when unusable. */
-static int llmsplit__parse_answer(llmsplit_chat_response *r, const char *body, size_t len, llmsplit_error *err) {
-    llmsplit_error je;
-    llmsplit_json_doc *doc = llmsplit__parse(&r->text.allocator, body, len, &je);
-    const llmsplit_json_val *root = llmsplit_json_root(doc), *m, *c;
-    if (!doc) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "the answer is not JSON (%d:%d: %s)", je.line, je.col, je.message);
-        return 0;
-    }
-    if (r->provider == LLMSPLIT_PROVIDER_ANTHROPIC) {
-        llmsplit_json_iter it = llmsplit_json_iterate(c = llmsplit_json_get(root, "content"));
-        const llmsplit_json_val *b;
-        if (llmsplit_json_type_of(c) != LLMSPLIT_JSON_ARRAY) goto unusable;
-        while (llmsplit_json_next(&it, NULL, &b)) {
-            size_t n;
-            const char *t = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL), *s;
-            if (t && strcmp(t, "text") == 0 && (s = llmsplit_json_str(llmsplit_json_get(b, "text"), &n)) != NULL)
-                llmsplit_buf_append(&r->text, s, n);
-        }
-        llmsplit__anthropic_tool_calls(r, c);
-        llmsplit__copy_str(r->role, sizeof r->role, llmsplit_json_get(root, "role"));
-        llmsplit__set_finish(r, llmsplit_json_get(root, "stop_reason"));
-        llmsplit__set_tokens(&r->prompt_tokens, llmsplit_json_path(root, "usage.input_tokens"));
-        llmsplit__set_tokens(&r->completion_tokens, llmsplit_json_path(root, "usage.output_tokens"));
-    } else if (r->provider == LLMSPLIT_PROVIDER_OLLAMA) {
-        size_t n;
-        const char *s;
-        m = llmsplit_json_get(root, "message");
-        if (!m) goto unusable;
-        if ((s = llmsplit_json_str(llmsplit_json_get(m, "content"), &n)) != NULL) llmsplit_buf_append(&r->text, s, n);
-        llmsplit__copy_str(r->role, sizeof r->role, llmsplit_json_get(m, "role"));
-        llmsplit__set_finish(r, llmsplit_json_get(root, "done_reason"));
-        llmsplit__set_tokens(&r->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
-        llmsplit__set_tokens(&r->completion_tokens, llmsplit_json_get(root, "eval_count"));
-        if ((c = llmsplit_json_get(m, "tool_calls")) != NULL) {
-            llmsplit_json_writer w;
-            llmsplit_json_writer_init(&w, &r->tool_calls.allocator);
-            llmsplit_json_write_value(&w, c);
-            llmsplit_buf_free(&r->tool_calls);
-            r->tool_calls = w.buf;
-        }
-    } else {
-        size_t n;
-        const char *s;
-        m = llmsplit_json_path(root, "choices[0].message");
-        if (!m) goto unusable;
-        if ((s = llmsplit_json_str(llmsplit_json_get(m, "content"), &n)) != NULL) llmsplit_buf_append(&r->text, s, n);
-        llmsplit__copy_str(r->role, sizeof r->role, llmsplit_json_get(m, "role"));
-        llmsplit__set_finish(r, llmsplit_json_path(root, "choices[0].finish_reason"));
-        llmsplit__set_tokens(&r->prompt_tokens, llmsplit_json_path(root, "usage.prompt_tokens"));
-        llmsplit__set_tokens(&r->completion_tokens, llmsplit_json_path(root, "usage.completion_tokens"));
-        if ((c = llmsplit_json_get(m, "tool_calls")) != NULL && llmsplit_json_len(c)) {
-            llmsplit_json_writer w;
-            llmsplit_json_writer_init(&w, &r->tool_calls.allocator);
-            llmsplit_json_write_value(&w, c);
-            llmsplit_buf_free(&r->tool_calls);
-            r->tool_calls = w.buf;
-        }
-    }
-    llmsplit_json_free(doc);
-    if (r->text.failed || r->tool_calls.failed) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for the answer");
-        return 0;
-    }
-    return 1;
-unusable:
-    llmsplit_json_free(doc);
-    llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "the answer has no %s",
-                        r->provider == LLMSPLIT_PROVIDER_ANTHROPIC ? "content blocks"
-                        : r->provider == LLMSPLIT_PROVIDER_OLLAMA ? "message" : "choices[0].message");
-    return 0;
-}
-
-static const char *llmsplit__status_words(int s) {
-    switch (s) {
-    case 400: return "bad request";
-    case 401: return "unauthorized (check the API key)";
-    case 402: return "payment required";
-    case 403: return "forbidden";
-    case 404: return "not found (check the model name and api_base)";
-    case 408: return "request timeout";
-    case 409: return "conflict";
-    case 413: return "request too large";
-    case 422: return "unprocessable request";
-    case 429: return "rate limited";
-    case 500: return "server error";
-    case 502: return "bad gateway";
-    case 503: return "service unavailable";
-    case 504: return "gateway timeout";
-    case 529: return "overloaded";
-    default: return s >= 500 ? "server error" : "error";
-    }
+    llmsplit_json_write_value(&w, calls);
+    llmsplit_buf_free(&r->tool_calls);
+    r->tool_calls = w.buf;
 }
 
 /* Copies a message for display: control characters become spaces, the key (if a provider echoes
@@ -5496,30 +5022,6 @@ static void llmsplit__clean_message(char *out, size_t cap, const char *s, size_t
     }
     out[o] = 0;
     if (i < n && o >= 3) memcpy(out + o - 3, "...", 3);
-}
-
-/* "provider: 429 rate limited (retry after 2 s): <message>" from an error body of any provider. */
-static void llmsplit__provider_error(const llmsplit_allocator *a, llmsplit_error *err, int status, const char *body,
-                                     size_t len, double retry_after_s, const char *key) {
-    llmsplit_json_doc *doc = llmsplit__parse(a, body ? body : "", body ? len : 0, NULL);
-    const llmsplit_json_val *root = llmsplit_json_root(doc), *e = llmsplit_json_get(root, "error");
-    const char *msg = NULL;
-    size_t n = 0;
-    char clean[200], after[48] = "";
-    if (llmsplit_json_type_of(e) == LLMSPLIT_JSON_STRING) msg = llmsplit_json_str(e, &n);
-    else if (e) msg = llmsplit_json_str(llmsplit_json_get(e, "message"), &n);
-    if (!msg) msg = llmsplit_json_str(llmsplit_json_get(root, "message"), &n);
-    if (!msg) msg = llmsplit_json_str(llmsplit_json_get(root, "detail"), &n);
-    if (!msg && !doc && body) { msg = body; n = len; } /* not JSON: show the start of it */
-    llmsplit__clean_message(clean, sizeof clean, msg ? msg : "", msg ? n : 0, key);
-    if (retry_after_s > 0) snprintf(after, sizeof after, " (retry after %.0f s)", retry_after_s);
-    if (err) {
-        err->code = LLMSPLIT_ERR_PROVIDER;
-        err->http_status = status;
-        snprintf(err->message, sizeof err->message, "%d %s%s%s%s", status, llmsplit__status_words(status), after,
-                 clean[0] ? ": " : "", clean);
-    }
-    llmsplit_json_free(doc);
 }
 
 /* --- SSE ------------------------------------------------------------------------------- */
@@ -5611,21 +5113,12 @@ static int llmsplit__sse_feed(llmsplit_sse_parser *p, const char *data, size_t l
     return 0;
 }
 
-LLMSPLIT_API llmsplit_status llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err) {
-    llmsplit_error local;
-    llmsplit_error *e = err ? err : &local;
-    e->code = LLMSPLIT_OK;
-    if (llmsplit__sse_feed(p, data, len, e) == 0) return LLMSPLIT_OK;
-    if (e->code != LLMSPLIT_OK) return e->code;
-    llmsplit__set_error(e, LLMSPLIT_ERR_USAGE, "sse: stopped by the event callback");
-    return LLMSPLIT_ERR_USAGE;
-}
+/* --- streams ------------------------------------------------------------------------------- */
 
-/* --- calls --------------------------------------------------------------------------------- */
-
-/* Streaming state: the SSE (or Ollama NDJSON) reader feeding deltas into the response. */
-typedef struct llmsplit__stream {
+/* Streaming state: the SSE (or NDJSON) reader feeding deltas into the response. */
+struct llmsplit__stream {
     const llmsplit_chat_request *req;
+    const llmsplit__wire *wire;
     llmsplit_chat_response *resp;
     llmsplit_http_response *http;
     llmsplit_error *err;
@@ -5640,7 +5133,7 @@ typedef struct llmsplit__stream {
     /* tool calls assembled from deltas, by index */
     struct { llmsplit_buf id, name, args; } calls[16];
     int num_calls;
-} llmsplit__stream;
+};
 
 /* Hands text to the response and the caller. Servers that count UTF-16 units may split a
    surrogate pair across two events; the parser keeps such halves in their 3-byte form (ED A0..BF),
@@ -5720,15 +5213,690 @@ static void llmsplit__stream_error(llmsplit__stream *st, const llmsplit_json_val
     st->failed = 1;
 }
 
-/* One event's JSON for OpenAI-shaped and Anthropic streams, one line for Ollama. */
+/* --- OpenAI chat (OpenAI, Azure, Hugging Face, OpenRouter, Together) --------------------- */
+/* OpenAI chat messages, shared by every OpenAI-shaped provider and Ollama. */
+static void llmsplit__w_openai_messages(llmsplit_json_writer *w, const llmsplit_chat_request *req, int ollama,
+                                        llmsplit_error *err) {
+    int i;
+    LLMSPLIT__KEY(w, "messages");
+    llmsplit_json_write_begin_array(w);
+    for (i = 0; i < req->num_messages; i++) {
+        const llmsplit_message *m = &req->messages[i];
+        llmsplit_json_write_begin_object(w);
+        llmsplit__w_lit(w, "role", m->role ? m->role : "user");
+        LLMSPLIT__KEY(w, "content");
+        if (m->content_json && !ollama) llmsplit__w_raw(w, m->content_json, err, "message content_json");
+        else if (m->content) llmsplit_json_write_string(w, m->content, llmsplit__content_len(m));
+        else if (ollama) llmsplit_json_write_string(w, "", 0);
+        else llmsplit_json_write_null(w);
+        if (m->name) llmsplit__w_lit(w, "name", m->name);
+        if (m->tool_calls_json) {
+            LLMSPLIT__KEY(w, "tool_calls");
+            llmsplit__w_raw(w, m->tool_calls_json, err, "message tool_calls_json");
+        }
+        if (m->tool_call_id) llmsplit__w_lit(w, "tool_call_id", m->tool_call_id);
+        llmsplit_json_write_end_object(w);
+    }
+    llmsplit_json_write_end_array(w);
+}
+
+static void llmsplit__w_openai(llmsplit_json_writer *w, const llmsplit_chat_request *req, const llmsplit_json_val *params,
+                               const llmsplit__provider *p, llmsplit_error *err) {
+    llmsplit_json_iter it;
+    const llmsplit_json_val *k, *v;
+    int has_stream_options = 0;
+    llmsplit__w_openai_messages(w, req, 0, err);
+    it = llmsplit_json_iterate(params);
+    while (llmsplit_json_next(&it, &k, &v)) {
+        size_t n;
+        const char *ks = llmsplit_json_str(k, &n);
+        if (llmsplit__control_key(ks, n)) continue;
+        if (llmsplit__key_is(k, "stream_options")) {
+            if (!req->stream) continue;
+            has_stream_options = 1;
+        }
+        llmsplit_json_write_key(w, ks, n);
+        llmsplit_json_write_value(w, v);
+    }
+    if (req->stream) {
+        LLMSPLIT__KEY(w, "stream");
+        llmsplit_json_write_bool(w, 1);
+        if (!has_stream_options && (p->flags & LLMSPLIT__STREAM_USAGE)) {
+            LLMSPLIT__KEY(w, "stream_options");
+            llmsplit__w_raw(w, "{\"include_usage\":true}", NULL, "stream_options");
+        }
+    }
+}
+
+static llmsplit_status llmsplit__openai_answer(llmsplit_chat_response *r, const llmsplit_json_val *root, llmsplit_error *err) {
+    const llmsplit_json_val *m = llmsplit_json_path(root, "choices[0].message"), *c;
+    size_t n;
+    const char *s;
+    if (!m) return llmsplit__no_answer(err, "choices[0].message");
+    if ((s = llmsplit_json_str(llmsplit_json_get(m, "content"), &n)) != NULL) llmsplit_buf_append(&r->text, s, n);
+    llmsplit__copy_str(r->role, sizeof r->role, llmsplit_json_get(m, "role"));
+    llmsplit__set_finish(r, llmsplit_json_path(root, "choices[0].finish_reason"));
+    llmsplit__set_tokens(&r->prompt_tokens, llmsplit_json_path(root, "usage.prompt_tokens"));
+    llmsplit__set_tokens(&r->completion_tokens, llmsplit_json_path(root, "usage.completion_tokens"));
+    if ((c = llmsplit_json_get(m, "tool_calls")) != NULL && llmsplit_json_len(c)) llmsplit__set_tool_calls(r, c);
+    return LLMSPLIT_OK;
+}
+
+static int llmsplit__openai_event(llmsplit__stream *st, const char *event, const llmsplit_json_val *root) {
+    const llmsplit_json_val *ch = llmsplit_json_path(root, "choices[0]"), *tc, *v;
+    llmsplit_json_iter it;
+    size_t n;
+    const char *s;
+    int rc = 0;
+    (void)event;
+    if ((s = llmsplit_json_str(llmsplit_json_path(ch, "delta.content"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
+    llmsplit__copy_str(st->resp->role, sizeof st->resp->role, llmsplit_json_path(ch, "delta.role"));
+    if (llmsplit_json_type_of(llmsplit_json_get(ch, "finish_reason")) == LLMSPLIT_JSON_STRING)
+        llmsplit__set_finish(st->resp, llmsplit_json_get(ch, "finish_reason"));
+    it = llmsplit_json_iterate(llmsplit_json_path(ch, "delta.tool_calls"));
+    while (llmsplit_json_next(&it, NULL, &tc))
+        llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(tc, "index")), llmsplit_json_get(tc, "id"),
+                             llmsplit_json_path(tc, "function.name"), llmsplit_json_path(tc, "function.arguments"));
+    if ((v = llmsplit_json_get(root, "usage")) != NULL && llmsplit_json_type_of(v) == LLMSPLIT_JSON_OBJECT) {
+        llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_get(v, "prompt_tokens"));
+        llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_get(v, "completion_tokens"));
+    }
+    return rc;
+}
+
+static const llmsplit__wire llmsplit__wire_openai = {
+    llmsplit__w_openai, llmsplit__openai_answer, llmsplit__openai_event, "text/event-stream", "[DONE]", 0
+};
+
+/* --- Anthropic messages ------------------------------------------------------------------ */
+/* Anthropic wants tools as {name, description, input_schema}. */
+static void llmsplit__w_anthropic_tools(llmsplit_json_writer *w, const llmsplit_json_val *tools) {
+    llmsplit_json_iter it = llmsplit_json_iterate(tools);
+    const llmsplit_json_val *t;
+    llmsplit_json_write_begin_array(w);
+    while (llmsplit_json_next(&it, NULL, &t)) {
+        const llmsplit_json_val *f = llmsplit_json_get(t, "function"), *v;
+        if (!f) { llmsplit_json_write_value(w, t); continue; } /* already Anthropic-shaped */
+        llmsplit_json_write_begin_object(w);
+        LLMSPLIT__KEY(w, "name");
+        llmsplit_json_write_value(w, llmsplit_json_get(f, "name"));
+        if ((v = llmsplit_json_get(f, "description")) != NULL) {
+            LLMSPLIT__KEY(w, "description");
+            llmsplit_json_write_value(w, v);
+        }
+        LLMSPLIT__KEY(w, "input_schema");
+        if ((v = llmsplit_json_get(f, "parameters")) != NULL) llmsplit_json_write_value(w, v);
+        else llmsplit__w_raw(w, "{\"type\":\"object\",\"properties\":{}}", NULL, "schema");
+        llmsplit_json_write_end_object(w);
+    }
+    llmsplit_json_write_end_array(w);
+}
+
+/* One OpenAI parameter in Anthropic terms. */
+static void llmsplit__w_anthropic_param(llmsplit_json_writer *w, const llmsplit_json_val *k, const llmsplit_json_val *v) {
+    static const char *const dropped[] = {"n", "frequency_penalty", "presence_penalty", "logit_bias", "logprobs",
+                                          "top_logprobs", "response_format", "seed", "stream_options",
+                                          "parallel_tool_calls", "max_tokens", "max_completion_tokens", "system", NULL};
+    int i;
+    for (i = 0; dropped[i]; i++)
+        if (llmsplit__key_is(k, dropped[i])) return;
+    if (llmsplit__key_is(k, "stop")) {
+        LLMSPLIT__KEY(w, "stop_sequences");
+        if (llmsplit_json_type_of(v) == LLMSPLIT_JSON_STRING) {
+            llmsplit_json_write_begin_array(w);
+            llmsplit_json_write_value(w, v);
+            llmsplit_json_write_end_array(w);
+        } else {
+            llmsplit_json_write_value(w, v);
+        }
+    } else if (llmsplit__key_is(k, "user")) {
+        LLMSPLIT__KEY(w, "metadata");
+        llmsplit_json_write_begin_object(w);
+        LLMSPLIT__KEY(w, "user_id");
+        llmsplit_json_write_value(w, v);
+        llmsplit_json_write_end_object(w);
+    } else if (llmsplit__key_is(k, "tools")) {
+        LLMSPLIT__KEY(w, "tools");
+        llmsplit__w_anthropic_tools(w, v);
+    } else if (llmsplit__key_is(k, "tool_choice")) {
+        const char *s = llmsplit_json_str(v, NULL);
+        const llmsplit_json_val *fn = llmsplit_json_path(v, "function.name");
+        if (s && strcmp(s, "none") == 0) return;
+        LLMSPLIT__KEY(w, "tool_choice");
+        llmsplit_json_write_begin_object(w);
+        if (fn) {
+            llmsplit__w_lit(w, "type", "tool");
+            LLMSPLIT__KEY(w, "name");
+            llmsplit_json_write_value(w, fn);
+        } else {
+            llmsplit__w_lit(w, "type", s && strcmp(s, "required") == 0 ? "any" : "auto");
+        }
+        llmsplit_json_write_end_object(w);
+    } else {
+        size_t n;
+        const char *ks = llmsplit_json_str(k, &n);
+        llmsplit_json_write_key(w, ks, n);
+        llmsplit_json_write_value(w, v);
+    }
+}
+
+/* Anthropic Messages: system messages hoisted to "system", tool calls and results as blocks. */
+static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_request *req, const llmsplit_json_val *params,
+                                  const llmsplit__provider *p, llmsplit_error *err) {
+    llmsplit_buf system;
+    const llmsplit_json_val *mt = llmsplit_json_get(params, "max_tokens"), *k, *v;
+    llmsplit_json_iter it;
+    int i;
+    (void)p;
+    if (!mt) mt = llmsplit_json_get(params, "max_completion_tokens");
+    LLMSPLIT__KEY(w, "max_tokens");
+    if (mt) llmsplit_json_write_value(w, mt);
+    else llmsplit_json_write_int(w, 4096); /* required by Anthropic; LiteLLM's default too */
+    llmsplit_buf_init(&system, &w->buf.allocator);
+    for (i = 0; i < req->num_messages; i++) {
+        const llmsplit_message *m = &req->messages[i];
+        if (!m->role || strcmp(m->role, "system") != 0 || !m->content) continue;
+        if (system.len) llmsplit_buf_append(&system, "\n\n", 2);
+        llmsplit_buf_append(&system, m->content, llmsplit__content_len(m));
+    }
+    if (system.len) {
+        LLMSPLIT__KEY(w, "system");
+        llmsplit_json_write_string(w, system.data, system.len);
+    }
+    llmsplit_buf_free(&system);
+    LLMSPLIT__KEY(w, "messages");
+    llmsplit_json_write_begin_array(w);
+    for (i = 0; i < req->num_messages; i++) {
+        const llmsplit_message *m = &req->messages[i];
+        const char *role = m->role ? m->role : "user";
+        if (strcmp(role, "system") == 0) continue;
+        llmsplit_json_write_begin_object(w);
+        if (strcmp(role, "tool") == 0) {
+            llmsplit__w_lit(w, "role", "user");
+            LLMSPLIT__KEY(w, "content");
+            llmsplit_json_write_begin_array(w);
+            llmsplit_json_write_begin_object(w);
+            llmsplit__w_lit(w, "type", "tool_result");
+            llmsplit__w_lit(w, "tool_use_id", m->tool_call_id ? m->tool_call_id : "");
+            LLMSPLIT__KEY(w, "content");
+            llmsplit_json_write_string(w, m->content ? m->content : "", llmsplit__content_len(m));
+            llmsplit_json_write_end_object(w);
+            llmsplit_json_write_end_array(w);
+        } else if (m->tool_calls_json) {
+            llmsplit_json_doc *calls = llmsplit__parse(&w->buf.allocator, m->tool_calls_json, strlen(m->tool_calls_json), NULL);
+            llmsplit_json_iter ci = llmsplit_json_iterate(llmsplit_json_root(calls));
+            const llmsplit_json_val *c;
+            llmsplit__w_lit(w, "role", "assistant");
+            LLMSPLIT__KEY(w, "content");
+            llmsplit_json_write_begin_array(w);
+            if (m->content && llmsplit__content_len(m)) {
+                llmsplit_json_write_begin_object(w);
+                llmsplit__w_lit(w, "type", "text");
+                LLMSPLIT__KEY(w, "text");
+                llmsplit_json_write_string(w, m->content, llmsplit__content_len(m));
+                llmsplit_json_write_end_object(w);
+            }
+            while (llmsplit_json_next(&ci, NULL, &c)) {
+                size_t an = 0;
+                const char *args = llmsplit_json_str(llmsplit_json_path(c, "function.arguments"), &an);
+                llmsplit_json_doc *input = args ? llmsplit__parse(&w->buf.allocator, args, an, NULL) : NULL;
+                llmsplit_json_write_begin_object(w);
+                llmsplit__w_lit(w, "type", "tool_use");
+                LLMSPLIT__KEY(w, "id");
+                llmsplit_json_write_value(w, llmsplit_json_get(c, "id"));
+                LLMSPLIT__KEY(w, "name");
+                llmsplit_json_write_value(w, llmsplit_json_path(c, "function.name"));
+                LLMSPLIT__KEY(w, "input");
+                if (input) llmsplit_json_write_value(w, llmsplit_json_root(input));
+                else llmsplit__w_raw(w, "{}", NULL, "input");
+                llmsplit_json_free(input);
+                llmsplit_json_write_end_object(w);
+            }
+            llmsplit_json_write_end_array(w);
+            if (!calls) llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "request: message tool_calls_json is not valid JSON");
+            if (!calls) w->err = LLMSPLIT_ERR_USAGE;
+            llmsplit_json_free(calls);
+        } else {
+            llmsplit__w_lit(w, "role", role);
+            LLMSPLIT__KEY(w, "content");
+            if (m->content_json) llmsplit__w_raw(w, m->content_json, err, "message content_json");
+            else llmsplit_json_write_string(w, m->content ? m->content : "", llmsplit__content_len(m));
+        }
+        llmsplit_json_write_end_object(w);
+    }
+    llmsplit_json_write_end_array(w);
+    it = llmsplit_json_iterate(params);
+    while (llmsplit_json_next(&it, &k, &v)) {
+        size_t n;
+        const char *ks = llmsplit_json_str(k, &n);
+        if (!llmsplit__control_key(ks, n)) llmsplit__w_anthropic_param(w, k, v);
+    }
+    if (req->stream) {
+        LLMSPLIT__KEY(w, "stream");
+        llmsplit_json_write_bool(w, 1);
+    }
+}
+
+/* Anthropic tool_use blocks as OpenAI tool calls: [{id, type, function:{name, arguments}}]. */
+static void llmsplit__anthropic_tool_calls(llmsplit_chat_response *r, const llmsplit_json_val *content) {
+    llmsplit_json_writer w, args;
+    llmsplit_json_iter it = llmsplit_json_iterate(content);
+    const llmsplit_json_val *b;
+    int any = 0;
+    llmsplit_json_writer_init(&w, &r->tool_calls.allocator);
+    llmsplit_json_write_begin_array(&w);
+    while (llmsplit_json_next(&it, NULL, &b)) {
+        const char *t = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL);
+        size_t an = 0;
+        const char *a;
+        if (!t || strcmp(t, "tool_use") != 0) continue;
+        any = 1;
+        llmsplit_json_writer_init(&args, &r->tool_calls.allocator);
+        llmsplit_json_write_value(&args, llmsplit_json_get(b, "input"));
+        a = llmsplit__w_result(&args, &an);
+        llmsplit_json_write_begin_object(&w);
+        LLMSPLIT__KEY(&w, "id");
+        llmsplit_json_write_value(&w, llmsplit_json_get(b, "id"));
+        llmsplit__w_lit(&w, "type", "function");
+        LLMSPLIT__KEY(&w, "function");
+        llmsplit_json_write_begin_object(&w);
+        LLMSPLIT__KEY(&w, "name");
+        llmsplit_json_write_value(&w, llmsplit_json_get(b, "name"));
+        LLMSPLIT__KEY(&w, "arguments");
+        llmsplit_json_write_string(&w, a ? a : "{}", a ? an : 2);
+        llmsplit_json_write_end_object(&w);
+        llmsplit_json_write_end_object(&w);
+        llmsplit_json_writer_free(&args);
+    }
+    llmsplit_json_write_end_array(&w);
+    if (any && llmsplit__w_result(&w, NULL)) {
+        llmsplit_buf_free(&r->tool_calls);
+        r->tool_calls = w.buf;
+    } else {
+        llmsplit_json_writer_free(&w);
+    }
+}
+
+static llmsplit_status llmsplit__anthropic_answer(llmsplit_chat_response *r, const llmsplit_json_val *root,
+                                                  llmsplit_error *err) {
+    const llmsplit_json_val *c = llmsplit_json_get(root, "content"), *b;
+    llmsplit_json_iter it = llmsplit_json_iterate(c);
+    if (llmsplit_json_type_of(c) != LLMSPLIT_JSON_ARRAY) return llmsplit__no_answer(err, "content blocks");
+    while (llmsplit_json_next(&it, NULL, &b)) {
+        size_t n;
+        const char *t = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL), *s;
+        if (t && strcmp(t, "text") == 0 && (s = llmsplit_json_str(llmsplit_json_get(b, "text"), &n)) != NULL)
+            llmsplit_buf_append(&r->text, s, n);
+    }
+    llmsplit__anthropic_tool_calls(r, c);
+    llmsplit__copy_str(r->role, sizeof r->role, llmsplit_json_get(root, "role"));
+    llmsplit__set_finish(r, llmsplit_json_get(root, "stop_reason"));
+    llmsplit__set_tokens(&r->prompt_tokens, llmsplit_json_path(root, "usage.input_tokens"));
+    llmsplit__set_tokens(&r->completion_tokens, llmsplit_json_path(root, "usage.output_tokens"));
+    return LLMSPLIT_OK;
+}
+
+static int llmsplit__anthropic_event(llmsplit__stream *st, const char *event, const llmsplit_json_val *root) {
+    const char *type = llmsplit_json_str(llmsplit_json_get(root, "type"), NULL), *s;
+    size_t n;
+    int rc = 0;
+    if (!type) type = event ? event : "";
+    if (strcmp(type, "message_start") == 0) {
+        llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_path(root, "message.usage.input_tokens"));
+        llmsplit__copy_str(st->resp->role, sizeof st->resp->role, llmsplit_json_path(root, "message.role"));
+    } else if (strcmp(type, "content_block_start") == 0) {
+        const llmsplit_json_val *b = llmsplit_json_get(root, "content_block");
+        const char *bt = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL);
+        if (bt && strcmp(bt, "tool_use") == 0)
+            llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(root, "index")), llmsplit_json_get(b, "id"),
+                                 llmsplit_json_get(b, "name"), NULL);
+        else if ((s = llmsplit_json_str(llmsplit_json_get(b, "text"), &n)) != NULL)
+            rc = llmsplit__delta(st, s, n);
+    } else if (strcmp(type, "content_block_delta") == 0) {
+        const llmsplit_json_val *d = llmsplit_json_get(root, "delta");
+        if ((s = llmsplit_json_str(llmsplit_json_get(d, "text"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
+        else if (llmsplit_json_get(d, "partial_json"))
+            llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(root, "index")), NULL, NULL,
+                                 llmsplit_json_get(d, "partial_json"));
+    } else if (strcmp(type, "message_delta") == 0) {
+        llmsplit__set_finish(st->resp, llmsplit_json_path(root, "delta.stop_reason"));
+        llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_path(root, "usage.output_tokens"));
+    } else if (strcmp(type, "message_stop") == 0) {
+        st->done = 1;
+    }
+    return rc;
+}
+
+static const llmsplit__wire llmsplit__wire_anthropic = {
+    llmsplit__w_anthropic, llmsplit__anthropic_answer, llmsplit__anthropic_event, "text/event-stream", NULL, 0
+};
+
+/* --- Ollama ------------------------------------------------------------------------------ */
+/* Ollama's native /api/chat: sampling parameters go in "options". */
+static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_request *req, const llmsplit_json_val *params,
+                               const llmsplit__provider *p, llmsplit_error *err) {
+    static const char *const opts[] = {"temperature", "top_p", "top_k", "seed", "stop", "frequency_penalty",
+                                       "presence_penalty", "num_ctx", "repeat_penalty", "min_p", NULL};
+    llmsplit_json_iter it;
+    const llmsplit_json_val *k, *v;
+    int i, any_opt = 0;
+    (void)p;
+    llmsplit__w_openai_messages(w, req, 1, err);
+    LLMSPLIT__KEY(w, "stream");
+    llmsplit_json_write_bool(w, req->stream); /* Ollama streams unless told not to */
+    it = llmsplit_json_iterate(params);
+    while (llmsplit_json_next(&it, &k, &v)) {
+        size_t n;
+        const char *ks = llmsplit_json_str(k, &n);
+        int is_opt = llmsplit__key_is(k, "max_tokens") || llmsplit__key_is(k, "max_completion_tokens");
+        for (i = 0; opts[i] && !is_opt; i++) is_opt = llmsplit__key_is(k, opts[i]);
+        if (is_opt) { any_opt = 1; continue; }
+        if (llmsplit__control_key(ks, n) || llmsplit__key_is(k, "stream_options")) continue;
+        if (llmsplit__key_is(k, "response_format")) {
+            const char *t = llmsplit_json_str(llmsplit_json_get(v, "type"), NULL);
+            if (t && strcmp(t, "json_object") == 0) llmsplit__w_lit(w, "format", "json");
+            else if (llmsplit_json_path(v, "json_schema.schema")) {
+                LLMSPLIT__KEY(w, "format");
+                llmsplit_json_write_value(w, llmsplit_json_path(v, "json_schema.schema"));
+            }
+            continue;
+        }
+        llmsplit_json_write_key(w, ks, n);
+        llmsplit_json_write_value(w, v);
+    }
+    if (!any_opt) return;
+    LLMSPLIT__KEY(w, "options");
+    llmsplit_json_write_begin_object(w);
+    it = llmsplit_json_iterate(params);
+    while (llmsplit_json_next(&it, &k, &v)) {
+        size_t n;
+        const char *ks = llmsplit_json_str(k, &n);
+        if (llmsplit__key_is(k, "max_tokens") || llmsplit__key_is(k, "max_completion_tokens")) {
+            LLMSPLIT__KEY(w, "num_predict");
+            llmsplit_json_write_value(w, v);
+            continue;
+        }
+        for (i = 0; opts[i]; i++)
+            if (llmsplit__key_is(k, opts[i])) {
+                llmsplit_json_write_key(w, ks, n);
+                llmsplit_json_write_value(w, v);
+            }
+    }
+    llmsplit_json_write_end_object(w);
+}
+
+static llmsplit_status llmsplit__ollama_answer(llmsplit_chat_response *r, const llmsplit_json_val *root, llmsplit_error *err) {
+    const llmsplit_json_val *m = llmsplit_json_get(root, "message"), *c;
+    size_t n;
+    const char *s;
+    if (!m) return llmsplit__no_answer(err, "message");
+    if ((s = llmsplit_json_str(llmsplit_json_get(m, "content"), &n)) != NULL) llmsplit_buf_append(&r->text, s, n);
+    llmsplit__copy_str(r->role, sizeof r->role, llmsplit_json_get(m, "role"));
+    llmsplit__set_finish(r, llmsplit_json_get(root, "done_reason"));
+    llmsplit__set_tokens(&r->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
+    llmsplit__set_tokens(&r->completion_tokens, llmsplit_json_get(root, "eval_count"));
+    if ((c = llmsplit_json_get(m, "tool_calls")) != NULL) llmsplit__set_tool_calls(r, c);
+    return LLMSPLIT_OK;
+}
+
+static int llmsplit__ollama_event(llmsplit__stream *st, const char *event, const llmsplit_json_val *root) {
+    size_t n;
+    const char *s;
+    int rc = 0;
+    (void)event;
+    if ((s = llmsplit_json_str(llmsplit_json_path(root, "message.content"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
+    if (llmsplit_json_is_true(llmsplit_json_get(root, "done"))) {
+        st->done = 1;
+        llmsplit__set_finish(st->resp, llmsplit_json_get(root, "done_reason"));
+        llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
+        llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_get(root, "eval_count"));
+    }
+    return rc;
+}
+
+/* Ollama answers a stream in JSON lines; "[DONE]" is accepted as its end like OpenAI's. */
+static const llmsplit__wire llmsplit__wire_ollama = {
+    llmsplit__w_ollama, llmsplit__ollama_answer, llmsplit__ollama_event, "application/x-ndjson", "[DONE]", 1
+};
+
+/* --- the provider table -------------------------------------------------------------------- */
+
+#define LLMSPLIT__COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* In llmsplit_provider order. Each row: name, "provider/" prefixes, bare-name prefixes, flags;
+   key variables, base variable, default base, version variable, path; dedicated endpoint (model,
+   path); key header (name, value prefix); fixed header (name, value); wire format. */
+static const llmsplit__provider llmsplit__providers[] = {
+    {"openai", {"openai/", NULL}, {"gpt-", "o1", "o3", NULL}, LLMSPLIT__OTHER_BARE_NAMES | LLMSPLIT__STREAM_USAGE,
+     {"OPENAI_API_KEY", NULL}, "OPENAI_API_BASE", "https://api.openai.com/v1", NULL, "/chat/completions",
+     {NULL, NULL}, {"Authorization", "Bearer "}, {NULL, NULL}, &llmsplit__wire_openai},
+    {"azure", {"azure/", NULL}, {NULL}, 0,
+     {"AZURE_API_KEY", NULL}, "AZURE_API_BASE", NULL, "AZURE_API_VERSION",
+     "/openai/deployments/%s/chat/completions?api-version=%s",
+     {NULL, NULL}, {"api-key", ""}, {NULL, NULL}, &llmsplit__wire_openai},
+    /* TGI's OpenAI route calls the one model of a dedicated endpoint "tgi" */
+    {"huggingface", {"huggingface/", NULL}, {NULL}, 0,
+     {"HUGGINGFACE_API_KEY", "HF_TOKEN"}, NULL, "https://router.huggingface.co/v1", NULL, "/chat/completions",
+     {"tgi", "/v1/chat/completions"}, {"Authorization", "Bearer "}, {NULL, NULL}, &llmsplit__wire_openai},
+    {"ollama", {"ollama/", "ollama_chat/"}, {NULL}, LLMSPLIT__KEY_OPTIONAL,
+     {"OLLAMA_API_KEY", NULL}, "OLLAMA_API_BASE", "http://localhost:11434", NULL, "/api/chat",
+     {NULL, NULL}, {"Authorization", "Bearer "}, {NULL, NULL}, &llmsplit__wire_ollama},
+    {"openrouter", {"openrouter/", NULL}, {NULL}, 0,
+     {"OPENROUTER_API_KEY", NULL}, NULL, "https://openrouter.ai/api/v1", NULL, "/chat/completions",
+     {NULL, NULL}, {"Authorization", "Bearer "}, {NULL, NULL}, &llmsplit__wire_openai},
+    {"together_ai", {"together_ai/", NULL}, {NULL}, 0,
+     {"TOGETHER_API_KEY", "TOGETHERAI_API_KEY"}, NULL, "https://api.together.xyz/v1", NULL, "/chat/completions",
+     {NULL, NULL}, {"Authorization", "Bearer "}, {NULL, NULL}, &llmsplit__wire_openai},
+    {"anthropic", {"anthropic/", NULL}, {"claude-", NULL}, 0,
+     {"ANTHROPIC_API_KEY", NULL}, NULL, "https://api.anthropic.com", NULL, "/v1/messages",
+     {NULL, NULL}, {"x-api-key", ""}, {"anthropic-version", "2023-06-01"}, &llmsplit__wire_anthropic},
+};
+typedef char llmsplit__check_providers[(int)LLMSPLIT__COUNT_OF(llmsplit__providers) == LLMSPLIT_PROVIDER__COUNT ? 1 : -1];
+
+LLMSPLIT_API const char *llmsplit_provider_name(llmsplit_provider p) {
+    return (int)p >= 0 && p < LLMSPLIT_PROVIDER__COUNT ? llmsplit__providers[p].name : "unknown";
+}
+
+/* The row a model string goes to, with *name (optional) the part after its prefix. NULL for a
+   "provider/name" whose provider is unknown: more likely a typo than a bare name with a slash.
+   *named (optional) is 0 when no prefix or bare-name rule matched and the row only takes bare
+   names nobody claims: the config then asks whether the string is a model at all. */
+static const llmsplit__provider *llmsplit__model_provider(const char *model, const char **name, int *named) {
+    const llmsplit__provider *p, *end = llmsplit__providers + LLMSPLIT_PROVIDER__COUNT, *other = NULL;
+    size_t i;
+    if (name) *name = model;
+    if (named) *named = 1;
+    for (p = llmsplit__providers; p < end; p++)
+        for (i = 0; i < LLMSPLIT__COUNT_OF(p->prefix) && p->prefix[i]; i++)
+            if (llmsplit__starts(model, p->prefix[i])) {
+                if (name) *name = model + strlen(p->prefix[i]);
+                return p;
+            }
+    for (p = llmsplit__providers; p < end; p++) {
+        if (p->flags & LLMSPLIT__OTHER_BARE_NAMES) other = p;
+        for (i = 0; i < LLMSPLIT__COUNT_OF(p->bare) && p->bare[i]; i++)
+            if (llmsplit__starts(model, p->bare[i])) return p;
+    }
+    if (named) *named = 0;
+    return strchr(model, '/') ? NULL : other;
+}
+
+/* "openai/, azure/, ..." for messages about a model string. */
+static void llmsplit__known_prefixes(char *out, size_t cap) {
+    size_t o = 0;
+    int i;
+    out[0] = 0;
+    for (i = 0; i < LLMSPLIT_PROVIDER__COUNT && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "", llmsplit__providers[i].prefix[0]);
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char *api_base, const char *api_version,
+                                               llmsplit_route *out, llmsplit_error *err) {
+    const char *name, *base = api_base && *api_base ? api_base : NULL, *path;
+    const llmsplit__provider *p;
+    char formatted[LLMSPLIT_URL_MAX];
+    memset(out, 0, sizeof *out);
+    if (!model || !*model) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "empty model string");
+        return LLMSPLIT_ERR_CONFIG;
+    }
+    if ((p = llmsplit__model_provider(model, &name, NULL)) == NULL) {
+        char known[160];
+        llmsplit__known_prefixes(known, sizeof known);
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "unknown provider in model '%.80s' (known: %s)", model, known);
+        return LLMSPLIT_ERR_CONFIG;
+    }
+    if (!*name) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "model '%.80s' has no name after its prefix", model);
+        return LLMSPLIT_ERR_CONFIG;
+    }
+    out->provider = (llmsplit_provider)(p - llmsplit__providers);
+    out->key_env[0] = p->key_env[0];
+    out->key_env[1] = p->key_env[1];
+    out->key_required = !(p->flags & LLMSPLIT__KEY_OPTIONAL);
+    path = p->path;
+    if (p->endpoint[0] && (llmsplit__starts(name, "https://") || llmsplit__starts(name, "http://"))) {
+        if (!base) base = name;
+        name = p->endpoint[0];
+        path = p->endpoint[1];
+    } else {
+        if (!base && p->base_env) base = getenv(p->base_env);
+        if (!base || !*base) base = p->default_base;
+        if (!base) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "%s needs an api_base%s%s%s", model,
+                                p->base_env ? " (or " : "", p->base_env ? p->base_env : "", p->base_env ? ")" : "");
+            return LLMSPLIT_ERR_CONFIG;
+        }
+        /* a base of one's own instead of the provider's public one is self-hosted and may need
+           no key; a dedicated endpoint, or a base that is always given (Azure's), is not */
+        if (api_base && *api_base && p->default_base) out->key_required = 0;
+    }
+    if (p->version_env) {
+        const char *version = api_version && *api_version ? api_version : getenv(p->version_env);
+        if (!version || !*version) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "%s needs an api_version (or %s)", model, p->version_env);
+            return LLMSPLIT_ERR_CONFIG;
+        }
+        snprintf(formatted, sizeof formatted, path, name, version);
+        path = formatted;
+    }
+    llmsplit__copy(out->model, sizeof out->model, name);
+    return llmsplit__join_url(out->url, sizeof out->url, base, path, err) ? LLMSPLIT_OK : LLMSPLIT_ERR_CONFIG;
+}
+
+/* --- calls --------------------------------------------------------------------------------- */
+
+/* The body a provider gets: the upstream model name, then its wire format's members. */
+static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, const llmsplit_route *route,
+                                           llmsplit_buf *out, llmsplit_error *err) {
+    const llmsplit__provider *p = &llmsplit__providers[route->provider];
+    llmsplit_json_writer w;
+    llmsplit_json_doc *pdoc = NULL;
+    const llmsplit_json_val *params = NULL;
+    llmsplit_status code = LLMSPLIT_OK;
+    if (req->params_json && *req->params_json) {
+        llmsplit_error je;
+        pdoc = llmsplit__parse(&out->allocator, req->params_json, strlen(req->params_json), &je);
+        if (!pdoc || llmsplit_json_type_of(llmsplit_json_root(pdoc)) != LLMSPLIT_JSON_OBJECT) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "request: params must be a JSON object%s%s",
+                                pdoc ? "" : ": ", pdoc ? "" : je.message);
+            llmsplit_json_free(pdoc);
+            return LLMSPLIT_ERR_USAGE;
+        }
+        params = llmsplit_json_root(pdoc);
+    }
+    llmsplit_json_writer_init(&w, &out->allocator);
+    llmsplit_json_write_begin_object(&w);
+    llmsplit__w_lit(&w, "model", route->model);
+    p->wire->write_request(&w, req, params, p, err);
+    llmsplit_json_write_end_object(&w);
+    llmsplit_json_free(pdoc);
+    if (!llmsplit__w_result(&w, NULL)) {
+        code = w.err == LLMSPLIT_ERR_NOMEM || w.buf.failed ? LLMSPLIT_ERR_NOMEM : LLMSPLIT_ERR_USAGE;
+        if (!err || !err->code)
+            llmsplit__set_error(err, code, "request: %s", w.err_message ? w.err_message : "out of memory");
+        else
+            code = err->code;
+        llmsplit_json_writer_free(&w);
+        return code;
+    }
+    llmsplit_buf_free(out);
+    *out = w.buf; /* hand the writer's buffer over */
+    return LLMSPLIT_OK;
+}
+
+/* Fills the answer from a whole (non-streamed) body. */
+static llmsplit_status llmsplit__parse_answer(const llmsplit__wire *wire, llmsplit_chat_response *r, const char *body,
+                                              size_t len, llmsplit_error *err) {
+    llmsplit_error je;
+    llmsplit_json_doc *doc = llmsplit__parse(&r->text.allocator, body, len, &je);
+    llmsplit_status code;
+    if (!doc) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "the answer is not JSON (%d:%d: %s)", je.line, je.col, je.message);
+        return LLMSPLIT_ERR_RESPONSE;
+    }
+    code = wire->read_answer(r, llmsplit_json_root(doc), err);
+    llmsplit_json_free(doc);
+    if (code == LLMSPLIT_OK && (r->text.failed || r->tool_calls.failed)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for the answer");
+        return LLMSPLIT_ERR_NOMEM;
+    }
+    return code;
+}
+
+static const char *llmsplit__status_words(int s) {
+    switch (s) {
+    case 400: return "bad request";
+    case 401: return "unauthorized (check the API key)";
+    case 402: return "payment required";
+    case 403: return "forbidden";
+    case 404: return "not found (check the model name and api_base)";
+    case 408: return "request timeout";
+    case 409: return "conflict";
+    case 413: return "request too large";
+    case 422: return "unprocessable request";
+    case 429: return "rate limited";
+    case 500: return "server error";
+    case 502: return "bad gateway";
+    case 503: return "service unavailable";
+    case 504: return "gateway timeout";
+    case 529: return "overloaded";
+    default: return s >= 500 ? "server error" : "error";
+    }
+}
+
+/* "429 rate limited (retry after 2 s): <message>" (category provider) from an error body of any provider. */
+static void llmsplit__provider_error(const llmsplit_allocator *a, llmsplit_error *err, int status, const char *body,
+                                     size_t len, double retry_after_s, const char *key) {
+    llmsplit_json_doc *doc = llmsplit__parse(a, body ? body : "", body ? len : 0, NULL);
+    const llmsplit_json_val *root = llmsplit_json_root(doc), *e = llmsplit_json_get(root, "error");
+    const char *msg = NULL;
+    size_t n = 0;
+    char clean[200], after[48] = "";
+    if (llmsplit_json_type_of(e) == LLMSPLIT_JSON_STRING) msg = llmsplit_json_str(e, &n);
+    else if (e) msg = llmsplit_json_str(llmsplit_json_get(e, "message"), &n);
+    if (!msg) msg = llmsplit_json_str(llmsplit_json_get(root, "message"), &n);
+    if (!msg) msg = llmsplit_json_str(llmsplit_json_get(root, "detail"), &n);
+    if (!msg && !doc && body) { msg = body; n = len; } /* not JSON: show the start of it */
+    llmsplit__clean_message(clean, sizeof clean, msg ? msg : "", msg ? n : 0, key);
+    if (retry_after_s > 0) snprintf(after, sizeof after, " (retry after %.0f s)", retry_after_s);
+    if (err) {
+        err->code = LLMSPLIT_ERR_PROVIDER;
+        err->http_status = status;
+        snprintf(err->message, sizeof err->message, "%d %s%s%s%s", status, llmsplit__status_words(status), after,
+                 clean[0] ? ": " : "", clean);
+    }
+    llmsplit_json_free(doc);
+}
+
+/* One stream event's data (SSE), or one JSON line, through the wire format's reader. */
 static int llmsplit__stream_json(llmsplit__stream *st, const char *event, const char *data, size_t len) {
     llmsplit_error je;
     llmsplit_json_doc *doc;
     const llmsplit_json_val *root, *v;
-    size_t n;
-    const char *s;
-    int rc = 0;
-    if (st->resp->provider != LLMSPLIT_PROVIDER_ANTHROPIC && len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+    const char *done = st->wire->done_data;
+    int rc;
+    if (done && len == strlen(done) && memcmp(data, done, len) == 0) {
         st->done = 1;
         return 0;
     }
@@ -5751,56 +5919,7 @@ static int llmsplit__stream_json(llmsplit__stream *st, const char *event, const 
         llmsplit_json_free(doc);
         return -1;
     }
-    if (st->resp->provider == LLMSPLIT_PROVIDER_ANTHROPIC) {
-        const char *type = llmsplit_json_str(llmsplit_json_get(root, "type"), NULL);
-        if (!type) type = event ? event : "";
-        if (strcmp(type, "message_start") == 0) {
-            llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_path(root, "message.usage.input_tokens"));
-            llmsplit__copy_str(st->resp->role, sizeof st->resp->role, llmsplit_json_path(root, "message.role"));
-        } else if (strcmp(type, "content_block_start") == 0) {
-            const llmsplit_json_val *b = llmsplit_json_get(root, "content_block");
-            const char *bt = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL);
-            if (bt && strcmp(bt, "tool_use") == 0)
-                llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(root, "index")), llmsplit_json_get(b, "id"),
-                                     llmsplit_json_get(b, "name"), NULL);
-            else if ((s = llmsplit_json_str(llmsplit_json_get(b, "text"), &n)) != NULL)
-                rc = llmsplit__delta(st, s, n);
-        } else if (strcmp(type, "content_block_delta") == 0) {
-            const llmsplit_json_val *d = llmsplit_json_get(root, "delta");
-            if ((s = llmsplit_json_str(llmsplit_json_get(d, "text"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
-            else if (llmsplit_json_get(d, "partial_json"))
-                llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(root, "index")), NULL, NULL,
-                                     llmsplit_json_get(d, "partial_json"));
-        } else if (strcmp(type, "message_delta") == 0) {
-            llmsplit__set_finish(st->resp, llmsplit_json_path(root, "delta.stop_reason"));
-            llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_path(root, "usage.output_tokens"));
-        } else if (strcmp(type, "message_stop") == 0) {
-            st->done = 1;
-        }
-    } else if (st->resp->provider == LLMSPLIT_PROVIDER_OLLAMA) {
-        if ((s = llmsplit_json_str(llmsplit_json_path(root, "message.content"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
-        if (llmsplit_json_is_true(llmsplit_json_get(root, "done"))) {
-            st->done = 1;
-            llmsplit__set_finish(st->resp, llmsplit_json_get(root, "done_reason"));
-            llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
-            llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_get(root, "eval_count"));
-        }
-    } else {
-        const llmsplit_json_val *ch = llmsplit_json_path(root, "choices[0]"), *tc;
-        llmsplit_json_iter it;
-        if ((s = llmsplit_json_str(llmsplit_json_path(ch, "delta.content"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
-        llmsplit__copy_str(st->resp->role, sizeof st->resp->role, llmsplit_json_path(ch, "delta.role"));
-        if (llmsplit_json_type_of(llmsplit_json_get(ch, "finish_reason")) == LLMSPLIT_JSON_STRING)
-            llmsplit__set_finish(st->resp, llmsplit_json_get(ch, "finish_reason"));
-        it = llmsplit_json_iterate(llmsplit_json_path(ch, "delta.tool_calls"));
-        while (llmsplit_json_next(&it, NULL, &tc))
-            llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(tc, "index")), llmsplit_json_get(tc, "id"),
-                                 llmsplit_json_path(tc, "function.name"), llmsplit_json_path(tc, "function.arguments"));
-        if ((v = llmsplit_json_get(root, "usage")) != NULL && llmsplit_json_type_of(v) == LLMSPLIT_JSON_OBJECT) {
-            llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_get(v, "prompt_tokens"));
-            llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_get(v, "completion_tokens"));
-        }
-    }
+    rc = st->wire->read_event(st, event, root);
     llmsplit_json_free(doc);
     return rc;
 }
@@ -5818,7 +5937,7 @@ static int llmsplit__on_stream_body(const char *data, size_t len, void *ud) {
         size_t n;
         const char *ct = llmsplit_http_get_header(st->http, "content-type", &n);
         if (st->http->status != 200) st->mode = 4;
-        else if (st->resp->provider == LLMSPLIT_PROVIDER_OLLAMA && !(ct && n >= 17 && strncasecmp(ct, "text/event-stream", 17) == 0))
+        else if (st->wire->ndjson && !(ct && n >= 17 && strncasecmp(ct, "text/event-stream", 17) == 0))
             st->mode = 2;
         else if (ct && n >= 16 && strncasecmp(ct, "application/json", 16) == 0) st->mode = 3;
         else st->mode = 1;
@@ -5853,14 +5972,14 @@ static void llmsplit__stream_tool_calls(llmsplit__stream *st) {
     llmsplit_json_write_begin_array(&w);
     for (i = 0; i < st->num_calls; i++) {
         llmsplit_json_write_begin_object(&w);
-        llmsplit_json_write_key(&w, "id", 2);
+        LLMSPLIT__KEY(&w, "id");
         llmsplit_json_write_string(&w, st->calls[i].id.data ? st->calls[i].id.data : "", st->calls[i].id.len);
         llmsplit__w_lit(&w, "type", "function");
-        llmsplit_json_write_key(&w, "function", 8);
+        LLMSPLIT__KEY(&w, "function");
         llmsplit_json_write_begin_object(&w);
-        llmsplit_json_write_key(&w, "name", 4);
+        LLMSPLIT__KEY(&w, "name");
         llmsplit_json_write_string(&w, st->calls[i].name.data ? st->calls[i].name.data : "", st->calls[i].name.len);
-        llmsplit_json_write_key(&w, "arguments", 9);
+        LLMSPLIT__KEY(&w, "arguments");
         llmsplit_json_write_string(&w, st->calls[i].args.data ? st->calls[i].args.data : "", st->calls[i].args.len);
         llmsplit_json_write_end_object(&w);
         llmsplit_json_write_end_object(&w);
@@ -5912,6 +6031,7 @@ static void llmsplit__sleep_ms(double ms, const volatile int *abort_flag) {
 static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit_route *route,
                                         const char *key, const llmsplit_buf *body, llmsplit_chat_response *resp,
                                         llmsplit_error *err, int *retryable, double *retry_after) {
+    const llmsplit__provider *p = &llmsplit__providers[route->provider];
     llmsplit_http_header hd[5];
     llmsplit_http_request hr;
     llmsplit_http_response h;
@@ -5923,20 +6043,18 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     *retry_after = 0;
     hd[nh].name = "Content-Type";
     hd[nh++].value = "application/json";
-    if (route->provider == LLMSPLIT_PROVIDER_ANTHROPIC) {
-        hd[nh].name = "anthropic-version";
-        hd[nh++].value = "2023-06-01";
-        if (key) { hd[nh].name = "x-api-key"; hd[nh++].value = key; }
-    } else if (route->provider == LLMSPLIT_PROVIDER_AZURE) {
-        if (key) { hd[nh].name = "api-key"; hd[nh++].value = key; }
-    } else if (key) {
-        snprintf(auth, sizeof auth, "Bearer %s", key);
-        hd[nh].name = "Authorization";
-        hd[nh++].value = auth;
+    if (p->header[0]) {
+        hd[nh].name = p->header[0];
+        hd[nh++].value = p->header[1];
+    }
+    if (key) {
+        if (p->auth[1][0]) snprintf(auth, sizeof auth, "%s%s", p->auth[1], key);
+        hd[nh].name = p->auth[0];
+        hd[nh++].value = p->auth[1][0] ? auth : key;
     }
     if (req->stream) {
         hd[nh].name = "Accept";
-        hd[nh++].value = route->provider == LLMSPLIT_PROVIDER_OLLAMA ? "application/x-ndjson" : "text/event-stream";
+        hd[nh++].value = p->wire->stream_accept;
     }
     memset(&hr, 0, sizeof hr);
     hr.method = "POST";
@@ -5950,6 +6068,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     memset(&st, 0, sizeof st);
     if (req->stream) {
         st.req = req;
+        st.wire = p->wire;
         st.resp = resp;
         st.http = &h;
         st.err = err;
@@ -5985,8 +6104,8 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     }
     if (!req->stream || st.mode == 3) {
         const llmsplit_buf *b = req->stream ? &st.errbody : &h.body;
-        if (!llmsplit__parse_answer(resp, b->data ? b->data : "", b->len, err)) code = err ? err->code : LLMSPLIT_ERR_RESPONSE;
-        else if (req->stream && resp->text.len) { /* the server ignored "stream": one delta */
+        code = llmsplit__parse_answer(p->wire, resp, b->data ? b->data : "", b->len, err);
+        if (code == LLMSPLIT_OK && req->stream && resp->text.len) { /* the server ignored "stream": one delta */
             llmsplit_buf whole = resp->text;
             llmsplit_buf_init(&resp->text, &whole.allocator);
             st.deltas = 0;
@@ -6040,7 +6159,8 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
     llmsplit_buf_init(&resp->text, &http->allocator);
     llmsplit_buf_init(&resp->tool_calls, &http->allocator);
     llmsplit_buf_init(&resp->raw, &http->allocator);
-    if (!llmsplit_route_model(req->model, req->api_base, req->api_version, &route, err)) return err->code;
+    code = llmsplit_route_model(req->model, req->api_base, req->api_version, &route, err);
+    if (code != LLMSPLIT_OK) return code;
     resp->provider = route.provider;
     llmsplit__copy(resp->model, sizeof resp->model, route.model);
     key = llmsplit__resolve_key(req->api_key, &route);
@@ -6051,7 +6171,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
         return err->code;
     }
     llmsplit_buf_init(&body, &http->allocator);
-    code = llmsplit_chat_body(req, &route, &body, err);
+    code = llmsplit__chat_body(req, &route, &body, err);
     if (code != LLMSPLIT_OK) {
         llmsplit_buf_free(&body);
         return code;
@@ -6793,11 +6913,12 @@ static int llmsplit__cfg_weights(llmsplit__cfgp *p, int n_list, const char *cons
     return 1;
 }
 
+/* Routing decides what names a model: a provider prefix or one of a provider's bare-name rules.
+   A bare name that only falls to the default provider is more likely a misspelt group, unless a
+   deployment of this config uses it as its model. */
 static int llmsplit__cfg_is_model_string(const llmsplit_config *cfg, const char *s) {
-    int i;
-    if (strchr(s, '/') || strncmp(s, "gpt-", 4) == 0 || strncmp(s, "o1", 2) == 0 ||
-        strncmp(s, "o3", 2) == 0 || strncmp(s, "claude-", 7) == 0)
-        return 1;
+    int i, named;
+    if (llmsplit__model_provider(s, NULL, &named) && named) return 1;
     for (i = 0; i < cfg->num_deployments; i++)
         if (strcmp(cfg->deployments[i].model, s) == 0) return 1;
     return 0;
@@ -6811,6 +6932,11 @@ static int llmsplit__cfg_silent(llmsplit__cfgp *p, int n_list, const char *const
         char path[192];
         if (!s || llmsplit_config_group(cfg, s) || llmsplit__cfg_is_model_string(cfg, s)) continue;
         llmsplit__cfg_dpath(path, sizeof path, cfg, i, n_list, params_key, "silent_model");
+        if (!llmsplit__model_provider(s, NULL, NULL)) { /* every silent call would fail to route */
+            char known[160];
+            llmsplit__known_prefixes(known, sizeof known);
+            return llmsplit__cfg_fail(p, path, "'%.60s' names an unknown provider (known: %s)", s, known);
+        }
         return llmsplit__cfg_fail(p, path, "'%.60s' is neither a model group of this config nor a model string (provider/name)", s);
     }
     return 1;
@@ -8557,7 +8683,8 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     r.model = res->model;
     r.deployment = res->deployment;
     r.sticky = res->sticky;
-    if (res->fallback && chosen && llmsplit_route_model(chosen->model, chosen->api_base, chosen->api_version, &chosen_route, NULL))
+    if (res->fallback && chosen &&
+        llmsplit_route_model(chosen->model, chosen->api_base, chosen->api_version, &chosen_route, NULL) == LLMSPLIT_OK)
         r.fallback_from = chosen_route.model;
     else if (res->fallback)
         r.fallback_from = res->chosen_model;

@@ -47,7 +47,7 @@ static void providers_route_every_prefix_of_the_table(void) {
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         llmsplit_route r;
         llmsplit_error err;
-        int ok = llmsplit_route_model(cases[i].model, cases[i].base, cases[i].version, &r, &err);
+        int ok = llmsplit_route_model(cases[i].model, cases[i].base, cases[i].version, &r, &err) == LLMSPLIT_OK;
         if (!ok) printf("  %s: %s\n", cases[i].model, err.message);
         CHECK(ok);
         CHECK(r.provider == cases[i].p);
@@ -60,21 +60,21 @@ static void providers_route_errors_name_what_is_missing(void) {
     llmsplit_route r;
     llmsplit_error err;
     clear_env();
-    CHECK(!llmsplit_route_model("azure/dep", NULL, "2024-02-01", &r, &err));
+    CHECK(llmsplit_route_model("azure/dep", NULL, "2024-02-01", &r, &err) == LLMSPLIT_ERR_CONFIG);
     CHECK(err.code == LLMSPLIT_ERR_CONFIG && strstr(err.message, "AZURE_API_BASE"));
-    CHECK(!llmsplit_route_model("azure/dep", "https://x.example", NULL, &r, &err));
+    CHECK(llmsplit_route_model("azure/dep", "https://x.example", NULL, &r, &err) == LLMSPLIT_ERR_CONFIG);
     CHECK(strstr(err.message, "AZURE_API_VERSION") != NULL);
     setenv("AZURE_API_BASE", "https://env.example", 1);
     setenv("AZURE_API_VERSION", "2023-05-15", 1);
-    CHECK(llmsplit_route_model("azure/dep", NULL, NULL, &r, &err));
+    CHECK(llmsplit_route_model("azure/dep", NULL, NULL, &r, &err) == LLMSPLIT_OK);
     CHECK_STR(r.url, "https://env.example/openai/deployments/dep/chat/completions?api-version=2023-05-15");
-    CHECK(!llmsplit_route_model("fireworks/llama", NULL, NULL, &r, &err));
+    CHECK(llmsplit_route_model("fireworks/llama", NULL, NULL, &r, &err) == LLMSPLIT_ERR_CONFIG);
     CHECK(strstr(err.message, "unknown provider") != NULL);
-    CHECK(!llmsplit_route_model("openai/", NULL, NULL, &r, &err));
-    CHECK(!llmsplit_route_model("gpt-4", "not a url", NULL, &r, &err));
+    CHECK(llmsplit_route_model("openai/", NULL, NULL, &r, &err) == LLMSPLIT_ERR_CONFIG);
+    CHECK(llmsplit_route_model("gpt-4", "not a url", NULL, &r, &err) == LLMSPLIT_ERR_CONFIG);
     CHECK(err.code == LLMSPLIT_ERR_CONFIG);
     setenv("OPENAI_API_BASE", "http://proxy.local:4000", 1);
-    CHECK(llmsplit_route_model("gpt-4", NULL, NULL, &r, &err));
+    CHECK(llmsplit_route_model("gpt-4", NULL, NULL, &r, &err) == LLMSPLIT_OK);
     CHECK_STR(r.url, "http://proxy.local:4000/chat/completions");
     clear_env();
 }
