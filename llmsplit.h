@@ -218,99 +218,6 @@ typedef struct llmsplit_logger {
     void *user_data;
 } llmsplit_logger;
 
-/* ==== >>public: 2. json ================================================================ */
-
-/* A parsed document is one block: a flat array of 16-byte values in document order, followed by
-   the unescaped strings (each NUL-terminated, with its length kept, so "\u0000" survives) and the
-   source text of numbers. Containers know how many slots their subtree takes, so skipping a
-   member costs O(1). Values stay valid until llmsplit_json_free; they are read-only. */
-typedef struct llmsplit_json_doc llmsplit_json_doc;
-typedef struct llmsplit_json_val llmsplit_json_val;
-
-typedef enum llmsplit_json_type {
-    LLMSPLIT_JSON_NONE = 0,    /* returned for a NULL value pointer (a lookup that missed) */
-    LLMSPLIT_JSON_NULL,
-    LLMSPLIT_JSON_BOOL,
-    LLMSPLIT_JSON_NUMBER,
-    LLMSPLIT_JSON_STRING,
-    LLMSPLIT_JSON_ARRAY,
-    LLMSPLIT_JSON_OBJECT
-} llmsplit_json_type;
-
-typedef struct llmsplit_json_desc {
-    llmsplit_allocator allocator; /* used for the document block (zero: malloc/free) */
-    void *buffer;                 /* optional caller memory for the document: no allocation at all */
-    size_t buffer_size;           /* its size; llmsplit_json_buffer_size(len) is always enough */
-    int max_depth;                /* 0: LLMSPLIT_JSON_MAX_DEPTH */
-    int flags;                    /* LLMSPLIT_JSON_* below; 0 is strict RFC 8259 */
-} llmsplit_json_desc;
-
-/* Accept a "\uD83D" without its pair (as in an LLM stream that splits an emoji's UTF-16 pair
-   across two events) and store it as its 3-byte form (ED A0..BF xx, "WTF-8"), so the pieces can
-   be joined later. Such strings are not valid UTF-8 until joined. */
-#define LLMSPLIT_JSON_LONE_SURROGATES 1
-
-
-/* Parses len bytes at text (no NUL needed) as one JSON value, strictly per RFC 8259: UTF-8
-   validated, no raw control characters in strings, no lone surrogates, exact number grammar,
-   nothing but whitespace after the value, nesting at most max_depth (the parser never recurses).
-   Integers that fit int64 are kept exactly; other numbers become correctly rounded doubles,
-   independent of the C locale; a number beyond the double range is an error.
-   On success *doc is the document (free it with llmsplit_json_free). On failure *doc is NULL and
-   the status is LLMSPLIT_ERR_JSON (with err->line, col and offset where the text went wrong),
-   LLMSPLIT_ERR_NOMEM, or LLMSPLIT_ERR_USAGE (no doc pointer, or NULL text with len > 0).
-   desc and err may be NULL. */
-LLMSPLIT_API llmsplit_status llmsplit_json_parse(const char *text, size_t len, const llmsplit_json_desc *desc,
-                                                 llmsplit_json_doc **doc, llmsplit_error *err);
-
-/* Releases the document (nothing to do for a caller buffer, but calling it is always fine). */
-LLMSPLIT_API void llmsplit_json_free(llmsplit_json_doc *doc);
-
-/* Bytes a caller buffer needs to parse any len-byte input; actual use is usually far less. */
-LLMSPLIT_API size_t llmsplit_json_buffer_size(size_t len);
-
-/* Bytes of the block the document actually uses (values and strings). */
-LLMSPLIT_API size_t llmsplit_json_doc_used(const llmsplit_json_doc *doc);
-
-LLMSPLIT_API const llmsplit_json_val *llmsplit_json_root(const llmsplit_json_doc *doc);
-
-/* Readers. Each accepts NULL (a lookup that missed) and then returns its "absent" answer. */
-LLMSPLIT_API llmsplit_json_type llmsplit_json_type_of(const llmsplit_json_val *v);
-LLMSPLIT_API int llmsplit_json_is_true(const llmsplit_json_val *v);
-/* 1 when v is a number with an exact int64 value (written without fraction or exponent). */
-LLMSPLIT_API int llmsplit_json_is_int(const llmsplit_json_val *v);
-LLMSPLIT_API int64_t llmsplit_json_int(const llmsplit_json_val *v);   /* 0 unless a number */
-LLMSPLIT_API double llmsplit_json_double(const llmsplit_json_val *v); /* 0.0 unless a number */
-/* The string's bytes (NUL-terminated) and length; NULL unless v is a string (or object key). */
-LLMSPLIT_API const char *llmsplit_json_str(const llmsplit_json_val *v, size_t *len);
-/* A number's text exactly as it appeared in the input. */
-LLMSPLIT_API const char *llmsplit_json_number_text(const llmsplit_json_val *v, size_t *len);
-/* Items of an array, members of an object, bytes of a string; 0 otherwise. */
-LLMSPLIT_API size_t llmsplit_json_len(const llmsplit_json_val *v);
-
-/* Member of an object by key (first match), item of an array by index; NULL when absent. */
-LLMSPLIT_API const llmsplit_json_val *llmsplit_json_get(const llmsplit_json_val *obj, const char *key);
-LLMSPLIT_API const llmsplit_json_val *llmsplit_json_getn(const llmsplit_json_val *obj,
-                                                         const char *key, size_t key_len);
-LLMSPLIT_API const llmsplit_json_val *llmsplit_json_at(const llmsplit_json_val *arr, size_t index);
-
-/* Follows a path of ".name" and "[index]" steps from v: "choices[0].message.content".
-   A leading '.' is optional. Returns NULL when any step is missing or the path is malformed. */
-LLMSPLIT_API const llmsplit_json_val *llmsplit_json_path(const llmsplit_json_val *v, const char *path);
-
-/* Iteration over an array's items or an object's members, in document order:
-       llmsplit_json_iter it = llmsplit_json_iterate(obj);
-       const llmsplit_json_val *k, *v;
-       while (llmsplit_json_next(&it, &k, &v)) { ... }      (k is NULL for arrays) */
-typedef struct llmsplit_json_iter {
-    const llmsplit_json_val *cur;
-    size_t left;
-    int is_object;
-} llmsplit_json_iter;
-LLMSPLIT_API llmsplit_json_iter llmsplit_json_iterate(const llmsplit_json_val *container);
-LLMSPLIT_API int llmsplit_json_next(llmsplit_json_iter *it, const llmsplit_json_val **key,
-                                    const llmsplit_json_val **val);
-
 /* A growable byte buffer (used by the writer, and by the HTTP layer for bodies). */
 typedef struct llmsplit_buf {
     char *data;                   /* NUL-terminated whenever len > 0 */
@@ -325,70 +232,6 @@ LLMSPLIT_API llmsplit_status llmsplit_buf_reserve(llmsplit_buf *b, size_t extra)
 LLMSPLIT_API void llmsplit_buf_append(llmsplit_buf *b, const void *data, size_t len);
 LLMSPLIT_API void llmsplit_buf_free(llmsplit_buf *b);
 
-/* JSON writer: produces compact JSON into a buffer, placing commas and colons itself. Strings
-   are escaped (quote, backslash, control characters) and must be valid UTF-8; doubles are written
-   in the shortest form that reads back to the same value. Misuse (a value where a key belongs,
-   invalid UTF-8, NaN or infinity, unbalanced ends) sets a sticky error rather than writing
-   invalid JSON. */
-typedef struct llmsplit_json_writer {
-    llmsplit_buf buf;
-    int depth;
-    int first;          /* no item written yet in the innermost container */
-    int after_key;      /* a key was written; its value comes next */
-    llmsplit_status err;          /* the first misuse or allocation failure (sticky) */
-    const char *err_message;
-    /* private: one bit per open container (1 = object). The first 512 levels live here, deeper
-       ones in memory from the allocator, so the layout never depends on a limit macro. */
-    unsigned char llmsplit__kinds[64];
-    unsigned char *llmsplit__deep;
-    size_t llmsplit__deep_cap;
-} llmsplit_json_writer;
-
-LLMSPLIT_API void llmsplit_json_writer_init(llmsplit_json_writer *w, const llmsplit_allocator *allocator);
-LLMSPLIT_API void llmsplit_json_writer_free(llmsplit_json_writer *w);
-/* The document written: *text (NUL-terminated, owned by the writer) and *len (may be NULL).
-   LLMSPLIT_ERR_USAGE after a misuse or while a container or key is still open, LLMSPLIT_ERR_NOMEM
-   when memory ran out; *text is NULL then. The write functions themselves return nothing: the
-   first error sticks and is reported here, so a sequence of writes needs one check. */
-LLMSPLIT_API llmsplit_status llmsplit_json_writer_result(const llmsplit_json_writer *w, const char **text,
-                                                         size_t *len, llmsplit_error *err);
-LLMSPLIT_API void llmsplit_json_write_begin_object(llmsplit_json_writer *w);
-LLMSPLIT_API void llmsplit_json_write_end_object(llmsplit_json_writer *w);
-LLMSPLIT_API void llmsplit_json_write_begin_array(llmsplit_json_writer *w);
-LLMSPLIT_API void llmsplit_json_write_end_array(llmsplit_json_writer *w);
-LLMSPLIT_API void llmsplit_json_write_key(llmsplit_json_writer *w, const char *key, size_t len);
-LLMSPLIT_API void llmsplit_json_write_string(llmsplit_json_writer *w, const char *s, size_t len);
-LLMSPLIT_API void llmsplit_json_write_int(llmsplit_json_writer *w, int64_t v);
-LLMSPLIT_API void llmsplit_json_write_double(llmsplit_json_writer *w, double v);
-LLMSPLIT_API void llmsplit_json_write_bool(llmsplit_json_writer *w, int v);
-LLMSPLIT_API void llmsplit_json_write_null(llmsplit_json_writer *w);
-/* Writes a parsed value (and its subtree) compactly; numbers keep their original text. */
-LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsplit_json_val *v);
-
-/* Writes d in the shortest decimal form that parses back to d ("0.1", "1e+300", "-2.5").
-   buf needs 32 bytes. Returns the length, or 0 for NaN and infinities (not JSON). */
-LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf);
-
-
-/* ==== >>public: 3. http ================================================================ */
-
-/* An HTTP/1.1 client over POSIX sockets, HTTPS through BearSSL (TLS 1.2), with a thread-safe
-   keep-alive pool. Certificates are always verified unless insecure mode is asked for:
-   CA file order is desc.ca_pem, desc.ca_file, $SSL_CERT_FILE, then the system bundles
-   (/etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/ca-bundle.pem,
-   /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem, /etc/ssl/cert.pem). No redirects are
-   followed. The library never installs signal handlers (sends use MSG_NOSIGNAL). */
-
-
-#ifndef LLMSPLIT_HTTP_MAX_HEADER_BYTES
-#define LLMSPLIT_HTTP_MAX_HEADER_BYTES 65536          /* response header block */
-#endif
-#ifndef LLMSPLIT_HTTP_MAX_BODY_BYTES
-#define LLMSPLIT_HTTP_MAX_BODY_BYTES (64u * 1024u * 1024u) /* response body */
-#endif
-#ifndef LLMSPLIT_HTTP_MAX_HEADERS
-#define LLMSPLIT_HTTP_MAX_HEADERS 100                 /* response header fields */
-#endif
 /* Not an option: it sizes llmsplit_url.target and llmsplit_route.url, and a public layout must
    be the same in every file that includes this header. */
 #ifdef LLMSPLIT_URL_MAX
@@ -396,73 +239,56 @@ LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf);
 #endif
 #define LLMSPLIT_URL_MAX 2048                         /* path and query of a URL */
 
-typedef struct llmsplit_url {
-    int https;                    /* 1 for https://, 0 for http:// */
-    char host[256];               /* lower-cased; IPv6 without brackets */
-    int host_is_ip;               /* 4 or 6 for IP literals, else 0 */
-    int port;                     /* explicit or the scheme's default */
-    char userinfo[256];           /* "user:password" before '@', usually empty */
-    char target[LLMSPLIT_URL_MAX];/* path and query, at least "/"; the fragment is dropped */
-} llmsplit_url;
+/* ==== >>public: 2. client ================================================================ */
 
-/* Parses an absolute http:// or https:// URL into *out. LLMSPLIT_ERR_USAGE for an unknown
-   scheme, an empty or invalid host, a bad port, spaces or control characters, or a URL too long. */
-LLMSPLIT_API llmsplit_status llmsplit_url_parse(const char *url, llmsplit_url *out, llmsplit_error *err);
+/* The client: a config (text, file or URL), a picker per group, retries and fallbacks, automatic
+   rollback, mirroring to silent models on a worker pool, and records. Thread-safe: any number of
+   threads may call llmsplit_client_chat at once. */
+typedef struct llmsplit_client llmsplit_client;
 
-/* A response. Headers are kept raw with an index; the body is collected in `body` unless the
-   request had an on_body callback. */
-typedef struct llmsplit_http_response {
-    int status;                   /* final status (interim 1xx responses are skipped) */
-    int minor_version;            /* HTTP/1.x */
-    llmsplit_buf head;            /* the header block of the final response */
-    int num_headers;              /* header fields in head (at most LLMSPLIT_HTTP_MAX_HEADERS) */
-    llmsplit_buf body;
-    uint64_t body_bytes;          /* body bytes received (also with on_body) */
-    int keep_alive;               /* the connection may carry another request */
-    int reused;                   /* the request went over a kept-alive connection */
-    double connect_ms, ttfb_ms, total_ms; /* connect_ms includes TLS; 0 when reused */
-} llmsplit_http_response;
+/* --- what the client takes and gives back ---------------------------------------------- */
 
-/* Value of the first header with this name (case-insensitive), or NULL. Not NUL-terminated:
-   use *len. */
-LLMSPLIT_API const char *llmsplit_http_get_header(const llmsplit_http_response *resp, const char *name,
-                                              size_t *len);
-LLMSPLIT_API void llmsplit_http_response_free(llmsplit_http_response *resp);
+typedef struct llmsplit_message {
+    const char *role;             /* "system", "user", "assistant" or "tool" */
+    const char *content;          /* text; NULL with content_json or tool_calls_json */
+    size_t content_len;           /* 0: strlen(content) */
+    const char *content_json;     /* raw JSON content (e.g. an array of parts), sent as given */
+    const char *tool_calls_json;  /* raw JSON array of an assistant's tool calls */
+    const char *tool_call_id;     /* for role "tool" */
+    const char *name;             /* optional participant name */
+} llmsplit_message;
 
-/* The response parser on its own (the client uses it; exposed for tests and fuzzing). Feed it
-   bytes as they arrive; it frames the response per RFC 9112: interim 1xx skipped, chunked
-   (strict: hex sizes without overflow, CRLF only), Content-Length, or close-delimited;
-   Transfer-Encoding together with Content-Length is an error, as are conflicting lengths,
-   obsolete line folding, bare CR or LF, and anything over the limits. */
-typedef struct llmsplit_http_parser {
-    llmsplit_http_response *resp;
-    int (*on_body)(const char *data, size_t len, void *user_data);
-    void *user_data;
-    size_t max_header_bytes;
-    uint64_t max_body_bytes;
-    int state;
-    int head_request;             /* the request was HEAD: no body follows */
-    int chunked, close_delimited;
-    uint64_t remaining;           /* Content-Length or chunk bytes still to come */
-    size_t scan;                  /* bytes of head already searched for the blank line */
-    char line[80];                /* chunk-size / trailer line being collected */
-    size_t line_len;
-    size_t trailer_bytes;
-    uint64_t total_bytes;         /* bytes of this response consumed so far */
-} llmsplit_http_parser;
+typedef enum llmsplit_provider {
+    LLMSPLIT_PROVIDER_OPENAI = 0,
+    LLMSPLIT_PROVIDER_AZURE,
+    LLMSPLIT_PROVIDER_HUGGINGFACE,
+    LLMSPLIT_PROVIDER_OLLAMA,
+    LLMSPLIT_PROVIDER_OPENROUTER,
+    LLMSPLIT_PROVIDER_TOGETHER,
+    LLMSPLIT_PROVIDER_ANTHROPIC,
+    LLMSPLIT_PROVIDER__COUNT
+} llmsplit_provider;
 
-LLMSPLIT_API void llmsplit_http_parser_init(llmsplit_http_parser *p, llmsplit_http_response *resp);
-/* Consumes bytes from data. *done becomes 1 when the response is complete (*consumed tells how
-   many bytes belonged to it) and stays 0 while it needs more. LLMSPLIT_ERR_HTTP for a malformed
-   or oversized response; LLMSPLIT_ERR_USAGE when on_body asked to stop. */
-LLMSPLIT_API llmsplit_status llmsplit_http_parser_feed(llmsplit_http_parser *p, const char *data, size_t len,
-                                                       size_t *consumed, int *done, llmsplit_error *err);
-/* The peer closed the connection: LLMSPLIT_OK when that completes a close-delimited body,
-   else LLMSPLIT_ERR_HTTP (closed before or in the middle of the response). */
-LLMSPLIT_API llmsplit_status llmsplit_http_parser_eof(llmsplit_http_parser *p, llmsplit_error *err);
+/* "openai", "azure", "huggingface", "ollama", "openrouter", "together_ai", "anthropic". */
+LLMSPLIT_API const char *llmsplit_provider_name(llmsplit_provider p);
 
-typedef struct llmsplit_http llmsplit_http;
+typedef struct llmsplit_chat_response {
+    llmsplit_buf text;            /* the whole answer text (also when streamed) */
+    char role[16];                /* "assistant" */
+    char finish_reason[32];       /* "stop", "length", "tool_calls", ... (OpenAI's names) */
+    llmsplit_buf tool_calls;      /* raw JSON array of tool calls, empty when none */
+    int64_t prompt_tokens, completion_tokens; /* -1 when the provider did not say */
+    llmsplit_provider provider;
+    char model[256];              /* the name sent upstream */
+    int http_status;
+    double latency_ms;            /* whole call, retries included */
+    double ttft_ms;               /* time to the first text delta when streaming, else -1 */
+    int attempts;                 /* 1 + retries made */
+    llmsplit_buf raw;             /* raw body of the final attempt when keep_raw */
+} llmsplit_chat_response;
 
+/* How the client (and the HTTP layer below it) connects: CA bundle, proxies, timeouts, the
+   keep-alive pool. Zero fields are defaults. */
 typedef struct llmsplit_http_desc {
     llmsplit_allocator allocator;
     llmsplit_logger logger;
@@ -481,205 +307,139 @@ typedef struct llmsplit_http_desc {
     uint64_t max_body_bytes;      /* 0: LLMSPLIT_HTTP_MAX_BODY_BYTES */
 } llmsplit_http_desc;
 
-typedef struct llmsplit_http_header {
-    const char *name;
-    const char *value;
-} llmsplit_http_header;
+/* One result record: a call (primary or silent) or an event ("rollback", "config").
+   Written as one JSON object per line; absent numbers are written as null. Keys never appear. */
+typedef struct llmsplit_record {
+    const char *event;            /* "call", "rollback" or "config" */
+    char ts[32];                  /* "2026-11-21T10:00:00.123Z" */
+    char request_id[40], pair_id[40];
+    const char *role;             /* "primary" or "silent" */
+    int is_silent_experiment;
+    const char *group;            /* the model group */
+    const char *model;            /* the name sent upstream (prefix stripped) */
+    const char *provider;         /* the adapter that sent it */
+    int deployment;               /* index in the config's model_list, -1 for a direct model */
+    int sticky;                   /* the arm came from the user key */
+    const char *fallback_from;    /* upstream name of the arm first picked, when a fallback answered */
+    int ok;                       /* status "ok" or "error" */
+    int http_status;              /* 0 when none */
+    llmsplit_status code;         /* the category when not ok */
+    const char *error;            /* the message when not ok; written as "category: message" */
+    double latency_ms;
+    double ttft_ms;               /* < 0: null */
+    int64_t prompt_tokens, completion_tokens; /* < 0: null */
+    double cost_usd;              /* < 0: null */
+    const char *finish_reason;
+    const char *response;         /* the text, only when the client keeps responses */
+    size_t response_len;
+    const char *reason;           /* rollback and config events */
+    double cooldown_s;            /* rollback events */
+} llmsplit_record;
 
-typedef struct llmsplit_http_request {
-    const char *method;           /* NULL: "POST" when there is a body, else "GET" */
-    const char *url;
-    const llmsplit_http_header *headers; /* extra headers; Host, Content-Length and Connection
-                                            are written by the client */
-    int num_headers;
-    const char *body;
-    size_t body_len;
-    int timeout_ms;               /* 0: the client's timeout_ms */
-    /* Receives the body as it arrives (already de-chunked). Return 0 to go on, nonzero to stop:
-       the request then fails with LLMSPLIT_ERR_USAGE "aborted by the body callback". */
-    int (*on_body)(const char *data, size_t len, void *user_data);
+/* What the client delivers for every record, besides the log file. */
+typedef void (*llmsplit_record_fn)(const llmsplit_record *record, const char *json_line, size_t len,
+                                   void *user_data);
+
+typedef struct llmsplit_client_desc {
+    const char *config_json;      /* the config as text (config_len bytes; 0: strlen) */
+    size_t config_len;
+    const char *config_file;      /* or a file: changes are picked up between requests */
+    const char *config_url;       /* or a URL polled in the background (ETag / If-None-Match) */
+    int config_poll_ms;           /* 0: 1000 for a file, 30000 for a URL */
+    llmsplit_http_desc http;      /* CA file, insecure, proxies, connect timeout, ... */
+    const char *log_path;         /* JSONL records are appended here (NULL: none) */
+    int keep_responses;           /* put the answer text in call records */
+    llmsplit_record_fn on_record; /* called for every record (may be NULL), from any thread */
     void *user_data;
-    /* Optional: when the int it points to becomes nonzero (another thread sets it, e.g. a pool
-       shutting down), the request stops within ~50 ms with a network error "aborted". */
-    const volatile int *abort_flag;
-} llmsplit_http_request;
+    uint64_t seed;                /* random picks and ids; 0: unpredictable */
+    llmsplit_allocator allocator;
+    llmsplit_logger logger;
+} llmsplit_client_desc;
 
-/* Creates a client (its pool, TLS settings and session cache) in *out. Thread-safe: any number
-   of threads may send through one client. On failure *out is NULL: LLMSPLIT_ERR_TLS when the CA
-   bundle cannot be read or holds no certificate, LLMSPLIT_ERR_USAGE for a bad proxy URL,
-   LLMSPLIT_ERR_NOMEM. desc may be NULL. */
-LLMSPLIT_API llmsplit_status llmsplit_http_create(const llmsplit_http_desc *desc, llmsplit_http **out,
-                                                  llmsplit_error *err);
-/* Closes idle connections and frees the client. No request may be in flight. */
-LLMSPLIT_API void llmsplit_http_destroy(llmsplit_http *http);
+/* Creates a client in *out. Fails (*out NULL, err filled) when the config is invalid
+   (LLMSPLIT_ERR_CONFIG, with the key path), the CA bundle cannot be read (LLMSPLIT_ERR_TLS), the
+   log cannot be opened (LLMSPLIT_ERR_USAGE) or a thread cannot start (LLMSPLIT_ERR_NOMEM). */
+LLMSPLIT_API llmsplit_status llmsplit_client_create(const llmsplit_client_desc *desc, llmsplit_client **out,
+                                                    llmsplit_error *err);
 
-/* Sends one request and reads the whole response into *resp (which the caller frees with
-   llmsplit_http_response_free, also after a failure). Any HTTP status counts as success here:
-   the caller decides what a 4xx means. A request that fails on a reused connection before any
-   response byte arrives is retried once on a fresh connection. Returns LLMSPLIT_OK or the
-   error category, with details in *err (may be NULL). */
-LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *http, const llmsplit_http_request *req,
-                                             llmsplit_http_response *resp, llmsplit_error *err);
+/* Stops the background work and frees the client: waits for queued and in-flight silent calls up
+   to the config's drain_ms, then abandons the rest (counted). No call may be in flight. */
+LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *client);
 
-/* Counters, for tests and benchmarks. */
-typedef struct llmsplit_http_stats {
-    uint64_t connections_opened, connections_reused, tls_handshakes, tls_resumed, retries;
-} llmsplit_http_stats;
-LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *http);
-
-
-/* ==== >>public: 4. providers =========================================================== */
-
-/* One request shape, sent to each provider in its own wire format. A model string is
-   "provider/name" or a bare name; the prefix picks the adapter and is stripped before the name
-   goes upstream:
-       openai/ or bare (gpt-*, o1*, ...)  OpenAI chat            OPENAI_API_KEY, base $OPENAI_API_BASE
-       azure/DEPLOYMENT                   Azure OpenAI           AZURE_API_KEY, $AZURE_API_BASE (required),
-                                                                 api_version or $AZURE_API_VERSION
-       huggingface/https://ENDPOINT       HF endpoint (TGI)      HUGGINGFACE_API_KEY or HF_TOKEN
-       huggingface/ORG/MODEL              HF router              same
-       ollama/, ollama_chat/              Ollama /api/chat       OLLAMA_API_KEY (optional), $OLLAMA_API_BASE
-       openrouter/                        OpenRouter             OPENROUTER_API_KEY
-       together_ai/                       Together               TOGETHER_API_KEY or TOGETHERAI_API_KEY
-       anthropic/ or bare claude-*        Anthropic Messages     ANTHROPIC_API_KEY
-   An explicit api_base always wins. A key given as "os.environ/NAME" is read from NAME. Keys are
-   sent only to their own provider's host and never appear in messages or logs. */
-
-typedef enum llmsplit_provider {
-    LLMSPLIT_PROVIDER_OPENAI = 0,
-    LLMSPLIT_PROVIDER_AZURE,
-    LLMSPLIT_PROVIDER_HUGGINGFACE,
-    LLMSPLIT_PROVIDER_OLLAMA,
-    LLMSPLIT_PROVIDER_OPENROUTER,
-    LLMSPLIT_PROVIDER_TOGETHER,
-    LLMSPLIT_PROVIDER_ANTHROPIC,
-    LLMSPLIT_PROVIDER__COUNT
-} llmsplit_provider;
-
-/* "openai", "azure", "huggingface", "ollama", "openrouter", "together_ai", "anthropic". */
-LLMSPLIT_API const char *llmsplit_provider_name(llmsplit_provider p);
-
-/* Where a model string goes: the adapter, the name sent upstream, the endpoint URL, and the
-   environment variables its key comes from. */
-typedef struct llmsplit_route {
-    llmsplit_provider provider;
-    char model[256];              /* upstream model name (prefix stripped) */
-    char url[LLMSPLIT_URL_MAX + 256];
-    const char *key_env[2];       /* NULL when none */
-    int key_required;             /* 0 for Ollama, and for any explicit api_base */
-} llmsplit_route;
-
-/* Resolves a model string with an optional api_base and api_version (NULL: defaults and
-   environment). Returns LLMSPLIT_OK, or LLMSPLIT_ERR_CONFIG with details in *err (may be NULL):
-   an empty model string or name, an unknown provider prefix, a missing Azure base or version, a
-   base that is not an http(s) URL. */
-LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char *api_base, const char *api_version,
-                                               llmsplit_route *out, llmsplit_error *err);
-
-typedef struct llmsplit_message {
-    const char *role;             /* "system", "user", "assistant" or "tool" */
-    const char *content;          /* text; NULL with content_json or tool_calls_json */
-    size_t content_len;           /* 0: strlen(content) */
-    const char *content_json;     /* raw JSON content (e.g. an array of parts), sent as given */
-    const char *tool_calls_json;  /* raw JSON array of an assistant's tool calls */
-    const char *tool_call_id;     /* for role "tool" */
-    const char *name;             /* optional participant name */
-} llmsplit_message;
-
-typedef struct llmsplit_chat_request {
-    const char *model;            /* a model string, see above */
+typedef struct llmsplit_request {
+    const char *group;            /* a model group of the config, or a model string (no split) */
     const llmsplit_message *messages;
     int num_messages;
-    const char *params_json;      /* extra parameters as a JSON object ({"temperature":0.7,
-                                     "max_tokens":64, "tools":[...], ...}), sent upstream as given
-                                     (translated for Anthropic and Ollama); NULL for none */
-    int stream;                   /* stream the answer; deltas go to on_delta */
-    const char *api_key;          /* NULL: the provider's environment variable */
-    const char *api_base;         /* NULL: the provider's default */
-    const char *api_version;      /* Azure */
-    int timeout_ms;               /* per attempt; 0: the http client's */
-    int num_retries;              /* retries on 429, 5xx and connection failures */
-    int keep_raw;                 /* keep the raw response body in resp->raw */
-    /* Receives each text delta as it arrives (stream mode). Return nonzero to stop. */
+    const char *params_json;      /* extra parameters (merged over the deployment's own) */
+    const char *user;             /* sticky key: the same user gets the same arm; NULL or "": random */
+    int stream;
     int (*on_delta)(const char *text, size_t len, void *user_data);
     void *user_data;
-    const volatile int *abort_flag; /* see llmsplit_http_request */
-} llmsplit_chat_request;
+} llmsplit_request;
 
-typedef struct llmsplit_chat_response {
-    llmsplit_buf text;            /* the whole answer text (also when streamed) */
-    char role[16];                /* "assistant" */
-    char finish_reason[32];       /* "stop", "length", "tool_calls", ... (OpenAI's names) */
-    llmsplit_buf tool_calls;      /* raw JSON array of tool calls, empty when none */
-    int64_t prompt_tokens, completion_tokens; /* -1 when the provider did not say */
-    llmsplit_provider provider;
-    char model[256];              /* the name sent upstream */
-    int http_status;
-    double latency_ms;            /* whole call, retries included */
-    double ttft_ms;               /* time to the first text delta when streaming, else -1 */
-    int attempts;                 /* 1 + retries made */
-    llmsplit_buf raw;             /* raw body of the final attempt when keep_raw */
-} llmsplit_chat_response;
+typedef struct llmsplit_result {
+    llmsplit_chat_response response; /* the answer (and its usage, latency, ttft) */
+    char group[128];
+    char model[256];              /* model string of the deployment that answered */
+    int deployment;               /* its index in model_list (-1: direct model string) */
+    char chosen_model[256];       /* the arm first picked (differs after a fallback) */
+    int chosen_deployment;
+    int fallback;                 /* a fallback group answered */
+    int sticky;                   /* picked by the user key */
+    int mirrored;                 /* a copy went to a silent model */
+    double cost_usd;              /* < 0 when unknown */
+    char request_id[40], pair_id[40];
+} llmsplit_result;
 
-/* Sends a chat request through http (which owns connections and TLS) and fills resp (free it with
-   llmsplit_chat_response_free, also after a failure). Retries up to num_retries on 429, 5xx and
-   connection failures, with exponential backoff and jitter, honouring Retry-After; never on
-   400/401/403/404 or TLS errors; a stream is retried only before its first delta. Errors:
-   usage/config (bad request or model), network, tls, http, provider (the message says
-   "429 rate limited (retry after 2 s): <the provider's message>"), response (a 200 that is not a
-   usable answer). */
-LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
-                                        llmsplit_chat_response *resp, llmsplit_error *err);
-LLMSPLIT_API void llmsplit_chat_response_free(llmsplit_chat_response *resp);
+/* Sends one logical request: picks an arm of the group (sticky by user key or random), queues a
+   copy for the deployment's silent model when it has one (once, never on retries), calls the arm
+   with the config's retries, then the group's fallbacks in order. Writes one primary record.
+   Returns the category of the final failure, or LLMSPLIT_OK; res is filled either way (free it
+   with llmsplit_result_free). */
+LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *client, const llmsplit_request *req,
+                                                  llmsplit_result *res, llmsplit_error *err);
+LLMSPLIT_API void llmsplit_result_free(llmsplit_result *res);
 
-/* Server-Sent Events, incrementally (WHATWG rules): lines end in LF, CRLF or CR, split anywhere;
-   ':' comments; "data" lines joined with LF; "event" names; an empty line dispatches. */
-typedef struct llmsplit_sse_parser {
-    llmsplit_buf line, data;
-    char event[64];
-    int after_cr;                 /* the last byte was CR: a following LF belongs to it */
-    size_t max_event_bytes;       /* 0: LLMSPLIT_SSE_MAX_EVENT_BYTES */
-    /* Gets each event (name "" when none). Return nonzero to stop the parse. */
-    int (*on_event)(const char *event, const char *data, size_t len, void *user_data);
-    void *user_data;
-} llmsplit_sse_parser;
-#ifndef LLMSPLIT_SSE_MAX_EVENT_BYTES
-#define LLMSPLIT_SSE_MAX_EVENT_BYTES (1024u * 1024u)
-#endif
-LLMSPLIT_API void llmsplit_sse_init(llmsplit_sse_parser *p, const llmsplit_allocator *allocator);
-/* LLMSPLIT_ERR_HTTP when an event is larger than max_event_bytes, LLMSPLIT_ERR_USAGE when on_event
-   asked to stop, LLMSPLIT_ERR_NOMEM. */
-LLMSPLIT_API llmsplit_status llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err);
-LLMSPLIT_API void llmsplit_sse_free(llmsplit_sse_parser *p);
+typedef struct llmsplit_client_stats {
+    uint64_t requests, errors, fallbacks, rollbacks;
+    uint64_t mirrored, mirror_completed, mirror_failed, mirror_dropped_queue_full, mirror_abandoned_at_shutdown;
+    uint64_t config_reloads, config_errors;
+} llmsplit_client_stats;
+LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *client);
 
+/* Waits until no silent call is queued or running, up to timeout_ms (< 0: forever): LLMSPLIT_OK
+   when idle, LLMSPLIT_ERR_BUSY when silent calls were still queued or running at the timeout.
+   For tools and tests that want every record written before reading the log. */
+LLMSPLIT_API llmsplit_status llmsplit_client_wait_mirrors(llmsplit_client *client, int timeout_ms);
 
-/* ==== >>public: 5. split ============================================================= */
+/* The one-call form of LiteLLM's completion_with_split_tests: models[i] gets weights[i] of the
+   traffic; one random pick, one call. For programs that only want a split. Thread-safe.
 
-/* Which deployment of a model group gets a request. Three pieces, all free of I/O except where
-   said:
+   The first call with a given split (the same models with the same weights, in the same order)
+   makes a client for it and keeps it for the life of the process, so later calls reuse its
+   kept-alive connections and TLS sessions instead of paying a handshake each. At most 16 splits
+   are kept; a new split beyond that replaces the least recently used one that no call is using,
+   and when all 16 are in use it gets a client of its own that is freed after the call.
 
-   - the picker: weights (any non-negative scale) to an arm index, either at random from a
-     thread-safe PRNG or sticky per user key exactly like nginx's split_clients, so a fleet of
-     processes - and an nginx in front of them - put every user in the same arm;
-   - the config: a LiteLLM proxy config (converted to JSON) or the `split` shorthand, validated
-     as a whole, with the key path of the first error in the message;
-   - the health window behind automatic rollback: recent results per deployment, and the
-     decision to take an arm out for a cooldown.
+   Keys and API bases are read from the environment on every call. SSL_CERT_FILE, HTTPS_PROXY
+   and NO_PROXY are read once, when the split's client is made: call
+   llmsplit_completion_cleanup() after changing them. */
+LLMSPLIT_API llmsplit_status llmsplit_completion_with_split_tests(const char *const *models, const double *weights,
+                                                                  int n, const llmsplit_message *messages,
+                                                                  int num_messages, llmsplit_result *res,
+                                                                  llmsplit_error *err);
 
-   QUICK TOUR
+/* Frees the clients the one-call form keeps (their connections, TLS sessions and threads); the
+   next one-call request makes a new one. Without it they live until the process exits. It must
+   not be called while a one-call request is running in any thread. */
+LLMSPLIT_API void llmsplit_completion_cleanup(void);
 
-       llmsplit_error err;
-       llmsplit_config *cfg = llmsplit_config_load("split.json", NULL, &err);
-       if (!cfg) { fprintf(stderr, "llmsplit: %s: %s\n", llmsplit_strerror(err.code), err.message); ... }
-       const llmsplit_group *g = llmsplit_config_group(cfg, "chat");
-       double w[8]; int i;                          -- g->count weights, in group order
-       for (i = 0; i < g->count; i++) w[i] = cfg->deployments[g->deployments[i]].weight;
-       int arm = llmsplit_pick(w, NULL, g->count, user, strlen(user), &rng);
-       const llmsplit_deployment *d = &cfg->deployments[g->deployments[arm]];
-       llmsplit_config_free(cfg);
-*/
+/* ==== >>public: 3. config ================================================================ */
 
-/* Limits on hostile input, all overridable. */
+/* A LiteLLM proxy config (converted to JSON) or the `split` shorthand, validated as a whole,
+   with the key path of the first error in the message. The client loads one for you; these
+   are for programs that want to read a config themselves. */
+
 #ifndef LLMSPLIT_CONFIG_MAX_BYTES
 #define LLMSPLIT_CONFIG_MAX_BYTES (16u * 1024u * 1024u) /* config file size */
 #endif
@@ -692,79 +452,6 @@ LLMSPLIT_API void llmsplit_sse_free(llmsplit_sse_parser *p);
 #ifndef LLMSPLIT_ROLLBACK_MAX_WINDOW
 #define LLMSPLIT_ROLLBACK_MAX_WINDOW 10000                /* results kept per deployment */
 #endif
-
-/* --- hashing and picking ---------------------------------------------------------------- */
-
-/* 32-bit MurmurHash2 with seed 0, byte for byte the function nginx uses for split_clients
-   (ngx_murmur_hash2): the key is read as little-endian 32-bit words on every platform, and the
-   length enters the hash modulo 2^32. Known values: "" -> 0, "1" -> 0x49342faf,
-   "hello" -> 0xe56129cb. key may be NULL when len is 0. */
-LLMSPLIT_API uint32_t llmsplit_murmur2(const void *key, size_t len);
-
-/* The arm nginx split_clients gives a key whose hash is `hash`, for these weights. Each arm with
-   a weight above 0 gets its normalised weight as a percentage with 0.01% precision, that is
-   round(w / sum * 10000) units; bounds grow as `last += units * 0xFFFFFFFF / 10000` in 64-bit
-   arithmetic; the first arm with hash < bound wins, and the last arm with a weight above 0 takes
-   the rest (nginx's `*`). Arms of weight 0 never win: they are left out of the table, as nginx
-   cannot write a 0% line. So weights {51.2, 10, 38.8} behave as
-   `split_clients ... { 51.2% a; 10% b; * c; }`. An arm whose share rounds to 0 units (below
-   0.005%) gets no sticky traffic unless it is the last one.
-   Stores the arm index in *arm. LLMSPLIT_ERR_USAGE (and *arm = -1) when n < 1, weights is NULL,
-   any weight is negative or not a finite number, or every weight is 0. */
-LLMSPLIT_API llmsplit_status llmsplit_pick_hash(const double *weights, int n, uint32_t hash, int *arm,
-                                                llmsplit_error *err);
-
-/* Sticky pick: llmsplit_pick_hash(weights, n, llmsplit_murmur2(key, key_len)). The arm is a pure
-   function of the key bytes and the weights: the same on every machine, run and process.
-   LLMSPLIT_ERR_USAGE for the cases of llmsplit_pick_hash and also for an empty key (key_len 0):
-   an empty key is not a key, and the caller must draw at random instead (llmsplit_pick does). */
-LLMSPLIT_API llmsplit_status llmsplit_pick_sticky(const double *weights, int n, const char *key, size_t key_len,
-                                                  int *arm, llmsplit_error *err);
-
-/* Random pick: the arm whose slice of [0, sum) holds u * sum, arms in order, for u uniform in
-   [0, 1) (values outside are clamped). Arms of weight 0 are never picked. LLMSPLIT_ERR_USAGE in
-   the same cases as llmsplit_pick_hash. */
-LLMSPLIT_API llmsplit_status llmsplit_pick_random(const double *weights, int n, double u, int *arm,
-                                                  llmsplit_error *err);
-
-/* A thread-safe PRNG for random picks: SplitMix64, one 64-bit state advanced by one atomic add
-   per draw (gcc and clang builtins; elsewhere a process-wide mutex), so any number of threads
-   may draw from one rng without a lock of their own. The same seed gives the same sequence on
-   every platform. Not for cryptography. */
-typedef struct llmsplit_rng {
-    uint64_t state;
-} llmsplit_rng;
-
-/* Seeds r. A seed of 0 means "unpredictable": 8 bytes of /dev/urandom, or the clock, process id
-   and a counter when that cannot be read, so rngs seeded with 0 at the same moment differ. */
-LLMSPLIT_API void llmsplit_rng_seed(llmsplit_rng *r, uint64_t seed);
-
-/* The next draw, uniform in [0, 1) with 53 random bits. Thread-safe. */
-LLMSPLIT_API double llmsplit_rng_next(llmsplit_rng *r);
-
-/* Picks an arm for one request, the way the client does it:
-   - with a key (key_len > 0), sticky: llmsplit_pick_sticky over the configured weights. When
-     that arm is out (available[arm] == 0, e.g. rolled back), the key is placed again among the
-     available arms by an independent hash of the key, so only that arm's users move, they move
-     in proportion to the other arms' weights, and each still lands in the same arm every time;
-   - without a key (key NULL or key_len 0: an empty key is not a key), random: one draw from
-     rng over the weights of the available arms.
-   available may be NULL (every arm available); otherwise it has n entries, nonzero meaning
-   available. When no arm with a weight is available, the availability is ignored: serving the
-   configured split beats failing every request. rng is needed only for random picks.
-   Stores the arm index in *arm. LLMSPLIT_ERR_USAGE (and *arm = -1) when the weights are invalid
-   (see llmsplit_pick_hash) or a random pick has no rng. */
-LLMSPLIT_API llmsplit_status llmsplit_pick(const double *weights, const unsigned char *available, int n,
-                                           const char *key, size_t key_len, llmsplit_rng *rng, int *arm,
-                                           llmsplit_error *err);
-
-/* Whether to sample this request, for mirror_sample_rate: 1 with probability rate (rate <= 0:
-   never; rate >= 1: always). With a key (key_len > 0) the answer is a pure function of the key,
-   from a hash independent of the one that picks arms, so the mirrored share is the same in every
-   arm; without a key it is a draw from rng (NULL rng: 0 unless rate >= 1). */
-LLMSPLIT_API int llmsplit_pick_sample(double rate, const char *key, size_t key_len, llmsplit_rng *rng);
-
-/* --- config ------------------------------------------------------------------------------- */
 
 /* Automatic rollback limits (router_settings.rollback). A limit of 0 turns that check off; a
    check trips when the measured value is greater than the limit. */
@@ -879,7 +566,577 @@ LLMSPLIT_API void llmsplit_config_free(llmsplit_config *cfg);
 /* The group with this name, or NULL (also for a NULL cfg or name). */
 LLMSPLIT_API const llmsplit_group *llmsplit_config_group(const llmsplit_config *cfg, const char *name);
 
-/* --- health window for automatic rollback --------------------------------------------------- */
+/* ==== >>public: 4. json ================================================================== */
+
+/* A parsed document is one block: a flat array of 16-byte values in document order, followed by
+   the unescaped strings (each NUL-terminated, with its length kept, so "\u0000" survives) and the
+   source text of numbers. Containers know how many slots their subtree takes, so skipping a
+   member costs O(1). Values stay valid until llmsplit_json_free; they are read-only. */
+typedef struct llmsplit_json_doc llmsplit_json_doc;
+typedef struct llmsplit_json_val llmsplit_json_val;
+
+typedef enum llmsplit_json_type {
+    LLMSPLIT_JSON_NONE = 0,    /* returned for a NULL value pointer (a lookup that missed) */
+    LLMSPLIT_JSON_NULL,
+    LLMSPLIT_JSON_BOOL,
+    LLMSPLIT_JSON_NUMBER,
+    LLMSPLIT_JSON_STRING,
+    LLMSPLIT_JSON_ARRAY,
+    LLMSPLIT_JSON_OBJECT
+} llmsplit_json_type;
+
+typedef struct llmsplit_json_desc {
+    llmsplit_allocator allocator; /* used for the document block (zero: malloc/free) */
+    void *buffer;                 /* optional caller memory for the document: no allocation at all */
+    size_t buffer_size;           /* its size; llmsplit_json_buffer_size(len) is always enough */
+    int max_depth;                /* 0: LLMSPLIT_JSON_MAX_DEPTH */
+    int flags;                    /* LLMSPLIT_JSON_* below; 0 is strict RFC 8259 */
+} llmsplit_json_desc;
+
+/* Accept a "\uD83D" without its pair (as in an LLM stream that splits an emoji's UTF-16 pair
+   across two events) and store it as its 3-byte form (ED A0..BF xx, "WTF-8"), so the pieces can
+   be joined later. Such strings are not valid UTF-8 until joined. */
+#define LLMSPLIT_JSON_LONE_SURROGATES 1
+
+
+/* Parses len bytes at text (no NUL needed) as one JSON value, strictly per RFC 8259: UTF-8
+   validated, no raw control characters in strings, no lone surrogates, exact number grammar,
+   nothing but whitespace after the value, nesting at most max_depth (the parser never recurses).
+   Integers that fit int64 are kept exactly; other numbers become correctly rounded doubles,
+   independent of the C locale; a number beyond the double range is an error.
+   On success *doc is the document (free it with llmsplit_json_free). On failure *doc is NULL and
+   the status is LLMSPLIT_ERR_JSON (with err->line, col and offset where the text went wrong),
+   LLMSPLIT_ERR_NOMEM, or LLMSPLIT_ERR_USAGE (no doc pointer, or NULL text with len > 0).
+   desc and err may be NULL. */
+LLMSPLIT_API llmsplit_status llmsplit_json_parse(const char *text, size_t len, const llmsplit_json_desc *desc,
+                                                 llmsplit_json_doc **doc, llmsplit_error *err);
+
+/* Releases the document (nothing to do for a caller buffer, but calling it is always fine). */
+LLMSPLIT_API void llmsplit_json_free(llmsplit_json_doc *doc);
+
+/* Bytes a caller buffer needs to parse any len-byte input; actual use is usually far less. */
+LLMSPLIT_API size_t llmsplit_json_buffer_size(size_t len);
+
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_root(const llmsplit_json_doc *doc);
+
+/* Readers. Each accepts NULL (a lookup that missed) and then returns its "absent" answer. */
+LLMSPLIT_API llmsplit_json_type llmsplit_json_type_of(const llmsplit_json_val *v);
+LLMSPLIT_API int llmsplit_json_is_true(const llmsplit_json_val *v);
+/* 1 when v is a number with an exact int64 value (written without fraction or exponent). */
+LLMSPLIT_API int llmsplit_json_is_int(const llmsplit_json_val *v);
+LLMSPLIT_API int64_t llmsplit_json_int(const llmsplit_json_val *v);   /* 0 unless a number */
+LLMSPLIT_API double llmsplit_json_double(const llmsplit_json_val *v); /* 0.0 unless a number */
+/* The string's bytes (NUL-terminated) and length; NULL unless v is a string (or object key). */
+LLMSPLIT_API const char *llmsplit_json_str(const llmsplit_json_val *v, size_t *len);
+/* A number's text exactly as it appeared in the input. */
+LLMSPLIT_API const char *llmsplit_json_number_text(const llmsplit_json_val *v, size_t *len);
+/* Items of an array, members of an object, bytes of a string; 0 otherwise. */
+LLMSPLIT_API size_t llmsplit_json_len(const llmsplit_json_val *v);
+
+/* Member of an object by key (first match), item of an array by index; NULL when absent. */
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_get(const llmsplit_json_val *obj, const char *key);
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_getn(const llmsplit_json_val *obj,
+                                                         const char *key, size_t key_len);
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_at(const llmsplit_json_val *arr, size_t index);
+
+/* Follows a path of ".name" and "[index]" steps from v: "choices[0].message.content".
+   A leading '.' is optional. Returns NULL when any step is missing or the path is malformed. */
+LLMSPLIT_API const llmsplit_json_val *llmsplit_json_path(const llmsplit_json_val *v, const char *path);
+
+/* Iteration over an array's items or an object's members, in document order:
+       llmsplit_json_iter it = llmsplit_json_iterate(obj);
+       const llmsplit_json_val *k, *v;
+       while (llmsplit_json_next(&it, &k, &v)) { ... }      (k is NULL for arrays) */
+typedef struct llmsplit_json_iter {
+    const llmsplit_json_val *cur;
+    size_t left;
+    int is_object;
+} llmsplit_json_iter;
+LLMSPLIT_API llmsplit_json_iter llmsplit_json_iterate(const llmsplit_json_val *container);
+LLMSPLIT_API int llmsplit_json_next(llmsplit_json_iter *it, const llmsplit_json_val **key,
+                                    const llmsplit_json_val **val);
+
+/* JSON writer: produces compact JSON into a buffer, placing commas and colons itself. Strings
+   are escaped (quote, backslash, control characters) and must be valid UTF-8; doubles are written
+   in the shortest form that reads back to the same value. Misuse (a value where a key belongs,
+   invalid UTF-8, NaN or infinity, unbalanced ends) sets a sticky error rather than writing
+   invalid JSON. */
+typedef struct llmsplit_json_writer {
+    llmsplit_buf buf;
+    int depth;
+    int first;          /* no item written yet in the innermost container */
+    int after_key;      /* a key was written; its value comes next */
+    llmsplit_status err;          /* the first misuse or allocation failure (sticky) */
+    const char *err_message;
+    /* private: one bit per open container (1 = object). The first 512 levels live here, deeper
+       ones in memory from the allocator, so the layout never depends on a limit macro. */
+    unsigned char llmsplit__kinds[64];
+    unsigned char *llmsplit__deep;
+    size_t llmsplit__deep_cap;
+} llmsplit_json_writer;
+
+LLMSPLIT_API void llmsplit_json_writer_init(llmsplit_json_writer *w, const llmsplit_allocator *allocator);
+LLMSPLIT_API void llmsplit_json_writer_free(llmsplit_json_writer *w);
+/* The document written: *text (NUL-terminated, owned by the writer) and *len (may be NULL).
+   LLMSPLIT_ERR_USAGE after a misuse or while a container or key is still open, LLMSPLIT_ERR_NOMEM
+   when memory ran out; *text is NULL then. The write functions themselves return nothing: the
+   first error sticks and is reported here, so a sequence of writes needs one check. */
+LLMSPLIT_API llmsplit_status llmsplit_json_writer_result(const llmsplit_json_writer *w, const char **text,
+                                                         size_t *len, llmsplit_error *err);
+LLMSPLIT_API void llmsplit_json_write_begin_object(llmsplit_json_writer *w);
+LLMSPLIT_API void llmsplit_json_write_end_object(llmsplit_json_writer *w);
+LLMSPLIT_API void llmsplit_json_write_begin_array(llmsplit_json_writer *w);
+LLMSPLIT_API void llmsplit_json_write_end_array(llmsplit_json_writer *w);
+LLMSPLIT_API void llmsplit_json_write_key(llmsplit_json_writer *w, const char *key, size_t len);
+LLMSPLIT_API void llmsplit_json_write_string(llmsplit_json_writer *w, const char *s, size_t len);
+LLMSPLIT_API void llmsplit_json_write_int(llmsplit_json_writer *w, int64_t v);
+LLMSPLIT_API void llmsplit_json_write_double(llmsplit_json_writer *w, double v);
+LLMSPLIT_API void llmsplit_json_write_bool(llmsplit_json_writer *w, int v);
+LLMSPLIT_API void llmsplit_json_write_null(llmsplit_json_writer *w);
+/* Writes a parsed value (and its subtree) compactly; numbers keep their original text. */
+LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsplit_json_val *v);
+
+/* Writes d in the shortest decimal form that parses back to d ("0.1", "1e+300", "-2.5").
+   buf needs 32 bytes. Returns the length, or 0 for NaN and infinities (not JSON). */
+LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf);
+
+/* ==== >>public: 5. http ================================================================ */
+
+/* An HTTP/1.1 client over POSIX sockets, HTTPS through BearSSL (TLS 1.2), with a thread-safe
+   keep-alive pool. Certificates are always verified unless insecure mode is asked for:
+   CA file order is desc.ca_pem, desc.ca_file, $SSL_CERT_FILE, then the system bundles
+   (/etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/ca-bundle.pem,
+   /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem, /etc/ssl/cert.pem). No redirects are
+   followed. The library never installs signal handlers (sends use MSG_NOSIGNAL). */
+
+
+#ifndef LLMSPLIT_HTTP_MAX_HEADER_BYTES
+#define LLMSPLIT_HTTP_MAX_HEADER_BYTES 65536          /* response header block */
+#endif
+#ifndef LLMSPLIT_HTTP_MAX_BODY_BYTES
+#define LLMSPLIT_HTTP_MAX_BODY_BYTES (64u * 1024u * 1024u) /* response body */
+#endif
+#ifndef LLMSPLIT_HTTP_MAX_HEADERS
+#define LLMSPLIT_HTTP_MAX_HEADERS 100                 /* response header fields */
+#endif
+/* A response. Headers are kept raw with an index; the body is collected in `body` unless the
+   request had an on_body callback. */
+typedef struct llmsplit_http_response {
+    int status;                   /* final status (interim 1xx responses are skipped) */
+    int minor_version;            /* HTTP/1.x */
+    llmsplit_buf head;            /* the header block of the final response */
+    int num_headers;              /* header fields in head (at most LLMSPLIT_HTTP_MAX_HEADERS) */
+    llmsplit_buf body;
+    uint64_t body_bytes;          /* body bytes received (also with on_body) */
+    int keep_alive;               /* the connection may carry another request */
+    int reused;                   /* the request went over a kept-alive connection */
+    double connect_ms, ttfb_ms, total_ms; /* connect_ms includes TLS; 0 when reused */
+} llmsplit_http_response;
+
+/* Value of the first header with this name (case-insensitive), or NULL. Not NUL-terminated:
+   use *len. */
+LLMSPLIT_API const char *llmsplit_http_get_header(const llmsplit_http_response *resp, const char *name,
+                                              size_t *len);
+LLMSPLIT_API void llmsplit_http_response_free(llmsplit_http_response *resp);
+
+typedef struct llmsplit_http llmsplit_http;
+
+typedef struct llmsplit_http_header {
+    const char *name;
+    const char *value;
+} llmsplit_http_header;
+
+typedef struct llmsplit_http_request {
+    const char *method;           /* NULL: "POST" when there is a body, else "GET" */
+    const char *url;
+    const llmsplit_http_header *headers; /* extra headers; Host, Content-Length and Connection
+                                            are written by the client */
+    int num_headers;
+    const char *body;
+    size_t body_len;
+    int timeout_ms;               /* 0: the client's timeout_ms */
+    /* Receives the body as it arrives (already de-chunked). Return 0 to go on, nonzero to stop:
+       the request then fails with LLMSPLIT_ERR_USAGE "aborted by the body callback". */
+    int (*on_body)(const char *data, size_t len, void *user_data);
+    void *user_data;
+    /* Optional: when the int it points to becomes nonzero (another thread sets it, e.g. a pool
+       shutting down), the request stops within ~50 ms with a network error "aborted". */
+    const volatile int *abort_flag;
+} llmsplit_http_request;
+
+/* Creates a client (its pool, TLS settings and session cache) in *out. Thread-safe: any number
+   of threads may send through one client. On failure *out is NULL: LLMSPLIT_ERR_TLS when the CA
+   bundle cannot be read or holds no certificate, LLMSPLIT_ERR_USAGE for a bad proxy URL,
+   LLMSPLIT_ERR_NOMEM. desc may be NULL. */
+LLMSPLIT_API llmsplit_status llmsplit_http_create(const llmsplit_http_desc *desc, llmsplit_http **out,
+                                                  llmsplit_error *err);
+/* Closes idle connections and frees the client. No request may be in flight. */
+LLMSPLIT_API void llmsplit_http_destroy(llmsplit_http *http);
+
+/* Sends one request and reads the whole response into *resp (which the caller frees with
+   llmsplit_http_response_free, also after a failure). Any HTTP status counts as success here:
+   the caller decides what a 4xx means. A request that fails on a reused connection before any
+   response byte arrives is retried once on a fresh connection. Returns LLMSPLIT_OK or the
+   error category, with details in *err (may be NULL). */
+LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *http, const llmsplit_http_request *req,
+                                             llmsplit_http_response *resp, llmsplit_error *err);
+
+/* ==== >>public: 6. providers ============================================================= */
+
+/* One request shape, sent to each provider in its own wire format. A model string is
+   "provider/name" or a bare name; the prefix picks the adapter and is stripped before the name
+   goes upstream:
+       openai/ or bare (gpt-*, o1*, ...)  OpenAI chat            OPENAI_API_KEY, base $OPENAI_API_BASE
+       azure/DEPLOYMENT                   Azure OpenAI           AZURE_API_KEY, $AZURE_API_BASE (required),
+                                                                 api_version or $AZURE_API_VERSION
+       huggingface/https://ENDPOINT       HF endpoint (TGI)      HUGGINGFACE_API_KEY or HF_TOKEN
+       huggingface/ORG/MODEL              HF router              same
+       ollama/, ollama_chat/              Ollama /api/chat       OLLAMA_API_KEY (optional), $OLLAMA_API_BASE
+       openrouter/                        OpenRouter             OPENROUTER_API_KEY
+       together_ai/                       Together               TOGETHER_API_KEY or TOGETHERAI_API_KEY
+       anthropic/ or bare claude-*        Anthropic Messages     ANTHROPIC_API_KEY
+   An explicit api_base always wins. A key given as "os.environ/NAME" is read from NAME. Keys are
+   sent only to their own provider's host and never appear in messages or logs. */
+
+/* Where a model string goes: the adapter, the name sent upstream, the endpoint URL, and the
+   environment variables its key comes from. */
+typedef struct llmsplit_route {
+    llmsplit_provider provider;
+    char model[256];              /* upstream model name (prefix stripped) */
+    char url[LLMSPLIT_URL_MAX + 256];
+    const char *key_env[2];       /* NULL when none */
+    int key_required;             /* 0 for Ollama, and for any explicit api_base */
+} llmsplit_route;
+
+/* Resolves a model string with an optional api_base and api_version (NULL: defaults and
+   environment). Returns LLMSPLIT_OK, or LLMSPLIT_ERR_CONFIG with details in *err (may be NULL):
+   an empty model string or name, an unknown provider prefix, a missing Azure base or version, a
+   base that is not an http(s) URL. */
+LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char *api_base, const char *api_version,
+                                               llmsplit_route *out, llmsplit_error *err);
+
+typedef struct llmsplit_chat_request {
+    const char *model;            /* a model string, see above */
+    const llmsplit_message *messages;
+    int num_messages;
+    const char *params_json;      /* extra parameters as a JSON object ({"temperature":0.7,
+                                     "max_tokens":64, "tools":[...], ...}), sent upstream as given
+                                     (translated for Anthropic and Ollama); NULL for none */
+    int stream;                   /* stream the answer; deltas go to on_delta */
+    const char *api_key;          /* NULL: the provider's environment variable */
+    const char *api_base;         /* NULL: the provider's default */
+    const char *api_version;      /* Azure */
+    int timeout_ms;               /* per attempt; 0: the http client's */
+    int num_retries;              /* retries on 429, 5xx and connection failures */
+    int keep_raw;                 /* keep the raw response body in resp->raw */
+    /* Receives each text delta as it arrives (stream mode). Return nonzero to stop. */
+    int (*on_delta)(const char *text, size_t len, void *user_data);
+    void *user_data;
+    const volatile int *abort_flag; /* see llmsplit_http_request */
+} llmsplit_chat_request;
+
+/* Sends a chat request through http (which owns connections and TLS) and fills resp (free it with
+   llmsplit_chat_response_free, also after a failure). Retries up to num_retries on 429, 5xx and
+   connection failures, with exponential backoff and jitter, honouring Retry-After; never on
+   400/401/403/404 or TLS errors; a stream is retried only before its first delta. Errors:
+   usage/config (bad request or model), network, tls, http, provider (the message says
+   "429 rate limited (retry after 2 s): <the provider's message>"), response (a 200 that is not a
+   usable answer). */
+LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
+                                        llmsplit_chat_response *resp, llmsplit_error *err);
+LLMSPLIT_API void llmsplit_chat_response_free(llmsplit_chat_response *resp);
+
+/* ==== >>public: 7. picking =============================================================== */
+
+/* Which arm of a group gets a request: weights (any non-negative scale) to an arm index, either
+   at random from a thread-safe PRNG or sticky per user key exactly like nginx's split_clients,
+   so a fleet of processes - and an nginx in front of them - put every user in the same arm. */
+
+/* A thread-safe PRNG for random picks: SplitMix64, one 64-bit state advanced by one atomic add
+   per draw (gcc and clang builtins; elsewhere a process-wide mutex), so any number of threads
+   may draw from one rng without a lock of their own. The same seed gives the same sequence on
+   every platform. Not for cryptography. */
+typedef struct llmsplit_rng {
+    uint64_t state;
+} llmsplit_rng;
+
+/* Seeds r. A seed of 0 means "unpredictable": 8 bytes of /dev/urandom, or the clock, process id
+   and a counter when that cannot be read, so rngs seeded with 0 at the same moment differ. */
+LLMSPLIT_API void llmsplit_rng_seed(llmsplit_rng *r, uint64_t seed);
+
+/* The next draw, uniform in [0, 1) with 53 random bits. Thread-safe. */
+LLMSPLIT_API double llmsplit_rng_next(llmsplit_rng *r);
+
+/* Picks an arm for one request, the way the client does it:
+   - with a key (key_len > 0), sticky: llmsplit_pick_sticky over the configured weights. When
+     that arm is out (available[arm] == 0, e.g. rolled back), the key is placed again among the
+     available arms by an independent hash of the key, so only that arm's users move, they move
+     in proportion to the other arms' weights, and each still lands in the same arm every time;
+   - without a key (key NULL or key_len 0: an empty key is not a key), random: one draw from
+     rng over the weights of the available arms.
+   available may be NULL (every arm available); otherwise it has n entries, nonzero meaning
+   available. When no arm with a weight is available, the availability is ignored: serving the
+   configured split beats failing every request. rng is needed only for random picks.
+   Stores the arm index in *arm. LLMSPLIT_ERR_USAGE (and *arm = -1) when the weights are invalid
+   (see llmsplit_pick_hash) or a random pick has no rng. */
+LLMSPLIT_API llmsplit_status llmsplit_pick(const double *weights, const unsigned char *available, int n,
+                                           const char *key, size_t key_len, llmsplit_rng *rng, int *arm,
+                                           llmsplit_error *err);
+
+/* Whether to sample this request, for mirror_sample_rate: 1 with probability rate (rate <= 0:
+   never; rate >= 1: always). With a key (key_len > 0) the answer is a pure function of the key,
+   from a hash independent of the one that picks arms, so the mirrored share is the same in every
+   arm; without a key it is a draw from rng (NULL rng: 0 unless rate >= 1). */
+LLMSPLIT_API int llmsplit_pick_sample(double rate, const char *key, size_t key_len, llmsplit_rng *rng);
+
+/* ==== >>public: 8. mirror pool =========================================================== */
+
+/* A fixed set of worker threads and a bounded queue, for work that must never delay or fail the
+   caller (mirrored calls to a silent model). Submitting never waits: when the queue is
+   full the task is refused and counted. Shutdown drains what is queued and running for a bounded
+   time, then tells running tasks to stop (the abort flag) and hands every task still queued back
+   to its owner (the drop callback), counting both as abandoned. All memory is allocated by
+   llmsplit_pool_create; nothing is allocated per task.
+
+   Built with LLMSPLIT_NO_THREADS the pool exists but runs nothing: create succeeds, every submit
+   is refused and counted as dropped, and the pool's logger gets one warning that mirroring is
+   unavailable in this build.
+
+   Typical use, with the task owning a heap copy of its input:
+
+       static void run(void *arg, const volatile int *abort_flag) {
+           job *j = (job *)arg;
+           ... work, checking llmsplit_pool_aborting(abort_flag) between steps ...
+           job_free(j);
+       }
+       static void drop(void *arg) { job_record_abandoned((job *)arg); job_free(arg); }
+
+       if (llmsplit_pool_submit(pool, run, drop, j) != LLMSPLIT_OK) { count_loss(); job_free(j); }
+       ...
+       llmsplit_pool_shutdown(pool, 10000, &final_stats);                                                   */
+
+#ifndef LLMSPLIT_POOL_MAX_THREADS
+#define LLMSPLIT_POOL_MAX_THREADS 256      /* most workers one pool may have */
+#endif
+#ifndef LLMSPLIT_POOL_MAX_QUEUE
+#define LLMSPLIT_POOL_MAX_QUEUE 1048576    /* most waiting tasks one pool may hold */
+#endif
+
+typedef struct llmsplit_pool llmsplit_pool;
+
+typedef struct llmsplit_pool_desc {
+    int threads;                  /* 0: 2; at most LLMSPLIT_POOL_MAX_THREADS */
+    int queue;                    /* 0: 64; bounded queue of waiting tasks (running ones not
+                                     included); at most LLMSPLIT_POOL_MAX_QUEUE */
+    llmsplit_allocator allocator; /* for the pool's one block (zero: malloc/free) */
+    llmsplit_logger logger;       /* zero: warnings and errors to stderr */
+} llmsplit_pool_desc;
+
+/* A task runs fn(arg, abort_flag) on a worker. abort_flag points to an int that becomes nonzero
+   when shutdown's drain deadline passes: long-running tasks (HTTP calls) poll it, through
+   llmsplit_pool_aborting or by passing it on as llmsplit_http_request.abort_flag, and stop early.
+   When a task is abandoned while still queued at the deadline, drop(arg, 1) is called instead of
+   fn so the owner can free arg and record the loss; drop may be NULL. Whenever fn runs, it is
+   responsible for arg, also when it returns early because of the flag. */
+typedef void (*llmsplit_task_fn)(void *arg, const volatile int *abort_flag);
+/* Called only at shutdown, for a task still queued at the drain deadline. A task refused by a full
+   queue is not dropped: submit says so, and arg stays the caller's. */
+typedef void (*llmsplit_task_drop_fn)(void *arg);
+
+/* Counters since the pool was created. Under the pool's lock they always satisfy
+       submitted == completed + dropped_queue_full + abandoned_at_shutdown + running + queued
+   so after shutdown (running == queued == 0) every submitted task is exactly one of completed,
+   dropped or abandoned. submitted counts every call to llmsplit_pool_submit with a pool and a
+   function, accepted or not; dropped_queue_full counts the refused ones (queue full, or the pool
+   closed or shutting down, or built with LLMSPLIT_NO_THREADS); abandoned_at_shutdown counts the
+   tasks still queued at the drain deadline plus those still running then. */
+typedef struct llmsplit_pool_stats {
+    uint64_t submitted, completed, dropped_queue_full, abandoned_at_shutdown, running, queued;
+} llmsplit_pool_stats;
+
+/* Creates a pool: allocates its one block (the pool, the ring of desc.queue task slots and the
+   thread handles) from desc.allocator and starts desc.threads workers, which sleep until there is
+   work. desc may be NULL (all defaults); zero fields mean the defaults above. Returns NULL with err
+   filled (err may be NULL) when a count is negative or above its limit (category usage), the
+   block cannot be allocated (memory), or a mutex, condition variable or thread cannot be created
+   (memory, with the system's error number in the message); nothing is left running or allocated
+   then and *out is NULL. The pool is released only by llmsplit_pool_shutdown. */
+LLMSPLIT_API llmsplit_status llmsplit_pool_create(const llmsplit_pool_desc *desc, llmsplit_pool **out,
+                                                  llmsplit_error *err);
+
+/* Queues fn(arg) and returns LLMSPLIT_OK, or returns LLMSPLIT_ERR_BUSY at once when the queue
+   is full, the pool is closed or shutting down, or the build has no threads. It never waits for a
+   worker or for space: it holds the pool's lock only for a few instructions (no callback ever
+   runs under that lock) and allocates nothing. When refused, drop is NOT called: the caller
+   still owns arg and decides what to do, and dropped_queue_full has been incremented. fn NULL or
+   pool NULL returns LLMSPLIT_ERR_USAGE and counts nothing. Thread-safe, also while
+   llmsplit_pool_shutdown runs in another thread (the task is
+   refused), but never after shutdown has returned: the pool is gone then. */
+LLMSPLIT_API llmsplit_status llmsplit_pool_submit(llmsplit_pool *pool, llmsplit_task_fn fn,
+                                                  llmsplit_task_drop_fn drop, void *arg);
+
+/* A consistent snapshot of the counters, taken under the pool's lock. Thread-safe; all zero for a
+   NULL pool. */
+LLMSPLIT_API llmsplit_pool_stats llmsplit_pool_get_stats(llmsplit_pool *pool);
+
+/* Stops accepting tasks: every later submit returns LLMSPLIT_ERR_BUSY and counts as dropped. Queued and running
+   tasks carry on; the workers keep running until shutdown. Idempotent and thread-safe. Shutdown
+   closes the pool itself; call this first when submits must stop before the drain starts. */
+LLMSPLIT_API void llmsplit_pool_close(llmsplit_pool *pool);
+
+/* Closes the pool, then waits up to drain_ms (measured on CLOCK_MONOTONIC where the system lets
+   condition variables use it) for queued and running tasks to finish. If they have not by then,
+   it sets the abort flag, calls drop(arg) for every task still queued (in queue order, on the
+   calling thread, without the pool's lock), waits for running tasks to notice the flag and return,
+   and counts both kinds as abandoned (a task that had not returned by the deadline counts as
+   abandoned even if it then finishes its work). Then it joins the workers and frees everything.
+   drain_ms < 0 waits forever; 0 abandons at once whatever has not finished. Tasks submitted
+   concurrently are refused. A task that never looks at the flag holds shutdown until it returns.
+   When final_stats is not NULL it gets the last counters, taken just before the pool is freed:
+   running and queued are 0 there, so submitted == completed + dropped_queue_full +
+   abandoned_at_shutdown. Call it once per pool, never from one of its own tasks; pool may be
+   NULL (final_stats is then all zero). */
+LLMSPLIT_API void llmsplit_pool_shutdown(llmsplit_pool *pool, int drain_ms, llmsplit_pool_stats *final_stats);
+
+/* Reads a task's abort flag: 1 once shutdown's drain deadline has passed, else 0 (also for NULL).
+   The pool writes the flag with an atomic store and this is the matching atomic load, so the flag
+   may be polled from the task's thread without a data race; read it through this function (or
+   hand the pointer to the HTTP layer) rather than dereferencing it. */
+LLMSPLIT_API int llmsplit_pool_aborting(const volatile int *flag);
+
+/* ==== >>public: 9. records =============================================================== */
+
+/* The client writes records itself (to its log and on_record); these are for tools that write
+   or price their own. */
+
+/* Appends the record as one line of JSON (no newline) to out. LLMSPLIT_ERR_NOMEM when memory ran
+   out (out is then marked failed). */
+LLMSPLIT_API llmsplit_status llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *out);
+
+/* The built-in price for a model name (upstream name, prefix stripped; dated suffixes like
+   "-2024-08-06" match their base model): USD per token for input and output. Returns 0 when the
+   model is unknown (then no cost is recorded unless the deployment sets its own). */
+LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, double *output_per_token);
+
+/* ======================================================================================= */
+/* ==== >>building blocks ================================================================ */
+/* ======================================================================================= */
+
+/* The pieces the client is made of, public for tests, fuzzers and programs that build their
+   own client on them: the URL and HTTP response parsers, connection counters, the SSE parser,
+   the hashes behind sticky picks and the health window behind automatic rollback. Most
+   programs never need them. */
+
+typedef struct llmsplit_url {
+    int https;                    /* 1 for https://, 0 for http:// */
+    char host[256];               /* lower-cased; IPv6 without brackets */
+    int host_is_ip;               /* 4 or 6 for IP literals, else 0 */
+    int port;                     /* explicit or the scheme's default */
+    char userinfo[256];           /* "user:password" before '@', usually empty */
+    char target[LLMSPLIT_URL_MAX];/* path and query, at least "/"; the fragment is dropped */
+} llmsplit_url;
+
+/* Parses an absolute http:// or https:// URL into *out. LLMSPLIT_ERR_USAGE for an unknown
+   scheme, an empty or invalid host, a bad port, spaces or control characters, or a URL too long. */
+LLMSPLIT_API llmsplit_status llmsplit_url_parse(const char *url, llmsplit_url *out, llmsplit_error *err);
+
+/* The response parser on its own (the client uses it; exposed for tests and fuzzing). Feed it
+   bytes as they arrive; it frames the response per RFC 9112: interim 1xx skipped, chunked
+   (strict: hex sizes without overflow, CRLF only), Content-Length, or close-delimited;
+   Transfer-Encoding together with Content-Length is an error, as are conflicting lengths,
+   obsolete line folding, bare CR or LF, and anything over the limits. */
+typedef struct llmsplit_http_parser {
+    llmsplit_http_response *resp;
+    int (*on_body)(const char *data, size_t len, void *user_data);
+    void *user_data;
+    size_t max_header_bytes;
+    uint64_t max_body_bytes;
+    int state;
+    int head_request;             /* the request was HEAD: no body follows */
+    int chunked, close_delimited;
+    uint64_t remaining;           /* Content-Length or chunk bytes still to come */
+    size_t scan;                  /* bytes of head already searched for the blank line */
+    char line[80];                /* chunk-size / trailer line being collected */
+    size_t line_len;
+    size_t trailer_bytes;
+    uint64_t total_bytes;         /* bytes of this response consumed so far */
+} llmsplit_http_parser;
+
+LLMSPLIT_API void llmsplit_http_parser_init(llmsplit_http_parser *p, llmsplit_http_response *resp);
+/* Consumes bytes from data. *done becomes 1 when the response is complete (*consumed tells how
+   many bytes belonged to it) and stays 0 while it needs more. LLMSPLIT_ERR_HTTP for a malformed
+   or oversized response; LLMSPLIT_ERR_USAGE when on_body asked to stop. */
+LLMSPLIT_API llmsplit_status llmsplit_http_parser_feed(llmsplit_http_parser *p, const char *data, size_t len,
+                                                       size_t *consumed, int *done, llmsplit_error *err);
+/* The peer closed the connection: LLMSPLIT_OK when that completes a close-delimited body,
+   else LLMSPLIT_ERR_HTTP (closed before or in the middle of the response). */
+LLMSPLIT_API llmsplit_status llmsplit_http_parser_eof(llmsplit_http_parser *p, llmsplit_error *err);
+
+/* Counters, for tests and benchmarks. */
+typedef struct llmsplit_http_stats {
+    uint64_t connections_opened, connections_reused, tls_handshakes, tls_resumed, retries;
+} llmsplit_http_stats;
+LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *http);
+
+
+/* Bytes of the block the document actually uses (values and strings). */
+LLMSPLIT_API size_t llmsplit_json_doc_used(const llmsplit_json_doc *doc);
+
+/* Server-Sent Events, incrementally (WHATWG rules): lines end in LF, CRLF or CR, split anywhere;
+   ':' comments; "data" lines joined with LF; "event" names; an empty line dispatches. */
+typedef struct llmsplit_sse_parser {
+    llmsplit_buf line, data;
+    char event[64];
+    int after_cr;                 /* the last byte was CR: a following LF belongs to it */
+    size_t max_event_bytes;       /* 0: LLMSPLIT_SSE_MAX_EVENT_BYTES */
+    /* Gets each event (name "" when none). Return nonzero to stop the parse. */
+    int (*on_event)(const char *event, const char *data, size_t len, void *user_data);
+    void *user_data;
+} llmsplit_sse_parser;
+#ifndef LLMSPLIT_SSE_MAX_EVENT_BYTES
+#define LLMSPLIT_SSE_MAX_EVENT_BYTES (1024u * 1024u)
+#endif
+LLMSPLIT_API void llmsplit_sse_init(llmsplit_sse_parser *p, const llmsplit_allocator *allocator);
+/* LLMSPLIT_ERR_HTTP when an event is larger than max_event_bytes, LLMSPLIT_ERR_USAGE when on_event
+   asked to stop, LLMSPLIT_ERR_NOMEM. */
+LLMSPLIT_API llmsplit_status llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err);
+LLMSPLIT_API void llmsplit_sse_free(llmsplit_sse_parser *p);
+
+
+/* --- hashing and picking ---------------------------------------------------------------- */
+
+/* 32-bit MurmurHash2 with seed 0, byte for byte the function nginx uses for split_clients
+   (ngx_murmur_hash2): the key is read as little-endian 32-bit words on every platform, and the
+   length enters the hash modulo 2^32. Known values: "" -> 0, "1" -> 0x49342faf,
+   "hello" -> 0xe56129cb. key may be NULL when len is 0. */
+LLMSPLIT_API uint32_t llmsplit_murmur2(const void *key, size_t len);
+
+/* The arm nginx split_clients gives a key whose hash is `hash`, for these weights. Each arm with
+   a weight above 0 gets its normalised weight as a percentage with 0.01% precision, that is
+   round(w / sum * 10000) units; bounds grow as `last += units * 0xFFFFFFFF / 10000` in 64-bit
+   arithmetic; the first arm with hash < bound wins, and the last arm with a weight above 0 takes
+   the rest (nginx's `*`). Arms of weight 0 never win: they are left out of the table, as nginx
+   cannot write a 0% line. So weights {51.2, 10, 38.8} behave as
+   `split_clients ... { 51.2% a; 10% b; * c; }`. An arm whose share rounds to 0 units (below
+   0.005%) gets no sticky traffic unless it is the last one.
+   Stores the arm index in *arm. LLMSPLIT_ERR_USAGE (and *arm = -1) when n < 1, weights is NULL,
+   any weight is negative or not a finite number, or every weight is 0. */
+LLMSPLIT_API llmsplit_status llmsplit_pick_hash(const double *weights, int n, uint32_t hash, int *arm,
+                                                llmsplit_error *err);
+
+/* Sticky pick: llmsplit_pick_hash(weights, n, llmsplit_murmur2(key, key_len)). The arm is a pure
+   function of the key bytes and the weights: the same on every machine, run and process.
+   LLMSPLIT_ERR_USAGE for the cases of llmsplit_pick_hash and also for an empty key (key_len 0):
+   an empty key is not a key, and the caller must draw at random instead (llmsplit_pick does). */
+LLMSPLIT_API llmsplit_status llmsplit_pick_sticky(const double *weights, int n, const char *key, size_t key_len,
+                                                  int *arm, llmsplit_error *err);
+
+/* Random pick: the arm whose slice of [0, sum) holds u * sum, arms in order, for u uniform in
+   [0, 1) (values outside are clamped). Arms of weight 0 are never picked. LLMSPLIT_ERR_USAGE in
+   the same cases as llmsplit_pick_hash. */
+LLMSPLIT_API llmsplit_status llmsplit_pick_random(const double *weights, int n, double u, int *arm,
+                                                  llmsplit_error *err);
+
 
 /* Why a health window tripped (bits of llmsplit_health.last_reason). */
 #define LLMSPLIT_ROLLBACK_ERROR_RATE 1
@@ -931,266 +1188,6 @@ LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double laten
 
 /* 1 when the deployment may get traffic at now_ms (not out, or its cooldown is over). */
 LLMSPLIT_API int llmsplit_health_available(const llmsplit_health *h, int64_t now_ms);
-
-/* ==== >>public: 6. mirror pool ======================================================= */
-
-/* A fixed set of worker threads and a bounded queue, for work that must never delay or fail the
-   caller (mirrored calls to a silent model). Submitting never waits: when the queue is
-   full the task is refused and counted. Shutdown drains what is queued and running for a bounded
-   time, then tells running tasks to stop (the abort flag) and hands every task still queued back
-   to its owner (the drop callback), counting both as abandoned. All memory is allocated by
-   llmsplit_pool_create; nothing is allocated per task.
-
-   Built with LLMSPLIT_NO_THREADS the pool exists but runs nothing: create succeeds, every submit
-   is refused and counted as dropped, and the pool's logger gets one warning that mirroring is
-   unavailable in this build.
-
-   Typical use, with the task owning a heap copy of its input:
-
-       static void run(void *arg, const volatile int *abort_flag) {
-           job *j = (job *)arg;
-           ... work, checking llmsplit_pool_aborting(abort_flag) between steps ...
-           job_free(j);
-       }
-       static void drop(void *arg) { job_record_abandoned((job *)arg); job_free(arg); }
-
-       if (llmsplit_pool_submit(pool, run, drop, j) != LLMSPLIT_OK) { count_loss(); job_free(j); }
-       ...
-       llmsplit_pool_shutdown(pool, 10000, &final_stats);                                                   */
-
-#ifndef LLMSPLIT_POOL_MAX_THREADS
-#define LLMSPLIT_POOL_MAX_THREADS 256      /* most workers one pool may have */
-#endif
-#ifndef LLMSPLIT_POOL_MAX_QUEUE
-#define LLMSPLIT_POOL_MAX_QUEUE 1048576    /* most waiting tasks one pool may hold */
-#endif
-
-typedef struct llmsplit_pool llmsplit_pool;
-
-typedef struct llmsplit_pool_desc {
-    int threads;                  /* 0: 2; at most LLMSPLIT_POOL_MAX_THREADS */
-    int queue;                    /* 0: 64; bounded queue of waiting tasks (running ones not
-                                     included); at most LLMSPLIT_POOL_MAX_QUEUE */
-    llmsplit_allocator allocator; /* for the pool's one block (zero: malloc/free) */
-    llmsplit_logger logger;       /* zero: warnings and errors to stderr */
-} llmsplit_pool_desc;
-
-/* A task runs fn(arg, abort_flag) on a worker. abort_flag points to an int that becomes nonzero
-   when shutdown's drain deadline passes: long-running tasks (HTTP calls) poll it, through
-   llmsplit_pool_aborting or by passing it on as llmsplit_http_request.abort_flag, and stop early.
-   When a task is abandoned while still queued at the deadline, drop(arg, 1) is called instead of
-   fn so the owner can free arg and record the loss; drop may be NULL. Whenever fn runs, it is
-   responsible for arg, also when it returns early because of the flag. */
-typedef void (*llmsplit_task_fn)(void *arg, const volatile int *abort_flag);
-/* abandoned: 1 = shutdown, 0 = queue full. The pool itself calls drop only at shutdown (a full
-   queue is reported by submit's return value instead, and arg stays the caller's), so it always
-   passes 1; 0 lets an owner route its own refusals through the same function. */
-typedef void (*llmsplit_task_drop_fn)(void *arg);
-
-/* Counters since the pool was created. Under the pool's lock they always satisfy
-       submitted == completed + dropped_queue_full + abandoned_at_shutdown + running + queued
-   so after shutdown (running == queued == 0) every submitted task is exactly one of completed,
-   dropped or abandoned. submitted counts every call to llmsplit_pool_submit with a pool and a
-   function, accepted or not; dropped_queue_full counts the refused ones (queue full, or the pool
-   closed or shutting down, or built with LLMSPLIT_NO_THREADS); abandoned_at_shutdown counts the
-   tasks still queued at the drain deadline plus those still running then. */
-typedef struct llmsplit_pool_stats {
-    uint64_t submitted, completed, dropped_queue_full, abandoned_at_shutdown, running, queued;
-} llmsplit_pool_stats;
-
-/* Creates a pool: allocates its one block (the pool, the ring of desc.queue task slots and the
-   thread handles) from desc.allocator and starts desc.threads workers, which sleep until there is
-   work. desc may be NULL (all defaults); zero fields mean the defaults above. Returns NULL with err
-   filled (err may be NULL) when a count is negative or above its limit (category usage), the
-   block cannot be allocated (memory), or a mutex, condition variable or thread cannot be created
-   (memory, with the system's error number in the message); nothing is left running or allocated
-   then and *out is NULL. The pool is released only by llmsplit_pool_shutdown. */
-LLMSPLIT_API llmsplit_status llmsplit_pool_create(const llmsplit_pool_desc *desc, llmsplit_pool **out,
-                                                  llmsplit_error *err);
-
-/* Queues fn(arg) and returns LLMSPLIT_OK, or returns LLMSPLIT_ERR_BUSY at once when the queue
-   is full, the pool is closed or shutting down, or the build has no threads. It never waits for a
-   worker or for space: it holds the pool's lock only for a few instructions (no callback ever
-   runs under that lock) and allocates nothing. When refused, drop is NOT called: the caller
-   still owns arg and decides what to do, and dropped_queue_full has been incremented. fn NULL or
-   pool NULL returns LLMSPLIT_ERR_USAGE and counts nothing. Thread-safe, also while
-   llmsplit_pool_shutdown runs in another thread (the task is
-   refused), but never after shutdown has returned: the pool is gone then. */
-LLMSPLIT_API llmsplit_status llmsplit_pool_submit(llmsplit_pool *pool, llmsplit_task_fn fn,
-                                                  llmsplit_task_drop_fn drop, void *arg);
-
-/* A consistent snapshot of the counters, taken under the pool's lock. Thread-safe; all zero for a
-   NULL pool. */
-LLMSPLIT_API llmsplit_pool_stats llmsplit_pool_get_stats(llmsplit_pool *pool);
-
-/* Stops accepting tasks: every later submit returns 0 and counts as dropped. Queued and running
-   tasks carry on; the workers keep running until shutdown. Idempotent and thread-safe. Shutdown
-   closes the pool itself; call this first when submits must stop before the drain starts. */
-LLMSPLIT_API void llmsplit_pool_close(llmsplit_pool *pool);
-
-/* Closes the pool, then waits up to drain_ms (measured on CLOCK_MONOTONIC where the system lets
-   condition variables use it) for queued and running tasks to finish. If they have not by then,
-   it sets the abort flag, calls drop(arg) for every task still queued (in queue order, on the
-   calling thread, without the pool's lock), waits for running tasks to notice the flag and return,
-   and counts both kinds as abandoned (a task that had not returned by the deadline counts as
-   abandoned even if it then finishes its work). Then it joins the workers and frees everything.
-   drain_ms < 0 waits forever; 0 abandons at once whatever has not finished. Tasks submitted
-   concurrently are refused. A task that never looks at the flag holds shutdown until it returns.
-   When final_stats is not NULL it gets the last counters, taken just before the pool is freed:
-   running and queued are 0 there, so submitted == completed + dropped_queue_full +
-   abandoned_at_shutdown. Call it once per pool, never from one of its own tasks; pool may be
-   NULL (final_stats is then all zero). */
-LLMSPLIT_API void llmsplit_pool_shutdown(llmsplit_pool *pool, int drain_ms, llmsplit_pool_stats *final_stats);
-
-/* Reads a task's abort flag: 1 once shutdown's drain deadline has passed, else 0 (also for NULL).
-   The pool writes the flag with an atomic store and this is the matching atomic load, so the flag
-   may be polled from the task's thread without a data race; read it through this function (or
-   hand the pointer to the HTTP layer) rather than dereferencing it. */
-LLMSPLIT_API int llmsplit_pool_aborting(const volatile int *flag);
-
-/* ==== >>public: 7. records ============================================================= */
-
-/* One result record: a call (primary or silent) or an event ("rollback", "config").
-   Written as one JSON object per line; absent numbers are written as null. Keys never appear. */
-typedef struct llmsplit_record {
-    const char *event;            /* "call", "rollback" or "config" */
-    char ts[32];                  /* "2026-11-21T10:00:00.123Z" */
-    char request_id[40], pair_id[40];
-    const char *role;             /* "primary" or "silent" */
-    int is_silent_experiment;
-    const char *group;            /* the model group */
-    const char *model;            /* the name sent upstream (prefix stripped) */
-    const char *provider;         /* the adapter that sent it */
-    int deployment;               /* index in the config's model_list, -1 for a direct model */
-    int sticky;                   /* the arm came from the user key */
-    const char *fallback_from;    /* upstream name of the arm first picked, when a fallback answered */
-    int ok;                       /* status "ok" or "error" */
-    int http_status;              /* 0 when none */
-    llmsplit_status code;         /* the category when not ok */
-    const char *error;            /* the message when not ok; written as "category: message" */
-    double latency_ms;
-    double ttft_ms;               /* < 0: null */
-    int64_t prompt_tokens, completion_tokens; /* < 0: null */
-    double cost_usd;              /* < 0: null */
-    const char *finish_reason;
-    const char *response;         /* the text, only when the client keeps responses */
-    size_t response_len;
-    const char *reason;           /* rollback and config events */
-    double cooldown_s;            /* rollback events */
-} llmsplit_record;
-
-/* Appends the record as one line of JSON (no newline) to out. LLMSPLIT_ERR_NOMEM when memory ran
-   out (out is then marked failed). */
-LLMSPLIT_API llmsplit_status llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *out);
-
-/* The built-in price for a model name (upstream name, prefix stripped; dated suffixes like
-   "-2024-08-06" match their base model): USD per token for input and output. Returns 0 when the
-   model is unknown (then no cost is recorded unless the deployment sets its own). */
-LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, double *output_per_token);
-
-/* ==== >>public: 8. client ============================================================== */
-
-/* The client: a config (text, file or URL), a picker per group, retries and fallbacks, automatic
-   rollback, mirroring to silent models on a worker pool, and records. Thread-safe: any number of
-   threads may call llmsplit_client_chat at once. */
-typedef struct llmsplit_client llmsplit_client;
-
-/* What the client delivers for every record, besides the log file. */
-typedef void (*llmsplit_record_fn)(const llmsplit_record *record, const char *json_line, size_t len,
-                                   void *user_data);
-
-typedef struct llmsplit_client_desc {
-    const char *config_json;      /* the config as text (config_len bytes; 0: strlen) */
-    size_t config_len;
-    const char *config_file;      /* or a file: changes are picked up between requests */
-    const char *config_url;       /* or a URL polled in the background (ETag / If-None-Match) */
-    int config_poll_ms;           /* 0: 1000 for a file, 30000 for a URL */
-    llmsplit_http_desc http;      /* CA file, insecure, proxies, connect timeout, ... */
-    const char *log_path;         /* JSONL records are appended here (NULL: none) */
-    int keep_responses;           /* put the answer text in call records */
-    llmsplit_record_fn on_record; /* called for every record (may be NULL), from any thread */
-    void *user_data;
-    uint64_t seed;                /* random picks and ids; 0: unpredictable */
-    llmsplit_allocator allocator;
-    llmsplit_logger logger;
-} llmsplit_client_desc;
-
-/* Creates a client in *out. Fails (*out NULL, err filled) when the config is invalid
-   (LLMSPLIT_ERR_CONFIG, with the key path), the CA bundle cannot be read (LLMSPLIT_ERR_TLS), the
-   log cannot be opened (LLMSPLIT_ERR_USAGE) or a thread cannot start (LLMSPLIT_ERR_NOMEM). */
-LLMSPLIT_API llmsplit_status llmsplit_client_create(const llmsplit_client_desc *desc, llmsplit_client **out,
-                                                    llmsplit_error *err);
-
-/* Stops the background work and frees the client: waits for queued and in-flight silent calls up
-   to the config's drain_ms, then abandons the rest (counted). No call may be in flight. */
-LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *client);
-
-typedef struct llmsplit_request {
-    const char *group;            /* a model group of the config, or a model string (no split) */
-    const llmsplit_message *messages;
-    int num_messages;
-    const char *params_json;      /* extra parameters (merged over the deployment's own) */
-    const char *user;             /* sticky key: the same user gets the same arm; NULL or "": random */
-    int stream;
-    int (*on_delta)(const char *text, size_t len, void *user_data);
-    void *user_data;
-} llmsplit_request;
-
-typedef struct llmsplit_result {
-    llmsplit_chat_response response; /* the answer (and its usage, latency, ttft) */
-    char group[128];
-    char model[256];              /* model string of the deployment that answered */
-    int deployment;               /* its index in model_list (-1: direct model string) */
-    char chosen_model[256];       /* the arm first picked (differs after a fallback) */
-    int chosen_deployment;
-    int fallback;                 /* a fallback group answered */
-    int sticky;                   /* picked by the user key */
-    int mirrored;                 /* a copy went to a silent model */
-    double cost_usd;              /* < 0 when unknown */
-    char request_id[40], pair_id[40];
-} llmsplit_result;
-
-/* Sends one logical request: picks an arm of the group (sticky by user key or random), queues a
-   copy for the deployment's silent model when it has one (once, never on retries), calls the arm
-   with the config's retries, then the group's fallbacks in order. Writes one primary record.
-   Returns the category of the final failure, or LLMSPLIT_OK; res is filled either way (free it
-   with llmsplit_result_free). */
-LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *client, const llmsplit_request *req,
-                                               llmsplit_result *res, llmsplit_error *err);
-LLMSPLIT_API void llmsplit_result_free(llmsplit_result *res);
-
-typedef struct llmsplit_client_stats {
-    uint64_t requests, errors, fallbacks, rollbacks;
-    uint64_t mirrored, mirror_completed, mirror_failed, mirror_dropped_queue_full, mirror_abandoned_at_shutdown;
-    uint64_t config_reloads, config_errors;
-} llmsplit_client_stats;
-LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *client);
-
-/* Waits until no silent call is queued or running, up to timeout_ms (< 0: forever): LLMSPLIT_OK
-   when idle, LLMSPLIT_ERR_BUSY when silent calls were still queued or running at the timeout.
-   For tools and tests that want every record written before reading the log. */
-LLMSPLIT_API llmsplit_status llmsplit_client_wait_mirrors(llmsplit_client *client, int timeout_ms);
-
-/* The one-call form of LiteLLM's completion_with_split_tests: models[i] gets weights[i] of the
-   traffic; one random pick, one call. For programs that only want a split. Thread-safe.
-
-   The first call with a given split (the same models with the same weights, in the same order)
-   makes a client for it and keeps it for the life of the process, so later calls reuse its
-   kept-alive connections and TLS sessions instead of paying a handshake each. At most 16 splits
-   are kept; a new split beyond that replaces the least recently used one that no call is using,
-   and when all 16 are in use it gets a client of its own that is freed after the call.
-
-   Keys and API bases are read from the environment on every call. SSL_CERT_FILE, HTTPS_PROXY
-   and NO_PROXY are read once, when the split's client is made: call
-   llmsplit_completion_cleanup() after changing them. */
-LLMSPLIT_API llmsplit_status llmsplit_completion_with_split_tests(const char *const *models, const double *weights, int n,
-                                                               const llmsplit_message *messages, int num_messages,
-                                                               llmsplit_result *res, llmsplit_error *err);
-
-/* Frees the clients the one-call form keeps (their connections, TLS sessions and threads); the
-   next one-call request makes a new one. Without it they live until the process exits. It must
-   not be called while a one-call request is running in any thread. */
-LLMSPLIT_API void llmsplit_completion_cleanup(void);
 
 #ifdef __cplusplus
 }
