@@ -476,7 +476,8 @@ static void client_many_threads_with_mirroring(void) {
     llmsplit_client_destroy(c);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     static const char *const knobs[] = {"--latency", "slowsilent=300", "--fail", "broken=1", "--fail", "flaky=1", NULL};
     mock_ok = mock_start(&M, 0, knobs);
     RUN(client_random_split_lands_near_80_20);

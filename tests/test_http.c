@@ -662,7 +662,8 @@ static void http_usage_errors(void) {
     llmsplit_http_destroy(h);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     RUN(url_parses_scheme_host_port_target);
     RUN(url_rejects_bad_input_clearly);
     RUN(http_content_length_body);

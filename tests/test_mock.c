@@ -259,7 +259,8 @@ static void mock_many_threads_share_one_https_client(void) {
     mock_stop(&m);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     RUN(mock_chat_over_http_keeps_one_connection);
     RUN(mock_chat_over_https_verified_keeps_one_connection);
     RUN(mock_streams_server_sent_events_over_https);

@@ -800,7 +800,8 @@ static void pool_tasks_may_submit_more_tasks(void) {
     CHECK(all && s.completed == 100);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     RUN(pool_runs_every_task_exactly_once);
     RUN(pool_counters_are_exact_at_every_step);
     RUN(pool_full_queue_refuses_immediately);

@@ -136,7 +136,8 @@ static void nothreads_still_validates_the_desc(void) {
     CHECK(llmsplit_pool_shutdown(NULL, 0) == 0);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     RUN(nothreads_create_succeeds_and_warns_nothing_yet);
     RUN(nothreads_every_submit_is_refused_and_counted);
     RUN(nothreads_warns_once_that_mirroring_is_unavailable);

@@ -691,7 +691,8 @@ static void sse_callback_can_stop_the_parse(void) {
     CHECK(e.n == 1);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     RUN(providers_route_every_prefix_of_the_table);
     RUN(providers_route_errors_name_what_is_missing);
     RUN(providers_openai_request_is_exact);

@@ -940,15 +940,15 @@ static void test_config_errors(void) {
         char name[128];
         llmsplit_error err;
         llmsplit_config *cfg;
+        snprintf(name, sizeof name, "config_rejects_%s", c->name);
+        if (!t_selected(name)) continue;
         t_begin();
         memset(&err, 0x55, sizeof err);
         cfg = parse_cfg(c->text, &err);
         CHECK(cfg == NULL);
-        CHECK(err.code == LLMSPLIT_ERR_CONFIG);
-        if (strcmp(err.message, c->message) != 0) printf("  got  \"%s\"\n  want \"%s\"\n", err.message, c->message);
-        CHECK(strcmp(err.message, c->message) == 0);
+        CHECK_EQ_INT(err.code, LLMSPLIT_ERR_CONFIG);
+        CHECK_EQ_STR(err.message, c->message);
         llmsplit_config_free(cfg);
-        snprintf(name, sizeof name, "config_rejects_%s", c->name);
         t_end(name);
     }
 }
@@ -1376,7 +1376,8 @@ static void split_agrees_with_nginx_51_2_10_rest(void) { nginx_agrees(0); }
 static void split_agrees_with_nginx_80_rest(void) { nginx_agrees(1); }
 static void split_agrees_with_nginx_0_01_33_33_33_33_rest(void) { nginx_agrees(2); }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     RUN(split_murmur2_known_vectors);
     RUN(split_murmur2_reads_every_tail_length);
     RUN(split_sticky_nginx_vector_keys_1_to_20_fall_12_2_6);

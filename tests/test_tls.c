@@ -1026,7 +1026,8 @@ static void find_openssl(void) {
     }
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     /* hermetic: no proxy or CA settings from the caller's environment */
     unsetenv("HTTPS_PROXY");
     unsetenv("https_proxy");
