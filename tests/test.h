@@ -72,21 +72,25 @@ T_UNUSED static void t_put_str(const char *s) { t_put_bytes(s, s ? strlen(s) : 0
         }                                                                                    \
     } while (0)
 
+/* An integer comparison of a double or a pointer does not compile: x % 1 needs integers. */
+#define T_INTEGER(x) ((void)sizeof((x) % 1))
+#define T_CMP_INTEGER(type, fmt, a, op, b) do { T_INTEGER(a); T_INTEGER(b); T_CMP(type, fmt, a, op, b); } while (0)
+
 /* Signed integers (and enums, chars, bools) as long long. */
-#define CHECK_EQ_INT(a, b) T_CMP(long long, "%lld", a, ==, b)
-#define CHECK_NE_INT(a, b) T_CMP(long long, "%lld", a, !=, b)
-#define CHECK_LT_INT(a, b) T_CMP(long long, "%lld", a, <, b)
-#define CHECK_LE_INT(a, b) T_CMP(long long, "%lld", a, <=, b)
-#define CHECK_GT_INT(a, b) T_CMP(long long, "%lld", a, >, b)
-#define CHECK_GE_INT(a, b) T_CMP(long long, "%lld", a, >=, b)
+#define CHECK_EQ_INT(a, b) T_CMP_INTEGER(long long, "%lld", a, ==, b)
+#define CHECK_NE_INT(a, b) T_CMP_INTEGER(long long, "%lld", a, !=, b)
+#define CHECK_LT_INT(a, b) T_CMP_INTEGER(long long, "%lld", a, <, b)
+#define CHECK_LE_INT(a, b) T_CMP_INTEGER(long long, "%lld", a, <=, b)
+#define CHECK_GT_INT(a, b) T_CMP_INTEGER(long long, "%lld", a, >, b)
+#define CHECK_GE_INT(a, b) T_CMP_INTEGER(long long, "%lld", a, >=, b)
 
 /* Unsigned integers (sizes, counters, hashes) as unsigned long long. */
-#define CHECK_EQ_UINT(a, b) T_CMP(unsigned long long, "%llu", a, ==, b)
-#define CHECK_NE_UINT(a, b) T_CMP(unsigned long long, "%llu", a, !=, b)
-#define CHECK_LT_UINT(a, b) T_CMP(unsigned long long, "%llu", a, <, b)
-#define CHECK_LE_UINT(a, b) T_CMP(unsigned long long, "%llu", a, <=, b)
-#define CHECK_GT_UINT(a, b) T_CMP(unsigned long long, "%llu", a, >, b)
-#define CHECK_GE_UINT(a, b) T_CMP(unsigned long long, "%llu", a, >=, b)
+#define CHECK_EQ_UINT(a, b) T_CMP_INTEGER(unsigned long long, "%llu", a, ==, b)
+#define CHECK_NE_UINT(a, b) T_CMP_INTEGER(unsigned long long, "%llu", a, !=, b)
+#define CHECK_LT_UINT(a, b) T_CMP_INTEGER(unsigned long long, "%llu", a, <, b)
+#define CHECK_LE_UINT(a, b) T_CMP_INTEGER(unsigned long long, "%llu", a, <=, b)
+#define CHECK_GT_UINT(a, b) T_CMP_INTEGER(unsigned long long, "%llu", a, >, b)
+#define CHECK_GE_UINT(a, b) T_CMP_INTEGER(unsigned long long, "%llu", a, >=, b)
 
 /* Doubles, exactly (values that are exact in binary: 0.5, 30.0, parsed literals); %.17g shows
    every bit, so 0.1 vs 0.10000000000000001 is visible. */
@@ -96,11 +100,11 @@ T_UNUSED static void t_put_str(const char *s) { t_put_bytes(s, s ? strlen(s) : 0
 #define CHECK_GT_DBL(a, b) T_CMP(double, "%.17g", a, >, b)
 #define CHECK_GE_DBL(a, b) T_CMP(double, "%.17g", a, >=, b)
 
-/* |a - b| <= tol; a NaN on either side fails. */
+/* |a - b| < tol (strictly, as fabs(a - b) < tol reads); a NaN on either side fails. */
 #define CHECK_NEAR(a, b, tol)                                                                \
     do {                                                                                     \
         double t_a_ = (a), t_b_ = (b), t_tol_ = (tol);                                       \
-        if (!(t_a_ - t_b_ <= t_tol_ && t_b_ - t_a_ <= t_tol_)) {                             \
+        if (!(t_a_ - t_b_ < t_tol_ && t_b_ - t_a_ < t_tol_)) {                               \
             t_fail_at(__FILE__, __LINE__);                                                   \
             printf("%s == %s within %s: %.17g vs %.17g\n", #a, #b, #tol, t_a_, t_b_);        \
         }                                                                                    \
@@ -200,6 +204,22 @@ T_UNUSED static char *t_read_file(const char *path, size_t *len) {
     return buf;
 }
 
+/* tests/data/NAME, read once and kept for the whole run (freed by t_summary), so a test can
+   write parse(t_data("design_example.json")) like a string literal. */
+static struct { const char *name; char *text; } t_data_files[32];
+
+T_UNUSED static const char *t_data(const char *name) {
+    char path[256];
+    int i;
+    for (i = 0; i < 32 && t_data_files[i].name; i++)
+        if (strcmp(t_data_files[i].name, name) == 0) return t_data_files[i].text;
+    if (i == 32) { printf("  t_data: more than 32 files\n"); exit(2); }
+    snprintf(path, sizeof path, "tests/data/%s", name);
+    t_data_files[i].text = t_read_file(path, NULL);
+    t_data_files[i].name = name;
+    return t_data_files[i].text;
+}
+
 /* --- running ----------------------------------------------------------------------------- */
 
 static int t_argc, t_list;
@@ -253,6 +273,7 @@ static void t_end(const char *name) {
 /* Prints the totals; exit status 1 when a test failed, 2 when a name given matched no test. */
 static int t_summary(void) {
     int i, unknown = 0;
+    for (i = 0; i < 32 && t_data_files[i].name; i++) free(t_data_files[i].text);
     if (t_list) return 0;
     if (t_skipped) printf("%d passed, %d failed, %d skipped\n", t_passed, t_failed, t_skipped);
     else printf("%d passed, %d failed\n", t_passed, t_failed);
