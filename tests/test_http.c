@@ -306,7 +306,7 @@ static void http_keep_alive_reuses_one_connection(void) {
     CHECK_EQ_INT(LOAD(s.connections), 1);
     CHECK_EQ_INT(s.requests, 5);
     CHECK_EQ_INT(llmsplit_http_get_stats(h).connections_reused, 4);
-    CHECK(strstr(s.last_request, "POST /v1/chat/completions HTTP/1.1\r\n") == s.last_request);
+    CHECK_STARTS(s.last_request, "POST /v1/chat/completions HTTP/1.1\r\n");
     CHECK_CONTAINS(s.last_request, "\r\nContent-Length: 13\r\n");
     CHECK_CONTAINS(s.last_request, "\r\nConnection: keep-alive\r\n");
     CHECK_CONTAINS(s.last_request, "\r\n\r\n{\"model\":\"x\"}");

@@ -87,7 +87,7 @@ static void check_roundtrip(int tls) {
     for (i = 0; i < 3; i++) {
         llmsplit_http_response r;
         llmsplit_error err;
-        CHECK(chat(h, &m, "gpt-4", "Hello, how are you?", 0, &r, &err) == LLMSPLIT_OK);
+        CHECK_EQ_INT(chat(h, &m, "gpt-4", "Hello, how are you?", 0, &r, &err), LLMSPLIT_OK);
         if (err.code) printf("  %s\n", err.message);
         CHECK_EQ_INT(r.status, 200);
         CHECK(content_is(&r, "mock reply from gpt-4: Hello, how are you?"));
