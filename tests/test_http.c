@@ -13,14 +13,19 @@ static void url_parses_scheme_host_port_target(void) {
     llmsplit_url u;
     llmsplit_error err;
     CHECK(llmsplit_url_parse("https://API.OpenAI.com/v1/chat/completions?x=1#frag", &u, &err));
-    CHECK(u.https && u.port == 443 && !u.host_is_ip);
+    CHECK(u.https);
+    CHECK_EQ_INT(u.port, 443);
+    CHECK(!u.host_is_ip);
     CHECK_STR(u.host, "api.openai.com");
     CHECK_STR(u.target, "/v1/chat/completions?x=1");
     CHECK(llmsplit_url_parse("http://127.0.0.1:8080", &u, &err));
-    CHECK(!u.https && u.port == 8080 && u.host_is_ip == 4);
+    CHECK(!u.https);
+    CHECK_EQ_INT(u.port, 8080);
+    CHECK_EQ_INT(u.host_is_ip, 4);
     CHECK_STR(u.target, "/");
     CHECK(llmsplit_url_parse("http://[::1]:11434/api/chat", &u, &err));
-    CHECK(u.host_is_ip == 6 && u.port == 11434);
+    CHECK_EQ_INT(u.host_is_ip, 6);
+    CHECK_EQ_INT(u.port, 11434);
     CHECK_STR(u.host, "::1");
     CHECK(llmsplit_url_parse("https://h.example?q=1", &u, &err));
     CHECK_STR(u.target, "/?q=1");
@@ -41,7 +46,8 @@ static void url_rejects_bad_input_clearly(void) {
         memset(&err, 0, sizeof err);
         if (llmsplit_url_parse(bad[i], &u, &err)) printf("  accepted: %s\n", bad[i]);
         CHECK(!llmsplit_url_parse(bad[i], &u, &err));
-        CHECK(err.code == LLMSPLIT_ERR_USAGE && strncmp(err.message, "url: ", 5) == 0);
+        CHECK_EQ_INT(err.code, LLMSPLIT_ERR_USAGE);
+        CHECK_STARTS(err.message, "url: ");
     }
 }
 
@@ -76,9 +82,9 @@ static void parse_expect_ok(const char *text, int status, const char *body) {
         llmsplit_error err;
         int v = feed(text, steps[i], 0, &r, &err, NULL);
         if (v != 1) printf("  step %u: verdict %d (%s)\n", (unsigned)steps[i], v, err.message);
-        CHECK(v == 1);
-        CHECK(r.status == status);
-        CHECK(r.body.len == strlen(body) && (r.body.len == 0 || memcmp(r.body.data, body, r.body.len) == 0));
+        CHECK_EQ_INT(v, 1);
+        CHECK_EQ_INT(r.status, status);
+        CHECK_EQ_MEM(r.body.data, r.body.len, body, strlen(body));
         llmsplit_http_response_free(&r);
     }
 }
@@ -92,9 +98,9 @@ static void parse_expect_error(const char *text, const char *message) {
         int v = feed(text, steps[i], 1, &r, &err, NULL);
         if (v != -1 || !strstr(err.message, message))
             printf("  step %u: verdict %d \"%s\", want \"%s\"\n", (unsigned)steps[i], v, err.message, message);
-        CHECK(v == -1);
-        CHECK(err.code == LLMSPLIT_ERR_HTTP);
-        CHECK(strstr(err.message, message) != NULL);
+        CHECK_EQ_INT(v, -1);
+        CHECK_EQ_INT(err.code, LLMSPLIT_ERR_HTTP);
+        CHECK_CONTAINS(err.message, message);
         llmsplit_http_response_free(&r);
     }
 }
@@ -128,25 +134,28 @@ static void http_headers_are_indexed_case_insensitively(void) {
     llmsplit_error err;
     size_t n;
     const char *v;
-    CHECK(feed("HTTP/1.1 429 Too Many Requests\r\nRetry-After:  2 \r\nContent-Length: 0\r\n\r\n", 0, 0, &r, &err, NULL) == 1);
+    CHECK_EQ_INT(feed("HTTP/1.1 429 Too Many Requests\r\nRetry-After:  2 \r\nContent-Length: 0\r\n\r\n", 0, 0, &r, &err, NULL), 1);
     v = llmsplit_http_get_header(&r, "retry-after", &n);
-    CHECK(v && n == 1 && v[0] == '2');
-    CHECK(llmsplit_http_get_header(&r, "x-missing", &n) == NULL && n == 0);
-    CHECK(r.keep_alive == 1);
+    CHECK_EQ_MEM(v, n, "2", 1);
+    CHECK(llmsplit_http_get_header(&r, "x-missing", &n) == NULL);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(r.keep_alive, 1);
     llmsplit_http_response_free(&r);
-    CHECK(feed("HTTP/1.1 200 OK\r\nConnection: Close\r\nContent-Length: 0\r\n\r\n", 0, 0, &r, &err, NULL) == 1);
-    CHECK(r.keep_alive == 0);
+    CHECK_EQ_INT(feed("HTTP/1.1 200 OK\r\nConnection: Close\r\nContent-Length: 0\r\n\r\n", 0, 0, &r, &err, NULL), 1);
+    CHECK_EQ_INT(r.keep_alive, 0);
     llmsplit_http_response_free(&r);
-    CHECK(feed("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 0, &r, &err, NULL) == 1);
-    CHECK(r.keep_alive == 0 && r.minor_version == 0);
+    CHECK_EQ_INT(feed("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 0, &r, &err, NULL), 1);
+    CHECK_EQ_INT(r.keep_alive, 0);
+    CHECK_EQ_INT(r.minor_version, 0);
     llmsplit_http_response_free(&r);
 }
 
 static void http_close_delimited_body_ends_at_eof(void) {
     llmsplit_http_response r;
     llmsplit_error err;
-    CHECK(feed("HTTP/1.1 200 OK\r\n\r\nuntil the end", 3, 1, &r, &err, NULL) == 1);
-    CHECK(r.body.len == 13 && r.keep_alive == 0);
+    CHECK_EQ_INT(feed("HTTP/1.1 200 OK\r\n\r\nuntil the end", 3, 1, &r, &err, NULL), 1);
+    CHECK_EQ_INT(r.body.len, 13);
+    CHECK_EQ_INT(r.keep_alive, 0);
     llmsplit_http_response_free(&r);
 }
 
@@ -201,10 +210,10 @@ static void http_header_limit_is_enforced(void) {
     strcpy(text, "HTTP/1.1 200 OK\r\nX-Big: ");
     for (i = strlen(text); i < n; i++) text[i] = 'a';
     strcpy(text + n, "\r\nContent-Length: 0\r\n\r\n");
-    CHECK(feed(text, 0, 1, &r, &err, NULL) == -1);
+    CHECK_EQ_INT(feed(text, 0, 1, &r, &err, NULL), -1);
     CHECK_STR(err.message, "http: response header larger than 65536 bytes");
     llmsplit_http_response_free(&r);
-    CHECK(feed(text, 4096, 1, &r, &err, NULL) == -1);
+    CHECK_EQ_INT(feed(text, 4096, 1, &r, &err, NULL), -1);
     CHECK_STR(err.message, "http: response header larger than 65536 bytes");
     llmsplit_http_response_free(&r);
     free(text);
@@ -220,14 +229,14 @@ static void http_body_limit_is_enforced(void) {
     memset(&r, 0, sizeof r);
     llmsplit_http_parser_init(&p, &r);
     p.max_body_bytes = 10;
-    CHECK(llmsplit_http_parser_feed(&p, cl, strlen(cl), &used, &err) == -1);
-    CHECK(strstr(err.message, "response body larger than 10 bytes") != NULL);
+    CHECK_EQ_INT(llmsplit_http_parser_feed(&p, cl, strlen(cl), &used, &err), -1);
+    CHECK_CONTAINS(err.message, "response body larger than 10 bytes");
     llmsplit_http_response_free(&r);
     memset(&r, 0, sizeof r);
     llmsplit_http_parser_init(&p, &r);
     p.max_body_bytes = 10;
-    CHECK(llmsplit_http_parser_feed(&p, ch, strlen(ch), &used, &err) == -1);
-    CHECK(strstr(err.message, "response body larger than 10 bytes") != NULL);
+    CHECK_EQ_INT(llmsplit_http_parser_feed(&p, ch, strlen(ch), &used, &err), -1);
+    CHECK_CONTAINS(err.message, "response body larger than 10 bytes");
     llmsplit_http_response_free(&r);
 }
 
@@ -242,8 +251,8 @@ static void http_bytes_after_the_response_are_left_over(void) {
     llmsplit_error err;
     size_t consumed = 0;
     const char *text = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA";
-    CHECK(feed(text, 0, 0, &r, &err, &consumed) == 1);
-    CHECK(consumed == strlen(text) - 5);
+    CHECK_EQ_INT(feed(text, 0, 0, &r, &err, &consumed), 1);
+    CHECK_EQ_UINT(consumed, strlen(text) - 5);
     llmsplit_http_response_free(&r);
 }
 
@@ -288,17 +297,19 @@ static void http_keep_alive_reuses_one_connection(void) {
     for (i = 0; i < 5; i++) {
         llmsplit_http_response r;
         llmsplit_error err;
-        CHECK(get(h, &s, "{\"model\":\"x\"}", &r, &err) == LLMSPLIT_OK);
-        CHECK(r.status == 200 && r.body.len == 11);
-        CHECK(r.reused == (i > 0));
+        CHECK_EQ_INT(get(h, &s, "{\"model\":\"x\"}", &r, &err), LLMSPLIT_OK);
+        CHECK_EQ_INT(r.status, 200);
+        CHECK_EQ_INT(r.body.len, 11);
+        CHECK_EQ_INT(r.reused, (i > 0));
         llmsplit_http_response_free(&r);
     }
-    CHECK(LOAD(s.connections) == 1 && s.requests == 5);
-    CHECK(llmsplit_http_get_stats(h).connections_reused == 4);
-    CHECK(strstr(s.last_request, "POST /v1/chat/completions HTTP/1.1\r\n") == s.last_request);
-    CHECK(strstr(s.last_request, "\r\nContent-Length: 13\r\n") != NULL);
-    CHECK(strstr(s.last_request, "\r\nConnection: keep-alive\r\n") != NULL);
-    CHECK(strstr(s.last_request, "\r\n\r\n{\"model\":\"x\"}") != NULL);
+    CHECK_EQ_INT(LOAD(s.connections), 1);
+    CHECK_EQ_INT(s.requests, 5);
+    CHECK_EQ_INT(llmsplit_http_get_stats(h).connections_reused, 4);
+    CHECK_STARTS(s.last_request, "POST /v1/chat/completions HTTP/1.1\r\n");
+    CHECK_CONTAINS(s.last_request, "\r\nContent-Length: 13\r\n");
+    CHECK_CONTAINS(s.last_request, "\r\nConnection: keep-alive\r\n");
+    CHECK_CONTAINS(s.last_request, "\r\n\r\n{\"model\":\"x\"}");
     llmsplit_http_destroy(h);
     server_stop(&s);
 }
@@ -313,13 +324,14 @@ static void http_retries_once_when_a_reused_connection_was_dropped(void) {
     s.keepalive = 1;
     s.drop_nth = 2; /* the server closes instead of answering the 2nd request */
     server_start(&s);
-    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_OK);
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_OK);
     llmsplit_http_response_free(&r);
-    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_OK);
-    CHECK(r.status == 200 && !r.reused);
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_OK);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(!r.reused);
     llmsplit_http_response_free(&r);
-    CHECK(llmsplit_http_get_stats(h).retries == 1);
-    CHECK(LOAD(s.connections) == 2);
+    CHECK_EQ_INT(llmsplit_http_get_stats(h).retries, 1);
+    CHECK_EQ_INT(LOAD(s.connections), 2);
     llmsplit_http_destroy(h);
     server_stop(&s);
 }
@@ -333,10 +345,10 @@ static void http_no_retry_after_part_of_a_response(void) {
     s.parts[0] = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part";
     s.read_request = 1;
     server_start(&s);
-    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_HTTP);
-    CHECK(strstr(err.message, "closed in the middle") != NULL);
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_ERR_HTTP);
+    CHECK_CONTAINS(err.message, "closed in the middle");
     llmsplit_http_response_free(&r);
-    CHECK(LOAD(s.connections) == 1);
+    CHECK_EQ_INT(LOAD(s.connections), 1);
     llmsplit_http_destroy(h);
     server_stop(&s);
 }
@@ -352,9 +364,11 @@ static void http_silent_server_times_out(void) {
     s.after = AFTER_HANG;
     server_start(&s);
     t0 = now_ms();
-    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_NETWORK);
-    CHECK(strstr(err.message, "timed out waiting for a response") != NULL);
-    CHECK(now_ms() - t0 < 3000);
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_CONTAINS(err.message, "timed out waiting for a response");
+    /* the server never answers, so only the 300 ms timeout ends the call; the bound, ten times
+       that, only rules out a timeout read in the wrong unit */
+    CHECK_LT_DBL(now_ms() - t0, 3000);
     llmsplit_http_response_free(&r);
     llmsplit_http_destroy(h);
     server_stop(&s);
@@ -376,9 +390,11 @@ static void http_slow_headers_hit_the_total_deadline(void) {
     s.after = AFTER_HANG;
     server_start(&s);
     t0 = now_ms();
-    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_NETWORK);
-    CHECK(strstr(err.message, "timed out waiting for the rest of the response") != NULL);
-    CHECK(now_ms() - t0 < 3000);
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_CONTAINS(err.message, "timed out waiting for the rest of the response");
+    /* the server then hangs, so only the 400 ms deadline ends the call; the bound only rules out
+       a deadline read in the wrong unit */
+    CHECK_LT_DBL(now_ms() - t0, 3000);
     llmsplit_http_response_free(&r);
     llmsplit_http_destroy(h);
     server_stop(&s);
@@ -413,8 +429,8 @@ static void http_garbage_from_server_is_an_http_error(void) {
     s.parts[0] = "SSH-2.0-OpenSSH_9.2\r\n\r\n";
     s.read_request = 1;
     server_start(&s);
-    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_HTTP);
-    CHECK(strstr(err.message, "malformed status line") != NULL);
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_ERR_HTTP);
+    CHECK_CONTAINS(err.message, "malformed status line");
     llmsplit_http_response_free(&r);
     llmsplit_http_destroy(h);
     server_stop(&s);
@@ -435,7 +451,7 @@ static void http_endless_headers_stop_at_the_limit(void) {
     s.read_request = 1;
     s.after = AFTER_HANG;
     server_start(&s);
-    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_HTTP);
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_ERR_HTTP);
     CHECK(strstr(err.message, "response header larger than 65536 bytes") != NULL ||
           strstr(err.message, "more than 100 response header fields") != NULL);
     llmsplit_http_response_free(&r);
@@ -458,8 +474,8 @@ static void http_oversized_body_is_refused(void) {
     s.parts[0] = ok_response;
     s.read_request = 1;
     server_start(&s);
-    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_HTTP);
-    CHECK(strstr(err.message, "response body larger than 5 bytes") != NULL);
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_ERR_HTTP);
+    CHECK_CONTAINS(err.message, "response body larger than 5 bytes");
     llmsplit_http_response_free(&r);
     llmsplit_http_destroy(h);
     server_stop(&s);
@@ -498,16 +514,17 @@ static void http_body_callback_gets_dechunked_bytes_as_they_come(void) {
     rq.url = url;
     rq.on_body = on_body;
     rq.user_data = &col;
-    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_OK);
-    CHECK(col.len == 12 && memcmp(col.data, "data: onetwo", 12) == 0);
-    CHECK(col.calls >= 3);
-    CHECK(r.body.len == 0 && r.body_bytes == 12);
+    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_OK);
+    CHECK_EQ_MEM(col.data, col.len, "data: onetwo", 12);
+    CHECK_GE_INT(col.calls, 3);
+    CHECK_EQ_INT(r.body.len, 0);
+    CHECK_EQ_INT(r.body_bytes, 12);
     llmsplit_http_response_free(&r);
     /* a callback that says stop ends the request */
     memset(&col, 0, sizeof col);
     col.stop_after = 1;
-    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_ERR_USAGE);
-    CHECK(strstr(err.message, "aborted by the body callback") != NULL);
+    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_CONTAINS(err.message, "aborted by the body callback");
     llmsplit_http_response_free(&r);
     llmsplit_http_destroy(h);
     server_stop(&s);
@@ -522,12 +539,14 @@ static void http_server_connection_close_is_honoured(void) {
     s.parts[0] = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
     s.read_request = 1;
     server_start(&s);
-    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_OK && !r.keep_alive);
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_OK);
+    CHECK(!r.keep_alive);
     llmsplit_http_response_free(&r);
-    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_OK && !r.reused);
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_OK);
+    CHECK(!r.reused);
     llmsplit_http_response_free(&r);
-    CHECK(LOAD(s.connections) == 2);
-    CHECK(llmsplit_http_get_stats(h).retries == 0);
+    CHECK_EQ_INT(LOAD(s.connections), 2);
+    CHECK_EQ_INT(llmsplit_http_get_stats(h).retries, 0);
     llmsplit_http_destroy(h);
     server_stop(&s);
 }
@@ -541,8 +560,8 @@ static void http_close_delimited_response_over_the_wire(void) {
     s.parts[0] = "HTTP/1.0 200 OK\r\n\r\nold style body";
     s.read_request = 1;
     server_start(&s);
-    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_OK);
-    CHECK(r.body.len == 14 && memcmp(r.body.data, "old style body", 14) == 0);
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_OK);
+    CHECK_EQ_MEM(r.body.data, r.body.len, "old style body", 14);
     llmsplit_http_response_free(&r);
     llmsplit_http_destroy(h);
     server_stop(&s);
@@ -556,8 +575,8 @@ static void http_connection_refused_is_a_network_error(void) {
     memset(&s, 0, sizeof s);
     server_start(&s);
     server_stop(&s); /* the port is now closed */
-    CHECK(get(h, &s, NULL, &r, &err) == LLMSPLIT_ERR_NETWORK);
-    CHECK(strstr(err.message, "cannot connect to 127.0.0.1") != NULL);
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_CONTAINS(err.message, "cannot connect to 127.0.0.1");
     llmsplit_http_response_free(&r);
     llmsplit_http_destroy(h);
 }
@@ -581,12 +600,12 @@ static void http_header_injection_is_refused_without_echoing_the_value(void) {
     hd[0].value = "Bearer sk-secret\r\nX-Evil: 1";
     rq.headers = hd;
     rq.num_headers = 1;
-    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_ERR_USAGE);
-    CHECK(strstr(err.message, "sk-secret") == NULL);
+    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_NOT_CONTAINS(err.message, "sk-secret");
     llmsplit_http_response_free(&r);
     hd[0].name = "Bad Name";
     hd[0].value = "x";
-    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_ERR_USAGE);
     llmsplit_http_response_free(&r);
     /* framing headers from the caller are ignored: the client owns them */
     hd[0].name = "Content-Length";
@@ -594,10 +613,11 @@ static void http_header_injection_is_refused_without_echoing_the_value(void) {
     hd[1].name = "X-Ok";
     hd[1].value = "yes";
     rq.num_headers = 2;
-    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_OK);
-    CHECK(strstr(s.last_request, "999") == NULL && strstr(s.last_request, "\r\nX-Ok: yes\r\n") != NULL);
+    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_OK);
+    CHECK_NOT_CONTAINS(s.last_request, "999");
+    CHECK_CONTAINS(s.last_request, "\r\nX-Ok: yes\r\n");
     llmsplit_http_response_free(&r);
-    CHECK(LOAD(s.requests) == 1);
+    CHECK_EQ_INT(LOAD(s.requests), 1);
     llmsplit_http_destroy(h);
     server_stop(&s);
 }
@@ -638,9 +658,9 @@ static void http_one_client_serves_many_threads(void) {
         pthread_join(t[i], NULL);
         ok += p[i].ok;
     }
-    CHECK(ok == 200);
-    CHECK(LOAD(s.requests) == 200);
-    CHECK(LOAD(s.connections) <= 4); /* kept-alive connections were shared out, not reopened */
+    CHECK_EQ_INT(ok, 200);
+    CHECK_EQ_INT(LOAD(s.requests), 200);
+    CHECK_LE_INT(LOAD(s.connections), 4); /* kept-alive connections were shared out, not reopened */
     llmsplit_http_destroy(h);
     server_stop(&s);
 }
@@ -651,18 +671,19 @@ static void http_usage_errors(void) {
     llmsplit_http_response r;
     llmsplit_error err;
     memset(&rq, 0, sizeof rq);
-    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_ERR_USAGE);
     rq.url = "http://user:pass@127.0.0.1:1/";
-    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_ERR_USAGE);
-    CHECK(strstr(err.message, "pass") == NULL);
+    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_NOT_CONTAINS(err.message, "pass");
     rq.url = "http://127.0.0.1:1/";
     rq.method = "GE T";
-    CHECK(llmsplit_http_send(h, &rq, &r, &err) == LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_ERR_USAGE);
     llmsplit_http_response_free(&r);
     llmsplit_http_destroy(h);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     RUN(url_parses_scheme_host_port_target);
     RUN(url_rejects_bad_input_clearly);
     RUN(http_content_length_body);

@@ -80,12 +80,13 @@ static void test_valid_cases(void) {
         char name[96];
         llmsplit_json_error err;
         llmsplit_json_doc *doc;
+        snprintf(name, sizeof name, "json_accepts[%u]", (unsigned)i);
+        if (!t_selected(name)) continue;
         t_begin();
         doc = llmsplit_json_parse(valid_docs[i], strlen(valid_docs[i]), NULL, &err);
         if (!doc) printf("  %s -> %d:%d %s\n", valid_docs[i], err.line, err.col, err.message);
         CHECK(doc != NULL);
         llmsplit_json_free(doc);
-        snprintf(name, sizeof name, "json_accepts[%u]", (unsigned)i);
         t_end(name);
     }
 }
@@ -97,17 +98,16 @@ static void test_invalid_cases(void) {
         char name[96];
         llmsplit_json_error err;
         llmsplit_json_doc *doc;
+        snprintf(name, sizeof name, "json_rejects[%u] %s", (unsigned)i, c->message);
+        if (!t_selected(name)) continue;
         t_begin();
         doc = llmsplit_json_parse(c->text, strlen(c->text), NULL, &err);
         CHECK(doc == NULL);
-        CHECK(err.code == LLMSPLIT_ERR_JSON);
-        if (err.line != c->line || err.col != c->col || !strstr(err.message, c->message))
-            printf("  case %u: got %d:%d \"%s\", want %d:%d \"%s\"\n", (unsigned)i, err.line, err.col,
-                   err.message, c->line, c->col, c->message);
-        CHECK(err.line == c->line && err.col == c->col);
-        CHECK(strstr(err.message, c->message) != NULL);
+        CHECK_EQ_INT(err.code, LLMSPLIT_ERR_JSON);
+        CHECK_EQ_INT(err.line, c->line);
+        CHECK_EQ_INT(err.col, c->col);
+        CHECK_CONTAINS(err.message, c->message);
         llmsplit_json_free(doc);
-        snprintf(name, sizeof name, "json_rejects[%u] %s", (unsigned)i, c->message);
         t_end(name);
     }
 }
@@ -126,11 +126,11 @@ static void json_path_reads_nested_content(void) {
     size_t n;
     const char *s = llmsplit_json_str(llmsplit_json_path(root, "choices[0].message.content"), &n);
     CHECK_STR(s, "Hello \"there\"\n");
-    CHECK(n == 14);
-    CHECK(llmsplit_json_int(llmsplit_json_path(root, "usage.total_tokens")) == 52);
+    CHECK_EQ_INT(n, 14);
+    CHECK_EQ_INT(llmsplit_json_int(llmsplit_json_path(root, "usage.total_tokens")), 52);
     CHECK(llmsplit_json_is_int(llmsplit_json_path(root, ".usage.prompt_tokens")));
-    CHECK(llmsplit_json_int(llmsplit_json_path(root, "extra[0][1][1][0]")) == 3);
-    CHECK(llmsplit_json_type_of(llmsplit_json_path(root, "extra[1].deep.er")) == LLMSPLIT_JSON_ARRAY);
+    CHECK_EQ_INT(llmsplit_json_int(llmsplit_json_path(root, "extra[0][1][1][0]")), 3);
+    CHECK_EQ_INT(llmsplit_json_type_of(llmsplit_json_path(root, "extra[1].deep.er")), LLMSPLIT_JSON_ARRAY);
     llmsplit_json_free(doc);
 }
 
@@ -145,7 +145,7 @@ static void json_path_missing_or_malformed_is_null(void) {
     CHECK(llmsplit_json_path(root, "usage..x") == NULL);
     CHECK(llmsplit_json_path(root, "choices[99999999999999999999999]") == NULL);
     CHECK(llmsplit_json_path(NULL, "a") == NULL);
-    CHECK(llmsplit_json_type_of(NULL) == LLMSPLIT_JSON_NONE);
+    CHECK_EQ_INT(llmsplit_json_type_of(NULL), LLMSPLIT_JSON_NONE);
     CHECK(llmsplit_json_str(llmsplit_json_path(root, "usage"), NULL) == NULL);
     llmsplit_json_free(doc);
 }
@@ -153,10 +153,10 @@ static void json_path_missing_or_malformed_is_null(void) {
 static void json_get_skips_subtrees_and_finds_first_duplicate(void) {
     llmsplit_json_doc *doc = parse("{\"a\":{\"x\":[1,2,{\"k\":3}]},\"k\":1,\"k\":2,\"b\":[[],[[]]],\"z\":true}");
     const llmsplit_json_val *root = llmsplit_json_root(doc);
-    CHECK(llmsplit_json_len(root) == 5);
-    CHECK(llmsplit_json_int(llmsplit_json_get(root, "k")) == 1);
+    CHECK_EQ_INT(llmsplit_json_len(root), 5);
+    CHECK_EQ_INT(llmsplit_json_int(llmsplit_json_get(root, "k")), 1);
     CHECK(llmsplit_json_is_true(llmsplit_json_get(root, "z")));
-    CHECK(llmsplit_json_len(llmsplit_json_at(llmsplit_json_get(root, "b"), 1)) == 1);
+    CHECK_EQ_INT(llmsplit_json_len(llmsplit_json_at(llmsplit_json_get(root, "b"), 1)), 1);
     CHECK(llmsplit_json_getn(root, "kk", 1) == llmsplit_json_get(root, "k"));
     CHECK(llmsplit_json_get(root, "x") == NULL);
     llmsplit_json_free(doc);
@@ -172,15 +172,15 @@ static void json_iterates_members_in_order(void) {
         if (i < 3) CHECK_STR(llmsplit_json_str(k, NULL), want[i]);
         i++;
     }
-    CHECK(i == 3);
+    CHECK_EQ_INT(i, 3);
     it = llmsplit_json_iterate(llmsplit_json_get(llmsplit_json_root(doc), "two"));
     i = 0;
     while (llmsplit_json_next(&it, &k, &v)) {
         CHECK(k == NULL);
-        CHECK(llmsplit_json_int(v) == 2);
+        CHECK_EQ_INT(llmsplit_json_int(v), 2);
         i++;
     }
-    CHECK(i == 2);
+    CHECK_EQ_INT(i, 2);
     it = llmsplit_json_iterate(llmsplit_json_get(llmsplit_json_root(doc), "one"));
     CHECK(!llmsplit_json_next(&it, &k, &v));
     llmsplit_json_free(doc);
@@ -190,9 +190,10 @@ static void json_strings_carry_length_and_nul(void) {
     llmsplit_json_doc *doc = parse("[\"a\\u0000b\", \"\\ud83d\\ude00\", \"caf\\u00e9\"]");
     size_t n;
     const char *s = llmsplit_json_str(llmsplit_json_at(llmsplit_json_root(doc), 0), &n);
-    CHECK(n == 3 && s && memcmp(s, "a\0b", 4) == 0);
+    CHECK_EQ_MEM(s, n, "a\0b", 3);
+    if (s && n == 3) CHECK_EQ_INT(s[3], '\0');
     s = llmsplit_json_str(llmsplit_json_at(llmsplit_json_root(doc), 1), &n);
-    CHECK(n == 4 && s && memcmp(s, "\xf0\x9f\x98\x80", 4) == 0);
+    CHECK_EQ_MEM(s, n, "\xf0\x9f\x98\x80", 4);
     CHECK_STR(llmsplit_json_str(llmsplit_json_at(llmsplit_json_root(doc), 2), NULL), "caf\xc3\xa9");
     llmsplit_json_free(doc);
 }
@@ -203,14 +204,17 @@ static void json_int64_exact_at_limits(void) {
     llmsplit_json_doc *doc = parse("[9223372036854775807,-9223372036854775808,9223372036854775808,"
                                    "-9223372036854775809,0,-0,12345678901234567890123]");
     const llmsplit_json_val *a = llmsplit_json_root(doc);
-    CHECK(llmsplit_json_is_int(llmsplit_json_at(a, 0)) && llmsplit_json_int(llmsplit_json_at(a, 0)) == INT64_MAX);
-    CHECK(llmsplit_json_is_int(llmsplit_json_at(a, 1)) && llmsplit_json_int(llmsplit_json_at(a, 1)) == INT64_MIN);
+    CHECK(llmsplit_json_is_int(llmsplit_json_at(a, 0)));
+    CHECK_EQ_INT(llmsplit_json_int(llmsplit_json_at(a, 0)), INT64_MAX);
+    CHECK(llmsplit_json_is_int(llmsplit_json_at(a, 1)));
+    CHECK_EQ_INT(llmsplit_json_int(llmsplit_json_at(a, 1)), INT64_MIN);
     CHECK(!llmsplit_json_is_int(llmsplit_json_at(a, 2)));
-    CHECK(llmsplit_json_double(llmsplit_json_at(a, 2)) == 9223372036854775808.0);
+    CHECK_EQ_DBL(llmsplit_json_double(llmsplit_json_at(a, 2)), 9223372036854775808.0);
     CHECK(!llmsplit_json_is_int(llmsplit_json_at(a, 3)));
-    CHECK(llmsplit_json_double(llmsplit_json_at(a, 3)) == -9223372036854775808.0);
-    CHECK(llmsplit_json_is_int(llmsplit_json_at(a, 5)) && llmsplit_json_int(llmsplit_json_at(a, 5)) == 0);
-    CHECK(llmsplit_json_double(llmsplit_json_at(a, 6)) == 12345678901234567890123.0);
+    CHECK_EQ_DBL(llmsplit_json_double(llmsplit_json_at(a, 3)), -9223372036854775808.0);
+    CHECK(llmsplit_json_is_int(llmsplit_json_at(a, 5)));
+    CHECK_EQ_INT(llmsplit_json_int(llmsplit_json_at(a, 5)), 0);
+    CHECK_EQ_DBL(llmsplit_json_double(llmsplit_json_at(a, 6)), 12345678901234567890123.0);
     llmsplit_json_free(doc);
 }
 
@@ -243,7 +247,8 @@ static void json_doubles_hard_cases_round_correctly(void) {
         double got = 0, want = strtod(cases[i], &end);
         int ok = parse_double(cases[i], &got);
         if (!ok || !same_bits(got, want)) printf("  %s: got %.17g want %.17g\n", cases[i], got, want);
-        CHECK(ok && same_bits(got, want));
+        CHECK(ok);
+        CHECK(same_bits(got, want));
     }
     /* 1 followed by 900 zeros, scaled back: the slow path's digit limit must not lose it */
     {
@@ -252,7 +257,8 @@ static void json_doubles_hard_cases_round_correctly(void) {
         memset(big, '0', sizeof big);
         big[0] = '1';
         memcpy(big + 901, "e-900", 6);
-        CHECK(parse_double(big, &got) && got == 1.0);
+        CHECK(parse_double(big, &got));
+        CHECK_EQ_DBL(got, 1.0);
     }
 }
 
@@ -288,7 +294,7 @@ static void json_doubles_match_strtod_on_200k_random_numbers(void) {
             bad++;
         }
     }
-    CHECK(bad == 0);
+    CHECK_EQ_INT(bad, 0);
 }
 
 static void json_numbers_ignore_the_c_locale(void) {
@@ -299,7 +305,8 @@ static void json_numbers_ignore_the_c_locale(void) {
     for (i = 0; comma_locales[i]; i++)
         if (setlocale(LC_NUMERIC, comma_locales[i])) { found = 1; break; }
     if (!found) SKIP("no locale with a decimal comma installed (e.g. locale-gen de_DE.UTF-8)");
-    CHECK(parse_double("1.5", &got) && got == 1.5);
+    CHECK(parse_double("1.5", &got));
+    CHECK_EQ_DBL(got, 1.5);
     llmsplit_format_double(0.25, buf);
     CHECK_STR(buf, "0.25");
     setlocale(LC_NUMERIC, "C");
@@ -313,8 +320,8 @@ static void json_rejects_100000_nested_arrays_without_recursion(void) {
     llmsplit_json_error err;
     for (i = 0; i < n; i++) { s[i] = '['; s[2 * n - 1 - i] = ']'; }
     CHECK(llmsplit_json_parse(s, 2 * n, NULL, &err) == NULL);
-    CHECK(strstr(err.message, "too deep") != NULL);
-    CHECK(err.col == LLMSPLIT_JSON_MAX_DEPTH + 1);
+    CHECK_CONTAINS(err.message, "too deep");
+    CHECK_EQ_INT(err.col, LLMSPLIT_JSON_MAX_DEPTH + 1);
     free(s);
 }
 
@@ -368,11 +375,12 @@ static void json_document_is_one_allocation(void) {
     alloc_count = free_count = 0;
     doc = llmsplit_json_parse(completion, strlen(completion), &desc, NULL);
     CHECK(doc != NULL);
-    CHECK(alloc_count == 1);
+    CHECK_EQ_INT(alloc_count, 1);
     llmsplit_json_free(doc);
-    CHECK(free_count == 1);
+    CHECK_EQ_INT(free_count, 1);
     CHECK(llmsplit_json_parse("[1,", 3, &desc, NULL) == NULL);
-    CHECK(alloc_count == 2 && free_count == 2);
+    CHECK_EQ_INT(alloc_count, 2);
+    CHECK_EQ_INT(free_count, 2);
 }
 
 static void json_caller_buffer_means_no_allocation(void) {
@@ -388,13 +396,14 @@ static void json_caller_buffer_means_no_allocation(void) {
     desc.buffer_size = need;
     alloc_count = 0;
     doc = llmsplit_json_parse(completion, len, &desc, &err);
-    CHECK(doc != NULL && alloc_count == 0);
-    CHECK(llmsplit_json_doc_used(doc) < need);
-    CHECK(llmsplit_json_int(llmsplit_json_path(llmsplit_json_root(doc), "usage.completion_tokens")) == 40);
+    CHECK(doc != NULL);
+    CHECK_EQ_INT(alloc_count, 0);
+    CHECK_LT_UINT(llmsplit_json_doc_used(doc), need);
+    CHECK_EQ_INT(llmsplit_json_int(llmsplit_json_path(llmsplit_json_root(doc), "usage.completion_tokens")), 40);
     llmsplit_json_free(doc);
     desc.buffer_size = 200; /* far too small for this document */
     CHECK(llmsplit_json_parse(completion, len, &desc, &err) == NULL);
-    CHECK(err.code == LLMSPLIT_ERR_NOMEM);
+    CHECK_EQ_INT(err.code, LLMSPLIT_ERR_NOMEM);
     free(buf);
 }
 
@@ -409,14 +418,14 @@ static void json_lone_surrogates_only_when_asked(void) {
     s = "\"x\\ud83dy\\ude00\\ud83d\\ude00\"";
     doc = llmsplit_json_parse(s, strlen(s), &d, NULL);
     s = llmsplit_json_str(llmsplit_json_root(doc), &n);
-    CHECK(s && n == 12 && memcmp(s, "x\xed\xa0\xbdy\xed\xb8\x80\xf0\x9f\x98\x80", 12) == 0);
+    CHECK_EQ_MEM(s, n, "x\xed\xa0\xbdy\xed\xb8\x80\xf0\x9f\x98\x80", 12);
     llmsplit_json_free(doc);
 }
 
 static void json_null_text_is_usage_error(void) {
     llmsplit_json_error err;
     CHECK(llmsplit_json_parse(NULL, 4, NULL, &err) == NULL);
-    CHECK(err.code == LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(err.code, LLMSPLIT_ERR_USAGE);
 }
 
 /* --- writer ----------------------------------------------------------------------------- */
@@ -458,32 +467,33 @@ static void json_writer_refuses_misuse(void) {
     llmsplit_json_writer_init(&w, NULL);
     llmsplit_json_write_begin_object(&w);
     llmsplit_json_write_int(&w, 1); /* value where a key belongs */
-    CHECK(w.err == LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(w.err, LLMSPLIT_ERR_USAGE);
     CHECK(llmsplit_json_writer_result(&w, NULL) == NULL);
     llmsplit_json_writer_free(&w);
 
     llmsplit_json_writer_init(&w, NULL);
     llmsplit_json_write_begin_array(&w);
     llmsplit_json_write_end_object(&w);
-    CHECK(w.err == LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(w.err, LLMSPLIT_ERR_USAGE);
     llmsplit_json_writer_free(&w);
 
     llmsplit_json_writer_init(&w, NULL);
     llmsplit_json_write_begin_array(&w);
     CHECK(llmsplit_json_writer_result(&w, NULL) == NULL); /* unbalanced */
     llmsplit_json_write_string(&w, "\xff", 1);
-    CHECK(w.err == LLMSPLIT_ERR_USAGE && strstr(w.err_message, "UTF-8"));
+    CHECK_EQ_INT(w.err, LLMSPLIT_ERR_USAGE);
+    CHECK_CONTAINS(w.err_message, "UTF-8");
     llmsplit_json_writer_free(&w);
 
     llmsplit_json_writer_init(&w, NULL);
     llmsplit_json_write_double(&w, NAN);
-    CHECK(w.err == LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(w.err, LLMSPLIT_ERR_USAGE);
     llmsplit_json_writer_free(&w);
 
     llmsplit_json_writer_init(&w, NULL);
     llmsplit_json_write_int(&w, 1);
     llmsplit_json_write_int(&w, 2);
-    CHECK(w.err == LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(w.err, LLMSPLIT_ERR_USAGE);
     llmsplit_json_writer_free(&w);
 }
 
@@ -500,7 +510,7 @@ static void json_format_double_is_shortest(void) {
         llmsplit_format_double(cases[i].d, buf);
         CHECK_STR(buf, cases[i].s);
     }
-    CHECK(llmsplit_format_double(INFINITY, buf) == 0);
+    CHECK_EQ_INT(llmsplit_format_double(INFINITY, buf), 0);
 }
 
 static void json_format_double_round_trips_100k_random_doubles(void) {
@@ -517,7 +527,7 @@ static void json_format_double_round_trips_100k_random_doubles(void) {
             bad++;
         }
     }
-    CHECK(bad == 0);
+    CHECK_EQ_INT(bad, 0);
 }
 
 static void json_write_value_minifies_and_keeps_number_text(void) {
@@ -549,7 +559,8 @@ static void strerror_names_every_category(void) {
     CHECK_STR(llmsplit_strerror((llmsplit_status)999), "unknown");
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     test_valid_cases();
     test_invalid_cases();
     RUN(json_path_reads_nested_content);

@@ -69,8 +69,9 @@ static void nothreads_create_succeeds_and_warns_nothing_yet(void) {
     warnings = other_logs = 0;
     p = make_pool(NULL);
     CHECK(p != NULL);
-    CHECK(warnings == 0 && other_logs == 0);
-    CHECK(llmsplit_pool_shutdown(p, 1000) == 0);
+    CHECK_EQ_INT(warnings, 0);
+    CHECK_EQ_INT(other_logs, 0);
+    CHECK_EQ_INT(llmsplit_pool_shutdown(p, 1000), 0);
 }
 
 static void nothreads_every_submit_is_refused_and_counted(void) {
@@ -82,13 +83,19 @@ static void nothreads_every_submit_is_refused_and_counted(void) {
     CHECK(p != NULL);
     if (!p) return;
     for (i = 0; i < 100; i++) accepted += llmsplit_pool_submit(p, task, drop, &arg);
-    CHECK(accepted == 0);
-    CHECK(ran == 0 && dropped == 0); /* refused: the caller keeps arg, drop is not called */
+    CHECK_EQ_INT(accepted, 0);
+    CHECK_EQ_INT(ran, 0); /* refused: the caller keeps arg, drop is not called */
+    CHECK_EQ_INT(dropped, 0);
     s = llmsplit_pool_get_stats(p);
-    CHECK(s.submitted == 100 && s.dropped_queue_full == 100);
-    CHECK(s.completed == 0 && s.abandoned_at_shutdown == 0 && s.running == 0 && s.queued == 0);
-    CHECK(llmsplit_pool_shutdown(p, -1) == 0);
-    CHECK(ran == 0 && dropped == 0);
+    CHECK_EQ_UINT(s.submitted, 100);
+    CHECK_EQ_UINT(s.dropped_queue_full, 100);
+    CHECK_EQ_UINT(s.completed, 0);
+    CHECK_EQ_UINT(s.abandoned_at_shutdown, 0);
+    CHECK_EQ_UINT(s.running, 0);
+    CHECK_EQ_UINT(s.queued, 0);
+    CHECK_EQ_INT(llmsplit_pool_shutdown(p, -1), 0);
+    CHECK_EQ_INT(ran, 0);
+    CHECK_EQ_INT(dropped, 0);
 }
 
 static void nothreads_warns_once_that_mirroring_is_unavailable(void) {
@@ -100,10 +107,10 @@ static void nothreads_warns_once_that_mirroring_is_unavailable(void) {
     CHECK(p != NULL);
     if (!p) return;
     for (i = 0; i < 10; i++) CHECK(!llmsplit_pool_submit(p, task, NULL, NULL));
-    CHECK(warnings == 1);
-    CHECK(strstr(last_warning, "mirroring is unavailable in this build") != NULL);
-    CHECK(llmsplit_pool_shutdown(p, 0) == 0);
-    CHECK(warnings == 1);
+    CHECK_EQ_INT(warnings, 1);
+    CHECK_CONTAINS(last_warning, "mirroring is unavailable in this build");
+    CHECK_EQ_INT(llmsplit_pool_shutdown(p, 0), 0);
+    CHECK_EQ_INT(warnings, 1);
 }
 
 static void nothreads_shutdown_reports_final_counters_and_frees(void) {
@@ -114,13 +121,14 @@ static void nothreads_shutdown_reports_final_counters_and_frees(void) {
     p = make_pool(&c);
     CHECK(p != NULL);
     if (!p) return;
-    CHECK(c.allocs == 1);
+    CHECK_EQ_INT(c.allocs, 1);
     CHECK(!llmsplit_pool_submit(p, task, drop, NULL));
     CHECK(!llmsplit_pool_submit(p, task, drop, NULL));
-    CHECK(llmsplit_pool_shutdown_stats(p, 10000, &s) == 0);
-    CHECK(s.submitted == 2 && s.dropped_queue_full == 2 && s.submitted == s.completed + s.dropped_queue_full +
-                                                                           s.abandoned_at_shutdown);
-    CHECK(c.frees == 1);
+    CHECK_EQ_INT(llmsplit_pool_shutdown_stats(p, 10000, &s), 0);
+    CHECK_EQ_UINT(s.submitted, 2);
+    CHECK_EQ_UINT(s.dropped_queue_full, 2);
+    CHECK_EQ_UINT(s.submitted, s.completed + s.dropped_queue_full + s.abandoned_at_shutdown);
+    CHECK_EQ_INT(c.frees, 1);
 }
 
 static void nothreads_still_validates_the_desc(void) {
@@ -129,14 +137,15 @@ static void nothreads_still_validates_the_desc(void) {
     memset(&d, 0, sizeof d);
     d.threads = -1;
     CHECK(llmsplit_pool_create(&d, &err) == NULL);
-    CHECK(err.code == LLMSPLIT_ERR_USAGE);
-    CHECK(llmsplit_pool_submit(NULL, task, NULL, NULL) == 0);
-    CHECK(llmsplit_pool_aborting(NULL) == 0);
+    CHECK_EQ_INT(err.code, LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(llmsplit_pool_submit(NULL, task, NULL, NULL), 0);
+    CHECK_EQ_INT(llmsplit_pool_aborting(NULL), 0);
     llmsplit_pool_close(NULL);
-    CHECK(llmsplit_pool_shutdown(NULL, 0) == 0);
+    CHECK_EQ_INT(llmsplit_pool_shutdown(NULL, 0), 0);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     RUN(nothreads_create_succeeds_and_warns_nothing_yet);
     RUN(nothreads_every_submit_is_refused_and_counted);
     RUN(nothreads_warns_once_that_mirroring_is_unavailable);

@@ -50,7 +50,7 @@ static void providers_route_every_prefix_of_the_table(void) {
         int ok = llmsplit_route_model(cases[i].model, cases[i].base, cases[i].version, &r, &err) == LLMSPLIT_OK;
         if (!ok) printf("  %s: %s\n", cases[i].model, err.message);
         CHECK(ok);
-        CHECK(r.provider == cases[i].p);
+        CHECK_EQ_INT(r.provider, cases[i].p);
         CHECK_STR(r.model, cases[i].name);
         CHECK_STR(r.url, cases[i].url);
     }
@@ -60,19 +60,20 @@ static void providers_route_errors_name_what_is_missing(void) {
     llmsplit_route r;
     llmsplit_error err;
     clear_env();
-    CHECK(llmsplit_route_model("azure/dep", NULL, "2024-02-01", &r, &err) == LLMSPLIT_ERR_CONFIG);
-    CHECK(err.code == LLMSPLIT_ERR_CONFIG && strstr(err.message, "AZURE_API_BASE"));
-    CHECK(llmsplit_route_model("azure/dep", "https://x.example", NULL, &r, &err) == LLMSPLIT_ERR_CONFIG);
-    CHECK(strstr(err.message, "AZURE_API_VERSION") != NULL);
+    CHECK_EQ_INT(llmsplit_route_model("azure/dep", NULL, "2024-02-01", &r, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_EQ_INT(err.code, LLMSPLIT_ERR_CONFIG);
+    CHECK_CONTAINS(err.message, "AZURE_API_BASE");
+    CHECK_EQ_INT(llmsplit_route_model("azure/dep", "https://x.example", NULL, &r, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_CONTAINS(err.message, "AZURE_API_VERSION");
     setenv("AZURE_API_BASE", "https://env.example", 1);
     setenv("AZURE_API_VERSION", "2023-05-15", 1);
     CHECK(llmsplit_route_model("azure/dep", NULL, NULL, &r, &err) == LLMSPLIT_OK);
     CHECK_STR(r.url, "https://env.example/openai/deployments/dep/chat/completions?api-version=2023-05-15");
-    CHECK(llmsplit_route_model("fireworks/llama", NULL, NULL, &r, &err) == LLMSPLIT_ERR_CONFIG);
-    CHECK(strstr(err.message, "unknown provider") != NULL);
-    CHECK(llmsplit_route_model("openai/", NULL, NULL, &r, &err) == LLMSPLIT_ERR_CONFIG);
-    CHECK(llmsplit_route_model("gpt-4", "not a url", NULL, &r, &err) == LLMSPLIT_ERR_CONFIG);
-    CHECK(err.code == LLMSPLIT_ERR_CONFIG);
+    CHECK_EQ_INT(llmsplit_route_model("fireworks/llama", NULL, NULL, &r, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_CONTAINS(err.message, "unknown provider");
+    CHECK_EQ_INT(llmsplit_route_model("openai/", NULL, NULL, &r, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_EQ_INT(llmsplit_route_model("gpt-4", "not a url", NULL, &r, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_EQ_INT(err.code, LLMSPLIT_ERR_CONFIG);
     setenv("OPENAI_API_BASE", "http://proxy.local:4000", 1);
     CHECK(llmsplit_route_model("gpt-4", NULL, NULL, &r, &err) == LLMSPLIT_OK);
     CHECK_STR(r.url, "http://proxy.local:4000/chat/completions");
@@ -155,19 +156,22 @@ static void providers_openai_request_is_exact(void) {
     c.rq.model = "gpt-4";
     c.rq.params_json = "{\"temperature\":0.7,\"max_tokens\":5,\"weight\":0.8,\"api_key\":\"leak\",\"stop\":[\"\\n\"]}";
     call_run(&c);
-    CHECK(c.code == LLMSPLIT_OK);
-    CHECK(strncmp(c.s.last_request, "POST /v1/chat/completions HTTP/1.1\r\n", 36) == 0);
-    CHECK(strstr(c.s.last_request, "\r\nAuthorization: Bearer sk-test-key-123456\r\n") != NULL);
-    CHECK(strstr(c.s.last_request, "\r\nContent-Type: application/json\r\n") != NULL);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_STARTS(c.s.last_request, "POST /v1/chat/completions HTTP/1.1\r\n");
+    CHECK_CONTAINS(c.s.last_request, "\r\nAuthorization: Bearer sk-test-key-123456\r\n");
+    CHECK_CONTAINS(c.s.last_request, "\r\nContent-Type: application/json\r\n");
     CHECK_STR(body_of(&c.s), "{\"model\":\"gpt-4\",\"messages\":[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\","
                              "\"content\":\"hi\"}],\"temperature\":0.7,\"max_tokens\":5,\"stop\":[\"\\n\"]}");
-    CHECK(strstr(c.s.last_request, "leak") == NULL);
+    CHECK_NOT_CONTAINS(c.s.last_request, "leak");
     /* the answer, byte-exact with UTF-8 */
-    CHECK(c.resp.text.len == strlen("caf\xc3\xa9 \xe2\x80\x94 ok") && memcmp(c.resp.text.data, "caf\xc3\xa9 \xe2\x80\x94 ok", c.resp.text.len) == 0);
-    CHECK(c.resp.prompt_tokens == 9 && c.resp.completion_tokens == 3);
+    CHECK_EQ_MEM(c.resp.text.data, c.resp.text.len, "caf\xc3\xa9 \xe2\x80\x94 ok", strlen("caf\xc3\xa9 \xe2\x80\x94 ok"));
+    CHECK_EQ_INT(c.resp.prompt_tokens, 9);
+    CHECK_EQ_INT(c.resp.completion_tokens, 3);
     CHECK_STR(c.resp.finish_reason, "stop");
     CHECK_STR(c.resp.role, "assistant");
-    CHECK(c.resp.http_status == 200 && c.resp.provider == LLMSPLIT_PROVIDER_OPENAI && c.resp.ttft_ms < 0);
+    CHECK_EQ_INT(c.resp.http_status, 200);
+    CHECK_EQ_INT(c.resp.provider, LLMSPLIT_PROVIDER_OPENAI);
+    CHECK_LT_DBL(c.resp.ttft_ms, 0);
     call_done(&c);
 }
 
@@ -180,12 +184,12 @@ static void providers_azure_request_uses_deployment_path_and_api_key_header(void
     c.rq.api_key = NULL;
     setenv("AZURE_API_KEY", "azure-key-abcdef", 1);
     call_run(&c);
-    CHECK(c.code == LLMSPLIT_OK);
-    CHECK(strncmp(c.s.last_request, "POST /openai/deployments/chatgpt-v-2/chat/completions?api-version=2024-02-01 HTTP/1.1\r\n", 87) == 0);
-    CHECK(strstr(c.s.last_request, "\r\napi-key: azure-key-abcdef\r\n") != NULL);
-    CHECK(strstr(c.s.last_request, "Authorization") == NULL);
-    CHECK(strstr(body_of(&c.s), "\"model\":\"chatgpt-v-2\"") != NULL);
-    CHECK(c.resp.provider == LLMSPLIT_PROVIDER_AZURE);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_STARTS(c.s.last_request, "POST /openai/deployments/chatgpt-v-2/chat/completions?api-version=2024-02-01 HTTP/1.1\r\n");
+    CHECK_CONTAINS(c.s.last_request, "\r\napi-key: azure-key-abcdef\r\n");
+    CHECK_NOT_CONTAINS(c.s.last_request, "Authorization");
+    CHECK_CONTAINS(body_of(&c.s), "\"model\":\"chatgpt-v-2\"");
+    CHECK_EQ_INT(c.resp.provider, LLMSPLIT_PROVIDER_AZURE);
     clear_env();
     call_done(&c);
 }
@@ -201,10 +205,10 @@ static void providers_huggingface_endpoint_sends_tgi_with_hf_token(void) {
     c.rq.api_key = NULL;
     setenv("HF_TOKEN", "hf_token_value_1", 1);
     call_run(&c);
-    CHECK(c.code == LLMSPLIT_OK);
-    CHECK(strncmp(c.s.last_request, "POST /v1/chat/completions HTTP/1.1\r\n", 36) == 0);
-    CHECK(strstr(c.s.last_request, "\r\nAuthorization: Bearer hf_token_value_1\r\n") != NULL);
-    CHECK(strncmp(body_of(&c.s), "{\"model\":\"tgi\",", 15) == 0);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_STARTS(c.s.last_request, "POST /v1/chat/completions HTTP/1.1\r\n");
+    CHECK_CONTAINS(c.s.last_request, "\r\nAuthorization: Bearer hf_token_value_1\r\n");
+    CHECK_STARTS(body_of(&c.s), "{\"model\":\"tgi\",");
     clear_env();
     call_done(&c);
 }
@@ -218,13 +222,14 @@ static void providers_ollama_request_is_native_with_options(void) {
     c.rq.api_key = NULL;
     c.rq.params_json = "{\"temperature\":0.2,\"max_tokens\":50,\"response_format\":{\"type\":\"json_object\"},\"keep_alive\":\"5m\"}";
     call_run(&c);
-    CHECK(c.code == LLMSPLIT_OK);
-    CHECK(strncmp(c.s.last_request, "POST /api/chat HTTP/1.1\r\n", 25) == 0);
-    CHECK(strstr(c.s.last_request, "Authorization") == NULL);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_STARTS(c.s.last_request, "POST /api/chat HTTP/1.1\r\n");
+    CHECK_NOT_CONTAINS(c.s.last_request, "Authorization");
     CHECK_STR(body_of(&c.s), "{\"model\":\"llama2\",\"messages\":[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\",\"content\":\"hi\"}],"
                              "\"stream\":false,\"format\":\"json\",\"keep_alive\":\"5m\",\"options\":{\"temperature\":0.2,\"num_predict\":50}}");
-    CHECK(c.resp.text.len == 5 && memcmp(c.resp.text.data, "hello", 5) == 0);
-    CHECK(c.resp.prompt_tokens == 7 && c.resp.completion_tokens == 2);
+    CHECK_EQ_MEM(c.resp.text.data, c.resp.text.len, "hello", 5);
+    CHECK_EQ_INT(c.resp.prompt_tokens, 7);
+    CHECK_EQ_INT(c.resp.completion_tokens, 2);
     call_done(&c);
 }
 
@@ -239,16 +244,17 @@ static void providers_anthropic_request_hoists_system_and_defaults_max_tokens(vo
     setenv("MY_CLAUDE_KEY", "claude-secret-99", 1);
     c.rq.params_json = "{\"temperature\":0.5,\"stop\":\"END\",\"user\":\"u-1\",\"frequency_penalty\":1}";
     call_run(&c);
-    CHECK(c.code == LLMSPLIT_OK);
-    CHECK(strncmp(c.s.last_request, "POST /v1/messages HTTP/1.1\r\n", 28) == 0);
-    CHECK(strstr(c.s.last_request, "\r\nx-api-key: claude-secret-99\r\n") != NULL);
-    CHECK(strstr(c.s.last_request, "\r\nanthropic-version: 2023-06-01\r\n") != NULL);
-    CHECK(strstr(c.s.last_request, "Authorization") == NULL);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_STARTS(c.s.last_request, "POST /v1/messages HTTP/1.1\r\n");
+    CHECK_CONTAINS(c.s.last_request, "\r\nx-api-key: claude-secret-99\r\n");
+    CHECK_CONTAINS(c.s.last_request, "\r\nanthropic-version: 2023-06-01\r\n");
+    CHECK_NOT_CONTAINS(c.s.last_request, "Authorization");
     CHECK_STR(body_of(&c.s), "{\"model\":\"claude-3\",\"max_tokens\":4096,\"system\":\"S\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
                              "\"temperature\":0.5,\"stop_sequences\":[\"END\"],\"metadata\":{\"user_id\":\"u-1\"}}");
-    CHECK(c.resp.text.len == 8 && memcmp(c.resp.text.data, "Hi there", 8) == 0);
+    CHECK_EQ_MEM(c.resp.text.data, c.resp.text.len, "Hi there", 8);
     CHECK_STR(c.resp.finish_reason, "stop");
-    CHECK(c.resp.prompt_tokens == 11 && c.resp.completion_tokens == 4);
+    CHECK_EQ_INT(c.resp.prompt_tokens, 11);
+    CHECK_EQ_INT(c.resp.completion_tokens, 4);
     unsetenv("MY_CLAUDE_KEY");
     call_done(&c);
 }
@@ -263,10 +269,10 @@ static void providers_anthropic_tools_translate_both_ways(void) {
     c.rq.params_json = "{\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"d\","
                        "\"parameters\":{\"type\":\"object\"}}}],\"tool_choice\":\"required\",\"max_tokens\":100}";
     call_run(&c);
-    CHECK(c.code == LLMSPLIT_OK);
-    CHECK(strstr(body_of(&c.s), "\"max_tokens\":100") != NULL);
-    CHECK(strstr(body_of(&c.s), "\"tools\":[{\"name\":\"get_weather\",\"description\":\"d\",\"input_schema\":{\"type\":\"object\"}}]") != NULL);
-    CHECK(strstr(body_of(&c.s), "\"tool_choice\":{\"type\":\"any\"}") != NULL);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_CONTAINS(body_of(&c.s), "\"max_tokens\":100");
+    CHECK_CONTAINS(body_of(&c.s), "\"tools\":[{\"name\":\"get_weather\",\"description\":\"d\",\"input_schema\":{\"type\":\"object\"}}]");
+    CHECK_CONTAINS(body_of(&c.s), "\"tool_choice\":{\"type\":\"any\"}");
     CHECK_STR(c.resp.finish_reason, "tool_calls");
     doc = llmsplit_json_parse(c.resp.tool_calls.data, c.resp.tool_calls.len, NULL, NULL);
     CHECK_STR(llmsplit_json_str(llmsplit_json_path(llmsplit_json_root(doc), "[0].function.name"), NULL), "get_weather");
@@ -289,11 +295,11 @@ static void providers_openai_tool_calls_pass_through_raw(void) {
     c.msgs[3].content_json = "[{\"type\":\"text\",\"text\":\"look\"},{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:x\"}}]";
     c.rq.num_messages = 4;
     call_run(&c);
-    CHECK(c.code == LLMSPLIT_OK);
-    CHECK(c.resp.text.len == 0);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_EQ_INT(c.resp.text.len, 0);
     CHECK_STR(c.resp.tool_calls.data, "[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"x\\\":1}\"}}]");
-    CHECK(strstr(body_of(&c.s), "{\"role\":\"tool\",\"content\":\"42\",\"tool_call_id\":\"call_0\"}") != NULL);
-    CHECK(strstr(body_of(&c.s), "\"content\":[{\"type\":\"text\",\"text\":\"look\"},{\"type\":\"image_url\"") != NULL);
+    CHECK_CONTAINS(body_of(&c.s), "{\"role\":\"tool\",\"content\":\"42\",\"tool_call_id\":\"call_0\"}");
+    CHECK_CONTAINS(body_of(&c.s), "\"content\":[{\"type\":\"text\",\"text\":\"look\"},{\"type\":\"image_url\"");
     call_done(&c);
 }
 
@@ -307,11 +313,12 @@ static void providers_401_is_a_provider_error_with_the_message_and_no_retry(void
     c.rq.model = "gpt-4";
     c.rq.num_retries = 3;
     call_run(&c);
-    CHECK(c.code == LLMSPLIT_ERR_PROVIDER);
-    CHECK(c.err.http_status == 401);
-    CHECK(strncmp(c.err.message, "provider: 401 unauthorized (check the API key): Incorrect API key provided: ***.", 80) == 0);
-    CHECK(strstr(c.err.message, "sk-test-key-123456") == NULL);
-    CHECK(LOAD(c.s.requests) == 1 && c.resp.attempts == 1);
+    CHECK_EQ_INT(c.code, LLMSPLIT_ERR_PROVIDER);
+    CHECK_EQ_INT(c.err.http_status, 401);
+    CHECK_STARTS(c.err.message, "provider: 401 unauthorized (check the API key): Incorrect API key provided: ***.");
+    CHECK_NOT_CONTAINS(c.err.message, "sk-test-key-123456");
+    CHECK_EQ_INT(LOAD(c.s.requests), 1);
+    CHECK_EQ_INT(c.resp.attempts, 1);
     call_done(&c);
 }
 
@@ -333,7 +340,7 @@ static void providers_error_bodies_of_each_shape(void) {
         call_setup(&c, resp);
         c.rq.model = "gpt-4";
         call_run(&c);
-        CHECK(c.code == LLMSPLIT_ERR_PROVIDER);
+        CHECK_EQ_INT(c.code, LLMSPLIT_ERR_PROVIDER);
         CHECK_STR(c.err.message, cases[i].want);
         call_done(&c);
     }
@@ -354,8 +361,9 @@ static void providers_429_honours_retry_after_then_succeeds(void) {
     call_run(&c);
     clock_gettime(CLOCK_MONOTONIC, &b);
     ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-    CHECK(c.code == LLMSPLIT_OK && c.resp.attempts == 2);
-    CHECK(ms >= 950); /* waited for Retry-After */
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_EQ_INT(c.resp.attempts, 2);
+    CHECK_GE_DBL(ms, 950); /* waited for Retry-After */
     call_done(&c);
 }
 
@@ -367,9 +375,11 @@ static void providers_5xx_retries_with_backoff_up_to_num_retries(void) {
     c.rq.model = "gpt-4";
     c.rq.num_retries = 2;
     call_run(&c);
-    CHECK(c.code == LLMSPLIT_ERR_PROVIDER && c.err.http_status == 503);
-    CHECK(strstr(c.err.message, "503 service unavailable") != NULL);
-    CHECK(c.resp.attempts == 3 && LOAD(c.s.requests) == 3);
+    CHECK_EQ_INT(c.code, LLMSPLIT_ERR_PROVIDER);
+    CHECK_EQ_INT(c.err.http_status, 503);
+    CHECK_CONTAINS(c.err.message, "503 service unavailable");
+    CHECK_EQ_INT(c.resp.attempts, 3);
+    CHECK_EQ_INT(LOAD(c.s.requests), 3);
     call_done(&c);
 }
 
@@ -385,9 +395,9 @@ static void providers_unusable_200_is_a_response_error(void) {
         c.rq.model = "gpt-4";
         c.rq.num_retries = 2;
         call_run(&c);
-        CHECK(c.code == LLMSPLIT_ERR_RESPONSE);
-        CHECK(strncmp(c.err.message, "response: ", 10) == 0);
-        CHECK(c.resp.attempts == 1);
+        CHECK_EQ_INT(c.code, LLMSPLIT_ERR_RESPONSE);
+        CHECK_STARTS(c.err.message, "response: ");
+        CHECK_EQ_INT(c.resp.attempts, 1);
         call_done(&c);
     }
 }
@@ -403,13 +413,13 @@ static void providers_missing_key_is_a_config_error_naming_the_variable(void) {
     rq.model = "together_ai/x";
     rq.messages = &m;
     rq.num_messages = 1;
-    CHECK(llmsplit_chat(h, &rq, &r, &err) == LLMSPLIT_ERR_CONFIG);
-    CHECK(strstr(err.message, "TOGETHER_API_KEY or TOGETHERAI_API_KEY") != NULL);
+    CHECK_EQ_INT(llmsplit_chat(h, &rq, &r, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_CONTAINS(err.message, "TOGETHER_API_KEY or TOGETHERAI_API_KEY");
     llmsplit_chat_response_free(&r);
     rq.model = "gpt-4";
     rq.params_json = "[1]";
     rq.api_key = "k";
-    CHECK(llmsplit_chat(h, &rq, &r, &err) == LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(llmsplit_chat(h, &rq, &r, &err), LLMSPLIT_ERR_USAGE);
     llmsplit_chat_response_free(&r);
     llmsplit_http_destroy(h);
 }
@@ -466,14 +476,17 @@ static void providers_openai_stream_split_anywhere_is_byte_exact(void) {
     c.s.pause_ms = 20;
     stream_call(&c, "gpt-4", &d);
     if (c.code) printf("  %s\n", c.err.message);
-    CHECK(c.code == LLMSPLIT_OK);
-    CHECK(strstr(body_of(&c.s), "\"stream\":true,\"stream_options\":{\"include_usage\":true}") != NULL);
-    CHECK(strstr(c.s.last_request, "\r\nAccept: text/event-stream\r\n") != NULL);
-    CHECK(c.resp.text.len == 10 && memcmp(c.resp.text.data, "caf\xc3\xa9 \xe2\x80\x94 ", 10) == 0);
-    CHECK(d.len == 10 && memcmp(d.text, c.resp.text.data, 10) == 0 && d.calls == 2);
-    CHECK(c.resp.prompt_tokens == 4 && c.resp.completion_tokens == 2);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_CONTAINS(body_of(&c.s), "\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+    CHECK_CONTAINS(c.s.last_request, "\r\nAccept: text/event-stream\r\n");
+    CHECK_EQ_MEM(c.resp.text.data, c.resp.text.len, "caf\xc3\xa9 \xe2\x80\x94 ", 10);
+    CHECK_EQ_MEM(d.text, d.len, c.resp.text.data, 10);
+    CHECK_EQ_INT(d.calls, 2);
+    CHECK_EQ_INT(c.resp.prompt_tokens, 4);
+    CHECK_EQ_INT(c.resp.completion_tokens, 2);
     CHECK_STR(c.resp.finish_reason, "stop");
-    CHECK(c.resp.ttft_ms >= 0 && c.resp.ttft_ms <= c.resp.latency_ms);
+    CHECK_GE_DBL(c.resp.ttft_ms, 0);
+    CHECK_LE_DBL(c.resp.ttft_ms, c.resp.latency_ms);
     call_done(&c);
 }
 
@@ -495,10 +508,12 @@ static void providers_anthropic_stream_with_named_events_and_ping(void) {
     c.s.read_request = 1;
     stream_call(&c, "anthropic/claude-3", &d);
     if (c.code) printf("  %s\n", c.err.message);
-    CHECK(c.code == LLMSPLIT_OK);
-    CHECK(strstr(body_of(&c.s), "\"stream\":true") != NULL);
-    CHECK(c.resp.text.len == 6 && memcmp(c.resp.text.data, "Hello!", 6) == 0 && d.calls == 2);
-    CHECK(c.resp.prompt_tokens == 25 && c.resp.completion_tokens == 15);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_CONTAINS(body_of(&c.s), "\"stream\":true");
+    CHECK_EQ_MEM(c.resp.text.data, c.resp.text.len, "Hello!", 6);
+    CHECK_EQ_INT(d.calls, 2);
+    CHECK_EQ_INT(c.resp.prompt_tokens, 25);
+    CHECK_EQ_INT(c.resp.completion_tokens, 15);
     CHECK_STR(c.resp.finish_reason, "stop");
     call_done(&c);
 }
@@ -519,10 +534,12 @@ static void providers_ollama_stream_is_ndjson(void) {
     c.rq.api_key = NULL;
     stream_call(&c, "ollama/llama3", &d);
     if (c.code) printf("  %s\n", c.err.message);
-    CHECK(c.code == LLMSPLIT_OK);
-    CHECK(strstr(body_of(&c.s), "\"stream\":true") != NULL);
-    CHECK(c.resp.text.len == 5 && memcmp(c.resp.text.data, "Hello", 5) == 0 && d.calls == 2);
-    CHECK(c.resp.prompt_tokens == 3 && c.resp.completion_tokens == 2);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_CONTAINS(body_of(&c.s), "\"stream\":true");
+    CHECK_EQ_MEM(c.resp.text.data, c.resp.text.len, "Hello", 5);
+    CHECK_EQ_INT(d.calls, 2);
+    CHECK_EQ_INT(c.resp.prompt_tokens, 3);
+    CHECK_EQ_INT(c.resp.completion_tokens, 2);
     call_done(&c);
 }
 
@@ -537,9 +554,9 @@ static void providers_error_inside_a_stream_after_200(void) {
     c.s.keepalive = 0;
     c.s.read_request = 1;
     stream_call(&c, "gpt-4", &d);
-    CHECK(c.code == LLMSPLIT_ERR_PROVIDER);
+    CHECK_EQ_INT(c.code, LLMSPLIT_ERR_PROVIDER);
     CHECK_STR(c.err.message, "provider: error inside the stream: server_error: The server had an error");
-    CHECK(d.len == 3);
+    CHECK_EQ_INT(d.len, 3);
     call_done(&c);
     /* Anthropic's named error event */
     memset(&d, 0, sizeof d);
@@ -548,7 +565,7 @@ static void providers_error_inside_a_stream_after_200(void) {
     c.s.keepalive = 0;
     c.s.read_request = 1;
     stream_call(&c, "claude-3-haiku", &d);
-    CHECK(c.code == LLMSPLIT_ERR_PROVIDER);
+    CHECK_EQ_INT(c.code, LLMSPLIT_ERR_PROVIDER);
     CHECK_STR(c.err.message, "provider: error inside the stream: overloaded_error: Overloaded");
     call_done(&c);
 }
@@ -563,8 +580,8 @@ static void providers_stream_cut_short_is_a_response_error(void) {
     c.s.keepalive = 0;
     c.s.read_request = 1;
     stream_call(&c, "gpt-4", &d);
-    CHECK(c.code == LLMSPLIT_ERR_RESPONSE);
-    CHECK(strstr(c.err.message, "stream ended before") != NULL);
+    CHECK_EQ_INT(c.code, LLMSPLIT_ERR_RESPONSE);
+    CHECK_CONTAINS(c.err.message, "stream ended before");
     call_done(&c);
 }
 
@@ -575,8 +592,9 @@ static void providers_stream_error_status_reads_the_error_body(void) {
     memset(&d, 0, sizeof d);
     call_setup(&c, mkresp("404 Not Found", "{\"error\":{\"message\":\"model does not exist\"}}"));
     stream_call(&c, "gpt-5-nope", &d);
-    CHECK(c.code == LLMSPLIT_ERR_PROVIDER && c.err.http_status == 404);
-    CHECK(strstr(c.err.message, "model does not exist") != NULL);
+    CHECK_EQ_INT(c.code, LLMSPLIT_ERR_PROVIDER);
+    CHECK_EQ_INT(c.err.http_status, 404);
+    CHECK_CONTAINS(c.err.message, "model does not exist");
     call_done(&c);
 }
 
@@ -593,7 +611,7 @@ static void providers_stream_tool_call_deltas_are_assembled(void) {
     c.s.keepalive = 0;
     c.s.read_request = 1;
     stream_call(&c, "gpt-4", &d);
-    CHECK(c.code == LLMSPLIT_OK);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
     CHECK_STR(c.resp.tool_calls.data, "[{\"id\":\"call_9\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]");
     CHECK_STR(c.resp.finish_reason, "tool_calls");
     call_done(&c);
@@ -614,9 +632,9 @@ static void providers_stream_joins_a_surrogate_pair_split_across_events(void) {
     c.s.read_request = 1;
     stream_call(&c, "gpt-4", &d);
     if (c.code) printf("  %s\n", c.err.message);
-    CHECK(c.code == LLMSPLIT_OK);
-    CHECK(c.resp.text.len == 12 && memcmp(c.resp.text.data, "a\xf0\x9f\x98\x80" "b\xef\xbf\xbd\xef\xbf\xbd", 12) == 0);
-    CHECK(d.len == 12 && memcmp(d.text, c.resp.text.data, 12) == 0);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_EQ_MEM(c.resp.text.data, c.resp.text.len, "a\xf0\x9f\x98\x80" "b\xef\xbf\xbd\xef\xbf\xbd", 12);
+    CHECK_EQ_MEM(d.text, d.len, c.resp.text.data, 12);
     call_done(&c);
 }
 
@@ -659,7 +677,7 @@ static void sse_line_endings_and_splits_give_the_same_events(void) {
         for (s = 0; s < 4; s++) {
             events e;
             memset(&e, 0, sizeof e);
-            CHECK(sse_run(texts[i], steps[s], &e, 0) == 0);
+            CHECK_EQ_INT(sse_run(texts[i], steps[s], &e, 0), 0);
             if (strcmp(e.log, want) != 0) printf("  text %d step %u: %s\n", i, (unsigned)steps[s], e.log);
             CHECK_STR(e.log, want);
         }
@@ -668,8 +686,8 @@ static void sse_line_endings_and_splits_give_the_same_events(void) {
 static void sse_data_without_blank_line_is_not_dispatched(void) {
     events e;
     memset(&e, 0, sizeof e);
-    CHECK(sse_run("data: pending\n", 1, &e, 0) == 0);
-    CHECK(e.n == 0);
+    CHECK_EQ_INT(sse_run("data: pending\n", 1, &e, 0), 0);
+    CHECK_EQ_INT(e.n, 0);
 }
 
 static void sse_event_size_is_capped(void) {
@@ -679,19 +697,20 @@ static void sse_event_size_is_capped(void) {
     memset(big, 'x', sizeof big);
     memcpy(big, "data: ", 6);
     big[sizeof big - 1] = 0;
-    CHECK(sse_run(big, 7, &e, 100) == -1);
-    CHECK(sse_run("data: 0123456789\ndata: 0123456789\n\n", 1000, &e, 20) == -1);
+    CHECK_EQ_INT(sse_run(big, 7, &e, 100), -1);
+    CHECK_EQ_INT(sse_run("data: 0123456789\ndata: 0123456789\n\n", 1000, &e, 20), -1);
 }
 
 static void sse_callback_can_stop_the_parse(void) {
     events e;
     memset(&e, 0, sizeof e);
     e.stop_at = 1;
-    CHECK(sse_run("data: 1\n\ndata: 2\n\n", 1000, &e, 0) == -1);
-    CHECK(e.n == 1);
+    CHECK_EQ_INT(sse_run("data: 1\n\ndata: 2\n\n", 1000, &e, 0), -1);
+    CHECK_EQ_INT(e.n, 1);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     RUN(providers_route_every_prefix_of_the_table);
     RUN(providers_route_errors_name_what_is_missing);
     RUN(providers_openai_request_is_exact);
