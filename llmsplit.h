@@ -5110,6 +5110,16 @@ static int llmsplit__sse_feed(llmsplit_sse_parser *p, const char *data, size_t l
     return 0;
 }
 
+LLMSPLIT_API llmsplit_status llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err) {
+    llmsplit_error local;
+    llmsplit_error *e = err ? err : &local;
+    e->code = LLMSPLIT_OK;
+    if (llmsplit__sse_feed(p, data, len, e) == 0) return LLMSPLIT_OK;
+    if (e->code != LLMSPLIT_OK) return e->code;
+    llmsplit__set_error(e, LLMSPLIT_ERR_USAGE, "sse: stopped by the event callback");
+    return LLMSPLIT_ERR_USAGE;
+}
+
 /* --- streams ------------------------------------------------------------------------------- */
 
 /* Streaming state: the SSE (or NDJSON) reader feeding deltas into the response. */

@@ -28,8 +28,7 @@ static void on_record(const llmsplit_record *r, const char *line, size_t len, vo
     seen *s = (seen *)ud;
     llmsplit_json_doc *doc;
     pthread_mutex_lock(&s->lock);
-    doc = llmsplit_json_parse(line, len, NULL, NULL);
-    if (!doc) s->unmatched += 1000; /* every line must be JSON */
+    if (llmsplit_json_parse(line, len, NULL, &doc, NULL) != LLMSPLIT_OK) s->unmatched += 1000; /* every line must be JSON */
 
     if (strcmp(r->event, "rollback") == 0) s->rollbacks++;
     else if (strcmp(r->event, "config") == 0) {
@@ -100,7 +99,11 @@ static llmsplit_client *make(const char *config, seen *s, llmsplit_error *err) {
         d.on_record = on_record;
         d.user_data = s;
     }
-    return llmsplit_client_create(&d, err);
+    {
+        llmsplit_client *c = NULL;
+        llmsplit_client_create(&d, &c, err);
+        return c;
+    }
 }
 
 static llmsplit_status ask(llmsplit_client *c, const char *group, const char *user, llmsplit_result *res) {
@@ -160,7 +163,9 @@ static void client_sticky_user_always_gets_the_same_arm(void) {
             llmsplit_result_free(&r);
         }
         /* and it is nginx's split_clients arm for that key */
-        if ((llmsplit_pick_sticky(w, 2, key, strlen(key)) == 0) != (strcmp(first, "openai/gpt-4") == 0)) predicted_wrong++;
+        int arm = -1;
+        llmsplit_pick_sticky(w, 2, key, strlen(key), &arm, NULL);
+        if ((arm == 0) != (strcmp(first, "openai/gpt-4") == 0)) predicted_wrong++;
     }
     CHECK_EQ_INT(mismatches, 0);
     CHECK_EQ_INT(predicted_wrong, 0);
@@ -187,7 +192,7 @@ static void client_mirrors_every_request_once_with_paired_records(void) {
         if (r.response.latency_ms > slowest_primary) slowest_primary = r.response.latency_ms;
         llmsplit_result_free(&r);
     }
-    CHECK(llmsplit_client_wait_mirrors(c, 20000));
+    CHECK((llmsplit_client_wait_mirrors(c, 20000) == LLMSPLIT_OK));
     /* the primary never waits for the silent call (300 ms in the mock): even the slowest primary
        beats the fastest silent call of the same run, however loaded the machine */
     CHECK_LT_DBL(slowest_primary, s.silent_min_ms);
@@ -214,7 +219,7 @@ static void client_mirror_is_queued_once_even_with_retries(void) {
     CHECK_EQ_INT(ask(c, "chat", NULL, &r), LLMSPLIT_ERR_PROVIDER);
     CHECK_EQ_INT(r.response.attempts, 3);
     llmsplit_result_free(&r);
-    CHECK(llmsplit_client_wait_mirrors(c, 10000));
+    CHECK((llmsplit_client_wait_mirrors(c, 10000) == LLMSPLIT_OK));
     CHECK_EQ_INT(s.silent, 1);
     CHECK_EQ_INT(s.primary, 1);
     llmsplit_client_destroy(c);
@@ -234,7 +239,7 @@ static void client_dead_silent_endpoint_never_fails_the_primary(void) {
         CHECK_EQ_INT(ask(c, "chat", NULL, &r), LLMSPLIT_OK);
         llmsplit_result_free(&r);
     }
-    CHECK(llmsplit_client_wait_mirrors(c, 10000));
+    CHECK((llmsplit_client_wait_mirrors(c, 10000) == LLMSPLIT_OK));
     CHECK_EQ_INT(s.silent, 10);
     CHECK_EQ_INT(s.silent_err, 10);
     CHECK_EQ_INT(s.primary, 10);
@@ -339,7 +344,7 @@ static void client_reloads_a_changed_config_file_and_keeps_the_last_good_one(voi
         setenv("OPENAI_API_BASE", base, 1);
     }
     setenv("OPENAI_API_KEY", "test-key", 1);
-    c = llmsplit_client_create(&d, &err);
+    llmsplit_client_create(&d, &c, &err);
     CHECK(c != NULL);
     if (!c) { printf("  %s\n", err.message); return; }
     CHECK_EQ_INT(ask(c, "default", NULL, &r), LLMSPLIT_OK);
@@ -369,15 +374,18 @@ static void client_reloads_a_changed_config_file_and_keeps_the_last_good_one(voi
 }
 
 static void client_invalid_config_is_refused_with_the_key_path(void) {
+    llmsplit_client *c = NULL;
     llmsplit_error err;
     llmsplit_client_desc d;
     memset(&d, 0, sizeof d);
     d.config_json = "{\"model_list\":[{\"model_name\":\"a\",\"litellm_params\":{\"model\":\"gpt-4\",\"weight\":\"x\"}}]}";
-    CHECK(llmsplit_client_create(&d, &err) == NULL);
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK(c == NULL);
     CHECK_EQ_INT(err.code, LLMSPLIT_ERR_CONFIG);
     CHECK_CONTAINS(err.message, "model_list[0].litellm_params.weight");
     d.config_json = NULL;
-    CHECK(llmsplit_client_create(&d, &err) == NULL);
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_ERR_USAGE);
+    CHECK(c == NULL);
     CHECK_EQ_INT(err.code, LLMSPLIT_ERR_USAGE);
 }
 
@@ -398,7 +406,7 @@ static void client_log_file_gets_one_json_line_per_record(void) {
     d.http.proxy = "";
     d.log_path = path;
     d.keep_responses = 1;
-    c = llmsplit_client_create(&d, &err);
+    llmsplit_client_create(&d, &c, &err);
     CHECK(c != NULL);
     if (!c) return;
     for (i = 0; i < 5; i++) {
@@ -409,7 +417,8 @@ static void client_log_file_gets_one_json_line_per_record(void) {
     llmsplit_client_destroy(c); /* drains the silent calls */
     f = fopen(path, "r");
     while (f && fgets(line, sizeof line, f)) {
-        llmsplit_json_doc *doc = llmsplit_json_parse(line, strlen(line), NULL, NULL);
+        llmsplit_json_doc *doc = NULL;
+        llmsplit_json_parse(line, strlen(line), NULL, &doc, NULL);
         const llmsplit_json_val *root = llmsplit_json_root(doc);
         lines++;
         if (!doc) { bad++; continue; }
@@ -481,7 +490,7 @@ static void client_many_threads_with_mirroring(void) {
         ok += w[i].ok;
     }
     CHECK_EQ_INT(ok, 180);
-    CHECK(llmsplit_client_wait_mirrors(c, 20000));
+    CHECK((llmsplit_client_wait_mirrors(c, 20000) == LLMSPLIT_OK));
     st = llmsplit_client_get_stats(c);
     /* every request to the mirrored arm was mirrored once and recorded once */
     CHECK_GT_UINT(st.mirrored, 0);

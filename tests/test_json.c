@@ -9,7 +9,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-static llmsplit_json_doc *parse(const char *s) { return llmsplit_json_parse(s, strlen(s), NULL, NULL); }
+/* The document, or NULL; the status must agree with what came back. */
+static llmsplit_json_doc *parse_desc(const char *s, size_t n, const llmsplit_json_desc *desc, llmsplit_error *err) {
+    llmsplit_json_doc *doc = (llmsplit_json_doc *)&doc; /* not NULL: parse must set it either way */
+    llmsplit_status st = llmsplit_json_parse(s, n, desc, &doc, err);
+    if ((st == LLMSPLIT_OK) != (doc != NULL) || (err && st != err->code)) {
+        t_cur_failed = 1;
+        printf("  json_parse said %s with%s a document\n", llmsplit_strerror(st), doc ? "" : "out");
+    }
+    return doc;
+}
+static llmsplit_json_doc *parse(const char *s) { return parse_desc(s, strlen(s), NULL, NULL); }
+
+/* The writer's text, or NULL when it reports an error. */
+static const char *written(const llmsplit_json_writer *w, size_t *len) {
+    const char *text = "not set";
+    llmsplit_status st = llmsplit_json_writer_result(w, &text, len, NULL);
+    if ((st == LLMSPLIT_OK) != (text != NULL)) {
+        t_cur_failed = 1;
+        printf("  writer_result said %s with%s text\n", llmsplit_strerror(st), text ? "" : "out");
+    }
+    return text;
+}
 
 /* --- grammar: one test per case ---------------------------------------------------------- */
 
@@ -78,13 +99,12 @@ static void test_valid_cases(void) {
     size_t i;
     for (i = 0; i < sizeof valid_docs / sizeof valid_docs[0]; i++) {
         char name[96];
-        llmsplit_json_error err;
+        llmsplit_error err;
         llmsplit_json_doc *doc;
         snprintf(name, sizeof name, "json_accepts[%u]", (unsigned)i);
         if (!t_selected(name)) continue;
         t_begin();
-        doc = llmsplit_json_parse(valid_docs[i], strlen(valid_docs[i]), NULL, &err);
-        if (!doc) printf("  %s -> %d:%d %s\n", valid_docs[i], err.line, err.col, err.message);
+        if (llmsplit_json_parse(valid_docs[i], strlen(valid_docs[i]), NULL, &doc, &err) != LLMSPLIT_OK) printf("  %s -> %d:%d %s\n", valid_docs[i], err.line, err.col, err.message);
         CHECK(doc != NULL);
         llmsplit_json_free(doc);
         t_end(name);
@@ -96,12 +116,12 @@ static void test_invalid_cases(void) {
     for (i = 0; i < sizeof invalid_docs / sizeof invalid_docs[0]; i++) {
         const struct bad_case *c = &invalid_docs[i];
         char name[96];
-        llmsplit_json_error err;
+        llmsplit_error err;
         llmsplit_json_doc *doc;
         snprintf(name, sizeof name, "json_rejects[%u] %s", (unsigned)i, c->message);
         if (!t_selected(name)) continue;
         t_begin();
-        doc = llmsplit_json_parse(c->text, strlen(c->text), NULL, &err);
+        llmsplit_json_parse(c->text, strlen(c->text), NULL, &doc, &err);
         CHECK(doc == NULL);
         CHECK_EQ_INT(err.code, LLMSPLIT_ERR_JSON);
         CHECK_EQ_INT(err.line, c->line);
@@ -317,9 +337,9 @@ static void json_numbers_ignore_the_c_locale(void) {
 static void json_rejects_100000_nested_arrays_without_recursion(void) {
     size_t n = 100000, i;
     char *s = (char *)malloc(2 * n);
-    llmsplit_json_error err;
+    llmsplit_error err;
     for (i = 0; i < n; i++) { s[i] = '['; s[2 * n - 1 - i] = ']'; }
-    CHECK(llmsplit_json_parse(s, 2 * n, NULL, &err) == NULL);
+    CHECK(parse_desc(s, 2 * n, NULL, &err) == NULL);
     CHECK_CONTAINS(err.message, "too deep");
     CHECK_EQ_INT(err.col, LLMSPLIT_JSON_MAX_DEPTH + 1);
     free(s);
@@ -331,15 +351,15 @@ static void json_depth_limit_is_exact_and_configurable(void) {
     llmsplit_json_doc *doc;
     int i;
     for (i = 0; i < LLMSPLIT_JSON_MAX_DEPTH; i++) { s[i] = '['; s[2 * LLMSPLIT_JSON_MAX_DEPTH - 1 - i] = ']'; }
-    doc = llmsplit_json_parse(s, 2 * LLMSPLIT_JSON_MAX_DEPTH, NULL, NULL);
+    llmsplit_json_parse(s, 2 * LLMSPLIT_JSON_MAX_DEPTH, NULL, &doc, NULL);
     CHECK(doc != NULL);
     llmsplit_json_free(doc);
     memset(&desc, 0, sizeof desc);
     desc.max_depth = 3;
-    doc = llmsplit_json_parse("[[[]]]", 6, &desc, NULL);
+    llmsplit_json_parse("[[[]]]", 6, &desc, &doc, NULL);
     CHECK(doc != NULL);
     llmsplit_json_free(doc);
-    CHECK(llmsplit_json_parse("[[[[]]]]", 8, &desc, NULL) == NULL);
+    CHECK(parse_desc("[[[[]]]]", 8, &desc, NULL) == NULL);
 }
 
 static void json_needs_no_nul_terminator(void) {
@@ -348,7 +368,7 @@ static void json_needs_no_nul_terminator(void) {
     char *exact = (char *)malloc(n);
     llmsplit_json_doc *doc;
     memcpy(exact, src, n); /* no NUL after: ASan flags any read past the end */
-    doc = llmsplit_json_parse(exact, n, NULL, NULL);
+    llmsplit_json_parse(exact, n, NULL, &doc, NULL);
     CHECK(doc != NULL);
     CHECK_STR(llmsplit_json_str(llmsplit_json_path(llmsplit_json_root(doc), "k[2]"), NULL), "abc");
     llmsplit_json_free(doc);
@@ -356,7 +376,7 @@ static void json_needs_no_nul_terminator(void) {
     for (i = 0; i < n; i++) {
         char *cut = (char *)malloc(i ? i : 1);
         memcpy(cut, src, i);
-        CHECK(llmsplit_json_parse(cut, i, NULL, NULL) == NULL);
+        CHECK(parse_desc(cut, i, NULL, NULL) == NULL);
         free(cut);
     }
     free(exact);
@@ -373,12 +393,12 @@ static void json_document_is_one_allocation(void) {
     desc.allocator.alloc_fn = count_alloc;
     desc.allocator.free_fn = count_free;
     alloc_count = free_count = 0;
-    doc = llmsplit_json_parse(completion, strlen(completion), &desc, NULL);
+    llmsplit_json_parse(completion, strlen(completion), &desc, &doc, NULL);
     CHECK(doc != NULL);
     CHECK_EQ_INT(alloc_count, 1);
     llmsplit_json_free(doc);
     CHECK_EQ_INT(free_count, 1);
-    CHECK(llmsplit_json_parse("[1,", 3, &desc, NULL) == NULL);
+    CHECK(parse_desc("[1,", 3, &desc, NULL) == NULL);
     CHECK_EQ_INT(alloc_count, 2);
     CHECK_EQ_INT(free_count, 2);
 }
@@ -387,7 +407,7 @@ static void json_caller_buffer_means_no_allocation(void) {
     size_t len = strlen(completion), need = llmsplit_json_buffer_size(len);
     void *buf = malloc(need);
     llmsplit_json_desc desc;
-    llmsplit_json_error err;
+    llmsplit_error err;
     llmsplit_json_doc *doc;
     memset(&desc, 0, sizeof desc);
     desc.allocator.alloc_fn = count_alloc;
@@ -395,14 +415,14 @@ static void json_caller_buffer_means_no_allocation(void) {
     desc.buffer = buf;
     desc.buffer_size = need;
     alloc_count = 0;
-    doc = llmsplit_json_parse(completion, len, &desc, &err);
+    llmsplit_json_parse(completion, len, &desc, &doc, &err);
     CHECK(doc != NULL);
     CHECK_EQ_INT(alloc_count, 0);
     CHECK_LT_UINT(llmsplit_json_doc_used(doc), need);
     CHECK_EQ_INT(llmsplit_json_int(llmsplit_json_path(llmsplit_json_root(doc), "usage.completion_tokens")), 40);
     llmsplit_json_free(doc);
     desc.buffer_size = 200; /* far too small for this document */
-    CHECK(llmsplit_json_parse(completion, len, &desc, &err) == NULL);
+    CHECK(parse_desc(completion, len, &desc, &err) == NULL);
     CHECK_EQ_INT(err.code, LLMSPLIT_ERR_NOMEM);
     free(buf);
 }
@@ -413,18 +433,18 @@ static void json_lone_surrogates_only_when_asked(void) {
     size_t n;
     const char *s;
     memset(&d, 0, sizeof d);
-    CHECK(llmsplit_json_parse("\"\\ud83d\"", 8, &d, NULL) == NULL);
+    CHECK(parse_desc("\"\\ud83d\"", 8, &d, NULL) == NULL);
     d.flags = LLMSPLIT_JSON_LONE_SURROGATES;
     s = "\"x\\ud83dy\\ude00\\ud83d\\ude00\"";
-    doc = llmsplit_json_parse(s, strlen(s), &d, NULL);
+    llmsplit_json_parse(s, strlen(s), &d, &doc, NULL);
     s = llmsplit_json_str(llmsplit_json_root(doc), &n);
     CHECK_EQ_MEM(s, n, "x\xed\xa0\xbdy\xed\xb8\x80\xf0\x9f\x98\x80", 12);
     llmsplit_json_free(doc);
 }
 
 static void json_null_text_is_usage_error(void) {
-    llmsplit_json_error err;
-    CHECK(llmsplit_json_parse(NULL, 4, NULL, &err) == NULL);
+    llmsplit_error err;
+    CHECK(parse_desc(NULL, 4, NULL, &err) == NULL);
     CHECK_EQ_INT(err.code, LLMSPLIT_ERR_USAGE);
 }
 
@@ -455,7 +475,7 @@ static void json_writer_builds_a_request_body(void) {
     llmsplit_json_write_key(&w, "user", 4);
     llmsplit_json_write_null(&w);
     llmsplit_json_write_end_object(&w);
-    out = llmsplit_json_writer_result(&w, NULL);
+    out = written(&w, NULL);
     CHECK_STR(out, "{\"model\":\"gpt-4\",\"messages\":[{\"role\":\"user\",\"content\":"
                    "\"say \\\"hi\\\"\\n\\t\\u0001\\\\ caf\xc3\xa9 </tag>\"}],\"temperature\":0.7,"
                    "\"max_tokens\":-9223372036854775808,\"stream\":false,\"user\":null}");
@@ -468,7 +488,7 @@ static void json_writer_refuses_misuse(void) {
     llmsplit_json_write_begin_object(&w);
     llmsplit_json_write_int(&w, 1); /* value where a key belongs */
     CHECK_EQ_INT(w.err, LLMSPLIT_ERR_USAGE);
-    CHECK(llmsplit_json_writer_result(&w, NULL) == NULL);
+    CHECK(written(&w, NULL) == NULL);
     llmsplit_json_writer_free(&w);
 
     llmsplit_json_writer_init(&w, NULL);
@@ -479,7 +499,7 @@ static void json_writer_refuses_misuse(void) {
 
     llmsplit_json_writer_init(&w, NULL);
     llmsplit_json_write_begin_array(&w);
-    CHECK(llmsplit_json_writer_result(&w, NULL) == NULL); /* unbalanced */
+    CHECK(written(&w, NULL) == NULL); /* unbalanced */
     llmsplit_json_write_string(&w, "\xff", 1);
     CHECK_EQ_INT(w.err, LLMSPLIT_ERR_USAGE);
     CHECK_CONTAINS(w.err_message, "UTF-8");
@@ -537,7 +557,7 @@ static void json_write_value_minifies_and_keeps_number_text(void) {
     llmsplit_json_writer w;
     llmsplit_json_writer_init(&w, NULL);
     llmsplit_json_write_value(&w, llmsplit_json_root(doc));
-    CHECK_STR(llmsplit_json_writer_result(&w, NULL),
+    CHECK_STR(written(&w, NULL),
               "{\"a\":[1.0e5,-0,12345678901234567890123,\"\xc3\xa9\\n/\"],\"b\":{},\"c\":[[],{\"d\":null}],\"e\":true}");
     llmsplit_json_writer_free(&w);
     /* a subtree, inside a writer's own object */
@@ -546,7 +566,7 @@ static void json_write_value_minifies_and_keeps_number_text(void) {
     llmsplit_json_write_key(&w, "c", 1);
     llmsplit_json_write_value(&w, llmsplit_json_get(llmsplit_json_root(doc), "c"));
     llmsplit_json_write_end_object(&w);
-    CHECK_STR(llmsplit_json_writer_result(&w, NULL), "{\"c\":[[],{\"d\":null}]}");
+    CHECK_STR(written(&w, NULL), "{\"c\":[[],{\"d\":null}]}");
     llmsplit_json_writer_free(&w);
     llmsplit_json_free(doc);
 }

@@ -114,7 +114,8 @@ static void layout_url_target_is_fixed(void) {
     CHECK(llmsplit_url_parse(url, &u, &err) == LLMSPLIT_ERR_USAGE);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     RUN(layout_public_structs_have_one_size);
     RUN(layout_writer_nests_deeper_than_any_limit);
     RUN(layout_writer_misuse_deep_is_an_error);

@@ -19,7 +19,11 @@ static llmsplit_http *client(void) {
     d.ca_file = "tests/certs/root-ca.pem";
     d.proxy = "";
     d.timeout_ms = 10000;
-    return llmsplit_http_create(&d, NULL);
+    {
+        llmsplit_http *h = NULL;
+        llmsplit_http_create(&d, &h, NULL);
+        return h;
+    }
 }
 
 /* Builds a chat request with the JSON writer, as the provider layer will. */
@@ -45,7 +49,11 @@ static char *chat_body(const char *model, const char *prompt, int stream) {
         llmsplit_json_write_bool(&w, 1);
     }
     llmsplit_json_write_end_object(&w);
-    out = strdup(llmsplit_json_writer_result(&w, &n));
+    {
+        const char *text = NULL;
+        CHECK_EQ_INT(llmsplit_json_writer_result(&w, &text, &n, NULL), LLMSPLIT_OK);
+        out = strdup(text ? text : "");
+    }
     llmsplit_json_writer_free(&w);
     return out;
 }
@@ -70,7 +78,8 @@ static llmsplit_status chat(llmsplit_http *h, const mock *m, const char *model, 
 }
 
 static int content_is(const llmsplit_http_response *r, const char *want) {
-    llmsplit_json_doc *doc = llmsplit_json_parse(r->body.data, r->body.len, NULL, NULL);
+    llmsplit_json_doc *doc = NULL;
+    llmsplit_json_parse(r->body.data, r->body.len, NULL, &doc, NULL);
     const char *s = llmsplit_json_str(llmsplit_json_path(llmsplit_json_root(doc), "choices[0].message.content"), NULL);
     int ok = s && strcmp(s, want) == 0;
     if (!ok) printf("  content: %s\n", s ? s : "(none)");
@@ -115,7 +124,8 @@ static int on_sse(const char *data, size_t len, void *ud) {
             if (strncmp(s->pending.data + 6, "[DONE]", 6) == 0) {
                 s->done = 1;
             } else {
-                llmsplit_json_doc *doc = llmsplit_json_parse(s->pending.data + 6, ev - 6, NULL, NULL);
+                llmsplit_json_doc *doc = NULL;
+                llmsplit_json_parse(s->pending.data + 6, ev - 6, NULL, &doc, NULL);
                 size_t n;
                 const char *t = llmsplit_json_str(llmsplit_json_path(llmsplit_json_root(doc), "choices[0].delta.content"), &n);
                 if (t && s->len + n < sizeof s->text) {

@@ -255,7 +255,8 @@ static void oncall_invalid_split_is_refused_and_not_kept(void) {
     llmsplit_completion_cleanup();
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    t_init(argc, argv);
     const char *port;
     char base[320];
     /* the one-call form takes its CA, proxy, key and base from the environment */

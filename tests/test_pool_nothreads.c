@@ -8,6 +8,14 @@
 
 #include "test.h"
 
+/* Shuts the pool down; returns how many tasks were abandoned, as its final counters say. */
+static int shut(llmsplit_pool *p, int drain_ms, llmsplit_pool_stats *final_stats) {
+    llmsplit_pool_stats s;
+    llmsplit_pool_shutdown(p, drain_ms, &s);
+    if (final_stats) *final_stats = s;
+    return (int)s.abandoned_at_shutdown;
+}
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,9 +28,8 @@ static void task(void *arg, const volatile int *abort_flag) {
     ran++;
 }
 
-static void drop(void *arg, int abandoned) {
+static void drop(void *arg) {
     (void)arg;
-    (void)abandoned;
     dropped++;
 }
 
@@ -59,8 +66,7 @@ static llmsplit_pool *make_pool(counting_alloc *c) {
         d.allocator.free_fn = ca_free;
         d.allocator.user_data = c;
     }
-    p = llmsplit_pool_create(&d, &err);
-    if (!p) printf("  create failed: %s\n", err.message);
+    if (llmsplit_pool_create(&d, &p, &err) != LLMSPLIT_OK) printf("  create failed: %s\n", err.message);
     return p;
 }
 
@@ -71,7 +77,7 @@ static void nothreads_create_succeeds_and_warns_nothing_yet(void) {
     CHECK(p != NULL);
     CHECK_EQ_INT(warnings, 0);
     CHECK_EQ_INT(other_logs, 0);
-    CHECK_EQ_INT(llmsplit_pool_shutdown(p, 1000), 0);
+    CHECK_EQ_INT(shut(p, 1000, NULL), 0);
 }
 
 static void nothreads_every_submit_is_refused_and_counted(void) {
@@ -82,7 +88,7 @@ static void nothreads_every_submit_is_refused_and_counted(void) {
     p = make_pool(NULL);
     CHECK(p != NULL);
     if (!p) return;
-    for (i = 0; i < 100; i++) accepted += llmsplit_pool_submit(p, task, drop, &arg);
+    for (i = 0; i < 100; i++) accepted += (llmsplit_pool_submit(p, task, drop, &arg) == LLMSPLIT_OK);
     CHECK_EQ_INT(accepted, 0);
     CHECK_EQ_INT(ran, 0); /* refused: the caller keeps arg, drop is not called */
     CHECK_EQ_INT(dropped, 0);
@@ -93,7 +99,7 @@ static void nothreads_every_submit_is_refused_and_counted(void) {
     CHECK_EQ_UINT(s.abandoned_at_shutdown, 0);
     CHECK_EQ_UINT(s.running, 0);
     CHECK_EQ_UINT(s.queued, 0);
-    CHECK_EQ_INT(llmsplit_pool_shutdown(p, -1), 0);
+    CHECK_EQ_INT(shut(p, -1, NULL), 0);
     CHECK_EQ_INT(ran, 0);
     CHECK_EQ_INT(dropped, 0);
 }
@@ -106,10 +112,10 @@ static void nothreads_warns_once_that_mirroring_is_unavailable(void) {
     p = make_pool(NULL);
     CHECK(p != NULL);
     if (!p) return;
-    for (i = 0; i < 10; i++) CHECK(!llmsplit_pool_submit(p, task, NULL, NULL));
+    for (i = 0; i < 10; i++) CHECK((llmsplit_pool_submit(p, task, NULL, NULL) != LLMSPLIT_OK));
     CHECK_EQ_INT(warnings, 1);
     CHECK_CONTAINS(last_warning, "mirroring is unavailable in this build");
-    CHECK_EQ_INT(llmsplit_pool_shutdown(p, 0), 0);
+    CHECK_EQ_INT(shut(p, 0, NULL), 0);
     CHECK_EQ_INT(warnings, 1);
 }
 
@@ -122,9 +128,9 @@ static void nothreads_shutdown_reports_final_counters_and_frees(void) {
     CHECK(p != NULL);
     if (!p) return;
     CHECK_EQ_INT(c.allocs, 1);
-    CHECK(!llmsplit_pool_submit(p, task, drop, NULL));
-    CHECK(!llmsplit_pool_submit(p, task, drop, NULL));
-    CHECK_EQ_INT(llmsplit_pool_shutdown_stats(p, 10000, &s), 0);
+    CHECK((llmsplit_pool_submit(p, task, drop, NULL) != LLMSPLIT_OK));
+    CHECK((llmsplit_pool_submit(p, task, drop, NULL) != LLMSPLIT_OK));
+    CHECK_EQ_INT(shut(p, 10000, &s), 0);
     CHECK_EQ_UINT(s.submitted, 2);
     CHECK_EQ_UINT(s.dropped_queue_full, 2);
     CHECK_EQ_UINT(s.submitted, s.completed + s.dropped_queue_full + s.abandoned_at_shutdown);
@@ -136,12 +142,16 @@ static void nothreads_still_validates_the_desc(void) {
     llmsplit_error err;
     memset(&d, 0, sizeof d);
     d.threads = -1;
-    CHECK(llmsplit_pool_create(&d, &err) == NULL);
+    {
+        llmsplit_pool *refused = (llmsplit_pool *)&refused; /* create must set it, also to NULL */
+        CHECK(llmsplit_pool_create(&d, &refused, &err) != LLMSPLIT_OK);
+        CHECK(refused == NULL);
+    }
     CHECK_EQ_INT(err.code, LLMSPLIT_ERR_USAGE);
-    CHECK_EQ_INT(llmsplit_pool_submit(NULL, task, NULL, NULL), 0);
+    CHECK_EQ_INT((llmsplit_pool_submit(NULL, task, NULL, NULL) == LLMSPLIT_OK), 0);
     CHECK_EQ_INT(llmsplit_pool_aborting(NULL), 0);
     llmsplit_pool_close(NULL);
-    CHECK_EQ_INT(llmsplit_pool_shutdown(NULL, 0), 0);
+    CHECK_EQ_INT(shut(NULL, 0, NULL), 0);
 }
 
 int main(int argc, char **argv) {

@@ -102,7 +102,11 @@ static llmsplit_http *client(void) {
     memset(&d, 0, sizeof d);
     d.proxy = "";
     d.timeout_ms = 5000;
-    return llmsplit_http_create(&d, NULL);
+    {
+        llmsplit_http *h = NULL;
+        llmsplit_http_create(&d, &h, NULL);
+        return h;
+    }
 }
 
 typedef struct call {
@@ -274,7 +278,7 @@ static void providers_anthropic_tools_translate_both_ways(void) {
     CHECK_CONTAINS(body_of(&c.s), "\"tools\":[{\"name\":\"get_weather\",\"description\":\"d\",\"input_schema\":{\"type\":\"object\"}}]");
     CHECK_CONTAINS(body_of(&c.s), "\"tool_choice\":{\"type\":\"any\"}");
     CHECK_STR(c.resp.finish_reason, "tool_calls");
-    doc = llmsplit_json_parse(c.resp.tool_calls.data, c.resp.tool_calls.len, NULL, NULL);
+    llmsplit_json_parse(c.resp.tool_calls.data, c.resp.tool_calls.len, NULL, &doc, NULL);
     CHECK_STR(llmsplit_json_str(llmsplit_json_path(llmsplit_json_root(doc), "[0].function.name"), NULL), "get_weather");
     CHECK_STR(llmsplit_json_str(llmsplit_json_path(llmsplit_json_root(doc), "[0].function.arguments"), NULL), "{\"city\":\"Paris\"}");
     CHECK_STR(llmsplit_json_str(llmsplit_json_path(llmsplit_json_root(doc), "[0].id"), NULL), "toolu_1");
@@ -315,7 +319,7 @@ static void providers_401_is_a_provider_error_with_the_message_and_no_retry(void
     call_run(&c);
     CHECK_EQ_INT(c.code, LLMSPLIT_ERR_PROVIDER);
     CHECK_EQ_INT(c.err.http_status, 401);
-    CHECK_STARTS(c.err.message, "provider: 401 unauthorized (check the API key): Incorrect API key provided: ***.");
+    CHECK_STARTS(c.err.message, "401 unauthorized (check the API key): Incorrect API key provided: ***.");
     CHECK_NOT_CONTAINS(c.err.message, "sk-test-key-123456");
     CHECK_EQ_INT(LOAD(c.s.requests), 1);
     CHECK_EQ_INT(c.resp.attempts, 1);
@@ -325,10 +329,10 @@ static void providers_401_is_a_provider_error_with_the_message_and_no_retry(void
 static void providers_error_bodies_of_each_shape(void) {
     static const struct { const char *body, *want; } cases[] = {
         {"{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"max_tokens: field required\"}}",
-         "provider: 400 bad request: max_tokens: field required"},
-        {"{\"error\":\"model 'llama9' not found\"}", "provider: 400 bad request: model 'llama9' not found"},
-        {"<html>Bad Gateway</html>", "provider: 400 bad request: <html>Bad Gateway</html>"},
-        {"", "provider: 400 bad request"},
+         "400 bad request: max_tokens: field required"},
+        {"{\"error\":\"model 'llama9' not found\"}", "400 bad request: model 'llama9' not found"},
+        {"<html>Bad Gateway</html>", "400 bad request: <html>Bad Gateway</html>"},
+        {"", "400 bad request"},
     };
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -396,7 +400,7 @@ static void providers_unusable_200_is_a_response_error(void) {
         c.rq.num_retries = 2;
         call_run(&c);
         CHECK_EQ_INT(c.code, LLMSPLIT_ERR_RESPONSE);
-        CHECK_STARTS(c.err.message, "response: ");
+        CHECK(strncmp(c.err.message, "response", 8) != 0);
         CHECK_EQ_INT(c.resp.attempts, 1);
         call_done(&c);
     }
@@ -555,7 +559,7 @@ static void providers_error_inside_a_stream_after_200(void) {
     c.s.read_request = 1;
     stream_call(&c, "gpt-4", &d);
     CHECK_EQ_INT(c.code, LLMSPLIT_ERR_PROVIDER);
-    CHECK_STR(c.err.message, "provider: error inside the stream: server_error: The server had an error");
+    CHECK_STR(c.err.message, "error inside the stream: server_error: The server had an error");
     CHECK_EQ_INT(d.len, 3);
     call_done(&c);
     /* Anthropic's named error event */
@@ -566,7 +570,7 @@ static void providers_error_inside_a_stream_after_200(void) {
     c.s.read_request = 1;
     stream_call(&c, "claude-3-haiku", &d);
     CHECK_EQ_INT(c.code, LLMSPLIT_ERR_PROVIDER);
-    CHECK_STR(c.err.message, "provider: error inside the stream: overloaded_error: Overloaded");
+    CHECK_STR(c.err.message, "error inside the stream: overloaded_error: Overloaded");
     call_done(&c);
 }
 
@@ -659,7 +663,7 @@ static int sse_run(const char *text, size_t step, events *e, size_t max) {
     p.on_event = on_event;
     p.user_data = e;
     p.max_event_bytes = max;
-    for (i = 0; i < len && r == 0; i += step) r = llmsplit_sse_feed(&p, text + i, len - i < step ? len - i : step, &err);
+    for (i = 0; i < len && r == 0; i += step) r = llmsplit_sse_feed(&p, text + i, len - i < step ? len - i : step, &err) == LLMSPLIT_OK ? 0 : -1;
     llmsplit_sse_free(&p);
     return r;
 }

@@ -7,6 +7,38 @@
 
 #include "test.h"
 
+/* The pickers report an arm through a pointer and a status; these give the arm back (-1 when
+   refused) so a check can name the arm, and fail the running test when the status and the arm
+   disagree (an arm with an error, or no arm with LLMSPLIT_OK). */
+static int t_arm(llmsplit_status st, int arm) {
+    if ((st == LLMSPLIT_OK) != (arm >= 0) || (st != LLMSPLIT_OK && (st != LLMSPLIT_ERR_USAGE || arm != -1))) {
+        t_cur_failed = 1;
+        printf("  picker said %s with arm %d\n", llmsplit_strerror(st), arm);
+    }
+    return arm;
+}
+static int arm_hash(const double *w, int n, uint32_t hash) {
+    int a = -2;
+    llmsplit_status st = llmsplit_pick_hash(w, n, hash, &a, NULL);
+    return t_arm(st, a);
+}
+static int arm_sticky(const double *w, int n, const char *key, size_t key_len) {
+    int a = -2;
+    llmsplit_status st = llmsplit_pick_sticky(w, n, key, key_len, &a, NULL);
+    return t_arm(st, a);
+}
+static int arm_random(const double *w, int n, double u) {
+    int a = -2;
+    llmsplit_status st = llmsplit_pick_random(w, n, u, &a, NULL);
+    return t_arm(st, a);
+}
+static int arm_pick(const double *w, const unsigned char *avail, int n, const char *key, size_t key_len,
+                    llmsplit_rng *rng) {
+    int a = -2;
+    llmsplit_status st = llmsplit_pick(w, avail, n, key, key_len, rng, &a, NULL);
+    return t_arm(st, a);
+}
+
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -68,7 +100,7 @@ static void split_sticky_nginx_vector_keys_1_to_20_fall_12_2_6(void) {
         char key[32];
         int arm;
         snprintf(key, sizeof key, "%d", i);
-        arm = llmsplit_pick_sticky(nginx_table, 3, key, strlen(key));
+        arm = arm_sticky(nginx_table, 3, key, strlen(key));
         CHECK_GE_INT(arm, 0);
         CHECK_LT_INT(arm, 3);
         if (arm >= 0) counts[arm]++;
@@ -85,12 +117,12 @@ static void split_sticky_bounds_are_exact_at_hash_edges(void) {
     uint32_t b2 = b1 + (uint32_t)(1000ull * 0xFFFFFFFFull / 10000ull);
     CHECK_EQ_UINT(b1, 2199023255u);
     CHECK_EQ_UINT(b2, 2628519984u);
-    CHECK_EQ_INT(llmsplit_pick_hash(nginx_table, 3, 0), 0);
-    CHECK_EQ_INT(llmsplit_pick_hash(nginx_table, 3, b1 - 1), 0);
-    CHECK_EQ_INT(llmsplit_pick_hash(nginx_table, 3, b1), 1);
-    CHECK_EQ_INT(llmsplit_pick_hash(nginx_table, 3, b2 - 1), 1);
-    CHECK_EQ_INT(llmsplit_pick_hash(nginx_table, 3, b2), 2);
-    CHECK_EQ_INT(llmsplit_pick_hash(nginx_table, 3, 0xFFFFFFFFu), 2);
+    CHECK_EQ_INT(arm_hash(nginx_table, 3, 0), 0);
+    CHECK_EQ_INT(arm_hash(nginx_table, 3, b1 - 1), 0);
+    CHECK_EQ_INT(arm_hash(nginx_table, 3, b1), 1);
+    CHECK_EQ_INT(arm_hash(nginx_table, 3, b2 - 1), 1);
+    CHECK_EQ_INT(arm_hash(nginx_table, 3, b2), 2);
+    CHECK_EQ_INT(arm_hash(nginx_table, 3, 0xFFFFFFFFu), 2);
 }
 
 static void split_sticky_shares_round_to_hundredths_of_a_percent(void) {
@@ -100,13 +132,13 @@ static void split_sticky_shares_round_to_hundredths_of_a_percent(void) {
     uint32_t b2 = b1 + (uint32_t)(3333ull * 0xFFFFFFFFull / 10000ull);
     double tiny[2] = {0.00004, 99.99996}; /* 0.00004% rounds to 0 units: never wins by bound */
     double half_unit[2] = {0.005, 99.995}; /* 0.005% rounds up to 1 unit */
-    CHECK_EQ_INT(llmsplit_pick_hash(thirds, 3, b1 - 1), 0);
-    CHECK_EQ_INT(llmsplit_pick_hash(thirds, 3, b1), 1);
-    CHECK_EQ_INT(llmsplit_pick_hash(thirds, 3, b2 - 1), 1);
-    CHECK_EQ_INT(llmsplit_pick_hash(thirds, 3, b2), 2);
-    CHECK_EQ_INT(llmsplit_pick_hash(tiny, 2, 0), 1);
-    CHECK_EQ_INT(llmsplit_pick_hash(half_unit, 2, 0), 0);
-    CHECK_EQ_INT(llmsplit_pick_hash(half_unit, 2, (uint32_t)(0xFFFFFFFFull / 10000ull)), 1);
+    CHECK_EQ_INT(arm_hash(thirds, 3, b1 - 1), 0);
+    CHECK_EQ_INT(arm_hash(thirds, 3, b1), 1);
+    CHECK_EQ_INT(arm_hash(thirds, 3, b2 - 1), 1);
+    CHECK_EQ_INT(arm_hash(thirds, 3, b2), 2);
+    CHECK_EQ_INT(arm_hash(tiny, 2, 0), 1);
+    CHECK_EQ_INT(arm_hash(half_unit, 2, 0), 0);
+    CHECK_EQ_INT(arm_hash(half_unit, 2, (uint32_t)(0xFFFFFFFFull / 10000ull)), 1);
 }
 
 static void split_sticky_80_and_0_8_weights_mean_the_same(void) {
@@ -115,8 +147,8 @@ static void split_sticky_80_and_0_8_weights_mean_the_same(void) {
     for (i = 0; i < 20000; i++) {
         char key[32];
         int n = snprintf(key, sizeof key, "user-%d", i);
-        if (llmsplit_pick_sticky(a, 2, key, (size_t)n) != llmsplit_pick_sticky(b, 2, key, (size_t)n)) same = 0;
-        if (llmsplit_pick_sticky(c, 3, key, (size_t)n) != llmsplit_pick_sticky(d, 3, key, (size_t)n)) same = 0;
+        if (arm_sticky(a, 2, key, (size_t)n) != arm_sticky(b, 2, key, (size_t)n)) same = 0;
+        if (arm_sticky(c, 3, key, (size_t)n) != arm_sticky(d, 3, key, (size_t)n)) same = 0;
     }
     CHECK(same);
 }
@@ -129,23 +161,23 @@ static void split_zero_weight_arms_never_win(void) {
     for (i = 0; i < 5000; i++) {
         char key[32];
         int n = snprintf(key, sizeof key, "k%d", i);
-        if (llmsplit_pick_sticky(mid, 3, key, (size_t)n) != 1) ok = 0;
-        if (llmsplit_pick_sticky(first, 2, key, (size_t)n) != 0) ok = 0; /* the rest goes to the last arm WITH a weight */
-        if (llmsplit_pick_random(mid, 3, llmsplit_rng_next(&r)) != 1) ok = 0;
+        if (arm_sticky(mid, 3, key, (size_t)n) != 1) ok = 0;
+        if (arm_sticky(first, 2, key, (size_t)n) != 0) ok = 0; /* the rest goes to the last arm WITH a weight */
+        if (arm_random(mid, 3, llmsplit_rng_next(&r)) != 1) ok = 0;
     }
     CHECK(ok);
-    CHECK_EQ_INT(llmsplit_pick_hash(first, 2, 0xFFFFFFFFu), 0);
+    CHECK_EQ_INT(arm_hash(first, 2, 0xFFFFFFFFu), 0);
 }
 
 static void split_empty_key_is_not_a_key(void) {
     double w[2] = {50, 50};
     int seen[2] = {0, 0}, i;
     llmsplit_rng r;
-    CHECK_EQ_INT(llmsplit_pick_sticky(w, 2, "", 0), -1);
-    CHECK_EQ_INT(llmsplit_pick_sticky(w, 2, NULL, 5), -1);
+    CHECK_EQ_INT(arm_sticky(w, 2, "", 0), -1);
+    CHECK_EQ_INT(arm_sticky(w, 2, NULL, 5), -1);
     llmsplit_rng_seed(&r, 42);
     for (i = 0; i < 1000; i++) {
-        int arm = llmsplit_pick(w, NULL, 2, "", 0, &r);
+        int arm = arm_pick(w, NULL, 2, "", 0, &r);
         if (arm >= 0) seen[arm]++;
     }
     /* random mode, not "hash of the empty string" (which is 0, the first arm, every time) */
@@ -161,34 +193,34 @@ static void split_pick_rejects_invalid_weights(void) {
     inf2[0] = 1;
     inf2[1] = strtod("inf", NULL);
     llmsplit_rng_seed(&r, 1);
-    CHECK_EQ_INT(llmsplit_pick_hash(neg, 2, 1), -1);
-    CHECK_EQ_INT(llmsplit_pick_random(neg, 2, 0.5), -1);
-    CHECK_EQ_INT(llmsplit_pick_hash(zero, 2, 1), -1);
-    CHECK_EQ_INT(llmsplit_pick_random(zero, 2, 0.5), -1);
-    CHECK_EQ_INT(llmsplit_pick_hash(nan2, 2, 1), -1);
-    CHECK_EQ_INT(llmsplit_pick_random(nan2, 2, 0.5), -1);
-    CHECK_EQ_INT(llmsplit_pick_hash(inf2, 2, 1), -1);
-    CHECK_EQ_INT(llmsplit_pick_random(inf2, 2, 0.5), -1);
-    CHECK_EQ_INT(llmsplit_pick_hash(big, 2, 1), -1); /* the sum overflows */
-    CHECK_EQ_INT(llmsplit_pick_hash(NULL, 2, 1), -1);
-    CHECK_EQ_INT(llmsplit_pick_hash(ok, 0, 1), -1);
-    CHECK_EQ_INT(llmsplit_pick(neg, NULL, 2, "k", 1, &r), -1);
-    CHECK_EQ_INT(llmsplit_pick(zero, NULL, 2, NULL, 0, &r), -1);
-    CHECK_EQ_INT(llmsplit_pick(ok, NULL, 1, NULL, 0, NULL), -1); /* random needs an rng */
-    CHECK_EQ_INT(llmsplit_pick(ok, NULL, 1, "k", 1, NULL), 0);   /* sticky does not */
-    CHECK_EQ_INT(llmsplit_pick_hash(ok, 1, 12345), 0);
-    CHECK_EQ_INT(llmsplit_pick_random(ok, 1, 0.99), 0);
+    CHECK_EQ_INT(arm_hash(neg, 2, 1), -1);
+    CHECK_EQ_INT(arm_random(neg, 2, 0.5), -1);
+    CHECK_EQ_INT(arm_hash(zero, 2, 1), -1);
+    CHECK_EQ_INT(arm_random(zero, 2, 0.5), -1);
+    CHECK_EQ_INT(arm_hash(nan2, 2, 1), -1);
+    CHECK_EQ_INT(arm_random(nan2, 2, 0.5), -1);
+    CHECK_EQ_INT(arm_hash(inf2, 2, 1), -1);
+    CHECK_EQ_INT(arm_random(inf2, 2, 0.5), -1);
+    CHECK_EQ_INT(arm_hash(big, 2, 1), -1); /* the sum overflows */
+    CHECK_EQ_INT(arm_hash(NULL, 2, 1), -1);
+    CHECK_EQ_INT(arm_hash(ok, 0, 1), -1);
+    CHECK_EQ_INT(arm_pick(neg, NULL, 2, "k", 1, &r), -1);
+    CHECK_EQ_INT(arm_pick(zero, NULL, 2, NULL, 0, &r), -1);
+    CHECK_EQ_INT(arm_pick(ok, NULL, 1, NULL, 0, NULL), -1); /* random needs an rng */
+    CHECK_EQ_INT(arm_pick(ok, NULL, 1, "k", 1, NULL), 0);   /* sticky does not */
+    CHECK_EQ_INT(arm_hash(ok, 1, 12345), 0);
+    CHECK_EQ_INT(arm_random(ok, 1, 0.99), 0);
 }
 
 static void split_random_pick_slices_are_exact(void) {
     double w[4] = {0, 0.8, 0, 0.2};
-    CHECK_EQ_INT(llmsplit_pick_random(w, 4, 0.0), 1);
-    CHECK_EQ_INT(llmsplit_pick_random(w, 4, 0.7999999), 1);
-    CHECK_EQ_INT(llmsplit_pick_random(w, 4, 0.8), 3);
-    CHECK_EQ_INT(llmsplit_pick_random(w, 4, 0.9999999999999999), 3);
-    CHECK_EQ_INT(llmsplit_pick_random(w, 4, -3.0), 1); /* clamped */
-    CHECK_EQ_INT(llmsplit_pick_random(w, 4, 7.0), 3);
-    CHECK_EQ_INT(llmsplit_pick_random(w, 4, strtod("nan", NULL)), 1);
+    CHECK_EQ_INT(arm_random(w, 4, 0.0), 1);
+    CHECK_EQ_INT(arm_random(w, 4, 0.7999999), 1);
+    CHECK_EQ_INT(arm_random(w, 4, 0.8), 3);
+    CHECK_EQ_INT(arm_random(w, 4, 0.9999999999999999), 3);
+    CHECK_EQ_INT(arm_random(w, 4, -3.0), 1); /* clamped */
+    CHECK_EQ_INT(arm_random(w, 4, 7.0), 3);
+    CHECK_EQ_INT(arm_random(w, 4, strtod("nan", NULL)), 1);
 }
 
 /* --- goodness of fit over 10^6 keys or draws ---------------------------------------------- */
@@ -200,7 +232,7 @@ static void fit_sticky(const double *w, int n) {
     double chi;
     for (i = 0; i < FIT_N; i++) {
         char key[32];
-        int len = snprintf(key, sizeof key, "user-%ld", i), arm = llmsplit_pick_sticky(w, n, key, (size_t)len);
+        int len = snprintf(key, sizeof key, "user-%ld", i), arm = arm_sticky(w, n, key, (size_t)len);
         CHECK_GE_INT(arm, 0);
         if (arm < 0) return;
         counts[arm]++;
@@ -216,7 +248,7 @@ static void fit_random(const double *w, int n, uint64_t seed) {
     llmsplit_rng r;
     llmsplit_rng_seed(&r, seed);
     for (i = 0; i < FIT_N; i++) {
-        int arm = llmsplit_pick(w, NULL, n, NULL, 0, &r);
+        int arm = arm_pick(w, NULL, n, NULL, 0, &r);
         CHECK_GE_INT(arm, 0);
         if (arm < 0) return;
         counts[arm]++;
@@ -240,7 +272,7 @@ static void split_random_80_20_over_10000_calls_lands_within_two_points(void) {
     int i, first = 0;
     llmsplit_rng r;
     llmsplit_rng_seed(&r, 0); /* unseeded: this must hold for any seed, with room to spare */
-    for (i = 0; i < 10000; i++) first += llmsplit_pick(w80_20, NULL, 2, NULL, 0, &r) == 0;
+    for (i = 0; i < 10000; i++) first += arm_pick(w80_20, NULL, 2, NULL, 0, &r) == 0;
     CHECK_GT_INT(first, 7800);
     CHECK_LT_INT(first, 8200);
 }
@@ -256,8 +288,8 @@ static uint64_t sticky_fingerprint(void) {
     for (i = 0; i < 10000; i++) {
         char key[32];
         int n = snprintf(key, sizeof key, "user-%d", i);
-        int a = llmsplit_pick_sticky(w80_20, 2, key, (size_t)n) * 9 + llmsplit_pick_sticky(t3, 3, key, (size_t)n) * 3 +
-                llmsplit_pick_sticky(w33, 3, key, (size_t)n);
+        int a = arm_sticky(w80_20, 2, key, (size_t)n) * 9 + arm_sticky(t3, 3, key, (size_t)n) * 3 +
+                arm_sticky(w33, 3, key, (size_t)n);
         h = (h ^ (uint64_t)a) * 1099511628211ull;
     }
     return h;
@@ -265,8 +297,10 @@ static uint64_t sticky_fingerprint(void) {
 
 static void split_sticky_same_key_same_arm_across_calls_and_configs(void) {
     const char *text = "{\"split\": {\"gpt-4\": 0.8, \"huggingface/https://e.example/\": 0.2}}";
-    llmsplit_config *c1 = llmsplit_config_parse(text, strlen(text), NULL, NULL);
-    llmsplit_config *c2 = llmsplit_config_parse(text, strlen(text), NULL, NULL);
+    llmsplit_config *c1 = NULL;
+    llmsplit_config_parse(text, strlen(text), NULL, &c1, NULL);
+    llmsplit_config *c2 = NULL;
+    llmsplit_config_parse(text, strlen(text), NULL, &c2, NULL);
     llmsplit_rng r1, r2;
     int i, same = 1;
     CHECK(c1 != NULL);
@@ -282,8 +316,8 @@ static void split_sticky_same_key_same_arm_across_calls_and_configs(void) {
             w1[j] = c1->deployments[c1->groups[0].deployments[j]].weight;
             w2[j] = c2->deployments[c2->groups[0].deployments[j]].weight;
         }
-        int a = llmsplit_pick(w1, NULL, 2, key, (size_t)n, &r1);
-        if (a != llmsplit_pick(w2, NULL, 2, key, (size_t)n, &r2) || a != llmsplit_pick(w1, NULL, 2, key, (size_t)n, &r1)) same = 0;
+        int a = arm_pick(w1, NULL, 2, key, (size_t)n, &r1);
+        if (a != arm_pick(w2, NULL, 2, key, (size_t)n, &r2) || a != arm_pick(w1, NULL, 2, key, (size_t)n, &r1)) same = 0;
     }
     CHECK(same);
 done:
@@ -393,14 +427,14 @@ static void split_pick_out_arm_moves_only_its_users_in_proportion(void) {
     for (i = 0; i < 200000; i++) {
         char key[32];
         int n = snprintf(key, sizeof key, "user-%d", i);
-        int before = llmsplit_pick_sticky(w, 3, key, (size_t)n);
-        int after = llmsplit_pick(w, avail, 3, key, (size_t)n, NULL);
+        int before = arm_sticky(w, 3, key, (size_t)n);
+        int after = arm_pick(w, avail, 3, key, (size_t)n, NULL);
         if (before != 0 && after != before) stayed = 0;
         if (before == 0) {
             if (after < 1) stayed = 0;
             else moved[after - 1]++;
         }
-        if (llmsplit_pick(w, avail, 3, key, (size_t)n, NULL) != after) stable = 0;
+        if (arm_pick(w, avail, 3, key, (size_t)n, NULL) != after) stable = 0;
     }
     CHECK(stayed);
     CHECK(stable);
@@ -415,7 +449,7 @@ static void split_pick_random_skips_out_arms(void) {
     llmsplit_rng r;
     int i;
     llmsplit_rng_seed(&r, 11);
-    for (i = 0; i < 100000; i++) counts[llmsplit_pick(w, avail, 3, NULL, 0, &r)]++;
+    for (i = 0; i < 100000; i++) counts[arm_pick(w, avail, 3, NULL, 0, &r)]++;
     CHECK_EQ_INT(counts[1], 0);
     counts[1] = counts[2];
     CHECK_LT_DBL(chi_square(counts, rest, 2, 100000), chi2_crit_p001[1]);
@@ -427,11 +461,11 @@ static void split_pick_all_out_serves_the_configured_split(void) {
     double w2[2] = {0, 1};
     llmsplit_rng r;
     llmsplit_rng_seed(&r, 3);
-    CHECK_EQ_INT(llmsplit_pick(w, none, 2, "alice", 5, NULL), llmsplit_pick_sticky(w, 2, "alice", 5));
-    CHECK_GE_INT(llmsplit_pick(w, none, 2, NULL, 0, &r), 0);
+    CHECK_EQ_INT(arm_pick(w, none, 2, "alice", 5, NULL), arm_sticky(w, 2, "alice", 5));
+    CHECK_GE_INT(arm_pick(w, none, 2, NULL, 0, &r), 0);
     /* the only available arm has weight 0: nothing with a weight is available */
-    CHECK_EQ_INT(llmsplit_pick(w2, zero_arm_only, 2, NULL, 0, &r), 1);
-    CHECK_EQ_INT(llmsplit_pick(w2, zero_arm_only, 2, "bob", 3, NULL), 1);
+    CHECK_EQ_INT(arm_pick(w2, zero_arm_only, 2, NULL, 0, &r), 1);
+    CHECK_EQ_INT(arm_pick(w2, zero_arm_only, 2, "bob", 3, NULL), 1);
 }
 
 static void split_sample_is_sticky_and_independent_of_the_arm(void) {
@@ -442,7 +476,7 @@ static void split_sample_is_sticky_and_independent_of_the_arm(void) {
     for (i = 0; i < 200000; i++) {
         char key[32];
         int n = snprintf(key, sizeof key, "user-%d", i);
-        int arm = llmsplit_pick_sticky(w80_20, 2, key, (size_t)n);
+        int arm = arm_sticky(w80_20, 2, key, (size_t)n);
         int s = llmsplit_pick_sample(0.5, key, (size_t)n, NULL);
         if (s != llmsplit_pick_sample(0.5, key, (size_t)n, &r)) stable = 0;
         total[arm]++;
@@ -473,8 +507,15 @@ static void split_sample_rate_edges(void) {
 
 /* --- config: what loads ---------------------------------------------------------------------- */
 
+/* The config, or NULL; the status must agree with what came back. */
 static llmsplit_config *parse_cfg(const char *text, llmsplit_error *err) {
-    return llmsplit_config_parse(text, strlen(text), NULL, err);
+    llmsplit_config *cfg = (llmsplit_config *)&cfg; /* not NULL: parse must set it either way */
+    llmsplit_status st = llmsplit_config_parse(text, strlen(text), NULL, &cfg, err);
+    if ((st == LLMSPLIT_OK) != (cfg != NULL) || (err && st != err->code)) {
+        t_cur_failed = 1;
+        printf("  config_parse said %s with%s a config\n", llmsplit_strerror(st), cfg ? "" : "out");
+    }
+    return cfg;
 }
 
 static const char *design_example; /* tests/data/design_example.json, read by main */
@@ -767,7 +808,7 @@ static void config_load_reads_a_file(void) {
     if (fd < 0) return;
     CHECK_EQ_INT(write(fd, design_example, strlen(design_example)), (ssize_t)strlen(design_example));
     close(fd);
-    cfg = llmsplit_config_load(path, NULL, &err);
+    llmsplit_config_load(path, NULL, &cfg, &err);
     CHECK(cfg != NULL);
     if (cfg) CHECK_EQ_INT(cfg->num_deployments, 3);
     llmsplit_config_free(cfg);
@@ -776,11 +817,15 @@ static void config_load_reads_a_file(void) {
 
 static void config_load_missing_file_is_a_config_error(void) {
     llmsplit_error err;
-    CHECK(llmsplit_config_load("/nonexistent/llmsplit.json", NULL, &err) == NULL);
+    llmsplit_config *cfg = NULL;
+    CHECK_EQ_INT(llmsplit_config_load("/nonexistent/llmsplit.json", NULL, &cfg, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK(cfg == NULL);
     CHECK_EQ_INT(err.code, LLMSPLIT_ERR_CONFIG);
     CHECK_STR(err.message, "cannot read /nonexistent/llmsplit.json: No such file or directory");
-    CHECK(llmsplit_config_load(NULL, NULL, &err) == NULL);
+    CHECK_EQ_INT(llmsplit_config_load(NULL, NULL, &cfg, &err), LLMSPLIT_ERR_USAGE);
+    CHECK(cfg == NULL);
     CHECK_EQ_INT(err.code, LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(llmsplit_config_load("/nonexistent", NULL, NULL, &err), LLMSPLIT_ERR_USAGE); /* no out */
 }
 
 static void config_load_big_file_crosses_read_chunks(void) {
@@ -798,7 +843,7 @@ static void config_load_big_file_crosses_read_chunks(void) {
         fprintf(f, "%s{\"model_name\":\"g%d\",\"litellm_params\":{\"model\":\"openai/m%d\",\"note\":\"%064d\"}}", i ? "," : "", i % 7, i, i);
     fputs("]}", f);
     fclose(f);
-    cfg = llmsplit_config_load(path, NULL, &err);
+    llmsplit_config_load(path, NULL, &cfg, &err);
     CHECK(cfg != NULL);
     if (cfg) {
         CHECK_EQ_INT(cfg->num_deployments, 2000);
@@ -838,7 +883,7 @@ static void config_uses_the_given_allocator_for_everything(void) {
     a.free_fn = count_free;
     a.user_data = &c;
     setenv("LLMSPLIT_TEST_KEY", "k", 1);
-    cfg = llmsplit_config_parse(design_example, strlen(design_example), &a, NULL);
+    llmsplit_config_parse(design_example, strlen(design_example), &a, &cfg, NULL);
     CHECK(cfg != NULL);
     CHECK_GT_INT(c.allocs, 0);
     CHECK_GT_INT(c.live, 0);
@@ -861,8 +906,7 @@ static void config_out_of_memory_anywhere_fails_cleanly(void) {
     for (n = 1; n < 1000 && !cfg; n++) {
         memset(&c, 0, sizeof c);
         c.fail_at = n;
-        cfg = llmsplit_config_parse(litellm_proxy_config, strlen(litellm_proxy_config), &a, &err);
-        if (!cfg) {
+        if (llmsplit_config_parse(litellm_proxy_config, strlen(litellm_proxy_config), &a, &cfg, &err) != LLMSPLIT_OK) {
             if (c.live != 0) clean = 0;
             if (err.code != LLMSPLIT_ERR_NOMEM) nomem = 0;
         }
@@ -1033,9 +1077,12 @@ static void config_error_names_no_secret(void) {
 
 static void config_null_text_is_a_usage_error(void) {
     llmsplit_error err;
-    CHECK(llmsplit_config_parse(NULL, 0, NULL, &err) == NULL);
+    llmsplit_config *cfg = NULL;
+    CHECK_EQ_INT(llmsplit_config_parse(NULL, 0, NULL, &cfg, &err), LLMSPLIT_ERR_USAGE);
+    CHECK(cfg == NULL);
     CHECK_EQ_INT(err.code, LLMSPLIT_ERR_USAGE);
-    CHECK(llmsplit_config_parse("{}", 2, NULL, NULL) == NULL); /* err may be NULL */
+    CHECK_EQ_INT(llmsplit_config_parse("{}", 2, NULL, &cfg, NULL), LLMSPLIT_ERR_CONFIG); /* err may be NULL */
+    CHECK(cfg == NULL);
     llmsplit_config_free(NULL);
     CHECK(llmsplit_config_group(NULL, "x") == NULL);
 }
@@ -1055,7 +1102,7 @@ static void health_waits_for_a_full_window(void) {
     llmsplit_rollback_settings s = rb(10, 0.5, 0, 60);
     llmsplit_health h;
     int i, tripped = 0;
-    CHECK(llmsplit_health_init(&h, &s, NULL));
+    CHECK((llmsplit_health_init(&h, &s, NULL, NULL) == LLMSPLIT_OK));
     for (i = 0; i < 9; i++) tripped |= llmsplit_health_record(&h, 0, 10, 1000 + i);
     CHECK(!tripped); /* 9 of 9 failed, but the window is not full */
     CHECK(llmsplit_health_available(&h, 1009));
@@ -1068,7 +1115,7 @@ static void health_trips_only_above_the_error_rate(void) {
     llmsplit_rollback_settings s = rb(10, 0.5, 0, 60);
     llmsplit_health h;
     int i, tripped = 0;
-    CHECK(llmsplit_health_init(&h, &s, NULL));
+    CHECK((llmsplit_health_init(&h, &s, NULL, NULL) == LLMSPLIT_OK));
     for (i = 0; i < 10; i++) tripped |= llmsplit_health_record(&h, i % 2 == 0, 10, i); /* exactly 50%: not above */
     CHECK(!tripped);
     CHECK_EQ_INT(llmsplit_health_record(&h, 0, 10, 10), 1); /* the oldest (a success) leaves: 6 of 10 fail */
@@ -1082,7 +1129,7 @@ static void health_window_slides_and_forgets_old_failures(void) {
     llmsplit_rollback_settings s = rb(4, 0.5, 0, 60);
     llmsplit_health h;
     int i, tripped = 0;
-    CHECK(llmsplit_health_init(&h, &s, NULL));
+    CHECK((llmsplit_health_init(&h, &s, NULL, NULL) == LLMSPLIT_OK));
     tripped |= llmsplit_health_record(&h, 0, 1, 0);
     tripped |= llmsplit_health_record(&h, 0, 1, 1);
     for (i = 0; i < 100; i++) tripped |= llmsplit_health_record(&h, 1, 1, 2 + i);
@@ -1101,8 +1148,8 @@ static void health_p95_is_nearest_rank(void) {
     llmsplit_rollback_settings at = rb(20, 0, 19, 60), below = rb(20, 0, 18.5, 60);
     llmsplit_health h1, h2;
     int i, t1 = 0, t2 = 0;
-    CHECK(llmsplit_health_init(&h1, &at, NULL));
-    CHECK(llmsplit_health_init(&h2, &below, NULL));
+    CHECK((llmsplit_health_init(&h1, &at, NULL, NULL) == LLMSPLIT_OK));
+    CHECK((llmsplit_health_init(&h2, &below, NULL, NULL) == LLMSPLIT_OK));
     for (i = 20; i >= 1; i--) {
         t1 |= llmsplit_health_record(&h1, 1, i, 0);
         t2 |= llmsplit_health_record(&h2, 1, i, 0);
@@ -1119,7 +1166,7 @@ static void health_p95_of_50_is_the_48th(void) {
     llmsplit_rollback_settings s = rb(50, 0, 100, 60);
     llmsplit_health h;
     int i, tripped = 0;
-    CHECK(llmsplit_health_init(&h, &s, NULL));
+    CHECK((llmsplit_health_init(&h, &s, NULL, NULL) == LLMSPLIT_OK));
     /* 47 fast, 3 slow: the 48th smallest is slow, so p95 is slow (2 slow would not be) */
     for (i = 0; i < 47; i++) tripped |= llmsplit_health_record(&h, 1, 10, i);
     for (i = 0; i < 2; i++) tripped |= llmsplit_health_record(&h, 1, 5000, 50 + i);
@@ -1134,7 +1181,7 @@ static void health_failed_results_count_in_the_latency(void) {
     llmsplit_rollback_settings s = rb(5, 0, 1000, 60);
     llmsplit_health h;
     int i, tripped = 0;
-    CHECK(llmsplit_health_init(&h, &s, NULL));
+    CHECK((llmsplit_health_init(&h, &s, NULL, NULL) == LLMSPLIT_OK));
     for (i = 0; i < 5; i++) tripped |= llmsplit_health_record(&h, 0, 30000, i); /* timeouts */
     CHECK(tripped);
     CHECK_EQ_INT(h.last_reason, LLMSPLIT_ROLLBACK_LATENCY);
@@ -1144,7 +1191,7 @@ static void health_failed_results_count_in_the_latency(void) {
 static void health_both_limits_report_both_reasons(void) {
     llmsplit_rollback_settings s = rb(3, 0.5, 100, 60);
     llmsplit_health h;
-    CHECK(llmsplit_health_init(&h, &s, NULL));
+    CHECK((llmsplit_health_init(&h, &s, NULL, NULL) == LLMSPLIT_OK));
     llmsplit_health_record(&h, 0, 500, 0);
     llmsplit_health_record(&h, 0, 500, 1);
     CHECK_EQ_INT(llmsplit_health_record(&h, 0, 500, 2), 1);
@@ -1158,7 +1205,7 @@ static void health_cooldown_then_back_with_a_fresh_window(void) {
     llmsplit_rollback_settings s = rb(4, 0.5, 0, 2.5);
     llmsplit_health h;
     int i;
-    CHECK(llmsplit_health_init(&h, &s, NULL));
+    CHECK((llmsplit_health_init(&h, &s, NULL, NULL) == LLMSPLIT_OK));
     for (i = 0; i < 3; i++) llmsplit_health_record(&h, 0, 1, 10000);
     CHECK_EQ_INT(llmsplit_health_record(&h, 0, 1, 10000), 1);
     CHECK_EQ_INT(h.count, 0);
@@ -1182,7 +1229,7 @@ static void health_window_0_is_off(void) {
     llmsplit_rollback_settings s = rb(0, 0.1, 1, 60);
     llmsplit_health h;
     int i, tripped = 0;
-    CHECK(llmsplit_health_init(&h, &s, NULL));
+    CHECK((llmsplit_health_init(&h, &s, NULL, NULL) == LLMSPLIT_OK));
     CHECK(h.latency_ms == NULL);
     for (i = 0; i < 1000; i++) tripped |= llmsplit_health_record(&h, 0, 1e9, i);
     CHECK(!tripped);
@@ -1200,11 +1247,11 @@ static void health_init_rejects_invalid_settings(void) {
     bad[2] = rb(5, -0.5, 0, 1);
     bad[3] = rb(5, 0.5, strtod("nan", NULL), 1);
     for (i = 0; i < 4; i++) {
-        CHECK_EQ_INT(llmsplit_health_init(&h, &bad[i], NULL), 0);
+        CHECK_EQ_INT((llmsplit_health_init(&h, &bad[i], NULL, NULL) == LLMSPLIT_OK), 0);
         llmsplit_health_free(&h); /* safe after a failed init */
     }
-    CHECK_EQ_INT(llmsplit_health_init(&h, NULL, NULL), 0);
-    CHECK_EQ_INT(llmsplit_health_init(NULL, &bad[0], NULL), 0);
+    CHECK_EQ_INT((llmsplit_health_init(&h, NULL, NULL, NULL) == LLMSPLIT_OK), 0);
+    CHECK_EQ_INT((llmsplit_health_init(NULL, &bad[0], NULL, NULL) == LLMSPLIT_OK), 0);
 }
 
 static void health_uses_the_given_allocator(void) {
@@ -1216,12 +1263,12 @@ static void health_uses_the_given_allocator(void) {
     a.alloc_fn = count_alloc;
     a.free_fn = count_free;
     a.user_data = &c;
-    CHECK(llmsplit_health_init(&h, &s, &a));
+    CHECK((llmsplit_health_init(&h, &s, &a, NULL) == LLMSPLIT_OK));
     CHECK_EQ_INT(c.live, 1);
     llmsplit_health_free(&h);
     CHECK_EQ_INT(c.live, 0);
     c.fail_at = c.allocs + 1;
-    CHECK_EQ_INT(llmsplit_health_init(&h, &s, &a), 0);
+    CHECK_EQ_INT((llmsplit_health_init(&h, &s, &a, NULL) == LLMSPLIT_OK), 0);
     llmsplit_health_free(&h);
     CHECK_EQ_INT(c.live, 0);
 }
@@ -1401,7 +1448,7 @@ static void nginx_agrees(int table) {
     memset(&d, 0, sizeof d);
     d.proxy = "";
     d.timeout_ms = 5000;
-    http = llmsplit_http_create(&d, NULL);
+    llmsplit_http_create(&d, &http, NULL);
     CHECK(http != NULL);
     if (!http) return;
     llmsplit_rng_seed(&r, 2024 + (uint64_t)table);
@@ -1418,7 +1465,7 @@ static void nginx_agrees(int table) {
         memset(&rq, 0, sizeof rq);
         memset(&resp, 0, sizeof resp);
         rq.url = url;
-        ours = llmsplit_pick_sticky(nt->weights, nt->n, key, (size_t)len);
+        ours = arm_sticky(nt->weights, nt->n, key, (size_t)len);
         if (llmsplit_http_send(http, &rq, &resp, &err) == LLMSPLIT_OK && resp.status == 200 && resp.body.len == 1) {
             asked++;
             if (ours >= 0 && resp.body.data[0] == 'a' + ours) agree++;
