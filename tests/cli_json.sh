@@ -1,5 +1,5 @@
 #!/bin/sh
-# `llmsplit json`: exit codes and messages as DESIGN §12 states them. usage: cli_json.sh TOOL
+# `llmsplit json`: exit codes (0 valid, 1 invalid, 2 usage) and messages as the README states them. usage: cli_json.sh TOOL
 tool=${1:-build/llmsplit}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM

@@ -1,5 +1,5 @@
 #!/bin/sh
-# `llmsplit pick` as DESIGN §12 states it, and its agreement with a real nginx split_clients table
+# `llmsplit pick` as the README states it, and its agreement with a real nginx split_clients table
 # when nginx and curl are installed. usage: cli_pick.sh TOOL
 tool=${1:-build/llmsplit}
 tmp=$(mktemp -d)

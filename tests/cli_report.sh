@@ -18,7 +18,7 @@ if ! "$tool" report --help > "$tmp/help" 2>&1 || ! grep -q 'llmsplit report' "$t
   exit 0
 fi
 
-# ---- the log: facts.tsv holds what each line says, log.jsonl the same as DESIGN §8 records ----
+# ---- the log: facts.tsv holds what each line says, log.jsonl the same as the client's call records ----
 # facts: kind group model deployment status latency ttft prompt completion cost pair response fallback
 # ("-" for absent). Group chat is an 80/20 split of gpt-4 and llama2, llama2 mirrored to gpt-4o;
 # group edge has a model name full of HTML metacharacters and a model that only ever falls back.

@@ -843,7 +843,7 @@ static void tls_https_to_plain_http_server_is_a_tls_error(void) {
 }
 
 /* The impostor answered in plain HTTP: the message must say the server does not speak TLS,
-   not send the user hunting for a TLS version (DESIGN 9: a message a person can act on). */
+   not send the user hunting for a TLS version (a message a person can act on). */
 static void tls_https_to_plain_http_server_says_it_is_not_tls(void) {
     helper hp;
     outcome o;

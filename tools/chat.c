@@ -1,4 +1,4 @@
-/* llmsplit chat: one chat completion from the command line (DESIGN §12), through the same client
+/* llmsplit chat: one chat completion from the command line, through the same client
    a program would use: splits, sticky keys, silent models and records included. */
 #include "tool.h"
 #include "route.c"

@@ -1,4 +1,4 @@
-/* llmsplit - the command-line tool (DESIGN §12). Uses only the public API of llmsplit.h.
+/* llmsplit - the command-line tool. Uses only the public API of llmsplit.h.
 
    One program from one translation unit: this file includes the other .c files of tools/. The exit
    codes, the error printer and the helpers they share are in tools/tool.h. */
@@ -64,7 +64,7 @@ int cmd_json(int argc, char **argv) {
         if (err.code == LLMSPLIT_ERR_JSON) tool_fail(err.code, "%d:%d: %s", err.line, err.col, err.message);
         else tool_fail(err.code, "%s", err.message);
         release_input(text, len, mapped);
-        return EXIT_OTHER; /* whatever the category: DESIGN §12 gives `json` exit 1 for any failure */
+        return EXIT_OTHER; /* whatever the category: `json` exits 1 for any invalid input */
     }
     if (!check) {
         llmsplit_json_writer w;

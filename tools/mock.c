@@ -1,5 +1,5 @@
-/* mock.c - `llmsplit mock`: a local mock LLM provider for tests, demos and benchmarks
-   (DESIGN §12). tools/llmsplit.c includes this file after the llmsplit.h implementation; it uses
+/* mock.c - `llmsplit mock`: a local mock LLM provider for tests, demos and benchmarks.
+   tools/llmsplit.c includes this file after the llmsplit.h implementation; it uses
    llmsplit's public JSON parser and writer, POSIX sockets, pthreads and BearSSL's server side.
    Everything here but cmd_mock is static and named mock_*.
 

@@ -1,4 +1,4 @@
-/* `llmsplit pick` (DESIGN §12): which model each user key gets, without sending anything.
+/* `llmsplit pick`: which model each user key gets, without sending anything.
 
        llmsplit pick --split M=W ... [--user KEY]... [--seed N]
 
@@ -132,7 +132,7 @@ int cmd_pick(int argc, char **argv) {
         goto done;
     }
 
-    /* The rules of a config's weights (DESIGN §6), with messages that name the arguments. */
+    /* The rules of a config's weights (finite, >= 0, not all 0), with messages that name the arguments. */
     for (i = 0; i < n_arms; i++) {
         if (!(weights[i] >= 0.0)) {
             rc = tool_fail(LLMSPLIT_ERR_CONFIG, "--split '%s': weight must be >= 0", models[i]);

@@ -1,4 +1,4 @@
-/* llmsplit replay and llmsplit bench (DESIGN §12): many requests through the client, from a
+/* llmsplit replay and llmsplit bench: many requests through the client, from a
    JSONL file of requests or a repeated prompt, with worker threads, a progress line, per-arm
    latency figures and the mirror counters. Included by llmsplit.c. */
 #include "tool.h"

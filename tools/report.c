@@ -1,4 +1,4 @@
-/* llmsplit report - the A/B comparison of a result log (DESIGN §8, §12).
+/* llmsplit report - the A/B comparison of a result log.
 
        llmsplit report LOG.jsonl [--html FILE]
 

@@ -1,4 +1,4 @@
-/* tool.h - what every command of the llmsplit tool shares (DESIGN §12): the exit codes, the one
+/* tool.h - what every command of the llmsplit tool shares: the exit codes, the one
    error printer, the exit code of each llmsplit_status, reading a whole file, and the usage
    helpers.
 
@@ -74,7 +74,7 @@ TOOL_FN TOOL_PRINTF(2, 3) void tool_say(const char *category, const char *fmt, .
     va_end(ap);
 }
 
-/* The exit code for a status (DESIGN §12). */
+/* The exit code for a status . */
 TOOL_FN int tool_exit_for(llmsplit_status code) {
     switch (code) {
     case LLMSPLIT_OK: return EXIT_OK;
