@@ -688,6 +688,9 @@ LLMSPLIT_API void llmsplit_json_write_end_object(llmsplit_json_writer *w);
 LLMSPLIT_API void llmsplit_json_write_begin_array(llmsplit_json_writer *w);
 LLMSPLIT_API void llmsplit_json_write_end_array(llmsplit_json_writer *w);
 LLMSPLIT_API void llmsplit_json_write_key(llmsplit_json_writer *w, const char *key, size_t len);
+/* A key given as a string literal, its length counted by the compiler ("" refuses a pointer):
+   LLMSPLIT_JSON_KEY(w, "model"). */
+#define LLMSPLIT_JSON_KEY(w, lit) llmsplit_json_write_key((w), "" lit, sizeof(lit) - 1)
 LLMSPLIT_API void llmsplit_json_write_string(llmsplit_json_writer *w, const char *s, size_t len);
 LLMSPLIT_API void llmsplit_json_write_int(llmsplit_json_writer *w, int64_t v);
 LLMSPLIT_API void llmsplit_json_write_double(llmsplit_json_writer *w, double v);
@@ -1298,6 +1301,26 @@ static void llmsplit__set_error(llmsplit_error *err, llmsplit_status code, const
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+}
+
+/* The public constructors hand their object back through an out pointer. These three keep that
+   in one shape: an error record to fill (the caller's or a local one), the refusal of a missing
+   out pointer, and the status that matches what came back. */
+static llmsplit_error *llmsplit__err_or(llmsplit_error *err, llmsplit_error *local) {
+    llmsplit_error *e = err ? err : local;
+    e->code = LLMSPLIT_OK;
+    e->message[0] = 0;
+    return e;
+}
+
+static llmsplit_status llmsplit__no_out(llmsplit_error *err, const char *what) {
+    llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "%s: nowhere to put the result (out is NULL)", what);
+    return LLMSPLIT_ERR_USAGE;
+}
+
+static llmsplit_status llmsplit__made(const void *obj, const llmsplit_error *e) {
+    if (obj) return LLMSPLIT_OK;
+    return e->code != LLMSPLIT_OK ? e->code : LLMSPLIT_ERR_NOMEM;
 }
 
 static int64_t llmsplit__now_ms(void) {
@@ -2423,16 +2446,10 @@ fail:
 
 LLMSPLIT_API llmsplit_status llmsplit_json_parse(const char *text, size_t len, const llmsplit_json_desc *desc,
                                                  llmsplit_json_doc **doc, llmsplit_error *err) {
-    llmsplit_error local;
-    llmsplit_error *e = err ? err : &local;
-    if (!doc) {
-        memset(e, 0, sizeof *e);
-        e->code = LLMSPLIT_ERR_USAGE;
-        llmsplit__copy(e->message, sizeof e->message, "no place for the document (doc is NULL)");
-        return LLMSPLIT_ERR_USAGE;
-    }
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    if (!doc) return llmsplit__no_out(err, "json");
     *doc = llmsplit__json_parse(text, len, desc, e);
-    return *doc ? LLMSPLIT_OK : e->code;
+    return llmsplit__made(*doc, e);
 }
 
 /* Parses with the given allocator: the layers below use it so every byte comes from the desc. */
@@ -2913,9 +2930,6 @@ LLMSPLIT_API void llmsplit_json_write_key(llmsplit_json_writer *w, const char *k
     w->after_key = 1;
 }
 
-/* A key given as a string literal, its length counted by the compiler ("" rejects a pointer). */
-#define LLMSPLIT__KEY(w, lit) llmsplit_json_write_key((w), "" lit, sizeof(lit) - 1)
-
 LLMSPLIT_API void llmsplit_json_write_string(llmsplit_json_writer *w, const char *s, size_t len) {
     if (!llmsplit__w_value(w)) return;
     llmsplit__w_escaped(w, s ? s : "", s ? len : 0, 0);
@@ -3158,7 +3172,7 @@ static int llmsplit__url_parse(const char *url, llmsplit_url *out, llmsplit_erro
 
 LLMSPLIT_API llmsplit_status llmsplit_url_parse(const char *url, llmsplit_url *out, llmsplit_error *err) {
     llmsplit_error local;
-    if (!out) { llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: no place for the result"); return LLMSPLIT_ERR_USAGE; }
+    if (!out) return llmsplit__no_out(err, "url");
     if (llmsplit__url_parse(url, out, err ? err : &local)) return LLMSPLIT_OK;
     return LLMSPLIT_ERR_USAGE;
 }
@@ -4395,12 +4409,10 @@ static llmsplit_http *llmsplit__http_create(const llmsplit_http_desc *desc, llms
 
 LLMSPLIT_API llmsplit_status llmsplit_http_create(const llmsplit_http_desc *desc, llmsplit_http **out,
                                                   llmsplit_error *err) {
-    llmsplit_error local;
-    llmsplit_error *e = err ? err : &local;
-    if (!out) { llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: no place for the client"); return LLMSPLIT_ERR_USAGE; }
-    e->code = LLMSPLIT_OK;
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    if (!out) return llmsplit__no_out(err, "http");
     *out = llmsplit__http_create(desc, e);
-    return *out ? LLMSPLIT_OK : (e->code ? e->code : LLMSPLIT_ERR_NOMEM);
+    return llmsplit__made(*out, e);
 }
 
 LLMSPLIT_API void llmsplit_http_destroy(llmsplit_http *h) {
@@ -5225,20 +5237,20 @@ static void llmsplit__stream_error(llmsplit__stream *st, const llmsplit_json_val
 static void llmsplit__w_openai_messages(llmsplit_json_writer *w, const llmsplit_chat_request *req, int ollama,
                                         llmsplit_error *err) {
     int i;
-    LLMSPLIT__KEY(w, "messages");
+    LLMSPLIT_JSON_KEY(w, "messages");
     llmsplit_json_write_begin_array(w);
     for (i = 0; i < req->num_messages; i++) {
         const llmsplit_message *m = &req->messages[i];
         llmsplit_json_write_begin_object(w);
         llmsplit__w_lit(w, "role", m->role ? m->role : "user");
-        LLMSPLIT__KEY(w, "content");
+        LLMSPLIT_JSON_KEY(w, "content");
         if (m->content_json && !ollama) llmsplit__w_raw(w, m->content_json, err, "message content_json");
         else if (m->content) llmsplit_json_write_string(w, m->content, llmsplit__content_len(m));
         else if (ollama) llmsplit_json_write_string(w, "", 0);
         else llmsplit_json_write_null(w);
         if (m->name) llmsplit__w_lit(w, "name", m->name);
         if (m->tool_calls_json) {
-            LLMSPLIT__KEY(w, "tool_calls");
+            LLMSPLIT_JSON_KEY(w, "tool_calls");
             llmsplit__w_raw(w, m->tool_calls_json, err, "message tool_calls_json");
         }
         if (m->tool_call_id) llmsplit__w_lit(w, "tool_call_id", m->tool_call_id);
@@ -5266,10 +5278,10 @@ static void llmsplit__w_openai(llmsplit_json_writer *w, const llmsplit_chat_requ
         llmsplit_json_write_value(w, v);
     }
     if (req->stream) {
-        LLMSPLIT__KEY(w, "stream");
+        LLMSPLIT_JSON_KEY(w, "stream");
         llmsplit_json_write_bool(w, 1);
         if (!has_stream_options && (p->flags & LLMSPLIT__STREAM_USAGE)) {
-            LLMSPLIT__KEY(w, "stream_options");
+            LLMSPLIT_JSON_KEY(w, "stream_options");
             llmsplit__w_raw(w, "{\"include_usage\":true}", NULL, "stream_options");
         }
     }
@@ -5325,13 +5337,13 @@ static void llmsplit__w_anthropic_tools(llmsplit_json_writer *w, const llmsplit_
         const llmsplit_json_val *f = llmsplit_json_get(t, "function"), *v;
         if (!f) { llmsplit_json_write_value(w, t); continue; } /* already Anthropic-shaped */
         llmsplit_json_write_begin_object(w);
-        LLMSPLIT__KEY(w, "name");
+        LLMSPLIT_JSON_KEY(w, "name");
         llmsplit_json_write_value(w, llmsplit_json_get(f, "name"));
         if ((v = llmsplit_json_get(f, "description")) != NULL) {
-            LLMSPLIT__KEY(w, "description");
+            LLMSPLIT_JSON_KEY(w, "description");
             llmsplit_json_write_value(w, v);
         }
-        LLMSPLIT__KEY(w, "input_schema");
+        LLMSPLIT_JSON_KEY(w, "input_schema");
         if ((v = llmsplit_json_get(f, "parameters")) != NULL) llmsplit_json_write_value(w, v);
         else llmsplit__w_raw(w, "{\"type\":\"object\",\"properties\":{}}", NULL, "schema");
         llmsplit_json_write_end_object(w);
@@ -5348,7 +5360,7 @@ static void llmsplit__w_anthropic_param(llmsplit_json_writer *w, const llmsplit_
     for (i = 0; dropped[i]; i++)
         if (llmsplit__key_is(k, dropped[i])) return;
     if (llmsplit__key_is(k, "stop")) {
-        LLMSPLIT__KEY(w, "stop_sequences");
+        LLMSPLIT_JSON_KEY(w, "stop_sequences");
         if (llmsplit_json_type_of(v) == LLMSPLIT_JSON_STRING) {
             llmsplit_json_write_begin_array(w);
             llmsplit_json_write_value(w, v);
@@ -5357,23 +5369,23 @@ static void llmsplit__w_anthropic_param(llmsplit_json_writer *w, const llmsplit_
             llmsplit_json_write_value(w, v);
         }
     } else if (llmsplit__key_is(k, "user")) {
-        LLMSPLIT__KEY(w, "metadata");
+        LLMSPLIT_JSON_KEY(w, "metadata");
         llmsplit_json_write_begin_object(w);
-        LLMSPLIT__KEY(w, "user_id");
+        LLMSPLIT_JSON_KEY(w, "user_id");
         llmsplit_json_write_value(w, v);
         llmsplit_json_write_end_object(w);
     } else if (llmsplit__key_is(k, "tools")) {
-        LLMSPLIT__KEY(w, "tools");
+        LLMSPLIT_JSON_KEY(w, "tools");
         llmsplit__w_anthropic_tools(w, v);
     } else if (llmsplit__key_is(k, "tool_choice")) {
         const char *s = llmsplit_json_str(v, NULL);
         const llmsplit_json_val *fn = llmsplit_json_path(v, "function.name");
         if (s && strcmp(s, "none") == 0) return;
-        LLMSPLIT__KEY(w, "tool_choice");
+        LLMSPLIT_JSON_KEY(w, "tool_choice");
         llmsplit_json_write_begin_object(w);
         if (fn) {
             llmsplit__w_lit(w, "type", "tool");
-            LLMSPLIT__KEY(w, "name");
+            LLMSPLIT_JSON_KEY(w, "name");
             llmsplit_json_write_value(w, fn);
         } else {
             llmsplit__w_lit(w, "type", s && strcmp(s, "required") == 0 ? "any" : "auto");
@@ -5396,7 +5408,7 @@ static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_r
     int i;
     (void)p;
     if (!mt) mt = llmsplit_json_get(params, "max_completion_tokens");
-    LLMSPLIT__KEY(w, "max_tokens");
+    LLMSPLIT_JSON_KEY(w, "max_tokens");
     if (mt) llmsplit_json_write_value(w, mt);
     else llmsplit_json_write_int(w, 4096); /* required by Anthropic; LiteLLM's default too */
     llmsplit_buf_init(&system, &w->buf.allocator);
@@ -5407,11 +5419,11 @@ static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_r
         llmsplit_buf_append(&system, m->content, llmsplit__content_len(m));
     }
     if (system.len) {
-        LLMSPLIT__KEY(w, "system");
+        LLMSPLIT_JSON_KEY(w, "system");
         llmsplit_json_write_string(w, system.data, system.len);
     }
     llmsplit_buf_free(&system);
-    LLMSPLIT__KEY(w, "messages");
+    LLMSPLIT_JSON_KEY(w, "messages");
     llmsplit_json_write_begin_array(w);
     for (i = 0; i < req->num_messages; i++) {
         const llmsplit_message *m = &req->messages[i];
@@ -5420,12 +5432,12 @@ static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_r
         llmsplit_json_write_begin_object(w);
         if (strcmp(role, "tool") == 0) {
             llmsplit__w_lit(w, "role", "user");
-            LLMSPLIT__KEY(w, "content");
+            LLMSPLIT_JSON_KEY(w, "content");
             llmsplit_json_write_begin_array(w);
             llmsplit_json_write_begin_object(w);
             llmsplit__w_lit(w, "type", "tool_result");
             llmsplit__w_lit(w, "tool_use_id", m->tool_call_id ? m->tool_call_id : "");
-            LLMSPLIT__KEY(w, "content");
+            LLMSPLIT_JSON_KEY(w, "content");
             llmsplit_json_write_string(w, m->content ? m->content : "", llmsplit__content_len(m));
             llmsplit_json_write_end_object(w);
             llmsplit_json_write_end_array(w);
@@ -5434,12 +5446,12 @@ static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_r
             llmsplit_json_iter ci = llmsplit_json_iterate(llmsplit_json_root(calls));
             const llmsplit_json_val *c;
             llmsplit__w_lit(w, "role", "assistant");
-            LLMSPLIT__KEY(w, "content");
+            LLMSPLIT_JSON_KEY(w, "content");
             llmsplit_json_write_begin_array(w);
             if (m->content && llmsplit__content_len(m)) {
                 llmsplit_json_write_begin_object(w);
                 llmsplit__w_lit(w, "type", "text");
-                LLMSPLIT__KEY(w, "text");
+                LLMSPLIT_JSON_KEY(w, "text");
                 llmsplit_json_write_string(w, m->content, llmsplit__content_len(m));
                 llmsplit_json_write_end_object(w);
             }
@@ -5449,11 +5461,11 @@ static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_r
                 llmsplit_json_doc *input = args ? llmsplit__parse(&w->buf.allocator, args, an, NULL) : NULL;
                 llmsplit_json_write_begin_object(w);
                 llmsplit__w_lit(w, "type", "tool_use");
-                LLMSPLIT__KEY(w, "id");
+                LLMSPLIT_JSON_KEY(w, "id");
                 llmsplit_json_write_value(w, llmsplit_json_get(c, "id"));
-                LLMSPLIT__KEY(w, "name");
+                LLMSPLIT_JSON_KEY(w, "name");
                 llmsplit_json_write_value(w, llmsplit_json_path(c, "function.name"));
-                LLMSPLIT__KEY(w, "input");
+                LLMSPLIT_JSON_KEY(w, "input");
                 if (input) llmsplit_json_write_value(w, llmsplit_json_root(input));
                 else llmsplit__w_raw(w, "{}", NULL, "input");
                 llmsplit_json_free(input);
@@ -5465,7 +5477,7 @@ static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_r
             llmsplit_json_free(calls);
         } else {
             llmsplit__w_lit(w, "role", role);
-            LLMSPLIT__KEY(w, "content");
+            LLMSPLIT_JSON_KEY(w, "content");
             if (m->content_json) llmsplit__w_raw(w, m->content_json, err, "message content_json");
             else llmsplit_json_write_string(w, m->content ? m->content : "", llmsplit__content_len(m));
         }
@@ -5479,7 +5491,7 @@ static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_r
         if (!llmsplit__control_key(ks, n)) llmsplit__w_anthropic_param(w, k, v);
     }
     if (req->stream) {
-        LLMSPLIT__KEY(w, "stream");
+        LLMSPLIT_JSON_KEY(w, "stream");
         llmsplit_json_write_bool(w, 1);
     }
 }
@@ -5502,14 +5514,14 @@ static void llmsplit__anthropic_tool_calls(llmsplit_chat_response *r, const llms
         llmsplit_json_write_value(&args, llmsplit_json_get(b, "input"));
         a = llmsplit__w_result(&args, &an);
         llmsplit_json_write_begin_object(&w);
-        LLMSPLIT__KEY(&w, "id");
+        LLMSPLIT_JSON_KEY(&w, "id");
         llmsplit_json_write_value(&w, llmsplit_json_get(b, "id"));
         llmsplit__w_lit(&w, "type", "function");
-        LLMSPLIT__KEY(&w, "function");
+        LLMSPLIT_JSON_KEY(&w, "function");
         llmsplit_json_write_begin_object(&w);
-        LLMSPLIT__KEY(&w, "name");
+        LLMSPLIT_JSON_KEY(&w, "name");
         llmsplit_json_write_value(&w, llmsplit_json_get(b, "name"));
-        LLMSPLIT__KEY(&w, "arguments");
+        LLMSPLIT_JSON_KEY(&w, "arguments");
         llmsplit_json_write_string(&w, a ? a : "{}", a ? an : 2);
         llmsplit_json_write_end_object(&w);
         llmsplit_json_write_end_object(&w);
@@ -5589,7 +5601,7 @@ static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_requ
     int i, any_opt = 0;
     (void)p;
     llmsplit__w_openai_messages(w, req, 1, err);
-    LLMSPLIT__KEY(w, "stream");
+    LLMSPLIT_JSON_KEY(w, "stream");
     llmsplit_json_write_bool(w, req->stream); /* Ollama streams unless told not to */
     it = llmsplit_json_iterate(params);
     while (llmsplit_json_next(&it, &k, &v)) {
@@ -5603,7 +5615,7 @@ static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_requ
             const char *t = llmsplit_json_str(llmsplit_json_get(v, "type"), NULL);
             if (t && strcmp(t, "json_object") == 0) llmsplit__w_lit(w, "format", "json");
             else if (llmsplit_json_path(v, "json_schema.schema")) {
-                LLMSPLIT__KEY(w, "format");
+                LLMSPLIT_JSON_KEY(w, "format");
                 llmsplit_json_write_value(w, llmsplit_json_path(v, "json_schema.schema"));
             }
             continue;
@@ -5612,14 +5624,14 @@ static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_requ
         llmsplit_json_write_value(w, v);
     }
     if (!any_opt) return;
-    LLMSPLIT__KEY(w, "options");
+    LLMSPLIT_JSON_KEY(w, "options");
     llmsplit_json_write_begin_object(w);
     it = llmsplit_json_iterate(params);
     while (llmsplit_json_next(&it, &k, &v)) {
         size_t n;
         const char *ks = llmsplit_json_str(k, &n);
         if (llmsplit__key_is(k, "max_tokens") || llmsplit__key_is(k, "max_completion_tokens")) {
-            LLMSPLIT__KEY(w, "num_predict");
+            LLMSPLIT_JSON_KEY(w, "num_predict");
             llmsplit_json_write_value(w, v);
             continue;
         }
@@ -5979,14 +5991,14 @@ static void llmsplit__stream_tool_calls(llmsplit__stream *st) {
     llmsplit_json_write_begin_array(&w);
     for (i = 0; i < st->num_calls; i++) {
         llmsplit_json_write_begin_object(&w);
-        LLMSPLIT__KEY(&w, "id");
+        LLMSPLIT_JSON_KEY(&w, "id");
         llmsplit_json_write_string(&w, st->calls[i].id.data ? st->calls[i].id.data : "", st->calls[i].id.len);
         llmsplit__w_lit(&w, "type", "function");
-        LLMSPLIT__KEY(&w, "function");
+        LLMSPLIT_JSON_KEY(&w, "function");
         llmsplit_json_write_begin_object(&w);
-        LLMSPLIT__KEY(&w, "name");
+        LLMSPLIT_JSON_KEY(&w, "name");
         llmsplit_json_write_string(&w, st->calls[i].name.data ? st->calls[i].name.data : "", st->calls[i].name.len);
-        LLMSPLIT__KEY(&w, "arguments");
+        LLMSPLIT_JSON_KEY(&w, "arguments");
         llmsplit_json_write_string(&w, st->calls[i].args.data ? st->calls[i].args.data : "", st->calls[i].args.len);
         llmsplit_json_write_end_object(&w);
         llmsplit_json_write_end_object(&w);
@@ -7164,12 +7176,10 @@ static llmsplit_config *llmsplit__config_parse(const char *json, size_t len,
 
 LLMSPLIT_API llmsplit_status llmsplit_config_parse(const char *json, size_t len, const llmsplit_allocator *allocator,
                                                    llmsplit_config **out, llmsplit_error *err) {
-    llmsplit_error local;
-    llmsplit_error *e = err ? err : &local;
-    if (!out) { llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "config: no place for the result"); return LLMSPLIT_ERR_USAGE; }
-    e->code = LLMSPLIT_OK;
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    if (!out) return llmsplit__no_out(err, "config");
     *out = llmsplit__config_parse(json, len, allocator, e);
-    return *out ? LLMSPLIT_OK : (e->code ? e->code : LLMSPLIT_ERR_NOMEM);
+    return llmsplit__made(*out, e);
 }
 
 static llmsplit_config *llmsplit__config_load(const char *path, const llmsplit_allocator *allocator,
@@ -7227,12 +7237,10 @@ static llmsplit_config *llmsplit__config_load(const char *path, const llmsplit_a
 
 LLMSPLIT_API llmsplit_status llmsplit_config_load(const char *path, const llmsplit_allocator *allocator,
                                                   llmsplit_config **out, llmsplit_error *err) {
-    llmsplit_error local;
-    llmsplit_error *e = err ? err : &local;
-    if (!out) { llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "config: no place for the result"); return LLMSPLIT_ERR_USAGE; }
-    e->code = LLMSPLIT_OK;
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    if (!out) return llmsplit__no_out(err, "config");
     *out = llmsplit__config_load(path, allocator, e);
-    return *out ? LLMSPLIT_OK : (e->code ? e->code : LLMSPLIT_ERR_NOMEM);
+    return llmsplit__made(*out, e);
 }
 
 /* --- health window --------------------------------------------------------------------------- */
@@ -7714,12 +7722,10 @@ static int llmsplit__pool_shutdown(llmsplit_pool *pool, int drain_ms, llmsplit_p
 
 LLMSPLIT_API llmsplit_status llmsplit_pool_create(const llmsplit_pool_desc *desc, llmsplit_pool **out,
                                                   llmsplit_error *err) {
-    llmsplit_error local;
-    llmsplit_error *e = err ? err : &local;
-    if (!out) { llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "pool: no place for the pool"); return LLMSPLIT_ERR_USAGE; }
-    e->code = LLMSPLIT_OK;
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    if (!out) return llmsplit__no_out(err, "pool");
     *out = llmsplit__pool_create(desc, e);
-    return *out ? LLMSPLIT_OK : (e->code ? e->code : LLMSPLIT_ERR_NOMEM);
+    return llmsplit__made(*out, e);
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_pool_submit(llmsplit_pool *pool, llmsplit_task_fn fn,
@@ -8203,12 +8209,10 @@ fail:
 
 LLMSPLIT_API llmsplit_status llmsplit_client_create(const llmsplit_client_desc *desc, llmsplit_client **out,
                                                     llmsplit_error *err) {
-    llmsplit_error local;
-    llmsplit_error *e = err ? err : &local;
-    if (!out) { llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: no place for the client"); return LLMSPLIT_ERR_USAGE; }
-    e->code = LLMSPLIT_OK;
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    if (!out) return llmsplit__no_out(err, "client");
     *out = llmsplit__client_create(desc, e);
-    return *out ? LLMSPLIT_OK : (e->code ? e->code : LLMSPLIT_ERR_NOMEM);
+    return llmsplit__made(*out, e);
 }
 
 LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
@@ -8743,7 +8747,7 @@ static const char *llmsplit__onecall_config(llmsplit_json_writer *w, const char 
     int i;
     llmsplit_json_writer_init(w, NULL);
     llmsplit_json_write_begin_object(w);
-    llmsplit_json_write_key(w, "split", 5);
+    LLMSPLIT_JSON_KEY(w, "split");
     llmsplit_json_write_begin_object(w);
     for (i = 0; i < n; i++) {
         llmsplit_json_write_key(w, models[i] ? models[i] : "", models[i] ? strlen(models[i]) : 0);
@@ -8751,9 +8755,9 @@ static const char *llmsplit__onecall_config(llmsplit_json_writer *w, const char 
     }
     llmsplit_json_write_end_object(w);
     /* a split has no silent model, so its mirror pool never gets work: one idle thread, not two */
-    llmsplit_json_write_key(w, "router_settings", 15);
+    LLMSPLIT_JSON_KEY(w, "router_settings");
     llmsplit_json_write_begin_object(w);
-    llmsplit_json_write_key(w, "mirror_threads", 14);
+    LLMSPLIT_JSON_KEY(w, "mirror_threads");
     llmsplit_json_write_int(w, 1);
     llmsplit_json_write_end_object(w);
     llmsplit_json_write_end_object(w);

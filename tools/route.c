@@ -74,29 +74,29 @@ TOOL_FN int route_opt(route_opts *o, int argc, char **argv, int *i) {
 static void route_w_deployment(llmsplit_json_writer *w, const route_opts *o, const char *group, const char *model,
                                size_t model_len, const char *weight, int silent) {
     llmsplit_json_write_begin_object(w);
-    llmsplit_json_write_key(w, "model_name", 10);
+    LLMSPLIT_JSON_KEY(w, "model_name");
     llmsplit_json_write_string(w, group, strlen(group));
-    llmsplit_json_write_key(w, "litellm_params", 14);
+    LLMSPLIT_JSON_KEY(w, "litellm_params");
     llmsplit_json_write_begin_object(w);
-    llmsplit_json_write_key(w, "model", 5);
+    LLMSPLIT_JSON_KEY(w, "model");
     llmsplit_json_write_string(w, model, model_len);
     if (weight) {
         char *end;
         double v = strtod(weight, &end);
-        llmsplit_json_write_key(w, "weight", 6);
+        LLMSPLIT_JSON_KEY(w, "weight");
         if (*end || end == weight) llmsplit_json_write_string(w, weight, strlen(weight)); /* the config says why */
         else llmsplit_json_write_double(w, v);
     }
     if (o->api_base) {
-        llmsplit_json_write_key(w, "api_base", 8);
+        LLMSPLIT_JSON_KEY(w, "api_base");
         llmsplit_json_write_string(w, o->api_base, strlen(o->api_base));
     }
     if (o->api_key) {
-        llmsplit_json_write_key(w, "api_key", 7);
+        LLMSPLIT_JSON_KEY(w, "api_key");
         llmsplit_json_write_string(w, o->api_key, strlen(o->api_key));
     }
     if (silent) {
-        llmsplit_json_write_key(w, "silent_model", 12);
+        LLMSPLIT_JSON_KEY(w, "silent_model");
         llmsplit_json_write_string(w, "silent", 6);
     }
     llmsplit_json_write_end_object(w);
@@ -109,7 +109,7 @@ static int route_build_config(const route_opts *o, llmsplit_json_writer *w) {
     int k;
     llmsplit_json_writer_init(w, NULL);
     llmsplit_json_write_begin_object(w);
-    llmsplit_json_write_key(w, "model_list", 10);
+    LLMSPLIT_JSON_KEY(w, "model_list");
     llmsplit_json_write_begin_array(w);
     for (k = 0; k < o->nsplits; k++) {
         const char *eq = strrchr(o->splits[k], '=');
@@ -122,12 +122,12 @@ static int route_build_config(const route_opts *o, llmsplit_json_writer *w) {
     if (!o->nsplits) route_w_deployment(w, o, "default", o->model, strlen(o->model), NULL, o->silent != NULL);
     if (o->silent) route_w_deployment(w, o, "silent", o->silent, strlen(o->silent), NULL, 0);
     llmsplit_json_write_end_array(w);
-    llmsplit_json_write_key(w, "router_settings", 15);
+    LLMSPLIT_JSON_KEY(w, "router_settings");
     llmsplit_json_write_begin_object(w);
-    llmsplit_json_write_key(w, "num_retries", 11);
+    LLMSPLIT_JSON_KEY(w, "num_retries");
     llmsplit_json_write_int(w, 1);
     if (o->timeout_s) {
-        llmsplit_json_write_key(w, "timeout", 7);
+        LLMSPLIT_JSON_KEY(w, "timeout");
         llmsplit_json_write_int(w, o->timeout_s);
     }
     llmsplit_json_write_end_object(w);
