@@ -51,7 +51,7 @@ BENCH_FN llmsplit_client *chat_llmsplit_create(const char *url, const char *ca, 
     d.http.ca_file = ca;
     d.http.proxy = "";
     if (allocator) d.allocator = *allocator;
-    if (!(c = llmsplit_client_create(&d, &err))) chat_fail(err.message);
+    if (llmsplit_client_create(&d, &c, &err) != LLMSPLIT_OK) chat_fail(err.message);
     return c;
 }
 
