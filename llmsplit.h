@@ -959,11 +959,11 @@ typedef struct llmsplit_pool_stats {
 
 /* Creates a pool: allocates its one block (the pool, the ring of desc.queue task slots and the
    thread handles) from desc.allocator and starts desc.threads workers, which sleep until there is
-   work. desc may be NULL (all defaults); zero fields mean the defaults above. Returns NULL with err
-   filled (err may be NULL) when a count is negative or above its limit (category usage), the
-   block cannot be allocated (memory), or a mutex, condition variable or thread cannot be created
-   (memory, with the system's error number in the message); nothing is left running or allocated
-   then and *out is NULL. The pool is released only by llmsplit_pool_shutdown. */
+   work, and stores the pool in *out. desc may be NULL (all defaults); zero fields mean the
+   defaults above. Fails with LLMSPLIT_ERR_USAGE when a count is negative or above its limit,
+   LLMSPLIT_ERR_NOMEM when the block cannot be allocated or a mutex, condition variable or thread
+   cannot be created (with the system's error number in the message); nothing is left running or
+   allocated then and *out is NULL. The pool is released only by llmsplit_pool_shutdown. */
 LLMSPLIT_API llmsplit_status llmsplit_pool_create(const llmsplit_pool_desc *desc, llmsplit_pool **out,
                                                   llmsplit_error *err);
 
@@ -1017,8 +1017,9 @@ LLMSPLIT_API int llmsplit_pool_aborting(const volatile int *flag);
 LLMSPLIT_API llmsplit_status llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *out);
 
 /* The built-in price for a model name (upstream name, prefix stripped; dated suffixes like
-   "-2024-08-06" match their base model): USD per token for input and output. Returns 0 when the
-   model is unknown (then no cost is recorded unless the deployment sets its own). */
+   "-2024-08-06" match their base model): USD per token for input and output. A lookup, not a
+   fallible call: 1 when the model is known, 0 when it is not (then no cost is recorded unless the
+   deployment sets its own). */
 LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, double *output_per_token);
 
 /* ======================================================================================= */
