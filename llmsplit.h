@@ -4958,8 +4958,11 @@ static int llmsplit__starts(const char *s, const char *prefix) {
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Joins base (trailing slashes dropped) and path into out; 0 when base is not an http(s) URL. */
-static int llmsplit__join_url(char *out, size_t cap, const char *base, const char *path, llmsplit_error *err) {
+/* Joins base (trailing slashes dropped) and path into out; 0 when base is not an http(s) URL.
+   base_env: the variable base was read from, if it was; its value is never quoted (a key put
+   in the wrong variable would end up in a log). */
+static int llmsplit__join_url(char *out, size_t cap, const char *base, const char *base_env, const char *path,
+                              llmsplit_error *err) {
     size_t n = strlen(base);
     llmsplit_url u;
     while (n > 0 && base[n - 1] == '/') n--;
@@ -4968,10 +4971,12 @@ static int llmsplit__join_url(char *out, size_t cap, const char *base, const cha
         return 0;
     }
     if (!llmsplit__url_parse(out, &u, err)) {
-        if (err) {
+        if (base_env) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "api_base (from %s) is not an http(s) URL", base_env);
+        } else if (err) {
             char tmp[sizeof err->message];
             llmsplit__copy(tmp, sizeof tmp, err->message);
-            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "api_base '%.80s' is not usable: %s", base, tmp);
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "api_base '%.*s' is not usable: %s", llmsplit__fit(base, 80), base, tmp);
         }
         return 0;
     }
@@ -5072,10 +5077,21 @@ static void llmsplit__set_tool_calls(llmsplit_chat_response *r, const llmsplit_j
     r->tool_calls = w.buf;
 }
 
+/* How many bytes at the end of t[0..len) are the start of the key (at least 4, short of the
+   whole key): a message cut inside an echoed key, by the provider or by us, would show that
+   much of it. */
+static size_t llmsplit__key_start_at_end(const char *t, size_t len, const char *key, size_t kl) {
+    size_t m = kl - 1 < len ? kl - 1 : len;
+    for (; m >= 4; m--)
+        if (memcmp(t + len - m, key, m) == 0) return m;
+    return 0;
+}
+
 /* Copies a message for display: control characters become spaces, the key (if a provider echoes
-   it) is masked, and the length is bounded, cut on a character boundary. */
+   it, whole or cut at the end) is masked, and the length is bounded, cut on a character
+   boundary. */
 static void llmsplit__clean_message(char *out, size_t cap, const char *s, size_t n, const char *key) {
-    size_t i, o = 0, kl = key ? strlen(key) : 0;
+    size_t i, o = 0, m, kl = key ? strlen(key) : 0;
     int cut;
     for (i = 0; i < n && o + 4 < cap; i++) {
         if (kl >= 8 && i + kl <= n && memcmp(s + i, key, kl) == 0) {
@@ -5088,6 +5104,10 @@ static void llmsplit__clean_message(char *out, size_t cap, const char *s, size_t
     }
     cut = i < n;
     if (cut) o = llmsplit__utf8_cut(out, o >= 3 ? o - 3 : 0); /* room for the "..." */
+    if (kl >= 8 && (m = llmsplit__key_start_at_end(out, o, key, kl)) != 0) {
+        memcpy(out + o - m, "***", 3);
+        o = o - m + 3;
+    }
     if (cut && o + 3 < cap) {
         memcpy(out + o, "...", 3);
         o += 3;
@@ -5813,7 +5833,7 @@ static void llmsplit__known_prefixes(char *out, size_t cap) {
 
 LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char *api_base, const char *api_version,
                                                llmsplit_route *out, llmsplit_error *err) {
-    const char *name, *base = api_base && *api_base ? api_base : NULL, *path;
+    const char *name, *base = api_base && *api_base ? api_base : NULL, *path, *base_env = NULL;
     const llmsplit__provider *p;
     char formatted[LLMSPLIT_URL_MAX];
     memset(out, 0, sizeof *out);
@@ -5842,8 +5862,11 @@ LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char 
         name = p->endpoint[0];
         path = p->endpoint[1];
     } else {
-        if (!base && p->base_env) base = getenv(p->base_env);
-        if (!base || !*base) base = p->default_base;
+        if (!base && p->base_env) base = getenv(base_env = p->base_env);
+        if (!base || !*base) {
+            base = p->default_base;
+            base_env = NULL;
+        }
         if (!base) {
             llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "%s needs an api_base%s%s%s", model,
                                 p->base_env ? " (or " : "", p->base_env ? p->base_env : "", p->base_env ? ")" : "");
@@ -5863,7 +5886,7 @@ LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char 
         path = formatted;
     }
     llmsplit__copy(out->model, sizeof out->model, name);
-    return llmsplit__join_url(out->url, sizeof out->url, base, path, err) ? LLMSPLIT_OK : LLMSPLIT_ERR_CONFIG;
+    return llmsplit__join_url(out->url, sizeof out->url, base, base_env, path, err) ? LLMSPLIT_OK : LLMSPLIT_ERR_CONFIG;
 }
 
 /* --- calls --------------------------------------------------------------------------------- */
@@ -6859,6 +6882,10 @@ static int llmsplit__cfg_deployment(llmsplit__cfgp *p, const llmsplit_json_val *
         llmsplit_error uerr;
         char bp[192];
         if (!llmsplit__url_parse(base, &u, &uerr)) {
+            /* a value read from the environment is never quoted: it may be a key put in the wrong variable */
+            const char *raw = llmsplit_json_str(llmsplit__cfg_get(params, "api_base"), NULL);
+            if (raw && strncmp(raw, "os.environ/", 11) == 0)
+                return llmsplit__cfg_fail(p, path, "api_base (from %.*s) is not an http(s) URL", llmsplit__fit(raw, 100), raw);
             llmsplit__cfg_path(bp, sizeof bp, path, "api_base", 8);
             return llmsplit__cfg_fail(p, bp, "%s", uerr.message);
         }
@@ -8140,6 +8167,16 @@ static void llmsplit__check_file(llmsplit_client *c) {
     else llmsplit__config_rejected(c, &err, c->config_file);
 }
 
+/* A URL as logs and records show it: without user information, query and fragment, which is
+   where a signed URL carries its credentials (X-Amz-Credential, X-Amz-Signature, sig=...). */
+static void llmsplit__url_for_log(char *out, size_t cap, const char *url) {
+    const char *sep = strstr(url, "://"), *host = sep ? sep + 3 : url;
+    const char *path = host + strcspn(host, "/?#"), *at;
+    for (at = path; at > host && at[-1] != '@'; at--) {}
+    llmsplit__utf8_fix_cut(out, cap, snprintf(out, cap, "%.*s%.*s%.*s", (int)(host - url), url, (int)(path - at), at,
+                                              (int)strcspn(path, "?#"), path));
+}
+
 /* Fetches the config URL; 304 or an error keep the current config. */
 static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error *out_err) {
     llmsplit_http_header hd[1];
@@ -8147,6 +8184,8 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
     llmsplit_http_response resp;
     llmsplit_error err;
     llmsplit_config *cfg;
+    char shown[300];
+    llmsplit__url_for_log(shown, sizeof shown, c->config_url);
     memset(&rq, 0, sizeof rq);
     rq.method = "GET";
     rq.url = c->config_url;
@@ -8161,7 +8200,7 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
     if (llmsplit_http_send(c->http, &rq, &resp, &err) != LLMSPLIT_OK || (resp.status != 200 && resp.status != 304)) {
         if (resp.status && !err.code) llmsplit__set_error(&err, LLMSPLIT_ERR_CONFIG, "config_url answered HTTP %d", resp.status);
         if (initial && out_err) *out_err = err;
-        else llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "config: cannot fetch %s: %s", c->config_url, err.message);
+        else llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "config: cannot fetch %s: %s", shown, err.message);
         llmsplit_http_response_free(&resp);
         return;
     }
@@ -8172,11 +8211,11 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
         if (cfg && initial) {
             c->cur = llmsplit__cfgref_new(c, cfg, out_err);
         } else if (cfg) {
-            llmsplit__swap(c, cfg, c->config_url);
+            llmsplit__swap(c, cfg, shown);
         } else if (initial && out_err) {
             *out_err = err;
         } else {
-            llmsplit__config_rejected(c, &err, c->config_url);
+            llmsplit__config_rejected(c, &err, shown);
         }
         if (cfg && etag && n < sizeof c->etag) {
             memcpy(c->etag, etag, n);

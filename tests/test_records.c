@@ -1,5 +1,6 @@
 /* What records and error messages may show: every record is written, as valid JSON and valid
-   UTF-8, whatever a provider sent or a buffer cut. */
+   UTF-8, whatever a provider sent or a buffer cut; no secret (a key echoed back, a value read
+   from the environment, a signed URL's query) appears in them. */
 #define _POSIX_C_SOURCE 200809L
 #define LLMSPLIT_IMPLEMENTATION
 #include "../llmsplit.h"
@@ -7,6 +8,8 @@
 #include "server.h"
 
 #include <stdio.h>
+
+#define KEY "sk-test-abcdefghijklmnop1234" /* the api_key of tests/data/records_one_arm.json */
 
 /* Records delivered to the callback, and the logger's messages. */
 typedef struct seen {
@@ -35,6 +38,14 @@ static void on_log(llmsplit_log_level level, const char *msg, void *ud) {
     n = strlen(s->log);
     snprintf(s->log + n, sizeof s->log - n, "%s\n", msg);
     pthread_mutex_unlock(&s->lock);
+}
+
+static int config_events(seen *s) {
+    int n;
+    pthread_mutex_lock(&s->lock);
+    n = s->config_events;
+    pthread_mutex_unlock(&s->lock);
+    return n;
 }
 
 /* A scripted server answering every request with `response`. */
@@ -220,6 +231,155 @@ static void records_write_invalid_utf8_as_u_fffd_and_count_it(void) {
     llmsplit_buf_free(&line);
 }
 
+static void messages_never_quote_an_api_base_read_from_the_environment(void) {
+    static const char secret[] = "sk-live-0123456789abcdef";
+    char path[] = "/tmp/llmsplit-test-records-XXXXXX";
+    static char cfg[1024];
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    llmsplit_route route;
+    server s;
+    seen rec;
+    FILE *f;
+    int fd, i;
+    setenv("LLMSPLIT_TEST_SECRET_BASE", secret, 1);
+    memset(&d, 0, sizeof d);
+    d.config_json = t_data("records_env_base.json");
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_EQ_STR(err.message, "model_list[0].litellm_params: api_base (from os.environ/LLMSPLIT_TEST_SECRET_BASE) "
+                              "is not an http(s) URL");
+    CHECK_NOT_CONTAINS(err.message, "sk-live");
+
+    /* a provider's base variable (OPENAI_API_BASE) holding something else */
+    unsetenv("OPENAI_API_BASE");
+    setenv("OPENAI_API_BASE", secret, 1);
+    CHECK_EQ_INT(llmsplit_route_model("openai/gpt-4", NULL, NULL, &route, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_EQ_STR(err.message, "api_base (from OPENAI_API_BASE) is not an http(s) URL");
+    unsetenv("OPENAI_API_BASE");
+
+    /* and on reload, in the config record */
+    serve_with(&s, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+    fd = mkstemp(path);
+    close(fd);
+    config_for("records_one_arm.json", &s, cfg, sizeof cfg);
+    f = fopen(path, "w");
+    fputs(cfg, f);
+    fclose(f);
+    memset(&rec, 0, sizeof rec);
+    pthread_mutex_init(&rec.lock, NULL);
+    d.config_json = NULL;
+    d.config_file = path;
+    d.config_poll_ms = 20;
+    d.on_record = on_record;
+    d.user_data = &rec;
+    d.logger.func = on_log;
+    d.logger.user_data = &rec;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (c) {
+        struct timespec ts = {0, 20000000L};
+        char tmp[300];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        f = fopen(tmp, "w");
+        fputs(t_data("records_env_base.json"), f);
+        fclose(f);
+        rename(tmp, path);
+        for (i = 0; i < 250 && config_events(&rec) < 1; i++) nanosleep(&ts, NULL);
+        CHECK_EQ_INT(config_events(&rec), 1);
+        pthread_mutex_lock(&rec.lock);
+        CHECK_CONTAINS(rec.lines[0], "api_base (from os.environ/LLMSPLIT_TEST_SECRET_BASE) is not an http(s) URL");
+        CHECK_NOT_CONTAINS(rec.lines[0], "sk-live");
+        CHECK_NOT_CONTAINS(rec.log, "sk-live");
+        pthread_mutex_unlock(&rec.lock);
+        llmsplit_client_destroy(c);
+    }
+    unlink(path);
+    server_stop(&s);
+    unsetenv("LLMSPLIT_TEST_SECRET_BASE");
+}
+
+/* (User information in the URL is refused by the HTTP client, so only the query can be seen.) */
+static void records_show_the_config_url_without_its_query(void) {
+    static char ok[1024], url[512];
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    server s;
+    seen rec;
+    int i;
+    struct timespec ts = {0, 20000000L};
+    memset(&s, 0, sizeof s);
+    /* the first fetch loads, the second reloads (a config record), the rest fail (a warning) */
+    s.seq[0] = http_response(ok, sizeof ok, "200 OK", "{\"split\":{\"ollama/llama3\":1}}");
+    s.seq[1] = ok;
+    s.seq[2] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    s.read_request = 1;
+    server_start(&s);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/cfg.json?X-Amz-Credential=AKIAEXAMPLE%%2F20260101"
+             "&X-Amz-Signature=0123456789abcdef#frag", s.port);
+    memset(&d, 0, sizeof d);
+    memset(&rec, 0, sizeof rec);
+    pthread_mutex_init(&rec.lock, NULL);
+    d.config_url = url;
+    d.config_poll_ms = 20;
+    d.http.proxy = "";
+    d.on_record = on_record;
+    d.user_data = &rec;
+    d.logger.func = on_log;
+    d.logger.user_data = &rec;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) { printf("  %s\n", err.message); server_stop(&s); return; }
+    for (i = 0; i < 250 && (config_events(&rec) < 1 || LOAD(s.requests) < 4); i++) nanosleep(&ts, NULL);
+    llmsplit_client_destroy(c);
+    server_stop(&s);
+    CHECK_GE_INT(rec.config_events, 1);
+    {
+        char want[128];
+        snprintf(want, sizeof want, "\"reason\":\"reloaded from http://127.0.0.1:%d/cfg.json\"", s.port);
+        CHECK_CONTAINS(rec.lines[0], want);
+        snprintf(want, sizeof want, "config: cannot fetch http://127.0.0.1:%d/cfg.json: ", s.port);
+        CHECK_CONTAINS(rec.log, want);
+    }
+    for (i = 0; i < rec.n; i++) {
+        CHECK_NOT_CONTAINS(rec.lines[i], "X-Amz");
+    }
+    CHECK_NOT_CONTAINS(rec.log, "X-Amz");
+}
+
+/* A provider's error that echoes the key: whole where the message is cut to length, or cut
+   inside the key by the provider. Neither may show the key's start. */
+static void messages_mask_a_key_cut_inside_it(void) {
+    static char body[1024], resp[1600], cfg[1024], filler[256];
+    const char *ends[2];
+    int k;
+    memset(filler, 'x', 157);
+    filler[157] = 0;
+    ends[0] = KEY " is not valid"; /* whole, where the message bound falls */
+    ends[1] = "sk-test-abcdefgh";    /* cut by the provider */
+    for (k = 0; k < 2; k++) {
+        server s;
+        seen rec;
+        llmsplit_client *c;
+        llmsplit_result r;
+        llmsplit_error err;
+        snprintf(body, sizeof body, "{\"error\":{\"message\":\"Incorrect API key provided: %s%s\"}}", k == 0 ? filler : "",
+                 ends[k]);
+        serve_with(&s, http_response(resp, sizeof resp, "401 Unauthorized", body));
+        config_for("records_one_arm.json", &s, cfg, sizeof cfg);
+        c = client_for(cfg, &rec);
+        CHECK(c != NULL);
+        if (!c) { server_stop(&s); return; }
+        CHECK_EQ_INT(ask(c, "chat", &r, &err), LLMSPLIT_ERR_PROVIDER);
+        CHECK_NOT_CONTAINS(err.message, "sk-t");
+        CHECK_CONTAINS(err.message, k == 0 ? "xxx*** is" : "provided: ***");
+        CHECK_EQ_INT(rec.n, 1);
+        CHECK_NOT_CONTAINS(rec.lines[0], "sk-t");
+        llmsplit_result_free(&r);
+        llmsplit_client_destroy(c);
+        server_stop(&s);
+    }
+}
+
 /* Whether s is valid UTF-8, by the strict JSON writer (it refuses anything else). */
 static int valid_utf8(const char *s) {
     llmsplit_json_writer w;
@@ -255,6 +415,9 @@ int main(int argc, char **argv) {
     RUN(records_keep_a_provider_error_cut_inside_a_character);
     RUN(records_keep_a_finish_reason_cut_inside_a_character);
     RUN(records_write_invalid_utf8_as_u_fffd_and_count_it);
+    RUN(messages_never_quote_an_api_base_read_from_the_environment);
+    RUN(records_show_the_config_url_without_its_query);
+    RUN(messages_mask_a_key_cut_inside_it);
     RUN(messages_cut_a_long_name_on_a_character_boundary);
     return t_summary();
 }
