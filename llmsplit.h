@@ -1305,6 +1305,15 @@ static void llmsplit__utf8_fix_cut(char *buf, size_t cap, int written) {
     if (cap && written >= 0 && (size_t)written >= cap) buf[llmsplit__utf8_cut(buf, cap - 1)] = 0;
 }
 
+/* A double as an integer in [lo, hi]: the C conversion is undefined outside the target's range
+   (a server's token count, a config's timeout), so values beyond it become the nearest end and
+   NaN becomes lo. */
+static int64_t llmsplit__clamp_to_int(double d, int64_t lo, int64_t hi) {
+    if (!(d > (double)lo)) return lo;
+    if (d >= (double)hi) return hi;
+    return (int64_t)d;
+}
+
 static llmsplit_allocator llmsplit__allocator_or_default(const llmsplit_allocator *a) {
     llmsplit_allocator r;
     if (a) return *a;
@@ -7425,8 +7434,8 @@ LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double laten
     if (!reason) return 0;
 
     h->out = 1;
-    /* Capped at about 31 years so the conversion and the sum cannot overflow. */
-    h->out_until_ms = now_ms + (int64_t)(s->cooldown_s < 1e12 ? s->cooldown_s * 1000.0 + 0.5 : 1e15);
+    /* Capped at 1e15 ms (some 30,000 years) so the sum cannot overflow either. */
+    h->out_until_ms = now_ms + llmsplit__clamp_to_int(s->cooldown_s * 1000.0 + 0.5, 0, 1000000000000000);
     h->trips++;
     h->last_reason = reason;
     h->last_error_rate = rate;
@@ -7852,7 +7861,8 @@ static void llmsplit__w_str_or_null(llmsplit_json_writer *w, const char *k, cons
    as that decimal. */
 static void llmsplit__w_num_or_null(llmsplit_json_writer *w, const char *k, double v, double scale) {
     llmsplit__w_key(w, k);
-    if (v < 0 || v != v) llmsplit_json_write_null(w);
+    if (v < 0 || v != v || v > DBL_MAX) llmsplit_json_write_null(w);
+    else if (v * scale >= 9007199254740992.0) llmsplit_json_write_double(w, v); /* 2^53: already whole units */
     else llmsplit_json_write_double(w, (double)(int64_t)(v * scale + 0.5) / scale);
 }
 
@@ -8431,6 +8441,8 @@ static char *llmsplit__merge_params(const llmsplit_allocator *a, const char *bas
 static double llmsplit__cost(const llmsplit_deployment *dep, const llmsplit_chat_response *r) {
     double in = 0, out = 0;
     if (r->prompt_tokens < 0 && r->completion_tokens < 0) return -1;
+    /* a count no call reaches is a server's garbage, not a price to report */
+    if (r->prompt_tokens > 1000000000000 || r->completion_tokens > 1000000000000) return -1;
     if (dep && dep->has_costs) {
         in = dep->input_cost_per_token;
         out = dep->output_cost_per_token;
@@ -8541,7 +8553,7 @@ static llmsplit__mirror *llmsplit__mirror_new(llmsplit_client *c, const llmsplit
 #undef LLMSPLIT__COPY
     m->deployment = dep ? dep->index : -1;
     m->stream = req->stream;
-    m->timeout_ms = (int)((dep && dep->timeout_s > 0 ? dep->timeout_s : timeout_s) * 1000);
+    m->timeout_ms = (int)llmsplit__clamp_to_int((dep && dep->timeout_s > 0 ? dep->timeout_s : timeout_s) * 1000, 0, INT_MAX);
     if (dep && dep->has_costs) {
         m->has_costs = 1;
         m->in_cost = dep->input_cost_per_token;
@@ -8728,7 +8740,8 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
         rq.api_base = dep->api_base;
         rq.api_version = dep->api_version;
     }
-    rq.timeout_ms = (int)((dep && dep->timeout_s > 0 ? dep->timeout_s : ref->cfg->timeout_s) * 1000);
+    rq.timeout_ms = (int)llmsplit__clamp_to_int((dep && dep->timeout_s > 0 ? dep->timeout_s : ref->cfg->timeout_s) * 1000,
+                                                0, INT_MAX);
     rq.num_retries = ref->cfg->num_retries;
     e = llmsplit_chat(c->http, &rq, resp, err);
     llmsplit__free(&c->allocator, merged);

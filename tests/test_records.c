@@ -1,6 +1,6 @@
 /* What records and error messages may show: every record is written, as valid JSON and valid
    UTF-8, whatever a provider sent or a buffer cut; no secret (a key echoed back, a value read
-   from the environment, a signed URL's query) appears in them. */
+   from the environment, a signed URL's query) appears in them; numbers from outside stay in range. */
 #define _POSIX_C_SOURCE 200809L
 #define LLMSPLIT_IMPLEMENTATION
 #include "../llmsplit.h"
@@ -231,6 +231,61 @@ static void records_write_invalid_utf8_as_u_fffd_and_count_it(void) {
     llmsplit_buf_free(&line);
 }
 
+static void records_give_no_cost_for_a_token_count_no_call_reaches(void) {
+    static char resp[2048], cfg[1024];
+    server s;
+    seen rec;
+    llmsplit_client *c;
+    llmsplit_result r;
+    llmsplit_error err;
+    llmsplit_json_doc *doc;
+    serve_with(&s, http_response(resp, sizeof resp, "200 OK",
+                                 "{\"id\":\"x\",\"model\":\"gpt-4\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                                 "\"content\":\"hi\"},\"finish_reason\":\"stop\"}],"
+                                 "\"usage\":{\"prompt_tokens\":9223372036854775807,\"completion_tokens\":5}}"));
+    config_for("records_one_arm.json", &s, cfg, sizeof cfg);
+    c = client_for(cfg, &rec);
+    CHECK(c != NULL);
+    if (!c) { server_stop(&s); return; }
+    CHECK_EQ_INT(ask(c, "chat", &r, &err), LLMSPLIT_OK);
+    CHECK_LT_DBL(r.cost_usd, 0.0);
+    doc = the_record(&rec);
+    if (doc) {
+        const llmsplit_json_val *root = llmsplit_json_root(doc);
+        CHECK_EQ_INT(llmsplit_json_type_of(llmsplit_json_get(root, "cost_usd")), LLMSPLIT_JSON_NULL);
+        CHECK_EQ_INT(llmsplit_json_int(llmsplit_json_get(root, "prompt_tokens")), INT64_MAX);
+        llmsplit_json_free(doc);
+    }
+    llmsplit_result_free(&r);
+    llmsplit_client_destroy(c);
+    server_stop(&s);
+}
+
+/* Under `make sanitize` a timeout beyond int milliseconds was a float-cast-overflow. */
+static void records_timeout_beyond_int_milliseconds_still_calls(void) {
+    static char resp[2048], cfg[1024];
+    server s;
+    seen rec;
+    llmsplit_client *c;
+    llmsplit_result r;
+    llmsplit_error err;
+    serve_with(&s, http_response(resp, sizeof resp, "200 OK",
+                                 "{\"id\":\"x\",\"model\":\"gpt-4\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                                 "\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}"));
+    config_for("records_huge_timeout.json", &s, cfg, sizeof cfg);
+    c = client_for(cfg, &rec);
+    CHECK(c != NULL);
+    if (!c) { server_stop(&s); return; }
+    CHECK_EQ_INT(ask(c, "chat", &r, &err), LLMSPLIT_OK); /* the deployment's timeout, and its silent copy's */
+    llmsplit_result_free(&r);
+    CHECK_EQ_INT(ask(c, "plain", &r, &err), LLMSPLIT_OK); /* the config's */
+    llmsplit_result_free(&r);
+    CHECK_EQ_INT(llmsplit_client_wait_mirrors(c, 10000), LLMSPLIT_OK);
+    CHECK_EQ_UINT(llmsplit_client_get_stats(c).mirror_completed, 1);
+    llmsplit_client_destroy(c);
+    server_stop(&s);
+}
+
 static void messages_never_quote_an_api_base_read_from_the_environment(void) {
     static const char secret[] = "sk-live-0123456789abcdef";
     char path[] = "/tmp/llmsplit-test-records-XXXXXX";
@@ -415,6 +470,8 @@ int main(int argc, char **argv) {
     RUN(records_keep_a_provider_error_cut_inside_a_character);
     RUN(records_keep_a_finish_reason_cut_inside_a_character);
     RUN(records_write_invalid_utf8_as_u_fffd_and_count_it);
+    RUN(records_give_no_cost_for_a_token_count_no_call_reaches);
+    RUN(records_timeout_beyond_int_milliseconds_still_calls);
     RUN(messages_never_quote_an_api_base_read_from_the_environment);
     RUN(records_show_the_config_url_without_its_query);
     RUN(messages_mask_a_key_cut_inside_it);
