@@ -404,6 +404,7 @@ typedef struct llmsplit_client_stats {
     uint64_t requests, errors, fallbacks, rollbacks;
     uint64_t mirrored, mirror_completed, mirror_failed, mirror_dropped_queue_full, mirror_abandoned_at_shutdown;
     uint64_t config_reloads, config_errors;
+    uint64_t records_repaired;    /* records written with U+FFFD for text that was not valid UTF-8 */
 } llmsplit_client_stats;
 LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *client);
 
@@ -673,6 +674,10 @@ typedef struct llmsplit_json_writer {
     unsigned char llmsplit__kinds[64];
     unsigned char *llmsplit__deep;
     size_t llmsplit__deep_cap;
+    /* private: set by the record writer, which must never lose a record for one bad field:
+       strings then get U+FFFD for each invalid sequence, counted here, instead of an error */
+    int llmsplit__repair;
+    size_t llmsplit__repaired;
 } llmsplit_json_writer;
 
 LLMSPLIT_API void llmsplit_json_writer_init(llmsplit_json_writer *w, const llmsplit_allocator *allocator);
@@ -1012,8 +1017,9 @@ LLMSPLIT_API int llmsplit_pool_aborting(const volatile int *flag);
 /* The client writes records itself (to its log and on_record); these are for tools that write
    or price their own. */
 
-/* Appends the record as one line of JSON (no newline) to out. LLMSPLIT_ERR_NOMEM when memory ran
-   out (out is then marked failed). */
+/* Appends the record as one line of JSON (no newline) to out. Text that is not valid UTF-8 is
+   written with U+FFFD for each invalid sequence, so a record is never lost for one bad field.
+   LLMSPLIT_ERR_NOMEM when memory ran out (out is then marked failed). */
 LLMSPLIT_API llmsplit_status llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *out);
 
 /* The built-in price for a model name (upstream name, prefix stripped; dated suffixes like
@@ -1261,13 +1267,52 @@ static void *llmsplit__dup(const llmsplit_allocator *a, const void *src, size_t 
     return d;
 }
 
-/* Copies a string into a fixed buffer, truncating; the cheap form of snprintf(dst, cap, "%s"). */
-static void llmsplit__copy(char *dst, size_t cap, const char *src) {
-    size_t n = src ? strlen(src) : 0;
+/* Where to cut text that must fit in n bytes: n, or less when n would split a UTF-8 character.
+   Text from outside (a provider's message, a model name) lands in fixed buffers, and half a
+   character at the end makes the whole field invalid UTF-8. Only the last character is looked
+   at: bytes that were invalid before the cut stay as they were. */
+static size_t llmsplit__utf8_cut(const char *s, size_t n) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = n, tail = 0, need;
+    while (i > 0 && tail < 3 && (u[i - 1] & 0xc0) == 0x80) { i--; tail++; }
+    if (i == 0 || u[i - 1] < 0xc0) return n;
+    need = u[i - 1] >= 0xf0 ? 4 : u[i - 1] >= 0xe0 ? 3 : 2;
+    return tail + 1 < need ? i - 1 : n;
+}
+
+/* For "%.*s": at most max bytes of s, cut on a character boundary. */
+static int llmsplit__fit(const char *s, size_t max) {
+    size_t n = 0;
+    while (n < max && s[n]) n++;
+    return (int)(n < max ? n : llmsplit__utf8_cut(s, max));
+}
+
+/* Copies n bytes of src into a fixed buffer, cut on a character boundary when they do not fit. */
+static void llmsplit__copy_n(char *dst, size_t cap, const char *src, size_t n) {
     if (!cap) return;
-    if (n >= cap) n = cap - 1;
+    if (n >= cap) n = llmsplit__utf8_cut(src, cap - 1);
     memcpy(dst, src ? src : "", n);
     dst[n] = 0;
+}
+
+/* Copies a string into a fixed buffer, truncating; the cheap form of snprintf(dst, cap, "%s"). */
+static void llmsplit__copy(char *dst, size_t cap, const char *src) {
+    llmsplit__copy_n(dst, cap, src, src ? strlen(src) : 0);
+}
+
+/* After snprintf's `written` into buf: when the text did not fit, its end may be half a
+   character; that half goes. */
+static void llmsplit__utf8_fix_cut(char *buf, size_t cap, int written) {
+    if (cap && written >= 0 && (size_t)written >= cap) buf[llmsplit__utf8_cut(buf, cap - 1)] = 0;
+}
+
+/* A double as an integer in [lo, hi]: the C conversion is undefined outside the target's range
+   (a server's token count, a config's timeout), so values beyond it become the nearest end and
+   NaN becomes lo. */
+static int64_t llmsplit__clamp_to_int(double d, int64_t lo, int64_t hi) {
+    if (!(d > (double)lo)) return lo;
+    if (d >= (double)hi) return hi;
+    return (int64_t)d;
 }
 
 static llmsplit_allocator llmsplit__allocator_or_default(const llmsplit_allocator *a) {
@@ -1300,7 +1345,7 @@ static void llmsplit__set_error(llmsplit_error *err, llmsplit_status code, const
     err->line = err->col = 0;
     err->offset = 0;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    llmsplit__utf8_fix_cut(err->message, sizeof err->message, vsnprintf(err->message, sizeof err->message, fmt, ap));
     va_end(ap);
 }
 
@@ -1340,7 +1385,7 @@ static void llmsplit__log(const llmsplit_logger *lg, llmsplit_log_level level, c
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    llmsplit__utf8_fix_cut(msg, sizeof msg, vsnprintf(msg, sizeof msg, fmt, ap));
     va_end(ap);
     if (lg && lg->func) lg->func(level, msg, lg->user_data);
     else if (level <= LLMSPLIT_LOG_WARN) fprintf(stderr, "llmsplit: %s: %s\n", level == LLMSPLIT_LOG_ERROR ? "error" : "warning", msg);
@@ -2862,8 +2907,23 @@ LLMSPLIT_API void llmsplit_json_write_end_object(llmsplit_json_writer *w) { llms
 LLMSPLIT_API void llmsplit_json_write_begin_array(llmsplit_json_writer *w) { llmsplit__w_begin(w, 0); }
 LLMSPLIT_API void llmsplit_json_write_end_array(llmsplit_json_writer *w) { llmsplit__w_end(w, 0); }
 
+/* How long the invalid sequence at p is: the longest start of a valid sequence there (a
+   character cut short), else one byte. Each becomes one U+FFFD, as Unicode recommends
+   (chapter 3, "U+FFFD Substitution of Maximal Subparts"). */
+static size_t llmsplit__utf8_bad_len(const unsigned char *p, const unsigned char *end) {
+    unsigned c = p[0], lo = 0x80, hi = 0xbf;
+    size_t need, k = 1;
+    if (c >= 0xc2 && c <= 0xdf) need = 2;
+    else if (c >= 0xe0 && c <= 0xef) { need = 3; lo = c == 0xe0 ? 0xa0 : 0x80; hi = c == 0xed ? 0x9f : 0xbf; }
+    else if (c >= 0xf0 && c <= 0xf4) { need = 4; lo = c == 0xf0 ? 0x90 : 0x80; hi = c == 0xf4 ? 0x8f : 0xbf; }
+    else return 1;
+    while (k < need && p + k < end && p[k] >= lo && p[k] <= hi) { k++; lo = 0x80; hi = 0xbf; }
+    return k;
+}
+
 /* Appends s as a quoted JSON string. valid_utf8: s came from a parsed document, so its
-   non-ASCII bytes are copied without checking them again. */
+   non-ASCII bytes are copied without checking them again. Otherwise invalid UTF-8 is an error,
+   or with w->llmsplit__repair U+FFFD (3 bytes, within the room reserved per input byte). */
 static void llmsplit__w_escaped(llmsplit_json_writer *w, const char *s, size_t len, int valid_utf8) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
@@ -2888,6 +2948,13 @@ static void llmsplit__w_escaped(llmsplit_json_writer *w, const char *s, size_t l
         if (p >= end) break;
         if (*p >= 0x80) {
             size_t n = valid_utf8 ? 1 : llmsplit__utf8_seq(p, end);
+            if (!n && w->llmsplit__repair) {
+                memcpy(o, "\xef\xbf\xbd", 3);
+                o += 3;
+                p += llmsplit__utf8_bad_len(p, end);
+                w->llmsplit__repaired++;
+                continue;
+            }
             if (!n) {
                 b->data[b->len] = 0;
                 llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: string is not valid UTF-8");
@@ -4901,8 +4968,11 @@ static int llmsplit__starts(const char *s, const char *prefix) {
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Joins base (trailing slashes dropped) and path into out; 0 when base is not an http(s) URL. */
-static int llmsplit__join_url(char *out, size_t cap, const char *base, const char *path, llmsplit_error *err) {
+/* Joins base (trailing slashes dropped) and path into out; 0 when base is not an http(s) URL.
+   base_env: the variable base was read from, if it was; its value is never quoted (a key put
+   in the wrong variable would end up in a log). */
+static int llmsplit__join_url(char *out, size_t cap, const char *base, const char *base_env, const char *path,
+                              llmsplit_error *err) {
     size_t n = strlen(base);
     llmsplit_url u;
     while (n > 0 && base[n - 1] == '/') n--;
@@ -4911,10 +4981,12 @@ static int llmsplit__join_url(char *out, size_t cap, const char *base, const cha
         return 0;
     }
     if (!llmsplit__url_parse(out, &u, err)) {
-        if (err) {
+        if (base_env) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "api_base (from %s) is not an http(s) URL", base_env);
+        } else if (err) {
             char tmp[sizeof err->message];
             llmsplit__copy(tmp, sizeof tmp, err->message);
-            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "api_base '%.80s' is not usable: %s", base, tmp);
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "api_base '%.*s' is not usable: %s", llmsplit__fit(base, 80), base, tmp);
         }
         return 0;
     }
@@ -4985,9 +5057,7 @@ static void llmsplit__copy_str(char *dst, size_t cap, const llmsplit_json_val *v
     size_t n;
     const char *s = llmsplit_json_str(v, &n);
     if (!s) return;
-    if (n >= cap) n = cap - 1;
-    memcpy(dst, s, n);
-    dst[n] = 0;
+    llmsplit__copy_n(dst, cap, s, n);
 }
 
 static void llmsplit__set_finish(llmsplit_chat_response *r, const llmsplit_json_val *v) {
@@ -5017,10 +5087,22 @@ static void llmsplit__set_tool_calls(llmsplit_chat_response *r, const llmsplit_j
     r->tool_calls = w.buf;
 }
 
+/* How many bytes at the end of t[0..len) are the start of the key (at least 4, short of the
+   whole key): a message cut inside an echoed key, by the provider or by us, would show that
+   much of it. */
+static size_t llmsplit__key_start_at_end(const char *t, size_t len, const char *key, size_t kl) {
+    size_t m = kl - 1 < len ? kl - 1 : len;
+    for (; m >= 4; m--)
+        if (memcmp(t + len - m, key, m) == 0) return m;
+    return 0;
+}
+
 /* Copies a message for display: control characters become spaces, the key (if a provider echoes
-   it) is masked, and the length is bounded. */
+   it, whole or cut at the end) is masked, and the length is bounded, cut on a character
+   boundary. */
 static void llmsplit__clean_message(char *out, size_t cap, const char *s, size_t n, const char *key) {
-    size_t i, o = 0, kl = key ? strlen(key) : 0;
+    size_t i, o = 0, m, kl = key ? strlen(key) : 0;
+    int cut;
     for (i = 0; i < n && o + 4 < cap; i++) {
         if (kl >= 8 && i + kl <= n && memcmp(s + i, key, kl) == 0) {
             memcpy(out + o, "***", 3);
@@ -5030,8 +5112,17 @@ static void llmsplit__clean_message(char *out, size_t cap, const char *s, size_t
         }
         out[o++] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
     }
+    cut = i < n;
+    if (cut) o = llmsplit__utf8_cut(out, o >= 3 ? o - 3 : 0); /* room for the "..." */
+    if (kl >= 8 && (m = llmsplit__key_start_at_end(out, o, key, kl)) != 0) {
+        memcpy(out + o - m, "***", 3);
+        o = o - m + 3;
+    }
+    if (cut && o + 3 < cap) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
     out[o] = 0;
-    if (i < n && o >= 3) memcpy(out + o - 3, "...", 3);
 }
 
 /* --- SSE ------------------------------------------------------------------------------- */
@@ -5752,7 +5843,7 @@ static void llmsplit__known_prefixes(char *out, size_t cap) {
 
 LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char *api_base, const char *api_version,
                                                llmsplit_route *out, llmsplit_error *err) {
-    const char *name, *base = api_base && *api_base ? api_base : NULL, *path;
+    const char *name, *base = api_base && *api_base ? api_base : NULL, *path, *base_env = NULL;
     const llmsplit__provider *p;
     char formatted[LLMSPLIT_URL_MAX];
     memset(out, 0, sizeof *out);
@@ -5763,11 +5854,12 @@ LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char 
     if ((p = llmsplit__model_provider(model, &name, NULL)) == NULL) {
         char known[160];
         llmsplit__known_prefixes(known, sizeof known);
-        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "unknown provider in model '%.80s' (known: %s)", model, known);
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "unknown provider in model '%.*s' (known: %s)", llmsplit__fit(model, 80),
+                            model, known);
         return LLMSPLIT_ERR_CONFIG;
     }
     if (!*name) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "model '%.80s' has no name after its prefix", model);
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "model '%.*s' has no name after its prefix", llmsplit__fit(model, 80), model);
         return LLMSPLIT_ERR_CONFIG;
     }
     out->provider = (llmsplit_provider)(p - llmsplit__providers);
@@ -5780,8 +5872,11 @@ LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char 
         name = p->endpoint[0];
         path = p->endpoint[1];
     } else {
-        if (!base && p->base_env) base = getenv(p->base_env);
-        if (!base || !*base) base = p->default_base;
+        if (!base && p->base_env) base = getenv(base_env = p->base_env);
+        if (!base || !*base) {
+            base = p->default_base;
+            base_env = NULL;
+        }
         if (!base) {
             llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "%s needs an api_base%s%s%s", model,
                                 p->base_env ? " (or " : "", p->base_env ? p->base_env : "", p->base_env ? ")" : "");
@@ -5801,7 +5896,7 @@ LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char 
         path = formatted;
     }
     llmsplit__copy(out->model, sizeof out->model, name);
-    return llmsplit__join_url(out->url, sizeof out->url, base, path, err) ? LLMSPLIT_OK : LLMSPLIT_ERR_CONFIG;
+    return llmsplit__join_url(out->url, sizeof out->url, base, base_env, path, err) ? LLMSPLIT_OK : LLMSPLIT_ERR_CONFIG;
 }
 
 /* --- calls --------------------------------------------------------------------------------- */
@@ -5903,8 +5998,9 @@ static void llmsplit__provider_error(const llmsplit_allocator *a, llmsplit_error
     if (err) {
         err->code = LLMSPLIT_ERR_PROVIDER;
         err->http_status = status;
-        snprintf(err->message, sizeof err->message, "%d %s%s%s%s", status, llmsplit__status_words(status), after,
-                 clean[0] ? ": " : "", clean);
+        llmsplit__utf8_fix_cut(err->message, sizeof err->message,
+                               snprintf(err->message, sizeof err->message, "%d %s%s%s%s", status,
+                                        llmsplit__status_words(status), after, clean[0] ? ": " : "", clean));
     }
     llmsplit_json_free(doc);
 }
@@ -6548,9 +6644,9 @@ static int llmsplit__cfg_fail(llmsplit__cfgp *p, const char *path, const char *f
     char msg[200];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    llmsplit__utf8_fix_cut(msg, sizeof msg, vsnprintf(msg, sizeof msg, fmt, ap));
     va_end(ap);
-    if (path && *path) llmsplit__set_error(p->err, LLMSPLIT_ERR_CONFIG, "%.110s: %s", path, msg);
+    if (path && *path) llmsplit__set_error(p->err, LLMSPLIT_ERR_CONFIG, "%.*s: %s", llmsplit__fit(path, 110), path, msg);
     else llmsplit__set_error(p->err, LLMSPLIT_ERR_CONFIG, "%s", msg);
     return 0;
 }
@@ -6590,7 +6686,7 @@ static int llmsplit__cfg_no_dups(llmsplit__cfgp *p, const llmsplit_json_val *obj
             const char *s2 = llmsplit_json_str(k2, &n2);
             if (n == n2 && memcmp(s, s2, n) == 0) {
                 char kp[192];
-                if (brackets) snprintf(kp, sizeof kp, "split[\"%.60s\"]", s);
+                if (brackets) snprintf(kp, sizeof kp, "split[\"%.*s\"]", llmsplit__fit(s, 60), s);
                 else llmsplit__cfg_path(kp, sizeof kp, path, s, n);
                 return llmsplit__cfg_fail(p, kp, "given twice");
             }
@@ -6796,6 +6892,10 @@ static int llmsplit__cfg_deployment(llmsplit__cfgp *p, const llmsplit_json_val *
         llmsplit_error uerr;
         char bp[192];
         if (!llmsplit__url_parse(base, &u, &uerr)) {
+            /* a value read from the environment is never quoted: it may be a key put in the wrong variable */
+            const char *raw = llmsplit_json_str(llmsplit__cfg_get(params, "api_base"), NULL);
+            if (raw && strncmp(raw, "os.environ/", 11) == 0)
+                return llmsplit__cfg_fail(p, path, "api_base (from %.*s) is not an http(s) URL", llmsplit__fit(raw, 100), raw);
             llmsplit__cfg_path(bp, sizeof bp, path, "api_base", 8);
             return llmsplit__cfg_fail(p, bp, "%s", uerr.message);
         }
@@ -6881,7 +6981,7 @@ static int llmsplit__cfg_split(llmsplit__cfgp *p, const llmsplit_json_val *split
         const char *model = llmsplit_json_str(k, &n);
         char path[192];
         if (!model || n == 0) return llmsplit__cfg_fail(p, "split", "a model string is empty");
-        snprintf(path, sizeof path, "split[\"%.60s\"]", model);
+        snprintf(path, sizeof path, "split[\"%.*s\"]", llmsplit__fit(model, 60), model);
         if (memchr(model, 0, n)) return llmsplit__cfg_fail(p, path, "model string contains a NUL character");
         if (llmsplit_json_type_of(v) != LLMSPLIT_JSON_NUMBER) return llmsplit__cfg_fail(p, path, "must be a number");
         d->weight = llmsplit_json_double(v);
@@ -6900,7 +7000,7 @@ static int llmsplit__cfg_split(llmsplit__cfgp *p, const llmsplit_json_val *split
 static void llmsplit__cfg_dpath(char *out, size_t cap, const llmsplit_config *cfg, int d, int n_list,
                                 const char *const *params_key, const char *key) {
     if (d < n_list) snprintf(out, cap, "model_list[%d].%s.%s", d, params_key[d], key);
-    else snprintf(out, cap, "split[\"%.60s\"]", cfg->deployments[d].model);
+    else snprintf(out, cap, "split[\"%.*s\"]", llmsplit__fit(cfg->deployments[d].model, 60), cfg->deployments[d].model);
 }
 
 /* Weights: all or none per group, not all 0, a finite sum; then the normalised shares. */
@@ -6920,11 +7020,15 @@ static int llmsplit__cfg_weights(llmsplit__cfgp *p, int n_list, const char *cons
         }
         if (with && first_without >= 0) {
             llmsplit__cfg_dpath(path, sizeof path, cfg, first_without, n_list, params_key, "weight");
-            return llmsplit__cfg_fail(p, path, "missing (other deployments of group '%.60s' have a weight)", grp->name);
+            return llmsplit__cfg_fail(p, path, "missing (other deployments of group '%.*s' have a weight)",
+                                      llmsplit__fit(grp->name, 60), grp->name);
         }
         llmsplit__cfg_dpath(path, sizeof path, cfg, grp->deployments[0], n_list, params_key, "weight");
-        if (!(sum > 0.0)) return llmsplit__cfg_fail(p, path, "every weight of group '%.60s' is 0", grp->name);
-        if (sum > DBL_MAX) return llmsplit__cfg_fail(p, path, "the weights of group '%.60s' add up to infinity", grp->name);
+        if (!(sum > 0.0))
+            return llmsplit__cfg_fail(p, path, "every weight of group '%.*s' is 0", llmsplit__fit(grp->name, 60), grp->name);
+        if (sum > DBL_MAX)
+            return llmsplit__cfg_fail(p, path, "the weights of group '%.*s' add up to infinity", llmsplit__fit(grp->name, 60),
+                                      grp->name);
         for (j = 0; j < grp->count; j++) {
             llmsplit_deployment *d = &cfg->deployments[grp->deployments[j]];
             d->share = d->weight / sum;
@@ -6955,9 +7059,10 @@ static int llmsplit__cfg_silent(llmsplit__cfgp *p, int n_list, const char *const
         if (!llmsplit__model_provider(s, NULL, NULL)) { /* every silent call would fail to route */
             char known[160];
             llmsplit__known_prefixes(known, sizeof known);
-            return llmsplit__cfg_fail(p, path, "'%.60s' names an unknown provider (known: %s)", s, known);
+            return llmsplit__cfg_fail(p, path, "'%.*s' names an unknown provider (known: %s)", llmsplit__fit(s, 60), s, known);
         }
-        return llmsplit__cfg_fail(p, path, "'%.60s' is neither a model group of this config nor a model string (provider/name)", s);
+        return llmsplit__cfg_fail(p, path, "'%.*s' is neither a model group of this config nor a model string (provider/name)",
+                                  llmsplit__fit(s, 60), s);
     }
     return 1;
 }
@@ -6985,7 +7090,7 @@ static int llmsplit__cfg_fallbacks(llmsplit__cfgp *p, const llmsplit_json_val *f
             char kp[192];
             int g = llmsplit__cfg_find_group(cfg, name, n), j = 0;
             llmsplit__cfg_path(kp, sizeof kp, ep, name, n);
-            if (g < 0) return llmsplit__cfg_fail(p, ep, "'%.60s' is not a model group", name);
+            if (g < 0) return llmsplit__cfg_fail(p, ep, "'%.*s' is not a model group", llmsplit__fit(name, 60), name);
             grp = &cfg->groups[g];
             if (grp->fallbacks) return llmsplit__cfg_fail(p, kp, "fallbacks for this group are given twice");
             if (llmsplit_json_type_of(list) != LLMSPLIT_JSON_ARRAY) return llmsplit__cfg_fail(p, kp, "must be an array of group names");
@@ -6999,7 +7104,7 @@ static int llmsplit__cfg_fallbacks(llmsplit__cfgp *p, const llmsplit_json_val *f
                 snprintf(ip, sizeof ip, "%s[%d]", kp, j);
                 if (!to) return llmsplit__cfg_fail(p, ip, "must be a string (a model group)");
                 tg = llmsplit__cfg_find_group(cfg, to, m);
-                if (tg < 0) return llmsplit__cfg_fail(p, ip, "'%.60s' is not a model group", to);
+                if (tg < 0) return llmsplit__cfg_fail(p, ip, "'%.*s' is not a model group", llmsplit__fit(to, 60), to);
                 if (tg == g) return llmsplit__cfg_fail(p, ip, "a group cannot fall back to itself");
                 grp->fallbacks[j++] = cfg->groups[tg].name;
             }
@@ -7197,7 +7302,7 @@ static llmsplit_config *llmsplit__config_load(const char *path, const llmsplit_a
         return NULL;
     }
     if (!(f = fopen(path, "rb"))) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "cannot read %.200s: %s", path, strerror(errno));
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "cannot read %.*s: %s", llmsplit__fit(path, 200), path, strerror(errno));
         return NULL;
     }
     text = (char *)llmsplit__alloc(&a, cap);
@@ -7222,12 +7327,13 @@ static llmsplit_config *llmsplit__config_load(const char *path, const llmsplit_a
     }
     fclose(f);
     if (!text) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "config: out of memory reading %.200s", path);
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "config: out of memory reading %.*s", llmsplit__fit(path, 200), path);
         return NULL;
     }
     if (too_big || n > LLMSPLIT_CONFIG_MAX_BYTES || rerr) {
-        if (rerr) llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "cannot read %.200s: read error", path);
-        else llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "%.200s: larger than %u bytes", path, (unsigned)LLMSPLIT_CONFIG_MAX_BYTES);
+        if (rerr) llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "cannot read %.*s: read error", llmsplit__fit(path, 200), path);
+        else llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "%.*s: larger than %u bytes", llmsplit__fit(path, 200), path,
+                                 (unsigned)LLMSPLIT_CONFIG_MAX_BYTES);
         llmsplit__free(&a, text);
         return NULL;
     }
@@ -7329,8 +7435,8 @@ LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double laten
     if (!reason) return 0;
 
     h->out = 1;
-    /* Capped at about 31 years so the conversion and the sum cannot overflow. */
-    h->out_until_ms = now_ms + (int64_t)(s->cooldown_s < 1e12 ? s->cooldown_s * 1000.0 + 0.5 : 1e15);
+    /* Capped at 1e15 ms (some 30,000 years) so the sum cannot overflow either. */
+    h->out_until_ms = now_ms + llmsplit__clamp_to_int(s->cooldown_s * 1000.0 + 0.5, 0, 1000000000000000);
     h->trips++;
     h->last_reason = reason;
     h->last_error_rate = rate;
@@ -7756,7 +7862,8 @@ static void llmsplit__w_str_or_null(llmsplit_json_writer *w, const char *k, cons
    as that decimal. */
 static void llmsplit__w_num_or_null(llmsplit_json_writer *w, const char *k, double v, double scale) {
     llmsplit__w_key(w, k);
-    if (v < 0 || v != v) llmsplit_json_write_null(w);
+    if (v < 0 || v != v || v > DBL_MAX) llmsplit_json_write_null(w);
+    else if (v * scale >= 9007199254740992.0) llmsplit_json_write_double(w, v); /* 2^53: already whole units */
     else llmsplit_json_write_double(w, (double)(int64_t)(v * scale + 0.5) / scale);
 }
 
@@ -7766,12 +7873,16 @@ static void llmsplit__w_int_or_null(llmsplit_json_writer *w, const char *k, int6
     else llmsplit_json_write_int(w, v);
 }
 
-static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out) {
+/* Every text field may hold bytes from outside (a provider's message, a caller's group name):
+   invalid UTF-8 becomes U+FFFD rather than costing the whole record; *repaired (may be NULL)
+   counts the replacements. */
+static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, size_t *repaired) {
     llmsplit_json_writer w;
     const char *text;
     size_t n;
     int ok;
     llmsplit_json_writer_init(&w, &out->allocator);
+    w.llmsplit__repair = 1;
     llmsplit_json_write_begin_object(&w);
     llmsplit__w_str_or_null(&w, "ts", r->ts);
     llmsplit__w_str_or_null(&w, "event", r->event ? r->event : "call");
@@ -7796,7 +7907,7 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out) {
         } else {
             /* the category, then the message (which never repeats it) */
             char text[400];
-            snprintf(text, sizeof text, "%s: %s", llmsplit_strerror(r->code), r->error);
+            llmsplit__utf8_fix_cut(text, sizeof text, snprintf(text, sizeof text, "%s: %s", llmsplit_strerror(r->code), r->error));
             llmsplit__w_str_or_null(&w, "error", text);
         }
         llmsplit__w_num_or_null(&w, "latency_ms", r->latency_ms, 10);
@@ -7823,12 +7934,13 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out) {
     text = llmsplit__w_result(&w, &n);
     ok = text != NULL;
     if (ok) llmsplit_buf_append(out, text, n);
+    if (repaired) *repaired = w.llmsplit__repaired;
     llmsplit_json_writer_free(&w);
     return ok && !out->failed;
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *out) {
-    return llmsplit__record_json(r, out) ? LLMSPLIT_OK : LLMSPLIT_ERR_NOMEM;
+    return llmsplit__record_json(r, out, NULL) ? LLMSPLIT_OK : LLMSPLIT_ERR_NOMEM;
 }
 
 LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, double *output_per_token) {
@@ -7928,13 +8040,21 @@ static void llmsplit__new_id(llmsplit_client *c, char out[40]) {
 
 static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
     llmsplit_buf line;
+    size_t repaired = 0;
     if (c->log_fd < 0 && !c->on_record) return; /* nobody reads it: not even a timestamp */
     if (!r->ts[0]) llmsplit__now_iso(r->ts);
     llmsplit_buf_init(&line, &c->allocator);
-    if (!llmsplit__record_json(r, &line)) {
+    if (!llmsplit__record_json(r, &line, &repaired)) {
         llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: out of memory; a record was lost");
         llmsplit_buf_free(&line);
         return;
+    }
+    if (repaired) {
+        llmsplit__lock(&c->lock);
+        c->stats.records_repaired++;
+        llmsplit__unlock(&c->lock);
+        llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "records: a %s record had text that is not valid UTF-8; "
+                      "%zu sequence(s) written as U+FFFD", r->event ? r->event : "call", repaired);
     }
     if (c->log_fd >= 0) {
         /* one write per line under the lock: lines never interleave */
@@ -8058,6 +8178,16 @@ static void llmsplit__check_file(llmsplit_client *c) {
     else llmsplit__config_rejected(c, &err, c->config_file);
 }
 
+/* A URL as logs and records show it: without user information, query and fragment, which is
+   where a signed URL carries its credentials (X-Amz-Credential, X-Amz-Signature, sig=...). */
+static void llmsplit__url_for_log(char *out, size_t cap, const char *url) {
+    const char *sep = strstr(url, "://"), *host = sep ? sep + 3 : url;
+    const char *path = host + strcspn(host, "/?#"), *at;
+    for (at = path; at > host && at[-1] != '@'; at--) {}
+    llmsplit__utf8_fix_cut(out, cap, snprintf(out, cap, "%.*s%.*s%.*s", (int)(host - url), url, (int)(path - at), at,
+                                              (int)strcspn(path, "?#"), path));
+}
+
 /* Fetches the config URL; 304 or an error keep the current config. */
 static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error *out_err) {
     llmsplit_http_header hd[1];
@@ -8065,6 +8195,8 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
     llmsplit_http_response resp;
     llmsplit_error err;
     llmsplit_config *cfg;
+    char shown[300];
+    llmsplit__url_for_log(shown, sizeof shown, c->config_url);
     memset(&rq, 0, sizeof rq);
     rq.method = "GET";
     rq.url = c->config_url;
@@ -8079,7 +8211,7 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
     if (llmsplit_http_send(c->http, &rq, &resp, &err) != LLMSPLIT_OK || (resp.status != 200 && resp.status != 304)) {
         if (resp.status && !err.code) llmsplit__set_error(&err, LLMSPLIT_ERR_CONFIG, "config_url answered HTTP %d", resp.status);
         if (initial && out_err) *out_err = err;
-        else llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "config: cannot fetch %s: %s", c->config_url, err.message);
+        else llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "config: cannot fetch %s: %s", shown, err.message);
         llmsplit_http_response_free(&resp);
         return;
     }
@@ -8090,11 +8222,11 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
         if (cfg && initial) {
             c->cur = llmsplit__cfgref_new(c, cfg, out_err);
         } else if (cfg) {
-            llmsplit__swap(c, cfg, c->config_url);
+            llmsplit__swap(c, cfg, shown);
         } else if (initial && out_err) {
             *out_err = err;
         } else {
-            llmsplit__config_rejected(c, &err, c->config_url);
+            llmsplit__config_rejected(c, &err, shown);
         }
         if (cfg && etag && n < sizeof c->etag) {
             memcpy(c->etag, etag, n);
@@ -8310,6 +8442,8 @@ static char *llmsplit__merge_params(const llmsplit_allocator *a, const char *bas
 static double llmsplit__cost(const llmsplit_deployment *dep, const llmsplit_chat_response *r) {
     double in = 0, out = 0;
     if (r->prompt_tokens < 0 && r->completion_tokens < 0) return -1;
+    /* a count no call reaches is a server's garbage, not a price to report */
+    if (r->prompt_tokens > 1000000000000 || r->completion_tokens > 1000000000000) return -1;
     if (dep && dep->has_costs) {
         in = dep->input_cost_per_token;
         out = dep->output_cost_per_token;
@@ -8420,7 +8554,7 @@ static llmsplit__mirror *llmsplit__mirror_new(llmsplit_client *c, const llmsplit
 #undef LLMSPLIT__COPY
     m->deployment = dep ? dep->index : -1;
     m->stream = req->stream;
-    m->timeout_ms = (int)((dep && dep->timeout_s > 0 ? dep->timeout_s : timeout_s) * 1000);
+    m->timeout_ms = (int)llmsplit__clamp_to_int((dep && dep->timeout_s > 0 ? dep->timeout_s : timeout_s) * 1000, 0, INT_MAX);
     if (dep && dep->has_costs) {
         m->has_costs = 1;
         m->in_cost = dep->input_cost_per_token;
@@ -8607,7 +8741,8 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
         rq.api_base = dep->api_base;
         rq.api_version = dep->api_version;
     }
-    rq.timeout_ms = (int)((dep && dep->timeout_s > 0 ? dep->timeout_s : ref->cfg->timeout_s) * 1000);
+    rq.timeout_ms = (int)llmsplit__clamp_to_int((dep && dep->timeout_s > 0 ? dep->timeout_s : ref->cfg->timeout_s) * 1000,
+                                                0, INT_MAX);
     rq.num_retries = ref->cfg->num_retries;
     e = llmsplit_chat(c->http, &rq, resp, err);
     llmsplit__free(&c->allocator, merged);

@@ -1,0 +1,480 @@
+/* What records and error messages may show: every record is written, as valid JSON and valid
+   UTF-8, whatever a provider sent or a buffer cut; no secret (a key echoed back, a value read
+   from the environment, a signed URL's query) appears in them; numbers from outside stay in range. */
+#define _POSIX_C_SOURCE 200809L
+#define LLMSPLIT_IMPLEMENTATION
+#include "../llmsplit.h"
+#include "test.h"
+#include "server.h"
+
+#include <stdio.h>
+
+#define KEY "sk-test-abcdefghijklmnop1234" /* the api_key of tests/data/records_one_arm.json */
+
+/* Records delivered to the callback, and the logger's messages. */
+typedef struct seen {
+    pthread_mutex_t lock;
+    char lines[8][4096];
+    int n, config_events;
+    char log[4096];
+} seen;
+
+static void on_record(const llmsplit_record *r, const char *line, size_t len, void *ud) {
+    seen *s = (seen *)ud;
+    pthread_mutex_lock(&s->lock);
+    if (strcmp(r->event, "config") == 0) s->config_events++;
+    if (s->n < 8) {
+        snprintf(s->lines[s->n], sizeof s->lines[s->n], "%.*s", (int)len, line);
+        s->n++;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void on_log(llmsplit_log_level level, const char *msg, void *ud) {
+    seen *s = (seen *)ud;
+    size_t n;
+    (void)level;
+    pthread_mutex_lock(&s->lock);
+    n = strlen(s->log);
+    snprintf(s->log + n, sizeof s->log - n, "%s\n", msg);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int config_events(seen *s) {
+    int n;
+    pthread_mutex_lock(&s->lock);
+    n = s->config_events;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+/* A scripted server answering every request with `response`. */
+static void serve_with(server *s, const char *response) {
+    memset(s, 0, sizeof *s);
+    s->parts[0] = response;
+    s->read_request = 1;
+    server_start(s);
+}
+
+/* An HTTP response with the body's length filled in. */
+static const char *http_response(char *out, size_t cap, const char *status, const char *body) {
+    snprintf(out, cap, "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %u\r\nConnection: close\r\n\r\n%s",
+             status, (unsigned)strlen(body), body);
+    return out;
+}
+
+/* The config text in tests/data/NAME with every {base} replaced by the server's URL. */
+static void config_for(const char *name, const server *s, char *out, size_t cap) {
+    const char *text = t_data(name);
+    char base[64];
+    size_t n = 0, b;
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", s->port);
+    b = strlen(base);
+    while (*text && n + 1 < cap) {
+        if (strncmp(text, "{base}", 6) == 0 && n + b < cap) {
+            memcpy(out + n, base, b);
+            n += b;
+            text += 6;
+        } else {
+            out[n++] = *text++;
+        }
+    }
+    out[n] = 0;
+}
+
+static llmsplit_client *client_for(const char *config, seen *rec) {
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    memset(&d, 0, sizeof d);
+    memset(rec, 0, sizeof *rec);
+    pthread_mutex_init(&rec->lock, NULL);
+    d.config_json = config;
+    d.http.proxy = "";
+    d.on_record = on_record;
+    d.logger.func = on_log;
+    d.user_data = rec;
+    d.logger.user_data = rec;
+    if (llmsplit_client_create(&d, &c, &err) != LLMSPLIT_OK) printf("  client: %s\n", err.message);
+    return c;
+}
+
+static llmsplit_status ask(llmsplit_client *c, const char *group, llmsplit_result *res, llmsplit_error *err) {
+    llmsplit_message m = {"user", "hello", 0, NULL, NULL, NULL, NULL};
+    llmsplit_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.group = group;
+    rq.messages = &m;
+    rq.num_messages = 1;
+    return llmsplit_client_chat(c, &rq, res, err);
+}
+
+/* The one record, parsed (which checks it is JSON and valid UTF-8); NULL when there is none. */
+static llmsplit_json_doc *the_record(seen *rec) {
+    llmsplit_json_doc *doc = NULL;
+    llmsplit_error err;
+    CHECK_EQ_INT(rec->n, 1);
+    if (rec->n < 1) return NULL;
+    if (llmsplit_json_parse(rec->lines[0], strlen(rec->lines[0]), NULL, &doc, &err) != LLMSPLIT_OK)
+        printf("  record is not JSON: %s\n", err.message);
+    CHECK(doc != NULL);
+    return doc;
+}
+
+static const char *field(llmsplit_json_doc *doc, const char *key) {
+    return llmsplit_json_str(llmsplit_json_get(llmsplit_json_root(doc), key), NULL);
+}
+
+static void records_keep_a_provider_error_cut_inside_a_character(void) {
+    static char body[2048], resp[2600], cfg[1024];
+    int shift, i;
+    /* two-byte characters only, after 0 or 1 ASCII byte: one of the two lands the ~196-byte cut
+       inside a character */
+    for (shift = 0; shift < 2; shift++) {
+        char msg[1024];
+        server s;
+        seen rec;
+        llmsplit_client *c;
+        llmsplit_result r;
+        llmsplit_error err;
+        llmsplit_json_doc *doc;
+        snprintf(msg, sizeof msg, "%s", shift ? "!" : "");
+        for (i = 0; i < 12; i++) strcat(msg, "ЗапросСлишкомДлинный");
+        snprintf(body, sizeof body, "{\"error\":{\"message\":\"%s\",\"type\":\"invalid_request_error\"}}", msg);
+        serve_with(&s, http_response(resp, sizeof resp, "400 Bad Request", body));
+        config_for("records_one_arm.json", &s, cfg, sizeof cfg);
+        c = client_for(cfg, &rec);
+        CHECK(c != NULL);
+        if (!c) { server_stop(&s); return; }
+        CHECK_EQ_INT(ask(c, "chat", &r, &err), LLMSPLIT_ERR_PROVIDER);
+        CHECK_STARTS(err.message, shift ? "400 bad request: !ЗапросСлишком" : "400 bad request: ЗапросСлишком");
+        CHECK_CONTAINS(err.message, "...");
+        CHECK_NOT_CONTAINS(rec.log, "a record was lost");
+        doc = the_record(&rec);
+        if (doc) {
+            CHECK_STARTS(field(doc, "error"), "provider: 400 bad request: ");
+            CHECK_NOT_CONTAINS(field(doc, "error"), "\xef\xbf\xbd"); /* cut whole, nothing to repair */
+            llmsplit_json_free(doc);
+        }
+        CHECK_EQ_UINT(llmsplit_client_get_stats(c).records_repaired, 0);
+        llmsplit_result_free(&r);
+        llmsplit_client_destroy(c);
+        server_stop(&s);
+    }
+}
+
+static void records_keep_a_finish_reason_cut_inside_a_character(void) {
+    static char resp[2048], cfg[1024];
+    server s;
+    seen rec;
+    llmsplit_client *c;
+    llmsplit_result r;
+    llmsplit_error err;
+    llmsplit_json_doc *doc;
+    /* 14 three-byte characters: 31 bytes end one byte into the 11th */
+    serve_with(&s, http_response(resp, sizeof resp, "200 OK",
+                                 "{\"id\":\"x\",\"model\":\"gpt-4\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                                 "\"content\":\"hi\"},\"finish_reason\":\"内容过滤器拦截了这个回答因为\"}],"
+                                 "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}"));
+    config_for("records_one_arm.json", &s, cfg, sizeof cfg);
+    c = client_for(cfg, &rec);
+    CHECK(c != NULL);
+    if (!c) { server_stop(&s); return; }
+    CHECK_EQ_INT(ask(c, "chat", &r, &err), LLMSPLIT_OK);
+    CHECK_EQ_STR(r.response.finish_reason, "内容过滤器拦截了这个");
+    doc = the_record(&rec);
+    if (doc) {
+        CHECK_EQ_STR(field(doc, "finish_reason"), "内容过滤器拦截了这个");
+        llmsplit_json_free(doc);
+    }
+    llmsplit_result_free(&r);
+    llmsplit_client_destroy(c);
+    server_stop(&s);
+}
+
+static void records_write_invalid_utf8_as_u_fffd_and_count_it(void) {
+    static char cfg[1024];
+    server s;
+    seen rec;
+    llmsplit_client *c;
+    llmsplit_result r;
+    llmsplit_error err;
+    llmsplit_json_doc *doc;
+    llmsplit_record one;
+    llmsplit_buf line;
+    serve_with(&s, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"); /* never asked */
+    config_for("records_one_arm.json", &s, cfg, sizeof cfg);
+    c = client_for(cfg, &rec);
+    CHECK(c != NULL);
+    if (!c) { server_stop(&s); return; }
+    /* a caller's group name that is no group and not UTF-8: a model string with no provider */
+    CHECK_EQ_INT(ask(c, "\xff\xfe/x", &r, &err), LLMSPLIT_ERR_CONFIG);
+    doc = the_record(&rec);
+    if (doc) {
+        CHECK_EQ_STR(field(doc, "group"), "\xef\xbf\xbd\xef\xbf\xbd/x");
+        CHECK_STARTS(field(doc, "error"), "config: unknown provider in model '\xef\xbf\xbd\xef\xbf\xbd/x'");
+        llmsplit_json_free(doc);
+    }
+    CHECK_EQ_UINT(llmsplit_client_get_stats(c).records_repaired, 1);
+    CHECK_CONTAINS(rec.log, "not valid UTF-8");
+    llmsplit_result_free(&r);
+    llmsplit_client_destroy(c);
+    server_stop(&s);
+
+    /* a tool writing its own record: a character cut short is one U+FFFD, a stray byte another */
+    memset(&one, 0, sizeof one);
+    one.event = "config";
+    one.reason = "cut \xe4\xb8 and \x80 stray";
+    llmsplit_buf_init(&line, NULL);
+    CHECK_EQ_INT(llmsplit_record_json(&one, &line), LLMSPLIT_OK);
+    CHECK_CONTAINS(line.data, "\"reason\":\"cut \xef\xbf\xbd and \xef\xbf\xbd stray\"");
+    llmsplit_buf_free(&line);
+}
+
+static void records_give_no_cost_for_a_token_count_no_call_reaches(void) {
+    static char resp[2048], cfg[1024];
+    server s;
+    seen rec;
+    llmsplit_client *c;
+    llmsplit_result r;
+    llmsplit_error err;
+    llmsplit_json_doc *doc;
+    serve_with(&s, http_response(resp, sizeof resp, "200 OK",
+                                 "{\"id\":\"x\",\"model\":\"gpt-4\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                                 "\"content\":\"hi\"},\"finish_reason\":\"stop\"}],"
+                                 "\"usage\":{\"prompt_tokens\":9223372036854775807,\"completion_tokens\":5}}"));
+    config_for("records_one_arm.json", &s, cfg, sizeof cfg);
+    c = client_for(cfg, &rec);
+    CHECK(c != NULL);
+    if (!c) { server_stop(&s); return; }
+    CHECK_EQ_INT(ask(c, "chat", &r, &err), LLMSPLIT_OK);
+    CHECK_LT_DBL(r.cost_usd, 0.0);
+    doc = the_record(&rec);
+    if (doc) {
+        const llmsplit_json_val *root = llmsplit_json_root(doc);
+        CHECK_EQ_INT(llmsplit_json_type_of(llmsplit_json_get(root, "cost_usd")), LLMSPLIT_JSON_NULL);
+        CHECK_EQ_INT(llmsplit_json_int(llmsplit_json_get(root, "prompt_tokens")), INT64_MAX);
+        llmsplit_json_free(doc);
+    }
+    llmsplit_result_free(&r);
+    llmsplit_client_destroy(c);
+    server_stop(&s);
+}
+
+/* Under `make sanitize` a timeout beyond int milliseconds was a float-cast-overflow. */
+static void records_timeout_beyond_int_milliseconds_still_calls(void) {
+    static char resp[2048], cfg[1024];
+    server s;
+    seen rec;
+    llmsplit_client *c;
+    llmsplit_result r;
+    llmsplit_error err;
+    serve_with(&s, http_response(resp, sizeof resp, "200 OK",
+                                 "{\"id\":\"x\",\"model\":\"gpt-4\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                                 "\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}"));
+    config_for("records_huge_timeout.json", &s, cfg, sizeof cfg);
+    c = client_for(cfg, &rec);
+    CHECK(c != NULL);
+    if (!c) { server_stop(&s); return; }
+    CHECK_EQ_INT(ask(c, "chat", &r, &err), LLMSPLIT_OK); /* the deployment's timeout, and its silent copy's */
+    llmsplit_result_free(&r);
+    CHECK_EQ_INT(ask(c, "plain", &r, &err), LLMSPLIT_OK); /* the config's */
+    llmsplit_result_free(&r);
+    CHECK_EQ_INT(llmsplit_client_wait_mirrors(c, 10000), LLMSPLIT_OK);
+    CHECK_EQ_UINT(llmsplit_client_get_stats(c).mirror_completed, 1);
+    llmsplit_client_destroy(c);
+    server_stop(&s);
+}
+
+static void messages_never_quote_an_api_base_read_from_the_environment(void) {
+    static const char secret[] = "sk-live-0123456789abcdef";
+    char path[] = "/tmp/llmsplit-test-records-XXXXXX";
+    static char cfg[1024];
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    llmsplit_route route;
+    server s;
+    seen rec;
+    FILE *f;
+    int fd, i;
+    setenv("LLMSPLIT_TEST_SECRET_BASE", secret, 1);
+    memset(&d, 0, sizeof d);
+    d.config_json = t_data("records_env_base.json");
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_EQ_STR(err.message, "model_list[0].litellm_params: api_base (from os.environ/LLMSPLIT_TEST_SECRET_BASE) "
+                              "is not an http(s) URL");
+    CHECK_NOT_CONTAINS(err.message, "sk-live");
+
+    /* a provider's base variable (OPENAI_API_BASE) holding something else */
+    unsetenv("OPENAI_API_BASE");
+    setenv("OPENAI_API_BASE", secret, 1);
+    CHECK_EQ_INT(llmsplit_route_model("openai/gpt-4", NULL, NULL, &route, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_EQ_STR(err.message, "api_base (from OPENAI_API_BASE) is not an http(s) URL");
+    unsetenv("OPENAI_API_BASE");
+
+    /* and on reload, in the config record */
+    serve_with(&s, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+    fd = mkstemp(path);
+    close(fd);
+    config_for("records_one_arm.json", &s, cfg, sizeof cfg);
+    f = fopen(path, "w");
+    fputs(cfg, f);
+    fclose(f);
+    memset(&rec, 0, sizeof rec);
+    pthread_mutex_init(&rec.lock, NULL);
+    d.config_json = NULL;
+    d.config_file = path;
+    d.config_poll_ms = 20;
+    d.on_record = on_record;
+    d.user_data = &rec;
+    d.logger.func = on_log;
+    d.logger.user_data = &rec;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (c) {
+        struct timespec ts = {0, 20000000L};
+        char tmp[300];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        f = fopen(tmp, "w");
+        fputs(t_data("records_env_base.json"), f);
+        fclose(f);
+        rename(tmp, path);
+        for (i = 0; i < 250 && config_events(&rec) < 1; i++) nanosleep(&ts, NULL);
+        CHECK_EQ_INT(config_events(&rec), 1);
+        pthread_mutex_lock(&rec.lock);
+        CHECK_CONTAINS(rec.lines[0], "api_base (from os.environ/LLMSPLIT_TEST_SECRET_BASE) is not an http(s) URL");
+        CHECK_NOT_CONTAINS(rec.lines[0], "sk-live");
+        CHECK_NOT_CONTAINS(rec.log, "sk-live");
+        pthread_mutex_unlock(&rec.lock);
+        llmsplit_client_destroy(c);
+    }
+    unlink(path);
+    server_stop(&s);
+    unsetenv("LLMSPLIT_TEST_SECRET_BASE");
+}
+
+/* (User information in the URL is refused by the HTTP client, so only the query can be seen.) */
+static void records_show_the_config_url_without_its_query(void) {
+    static char ok[1024], url[512];
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    server s;
+    seen rec;
+    int i;
+    struct timespec ts = {0, 20000000L};
+    memset(&s, 0, sizeof s);
+    /* the first fetch loads, the second reloads (a config record), the rest fail (a warning) */
+    s.seq[0] = http_response(ok, sizeof ok, "200 OK", "{\"split\":{\"ollama/llama3\":1}}");
+    s.seq[1] = ok;
+    s.seq[2] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    s.read_request = 1;
+    server_start(&s);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/cfg.json?X-Amz-Credential=AKIAEXAMPLE%%2F20260101"
+             "&X-Amz-Signature=0123456789abcdef#frag", s.port);
+    memset(&d, 0, sizeof d);
+    memset(&rec, 0, sizeof rec);
+    pthread_mutex_init(&rec.lock, NULL);
+    d.config_url = url;
+    d.config_poll_ms = 20;
+    d.http.proxy = "";
+    d.on_record = on_record;
+    d.user_data = &rec;
+    d.logger.func = on_log;
+    d.logger.user_data = &rec;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) { printf("  %s\n", err.message); server_stop(&s); return; }
+    for (i = 0; i < 250 && (config_events(&rec) < 1 || LOAD(s.requests) < 4); i++) nanosleep(&ts, NULL);
+    llmsplit_client_destroy(c);
+    server_stop(&s);
+    CHECK_GE_INT(rec.config_events, 1);
+    {
+        char want[128];
+        snprintf(want, sizeof want, "\"reason\":\"reloaded from http://127.0.0.1:%d/cfg.json\"", s.port);
+        CHECK_CONTAINS(rec.lines[0], want);
+        snprintf(want, sizeof want, "config: cannot fetch http://127.0.0.1:%d/cfg.json: ", s.port);
+        CHECK_CONTAINS(rec.log, want);
+    }
+    for (i = 0; i < rec.n; i++) {
+        CHECK_NOT_CONTAINS(rec.lines[i], "X-Amz");
+    }
+    CHECK_NOT_CONTAINS(rec.log, "X-Amz");
+}
+
+/* A provider's error that echoes the key: whole where the message is cut to length, or cut
+   inside the key by the provider. Neither may show the key's start. */
+static void messages_mask_a_key_cut_inside_it(void) {
+    static char body[1024], resp[1600], cfg[1024], filler[256];
+    const char *ends[2];
+    int k;
+    memset(filler, 'x', 157);
+    filler[157] = 0;
+    ends[0] = KEY " is not valid"; /* whole, where the message bound falls */
+    ends[1] = "sk-test-abcdefgh";    /* cut by the provider */
+    for (k = 0; k < 2; k++) {
+        server s;
+        seen rec;
+        llmsplit_client *c;
+        llmsplit_result r;
+        llmsplit_error err;
+        snprintf(body, sizeof body, "{\"error\":{\"message\":\"Incorrect API key provided: %s%s\"}}", k == 0 ? filler : "",
+                 ends[k]);
+        serve_with(&s, http_response(resp, sizeof resp, "401 Unauthorized", body));
+        config_for("records_one_arm.json", &s, cfg, sizeof cfg);
+        c = client_for(cfg, &rec);
+        CHECK(c != NULL);
+        if (!c) { server_stop(&s); return; }
+        CHECK_EQ_INT(ask(c, "chat", &r, &err), LLMSPLIT_ERR_PROVIDER);
+        CHECK_NOT_CONTAINS(err.message, "sk-t");
+        CHECK_CONTAINS(err.message, k == 0 ? "xxx*** is" : "provided: ***");
+        CHECK_EQ_INT(rec.n, 1);
+        CHECK_NOT_CONTAINS(rec.lines[0], "sk-t");
+        llmsplit_result_free(&r);
+        llmsplit_client_destroy(c);
+        server_stop(&s);
+    }
+}
+
+/* Whether s is valid UTF-8, by the strict JSON writer (it refuses anything else). */
+static int valid_utf8(const char *s) {
+    llmsplit_json_writer w;
+    llmsplit_status st;
+    llmsplit_json_writer_init(&w, NULL);
+    llmsplit_json_write_string(&w, s, strlen(s));
+    st = llmsplit_json_writer_result(&w, NULL, NULL, NULL);
+    llmsplit_json_writer_free(&w);
+    return st == LLMSPLIT_OK;
+}
+
+/* Names quoted in messages are bounded (60 or 80 bytes), and the bound falls on a character. */
+static void messages_cut_a_long_name_on_a_character_boundary(void) {
+    char name[256] = "!", cfg[512];
+    llmsplit_route route;
+    llmsplit_config *c = NULL;
+    llmsplit_error err;
+    int i;
+    for (i = 0; i < 60; i++) strcat(name, "Ж");
+    strcat(name, "/x");
+    CHECK_EQ_INT(llmsplit_route_model(name, NULL, NULL, &route, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_STARTS(err.message, "unknown provider in model '!ЖЖЖ");
+    CHECK(valid_utf8(err.message));
+    snprintf(cfg, sizeof cfg, "{\"split\":{\"%s\":-1}}", name);
+    CHECK_EQ_INT(llmsplit_config_parse(cfg, strlen(cfg), NULL, &c, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_STARTS(err.message, "split[\"!ЖЖЖ");
+    CHECK(valid_utf8(err.message));
+    llmsplit_config_free(c);
+}
+
+int main(int argc, char **argv) {
+    t_init(argc, argv);
+    RUN(records_keep_a_provider_error_cut_inside_a_character);
+    RUN(records_keep_a_finish_reason_cut_inside_a_character);
+    RUN(records_write_invalid_utf8_as_u_fffd_and_count_it);
+    RUN(records_give_no_cost_for_a_token_count_no_call_reaches);
+    RUN(records_timeout_beyond_int_milliseconds_still_calls);
+    RUN(messages_never_quote_an_api_base_read_from_the_environment);
+    RUN(records_show_the_config_url_without_its_query);
+    RUN(messages_mask_a_key_cut_inside_it);
+    RUN(messages_cut_a_long_name_on_a_character_boundary);
+    return t_summary();
+}
