@@ -1850,18 +1850,18 @@ static int rpt_direction(const rpt_report *r, const rpt_chal *ch, size_t ctrl, c
 }
 
 /* "error rate higher: 12.0% vs 5.00% (+7.00 points, 95% CI +3.10 to +10.9), always-valid p 0.0001" */
-static char *rpt_finding(const rpt_report *r, const rpt_cmp *x, int dir) {
+static char *rpt_finding(const rpt_report *r, const rpt_cmp *x, int dir, int holm) {
     char *w = rpt_metric_words(r, x->slot), *s;
-    const char *way = dir > 0 ? "higher" : "lower";
+    const char *way = dir > 0 ? "higher" : "lower", *av = holm ? "always-valid p (Holm)" : "always-valid p";
     if (x->slot == RPT_M_ERROR)
-        s = rpt_fmt("%s %s: %.3g%% vs %.3g%% (%+.3g points, 95%% CI %+.3g to %+.3g), always-valid p %.2g", w, way,
-                    100 * x->chal, 100 * x->ctrl, 100 * x->diff, 100 * x->lo, 100 * x->hi, x->p_av_holm);
+        s = rpt_fmt("%s %s: %.3g%% vs %.3g%% (%+.3g points, 95%% CI %+.3g to %+.3g), %s %.2g", w, way,
+                    100 * x->chal, 100 * x->ctrl, 100 * x->diff, 100 * x->lo, 100 * x->hi, av, x->p_av_holm);
     else if (x->slot == RPT_M_LATENCY)
-        s = rpt_fmt("%s %s: median %.4g vs %.4g ms (x%.3g), always-valid p %.2g", w, way, x->chal, x->ctrl, x->diff,
+        s = rpt_fmt("%s %s: median %.4g vs %.4g ms (x%.3g), %s %.2g", w, way, x->chal, x->ctrl, x->diff, av,
                     x->p_av_holm);
     else
-        s = rpt_fmt("%s %s: %.4g vs %.4g (%+.3g, 95%% CI %+.3g to %+.3g), always-valid p %.2g", w, way, x->chal,
-                    x->ctrl, x->diff, x->lo, x->hi, x->p_av_holm);
+        s = rpt_fmt("%s %s: %.4g vs %.4g (%+.3g, 95%% CI %+.3g to %+.3g), %s %.2g", w, way, x->chal,
+                    x->ctrl, x->diff, x->lo, x->hi, av, x->p_av_holm);
     free(w);
     return s;
 }
@@ -1898,8 +1898,8 @@ static void rpt_verdict(rpt_report *r, const rpt_analysis *an, rpt_chal *ch) {
         if (!(x->p_av_holm < RPT_AV_ALPHA)) continue;
         dir = rpt_direction(r, ch, an->control, x);
         bad = rpt_lower_is_better(x->slot) ? dir > 0 : dir < 0;
-        if (bad) worse = rpt_append(worse, "; ", rpt_finding(r, x, dir));
-        else better = rpt_append(better, "; ", rpt_finding(r, x, dir));
+        if (bad) worse = rpt_append(worse, "; ", rpt_finding(r, x, dir, an->nchal > 1));
+        else better = rpt_append(better, "; ", rpt_finding(r, x, dir, an->nchal > 1));
     }
     if (worse) {
         ch->verdict = "worse";
