@@ -39,8 +39,8 @@
    - Judgements ({"event":"judgement","pair_id":P,"winner":"silent"|"primary"|"tie"}) join their
      mirrored pair by pair_id; per pair (primary arm -> silent model) the silent model's wins, ties
      and losses, its win share of the decided pairs with a Wilson interval, and the exact two-sided
-     sign test (binomial, p = 1/2) p_value. The last judgement of a pair_id counts once per record:
-     a pair judged twice counts twice.
+     sign test (binomial, p = 1/2) p_value. Every judgement record counts: a pair judged twice
+     counts twice.
    - p_always_valid: the mSPRT of Johari, Pekelis & Walsh 2017 with a normal mixing distribution
      N(0, tau^2), in its normal approximation: the difference d with standard error s gives
      Lambda = sqrt(s^2/(s^2+tau^2)) exp(d^2 tau^2 / (2 s^2 (s^2+tau^2))), and the always-valid p is
