@@ -86,10 +86,12 @@ check-tools: | deps
 	  echo "$(CC) -std=c99 -fsyntax-only $$f"; $(CC) -std=c99 $(WARN) -fsyntax-only $$f; \
 	  if command -v clang >/dev/null 2>&1; then clang -std=c99 $(WARN) -fsyntax-only $$f; fi; done
 
-# what the tests use besides the build: a real TLS server (openssl s_server) and a real nginx
-# to compare sticky picks with; without them those tests are skipped with the reason
+# what the tests use besides the build: a real TLS server (openssl s_server), a real nginx
+# to compare sticky picks with, and scipy to check the report's statistics against; without
+# them those tests are skipped with the reason
 test-deps:
-	@sh tools/deps.sh --optional openssl:/usr/bin/openssl nginx-light:/usr/sbin/nginx
+	@sh tools/deps.sh --optional openssl:/usr/bin/openssl nginx-light:/usr/sbin/nginx \
+	    python3-scipy:/usr/lib/python3/dist-packages/scipy/__init__.py
 
 test: all check-header check-tools test-deps $(TESTS)
 	@sh tests/run $(BUILD)/tests

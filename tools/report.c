@@ -1,9 +1,10 @@
-/* llmsplit report - the A/B comparison of a result log.
+/* llmsplit report - the A/B comparison of result logs, and its verdict.
 
-       llmsplit report LOG.jsonl [--html FILE]
+       llmsplit report LOG.jsonl... [--html FILE] [--json] [--control ARM] [--fail-on worse]
 
    Included by tools/llmsplit.c after the llmsplit.h implementation; uses only the public API.
-   Every name here but cmd_report starts with rpt_ so nothing collides with the rest of the tool.
+   Every name here but cmd_report starts with rpt_ so nothing collides with the rest of the tool;
+   the statistics themselves live in tools/stats.h (st_), one function per method, with its source.
 
    What the figures mean (also printed in the report's header):
    - An arm is the deployment that answered a primary call: its group, model and deployment
@@ -19,12 +20,69 @@
      (UTF-8 code points). Exact matches compare a 64-bit hash and the length, not the bytes, so
      memory does not grow with the texts.
 
-   Streaming and memory: the log is read line by line (a line longer than RPT_MAX_LINE counts as
+   The verdict: every arm of a group against the group's control, the first arm in the tables
+   (lowest deployment index) that answered a call, or --control ARM ("MODEL #DEPLOYMENT", or a
+   model name). Differences are always challenger minus control. Intervals are 95%, p-values
+   two-sided.
+   - Error rate: errors / calls over all primary calls, with a Wilson score interval (Wilson 1927).
+     The difference has Newcombe's hybrid score interval (Newcombe 1998, method 10); p_value is the
+     pooled two-proportion z-test (= the 2x2 chi-square without continuity correction).
+   - Latency: p50/p95/p99 as above; median_ratio is the challenger's p50 over the control's; p_value
+     is the Mann-Whitney U test over the successful calls' latencies, normal approximation with the
+     tie correction and a continuity correction of 1/2.
+   - Mean metrics: "cost_usd" per call (calls that carry cost_usd), "judge_score" (score events)
+     and "feedback.NAME" (feedback events, one metric per name), each the plain mean per arm; the
+     difference of means with Welch's interval and Welch's t-test p_value.
+     Events join their call by request_id, in any order and across files: a map from request_id
+     to arm (16 bytes per primary call) and, for events whose call has not been read yet, the
+     events themselves until it is. An event whose call never appears is counted, not used.
+   - Judgements ({"event":"judgement","pair_id":P,"winner":"silent"|"primary"|"tie"}) join their
+     mirrored pair by pair_id; per pair (primary arm -> silent model) the silent model's wins, ties
+     and losses, its win share of the decided pairs with a Wilson interval, and the exact two-sided
+     sign test (binomial, p = 1/2) p_value. Every judgement record counts: a pair judged twice
+     counts twice.
+   - p_always_valid: the mSPRT of Johari, Pekelis & Walsh 2017 with a normal mixing distribution
+     N(0, tau^2), in its normal approximation: the difference d with standard error s gives
+     Lambda = sqrt(s^2/(s^2+tau^2)) exp(d^2 tau^2 / (2 s^2 (s^2+tau^2))), and the always-valid p is
+     the running minimum of 1/Lambda, updated after every observation of either arm in log order
+     (files one after the other, in the order given: an order that does not depend on the data, so
+     the guarantee holds). s^2 is p(1-p)(1/n1+1/n2) with the pooled rate p for the error rate, and
+     v1/n1 + v2/n2 for means. tau^2 = (z(0.975) + z(0.8))^2 * 2 sigma^2 / 1000 (RPT_AV_NREF), where
+     2 sigma^2 is 2 p(1-p) or v1 + v2: the mixture favours the effect a fixed test with 1000 calls
+     per arm could just detect (its MDE), about 0.125 standard deviations. For latency the mSPRT runs
+     on log(latency) (a ratio of geometric means; positive latencies only). Updates start once both
+     arms have RPT_AV_MIN_N observations of the metric (the normal approximation needs them); until
+     then p_always_valid is 1. An A/A simulation in tests/cli_report_stats.sh checks that it stays
+     at or above 0.05 in about 95% of experiments however often it is read.
+   - p_holm: Holm's step-down adjustment (Holm 1979) of p_value across the challengers of a group,
+     per metric. With one challenger it equals p_value.
+   - mde: the minimum detectable difference now, (z(0.975) + z(0.8)) times the difference's
+     standard error (pooled for the error rate, Welch's for means): the true difference a two-sided
+     5% test would find 80% of the time. Halving it takes 4x the calls: 3x the current n more per arm.
+   - srm (sample ratio mismatch): primary records carry "split_epoch": N, and
+     {"event":"split","group":G,"epoch":N,"weights":{"MODEL #DEP":w,...}} gives each epoch's
+     effective weights. Expected count of an arm = sum over calls with an epoch of that epoch's share
+     w / sum(w); observed = the arm's "chosen" count over the same calls. Pearson's chi-square
+     goodness of fit, (categories with expected > 0) - 1 degrees of freedom; mismatch when
+     p < 0.001 (RPT_SRM_ALPHA). It cannot run without epochs, with an epoch that has no split event,
+     or with fewer than two weighted arms; then srm says why. Two split events for one epoch of a
+     group: the last one read counts.
+   - verdict per challenger, the first rule that applies: "invalid" when the group has a sample
+     ratio mismatch; "inconclusive" when either arm has fewer than RPT_MIN_CALLS (100) calls;
+     "worse" when a metric differs with always-valid p < 0.05 (Holm-adjusted across the group's
+     challengers) in the bad direction, "better" when one does in the good direction and none in
+     the bad; good is lower error rate, latency and cost, higher judge score and feedback;
+     "inconclusive" when the error rate's MDE is above 5 points (RPT_MAX_MDE); else
+     "no difference detected", with the MDE.
+
+   Streaming and memory: each log is read line by line (a line longer than RPT_MAX_LINE counts as
    unreadable), never whole. What stays in memory is one double per successful call for the
-   percentiles, and one ~64-byte entry per call whose mirror twin has not been seen yet (a
-   primary that was never mirrored keeps its entry to the end: the log cannot tell). */
+   percentiles, one ~64-byte entry per call whose mirror twin has not been seen yet (a primary
+   that was never mirrored keeps its entry to the end: the log cannot tell), and the request_id
+   join map (a 16-byte slot per primary call, at most half full). */
 
 #include "tool.h"
+#include "stats.h"
 
 #include <math.h>
 #include <time.h>
@@ -37,6 +95,12 @@
 #define RPT_SCATTER_POINTS 2000   /* most points in a primary-vs-silent scatter (keeps the page small) */
 #define RPT_TIME_BUCKETS 40       /* bars in the traffic-over-time chart */
 #define RPT_MAX_COLS 12
+#define RPT_MIN_CALLS 100         /* fewer calls in either arm: the verdict is "inconclusive" */
+#define RPT_MAX_MDE 0.05          /* an error-rate MDE above 5 points: "inconclusive" too */
+#define RPT_SRM_ALPHA 0.001       /* sample ratio mismatch flagged below this p */
+#define RPT_AV_ALPHA 0.05         /* a verdict needs an always-valid p below this */
+#define RPT_AV_NREF 1000.0        /* tau^2 favours the MDE of a test with this many calls per arm */
+#define RPT_AV_MIN_N 30           /* observations per arm before the mSPRT starts */
 
 /* ---- memory and small arrays ----------------------------------------------------------- */
 
@@ -237,7 +301,19 @@ typedef struct rpt_arm {
     uint64_t tok_n;       /* successful calls that reported tokens */
     double prompt, completion, cost;
     rpt_dbl lat, ttft;    /* successful calls */
+    uint64_t direct_ep;   /* direct calls that carry a split_epoch (the SRM's observed count) */
+    uint64_t chosen_ep;   /* direct_ep + fallbacks away from it with an epoch; at the end */
+    struct rpt_mom *mom;  /* running moments by metric slot (RPT_M_*), grown on demand */
+    size_t nmom;
 } rpt_arm;
+
+/* Metric slots: per arm, the running moments of each; the always-valid state is kept by slot too.
+   Feedback metrics get slots from RPT_M_FEEDBACK on, in first-seen order. */
+enum { RPT_M_ERROR, RPT_M_LATENCY, RPT_M_COST, RPT_M_SCORE, RPT_M_FEEDBACK };
+
+typedef struct rpt_mom {  /* Welford's running mean and sum of squared deviations */
+    double n, mean, m2;
+} rpt_mom;
 
 typedef struct rpt_rollback {
     char *ts, *arm, *reason;
@@ -246,6 +322,8 @@ typedef struct rpt_rollback {
 
 typedef struct rpt_group {
     uint64_t calls, fallbacks, rollbacks, rollback_ends;
+    size_t *arms;         /* its arms in first-seen order: the ones an observation is compared with */
+    size_t narms, arms_cap;
     rpt_rollback kept[RPT_ROLLBACKS_KEPT];
     size_t nkept;
 } rpt_group;
@@ -253,7 +331,7 @@ typedef struct rpt_group {
 typedef struct rpt_edge {  /* a fallback route: group, model first chosen, arm that answered */
     size_t group, to;
     char *from;
-    uint64_t count;
+    uint64_t count, count_ep; /* count_ep: those with a split_epoch */
 } rpt_edge;
 
 /* One side of a mirrored pair, waiting in the pending table for its twin. */
@@ -280,7 +358,77 @@ typedef struct rpt_pair {  /* primary arm -> silent model */
     double p_prompt, p_completion, s_prompt, s_completion, p_cost, s_cost;
     uint64_t compared, matches;
     int64_t len_diff;     /* sum of silent - primary characters over compared pairs */
+    uint64_t wins, ties, losses; /* judgements, from the silent model's side */
 } rpt_pair;
+
+/* A request_id or pair_id (its hash) and who it belongs to, for joining events to calls. */
+typedef struct rpt_join {
+    uint64_t key;         /* 0: an empty slot */
+    uint32_t who;         /* arm (request) or pair id + 1; 0: its call is not read yet */
+    uint32_t wait;        /* first event waiting for it + 1 (an index into rpt_report.waits) */
+} rpt_join;
+
+typedef struct rpt_jtab {  /* linear probing, at most half full, never deleted from */
+    rpt_join *slot;
+    size_t cap, n;
+} rpt_jtab;
+
+typedef struct rpt_wait {  /* an event read before its call */
+    double value;
+    uint32_t slot;        /* metric slot; for judgements the winner: 0 silent, 1 tie, 2 primary */
+    uint32_t next;        /* the next one for the same key + 1 */
+} rpt_wait;
+
+typedef struct rpt_av {    /* the best evidence so far for one pair of arms and one metric */
+    uint64_t key;         /* arm a, arm b > a and slot, packed; 0: empty */
+    double log_max;       /* max over time of log Lambda */
+} rpt_av;
+
+typedef struct rpt_epoch {  /* (group, split_epoch): its calls and the weights its split event gave */
+    size_t group;
+    int64_t epoch;
+    uint64_t calls;
+    char **arm;
+    double *w;
+    size_t nw;
+    int has_split;
+} rpt_epoch;
+
+/* ---- what the report concludes, per group (filled in by rpt_analyse) ---- */
+
+typedef struct rpt_cmp {   /* one metric, a challenger against the control */
+    size_t slot;
+    double n_ctrl, n_chal;
+    double ctrl, chal;    /* rate, median or mean of each arm */
+    double diff, lo, hi;  /* challenger - control (latency: median ratio, no interval) */
+    double p, p_holm, p_av, p_av_holm, mde, se;
+} rpt_cmp;
+
+typedef struct rpt_chal {
+    size_t arm;
+    rpt_cmp *cmp;
+    size_t ncmp;
+    const char *verdict;
+    char *reason;
+} rpt_chal;
+
+typedef struct rpt_srm_cat {
+    char *label;
+    double expected;
+    uint64_t observed;
+} rpt_srm_cat;
+
+typedef struct rpt_analysis {
+    size_t control;       /* RPT_NONE: no arm answered a call */
+    int srm_ran, srm_mismatch;
+    char *srm_reason;     /* why it could not run */
+    double srm_chi2, srm_p;
+    uint64_t srm_calls;
+    rpt_srm_cat *cats;
+    size_t ncats, cats_cap;
+    rpt_chal *chal;
+    size_t nchal, chal_cap;
+} rpt_analysis;
 
 typedef struct rpt_time {  /* when a primary call was logged, and the arm that answered */
     int64_t ms;
@@ -288,7 +436,10 @@ typedef struct rpt_time {  /* when a primary call was logged, and the arm that a
 } rpt_time;
 
 typedef struct rpt_report {
-    const char *path;
+    const char *path;     /* the logs' names, for the title */
+    const char *file;     /* the log being read; named in the first bad line when several */
+    int nfiles;
+    const char *control;  /* --control ARM or NULL */
     int keep_points;      /* --html: keep scatter points and call times for the charts */
     uint64_t records, primary, silent, events, configs, other_events;
     uint64_t bad, bad_line, orphans;
@@ -316,6 +467,19 @@ typedef struct rpt_report {
     size_t scratch_cap;
     void *jbuf;           /* reused parse buffer for ordinary lines */
     size_t jbuf_cap;
+    rpt_keys metric_keys; /* metric names by slot */
+    rpt_jtab req, pjoin;  /* request_id -> arm, pair_id -> pair */
+    rpt_wait *waits;
+    size_t nwaits, waits_cap;
+    uint32_t wait_free;   /* reusable waits + 1, linked by next */
+    uint64_t events_waiting, events_unknown;
+    rpt_av *av;
+    size_t av_cap, av_n;
+    rpt_keys epoch_keys;
+    rpt_epoch *epochs;
+    size_t epochs_cap;
+    uint64_t feedback, scores, judgements, splits;
+    rpt_analysis *an;     /* by group */
 } rpt_report;
 
 /* ---- reading a record's fields --------------------------------------------------------- */
@@ -433,6 +597,7 @@ static size_t rpt_arm_id(rpt_report *r, size_t group, const char *model, size_t 
     RPT_NEW(r->arms, r->arms_cap, id);
     a = &r->arms[id];
     a->group = group;
+    *RPT_PUSH(r->groups[group].arms, r->groups[group].narms, r->groups[group].arms_cap) = id;
     a->model = rpt_strndup(model, mlen);
     a->deployment = dep;
     /* fallback_from names only a model: it means that model's arm with the lowest known
@@ -450,7 +615,7 @@ static size_t rpt_arm_id(rpt_report *r, size_t group, const char *model, size_t 
     return id;
 }
 
-static void rpt_fallback(rpt_report *r, size_t group, const char *from, size_t flen, size_t to) {
+static void rpt_fallback(rpt_report *r, size_t group, const char *from, size_t flen, size_t to, int ep) {
     struct { size_t group, to; } head;
     size_t n, id;
     int added;
@@ -466,6 +631,7 @@ static void rpt_fallback(rpt_report *r, size_t group, const char *from, size_t f
         r->edges[id].from = rpt_strndup(from, flen);
     }
     r->edges[id].count++;
+    r->edges[id].count_ep += ep != 0;
     r->groups[group].fallbacks++;
 }
 
@@ -481,6 +647,171 @@ static rpt_pair *rpt_pair_of(rpt_report *r, size_t arm, size_t silent) {
         r->pairs[id].silent = silent;
     }
     return &r->pairs[id];
+}
+
+/* ---- joining events to calls ----------------------------------------------------------- */
+
+static void rpt_jtab_grow(rpt_jtab *t) {
+    rpt_join *old = t->slot;
+    size_t i, oldcap = t->cap;
+    t->cap = t->cap ? t->cap * 2 : 1024;
+    t->slot = (rpt_join *)rpt_xrealloc(NULL, t->cap * sizeof *t->slot);
+    memset(t->slot, 0, t->cap * sizeof *t->slot);
+    for (i = 0; i < oldcap; i++) {
+        size_t j;
+        if (!old[i].key) continue;
+        for (j = (size_t)old[i].key & (t->cap - 1); t->slot[j].key; j = (j + 1) & (t->cap - 1)) {}
+        t->slot[j] = old[i];
+    }
+    free(old);
+}
+
+/* The entry for key (a hash, never 0), added empty when absent. */
+static rpt_join *rpt_jtab_get(rpt_jtab *t, uint64_t key) {
+    size_t j;
+    if ((t->n + 1) * 2 > t->cap) rpt_jtab_grow(t);
+    for (j = (size_t)key & (t->cap - 1); t->slot[j].key; j = (j + 1) & (t->cap - 1))
+        if (t->slot[j].key == key) return &t->slot[j];
+    t->slot[j].key = key;
+    t->n++;
+    return &t->slot[j];
+}
+
+/* A join key from an id's bytes: the hash, with 0 (the empty mark) moved to 1. */
+static uint64_t rpt_join_key(const char *s, size_t n) {
+    uint64_t h = rpt_hash(s, n);
+    return h ? h : 1;
+}
+
+static void rpt_wait_push(rpt_report *r, rpt_join *e, uint32_t slot, double value) {
+    uint32_t id;
+    rpt_wait *w;
+    if (r->wait_free) {
+        id = r->wait_free - 1;
+        r->wait_free = r->waits[id].next;
+    } else {
+        if (r->nwaits >= UINT32_MAX - 1) rpt_oom();
+        id = (uint32_t)r->nwaits;
+        RPT_PUSH(r->waits, r->nwaits, r->waits_cap);
+    }
+    w = &r->waits[id];
+    w->value = value;
+    w->slot = slot;
+    w->next = e->wait;
+    e->wait = id + 1;
+    r->events_waiting++;
+}
+
+/* Moments of metric `slot` of an arm, zeroed slots added as needed. */
+static rpt_mom *rpt_mom_of(rpt_arm *a, size_t slot) {
+    if (slot >= a->nmom) {
+        size_t n = slot + 4;
+        a->mom = (rpt_mom *)rpt_xrealloc(a->mom, n * sizeof *a->mom);
+        memset(a->mom + a->nmom, 0, (n - a->nmom) * sizeof *a->mom);
+        a->nmom = n;
+    }
+    return &a->mom[slot];
+}
+
+static const rpt_mom *rpt_mom_get(const rpt_arm *a, size_t slot) {
+    return slot < a->nmom && a->mom[slot].n > 0 ? &a->mom[slot] : NULL;
+}
+
+/* The variance with n - 1 (NaN below 2 observations). */
+static double rpt_var(const rpt_mom *m) { return m && m->n >= 2 ? m->m2 / (m->n - 1) : NAN; }
+
+/* log Lambda of the mSPRT for arm x against arm y on one metric, as defined in the top comment;
+   the sign of the difference does not matter to Lambda. */
+static double rpt_log_lambda(const rpt_mom *x, const rpt_mom *y, size_t slot) {
+    const double c = (ST_Z975 + ST_Z80) * (ST_Z975 + ST_Z80) / RPT_AV_NREF;
+    double s2, tau2;
+    if (slot == RPT_M_ERROR) {
+        double p = (x->mean * x->n + y->mean * y->n) / (x->n + y->n), v = p * (1 - p);
+        s2 = v * (1 / x->n + 1 / y->n);
+        tau2 = 2 * v * c;
+    } else {
+        double vx = rpt_var(x), vy = rpt_var(y);
+        s2 = vx / x->n + vy / y->n;
+        tau2 = (vx + vy) * c;
+    }
+    return st_msprt_log_lambda(x->mean - y->mean, s2, tau2);
+}
+
+/* The slot holding the evidence for arms a and b on a metric, added at log Lambda 0 (p 1). */
+static rpt_av *rpt_av_get(rpt_report *r, size_t a, size_t b, size_t slot, int add) {
+    uint64_t key;
+    size_t j;
+    if (a > b) { size_t t = a; a = b; b = t; }
+    if (b >= ((size_t)1 << 24) || slot >= ((size_t)1 << 16)) return NULL; /* beyond any real split */
+    key = (uint64_t)a << 40 | (uint64_t)b << 16 | (uint64_t)slot; /* b > a, so never 0 */
+    if (add && (r->av_n + 1) * 2 > r->av_cap) {
+        rpt_av *old = r->av;
+        size_t i, oldcap = r->av_cap;
+        r->av_cap = r->av_cap ? r->av_cap * 2 : 64;
+        r->av = (rpt_av *)rpt_xrealloc(NULL, r->av_cap * sizeof *r->av);
+        memset(r->av, 0, r->av_cap * sizeof *r->av);
+        for (i = 0; i < oldcap; i++) {
+            if (!old[i].key) continue;
+            for (j = (size_t)rpt_hash(&old[i].key, 8) & (r->av_cap - 1); r->av[j].key; j = (j + 1) & (r->av_cap - 1)) {}
+            r->av[j] = old[i];
+        }
+        free(old);
+    }
+    if (!r->av_cap) return NULL;
+    for (j = (size_t)rpt_hash(&key, 8) & (r->av_cap - 1); r->av[j].key; j = (j + 1) & (r->av_cap - 1))
+        if (r->av[j].key == key) return &r->av[j];
+    if (!add) return NULL;
+    r->av[j].key = key;
+    r->av[j].log_max = 0;
+    r->av_n++;
+    return &r->av[j];
+}
+
+/* One observation x of metric `slot` for an arm: its moments, then the running mSPRT against
+   every other arm of the group that has enough observations (the control is known only at the
+   end, so each pair of arms keeps its own). */
+static void rpt_observe(rpt_report *r, size_t arm, size_t slot, double x) {
+    rpt_arm *a = &r->arms[arm];
+    const rpt_group *g = &r->groups[a->group];
+    rpt_mom *m = rpt_mom_of(a, slot);
+    double d = x - m->mean;
+    size_t i;
+    m->n++;
+    m->mean += d / m->n;
+    m->m2 += d * (x - m->mean);
+    if (m->n < RPT_AV_MIN_N) return;
+    for (i = 0; i < g->narms; i++) {
+        size_t b = g->arms[i];
+        const rpt_mom *mb;
+        double ll;
+        rpt_av *av;
+        if (b == arm || !(mb = rpt_mom_get(&r->arms[b], slot)) || mb->n < RPT_AV_MIN_N) continue;
+        ll = rpt_log_lambda(m, mb, slot);
+        if (isnan(ll) || !(av = rpt_av_get(r, arm, b, slot, 1))) continue;
+        if (ll > av->log_max) av->log_max = ll;
+    }
+}
+
+/* A judgement for a pair: 0 the silent model won, 1 a tie, 2 the primary won. */
+static void rpt_judge(rpt_report *r, size_t pair, uint32_t winner) {
+    rpt_pair *p = &r->pairs[pair];
+    if (winner == 0) p->wins++;
+    else if (winner == 1) p->ties++;
+    else p->losses++;
+}
+
+/* The join entry e has just learnt its call (arm or pair): the events that waited for it count. */
+static void rpt_drain(rpt_report *r, rpt_join *e, int pair) {
+    while (e->wait) {
+        uint32_t id = e->wait - 1;
+        rpt_wait w = r->waits[id];
+        e->wait = w.next;
+        r->waits[id].next = r->wait_free;
+        r->wait_free = id + 1;
+        r->events_waiting--;
+        if (pair) rpt_judge(r, e->who - 1, w.slot);
+        else rpt_observe(r, e->who - 1, w.slot, w.value);
+    }
 }
 
 /* ---- mirrored pairs -------------------------------------------------------------------- */
@@ -537,6 +868,9 @@ static void rpt_pend_remove(rpt_pending *p, rpt_side *at) {
 
 static void rpt_pair_done(rpt_report *r, const rpt_side *ps, const rpt_side *ss) {
     rpt_pair *p = rpt_pair_of(r, ps->who, ss->who);
+    rpt_join *e = rpt_jtab_get(&r->pjoin, ps->id);
+    e->who = (uint32_t)(p - r->pairs) + 1;
+    rpt_drain(r, e, 1);
     p->pairs++;
     p->primary_errors += !ps->ok;
     p->silent_errors += !ss->ok;
@@ -579,10 +913,16 @@ static void rpt_mirror(rpt_report *r, const rpt_side *s) {
 /* Counts an unreadable line; the first one is kept to be quoted in the report. */
 static void rpt_bad(rpt_report *r, uint64_t line, const char *fmt, ...) {
     va_list ap;
+    size_t at = 0;
     if (r->bad++) return;
     r->bad_line = line;
+    if (r->nfiles > 1) { /* several logs: "line 3: in b.jsonl: ..." */
+        int n = snprintf(r->bad_first, sizeof r->bad_first, "in %s: ", r->file);
+        if (n < 0 || (size_t)n >= sizeof r->bad_first) n = (int)sizeof r->bad_first - 1;
+        at = (size_t)n;
+    }
     va_start(ap, fmt);
-    vsnprintf(r->bad_first, sizeof r->bad_first, fmt, ap);
+    vsnprintf(r->bad_first + at, sizeof r->bad_first - at, fmt, ap);
     va_end(ap);
 }
 
@@ -621,17 +961,38 @@ static void rpt_side_of(const llmsplit_json_val *rec, rpt_side *s) {
     }
 }
 
+/* The (group, epoch) entry, added when new. */
+static rpt_epoch *rpt_epoch_of(rpt_report *r, size_t group, int64_t epoch) {
+    struct { size_t group; int64_t epoch; } k;
+    size_t id;
+    int added;
+    memset(&k, 0, sizeof k);
+    k.group = group;
+    k.epoch = epoch;
+    id = rpt_intern(&r->epoch_keys, &k, sizeof k, &added);
+    if (added) {
+        RPT_NEW(r->epochs, r->epochs_cap, id);
+        r->epochs[id].group = group;
+        r->epochs[id].epoch = epoch;
+    }
+    return &r->epochs[id];
+}
+
 static void rpt_primary(rpt_report *r, const llmsplit_json_val *rec, const char *model, size_t mlen,
                         rpt_side *s, int64_t ms, int has_time) {
     size_t glen, flen, gid, aid;
     const char *gname = llmsplit_json_str(RPT_GET(rec, "group"), &glen);
     const char *from = llmsplit_json_str(RPT_GET(rec, "fallback_from"), &flen);
-    const llmsplit_json_val *dep = RPT_GET(rec, "deployment");
-    double ttft;
+    const llmsplit_json_val *dep = RPT_GET(rec, "deployment"), *epv = RPT_GET(rec, "split_epoch");
+    const char *rid;
+    size_t rlen;
+    double ttft, cost;
+    int ep = llmsplit_json_type_of(epv) == LLMSPLIT_JSON_NUMBER;
     rpt_arm *a;
     if (!gname) { gname = "(none)"; glen = 6; }
     gid = rpt_group_id(r, gname, glen);
     aid = rpt_arm_id(r, gid, model, mlen, rpt_deployment(dep));
+    if (ep) rpt_epoch_of(r, gid, llmsplit_json_int(epv))->calls++;
     a = &r->arms[aid];
     r->primary++;
     r->groups[gid].calls++;
@@ -641,8 +1002,16 @@ static void rpt_primary(rpt_report *r, const llmsplit_json_val *rec, const char 
     if (s->ok && s->has_latency) rpt_dbl_push(&a->lat, s->latency);
     if (s->ok && rpt_num(RPT_GET(rec, "ttft_ms"), &ttft)) rpt_dbl_push(&a->ttft, ttft);
     if (s->ok && s->has_tokens) { a->tok_n++; a->prompt += s->prompt; a->completion += s->completion; }
-    if (from && flen) rpt_fallback(r, gid, from, flen, aid);
-    else a->direct++;
+    if (from && flen) rpt_fallback(r, gid, from, flen, aid, ep);
+    else { a->direct++; a->direct_ep += ep != 0; }
+    rpt_observe(r, aid, RPT_M_ERROR, s->ok ? 0.0 : 1.0);
+    if (s->ok && s->has_latency && s->latency > 0) rpt_observe(r, aid, RPT_M_LATENCY, log(s->latency));
+    if (rpt_num(RPT_GET(rec, "cost_usd"), &cost)) rpt_observe(r, aid, RPT_M_COST, cost);
+    if ((rid = llmsplit_json_str(RPT_GET(rec, "request_id"), &rlen)) != NULL && rlen) {
+        rpt_join *e = rpt_jtab_get(&r->req, rpt_join_key(rid, rlen));
+        e->who = (uint32_t)aid + 1;
+        rpt_drain(r, e, 0);
+    }
     if (r->keep_points && has_time) {
         rpt_time *t = RPT_PUSH(r->times, r->ntimes, r->times_cap);
         t->ms = ms;
@@ -698,6 +1067,86 @@ static void rpt_rollback_event(rpt_report *r, const llmsplit_json_val *rec) {
     if (!rpt_num(RPT_GET(rec, "cooldown_s"), &k->cooldown)) k->cooldown = -1;
 }
 
+/* {"event":"split","group":G,"epoch":N,"weights":{ARM:w,...}}: the weights of epoch N (the
+   last event for an epoch wins). Negative or non-numeric weights are left out. */
+static void rpt_split_event(rpt_report *r, const llmsplit_json_val *rec) {
+    size_t glen, i;
+    const char *gname = llmsplit_json_str(RPT_GET(rec, "group"), &glen);
+    const llmsplit_json_val *epv = RPT_GET(rec, "epoch"), *ws = RPT_GET(rec, "weights"), *k, *v;
+    llmsplit_json_iter it;
+    rpt_epoch *e;
+    size_t cap = 0;
+    r->splits++;
+    if (llmsplit_json_type_of(epv) != LLMSPLIT_JSON_NUMBER || llmsplit_json_type_of(ws) != LLMSPLIT_JSON_OBJECT) return;
+    if (!gname) { gname = "(none)"; glen = 6; }
+    e = rpt_epoch_of(r, rpt_group_id(r, gname, glen), llmsplit_json_int(epv));
+    for (i = 0; i < e->nw; i++) free(e->arm[i]);
+    free(e->arm);
+    free(e->w);
+    e->arm = NULL;
+    e->w = NULL;
+    e->nw = 0;
+    e->has_split = 1;
+    it = llmsplit_json_iterate(ws);
+    while (llmsplit_json_next(&it, &k, &v)) {
+        size_t n;
+        const char *name = llmsplit_json_str(k, &n);
+        double w;
+        if (!name || !rpt_num(v, &w) || !(w >= 0)) continue;
+        if (e->nw == cap) {
+            cap = cap ? cap * 2 : 4;
+            e->arm = (char **)rpt_xrealloc(e->arm, cap * sizeof *e->arm);
+            e->w = (double *)rpt_xrealloc(e->w, cap * sizeof *e->w);
+        }
+        e->arm[e->nw] = rpt_strndup(name, n);
+        e->w[e->nw++] = w;
+    }
+}
+
+/* {"event":"score","request_id":R,"score":x} and {"event":"feedback","request_id":R,"metric":M,
+   "value":x}: an observation of the metric for R's arm, now or when R's call is read. */
+static void rpt_metric_event(rpt_report *r, const llmsplit_json_val *rec, int score) {
+    size_t rlen, mlen, slot;
+    const char *rid = llmsplit_json_str(RPT_GET(rec, "request_id"), &rlen), *metric;
+    double x;
+    rpt_join *e;
+    if (score) {
+        r->scores++;
+        if (!rpt_num(RPT_GET(rec, "score"), &x)) return;
+        slot = RPT_M_SCORE;
+    } else {
+        r->feedback++;
+        metric = llmsplit_json_str(RPT_GET(rec, "metric"), &mlen);
+        if (!metric || !mlen || !rpt_num(RPT_GET(rec, "value"), &x)) return;
+        r->scratch = (char *)rpt_grow(r->scratch, &r->scratch_cap, mlen + 9, 1);
+        memcpy(r->scratch, "feedback.", 9);
+        memcpy(r->scratch + 9, metric, mlen);
+        slot = rpt_intern(&r->metric_keys, r->scratch, mlen + 9, NULL);
+    }
+    if (!rid || !rlen) { r->events_unknown++; return; }
+    e = rpt_jtab_get(&r->req, rpt_join_key(rid, rlen));
+    if (e->who) rpt_observe(r, e->who - 1, slot, x);
+    else rpt_wait_push(r, e, (uint32_t)slot, x);
+}
+
+/* {"event":"judgement","pair_id":P,"winner":"silent"|"primary"|"tie"}: for P's pair. */
+static void rpt_judgement_event(rpt_report *r, const llmsplit_json_val *rec) {
+    size_t n;
+    const char *pid = llmsplit_json_str(RPT_GET(rec, "pair_id"), &n);
+    const llmsplit_json_val *w = RPT_GET(rec, "winner");
+    uint32_t winner;
+    rpt_join *e;
+    r->judgements++;
+    if (rpt_is(w, "silent")) winner = 0;
+    else if (rpt_is(w, "tie")) winner = 1;
+    else if (rpt_is(w, "primary")) winner = 2;
+    else return;
+    if (!pid || !n) { r->events_unknown++; return; }
+    e = rpt_jtab_get(&r->pjoin, rpt_join_key(pid, n));
+    if (e->who) rpt_judge(r, e->who - 1, winner);
+    else rpt_wait_push(r, e, winner, 0);
+}
+
 static void rpt_event(rpt_report *r, const llmsplit_json_val *rec, const llmsplit_json_val *ev) {
     int64_t ms;
     int has;
@@ -713,6 +1162,9 @@ static void rpt_event(rpt_report *r, const llmsplit_json_val *rec, const llmspli
         id = rpt_group_id(r, gname, glen); /* first: it may move r->groups */
         r->groups[id].rollback_ends++;
     } else if (rpt_is(ev, "config")) r->configs++;
+    else if (rpt_is(ev, "split")) rpt_split_event(r, rec);
+    else if (rpt_is(ev, "feedback") || rpt_is(ev, "score")) rpt_metric_event(r, rec, rpt_is(ev, "score"));
+    else if (rpt_is(ev, "judgement")) rpt_judgement_event(r, rec);
     else r->other_events++;
 }
 
@@ -1239,6 +1691,7 @@ static void rpt_finish(rpt_report *r) {
         rpt_dbl_sort(&r->arms[i].lat);
         rpt_dbl_sort(&r->arms[i].ttft);
         r->arms[i].chosen = r->arms[i].direct;
+        r->arms[i].chosen_ep = r->arms[i].direct_ep;
     }
     for (i = 0; i < r->pair_keys.n; i++) {
         rpt_dbl_sort(&r->pairs[i].plat);
@@ -1247,9 +1700,296 @@ static void rpt_finish(rpt_report *r) {
     for (i = 0; i < r->edge_keys.n; i++) {
         size_t arm = rpt_chosen_arm(r, &r->edges[i]); /* first: it may add an arm and move r->arms */
         r->arms[arm].chosen += r->edges[i].count;
+        r->arms[arm].chosen_ep += r->edges[i].count_ep;
     }
     for (i = 0; i < r->pend.cap; i++) r->orphans += r->pend.slot[i].id && r->pend.slot[i].silent;
     rpt_sort_by_group(r);
+}
+
+/* ---- the verdict: each arm against its group's control --------------------------------- */
+
+/* How a metric reads in a sentence, and which way is good. */
+static char *rpt_metric_words(const rpt_report *r, size_t slot) {
+    switch (slot) {
+    case RPT_M_ERROR: return rpt_fmt("error rate");
+    case RPT_M_LATENCY: return rpt_fmt("latency");
+    case RPT_M_COST: return rpt_fmt("cost per call");
+    case RPT_M_SCORE: return rpt_fmt("judge score");
+    default: return rpt_fmt("feedback %s", r->metric_keys.key[slot].s + 9);
+    }
+}
+
+static int rpt_lower_is_better(size_t slot) { return slot <= RPT_M_COST; }
+
+static rpt_srm_cat *rpt_srm_cat_of(rpt_analysis *an, const char *label) {
+    size_t i;
+    rpt_srm_cat *c;
+    for (i = 0; i < an->ncats; i++)
+        if (strcmp(an->cats[i].label, label) == 0) return &an->cats[i];
+    c = RPT_PUSH(an->cats, an->ncats, an->cats_cap);
+    c->label = rpt_fmt("%s", label);
+    c->expected = 0;
+    c->observed = 0;
+    return c;
+}
+
+/* The sample ratio check of a group (its arms in table order), as the top comment defines it. */
+static void rpt_srm(rpt_report *r, size_t g, const size_t *ids, size_t n, rpt_analysis *an) {
+    size_t i, k, m = 0;
+    double *obs, *expv;
+    for (i = 0; i < r->epoch_keys.n; i++) {
+        const rpt_epoch *e = &r->epochs[i];
+        double total = 0;
+        if (e->group != g || !e->calls) continue;
+        an->srm_calls += e->calls;
+        if (!e->has_split) {
+            if (!an->srm_reason) an->srm_reason = rpt_fmt("split_epoch %lld has no split event in the log", (long long)e->epoch);
+            continue;
+        }
+        for (k = 0; k < e->nw; k++) total += e->w[k];
+        if (!(total > 0)) {
+            if (!an->srm_reason) an->srm_reason = rpt_fmt("split_epoch %lld gives every arm weight 0", (long long)e->epoch);
+            continue;
+        }
+    }
+    if (!an->srm_calls && !an->srm_reason) an->srm_reason = rpt_fmt("no primary call carries a split_epoch");
+    if (an->srm_reason) return;
+    for (i = 0; i < n; i++) {
+        const rpt_arm *a = &r->arms[ids[i]];
+        char *label = rpt_arm_label(a->model, a->deployment);
+        if (a->chosen_ep) rpt_srm_cat_of(an, label)->observed = a->chosen_ep;
+        free(label);
+    }
+    for (i = 0; i < r->epoch_keys.n; i++) {
+        const rpt_epoch *e = &r->epochs[i];
+        double total = 0;
+        if (e->group != g || !e->calls) continue;
+        for (k = 0; k < e->nw; k++) total += e->w[k];
+        for (k = 0; k < e->nw; k++) rpt_srm_cat_of(an, e->arm[k])->expected += (double)e->calls * e->w[k] / total;
+    }
+    obs = (double *)rpt_xrealloc(NULL, (an->ncats + 1) * sizeof *obs);
+    expv = (double *)rpt_xrealloc(NULL, (an->ncats + 1) * sizeof *expv);
+    for (i = 0; i < an->ncats; i++) {
+        obs[m] = (double)an->cats[i].observed;
+        expv[m++] = an->cats[i].expected;
+    }
+    an->srm_p = st_chisquare(obs, expv, m, &an->srm_chi2);
+    free(obs);
+    free(expv);
+    if (isnan(an->srm_p)) { an->srm_reason = rpt_fmt("fewer than two arms have weight in the split events"); return; }
+    an->srm_ran = 1;
+    an->srm_mismatch = an->srm_p < RPT_SRM_ALPHA;
+}
+
+/* The always-valid p of arms a and b on a metric: 1/max Lambda so far, 1 before any evidence. */
+static double rpt_p_av(rpt_report *r, size_t a, size_t b, size_t slot) {
+    rpt_av *av = rpt_av_get(r, a, b, slot, 0);
+    double p = av ? exp(-av->log_max) : 1;
+    return p > 1 ? 1 : p;
+}
+
+static void rpt_compare(rpt_report *r, size_t ctrl, rpt_chal *ch) {
+    const rpt_arm *c = &r->arms[ctrl], *t = &r->arms[ch->arm];
+    size_t slot;
+    for (slot = 0; slot < r->metric_keys.n; slot++) {
+        const rpt_mom *mc = rpt_mom_get(c, slot), *mt = rpt_mom_get(t, slot);
+        rpt_cmp *x;
+        if (slot > RPT_M_LATENCY && !mc && !mt) continue;
+        x = &ch->cmp[ch->ncmp++]; /* room for one entry per slot was made */
+        x->slot = slot;
+        x->diff = x->lo = x->hi = x->p = x->p_holm = x->p_av = x->p_av_holm = x->mde = x->se = NAN;
+        x->p_av = mc && mt ? rpt_p_av(r, ctrl, ch->arm, slot) : NAN;
+        if (slot == RPT_M_ERROR) {
+            double kc = (double)c->errors, nc = (double)c->calls, kt = (double)t->errors, nt = (double)t->calls;
+            double pbar = (kc + kt) / (nc + nt);
+            st_interval d = st_newcombe(kt, nt, kc, nc);
+            x->n_ctrl = nc;
+            x->n_chal = nt;
+            x->ctrl = kc / nc;
+            x->chal = kt / nt;
+            x->diff = d.value;
+            x->lo = d.lo;
+            x->hi = d.hi;
+            x->p = st_two_prop_p(kt, nt, kc, nc);
+            x->se = sqrt(pbar * (1 - pbar) * (1 / nc + 1 / nt));
+            if (x->se > 0) x->mde = st_mde(x->se);
+        } else if (slot == RPT_M_LATENCY) {
+            double u1;
+            x->n_ctrl = (double)c->lat.n;
+            x->n_chal = (double)t->lat.n;
+            x->ctrl = c->lat.n ? rpt_pct(&c->lat, 50) : NAN;
+            x->chal = t->lat.n ? rpt_pct(&t->lat, 50) : NAN;
+            if (x->ctrl > 0) x->diff = x->chal / x->ctrl;
+            x->p = st_mann_whitney(c->lat.v, c->lat.n, t->lat.v, t->lat.n, &u1);
+        } else {
+            st_welch_result w;
+            x->n_ctrl = mc ? mc->n : 0;
+            x->n_chal = mt ? mt->n : 0;
+            x->ctrl = mc ? mc->mean : NAN;
+            x->chal = mt ? mt->mean : NAN;
+            if (!mc || !mt) continue;
+            w = st_welch(mc->mean, rpt_var(mc), mc->n, mt->mean, rpt_var(mt), mt->n);
+            x->diff = w.diff;
+            x->lo = w.lo;
+            x->hi = w.hi;
+            x->p = w.p;
+            x->se = w.se;
+            if (w.se > 0) x->mde = st_mde(w.se);
+        }
+    }
+}
+
+/* Which way a metric moved: +1 higher for the challenger, -1 lower. Latency by the mean of
+   log(latency), which is what its mSPRT tests. */
+static int rpt_direction(const rpt_report *r, const rpt_chal *ch, size_t ctrl, const rpt_cmp *x) {
+    if (x->slot == RPT_M_LATENCY) {
+        const rpt_mom *mc = rpt_mom_get(&r->arms[ctrl], x->slot), *mt = rpt_mom_get(&r->arms[ch->arm], x->slot);
+        return mc && mt && mt->mean > mc->mean ? 1 : -1;
+    }
+    return x->diff > 0 ? 1 : -1;
+}
+
+/* "error rate higher: 12.0% vs 5.00% (+7.00 points, 95% CI +3.10 to +10.9), always-valid p 0.0001" */
+static char *rpt_finding(const rpt_report *r, const rpt_cmp *x, int dir, int holm) {
+    char *w = rpt_metric_words(r, x->slot), *s;
+    const char *way = dir > 0 ? "higher" : "lower", *av = holm ? "always-valid p (Holm)" : "always-valid p";
+    if (x->slot == RPT_M_ERROR)
+        s = rpt_fmt("%s %s: %.3g%% vs %.3g%% (%+.3g points, 95%% CI %+.3g to %+.3g), %s %.2g", w, way,
+                    100 * x->chal, 100 * x->ctrl, 100 * x->diff, 100 * x->lo, 100 * x->hi, av, x->p_av_holm);
+    else if (x->slot == RPT_M_LATENCY)
+        s = rpt_fmt("%s %s: median %.4g vs %.4g ms (x%.3g), %s %.2g", w, way, x->chal, x->ctrl, x->diff, av,
+                    x->p_av_holm);
+    else
+        s = rpt_fmt("%s %s: %.4g vs %.4g (%+.3g, 95%% CI %+.3g to %+.3g), %s %.2g", w, way, x->chal,
+                    x->ctrl, x->diff, x->lo, x->hi, av, x->p_av_holm);
+    free(w);
+    return s;
+}
+
+static char *rpt_append(char *list, const char *sep, char *item) {
+    char *s = list ? rpt_fmt("%s%s%s", list, sep, item) : item;
+    if (list) { free(list); free(item); }
+    return s;
+}
+
+static void rpt_verdict(rpt_report *r, const rpt_analysis *an, rpt_chal *ch) {
+    const rpt_arm *c = &r->arms[an->control], *t = &r->arms[ch->arm];
+    const rpt_cmp *err = &ch->cmp[0];
+    char *worse = NULL, *better = NULL;
+    size_t i;
+    if (an->srm_mismatch) {
+        ch->verdict = "invalid";
+        ch->reason = rpt_fmt("sample ratio mismatch (chi-square %.4g, p %.2g): the arms did not get the traffic the "
+                             "split asked for, so the comparison is not trustworthy", an->srm_chi2, an->srm_p);
+        return;
+    }
+    if (c->calls < RPT_MIN_CALLS || t->calls < RPT_MIN_CALLS) {
+        ch->verdict = "inconclusive";
+        ch->reason = rpt_fmt("too few calls: %llu and %llu (control), at least %d each needed", (unsigned long long)t->calls,
+                             (unsigned long long)c->calls, RPT_MIN_CALLS);
+        if (!isnan(err->mde))
+            ch->reason = rpt_append(ch->reason, "; ", rpt_fmt("an error-rate difference of %.3g points could be detected now",
+                                                             100 * err->mde));
+        return;
+    }
+    for (i = 0; i < ch->ncmp; i++) {
+        const rpt_cmp *x = &ch->cmp[i];
+        int dir, bad;
+        if (!(x->p_av_holm < RPT_AV_ALPHA)) continue;
+        dir = rpt_direction(r, ch, an->control, x);
+        bad = rpt_lower_is_better(x->slot) ? dir > 0 : dir < 0;
+        if (bad) worse = rpt_append(worse, "; ", rpt_finding(r, x, dir, an->nchal > 1));
+        else better = rpt_append(better, "; ", rpt_finding(r, x, dir, an->nchal > 1));
+    }
+    if (worse) {
+        ch->verdict = "worse";
+        ch->reason = better ? rpt_fmt("%s (though better: %s)", worse, better) : rpt_fmt("%s", worse);
+    } else if (better) {
+        ch->verdict = "better";
+        ch->reason = rpt_fmt("%s", better);
+    } else if (err->mde > RPT_MAX_MDE) {
+        ch->verdict = "inconclusive";
+        ch->reason = rpt_fmt("no metric differs yet, and only an error-rate difference of %.3g points or more could be "
+                             "detected now (%.0f and %.0f more calls would halve that)", 100 * err->mde,
+                             3 * err->n_chal, 3 * err->n_ctrl);
+    } else {
+        ch->verdict = "no difference detected";
+        if (isnan(err->mde))
+            ch->reason = rpt_fmt("no metric differs with always-valid p < %.2g (no errors in either arm)", RPT_AV_ALPHA);
+        else
+            ch->reason = rpt_fmt("no metric differs with always-valid p < %.2g; an error-rate difference of %.3g points "
+                                 "would have been detected (%.0f and %.0f more calls would halve that)", RPT_AV_ALPHA,
+                                 100 * err->mde, 3 * err->n_chal, 3 * err->n_ctrl);
+    }
+    free(worse);
+    free(better);
+}
+
+/* Holm across the challengers of a group, metric by metric, for p and for the always-valid p. */
+static void rpt_holm(rpt_report *r, rpt_analysis *an) {
+    size_t slot, i, k;
+    double *p = (double *)rpt_xrealloc(NULL, (an->nchal + 1) * sizeof *p);
+    double *q = (double *)rpt_xrealloc(NULL, (an->nchal + 1) * sizeof *q);
+    for (slot = 0; slot < r->metric_keys.n; slot++) {
+        for (i = 0; i < an->nchal; i++) {
+            p[i] = q[i] = NAN;
+            for (k = 0; k < an->chal[i].ncmp; k++)
+                if (an->chal[i].cmp[k].slot == slot) { p[i] = an->chal[i].cmp[k].p; q[i] = an->chal[i].cmp[k].p_av; }
+        }
+        st_holm(p, an->nchal);
+        st_holm(q, an->nchal);
+        for (i = 0; i < an->nchal; i++)
+            for (k = 0; k < an->chal[i].ncmp; k++)
+                if (an->chal[i].cmp[k].slot == slot) { an->chal[i].cmp[k].p_holm = p[i]; an->chal[i].cmp[k].p_av_holm = q[i]; }
+    }
+    free(p);
+    free(q);
+}
+
+/* 1 when the arm is the one --control names: "MODEL #DEP" exactly, or its model. */
+static int rpt_is_control(const rpt_report *r, const rpt_arm *a) {
+    char *label;
+    int yes;
+    if (!r->control) return 0;
+    label = rpt_arm_label(a->model, a->deployment);
+    yes = strcmp(label, r->control) == 0 || strcmp(a->model, r->control) == 0;
+    free(label);
+    return yes;
+}
+
+/* Every group's control, sample ratio check, comparisons and verdicts. Returns 0 when --control
+   named an arm that no group has. */
+static int rpt_analyse(rpt_report *r) {
+    size_t g, at = 0, i;
+    int found = 0;
+    r->an = (rpt_analysis *)rpt_xrealloc(NULL, (r->group_keys.n + 1) * sizeof *r->an);
+    memset(r->an, 0, (r->group_keys.n + 1) * sizeof *r->an);
+    for (g = 0; g < r->group_keys.n; g++) {
+        rpt_analysis *an = &r->an[g];
+        const size_t *ids = r->arm_order ? r->arm_order + at : NULL;
+        size_t n = 0;
+        while (at < r->arm_keys.n && r->arms[r->arm_order[at]].group == g) { at++; n++; }
+        an->control = RPT_NONE;
+        for (i = 0; i < n && an->control == RPT_NONE; i++)
+            if (rpt_is_control(r, &r->arms[ids[i]])) an->control = ids[i];
+        found |= an->control != RPT_NONE;
+        for (i = 0; i < n && an->control == RPT_NONE; i++)
+            if (r->arms[ids[i]].calls) an->control = ids[i];
+        rpt_srm(r, g, ids, n, an);
+        if (an->control == RPT_NONE) continue;
+        for (i = 0; i < n; i++) {
+            rpt_chal *ch;
+            if (ids[i] == an->control || !r->arms[ids[i]].calls || !r->arms[an->control].calls) continue;
+            ch = RPT_PUSH(an->chal, an->nchal, an->chal_cap);
+            memset(ch, 0, sizeof *ch);
+            ch->arm = ids[i];
+            ch->cmp = (rpt_cmp *)rpt_xrealloc(NULL, (r->metric_keys.n + 1) * sizeof *ch->cmp);
+            rpt_compare(r, an->control, ch);
+        }
+        rpt_holm(r, an);
+        for (i = 0; i < an->nchal; i++) rpt_verdict(r, an, &an->chal[i]);
+    }
+    return found || !r->control;
 }
 
 static void rpt_emit_header(rpt_report *r, const rpt_out *o) {
@@ -1271,6 +2011,10 @@ static void rpt_emit_header(rpt_report *r, const rpt_out *o) {
                 r->bad == 1 ? "" : "s", (unsigned long long)r->bad_line, r->bad_first);
     rpt_say(o, "p", "latency in ms, percentiles by nearest rank (rank ceil(p/100*n)) over successful calls;");
     rpt_say(o, "p", "tokens: sum and mean over successful calls; cost: sum over all calls");
+    if (r->feedback || r->scores || r->judgements)
+        rpt_say(o, "p", "%llu feedback, %llu score and %llu judgement events; %llu without their call in the log",
+                (unsigned long long)r->feedback, (unsigned long long)r->scores, (unsigned long long)r->judgements,
+                (unsigned long long)(r->events_waiting + r->events_unknown));
     if (!r->primary && !r->silent) rpt_say(o, "p", "no call records in the log");
 }
 
@@ -1372,6 +2116,19 @@ static void rpt_emit_group(rpt_report *r, const rpt_out *o, size_t group, const 
     rpt_emit_rollbacks(o, g);
 }
 
+/* A pair's judgements, when it has any: the silent model's side. */
+static void rpt_emit_judgements(const rpt_out *o, const rpt_pair *p) {
+    st_interval ws = st_wilson((double)p->wins, (double)(p->wins + p->losses));
+    if (!p->wins && !p->ties && !p->losses) return;
+    if (p->wins + p->losses)
+        rpt_say(o, "p", "judgements, silent model's side: %llu wins, %llu ties, %llu losses; win share of decided pairs "
+                "%.1f%% (95%% CI %.1f%% to %.1f%%), sign test p %.2g", (unsigned long long)p->wins,
+                (unsigned long long)p->ties, (unsigned long long)p->losses, 100 * ws.value, 100 * ws.lo, 100 * ws.hi,
+                st_sign_test((double)p->wins, (double)p->losses));
+    else
+        rpt_say(o, "p", "judgements: %llu ties, no decided pair", (unsigned long long)p->ties);
+}
+
 static void rpt_emit_pair(rpt_report *r, const rpt_out *o, rpt_pair *p) {
     const rpt_arm *a = &r->arms[p->arm];
     char *label = rpt_arm_label(a->model, a->deployment);
@@ -1409,6 +2166,7 @@ static void rpt_emit_pair(rpt_report *r, const rpt_out *o, rpt_pair *p) {
                 (double)p->len_diff / (double)p->compared);
     } else
         rpt_say(o, "p", "texts: not in the log (records keep \"response\" only when asked to)");
+    rpt_emit_judgements(o, p);
     if (o->html) rpt_svg_scatter(o, p);
 }
 
@@ -1436,10 +2194,233 @@ static rpt_slice rpt_next_slice(const rpt_report *r, size_t g, size_t *arm, size
     return sl;
 }
 
+/* ---- the verdict section ------------------------------------------------------------- */
+
+static char *rpt_label_of(const rpt_report *r, size_t arm) {
+    return rpt_arm_label(r->arms[arm].model, r->arms[arm].deployment);
+}
+
+/* One plain sentence per challenger; a group whose split did not deliver says so first. */
+static void rpt_emit_sentences(rpt_report *r, const rpt_out *o) {
+    size_t g, i;
+    for (g = 0; g < r->group_keys.n; g++) {
+        const rpt_analysis *an = &r->an[g];
+        const char *gname = r->group_keys.key[g].s;
+        char *cl;
+        if (an->srm_mismatch)
+            rpt_say(o, "p", "%s: the comparison is not trustworthy: sample ratio mismatch (chi-square %.4g, p %.2g over %llu "
+                    "calls): the arms did not get the traffic the split asked for", gname, an->srm_chi2, an->srm_p,
+                    (unsigned long long)an->srm_calls);
+        if (an->control == RPT_NONE || !an->nchal) continue;
+        cl = rpt_label_of(r, an->control);
+        for (i = 0; i < an->nchal; i++) {
+            const rpt_chal *ch = &an->chal[i];
+            char *al = rpt_label_of(r, ch->arm);
+            if (strcmp(ch->verdict, "better") == 0 || strcmp(ch->verdict, "worse") == 0)
+                rpt_say(o, "p", "%s: %s is %s than %s: %s.", gname, al, ch->verdict, cl, ch->reason);
+            else if (strcmp(ch->verdict, "invalid") == 0)
+                rpt_say(o, "p", "%s: %s against %s: invalid, the split did not deliver its shares.", gname, al, cl);
+            else
+                rpt_say(o, "p", "%s: %s against %s: %s: %s.", gname, al, cl, ch->verdict, ch->reason);
+            free(al);
+        }
+        free(cl);
+    }
+}
+
+/* A figure of a comparison row: error rates in percent, latency in ms, the rest as they are. */
+static void rpt_cell_fig(rpt_table *t, size_t slot, double v, int signed_) {
+    if (isnan(v)) rpt_cell(t, "-");
+    else if (slot == RPT_M_ERROR) rpt_cell(t, signed_ ? "%+.2f%%" : "%.2f%%", 100 * v);
+    else if (slot == RPT_M_LATENCY) rpt_cell(t, "%.1f", v);
+    else rpt_cell(t, signed_ ? "%+.4g" : "%.4g", v);
+}
+
+static void rpt_cell_p(rpt_table *t, double p) {
+    if (isnan(p)) rpt_cell(t, "-");
+    else rpt_cell(t, "%.2g", p);
+}
+
+static void rpt_emit_comparisons(rpt_report *r, const rpt_out *o) {
+    static const char *const head[] = {"group", "arm", "metric", "control", "arm", "diff", "95% CI", "p", "p Holm",
+                                       "p always-valid", "MDE", NULL};
+    rpt_table t;
+    size_t g, i, k, rows = 0;
+    rpt_table_init(&t, 11, 1u | 2u | 4u);
+    rpt_cells(&t, head);
+    for (g = 0; g < r->group_keys.n; g++)
+        for (i = 0; i < r->an[g].nchal; i++) {
+            const rpt_chal *ch = &r->an[g].chal[i];
+            char *al = rpt_label_of(r, ch->arm);
+            for (k = 0; k < ch->ncmp; k++) {
+                const rpt_cmp *x = &ch->cmp[k];
+                rpt_cell(&t, "%s", r->group_keys.key[g].s);
+                rpt_cell(&t, "%s", al);
+                rpt_cell(&t, "%s", r->metric_keys.key[x->slot].s);
+                rpt_cell_fig(&t, x->slot, x->ctrl, 0);
+                rpt_cell_fig(&t, x->slot, x->chal, 0);
+                if (x->slot == RPT_M_LATENCY) {
+                    if (isnan(x->diff)) rpt_cell(&t, "-");
+                    else rpt_cell(&t, "x%.3g", x->diff);
+                    rpt_cell(&t, "-");
+                } else {
+                    rpt_cell_fig(&t, x->slot, x->diff, 1);
+                    if (isnan(x->lo)) rpt_cell(&t, "-");
+                    else if (x->slot == RPT_M_ERROR) rpt_cell(&t, "%+.2f..%+.2f", 100 * x->lo, 100 * x->hi);
+                    else rpt_cell(&t, "%+.3g..%+.3g", x->lo, x->hi);
+                }
+                rpt_cell_p(&t, x->p);
+                rpt_cell_p(&t, x->p_holm);
+                rpt_cell_p(&t, x->p_av);
+                rpt_cell_fig(&t, x->slot == RPT_M_LATENCY ? RPT_M_COST : x->slot, x->mde, 0);
+                rows++;
+            }
+            free(al);
+        }
+    if (rows) {
+        rpt_say(o, "p", "against the control (diff: arm - control, latency: ratio of medians; error rates in %%, latency in ms):");
+        rpt_table_out(o, &t);
+    } else {
+        for (i = 0; i < t.n; i++) free(t.cell[i]);
+        free(t.cell);
+    }
+}
+
+/* One interval per row: a dot at the value, a bar from lo to hi. Shared axis from 0 (rates), or
+   each row on its own axis centred on zero with a line at zero (differences, in their own units). */
+typedef struct rpt_bar {
+    char *label, *text;
+    double v, lo, hi;
+} rpt_bar;
+
+static void rpt_svg_intervals(const rpt_out *o, const char *title, rpt_bar *b, size_t n, int centred) {
+    const double W = 760, L = 220, R = 220, row = 24, top = 28;
+    double max = 0, H = top + row * (double)n + 16, x0 = L, x1 = W - R;
+    size_t i;
+    if (!n) return;
+    for (i = 0; i < n; i++) if (!isnan(b[i].hi) && b[i].hi > max) max = b[i].hi;
+    max = rpt_axis_max(max);
+    fprintf(o->f, "<svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\">\n"
+                  "<text x=\"0\" y=\"14\" class=\"t\">", W, H, W, H);
+    rpt_puts(o, title);
+    fputs("</text>\n", o->f);
+    for (i = 0; i < n; i++) {
+        double y = top + row * (double)i + 10, m, mid, scale;
+        rpt_svg_label(o, x0 - 8, y + 4, "end", b[i].label);
+        if (centred) {
+            m = 0;
+            if (!isnan(b[i].lo) && fabs(b[i].lo) > m) m = fabs(b[i].lo);
+            if (!isnan(b[i].hi) && fabs(b[i].hi) > m) m = fabs(b[i].hi);
+            if (!isnan(b[i].v) && fabs(b[i].v) > m) m = fabs(b[i].v);
+            if (!(m > 0)) m = 1;
+            m *= 1.1;
+            mid = (x0 + x1) / 2;
+            scale = (x1 - x0) / 2 / m;
+            fprintf(o->f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"3 2\"/>",
+                    mid, y - 9, mid, y + 9);
+        } else {
+            mid = x0;
+            scale = (x1 - x0) / max;
+        }
+        if (!isnan(b[i].lo) && !isnan(b[i].hi))
+            fprintf(o->f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" stroke-width=\"2\"/>"
+                          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>"
+                          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>",
+                    mid + b[i].lo * scale, y, mid + b[i].hi * scale, y, mid + b[i].lo * scale, y - 5,
+                    mid + b[i].lo * scale, y + 5, mid + b[i].hi * scale, y - 5, mid + b[i].hi * scale, y + 5);
+        if (!isnan(b[i].v))
+            fprintf(o->f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>", mid + b[i].v * scale, y, RPT_COLOR(i));
+        fprintf(o->f, "<text x=\"%.1f\" y=\"%.1f\">", x1 + 10, y + 4);
+        rpt_puts(o, b[i].text);
+        fputs("</text>\n", o->f);
+    }
+    fputs("</svg>\n", o->f);
+}
+
+/* HTML: per group, each arm's error rate with its Wilson interval, and each difference against
+   the control with its interval, as error bars. */
+static void rpt_svg_verdict(rpt_report *r, const rpt_out *o) {
+    size_t g, i, k, at = 0;
+    for (g = 0; g < r->group_keys.n; g++) {
+        const rpt_analysis *an = &r->an[g];
+        rpt_bar *b;
+        size_t nb = 0, cap = 0;
+        char *title;
+        const size_t *ids = r->arm_order ? r->arm_order + at : NULL;
+        size_t n = 0;
+        while (at < r->arm_keys.n && r->arms[r->arm_order[at]].group == g) { at++; n++; }
+        if (an->control == RPT_NONE) continue;
+        b = NULL;
+        for (i = 0; i < n; i++) {
+            const rpt_arm *a = &r->arms[ids[i]];
+            st_interval w = st_wilson((double)a->errors, (double)a->calls);
+            rpt_bar *x;
+            if (!a->calls) continue;
+            x = RPT_PUSH(b, nb, cap);
+            x->label = rpt_label_of(r, ids[i]);
+            x->v = w.value;
+            x->lo = w.lo;
+            x->hi = w.hi;
+            x->text = rpt_fmt("%.2f%% (%.2f to %.2f)", 100 * w.value, 100 * w.lo, 100 * w.hi);
+        }
+        title = rpt_fmt("%s: error rate per arm, 95%% Wilson intervals", r->group_keys.key[g].s);
+        rpt_svg_intervals(o, title, b, nb, 0);
+        free(title);
+        for (i = 0; i < nb; i++) { free(b[i].label); free(b[i].text); }
+        nb = 0;
+        for (i = 0; i < an->nchal; i++) {
+            const rpt_chal *ch = &an->chal[i];
+            char *al = rpt_label_of(r, ch->arm);
+            for (k = 0; k < ch->ncmp; k++) {
+                const rpt_cmp *c = &ch->cmp[k];
+                rpt_bar *x;
+                if (c->slot == RPT_M_LATENCY || isnan(c->lo)) continue;
+                x = RPT_PUSH(b, nb, cap);
+                x->label = rpt_fmt("%s %s", al, r->metric_keys.key[c->slot].s);
+                x->v = c->diff;
+                x->lo = c->lo;
+                x->hi = c->hi;
+                x->text = c->slot == RPT_M_ERROR ? rpt_fmt("%+.2f pts (%+.2f to %+.2f)", 100 * c->diff, 100 * c->lo, 100 * c->hi)
+                                                  : rpt_fmt("%+.4g (%+.3g to %+.3g)", c->diff, c->lo, c->hi);
+            }
+            free(al);
+        }
+        title = rpt_fmt("%s: arm - control, 95%% intervals (each row on its own scale; dashed: no difference)",
+                        r->group_keys.key[g].s);
+        rpt_svg_intervals(o, title, b, nb, 1);
+        free(title);
+        for (i = 0; i < nb; i++) { free(b[i].label); free(b[i].text); }
+        free(b);
+    }
+}
+
+static void rpt_emit_verdicts(rpt_report *r, const rpt_out *o) {
+    size_t g;
+    int any = 0;
+    for (g = 0; g < r->group_keys.n; g++) any |= r->an[g].nchal || r->an[g].srm_mismatch || r->an[g].srm_ran;
+    if (!any) return;
+    rpt_say(o, "h2", "verdict: each arm against its group's control (always-valid p < %.2g; see report --help)", RPT_AV_ALPHA);
+    rpt_emit_sentences(r, o);
+    if (!o->html) fputc('\n', o->f);
+    rpt_emit_comparisons(r, o);
+    for (g = 0; g < r->group_keys.n; g++) {
+        const rpt_analysis *an = &r->an[g];
+        if (!r->groups[g].calls) continue;
+        if (an->srm_ran)
+            rpt_say(o, "p", "%s: sample ratio check: chi-square %.4g, p %.2g over %llu calls with a split_epoch (%s)",
+                    r->group_keys.key[g].s, an->srm_chi2, an->srm_p, (unsigned long long)an->srm_calls,
+                    an->srm_mismatch ? "MISMATCH" : "as the split asked");
+        else
+            rpt_say(o, "p", "%s: sample ratio check not run: %s", r->group_keys.key[g].s, an->srm_reason);
+    }
+    if (o->html) rpt_svg_verdict(r, o);
+}
+
 static void rpt_emit(rpt_report *r, rpt_out *o) {
     size_t g, arm = 0, edge = 0, time = 0;
     rpt_emit_header(r, o);
     o->indent = 2;
+    rpt_emit_verdicts(r, o);
     for (g = 0; g < r->group_keys.n; g++) {
         rpt_slice sl = rpt_next_slice(r, g, &arm, &edge, &time);
         if (r->groups[g].calls || r->groups[g].rollbacks) rpt_emit_group(r, o, g, &sl);
@@ -1470,13 +2451,233 @@ static void rpt_emit_html(rpt_report *r, FILE *f) {
     fputs("</body>\n</html>\n", f);
 }
 
+/* ---- --json ---------------------------------------------------------------------------- */
+
+/* A number, or null when it is undefined (NaN) or infinite: JSON has neither. */
+static void rpt_jnum(llmsplit_json_writer *w, double x) {
+    if (isnan(x) || isinf(x)) llmsplit_json_write_null(w);
+    else llmsplit_json_write_double(w, x);
+}
+
+static void rpt_jstr(llmsplit_json_writer *w, const char *s) { llmsplit_json_write_string(w, s, strlen(s)); }
+
+static void rpt_jkey(llmsplit_json_writer *w, const char *s) { llmsplit_json_write_key(w, s, strlen(s)); }
+
+static void rpt_jci(llmsplit_json_writer *w, double lo, double hi) {
+    LLMSPLIT_JSON_KEY(w, "ci95");
+    llmsplit_json_write_begin_array(w);
+    rpt_jnum(w, lo);
+    rpt_jnum(w, hi);
+    llmsplit_json_write_end_array(w);
+}
+
+static void rpt_json_srm(llmsplit_json_writer *w, const rpt_analysis *an) {
+    size_t i;
+    LLMSPLIT_JSON_KEY(w, "srm");
+    llmsplit_json_write_begin_object(w);
+    LLMSPLIT_JSON_KEY(w, "expected");
+    llmsplit_json_write_begin_object(w);
+    for (i = 0; i < an->ncats; i++) { rpt_jkey(w, an->cats[i].label); rpt_jnum(w, an->cats[i].expected); }
+    llmsplit_json_write_end_object(w);
+    LLMSPLIT_JSON_KEY(w, "observed");
+    llmsplit_json_write_begin_object(w);
+    for (i = 0; i < an->ncats; i++) { rpt_jkey(w, an->cats[i].label); llmsplit_json_write_int(w, (int64_t)an->cats[i].observed); }
+    llmsplit_json_write_end_object(w);
+    LLMSPLIT_JSON_KEY(w, "chi2");
+    rpt_jnum(w, an->srm_ran ? an->srm_chi2 : NAN);
+    LLMSPLIT_JSON_KEY(w, "p_value");
+    rpt_jnum(w, an->srm_ran ? an->srm_p : NAN);
+    LLMSPLIT_JSON_KEY(w, "mismatch");
+    llmsplit_json_write_bool(w, an->srm_mismatch);
+    if (!an->srm_ran) { LLMSPLIT_JSON_KEY(w, "reason"); rpt_jstr(w, an->srm_reason); }
+    llmsplit_json_write_end_object(w);
+}
+
+static void rpt_json_cmp(rpt_report *r, llmsplit_json_writer *w, const rpt_cmp *x) {
+    rpt_jkey(w, r->metric_keys.key[x->slot].s);
+    llmsplit_json_write_begin_object(w);
+    if (x->slot == RPT_M_LATENCY) {
+        LLMSPLIT_JSON_KEY(w, "median_ratio");
+        rpt_jnum(w, x->diff);
+    } else {
+        LLMSPLIT_JSON_KEY(w, "diff");
+        rpt_jnum(w, x->diff);
+        rpt_jci(w, x->lo, x->hi);
+    }
+    LLMSPLIT_JSON_KEY(w, "p_value");
+    rpt_jnum(w, x->p);
+    LLMSPLIT_JSON_KEY(w, "p_always_valid");
+    rpt_jnum(w, x->p_av);
+    LLMSPLIT_JSON_KEY(w, "p_holm");
+    rpt_jnum(w, x->p_holm);
+    if (x->slot != RPT_M_LATENCY) { LLMSPLIT_JSON_KEY(w, "mde"); rpt_jnum(w, x->mde); }
+    llmsplit_json_write_end_object(w);
+}
+
+static void rpt_json_arm(rpt_report *r, llmsplit_json_writer *w, size_t id, const rpt_chal *ch) {
+    const rpt_arm *a = &r->arms[id];
+    st_interval er = st_wilson((double)a->errors, (double)a->calls);
+    char *label = rpt_label_of(r, id);
+    size_t slot, k;
+    rpt_jkey(w, label);
+    free(label);
+    llmsplit_json_write_begin_object(w);
+    LLMSPLIT_JSON_KEY(w, "calls");
+    llmsplit_json_write_int(w, (int64_t)a->calls);
+    LLMSPLIT_JSON_KEY(w, "errors");
+    llmsplit_json_write_int(w, (int64_t)a->errors);
+    LLMSPLIT_JSON_KEY(w, "chosen");
+    llmsplit_json_write_int(w, (int64_t)a->chosen);
+    LLMSPLIT_JSON_KEY(w, "error_rate");
+    llmsplit_json_write_begin_object(w);
+    LLMSPLIT_JSON_KEY(w, "value");
+    rpt_jnum(w, er.value);
+    rpt_jci(w, er.lo, er.hi);
+    llmsplit_json_write_end_object(w);
+    LLMSPLIT_JSON_KEY(w, "latency_ms");
+    llmsplit_json_write_begin_object(w);
+    LLMSPLIT_JSON_KEY(w, "p50");
+    rpt_jnum(w, a->lat.n ? rpt_pct(&a->lat, 50) : NAN);
+    LLMSPLIT_JSON_KEY(w, "p95");
+    rpt_jnum(w, a->lat.n ? rpt_pct(&a->lat, 95) : NAN);
+    LLMSPLIT_JSON_KEY(w, "p99");
+    rpt_jnum(w, a->lat.n ? rpt_pct(&a->lat, 99) : NAN);
+    llmsplit_json_write_end_object(w);
+    LLMSPLIT_JSON_KEY(w, "metrics");
+    llmsplit_json_write_begin_object(w);
+    for (slot = RPT_M_COST; slot < r->metric_keys.n; slot++) {
+        const rpt_mom *m = rpt_mom_get(a, slot);
+        if (!m) continue;
+        rpt_jkey(w, r->metric_keys.key[slot].s);
+        llmsplit_json_write_begin_object(w);
+        LLMSPLIT_JSON_KEY(w, "n");
+        llmsplit_json_write_int(w, (int64_t)m->n);
+        LLMSPLIT_JSON_KEY(w, "mean");
+        rpt_jnum(w, m->mean);
+        llmsplit_json_write_end_object(w);
+    }
+    llmsplit_json_write_end_object(w);
+    if (ch) {
+        LLMSPLIT_JSON_KEY(w, "vs_control");
+        llmsplit_json_write_begin_object(w);
+        for (k = 0; k < ch->ncmp; k++) rpt_json_cmp(r, w, &ch->cmp[k]);
+        llmsplit_json_write_end_object(w);
+        LLMSPLIT_JSON_KEY(w, "verdict");
+        rpt_jstr(w, ch->verdict);
+        LLMSPLIT_JSON_KEY(w, "reason");
+        rpt_jstr(w, ch->reason);
+    }
+    llmsplit_json_write_end_object(w);
+}
+
+static void rpt_json_pairs(rpt_report *r, llmsplit_json_writer *w, size_t g) {
+    size_t i;
+    LLMSPLIT_JSON_KEY(w, "pairs");
+    llmsplit_json_write_begin_object(w);
+    for (i = 0; i < r->pair_keys.n; i++) {
+        const rpt_pair *p = &r->pairs[i];
+        st_interval ws = st_wilson((double)p->wins, (double)(p->wins + p->losses));
+        char *label, *key;
+        if (r->arms[p->arm].group != g) continue;
+        label = rpt_label_of(r, p->arm);
+        key = rpt_fmt("%s -> %s", label, r->silent_keys.key[p->silent].s);
+        rpt_jkey(w, key);
+        free(label);
+        free(key);
+        llmsplit_json_write_begin_object(w);
+        LLMSPLIT_JSON_KEY(w, "pairs");
+        llmsplit_json_write_int(w, (int64_t)p->pairs);
+        LLMSPLIT_JSON_KEY(w, "wins");
+        llmsplit_json_write_int(w, (int64_t)p->wins);
+        LLMSPLIT_JSON_KEY(w, "ties");
+        llmsplit_json_write_int(w, (int64_t)p->ties);
+        LLMSPLIT_JSON_KEY(w, "losses");
+        llmsplit_json_write_int(w, (int64_t)p->losses);
+        LLMSPLIT_JSON_KEY(w, "win_share");
+        llmsplit_json_write_begin_object(w);
+        LLMSPLIT_JSON_KEY(w, "value");
+        rpt_jnum(w, ws.value);
+        rpt_jci(w, ws.lo, ws.hi);
+        llmsplit_json_write_end_object(w);
+        LLMSPLIT_JSON_KEY(w, "p_value");
+        rpt_jnum(w, st_sign_test((double)p->wins, (double)p->losses));
+        llmsplit_json_write_end_object(w);
+    }
+    llmsplit_json_write_end_object(w);
+}
+
+/* The whole report as one JSON document on stdout (key names in the README). */
+static int rpt_emit_json(rpt_report *r, FILE *f) {
+    llmsplit_json_writer w;
+    llmsplit_error err;
+    const char *text;
+    size_t g, i, len, at = 0;
+    int rc = EXIT_OK;
+    llmsplit_json_writer_init(&w, NULL);
+    llmsplit_json_write_begin_object(&w);
+    LLMSPLIT_JSON_KEY(&w, "groups");
+    llmsplit_json_write_begin_object(&w);
+    for (g = 0; g < r->group_keys.n; g++) {
+        const rpt_analysis *an = &r->an[g];
+        const size_t *ids = r->arm_order ? r->arm_order + at : NULL;
+        size_t n = 0;
+        while (at < r->arm_keys.n && r->arms[r->arm_order[at]].group == g) { at++; n++; }
+        if (!r->groups[g].calls) continue;
+        rpt_jkey(&w, r->group_keys.key[g].s);
+        llmsplit_json_write_begin_object(&w);
+        LLMSPLIT_JSON_KEY(&w, "calls");
+        llmsplit_json_write_int(&w, (int64_t)r->groups[g].calls);
+        LLMSPLIT_JSON_KEY(&w, "control");
+        if (an->control == RPT_NONE) llmsplit_json_write_null(&w);
+        else { char *cl = rpt_label_of(r, an->control); rpt_jstr(&w, cl); free(cl); }
+        rpt_json_srm(&w, an);
+        LLMSPLIT_JSON_KEY(&w, "arms");
+        llmsplit_json_write_begin_object(&w);
+        for (i = 0; i < n; i++) {
+            const rpt_chal *ch = NULL;
+            size_t k;
+            for (k = 0; k < an->nchal; k++) if (an->chal[k].arm == ids[i]) ch = &an->chal[k];
+            rpt_json_arm(r, &w, ids[i], ch);
+        }
+        llmsplit_json_write_end_object(&w);
+        rpt_json_pairs(r, &w, g);
+        llmsplit_json_write_end_object(&w);
+    }
+    llmsplit_json_write_end_object(&w);
+    LLMSPLIT_JSON_KEY(&w, "events_without_call");
+    llmsplit_json_write_int(&w, (int64_t)(r->events_waiting + r->events_unknown));
+    LLMSPLIT_JSON_KEY(&w, "unreadable_lines");
+    llmsplit_json_write_int(&w, (int64_t)r->bad);
+    llmsplit_json_write_end_object(&w);
+    if (llmsplit_json_writer_result(&w, &text, &len, &err) != LLMSPLIT_OK) rc = tool_fail_error(&err);
+    else {
+        fwrite(text, 1, len, f);
+        fputc('\n', f);
+    }
+    llmsplit_json_writer_free(&w);
+    return rc;
+}
+
 /* ---- the command ----------------------------------------------------------------------- */
 
 static void rpt_free(rpt_report *r) {
     size_t i, k;
     for (i = 0; i < r->arm_keys.n; i++) {
-        free(r->arms[i].model); free(r->arms[i].lat.v); free(r->arms[i].ttft.v);
+        free(r->arms[i].model); free(r->arms[i].lat.v); free(r->arms[i].ttft.v); free(r->arms[i].mom);
     }
+    for (i = 0; i < r->group_keys.n; i++) {
+        free(r->groups[i].arms);
+        if (!r->an) continue;
+        for (k = 0; k < r->an[i].ncats; k++) free(r->an[i].cats[k].label);
+        for (k = 0; k < r->an[i].nchal; k++) { free(r->an[i].chal[k].cmp); free(r->an[i].chal[k].reason); }
+        free(r->an[i].cats); free(r->an[i].chal); free(r->an[i].srm_reason);
+    }
+    for (i = 0; i < r->epoch_keys.n; i++) {
+        for (k = 0; k < r->epochs[i].nw; k++) free(r->epochs[i].arm[k]);
+        free(r->epochs[i].arm); free(r->epochs[i].w);
+    }
+    rpt_keys_free(&r->metric_keys); rpt_keys_free(&r->epoch_keys);
+    free(r->epochs); free(r->an); free(r->req.slot); free(r->pjoin.slot); free(r->waits); free(r->av);
     for (i = 0; i < r->group_keys.n; i++)
         for (k = 0; k < r->groups[i].nkept; k++) {
             free(r->groups[i].kept[k].ts); free(r->groups[i].kept[k].arm); free(r->groups[i].kept[k].reason);
@@ -1492,11 +2693,56 @@ static void rpt_free(rpt_report *r) {
 }
 
 static const char rpt_usage_text[] =
-    "usage: llmsplit report LOG.jsonl [--html FILE]   (LOG '-' reads stdin)\n"
-    "  compares the arms of a result log: per group and arm the calls, share of traffic,\n"
-    "  errors, latency p50/p95/p99, ttft, tokens and cost; fallbacks and rollbacks; and for\n"
-    "  mirrored calls, primary against silent side by side (latency, tokens, cost, texts).\n"
-    "  --html FILE   also write one self-contained HTML page with the tables and SVG charts\n";
+    "usage: llmsplit report LOG.jsonl... [--html FILE] [--json] [--control ARM] [--fail-on worse]\n"
+    "  compares the arms of result logs (several logs are read as one, in the order given; '-' is\n"
+    "  stdin): per group a verdict for each arm against the control, then per arm the calls, share\n"
+    "  of traffic, errors, latency p50/p95/p99, ttft, tokens and cost; fallbacks and rollbacks; and\n"
+    "  for mirrored calls, primary against silent side by side (latency, tokens, cost, texts, judgements).\n"
+    "  The verdict: error rate (Wilson and Newcombe intervals, two-proportion z-test), latency\n"
+    "  (Mann-Whitney U, ratio of medians), mean cost, judge score and feedback (Welch), each with an\n"
+    "  always-valid p-value (mSPRT, normal mixture) that may be read at any time; Holm across a\n"
+    "  group's arms; a sample ratio check from the split events. \"better\"/\"worse\" need an\n"
+    "  always-valid p < 0.05; fewer than 100 calls in an arm is \"inconclusive\".\n"
+    "  --html FILE       also write one self-contained HTML page with the tables and SVG charts\n"
+    "  --json            print the report as one JSON document instead of the text\n"
+    "  --control ARM     the arm the others are compared with (\"MODEL #DEPLOYMENT\" or a model);\n"
+    "                    default: each group's first arm (lowest deployment index)\n"
+    "  --fail-on worse   exit 6 when any arm's verdict is \"worse\"\n";
+
+typedef struct rpt_opts {
+    const char **logs;
+    int nlogs;
+    const char *html, *control;
+    int json, fail_on_worse;
+} rpt_opts;
+
+static int rpt_args(int argc, char **argv, rpt_opts *op) {
+    int i;
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (tool_is_help(a)) { tool_usage(1, "%s", rpt_usage_text); return -1; }
+        if (strcmp(a, "--html") == 0) {
+            if (++i == argc) return tool_fail(LLMSPLIT_ERR_USAGE, "--html needs a FILE");
+            op->html = argv[i];
+        } else if (strncmp(a, "--html=", 7) == 0) op->html = a + 7;
+        else if (strcmp(a, "--json") == 0) op->json = 1;
+        else if (strcmp(a, "--control") == 0 || strncmp(a, "--control=", 10) == 0) {
+            if (a[9] != '=' && ++i == argc) return tool_fail(LLMSPLIT_ERR_USAGE, "--control needs an ARM");
+            op->control = a[9] == '=' ? a + 10 : argv[i];
+            if (!*op->control) return tool_fail(LLMSPLIT_ERR_USAGE, "--control needs an ARM");
+        } else if (strcmp(a, "--fail-on") == 0 || strncmp(a, "--fail-on=", 10) == 0) {
+            const char *v = a[9] == '=' ? a + 10 : (++i < argc ? argv[i] : NULL);
+            if (!v || strcmp(v, "worse") != 0)
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--fail-on takes \"worse\" (got %s)", v ? v : "nothing");
+            op->fail_on_worse = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return tool_fail(LLMSPLIT_ERR_USAGE, "unknown option %s for report", a);
+        } else op->logs[op->nlogs++] = a;
+    }
+    if (!op->nlogs) return tool_usage(0, "%s", rpt_usage_text);
+    if (op->html && !*op->html) return tool_fail(LLMSPLIT_ERR_USAGE, "--html needs a FILE");
+    return 0;
+}
 
 /* Opens the log; a directory or a missing file is the caller's mistake (usage). */
 static FILE *rpt_open_log(const char *path) {
@@ -1510,27 +2756,7 @@ static FILE *rpt_open_log(const char *path) {
     return f;
 }
 
-static int rpt_args(int argc, char **argv, const char **log, const char **html) {
-    int i;
-    for (i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (tool_is_help(a)) { tool_usage(1, "%s", rpt_usage_text); return -1; }
-        if (strcmp(a, "--html") == 0) {
-            if (++i == argc) return tool_fail(LLMSPLIT_ERR_USAGE, "--html needs a FILE");
-            *html = argv[i];
-        } else if (strncmp(a, "--html=", 7) == 0) *html = a + 7;
-        else if (a[0] == '-' && a[1]) {
-            return tool_fail(LLMSPLIT_ERR_USAGE, "unknown option %s for report", a);
-        } else if (*log) {
-            return tool_fail(LLMSPLIT_ERR_USAGE, "report takes one LOG (got a second: %s)", a);
-        } else *log = a;
-    }
-    if (!*log) return tool_usage(0, "%s", rpt_usage_text);
-    if (*html && !**html) return tool_fail(LLMSPLIT_ERR_USAGE, "--html needs a FILE");
-    return 0;
-}
-
-static int rpt_write_html(rpt_report *r, const char *path) {
+static int rpt_write_html(rpt_report *r, const char *path, int quiet) {
     FILE *f = fopen(path, "w");
     if (!f) return tool_fail(LLMSPLIT_ERR_USAGE, "cannot write %s: %s", path, strerror(errno));
     rpt_emit_html(r, f);
@@ -1538,44 +2764,85 @@ static int rpt_write_html(rpt_report *r, const char *path) {
         tool_say("report", "cannot write %s: %s", path, strerror(errno));
         return EXIT_OTHER;
     }
-    printf("wrote %s\n", path);
+    if (!quiet) printf("wrote %s\n", path);
     return EXIT_OK;
 }
 
-int cmd_report(int argc, char **argv) {
-    const char *log = NULL, *html = NULL;
-    rpt_report r;
-    rpt_reader *rd;
-    rpt_out out;
-    int rc = rpt_args(argc, argv, &log, &html), read_error;
-    if (rc) return rc < 0 ? EXIT_OK : rc;
-    rd = (rpt_reader *)rpt_xrealloc(NULL, sizeof *rd);
+/* Reads one log into r; 0, or the exit code when it cannot be opened or read. */
+static int rpt_read_log(rpt_report *r, const char *log) {
+    rpt_reader *rd = (rpt_reader *)rpt_xrealloc(NULL, sizeof *rd);
+    int read_error;
     memset(rd, 0, sizeof *rd);
     if (!(rd->f = rpt_open_log(log))) {
         free(rd);
         return tool_fail(LLMSPLIT_ERR_USAGE, "cannot read %s: %s", log, strerror(errno));
     }
-    memset(&r, 0, sizeof r);
-    r.path = log;
-    r.keep_points = html != NULL;
-    rpt_read(&r, rd);
+    r->file = log;
+    rpt_read(r, rd);
     read_error = ferror(rd->f);
     if (rd->f != stdin) fclose(rd->f);
     free(rd->line);
     free(rd);
     if (read_error) {
-        rpt_free(&r);
         tool_say("report", "cannot read %s: %s", log, strerror(EIO));
         return EXIT_OTHER;
     }
+    return 0;
+}
+
+static void rpt_init(rpt_report *r) {
+    static const char *const fixed[] = {"error_rate", "latency_ms", "cost_usd", "judge_score"};
+    size_t i;
+    memset(r, 0, sizeof *r);
+    for (i = 0; i < sizeof fixed / sizeof fixed[0]; i++) rpt_intern(&r->metric_keys, fixed[i], strlen(fixed[i]), NULL);
+}
+
+int cmd_report(int argc, char **argv) {
+    rpt_opts op;
+    rpt_report r;
+    rpt_out out;
+    char *title = NULL;
+    int rc, i, worse = 0;
+    size_t g, k;
+    memset(&op, 0, sizeof op);
+    op.logs = (const char **)rpt_xrealloc(NULL, (size_t)(argc + 1) * sizeof *op.logs);
+    rc = rpt_args(argc, argv, &op);
+    if (rc) { free(op.logs); return rc < 0 ? EXIT_OK : rc; }
+    rpt_init(&r);
+    r.control = op.control;
+    r.keep_points = op.html != NULL;
+    r.nfiles = op.nlogs;
+    for (i = 0; i < op.nlogs; i++) {
+        title = title ? rpt_append(title, ", ", rpt_fmt("%s", op.logs[i])) : rpt_fmt("%s", op.logs[i]);
+        if ((rc = rpt_read_log(&r, op.logs[i])) != 0) {
+            rpt_free(&r);
+            free(title);
+            free(op.logs);
+            return rc;
+        }
+    }
+    r.path = title;
     rpt_finish(&r);
+    if (!rpt_analyse(&r)) {
+        rc = tool_fail(LLMSPLIT_ERR_USAGE, "--control %s: no arm of that name in the log", op.control);
+        rpt_free(&r);
+        free(title);
+        free(op.logs);
+        return rc;
+    }
+    for (g = 0; g < r.group_keys.n; g++)
+        for (k = 0; k < r.an[g].nchal; k++) worse |= strcmp(r.an[g].chal[k].verdict, "worse") == 0;
     memset(&out, 0, sizeof out);
     out.f = stdout;
-    rpt_emit(&r, &out);
-    rc = html ? rpt_write_html(&r, html) : EXIT_OK;
+    if (op.json) rc = rpt_emit_json(&r, stdout);
+    else rpt_emit(&r, &out);
+    if (!rc && op.html) rc = rpt_write_html(&r, op.html, op.json);
     rpt_free(&r);
+    free(title);
+    free(op.logs);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         return tool_fail_output();
     }
+    if (!rc && op.fail_on_worse && worse) rc = EXIT_WORSE;
     return rc;
 }

@@ -37,7 +37,8 @@ enum {
     EXIT_USAGE = 2,    /* usage or config */
     EXIT_NET = 3,      /* network or TLS */
     EXIT_PROVIDER = 4, /* the provider answered with an error status */
-    EXIT_RESPONSE = 5  /* the answer is not a usable completion */
+    EXIT_RESPONSE = 5, /* the answer is not a usable completion */
+    EXIT_WORSE = 6     /* report --fail-on worse: an arm's verdict is "worse" */
 };
 
 /* Largest input read whole into memory: a prompt from stdin, a JSONL file of requests, a JSON
