@@ -5149,8 +5149,9 @@ struct llmsplit__stream {
     int done, failed, deltas;
     unsigned high_half;             /* a surrogate half waiting for its pair (see llmsplit__delta) */
     double t0;
-    /* tool calls assembled from deltas, by index */
-    struct { llmsplit_buf id, name, args; } calls[16];
+    /* tool calls assembled from deltas, in the order they start; key is the provider's number
+       for the call (OpenAI's tool call index, Anthropic's content block index) */
+    struct { llmsplit_buf id, name, args; int64_t key; } calls[16];
     int num_calls;
 };
 
@@ -5203,20 +5204,26 @@ static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
     return rc;
 }
 
-static void llmsplit__tool_delta(llmsplit__stream *st, int index, const llmsplit_json_val *id, const llmsplit_json_val *name,
-                                 const llmsplit_json_val *args) {
+/* Adds to the tool call the provider numbers key, or with create starts it when it is new. The
+   provider's numbers are not slots: Anthropic numbers every content block, text ones included,
+   so a call is found by its key and the calls are numbered in the order they start. */
+static void llmsplit__tool_delta(llmsplit__stream *st, int64_t key, int create, const llmsplit_json_val *id,
+                                 const llmsplit_json_val *name, const llmsplit_json_val *args) {
     size_t n;
     const char *s;
-    if (index < 0 || index >= 16) return;
-    while (st->num_calls <= index) {
-        llmsplit_buf_init(&st->calls[st->num_calls].id, &st->resp->text.allocator);
-        llmsplit_buf_init(&st->calls[st->num_calls].name, &st->resp->text.allocator);
-        llmsplit_buf_init(&st->calls[st->num_calls].args, &st->resp->text.allocator);
+    int i;
+    for (i = 0; i < st->num_calls && st->calls[i].key != key; i++) {}
+    if (i == st->num_calls) {
+        if (!create || i == (int)(sizeof st->calls / sizeof st->calls[0])) return;
+        llmsplit_buf_init(&st->calls[i].id, &st->resp->text.allocator);
+        llmsplit_buf_init(&st->calls[i].name, &st->resp->text.allocator);
+        llmsplit_buf_init(&st->calls[i].args, &st->resp->text.allocator);
+        st->calls[i].key = key;
         st->num_calls++;
     }
-    if ((s = llmsplit_json_str(id, &n)) != NULL) llmsplit_buf_append(&st->calls[index].id, s, n);
-    if ((s = llmsplit_json_str(name, &n)) != NULL) llmsplit_buf_append(&st->calls[index].name, s, n);
-    if ((s = llmsplit_json_str(args, &n)) != NULL) llmsplit_buf_append(&st->calls[index].args, s, n);
+    if ((s = llmsplit_json_str(id, &n)) != NULL) llmsplit_buf_append(&st->calls[i].id, s, n);
+    if ((s = llmsplit_json_str(name, &n)) != NULL) llmsplit_buf_append(&st->calls[i].name, s, n);
+    if ((s = llmsplit_json_str(args, &n)) != NULL) llmsplit_buf_append(&st->calls[i].args, s, n);
 }
 
 static void llmsplit__stream_error(llmsplit__stream *st, const llmsplit_json_val *e) {
@@ -5314,7 +5321,7 @@ static int llmsplit__openai_event(llmsplit__stream *st, const char *event, const
         llmsplit__set_finish(st->resp, llmsplit_json_get(ch, "finish_reason"));
     it = llmsplit_json_iterate(llmsplit_json_path(ch, "delta.tool_calls"));
     while (llmsplit_json_next(&it, NULL, &tc))
-        llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(tc, "index")), llmsplit_json_get(tc, "id"),
+        llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(tc, "index")), 1, llmsplit_json_get(tc, "id"),
                              llmsplit_json_path(tc, "function.name"), llmsplit_json_path(tc, "function.arguments"));
     if ((v = llmsplit_json_get(root, "usage")) != NULL && llmsplit_json_type_of(v) == LLMSPLIT_JSON_OBJECT) {
         llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_get(v, "prompt_tokens"));
@@ -5567,7 +5574,7 @@ static int llmsplit__anthropic_event(llmsplit__stream *st, const char *event, co
         const llmsplit_json_val *b = llmsplit_json_get(root, "content_block");
         const char *bt = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL);
         if (bt && strcmp(bt, "tool_use") == 0)
-            llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(root, "index")), llmsplit_json_get(b, "id"),
+            llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(root, "index")), 1, llmsplit_json_get(b, "id"),
                                  llmsplit_json_get(b, "name"), NULL);
         else if ((s = llmsplit_json_str(llmsplit_json_get(b, "text"), &n)) != NULL)
             rc = llmsplit__delta(st, s, n);
@@ -5575,7 +5582,7 @@ static int llmsplit__anthropic_event(llmsplit__stream *st, const char *event, co
         const llmsplit_json_val *d = llmsplit_json_get(root, "delta");
         if ((s = llmsplit_json_str(llmsplit_json_get(d, "text"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
         else if (llmsplit_json_get(d, "partial_json"))
-            llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(root, "index")), NULL, NULL,
+            llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(root, "index")), 0, NULL, NULL,
                                  llmsplit_json_get(d, "partial_json"));
     } else if (strcmp(type, "message_delta") == 0) {
         llmsplit__set_finish(st->resp, llmsplit_json_path(root, "delta.stop_reason"));

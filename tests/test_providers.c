@@ -621,6 +621,52 @@ static void providers_stream_tool_call_deltas_are_assembled(void) {
     call_done(&c);
 }
 
+/* The tool calls of an answer, parsed, for checks on their members. */
+static const llmsplit_json_val *calls_of(const llmsplit_chat_response *r, llmsplit_json_doc **doc) {
+    *doc = NULL;
+    if (!r->tool_calls.len || llmsplit_json_parse(r->tool_calls.data, r->tool_calls.len, NULL, doc, NULL) != LLMSPLIT_OK)
+        return NULL;
+    return llmsplit_json_root(*doc);
+}
+
+static void providers_anthropic_stream_numbers_tool_calls_by_tool_blocks(void) {
+    call c;
+    deltas d;
+    llmsplit_json_doc *doc;
+    const llmsplit_json_val *calls;
+    clear_env();
+    memset(&d, 0, sizeof d);
+    /* a text block (index 0) before two tool blocks (1 and 2): the text block is not a call */
+    call_setup(&c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+                   "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"role\":\"assistant\",\"usage\":{\"input_tokens\":30}}}\n\n"
+                   "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+                   "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Checking.\"}}\n\n"
+                   "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+                   "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_a\",\"name\":\"get_weather\",\"input\":{}}}\n\n"
+                   "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"city\\\": \"}}\n\n"
+                   "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\\\"Paris\\\"}\"}}\n\n"
+                   "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+                   "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_b\",\"name\":\"get_time\",\"input\":{}}}\n\n"
+                   "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"tz\\\":\\\"CET\\\"}\"}}\n\n"
+                   "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}\n\n"
+                   "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":40}}\n\n"
+                   "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    c.s.keepalive = 0;
+    c.s.read_request = 1;
+    stream_call(&c, "anthropic/claude-3-5-sonnet", &d);
+    if (c.code) printf("  %s\n", c.err.message);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_EQ_MEM(c.resp.text.data, c.resp.text.len, "Checking.", 9);
+    CHECK_STR(c.resp.tool_calls.data, "[{\"id\":\"toolu_a\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
+                                      "\"arguments\":\"{\\\"city\\\": \\\"Paris\\\"}\"}},{\"id\":\"toolu_b\",\"type\":\"function\","
+                                      "\"function\":{\"name\":\"get_time\",\"arguments\":\"{\\\"tz\\\":\\\"CET\\\"}\"}}]");
+    calls = calls_of(&c.resp, &doc);
+    CHECK_EQ_INT(llmsplit_json_len(calls), 2);
+    llmsplit_json_free(doc);
+    CHECK_STR(c.resp.finish_reason, "tool_calls");
+    call_done(&c);
+}
+
 static void providers_stream_joins_a_surrogate_pair_split_across_events(void) {
     call c;
     deltas d;
@@ -737,6 +783,7 @@ int main(int argc, char **argv) {
     RUN(providers_stream_cut_short_is_a_response_error);
     RUN(providers_stream_error_status_reads_the_error_body);
     RUN(providers_stream_tool_call_deltas_are_assembled);
+    RUN(providers_anthropic_stream_numbers_tool_calls_by_tool_blocks);
     RUN(providers_stream_joins_a_surrogate_pair_split_across_events);
     RUN(sse_line_endings_and_splits_give_the_same_events);
     RUN(sse_data_without_blank_line_is_not_dispatched);
