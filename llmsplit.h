@@ -276,7 +276,11 @@ typedef struct llmsplit_chat_response {
     llmsplit_buf text;            /* the whole answer text (also when streamed) */
     char role[16];                /* "assistant" */
     char finish_reason[32];       /* "stop", "length", "tool_calls", ... (OpenAI's names) */
-    llmsplit_buf tool_calls;      /* raw JSON array of tool calls, empty when none */
+    /* The tool calls as a JSON array, empty when none, in OpenAI's shape from every provider:
+       [{"id":"call_...","type":"function","function":{"name":"...","arguments":"{...}"}}], the
+       arguments as JSON text in a string ("{}" for none), an id made up when the provider gave
+       none (Ollama), finish_reason "tool_calls" when Ollama or Anthropic answered with calls. */
+    llmsplit_buf tool_calls;
     int64_t prompt_tokens, completion_tokens; /* -1 when the provider did not say */
     llmsplit_provider provider;
     char model[256];              /* the name sent upstream */
@@ -5007,13 +5011,102 @@ static llmsplit_status llmsplit__no_answer(llmsplit_error *err, const char *part
     return LLMSPLIT_ERR_RESPONSE;
 }
 
-/* Keeps an answer's tool calls as the raw JSON array they came in. */
+/* Tool calls come back in one shape whatever the provider, OpenAI's (as LiteLLM gives them):
+       [{"id":"call_...","type":"function","function":{"name":"...","arguments":"<JSON text>"}}]
+   with the arguments as JSON text in a string, "{}" when there are none, and an id made up for a
+   call that came without one (Ollama's never have one). */
+
+/* "call_" and 24 hex digits: 16 from a process-wide counter through a bijective mix (unique in
+   the process), 8 from the clock and the process id (unlikely to repeat in another process). */
+static void llmsplit__call_id(char out[32]) {
+    static uint32_t counter;
+    struct timespec ts;
+    uint64_t n, t;
+#if defined(__GNUC__) || defined(__clang__)
+    n = __atomic_add_fetch(&counter, 1u, __ATOMIC_RELAXED);
+#else
+    n = ++counter; /* without atomics two threads may draw one number; the clock digits differ */
+#endif
+    clock_gettime(CLOCK_REALTIME, &ts);
+    t = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 40);
+    n = (n ^ (n >> 33)) * 0xff51afd7ed558ccdull; /* MurmurHash3's fmix64: each step is invertible */
+    n = (n ^ (n >> 33)) * 0xc4ceb9fe1a85ec53ull;
+    n ^= n >> 33;
+    t = (t ^ (t >> 29)) * 0xbf58476d1ce4e5b9ull;
+    snprintf(out, 32, "call_%08lx%016llx", (unsigned long)(uint32_t)(t >> 32), (unsigned long long)n);
+}
+
+/* The arguments of a call as JSON text: a string as it is, any other value written compactly
+   (into tmp); NULL when there are none. */
+static const char *llmsplit__args_text(llmsplit_json_writer *tmp, const llmsplit_json_val *v, size_t *n) {
+    const char *s = llmsplit_json_str(v, n);
+    if (s || !v || llmsplit_json_type_of(v) == LLMSPLIT_JSON_NULL) return s;
+    llmsplit_json_write_value(tmp, v);
+    return llmsplit__w_result(tmp, n);
+}
+
+/* Writes one tool call in the shape above. */
+static void llmsplit__w_tool_call(llmsplit_json_writer *w, const char *id, size_t id_len, const char *name,
+                                  size_t name_len, const char *args, size_t args_len) {
+    char made[32];
+    if (!id || !id_len) {
+        llmsplit__call_id(made);
+        id = made;
+        id_len = strlen(made);
+    }
+    llmsplit_json_write_begin_object(w);
+    LLMSPLIT_JSON_KEY(w, "id");
+    llmsplit_json_write_string(w, id, id_len);
+    llmsplit__w_lit(w, "type", "function");
+    LLMSPLIT_JSON_KEY(w, "function");
+    llmsplit_json_write_begin_object(w);
+    LLMSPLIT_JSON_KEY(w, "name");
+    llmsplit_json_write_string(w, name ? name : "", name ? name_len : 0);
+    LLMSPLIT_JSON_KEY(w, "arguments");
+    if (args && args_len) llmsplit_json_write_string(w, args, args_len);
+    else llmsplit_json_write_string(w, "{}", 2);
+    llmsplit_json_write_end_object(w);
+    llmsplit_json_write_end_object(w);
+}
+
+/* The same from parsed values (an id and a name that are not strings count as absent). */
+static void llmsplit__w_tool_call_vals(llmsplit_json_writer *w, const llmsplit_json_val *id, const llmsplit_json_val *name,
+                                       const llmsplit_json_val *args) {
+    llmsplit_json_writer tmp;
+    size_t idn = 0, nn = 0, an = 0;
+    const char *ids = llmsplit_json_str(id, &idn), *ns = llmsplit_json_str(name, &nn), *as;
+    llmsplit_json_writer_init(&tmp, &w->buf.allocator);
+    as = llmsplit__args_text(&tmp, args, &an);
+    llmsplit__w_tool_call(w, ids, idn, ns, nn, as, an);
+    llmsplit_json_writer_free(&tmp);
+}
+
+/* Ends the array of calls in w and makes it the answer's tool calls when it has any. */
+static void llmsplit__take_tool_calls(llmsplit_chat_response *r, llmsplit_json_writer *w, int any) {
+    llmsplit_json_write_end_array(w);
+    if (any && llmsplit__w_result(w, NULL)) {
+        llmsplit_buf_free(&r->tool_calls);
+        r->tool_calls = w->buf;
+    } else {
+        llmsplit_json_writer_free(w);
+    }
+}
+
+/* An answer's tool calls in OpenAI's shape, or Ollama's (arguments as an object, no id). */
 static void llmsplit__set_tool_calls(llmsplit_chat_response *r, const llmsplit_json_val *calls) {
     llmsplit_json_writer w;
+    llmsplit_json_iter it = llmsplit_json_iterate(calls);
+    const llmsplit_json_val *c;
+    int any = 0;
     llmsplit_json_writer_init(&w, &r->tool_calls.allocator);
-    llmsplit_json_write_value(&w, calls);
-    llmsplit_buf_free(&r->tool_calls);
-    r->tool_calls = w.buf;
+    llmsplit_json_write_begin_array(&w);
+    while (llmsplit_json_next(&it, NULL, &c)) {
+        if (llmsplit_json_type_of(c) != LLMSPLIT_JSON_OBJECT) continue;
+        any = 1;
+        llmsplit__w_tool_call_vals(&w, llmsplit_json_get(c, "id"), llmsplit_json_path(c, "function.name"),
+                                   llmsplit_json_path(c, "function.arguments"));
+    }
+    llmsplit__take_tool_calls(r, &w, any);
 }
 
 /* Copies a message for display: control characters become spaces, the key (if a provider echoes
@@ -5223,7 +5316,12 @@ static void llmsplit__tool_delta(llmsplit__stream *st, int64_t key, int create, 
     }
     if ((s = llmsplit_json_str(id, &n)) != NULL) llmsplit_buf_append(&st->calls[i].id, s, n);
     if ((s = llmsplit_json_str(name, &n)) != NULL) llmsplit_buf_append(&st->calls[i].name, s, n);
-    if ((s = llmsplit_json_str(args, &n)) != NULL) llmsplit_buf_append(&st->calls[i].args, s, n);
+    if (args) {
+        llmsplit_json_writer tmp;
+        llmsplit_json_writer_init(&tmp, &st->resp->text.allocator);
+        if ((s = llmsplit__args_text(&tmp, args, &n)) != NULL) llmsplit_buf_append(&st->calls[i].args, s, n);
+        llmsplit_json_writer_free(&tmp);
+    }
 }
 
 static void llmsplit__stream_error(llmsplit__stream *st, const llmsplit_json_val *e) {
@@ -5503,9 +5601,9 @@ static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_r
     }
 }
 
-/* Anthropic tool_use blocks as OpenAI tool calls: [{id, type, function:{name, arguments}}]. */
+/* Anthropic tool_use blocks as tool calls in the one shape. */
 static void llmsplit__anthropic_tool_calls(llmsplit_chat_response *r, const llmsplit_json_val *content) {
-    llmsplit_json_writer w, args;
+    llmsplit_json_writer w;
     llmsplit_json_iter it = llmsplit_json_iterate(content);
     const llmsplit_json_val *b;
     int any = 0;
@@ -5513,34 +5611,11 @@ static void llmsplit__anthropic_tool_calls(llmsplit_chat_response *r, const llms
     llmsplit_json_write_begin_array(&w);
     while (llmsplit_json_next(&it, NULL, &b)) {
         const char *t = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL);
-        size_t an = 0;
-        const char *a;
         if (!t || strcmp(t, "tool_use") != 0) continue;
         any = 1;
-        llmsplit_json_writer_init(&args, &r->tool_calls.allocator);
-        llmsplit_json_write_value(&args, llmsplit_json_get(b, "input"));
-        a = llmsplit__w_result(&args, &an);
-        llmsplit_json_write_begin_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "id");
-        llmsplit_json_write_value(&w, llmsplit_json_get(b, "id"));
-        llmsplit__w_lit(&w, "type", "function");
-        LLMSPLIT_JSON_KEY(&w, "function");
-        llmsplit_json_write_begin_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "name");
-        llmsplit_json_write_value(&w, llmsplit_json_get(b, "name"));
-        LLMSPLIT_JSON_KEY(&w, "arguments");
-        llmsplit_json_write_string(&w, a ? a : "{}", a ? an : 2);
-        llmsplit_json_write_end_object(&w);
-        llmsplit_json_write_end_object(&w);
-        llmsplit_json_writer_free(&args);
+        llmsplit__w_tool_call_vals(&w, llmsplit_json_get(b, "id"), llmsplit_json_get(b, "name"), llmsplit_json_get(b, "input"));
     }
-    llmsplit_json_write_end_array(&w);
-    if (any && llmsplit__w_result(&w, NULL)) {
-        llmsplit_buf_free(&r->tool_calls);
-        r->tool_calls = w.buf;
-    } else {
-        llmsplit_json_writer_free(&w);
-    }
+    llmsplit__take_tool_calls(r, &w, any);
 }
 
 static llmsplit_status llmsplit__anthropic_answer(llmsplit_chat_response *r, const llmsplit_json_val *root,
@@ -5651,6 +5726,12 @@ static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_requ
     llmsplit_json_write_end_object(w);
 }
 
+/* Ollama says "stop" also when the answer is tool calls; OpenAI's name for that is "tool_calls". */
+static void llmsplit__ollama_finish(llmsplit_chat_response *r, int has_calls) {
+    if (has_calls && (!r->finish_reason[0] || strcmp(r->finish_reason, "stop") == 0))
+        snprintf(r->finish_reason, sizeof r->finish_reason, "tool_calls");
+}
+
 static llmsplit_status llmsplit__ollama_answer(llmsplit_chat_response *r, const llmsplit_json_val *root, llmsplit_error *err) {
     const llmsplit_json_val *m = llmsplit_json_get(root, "message"), *c;
     size_t n;
@@ -5662,18 +5743,27 @@ static llmsplit_status llmsplit__ollama_answer(llmsplit_chat_response *r, const 
     llmsplit__set_tokens(&r->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
     llmsplit__set_tokens(&r->completion_tokens, llmsplit_json_get(root, "eval_count"));
     if ((c = llmsplit_json_get(m, "tool_calls")) != NULL) llmsplit__set_tool_calls(r, c);
+    llmsplit__ollama_finish(r, r->tool_calls.len > 0);
     return LLMSPLIT_OK;
 }
 
 static int llmsplit__ollama_event(llmsplit__stream *st, const char *event, const llmsplit_json_val *root) {
+    llmsplit_json_iter it = llmsplit_json_iterate(llmsplit_json_path(root, "message.tool_calls"));
+    const llmsplit_json_val *tc;
     size_t n;
     const char *s;
     int rc = 0;
     (void)event;
     if ((s = llmsplit_json_str(llmsplit_json_path(root, "message.content"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
+    /* each line carries whole calls, never pieces of one: every call is a new one */
+    while (llmsplit_json_next(&it, NULL, &tc))
+        if (llmsplit_json_type_of(tc) == LLMSPLIT_JSON_OBJECT)
+            llmsplit__tool_delta(st, st->num_calls, 1, llmsplit_json_get(tc, "id"), llmsplit_json_path(tc, "function.name"),
+                                 llmsplit_json_path(tc, "function.arguments"));
     if (llmsplit_json_is_true(llmsplit_json_get(root, "done"))) {
         st->done = 1;
         llmsplit__set_finish(st->resp, llmsplit_json_get(root, "done_reason"));
+        llmsplit__ollama_finish(st->resp, st->num_calls > 0);
         llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
         llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_get(root, "eval_count"));
     }
@@ -5989,6 +6079,31 @@ static int llmsplit__on_stream_body(const char *data, size_t len, void *ud) {
     return llmsplit__sse_feed(&st->sse, data, len, st->err) < 0 ? (st->failed = 1) : 0;
 }
 
+/* Stream events are parsed with lone surrogate halves kept (ED A0..BF xx, see llmsplit__delta),
+   so a pair split across two pieces of a call is joined here: a pair becomes its character and
+   a half left alone U+FFFD, and the call is written as UTF-8. Never longer than before. */
+static void llmsplit__join_halves(llmsplit_buf *b) {
+    unsigned char *u = (unsigned char *)b->data;
+    size_t i = 0, o = 0;
+    while (i < b->len) {
+        if (u[i] == 0xed && i + 2 < b->len && (u[i + 1] & 0xe0) == 0xa0) {
+            unsigned hi = 0xd000u | ((unsigned)(u[i + 1] & 0x3f) << 6) | (u[i + 2] & 0x3f), cp = 0xfffd;
+            size_t used = 3;
+            if (hi < 0xdc00 && i + 5 < b->len && u[i + 3] == 0xed && (u[i + 4] & 0xf0) == 0xb0) {
+                unsigned lo = 0xd000u | ((unsigned)(u[i + 4] & 0x3f) << 6) | (u[i + 5] & 0x3f);
+                cp = 0x10000u + ((hi - 0xd800u) << 10) + (lo - 0xdc00u);
+                used = 6;
+            }
+            o = (size_t)(llmsplit__put_utf8(b->data + o, cp) - b->data);
+            i += used;
+            continue;
+        }
+        u[o++] = u[i++];
+    }
+    b->len = o;
+    if (b->data) b->data[o] = 0;
+}
+
 /* Streamed tool calls as one JSON array in the response. */
 static void llmsplit__stream_tool_calls(llmsplit__stream *st) {
     llmsplit_json_writer w;
@@ -5997,26 +6112,13 @@ static void llmsplit__stream_tool_calls(llmsplit__stream *st) {
     llmsplit_json_writer_init(&w, &st->resp->tool_calls.allocator);
     llmsplit_json_write_begin_array(&w);
     for (i = 0; i < st->num_calls; i++) {
-        llmsplit_json_write_begin_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "id");
-        llmsplit_json_write_string(&w, st->calls[i].id.data ? st->calls[i].id.data : "", st->calls[i].id.len);
-        llmsplit__w_lit(&w, "type", "function");
-        LLMSPLIT_JSON_KEY(&w, "function");
-        llmsplit_json_write_begin_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "name");
-        llmsplit_json_write_string(&w, st->calls[i].name.data ? st->calls[i].name.data : "", st->calls[i].name.len);
-        LLMSPLIT_JSON_KEY(&w, "arguments");
-        llmsplit_json_write_string(&w, st->calls[i].args.data ? st->calls[i].args.data : "", st->calls[i].args.len);
-        llmsplit_json_write_end_object(&w);
-        llmsplit_json_write_end_object(&w);
+        llmsplit__join_halves(&st->calls[i].id);
+        llmsplit__join_halves(&st->calls[i].name);
+        llmsplit__join_halves(&st->calls[i].args);
+        llmsplit__w_tool_call(&w, st->calls[i].id.data, st->calls[i].id.len, st->calls[i].name.data, st->calls[i].name.len,
+                              st->calls[i].args.data, st->calls[i].args.len);
     }
-    llmsplit_json_write_end_array(&w);
-    if (llmsplit__w_result(&w, NULL)) {
-        llmsplit_buf_free(&st->resp->tool_calls);
-        st->resp->tool_calls = w.buf;
-    } else {
-        llmsplit_json_writer_free(&w);
-    }
+    llmsplit__take_tool_calls(st->resp, &w, 1);
 }
 
 static void llmsplit__stream_free(llmsplit__stream *st) {

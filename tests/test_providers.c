@@ -629,6 +629,19 @@ static const llmsplit_json_val *calls_of(const llmsplit_chat_response *r, llmspl
     return llmsplit_json_root(*doc);
 }
 
+static const char *call_str(const llmsplit_json_val *calls, const char *path) {
+    return llmsplit_json_str(llmsplit_json_path(calls, path), NULL);
+}
+
+/* "call_" and 24 lower-case hex digits, the shape of an id llmsplit makes up. */
+static int is_made_up_id(const char *id) {
+    size_t i;
+    if (!id || strlen(id) != 29 || strncmp(id, "call_", 5) != 0) return 0;
+    for (i = 5; i < 29; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'))) return 0;
+    return 1;
+}
+
 static void providers_anthropic_stream_numbers_tool_calls_by_tool_blocks(void) {
     call c;
     deltas d;
@@ -664,6 +677,110 @@ static void providers_anthropic_stream_numbers_tool_calls_by_tool_blocks(void) {
     CHECK_EQ_INT(llmsplit_json_len(calls), 2);
     llmsplit_json_free(doc);
     CHECK_STR(c.resp.finish_reason, "tool_calls");
+    call_done(&c);
+}
+
+static void providers_ollama_stream_keeps_tool_calls_openai_shaped(void) {
+    call c;
+    deltas d;
+    llmsplit_json_doc *doc;
+    const llmsplit_json_val *calls;
+    static char p0[1024];
+    clear_env();
+    memset(&d, 0, sizeof d);
+    snprintf(p0, sizeof p0, "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n");
+    chunk(p0, sizeof p0, "{\"model\":\"llama3.1\",\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":"
+                         "{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\"}}}]},\"done\":false}\n");
+    chunk(p0, sizeof p0, "{\"model\":\"llama3.1\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,"
+                         "\"done_reason\":\"stop\",\"prompt_eval_count\":12,\"eval_count\":8}\n");
+    strcat(p0, "0\r\n\r\n");
+    call_setup(&c, p0);
+    c.rq.api_key = NULL;
+    stream_call(&c, "ollama/llama3.1", &d);
+    if (c.code) printf("  %s\n", c.err.message);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_EQ_INT(c.resp.text.len, 0);
+    calls = calls_of(&c.resp, &doc);
+    CHECK_EQ_INT(llmsplit_json_len(calls), 1);
+    CHECK(is_made_up_id(call_str(calls, "[0].id")));
+    CHECK_STR(call_str(calls, "[0].type"), "function");
+    CHECK_STR(call_str(calls, "[0].function.name"), "get_weather");
+    CHECK_STR(call_str(calls, "[0].function.arguments"), "{\"city\":\"Paris\"}");
+    llmsplit_json_free(doc);
+    CHECK_STR(c.resp.finish_reason, "tool_calls");
+    CHECK_EQ_INT(c.resp.completion_tokens, 8);
+    call_done(&c);
+}
+
+static void providers_ollama_tool_calls_are_openai_shaped(void) {
+    call c;
+    llmsplit_json_doc *doc;
+    const llmsplit_json_val *calls;
+    const char *id0, *id1;
+    clear_env();
+    call_setup(&c, mkresp("200 OK", "{\"model\":\"llama3.1\",\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":["
+                   "{\"function\":{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\",\"days\":2}}},"
+                   "{\"function\":{\"name\":\"get_time\",\"arguments\":{}}}]},\"done\":true,\"done_reason\":\"stop\"}"));
+    c.rq.model = "ollama/llama3.1";
+    c.rq.api_key = NULL;
+    call_run(&c);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    calls = calls_of(&c.resp, &doc);
+    CHECK_EQ_INT(llmsplit_json_len(calls), 2);
+    id0 = call_str(calls, "[0].id");
+    id1 = call_str(calls, "[1].id");
+    CHECK(is_made_up_id(id0));
+    CHECK(is_made_up_id(id1));
+    CHECK(id0 && id1 && strcmp(id0, id1) != 0);
+    CHECK_STR(call_str(calls, "[0].type"), "function");
+    CHECK_STR(call_str(calls, "[0].function.name"), "get_weather");
+    CHECK_STR(call_str(calls, "[0].function.arguments"), "{\"city\":\"Paris\",\"days\":2}");
+    CHECK_STR(call_str(calls, "[1].function.arguments"), "{}");
+    llmsplit_json_free(doc);
+    CHECK_STR(c.resp.finish_reason, "tool_calls");
+    call_done(&c);
+}
+
+static void providers_openai_compatible_tool_calls_are_normalised(void) {
+    call c;
+    llmsplit_json_doc *doc;
+    const llmsplit_json_val *calls;
+    clear_env();
+    /* some OpenAI-compatible servers (TGI) send arguments as an object and no id */
+    call_setup(&c, mkresp("200 OK", "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+                   "{\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":{\"x\":1}}}]},\"finish_reason\":\"tool_calls\"}]}"));
+    c.rq.model = "huggingface/org/model";
+    call_run(&c);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    calls = calls_of(&c.resp, &doc);
+    CHECK_EQ_INT(llmsplit_json_len(calls), 1);
+    CHECK(is_made_up_id(call_str(calls, "[0].id")));
+    CHECK_STR(call_str(calls, "[0].type"), "function");
+    CHECK_STR(call_str(calls, "[0].function.arguments"), "{\"x\":1}");
+    llmsplit_json_free(doc);
+    call_done(&c);
+}
+
+static void providers_stream_tool_call_joins_a_surrogate_pair_split_across_pieces(void) {
+    call c;
+    deltas d;
+    llmsplit_json_doc *doc;
+    const llmsplit_json_val *calls;
+    clear_env();
+    memset(&d, 0, sizeof d);
+    /* the emoji's UTF-16 pair arrives in two argument pieces; a lone half becomes U+FFFD */
+    call_setup(&c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+                   "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"function\":{\"name\":\"say\",\"arguments\":\"{\\\"t\\\":\\\"\\ud83d\"}}]}}]}\n\n"
+                   "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\ude00\\ud83d\\\"}\"}}]}}]}\n\n"
+                   "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n");
+    c.s.keepalive = 0;
+    c.s.read_request = 1;
+    stream_call(&c, "gpt-4", &d);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    calls = calls_of(&c.resp, &doc);
+    CHECK_EQ_INT(llmsplit_json_len(calls), 1);
+    CHECK_STR(call_str(calls, "[0].function.arguments"), "{\"t\":\"\xf0\x9f\x98\x80\xef\xbf\xbd\"}");
+    llmsplit_json_free(doc);
     call_done(&c);
 }
 
@@ -784,6 +901,10 @@ int main(int argc, char **argv) {
     RUN(providers_stream_error_status_reads_the_error_body);
     RUN(providers_stream_tool_call_deltas_are_assembled);
     RUN(providers_anthropic_stream_numbers_tool_calls_by_tool_blocks);
+    RUN(providers_ollama_stream_keeps_tool_calls_openai_shaped);
+    RUN(providers_ollama_tool_calls_are_openai_shaped);
+    RUN(providers_openai_compatible_tool_calls_are_normalised);
+    RUN(providers_stream_tool_call_joins_a_surrogate_pair_split_across_pieces);
     RUN(providers_stream_joins_a_surrogate_pair_split_across_events);
     RUN(sse_line_endings_and_splits_give_the_same_events);
     RUN(sse_data_without_blank_line_is_not_dispatched);
