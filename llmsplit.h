@@ -1031,7 +1031,7 @@ LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, doub
 
 /* The pieces the client is made of, public for tests, fuzzers and programs that build their
    own client on them: the URL and HTTP response parsers, connection counters, the SSE parser,
-   the hashes behind sticky picks and the health window behind automatic rollback. Most
+   the providers' wire formats without a connection, the hashes behind sticky picks and the health window behind automatic rollback. Most
    programs never need them. */
 
 typedef struct llmsplit_url {
@@ -1108,6 +1108,35 @@ LLMSPLIT_API void llmsplit_sse_init(llmsplit_sse_parser *p, const llmsplit_alloc
    asked to stop, LLMSPLIT_ERR_NOMEM. */
 LLMSPLIT_API llmsplit_status llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err);
 LLMSPLIT_API void llmsplit_sse_free(llmsplit_sse_parser *p);
+
+/* --- provider wire formats without a connection -------------------------------------------- */
+
+/* The JSON body llmsplit_chat would send for req, byte for byte: req->model (with req->api_base
+   and req->api_version, as llmsplit_route_model takes them) picks the provider and the name sent
+   upstream; messages, params_json and stream are written in that provider's wire format. Only
+   the body is made: no key is looked up, nothing is sent. out must have been set up with
+   llmsplit_buf_init (its allocator is used); on success its old contents are replaced by the
+   body (NUL-terminated), and it is freed with llmsplit_buf_free, also after a failure.
+   Errors: LLMSPLIT_ERR_USAGE for a missing request, model, messages or out, params_json that is
+   not a JSON object, and a message's content_json or tool_calls_json that is not JSON;
+   LLMSPLIT_ERR_CONFIG for a model string routing refuses (see llmsplit_route_model);
+   LLMSPLIT_ERR_NOMEM. */
+LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req, llmsplit_buf *out, llmsplit_error *err);
+
+/* Reads len bytes at body as the answer of model's provider, the way llmsplit_chat reads a 200
+   answer, and fills *resp (free it with llmsplit_chat_response_free, also after a failure).
+   With stream 0 the body is one whole answer (JSON); otherwise it is the whole stream as it
+   would have arrived: Server-Sent Events for OpenAI-shaped providers and Anthropic, JSON lines
+   for Ollama. resp gets text, role, finish_reason, tokens and tool_calls as llmsplit_chat gives
+   them, provider and model from the model string, http_status 200, attempts 1; latency_ms is 0
+   and ttft_ms the time to the first text delta while reading. The model string needs a known
+   provider and nothing else (no base, version or key). Errors: LLMSPLIT_ERR_USAGE (no model, no
+   resp, NULL body with len > 0), LLMSPLIT_ERR_CONFIG (unknown provider), LLMSPLIT_ERR_RESPONSE
+   (not JSON, no answer, a stream that stops short or holds an event that is not JSON),
+   LLMSPLIT_ERR_PROVIDER (an error event inside the stream), LLMSPLIT_ERR_HTTP (an event over
+   LLMSPLIT_SSE_MAX_EVENT_BYTES), LLMSPLIT_ERR_NOMEM. */
+LLMSPLIT_API llmsplit_status llmsplit_chat_read_answer(const char *model, int stream, const char *body, size_t len,
+                                                       llmsplit_chat_response *resp, llmsplit_error *err);
 
 
 /* --- hashing and picking ---------------------------------------------------------------- */
@@ -6046,6 +6075,25 @@ static int llmsplit__on_sse(const char *event, const char *data, size_t len, voi
     return llmsplit__stream_json(st, event, data, len) < 0;
 }
 
+/* Stream bytes as they arrive, SSE (mode 1) or JSON lines (mode 2); nonzero stops the stream. */
+static int llmsplit__stream_feed(llmsplit__stream *st, const char *data, size_t len) {
+    if (st->mode == 2) {
+        size_t i = 0;
+        while (i < len) {
+            const char *nl = (const char *)memchr(data + i, '\n', len - i);
+            size_t take = nl ? (size_t)(nl - (data + i)) : len - i;
+            llmsplit_buf_append(&st->ndjson, data + i, take);
+            i += take;
+            if (!nl) break;
+            i++;
+            if (st->ndjson.len && llmsplit__stream_json(st, NULL, st->ndjson.data, st->ndjson.len) < 0) return 1;
+            st->ndjson.len = 0;
+        }
+        return 0;
+    }
+    return llmsplit__sse_feed(&st->sse, data, len, st->err) < 0 ? (st->failed = 1) : 0;
+}
+
 /* The HTTP body callback: decides from the status and content type how to read the body. */
 static int llmsplit__on_stream_body(const char *data, size_t len, void *ud) {
     llmsplit__stream *st = (llmsplit__stream *)ud;
@@ -6062,21 +6110,7 @@ static int llmsplit__on_stream_body(const char *data, size_t len, void *ud) {
         llmsplit_buf_append(&st->errbody, data, len);
         return st->errbody.len > 4 * 1024 * 1024;
     }
-    if (st->mode == 2) {
-        size_t i = 0;
-        while (i < len) {
-            const char *nl = (const char *)memchr(data + i, '\n', len - i);
-            size_t take = nl ? (size_t)(nl - (data + i)) : len - i;
-            llmsplit_buf_append(&st->ndjson, data + i, take);
-            i += take;
-            if (!nl) break;
-            i++;
-            if (st->ndjson.len && llmsplit__stream_json(st, NULL, st->ndjson.data, st->ndjson.len) < 0) return 1;
-            st->ndjson.len = 0;
-        }
-        return 0;
-    }
-    return llmsplit__sse_feed(&st->sse, data, len, st->err) < 0 ? (st->failed = 1) : 0;
+    return llmsplit__stream_feed(st, data, len);
 }
 
 /* Stream events are parsed with lone surrogate halves kept (ED A0..BF xx, see llmsplit__delta),
@@ -6119,6 +6153,42 @@ static void llmsplit__stream_tool_calls(llmsplit__stream *st) {
                               st->calls[i].args.data, st->calls[i].args.len);
     }
     llmsplit__take_tool_calls(st->resp, &w, 1);
+}
+
+/* Ends a stream after its last byte: the last JSON line without its newline, a stream that
+   stopped short, a surrogate half left over, and the tool calls assembled. */
+static llmsplit_status llmsplit__stream_end(llmsplit__stream *st) {
+    if (st->mode == 2 && st->ndjson.len && llmsplit__stream_json(st, NULL, st->ndjson.data, st->ndjson.len) < 0)
+        return st->err && st->err->code ? st->err->code : LLMSPLIT_ERR_RESPONSE;
+    st->ndjson.len = 0;
+    if (!st->done && !st->resp->finish_reason[0]) {
+        llmsplit__set_error(st->err, LLMSPLIT_ERR_RESPONSE, "the stream ended before the answer was complete");
+        return LLMSPLIT_ERR_RESPONSE;
+    }
+    if (st->high_half) { /* a half that never found its pair */
+        st->high_half = 0;
+        llmsplit__delta(st, "\xef\xbf\xbd", 3);
+    }
+    llmsplit__stream_tool_calls(st);
+    return LLMSPLIT_OK;
+}
+
+static void llmsplit__stream_init(llmsplit__stream *st, const llmsplit_chat_request *req, const llmsplit__wire *wire,
+                                  llmsplit_chat_response *resp, llmsplit_http_response *http, llmsplit_error *err,
+                                  const char *key) {
+    memset(st, 0, sizeof *st);
+    st->req = req;
+    st->wire = wire;
+    st->resp = resp;
+    st->http = http;
+    st->err = err;
+    st->key = key;
+    st->t0 = llmsplit__now_msf();
+    llmsplit_sse_init(&st->sse, &resp->text.allocator);
+    st->sse.on_event = llmsplit__on_sse;
+    st->sse.user_data = st;
+    llmsplit_buf_init(&st->ndjson, &resp->text.allocator);
+    llmsplit_buf_init(&st->errbody, &resp->text.allocator);
 }
 
 static void llmsplit__stream_free(llmsplit__stream *st) {
@@ -6195,18 +6265,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     hr.abort_flag = req->abort_flag;
     memset(&st, 0, sizeof st);
     if (req->stream) {
-        st.req = req;
-        st.wire = p->wire;
-        st.resp = resp;
-        st.http = &h;
-        st.err = err;
-        st.key = key;
-        st.t0 = llmsplit__now_msf();
-        llmsplit_sse_init(&st.sse, &resp->text.allocator);
-        st.sse.on_event = llmsplit__on_sse;
-        st.sse.user_data = &st;
-        llmsplit_buf_init(&st.ndjson, &resp->text.allocator);
-        llmsplit_buf_init(&st.errbody, &resp->text.allocator);
+        llmsplit__stream_init(&st, req, p->wire, resp, &h, err, key);
         hr.on_body = llmsplit__on_stream_body;
         hr.user_data = &st;
     }
@@ -6242,20 +6301,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
         }
         goto out;
     }
-    if (st.mode == 2 && st.ndjson.len && llmsplit__stream_json(&st, NULL, st.ndjson.data, st.ndjson.len) < 0) {
-        code = err ? err->code : LLMSPLIT_ERR_RESPONSE;
-        goto out;
-    }
-    if (!st.done && !resp->finish_reason[0]) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "the stream ended before the answer was complete");
-        code = LLMSPLIT_ERR_RESPONSE;
-        goto out;
-    }
-    if (st.high_half) { /* a half that never found its pair */
-        st.high_half = 0;
-        llmsplit__delta(&st, "\xef\xbf\xbd", 3);
-    }
-    llmsplit__stream_tool_calls(&st);
+    code = llmsplit__stream_end(&st);
 out:
     if (req->stream) llmsplit__stream_free(&st);
     llmsplit_http_response_free(&h);
@@ -6333,6 +6379,69 @@ LLMSPLIT_API void llmsplit_chat_response_free(llmsplit_chat_response *resp) {
     llmsplit_buf_free(&resp->text);
     llmsplit_buf_free(&resp->tool_calls);
     llmsplit_buf_free(&resp->raw);
+}
+
+/* --- bodies and answers without a connection ------------------------------------------------- */
+
+LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req, llmsplit_buf *out, llmsplit_error *err) {
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    llmsplit_route route;
+    llmsplit_status code;
+    if (!out) return llmsplit__no_out(e, "chat body");
+    if (!req || !req->model || req->num_messages < 0 || (req->num_messages && !req->messages)) {
+        llmsplit__set_error(e, LLMSPLIT_ERR_USAGE, "chat body: missing request, model or messages");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    code = llmsplit_route_model(req->model, req->api_base, req->api_version, &route, e);
+    return code != LLMSPLIT_OK ? code : llmsplit__chat_body(req, &route, out, e);
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_chat_read_answer(const char *model, int stream, const char *body, size_t len,
+                                                       llmsplit_chat_response *resp, llmsplit_error *err) {
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    const llmsplit__provider *p;
+    const char *name;
+    llmsplit_status code;
+    if (!resp) return llmsplit__no_out(e, "chat answer");
+    memset(resp, 0, sizeof *resp);
+    resp->prompt_tokens = resp->completion_tokens = -1;
+    resp->ttft_ms = -1;
+    llmsplit_buf_init(&resp->text, NULL);
+    llmsplit_buf_init(&resp->tool_calls, NULL);
+    llmsplit_buf_init(&resp->raw, NULL);
+    if (!model || !*model || (!body && len)) {
+        llmsplit__set_error(e, LLMSPLIT_ERR_USAGE, "chat answer: missing model or body");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    if ((p = llmsplit__model_provider(model, &name, NULL)) == NULL) {
+        char known[160];
+        llmsplit__known_prefixes(known, sizeof known);
+        llmsplit__set_error(e, LLMSPLIT_ERR_CONFIG, "unknown provider in model '%.80s' (known: %s)", model, known);
+        return LLMSPLIT_ERR_CONFIG;
+    }
+    resp->provider = (llmsplit_provider)(p - llmsplit__providers);
+    llmsplit__copy(resp->model, sizeof resp->model, name);
+    resp->http_status = 200;
+    resp->attempts = 1;
+    if (!stream) {
+        code = llmsplit__parse_answer(p->wire, resp, body ? body : "", len, e);
+    } else {
+        llmsplit_chat_request rq;
+        llmsplit_http_response h;
+        llmsplit__stream st;
+        memset(&rq, 0, sizeof rq);
+        memset(&h, 0, sizeof h);
+        h.status = 200;
+        llmsplit__stream_init(&st, &rq, p->wire, resp, &h, e, NULL);
+        st.mode = p->wire->ndjson ? 2 : 1; /* as the provider's own server sends it */
+        if (llmsplit__stream_feed(&st, body ? body : "", len) != 0)
+            code = e->code != LLMSPLIT_OK ? e->code : LLMSPLIT_ERR_RESPONSE;
+        else
+            code = llmsplit__stream_end(&st);
+        llmsplit__stream_free(&st);
+    }
+    if (code == LLMSPLIT_OK && !resp->role[0]) snprintf(resp->role, sizeof resp->role, "assistant");
+    return code;
 }
 
 

@@ -805,6 +805,123 @@ static void providers_stream_joins_a_surrogate_pair_split_across_events(void) {
     call_done(&c);
 }
 
+/* --- wire formats without a connection ----------------------------------------------------------- */
+
+static void providers_chat_body_is_the_body_chat_sends(void) {
+    static const char *const models[] = {"gpt-4", "anthropic/claude-3", "ollama/llama3"};
+    size_t i;
+    for (i = 0; i < 3; i++) {
+        call c;
+        llmsplit_buf body;
+        llmsplit_error err;
+        clear_env();
+        call_setup(&c, mkresp("500 Internal Server Error", "{}"));
+        c.rq.model = models[i];
+        c.rq.params_json = "{\"temperature\":0.5,\"max_tokens\":9,\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]}";
+        call_run(&c);
+        llmsplit_buf_init(&body, NULL);
+        CHECK_EQ_INT(llmsplit_chat_body(&c.rq, &body, &err), LLMSPLIT_OK);
+        CHECK_STR(body.data, body_of(&c.s));
+        llmsplit_buf_free(&body);
+        call_done(&c);
+    }
+}
+
+static void providers_chat_body_refuses_what_chat_refuses(void) {
+    llmsplit_chat_request rq;
+    llmsplit_message m = {"user", "hi", 0, NULL, NULL, NULL, NULL};
+    llmsplit_buf body;
+    llmsplit_error err;
+    clear_env();
+    memset(&rq, 0, sizeof rq);
+    llmsplit_buf_init(&body, NULL);
+    CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_STR(err.message, "chat body: missing request, model or messages");
+    rq.messages = &m;
+    rq.num_messages = 1;
+    rq.model = "fireworks/x";
+    CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_CONTAINS(err.message, "unknown provider");
+    rq.model = "gpt-4";
+    rq.params_json = "[1]";
+    CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_CONTAINS(err.message, "params must be a JSON object");
+    rq.params_json = NULL;
+    m.content = NULL;
+    m.content_json = "[1,";
+    CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_CONTAINS(err.message, "content_json is not valid JSON");
+    CHECK_EQ_INT(body.len, 0);
+    llmsplit_buf_free(&body);
+}
+
+static void providers_chat_read_answer_reads_each_wire_whole_and_streamed(void) {
+    static const struct { const char *model; int stream; const char *body; } cases[] = {
+        {"gpt-4", 0, "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"Hi!\",\"tool_calls\":[{\"id\":\"call_1\","
+                     "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}],"
+                     "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}"},
+        {"gpt-4", 1, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"}}]}\n\n"
+                     "data: {\"choices\":[{\"delta\":{\"content\":\"!\",\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+                     "\"finish_reason\":\"tool_calls\"}]}\n\n"
+                     "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\ndata: [DONE]\n\n"},
+        {"anthropic/claude-3", 0, "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"Hi!\"},{\"type\":\"tool_use\",\"id\":\"call_1\","
+                                  "\"name\":\"f\",\"input\":{}}],\"stop_reason\":\"tool_use\",\"usage\":{\"input_tokens\":5,\"output_tokens\":2}}"},
+        {"anthropic/claude-3", 1, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"role\":\"assistant\",\"usage\":{\"input_tokens\":5}}}\n\n"
+                                  "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+                                  "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi!\"}}\n\n"
+                                  "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"call_1\",\"name\":\"f\",\"input\":{}}}\n\n"
+                                  "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{}\"}}\n\n"
+                                  "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":2}}\n\n"
+                                  "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"},
+        {"ollama/llama3", 0, "{\"message\":{\"role\":\"assistant\",\"content\":\"Hi!\",\"tool_calls\":[{\"id\":\"call_1\",\"function\":{\"name\":\"f\","
+                             "\"arguments\":{}}}]},\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":5,\"eval_count\":2}"},
+        {"ollama/llama3", 1, "{\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"done\":false}\n"
+                             "{\"message\":{\"role\":\"assistant\",\"content\":\"!\",\"tool_calls\":[{\"id\":\"call_1\",\"function\":{\"name\":\"f\",\"arguments\":{}}}]},\"done\":false}\n"
+                             "{\"message\":{\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":5,\"eval_count\":2}"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        llmsplit_chat_response r;
+        llmsplit_error err;
+        llmsplit_status code = llmsplit_chat_read_answer(cases[i].model, cases[i].stream, cases[i].body, strlen(cases[i].body), &r, &err);
+        if (code) printf("  case %u: %s\n", (unsigned)i, err.message);
+        CHECK_EQ_INT(code, LLMSPLIT_OK);
+        CHECK_EQ_MEM(r.text.data, r.text.len, "Hi!", 3);
+        CHECK_STR(r.role, "assistant");
+        CHECK_STR(r.finish_reason, "tool_calls");
+        CHECK_STR(r.tool_calls.data, "[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]");
+        CHECK_EQ_INT(r.prompt_tokens, 5);
+        CHECK_EQ_INT(r.completion_tokens, 2);
+        CHECK_EQ_INT(r.http_status, 200);
+        if (cases[i].stream) CHECK_GE_DBL(r.ttft_ms, 0);
+        else CHECK_LT_DBL(r.ttft_ms, 0);
+        llmsplit_chat_response_free(&r);
+    }
+}
+
+static void providers_chat_read_answer_errors(void) {
+    static const struct { const char *model; int stream; const char *body; llmsplit_status code; const char *message; } cases[] = {
+        {"fireworks/x", 0, "{}", LLMSPLIT_ERR_CONFIG, "unknown provider in model 'fireworks/x'"},
+        {"gpt-4", 0, "{\"choices\":[]}", LLMSPLIT_ERR_RESPONSE, "the answer has no choices[0].message"},
+        {"gpt-4", 0, "nope", LLMSPLIT_ERR_RESPONSE, "the answer is not JSON"},
+        {"gpt-4", 1, "data: {\"choices\":[{\"delta\":{\"content\":\"half\"}}]}\n\n", LLMSPLIT_ERR_RESPONSE, "the stream ended before"},
+        {"gpt-4", 1, "data: {\"choices\":[\n\n", LLMSPLIT_ERR_RESPONSE, "a stream event is not JSON"},
+        {"claude-3-haiku", 1, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+         LLMSPLIT_ERR_PROVIDER, "error inside the stream: overloaded_error: Overloaded"},
+        {"ollama/x", 1, "{\"message\":{\"content\":\"a\"},\"done\":false}\n{\"mess", LLMSPLIT_ERR_RESPONSE, "a stream event is not JSON"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        llmsplit_chat_response r;
+        llmsplit_error err;
+        CHECK_EQ_INT(llmsplit_chat_read_answer(cases[i].model, cases[i].stream, cases[i].body, strlen(cases[i].body), &r, &err),
+                     cases[i].code);
+        CHECK_EQ_INT(err.code, cases[i].code);
+        CHECK_STARTS(err.message, cases[i].message);
+        llmsplit_chat_response_free(&r);
+    }
+}
+
 /* --- the SSE parser ---------------------------------------------------------------------------- */
 
 typedef struct events { char log[1024]; int n, stop_at; } events;
@@ -906,6 +1023,10 @@ int main(int argc, char **argv) {
     RUN(providers_openai_compatible_tool_calls_are_normalised);
     RUN(providers_stream_tool_call_joins_a_surrogate_pair_split_across_pieces);
     RUN(providers_stream_joins_a_surrogate_pair_split_across_events);
+    RUN(providers_chat_body_is_the_body_chat_sends);
+    RUN(providers_chat_body_refuses_what_chat_refuses);
+    RUN(providers_chat_read_answer_reads_each_wire_whole_and_streamed);
+    RUN(providers_chat_read_answer_errors);
     RUN(sse_line_endings_and_splits_give_the_same_events);
     RUN(sse_data_without_blank_line_is_not_dispatched);
     RUN(sse_event_size_is_capped);
