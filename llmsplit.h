@@ -5367,6 +5367,42 @@ static void llmsplit__stream_error(llmsplit__stream *st, const llmsplit_json_val
 }
 
 /* --- OpenAI chat (OpenAI, Azure, Hugging Face, OpenRouter, Together) --------------------- */
+/* An assistant's tool calls for Ollama, which wants each call's arguments as an object where
+   OpenAI (and the calls llmsplit gives back) has JSON text in a string. Arguments that are not
+   a JSON text become {}, as for Anthropic. */
+static void llmsplit__w_ollama_calls(llmsplit_json_writer *w, const char *json, llmsplit_error *err) {
+    llmsplit_json_doc *calls = llmsplit__parse(&w->buf.allocator, json, strlen(json), NULL);
+    llmsplit_json_iter it = llmsplit_json_iterate(llmsplit_json_root(calls));
+    const llmsplit_json_val *c;
+    if (!calls) {
+        llmsplit__w_raw(w, json, err, "message tool_calls_json"); /* fails with the parser's message */
+        return;
+    }
+    llmsplit_json_write_begin_array(w);
+    while (llmsplit_json_next(&it, NULL, &c)) {
+        const llmsplit_json_val *name = llmsplit_json_path(c, "function.name");
+        const llmsplit_json_val *args = llmsplit_json_path(c, "function.arguments");
+        size_t an = 0, nn = 0;
+        const char *a = llmsplit_json_str(args, &an), *ns = llmsplit_json_str(name, &nn);
+        llmsplit_json_doc *input = a ? llmsplit__parse(&w->buf.allocator, a, an, NULL) : NULL;
+        if (llmsplit_json_type_of(llmsplit_json_root(input)) == LLMSPLIT_JSON_OBJECT) args = llmsplit_json_root(input);
+        else if (a || llmsplit_json_type_of(args) != LLMSPLIT_JSON_OBJECT) args = NULL;
+        llmsplit_json_write_begin_object(w);
+        LLMSPLIT_JSON_KEY(w, "function");
+        llmsplit_json_write_begin_object(w);
+        LLMSPLIT_JSON_KEY(w, "name");
+        llmsplit_json_write_string(w, ns ? ns : "", ns ? nn : 0);
+        LLMSPLIT_JSON_KEY(w, "arguments");
+        if (args) llmsplit_json_write_value(w, args);
+        else llmsplit__w_raw(w, "{}", NULL, "arguments");
+        llmsplit_json_write_end_object(w);
+        llmsplit_json_write_end_object(w);
+        llmsplit_json_free(input);
+    }
+    llmsplit_json_write_end_array(w);
+    llmsplit_json_free(calls);
+}
+
 /* OpenAI chat messages, shared by every OpenAI-shaped provider and Ollama. */
 static void llmsplit__w_openai_messages(llmsplit_json_writer *w, const llmsplit_chat_request *req, int ollama,
                                         llmsplit_error *err) {
@@ -5385,7 +5421,8 @@ static void llmsplit__w_openai_messages(llmsplit_json_writer *w, const llmsplit_
         if (m->name) llmsplit__w_lit(w, "name", m->name);
         if (m->tool_calls_json) {
             LLMSPLIT_JSON_KEY(w, "tool_calls");
-            llmsplit__w_raw(w, m->tool_calls_json, err, "message tool_calls_json");
+            if (ollama) llmsplit__w_ollama_calls(w, m->tool_calls_json, err);
+            else llmsplit__w_raw(w, m->tool_calls_json, err, "message tool_calls_json");
         }
         if (m->tool_call_id) llmsplit__w_lit(w, "tool_call_id", m->tool_call_id);
         llmsplit_json_write_end_object(w);
@@ -5486,13 +5523,18 @@ static void llmsplit__w_anthropic_tools(llmsplit_json_writer *w, const llmsplit_
 }
 
 /* One OpenAI parameter in Anthropic terms. */
-static void llmsplit__w_anthropic_param(llmsplit_json_writer *w, const llmsplit_json_val *k, const llmsplit_json_val *v) {
+static void llmsplit__w_anthropic_param(llmsplit_json_writer *w, const llmsplit_json_val *params, const llmsplit_json_val *k,
+                                        const llmsplit_json_val *v) {
     static const char *const dropped[] = {"n", "frequency_penalty", "presence_penalty", "logit_bias", "logprobs",
                                           "top_logprobs", "response_format", "seed", "stream_options",
                                           "parallel_tool_calls", "max_tokens", "max_completion_tokens", "system", NULL};
     int i;
     for (i = 0; dropped[i]; i++)
         if (llmsplit__key_is(k, dropped[i])) return;
+    /* a translated key the caller also gave in Anthropic's own terms yields to it */
+    if ((llmsplit__key_is(k, "stop") && llmsplit_json_get(params, "stop_sequences")) ||
+        (llmsplit__key_is(k, "user") && llmsplit_json_get(params, "metadata")))
+        return;
     if (llmsplit__key_is(k, "stop")) {
         LLMSPLIT_JSON_KEY(w, "stop_sequences");
         if (llmsplit_json_type_of(v) == LLMSPLIT_JSON_STRING) {
@@ -5622,7 +5664,7 @@ static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_r
     while (llmsplit_json_next(&it, &k, &v)) {
         size_t n;
         const char *ks = llmsplit_json_str(k, &n);
-        if (!llmsplit__control_key(ks, n)) llmsplit__w_anthropic_param(w, k, v);
+        if (!llmsplit__control_key(ks, n)) llmsplit__w_anthropic_param(w, params, k, v);
     }
     if (req->stream) {
         LLMSPLIT_JSON_KEY(w, "stream");
@@ -5708,9 +5750,16 @@ static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_requ
     static const char *const opts[] = {"temperature", "top_p", "top_k", "seed", "stop", "frequency_penalty",
                                        "presence_penalty", "num_ctx", "repeat_penalty", "min_p", NULL};
     llmsplit_json_iter it;
-    const llmsplit_json_val *k, *v;
-    int i, any_opt = 0;
+    /* the caller's own "options": its members come first in the one "options" written below */
+    const llmsplit_json_val *k, *v, *given = llmsplit_json_get(params, "options");
+    int i, any_opt = 0, predict = 0;
     (void)p;
+    if (llmsplit_json_type_of(given) != LLMSPLIT_JSON_OBJECT) given = NULL;
+    it = llmsplit_json_iterate(params);
+    while (llmsplit_json_next(&it, &k, &v)) {
+        any_opt |= llmsplit__key_is(k, "max_tokens") || llmsplit__key_is(k, "max_completion_tokens");
+        for (i = 0; opts[i]; i++) any_opt |= llmsplit__key_is(k, opts[i]);
+    }
     llmsplit__w_openai_messages(w, req, 1, err);
     LLMSPLIT_JSON_KEY(w, "stream");
     llmsplit_json_write_bool(w, req->stream); /* Ollama streams unless told not to */
@@ -5720,10 +5769,12 @@ static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_requ
         const char *ks = llmsplit_json_str(k, &n);
         int is_opt = llmsplit__key_is(k, "max_tokens") || llmsplit__key_is(k, "max_completion_tokens");
         for (i = 0; opts[i] && !is_opt; i++) is_opt = llmsplit__key_is(k, opts[i]);
-        if (is_opt) { any_opt = 1; continue; }
+        if (is_opt) continue;
         if (llmsplit__control_key(ks, n) || llmsplit__key_is(k, "stream_options")) continue;
+        if (llmsplit__key_is(k, "options") && (given || any_opt)) continue; /* merged below */
         if (llmsplit__key_is(k, "response_format")) {
             const char *t = llmsplit_json_str(llmsplit_json_get(v, "type"), NULL);
+            if (llmsplit_json_get(params, "format")) continue; /* the caller's own format wins */
             if (t && strcmp(t, "json_object") == 0) llmsplit__w_lit(w, "format", "json");
             else if (llmsplit_json_path(v, "json_schema.schema")) {
                 LLMSPLIT_JSON_KEY(w, "format");
@@ -5734,20 +5785,29 @@ static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_requ
         llmsplit_json_write_key(w, ks, n);
         llmsplit_json_write_value(w, v);
     }
-    if (!any_opt) return;
+    if (!any_opt && !given) return;
+    /* one "options", each name once: the caller's own, then the translated ones it did not set */
     LLMSPLIT_JSON_KEY(w, "options");
     llmsplit_json_write_begin_object(w);
+    it = llmsplit_json_iterate(given);
+    while (llmsplit_json_next(&it, &k, &v)) {
+        size_t n;
+        const char *ks = llmsplit_json_str(k, &n);
+        llmsplit_json_write_key(w, ks, n);
+        llmsplit_json_write_value(w, v);
+    }
     it = llmsplit_json_iterate(params);
     while (llmsplit_json_next(&it, &k, &v)) {
         size_t n;
         const char *ks = llmsplit_json_str(k, &n);
         if (llmsplit__key_is(k, "max_tokens") || llmsplit__key_is(k, "max_completion_tokens")) {
+            if (predict++ || llmsplit_json_get(given, "num_predict")) continue;
             LLMSPLIT_JSON_KEY(w, "num_predict");
             llmsplit_json_write_value(w, v);
             continue;
         }
         for (i = 0; opts[i]; i++)
-            if (llmsplit__key_is(k, opts[i])) {
+            if (llmsplit__key_is(k, opts[i]) && !llmsplit_json_get(given, opts[i])) {
                 llmsplit_json_write_key(w, ks, n);
                 llmsplit_json_write_value(w, v);
             }

@@ -855,6 +855,68 @@ static void providers_chat_body_refuses_what_chat_refuses(void) {
     llmsplit_buf_free(&body);
 }
 
+static void providers_ollama_request_sends_tool_call_arguments_as_objects(void) {
+    llmsplit_chat_request rq;
+    llmsplit_message m[3];
+    llmsplit_buf body;
+    llmsplit_error err;
+    clear_env();
+    memset(&rq, 0, sizeof rq);
+    memset(m, 0, sizeof m);
+    m[0].role = "user";
+    m[0].content = "weather?";
+    /* the calls as llmsplit gives them back, sent back with the next turn */
+    m[1].role = "assistant";
+    m[1].tool_calls_json = "[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}},"
+                           "{\"id\":\"call_2\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"not json\"}}]";
+    m[2].role = "tool";
+    m[2].tool_call_id = "call_1";
+    m[2].content = "sunny";
+    rq.model = "ollama/llama3.1";
+    rq.messages = m;
+    rq.num_messages = 3;
+    llmsplit_buf_init(&body, NULL);
+    CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_OK);
+    CHECK_CONTAINS(body.data, "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"get_weather\","
+                              "\"arguments\":{\"city\":\"Paris\"}}},{\"function\":{\"name\":\"f\",\"arguments\":{}}}]}");
+    m[1].tool_calls_json = "[{";
+    CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_CONTAINS(err.message, "tool_calls_json is not valid JSON");
+    llmsplit_buf_free(&body);
+}
+
+/* A parameter translated into the provider's terms yields to the same key given in those terms,
+   so no body names a key twice (the fuzzer found each of these). */
+static void providers_translated_params_never_repeat_a_key(void) {
+    static const struct { const char *model, *params, *want; } cases[] = {
+        {"anthropic/claude-3", "{\"user\":\"u-1\",\"metadata\":{\"user_id\":\"u-2\"},\"stop\":\"X\",\"stop_sequences\":[\"Y\"]}",
+         "{\"model\":\"claude-3\",\"max_tokens\":4096,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+         "\"metadata\":{\"user_id\":\"u-2\"},\"stop_sequences\":[\"Y\"]}"},
+        {"ollama/llama3", "{\"response_format\":{\"type\":\"json_object\"},\"format\":{\"type\":\"object\"}}",
+         "{\"model\":\"llama3\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":false,\"format\":{\"type\":\"object\"}}"},
+        {"ollama/llama3", "{\"max_tokens\":1,\"max_completion_tokens\":2,\"options\":{\"top_k\":3,\"num_ctx\":8},\"top_k\":4,\"seed\":5}",
+         "{\"model\":\"llama3\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":false,"
+         "\"options\":{\"top_k\":3,\"num_ctx\":8,\"num_predict\":1,\"seed\":5}}"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        llmsplit_chat_request rq;
+        llmsplit_message m = {"user", "hi", 0, NULL, NULL, NULL, NULL};
+        llmsplit_buf body;
+        llmsplit_error err;
+        clear_env();
+        memset(&rq, 0, sizeof rq);
+        rq.model = cases[i].model;
+        rq.messages = &m;
+        rq.num_messages = 1;
+        rq.params_json = cases[i].params;
+        llmsplit_buf_init(&body, NULL);
+        CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_OK);
+        CHECK_STR(body.data, cases[i].want);
+        llmsplit_buf_free(&body);
+    }
+}
+
 static void providers_chat_read_answer_reads_each_wire_whole_and_streamed(void) {
     static const struct { const char *model; int stream; const char *body; } cases[] = {
         {"gpt-4", 0, "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"Hi!\",\"tool_calls\":[{\"id\":\"call_1\","
@@ -1025,6 +1087,8 @@ int main(int argc, char **argv) {
     RUN(providers_stream_joins_a_surrogate_pair_split_across_events);
     RUN(providers_chat_body_is_the_body_chat_sends);
     RUN(providers_chat_body_refuses_what_chat_refuses);
+    RUN(providers_ollama_request_sends_tool_call_arguments_as_objects);
+    RUN(providers_translated_params_never_repeat_a_key);
     RUN(providers_chat_read_answer_reads_each_wire_whole_and_streamed);
     RUN(providers_chat_read_answer_errors);
     RUN(sse_line_endings_and_splits_give_the_same_events);
