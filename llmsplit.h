@@ -1031,8 +1031,8 @@ LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, doub
 
 /* The pieces the client is made of, public for tests, fuzzers and programs that build their
    own client on them: the URL and HTTP response parsers, connection counters, the SSE parser,
-   the providers' wire formats without a connection, the hashes behind sticky picks and the health window behind automatic rollback. Most
-   programs never need them. */
+   the providers' wire formats without a connection, the hashes behind sticky picks and the
+   health window behind automatic rollback. Most programs never need them. */
 
 typedef struct llmsplit_url {
     int https;                    /* 1 for https://, 0 for http:// */
