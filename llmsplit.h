@@ -276,7 +276,11 @@ typedef struct llmsplit_chat_response {
     llmsplit_buf text;            /* the whole answer text (also when streamed) */
     char role[16];                /* "assistant" */
     char finish_reason[32];       /* "stop", "length", "tool_calls", ... (OpenAI's names) */
-    llmsplit_buf tool_calls;      /* raw JSON array of tool calls, empty when none */
+    /* The tool calls as a JSON array, empty when none, in OpenAI's shape from every provider:
+       [{"id":"call_...","type":"function","function":{"name":"...","arguments":"{...}"}}], the
+       arguments as JSON text in a string ("{}" for none), an id made up when the provider gave
+       none (Ollama), finish_reason "tool_calls" when Ollama or Anthropic answered with calls. */
+    llmsplit_buf tool_calls;
     int64_t prompt_tokens, completion_tokens; /* -1 when the provider did not say */
     llmsplit_provider provider;
     char model[256];              /* the name sent upstream */
@@ -1034,8 +1038,8 @@ LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, doub
 
 /* The pieces the client is made of, public for tests, fuzzers and programs that build their
    own client on them: the URL and HTTP response parsers, connection counters, the SSE parser,
-   the hashes behind sticky picks and the health window behind automatic rollback. Most
-   programs never need them. */
+   the providers' wire formats without a connection, the hashes behind sticky picks and the
+   health window behind automatic rollback. Most programs never need them. */
 
 typedef struct llmsplit_url {
     int https;                    /* 1 for https://, 0 for http:// */
@@ -1111,6 +1115,35 @@ LLMSPLIT_API void llmsplit_sse_init(llmsplit_sse_parser *p, const llmsplit_alloc
    asked to stop, LLMSPLIT_ERR_NOMEM. */
 LLMSPLIT_API llmsplit_status llmsplit_sse_feed(llmsplit_sse_parser *p, const char *data, size_t len, llmsplit_error *err);
 LLMSPLIT_API void llmsplit_sse_free(llmsplit_sse_parser *p);
+
+/* --- provider wire formats without a connection -------------------------------------------- */
+
+/* The JSON body llmsplit_chat would send for req, byte for byte: req->model (with req->api_base
+   and req->api_version, as llmsplit_route_model takes them) picks the provider and the name sent
+   upstream; messages, params_json and stream are written in that provider's wire format. Only
+   the body is made: no key is looked up, nothing is sent. out must have been set up with
+   llmsplit_buf_init (its allocator is used); on success its old contents are replaced by the
+   body (NUL-terminated), and it is freed with llmsplit_buf_free, also after a failure.
+   Errors: LLMSPLIT_ERR_USAGE for a missing request, model, messages or out, params_json that is
+   not a JSON object, and a message's content_json or tool_calls_json that is not JSON;
+   LLMSPLIT_ERR_CONFIG for a model string routing refuses (see llmsplit_route_model);
+   LLMSPLIT_ERR_NOMEM. */
+LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req, llmsplit_buf *out, llmsplit_error *err);
+
+/* Reads len bytes at body as the answer of model's provider, the way llmsplit_chat reads a 200
+   answer, and fills *resp (free it with llmsplit_chat_response_free, also after a failure).
+   With stream 0 the body is one whole answer (JSON); otherwise it is the whole stream as it
+   would have arrived: Server-Sent Events for OpenAI-shaped providers and Anthropic, JSON lines
+   for Ollama. resp gets text, role, finish_reason, tokens and tool_calls as llmsplit_chat gives
+   them, provider and model from the model string, http_status 200, attempts 1; latency_ms is 0
+   and ttft_ms the time to the first text delta while reading. The model string needs a known
+   provider and nothing else (no base, version or key). Errors: LLMSPLIT_ERR_USAGE (no model, no
+   resp, NULL body with len > 0), LLMSPLIT_ERR_CONFIG (unknown provider), LLMSPLIT_ERR_RESPONSE
+   (not JSON, no answer, a stream that stops short or holds an event that is not JSON),
+   LLMSPLIT_ERR_PROVIDER (an error event inside the stream), LLMSPLIT_ERR_HTTP (an event over
+   LLMSPLIT_SSE_MAX_EVENT_BYTES), LLMSPLIT_ERR_NOMEM. */
+LLMSPLIT_API llmsplit_status llmsplit_chat_read_answer(const char *model, int stream, const char *body, size_t len,
+                                                       llmsplit_chat_response *resp, llmsplit_error *err);
 
 
 /* --- hashing and picking ---------------------------------------------------------------- */
@@ -5078,13 +5111,102 @@ static llmsplit_status llmsplit__no_answer(llmsplit_error *err, const char *part
     return LLMSPLIT_ERR_RESPONSE;
 }
 
-/* Keeps an answer's tool calls as the raw JSON array they came in. */
+/* Tool calls come back in one shape whatever the provider, OpenAI's (as LiteLLM gives them):
+       [{"id":"call_...","type":"function","function":{"name":"...","arguments":"<JSON text>"}}]
+   with the arguments as JSON text in a string, "{}" when there are none, and an id made up for a
+   call that came without one (Ollama's never have one). */
+
+/* "call_" and 24 hex digits: 16 from a process-wide counter through a bijective mix (unique in
+   the process), 8 from the clock and the process id (unlikely to repeat in another process). */
+static void llmsplit__call_id(char out[32]) {
+    static uint32_t counter;
+    struct timespec ts;
+    uint64_t n, t;
+#if defined(__GNUC__) || defined(__clang__)
+    n = __atomic_add_fetch(&counter, 1u, __ATOMIC_RELAXED);
+#else
+    n = ++counter; /* without atomics two threads may draw one number; the clock digits differ */
+#endif
+    clock_gettime(CLOCK_REALTIME, &ts);
+    t = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 40);
+    n = (n ^ (n >> 33)) * 0xff51afd7ed558ccdull; /* MurmurHash3's fmix64: each step is invertible */
+    n = (n ^ (n >> 33)) * 0xc4ceb9fe1a85ec53ull;
+    n ^= n >> 33;
+    t = (t ^ (t >> 29)) * 0xbf58476d1ce4e5b9ull;
+    snprintf(out, 32, "call_%08lx%016llx", (unsigned long)(uint32_t)(t >> 32), (unsigned long long)n);
+}
+
+/* The arguments of a call as JSON text: a string as it is, any other value written compactly
+   (into tmp); NULL when there are none. */
+static const char *llmsplit__args_text(llmsplit_json_writer *tmp, const llmsplit_json_val *v, size_t *n) {
+    const char *s = llmsplit_json_str(v, n);
+    if (s || !v || llmsplit_json_type_of(v) == LLMSPLIT_JSON_NULL) return s;
+    llmsplit_json_write_value(tmp, v);
+    return llmsplit__w_result(tmp, n);
+}
+
+/* Writes one tool call in the shape above. */
+static void llmsplit__w_tool_call(llmsplit_json_writer *w, const char *id, size_t id_len, const char *name,
+                                  size_t name_len, const char *args, size_t args_len) {
+    char made[32];
+    if (!id || !id_len) {
+        llmsplit__call_id(made);
+        id = made;
+        id_len = strlen(made);
+    }
+    llmsplit_json_write_begin_object(w);
+    LLMSPLIT_JSON_KEY(w, "id");
+    llmsplit_json_write_string(w, id, id_len);
+    llmsplit__w_lit(w, "type", "function");
+    LLMSPLIT_JSON_KEY(w, "function");
+    llmsplit_json_write_begin_object(w);
+    LLMSPLIT_JSON_KEY(w, "name");
+    llmsplit_json_write_string(w, name ? name : "", name ? name_len : 0);
+    LLMSPLIT_JSON_KEY(w, "arguments");
+    if (args && args_len) llmsplit_json_write_string(w, args, args_len);
+    else llmsplit_json_write_string(w, "{}", 2);
+    llmsplit_json_write_end_object(w);
+    llmsplit_json_write_end_object(w);
+}
+
+/* The same from parsed values (an id and a name that are not strings count as absent). */
+static void llmsplit__w_tool_call_vals(llmsplit_json_writer *w, const llmsplit_json_val *id, const llmsplit_json_val *name,
+                                       const llmsplit_json_val *args) {
+    llmsplit_json_writer tmp;
+    size_t idn = 0, nn = 0, an = 0;
+    const char *ids = llmsplit_json_str(id, &idn), *ns = llmsplit_json_str(name, &nn), *as;
+    llmsplit_json_writer_init(&tmp, &w->buf.allocator);
+    as = llmsplit__args_text(&tmp, args, &an);
+    llmsplit__w_tool_call(w, ids, idn, ns, nn, as, an);
+    llmsplit_json_writer_free(&tmp);
+}
+
+/* Ends the array of calls in w and makes it the answer's tool calls when it has any. */
+static void llmsplit__take_tool_calls(llmsplit_chat_response *r, llmsplit_json_writer *w, int any) {
+    llmsplit_json_write_end_array(w);
+    if (any && llmsplit__w_result(w, NULL)) {
+        llmsplit_buf_free(&r->tool_calls);
+        r->tool_calls = w->buf;
+    } else {
+        llmsplit_json_writer_free(w);
+    }
+}
+
+/* An answer's tool calls in OpenAI's shape, or Ollama's (arguments as an object, no id). */
 static void llmsplit__set_tool_calls(llmsplit_chat_response *r, const llmsplit_json_val *calls) {
     llmsplit_json_writer w;
+    llmsplit_json_iter it = llmsplit_json_iterate(calls);
+    const llmsplit_json_val *c;
+    int any = 0;
     llmsplit_json_writer_init(&w, &r->tool_calls.allocator);
-    llmsplit_json_write_value(&w, calls);
-    llmsplit_buf_free(&r->tool_calls);
-    r->tool_calls = w.buf;
+    llmsplit_json_write_begin_array(&w);
+    while (llmsplit_json_next(&it, NULL, &c)) {
+        if (llmsplit_json_type_of(c) != LLMSPLIT_JSON_OBJECT) continue;
+        any = 1;
+        llmsplit__w_tool_call_vals(&w, llmsplit_json_get(c, "id"), llmsplit_json_path(c, "function.name"),
+                                   llmsplit_json_path(c, "function.arguments"));
+    }
+    llmsplit__take_tool_calls(r, &w, any);
 }
 
 /* How many bytes at the end of t[0..len) are the start of the key (at least 4, short of the
@@ -5241,8 +5363,9 @@ struct llmsplit__stream {
     int done, failed, deltas;
     unsigned high_half;             /* a surrogate half waiting for its pair (see llmsplit__delta) */
     double t0;
-    /* tool calls assembled from deltas, by index */
-    struct { llmsplit_buf id, name, args; } calls[16];
+    /* tool calls assembled from deltas, in the order they start; key is the provider's number
+       for the call (OpenAI's tool call index, Anthropic's content block index) */
+    struct { llmsplit_buf id, name, args; int64_t key; } calls[16];
     int num_calls;
 };
 
@@ -5295,20 +5418,31 @@ static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
     return rc;
 }
 
-static void llmsplit__tool_delta(llmsplit__stream *st, int index, const llmsplit_json_val *id, const llmsplit_json_val *name,
-                                 const llmsplit_json_val *args) {
+/* Adds to the tool call the provider numbers key, or with create starts it when it is new. The
+   provider's numbers are not slots: Anthropic numbers every content block, text ones included,
+   so a call is found by its key and the calls are numbered in the order they start. */
+static void llmsplit__tool_delta(llmsplit__stream *st, int64_t key, int create, const llmsplit_json_val *id,
+                                 const llmsplit_json_val *name, const llmsplit_json_val *args) {
     size_t n;
     const char *s;
-    if (index < 0 || index >= 16) return;
-    while (st->num_calls <= index) {
-        llmsplit_buf_init(&st->calls[st->num_calls].id, &st->resp->text.allocator);
-        llmsplit_buf_init(&st->calls[st->num_calls].name, &st->resp->text.allocator);
-        llmsplit_buf_init(&st->calls[st->num_calls].args, &st->resp->text.allocator);
+    int i;
+    for (i = 0; i < st->num_calls && st->calls[i].key != key; i++) {}
+    if (i == st->num_calls) {
+        if (!create || i == (int)(sizeof st->calls / sizeof st->calls[0])) return;
+        llmsplit_buf_init(&st->calls[i].id, &st->resp->text.allocator);
+        llmsplit_buf_init(&st->calls[i].name, &st->resp->text.allocator);
+        llmsplit_buf_init(&st->calls[i].args, &st->resp->text.allocator);
+        st->calls[i].key = key;
         st->num_calls++;
     }
-    if ((s = llmsplit_json_str(id, &n)) != NULL) llmsplit_buf_append(&st->calls[index].id, s, n);
-    if ((s = llmsplit_json_str(name, &n)) != NULL) llmsplit_buf_append(&st->calls[index].name, s, n);
-    if ((s = llmsplit_json_str(args, &n)) != NULL) llmsplit_buf_append(&st->calls[index].args, s, n);
+    if ((s = llmsplit_json_str(id, &n)) != NULL) llmsplit_buf_append(&st->calls[i].id, s, n);
+    if ((s = llmsplit_json_str(name, &n)) != NULL) llmsplit_buf_append(&st->calls[i].name, s, n);
+    if (args) {
+        llmsplit_json_writer tmp;
+        llmsplit_json_writer_init(&tmp, &st->resp->text.allocator);
+        if ((s = llmsplit__args_text(&tmp, args, &n)) != NULL) llmsplit_buf_append(&st->calls[i].args, s, n);
+        llmsplit_json_writer_free(&tmp);
+    }
 }
 
 static void llmsplit__stream_error(llmsplit__stream *st, const llmsplit_json_val *e) {
@@ -5325,6 +5459,42 @@ static void llmsplit__stream_error(llmsplit__stream *st, const llmsplit_json_val
 }
 
 /* --- OpenAI chat (OpenAI, Azure, Hugging Face, OpenRouter, Together) --------------------- */
+/* An assistant's tool calls for Ollama, which wants each call's arguments as an object where
+   OpenAI (and the calls llmsplit gives back) has JSON text in a string. Arguments that are not
+   a JSON text become {}, as for Anthropic. */
+static void llmsplit__w_ollama_calls(llmsplit_json_writer *w, const char *json, llmsplit_error *err) {
+    llmsplit_json_doc *calls = llmsplit__parse(&w->buf.allocator, json, strlen(json), NULL);
+    llmsplit_json_iter it = llmsplit_json_iterate(llmsplit_json_root(calls));
+    const llmsplit_json_val *c;
+    if (!calls) {
+        llmsplit__w_raw(w, json, err, "message tool_calls_json"); /* fails with the parser's message */
+        return;
+    }
+    llmsplit_json_write_begin_array(w);
+    while (llmsplit_json_next(&it, NULL, &c)) {
+        const llmsplit_json_val *name = llmsplit_json_path(c, "function.name");
+        const llmsplit_json_val *args = llmsplit_json_path(c, "function.arguments");
+        size_t an = 0, nn = 0;
+        const char *a = llmsplit_json_str(args, &an), *ns = llmsplit_json_str(name, &nn);
+        llmsplit_json_doc *input = a ? llmsplit__parse(&w->buf.allocator, a, an, NULL) : NULL;
+        if (llmsplit_json_type_of(llmsplit_json_root(input)) == LLMSPLIT_JSON_OBJECT) args = llmsplit_json_root(input);
+        else if (a || llmsplit_json_type_of(args) != LLMSPLIT_JSON_OBJECT) args = NULL;
+        llmsplit_json_write_begin_object(w);
+        LLMSPLIT_JSON_KEY(w, "function");
+        llmsplit_json_write_begin_object(w);
+        LLMSPLIT_JSON_KEY(w, "name");
+        llmsplit_json_write_string(w, ns ? ns : "", ns ? nn : 0);
+        LLMSPLIT_JSON_KEY(w, "arguments");
+        if (args) llmsplit_json_write_value(w, args);
+        else llmsplit__w_raw(w, "{}", NULL, "arguments");
+        llmsplit_json_write_end_object(w);
+        llmsplit_json_write_end_object(w);
+        llmsplit_json_free(input);
+    }
+    llmsplit_json_write_end_array(w);
+    llmsplit_json_free(calls);
+}
+
 /* OpenAI chat messages, shared by every OpenAI-shaped provider and Ollama. */
 static void llmsplit__w_openai_messages(llmsplit_json_writer *w, const llmsplit_chat_request *req, int ollama,
                                         llmsplit_error *err) {
@@ -5343,7 +5513,8 @@ static void llmsplit__w_openai_messages(llmsplit_json_writer *w, const llmsplit_
         if (m->name) llmsplit__w_lit(w, "name", m->name);
         if (m->tool_calls_json) {
             LLMSPLIT_JSON_KEY(w, "tool_calls");
-            llmsplit__w_raw(w, m->tool_calls_json, err, "message tool_calls_json");
+            if (ollama) llmsplit__w_ollama_calls(w, m->tool_calls_json, err);
+            else llmsplit__w_raw(w, m->tool_calls_json, err, "message tool_calls_json");
         }
         if (m->tool_call_id) llmsplit__w_lit(w, "tool_call_id", m->tool_call_id);
         llmsplit_json_write_end_object(w);
@@ -5406,7 +5577,7 @@ static int llmsplit__openai_event(llmsplit__stream *st, const char *event, const
         llmsplit__set_finish(st->resp, llmsplit_json_get(ch, "finish_reason"));
     it = llmsplit_json_iterate(llmsplit_json_path(ch, "delta.tool_calls"));
     while (llmsplit_json_next(&it, NULL, &tc))
-        llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(tc, "index")), llmsplit_json_get(tc, "id"),
+        llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(tc, "index")), 1, llmsplit_json_get(tc, "id"),
                              llmsplit_json_path(tc, "function.name"), llmsplit_json_path(tc, "function.arguments"));
     if ((v = llmsplit_json_get(root, "usage")) != NULL && llmsplit_json_type_of(v) == LLMSPLIT_JSON_OBJECT) {
         llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_get(v, "prompt_tokens"));
@@ -5444,13 +5615,18 @@ static void llmsplit__w_anthropic_tools(llmsplit_json_writer *w, const llmsplit_
 }
 
 /* One OpenAI parameter in Anthropic terms. */
-static void llmsplit__w_anthropic_param(llmsplit_json_writer *w, const llmsplit_json_val *k, const llmsplit_json_val *v) {
+static void llmsplit__w_anthropic_param(llmsplit_json_writer *w, const llmsplit_json_val *params, const llmsplit_json_val *k,
+                                        const llmsplit_json_val *v) {
     static const char *const dropped[] = {"n", "frequency_penalty", "presence_penalty", "logit_bias", "logprobs",
                                           "top_logprobs", "response_format", "seed", "stream_options",
                                           "parallel_tool_calls", "max_tokens", "max_completion_tokens", "system", NULL};
     int i;
     for (i = 0; dropped[i]; i++)
         if (llmsplit__key_is(k, dropped[i])) return;
+    /* a translated key the caller also gave in Anthropic's own terms yields to it */
+    if ((llmsplit__key_is(k, "stop") && llmsplit_json_get(params, "stop_sequences")) ||
+        (llmsplit__key_is(k, "user") && llmsplit_json_get(params, "metadata")))
+        return;
     if (llmsplit__key_is(k, "stop")) {
         LLMSPLIT_JSON_KEY(w, "stop_sequences");
         if (llmsplit_json_type_of(v) == LLMSPLIT_JSON_STRING) {
@@ -5580,7 +5756,7 @@ static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_r
     while (llmsplit_json_next(&it, &k, &v)) {
         size_t n;
         const char *ks = llmsplit_json_str(k, &n);
-        if (!llmsplit__control_key(ks, n)) llmsplit__w_anthropic_param(w, k, v);
+        if (!llmsplit__control_key(ks, n)) llmsplit__w_anthropic_param(w, params, k, v);
     }
     if (req->stream) {
         LLMSPLIT_JSON_KEY(w, "stream");
@@ -5588,9 +5764,9 @@ static void llmsplit__w_anthropic(llmsplit_json_writer *w, const llmsplit_chat_r
     }
 }
 
-/* Anthropic tool_use blocks as OpenAI tool calls: [{id, type, function:{name, arguments}}]. */
+/* Anthropic tool_use blocks as tool calls in the one shape. */
 static void llmsplit__anthropic_tool_calls(llmsplit_chat_response *r, const llmsplit_json_val *content) {
-    llmsplit_json_writer w, args;
+    llmsplit_json_writer w;
     llmsplit_json_iter it = llmsplit_json_iterate(content);
     const llmsplit_json_val *b;
     int any = 0;
@@ -5598,34 +5774,11 @@ static void llmsplit__anthropic_tool_calls(llmsplit_chat_response *r, const llms
     llmsplit_json_write_begin_array(&w);
     while (llmsplit_json_next(&it, NULL, &b)) {
         const char *t = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL);
-        size_t an = 0;
-        const char *a;
         if (!t || strcmp(t, "tool_use") != 0) continue;
         any = 1;
-        llmsplit_json_writer_init(&args, &r->tool_calls.allocator);
-        llmsplit_json_write_value(&args, llmsplit_json_get(b, "input"));
-        a = llmsplit__w_result(&args, &an);
-        llmsplit_json_write_begin_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "id");
-        llmsplit_json_write_value(&w, llmsplit_json_get(b, "id"));
-        llmsplit__w_lit(&w, "type", "function");
-        LLMSPLIT_JSON_KEY(&w, "function");
-        llmsplit_json_write_begin_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "name");
-        llmsplit_json_write_value(&w, llmsplit_json_get(b, "name"));
-        LLMSPLIT_JSON_KEY(&w, "arguments");
-        llmsplit_json_write_string(&w, a ? a : "{}", a ? an : 2);
-        llmsplit_json_write_end_object(&w);
-        llmsplit_json_write_end_object(&w);
-        llmsplit_json_writer_free(&args);
+        llmsplit__w_tool_call_vals(&w, llmsplit_json_get(b, "id"), llmsplit_json_get(b, "name"), llmsplit_json_get(b, "input"));
     }
-    llmsplit_json_write_end_array(&w);
-    if (any && llmsplit__w_result(&w, NULL)) {
-        llmsplit_buf_free(&r->tool_calls);
-        r->tool_calls = w.buf;
-    } else {
-        llmsplit_json_writer_free(&w);
-    }
+    llmsplit__take_tool_calls(r, &w, any);
 }
 
 static llmsplit_status llmsplit__anthropic_answer(llmsplit_chat_response *r, const llmsplit_json_val *root,
@@ -5659,7 +5812,7 @@ static int llmsplit__anthropic_event(llmsplit__stream *st, const char *event, co
         const llmsplit_json_val *b = llmsplit_json_get(root, "content_block");
         const char *bt = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL);
         if (bt && strcmp(bt, "tool_use") == 0)
-            llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(root, "index")), llmsplit_json_get(b, "id"),
+            llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(root, "index")), 1, llmsplit_json_get(b, "id"),
                                  llmsplit_json_get(b, "name"), NULL);
         else if ((s = llmsplit_json_str(llmsplit_json_get(b, "text"), &n)) != NULL)
             rc = llmsplit__delta(st, s, n);
@@ -5667,7 +5820,7 @@ static int llmsplit__anthropic_event(llmsplit__stream *st, const char *event, co
         const llmsplit_json_val *d = llmsplit_json_get(root, "delta");
         if ((s = llmsplit_json_str(llmsplit_json_get(d, "text"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
         else if (llmsplit_json_get(d, "partial_json"))
-            llmsplit__tool_delta(st, (int)llmsplit_json_int(llmsplit_json_get(root, "index")), NULL, NULL,
+            llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(root, "index")), 0, NULL, NULL,
                                  llmsplit_json_get(d, "partial_json"));
     } else if (strcmp(type, "message_delta") == 0) {
         llmsplit__set_finish(st->resp, llmsplit_json_path(root, "delta.stop_reason"));
@@ -5689,9 +5842,16 @@ static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_requ
     static const char *const opts[] = {"temperature", "top_p", "top_k", "seed", "stop", "frequency_penalty",
                                        "presence_penalty", "num_ctx", "repeat_penalty", "min_p", NULL};
     llmsplit_json_iter it;
-    const llmsplit_json_val *k, *v;
-    int i, any_opt = 0;
+    /* the caller's own "options": its members come first in the one "options" written below */
+    const llmsplit_json_val *k, *v, *given = llmsplit_json_get(params, "options");
+    int i, any_opt = 0, predict = 0;
     (void)p;
+    if (llmsplit_json_type_of(given) != LLMSPLIT_JSON_OBJECT) given = NULL;
+    it = llmsplit_json_iterate(params);
+    while (llmsplit_json_next(&it, &k, &v)) {
+        any_opt |= llmsplit__key_is(k, "max_tokens") || llmsplit__key_is(k, "max_completion_tokens");
+        for (i = 0; opts[i]; i++) any_opt |= llmsplit__key_is(k, opts[i]);
+    }
     llmsplit__w_openai_messages(w, req, 1, err);
     LLMSPLIT_JSON_KEY(w, "stream");
     llmsplit_json_write_bool(w, req->stream); /* Ollama streams unless told not to */
@@ -5701,10 +5861,12 @@ static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_requ
         const char *ks = llmsplit_json_str(k, &n);
         int is_opt = llmsplit__key_is(k, "max_tokens") || llmsplit__key_is(k, "max_completion_tokens");
         for (i = 0; opts[i] && !is_opt; i++) is_opt = llmsplit__key_is(k, opts[i]);
-        if (is_opt) { any_opt = 1; continue; }
+        if (is_opt) continue;
         if (llmsplit__control_key(ks, n) || llmsplit__key_is(k, "stream_options")) continue;
+        if (llmsplit__key_is(k, "options") && (given || any_opt)) continue; /* merged below */
         if (llmsplit__key_is(k, "response_format")) {
             const char *t = llmsplit_json_str(llmsplit_json_get(v, "type"), NULL);
+            if (llmsplit_json_get(params, "format")) continue; /* the caller's own format wins */
             if (t && strcmp(t, "json_object") == 0) llmsplit__w_lit(w, "format", "json");
             else if (llmsplit_json_path(v, "json_schema.schema")) {
                 LLMSPLIT_JSON_KEY(w, "format");
@@ -5715,25 +5877,40 @@ static void llmsplit__w_ollama(llmsplit_json_writer *w, const llmsplit_chat_requ
         llmsplit_json_write_key(w, ks, n);
         llmsplit_json_write_value(w, v);
     }
-    if (!any_opt) return;
+    if (!any_opt && !given) return;
+    /* one "options", each name once: the caller's own, then the translated ones it did not set */
     LLMSPLIT_JSON_KEY(w, "options");
     llmsplit_json_write_begin_object(w);
+    it = llmsplit_json_iterate(given);
+    while (llmsplit_json_next(&it, &k, &v)) {
+        size_t n;
+        const char *ks = llmsplit_json_str(k, &n);
+        llmsplit_json_write_key(w, ks, n);
+        llmsplit_json_write_value(w, v);
+    }
     it = llmsplit_json_iterate(params);
     while (llmsplit_json_next(&it, &k, &v)) {
         size_t n;
         const char *ks = llmsplit_json_str(k, &n);
         if (llmsplit__key_is(k, "max_tokens") || llmsplit__key_is(k, "max_completion_tokens")) {
+            if (predict++ || llmsplit_json_get(given, "num_predict")) continue;
             LLMSPLIT_JSON_KEY(w, "num_predict");
             llmsplit_json_write_value(w, v);
             continue;
         }
         for (i = 0; opts[i]; i++)
-            if (llmsplit__key_is(k, opts[i])) {
+            if (llmsplit__key_is(k, opts[i]) && !llmsplit_json_get(given, opts[i])) {
                 llmsplit_json_write_key(w, ks, n);
                 llmsplit_json_write_value(w, v);
             }
     }
     llmsplit_json_write_end_object(w);
+}
+
+/* Ollama says "stop" also when the answer is tool calls; OpenAI's name for that is "tool_calls". */
+static void llmsplit__ollama_finish(llmsplit_chat_response *r, int has_calls) {
+    if (has_calls && (!r->finish_reason[0] || strcmp(r->finish_reason, "stop") == 0))
+        snprintf(r->finish_reason, sizeof r->finish_reason, "tool_calls");
 }
 
 static llmsplit_status llmsplit__ollama_answer(llmsplit_chat_response *r, const llmsplit_json_val *root, llmsplit_error *err) {
@@ -5747,18 +5924,27 @@ static llmsplit_status llmsplit__ollama_answer(llmsplit_chat_response *r, const 
     llmsplit__set_tokens(&r->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
     llmsplit__set_tokens(&r->completion_tokens, llmsplit_json_get(root, "eval_count"));
     if ((c = llmsplit_json_get(m, "tool_calls")) != NULL) llmsplit__set_tool_calls(r, c);
+    llmsplit__ollama_finish(r, r->tool_calls.len > 0);
     return LLMSPLIT_OK;
 }
 
 static int llmsplit__ollama_event(llmsplit__stream *st, const char *event, const llmsplit_json_val *root) {
+    llmsplit_json_iter it = llmsplit_json_iterate(llmsplit_json_path(root, "message.tool_calls"));
+    const llmsplit_json_val *tc;
     size_t n;
     const char *s;
     int rc = 0;
     (void)event;
     if ((s = llmsplit_json_str(llmsplit_json_path(root, "message.content"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
+    /* each line carries whole calls, never pieces of one: every call is a new one */
+    while (llmsplit_json_next(&it, NULL, &tc))
+        if (llmsplit_json_type_of(tc) == LLMSPLIT_JSON_OBJECT)
+            llmsplit__tool_delta(st, st->num_calls, 1, llmsplit_json_get(tc, "id"), llmsplit_json_path(tc, "function.name"),
+                                 llmsplit_json_path(tc, "function.arguments"));
     if (llmsplit_json_is_true(llmsplit_json_get(root, "done"))) {
         st->done = 1;
         llmsplit__set_finish(st->resp, llmsplit_json_get(root, "done_reason"));
+        llmsplit__ollama_finish(st->resp, st->num_calls > 0);
         llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
         llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_get(root, "eval_count"));
     }
@@ -6046,22 +6232,8 @@ static int llmsplit__on_sse(const char *event, const char *data, size_t len, voi
     return llmsplit__stream_json(st, event, data, len) < 0;
 }
 
-/* The HTTP body callback: decides from the status and content type how to read the body. */
-static int llmsplit__on_stream_body(const char *data, size_t len, void *ud) {
-    llmsplit__stream *st = (llmsplit__stream *)ud;
-    if (!st->mode) {
-        size_t n;
-        const char *ct = llmsplit_http_get_header(st->http, "content-type", &n);
-        if (st->http->status != 200) st->mode = 4;
-        else if (st->wire->ndjson && !(ct && n >= 17 && strncasecmp(ct, "text/event-stream", 17) == 0))
-            st->mode = 2;
-        else if (ct && n >= 16 && strncasecmp(ct, "application/json", 16) == 0) st->mode = 3;
-        else st->mode = 1;
-    }
-    if (st->mode >= 3) { /* kept whole: an error body, or a server that ignored "stream" */
-        llmsplit_buf_append(&st->errbody, data, len);
-        return st->errbody.len > 4 * 1024 * 1024;
-    }
+/* Stream bytes as they arrive, SSE (mode 1) or JSON lines (mode 2); nonzero stops the stream. */
+static int llmsplit__stream_feed(llmsplit__stream *st, const char *data, size_t len) {
     if (st->mode == 2) {
         size_t i = 0;
         while (i < len) {
@@ -6079,6 +6251,50 @@ static int llmsplit__on_stream_body(const char *data, size_t len, void *ud) {
     return llmsplit__sse_feed(&st->sse, data, len, st->err) < 0 ? (st->failed = 1) : 0;
 }
 
+/* The HTTP body callback: decides from the status and content type how to read the body. */
+static int llmsplit__on_stream_body(const char *data, size_t len, void *ud) {
+    llmsplit__stream *st = (llmsplit__stream *)ud;
+    if (!st->mode) {
+        size_t n;
+        const char *ct = llmsplit_http_get_header(st->http, "content-type", &n);
+        if (st->http->status != 200) st->mode = 4;
+        else if (st->wire->ndjson && !(ct && n >= 17 && strncasecmp(ct, "text/event-stream", 17) == 0))
+            st->mode = 2;
+        else if (ct && n >= 16 && strncasecmp(ct, "application/json", 16) == 0) st->mode = 3;
+        else st->mode = 1;
+    }
+    if (st->mode >= 3) { /* kept whole: an error body, or a server that ignored "stream" */
+        llmsplit_buf_append(&st->errbody, data, len);
+        return st->errbody.len > 4 * 1024 * 1024;
+    }
+    return llmsplit__stream_feed(st, data, len);
+}
+
+/* Stream events are parsed with lone surrogate halves kept (ED A0..BF xx, see llmsplit__delta),
+   so a pair split across two pieces of a call is joined here: a pair becomes its character and
+   a half left alone U+FFFD, and the call is written as UTF-8. Never longer than before. */
+static void llmsplit__join_halves(llmsplit_buf *b) {
+    unsigned char *u = (unsigned char *)b->data;
+    size_t i = 0, o = 0;
+    while (i < b->len) {
+        if (u[i] == 0xed && i + 2 < b->len && (u[i + 1] & 0xe0) == 0xa0) {
+            unsigned hi = 0xd000u | ((unsigned)(u[i + 1] & 0x3f) << 6) | (u[i + 2] & 0x3f), cp = 0xfffd;
+            size_t used = 3;
+            if (hi < 0xdc00 && i + 5 < b->len && u[i + 3] == 0xed && (u[i + 4] & 0xf0) == 0xb0) {
+                unsigned lo = 0xd000u | ((unsigned)(u[i + 4] & 0x3f) << 6) | (u[i + 5] & 0x3f);
+                cp = 0x10000u + ((hi - 0xd800u) << 10) + (lo - 0xdc00u);
+                used = 6;
+            }
+            o = (size_t)(llmsplit__put_utf8(b->data + o, cp) - b->data);
+            i += used;
+            continue;
+        }
+        u[o++] = u[i++];
+    }
+    b->len = o;
+    if (b->data) b->data[o] = 0;
+}
+
 /* Streamed tool calls as one JSON array in the response. */
 static void llmsplit__stream_tool_calls(llmsplit__stream *st) {
     llmsplit_json_writer w;
@@ -6087,26 +6303,49 @@ static void llmsplit__stream_tool_calls(llmsplit__stream *st) {
     llmsplit_json_writer_init(&w, &st->resp->tool_calls.allocator);
     llmsplit_json_write_begin_array(&w);
     for (i = 0; i < st->num_calls; i++) {
-        llmsplit_json_write_begin_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "id");
-        llmsplit_json_write_string(&w, st->calls[i].id.data ? st->calls[i].id.data : "", st->calls[i].id.len);
-        llmsplit__w_lit(&w, "type", "function");
-        LLMSPLIT_JSON_KEY(&w, "function");
-        llmsplit_json_write_begin_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "name");
-        llmsplit_json_write_string(&w, st->calls[i].name.data ? st->calls[i].name.data : "", st->calls[i].name.len);
-        LLMSPLIT_JSON_KEY(&w, "arguments");
-        llmsplit_json_write_string(&w, st->calls[i].args.data ? st->calls[i].args.data : "", st->calls[i].args.len);
-        llmsplit_json_write_end_object(&w);
-        llmsplit_json_write_end_object(&w);
+        llmsplit__join_halves(&st->calls[i].id);
+        llmsplit__join_halves(&st->calls[i].name);
+        llmsplit__join_halves(&st->calls[i].args);
+        llmsplit__w_tool_call(&w, st->calls[i].id.data, st->calls[i].id.len, st->calls[i].name.data, st->calls[i].name.len,
+                              st->calls[i].args.data, st->calls[i].args.len);
     }
-    llmsplit_json_write_end_array(&w);
-    if (llmsplit__w_result(&w, NULL)) {
-        llmsplit_buf_free(&st->resp->tool_calls);
-        st->resp->tool_calls = w.buf;
-    } else {
-        llmsplit_json_writer_free(&w);
+    llmsplit__take_tool_calls(st->resp, &w, 1);
+}
+
+/* Ends a stream after its last byte: the last JSON line without its newline, a stream that
+   stopped short, a surrogate half left over, and the tool calls assembled. */
+static llmsplit_status llmsplit__stream_end(llmsplit__stream *st) {
+    if (st->mode == 2 && st->ndjson.len && llmsplit__stream_json(st, NULL, st->ndjson.data, st->ndjson.len) < 0)
+        return st->err && st->err->code ? st->err->code : LLMSPLIT_ERR_RESPONSE;
+    st->ndjson.len = 0;
+    if (!st->done && !st->resp->finish_reason[0]) {
+        llmsplit__set_error(st->err, LLMSPLIT_ERR_RESPONSE, "the stream ended before the answer was complete");
+        return LLMSPLIT_ERR_RESPONSE;
     }
+    if (st->high_half) { /* a half that never found its pair */
+        st->high_half = 0;
+        llmsplit__delta(st, "\xef\xbf\xbd", 3);
+    }
+    llmsplit__stream_tool_calls(st);
+    return LLMSPLIT_OK;
+}
+
+static void llmsplit__stream_init(llmsplit__stream *st, const llmsplit_chat_request *req, const llmsplit__wire *wire,
+                                  llmsplit_chat_response *resp, llmsplit_http_response *http, llmsplit_error *err,
+                                  const char *key) {
+    memset(st, 0, sizeof *st);
+    st->req = req;
+    st->wire = wire;
+    st->resp = resp;
+    st->http = http;
+    st->err = err;
+    st->key = key;
+    st->t0 = llmsplit__now_msf();
+    llmsplit_sse_init(&st->sse, &resp->text.allocator);
+    st->sse.on_event = llmsplit__on_sse;
+    st->sse.user_data = st;
+    llmsplit_buf_init(&st->ndjson, &resp->text.allocator);
+    llmsplit_buf_init(&st->errbody, &resp->text.allocator);
 }
 
 static void llmsplit__stream_free(llmsplit__stream *st) {
@@ -6183,18 +6422,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     hr.abort_flag = req->abort_flag;
     memset(&st, 0, sizeof st);
     if (req->stream) {
-        st.req = req;
-        st.wire = p->wire;
-        st.resp = resp;
-        st.http = &h;
-        st.err = err;
-        st.key = key;
-        st.t0 = llmsplit__now_msf();
-        llmsplit_sse_init(&st.sse, &resp->text.allocator);
-        st.sse.on_event = llmsplit__on_sse;
-        st.sse.user_data = &st;
-        llmsplit_buf_init(&st.ndjson, &resp->text.allocator);
-        llmsplit_buf_init(&st.errbody, &resp->text.allocator);
+        llmsplit__stream_init(&st, req, p->wire, resp, &h, err, key);
         hr.on_body = llmsplit__on_stream_body;
         hr.user_data = &st;
     }
@@ -6230,20 +6458,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
         }
         goto out;
     }
-    if (st.mode == 2 && st.ndjson.len && llmsplit__stream_json(&st, NULL, st.ndjson.data, st.ndjson.len) < 0) {
-        code = err ? err->code : LLMSPLIT_ERR_RESPONSE;
-        goto out;
-    }
-    if (!st.done && !resp->finish_reason[0]) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "the stream ended before the answer was complete");
-        code = LLMSPLIT_ERR_RESPONSE;
-        goto out;
-    }
-    if (st.high_half) { /* a half that never found its pair */
-        st.high_half = 0;
-        llmsplit__delta(&st, "\xef\xbf\xbd", 3);
-    }
-    llmsplit__stream_tool_calls(&st);
+    code = llmsplit__stream_end(&st);
 out:
     if (req->stream) llmsplit__stream_free(&st);
     llmsplit_http_response_free(&h);
@@ -6321,6 +6536,69 @@ LLMSPLIT_API void llmsplit_chat_response_free(llmsplit_chat_response *resp) {
     llmsplit_buf_free(&resp->text);
     llmsplit_buf_free(&resp->tool_calls);
     llmsplit_buf_free(&resp->raw);
+}
+
+/* --- bodies and answers without a connection ------------------------------------------------- */
+
+LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req, llmsplit_buf *out, llmsplit_error *err) {
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    llmsplit_route route;
+    llmsplit_status code;
+    if (!out) return llmsplit__no_out(e, "chat body");
+    if (!req || !req->model || req->num_messages < 0 || (req->num_messages && !req->messages)) {
+        llmsplit__set_error(e, LLMSPLIT_ERR_USAGE, "chat body: missing request, model or messages");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    code = llmsplit_route_model(req->model, req->api_base, req->api_version, &route, e);
+    return code != LLMSPLIT_OK ? code : llmsplit__chat_body(req, &route, out, e);
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_chat_read_answer(const char *model, int stream, const char *body, size_t len,
+                                                       llmsplit_chat_response *resp, llmsplit_error *err) {
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    const llmsplit__provider *p;
+    const char *name;
+    llmsplit_status code;
+    if (!resp) return llmsplit__no_out(e, "chat answer");
+    memset(resp, 0, sizeof *resp);
+    resp->prompt_tokens = resp->completion_tokens = -1;
+    resp->ttft_ms = -1;
+    llmsplit_buf_init(&resp->text, NULL);
+    llmsplit_buf_init(&resp->tool_calls, NULL);
+    llmsplit_buf_init(&resp->raw, NULL);
+    if (!model || !*model || (!body && len)) {
+        llmsplit__set_error(e, LLMSPLIT_ERR_USAGE, "chat answer: missing model or body");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    if ((p = llmsplit__model_provider(model, &name, NULL)) == NULL) {
+        char known[160];
+        llmsplit__known_prefixes(known, sizeof known);
+        llmsplit__set_error(e, LLMSPLIT_ERR_CONFIG, "unknown provider in model '%.80s' (known: %s)", model, known);
+        return LLMSPLIT_ERR_CONFIG;
+    }
+    resp->provider = (llmsplit_provider)(p - llmsplit__providers);
+    llmsplit__copy(resp->model, sizeof resp->model, name);
+    resp->http_status = 200;
+    resp->attempts = 1;
+    if (!stream) {
+        code = llmsplit__parse_answer(p->wire, resp, body ? body : "", len, e);
+    } else {
+        llmsplit_chat_request rq;
+        llmsplit_http_response h;
+        llmsplit__stream st;
+        memset(&rq, 0, sizeof rq);
+        memset(&h, 0, sizeof h);
+        h.status = 200;
+        llmsplit__stream_init(&st, &rq, p->wire, resp, &h, e, NULL);
+        st.mode = p->wire->ndjson ? 2 : 1; /* as the provider's own server sends it */
+        if (llmsplit__stream_feed(&st, body ? body : "", len) != 0)
+            code = e->code != LLMSPLIT_OK ? e->code : LLMSPLIT_ERR_RESPONSE;
+        else
+            code = llmsplit__stream_end(&st);
+        llmsplit__stream_free(&st);
+    }
+    if (code == LLMSPLIT_OK && !resp->role[0]) snprintf(resp->role, sizeof resp->role, "assistant");
+    return code;
 }
 
 

@@ -621,6 +621,169 @@ static void providers_stream_tool_call_deltas_are_assembled(void) {
     call_done(&c);
 }
 
+/* The tool calls of an answer, parsed, for checks on their members. */
+static const llmsplit_json_val *calls_of(const llmsplit_chat_response *r, llmsplit_json_doc **doc) {
+    *doc = NULL;
+    if (!r->tool_calls.len || llmsplit_json_parse(r->tool_calls.data, r->tool_calls.len, NULL, doc, NULL) != LLMSPLIT_OK)
+        return NULL;
+    return llmsplit_json_root(*doc);
+}
+
+static const char *call_str(const llmsplit_json_val *calls, const char *path) {
+    return llmsplit_json_str(llmsplit_json_path(calls, path), NULL);
+}
+
+/* "call_" and 24 lower-case hex digits, the shape of an id llmsplit makes up. */
+static int is_made_up_id(const char *id) {
+    size_t i;
+    if (!id || strlen(id) != 29 || strncmp(id, "call_", 5) != 0) return 0;
+    for (i = 5; i < 29; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'))) return 0;
+    return 1;
+}
+
+static void providers_anthropic_stream_numbers_tool_calls_by_tool_blocks(void) {
+    call c;
+    deltas d;
+    llmsplit_json_doc *doc;
+    const llmsplit_json_val *calls;
+    clear_env();
+    memset(&d, 0, sizeof d);
+    /* a text block (index 0) before two tool blocks (1 and 2): the text block is not a call */
+    call_setup(&c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+                   "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"role\":\"assistant\",\"usage\":{\"input_tokens\":30}}}\n\n"
+                   "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+                   "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Checking.\"}}\n\n"
+                   "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+                   "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_a\",\"name\":\"get_weather\",\"input\":{}}}\n\n"
+                   "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"city\\\": \"}}\n\n"
+                   "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\\\"Paris\\\"}\"}}\n\n"
+                   "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+                   "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_b\",\"name\":\"get_time\",\"input\":{}}}\n\n"
+                   "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"tz\\\":\\\"CET\\\"}\"}}\n\n"
+                   "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}\n\n"
+                   "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":40}}\n\n"
+                   "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    c.s.keepalive = 0;
+    c.s.read_request = 1;
+    stream_call(&c, "anthropic/claude-3-5-sonnet", &d);
+    if (c.code) printf("  %s\n", c.err.message);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_EQ_MEM(c.resp.text.data, c.resp.text.len, "Checking.", 9);
+    CHECK_STR(c.resp.tool_calls.data, "[{\"id\":\"toolu_a\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
+                                      "\"arguments\":\"{\\\"city\\\": \\\"Paris\\\"}\"}},{\"id\":\"toolu_b\",\"type\":\"function\","
+                                      "\"function\":{\"name\":\"get_time\",\"arguments\":\"{\\\"tz\\\":\\\"CET\\\"}\"}}]");
+    calls = calls_of(&c.resp, &doc);
+    CHECK_EQ_INT(llmsplit_json_len(calls), 2);
+    llmsplit_json_free(doc);
+    CHECK_STR(c.resp.finish_reason, "tool_calls");
+    call_done(&c);
+}
+
+static void providers_ollama_stream_keeps_tool_calls_openai_shaped(void) {
+    call c;
+    deltas d;
+    llmsplit_json_doc *doc;
+    const llmsplit_json_val *calls;
+    static char p0[1024];
+    clear_env();
+    memset(&d, 0, sizeof d);
+    snprintf(p0, sizeof p0, "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n");
+    chunk(p0, sizeof p0, "{\"model\":\"llama3.1\",\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":"
+                         "{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\"}}}]},\"done\":false}\n");
+    chunk(p0, sizeof p0, "{\"model\":\"llama3.1\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,"
+                         "\"done_reason\":\"stop\",\"prompt_eval_count\":12,\"eval_count\":8}\n");
+    strcat(p0, "0\r\n\r\n");
+    call_setup(&c, p0);
+    c.rq.api_key = NULL;
+    stream_call(&c, "ollama/llama3.1", &d);
+    if (c.code) printf("  %s\n", c.err.message);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_EQ_INT(c.resp.text.len, 0);
+    calls = calls_of(&c.resp, &doc);
+    CHECK_EQ_INT(llmsplit_json_len(calls), 1);
+    CHECK(is_made_up_id(call_str(calls, "[0].id")));
+    CHECK_STR(call_str(calls, "[0].type"), "function");
+    CHECK_STR(call_str(calls, "[0].function.name"), "get_weather");
+    CHECK_STR(call_str(calls, "[0].function.arguments"), "{\"city\":\"Paris\"}");
+    llmsplit_json_free(doc);
+    CHECK_STR(c.resp.finish_reason, "tool_calls");
+    CHECK_EQ_INT(c.resp.completion_tokens, 8);
+    call_done(&c);
+}
+
+static void providers_ollama_tool_calls_are_openai_shaped(void) {
+    call c;
+    llmsplit_json_doc *doc;
+    const llmsplit_json_val *calls;
+    const char *id0, *id1;
+    clear_env();
+    call_setup(&c, mkresp("200 OK", "{\"model\":\"llama3.1\",\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":["
+                   "{\"function\":{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\",\"days\":2}}},"
+                   "{\"function\":{\"name\":\"get_time\",\"arguments\":{}}}]},\"done\":true,\"done_reason\":\"stop\"}"));
+    c.rq.model = "ollama/llama3.1";
+    c.rq.api_key = NULL;
+    call_run(&c);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    calls = calls_of(&c.resp, &doc);
+    CHECK_EQ_INT(llmsplit_json_len(calls), 2);
+    id0 = call_str(calls, "[0].id");
+    id1 = call_str(calls, "[1].id");
+    CHECK(is_made_up_id(id0));
+    CHECK(is_made_up_id(id1));
+    CHECK(id0 && id1 && strcmp(id0, id1) != 0);
+    CHECK_STR(call_str(calls, "[0].type"), "function");
+    CHECK_STR(call_str(calls, "[0].function.name"), "get_weather");
+    CHECK_STR(call_str(calls, "[0].function.arguments"), "{\"city\":\"Paris\",\"days\":2}");
+    CHECK_STR(call_str(calls, "[1].function.arguments"), "{}");
+    llmsplit_json_free(doc);
+    CHECK_STR(c.resp.finish_reason, "tool_calls");
+    call_done(&c);
+}
+
+static void providers_openai_compatible_tool_calls_are_normalised(void) {
+    call c;
+    llmsplit_json_doc *doc;
+    const llmsplit_json_val *calls;
+    clear_env();
+    /* some OpenAI-compatible servers (TGI) send arguments as an object and no id */
+    call_setup(&c, mkresp("200 OK", "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+                   "{\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":{\"x\":1}}}]},\"finish_reason\":\"tool_calls\"}]}"));
+    c.rq.model = "huggingface/org/model";
+    call_run(&c);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    calls = calls_of(&c.resp, &doc);
+    CHECK_EQ_INT(llmsplit_json_len(calls), 1);
+    CHECK(is_made_up_id(call_str(calls, "[0].id")));
+    CHECK_STR(call_str(calls, "[0].type"), "function");
+    CHECK_STR(call_str(calls, "[0].function.arguments"), "{\"x\":1}");
+    llmsplit_json_free(doc);
+    call_done(&c);
+}
+
+static void providers_stream_tool_call_joins_a_surrogate_pair_split_across_pieces(void) {
+    call c;
+    deltas d;
+    llmsplit_json_doc *doc;
+    const llmsplit_json_val *calls;
+    clear_env();
+    memset(&d, 0, sizeof d);
+    /* the emoji's UTF-16 pair arrives in two argument pieces; a lone half becomes U+FFFD */
+    call_setup(&c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+                   "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"function\":{\"name\":\"say\",\"arguments\":\"{\\\"t\\\":\\\"\\ud83d\"}}]}}]}\n\n"
+                   "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\ude00\\ud83d\\\"}\"}}]}}]}\n\n"
+                   "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n");
+    c.s.keepalive = 0;
+    c.s.read_request = 1;
+    stream_call(&c, "gpt-4", &d);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    calls = calls_of(&c.resp, &doc);
+    CHECK_EQ_INT(llmsplit_json_len(calls), 1);
+    CHECK_STR(call_str(calls, "[0].function.arguments"), "{\"t\":\"\xf0\x9f\x98\x80\xef\xbf\xbd\"}");
+    llmsplit_json_free(doc);
+    call_done(&c);
+}
+
 static void providers_stream_joins_a_surrogate_pair_split_across_events(void) {
     call c;
     deltas d;
@@ -640,6 +803,185 @@ static void providers_stream_joins_a_surrogate_pair_split_across_events(void) {
     CHECK_EQ_MEM(c.resp.text.data, c.resp.text.len, "a\xf0\x9f\x98\x80" "b\xef\xbf\xbd\xef\xbf\xbd", 12);
     CHECK_EQ_MEM(d.text, d.len, c.resp.text.data, 12);
     call_done(&c);
+}
+
+/* --- wire formats without a connection ----------------------------------------------------------- */
+
+static void providers_chat_body_is_the_body_chat_sends(void) {
+    static const char *const models[] = {"gpt-4", "anthropic/claude-3", "ollama/llama3"};
+    size_t i;
+    for (i = 0; i < 3; i++) {
+        call c;
+        llmsplit_buf body;
+        llmsplit_error err;
+        clear_env();
+        call_setup(&c, mkresp("500 Internal Server Error", "{}"));
+        c.rq.model = models[i];
+        c.rq.params_json = "{\"temperature\":0.5,\"max_tokens\":9,\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]}";
+        call_run(&c);
+        llmsplit_buf_init(&body, NULL);
+        CHECK_EQ_INT(llmsplit_chat_body(&c.rq, &body, &err), LLMSPLIT_OK);
+        CHECK_STR(body.data, body_of(&c.s));
+        llmsplit_buf_free(&body);
+        call_done(&c);
+    }
+}
+
+static void providers_chat_body_refuses_what_chat_refuses(void) {
+    llmsplit_chat_request rq;
+    llmsplit_message m = {"user", "hi", 0, NULL, NULL, NULL, NULL};
+    llmsplit_buf body;
+    llmsplit_error err;
+    clear_env();
+    memset(&rq, 0, sizeof rq);
+    llmsplit_buf_init(&body, NULL);
+    CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_STR(err.message, "chat body: missing request, model or messages");
+    rq.messages = &m;
+    rq.num_messages = 1;
+    rq.model = "fireworks/x";
+    CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_CONTAINS(err.message, "unknown provider");
+    rq.model = "gpt-4";
+    rq.params_json = "[1]";
+    CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_CONTAINS(err.message, "params must be a JSON object");
+    rq.params_json = NULL;
+    m.content = NULL;
+    m.content_json = "[1,";
+    CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_CONTAINS(err.message, "content_json is not valid JSON");
+    CHECK_EQ_INT(body.len, 0);
+    llmsplit_buf_free(&body);
+}
+
+static void providers_ollama_request_sends_tool_call_arguments_as_objects(void) {
+    llmsplit_chat_request rq;
+    llmsplit_message m[3];
+    llmsplit_buf body;
+    llmsplit_error err;
+    clear_env();
+    memset(&rq, 0, sizeof rq);
+    memset(m, 0, sizeof m);
+    m[0].role = "user";
+    m[0].content = "weather?";
+    /* the calls as llmsplit gives them back, sent back with the next turn */
+    m[1].role = "assistant";
+    m[1].tool_calls_json = "[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}},"
+                           "{\"id\":\"call_2\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"not json\"}}]";
+    m[2].role = "tool";
+    m[2].tool_call_id = "call_1";
+    m[2].content = "sunny";
+    rq.model = "ollama/llama3.1";
+    rq.messages = m;
+    rq.num_messages = 3;
+    llmsplit_buf_init(&body, NULL);
+    CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_OK);
+    CHECK_CONTAINS(body.data, "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"get_weather\","
+                              "\"arguments\":{\"city\":\"Paris\"}}},{\"function\":{\"name\":\"f\",\"arguments\":{}}}]}");
+    m[1].tool_calls_json = "[{";
+    CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_CONTAINS(err.message, "tool_calls_json is not valid JSON");
+    llmsplit_buf_free(&body);
+}
+
+/* A parameter translated into the provider's terms yields to the same key given in those terms,
+   so no body names a key twice (the fuzzer found each of these). */
+static void providers_translated_params_never_repeat_a_key(void) {
+    static const struct { const char *model, *params, *want; } cases[] = {
+        {"anthropic/claude-3", "{\"user\":\"u-1\",\"metadata\":{\"user_id\":\"u-2\"},\"stop\":\"X\",\"stop_sequences\":[\"Y\"]}",
+         "{\"model\":\"claude-3\",\"max_tokens\":4096,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+         "\"metadata\":{\"user_id\":\"u-2\"},\"stop_sequences\":[\"Y\"]}"},
+        {"ollama/llama3", "{\"response_format\":{\"type\":\"json_object\"},\"format\":{\"type\":\"object\"}}",
+         "{\"model\":\"llama3\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":false,\"format\":{\"type\":\"object\"}}"},
+        {"ollama/llama3", "{\"max_tokens\":1,\"max_completion_tokens\":2,\"options\":{\"top_k\":3,\"num_ctx\":8},\"top_k\":4,\"seed\":5}",
+         "{\"model\":\"llama3\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":false,"
+         "\"options\":{\"top_k\":3,\"num_ctx\":8,\"num_predict\":1,\"seed\":5}}"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        llmsplit_chat_request rq;
+        llmsplit_message m = {"user", "hi", 0, NULL, NULL, NULL, NULL};
+        llmsplit_buf body;
+        llmsplit_error err;
+        clear_env();
+        memset(&rq, 0, sizeof rq);
+        rq.model = cases[i].model;
+        rq.messages = &m;
+        rq.num_messages = 1;
+        rq.params_json = cases[i].params;
+        llmsplit_buf_init(&body, NULL);
+        CHECK_EQ_INT(llmsplit_chat_body(&rq, &body, &err), LLMSPLIT_OK);
+        CHECK_STR(body.data, cases[i].want);
+        llmsplit_buf_free(&body);
+    }
+}
+
+static void providers_chat_read_answer_reads_each_wire_whole_and_streamed(void) {
+    static const struct { const char *model; int stream; const char *body; } cases[] = {
+        {"gpt-4", 0, "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"Hi!\",\"tool_calls\":[{\"id\":\"call_1\","
+                     "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}],"
+                     "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}"},
+        {"gpt-4", 1, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"}}]}\n\n"
+                     "data: {\"choices\":[{\"delta\":{\"content\":\"!\",\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+                     "\"finish_reason\":\"tool_calls\"}]}\n\n"
+                     "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\ndata: [DONE]\n\n"},
+        {"anthropic/claude-3", 0, "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"Hi!\"},{\"type\":\"tool_use\",\"id\":\"call_1\","
+                                  "\"name\":\"f\",\"input\":{}}],\"stop_reason\":\"tool_use\",\"usage\":{\"input_tokens\":5,\"output_tokens\":2}}"},
+        {"anthropic/claude-3", 1, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"role\":\"assistant\",\"usage\":{\"input_tokens\":5}}}\n\n"
+                                  "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+                                  "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi!\"}}\n\n"
+                                  "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"call_1\",\"name\":\"f\",\"input\":{}}}\n\n"
+                                  "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{}\"}}\n\n"
+                                  "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":2}}\n\n"
+                                  "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"},
+        {"ollama/llama3", 0, "{\"message\":{\"role\":\"assistant\",\"content\":\"Hi!\",\"tool_calls\":[{\"id\":\"call_1\",\"function\":{\"name\":\"f\","
+                             "\"arguments\":{}}}]},\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":5,\"eval_count\":2}"},
+        {"ollama/llama3", 1, "{\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"done\":false}\n"
+                             "{\"message\":{\"role\":\"assistant\",\"content\":\"!\",\"tool_calls\":[{\"id\":\"call_1\",\"function\":{\"name\":\"f\",\"arguments\":{}}}]},\"done\":false}\n"
+                             "{\"message\":{\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":5,\"eval_count\":2}"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        llmsplit_chat_response r;
+        llmsplit_error err;
+        llmsplit_status code = llmsplit_chat_read_answer(cases[i].model, cases[i].stream, cases[i].body, strlen(cases[i].body), &r, &err);
+        if (code) printf("  case %u: %s\n", (unsigned)i, err.message);
+        CHECK_EQ_INT(code, LLMSPLIT_OK);
+        CHECK_EQ_MEM(r.text.data, r.text.len, "Hi!", 3);
+        CHECK_STR(r.role, "assistant");
+        CHECK_STR(r.finish_reason, "tool_calls");
+        CHECK_STR(r.tool_calls.data, "[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]");
+        CHECK_EQ_INT(r.prompt_tokens, 5);
+        CHECK_EQ_INT(r.completion_tokens, 2);
+        CHECK_EQ_INT(r.http_status, 200);
+        if (cases[i].stream) CHECK_GE_DBL(r.ttft_ms, 0);
+        else CHECK_LT_DBL(r.ttft_ms, 0);
+        llmsplit_chat_response_free(&r);
+    }
+}
+
+static void providers_chat_read_answer_errors(void) {
+    static const struct { const char *model; int stream; const char *body; llmsplit_status code; const char *message; } cases[] = {
+        {"fireworks/x", 0, "{}", LLMSPLIT_ERR_CONFIG, "unknown provider in model 'fireworks/x'"},
+        {"gpt-4", 0, "{\"choices\":[]}", LLMSPLIT_ERR_RESPONSE, "the answer has no choices[0].message"},
+        {"gpt-4", 0, "nope", LLMSPLIT_ERR_RESPONSE, "the answer is not JSON"},
+        {"gpt-4", 1, "data: {\"choices\":[{\"delta\":{\"content\":\"half\"}}]}\n\n", LLMSPLIT_ERR_RESPONSE, "the stream ended before"},
+        {"gpt-4", 1, "data: {\"choices\":[\n\n", LLMSPLIT_ERR_RESPONSE, "a stream event is not JSON"},
+        {"claude-3-haiku", 1, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+         LLMSPLIT_ERR_PROVIDER, "error inside the stream: overloaded_error: Overloaded"},
+        {"ollama/x", 1, "{\"message\":{\"content\":\"a\"},\"done\":false}\n{\"mess", LLMSPLIT_ERR_RESPONSE, "a stream event is not JSON"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        llmsplit_chat_response r;
+        llmsplit_error err;
+        CHECK_EQ_INT(llmsplit_chat_read_answer(cases[i].model, cases[i].stream, cases[i].body, strlen(cases[i].body), &r, &err),
+                     cases[i].code);
+        CHECK_EQ_INT(err.code, cases[i].code);
+        CHECK_STARTS(err.message, cases[i].message);
+        llmsplit_chat_response_free(&r);
+    }
 }
 
 /* --- the SSE parser ---------------------------------------------------------------------------- */
@@ -737,7 +1079,18 @@ int main(int argc, char **argv) {
     RUN(providers_stream_cut_short_is_a_response_error);
     RUN(providers_stream_error_status_reads_the_error_body);
     RUN(providers_stream_tool_call_deltas_are_assembled);
+    RUN(providers_anthropic_stream_numbers_tool_calls_by_tool_blocks);
+    RUN(providers_ollama_stream_keeps_tool_calls_openai_shaped);
+    RUN(providers_ollama_tool_calls_are_openai_shaped);
+    RUN(providers_openai_compatible_tool_calls_are_normalised);
+    RUN(providers_stream_tool_call_joins_a_surrogate_pair_split_across_pieces);
     RUN(providers_stream_joins_a_surrogate_pair_split_across_events);
+    RUN(providers_chat_body_is_the_body_chat_sends);
+    RUN(providers_chat_body_refuses_what_chat_refuses);
+    RUN(providers_ollama_request_sends_tool_call_arguments_as_objects);
+    RUN(providers_translated_params_never_repeat_a_key);
+    RUN(providers_chat_read_answer_reads_each_wire_whole_and_streamed);
+    RUN(providers_chat_read_answer_errors);
     RUN(sse_line_endings_and_splits_give_the_same_events);
     RUN(sse_data_without_blank_line_is_not_dispatched);
     RUN(sse_event_size_is_capped);
