@@ -813,8 +813,11 @@ LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *http, const llmsp
        openrouter/                        OpenRouter             OPENROUTER_API_KEY
        together_ai/                       Together               TOGETHER_API_KEY or TOGETHERAI_API_KEY
        anthropic/ or bare claude-*        Anthropic Messages     ANTHROPIC_API_KEY
-   An explicit api_base always wins. A key given as "os.environ/NAME" is read from NAME. Keys are
-   sent only to their own provider's host and never appear in messages or logs. */
+   An explicit api_base always wins. A key given as "os.environ/NAME" is read from NAME. A key
+   from the provider's variable (OPENAI_API_KEY, ...) is sent only to the provider's own host: its
+   default base, the base in its base variable ($OPENAI_API_BASE, ...), or for huggingface/ an
+   https:// endpoint under huggingface.cloud. A request with an api_base of its own (a local server,
+   a proxy) and no api_key sends no key. Keys never appear in messages or logs. */
 
 /* Where a model string goes: the adapter, the name sent upstream, the endpoint URL, and the
    environment variables its key comes from. */
@@ -822,7 +825,9 @@ typedef struct llmsplit_route {
     llmsplit_provider provider;
     char model[256];              /* upstream model name (prefix stripped) */
     char url[LLMSPLIT_URL_MAX + 256];
-    const char *key_env[2];       /* NULL when none */
+    const char *key_env[2];       /* NULL when none, and when the URL is not the provider's own
+                                     host (its default, its base variable's, an HF Inference
+                                     Endpoint): an environment key goes nowhere else */
     int key_required;             /* 0 for Ollama, and for any explicit api_base */
 } llmsplit_route;
 
@@ -5764,6 +5769,29 @@ static void llmsplit__known_prefixes(char *out, size_t cap) {
         o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "", llmsplit__providers[i].prefix[0]);
 }
 
+/* a and b name the same base URL, trailing slashes aside. */
+static int llmsplit__same_base(const char *a, const char *b) {
+    size_t n = strlen(a), m = b ? strlen(b) : 0;
+    while (n > 0 && a[n - 1] == '/') n--;
+    while (m > 0 && b[m - 1] == '/') m--;
+    return b && n == m && memcmp(a, b, n) == 0;
+}
+
+/* Whether the provider's environment key may go to base. A key in the environment was meant for
+   the provider's own host: its default base, the base its own variable names (set on purpose,
+   like the key), or one of its Inference Endpoints. A base given with the deployment (a local
+   server, a proxy, someone else's endpoint) gets a key only when one is given with it. */
+static int llmsplit__env_key_goes_to(const llmsplit__provider *p, const char *base) {
+    llmsplit_url u;
+    size_t n;
+    if ((p->default_base && llmsplit__same_base(base, p->default_base)) ||
+        (p->base_env && llmsplit__same_base(base, getenv(p->base_env))))
+        return 1;
+    if (!p->endpoint[0] || !llmsplit__url_parse(base, &u, NULL) || !u.https) return 0;
+    n = strlen(u.host);
+    return n > 18 && strcmp(u.host + n - 18, ".huggingface.cloud") == 0;
+}
+
 LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char *api_base, const char *api_version,
                                                llmsplit_route *out, llmsplit_error *err) {
     const char *name, *base = api_base && *api_base ? api_base : NULL, *path;
@@ -5805,6 +5833,7 @@ LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char 
            no key; a dedicated endpoint, or a base that is always given (Azure's), is not */
         if (api_base && *api_base && p->default_base) out->key_required = 0;
     }
+    if (!llmsplit__env_key_goes_to(p, base)) out->key_env[0] = out->key_env[1] = NULL;
     if (p->version_env) {
         const char *version = api_version && *api_version ? api_version : getenv(p->version_env);
         if (!version || !*version) {
@@ -6198,6 +6227,11 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
     resp->provider = route.provider;
     llmsplit__copy(resp->model, sizeof resp->model, route.model);
     key = llmsplit__resolve_key(req->api_key, &route);
+    if (!key && route.key_required && !route.key_env[0]) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "no API key for %s: its api_base is not the provider's own, "
+                            "so no key from the environment goes there; pass api_key", req->model);
+        return err->code;
+    }
     if (!key && route.key_required) {
         llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "no API key for %s: set %s%s%s or pass one", req->model,
                             route.key_env[0] ? route.key_env[0] : "a key",
