@@ -6647,13 +6647,14 @@ static int llmsplit__cfg_keys(llmsplit__cfgp *p, const llmsplit_json_val *obj, c
     int brackets = strcmp(path, "split") == 0; /* its keys are model strings: split["a/b.c"] */
     llmsplit_json_iter it = llmsplit_json_iterate(obj);
     const llmsplit_json_val *k;
-    llmsplit__cfg_key *keys;
+    llmsplit__cfg_key local[16], *keys = local; /* most objects have a few keys: no allocation */
     size_t n = llmsplit_json_len(obj), i = 0, dup = (size_t)-1, first = (size_t)-1;
     if (n > max)
         return llmsplit__cfg_fail(p, *path ? path : NULL, "%smore than %d keys", *path ? "" : "the top level has ", (int)max);
     if (n < 2) return 1;
-    keys = (llmsplit__cfg_key *)llmsplit__alloc(&p->cfg->llmsplit__allocator, n * sizeof *keys);
-    if (!keys) return llmsplit__cfg_nomem(p);
+    if (n > sizeof local / sizeof local[0] &&
+        !(keys = (llmsplit__cfg_key *)llmsplit__alloc(&p->cfg->llmsplit__allocator, n * sizeof *keys)))
+        return llmsplit__cfg_nomem(p);
     while (i < n && llmsplit_json_next(&it, &k, NULL)) {
         keys[i].s = llmsplit_json_str(k, &keys[i].n);
         keys[i].at = i;
@@ -6669,10 +6670,10 @@ static int llmsplit__cfg_keys(llmsplit__cfgp *p, const llmsplit_json_val *obj, c
         char kp[192];
         if (brackets) snprintf(kp, sizeof kp, "split[\"%.60s\"]", keys[dup].s);
         else llmsplit__cfg_path(kp, sizeof kp, path, keys[dup].s, keys[dup].n);
-        llmsplit__free(&p->cfg->llmsplit__allocator, keys);
+        if (keys != local) llmsplit__free(&p->cfg->llmsplit__allocator, keys);
         return llmsplit__cfg_fail(p, kp, "given twice");
     }
-    llmsplit__free(&p->cfg->llmsplit__allocator, keys);
+    if (keys != local) llmsplit__free(&p->cfg->llmsplit__allocator, keys);
     return 1;
 }
 
