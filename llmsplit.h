@@ -7981,6 +7981,8 @@ struct llmsplit_client {
     llmsplit_logger logger;
     llmsplit_http *http;          /* primary calls */
     llmsplit_http *mirror_http;   /* silent calls: their own connections, never contending */
+    llmsplit_logger mirror_logger;/* the http desc's, behind llmsplit__mirror_http_log */
+    int mirror_http_making;       /* mirror_http is being made: its logger stays quiet */
     llmsplit_pool *pool;
     int drain_ms;
     int pool_threads, pool_queue; /* what the pool was made with: a reload cannot change them */
@@ -8382,6 +8384,14 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
     llmsplit_http_response_free(&resp);
 }
 
+/* The silent side's HTTP client is made from the same desc as the primary's, so whatever its
+   making says (the insecure-mode warning) the primary's has just said: once is enough. After
+   that its messages pass through. */
+static void llmsplit__mirror_http_log(llmsplit_log_level level, const char *message, void *user_data) {
+    llmsplit_client *c = (llmsplit_client *)user_data;
+    if (!c->mirror_http_making) llmsplit__log(&c->mirror_logger, level, "%s", message);
+}
+
 #ifndef LLMSPLIT_NO_THREADS
 /* The background watcher: config files and URLs are checked here, never on the request path. */
 static void *llmsplit__watcher_main(void *arg) {
@@ -8492,7 +8502,13 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
         c->next_log_check_ms = llmsplit__now_ms() + 1000;
     }
     /* the silent side gets its own HTTP client: its own pool of connections and TLS sessions */
-    if (!(c->mirror_http = llmsplit__http_create(&d.http, err))) goto fail;
+    c->mirror_logger = d.http.logger;
+    d.http.logger.func = llmsplit__mirror_http_log;
+    d.http.logger.user_data = c;
+    c->mirror_http_making = 1;
+    c->mirror_http = llmsplit__http_create(&d.http, err);
+    c->mirror_http_making = 0; /* before the pool's threads start: they see it */
+    if (!c->mirror_http) goto fail;
     memset(&pd, 0, sizeof pd);
     pd.threads = c->pool_threads = c->cur->cfg->mirror_threads;
     pd.queue = c->pool_queue = c->cur->cfg->mirror_queue;
