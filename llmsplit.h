@@ -18,6 +18,7 @@
           {"model_name": "chat", "litellm_params": {"model": "gpt-4", "weight": 0.8,
                                                     "api_key": "os.environ/OPENAI_API_KEY"}},
           {"model_name": "chat", "litellm_params": {"model": "huggingface/https://my-endpoint.example/",
+                                                    "api_key": "os.environ/HUGGINGFACE_API_KEY",
                                                     "weight": 0.2, "silent_model": "eval"}},
           {"model_name": "eval", "litellm_params": {"model": "openai/gpt-4o", "timeout": 30}}],
         "router_settings": {"sticky": true, "num_retries": 1, "fallbacks": [{"chat": ["eval"]}],
@@ -72,8 +73,17 @@
      writer, a buffer, a parser, a health window) belongs to one thread at a time. Callbacks
      (on_record, on_delta, the logger) are called from the thread doing the work, which for
      silent calls is a pool worker.
-   - Secrets. API keys are sent only to their own provider. No key, URL user information or URL
-     query string appears in an error message, a record or a log line.
+   - Secrets. API keys are sent only to their own provider. A key from a provider's environment
+     variable goes only to that provider's own host: its default base, the base named by its own
+     base variable (OPENAI_API_BASE, ...), or for huggingface/ an https endpoint under
+     huggingface.cloud; a deployment with an api_base of its own and no api_key sends no key. No
+     key, URL user information or URL query string appears in an error message, a record or a
+     log line.
+   - A config is code. It names the hosts requests go to and, with "os.environ/NAME", the
+     environment variables sent to them: a config can send any environment variable of the
+     process to any host it names. Load configs only from a source you trust as you trust your
+     code. config_url must be https://, or http:// to a loopback host (127.0.0.0/8, ::1,
+     localhost), unless the desc sets allow_insecure_config_url (then a warning is logged).
    - Environment. Read by the library: OPENAI_API_KEY, OPENAI_API_BASE, AZURE_API_KEY,
      AZURE_API_BASE, AZURE_API_VERSION, HUGGINGFACE_API_KEY, HF_TOKEN, OLLAMA_API_KEY,
      OLLAMA_API_BASE, OPENROUTER_API_KEY, TOGETHER_API_KEY, TOGETHERAI_API_KEY, ANTHROPIC_API_KEY
@@ -343,7 +353,11 @@ typedef void (*llmsplit_record_fn)(const llmsplit_record *record, const char *js
 typedef struct llmsplit_client_desc {
     const char *config_json;      /* the config as text (config_len bytes; 0: strlen) */
     size_t config_len;
-    const char *config_file;      /* or a file: changes are picked up between requests */
+    const char *config_file;      /* or a file: changes are picked up between requests. The same
+                                     text again (a touch, a 200 with an unchanged body) is no
+                                     reload; a reload keeps the health and cooldown of every arm
+                                     that stays (same group, model and api_base); mirror_threads
+                                     and mirror_queue take effect at restart, drain_ms at once */
     const char *config_url;       /* or a URL polled in the background (ETag / If-None-Match):
                                      https://, or http:// to a loopback host */
     int config_poll_ms;           /* 0: 1000 for a file, 30000 for a URL */
