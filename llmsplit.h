@@ -8093,7 +8093,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_reopen_log(llmsplit_client *c, llms
 
 static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
     llmsplit_buf line;
-    if (c->log_fd < 0 && !c->on_record) return; /* nobody reads it: not even a timestamp */
+    if (!c->log_path && !c->on_record) return; /* nobody reads it: not even a timestamp */
     if (!r->ts[0]) llmsplit__now_iso(r->ts);
     llmsplit_buf_init(&line, &c->allocator);
     if (!llmsplit__record_json(r, &line)) {
@@ -8101,7 +8101,7 @@ static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
         llmsplit_buf_free(&line);
         return;
     }
-    if (c->log_fd >= 0) {
+    if (c->log_path) { /* log_fd may change (a reopen): it is read under the lock */
         /* one write per line under the lock: lines never interleave */
         size_t off = 0;
         llmsplit_buf_append(&line, "\n", 1);
