@@ -18,6 +18,7 @@
           {"model_name": "chat", "litellm_params": {"model": "gpt-4", "weight": 0.8,
                                                     "api_key": "os.environ/OPENAI_API_KEY"}},
           {"model_name": "chat", "litellm_params": {"model": "huggingface/https://my-endpoint.example/",
+                                                    "api_key": "os.environ/HUGGINGFACE_API_KEY",
                                                     "weight": 0.2, "silent_model": "eval"}},
           {"model_name": "eval", "litellm_params": {"model": "openai/gpt-4o", "timeout": 30}}],
         "router_settings": {"sticky": true, "num_retries": 1, "fallbacks": [{"chat": ["eval"]}],
@@ -72,8 +73,17 @@
      writer, a buffer, a parser, a health window) belongs to one thread at a time. Callbacks
      (on_record, on_delta, the logger) are called from the thread doing the work, which for
      silent calls is a pool worker.
-   - Secrets. API keys are sent only to their own provider. No key, URL user information or URL
-     query string appears in an error message, a record or a log line.
+   - Secrets. API keys are sent only to their own provider. A key from a provider's environment
+     variable goes only to that provider's own host: its default base, the base named by its own
+     base variable (OPENAI_API_BASE, ...), or for huggingface/ an https endpoint under
+     huggingface.cloud; a deployment with an api_base of its own and no api_key sends no key. No
+     key, URL user information or URL query string appears in an error message, a record or a
+     log line.
+   - A config is code. It names the hosts requests go to and, with "os.environ/NAME", the
+     environment variables sent to them: a config can send any environment variable of the
+     process to any host it names. Load configs only from a source you trust as you trust your
+     code. config_url must be https://, or http:// to a loopback host (127.0.0.0/8, ::1,
+     localhost), unless the desc sets allow_insecure_config_url (then a warning is logged).
    - Environment. Read by the library: OPENAI_API_KEY, OPENAI_API_BASE, AZURE_API_KEY,
      AZURE_API_BASE, AZURE_API_VERSION, HUGGINGFACE_API_KEY, HF_TOKEN, OLLAMA_API_KEY,
      OLLAMA_API_BASE, OPENROUTER_API_KEY, TOGETHER_API_KEY, TOGETHERAI_API_KEY, ANTHROPIC_API_KEY
@@ -105,7 +115,7 @@
        LLMSPLIT_SSE_MAX_EVENT_BYTES     1 MiB      bytes of one server-sent event
        LLMSPLIT_CONFIG_MAX_BYTES        16 MiB     bytes of a config file
        LLMSPLIT_CONFIG_MAX_DEPLOYMENTS  4096       model_list entries plus split arms
-       LLMSPLIT_CONFIG_MAX_KEYS         256        keys of one litellm_params object
+       LLMSPLIT_CONFIG_MAX_KEYS         256        keys of one config object the library reads
        LLMSPLIT_ROLLBACK_MAX_WINDOW     10000      results kept per deployment for rollback
        LLMSPLIT_POOL_MAX_THREADS        256        workers of one mirror pool
        LLMSPLIT_POOL_MAX_QUEUE          1048576    waiting tasks of one mirror pool
@@ -347,11 +357,20 @@ typedef void (*llmsplit_record_fn)(const llmsplit_record *record, const char *js
 typedef struct llmsplit_client_desc {
     const char *config_json;      /* the config as text (config_len bytes; 0: strlen) */
     size_t config_len;
-    const char *config_file;      /* or a file: changes are picked up between requests */
-    const char *config_url;       /* or a URL polled in the background (ETag / If-None-Match) */
+    const char *config_file;      /* or a file: changes are picked up between requests. The same
+                                     text again (a touch, a 200 with an unchanged body) is no
+                                     reload; a reload keeps the health and cooldown of every arm
+                                     that stays (same group, model and api_base); mirror_threads
+                                     and mirror_queue take effect at restart, drain_ms at once */
+    const char *config_url;       /* or a URL polled in the background (ETag / If-None-Match):
+                                     https://, or http:// to a loopback host */
     int config_poll_ms;           /* 0: 1000 for a file, 30000 for a URL */
+    int allow_insecure_config_url;/* DANGER: accept an http:// config_url to another host (a
+                                     warning is logged); see Secrets in the RULES at the top */
     llmsplit_http_desc http;      /* CA file, insecure, proxies, connect timeout, ... */
-    const char *log_path;         /* JSONL records are appended here (NULL: none) */
+    const char *log_path;         /* JSONL records are appended here (NULL: none). When the file
+                                     is moved or deleted (logrotate), a new one is started at the
+                                     path within a second; see llmsplit_client_reopen_log */
     int keep_responses;           /* put the answer text in call records */
     llmsplit_record_fn on_record; /* called for every record (may be NULL), from any thread */
     void *user_data;
@@ -412,6 +431,14 @@ typedef struct llmsplit_client_stats {
 } llmsplit_client_stats;
 LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *client);
 
+/* Closes the log and opens log_path again (creating it), for a program that rotates its logs on
+   a signal such as SIGHUP: the library installs no handler, so the program's handler sets a flag
+   and the program calls this outside the handler. Without it a moved or deleted log is noticed
+   anyway, at the first record written a second or more after the last check. LLMSPLIT_OK also
+   when the client has no log; LLMSPLIT_ERR_USAGE when the file cannot be opened (the old one is
+   kept). Thread-safe. */
+LLMSPLIT_API llmsplit_status llmsplit_client_reopen_log(llmsplit_client *client, llmsplit_error *err);
+
 /* Waits until no silent call is queued or running, up to timeout_ms (< 0: forever): LLMSPLIT_OK
    when idle, LLMSPLIT_ERR_BUSY when silent calls were still queued or running at the timeout.
    For tools and tests that want every record written before reading the log. */
@@ -452,7 +479,7 @@ LLMSPLIT_API void llmsplit_completion_cleanup(void);
 #define LLMSPLIT_CONFIG_MAX_DEPLOYMENTS 4096              /* model_list entries + split arms */
 #endif
 #ifndef LLMSPLIT_CONFIG_MAX_KEYS
-#define LLMSPLIT_CONFIG_MAX_KEYS 256                      /* keys of one litellm_params object */
+#define LLMSPLIT_CONFIG_MAX_KEYS 256                      /* keys of one interpreted object */
 #endif
 #ifndef LLMSPLIT_ROLLBACK_MAX_WINDOW
 #define LLMSPLIT_ROLLBACK_MAX_WINDOW 10000                /* results kept per deployment */
@@ -525,7 +552,8 @@ typedef struct llmsplit_config {
    - "model_list": LiteLLM entries {"model_name": GROUP, "litellm_params": {...}} ("params" is
      accepted for "litellm_params", not both). In the params: model (required), weight (number
      >= 0), silent_model, api_key, api_base (an http:// or https:// URL), api_version, timeout
-     (seconds > 0), input_cost_per_token, output_cost_per_token (>= 0), rpm, tpm (integers >= 0).
+     (seconds, 0 < timeout <= 86400), input_cost_per_token, output_cost_per_token (USD, 0..1),
+     rpm, tpm (integers >= 0).
      "os.environ/NAME" in api_key, api_base and api_version reads the variable now. Every other
      key is a request parameter and goes into extra_params, except LiteLLM's other control keys
      (stream_timeout, max_retries, organization, custom_llm_provider, model_info, tags, cloud
@@ -535,21 +563,22 @@ typedef struct llmsplit_config {
      named "default" whose arms are those model strings. It may sit beside a model_list that has
      no group "default".
    - "router_settings": sticky (bool), mirror_sample_rate (0..1), mirror_threads (1..256),
-     mirror_queue (1..1000000), num_retries (0..100), timeout (> 0), drain_ms (>= 0),
-     fallbacks ([{"GROUP": ["GROUP", ...]}, ...], each group of this config, at most one list
-     per group, not itself), rollback ({window, max_error_rate, max_p95_ms, cooldown_s}: window
-     0..LLMSPLIT_ROLLBACK_MAX_WINDOW, max_error_rate 0..1, max_p95_ms >= 0, cooldown_s > 0 (at
-     most 1e9);
-     a window needs a limit and a limit needs a window; no other keys). Its other keys
-     (LiteLLM's routing_strategy, redis_host, ...) are ignored.
+     mirror_queue (1..1000000), num_retries (0..100), timeout (seconds, 0 < timeout <= 86400),
+     drain_ms (0..86400000), fallbacks ([{"GROUP": ["GROUP", ...]}, ...], each group of this
+     config, at most one list per group, not itself), rollback ({window, max_error_rate,
+     max_p95_ms, cooldown_s}: window 0..LLMSPLIT_ROLLBACK_MAX_WINDOW, max_error_rate 0..1,
+     max_p95_ms 0..86400000, 0 < cooldown_s <= 86400; a window needs a limit and a limit needs a
+     window; no other keys). Its other keys (LiteLLM's routing_strategy, redis_host, ...) are
+     ignored. No duration may exceed a day: a longer one is more often a typo than a wish.
    - Other top-level keys (litellm_settings, general_settings, environment_variables, ...) are
      ignored, so a LiteLLM proxy config loads unchanged. Nothing is taken from them.
 
    Weights: within a group either every deployment has one or none has (then the split is
    uniform); not all 0. silent_model names a group of this config or is a model string: it
    contains '/', starts with gpt-, o1, o3 or claude-, or equals the model of a deployment.
-   An interpreted object (the top level, litellm_params, router_settings, rollback, split) may
-   not repeat a key.
+   An interpreted object (the top level, a model_list entry, litellm_params, router_settings,
+   rollback, a fallbacks entry) may not repeat a key or have more than LLMSPLIT_CONFIG_MAX_KEYS
+   keys; split may not repeat a model and has at most LLMSPLIT_CONFIG_MAX_DEPLOYMENTS.
 
    Stores the config in *out, or NULL with the status and *err filled (err may be NULL):
    LLMSPLIT_ERR_CONFIG with the key path of the first error and what is wrong with it, e.g.
@@ -807,8 +836,11 @@ LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *http, const llmsp
        openrouter/                        OpenRouter             OPENROUTER_API_KEY
        together_ai/                       Together               TOGETHER_API_KEY or TOGETHERAI_API_KEY
        anthropic/ or bare claude-*        Anthropic Messages     ANTHROPIC_API_KEY
-   An explicit api_base always wins. A key given as "os.environ/NAME" is read from NAME. Keys are
-   sent only to their own provider's host and never appear in messages or logs. */
+   An explicit api_base always wins. A key given as "os.environ/NAME" is read from NAME. A key
+   from the provider's variable (OPENAI_API_KEY, ...) is sent only to the provider's own host: its
+   default base, the base in its base variable ($OPENAI_API_BASE, ...), or for huggingface/ an
+   https:// endpoint under huggingface.cloud. A request with an api_base of its own (a local server,
+   a proxy) and no api_key sends no key. Keys never appear in messages or logs. */
 
 /* Where a model string goes: the adapter, the name sent upstream, the endpoint URL, and the
    environment variables its key comes from. */
@@ -816,7 +848,9 @@ typedef struct llmsplit_route {
     llmsplit_provider provider;
     char model[256];              /* upstream model name (prefix stripped) */
     char url[LLMSPLIT_URL_MAX + 256];
-    const char *key_env[2];       /* NULL when none */
+    const char *key_env[2];       /* NULL when none, and when the URL is not the provider's own
+                                     host (its default, its base variable's, an HF Inference
+                                     Endpoint): an environment key goes nowhere else */
     int key_required;             /* 0 for Ollama, and for any explicit api_base */
 } llmsplit_route;
 
@@ -6027,6 +6061,29 @@ static void llmsplit__known_prefixes(char *out, size_t cap) {
         o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "", llmsplit__providers[i].prefix[0]);
 }
 
+/* a and b name the same base URL, trailing slashes aside. */
+static int llmsplit__same_base(const char *a, const char *b) {
+    size_t n = strlen(a), m = b ? strlen(b) : 0;
+    while (n > 0 && a[n - 1] == '/') n--;
+    while (m > 0 && b[m - 1] == '/') m--;
+    return b && n == m && memcmp(a, b, n) == 0;
+}
+
+/* Whether the provider's environment key may go to base. A key in the environment was meant for
+   the provider's own host: its default base, the base its own variable names (set on purpose,
+   like the key), or one of its Inference Endpoints. A base given with the deployment (a local
+   server, a proxy, someone else's endpoint) gets a key only when one is given with it. */
+static int llmsplit__env_key_goes_to(const llmsplit__provider *p, const char *base) {
+    llmsplit_url u;
+    size_t n;
+    if ((p->default_base && llmsplit__same_base(base, p->default_base)) ||
+        (p->base_env && llmsplit__same_base(base, getenv(p->base_env))))
+        return 1;
+    if (!p->endpoint[0] || !llmsplit__url_parse(base, &u, NULL) || !u.https) return 0;
+    n = strlen(u.host);
+    return n > 18 && strcmp(u.host + n - 18, ".huggingface.cloud") == 0;
+}
+
 LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char *api_base, const char *api_version,
                                                llmsplit_route *out, llmsplit_error *err) {
     const char *name, *base = api_base && *api_base ? api_base : NULL, *path, *base_env = NULL;
@@ -6072,6 +6129,7 @@ LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char 
            no key; a dedicated endpoint, or a base that is always given (Azure's), is not */
         if (api_base && *api_base && p->default_base) out->key_required = 0;
     }
+    if (!llmsplit__env_key_goes_to(p, base)) out->key_env[0] = out->key_env[1] = NULL;
     if (p->version_env) {
         const char *version = api_version && *api_version ? api_version : getenv(p->version_env);
         if (!version || !*version) {
@@ -6495,6 +6553,11 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
     resp->provider = route.provider;
     llmsplit__copy(resp->model, sizeof resp->model, route.model);
     key = llmsplit__resolve_key(req->api_key, &route);
+    if (!key && route.key_required && !route.key_env[0]) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "no API key for %s: its api_base is not the provider's own, "
+                            "so no key from the environment goes there; pass api_key", req->model);
+        return err->code;
+    }
     if (!key && route.key_required) {
         llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "no API key for %s: set %s%s%s or pass one", req->model,
                             route.key_env[0] ? route.key_env[0] : "a key",
@@ -6915,6 +6978,7 @@ typedef struct llmsplit__cfgp {
     llmsplit_config *cfg;
     llmsplit_error *err;
     int nomem;
+    const volatile int *abort_flag; /* set: give up (a client being destroyed does not wait) */
 } llmsplit__cfgp;
 
 /* Always returns 0, so callers write `return llmsplit__cfg_fail(...)`. */
@@ -6950,27 +7014,60 @@ static int llmsplit__cfg_key_is(const llmsplit_json_val *k, const char *name) {
     return s && n == strlen(name) && memcmp(s, name, n) == 0;
 }
 
-/* Fails when an interpreted object repeats a key: the first copy would win silently, which
-   hides a mistake (and JSON does not say which copy counts). */
-static int llmsplit__cfg_no_dups(llmsplit__cfgp *p, const llmsplit_json_val *obj, const char *path) {
+/* A key of an object being checked for repeats, with its place in the object. */
+typedef struct llmsplit__cfg_key {
+    const char *s;
+    size_t n, at;
+} llmsplit__cfg_key;
+
+static int llmsplit__cfg_key_cmp(const void *a, const void *b) {
+    const llmsplit__cfg_key *x = (const llmsplit__cfg_key *)a, *y = (const llmsplit__cfg_key *)b;
+    int c;
+    if (x->n != y->n) return x->n < y->n ? -1 : 1;
+    if ((c = memcmp(x->s, y->s, x->n)) != 0) return c;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+/* Fails when an interpreted object has more keys than it may (max) or repeats a key: the first
+   copy would win silently, which hides a mistake (and JSON does not say which copy counts). The
+   keys are sorted, so a hostile object costs n log n, not n squared; the key reported is the
+   first one in the text that comes again, as a reader scanning from the top would find it. */
+static int llmsplit__cfg_keys(llmsplit__cfgp *p, const llmsplit_json_val *obj, const char *path, size_t max) {
     int brackets = strcmp(path, "split") == 0; /* its keys are model strings: split["a/b.c"] */
-    llmsplit_json_iter it = llmsplit_json_iterate(obj), jt;
-    const llmsplit_json_val *k, *k2;
-    while (llmsplit_json_next(&it, &k, NULL)) {
-        size_t n, n2;
-        const char *s = llmsplit_json_str(k, &n);
-        jt = it;
-        while (llmsplit_json_next(&jt, &k2, NULL)) {
-            const char *s2 = llmsplit_json_str(k2, &n2);
-            if (n == n2 && memcmp(s, s2, n) == 0) {
-                char kp[192];
-                if (brackets) snprintf(kp, sizeof kp, "split[\"%.*s\"]", llmsplit__fit(s, 60), s);
-                else llmsplit__cfg_path(kp, sizeof kp, path, s, n);
-                return llmsplit__cfg_fail(p, kp, "given twice");
-            }
-        }
+    llmsplit_json_iter it = llmsplit_json_iterate(obj);
+    const llmsplit_json_val *k;
+    llmsplit__cfg_key local[16], *keys = local; /* most objects have a few keys: no allocation */
+    size_t n = llmsplit_json_len(obj), i = 0, dup = (size_t)-1, first = (size_t)-1;
+    if (n > max)
+        return llmsplit__cfg_fail(p, *path ? path : NULL, "%smore than %d keys", *path ? "" : "the top level has ", (int)max);
+    if (n < 2) return 1;
+    if (n > sizeof local / sizeof local[0] &&
+        !(keys = (llmsplit__cfg_key *)llmsplit__alloc(&p->cfg->llmsplit__allocator, n * sizeof *keys)))
+        return llmsplit__cfg_nomem(p);
+    while (i < n && llmsplit_json_next(&it, &k, NULL)) {
+        keys[i].s = llmsplit_json_str(k, &keys[i].n);
+        keys[i].at = i;
+        i++;
     }
+    qsort(keys, i, sizeof *keys, llmsplit__cfg_key_cmp);
+    for (n = i, i = 1; i < n; i++)
+        if (keys[i].n == keys[i - 1].n && memcmp(keys[i].s, keys[i - 1].s, keys[i].n) == 0 && keys[i - 1].at < first) {
+            first = keys[i - 1].at; /* equal keys are sorted by place: the smallest is a group's first */
+            dup = i - 1;
+        }
+    if (dup != (size_t)-1) {
+        char kp[192];
+        if (brackets) snprintf(kp, sizeof kp, "split[\"%.*s\"]", llmsplit__fit(keys[dup].s, 60), keys[dup].s);
+        else llmsplit__cfg_path(kp, sizeof kp, path, keys[dup].s, keys[dup].n);
+        if (keys != local) llmsplit__free(&p->cfg->llmsplit__allocator, keys);
+        return llmsplit__cfg_fail(p, kp, "given twice");
+    }
+    if (keys != local) llmsplit__free(&p->cfg->llmsplit__allocator, keys);
     return 1;
+}
+
+static int llmsplit__cfg_no_dups(llmsplit__cfgp *p, const llmsplit_json_val *obj, const char *path) {
+    return llmsplit__cfg_keys(p, obj, path, LLMSPLIT_CONFIG_MAX_KEYS);
 }
 
 /* An optional member: NULL when absent or null (YAML's empty value becomes null). */
@@ -7079,6 +7176,11 @@ static int llmsplit__cfg_env_string(llmsplit__cfgp *p, const llmsplit_json_val *
 
 /* --- config: deployments -------------------------------------------------------------------- */
 
+/* The longest duration a config may ask for: a day. A longer timeout, drain or cooldown is a
+   typo (milliseconds written as seconds) more often than a wish, and no call should block that
+   long; the bound also keeps every conversion to milliseconds inside an int. */
+#define LLMSPLIT__CFG_MAX_SECONDS 86400
+
 /* litellm_params keys that steer llmsplit or LiteLLM itself and are never sent upstream.
    Credentials of providers llmsplit does not speak are here too, so they cannot leak into a
    request body. */
@@ -7141,8 +7243,6 @@ static int llmsplit__cfg_deployment(llmsplit__cfgp *p, const llmsplit_json_val *
                                     llmsplit_deployment *d) {
     const char *base = NULL;
     int has_in = 0, has_out = 0;
-    if (llmsplit_json_len(params) > LLMSPLIT_CONFIG_MAX_KEYS)
-        return llmsplit__cfg_fail(p, path, "more than %d keys", LLMSPLIT_CONFIG_MAX_KEYS);
     if (!llmsplit__cfg_no_dups(p, params, path)) return 0;
     if (!llmsplit__cfg_get(params, "model")) {
         char mp[192];
@@ -7156,9 +7256,9 @@ static int llmsplit__cfg_deployment(llmsplit__cfgp *p, const llmsplit_json_val *
         !llmsplit__cfg_env_string(p, params, path, "api_key", &d->api_key) ||
         !llmsplit__cfg_env_string(p, params, path, "api_base", &base) ||
         !llmsplit__cfg_env_string(p, params, path, "api_version", &d->api_version) ||
-        !llmsplit__cfg_number(p, params, path, "timeout", 0.0, 1, DBL_MAX, &d->timeout_s, NULL) ||
-        !llmsplit__cfg_number(p, params, path, "input_cost_per_token", 0.0, 0, DBL_MAX, &d->input_cost_per_token, &has_in) ||
-        !llmsplit__cfg_number(p, params, path, "output_cost_per_token", 0.0, 0, DBL_MAX, &d->output_cost_per_token, &has_out) ||
+        !llmsplit__cfg_number(p, params, path, "timeout", 0.0, 1, LLMSPLIT__CFG_MAX_SECONDS, &d->timeout_s, NULL) ||
+        !llmsplit__cfg_number(p, params, path, "input_cost_per_token", 0.0, 0, 1.0, &d->input_cost_per_token, &has_in) ||
+        !llmsplit__cfg_number(p, params, path, "output_cost_per_token", 0.0, 0, 1.0, &d->output_cost_per_token, &has_out) ||
         !llmsplit__cfg_int(p, params, path, "rpm", 0, INT_MAX, &d->rpm) ||
         !llmsplit__cfg_int(p, params, path, "tpm", 0, INT_MAX, &d->tpm))
         return 0;
@@ -7225,8 +7325,10 @@ static int llmsplit__cfg_model_list(llmsplit__cfgp *p, const llmsplit_json_val *
         const llmsplit_json_val *pp = llmsplit__cfg_get(e, "params");
         const char *gname = NULL;
         char ep[64], path[192];
+        if (llmsplit__flag_set(p->abort_flag)) return llmsplit__cfg_fail(p, NULL, "abandoned");
         snprintf(ep, sizeof ep, "model_list[%d]", i);
         if (llmsplit_json_type_of(e) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, ep, "must be an object");
+        if (!llmsplit__cfg_no_dups(p, e, ep)) return 0;
         llmsplit__cfg_path(path, sizeof path, ep, "model_name", 10);
         if (!name) return llmsplit__cfg_fail(p, path, "missing");
         if (!llmsplit__cfg_strval(p, name, path, 1, &gname)) return 0;
@@ -7252,12 +7354,13 @@ static int llmsplit__cfg_split(llmsplit__cfgp *p, const llmsplit_json_val *split
     int i = first;
     if (llmsplit__cfg_find_group(p->cfg, "default", 7) >= 0)
         return llmsplit__cfg_fail(p, "split", "group 'default' is also defined in model_list");
-    if (!llmsplit__cfg_no_dups(p, split, "split")) return 0;
+    if (!llmsplit__cfg_keys(p, split, "split", LLMSPLIT_CONFIG_MAX_DEPLOYMENTS)) return 0;
     while (llmsplit_json_next(&it, &k, &v)) {
         llmsplit_deployment *d = &p->cfg->deployments[i];
         size_t n;
         const char *model = llmsplit_json_str(k, &n);
         char path[192];
+        if (llmsplit__flag_set(p->abort_flag)) return llmsplit__cfg_fail(p, NULL, "abandoned");
         if (!model || n == 0) return llmsplit__cfg_fail(p, "split", "a model string is empty");
         snprintf(path, sizeof path, "split[\"%.*s\"]", llmsplit__fit(model, 60), model);
         if (memchr(model, 0, n)) return llmsplit__cfg_fail(p, path, "model string contains a NUL character");
@@ -7359,6 +7462,7 @@ static int llmsplit__cfg_fallbacks(llmsplit__cfgp *p, const llmsplit_json_val *f
         snprintf(ep, sizeof ep, "router_settings.fallbacks[%d]", i);
         if (llmsplit_json_type_of(e) != LLMSPLIT_JSON_OBJECT)
             return llmsplit__cfg_fail(p, ep, "must be an object {\"group\": [\"group\", ...]}");
+        if (!llmsplit__cfg_no_dups(p, e, ep)) return 0;
         while (llmsplit_json_next(&mt, &k, &list)) {
             size_t n;
             const char *name = llmsplit_json_str(k, &n);
@@ -7415,8 +7519,8 @@ static int llmsplit__cfg_rollback(llmsplit__cfgp *p, const llmsplit_json_val *rb
     }
     if (!llmsplit__cfg_int(p, rb, base, "window", 0, LLMSPLIT_ROLLBACK_MAX_WINDOW, &s->window) ||
         !llmsplit__cfg_number(p, rb, base, "max_error_rate", 0.0, 0, 1.0, &s->max_error_rate, NULL) ||
-        !llmsplit__cfg_number(p, rb, base, "max_p95_ms", 0.0, 0, DBL_MAX, &s->max_p95_ms, NULL) ||
-        !llmsplit__cfg_number(p, rb, base, "cooldown_s", 0.0, 1, 1e9, &s->cooldown_s, NULL))
+        !llmsplit__cfg_number(p, rb, base, "max_p95_ms", 0.0, 0, LLMSPLIT__CFG_MAX_SECONDS * 1000.0, &s->max_p95_ms, NULL) ||
+        !llmsplit__cfg_number(p, rb, base, "cooldown_s", 0.0, 1, LLMSPLIT__CFG_MAX_SECONDS, &s->cooldown_s, NULL))
         return 0;
     if (s->window > 0 && s->max_error_rate == 0.0 && s->max_p95_ms == 0.0)
         return llmsplit__cfg_fail(p, base, "a window needs a limit: max_error_rate or max_p95_ms");
@@ -7436,8 +7540,8 @@ static int llmsplit__cfg_router(llmsplit__cfgp *p, const llmsplit_json_val *rs) 
         !llmsplit__cfg_int(p, rs, base, "mirror_threads", 1, 256, &cfg->mirror_threads) ||
         !llmsplit__cfg_int(p, rs, base, "mirror_queue", 1, 1000000, &cfg->mirror_queue) ||
         !llmsplit__cfg_int(p, rs, base, "num_retries", 0, 100, &cfg->num_retries) ||
-        !llmsplit__cfg_number(p, rs, base, "timeout", 0.0, 1, DBL_MAX, &cfg->timeout_s, NULL) ||
-        !llmsplit__cfg_int(p, rs, base, "drain_ms", 0, INT_MAX, &cfg->drain_ms))
+        !llmsplit__cfg_number(p, rs, base, "timeout", 0.0, 1, LLMSPLIT__CFG_MAX_SECONDS, &cfg->timeout_s, NULL) ||
+        !llmsplit__cfg_int(p, rs, base, "drain_ms", 0, LLMSPLIT__CFG_MAX_SECONDS * 1000, &cfg->drain_ms))
         return 0;
     if ((v = llmsplit__cfg_get(rs, "fallbacks")) && !llmsplit__cfg_fallbacks(p, v)) return 0;
     if ((v = llmsplit__cfg_get(rs, "rollback")) && !llmsplit__cfg_rollback(p, v)) return 0;
@@ -7499,7 +7603,7 @@ static int llmsplit__cfg_build(llmsplit__cfgp *p, const llmsplit_json_val *root)
 
 static llmsplit_config *llmsplit__config_parse(const char *json, size_t len,
                                                     const llmsplit_allocator *allocator,
-                                                    llmsplit_error *err) {
+                                                    const volatile int *abort_flag, llmsplit_error *err) {
     llmsplit__cfgp p;
     llmsplit_json_desc desc;
     llmsplit_error jerr;
@@ -7549,6 +7653,7 @@ static llmsplit_config *llmsplit__config_parse(const char *json, size_t len,
     p.cfg = cfg;
     p.err = err;
     p.nomem = 0;
+    p.abort_flag = abort_flag;
     ok = llmsplit__cfg_build(&p, llmsplit_json_root(doc));
     llmsplit_json_free(doc);
     if (!ok) {
@@ -7562,14 +7667,13 @@ LLMSPLIT_API llmsplit_status llmsplit_config_parse(const char *json, size_t len,
                                                    llmsplit_config **out, llmsplit_error *err) {
     llmsplit_error local, *e = llmsplit__err_or(err, &local);
     if (!out) return llmsplit__no_out(err, "config");
-    *out = llmsplit__config_parse(json, len, allocator, e);
+    *out = llmsplit__config_parse(json, len, allocator, NULL, e);
     return llmsplit__made(*out, e);
 }
 
-static llmsplit_config *llmsplit__config_load(const char *path, const llmsplit_allocator *allocator,
-                                                   llmsplit_error *err) {
-    llmsplit_allocator a = llmsplit__allocator_or_default(allocator);
-    llmsplit_config *cfg;
+/* The text of a config file (*len bytes, allocated through a: the caller frees it), or NULL with
+   err filled. */
+static char *llmsplit__config_read(const char *path, const llmsplit_allocator *a, size_t *len, llmsplit_error *err) {
     FILE *f;
     char *text;
     size_t n = 0, cap = 65536;
@@ -7583,15 +7687,15 @@ static llmsplit_config *llmsplit__config_load(const char *path, const llmsplit_a
         llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "cannot read %.*s: %s", llmsplit__fit(path, 200), path, strerror(errno));
         return NULL;
     }
-    text = (char *)llmsplit__alloc(&a, cap);
+    text = (char *)llmsplit__alloc(a, cap);
     while (text) {
         size_t got;
         if (n == cap) {
             char *bigger;
             if (cap >= LLMSPLIT_CONFIG_MAX_BYTES + (size_t)1) { too_big = 1; break; }
-            bigger = (char *)llmsplit__alloc(&a, cap * 2);
+            bigger = (char *)llmsplit__alloc(a, cap * 2);
             if (bigger) memcpy(bigger, text, n);
-            llmsplit__free(&a, text);
+            llmsplit__free(a, text);
             text = bigger;
             cap *= 2;
             if (!text) break;
@@ -7612,10 +7716,21 @@ static llmsplit_config *llmsplit__config_load(const char *path, const llmsplit_a
         if (rerr) llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "cannot read %.*s: read error", llmsplit__fit(path, 200), path);
         else llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "%.*s: larger than %u bytes", llmsplit__fit(path, 200), path,
                                  (unsigned)LLMSPLIT_CONFIG_MAX_BYTES);
-        llmsplit__free(&a, text);
+        llmsplit__free(a, text);
         return NULL;
     }
-    cfg = llmsplit__config_parse(text, n, allocator, err);
+    *len = n;
+    return text;
+}
+
+static llmsplit_config *llmsplit__config_load(const char *path, const llmsplit_allocator *allocator,
+                                                   llmsplit_error *err) {
+    llmsplit_allocator a = llmsplit__allocator_or_default(allocator);
+    llmsplit_config *cfg;
+    size_t n;
+    char *text = llmsplit__config_read(path, &a, &n, err);
+    if (!text) return NULL;
+    cfg = llmsplit__config_parse(text, n, allocator, NULL, err);
     llmsplit__free(&a, text);
     return cfg;
 }
@@ -8271,8 +8386,11 @@ struct llmsplit_client {
     llmsplit_logger logger;
     llmsplit_http *http;          /* primary calls */
     llmsplit_http *mirror_http;   /* silent calls: their own connections, never contending */
+    llmsplit_logger mirror_logger;/* the http desc's, behind llmsplit__mirror_http_log */
+    int mirror_http_making;       /* mirror_http is being made: its logger stays quiet */
     llmsplit_pool *pool;
     int drain_ms;
+    int pool_threads, pool_queue; /* what the pool was made with: a reload cannot change them */
     llmsplit__mutex lock;         /* cur, health, stats */
     llmsplit__cfgref *cur;
     llmsplit_rng rng;
@@ -8280,6 +8398,8 @@ struct llmsplit_client {
     int poll_ms;
     struct stat file_stat;        /* of the loaded file, to notice changes */
     char etag[256];
+    uint64_t text_hash;           /* of the config text in use: the same text again is no reload */
+    uint64_t refused_hash;        /* of the last text refused: refused once, not at every poll */
     int64_t next_file_check_ms;   /* without threads the file is checked between requests */
 #ifndef LLMSPLIT_NO_THREADS
     pthread_t watcher;
@@ -8287,7 +8407,10 @@ struct llmsplit_client {
 #endif
     int stop;                     /* atomic: the watcher should end */
     int log_fd;
-    llmsplit__mutex log_lock;
+    llmsplit__mutex log_lock;     /* log_fd, log_id, next_log_check_ms */
+    char *log_path;
+    struct stat log_id;           /* device and inode of the file log_fd writes to */
+    int64_t next_log_check_ms;
     int keep_responses;
     llmsplit_record_fn on_record;
     void *user_data;
@@ -8316,10 +8439,53 @@ static void llmsplit__new_id(llmsplit_client *c, char out[40]) {
     out[32] = 0;
 }
 
+/* Opens the log at its path again; the old descriptor is kept when that fails. Call with
+   log_lock held. */
+static llmsplit_status llmsplit__log_reopen(llmsplit_client *c, llmsplit_error *err) {
+    struct stat st;
+    int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600); /* may hold private text */
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "log: cannot open %s: %s", c->log_path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return LLMSPLIT_ERR_USAGE;
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (c->log_fd >= 0) close(c->log_fd);
+    c->log_fd = fd;
+    c->log_id = st;
+    return LLMSPLIT_OK;
+}
+
+/* logrotate moves or deletes the log and expects the writer to start a new file at the path; a
+   writer that does not writes on into a file nobody will read. Checked at most once a second,
+   so a busy client pays one stat a second, not one a record. Call with log_lock held. */
+static void llmsplit__log_follow(llmsplit_client *c) {
+    struct stat st;
+    int64_t now = llmsplit__now_ms();
+    llmsplit_error err;
+    if (!c->log_path || now < c->next_log_check_ms) return;
+    c->next_log_check_ms = now + 1000;
+    if (stat(c->log_path, &st) == 0 && st.st_dev == c->log_id.st_dev && st.st_ino == c->log_id.st_ino) return;
+    if (llmsplit__log_reopen(c, &err) != LLMSPLIT_OK) llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: %s", err.message);
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_client_reopen_log(llmsplit_client *c, llmsplit_error *err) {
+    llmsplit_status e = LLMSPLIT_OK;
+    if (!c) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: missing client");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    if (err) memset(err, 0, sizeof *err);
+    llmsplit__lock(&c->log_lock);
+    if (c->log_path) e = llmsplit__log_reopen(c, err);
+    llmsplit__unlock(&c->log_lock);
+    return e;
+}
+
 static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
     llmsplit_buf line;
     size_t repaired = 0;
-    if (c->log_fd < 0 && !c->on_record) return; /* nobody reads it: not even a timestamp */
+    if (!c->log_path && !c->on_record) return; /* nobody reads it: not even a timestamp */
     if (!r->ts[0]) llmsplit__now_iso(r->ts);
     llmsplit_buf_init(&line, &c->allocator);
     if (!llmsplit__record_json(r, &line, &repaired)) {
@@ -8334,11 +8500,12 @@ static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
         llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "records: a %s record had text that is not valid UTF-8; "
                       "%zu sequence(s) written as U+FFFD", r->event ? r->event : "call", repaired);
     }
-    if (c->log_fd >= 0) {
+    if (c->log_path) { /* log_fd may change (a reopen): it is read under the lock */
         /* one write per line under the lock: lines never interleave */
         size_t off = 0;
         llmsplit_buf_append(&line, "\n", 1);
         llmsplit__lock(&c->log_lock);
+        llmsplit__log_follow(c);
         while (off < line.len) {
             ssize_t n = write(c->log_fd, line.data + off, line.len - off);
             if (n < 0 && errno == EINTR) continue;
@@ -8401,30 +8568,142 @@ static void llmsplit__release(llmsplit_client *c, llmsplit__cfgref *ref) {
     if (last) llmsplit__cfgref_free(c, ref);
 }
 
-/* Installs a new config; requests already running finish on the old one. */
-static void llmsplit__swap(llmsplit_client *c, llmsplit_config *cfg, const char *source) {
+/* FNV-1a, 64 bits, with the length mixed in: tells whether a polled config text is the one in
+   use. Not a defence against a hostile server, which can send any config it likes anyway. */
+static uint64_t llmsplit__text_hash(const char *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 0x100000001b3ull;
+    return (h ^ (uint64_t)n) * 0x100000001b3ull;
+}
+
+static int llmsplit__same_str(const char *a, const char *b) {
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Two deployments are the same arm when they send to the same place: the group, the model string
+   and the api_base. Their health (and a cooldown in progress) carries over a reload. */
+static int llmsplit__same_arm(const llmsplit_deployment *a, const llmsplit_deployment *b) {
+    return llmsplit__same_str(a->group, b->group) && llmsplit__same_str(a->model, b->model) &&
+           llmsplit__same_str(a->api_base, b->api_base);
+}
+
+static int llmsplit__same_deployment(const llmsplit_deployment *a, const llmsplit_deployment *b) {
+    return llmsplit__same_arm(a, b) && llmsplit__same_str(a->api_key, b->api_key) &&
+           llmsplit__same_str(a->api_version, b->api_version) && llmsplit__same_str(a->silent_model, b->silent_model) &&
+           llmsplit__same_str(a->extra_params, b->extra_params) && a->weight == b->weight &&
+           a->has_weight == b->has_weight && a->timeout_s == b->timeout_s && a->has_costs == b->has_costs &&
+           a->input_cost_per_token == b->input_cost_per_token && a->output_cost_per_token == b->output_cost_per_token &&
+           a->rpm == b->rpm && a->tpm == b->tpm;
+}
+
+/* Whether a new config would change anything a request or a record can see. A text that parses
+   to the same config (a comment-free reformat, keys reordered) is no reload. */
+static int llmsplit__same_config(const llmsplit_config *a, const llmsplit_config *b) {
+    const llmsplit_rollback_settings *x = &a->rollback, *y = &b->rollback;
+    int i, j;
+    if (a->num_deployments != b->num_deployments || a->num_groups != b->num_groups || a->sticky != b->sticky ||
+        a->mirror_sample_rate != b->mirror_sample_rate || a->mirror_threads != b->mirror_threads ||
+        a->mirror_queue != b->mirror_queue || a->num_retries != b->num_retries || a->timeout_s != b->timeout_s ||
+        a->drain_ms != b->drain_ms || x->window != y->window || x->max_error_rate != y->max_error_rate ||
+        x->max_p95_ms != y->max_p95_ms || x->cooldown_s != y->cooldown_s)
+        return 0;
+    for (i = 0; i < a->num_deployments; i++)
+        if (!llmsplit__same_deployment(&a->deployments[i], &b->deployments[i])) return 0;
+    for (i = 0; i < a->num_groups; i++) {
+        const llmsplit_group *g = &a->groups[i], *h = &b->groups[i];
+        if (strcmp(g->name, h->name) != 0 || g->count != h->count || g->num_fallbacks != h->num_fallbacks) return 0;
+        for (j = 0; j < g->count; j++)
+            if (g->deployments[j] != h->deployments[j]) return 0;
+        for (j = 0; j < g->num_fallbacks; j++)
+            if (strcmp(g->fallbacks[j], h->fallbacks[j]) != 0) return 0;
+    }
+    return 1;
+}
+
+/* Carries a deployment's health over a reload: its cooldown always (an arm rolled back stays
+   out for the time it was given), its window of results when the window has the same size. */
+static void llmsplit__health_carry(llmsplit_health *to, const llmsplit_health *from) {
+    to->out = from->out;
+    to->out_until_ms = from->out_until_ms;
+    to->trips = from->trips;
+    to->last_reason = from->last_reason;
+    to->last_error_rate = from->last_error_rate;
+    to->last_p95_ms = from->last_p95_ms;
+    if (to->settings.window != from->settings.window || !to->latency_ms || !from->latency_ms) return;
+    memcpy(to->latency_ms, from->latency_ms, (size_t)from->settings.window * sizeof(double));
+    memcpy(to->failed, from->failed, (size_t)from->settings.window);
+    to->count = from->count;
+    to->next = from->next;
+    to->errors = from->errors;
+}
+
+/* For each deployment of the new config, the same arm in the old one, or -1. The same position
+   is tried first: a reload mostly edits a few entries in place. */
+static int *llmsplit__arm_map(llmsplit_client *c, const llmsplit_config *to, const llmsplit_config *from) {
+    int *map = (int *)llmsplit__alloc(&c->allocator, sizeof(int) * (size_t)(to->num_deployments + 1));
+    int i, j;
+    if (!map) return NULL;
+    for (i = 0; i < to->num_deployments; i++) {
+        map[i] = -1;
+        if (i < from->num_deployments && llmsplit__same_arm(&to->deployments[i], &from->deployments[i])) {
+            map[i] = i;
+            continue;
+        }
+        for (j = 0; j < from->num_deployments && map[i] < 0; j++)
+            if (llmsplit__same_arm(&to->deployments[i], &from->deployments[j])) map[i] = j;
+    }
+    return map;
+}
+
+/* Installs a new config; requests already running finish on the old one. Arms that stay keep
+   their health windows and cooldowns: a reload (and a poll that fetched the same config) must not
+   bring back an arm that was rolled back. A config that changes nothing is dropped: no reload,
+   no record. */
+static void llmsplit__swap(llmsplit_client *c, llmsplit_config *cfg, uint64_t hash, const char *source) {
     llmsplit_error err;
-    llmsplit__cfgref *ref = llmsplit__cfgref_new(c, cfg, &err), *old;
+    llmsplit__cfgref *ref, *old = c->cur; /* only this thread replaces cur */
     llmsplit_record r;
-    char reason[300];
-    if (!ref) return;
+    char reason[400];
+    int *map, i;
+    c->text_hash = hash;
+    c->refused_hash = 0;
+    if (llmsplit__same_config(cfg, old->cfg)) {
+        llmsplit_config_free(cfg);
+        return;
+    }
+    if (!(ref = llmsplit__cfgref_new(c, cfg, &err))) {
+        llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "config: reload from %s failed: %s", source, err.message);
+        return;
+    }
+    map = llmsplit__arm_map(c, cfg, old->cfg);
     llmsplit__lock(&c->lock);
-    old = c->cur;
+    for (i = 0; map && i < cfg->num_deployments; i++)
+        if (map[i] >= 0) llmsplit__health_carry(&ref->health[i], &old->health[map[i]]);
     c->cur = ref;
     c->stats.config_reloads++;
     llmsplit__unlock(&c->lock);
+    llmsplit__free(&c->allocator, map);
     llmsplit__release(c, old);
+    c->drain_ms = cfg->drain_ms; /* read by destroy, after this thread has ended */
+    if (cfg->mirror_threads != c->pool_threads || cfg->mirror_queue != c->pool_queue)
+        snprintf(reason, sizeof reason,
+                 "reloaded from %s; mirror_threads %d and mirror_queue %d take effect at restart (running with %d and %d)",
+                 source, cfg->mirror_threads, cfg->mirror_queue, c->pool_threads, c->pool_queue);
+    else
+        snprintf(reason, sizeof reason, "reloaded from %s", source);
     memset(&r, 0, sizeof r);
     r.event = "config";
-    snprintf(reason, sizeof reason, "reloaded from %s", source);
     r.reason = reason;
     llmsplit__emit(c, &r);
     llmsplit__log(&c->logger, LLMSPLIT_LOG_INFO, "config: %s", reason);
 }
 
-static void llmsplit__config_rejected(llmsplit_client *c, const llmsplit_error *e, const char *source) {
+static void llmsplit__config_rejected(llmsplit_client *c, const llmsplit_error *e, uint64_t hash, const char *source) {
     llmsplit_record r;
     char reason[420];
+    if (llmsplit__flag_set(&c->stop)) return; /* abandoned by destroy: nothing was wrong with it */
+    c->refused_hash = hash;
     llmsplit__lock(&c->lock);
     c->stats.config_errors++;
     llmsplit__unlock(&c->lock);
@@ -8434,6 +8713,18 @@ static void llmsplit__config_rejected(llmsplit_client *c, const llmsplit_error *
     r.event = "config";
     r.reason = reason;
     llmsplit__emit(c, &r);
+}
+
+/* A config text read from the file or the URL after the first: parsed and installed unless it is
+   the text in use or the one last refused. */
+static void llmsplit__reload(llmsplit_client *c, const char *text, size_t len, const char *source) {
+    uint64_t hash = llmsplit__text_hash(text, len);
+    llmsplit_config *cfg;
+    llmsplit_error err;
+    if (hash == c->text_hash || hash == c->refused_hash) return;
+    cfg = llmsplit__config_parse(text, len, &c->allocator, &c->stop, &err);
+    if (cfg) llmsplit__swap(c, cfg, hash, source);
+    else llmsplit__config_rejected(c, &err, hash, source);
 }
 
 static int llmsplit__stat_changed(const struct stat *a, const struct stat *b) {
@@ -8447,13 +8738,17 @@ static int llmsplit__stat_changed(const struct stat *a, const struct stat *b) {
 /* Reloads the config file when it changed since it was loaded. */
 static void llmsplit__check_file(llmsplit_client *c) {
     struct stat st;
-    llmsplit_config *cfg;
     llmsplit_error err;
+    char *text;
+    size_t n;
     if (stat(c->config_file, &st) != 0 || !llmsplit__stat_changed(&st, &c->file_stat)) return;
     c->file_stat = st;
-    cfg = llmsplit__config_load(c->config_file, &c->allocator, &err);
-    if (cfg) llmsplit__swap(c, cfg, c->config_file);
-    else llmsplit__config_rejected(c, &err, c->config_file);
+    if (!(text = llmsplit__config_read(c->config_file, &c->allocator, &n, &err))) {
+        llmsplit__config_rejected(c, &err, 0, c->config_file);
+        return;
+    }
+    llmsplit__reload(c, text, n, c->config_file);
+    llmsplit__free(&c->allocator, text);
 }
 
 /* A URL as logs and records show it: without user information, query and fragment, which is
@@ -8489,29 +8784,37 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
     if (llmsplit_http_send(c->http, &rq, &resp, &err) != LLMSPLIT_OK || (resp.status != 200 && resp.status != 304)) {
         if (resp.status && !err.code) llmsplit__set_error(&err, LLMSPLIT_ERR_CONFIG, "config_url answered HTTP %d", resp.status);
         if (initial && out_err) *out_err = err;
-        else llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "config: cannot fetch %s: %s", shown, err.message);
+        else if (!llmsplit__flag_set(&c->stop))
+            llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "config: cannot fetch %s: %s", shown, err.message);
         llmsplit_http_response_free(&resp);
         return;
     }
     if (resp.status == 200) {
         size_t n;
         const char *etag = llmsplit_http_get_header(&resp, "etag", &n);
-        cfg = llmsplit__config_parse(resp.body.data ? resp.body.data : "", resp.body.len, &c->allocator, &err);
-        if (cfg && initial) {
+        const char *body = resp.body.data ? resp.body.data : "";
+        if (!initial) {
+            llmsplit__reload(c, body, resp.body.len, shown);
+        } else if ((cfg = llmsplit__config_parse(body, resp.body.len, &c->allocator, &c->stop, &err)) != NULL) {
+            c->text_hash = llmsplit__text_hash(body, resp.body.len);
             c->cur = llmsplit__cfgref_new(c, cfg, out_err);
-        } else if (cfg) {
-            llmsplit__swap(c, cfg, shown);
-        } else if (initial && out_err) {
+        } else if (out_err) {
             *out_err = err;
-        } else {
-            llmsplit__config_rejected(c, &err, shown);
         }
-        if (cfg && etag && n < sizeof c->etag) {
+        if (etag && n < sizeof c->etag) {
             memcpy(c->etag, etag, n);
             c->etag[n] = 0;
         }
     }
     llmsplit_http_response_free(&resp);
+}
+
+/* The silent side's HTTP client is made from the same desc as the primary's, so whatever its
+   making says (the insecure-mode warning) the primary's has just said: once is enough. After
+   that its messages pass through. */
+static void llmsplit__mirror_http_log(llmsplit_log_level level, const char *message, void *user_data) {
+    llmsplit_client *c = (llmsplit_client *)user_data;
+    if (!c->mirror_http_making) llmsplit__log(&c->mirror_logger, level, "%s", message);
 }
 
 #ifndef LLMSPLIT_NO_THREADS
@@ -8530,6 +8833,33 @@ static void *llmsplit__watcher_main(void *arg) {
     return NULL;
 }
 #endif
+
+/* A config is code: it names the hosts requests go to and the environment variables whose values
+   go with them ("os.environ/NAME"). Fetched over plain http, anyone on the path could rewrite it
+   and collect every secret of the process, so only https, a loopback host (the same machine), or
+   a caller who said so. */
+static int llmsplit__config_url_ok(const llmsplit_client_desc *d, llmsplit_error *err) {
+    llmsplit_url u;
+    llmsplit_error uerr;
+    if (!llmsplit__url_parse(d->config_url, &u, &uerr)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "config_url: %s", uerr.message);
+        return 0;
+    }
+    if (u.https || strcmp(u.host, "localhost") == 0 || (u.host_is_ip == 4 && strncmp(u.host, "127.", 4) == 0) ||
+        (u.host_is_ip == 6 && strcmp(u.host, "::1") == 0))
+        return 1;
+    if (!d->allow_insecure_config_url) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE,
+                            "config_url must be https:// (or name a loopback host): a config over plain http to %.100s "
+                            "can be rewritten on the way to send any environment variable to any host; set "
+                            "allow_insecure_config_url to accept that", u.host);
+        return 0;
+    }
+    llmsplit__log(&d->logger, LLMSPLIT_LOG_WARN,
+                  "config: config_url is plain http to %.100s (allow_insecure_config_url): anyone on the path can "
+                  "change the config, and with it where requests and keys go", u.host);
+    return 1;
+}
 
 static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc, llmsplit_error *err) {
     llmsplit_client_desc d;
@@ -8567,12 +8897,19 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     if (!d.http.logger.func) d.http.logger = d.logger;
     if (!(c->http = llmsplit__http_create(&d.http, err))) goto fail;
     if (d.config_json) {
-        cfg = llmsplit__config_parse(d.config_json, d.config_len ? d.config_len : strlen(d.config_json), &d.allocator, err);
+        cfg = llmsplit__config_parse(d.config_json, d.config_len ? d.config_len : strlen(d.config_json), &d.allocator, NULL, err);
     } else if (d.config_file) {
+        size_t n;
+        char *text;
         c->config_file = llmsplit__strdup(&c->allocator, d.config_file);
         stat(d.config_file, &c->file_stat); /* before the read: a change in between is seen later */
-        cfg = llmsplit__config_load(d.config_file, &d.allocator, err);
+        if ((text = llmsplit__config_read(d.config_file, &c->allocator, &n, err)) != NULL) {
+            c->text_hash = llmsplit__text_hash(text, n);
+            cfg = llmsplit__config_parse(text, n, &d.allocator, NULL, err);
+            llmsplit__free(&c->allocator, text);
+        }
     } else {
+        if (!llmsplit__config_url_ok(&d, err)) goto fail;
         c->config_url = llmsplit__strdup(&c->allocator, d.config_url);
         llmsplit__check_url(c, 1, err);
         if (!c->cur) goto fail;
@@ -8582,18 +8919,24 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
         if (!(c->cur = llmsplit__cfgref_new(c, cfg, err))) goto fail;
     }
     if (d.log_path) {
-        c->log_fd = open(d.log_path, O_WRONLY | O_CREAT | O_APPEND, 0600); /* may hold private text */
-        if (c->log_fd < 0) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "log: cannot open %s: %s", d.log_path, strerror(errno));
+        if (!(c->log_path = llmsplit__strdup(&c->allocator, d.log_path))) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
             goto fail;
         }
-        fcntl(c->log_fd, F_SETFD, FD_CLOEXEC);
+        if (llmsplit__log_reopen(c, err) != LLMSPLIT_OK) goto fail;
+        c->next_log_check_ms = llmsplit__now_ms() + 1000;
     }
     /* the silent side gets its own HTTP client: its own pool of connections and TLS sessions */
-    if (!(c->mirror_http = llmsplit__http_create(&d.http, err))) goto fail;
+    c->mirror_logger = d.http.logger;
+    d.http.logger.func = llmsplit__mirror_http_log;
+    d.http.logger.user_data = c;
+    c->mirror_http_making = 1;
+    c->mirror_http = llmsplit__http_create(&d.http, err);
+    c->mirror_http_making = 0; /* before the pool's threads start: they see it */
+    if (!c->mirror_http) goto fail;
     memset(&pd, 0, sizeof pd);
-    pd.threads = c->cur->cfg->mirror_threads;
-    pd.queue = c->cur->cfg->mirror_queue;
+    pd.threads = c->pool_threads = c->cur->cfg->mirror_threads;
+    pd.queue = c->pool_queue = c->cur->cfg->mirror_queue;
     pd.allocator = d.allocator;
     pd.logger = d.logger;
     c->drain_ms = c->cur->cfg->drain_ms;
@@ -8646,6 +8989,7 @@ LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
     llmsplit_http_destroy(c->http);
     if (c->cur) llmsplit__release(c, c->cur);
     if (c->log_fd >= 0) close(c->log_fd);
+    llmsplit__free(&c->allocator, c->log_path);
     llmsplit__free(&c->allocator, c->config_file);
     llmsplit__free(&c->allocator, c->config_url);
     llmsplit__mutex_destroy(&c->lock);

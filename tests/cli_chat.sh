@@ -60,3 +60,79 @@ check cli_replay_says_which_line_was_skipped [ -n "$(grep 'line skipped: not JSO
 
 "$tool" bench --model gpt-4 $base -n 50 -c 4 > "$tmp/out" 2>/dev/null; rc=$?
 check cli_bench_prints_rate_and_percentiles [ $rc = 0 -a -n "$(grep '^bench: 50 requests' "$tmp/out")" -a -n "$(grep '^gpt-4 ' "$tmp/out")" ]
+
+"$tool" chat --model gpt-4 $base --insecure hi > /dev/null 2> "$tmp/err"; rc=$?
+check cli_chat_insecure_warns_once [ $rc = 0 -a "$(grep -c 'insecure' "$tmp/err")" = 1 ]
+
+# A recording server (python3's http.server): each request's path and credential headers go to
+# rec.log; OpenAI and Anthropic answers, and model "cut" gets an Anthropic stream that ends before
+# its usage. Without python3 these checks are skipped.
+if command -v python3 >/dev/null 2>&1; then
+cat > "$tmp/rec.py" <<'PY'
+import http.server, json, sys
+log = open(sys.argv[1], "a", buffering=1)
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        model = body.get("model", "")
+        log.write("%s %s authorization=%s x-api-key=%s\n" % (self.path, model, self.headers.get("Authorization"), self.headers.get("x-api-key")))
+        if model == "cut":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b'event: message_start\ndata: {"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"cut","content":[],"usage":{"input_tokens":0,"output_tokens":0}}}\n\n'
+                             b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"par"}}\n\n')
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if self.path.endswith("/messages"):
+            out = {"id": "m", "type": "message", "role": "assistant", "model": model, "content": [{"type": "text", "text": "ok"}],
+                   "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 1}}
+        else:
+            out = {"id": "c", "object": "chat.completion", "model": model, "choices": [{"index": 0,
+                   "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 1, "completion_tokens": 1}}
+        data = json.dumps(out).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("listening on http://127.0.0.1:%d" % srv.server_address[1], flush=True)
+srv.serve_forever()
+PY
+python3 "$tmp/rec.py" "$tmp/rec.log" > "$tmp/rec.out" 2>/dev/null &
+rec=$!
+i=0; while [ ! -s "$tmp/rec.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+rurl=$(sed -n 's/^listening on //p' "$tmp/rec.out")
+fi
+if [ -n "$rurl" ]; then
+  # --api-key is for --model's provider: the Anthropic silent model must not get the OpenAI key
+  : > "$tmp/rec.log"
+  env -u ANTHROPIC_API_KEY "$tool" chat --model openai/gpt-4o-mini --silent anthropic/claude-3-5-haiku-latest \
+      --api-base "$rurl" --api-key sk-openai-cli-1 hi > /dev/null 2>&1
+  check cli_chat_api_key_goes_to_the_primary_provider_only \
+      [ -n "$(grep '^/chat/completions gpt-4o-mini authorization=Bearer sk-openai-cli-1 ' "$tmp/rec.log")" \
+        -a -n "$(grep '^/v1/messages claude-3-5-haiku-latest ' "$tmp/rec.log")" -a "$(grep -c sk-openai-cli-1 "$tmp/rec.log")" = 1 ]
+  : > "$tmp/rec.log"
+  "$tool" chat --split anthropic/claude-3=50 --split openai/gpt-4=50 --user u1 --api-base "$rurl" --api-key sk-ant-cli-2 hi > /dev/null 2>&1
+  "$tool" chat --split anthropic/claude-3=50 --split openai/gpt-4=50 --user u2 --api-base "$rurl" --api-key sk-ant-cli-2 hi > /dev/null 2>&1
+  "$tool" chat --split anthropic/claude-3=50 --split openai/gpt-4=50 --user u3 --api-base "$rurl" --api-key sk-ant-cli-2 hi > /dev/null 2>&1
+  "$tool" chat --split anthropic/claude-3=50 --split openai/gpt-4=50 --user u4 --api-base "$rurl" --api-key sk-ant-cli-2 hi > /dev/null 2>&1
+  check cli_chat_api_key_goes_to_the_first_split_arms_provider_only \
+      [ -z "$(grep '^/chat/completions.*sk-ant-cli-2' "$tmp/rec.log")" -a -z "$(grep -v sk-ant-cli-2 "$tmp/rec.log" | grep '^/v1/messages')" ]
+  # an environment key stays with its provider's host: not sent to an explicit --api-base
+  : > "$tmp/rec.log"
+  OPENAI_API_KEY=sk-real-env-3 "$tool" chat --model openai/llama3-local --api-base "$rurl/v1" hi > /dev/null 2>&1
+  check cli_chat_env_key_is_not_sent_to_an_explicit_api_base \
+      [ -n "$(grep '^/v1/chat/completions llama3-local authorization=None ' "$tmp/rec.log")" ]
+  "$tool" chat --model anthropic/cut --api-base "$rurl" --api-key k --stream --verbose hi > /dev/null 2> "$tmp/err"
+  check cli_chat_verbose_says_unknown_tokens_of_a_cut_stream \
+      [ -n "$(grep 'tokens 0+?' "$tmp/err")" -a -z "$(grep -- '-1' "$tmp/err")" ]
+  kill $rec 2>/dev/null
+else
+  echo "skip cli_chat recording server: python3 is not installed"
+fi

@@ -5,9 +5,11 @@
 #include "../llmsplit.h"
 #include "test.h"
 #include "mock.h"
+#include "server.h"
 
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static mock M;          /* one mock for the whole run: knobs for every test below */
@@ -373,6 +375,282 @@ static void client_reloads_a_changed_config_file_and_keeps_the_last_good_one(voi
     unlink(path);
 }
 
+
+/* --- reloads, rollbacks and the log ----------------------------------------------------------- */
+
+/* Two arms of group "chat", one always failing, rolled back for 600 s after a window of 2; the
+   changed config adds a group in front of them (so their positions move) and a mirror thread. */
+static void rollback_config(char *out, size_t size, int changed) {
+    char other[400] = "";
+    if (changed)
+        snprintf(other, sizeof other, "{\"model_name\":\"other\",\"litellm_params\":{\"model\":\"openai/other\",\"api_base\":\"%s/v1\"}},", M.url);
+    snprintf(out, size,
+             "{\"model_list\":[%s"
+             "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/broken\",\"api_base\":\"%s/v1\"}},"
+             "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/gpt-4\",\"api_base\":\"%s/v1\"}}],"
+             "\"router_settings\":{\"rollback\":{\"window\":2,\"max_error_rate\":0.4,\"cooldown_s\":600}%s}}",
+             other, M.url, M.url, changed ? ",\"mirror_threads\":3" : "");
+}
+
+/* Sends requests until the broken arm is rolled back; 1 when it was. */
+static int trip_broken_arm(llmsplit_client *c) {
+    int i;
+    for (i = 0; i < 60 && llmsplit_client_get_stats(c).rollbacks == 0; i++) {
+        llmsplit_result r;
+        ask(c, "chat", NULL, &r);
+        llmsplit_result_free(&r);
+    }
+    return llmsplit_client_get_stats(c).rollbacks == 1;
+}
+
+static int requests_to_broken(llmsplit_client *c, int n) {
+    int i, hits = 0;
+    for (i = 0; i < n; i++) {
+        llmsplit_result r;
+        ask(c, "chat", NULL, &r);
+        hits += strcmp(r.model, "openai/broken") == 0;
+        llmsplit_result_free(&r);
+    }
+    return hits;
+}
+
+/* A config server without ETag answers 200 with the same body at every poll. Each answer counted
+   as a reload and gave every arm a fresh health window: an arm rolled back for 600 s came back
+   after one poll. */
+static void client_polling_the_same_config_keeps_a_rollback_for_its_cooldown(void) {
+    static char body[2048], response[2400];
+    char url[64];
+    server srv;
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    seen s;
+    int i, polls;
+    NEED_MOCK();
+    rollback_config(body, sizeof body, 0);
+    snprintf(response, sizeof response, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n%s",
+             (unsigned)strlen(body), body);
+    memset(&srv, 0, sizeof srv);
+    srv.parts[0] = response;
+    srv.keepalive = 1;
+    srv.threaded = 1;
+    server_start(&srv);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/config.json", srv.port);
+    memset(&d, 0, sizeof d);
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    d.config_url = url;
+    d.config_poll_ms = 20;
+    d.http.proxy = "";
+    d.on_record = on_record;
+    d.user_data = &s;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) { printf("  %s\n", err.message); server_stop(&srv); return; }
+    CHECK(trip_broken_arm(c));
+    polls = LOAD(srv.requests);
+    for (i = 0; i < 200 && LOAD(srv.requests) < polls + 5; i++) sleep_ms(10);
+    CHECK_GE_INT(LOAD(srv.requests), polls + 5);
+    CHECK_EQ_INT(requests_to_broken(c, 20), 0);
+    CHECK_EQ_INT(config_events(&s), 0);
+    CHECK_EQ_UINT(llmsplit_client_get_stats(c).config_reloads, 0);
+    llmsplit_client_destroy(c);
+    server_stop(&srv);
+}
+
+/* Touching the file (same text) is no reload; a real change keeps the health and cooldown of the
+   arms that stay, and says that the pool's size waits for a restart. */
+static void client_reload_keeps_the_cooldown_of_arms_that_stay(void) {
+    char path[] = "/tmp/llmsplit-test-config-XXXXXX", text[2048];
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    seen s;
+    int fd, i;
+    NEED_MOCK();
+    fd = mkstemp(path);
+    close(fd);
+    rollback_config(text, sizeof text, 0);
+    write_file(path, text);
+    memset(&d, 0, sizeof d);
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    d.config_file = path;
+    d.config_poll_ms = 20;
+    d.http.proxy = "";
+    d.on_record = on_record;
+    d.user_data = &s;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) { printf("  %s\n", err.message); unlink(path); return; }
+    CHECK(trip_broken_arm(c));
+    sleep_ms(30);            /* a new mtime, whatever the file system's resolution */
+    write_file(path, text);  /* the same text */
+    sleep_ms(300);           /* many polls */
+    CHECK_EQ_INT(config_events(&s), 0);
+    CHECK_EQ_INT(requests_to_broken(c, 20), 0);
+    rollback_config(text, sizeof text, 1);
+    write_file(path, text);
+    for (i = 0; i < 100 && config_events(&s) < 1; i++) sleep_ms(10);
+    CHECK_EQ_INT(config_events(&s), 1);
+    CHECK_EQ_UINT(llmsplit_client_get_stats(c).config_reloads, 1);
+    CHECK_CONTAINS(s.last_config_reason, "reloaded from ");
+    CHECK_CONTAINS(s.last_config_reason, "mirror_threads 3 and mirror_queue 64 take effect at restart (running with 2 and 64)");
+    CHECK_EQ_INT(requests_to_broken(c, 20), 0);
+    llmsplit_client_destroy(c);
+    unlink(path);
+}
+
+/* An allocator that takes a while once `slow` is set, and says when it was first used then: it
+   turns a config parse into one that lasts long enough to be caught in the middle. */
+static int slow, slow_used;
+static void *slow_alloc(size_t n, void *ud) {
+    (void)ud;
+    if (LOAD(slow)) {
+        STORE(slow_used, 1);
+        sleep_ms(1);
+    }
+    return malloc(n);
+}
+static void slow_free(void *p, void *ud) { (void)ud; free(p); }
+
+static double seconds_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A big config took the watcher thread minutes to parse, and destroy waited for it: destroy now
+   abandons the parse. Compared with the same parse done on its own, with the same allocator. */
+static void client_destroy_abandons_a_config_parse_in_progress(void) {
+    char path[] = "/tmp/llmsplit-test-config-XXXXXX";
+    size_t cap = 300 * 160 + 100;
+    char *big = (char *)malloc(cap), *p = big;
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_config *cfg = NULL;
+    llmsplit_error err;
+    double t0, parse_s, destroy_s;
+    int fd, i;
+    p += sprintf(p, "{\"model_list\":[");
+    for (i = 0; i < 300; i++)
+        p += sprintf(p, "%s{\"model_name\":\"g%d\",\"litellm_params\":{\"model\":\"openai/m%d\",\"temperature\":0.%d}}",
+                     i ? "," : "", i, i, i % 10);
+    sprintf(p, "]}");
+    fd = mkstemp(path);
+    close(fd);
+    write_file(path, "{\"split\":{\"openai/first\":1}}");
+    memset(&d, 0, sizeof d);
+    d.config_file = path;
+    d.config_poll_ms = 10;
+    d.allocator.alloc_fn = slow_alloc;
+    d.allocator.free_fn = slow_free;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) { printf("  %s\n", err.message); free(big); unlink(path); return; }
+    /* the baseline: the whole parse, slowed the same way */
+    STORE(slow, 1);
+    t0 = seconds_now();
+    CHECK_EQ_INT(llmsplit_config_parse(big, strlen(big), &d.allocator, &cfg, &err), LLMSPLIT_OK);
+    parse_s = seconds_now() - t0;
+    llmsplit_config_free(cfg);
+    STORE(slow_used, 0);
+    write_file(path, big);
+    for (i = 0; i < 500 && !LOAD(slow_used); i++) sleep_ms(2); /* the watcher has started on it */
+    CHECK(LOAD(slow_used));
+    sleep_ms(20);
+    t0 = seconds_now();
+    llmsplit_client_destroy(c);
+    destroy_s = seconds_now() - t0;
+    STORE(slow, 0);
+    if (destroy_s > parse_s / 4) printf("  destroy %.3f s, a whole parse %.3f s\n", destroy_s, parse_s);
+    CHECK(destroy_s < parse_s / 4);
+    free(big);
+    unlink(path);
+}
+
+static int count_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    int n = 0, ch;
+    if (!f) return -1;
+    while ((ch = fgetc(f)) != EOF) n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+/* logrotate moves the log away (or deletes it) and expects a new file at the path: records went
+   on into the moved file. Followed within a second, or at once with llmsplit_client_reopen_log
+   (what a tool does on SIGHUP). */
+static void client_log_is_reopened_after_it_was_moved(void) {
+    char path[] = "/tmp/llmsplit-test-log-XXXXXX", moved[64], moved2[64];
+    static char cfg[2048];
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    llmsplit_result r;
+    int fd;
+    NEED_MOCK();
+    fd = mkstemp(path);
+    close(fd);
+    snprintf(moved, sizeof moved, "%s.1", path);
+    snprintf(moved2, sizeof moved2, "%s.2", path);
+    snprintf(cfg, sizeof cfg, "{\"model_list\":[{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/gpt-4\",\"api_base\":\"%s/v1\"}}]}", M.url);
+    memset(&d, 0, sizeof d);
+    d.config_json = cfg;
+    d.http.proxy = "";
+    d.log_path = path;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) { printf("  %s\n", err.message); unlink(path); return; }
+    CHECK_EQ_INT(ask(c, "chat", NULL, &r), LLMSPLIT_OK);
+    llmsplit_result_free(&r);
+    CHECK_EQ_INT(rename(path, moved), 0);
+    sleep_ms(1100);
+    CHECK_EQ_INT(ask(c, "chat", NULL, &r), LLMSPLIT_OK);
+    llmsplit_result_free(&r);
+    CHECK_EQ_INT(count_lines(moved), 1);
+    CHECK_EQ_INT(count_lines(path), 1);
+    CHECK_EQ_INT(rename(path, moved2), 0);
+    CHECK_EQ_INT(llmsplit_client_reopen_log(c, &err), LLMSPLIT_OK);
+    CHECK_EQ_INT(ask(c, "chat", NULL, &r), LLMSPLIT_OK);
+    llmsplit_result_free(&r);
+    CHECK_EQ_INT(count_lines(moved2), 1);
+    CHECK_EQ_INT(count_lines(path), 1);
+    llmsplit_client_destroy(c);
+    unlink(path);
+    unlink(moved);
+    unlink(moved2);
+}
+
+static int warnings;
+static char last_warning[512];
+static void count_warnings(llmsplit_log_level level, const char *message, void *ud) {
+    (void)ud;
+    if (level != LLMSPLIT_LOG_WARN) return;
+    warnings++;
+    snprintf(last_warning, sizeof last_warning, "%s", message);
+}
+
+/* A config is code: it names hosts and the environment variables sent to them. Over plain http
+   to another machine, anyone on the path could rewrite it; refused unless the caller says so. */
+static void client_config_url_must_be_https_unless_loopback(void) {
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    memset(&d, 0, sizeof d);
+    d.config_url = "http://config.example/llmsplit.json?token=secret-token-1";
+    d.http.proxy = "";
+    d.logger.func = count_warnings;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_ERR_USAGE);
+    CHECK(c == NULL);
+    CHECK_STARTS(err.message, "config_url must be https:// (or name a loopback host): a config over plain http to config.example");
+    CHECK_NOT_CONTAINS(err.message, "secret-token-1");
+    CHECK_EQ_INT(warnings, 0);
+    /* allowed on purpose: a warning, then the fetch (which fails here: nothing listens on port 1) */
+    d.config_url = "http://0.0.0.0:1/llmsplit.json";
+    d.allow_insecure_config_url = 1;
+    CHECK(llmsplit_client_create(&d, &c, &err) != LLMSPLIT_ERR_USAGE);
+    CHECK(c == NULL);
+    CHECK_EQ_INT(warnings, 1);
+    CHECK_CONTAINS(last_warning, "config_url is plain http to 0.0.0.0 (allow_insecure_config_url)");
+}
+
 static void client_invalid_config_is_refused_with_the_key_path(void) {
     llmsplit_client *c = NULL;
     llmsplit_error err;
@@ -454,9 +732,9 @@ static void client_one_call_split_form(void) {
     unsetenv("OPENAI_API_KEY");
 }
 
-typedef struct worker { llmsplit_client *c; int ok; } worker;
-static void *worker_main(void *arg) {
-    worker *w = (worker *)arg;
+typedef struct chatter { llmsplit_client *c; int ok; } chatter;
+static void *chatter_main(void *arg) {
+    chatter *w = (chatter *)arg;
     int i;
     for (i = 0; i < 30; i++) {
         llmsplit_result r;
@@ -476,14 +754,14 @@ static void client_many_threads_with_mirroring(void) {
     llmsplit_client_stats st;
     seen s;
     pthread_t t[6];
-    worker w[6];
+    chatter w[6];
     int i, ok = 0;
     NEED_MOCK();
     c = make(mirrored_fast, &s, &err);
     for (i = 0; i < 6; i++) {
         w[i].c = c;
         w[i].ok = 0;
-        pthread_create(&t[i], NULL, worker_main, &w[i]);
+        pthread_create(&t[i], NULL, chatter_main, &w[i]);
     }
     for (i = 0; i < 6; i++) {
         pthread_join(t[i], NULL);
@@ -520,6 +798,11 @@ int main(int argc, char **argv) {
     RUN(client_fallback_answers_when_the_arm_fails);
     RUN(client_rollback_takes_a_failing_arm_out_and_brings_it_back);
     RUN(client_reloads_a_changed_config_file_and_keeps_the_last_good_one);
+    RUN(client_polling_the_same_config_keeps_a_rollback_for_its_cooldown);
+    RUN(client_reload_keeps_the_cooldown_of_arms_that_stay);
+    RUN(client_destroy_abandons_a_config_parse_in_progress);
+    RUN(client_log_is_reopened_after_it_was_moved);
+    RUN(client_config_url_must_be_https_unless_loopback);
     RUN(client_invalid_config_is_refused_with_the_key_path);
     RUN(client_log_file_gets_one_json_line_per_record);
     RUN(client_one_call_split_form);

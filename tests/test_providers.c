@@ -186,6 +186,8 @@ static void providers_azure_request_uses_deployment_path_and_api_key_header(void
     c.rq.model = "azure/chatgpt-v-2";
     c.rq.api_version = "2024-02-01";
     c.rq.api_key = NULL;
+    c.rq.api_base = NULL; /* the environment's base: its key goes there */
+    setenv("AZURE_API_BASE", c.base, 1);
     setenv("AZURE_API_KEY", "azure-key-abcdef", 1);
     call_run(&c);
     CHECK_EQ_INT(c.code, LLMSPLIT_OK);
@@ -206,13 +208,89 @@ static void providers_huggingface_endpoint_sends_tgi_with_hf_token(void) {
     snprintf(model, sizeof model, "huggingface/%s/", c.base);
     c.rq.model = model;
     c.rq.api_base = NULL;
-    c.rq.api_key = NULL;
+    c.rq.api_key = "os.environ/HF_TOKEN"; /* not an Inference Endpoint: the token goes only when asked */
     setenv("HF_TOKEN", "hf_token_value_1", 1);
     call_run(&c);
     CHECK_EQ_INT(c.code, LLMSPLIT_OK);
     CHECK_STARTS(c.s.last_request, "POST /v1/chat/completions HTTP/1.1\r\n");
     CHECK_CONTAINS(c.s.last_request, "\r\nAuthorization: Bearer hf_token_value_1\r\n");
     CHECK_STARTS(body_of(&c.s), "{\"model\":\"tgi\",");
+    clear_env();
+    call_done(&c);
+}
+
+/* A key from the environment was meant for the provider's own host, never for an api_base given
+   with the request (a local server, a proxy): OPENAI_API_KEY=sk-real with --api-base
+   http://127.0.0.1:8080/v1 sent "Bearer sk-real" to the local server. */
+static void providers_env_key_is_not_sent_to_an_explicit_api_base(void) {
+    call c;
+    clear_env();
+    call_setup(&c, openai_ok());
+    c.rq.model = "openai/llama3-local";
+    c.rq.api_key = NULL;
+    setenv("OPENAI_API_KEY", "sk-real-env-key-1", 1);
+    call_run(&c);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_STARTS(c.s.last_request, "POST /chat/completions HTTP/1.1\r\n");
+    CHECK_NOT_CONTAINS(c.s.last_request, "Authorization");
+    CHECK_NOT_CONTAINS(c.s.last_request, "sk-real-env-key-1");
+    clear_env();
+    call_done(&c);
+}
+
+static void providers_env_key_is_sent_to_the_base_of_its_own_variable(void) {
+    call c;
+    char base[160];
+    clear_env();
+    call_setup(&c, openai_ok());
+    snprintf(base, sizeof base, "%s/v1/", c.base); /* a trailing slash names the same base */
+    c.rq.model = "openai/llama3-local";
+    c.rq.api_key = NULL;
+    c.rq.api_base = NULL;
+    setenv("OPENAI_API_BASE", base, 1);
+    setenv("OPENAI_API_KEY", "sk-real-env-key-2", 1);
+    call_run(&c);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_CONTAINS(c.s.last_request, "\r\nAuthorization: Bearer sk-real-env-key-2\r\n");
+    /* the same base given explicitly is the one the user put in the variable: the key goes too */
+    c.rq.api_base = base;
+    llmsplit_chat_response_free(&c.resp);
+    call_run(&c);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_CONTAINS(c.s.last_request, "\r\nAuthorization: Bearer sk-real-env-key-2\r\n");
+    clear_env();
+    call_done(&c);
+}
+
+static void providers_explicit_key_is_sent_to_an_explicit_api_base(void) {
+    call c;
+    clear_env();
+    call_setup(&c, openai_ok());
+    c.rq.model = "openai/llama3-local";
+    setenv("OPENAI_API_KEY", "sk-real-env-key-3", 1);
+    call_run(&c);
+    CHECK_EQ_INT(c.code, LLMSPLIT_OK);
+    CHECK_CONTAINS(c.s.last_request, "\r\nAuthorization: Bearer sk-test-key-123456\r\n");
+    CHECK_NOT_CONTAINS(c.s.last_request, "sk-real-env-key-3");
+    clear_env();
+    call_done(&c);
+}
+
+/* Azure has no public base: its key goes only to $AZURE_API_BASE, and a deployment with a base
+   of its own and no key is told so before anything is sent. */
+static void providers_azure_env_key_stays_home_from_another_base(void) {
+    call c;
+    clear_env();
+    call_setup(&c, openai_ok());
+    c.rq.model = "azure/chatgpt-v-2";
+    c.rq.api_version = "2024-02-01";
+    c.rq.api_key = NULL;
+    setenv("AZURE_API_KEY", "azure-key-abcdef", 1);
+    call_run(&c);
+    CHECK_EQ_INT(c.code, LLMSPLIT_ERR_CONFIG);
+    CHECK_STR(c.err.message, "no API key for azure/chatgpt-v-2: its api_base is not the provider's own, so no key "
+                             "from the environment goes there; pass api_key");
+    CHECK_EQ_INT(c.s.requests, 0);
     clear_env();
     call_done(&c);
 }
@@ -1062,6 +1140,10 @@ int main(int argc, char **argv) {
     RUN(providers_openai_request_is_exact);
     RUN(providers_azure_request_uses_deployment_path_and_api_key_header);
     RUN(providers_huggingface_endpoint_sends_tgi_with_hf_token);
+    RUN(providers_env_key_is_not_sent_to_an_explicit_api_base);
+    RUN(providers_env_key_is_sent_to_the_base_of_its_own_variable);
+    RUN(providers_explicit_key_is_sent_to_an_explicit_api_base);
+    RUN(providers_azure_env_key_stays_home_from_another_base);
     RUN(providers_ollama_request_is_native_with_options);
     RUN(providers_anthropic_request_hoists_system_and_defaults_max_tokens);
     RUN(providers_anthropic_tools_translate_both_ways);

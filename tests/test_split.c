@@ -1020,6 +1020,18 @@ static const struct config_error_case config_errors[] = {
     {"rollback_window_without_limit", RS("{\"rollback\":{\"window\":5}}"), "router_settings.rollback: a window needs a limit: max_error_rate or max_p95_ms"},
     {"rollback_limit_without_window", RS("{\"rollback\":{\"max_error_rate\":0.5}}"), "router_settings.rollback.window: must be >= 1 when a limit is set"},
     {"rollback_duplicate_key", RS("{\"rollback\":{\"window\":5,\"window\":6}}"), "router_settings.rollback.window: given twice"},
+    /* durations over a day: milliseconds written as seconds, more likely than a wish */
+    {"timeout_over_a_day", ML("{\"model\":\"gpt-4\",\"timeout\":600000}"), "model_list[0].litellm_params.timeout: must be <= 86400"},
+    {"router_timeout_over_a_day", RS("{\"timeout\":86401}"), "router_settings.timeout: must be <= 86400"},
+    {"drain_ms_over_a_day", RS("{\"drain_ms\":86400001}"), "router_settings.drain_ms: must be <= 86400000"},
+    {"rollback_cooldown_over_a_day", RS("{\"rollback\":{\"window\":5,\"max_error_rate\":0.5,\"cooldown_s\":1e9}}"),
+     "router_settings.rollback.cooldown_s: must be <= 86400"},
+    {"rollback_p95_over_a_day", RS("{\"rollback\":{\"window\":5,\"max_p95_ms\":1e300}}"),
+     "router_settings.rollback.max_p95_ms: must be <= 8.64e+07"},
+    {"input_cost_over_a_dollar", ML("{\"model\":\"gpt-4\",\"input_cost_per_token\":1e300}"),
+     "model_list[0].litellm_params.input_cost_per_token: must be <= 1"},
+    {"model_list_entry_duplicate_key", "{\"model_list\":[{\"model_name\":\"a\",\"model_name\":\"b\",\"litellm_params\":{\"model\":\"gpt-4\"}}]}",
+     "model_list[0].model_name: given twice"},
 };
 
 static void test_config_errors(void) {
@@ -1051,6 +1063,82 @@ static void config_rejects_too_many_params_keys(void) {
     strcpy(p, "}}]}");
     CHECK(parse_cfg(text, &err) == NULL);
     CHECK_STR(err.message, "model_list[0].litellm_params: more than 256 keys");
+    free(text);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Seconds the fastest of three parses of text took: as a config when as_config, else as plain
+   JSON (the baseline: reading a text can never be cheaper than parsing it). */
+static double parse_seconds(const char *text, size_t len, int as_config, llmsplit_error *err) {
+    double best = 1e9;
+    int i;
+    for (i = 0; i < 3; i++) {
+        double t0 = now_s(), dt;
+        if (as_config) {
+            llmsplit_config *cfg = NULL;
+            llmsplit_config_parse(text, len, NULL, &cfg, err);
+            llmsplit_config_free(cfg);
+        } else {
+            llmsplit_json_doc *doc = NULL;
+            llmsplit_json_parse(text, len, NULL, &doc, NULL);
+            llmsplit_json_free(doc);
+        }
+        dt = now_s() - t0;
+        if (dt < best) best = dt;
+    }
+    return best;
+}
+
+/* 160,000 keys (1.8 MB) in an object the config reads took 17 s: a quadratic search for repeated
+   keys, and no cap on keys but in litellm_params. Now every interpreted object has the cap, and
+   a config is refused in a small multiple of the time its JSON takes to parse. */
+static void config_refuses_160k_keys_in_about_the_time_of_a_json_parse(void) {
+    static const char *const wrappers[][2] = {{"{", "}"}, {"{\"split\":{\"gpt-4\":1},\"router_settings\":{", "}}"}};
+    static const char *const messages[] = {"the top level has more than 256 keys", "router_settings: more than 256 keys"};
+    size_t w;
+    for (w = 0; w < 2; w++) {
+        size_t cap = 160000 * 16 + 100, len;
+        char *text = (char *)malloc(cap), *p = text;
+        llmsplit_error err;
+        double json_s, config_s;
+        int i;
+        p += sprintf(p, "%s", wrappers[w][0]);
+        for (i = 0; i < 160000; i++) p += sprintf(p, "%s\"key%06d\":1", i ? "," : "", i);
+        p += sprintf(p, "%s", wrappers[w][1]);
+        len = (size_t)(p - text);
+        json_s = parse_seconds(text, len, 0, NULL);
+        config_s = parse_seconds(text, len, 1, &err);
+        CHECK_EQ_INT(err.code, LLMSPLIT_ERR_CONFIG);
+        CHECK_STR(err.message, messages[w]);
+        if (config_s > 20 * json_s) printf("  config %.4f s, json %.4f s\n", config_s, json_s);
+        CHECK(config_s <= 20 * json_s);
+        free(text);
+    }
+}
+
+/* The split object may have LLMSPLIT_CONFIG_MAX_DEPLOYMENTS keys: its repeats are found by
+   sorting (a search of every pair took 8 million comparisons when the repeat came last), and the
+   one reported is the first in the text that comes again. */
+static void config_finds_a_repeat_among_4096_arms_in_about_the_time_of_a_json_parse(void) {
+    size_t cap = (size_t)LLMSPLIT_CONFIG_MAX_DEPLOYMENTS * 24 + 64, len;
+    char *text = (char *)malloc(cap), *p = text;
+    llmsplit_error err;
+    double json_s, config_s;
+    int i;
+    p += sprintf(p, "{\"split\":{");
+    for (i = 0; i < LLMSPLIT_CONFIG_MAX_DEPLOYMENTS - 4; i++) p += sprintf(p, "%s\"m/%d\":1", i ? "," : "", i);
+    p += sprintf(p, ",\"m/y\":1,\"m/x\":1,\"m/x\":1,\"m/y\":1}}"); /* m/y comes first */
+    len = (size_t)(p - text);
+    json_s = parse_seconds(text, len, 0, NULL);
+    config_s = parse_seconds(text, len, 1, &err);
+    CHECK_STR(err.message, "split[\"m/y\"]: given twice");
+    if (config_s > 20 * json_s) printf("  config %.4f s, json %.4f s\n", config_s, json_s);
+    CHECK(config_s <= 20 * json_s);
     free(text);
 }
 
@@ -1541,6 +1629,8 @@ int main(int argc, char **argv) {
     test_config_errors();
     RUN(config_rejects_too_many_params_keys);
     RUN(config_rejects_too_many_deployments);
+    RUN(config_refuses_160k_keys_in_about_the_time_of_a_json_parse);
+    RUN(config_finds_a_repeat_among_4096_arms_in_about_the_time_of_a_json_parse);
     RUN(config_error_names_no_secret);
     RUN(config_null_text_is_a_usage_error);
 

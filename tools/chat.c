@@ -50,7 +50,12 @@ static void print_verbose(const llmsplit_result *r) {
             r->fallback ? " fallback" : "", r->model, llmsplit_provider_name(a->provider), a->model, a->http_status,
             a->latency_ms);
     if (a->ttft_ms >= 0) fprintf(stderr, ", ttft %.1f ms", a->ttft_ms);
-    if (a->prompt_tokens >= 0) fprintf(stderr, ", tokens %lld+%lld", (long long)a->prompt_tokens, (long long)a->completion_tokens);
+    if (a->prompt_tokens >= 0 || a->completion_tokens >= 0) { /* a stream cut before its usage may know one side */
+        char in[24] = "?", out[24] = "?";
+        if (a->prompt_tokens >= 0) snprintf(in, sizeof in, "%lld", (long long)a->prompt_tokens);
+        if (a->completion_tokens >= 0) snprintf(out, sizeof out, "%lld", (long long)a->completion_tokens);
+        fprintf(stderr, ", tokens %s+%s", in, out);
+    }
     if (r->cost_usd >= 0) fprintf(stderr, ", $%.6f", r->cost_usd);
     fprintf(stderr, "%s, attempts %d\n", r->mirrored ? ", mirrored" : "", a->attempts);
 }

@@ -8,8 +8,11 @@
 #include <signal.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t run_interrupted;
+static volatile sig_atomic_t run_interrupted, run_hangup;
 static void on_sigint(int sig) { (void)sig; run_interrupted = 1; }
+/* logrotate's postrotate sends SIGHUP: the log is opened again at its path by the main loop (the
+   library reopens only from a thread, never inside a handler) */
+static void on_sighup(int sig) { (void)sig; run_hangup = 1; }
 
 /* One request of a run: its messages (pointing into the parsed line) and user key. */
 typedef struct run_item {
@@ -255,10 +258,13 @@ static int run_all(run_state *s, int concurrency, const char *title) {
     int i, started = 0;
     llmsplit_client_stats st;
     double el;
-    struct sigaction sa, old;
+    struct sigaction sa, old, hup, old_hup;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, &old); /* Ctrl-C: stop taking requests, finish what runs, report */
+    memset(&hup, 0, sizeof hup);
+    hup.sa_handler = on_sighup;
+    sigaction(SIGHUP, &hup, &old_hup);
     s->tty = isatty(2);
     s->t0 = run_now_ms();
     for (i = 0; i < concurrency && i < 256; i++)
@@ -274,6 +280,11 @@ static int run_all(run_state *s, int concurrency, const char *title) {
         done = s->done >= s->total || (run_interrupted && s->next == s->done);
         pthread_mutex_unlock(&s->lock);
         if (done) break;
+        if (run_hangup) {
+            llmsplit_error err;
+            run_hangup = 0;
+            if (llmsplit_client_reopen_log(s->client, &err) != LLMSPLIT_OK) tool_fail_error(&err);
+        }
         run_progress(s, 0);
         nanosleep(&ts, NULL);
     }
@@ -281,6 +292,7 @@ static int run_all(run_state *s, int concurrency, const char *title) {
     el = (run_now_ms() - s->t0) / 1e3;
     run_progress(s, 1);
     sigaction(SIGINT, &old, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
     llmsplit_client_wait_mirrors(s->client, 0);
     st = llmsplit_client_get_stats(s->client);
     printf("%s: %d requests in %.2f s (%.1f req/s), %d ok, %d failed%s\n", title, s->done, el, el > 0 ? s->done / el : 0.0,

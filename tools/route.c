@@ -21,11 +21,13 @@ static TOOL_UNUSED const char route_usage_text[] =
     "  --silent M         mirror every request to model M in the background (never delays the answer)\n"
     "  --user KEY         sticky key: the same key always gets the same arm\n"
     "  --api-base URL     endpoint base for --model/--split/--silent models (default: the provider's)\n"
-    "  --api-key KEY      key for them (default: the provider's variable; os.environ/NAME works)\n"
+    "  --api-key KEY      key for the models of --model's provider (of the first --split arm's); models of\n"
+    "                     other providers take their own provider's variable (os.environ/NAME works)\n"
     "  --cacert FILE      trust these CA certificates (PEM) instead of the system bundle\n"
     "  --insecure         do not verify certificates (dangerous)\n"
     "  --timeout SECONDS  per call (default 600)\n"
-    "  --log FILE         append one JSON record per call (primary and silent) to FILE\n"
+    "  --log FILE         append one JSON record per call (primary and silent) to FILE; a moved or deleted\n"
+    "                     FILE is started again at its path (replay and bench also on SIGHUP)\n"
     "  --keep-responses   put the answer text in the records\n"
     "  --verbose          say which arm answered, the status, latency, ttft and tokens (stderr)\n";
 
@@ -70,9 +72,21 @@ TOOL_FN int route_opt(route_opts *o, int argc, char **argv, int *i) {
     return 1;
 }
 
-/* One generated deployment: {"model_name":G,"litellm_params":{"model":M,...}}. */
+/* The provider a model string goes to, or -1 when routing refuses it. Only the provider is
+   wanted: a placeholder base and version keep routing from asking for them. */
+static int route_provider(const char *model, size_t len) {
+    char m[512];
+    llmsplit_route r;
+    snprintf(m, sizeof m, "%.*s", (int)len, model);
+    if (llmsplit_route_model(m, "http://127.0.0.1", "2024-02-01", &r, NULL) != LLMSPLIT_OK) return -1;
+    return (int)r.provider;
+}
+
+/* One generated deployment: {"model_name":G,"litellm_params":{"model":M,...}}. --api-key goes
+   only to the deployments of key_provider: an OpenAI key given for --model must not reach
+   Anthropic as x-api-key because a --silent model happens to be Claude. */
 static void route_w_deployment(llmsplit_json_writer *w, const route_opts *o, const char *group, const char *model,
-                               size_t model_len, const char *weight, int silent) {
+                               size_t model_len, const char *weight, int silent, int key_provider) {
     llmsplit_json_write_begin_object(w);
     LLMSPLIT_JSON_KEY(w, "model_name");
     llmsplit_json_write_string(w, group, strlen(group));
@@ -91,7 +105,7 @@ static void route_w_deployment(llmsplit_json_writer *w, const route_opts *o, con
         LLMSPLIT_JSON_KEY(w, "api_base");
         llmsplit_json_write_string(w, o->api_base, strlen(o->api_base));
     }
-    if (o->api_key) {
+    if (o->api_key && key_provider >= 0 && route_provider(model, model_len) == key_provider) {
         LLMSPLIT_JSON_KEY(w, "api_key");
         llmsplit_json_write_string(w, o->api_key, strlen(o->api_key));
     }
@@ -106,7 +120,8 @@ static void route_w_deployment(llmsplit_json_writer *w, const route_opts *o, con
 /* The config the command line describes when there is no --config: one group "default" with
    the --split arms (or the one --model), each mirrored to group "silent" with --silent. */
 static int route_build_config(const route_opts *o, llmsplit_json_writer *w) {
-    int k;
+    const char *primary = o->nsplits ? o->splits[0] : o->model, *weq = o->nsplits ? strrchr(primary, '=') : NULL;
+    int k, key_provider = route_provider(primary, weq ? (size_t)(weq - primary) : strlen(primary));
     llmsplit_json_writer_init(w, NULL);
     llmsplit_json_write_begin_object(w);
     LLMSPLIT_JSON_KEY(w, "model_list");
@@ -117,10 +132,12 @@ static int route_build_config(const route_opts *o, llmsplit_json_writer *w) {
             tool_fail(LLMSPLIT_ERR_USAGE, "--split needs MODEL=WEIGHT, got '%s'", o->splits[k]);
             return 0;
         }
-        route_w_deployment(w, o, "default", o->splits[k], (size_t)(eq - o->splits[k]), eq + 1, o->silent != NULL);
+        route_w_deployment(w, o, "default", o->splits[k], (size_t)(eq - o->splits[k]), eq + 1, o->silent != NULL,
+                           key_provider);
     }
-    if (!o->nsplits) route_w_deployment(w, o, "default", o->model, strlen(o->model), NULL, o->silent != NULL);
-    if (o->silent) route_w_deployment(w, o, "silent", o->silent, strlen(o->silent), NULL, 0);
+    if (!o->nsplits)
+        route_w_deployment(w, o, "default", o->model, strlen(o->model), NULL, o->silent != NULL, key_provider);
+    if (o->silent) route_w_deployment(w, o, "silent", o->silent, strlen(o->silent), NULL, 0, key_provider);
     llmsplit_json_write_end_array(w);
     LLMSPLIT_JSON_KEY(w, "router_settings");
     llmsplit_json_write_begin_object(w);
