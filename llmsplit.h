@@ -321,10 +321,15 @@ typedef struct llmsplit_http_desc {
     uint64_t max_body_bytes;      /* 0: LLMSPLIT_HTTP_MAX_BODY_BYTES */
 } llmsplit_http_desc;
 
-/* One result record: a call (primary or silent) or an event ("rollback", "config").
-   Written as one JSON object per line; absent numbers are written as null. Keys never appear. */
+/* One result record: a call (primary or silent) or an event ("rollback", "config", "split").
+   Written as one JSON object per line; absent numbers are written as null. Keys never appear.
+   A "split" event is written whenever a group's effective weights change - its config is loaded
+   or reloaded, an arm is rolled back or comes back - before the first call they pick:
+   {"event":"split","epoch":N,"group":G,"weights":{"MODEL #DEPLOYMENT":share,...}}, MODEL being
+   the name sent upstream; each primary call then carries "split_epoch":N, so the expected share
+   of every arm is known exactly for a sample-ratio check, across reloads and rollbacks. */
 typedef struct llmsplit_record {
-    const char *event;            /* "call", "rollback" or "config" */
+    const char *event;            /* "call", "rollback", "config" or "split" */
     char ts[32];                  /* "2026-11-21T10:00:00.123Z" */
     char request_id[40], pair_id[40];
     const char *role;             /* "primary" or "silent" */
@@ -348,6 +353,11 @@ typedef struct llmsplit_record {
     size_t response_len;
     const char *reason;           /* rollback and config events */
     double cooldown_s;            /* rollback events */
+    /* A primary call picked from a group: the epoch of the split that picked it (0: none, e.g. a
+       direct model string). A "split" event: its epoch. Epochs are unique per client (a random
+       base plus a counter), so the logs of a fleet of processes merge without collisions. */
+    int64_t split_epoch;
+    const char *weights_json;     /* "split" events: {"MODEL #DEPLOYMENT": share, ...}, shares summing to 1 */
 } llmsplit_record;
 
 /* What the client delivers for every record, besides the log file. */
@@ -8292,6 +8302,10 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
         llmsplit_json_write_int(&w, r->deployment);
         llmsplit__w_key(&w, "sticky");
         llmsplit_json_write_bool(&w, r->sticky);
+        if (r->split_epoch > 0) {
+            LLMSPLIT_JSON_KEY(&w, "split_epoch");
+            llmsplit_json_write_int(&w, r->split_epoch);
+        }
         llmsplit__w_str_or_null(&w, "fallback_from", r->fallback_from);
         llmsplit__w_str_or_null(&w, "status", r->ok ? "ok" : "error");
         llmsplit__w_int_or_null(&w, "http_status", r->http_status > 0 ? r->http_status : -1);
@@ -8321,7 +8335,17 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
             llmsplit_json_write_int(&w, r->deployment);
             llmsplit__w_num_or_null(&w, "cooldown_s", r->cooldown_s, 1000);
         }
-        llmsplit__w_str_or_null(&w, "reason", r->reason);
+        if (strcmp(r->event, "split") == 0) {
+            llmsplit_json_doc *wd = r->weights_json ? llmsplit__parse(&out->allocator, r->weights_json,
+                                                                      strlen(r->weights_json), NULL) : NULL;
+            LLMSPLIT_JSON_KEY(&w, "epoch");
+            llmsplit_json_write_int(&w, r->split_epoch);
+            LLMSPLIT_JSON_KEY(&w, "weights");
+            if (wd) llmsplit_json_write_value(&w, llmsplit_json_root(wd));
+            else llmsplit_json_write_null(&w);
+            llmsplit_json_free(wd);
+        }
+        if (r->reason) llmsplit__w_str_or_null(&w, "reason", r->reason);
     }
     llmsplit_json_write_end_object(&w);
     text = llmsplit__w_result(&w, &n);
@@ -8378,6 +8402,8 @@ LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, doub
 typedef struct llmsplit__cfgref {
     llmsplit_config *cfg;
     llmsplit_health *health;      /* one per deployment */
+    unsigned char *seen;          /* per deployment: its availability in the group's last split record */
+    int64_t *group_epoch;         /* per group: the epoch of its last split record (0: none yet) */
     int refs;
 } llmsplit__cfgref;
 
@@ -8394,6 +8420,7 @@ struct llmsplit_client {
     llmsplit__mutex lock;         /* cur, health, stats */
     llmsplit__cfgref *cur;
     llmsplit_rng rng;
+    int64_t epoch_base, epochs;   /* split epochs: a random base, and how many were handed out */
     char *config_file, *config_url;
     int poll_ms;
     struct stat file_stat;        /* of the loaded file, to notice changes */
@@ -8525,6 +8552,7 @@ static void llmsplit__cfgref_free(llmsplit_client *c, llmsplit__cfgref *ref) {
     if (!ref) return;
     for (i = 0; ref->health && i < ref->cfg->num_deployments; i++) llmsplit_health_free(&ref->health[i]);
     llmsplit__free(&c->allocator, ref->health);
+    llmsplit__free(&c->allocator, ref->group_epoch); /* the block that also holds seen */
     llmsplit_config_free(ref->cfg);
     llmsplit__free(&c->allocator, ref);
 }
@@ -8535,8 +8563,17 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
     if (!ref) goto nomem;
     ref->cfg = cfg;
     ref->refs = 1;
+    ref->seen = NULL;
+    ref->group_epoch = NULL;
     ref->health = (llmsplit_health *)llmsplit__alloc(&c->allocator, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
     if (!ref->health) { llmsplit__free(&c->allocator, ref); goto nomem; }
+    /* one block: the epochs of the groups, then the availability seen per deployment */
+    ref->seen = (unsigned char *)llmsplit__alloc(&c->allocator, sizeof(int64_t) * (size_t)(cfg->num_groups + 1) +
+                                                                    (size_t)cfg->num_deployments + 1);
+    if (!ref->seen) { llmsplit__free(&c->allocator, ref->health); llmsplit__free(&c->allocator, ref); goto nomem; }
+    ref->group_epoch = (int64_t *)(void *)ref->seen;
+    memset(ref->group_epoch, 0, sizeof(int64_t) * (size_t)(cfg->num_groups + 1));
+    ref->seen += sizeof(int64_t) * (size_t)(cfg->num_groups + 1);
     memset(ref->health, 0, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
     for (i = 0; i < cfg->num_deployments; i++)
         if (!llmsplit__health_init(&ref->health[i], &cfg->rollback, &c->allocator)) {
@@ -8893,6 +8930,8 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     llmsplit__mutex_init(&c->lock);
     llmsplit__mutex_init(&c->log_lock);
     llmsplit_rng_seed(&c->rng, d.seed);
+    /* 32 random bits above a 20-bit counter: below 2^53, so every JSON reader keeps it exact */
+    c->epoch_base = (int64_t)(llmsplit_rng_next(&c->rng) * 4294967296.0) << 20;
     if (!d.http.allocator.alloc_fn) d.http.allocator = d.allocator;
     if (!d.http.logger.func) d.http.logger = d.logger;
     if (!(c->http = llmsplit__http_create(&d.http, err))) goto fail;
@@ -9242,13 +9281,54 @@ static void llmsplit__mirror_drop(void *arg) {
     llmsplit__mirror_free((llmsplit__mirror *)arg);
 }
 
+/* Writes the "split" record of a group's new epoch: each arm's share of the traffic as the picker
+   sees it now, that is its weight if it is available, renormalised (and the configured weights
+   when no weighted arm is available, as the picker then ignores availability). */
+static void llmsplit__split_record(llmsplit_client *c, const llmsplit__cfgref *ref, const llmsplit_group *g,
+                                   const double *w, const unsigned char *avail, int64_t epoch) {
+    llmsplit_json_writer wr;
+    llmsplit_record r;
+    double sum = 0.0, live = 0.0;
+    int i, use_avail;
+    for (i = 0; i < g->count; i++) {
+        sum += w[i];
+        if (avail[i]) live += w[i];
+    }
+    use_avail = live > 0.0;
+    llmsplit_json_writer_init(&wr, &c->allocator);
+    llmsplit_json_write_begin_object(&wr);
+    for (i = 0; i < g->count; i++) {
+        const llmsplit_deployment *d = &ref->cfg->deployments[g->deployments[i]];
+        llmsplit_route route;
+        char arm[300];
+        int n;
+        /* the arm as records name it: the name sent upstream and the deployment's index */
+        if (llmsplit_route_model(d->model, d->api_base, d->api_version, &route, NULL) != LLMSPLIT_OK)
+            llmsplit__copy(route.model, sizeof route.model, d->model);
+        n = snprintf(arm, sizeof arm, "%.*s #%d", llmsplit__fit(route.model, 256), route.model, g->deployments[i]);
+        llmsplit_json_write_key(&wr, arm, n > 0 && (size_t)n < sizeof arm ? (size_t)n : strlen(arm));
+        llmsplit_json_write_double(&wr, use_avail ? (avail[i] ? w[i] / live : 0.0) : (sum > 0.0 ? w[i] / sum : 0.0));
+    }
+    llmsplit_json_write_end_object(&wr);
+    memset(&r, 0, sizeof r);
+    r.event = "split";
+    r.group = g->name;
+    r.split_epoch = epoch;
+    r.weights_json = llmsplit__w_result(&wr, NULL);
+    if (r.weights_json) llmsplit__emit(c, &r);
+    else llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: out of memory; a split record was lost");
+    llmsplit_json_writer_free(&wr);
+}
+
 /* Picks an arm of a group for this request. Returns the deployment index, -1 when the weights
-   are unusable. */
+   are unusable. With epoch (primary picks), also the split epoch the pick belongs to: when the
+   group's effective weights are not the ones of its last split record (a new config, an arm
+   rolled back or back), a new epoch begins and its record is written before the call's. */
 static int llmsplit__pick_in(llmsplit_client *c, llmsplit__cfgref *ref, const llmsplit_group *g, const char *key,
-                             int *sticky) {
+                             int *sticky, int64_t *epoch) {
     double w_local[32], *w = w_local;
     unsigned char a_local[32], *avail = a_local;
-    int i, n = g->count, arm;
+    int i, n = g->count, arm, gi = (int)(g - ref->cfg->groups), fresh = 0;
     int64_t now = llmsplit__now_ms();
     size_t kl = key ? strlen(key) : 0;
     *sticky = ref->cfg->sticky && kl > 0;
@@ -9263,7 +9343,17 @@ static int llmsplit__pick_in(llmsplit_client *c, llmsplit__cfgref *ref, const ll
         w[i] = d->has_weight ? d->weight : 1.0;
         avail[i] = (unsigned char)llmsplit_health_available(&ref->health[g->deployments[i]], now);
     }
+    if (epoch) {
+        fresh = ref->group_epoch[gi] == 0;
+        for (i = 0; i < n && !fresh; i++) fresh = ref->seen[g->deployments[i]] != avail[i];
+        if (fresh) {
+            for (i = 0; i < n; i++) ref->seen[g->deployments[i]] = avail[i];
+            ref->group_epoch[gi] = c->epoch_base + ++c->epochs;
+        }
+        *epoch = ref->group_epoch[gi];
+    }
     llmsplit__unlock(&c->lock);
+    if (fresh) llmsplit__split_record(c, ref, g, w, avail, *epoch);
     arm = llmsplit__pick(w, avail, n, *sticky ? key : NULL, *sticky ? kl : 0, &c->rng);
     if (w != w_local) llmsplit__free(&c->allocator, w);
     return arm < 0 ? -1 : g->deployments[arm];
@@ -9311,7 +9401,7 @@ static int llmsplit__mirror_enqueue(llmsplit_client *c, llmsplit__cfgref *ref, c
     int sticky = 0, ok;
     if (!llmsplit_pick_sample(ref->cfg->mirror_sample_rate, key, key ? strlen(key) : 0, &c->rng)) return 0;
     if (sg) {
-        int d = llmsplit__pick_in(c, ref, sg, key, &sticky);
+        int d = llmsplit__pick_in(c, ref, sg, key, &sticky, NULL);
         if (d < 0) return 0;
         sdep = &ref->cfg->deployments[d];
     }
@@ -9381,6 +9471,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit_error local;
     llmsplit_status e;
     int d, i, sticky = 0;
+    int64_t split_epoch = 0;
     if (!err) err = &local;
     memset(err, 0, sizeof *err);
     if (!res) {
@@ -9413,7 +9504,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
         llmsplit__copy(res->chosen_model, sizeof res->chosen_model, req->group);
         e = llmsplit__call(c, ref, NULL, req->group, req, &res->response, err);
     } else {
-        d = llmsplit__pick_in(c, ref, g, req->user, &sticky);
+        d = llmsplit__pick_in(c, ref, g, req->user, &sticky, &split_epoch);
         if (d < 0) {
             llmsplit__release(c, ref);
             llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "group '%s' has no usable weights", g->name);
@@ -9431,7 +9522,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
         llmsplit__health(c, ref, d, e == LLMSPLIT_OK, res->response.latency_ms);
         for (i = 0; e != LLMSPLIT_OK && e != LLMSPLIT_ERR_USAGE && i < g->num_fallbacks; i++) {
             const llmsplit_group *fg = llmsplit_config_group(ref->cfg, g->fallbacks[i]);
-            int fs, fd = fg ? llmsplit__pick_in(c, ref, fg, req->user, &fs) : -1;
+            int fs, fd = fg ? llmsplit__pick_in(c, ref, fg, req->user, &fs, NULL) : -1;
             if (fd < 0) continue;
             dep = &ref->cfg->deployments[fd];
             llmsplit_chat_response_free(&res->response);
@@ -9448,6 +9539,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit__copy(r.request_id, sizeof r.request_id, res->request_id);
     llmsplit__copy(r.pair_id, sizeof r.pair_id, res->pair_id);
     r.role = "primary";
+    r.split_epoch = split_epoch;
     r.group = res->group;
     r.model = res->model;
     r.deployment = res->deployment;

@@ -24,6 +24,10 @@ typedef struct seen {
     int unmatched;      /* records that are not JSON, or silent ones not marked as such */
     char last_config_reason[400];
     double silent_min_ms; /* the fastest silent call */
+    int splits;           /* "split" events, and the first few of them */
+    long long split_epoch[8];
+    char split_weights[8][200];
+    int primary_unannounced; /* primary calls whose split_epoch no split event announced before */
 } seen;
 
 static void on_record(const llmsplit_record *r, const char *line, size_t len, void *ud) {
@@ -33,7 +37,13 @@ static void on_record(const llmsplit_record *r, const char *line, size_t len, vo
     if (llmsplit_json_parse(line, len, NULL, &doc, NULL) != LLMSPLIT_OK) s->unmatched += 1000; /* every line must be JSON */
 
     if (strcmp(r->event, "rollback") == 0) s->rollbacks++;
-    else if (strcmp(r->event, "config") == 0) {
+    else if (strcmp(r->event, "split") == 0) {
+        if (s->splits < 8) {
+            s->split_epoch[s->splits] = (long long)r->split_epoch;
+            snprintf(s->split_weights[s->splits], sizeof s->split_weights[0], "%s", r->weights_json ? r->weights_json : "");
+        }
+        s->splits++;
+    } else if (strcmp(r->event, "config") == 0) {
         s->config_events++;
         snprintf(s->last_config_reason, sizeof s->last_config_reason, "%s", r->reason ? r->reason : "");
     } else if (strcmp(r->role, "silent") == 0) {
@@ -44,7 +54,10 @@ static void on_record(const llmsplit_record *r, const char *line, size_t len, vo
         if (!r->is_silent_experiment) s->unmatched++;
         if (s->nsilent_pairs < 512) snprintf(s->silent_pairs[s->nsilent_pairs++], 40, "%s", r->pair_id);
     } else {
+        int k, known = 0;
         s->primary++;
+        for (k = 0; k < s->splits && k < 8; k++) known |= s->split_epoch[k] == (long long)r->split_epoch;
+        if (r->split_epoch <= 0 || (!known && s->splits <= 8)) s->primary_unannounced++;
         if (r->fallback_from) s->fallbacks++;
         if (s->npairs < 512) snprintf(s->pairs[s->npairs++], 40, "%s", r->pair_id);
     }
@@ -304,6 +317,14 @@ static void client_rollback_takes_a_failing_arm_out_and_brings_it_back(void) {
         llmsplit_result_free(&r);
     }
     CHECK_GT_INT(to_flaky_back, 5);
+    /* three splits, each announced before the calls it picked: both arms, then flaky out for its
+       cooldown, then both again; epochs differ */
+    CHECK_GE_INT(s.splits, 3); /* flaky still fails once back: it may be rolled back again */
+    CHECK_EQ_STR(s.split_weights[0], "{\"flaky #0\":0.5,\"gpt-4 #1\":0.5}");
+    CHECK_EQ_STR(s.split_weights[1], "{\"flaky #0\":0.0,\"gpt-4 #1\":1.0}");
+    CHECK_EQ_STR(s.split_weights[2], "{\"flaky #0\":0.5,\"gpt-4 #1\":0.5}");
+    CHECK(s.split_epoch[0] > 0 && s.split_epoch[1] != s.split_epoch[0] && s.split_epoch[2] != s.split_epoch[1]);
+    CHECK_EQ_INT(s.primary_unannounced, 0);
     llmsplit_client_destroy(c);
 }
 
@@ -604,7 +625,7 @@ static void client_log_is_reopened_after_it_was_moved(void) {
     sleep_ms(1100);
     CHECK_EQ_INT(ask(c, "chat", NULL, &r), LLMSPLIT_OK);
     llmsplit_result_free(&r);
-    CHECK_EQ_INT(count_lines(moved), 1);
+    CHECK_EQ_INT(count_lines(moved), 2); /* the group's split record, then the call */
     CHECK_EQ_INT(count_lines(path), 1);
     CHECK_EQ_INT(rename(path, moved2), 0);
     CHECK_EQ_INT(llmsplit_client_reopen_log(c, &err), LLMSPLIT_OK);
@@ -674,7 +695,7 @@ static void client_log_file_gets_one_json_line_per_record(void) {
     llmsplit_client *c;
     llmsplit_error err;
     FILE *f;
-    int fd, i, lines = 0, silent = 0, bad = 0;
+    int fd, i, lines = 0, silent = 0, bad = 0, splits = 0;
     NEED_MOCK();
     fd = mkstemp(path);
     close(fd);
@@ -700,13 +721,19 @@ static void client_log_file_gets_one_json_line_per_record(void) {
         const llmsplit_json_val *root = llmsplit_json_root(doc);
         lines++;
         if (!doc) { bad++; continue; }
+        if (strcmp(llmsplit_json_str(llmsplit_json_get(root, "event"), NULL), "split") == 0) {
+            splits++; /* the weights, not a call: no response in it */
+            llmsplit_json_free(doc);
+            continue;
+        }
         if (llmsplit_json_is_true(llmsplit_json_get(root, "is_silent_experiment"))) silent++;
         if (!llmsplit_json_str(llmsplit_json_get(root, "response"), NULL)) bad++;
         if (strstr(line, "api_key") || strstr(line, "test-key")) bad++;
         llmsplit_json_free(doc);
     }
     if (f) fclose(f);
-    CHECK_EQ_INT(lines, 10);
+    CHECK_EQ_INT(lines, 11);
+    CHECK_EQ_INT(splits, 1);
     CHECK_EQ_INT(silent, 5);
     CHECK_EQ_INT(bad, 0);
     unlink(path);
