@@ -298,7 +298,8 @@ typedef struct llmsplit_http_desc {
     const char *ca_pem;           /* or the same in memory (ca_pem_len bytes) */
     size_t ca_pem_len;
     int insecure;                 /* DANGER: no certificate verification (a warning is logged) */
-    const char *proxy;            /* http://[user:pass@]host:port for https:// URLs; NULL: take
+    const char *proxy;            /* http://[user:pass@]host:port for https:// URLs (user and
+                                     pass percent-encoded, as curl reads them); NULL: take
                                      $HTTPS_PROXY / $https_proxy; "" : never use a proxy */
     const char *no_proxy;         /* hosts that bypass the proxy; NULL: $NO_PROXY / $no_proxy */
     int max_idle_per_host;        /* 0: 8 idle connections kept per host; -1: no keep-alive */
@@ -779,8 +780,9 @@ LLMSPLIT_API void llmsplit_http_destroy(llmsplit_http *http);
 /* Sends one request and reads the whole response into *resp (which the caller frees with
    llmsplit_http_response_free, also after a failure). Any HTTP status counts as success here:
    the caller decides what a 4xx means. A request that fails on a reused connection before any
-   response byte arrives is retried once on a fresh connection. Returns LLMSPLIT_OK or the
-   error category, with details in *err (may be NULL). */
+   response byte arrives is retried once on a fresh connection. A proxy that refuses the tunnel
+   with 407 or 403 is LLMSPLIT_ERR_USAGE (its credentials or its policy: no retry helps). Returns
+   LLMSPLIT_OK or the error category, with details in *err (may be NULL). */
 LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *http, const llmsplit_http_request *req,
                                              llmsplit_http_response *resp, llmsplit_error *err);
 
@@ -3076,6 +3078,34 @@ static int llmsplit__host_char(unsigned char c) {
            c == '.' || c == '_';
 }
 
+/* A URL as a message or a log line may show it: scheme, *** in place of any user information,
+   host, port and path. User information holds a password and a query string often a key
+   (?key=, ?sig=), so neither is ever printed; what is left still tells a person which endpoint
+   it was. Control bytes become '?'. */
+static const char *llmsplit__url_redact(const char *url, char *out, size_t cap) {
+    const char *p = url ? url : "", *auth = p, *auth_end, *at = NULL, *end, *q;
+    size_t o = 0, n = strcspn(p, ":/?#@");
+    const char *parts[4];
+    size_t lens[4], k;
+    if (p[n] == ':' && p[n + 1] == '/' && p[n + 2] == '/') auth = p + n + 3;
+    auth_end = auth + strcspn(auth, "/?#");
+    for (q = auth; q < auth_end; q++)
+        if (*q == '@') at = q;
+    end = auth_end + strcspn(auth_end, "?#");
+    parts[0] = p; lens[0] = (size_t)(auth - p);
+    parts[1] = "***@"; lens[1] = at ? 4 : 0;
+    parts[2] = at ? at + 1 : auth; lens[2] = (size_t)(auth_end - parts[2]);
+    parts[3] = auth_end; lens[3] = (size_t)(end - auth_end);
+    if (!cap) return out;
+    for (k = 0; k < 4; k++)
+        for (n = 0; n < lens[k] && o + 1 < cap; n++) {
+            unsigned char c = (unsigned char)parts[k][n];
+            out[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+        }
+    out[o] = 0;
+    return out;
+}
+
 static int llmsplit__url_parse(const char *url, llmsplit_url *out, llmsplit_error *err) {
     const char *p, *host, *host_end, *auth_end, *at;
     size_t n, i;
@@ -3089,7 +3119,9 @@ static int llmsplit__url_parse(const char *url, llmsplit_url *out, llmsplit_erro
     if (strncasecmp(url, "https://", 8) == 0) { out->https = 1; p = url + 8; out->port = 443; }
     else if (strncasecmp(url, "http://", 7) == 0) { p = url + 7; out->port = 80; }
     else {
-        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: must start with http:// or https:// ('%.60s')", url);
+        char shown[61];
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: must start with http:// or https:// ('%s')",
+                            llmsplit__url_redact(url, shown, sizeof shown));
         return 0;
     }
     auth_end = p + strcspn(p, "/?#");
@@ -3886,6 +3918,8 @@ struct llmsplit_http {
     char *ca_pem;
     size_t ca_pem_len;
     char *proxy;                  /* NULL: none */
+    char proxy_shown[300];        /* the proxy URL as messages show it (no password) */
+    char proxy_auth[400];         /* the Proxy-Authorization value, "" when none */
     char *no_proxy;
     llmsplit__mutex lock;         /* pool, stats, session cache, trust anchors */
     llmsplit__conn *idle;
@@ -4066,23 +4100,54 @@ static const char *llmsplit__base64(const char *in, size_t n, char *out, size_t 
     return out;
 }
 
-/* Sends CONNECT host:port through the proxy on fd and reads its answer. */
-static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_url *proxy, const llmsplit_url *u,
-                                   llmsplit_error *err) {
-    char req[1024], auth[400], resp[4096];
-    size_t got = 0;
-    int n;
-    auth[0] = 0;
-    if (proxy->userinfo[0]) {
-        char b64[360];
-        snprintf(auth, sizeof auth, "Proxy-Authorization: Basic %s\r\n",
-                 llmsplit__base64(proxy->userinfo, strlen(proxy->userinfo), b64, sizeof b64));
+static int llmsplit__hex_digit(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decodes n bytes into out (room for n): a user or a password in a URL is written
+   percent-encoded (RFC 3986 3.2.1), and curl decodes it before sending it, so "s%33cret" is the
+   password s3cret. Returns the decoded length, or -1 for a '%' without two hex digits after it. */
+static long llmsplit__pct_decode(const char *in, size_t n, char *out) {
+    size_t i, o = 0;
+    for (i = 0; i < n; i++) {
+        if (in[i] != '%') { out[o++] = in[i]; continue; }
+        if (n - i < 3 || llmsplit__hex_digit(in[i + 1]) < 0 || llmsplit__hex_digit(in[i + 2]) < 0) return -1;
+        out[o++] = (char)(llmsplit__hex_digit(in[i + 1]) * 16 + llmsplit__hex_digit(in[i + 2]));
+        i += 2;
     }
-    n = snprintf(req, sizeof req, u->host_is_ip == 6 ? "CONNECT [%s]:%d HTTP/1.1\r\nHost: [%s]:%d\r\n%s\r\n"
-                                                     : "CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n%s\r\n",
-                 u->host, u->port, u->host, u->port, auth);
+    return (long)o;
+}
+
+/* The Proxy-Authorization value for a proxy URL's user information: "Basic " and the base64 of
+   user:password (RFC 7617), each part percent-decoded; "" when there is none. 0 for a
+   malformed escape (the caller says so without quoting the credentials). */
+static int llmsplit__proxy_auth(const char *userinfo, char *out, size_t cap) {
+    char plain[sizeof ((llmsplit_url *)0)->userinfo + 1], b64[360];
+    size_t n = strlen(userinfo), user = strcspn(userinfo, ":");
+    long a, b = 0;
+    out[0] = 0;
+    if (!n) return 1;
+    a = llmsplit__pct_decode(userinfo, user, plain);
+    if (a < 0) return 0;
+    plain[a] = ':'; /* a user without a password still needs the colon */
+    if (user < n) b = llmsplit__pct_decode(userinfo + user + 1, n - user - 1, plain + a + 1);
+    if (b < 0) return 0;
+    snprintf(out, cap, "Basic %s", llmsplit__base64(plain, (size_t)(a + 1 + b), b64, sizeof b64));
+    memset(plain, 0, sizeof plain);
+    return 1;
+}
+
+/* Sends CONNECT host:port through the proxy on fd and reads its answer. */
+static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_http *h, const llmsplit_url *u,
+                                   llmsplit_error *err) {
+    char req[1024], resp[4096], target[300];
+    size_t got = 0;
+    int n, status;
+    snprintf(target, sizeof target, u->host_is_ip == 6 ? "[%s]:%d" : "%s:%d", u->host, u->port);
+    n = snprintf(req, sizeof req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n", target, target,
+                 h->proxy_auth[0] ? "Proxy-Authorization: " : "", h->proxy_auth, h->proxy_auth[0] ? "\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof req || llmsplit__sock_write(c, (const unsigned char *)req, (size_t)n) != n) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "cannot send CONNECT to proxy %s:%d", proxy->host, proxy->port);
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "cannot send CONNECT to proxy %s", h->proxy_shown);
         return 0;
     }
     /* The proxy says nothing after its answer until the TLS handshake starts, so reading in
@@ -4090,8 +4155,8 @@ static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_url *proxy,
     for (;;) {
         int r = llmsplit__sock_read(c, (unsigned char *)resp + got, sizeof resp - 1 - got);
         if (r <= 0) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "proxy %s:%d %s during CONNECT", proxy->host,
-                                proxy->port, c->timed_out ? "timed out" : "closed the connection");
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "proxy %s %s during CONNECT", h->proxy_shown,
+                                c->timed_out ? "timed out" : "closed the connection");
             return 0;
         }
         got += (size_t)r;
@@ -4102,11 +4167,26 @@ static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_url *proxy,
             return 0;
         }
     }
-    if (strncmp(resp, "HTTP/1.", 7) != 0 || resp[9] != '2') {
-        char *eol = strstr(resp, "\r\n");
+    status = strncmp(resp, "HTTP/1.", 7) == 0 && got >= 12 && resp[8] == ' ' && resp[9] >= '1' && resp[9] <= '5' &&
+                     resp[10] >= '0' && resp[10] <= '9' && resp[11] >= '0' && resp[11] <= '9'
+                 ? (resp[9] - '0') * 100 + (resp[10] - '0') * 10 + (resp[11] - '0') : 0;
+    if (status < 200 || status > 299) {
+        char *eol = strstr(resp, "\r\n"), *p;
         if (eol) *eol = 0;
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "proxy %s:%d refused CONNECT to %s:%d: %.80s",
-                            proxy->host, proxy->port, u->host, u->port, resp);
+        for (p = resp; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+        if (status == 407 || status == 403) {
+            /* The proxy's verdict on our credentials or on this host: the same on every try, so
+               a usage error, which no layer retries, rather than a network one, which is. */
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "proxy refused the tunnel to %s: %.80s (proxy %s%s)", target,
+                                resp + 9, h->proxy_shown,
+                                status == 407 ? (h->proxy_auth[0] ? "; check the user and password in its URL"
+                                                                  : "; it wants a user and password in its URL")
+                                              : "");
+            return 0;
+        }
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "proxy %s refused CONNECT to %s: %.80s", h->proxy_shown,
+                            target, resp);
         return 0;
     }
     if (strstr(resp, "\r\n\r\n") + 4 != resp + got) {
@@ -4385,10 +4465,26 @@ static llmsplit_http *llmsplit__http_create(const llmsplit_http_desc *desc, llms
     }
     proxy = d.proxy ? d.proxy : llmsplit__env("HTTPS_PROXY", "https_proxy");
     if (proxy && *proxy) {
+        /* the caller's setting (or environment): a usage error, and never its password */
         llmsplit_url pu;
-        if (!llmsplit__url_parse(proxy, &pu, err) || pu.https) {
-            if (pu.https) llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "proxy: only http:// proxies are supported");
-            else if (err) err->code = LLMSPLIT_ERR_CONFIG;
+        llmsplit_error pe;
+        llmsplit__url_redact(proxy, h->proxy_shown, sizeof h->proxy_shown);
+        if (strncasecmp(proxy, "http://", 7) != 0) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "proxy %s is not supported: only http:// proxies are",
+                                h->proxy_shown);
+            llmsplit_http_destroy(h);
+            return NULL;
+        }
+        if (!llmsplit__url_parse(proxy, &pu, &pe)) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "proxy %s: %s", h->proxy_shown,
+                                strncmp(pe.message, "url: ", 5) == 0 ? pe.message + 5 : pe.message);
+            llmsplit_http_destroy(h);
+            return NULL;
+        }
+        if (!llmsplit__proxy_auth(pu.userinfo, h->proxy_auth, sizeof h->proxy_auth)) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "proxy %s: malformed percent-escape in the user or "
+                                "password ('%%' must be followed by two hex digits; write a literal %% as %%25)",
+                                h->proxy_shown);
             llmsplit_http_destroy(h);
             return NULL;
         }
@@ -4536,7 +4632,7 @@ static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit_url 
     llmsplit__lock(&h->lock);
     h->stats.connections_opened++;
     llmsplit__unlock(&h->lock);
-    if (use_proxy && !llmsplit__proxy_connect(c, &pu, u, err)) {
+    if (use_proxy && !llmsplit__proxy_connect(c, h, u, err)) {
         llmsplit__conn_close(c);
         return NULL;
     }

@@ -642,6 +642,150 @@ static void http_header_injection_is_refused_without_echoing_the_value(void) {
     server_stop(&s);
 }
 
+/* --- proxies ------------------------------------------------------------------------------- */
+
+static const char *proxy_407 =
+    "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\nContent-Length: 0\r\n\r\n";
+
+/* A client whose proxy is `proxy` with %d replaced by the server's port. */
+static llmsplit_status proxy_client(const char *proxy, const server *s, llmsplit_http **h, llmsplit_error *err) {
+    llmsplit_http_desc d;
+    char url[160];
+    memset(&d, 0, sizeof d);
+    d.timeout_ms = 5000;
+    snprintf(url, sizeof url, proxy, s ? s->port : 0);
+    d.proxy = url;
+    return llmsplit_http_create(&d, h, err);
+}
+
+/* One https:// GET through the proxy that s plays; the CONNECT head lands in s->last_request. */
+static llmsplit_status get_via_proxy(const char *proxy, server *s, llmsplit_error *err) {
+    llmsplit_http *h = NULL;
+    llmsplit_http_request rq;
+    llmsplit_http_response r;
+    llmsplit_status st = proxy_client(proxy, s, &h, err);
+    if (st != LLMSPLIT_OK) return st;
+    memset(&rq, 0, sizeof rq);
+    rq.url = "https://localhost:9/v1/models";
+    st = llmsplit_http_send(h, &rq, &r, err);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    return st;
+}
+
+static void http_proxy_credentials_are_percent_decoded(void) {
+    static const struct { const char *proxy, *basic; } cases[] = {
+        {"http://alice:s%%33cret@127.0.0.1:%d", "YWxpY2U6czNjcmV0"},   /* alice:s3cret, as curl sends */
+        {"http://al%%40ice:p%%3Aw@127.0.0.1:%d", "YWxAaWNlOnA6dw=="},  /* al@ice:p:w */
+        {"http://alice@127.0.0.1:%d", "YWxpY2U6"}};                    /* alice: (RFC 7617 needs the colon) */
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        server s;
+        llmsplit_error err;
+        char want[80];
+        memset(&s, 0, sizeof s);
+        s.parts[0] = proxy_407;
+        s.read_request = 1;
+        server_start(&s);
+        CHECK_EQ_INT(get_via_proxy(cases[i].proxy, &s, &err), LLMSPLIT_ERR_USAGE);
+        snprintf(want, sizeof want, "\r\nProxy-Authorization: Basic %s\r\n", cases[i].basic);
+        CHECK_STARTS(s.last_request, "CONNECT localhost:9 HTTP/1.1\r\n");
+        CHECK_CONTAINS(s.last_request, want);
+        server_stop(&s);
+    }
+}
+
+static void http_malformed_proxy_escape_is_a_usage_error_without_the_credentials(void) {
+    static const char *const bad[] = {"http://alice:s%%@proxy.local:3128", "http://alice:s%%4@proxy.local:3128",
+                                      "http://alice:s%%zzcret@proxy.local:3128", "http://al%%g1ce:secret@proxy.local:3128",
+                                      "http://alice%%:secret@proxy.local:3128"};
+    size_t i;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        llmsplit_http *h = NULL;
+        llmsplit_error err;
+        CHECK_EQ_INT(proxy_client(bad[i], NULL, &h, &err), LLMSPLIT_ERR_USAGE);
+        CHECK(h == NULL);
+        CHECK_EQ_INT(err.code, LLMSPLIT_ERR_USAGE);
+        CHECK_CONTAINS(err.message, "malformed percent-escape");
+        CHECK_CONTAINS(err.message, "http://***@proxy.local:3128");
+        CHECK_NOT_CONTAINS(err.message, "alice");
+        CHECK_NOT_CONTAINS(err.message, "al%");
+        CHECK_NOT_CONTAINS(err.message, "s%");
+        CHECK_NOT_CONTAINS(err.message, "secret");
+    }
+}
+
+static void http_proxy_password_never_appears_in_messages(void) {
+    llmsplit_http *h = NULL;
+    llmsplit_error err;
+    llmsplit_url u;
+    llmsplit_http_desc d;
+    memset(&d, 0, sizeof d);
+    setenv("HTTPS_PROXY", "socks5h://alice:Pr0xyPassw0rd@proxy:1080", 1);
+    CHECK_EQ_INT(llmsplit_http_create(&d, &h, &err), LLMSPLIT_ERR_USAGE);
+    unsetenv("HTTPS_PROXY");
+    CHECK(h == NULL);
+    CHECK_CONTAINS(err.message, "socks5h://***@proxy:1080");
+    CHECK_CONTAINS(err.message, "only http://");
+    CHECK_NOT_CONTAINS(err.message, "Pr0xyPassw0rd");
+    CHECK_NOT_CONTAINS(err.message, "alice");
+    /* a URL the parser refuses is shown without its user information and its query */
+    CHECK_EQ_INT(llmsplit_url_parse("ftp://bob:hunter2@files.example/a/b?key=sk-123#top", &u, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_CONTAINS(err.message, "ftp://***@files.example/a/b");
+    CHECK_NOT_CONTAINS(err.message, "hunter2");
+    CHECK_NOT_CONTAINS(err.message, "sk-123");
+    CHECK_EQ_INT(llmsplit_url_parse("bob:hunter2@files.example?key=sk-123", &u, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_NOT_CONTAINS(err.message, "hunter2");
+    CHECK_NOT_CONTAINS(err.message, "sk-123");
+    /* an http:// proxy URL that does not parse */
+    CHECK_EQ_INT(proxy_client("http://alice:Pr0xyPassw0rd@proxy:99999", NULL, &h, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_CONTAINS(err.message, "http://***@proxy:99999");
+    CHECK_NOT_CONTAINS(err.message, "Pr0xyPassw0rd");
+}
+
+/* 407 (our credentials) and 403 (the proxy's policy) come back the same on every try: reported
+   as the proxy's refusal, without its password, and not retried even when retries are allowed. */
+static void http_proxy_refusal_is_not_retried(void) {
+    static const char *const answers[] = {
+        NULL, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"};
+    static const char *const said[] = {"407 Proxy Authentication Required", "403 Forbidden"};
+    int i;
+    for (i = 0; i < 2; i++) {
+        server s;
+        llmsplit_http *h = NULL;
+        llmsplit_chat_request rq;
+        llmsplit_chat_response r;
+        llmsplit_message m;
+        llmsplit_error err;
+        char want[120];
+        memset(&s, 0, sizeof s);
+        s.parts[0] = answers[i] ? answers[i] : proxy_407;
+        s.read_request = 1;
+        server_start(&s);
+        CHECK_EQ_INT(proxy_client("http://alice:Pr0xyPassw0rd@127.0.0.1:%d", &s, &h, &err), LLMSPLIT_OK);
+        memset(&rq, 0, sizeof rq);
+        memset(&m, 0, sizeof m);
+        m.role = "user";
+        m.content = "hi";
+        rq.model = "openai/gpt-4";
+        rq.api_base = "https://localhost:9/v1";
+        rq.api_key = "sk-test";
+        rq.messages = &m;
+        rq.num_messages = 1;
+        rq.num_retries = 1;
+        CHECK_EQ_INT(llmsplit_chat(h, &rq, &r, &err), LLMSPLIT_ERR_USAGE);
+        snprintf(want, sizeof want, "proxy refused the tunnel to localhost:9: %s", said[i]);
+        CHECK_CONTAINS(err.message, want);
+        CHECK_CONTAINS(err.message, "http://***@127.0.0.1:");
+        CHECK_NOT_CONTAINS(err.message, "Pr0xyPassw0rd");
+        CHECK_EQ_INT(r.attempts, 1);
+        CHECK_EQ_INT(LOAD(s.connections), 1);
+        llmsplit_chat_response_free(&r);
+        llmsplit_http_destroy(h);
+        server_stop(&s);
+    }
+}
+
 typedef struct par { llmsplit_http *h; server *s; int ok; } par;
 
 static void *par_main(void *arg) {
@@ -733,6 +877,10 @@ int main(int argc, char **argv) {
     RUN(http_close_delimited_response_over_the_wire);
     RUN(http_connection_refused_is_a_network_error);
     RUN(http_header_injection_is_refused_without_echoing_the_value);
+    RUN(http_proxy_credentials_are_percent_decoded);
+    RUN(http_malformed_proxy_escape_is_a_usage_error_without_the_credentials);
+    RUN(http_proxy_password_never_appears_in_messages);
+    RUN(http_proxy_refusal_is_not_retried);
     RUN(http_one_client_serves_many_threads);
     RUN(http_usage_errors);
     return t_summary();
