@@ -102,6 +102,7 @@
        LLMSPLIT_HTTP_MAX_HEADER_BYTES   65536      bytes of a response's header block
        LLMSPLIT_HTTP_MAX_BODY_BYTES     64 MiB     bytes of a response body
        LLMSPLIT_HTTP_MAX_HEADERS        100        header fields of a response
+       LLMSPLIT_HTTP_MAX_INTERIM        16         interim (1xx) responses before the final one
        LLMSPLIT_SSE_MAX_EVENT_BYTES     1 MiB      bytes of one server-sent event
        LLMSPLIT_CONFIG_MAX_BYTES        16 MiB     bytes of a config file
        LLMSPLIT_CONFIG_MAX_DEPLOYMENTS  4096       model_list entries plus split arms
@@ -723,6 +724,9 @@ LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf);
 #ifndef LLMSPLIT_HTTP_MAX_HEADERS
 #define LLMSPLIT_HTTP_MAX_HEADERS 100                 /* response header fields */
 #endif
+#ifndef LLMSPLIT_HTTP_MAX_INTERIM
+#define LLMSPLIT_HTTP_MAX_INTERIM 16                  /* interim 1xx responses of one request */
+#endif
 /* A response. Headers are kept raw with an index; the body is collected in `body` unless the
    request had an on_body callback. */
 typedef struct llmsplit_http_response {
@@ -1046,7 +1050,8 @@ typedef struct llmsplit_url {
 LLMSPLIT_API llmsplit_status llmsplit_url_parse(const char *url, llmsplit_url *out, llmsplit_error *err);
 
 /* The response parser on its own (the client uses it; exposed for tests and fuzzing). Feed it
-   bytes as they arrive; it frames the response per RFC 9112: interim 1xx skipped, chunked
+   bytes as they arrive; it frames the response per RFC 9112: interim 1xx skipped (at most
+   LLMSPLIT_HTTP_MAX_INTERIM of them: each resets the header limit, so only a count bounds them), chunked
    (strict: hex sizes without overflow, CRLF only), Content-Length, or close-delimited;
    Transfer-Encoding together with Content-Length is an error, as are conflicting lengths,
    obsolete line folding, bare CR or LF, and anything over the limits. */
@@ -1065,6 +1070,7 @@ typedef struct llmsplit_http_parser {
     size_t line_len;
     size_t trailer_bytes;
     uint64_t total_bytes;         /* bytes of this response consumed so far */
+    int interim;                  /* interim 1xx responses skipped so far */
 } llmsplit_http_parser;
 
 LLMSPLIT_API void llmsplit_http_parser_init(llmsplit_http_parser *p, llmsplit_http_response *resp);
@@ -3426,7 +3432,12 @@ static int llmsplit__hp_feed(llmsplit_http_parser *p, const char *data, size_t l
             p->scan = 0;
             switch (llmsplit__hp_head(p, err)) {
             case -1: return -1;
-            case 2: r->head.len = 0; r->num_headers = 0; break; /* interim: next head */
+            case 2: /* interim: next head */
+                if (++p->interim > LLMSPLIT_HTTP_MAX_INTERIM)
+                    return llmsplit__hp_fail(p, err, "more than %d interim (1xx) responses", LLMSPLIT_HTTP_MAX_INTERIM);
+                r->head.len = 0;
+                r->num_headers = 0;
+                break;
             default: break;
             }
             break;
@@ -3961,9 +3972,19 @@ static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms, const vo
     }
 }
 
+/* 1 (and c->timed_out set) when the deadline has passed or the abort flag is up. Checked on
+   every read and write, not only when one would block: a peer that always has the next bytes
+   ready (a flood of 1xx, a fast endless trickle) must still meet the total deadline. */
+static int llmsplit__conn_expired(llmsplit__conn *c) {
+    if (llmsplit__now_ms() < c->deadline_ms && !llmsplit__flag_set(c->abort_flag)) return 0;
+    c->timed_out = 1;
+    return 1;
+}
+
 /* Low-level I/O with the deadline, also used as BearSSL's transport callbacks. */
 static int llmsplit__sock_read(void *ctx, unsigned char *buf, size_t len) {
     llmsplit__conn *c = (llmsplit__conn *)ctx;
+    if (llmsplit__conn_expired(c)) return -1;
     for (;;) {
         ssize_t n = recv(c->fd, buf, len, 0);
         if (n > 0) {
@@ -3982,6 +4003,7 @@ static int llmsplit__sock_read(void *ctx, unsigned char *buf, size_t len) {
 
 static int llmsplit__sock_write(void *ctx, const unsigned char *buf, size_t len) {
     llmsplit__conn *c = (llmsplit__conn *)ctx;
+    if (llmsplit__conn_expired(c)) return -1;
     for (;;) {
         ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
         if (n > 0) return (int)n;

@@ -140,6 +140,22 @@ static void http_interim_responses_are_skipped(void) {
                     201, "ok");
 }
 
+/* Each interim head resets the header limit, so only a count stops a server that sends them forever. */
+static void http_interim_flood_is_capped(void) {
+    char text[2048];
+    llmsplit_http_response r;
+    llmsplit_error err;
+    size_t n = 0;
+    int i;
+    for (i = 0; i < 16; i++) n += (size_t)snprintf(text + n, sizeof text - n, "HTTP/1.1 100 Continue\r\n\r\n");
+    snprintf(text + n, sizeof text - n, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    parse_expect_ok(text, 200, "ok");
+    snprintf(text + n, sizeof text - n, "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    parse_expect_error(text, "more than 16 interim (1xx) responses");
+    CHECK_EQ_INT(feed(text, 0, 0, &r, &err, NULL), -1);
+    llmsplit_http_response_free(&r);
+}
+
 static void http_no_body_statuses(void) {
     parse_expect_ok("HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n", 204, "");
     parse_expect_ok("HTTP/1.1 304 Not Modified\r\n\r\n", 304, "");
@@ -501,6 +517,77 @@ static void http_oversized_body_is_refused(void) {
     server_stop(&s);
 }
 
+static void http_endless_interim_responses_are_an_http_error(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    char *flood = (char *)malloc(64 * 1024);
+    size_t n = 0;
+    double t0;
+    while (n + 32 < 64 * 1024) n += (size_t)sprintf(flood + n, "HTTP/1.1 100 Continue\r\n\r\n");
+    memset(&s, 0, sizeof s);
+    s.parts[0] = flood;
+    s.read_request = 1;
+    s.after = AFTER_HANG;
+    server_start(&s);
+    t0 = now_ms();
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_ERR_HTTP);
+    CHECK_CONTAINS(err.message, "more than 16 interim (1xx) responses");
+    CHECK_LT_DBL(now_ms() - t0, 3000);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+    free(flood);
+}
+
+static int slow_sink(const char *data, size_t len, void *ud) {
+    (void)data;
+    (void)len;
+    (void)ud;
+    sleep_ms(1);
+    return 0;
+}
+
+/* The socket always has the next bytes ready (the server is far ahead of a slow reader), so no
+   read ever has to wait: the deadline must be checked on every read, not only on a wait. */
+static void http_data_always_ready_still_hits_the_total_deadline(void) {
+    server s;
+    llmsplit_http *h = client(300);
+    llmsplit_http_request rq;
+    llmsplit_http_response r;
+    llmsplit_error err;
+    char url[64];
+    size_t chunk = 1007, count = 8000, i;
+    char *body = (char *)malloc(chunk * count + 8);
+    double t0;
+    for (i = 0; i < count; i++) {
+        memcpy(body + i * chunk, "3e8\r\n", 5);
+        memset(body + i * chunk + 5, 'x', 1000);
+        memcpy(body + i * chunk + 1005, "\r\n", 2);
+    }
+    memcpy(body + count * chunk, "0\r\n\r\n", 6);
+    body[count * chunk + 5] = 0;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    s.parts[1] = body;
+    s.read_request = 1;
+    server_start(&s);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
+    memset(&rq, 0, sizeof rq);
+    rq.url = url;
+    rq.on_body = slow_sink;
+    t0 = now_ms();
+    /* 8000 chunks at 1 ms each would take 8 s; the deadline is 300 ms */
+    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_CONTAINS(err.message, "timed out");
+    CHECK_LT_DBL(now_ms() - t0, 2000);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+    free(body);
+}
+
 typedef struct collect { char data[256]; size_t len; int calls, stop_after; } collect;
 
 static int on_body(const char *data, size_t len, void *ud) {
@@ -853,6 +940,7 @@ int main(int argc, char **argv) {
     RUN(http_content_length_body);
     RUN(http_chunked_body_with_extensions_and_trailers);
     RUN(http_interim_responses_are_skipped);
+    RUN(http_interim_flood_is_capped);
     RUN(http_no_body_statuses);
     RUN(http_headers_are_indexed_case_insensitively);
     RUN(http_close_delimited_body_ends_at_eof);
@@ -872,6 +960,8 @@ int main(int argc, char **argv) {
     RUN(http_garbage_from_server_is_an_http_error);
     RUN(http_endless_headers_stop_at_the_limit);
     RUN(http_oversized_body_is_refused);
+    RUN(http_endless_interim_responses_are_an_http_error);
+    RUN(http_data_always_ready_still_hits_the_total_deadline);
     RUN(http_body_callback_gets_dechunked_bytes_as_they_come);
     RUN(http_server_connection_close_is_honoured);
     RUN(http_close_delimited_response_over_the_wire);
