@@ -80,11 +80,16 @@
      (each only for its provider, when a deployment has no key or base of its own);
      HTTPS_PROXY / https_proxy and NO_PROXY / no_proxy (unless llmsplit_http_desc says otherwise);
      SSL_CERT_FILE (the CA bundle, unless one is given); and NAME for every config value written
-     "os.environ/NAME". Nothing else. Random ids and seeds come from /dev/urandom.
+     "os.environ/NAME". Nothing else, but for one variable that only tests set:
+     LLMSPLIT_TEST_RESOLVER_DELAY_MS (read when an llmsplit_http is created: each of its name
+     lookups first waits that many milliseconds, standing for a resolver that does not answer).
+     Random ids and seeds come from /dev/urandom.
    - Platform. POSIX (Linux, the BSDs, macOS): sockets, poll, clock_gettime, pthreads. The library
      installs no signal handler (sends use MSG_NOSIGNAL or SO_NOSIGPIPE) and never calls exit.
    - Memory. Every allocation goes through the allocator of the desc that created the object
      (zero: malloc/free); diagnostics through its logger (zero: warnings and errors to stderr).
+     Name lookups aside: the system resolver allocates with malloc, and a lookup abandoned at its
+     deadline may finish after its client is gone, so its small record is malloc'd too.
 
    COMPILE-TIME OPTIONS (define before the implementation include; the first three before every
    include of this file)
@@ -92,7 +97,10 @@
        LLMSPLIT_STATIC           every function static: a private copy in this file
        LLMSPLIT_API              the declaration prefix (default extern, or static with LLMSPLIT_STATIC)
        LLMSPLIT_NO_TLS           build without BearSSL: plain http:// only, https:// is a usage error
-       LLMSPLIT_NO_THREADS       build without pthreads: silent calls are refused and counted
+       LLMSPLIT_NO_THREADS       build without pthreads: silent calls are refused and counted, and
+                                 name lookups are bounded only by the system resolver's own
+                                 limits (resolv.conf "options timeout:N attempts:N"), not by the
+                                 timeouts or the abort flag
        LLMSPLIT_ASSERT(x)        defaults to assert(x)
 
    LIMITS on hostile input (define before the implementation include; they are used only inside
@@ -293,7 +301,8 @@ typedef struct llmsplit_chat_response {
 typedef struct llmsplit_http_desc {
     llmsplit_allocator allocator;
     llmsplit_logger logger;
-    int connect_timeout_ms;       /* 0: 10000; per connection attempt, within the total */
+    int connect_timeout_ms;       /* 0: 10000; per connection attempt (name lookup included),
+                                     within the total */
     int timeout_ms;               /* 0: 600000; the whole exchange, connect to last byte */
     const char *ca_file;          /* PEM bundle of trusted roots */
     const char *ca_pem;           /* or the same in memory (ca_pem_len bytes) */
@@ -3931,6 +3940,7 @@ struct llmsplit_http {
     char *proxy;                  /* NULL: none */
     char proxy_shown[300];        /* the proxy URL as messages show it (no password) */
     char proxy_auth[400];         /* the Proxy-Authorization value, "" when none */
+    int resolve_delay_ms;         /* $LLMSPLIT_TEST_RESOLVER_DELAY_MS: tests only */
     char *no_proxy;
     llmsplit__mutex lock;         /* pool, stats, session cache, trust anchors */
     llmsplit__conn *idle;
@@ -4021,18 +4031,157 @@ static void llmsplit__conn_close(llmsplit__conn *c) {
     llmsplit__free(&a, c);
 }
 
-/* Opens a TCP connection to host:port within the connect timeout and the total deadline. */
-static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout_ms, int64_t deadline_ms,
-                                 const volatile int *abort_flag, llmsplit_error *err) {
-    struct addrinfo hints, *res = NULL, *ai;
-    char portstr[8];
-    int rc, fd = -1, last_errno = 0, timed_out = 0;
+/* --- name lookups ------------------------------------------------------------------------ */
+
+static int llmsplit__getaddrinfo(const char *host, const char *port, struct addrinfo **res) {
+    struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
+    return getaddrinfo(host, port, &hints, res);
+}
+
+static void llmsplit__dns_delay(int ms) {
+    struct timespec ts;
+    if (ms <= 0) return;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+#ifndef LLMSPLIT_NO_THREADS
+/* getaddrinfo has no timeout and cannot be cancelled, so a resolver that never answers would
+   hold a call, and a shutdown waiting for that call, forever. The lookup runs on a detached
+   thread instead, and the caller waits for it only until its deadline or abort flag. The job is
+   shared by the two and freed by whichever lets go last, so an answer that comes after the
+   caller gave up is freed by the thread. It comes from malloc, as getaddrinfo's own answer
+   does, not from the client's allocator: the thread may outlive the client. */
+typedef struct llmsplit__dns_job {
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    int refs, done, rc, delay_ms;
+    struct addrinfo *res;
+    char host[256], port[8];
+} llmsplit__dns_job;
+
+/* Drops one reference; called with the lock held, returns with it released. */
+static void llmsplit__dns_release(llmsplit__dns_job *j) {
+    int last = --j->refs == 0;
+    pthread_mutex_unlock(&j->lock);
+    if (!last) return;
+    if (j->res) freeaddrinfo(j->res);
+    pthread_cond_destroy(&j->cv);
+    pthread_mutex_destroy(&j->lock);
+    free(j);
+}
+
+static void *llmsplit__dns_main(void *arg) {
+    llmsplit__dns_job *j = (llmsplit__dns_job *)arg;
+    struct addrinfo *res = NULL;
+    int rc;
+    llmsplit__dns_delay(j->delay_ms);
+    rc = llmsplit__getaddrinfo(j->host, j->port, &res);
+    pthread_mutex_lock(&j->lock);
+    j->res = res;
+    j->rc = rc;
+    j->done = 1;
+    pthread_cond_signal(&j->cv);
+    llmsplit__dns_release(j);
+    return NULL;
+}
+#endif
+
+/* Resolves host (port is numeric) until `until` or the abort flag: 0 with *res (free it with
+   freeaddrinfo), getaddrinfo's error code, or -1 when the time ran out or the caller aborted.
+   delay_ms > 0 (tests only) stands for a resolver that takes that long to answer. IP literals
+   are answered at once, without a thread. */
+static int llmsplit__resolve(const char *host, const char *port, int delay_ms, int64_t until,
+                             const volatile int *abort_flag, struct addrinfo **res) {
+    unsigned char ip[16];
+    *res = NULL;
+    if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
+        return llmsplit__getaddrinfo(host, port, res);
+#ifndef LLMSPLIT_NO_THREADS
+    {
+        llmsplit__dns_job *j = (llmsplit__dns_job *)malloc(sizeof *j);
+        pthread_attr_t attr;
+        pthread_t th;
+        int started = 0, rc = -1;
+        if (j) {
+            memset(j, 0, sizeof *j);
+            llmsplit__copy(j->host, sizeof j->host, host);
+            llmsplit__copy(j->port, sizeof j->port, port);
+            j->delay_ms = delay_ms;
+            j->refs = 2;
+            pthread_mutex_init(&j->lock, NULL);
+            pthread_cond_init(&j->cv, NULL);
+            if (pthread_attr_init(&attr) == 0) {
+                pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                started = pthread_create(&th, &attr, llmsplit__dns_main, j) == 0;
+                pthread_attr_destroy(&attr);
+            }
+            if (!started) {
+                pthread_cond_destroy(&j->cv);
+                pthread_mutex_destroy(&j->lock);
+                free(j);
+            }
+        }
+        if (started) {
+            pthread_mutex_lock(&j->lock);
+            /* waits in slices of at most 50 ms on the wall clock the condition variable uses;
+               the monotonic clock decides when the time is up, so a clock jump costs one slice */
+            while (!j->done) {
+                struct timespec ts;
+                int64_t left = until - llmsplit__now_ms();
+                if (left <= 0 || llmsplit__flag_set(abort_flag)) break;
+                if (left > 50) left = 50;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += (long)left * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+                pthread_cond_timedwait(&j->cv, &j->lock, &ts);
+            }
+            if (j->done) {
+                rc = j->rc;
+                *res = j->res;
+                j->res = NULL;
+            }
+            llmsplit__dns_release(j);
+            return rc;
+        }
+        /* no thread to be had: resolve here, as a build without threads does */
+    }
+#endif
+    /* LLMSPLIT_NO_THREADS: the lookup cannot be abandoned, so only the system resolver's own
+       limits (resolv.conf "options timeout:N attempts:N") bound it; a deadline that passed
+       meanwhile is still reported as one. */
+    if (llmsplit__flag_set(abort_flag)) return -1;
+    llmsplit__dns_delay(delay_ms);
+    {
+        int rc = llmsplit__getaddrinfo(host, port, res);
+        if (rc == 0 && (llmsplit__now_ms() >= until || llmsplit__flag_set(abort_flag))) {
+            freeaddrinfo(*res);
+            *res = NULL;
+            return -1;
+        }
+        return rc;
+    }
+}
+
+/* Opens a TCP connection to host:port within the connect timeout and the total deadline. */
+static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout_ms, int resolve_delay_ms,
+                                 int64_t deadline_ms, const volatile int *abort_flag, llmsplit_error *err) {
+    struct addrinfo *res = NULL, *ai;
+    char portstr[8];
+    int rc, fd = -1, last_errno = 0, timed_out = 0;
+    int64_t lookup_until = llmsplit__now_ms() + connect_timeout_ms; /* the lookup is part of the attempt */
     snprintf(portstr, sizeof portstr, "%d", port);
-    rc = getaddrinfo(host, portstr, &hints, &res);
+    rc = llmsplit__resolve(host, portstr, resolve_delay_ms, lookup_until < deadline_ms ? lookup_until : deadline_ms,
+                           abort_flag, &res);
+    if (rc == -1) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "timed out resolving %s", host);
+        return -1;
+    }
     if (rc != 0) {
         llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "cannot resolve host '%s': %s", host, gai_strerror(rc));
         return -1;
@@ -4480,6 +4629,8 @@ static llmsplit_http *llmsplit__http_create(const llmsplit_http_desc *desc, llms
     h->max_header_bytes = d.max_header_bytes ? d.max_header_bytes : LLMSPLIT_HTTP_MAX_HEADER_BYTES;
     h->max_body_bytes = d.max_body_bytes ? d.max_body_bytes : LLMSPLIT_HTTP_MAX_BODY_BYTES;
     h->insecure = d.insecure;
+    /* read once here, never per request: a test's stand-in for a resolver that hangs */
+    if (getenv("LLMSPLIT_TEST_RESOLVER_DELAY_MS")) h->resolve_delay_ms = atoi(getenv("LLMSPLIT_TEST_RESOLVER_DELAY_MS"));
     h->ca_file = llmsplit__strdup(&h->allocator, d.ca_file);
     if (d.ca_pem) {
         h->ca_pem = (char *)llmsplit__dup(&h->allocator, d.ca_pem, d.ca_pem_len);
@@ -4640,8 +4791,8 @@ static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit_url 
     c->deadline_ms = deadline;
     llmsplit__copy(c->key, sizeof c->key, key);
     c->abort_flag = abort_flag;
-    c->fd = use_proxy ? llmsplit__tcp_connect(pu.host, pu.port, h->connect_timeout_ms, deadline, abort_flag, err)
-                      : llmsplit__tcp_connect(u->host, u->port, h->connect_timeout_ms, deadline, abort_flag, err);
+    c->fd = llmsplit__tcp_connect(use_proxy ? pu.host : u->host, use_proxy ? pu.port : u->port, h->connect_timeout_ms,
+                                  h->resolve_delay_ms, deadline, abort_flag, err);
     if (c->fd < 0) {
         if (use_proxy && err) {
             char tmp[sizeof err->message];

@@ -729,6 +729,101 @@ static void http_header_injection_is_refused_without_echoing_the_value(void) {
     server_stop(&s);
 }
 
+/* --- name lookups -------------------------------------------------------------------------- */
+
+/* A client created while LLMSPLIT_TEST_RESOLVER_DELAY_MS is set: its every name lookup takes
+   that long, as with a resolver that does not answer. */
+static llmsplit_http *slow_resolver_client(int delay_ms, int timeout_ms, int connect_timeout_ms) {
+    llmsplit_http_desc d;
+    llmsplit_http *h = NULL;
+    char v[16];
+    memset(&d, 0, sizeof d);
+    d.timeout_ms = timeout_ms;
+    d.connect_timeout_ms = connect_timeout_ms;
+    d.proxy = "";
+    snprintf(v, sizeof v, "%d", delay_ms);
+    setenv("LLMSPLIT_TEST_RESOLVER_DELAY_MS", v, 1);
+    llmsplit_http_create(&d, &h, NULL);
+    unsetenv("LLMSPLIT_TEST_RESOLVER_DELAY_MS");
+    return h;
+}
+
+static llmsplit_status get_localhost(llmsplit_http *h, const server *s, const volatile int *abort_flag,
+                                     llmsplit_error *err) {
+    llmsplit_http_request rq;
+    llmsplit_http_response r;
+    llmsplit_status st;
+    char url[64];
+    snprintf(url, sizeof url, "http://localhost:%d/", s->port);
+    memset(&rq, 0, sizeof rq);
+    rq.url = url;
+    rq.abort_flag = abort_flag;
+    st = llmsplit_http_send(h, &rq, &r, err);
+    llmsplit_http_response_free(&r);
+    return st;
+}
+
+static void http_hung_resolver_times_out_within_the_deadline(void) {
+    server s;
+    llmsplit_http *total = slow_resolver_client(1500, 200, 0), *connect = slow_resolver_client(1500, 20000, 200);
+    llmsplit_error err;
+    double t0;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = ok_response;
+    s.read_request = 1;
+    server_start(&s);
+    t0 = now_ms();
+    CHECK_EQ_INT(get_localhost(total, &s, NULL, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_EQ_STR(err.message, "timed out resolving localhost");
+    CHECK_LT_DBL(now_ms() - t0, 1000); /* the lookup alone takes 1500 ms */
+    t0 = now_ms();
+    CHECK_EQ_INT(get_localhost(connect, &s, NULL, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_EQ_STR(err.message, "timed out resolving localhost");
+    CHECK_LT_DBL(now_ms() - t0, 1000);
+    CHECK_EQ_INT(LOAD(s.connections), 0);
+    llmsplit_http_destroy(total);
+    llmsplit_http_destroy(connect);
+    /* the abandoned lookups answer after their callers and the clients are gone, and free what
+       they got (the sanitizer builds watch this) */
+    sleep_ms(1800);
+    server_stop(&s);
+}
+
+typedef struct raiser { volatile int *flag; int after_ms; } raiser;
+
+static void *raise_later(void *arg) {
+    raiser *r = (raiser *)arg;
+    sleep_ms(r->after_ms);
+    __atomic_store_n(r->flag, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void http_abort_flag_stops_a_hung_lookup(void) {
+    server s;
+    llmsplit_http *h = slow_resolver_client(1500, 20000, 20000);
+    volatile int flag = 0;
+    raiser rs;
+    pthread_t t;
+    llmsplit_error err;
+    double t0;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = ok_response;
+    s.read_request = 1;
+    server_start(&s);
+    rs.flag = &flag;
+    rs.after_ms = 100;
+    t0 = now_ms();
+    pthread_create(&t, NULL, raise_later, &rs);
+    CHECK_EQ_INT(get_localhost(h, &s, &flag, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_CONTAINS(err.message, "aborted");
+    CHECK_LT_DBL(now_ms() - t0, 1000);
+    pthread_join(t, NULL);
+    llmsplit_http_destroy(h);
+    sleep_ms(1600);
+    CHECK_EQ_INT(LOAD(s.connections), 0);
+    server_stop(&s);
+}
+
 /* --- proxies ------------------------------------------------------------------------------- */
 
 static const char *proxy_407 =
@@ -967,6 +1062,8 @@ int main(int argc, char **argv) {
     RUN(http_close_delimited_response_over_the_wire);
     RUN(http_connection_refused_is_a_network_error);
     RUN(http_header_injection_is_refused_without_echoing_the_value);
+    RUN(http_hung_resolver_times_out_within_the_deadline);
+    RUN(http_abort_flag_stops_a_hung_lookup);
     RUN(http_proxy_credentials_are_percent_decoded);
     RUN(http_malformed_proxy_escape_is_a_usage_error_without_the_credentials);
     RUN(http_proxy_password_never_appears_in_messages);
