@@ -3873,6 +3873,41 @@ static const br_x509_class llmsplit__x509_vtable = {
     sizeof(llmsplit__x509), llmsplit__x_start_chain, llmsplit__x_start_cert, llmsplit__x_append,
     llmsplit__x_end_cert, llmsplit__x_end_chain, llmsplit__x_get_pkey};
 
+/* We have no client certificate to offer; this handler only notes that the server asked for
+   one (a CertificateRequest), so that the alert the server then sends can be explained. */
+typedef struct llmsplit__nocert {
+    const br_ssl_client_certificate_class *vtable;
+    int asked;
+} llmsplit__nocert;
+
+static void llmsplit__nc_start_name_list(const br_ssl_client_certificate_class **ctx) {
+    ((llmsplit__nocert *)(void *)ctx)->asked = 1;
+}
+static void llmsplit__nc_start_name(const br_ssl_client_certificate_class **ctx, size_t len) { (void)ctx; (void)len; }
+static void llmsplit__nc_append_name(const br_ssl_client_certificate_class **ctx, const unsigned char *data,
+                                     size_t len) {
+    (void)ctx; (void)data; (void)len;
+}
+static void llmsplit__nc_end(const br_ssl_client_certificate_class **ctx) { (void)ctx; }
+static void llmsplit__nc_choose(const br_ssl_client_certificate_class **ctx, const br_ssl_client_context *cc,
+                                uint32_t auth_types, br_ssl_client_certificate *choices) {
+    (void)ctx; (void)cc; (void)auth_types;
+    memset(choices, 0, sizeof *choices); /* an empty Certificate message */
+}
+static uint32_t llmsplit__nc_do_keyx(const br_ssl_client_certificate_class **ctx, unsigned char *data, size_t *len) {
+    (void)ctx; (void)data; (void)len;
+    return 0;
+}
+static size_t llmsplit__nc_do_sign(const br_ssl_client_certificate_class **ctx, int hash_id, size_t hv_len,
+                                   unsigned char *data, size_t len) {
+    (void)ctx; (void)hash_id; (void)hv_len; (void)data; (void)len;
+    return 0;
+}
+
+static const br_ssl_client_certificate_class llmsplit__nocert_vtable = {
+    sizeof(llmsplit__nocert), llmsplit__nc_start_name_list, llmsplit__nc_start_name, llmsplit__nc_append_name,
+    llmsplit__nc_end, llmsplit__nc_end, llmsplit__nc_choose, llmsplit__nc_do_keyx, llmsplit__nc_do_sign};
+
 static const char *llmsplit__alert_name(int a) {
     switch (a) {
     case 0: return "close_notify";
@@ -3922,7 +3957,12 @@ typedef struct llmsplit__conn {
 #ifndef LLMSPLIT_NO_TLS
     br_ssl_client_context sc;
     llmsplit__x509 xc;
+    llmsplit__nocert nocert;
     br_sslio_context ioc;
+    int handshaking;              /* from the start of TLS to the first flush */
+    int send_failed;              /* a handshake send failed: see llmsplit__tls_send_out */
+    unsigned char out[4096];      /* handshake records waiting to go out in one send */
+    size_t out_len;
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 #endif
 } llmsplit__conn;
@@ -4023,9 +4063,67 @@ static int llmsplit__sock_write(void *ctx, const unsigned char *buf, size_t len)
     }
 }
 
+#ifndef LLMSPLIT_NO_TLS
+/* BearSSL hands over one record at a time, so a handshake flight (Certificate, ClientKeyExchange,
+   ChangeCipherSpec, Finished) went out in three or four sends. A server that refuses the first
+   record (no client certificate) sends its alert and closes while the rest is still being
+   written, and a later send then fails with EPIPE or ECONNRESET, hiding the alert. So during the
+   handshake records are gathered in c->out and sent in one send when the engine turns to reading
+   (or at a flush, or at close). And should that send fail, the peer's reason is most likely
+   already in our receive buffer: the failure is noted and the bytes dropped as if sent, so the
+   engine goes on to read and reports the alert. The handshake cannot complete without the peer,
+   so pretending loses nothing: the read that follows fails if there is nothing to read. */
+static int llmsplit__tls_send_out(llmsplit__conn *c) {
+    size_t off = 0;
+    while (off < c->out_len) {
+        int n = llmsplit__sock_write(c, c->out + off, c->out_len - off);
+        if (n <= 0) {
+            c->out_len = 0;
+            if (c->handshaking && !c->timed_out) {
+                c->send_failed = 1;
+                return 1;
+            }
+            return 0;
+        }
+        off += (size_t)n;
+    }
+    c->out_len = 0;
+    return 1;
+}
+
+static int llmsplit__tls_write(void *ctx, const unsigned char *buf, size_t len) {
+    llmsplit__conn *c = (llmsplit__conn *)ctx;
+    if (c->send_failed) return (int)len;
+    if (!c->handshaking && !c->out_len) return llmsplit__sock_write(c, buf, len);
+    if (c->out_len + len > sizeof c->out && !llmsplit__tls_send_out(c)) return -1;
+    if (c->send_failed) return (int)len;
+    if (len > sizeof c->out) {
+        int n = llmsplit__sock_write(c, buf, len);
+        if (n <= 0 && c->handshaking && !c->timed_out) {
+            c->send_failed = 1;
+            return (int)len;
+        }
+        return n;
+    }
+    memcpy(c->out + c->out_len, buf, len);
+    c->out_len += len;
+    return (int)len;
+}
+
+static int llmsplit__tls_read(void *ctx, unsigned char *buf, size_t len) {
+    llmsplit__conn *c = (llmsplit__conn *)ctx;
+    if (c->out_len && !llmsplit__tls_send_out(c)) return -1;
+    return llmsplit__sock_read(c, buf, len);
+}
+#endif
+
 static void llmsplit__conn_close(llmsplit__conn *c) {
     llmsplit_allocator a;
     if (!c) return;
+#ifndef LLMSPLIT_NO_TLS
+    /* an alert the engine wrote when it failed is still here: one try, never waiting */
+    if (c->out_len && c->fd >= 0 && !c->send_failed) (void)!send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+#endif
     if (c->fd >= 0) close(c->fd);
     a = c->allocator;
     llmsplit__free(&a, c);
@@ -4496,7 +4594,10 @@ static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsp
                             llmsplit__alert_name(e - BR_ERR_SEND_FATAL_ALERT), where);
     } else if (e >= BR_ERR_RECV_FATAL_ALERT) {
         int a = e - BR_ERR_RECV_FATAL_ALERT;
-        if (a == 70)
+        if (c->nocert.asked && (a == 40 || a == 42 || a == 43 || a == 46 || a == 116))
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "server sent alert %s (the server requires a client "
+                                "certificate) (%s)", llmsplit__alert_name(a), where);
+        else if (a == 70)
             llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "server requires TLS 1.3 (BearSSL speaks up to 1.2) (%s)", where);
         else if (a == 40)
             llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "server alert handshake_failure: no cipher suite or "
@@ -4573,7 +4674,14 @@ static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmspl
                             br_ssl_engine_last_error(&c->sc.eng));
         return 0;
     }
-    br_sslio_init(&c->ioc, &c->sc.eng, llmsplit__sock_read, c, llmsplit__sock_write, c);
+    /* (the connection's TLS part is not zeroed when it is allocated: the iobuf is large) */
+    c->nocert.vtable = &llmsplit__nocert_vtable;
+    c->nocert.asked = 0;
+    br_ssl_client_set_client_certificate(&c->sc, &c->nocert.vtable);
+    c->handshaking = 1;
+    c->send_failed = 0;
+    c->out_len = 0;
+    br_sslio_init(&c->ioc, &c->sc.eng, llmsplit__tls_read, c, llmsplit__tls_write, c);
     return 1;
 }
 
@@ -4581,6 +4689,7 @@ static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmspl
 static void llmsplit__tls_done(llmsplit_http *h, llmsplit__conn *c) {
     br_ssl_session_parameters sp;
     int i, slot = -1;
+    c->handshaking = 0;
     br_ssl_engine_get_session_parameters(&c->sc.eng, &sp);
     llmsplit__lock(&h->lock);
     h->stats.tls_handshakes++;
@@ -4833,7 +4942,7 @@ static int llmsplit__conn_write(llmsplit__conn *c, const char *data, size_t len)
 
 static int llmsplit__conn_flush(llmsplit__conn *c) {
 #ifndef LLMSPLIT_NO_TLS
-    if (c->https) return br_sslio_flush(&c->ioc) == 0;
+    if (c->https) return br_sslio_flush(&c->ioc) == 0 && llmsplit__tls_send_out(c) && !c->send_failed;
 #endif
     (void)c;
     return 1;
