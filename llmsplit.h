@@ -1098,6 +1098,21 @@ typedef struct llmsplit_http_stats {
 } llmsplit_http_stats;
 LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *http);
 
+/* What the TLS layer reads from a server's leaf certificate itself (BearSSL checks the chain and
+   DNS names): the validity dates, to tell "not yet valid" from "expired", and the IP
+   subjectAltNames that an IP-literal URL is verified against. For fuzzing that reader, and for
+   tools that want to show the same. Available without TLS too. */
+typedef struct llmsplit_cert_info {
+    char not_before[15], not_after[15]; /* "YYYYMMDDHHMMSS" (UTC); "" when absent or unreadable */
+    unsigned char ips[8][16];           /* the first 8 IP SANs, 4 or 16 bytes each */
+    int ip_lens[8], num_ips;
+} llmsplit_cert_info;
+/* Reads the certificate's len bytes of DER at der into *out (may be NULL). LLMSPLIT_ERR_TLS
+   "certificate is not well-formed DER" (and *out zeroed) when the structure up to the fields
+   above does not parse. Nothing is verified: no signature, no date against the clock. */
+LLMSPLIT_API llmsplit_status llmsplit_cert_info_parse(const unsigned char *der, size_t len, llmsplit_cert_info *out,
+                                                      llmsplit_error *err);
+
 
 /* Bytes of the block the document actually uses (values and strings). */
 LLMSPLIT_API size_t llmsplit_json_doc_used(const llmsplit_json_doc *doc);
@@ -3698,6 +3713,8 @@ static size_t llmsplit__tas_add_pem(llmsplit__tas *t, const char *pem, size_t le
     return added;
 }
 
+#endif /* LLMSPLIT_NO_TLS: the DER reader below needs no BearSSL, and is a building block */
+
 /* A minimal DER reader: enough to find the validity dates and IP subjectAltNames of a leaf. */
 typedef struct llmsplit__der { const unsigned char *p, *end; } llmsplit__der;
 
@@ -3721,15 +3738,14 @@ static int llmsplit__der_next(llmsplit__der *d, unsigned *tag, llmsplit__der *in
 }
 
 /* From a certificate: the validity (as "YYYYMMDDHHMMSS" strings) and the IP SANs. */
-typedef struct llmsplit__certinfo {
-    char not_before[15], not_after[15];
-    unsigned char ips[8][16];
-    int ip_lens[8], num_ips;
-} llmsplit__certinfo;
+typedef llmsplit_cert_info llmsplit__certinfo;
 
 static void llmsplit__der_time(const llmsplit__der *t, unsigned tag, char out[15]) {
-    size_t n = (size_t)(t->end - t->p);
+    size_t n = (size_t)(t->end - t->p), digits = tag == 0x17 ? 12 : 14, i;
     out[0] = 0;
+    /* digits only: the "not yet valid" check compares these with the clock as strings */
+    for (i = 0; i < digits && i < n; i++)
+        if (t->p[i] < '0' || t->p[i] > '9') return;
     if (tag == 0x17 && n >= 13) { /* UTCTime YYMMDDHHMMSSZ */
         memcpy(out, t->p[0] < '5' ? "20" : "19", 2);
         memcpy(out + 2, t->p, 12);
@@ -3781,6 +3797,17 @@ static int llmsplit__cert_info(const unsigned char *der, size_t len, llmsplit__c
     return 1;
 }
 
+LLMSPLIT_API llmsplit_status llmsplit_cert_info_parse(const unsigned char *der, size_t len, llmsplit_cert_info *out,
+                                                      llmsplit_error *err) {
+    llmsplit_cert_info local;
+    if (!out) out = &local;
+    if (der && llmsplit__cert_info(der, len, out)) return LLMSPLIT_OK;
+    memset(out, 0, sizeof *out);
+    llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "certificate is not well-formed DER");
+    return LLMSPLIT_ERR_TLS;
+}
+
+#ifndef LLMSPLIT_NO_TLS
 static void llmsplit__utc_now(char out[15]) {
     time_t now = time(NULL);
     struct tm tmv;

@@ -729,6 +729,87 @@ static void http_header_injection_is_refused_without_echoing_the_value(void) {
     server_stop(&s);
 }
 
+/* --- the leaf-certificate reader ------------------------------------------------------------ */
+
+/* DER by hand: tag, short or two-byte length, contents (which may not overlap out). */
+static size_t tlv(unsigned char *out, unsigned tag, const unsigned char *v, size_t n) {
+    size_t h = 0;
+    out[h++] = (unsigned char)tag;
+    if (n < 128) out[h++] = (unsigned char)n;
+    else { out[h++] = 0x82; out[h++] = (unsigned char)(n >> 8); out[h++] = (unsigned char)n; }
+    if (n) memcpy(out + h, v, n);
+    return h + n;
+}
+
+/* A certificate skeleton with these validity times (UTCTime) and IP SANs: only the parts the
+   reader looks at are real, the rest is placeholders of the right tags. */
+static size_t fake_cert(unsigned char *out, const char *nb, size_t nb_len, const char *na,
+                        const unsigned char *ips, const int *ip_lens, int num_ips) {
+    unsigned char tbs[1024], a[512], b[512];
+    size_t t = 0, n = 0, k, off = 0;
+    int i;
+    static const unsigned char version[] = {0x02, 0x01, 0x02}, serial[] = {0x01},
+                               san_oid[] = {0x55, 0x1d, 0x11};
+    t += tlv(tbs + t, 0xa0, version, sizeof version);
+    t += tlv(tbs + t, 0x02, serial, sizeof serial);
+    t += tlv(tbs + t, 0x30, NULL, 0);                       /* signature algorithm */
+    t += tlv(tbs + t, 0x30, NULL, 0);                       /* issuer */
+    k = tlv(a, 0x17, (const unsigned char *)nb, nb_len);
+    k += tlv(a + k, 0x17, (const unsigned char *)na, strlen(na));
+    t += tlv(tbs + t, 0x30, a, k);                          /* validity */
+    t += tlv(tbs + t, 0x30, NULL, 0);                       /* subject */
+    t += tlv(tbs + t, 0x30, NULL, 0);                       /* public key */
+    for (i = 0; i < num_ips; i++) {
+        n += tlv(a + n, 0x87, ips + off, (size_t)ip_lens[i]);
+        off += (size_t)ip_lens[i];
+    }
+    k = tlv(b, 0x30, a, n);                                 /* GeneralNames */
+    n = tlv(a, 0x06, san_oid, sizeof san_oid);              /* extnID */
+    n += tlv(a + n, 0x04, b, k);                            /* extnValue */
+    k = tlv(b, 0x30, a, n);                                 /* Extension */
+    n = tlv(a, 0x30, b, k);                                 /* Extensions */
+    t += tlv(tbs + t, 0xa3, a, n);
+    k = tlv(a, 0x30, tbs, t);                               /* TBSCertificate */
+    return tlv(out, 0x30, a, k);
+}
+
+static void cert_info_reads_validity_and_ip_sans(void) {
+    static const unsigned char ips[20] = {127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const int lens[2] = {4, 16};
+    unsigned char der[1024];
+    llmsplit_cert_info ci;
+    llmsplit_error err;
+    size_t n = fake_cert(der, "250102030405Z", 13, "491231235959Z", ips, lens, 2);
+    CHECK_EQ_INT(llmsplit_cert_info_parse(der, n, &ci, &err), LLMSPLIT_OK);
+    CHECK_EQ_STR(ci.not_before, "20250102030405");
+    CHECK_EQ_STR(ci.not_after, "20491231235959");
+    CHECK_EQ_INT(ci.num_ips, 2);
+    CHECK_EQ_INT(ci.ip_lens[0], 4);
+    CHECK_EQ_MEM(ci.ips[0], 4, ips, 4);
+    CHECK_EQ_INT(ci.ip_lens[1], 16);
+    CHECK_EQ_MEM(ci.ips[1], 16, ips + 4, 16);
+    /* every truncation is refused or read without going past the end (the sanitizers watch) */
+    while (n-- > 0) llmsplit_cert_info_parse(der, n, &ci, &err);
+    CHECK_EQ_INT(llmsplit_cert_info_parse(der, 1, &ci, &err), LLMSPLIT_ERR_TLS);
+    CHECK_EQ_STR(err.message, "certificate is not well-formed DER");
+}
+
+/* Found by fuzz/fuzz_cert.c: a time with a NUL or a letter in it was copied as it was, and the
+   "not yet valid" check compared the clock with that. A time that is not all digits is unreadable. */
+static void cert_info_time_that_is_not_digits_is_unreadable(void) {
+    static const char *const bad[] = {"25010203\0" "405Z", "2501020304x5Z", "-50102030405Z", "2501020304 5Z"};
+    unsigned char der[1024];
+    llmsplit_cert_info ci;
+    llmsplit_error err;
+    size_t i;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t n = fake_cert(der, bad[i], 13, "491231235959Z", NULL, NULL, 0);
+        CHECK_EQ_INT(llmsplit_cert_info_parse(der, n, &ci, &err), LLMSPLIT_OK);
+        CHECK_EQ_INT(strlen(ci.not_before), 0);
+        CHECK_EQ_STR(ci.not_after, "20491231235959");
+    }
+}
+
 /* --- name lookups -------------------------------------------------------------------------- */
 
 /* A client created while LLMSPLIT_TEST_RESOLVER_DELAY_MS is set: its every name lookup takes
@@ -1062,6 +1143,8 @@ int main(int argc, char **argv) {
     RUN(http_close_delimited_response_over_the_wire);
     RUN(http_connection_refused_is_a_network_error);
     RUN(http_header_injection_is_refused_without_echoing_the_value);
+    RUN(cert_info_reads_validity_and_ip_sans);
+    RUN(cert_info_time_that_is_not_digits_is_unreadable);
     RUN(http_hung_resolver_times_out_within_the_deadline);
     RUN(http_abort_flag_stops_a_hung_lookup);
     RUN(http_proxy_credentials_are_percent_decoded);
