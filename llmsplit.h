@@ -90,11 +90,16 @@
      (each only for its provider, when a deployment has no key or base of its own);
      HTTPS_PROXY / https_proxy and NO_PROXY / no_proxy (unless llmsplit_http_desc says otherwise);
      SSL_CERT_FILE (the CA bundle, unless one is given); and NAME for every config value written
-     "os.environ/NAME". Nothing else. Random ids and seeds come from /dev/urandom.
+     "os.environ/NAME". Nothing else, but for one variable that only tests set:
+     LLMSPLIT_TEST_RESOLVER_DELAY_MS (read when an llmsplit_http is created: each of its name
+     lookups first waits that many milliseconds, standing for a resolver that does not answer).
+     Random ids and seeds come from /dev/urandom.
    - Platform. POSIX (Linux, the BSDs, macOS): sockets, poll, clock_gettime, pthreads. The library
      installs no signal handler (sends use MSG_NOSIGNAL or SO_NOSIGPIPE) and never calls exit.
    - Memory. Every allocation goes through the allocator of the desc that created the object
      (zero: malloc/free); diagnostics through its logger (zero: warnings and errors to stderr).
+     Name lookups aside: the system resolver allocates with malloc, and a lookup abandoned at its
+     deadline may finish after its client is gone, so its small record is malloc'd too.
 
    COMPILE-TIME OPTIONS (define before the implementation include; the first three before every
    include of this file)
@@ -102,7 +107,10 @@
        LLMSPLIT_STATIC           every function static: a private copy in this file
        LLMSPLIT_API              the declaration prefix (default extern, or static with LLMSPLIT_STATIC)
        LLMSPLIT_NO_TLS           build without BearSSL: plain http:// only, https:// is a usage error
-       LLMSPLIT_NO_THREADS       build without pthreads: silent calls are refused and counted
+       LLMSPLIT_NO_THREADS       build without pthreads: silent calls are refused and counted, and
+                                 name lookups are bounded only by the system resolver's own
+                                 limits (resolv.conf "options timeout:N attempts:N"), not by the
+                                 timeouts or the abort flag
        LLMSPLIT_ASSERT(x)        defaults to assert(x)
 
    LIMITS on hostile input (define before the implementation include; they are used only inside
@@ -112,6 +120,7 @@
        LLMSPLIT_HTTP_MAX_HEADER_BYTES   65536      bytes of a response's header block
        LLMSPLIT_HTTP_MAX_BODY_BYTES     64 MiB     bytes of a response body
        LLMSPLIT_HTTP_MAX_HEADERS        100        header fields of a response
+       LLMSPLIT_HTTP_MAX_INTERIM        16         interim (1xx) responses before the final one
        LLMSPLIT_SSE_MAX_EVENT_BYTES     1 MiB      bytes of one server-sent event
        LLMSPLIT_CONFIG_MAX_BYTES        16 MiB     bytes of a config file
        LLMSPLIT_CONFIG_MAX_DEPLOYMENTS  4096       model_list entries plus split arms
@@ -306,13 +315,15 @@ typedef struct llmsplit_chat_response {
 typedef struct llmsplit_http_desc {
     llmsplit_allocator allocator;
     llmsplit_logger logger;
-    int connect_timeout_ms;       /* 0: 10000; per connection attempt, within the total */
+    int connect_timeout_ms;       /* 0: 10000; per connection attempt (name lookup included),
+                                     within the total */
     int timeout_ms;               /* 0: 600000; the whole exchange, connect to last byte */
     const char *ca_file;          /* PEM bundle of trusted roots */
     const char *ca_pem;           /* or the same in memory (ca_pem_len bytes) */
     size_t ca_pem_len;
     int insecure;                 /* DANGER: no certificate verification (a warning is logged) */
-    const char *proxy;            /* http://[user:pass@]host:port for https:// URLs; NULL: take
+    const char *proxy;            /* http://[user:pass@]host:port for https:// URLs (user and
+                                     pass percent-encoded, as curl reads them); NULL: take
                                      $HTTPS_PROXY / $https_proxy; "" : never use a proxy */
     const char *no_proxy;         /* hosts that bypass the proxy; NULL: $NO_PROXY / $no_proxy */
     int max_idle_per_host;        /* 0: 8 idle connections kept per host; -1: no keep-alive */
@@ -770,6 +781,9 @@ LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf);
 #ifndef LLMSPLIT_HTTP_MAX_HEADERS
 #define LLMSPLIT_HTTP_MAX_HEADERS 100                 /* response header fields */
 #endif
+#ifndef LLMSPLIT_HTTP_MAX_INTERIM
+#define LLMSPLIT_HTTP_MAX_INTERIM 16                  /* interim 1xx responses of one request */
+#endif
 /* A response. Headers are kept raw with an index; the body is collected in `body` unless the
    request had an on_body callback. */
 typedef struct llmsplit_http_response {
@@ -827,8 +841,9 @@ LLMSPLIT_API void llmsplit_http_destroy(llmsplit_http *http);
 /* Sends one request and reads the whole response into *resp (which the caller frees with
    llmsplit_http_response_free, also after a failure). Any HTTP status counts as success here:
    the caller decides what a 4xx means. A request that fails on a reused connection before any
-   response byte arrives is retried once on a fresh connection. Returns LLMSPLIT_OK or the
-   error category, with details in *err (may be NULL). */
+   response byte arrives is retried once on a fresh connection. A proxy that refuses the tunnel
+   with 407 or 403 is LLMSPLIT_ERR_USAGE (its credentials or its policy: no retry helps). Returns
+   LLMSPLIT_OK or the error category, with details in *err (may be NULL). */
 LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *http, const llmsplit_http_request *req,
                                              llmsplit_http_response *resp, llmsplit_error *err);
 
@@ -1099,7 +1114,8 @@ typedef struct llmsplit_url {
 LLMSPLIT_API llmsplit_status llmsplit_url_parse(const char *url, llmsplit_url *out, llmsplit_error *err);
 
 /* The response parser on its own (the client uses it; exposed for tests and fuzzing). Feed it
-   bytes as they arrive; it frames the response per RFC 9112: interim 1xx skipped, chunked
+   bytes as they arrive; it frames the response per RFC 9112: interim 1xx skipped (at most
+   LLMSPLIT_HTTP_MAX_INTERIM of them: each resets the header limit, so only a count bounds them), chunked
    (strict: hex sizes without overflow, CRLF only), Content-Length, or close-delimited;
    Transfer-Encoding together with Content-Length is an error, as are conflicting lengths,
    obsolete line folding, bare CR or LF, and anything over the limits. */
@@ -1118,6 +1134,7 @@ typedef struct llmsplit_http_parser {
     size_t line_len;
     size_t trailer_bytes;
     uint64_t total_bytes;         /* bytes of this response consumed so far */
+    int interim;                  /* interim 1xx responses skipped so far */
 } llmsplit_http_parser;
 
 LLMSPLIT_API void llmsplit_http_parser_init(llmsplit_http_parser *p, llmsplit_http_response *resp);
@@ -1135,6 +1152,21 @@ typedef struct llmsplit_http_stats {
     uint64_t connections_opened, connections_reused, tls_handshakes, tls_resumed, retries;
 } llmsplit_http_stats;
 LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *http);
+
+/* What the TLS layer reads from a server's leaf certificate itself (BearSSL checks the chain and
+   DNS names): the validity dates, to tell "not yet valid" from "expired", and the IP
+   subjectAltNames that an IP-literal URL is verified against. For fuzzing that reader, and for
+   tools that want to show the same. Available without TLS too. */
+typedef struct llmsplit_cert_info {
+    char not_before[15], not_after[15]; /* "YYYYMMDDHHMMSS" (UTC); "" when absent or unreadable */
+    unsigned char ips[8][16];           /* the first 8 IP SANs, 4 or 16 bytes each */
+    int ip_lens[8], num_ips;
+} llmsplit_cert_info;
+/* Reads the certificate's len bytes of DER at der into *out (may be NULL). LLMSPLIT_ERR_TLS
+   "certificate is not well-formed DER" (and *out zeroed) when the structure up to the fields
+   above does not parse. Nothing is verified: no signature, no date against the clock. */
+LLMSPLIT_API llmsplit_status llmsplit_cert_info_parse(const unsigned char *der, size_t len, llmsplit_cert_info *out,
+                                                      llmsplit_error *err);
 
 
 /* Bytes of the block the document actually uses (values and strings). */
@@ -3221,6 +3253,34 @@ static int llmsplit__host_char(unsigned char c) {
            c == '.' || c == '_';
 }
 
+/* A URL as a message or a log line may show it: scheme, *** in place of any user information,
+   host, port and path. User information holds a password and a query string often a key
+   (?key=, ?sig=), so neither is ever printed; what is left still tells a person which endpoint
+   it was. Control bytes become '?'. */
+static const char *llmsplit__url_redact(const char *url, char *out, size_t cap) {
+    const char *p = url ? url : "", *auth = p, *auth_end, *at = NULL, *end, *q;
+    size_t o = 0, n = strcspn(p, ":/?#@");
+    const char *parts[4];
+    size_t lens[4], k;
+    if (p[n] == ':' && p[n + 1] == '/' && p[n + 2] == '/') auth = p + n + 3;
+    auth_end = auth + strcspn(auth, "/?#");
+    for (q = auth; q < auth_end; q++)
+        if (*q == '@') at = q;
+    end = auth_end + strcspn(auth_end, "?#");
+    parts[0] = p; lens[0] = (size_t)(auth - p);
+    parts[1] = "***@"; lens[1] = at ? 4 : 0;
+    parts[2] = at ? at + 1 : auth; lens[2] = (size_t)(auth_end - parts[2]);
+    parts[3] = auth_end; lens[3] = (size_t)(end - auth_end);
+    if (!cap) return out;
+    for (k = 0; k < 4; k++)
+        for (n = 0; n < lens[k] && o + 1 < cap; n++) {
+            unsigned char c = (unsigned char)parts[k][n];
+            out[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+        }
+    out[o] = 0;
+    return out;
+}
+
 static int llmsplit__url_parse(const char *url, llmsplit_url *out, llmsplit_error *err) {
     const char *p, *host, *host_end, *auth_end, *at;
     size_t n, i;
@@ -3234,7 +3294,9 @@ static int llmsplit__url_parse(const char *url, llmsplit_url *out, llmsplit_erro
     if (strncasecmp(url, "https://", 8) == 0) { out->https = 1; p = url + 8; out->port = 443; }
     else if (strncasecmp(url, "http://", 7) == 0) { p = url + 7; out->port = 80; }
     else {
-        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: must start with http:// or https:// ('%.60s')", url);
+        char shown[61];
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: must start with http:// or https:// ('%s')",
+                            llmsplit__url_redact(url, shown, sizeof shown));
         return 0;
     }
     auth_end = p + strcspn(p, "/?#");
@@ -3539,7 +3601,12 @@ static int llmsplit__hp_feed(llmsplit_http_parser *p, const char *data, size_t l
             p->scan = 0;
             switch (llmsplit__hp_head(p, err)) {
             case -1: return -1;
-            case 2: r->head.len = 0; r->num_headers = 0; break; /* interim: next head */
+            case 2: /* interim: next head */
+                if (++p->interim > LLMSPLIT_HTTP_MAX_INTERIM)
+                    return llmsplit__hp_fail(p, err, "more than %d interim (1xx) responses", LLMSPLIT_HTTP_MAX_INTERIM);
+                r->head.len = 0;
+                r->num_headers = 0;
+                break;
             default: break;
             }
             break;
@@ -3791,6 +3858,8 @@ static size_t llmsplit__tas_add_pem(llmsplit__tas *t, const char *pem, size_t le
     return added;
 }
 
+#endif /* LLMSPLIT_NO_TLS: the DER reader below needs no BearSSL, and is a building block */
+
 /* A minimal DER reader: enough to find the validity dates and IP subjectAltNames of a leaf. */
 typedef struct llmsplit__der { const unsigned char *p, *end; } llmsplit__der;
 
@@ -3814,15 +3883,14 @@ static int llmsplit__der_next(llmsplit__der *d, unsigned *tag, llmsplit__der *in
 }
 
 /* From a certificate: the validity (as "YYYYMMDDHHMMSS" strings) and the IP SANs. */
-typedef struct llmsplit__certinfo {
-    char not_before[15], not_after[15];
-    unsigned char ips[8][16];
-    int ip_lens[8], num_ips;
-} llmsplit__certinfo;
+typedef llmsplit_cert_info llmsplit__certinfo;
 
 static void llmsplit__der_time(const llmsplit__der *t, unsigned tag, char out[15]) {
-    size_t n = (size_t)(t->end - t->p);
+    size_t n = (size_t)(t->end - t->p), digits = tag == 0x17 ? 12 : 14, i;
     out[0] = 0;
+    /* digits only: the "not yet valid" check compares these with the clock as strings */
+    for (i = 0; i < digits && i < n; i++)
+        if (t->p[i] < '0' || t->p[i] > '9') return;
     if (tag == 0x17 && n >= 13) { /* UTCTime YYMMDDHHMMSSZ */
         memcpy(out, t->p[0] < '5' ? "20" : "19", 2);
         memcpy(out + 2, t->p, 12);
@@ -3874,6 +3942,17 @@ static int llmsplit__cert_info(const unsigned char *der, size_t len, llmsplit__c
     return 1;
 }
 
+LLMSPLIT_API llmsplit_status llmsplit_cert_info_parse(const unsigned char *der, size_t len, llmsplit_cert_info *out,
+                                                      llmsplit_error *err) {
+    llmsplit_cert_info local;
+    if (!out) out = &local;
+    if (der && llmsplit__cert_info(der, len, out)) return LLMSPLIT_OK;
+    memset(out, 0, sizeof *out);
+    llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "certificate is not well-formed DER");
+    return LLMSPLIT_ERR_TLS;
+}
+
+#ifndef LLMSPLIT_NO_TLS
 static void llmsplit__utc_now(char out[15]) {
     time_t now = time(NULL);
     struct tm tmv;
@@ -3966,6 +4045,41 @@ static const br_x509_class llmsplit__x509_vtable = {
     sizeof(llmsplit__x509), llmsplit__x_start_chain, llmsplit__x_start_cert, llmsplit__x_append,
     llmsplit__x_end_cert, llmsplit__x_end_chain, llmsplit__x_get_pkey};
 
+/* We have no client certificate to offer; this handler only notes that the server asked for
+   one (a CertificateRequest), so that the alert the server then sends can be explained. */
+typedef struct llmsplit__nocert {
+    const br_ssl_client_certificate_class *vtable;
+    int asked;
+} llmsplit__nocert;
+
+static void llmsplit__nc_start_name_list(const br_ssl_client_certificate_class **ctx) {
+    ((llmsplit__nocert *)(void *)ctx)->asked = 1;
+}
+static void llmsplit__nc_start_name(const br_ssl_client_certificate_class **ctx, size_t len) { (void)ctx; (void)len; }
+static void llmsplit__nc_append_name(const br_ssl_client_certificate_class **ctx, const unsigned char *data,
+                                     size_t len) {
+    (void)ctx; (void)data; (void)len;
+}
+static void llmsplit__nc_end(const br_ssl_client_certificate_class **ctx) { (void)ctx; }
+static void llmsplit__nc_choose(const br_ssl_client_certificate_class **ctx, const br_ssl_client_context *cc,
+                                uint32_t auth_types, br_ssl_client_certificate *choices) {
+    (void)ctx; (void)cc; (void)auth_types;
+    memset(choices, 0, sizeof *choices); /* an empty Certificate message */
+}
+static uint32_t llmsplit__nc_do_keyx(const br_ssl_client_certificate_class **ctx, unsigned char *data, size_t *len) {
+    (void)ctx; (void)data; (void)len;
+    return 0;
+}
+static size_t llmsplit__nc_do_sign(const br_ssl_client_certificate_class **ctx, int hash_id, size_t hv_len,
+                                   unsigned char *data, size_t len) {
+    (void)ctx; (void)hash_id; (void)hv_len; (void)data; (void)len;
+    return 0;
+}
+
+static const br_ssl_client_certificate_class llmsplit__nocert_vtable = {
+    sizeof(llmsplit__nocert), llmsplit__nc_start_name_list, llmsplit__nc_start_name, llmsplit__nc_append_name,
+    llmsplit__nc_end, llmsplit__nc_end, llmsplit__nc_choose, llmsplit__nc_do_keyx, llmsplit__nc_do_sign};
+
 static const char *llmsplit__alert_name(int a) {
     switch (a) {
     case 0: return "close_notify";
@@ -4015,7 +4129,12 @@ typedef struct llmsplit__conn {
 #ifndef LLMSPLIT_NO_TLS
     br_ssl_client_context sc;
     llmsplit__x509 xc;
+    llmsplit__nocert nocert;
     br_sslio_context ioc;
+    int handshaking;              /* from the start of TLS to the first flush */
+    int send_failed;              /* a handshake send failed: see llmsplit__tls_send_out */
+    unsigned char out[4096];      /* handshake records waiting to go out in one send */
+    size_t out_len;
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 #endif
 } llmsplit__conn;
@@ -4031,6 +4150,9 @@ struct llmsplit_http {
     char *ca_pem;
     size_t ca_pem_len;
     char *proxy;                  /* NULL: none */
+    char proxy_shown[300];        /* the proxy URL as messages show it (no password) */
+    char proxy_auth[400];         /* the Proxy-Authorization value, "" when none */
+    int resolve_delay_ms;         /* $LLMSPLIT_TEST_RESOLVER_DELAY_MS: tests only */
     char *no_proxy;
     llmsplit__mutex lock;         /* pool, stats, session cache, trust anchors */
     llmsplit__conn *idle;
@@ -4072,9 +4194,19 @@ static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms, const vo
     }
 }
 
+/* 1 (and c->timed_out set) when the deadline has passed or the abort flag is up. Checked on
+   every read and write, not only when one would block: a peer that always has the next bytes
+   ready (a flood of 1xx, a fast endless trickle) must still meet the total deadline. */
+static int llmsplit__conn_expired(llmsplit__conn *c) {
+    if (llmsplit__now_ms() < c->deadline_ms && !llmsplit__flag_set(c->abort_flag)) return 0;
+    c->timed_out = 1;
+    return 1;
+}
+
 /* Low-level I/O with the deadline, also used as BearSSL's transport callbacks. */
 static int llmsplit__sock_read(void *ctx, unsigned char *buf, size_t len) {
     llmsplit__conn *c = (llmsplit__conn *)ctx;
+    if (llmsplit__conn_expired(c)) return -1;
     for (;;) {
         ssize_t n = recv(c->fd, buf, len, 0);
         if (n > 0) {
@@ -4093,6 +4225,7 @@ static int llmsplit__sock_read(void *ctx, unsigned char *buf, size_t len) {
 
 static int llmsplit__sock_write(void *ctx, const unsigned char *buf, size_t len) {
     llmsplit__conn *c = (llmsplit__conn *)ctx;
+    if (llmsplit__conn_expired(c)) return -1;
     for (;;) {
         ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
         if (n > 0) return (int)n;
@@ -4102,26 +4235,223 @@ static int llmsplit__sock_write(void *ctx, const unsigned char *buf, size_t len)
     }
 }
 
+#ifndef LLMSPLIT_NO_TLS
+/* BearSSL hands over one record at a time, so a handshake flight (Certificate, ClientKeyExchange,
+   ChangeCipherSpec, Finished) went out in three or four sends. A server that refuses the first
+   record (no client certificate) sends its alert and closes while the rest is still being
+   written, and a later send then fails with EPIPE or ECONNRESET, hiding the alert. So during the
+   handshake records are gathered in c->out and sent in one send when the engine turns to reading
+   (or at a flush, or at close). And should that send fail, the peer's reason is most likely
+   already in our receive buffer: the failure is noted and the bytes dropped as if sent, so the
+   engine goes on to read and reports the alert. The handshake cannot complete without the peer,
+   so pretending loses nothing: the read that follows fails if there is nothing to read. */
+static int llmsplit__tls_send_out(llmsplit__conn *c) {
+    size_t off = 0;
+    while (off < c->out_len) {
+        int n = llmsplit__sock_write(c, c->out + off, c->out_len - off);
+        if (n <= 0) {
+            c->out_len = 0;
+            if (c->handshaking && !c->timed_out) {
+                c->send_failed = 1;
+                return 1;
+            }
+            return 0;
+        }
+        off += (size_t)n;
+    }
+    c->out_len = 0;
+    return 1;
+}
+
+static int llmsplit__tls_write(void *ctx, const unsigned char *buf, size_t len) {
+    llmsplit__conn *c = (llmsplit__conn *)ctx;
+    if (c->send_failed) return (int)len;
+    if (!c->handshaking && !c->out_len) return llmsplit__sock_write(c, buf, len);
+    if (c->out_len + len > sizeof c->out && !llmsplit__tls_send_out(c)) return -1;
+    if (c->send_failed) return (int)len;
+    if (len > sizeof c->out) {
+        int n = llmsplit__sock_write(c, buf, len);
+        if (n <= 0 && c->handshaking && !c->timed_out) {
+            c->send_failed = 1;
+            return (int)len;
+        }
+        return n;
+    }
+    memcpy(c->out + c->out_len, buf, len);
+    c->out_len += len;
+    return (int)len;
+}
+
+static int llmsplit__tls_read(void *ctx, unsigned char *buf, size_t len) {
+    llmsplit__conn *c = (llmsplit__conn *)ctx;
+    if (c->out_len && !llmsplit__tls_send_out(c)) return -1;
+    return llmsplit__sock_read(c, buf, len);
+}
+#endif
+
 static void llmsplit__conn_close(llmsplit__conn *c) {
     llmsplit_allocator a;
     if (!c) return;
+#ifndef LLMSPLIT_NO_TLS
+    /* an alert the engine wrote when it failed is still here: one try, never waiting */
+    if (c->out_len && c->fd >= 0 && !c->send_failed) (void)!send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+#endif
     if (c->fd >= 0) close(c->fd);
     a = c->allocator;
     llmsplit__free(&a, c);
 }
 
-/* Opens a TCP connection to host:port within the connect timeout and the total deadline. */
-static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout_ms, int64_t deadline_ms,
-                                 const volatile int *abort_flag, llmsplit_error *err) {
-    struct addrinfo hints, *res = NULL, *ai;
-    char portstr[8];
-    int rc, fd = -1, last_errno = 0, timed_out = 0;
+/* --- name lookups ------------------------------------------------------------------------ */
+
+static int llmsplit__getaddrinfo(const char *host, const char *port, struct addrinfo **res) {
+    struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
+    return getaddrinfo(host, port, &hints, res);
+}
+
+static void llmsplit__dns_delay(int ms) {
+    struct timespec ts;
+    if (ms <= 0) return;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+#ifndef LLMSPLIT_NO_THREADS
+/* getaddrinfo has no timeout and cannot be cancelled, so a resolver that never answers would
+   hold a call, and a shutdown waiting for that call, forever. The lookup runs on a detached
+   thread instead, and the caller waits for it only until its deadline or abort flag. The job is
+   shared by the two and freed by whichever lets go last, so an answer that comes after the
+   caller gave up is freed by the thread. It comes from malloc, as getaddrinfo's own answer
+   does, not from the client's allocator: the thread may outlive the client. */
+typedef struct llmsplit__dns_job {
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    int refs, done, rc, delay_ms;
+    struct addrinfo *res;
+    char host[256], port[8];
+} llmsplit__dns_job;
+
+/* Drops one reference; called with the lock held, returns with it released. */
+static void llmsplit__dns_release(llmsplit__dns_job *j) {
+    int last = --j->refs == 0;
+    pthread_mutex_unlock(&j->lock);
+    if (!last) return;
+    if (j->res) freeaddrinfo(j->res);
+    pthread_cond_destroy(&j->cv);
+    pthread_mutex_destroy(&j->lock);
+    free(j);
+}
+
+static void *llmsplit__dns_main(void *arg) {
+    llmsplit__dns_job *j = (llmsplit__dns_job *)arg;
+    struct addrinfo *res = NULL;
+    int rc;
+    llmsplit__dns_delay(j->delay_ms);
+    rc = llmsplit__getaddrinfo(j->host, j->port, &res);
+    pthread_mutex_lock(&j->lock);
+    j->res = res;
+    j->rc = rc;
+    j->done = 1;
+    pthread_cond_signal(&j->cv);
+    llmsplit__dns_release(j);
+    return NULL;
+}
+#endif
+
+/* Resolves host (port is numeric) until `until` or the abort flag: 0 with *res (free it with
+   freeaddrinfo), getaddrinfo's error code, or -1 when the time ran out or the caller aborted.
+   delay_ms > 0 (tests only) stands for a resolver that takes that long to answer. IP literals
+   are answered at once, without a thread. */
+static int llmsplit__resolve(const char *host, const char *port, int delay_ms, int64_t until,
+                             const volatile int *abort_flag, struct addrinfo **res) {
+    unsigned char ip[16];
+    *res = NULL;
+    if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
+        return llmsplit__getaddrinfo(host, port, res);
+#ifndef LLMSPLIT_NO_THREADS
+    {
+        llmsplit__dns_job *j = (llmsplit__dns_job *)malloc(sizeof *j);
+        pthread_attr_t attr;
+        pthread_t th;
+        int started = 0, rc = -1;
+        if (j) {
+            memset(j, 0, sizeof *j);
+            llmsplit__copy(j->host, sizeof j->host, host);
+            llmsplit__copy(j->port, sizeof j->port, port);
+            j->delay_ms = delay_ms;
+            j->refs = 2;
+            pthread_mutex_init(&j->lock, NULL);
+            pthread_cond_init(&j->cv, NULL);
+            if (pthread_attr_init(&attr) == 0) {
+                pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                started = pthread_create(&th, &attr, llmsplit__dns_main, j) == 0;
+                pthread_attr_destroy(&attr);
+            }
+            if (!started) {
+                pthread_cond_destroy(&j->cv);
+                pthread_mutex_destroy(&j->lock);
+                free(j);
+            }
+        }
+        if (started) {
+            pthread_mutex_lock(&j->lock);
+            /* waits in slices of at most 50 ms on the wall clock the condition variable uses;
+               the monotonic clock decides when the time is up, so a clock jump costs one slice */
+            while (!j->done) {
+                struct timespec ts;
+                int64_t left = until - llmsplit__now_ms();
+                if (left <= 0 || llmsplit__flag_set(abort_flag)) break;
+                if (left > 50) left = 50;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += (long)left * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+                pthread_cond_timedwait(&j->cv, &j->lock, &ts);
+            }
+            if (j->done) {
+                rc = j->rc;
+                *res = j->res;
+                j->res = NULL;
+            }
+            llmsplit__dns_release(j);
+            return rc;
+        }
+        /* no thread to be had: resolve here, as a build without threads does */
+    }
+#endif
+    /* LLMSPLIT_NO_THREADS: the lookup cannot be abandoned, so only the system resolver's own
+       limits (resolv.conf "options timeout:N attempts:N") bound it; a deadline that passed
+       meanwhile is still reported as one. */
+    if (llmsplit__flag_set(abort_flag)) return -1;
+    llmsplit__dns_delay(delay_ms);
+    {
+        int rc = llmsplit__getaddrinfo(host, port, res);
+        if (rc == 0 && (llmsplit__now_ms() >= until || llmsplit__flag_set(abort_flag))) {
+            freeaddrinfo(*res);
+            *res = NULL;
+            return -1;
+        }
+        return rc;
+    }
+}
+
+/* Opens a TCP connection to host:port within the connect timeout and the total deadline. */
+static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout_ms, int resolve_delay_ms,
+                                 int64_t deadline_ms, const volatile int *abort_flag, llmsplit_error *err) {
+    struct addrinfo *res = NULL, *ai;
+    char portstr[8];
+    int rc, fd = -1, last_errno = 0, timed_out = 0;
+    int64_t lookup_until = llmsplit__now_ms() + connect_timeout_ms; /* the lookup is part of the attempt */
     snprintf(portstr, sizeof portstr, "%d", port);
-    rc = getaddrinfo(host, portstr, &hints, &res);
+    rc = llmsplit__resolve(host, portstr, resolve_delay_ms, lookup_until < deadline_ms ? lookup_until : deadline_ms,
+                           abort_flag, &res);
+    if (rc == -1) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "timed out resolving %s", host);
+        return -1;
+    }
     if (rc != 0) {
         llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "cannot resolve host '%s': %s", host, gai_strerror(rc));
         return -1;
@@ -4211,23 +4541,54 @@ static const char *llmsplit__base64(const char *in, size_t n, char *out, size_t 
     return out;
 }
 
-/* Sends CONNECT host:port through the proxy on fd and reads its answer. */
-static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_url *proxy, const llmsplit_url *u,
-                                   llmsplit_error *err) {
-    char req[1024], auth[400], resp[4096];
-    size_t got = 0;
-    int n;
-    auth[0] = 0;
-    if (proxy->userinfo[0]) {
-        char b64[360];
-        snprintf(auth, sizeof auth, "Proxy-Authorization: Basic %s\r\n",
-                 llmsplit__base64(proxy->userinfo, strlen(proxy->userinfo), b64, sizeof b64));
+static int llmsplit__hex_digit(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decodes n bytes into out (room for n): a user or a password in a URL is written
+   percent-encoded (RFC 3986 3.2.1), and curl decodes it before sending it, so "s%33cret" is the
+   password s3cret. Returns the decoded length, or -1 for a '%' without two hex digits after it. */
+static long llmsplit__pct_decode(const char *in, size_t n, char *out) {
+    size_t i, o = 0;
+    for (i = 0; i < n; i++) {
+        if (in[i] != '%') { out[o++] = in[i]; continue; }
+        if (n - i < 3 || llmsplit__hex_digit(in[i + 1]) < 0 || llmsplit__hex_digit(in[i + 2]) < 0) return -1;
+        out[o++] = (char)(llmsplit__hex_digit(in[i + 1]) * 16 + llmsplit__hex_digit(in[i + 2]));
+        i += 2;
     }
-    n = snprintf(req, sizeof req, u->host_is_ip == 6 ? "CONNECT [%s]:%d HTTP/1.1\r\nHost: [%s]:%d\r\n%s\r\n"
-                                                     : "CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n%s\r\n",
-                 u->host, u->port, u->host, u->port, auth);
+    return (long)o;
+}
+
+/* The Proxy-Authorization value for a proxy URL's user information: "Basic " and the base64 of
+   user:password (RFC 7617), each part percent-decoded; "" when there is none. 0 for a
+   malformed escape (the caller says so without quoting the credentials). */
+static int llmsplit__proxy_auth(const char *userinfo, char *out, size_t cap) {
+    char plain[sizeof ((llmsplit_url *)0)->userinfo + 1], b64[360];
+    size_t n = strlen(userinfo), user = strcspn(userinfo, ":");
+    long a, b = 0;
+    out[0] = 0;
+    if (!n) return 1;
+    a = llmsplit__pct_decode(userinfo, user, plain);
+    if (a < 0) return 0;
+    plain[a] = ':'; /* a user without a password still needs the colon */
+    if (user < n) b = llmsplit__pct_decode(userinfo + user + 1, n - user - 1, plain + a + 1);
+    if (b < 0) return 0;
+    snprintf(out, cap, "Basic %s", llmsplit__base64(plain, (size_t)(a + 1 + b), b64, sizeof b64));
+    memset(plain, 0, sizeof plain);
+    return 1;
+}
+
+/* Sends CONNECT host:port through the proxy on fd and reads its answer. */
+static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_http *h, const llmsplit_url *u,
+                                   llmsplit_error *err) {
+    char req[1024], resp[4096], target[300];
+    size_t got = 0;
+    int n, status;
+    snprintf(target, sizeof target, u->host_is_ip == 6 ? "[%s]:%d" : "%s:%d", u->host, u->port);
+    n = snprintf(req, sizeof req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n", target, target,
+                 h->proxy_auth[0] ? "Proxy-Authorization: " : "", h->proxy_auth, h->proxy_auth[0] ? "\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof req || llmsplit__sock_write(c, (const unsigned char *)req, (size_t)n) != n) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "cannot send CONNECT to proxy %s:%d", proxy->host, proxy->port);
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "cannot send CONNECT to proxy %s", h->proxy_shown);
         return 0;
     }
     /* The proxy says nothing after its answer until the TLS handshake starts, so reading in
@@ -4235,8 +4596,8 @@ static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_url *proxy,
     for (;;) {
         int r = llmsplit__sock_read(c, (unsigned char *)resp + got, sizeof resp - 1 - got);
         if (r <= 0) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "proxy %s:%d %s during CONNECT", proxy->host,
-                                proxy->port, c->timed_out ? "timed out" : "closed the connection");
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "proxy %s %s during CONNECT", h->proxy_shown,
+                                c->timed_out ? "timed out" : "closed the connection");
             return 0;
         }
         got += (size_t)r;
@@ -4247,11 +4608,26 @@ static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_url *proxy,
             return 0;
         }
     }
-    if (strncmp(resp, "HTTP/1.", 7) != 0 || resp[9] != '2') {
-        char *eol = strstr(resp, "\r\n");
+    status = strncmp(resp, "HTTP/1.", 7) == 0 && got >= 12 && resp[8] == ' ' && resp[9] >= '1' && resp[9] <= '5' &&
+                     resp[10] >= '0' && resp[10] <= '9' && resp[11] >= '0' && resp[11] <= '9'
+                 ? (resp[9] - '0') * 100 + (resp[10] - '0') * 10 + (resp[11] - '0') : 0;
+    if (status < 200 || status > 299) {
+        char *eol = strstr(resp, "\r\n"), *p;
         if (eol) *eol = 0;
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "proxy %s:%d refused CONNECT to %s:%d: %.80s",
-                            proxy->host, proxy->port, u->host, u->port, resp);
+        for (p = resp; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+        if (status == 407 || status == 403) {
+            /* The proxy's verdict on our credentials or on this host: the same on every try, so
+               a usage error, which no layer retries, rather than a network one, which is. */
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "proxy refused the tunnel to %s: %.80s (proxy %s%s)", target,
+                                resp + 9, h->proxy_shown,
+                                status == 407 ? (h->proxy_auth[0] ? "; check the user and password in its URL"
+                                                                  : "; it wants a user and password in its URL")
+                                              : "");
+            return 0;
+        }
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "proxy %s refused CONNECT to %s: %.80s", h->proxy_shown,
+                            target, resp);
         return 0;
     }
     if (strstr(resp, "\r\n\r\n") + 4 != resp + got) {
@@ -4390,7 +4766,10 @@ static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsp
                             llmsplit__alert_name(e - BR_ERR_SEND_FATAL_ALERT), where);
     } else if (e >= BR_ERR_RECV_FATAL_ALERT) {
         int a = e - BR_ERR_RECV_FATAL_ALERT;
-        if (a == 70)
+        if (c->nocert.asked && (a == 40 || a == 42 || a == 43 || a == 46 || a == 116))
+            llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "server sent alert %s (the server requires a client "
+                                "certificate) (%s)", llmsplit__alert_name(a), where);
+        else if (a == 70)
             llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "server requires TLS 1.3 (BearSSL speaks up to 1.2) (%s)", where);
         else if (a == 40)
             llmsplit__set_error(err, LLMSPLIT_ERR_TLS, "server alert handshake_failure: no cipher suite or "
@@ -4467,7 +4846,14 @@ static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmspl
                             br_ssl_engine_last_error(&c->sc.eng));
         return 0;
     }
-    br_sslio_init(&c->ioc, &c->sc.eng, llmsplit__sock_read, c, llmsplit__sock_write, c);
+    /* (the connection's TLS part is not zeroed when it is allocated: the iobuf is large) */
+    c->nocert.vtable = &llmsplit__nocert_vtable;
+    c->nocert.asked = 0;
+    br_ssl_client_set_client_certificate(&c->sc, &c->nocert.vtable);
+    c->handshaking = 1;
+    c->send_failed = 0;
+    c->out_len = 0;
+    br_sslio_init(&c->ioc, &c->sc.eng, llmsplit__tls_read, c, llmsplit__tls_write, c);
     return 1;
 }
 
@@ -4475,6 +4861,7 @@ static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmspl
 static void llmsplit__tls_done(llmsplit_http *h, llmsplit__conn *c) {
     br_ssl_session_parameters sp;
     int i, slot = -1;
+    c->handshaking = 0;
     br_ssl_engine_get_session_parameters(&c->sc.eng, &sp);
     llmsplit__lock(&h->lock);
     h->stats.tls_handshakes++;
@@ -4523,6 +4910,8 @@ static llmsplit_http *llmsplit__http_create(const llmsplit_http_desc *desc, llms
     h->max_header_bytes = d.max_header_bytes ? d.max_header_bytes : LLMSPLIT_HTTP_MAX_HEADER_BYTES;
     h->max_body_bytes = d.max_body_bytes ? d.max_body_bytes : LLMSPLIT_HTTP_MAX_BODY_BYTES;
     h->insecure = d.insecure;
+    /* read once here, never per request: a test's stand-in for a resolver that hangs */
+    if (getenv("LLMSPLIT_TEST_RESOLVER_DELAY_MS")) h->resolve_delay_ms = atoi(getenv("LLMSPLIT_TEST_RESOLVER_DELAY_MS"));
     h->ca_file = llmsplit__strdup(&h->allocator, d.ca_file);
     if (d.ca_pem) {
         h->ca_pem = (char *)llmsplit__dup(&h->allocator, d.ca_pem, d.ca_pem_len);
@@ -4530,10 +4919,26 @@ static llmsplit_http *llmsplit__http_create(const llmsplit_http_desc *desc, llms
     }
     proxy = d.proxy ? d.proxy : llmsplit__env("HTTPS_PROXY", "https_proxy");
     if (proxy && *proxy) {
+        /* the caller's setting (or environment): a usage error, and never its password */
         llmsplit_url pu;
-        if (!llmsplit__url_parse(proxy, &pu, err) || pu.https) {
-            if (pu.https) llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "proxy: only http:// proxies are supported");
-            else if (err) err->code = LLMSPLIT_ERR_CONFIG;
+        llmsplit_error pe;
+        llmsplit__url_redact(proxy, h->proxy_shown, sizeof h->proxy_shown);
+        if (strncasecmp(proxy, "http://", 7) != 0) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "proxy %s is not supported: only http:// proxies are",
+                                h->proxy_shown);
+            llmsplit_http_destroy(h);
+            return NULL;
+        }
+        if (!llmsplit__url_parse(proxy, &pu, &pe)) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "proxy %s: %s", h->proxy_shown,
+                                strncmp(pe.message, "url: ", 5) == 0 ? pe.message + 5 : pe.message);
+            llmsplit_http_destroy(h);
+            return NULL;
+        }
+        if (!llmsplit__proxy_auth(pu.userinfo, h->proxy_auth, sizeof h->proxy_auth)) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "proxy %s: malformed percent-escape in the user or "
+                                "password ('%%' must be followed by two hex digits; write a literal %% as %%25)",
+                                h->proxy_shown);
             llmsplit_http_destroy(h);
             return NULL;
         }
@@ -4667,8 +5072,8 @@ static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit_url 
     c->deadline_ms = deadline;
     llmsplit__copy(c->key, sizeof c->key, key);
     c->abort_flag = abort_flag;
-    c->fd = use_proxy ? llmsplit__tcp_connect(pu.host, pu.port, h->connect_timeout_ms, deadline, abort_flag, err)
-                      : llmsplit__tcp_connect(u->host, u->port, h->connect_timeout_ms, deadline, abort_flag, err);
+    c->fd = llmsplit__tcp_connect(use_proxy ? pu.host : u->host, use_proxy ? pu.port : u->port, h->connect_timeout_ms,
+                                  h->resolve_delay_ms, deadline, abort_flag, err);
     if (c->fd < 0) {
         if (use_proxy && err) {
             char tmp[sizeof err->message];
@@ -4681,7 +5086,7 @@ static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit_url 
     llmsplit__lock(&h->lock);
     h->stats.connections_opened++;
     llmsplit__unlock(&h->lock);
-    if (use_proxy && !llmsplit__proxy_connect(c, &pu, u, err)) {
+    if (use_proxy && !llmsplit__proxy_connect(c, h, u, err)) {
         llmsplit__conn_close(c);
         return NULL;
     }
@@ -4709,7 +5114,7 @@ static int llmsplit__conn_write(llmsplit__conn *c, const char *data, size_t len)
 
 static int llmsplit__conn_flush(llmsplit__conn *c) {
 #ifndef LLMSPLIT_NO_TLS
-    if (c->https) return br_sslio_flush(&c->ioc) == 0;
+    if (c->https) return br_sslio_flush(&c->ioc) == 0 && llmsplit__tls_send_out(c) && !c->send_failed;
 #endif
     (void)c;
     return 1;

@@ -140,6 +140,22 @@ static void http_interim_responses_are_skipped(void) {
                     201, "ok");
 }
 
+/* Each interim head resets the header limit, so only a count stops a server that sends them forever. */
+static void http_interim_flood_is_capped(void) {
+    char text[2048];
+    llmsplit_http_response r;
+    llmsplit_error err;
+    size_t n = 0;
+    int i;
+    for (i = 0; i < 16; i++) n += (size_t)snprintf(text + n, sizeof text - n, "HTTP/1.1 100 Continue\r\n\r\n");
+    snprintf(text + n, sizeof text - n, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    parse_expect_ok(text, 200, "ok");
+    snprintf(text + n, sizeof text - n, "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    parse_expect_error(text, "more than 16 interim (1xx) responses");
+    CHECK_EQ_INT(feed(text, 0, 0, &r, &err, NULL), -1);
+    llmsplit_http_response_free(&r);
+}
+
 static void http_no_body_statuses(void) {
     parse_expect_ok("HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n", 204, "");
     parse_expect_ok("HTTP/1.1 304 Not Modified\r\n\r\n", 304, "");
@@ -501,6 +517,77 @@ static void http_oversized_body_is_refused(void) {
     server_stop(&s);
 }
 
+static void http_endless_interim_responses_are_an_http_error(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    char *flood = (char *)malloc(64 * 1024);
+    size_t n = 0;
+    double t0;
+    while (n + 32 < 64 * 1024) n += (size_t)sprintf(flood + n, "HTTP/1.1 100 Continue\r\n\r\n");
+    memset(&s, 0, sizeof s);
+    s.parts[0] = flood;
+    s.read_request = 1;
+    s.after = AFTER_HANG;
+    server_start(&s);
+    t0 = now_ms();
+    CHECK_EQ_INT(get(h, &s, NULL, &r, &err), LLMSPLIT_ERR_HTTP);
+    CHECK_CONTAINS(err.message, "more than 16 interim (1xx) responses");
+    CHECK_LT_DBL(now_ms() - t0, 3000);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+    free(flood);
+}
+
+static int slow_sink(const char *data, size_t len, void *ud) {
+    (void)data;
+    (void)len;
+    (void)ud;
+    sleep_ms(1);
+    return 0;
+}
+
+/* The socket always has the next bytes ready (the server is far ahead of a slow reader), so no
+   read ever has to wait: the deadline must be checked on every read, not only on a wait. */
+static void http_data_always_ready_still_hits_the_total_deadline(void) {
+    server s;
+    llmsplit_http *h = client(300);
+    llmsplit_http_request rq;
+    llmsplit_http_response r;
+    llmsplit_error err;
+    char url[64];
+    size_t chunk = 1007, count = 8000, i;
+    char *body = (char *)malloc(chunk * count + 8);
+    double t0;
+    for (i = 0; i < count; i++) {
+        memcpy(body + i * chunk, "3e8\r\n", 5);
+        memset(body + i * chunk + 5, 'x', 1000);
+        memcpy(body + i * chunk + 1005, "\r\n", 2);
+    }
+    memcpy(body + count * chunk, "0\r\n\r\n", 6);
+    body[count * chunk + 5] = 0;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    s.parts[1] = body;
+    s.read_request = 1;
+    server_start(&s);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
+    memset(&rq, 0, sizeof rq);
+    rq.url = url;
+    rq.on_body = slow_sink;
+    t0 = now_ms();
+    /* 8000 chunks at 1 ms each would take 8 s; the deadline is 300 ms */
+    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_CONTAINS(err.message, "timed out");
+    CHECK_LT_DBL(now_ms() - t0, 2000);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+    free(body);
+}
+
 typedef struct collect { char data[256]; size_t len; int calls, stop_after; } collect;
 
 static int on_body(const char *data, size_t len, void *ud) {
@@ -642,6 +729,326 @@ static void http_header_injection_is_refused_without_echoing_the_value(void) {
     server_stop(&s);
 }
 
+/* --- the leaf-certificate reader ------------------------------------------------------------ */
+
+/* DER by hand: tag, short or two-byte length, contents (which may not overlap out). */
+static size_t tlv(unsigned char *out, unsigned tag, const unsigned char *v, size_t n) {
+    size_t h = 0;
+    out[h++] = (unsigned char)tag;
+    if (n < 128) out[h++] = (unsigned char)n;
+    else { out[h++] = 0x82; out[h++] = (unsigned char)(n >> 8); out[h++] = (unsigned char)n; }
+    if (n) memcpy(out + h, v, n);
+    return h + n;
+}
+
+/* A certificate skeleton with these validity times (UTCTime) and IP SANs: only the parts the
+   reader looks at are real, the rest is placeholders of the right tags. */
+static size_t fake_cert(unsigned char *out, const char *nb, size_t nb_len, const char *na,
+                        const unsigned char *ips, const int *ip_lens, int num_ips) {
+    unsigned char tbs[1024], a[512], b[512];
+    size_t t = 0, n = 0, k, off = 0;
+    int i;
+    static const unsigned char version[] = {0x02, 0x01, 0x02}, serial[] = {0x01},
+                               san_oid[] = {0x55, 0x1d, 0x11};
+    t += tlv(tbs + t, 0xa0, version, sizeof version);
+    t += tlv(tbs + t, 0x02, serial, sizeof serial);
+    t += tlv(tbs + t, 0x30, NULL, 0);                       /* signature algorithm */
+    t += tlv(tbs + t, 0x30, NULL, 0);                       /* issuer */
+    k = tlv(a, 0x17, (const unsigned char *)nb, nb_len);
+    k += tlv(a + k, 0x17, (const unsigned char *)na, strlen(na));
+    t += tlv(tbs + t, 0x30, a, k);                          /* validity */
+    t += tlv(tbs + t, 0x30, NULL, 0);                       /* subject */
+    t += tlv(tbs + t, 0x30, NULL, 0);                       /* public key */
+    for (i = 0; i < num_ips; i++) {
+        n += tlv(a + n, 0x87, ips + off, (size_t)ip_lens[i]);
+        off += (size_t)ip_lens[i];
+    }
+    k = tlv(b, 0x30, a, n);                                 /* GeneralNames */
+    n = tlv(a, 0x06, san_oid, sizeof san_oid);              /* extnID */
+    n += tlv(a + n, 0x04, b, k);                            /* extnValue */
+    k = tlv(b, 0x30, a, n);                                 /* Extension */
+    n = tlv(a, 0x30, b, k);                                 /* Extensions */
+    t += tlv(tbs + t, 0xa3, a, n);
+    k = tlv(a, 0x30, tbs, t);                               /* TBSCertificate */
+    return tlv(out, 0x30, a, k);
+}
+
+static void cert_info_reads_validity_and_ip_sans(void) {
+    static const unsigned char ips[20] = {127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const int lens[2] = {4, 16};
+    unsigned char der[1024];
+    llmsplit_cert_info ci;
+    llmsplit_error err;
+    size_t n = fake_cert(der, "250102030405Z", 13, "491231235959Z", ips, lens, 2);
+    CHECK_EQ_INT(llmsplit_cert_info_parse(der, n, &ci, &err), LLMSPLIT_OK);
+    CHECK_EQ_STR(ci.not_before, "20250102030405");
+    CHECK_EQ_STR(ci.not_after, "20491231235959");
+    CHECK_EQ_INT(ci.num_ips, 2);
+    CHECK_EQ_INT(ci.ip_lens[0], 4);
+    CHECK_EQ_MEM(ci.ips[0], 4, ips, 4);
+    CHECK_EQ_INT(ci.ip_lens[1], 16);
+    CHECK_EQ_MEM(ci.ips[1], 16, ips + 4, 16);
+    /* every truncation is refused or read without going past the end (the sanitizers watch) */
+    while (n-- > 0) llmsplit_cert_info_parse(der, n, &ci, &err);
+    CHECK_EQ_INT(llmsplit_cert_info_parse(der, 1, &ci, &err), LLMSPLIT_ERR_TLS);
+    CHECK_EQ_STR(err.message, "certificate is not well-formed DER");
+}
+
+/* Found by fuzz/fuzz_cert.c: a time with a NUL or a letter in it was copied as it was, and the
+   "not yet valid" check compared the clock with that. A time that is not all digits is unreadable. */
+static void cert_info_time_that_is_not_digits_is_unreadable(void) {
+    static const char *const bad[] = {"25010203\0" "405Z", "2501020304x5Z", "-50102030405Z", "2501020304 5Z"};
+    unsigned char der[1024];
+    llmsplit_cert_info ci;
+    llmsplit_error err;
+    size_t i;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t n = fake_cert(der, bad[i], 13, "491231235959Z", NULL, NULL, 0);
+        CHECK_EQ_INT(llmsplit_cert_info_parse(der, n, &ci, &err), LLMSPLIT_OK);
+        CHECK_EQ_INT(strlen(ci.not_before), 0);
+        CHECK_EQ_STR(ci.not_after, "20491231235959");
+    }
+}
+
+/* --- name lookups -------------------------------------------------------------------------- */
+
+/* A client created while LLMSPLIT_TEST_RESOLVER_DELAY_MS is set: its every name lookup takes
+   that long, as with a resolver that does not answer. */
+static llmsplit_http *slow_resolver_client(int delay_ms, int timeout_ms, int connect_timeout_ms) {
+    llmsplit_http_desc d;
+    llmsplit_http *h = NULL;
+    char v[16];
+    memset(&d, 0, sizeof d);
+    d.timeout_ms = timeout_ms;
+    d.connect_timeout_ms = connect_timeout_ms;
+    d.proxy = "";
+    snprintf(v, sizeof v, "%d", delay_ms);
+    setenv("LLMSPLIT_TEST_RESOLVER_DELAY_MS", v, 1);
+    llmsplit_http_create(&d, &h, NULL);
+    unsetenv("LLMSPLIT_TEST_RESOLVER_DELAY_MS");
+    return h;
+}
+
+static llmsplit_status get_localhost(llmsplit_http *h, const server *s, const volatile int *abort_flag,
+                                     llmsplit_error *err) {
+    llmsplit_http_request rq;
+    llmsplit_http_response r;
+    llmsplit_status st;
+    char url[64];
+    snprintf(url, sizeof url, "http://localhost:%d/", s->port);
+    memset(&rq, 0, sizeof rq);
+    rq.url = url;
+    rq.abort_flag = abort_flag;
+    st = llmsplit_http_send(h, &rq, &r, err);
+    llmsplit_http_response_free(&r);
+    return st;
+}
+
+static void http_hung_resolver_times_out_within_the_deadline(void) {
+    server s;
+    llmsplit_http *total = slow_resolver_client(1500, 200, 0), *connect = slow_resolver_client(1500, 20000, 200);
+    llmsplit_error err;
+    double t0;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = ok_response;
+    s.read_request = 1;
+    server_start(&s);
+    t0 = now_ms();
+    CHECK_EQ_INT(get_localhost(total, &s, NULL, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_EQ_STR(err.message, "timed out resolving localhost");
+    CHECK_LT_DBL(now_ms() - t0, 1000); /* the lookup alone takes 1500 ms */
+    t0 = now_ms();
+    CHECK_EQ_INT(get_localhost(connect, &s, NULL, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_EQ_STR(err.message, "timed out resolving localhost");
+    CHECK_LT_DBL(now_ms() - t0, 1000);
+    CHECK_EQ_INT(LOAD(s.connections), 0);
+    llmsplit_http_destroy(total);
+    llmsplit_http_destroy(connect);
+    /* the abandoned lookups answer after their callers and the clients are gone, and free what
+       they got (the sanitizer builds watch this) */
+    sleep_ms(1800);
+    server_stop(&s);
+}
+
+typedef struct raiser { volatile int *flag; int after_ms; } raiser;
+
+static void *raise_later(void *arg) {
+    raiser *r = (raiser *)arg;
+    sleep_ms(r->after_ms);
+    __atomic_store_n(r->flag, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void http_abort_flag_stops_a_hung_lookup(void) {
+    server s;
+    llmsplit_http *h = slow_resolver_client(1500, 20000, 20000);
+    volatile int flag = 0;
+    raiser rs;
+    pthread_t t;
+    llmsplit_error err;
+    double t0;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = ok_response;
+    s.read_request = 1;
+    server_start(&s);
+    rs.flag = &flag;
+    rs.after_ms = 100;
+    t0 = now_ms();
+    pthread_create(&t, NULL, raise_later, &rs);
+    CHECK_EQ_INT(get_localhost(h, &s, &flag, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_CONTAINS(err.message, "aborted");
+    CHECK_LT_DBL(now_ms() - t0, 1000);
+    pthread_join(t, NULL);
+    llmsplit_http_destroy(h);
+    sleep_ms(1600);
+    CHECK_EQ_INT(LOAD(s.connections), 0);
+    server_stop(&s);
+}
+
+/* --- proxies ------------------------------------------------------------------------------- */
+
+static const char *proxy_407 =
+    "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\nContent-Length: 0\r\n\r\n";
+
+/* A client whose proxy is `proxy` with %d replaced by the server's port. */
+static llmsplit_status proxy_client(const char *proxy, const server *s, llmsplit_http **h, llmsplit_error *err) {
+    llmsplit_http_desc d;
+    char url[160];
+    memset(&d, 0, sizeof d);
+    d.timeout_ms = 5000;
+    snprintf(url, sizeof url, proxy, s ? s->port : 0);
+    d.proxy = url;
+    return llmsplit_http_create(&d, h, err);
+}
+
+/* One https:// GET through the proxy that s plays; the CONNECT head lands in s->last_request. */
+static llmsplit_status get_via_proxy(const char *proxy, server *s, llmsplit_error *err) {
+    llmsplit_http *h = NULL;
+    llmsplit_http_request rq;
+    llmsplit_http_response r;
+    llmsplit_status st = proxy_client(proxy, s, &h, err);
+    if (st != LLMSPLIT_OK) return st;
+    memset(&rq, 0, sizeof rq);
+    rq.url = "https://localhost:9/v1/models";
+    st = llmsplit_http_send(h, &rq, &r, err);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    return st;
+}
+
+static void http_proxy_credentials_are_percent_decoded(void) {
+    static const struct { const char *proxy, *basic; } cases[] = {
+        {"http://alice:s%%33cret@127.0.0.1:%d", "YWxpY2U6czNjcmV0"},   /* alice:s3cret, as curl sends */
+        {"http://al%%40ice:p%%3Aw@127.0.0.1:%d", "YWxAaWNlOnA6dw=="},  /* al@ice:p:w */
+        {"http://alice@127.0.0.1:%d", "YWxpY2U6"}};                    /* alice: (RFC 7617 needs the colon) */
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        server s;
+        llmsplit_error err;
+        char want[80];
+        memset(&s, 0, sizeof s);
+        s.parts[0] = proxy_407;
+        s.read_request = 1;
+        server_start(&s);
+        CHECK_EQ_INT(get_via_proxy(cases[i].proxy, &s, &err), LLMSPLIT_ERR_USAGE);
+        snprintf(want, sizeof want, "\r\nProxy-Authorization: Basic %s\r\n", cases[i].basic);
+        CHECK_STARTS(s.last_request, "CONNECT localhost:9 HTTP/1.1\r\n");
+        CHECK_CONTAINS(s.last_request, want);
+        server_stop(&s);
+    }
+}
+
+static void http_malformed_proxy_escape_is_a_usage_error_without_the_credentials(void) {
+    static const char *const bad[] = {"http://alice:s%%@proxy.local:3128", "http://alice:s%%4@proxy.local:3128",
+                                      "http://alice:s%%zzcret@proxy.local:3128", "http://al%%g1ce:secret@proxy.local:3128",
+                                      "http://alice%%:secret@proxy.local:3128"};
+    size_t i;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        llmsplit_http *h = NULL;
+        llmsplit_error err;
+        CHECK_EQ_INT(proxy_client(bad[i], NULL, &h, &err), LLMSPLIT_ERR_USAGE);
+        CHECK(h == NULL);
+        CHECK_EQ_INT(err.code, LLMSPLIT_ERR_USAGE);
+        CHECK_CONTAINS(err.message, "malformed percent-escape");
+        CHECK_CONTAINS(err.message, "http://***@proxy.local:3128");
+        CHECK_NOT_CONTAINS(err.message, "alice");
+        CHECK_NOT_CONTAINS(err.message, "al%");
+        CHECK_NOT_CONTAINS(err.message, "s%");
+        CHECK_NOT_CONTAINS(err.message, "secret");
+    }
+}
+
+static void http_proxy_password_never_appears_in_messages(void) {
+    llmsplit_http *h = NULL;
+    llmsplit_error err;
+    llmsplit_url u;
+    llmsplit_http_desc d;
+    memset(&d, 0, sizeof d);
+    setenv("HTTPS_PROXY", "socks5h://alice:Pr0xyPassw0rd@proxy:1080", 1);
+    CHECK_EQ_INT(llmsplit_http_create(&d, &h, &err), LLMSPLIT_ERR_USAGE);
+    unsetenv("HTTPS_PROXY");
+    CHECK(h == NULL);
+    CHECK_CONTAINS(err.message, "socks5h://***@proxy:1080");
+    CHECK_CONTAINS(err.message, "only http://");
+    CHECK_NOT_CONTAINS(err.message, "Pr0xyPassw0rd");
+    CHECK_NOT_CONTAINS(err.message, "alice");
+    /* a URL the parser refuses is shown without its user information and its query */
+    CHECK_EQ_INT(llmsplit_url_parse("ftp://bob:hunter2@files.example/a/b?key=sk-123#top", &u, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_CONTAINS(err.message, "ftp://***@files.example/a/b");
+    CHECK_NOT_CONTAINS(err.message, "hunter2");
+    CHECK_NOT_CONTAINS(err.message, "sk-123");
+    CHECK_EQ_INT(llmsplit_url_parse("bob:hunter2@files.example?key=sk-123", &u, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_NOT_CONTAINS(err.message, "hunter2");
+    CHECK_NOT_CONTAINS(err.message, "sk-123");
+    /* an http:// proxy URL that does not parse */
+    CHECK_EQ_INT(proxy_client("http://alice:Pr0xyPassw0rd@proxy:99999", NULL, &h, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_CONTAINS(err.message, "http://***@proxy:99999");
+    CHECK_NOT_CONTAINS(err.message, "Pr0xyPassw0rd");
+}
+
+/* 407 (our credentials) and 403 (the proxy's policy) come back the same on every try: reported
+   as the proxy's refusal, without its password, and not retried even when retries are allowed. */
+static void http_proxy_refusal_is_not_retried(void) {
+    static const char *const answers[] = {
+        NULL, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"};
+    static const char *const said[] = {"407 Proxy Authentication Required", "403 Forbidden"};
+    int i;
+    for (i = 0; i < 2; i++) {
+        server s;
+        llmsplit_http *h = NULL;
+        llmsplit_chat_request rq;
+        llmsplit_chat_response r;
+        llmsplit_message m;
+        llmsplit_error err;
+        char want[120];
+        memset(&s, 0, sizeof s);
+        s.parts[0] = answers[i] ? answers[i] : proxy_407;
+        s.read_request = 1;
+        server_start(&s);
+        CHECK_EQ_INT(proxy_client("http://alice:Pr0xyPassw0rd@127.0.0.1:%d", &s, &h, &err), LLMSPLIT_OK);
+        memset(&rq, 0, sizeof rq);
+        memset(&m, 0, sizeof m);
+        m.role = "user";
+        m.content = "hi";
+        rq.model = "openai/gpt-4";
+        rq.api_base = "https://localhost:9/v1";
+        rq.api_key = "sk-test";
+        rq.messages = &m;
+        rq.num_messages = 1;
+        rq.num_retries = 1;
+        CHECK_EQ_INT(llmsplit_chat(h, &rq, &r, &err), LLMSPLIT_ERR_USAGE);
+        snprintf(want, sizeof want, "proxy refused the tunnel to localhost:9: %s", said[i]);
+        CHECK_CONTAINS(err.message, want);
+        CHECK_CONTAINS(err.message, "http://***@127.0.0.1:");
+        CHECK_NOT_CONTAINS(err.message, "Pr0xyPassw0rd");
+        CHECK_EQ_INT(r.attempts, 1);
+        CHECK_EQ_INT(LOAD(s.connections), 1);
+        llmsplit_chat_response_free(&r);
+        llmsplit_http_destroy(h);
+        server_stop(&s);
+    }
+}
+
 typedef struct par { llmsplit_http *h; server *s; int ok; } par;
 
 static void *par_main(void *arg) {
@@ -709,6 +1116,7 @@ int main(int argc, char **argv) {
     RUN(http_content_length_body);
     RUN(http_chunked_body_with_extensions_and_trailers);
     RUN(http_interim_responses_are_skipped);
+    RUN(http_interim_flood_is_capped);
     RUN(http_no_body_statuses);
     RUN(http_headers_are_indexed_case_insensitively);
     RUN(http_close_delimited_body_ends_at_eof);
@@ -728,11 +1136,21 @@ int main(int argc, char **argv) {
     RUN(http_garbage_from_server_is_an_http_error);
     RUN(http_endless_headers_stop_at_the_limit);
     RUN(http_oversized_body_is_refused);
+    RUN(http_endless_interim_responses_are_an_http_error);
+    RUN(http_data_always_ready_still_hits_the_total_deadline);
     RUN(http_body_callback_gets_dechunked_bytes_as_they_come);
     RUN(http_server_connection_close_is_honoured);
     RUN(http_close_delimited_response_over_the_wire);
     RUN(http_connection_refused_is_a_network_error);
     RUN(http_header_injection_is_refused_without_echoing_the_value);
+    RUN(cert_info_reads_validity_and_ip_sans);
+    RUN(cert_info_time_that_is_not_digits_is_unreadable);
+    RUN(http_hung_resolver_times_out_within_the_deadline);
+    RUN(http_abort_flag_stops_a_hung_lookup);
+    RUN(http_proxy_credentials_are_percent_decoded);
+    RUN(http_malformed_proxy_escape_is_a_usage_error_without_the_credentials);
+    RUN(http_proxy_password_never_appears_in_messages);
+    RUN(http_proxy_refusal_is_not_retried);
     RUN(http_one_client_serves_many_threads);
     RUN(http_usage_errors);
     return t_summary();
