@@ -42,7 +42,7 @@ check cli_chat_bad_param_is_usage [ $rc = 2 ]
 
 "$tool" chat --split gpt-4=80 --split openai/llama2=20 $base --silent gpt-4o --user alice \
     --log "$tmp/log.jsonl" --keep-responses hi > /dev/null 2>&1; rc=$?
-lines=$(wc -l < "$tmp/log.jsonl")
+lines=$(grep -vc '"event":"split"' "$tmp/log.jsonl")
 check cli_chat_logs_primary_and_silent_records [ $rc = 0 -a "$lines" = 2 -a -n "$(grep '"role":"silent"' "$tmp/log.jsonl")" ]
 check cli_chat_records_keep_no_key [ -z "$(grep 'test-key' "$tmp/log.jsonl")" ]
 
@@ -55,11 +55,19 @@ for i in 1 2 3 4 5 6 7 8 9 10; do echo "{\"prompt\": \"q$i\", \"user\": \"u$i\"}
 echo 'not json' >> "$tmp/prompts.jsonl"
 "$tool" replay --split gpt-4=80 --split openai/llama2=20 $base "$tmp/prompts.jsonl" --concurrency 3 \
     --log "$tmp/replay.jsonl" > "$tmp/out" 2> "$tmp/err"; rc=$?
-check cli_replay_sends_every_line_and_reports [ $rc = 0 -a -n "$(grep '^replay: 10 requests' "$tmp/out")" -a "$(wc -l < "$tmp/replay.jsonl")" = 10 ]
+check cli_replay_sends_every_line_and_reports [ $rc = 0 -a -n "$(grep '^replay: 10 requests' "$tmp/out")" -a "$(grep -c '"event":"call"' "$tmp/replay.jsonl")" = 10 ]
 check cli_replay_says_which_line_was_skipped [ -n "$(grep 'line skipped: not JSON' "$tmp/err")" ]
 
 "$tool" bench --model gpt-4 $base -n 50 -c 4 > "$tmp/out" 2>/dev/null; rc=$?
 check cli_bench_prints_rate_and_percentiles [ $rc = 0 -a -n "$(grep '^bench: 50 requests' "$tmp/out")" -a -n "$(grep '^gpt-4 ' "$tmp/out")" ]
+
+# the library's own log carries the split: the report's sample-ratio check runs on it and finds
+# the 80/20 that was asked for
+"$tool" bench --split gpt-4=80 --split llama2=20 $base -n 400 -c 4 --log "$tmp/ab.jsonl" > /dev/null 2>&1; rc=$?
+"$tool" report --json "$tmp/ab.jsonl" > "$tmp/ab.json" 2>/dev/null
+srm=$(tr -d ' \n' < "$tmp/ab.json" | grep -o '"srm":{[^}]*}[^}]*}[^}]*}' | head -n 1)
+check cli_bench_log_lets_the_report_check_the_sample_ratio [ $rc = 0 -a -n "$(grep -c '"event":"split"' "$tmp/ab.jsonl")" \
+  -a -n "$(printf '%s' "$srm" | grep '"mismatch":false')" -a -z "$(printf '%s' "$srm" | grep '"p_value":null')" ]
 
 "$tool" chat --model gpt-4 $base --insecure hi > /dev/null 2> "$tmp/err"; rc=$?
 check cli_chat_insecure_warns_once [ $rc = 0 -a "$(grep -c 'insecure' "$tmp/err")" = 1 ]
