@@ -4810,6 +4810,33 @@ static void llmsplit__tls_suites(br_ssl_engine_context *eng) {
     br_ssl_engine_set_suites(eng, order, n);
 }
 
+/* The engine with only what TLS 1.2 and the suites above need: no 3DES, CCM, MD5 or TLS 1.0 PRF
+   (br_ssl_client_init_full links them all in, about 6 KB a static build does not need). The
+   X.509 checker gets the same hashes, SHA-1 included for old chains. */
+static void llmsplit__tls_init(br_ssl_client_context *cc, br_x509_minimal_context *xc,
+                               const br_x509_trust_anchor *tas, size_t num_tas) {
+    static const br_hash_class *const hashes[] = {&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable,
+                                                  &br_sha384_vtable, &br_sha512_vtable};
+    int id;
+    br_ssl_client_zero(cc);
+    br_ssl_engine_set_versions(&cc->eng, BR_TLS12, BR_TLS12);
+    br_x509_minimal_init(xc, &br_sha256_vtable, tas, num_tas);
+    br_ssl_client_set_default_rsapub(cc);
+    br_ssl_engine_set_default_rsavrfy(&cc->eng);
+    br_ssl_engine_set_default_ecdsa(&cc->eng);
+    br_x509_minimal_set_rsa(xc, br_ssl_engine_get_rsavrfy(&cc->eng));
+    br_x509_minimal_set_ecdsa(xc, br_ssl_engine_get_ec(&cc->eng), br_ssl_engine_get_ecdsa(&cc->eng));
+    for (id = br_sha1_ID; id <= br_sha512_ID; id++) {
+        br_ssl_engine_set_hash(&cc->eng, id, hashes[id - br_sha1_ID]);
+        br_x509_minimal_set_hash(xc, id, hashes[id - br_sha1_ID]);
+    }
+    br_ssl_engine_set_prf_sha256(&cc->eng, &br_tls12_sha256_prf);
+    br_ssl_engine_set_prf_sha384(&cc->eng, &br_tls12_sha384_prf);
+    br_ssl_engine_set_default_aes_cbc(&cc->eng);
+    br_ssl_engine_set_default_aes_gcm(&cc->eng);
+    br_ssl_engine_set_default_chapol(&cc->eng);
+}
+
 /* Starts TLS on c (handshake runs on the first write). */
 static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmsplit_url *u, llmsplit_error *err) {
     static const char *alpn[] = {"http/1.1"};
@@ -4820,7 +4847,7 @@ static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmspl
         return 0;
     }
     llmsplit__unlock(&h->lock);
-    br_ssl_client_init_full(&c->sc, &c->xc.minimal, h->tas.v, h->tas.n);
+    llmsplit__tls_init(&c->sc, &c->xc.minimal, h->tas.v, h->tas.n);
     c->xc.vtable = &llmsplit__x509_vtable;
     c->xc.insecure = h->insecure;
     c->xc.ip_len = 0;
