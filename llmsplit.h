@@ -8974,6 +8974,28 @@ LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, doub
 
 /* ==== 8. client ========================================================================= */
 
+#ifndef LLMSPLIT_FEEDBACK_MAX_CALLS
+#define LLMSPLIT_FEEDBACK_MAX_CALLS 65536             /* primary calls remembered for feedback */
+#endif
+
+/* A primary call remembered for llmsplit_client_feedback: its id (the 128 bits of the hex text),
+   the deployment that answered and that arm's identity, so feedback given after a reload still
+   finds the arm when it stayed (at another index, maybe) and finds nothing when it went. */
+typedef struct llmsplit__fb_call {
+    uint64_t id[2];
+    uint64_t arm;                 /* llmsplit__arm_hash of the deployment */
+    int deployment;
+} llmsplit__fb_call;
+
+/* The last LLMSPLIT_FEEDBACK_MAX_CALLS calls: a ring, and an open-addressing index into it
+   (twice as many slots, linear probing, 0 empty, else ring slot + 1) for a lookup in a few
+   probes. The oldest call leaves the index when its ring slot is reused. */
+typedef struct llmsplit__fb_table {
+    llmsplit__fb_call *ring;
+    uint32_t *index;
+    uint32_t cap, mask, count, next;
+} llmsplit__fb_table;
+
 /* A config in use, with the health windows of its deployments. Requests hold a reference, so a
    reload never frees a config under a request that started on it. */
 typedef struct llmsplit__cfgref {
@@ -8981,6 +9003,7 @@ typedef struct llmsplit__cfgref {
     llmsplit_health *health;      /* one per deployment */
     unsigned char *seen;          /* per deployment: its availability in the group's last split record */
     int64_t *group_epoch;         /* per group: the epoch of its last split record (0: none yet) */
+    uint64_t *arm;                /* per deployment: llmsplit__arm_hash, for feedback */
     int refs;
 } llmsplit__cfgref;
 
@@ -9019,6 +9042,7 @@ struct llmsplit_client {
     llmsplit_record_fn on_record;
     void *user_data;
     llmsplit_client_stats stats;
+    llmsplit__fb_table fb;        /* under lock */
 };
 
 static void llmsplit__now_iso(char out[32]) {
@@ -9124,6 +9148,106 @@ static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
     llmsplit_buf_free(&line);
 }
 
+static uint64_t llmsplit__fnv(uint64_t h, const char *s) {
+    if (s)
+        for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return (h ^ 0xff) * 0x100000001b3ull; /* a separator: ("ab","c") is not ("a","bc") */
+}
+
+/* What makes two deployments the same arm across a reload (llmsplit__same_arm): group, model
+   string and api_base. */
+static uint64_t llmsplit__arm_hash(const llmsplit_deployment *d) {
+    return llmsplit__fnv(llmsplit__fnv(llmsplit__fnv(0xcbf29ce484222325ull, d->group), d->model), d->api_base);
+}
+
+/* The 128 bits of a request id (32 hex digits, as llmsplit__new_id makes them); 0 for any other
+   text, which no call has. */
+static int llmsplit__fb_id(const char *s, uint64_t id[2]) {
+    int i;
+    id[0] = id[1] = 0;
+    for (i = 0; i < 32; i++) {
+        int c = s[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0) return 0;
+        id[i / 16] = id[i / 16] << 4 | (uint64_t)v;
+    }
+    return s[32] == 0;
+}
+
+static uint32_t llmsplit__fb_slot(const llmsplit__fb_table *t, const uint64_t id[2]) {
+    uint64_t h = (id[0] ^ (id[1] * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+    return (uint32_t)(h >> 32) & t->mask;
+}
+
+static int llmsplit__fb_init(llmsplit__fb_table *t, const llmsplit_allocator *a) {
+    uint32_t n = LLMSPLIT_FEEDBACK_MAX_CALLS > 0 ? (uint32_t)LLMSPLIT_FEEDBACK_MAX_CALLS : 1, slots = 2;
+    while (slots < 2 * n) slots <<= 1;
+    memset(t, 0, sizeof *t);
+    t->ring = (llmsplit__fb_call *)llmsplit__alloc(a, sizeof *t->ring * n);
+    t->index = (uint32_t *)llmsplit__alloc(a, sizeof *t->index * slots);
+    if (!t->ring || !t->index) return 0;
+    memset(t->index, 0, sizeof *t->index * slots);
+    t->cap = n;
+    t->mask = slots - 1;
+    return 1;
+}
+
+static void llmsplit__fb_free(llmsplit__fb_table *t, const llmsplit_allocator *a) {
+    llmsplit__free(a, t->ring);
+    llmsplit__free(a, t->index);
+}
+
+/* The index position of ring slot r (which is in the index), or of id when r is UINT32_MAX: the
+   position holding it, or -1. */
+static int64_t llmsplit__fb_find(const llmsplit__fb_table *t, const uint64_t id[2], uint32_t r) {
+    uint32_t i = llmsplit__fb_slot(t, id);
+    for (; t->index[i]; i = (i + 1) & t->mask) {
+        uint32_t e = t->index[i] - 1;
+        if (r != UINT32_MAX ? e == r : t->ring[e].id[0] == id[0] && t->ring[e].id[1] == id[1]) return i;
+    }
+    return -1;
+}
+
+/* Removes index position i, moving later entries of its probe run back into the gap (linear
+   probing has no tombstones this way, so lookups stay short however long the client runs). */
+static void llmsplit__fb_unindex(llmsplit__fb_table *t, uint32_t i) {
+    uint32_t j = i;
+    t->index[i] = 0;
+    for (;;) {
+        uint32_t home;
+        j = (j + 1) & t->mask;
+        if (!t->index[j]) return;
+        home = llmsplit__fb_slot(t, t->ring[t->index[j] - 1].id);
+        /* the entry at j may fill the gap at i when its home is not in (i, j] cyclically */
+        if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
+            t->index[i] = t->index[j];
+            t->index[j] = 0;
+            i = j;
+        }
+    }
+}
+
+/* Remembers a call; the oldest one goes when the ring is full. Call with the client's lock. */
+static void llmsplit__fb_add(llmsplit__fb_table *t, const char *request_id, int dep, uint64_t arm) {
+    llmsplit__fb_call *e;
+    uint64_t id[2];
+    uint32_t i;
+    if (!t->cap || !llmsplit__fb_id(request_id, id)) return;
+    e = &t->ring[t->next];
+    if (t->count == t->cap) {
+        int64_t at = llmsplit__fb_find(t, e->id, t->next);
+        if (at >= 0) llmsplit__fb_unindex(t, (uint32_t)at);
+    } else {
+        t->count++;
+    }
+    e->id[0] = id[0];
+    e->id[1] = id[1];
+    e->deployment = dep;
+    e->arm = arm;
+    for (i = llmsplit__fb_slot(t, e->id); t->index[i]; i = (i + 1) & t->mask) {}
+    t->index[i] = t->next + 1;
+    t->next = (t->next + 1) % t->cap;
+}
+
 static void llmsplit__cfgref_free(llmsplit_client *c, llmsplit__cfgref *ref) {
     int i;
     if (!ref) return;
@@ -9142,15 +9266,20 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
     ref->refs = 1;
     ref->seen = NULL;
     ref->group_epoch = NULL;
+    ref->arm = NULL;
     ref->health = (llmsplit_health *)llmsplit__alloc(&c->allocator, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
     if (!ref->health) { llmsplit__free(&c->allocator, ref); goto nomem; }
     /* one block: the epochs of the groups, then the availability seen per deployment */
     ref->seen = (unsigned char *)llmsplit__alloc(&c->allocator, sizeof(int64_t) * (size_t)(cfg->num_groups + 1) +
+                                                                    sizeof(uint64_t) * (size_t)(cfg->num_deployments + 1) +
                                                                     (size_t)cfg->num_deployments + 1);
     if (!ref->seen) { llmsplit__free(&c->allocator, ref->health); llmsplit__free(&c->allocator, ref); goto nomem; }
     ref->group_epoch = (int64_t *)(void *)ref->seen;
     memset(ref->group_epoch, 0, sizeof(int64_t) * (size_t)(cfg->num_groups + 1));
     ref->seen += sizeof(int64_t) * (size_t)(cfg->num_groups + 1);
+    ref->arm = (uint64_t *)(void *)ref->seen;
+    ref->seen += sizeof(uint64_t) * (size_t)(cfg->num_deployments + 1);
+    for (i = 0; i < cfg->num_deployments; i++) ref->arm[i] = llmsplit__arm_hash(&cfg->deployments[i]);
     memset(ref->health, 0, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
     for (i = 0; i < cfg->num_deployments; i++)
         if (!llmsplit__health_init(&ref->health[i], &cfg->rollback, &c->allocator)) {
@@ -9220,7 +9349,9 @@ static int llmsplit__same_config(const llmsplit_config *a, const llmsplit_config
         a->mirror_sample_rate != b->mirror_sample_rate || a->mirror_threads != b->mirror_threads ||
         a->mirror_queue != b->mirror_queue || a->num_retries != b->num_retries || a->timeout_s != b->timeout_s ||
         a->drain_ms != b->drain_ms || x->window != y->window || x->max_error_rate != y->max_error_rate ||
-        x->max_p95_ms != y->max_p95_ms || x->cooldown_s != y->cooldown_s)
+        x->max_p95_ms != y->max_p95_ms || x->cooldown_s != y->cooldown_s ||
+        strcmp(x->feedback_metric, y->feedback_metric) != 0 || x->feedback_min_mean != y->feedback_min_mean ||
+        x->feedback_min_count != y->feedback_min_count)
         return 0;
     for (i = 0; i < a->num_deployments; i++)
         if (!llmsplit__same_deployment(&a->deployments[i], &b->deployments[i])) return 0;
@@ -9244,6 +9375,13 @@ static void llmsplit__health_carry(llmsplit_health *to, const llmsplit_health *f
     to->last_reason = from->last_reason;
     to->last_error_rate = from->last_error_rate;
     to->last_p95_ms = from->last_p95_ms;
+    to->last_feedback_mean = from->last_feedback_mean;
+    if (to->feedback && from->feedback && to->settings.feedback_min_count == from->settings.feedback_min_count &&
+        strcmp(to->settings.feedback_metric, from->settings.feedback_metric) == 0) {
+        memcpy(to->feedback, from->feedback, (size_t)from->settings.feedback_min_count * sizeof(double));
+        to->feedback_count = from->feedback_count;
+        to->feedback_next = from->feedback_next;
+    }
     if (to->settings.window != from->settings.window || !to->latency_ms || !from->latency_ms) return;
     memcpy(to->latency_ms, from->latency_ms, (size_t)from->settings.window * sizeof(double));
     memcpy(to->failed, from->failed, (size_t)from->settings.window);
@@ -9506,6 +9644,10 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     c->poll_ms = d.config_poll_ms > 0 ? d.config_poll_ms : d.config_url ? 30000 : 1000;
     llmsplit__mutex_init(&c->lock);
     llmsplit__mutex_init(&c->log_lock);
+    if (!llmsplit__fb_init(&c->fb, &c->allocator)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for the table of recent calls");
+        goto fail;
+    }
     llmsplit_rng_seed(&c->rng, d.seed);
     /* 32 random bits above a 20-bit counter: below 2^53, so every JSON reader keeps it exact */
     c->epoch_base = (int64_t)(llmsplit_rng_next(&c->rng) * 4294967296.0) << 20;
@@ -9608,6 +9750,7 @@ LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
     llmsplit__free(&c->allocator, c->log_path);
     llmsplit__free(&c->allocator, c->config_file);
     llmsplit__free(&c->allocator, c->config_url);
+    llmsplit__fb_free(&c->fb, &c->allocator);
     llmsplit__mutex_destroy(&c->lock);
     llmsplit__mutex_destroy(&c->log_lock);
     {
@@ -9936,10 +10079,24 @@ static int llmsplit__pick_in(llmsplit_client *c, llmsplit__cfgref *ref, const ll
     return arm < 0 ? -1 : g->deployments[arm];
 }
 
+/* The rollback record of a deployment whose health window just tripped. */
+static void llmsplit__rollback_emit(llmsplit_client *c, llmsplit__cfgref *ref, int dep, const char *reason) {
+    llmsplit_record r;
+    memset(&r, 0, sizeof r);
+    r.event = "rollback";
+    r.group = ref->cfg->deployments[dep].group;
+    r.model = ref->cfg->deployments[dep].model;
+    r.deployment = dep;
+    r.reason = reason;
+    r.cooldown_s = ref->cfg->rollback.cooldown_s;
+    llmsplit__emit(c, &r);
+    llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "rollback: %s in group %s is out for %.0f s: %s", r.model, r.group,
+                  r.cooldown_s, reason);
+}
+
 /* Records a primary result in its deployment's health window; a trip writes a rollback record. */
 static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep, int ok, double latency_ms) {
     llmsplit_health *h = &ref->health[dep];
-    llmsplit_record r;
     char reason[200];
     int tripped;
     llmsplit__lock(&c->lock);
@@ -9954,17 +10111,72 @@ static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep,
                      h->settings.max_p95_ms, h->settings.window);
     }
     llmsplit__unlock(&c->lock);
-    if (!tripped) return;
+    if (tripped) llmsplit__rollback_emit(c, ref, dep, reason);
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *c, const char *request_id, const char *metric,
+                                                      double value, llmsplit_error *err) {
+    llmsplit__cfgref *ref;
+    llmsplit_record r;
+    uint64_t id[2];
+    char reason[200];
+    int dep = -1, tripped = 0;
+    if (err) memset(err, 0, sizeof *err);
+    if (!c || !request_id || !request_id[0]) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "feedback: needs a client and a request_id");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    if (!llmsplit__metric_ok(metric)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "feedback: the metric must be a name of 1..64 characters A-Z a-z 0-9 _ . -");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    if (!llmsplit__finite(value)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "feedback: the value must be a finite number");
+        return LLMSPLIT_ERR_USAGE;
+    }
     memset(&r, 0, sizeof r);
-    r.event = "rollback";
-    r.group = ref->cfg->deployments[dep].group;
-    r.model = ref->cfg->deployments[dep].model;
-    r.deployment = dep;
-    r.reason = reason;
-    r.cooldown_s = h->settings.cooldown_s;
-    llmsplit__emit(c, &r);
-    llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "rollback: %s in group %s is out for %.0f s: %s", r.model, r.group,
-                  r.cooldown_s, reason);
+    r.event = "feedback";
+    r.metric = metric;
+    r.value = value;
+    r.deployment = -1;
+    llmsplit__copy(r.request_id, sizeof r.request_id, request_id);
+    ref = llmsplit__acquire(c);
+    llmsplit__lock(&c->lock);
+    if (llmsplit__fb_id(request_id, id)) {
+        int64_t at = llmsplit__fb_find(&c->fb, id, UINT32_MAX);
+        if (at >= 0) {
+            const llmsplit__fb_call *e = &c->fb.ring[c->fb.index[at] - 1];
+            int i;
+            /* the arm, in the config in use: where it was, else wherever a reload moved it */
+            if (e->deployment < ref->cfg->num_deployments && ref->arm[e->deployment] == e->arm) dep = e->deployment;
+            for (i = 0; dep < 0 && i < ref->cfg->num_deployments; i++)
+                if (ref->arm[i] == e->arm) dep = i;
+        }
+    }
+    if (dep >= 0 && ref->cfg->rollback.feedback_min_count > 0 && strcmp(metric, ref->cfg->rollback.feedback_metric) == 0) {
+        llmsplit_health *h = &ref->health[dep];
+        if ((tripped = llmsplit_health_feedback(h, value, llmsplit__now_ms())) != 0) {
+            c->stats.rollbacks++;
+            snprintf(reason, sizeof reason, "feedback %s mean %.3g < %.3g over %d calls", metric, h->last_feedback_mean,
+                     h->settings.feedback_min_mean, h->settings.feedback_min_count);
+        }
+    }
+    llmsplit__unlock(&c->lock);
+    if (dep >= 0) {
+        /* the names as the call record wrote them: the model sent upstream */
+        llmsplit_route route;
+        const llmsplit_deployment *d = &ref->cfg->deployments[dep];
+        r.group = d->group;
+        r.deployment = dep;
+        r.model = llmsplit_route_model(d->model, d->api_base, d->api_version, &route, NULL) == LLMSPLIT_OK ? route.model
+                                                                                                          : d->model;
+        llmsplit__emit(c, &r);
+    } else {
+        llmsplit__emit(c, &r);
+    }
+    if (tripped) llmsplit__rollback_emit(c, ref, dep, reason);
+    llmsplit__release(c, ref);
+    return LLMSPLIT_OK;
 }
 
 /* Queues the silent copy for a deployment with silent_model (once per logical request). */
@@ -10129,6 +10341,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit__record_outcome(c, &r, &res->response, e, err, res->cost_usd);
     llmsplit__emit(c, &r);
     llmsplit__lock(&c->lock);
+    if (g && res->deployment >= 0) llmsplit__fb_add(&c->fb, res->request_id, res->deployment, ref->arm[res->deployment]);
     c->stats.requests++;
     if (e != LLMSPLIT_OK) c->stats.errors++;
     if (res->fallback) c->stats.fallbacks++;
