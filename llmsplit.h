@@ -8901,7 +8901,9 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
             llmsplit__w_str_or_null(&w, "request_id", r->request_id);
             llmsplit__w_str_or_null(&w, "metric", r->metric);
             llmsplit__w_key(&w, "value");
-            if (llmsplit__finite(r->value)) llmsplit_json_write_double(&w, r->value);
+            if (r->value > -9e15 && r->value < 9e15 && r->value == (double)(int64_t)r->value)
+                llmsplit_json_write_int(&w, (int64_t)r->value); /* 1, not 1.0: as a person wrote it */
+            else if (llmsplit__finite(r->value)) llmsplit_json_write_double(&w, r->value);
             else llmsplit_json_write_null(&w);
             llmsplit__w_str_or_null(&w, "group", r->group);
             llmsplit__w_int_or_null(&w, "deployment", r->deployment);
