@@ -2,6 +2,7 @@
    fallbacks, automatic rollback and recovery, live config reload, records. */
 #define _POSIX_C_SOURCE 200809L
 #define LLMSPLIT_IMPLEMENTATION
+#define LLMSPLIT_FEEDBACK_MAX_CALLS 8 /* small, so a test sees calls leave the table */
 #include "../llmsplit.h"
 #include "test.h"
 #include "mock.h"
@@ -733,6 +734,33 @@ static void client_feedback_for_an_unknown_call_is_recorded_with_nulls(void) {
     llmsplit_client_destroy(c);
 }
 
+static void client_feedback_remembers_only_the_last_calls(void) {
+    llmsplit_error err;
+    llmsplit_client *c;
+    seen s;
+    char ids[40][40];
+    int i;
+    NEED_MOCK();
+    c = make(split_80_20, &s, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    for (i = 0; i < 40; i++) {
+        llmsplit_result r;
+        CHECK_EQ_INT(ask(c, "chat", NULL, &r), LLMSPLIT_OK);
+        snprintf(ids[i], sizeof ids[i], "%s", r.request_id);
+        llmsplit_result_free(&r);
+    }
+    /* LLMSPLIT_FEEDBACK_MAX_CALLS is 8 in this file: the last 8 are known, older ones are not
+       (checked newest first and oldest first, so every slot of the index is probed after
+       many evictions) */
+    for (i = 39; i >= 0; i--) {
+        CHECK_EQ_INT(llmsplit_client_feedback(c, ids[i], "accepted", 1, &err), LLMSPLIT_OK);
+        if (i >= 32) CHECK_CONTAINS(s.last_feedback, "\"group\":\"chat\"");
+        else CHECK_CONTAINS(s.last_feedback, "\"group\":null");
+    }
+    llmsplit_client_destroy(c);
+}
+
 static void client_feedback_refuses_a_bad_metric_or_value(void) {
     static const char *const bad[] = {"", "thumbs up", "a/b", "x\"y",
                                       "m2345678901234567890123456789012345678901234567890123456789012345"};
@@ -988,6 +1016,7 @@ int main(int argc, char **argv) {
     RUN(client_config_url_must_be_https_unless_loopback);
     RUN(client_feedback_record_names_the_arm_that_answered);
     RUN(client_feedback_for_an_unknown_call_is_recorded_with_nulls);
+    RUN(client_feedback_remembers_only_the_last_calls);
     RUN(client_feedback_refuses_a_bad_metric_or_value);
     RUN(client_feedback_below_min_mean_rolls_the_arm_back_until_the_cooldown);
     RUN(client_feedback_rollback_config_is_checked_with_key_paths);
