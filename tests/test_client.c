@@ -718,6 +718,47 @@ static void client_feedback_record_names_the_arm_that_answered(void) {
     llmsplit_client_destroy(c);
 }
 
+/* The report (`llmsplit report --json`, the tool the mock runs from) reads the library's feedback
+   records: their mean per arm, joined to the calls by request_id. */
+static void client_feedback_in_the_log_shows_in_the_report_per_arm(void) {
+    char path[] = "/tmp/llmsplit-test-feedback-XXXXXX", cmd[600], out[65536];
+    static char cfg[2048];
+    const char *tool = getenv("LLMSPLIT_TOOL") ? getenv("LLMSPLIT_TOOL") : "build/llmsplit";
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    FILE *p;
+    size_t n;
+    int fd, i;
+    NEED_MOCK();
+    fd = mkstemp(path);
+    close(fd);
+    with_mock(split_80_20, cfg, sizeof cfg);
+    memset(&d, 0, sizeof d);
+    d.config_json = cfg;
+    d.http.proxy = "";
+    d.log_path = path;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) return;
+    for (i = 0; i < 10; i++) {
+        llmsplit_result r;
+        CHECK_EQ_INT(ask(c, "chat", NULL, &r), LLMSPLIT_OK);
+        CHECK_EQ_INT(llmsplit_client_feedback(c, r.request_id, "thumbs_up", 1, &err), LLMSPLIT_OK);
+        llmsplit_result_free(&r);
+    }
+    llmsplit_client_destroy(c);
+    snprintf(cmd, sizeof cmd, "%s report --json %s", tool, path);
+    p = popen(cmd, "r");
+    CHECK(p != NULL);
+    if (!p) return;
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    CHECK_EQ_INT(pclose(p), 0);
+    CHECK_CONTAINS(out, "\"feedback.thumbs_up\":{\"n\":");
+    CHECK_CONTAINS(out, "\"events_without_call\":0");
+    unlink(path);
+}
+
 static void client_feedback_for_an_unknown_call_is_recorded_with_nulls(void) {
     llmsplit_error err;
     llmsplit_client *c;
@@ -1016,6 +1057,7 @@ int main(int argc, char **argv) {
     RUN(client_config_url_must_be_https_unless_loopback);
     RUN(client_feedback_record_names_the_arm_that_answered);
     RUN(client_feedback_for_an_unknown_call_is_recorded_with_nulls);
+    RUN(client_feedback_in_the_log_shows_in_the_report_per_arm);
     RUN(client_feedback_remembers_only_the_last_calls);
     RUN(client_feedback_refuses_a_bad_metric_or_value);
     RUN(client_feedback_below_min_mean_rolls_the_arm_back_until_the_cooldown);
