@@ -10120,6 +10120,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *c, const 
                                                       double value, llmsplit_error *err) {
     llmsplit__cfgref *ref;
     llmsplit_record r;
+    llmsplit_route route;
     uint64_t id[2];
     char reason[200];
     int dep = -1, tripped = 0;
@@ -10166,16 +10167,13 @@ LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *c, const 
     llmsplit__unlock(&c->lock);
     if (dep >= 0) {
         /* the names as the call record wrote them: the model sent upstream */
-        llmsplit_route route;
         const llmsplit_deployment *d = &ref->cfg->deployments[dep];
         r.group = d->group;
         r.deployment = dep;
         r.model = llmsplit_route_model(d->model, d->api_base, d->api_version, &route, NULL) == LLMSPLIT_OK ? route.model
                                                                                                           : d->model;
-        llmsplit__emit(c, &r);
-    } else {
-        llmsplit__emit(c, &r);
     }
+    llmsplit__emit(c, &r);
     if (tripped) llmsplit__rollback_emit(c, ref, dep, reason);
     llmsplit__release(c, ref);
     return LLMSPLIT_OK;
