@@ -126,6 +126,9 @@
        LLMSPLIT_CONFIG_MAX_DEPLOYMENTS  4096       model_list entries plus split arms
        LLMSPLIT_CONFIG_MAX_KEYS         256        keys of one config object the library reads
        LLMSPLIT_ROLLBACK_MAX_WINDOW     10000      results kept per deployment for rollback
+       LLMSPLIT_FEEDBACK_MAX_CALLS      65536      recent primary calls a client remembers for
+                                                   llmsplit_client_feedback (32 bytes each, plus
+                                                   an 8-byte index slot per call)
        LLMSPLIT_POOL_MAX_THREADS        256        workers of one mirror pool
        LLMSPLIT_POOL_MAX_QUEUE          1048576    waiting tasks of one mirror pool
 
@@ -332,7 +335,8 @@ typedef struct llmsplit_http_desc {
     uint64_t max_body_bytes;      /* 0: LLMSPLIT_HTTP_MAX_BODY_BYTES */
 } llmsplit_http_desc;
 
-/* One result record: a call (primary or silent) or an event ("rollback", "config", "split").
+/* One result record: a call (primary or silent) or an event ("rollback", "config", "split",
+   "feedback").
    Written as one JSON object per line; absent numbers are written as null. Keys never appear.
    A "split" event is written whenever a group's effective weights change - its config is loaded
    or reloaded, an arm is rolled back or comes back - before the first call they pick:
@@ -340,7 +344,7 @@ typedef struct llmsplit_http_desc {
    the name sent upstream; each primary call then carries "split_epoch":N, so the expected share
    of every arm is known exactly for a sample-ratio check, across reloads and rollbacks. */
 typedef struct llmsplit_record {
-    const char *event;            /* "call", "rollback", "config" or "split" */
+    const char *event;            /* "call", "rollback", "config", "split" or "feedback" */
     char ts[32];                  /* "2026-11-21T10:00:00.123Z" */
     char request_id[40], pair_id[40];
     const char *role;             /* "primary" or "silent" */
@@ -369,6 +373,11 @@ typedef struct llmsplit_record {
        base plus a counter), so the logs of a fleet of processes merge without collisions. */
     int64_t split_epoch;
     const char *weights_json;     /* "split" events: {"MODEL #DEPLOYMENT": share, ...}, shares summing to 1 */
+    /* "feedback" events: {"event":"feedback","request_id":ID,"metric":M,"value":V,"group":G,
+       "deployment":N,"model":M}, group, deployment and model those of the call's answering
+       deployment, null when the call is not known (deployment < 0 here). */
+    const char *metric;
+    double value;
 } llmsplit_record;
 
 /* What the client delivers for every record, besides the log file. */
@@ -465,6 +474,21 @@ LLMSPLIT_API llmsplit_status llmsplit_client_reopen_log(llmsplit_client *client,
    For tools and tests that want every record written before reading the log. */
 LLMSPLIT_API llmsplit_status llmsplit_client_wait_mirrors(llmsplit_client *client, int timeout_ms);
 
+/* Attaches a number to an earlier call: request_id is its llmsplit_result.request_id, metric a
+   name of 1..64 bytes of [A-Za-z0-9_.-] ("thumbs_up", "accepted", "csat"), value any finite
+   number. Writes a "feedback" record (see llmsplit_record) to the log and on_record, with the
+   group, deployment and model that answered the call when the client still remembers it: the
+   last LLMSPLIT_FEEDBACK_MAX_CALLS primary calls picked from a group, across reloads as long
+   as the arm stays. Feedback for a call it does not remember (too old, a direct model string,
+   another process) is still recorded, with nulls, and is no error; so is feedback given twice.
+   When router_settings.rollback.feedback names this metric, the value also joins the window
+   of that deployment, which rolls the arm back when its mean falls below min_mean.
+   LLMSPLIT_ERR_USAGE for a missing client or request_id, a bad metric name or a value that is
+   not finite. Thread-safe and cheap (a lock held for a table lookup): call it from request
+   handlers. */
+LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *client, const char *request_id,
+                                                      const char *metric, double value, llmsplit_error *err);
+
 /* The one-call form of LiteLLM's completion_with_split_tests: models[i] gets weights[i] of the
    traffic; one random pick, one call. For programs that only want a split. Thread-safe.
 
@@ -513,6 +537,12 @@ typedef struct llmsplit_rollback_settings {
     double max_error_rate;    /* 0..1, share of failed results in a full window */
     double max_p95_ms;        /* p95 latency over a full window, nearest rank */
     double cooldown_s;        /* how long a tripped arm gets no traffic (default 60) */
+    /* router_settings.rollback.feedback: the mean of the last feedback_min_count values of
+       feedback_metric for a deployment's calls (llmsplit_client_feedback) below
+       feedback_min_mean trips it. feedback_min_count 0 (and an empty metric): off. */
+    char feedback_metric[65];
+    double feedback_min_mean;
+    int feedback_min_count;
 } llmsplit_rollback_settings;
 
 /* One model_list entry (or one arm of the `split` shorthand). Every string stays valid until
@@ -589,7 +619,9 @@ typedef struct llmsplit_config {
      config, at most one list per group, not itself), rollback ({window, max_error_rate,
      max_p95_ms, cooldown_s}: window 0..LLMSPLIT_ROLLBACK_MAX_WINDOW, max_error_rate 0..1,
      max_p95_ms 0..86400000, 0 < cooldown_s <= 86400; a window needs a limit and a limit needs a
-     window; no other keys). Its other keys (LiteLLM's routing_strategy, redis_host, ...) are
+     window; feedback: {metric, min_mean, min_count}, all three, metric a name as for
+     llmsplit_client_feedback, min_mean finite, min_count 1..LLMSPLIT_ROLLBACK_MAX_WINDOW; no
+     other keys). Its other keys (LiteLLM's routing_strategy, redis_host, ...) are
      ignored. No duration may exceed a day: a longer one is more often a typo than a wish.
    - Other top-level keys (litellm_settings, general_settings, environment_variables, ...) are
      ignored, so a LiteLLM proxy config loads unchanged. Nothing is taken from them.
@@ -1260,6 +1292,7 @@ LLMSPLIT_API llmsplit_status llmsplit_pick_random(const double *weights, int n, 
 /* Why a health window tripped (bits of llmsplit_health.last_reason). */
 #define LLMSPLIT_ROLLBACK_ERROR_RATE 1
 #define LLMSPLIT_ROLLBACK_LATENCY 2
+#define LLMSPLIT_ROLLBACK_FEEDBACK 4
 
 /* The last `window` primary results of one deployment and whether it is out. Rules:
    - nothing trips until the window is full (window results since the start or the last trip),
@@ -1287,6 +1320,12 @@ typedef struct llmsplit_health {
     int last_reason;          /* LLMSPLIT_ROLLBACK_* bits of the last trip */
     double last_error_rate;   /* error rate of the window that last tripped */
     double last_p95_ms;       /* p95 of that window (0 when the latency check is off) */
+    /* The feedback window (settings.feedback_min_count values), beside the results window
+       and with the same rules: nothing trips until it is full, values that arrive while the
+       arm is out are ignored, a trip empties both windows. */
+    double *feedback;         /* ring of feedback values */
+    int feedback_count, feedback_next;
+    double last_feedback_mean;/* mean of the feedback window that last tripped */
 } llmsplit_health;
 
 /* Prepares h for these settings (copied); allocator may be NULL. A window of 0 (rollback off)
@@ -1304,6 +1343,12 @@ LLMSPLIT_API void llmsplit_health_free(llmsplit_health *h);
    now_ms + cooldown_s (write the "rollback" record then, with last_reason, last_error_rate and
    last_p95_ms); otherwise 0. Always 0 with rollback off. Caller holds the lock. */
 LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double latency_ms, int64_t now_ms);
+
+/* Records one feedback value (of settings.feedback_metric) for a call this deployment answered.
+   Returns 1 when it trips the rollback (last_reason LLMSPLIT_ROLLBACK_FEEDBACK, with
+   last_feedback_mean), otherwise 0; always 0 with the feedback check off or a value that is
+   not finite. Caller holds the lock. */
+LLMSPLIT_API int llmsplit_health_feedback(llmsplit_health *h, double value, int64_t now_ms);
 
 /* 1 when the deployment may get traffic at now_ms (not out, or its cooldown is over). */
 LLMSPLIT_API int llmsplit_health_available(const llmsplit_health *h, int64_t now_ms);
@@ -1413,6 +1458,22 @@ static void llmsplit__copy(char *dst, size_t cap, const char *src) {
    character; that half goes. */
 static void llmsplit__utf8_fix_cut(char *buf, size_t cap, int written) {
     if (cap && written >= 0 && (size_t)written >= cap) buf[llmsplit__utf8_cut(buf, cap - 1)] = 0;
+}
+
+/* Not NaN and not infinite, without <math.h> (and -lm) for isfinite. */
+static int llmsplit__finite(double d) {
+    return d == d && d <= DBL_MAX && d >= -DBL_MAX;
+}
+
+/* A metric name: 1..64 bytes of [A-Za-z0-9_.-], so it is a safe JSON key and file name part. */
+static int llmsplit__metric_ok(const char *m) {
+    size_t i;
+    if (!m) return 0;
+    for (i = 0; m[i]; i++)
+        if (i >= 64 || !((m[i] >= 'a' && m[i] <= 'z') || (m[i] >= 'A' && m[i] <= 'Z') || (m[i] >= '0' && m[i] <= '9') ||
+                         m[i] == '_' || m[i] == '.' || m[i] == '-'))
+            return 0;
+    return i > 0;
 }
 
 /* A double as an integer in [lo, hi]: the C conversion is undefined outside the target's range
@@ -7939,8 +8000,44 @@ static int llmsplit__cfg_fallbacks(llmsplit__cfgp *p, const llmsplit_json_val *f
     return 1;
 }
 
+/* router_settings.rollback.feedback: {"metric": NAME, "min_mean": X, "min_count": N}, all three. */
+static int llmsplit__cfg_rollback_feedback(llmsplit__cfgp *p, const llmsplit_json_val *fb) {
+    static const char *const keys[] = {"metric", "min_mean", "min_count"};
+    static const char base[] = "router_settings.rollback.feedback";
+    llmsplit_rollback_settings *s = &p->cfg->rollback;
+    llmsplit_json_iter it = llmsplit_json_iterate(fb);
+    const llmsplit_json_val *k, *m;
+    const char *ms;
+    size_t i, n;
+    int present = 0;
+    if (llmsplit_json_type_of(fb) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, base, "must be an object");
+    if (!llmsplit__cfg_no_dups(p, fb, base)) return 0;
+    while (llmsplit_json_next(&it, &k, NULL)) {
+        const char *ks = llmsplit_json_str(k, &n);
+        int known = 0;
+        for (i = 0; i < sizeof keys / sizeof keys[0]; i++) known |= llmsplit__cfg_key_is(k, keys[i]);
+        if (!known) {
+            char kp[192];
+            llmsplit__cfg_path(kp, sizeof kp, base, ks, n);
+            return llmsplit__cfg_fail(p, kp, "unknown key (expected metric, min_mean, min_count)");
+        }
+    }
+    if (!(m = llmsplit__cfg_get(fb, "metric"))) return llmsplit__cfg_fail(p, base, "needs a metric");
+    ms = llmsplit_json_str(m, &n);
+    if (!ms || n == 0 || n > 64 || memchr(ms, 0, n))
+        return llmsplit__cfg_fail(p, "router_settings.rollback.feedback.metric", "must be a name of 1..64 characters A-Z a-z 0-9 _ . -");
+    memcpy(s->feedback_metric, ms, n);
+    s->feedback_metric[n] = 0;
+    if (!llmsplit__metric_ok(s->feedback_metric))
+        return llmsplit__cfg_fail(p, "router_settings.rollback.feedback.metric", "must be a name of 1..64 characters A-Z a-z 0-9 _ . -");
+    if (!llmsplit__cfg_number(p, fb, base, "min_mean", -DBL_MAX, 0, DBL_MAX, &s->feedback_min_mean, &present)) return 0;
+    if (!present) return llmsplit__cfg_fail(p, base, "needs min_mean");
+    if (!llmsplit__cfg_get(fb, "min_count")) return llmsplit__cfg_fail(p, base, "needs min_count");
+    return llmsplit__cfg_int(p, fb, base, "min_count", 1, LLMSPLIT_ROLLBACK_MAX_WINDOW, &s->feedback_min_count);
+}
+
 static int llmsplit__cfg_rollback(llmsplit__cfgp *p, const llmsplit_json_val *rb) {
-    static const char *const keys[] = {"window", "max_error_rate", "max_p95_ms", "cooldown_s"};
+    static const char *const keys[] = {"window", "max_error_rate", "max_p95_ms", "cooldown_s", "feedback"};
     static const char base[] = "router_settings.rollback";
     llmsplit_rollback_settings *s = &p->cfg->rollback;
     llmsplit_json_iter it = llmsplit_json_iterate(rb);
@@ -7956,7 +8053,7 @@ static int llmsplit__cfg_rollback(llmsplit__cfgp *p, const llmsplit_json_val *rb
         if (!known) {
             char kp[192];
             llmsplit__cfg_path(kp, sizeof kp, base, ks, n);
-            return llmsplit__cfg_fail(p, kp, "unknown key (expected window, max_error_rate, max_p95_ms, cooldown_s)");
+            return llmsplit__cfg_fail(p, kp, "unknown key (expected window, max_error_rate, max_p95_ms, cooldown_s, feedback)");
         }
     }
     if (!llmsplit__cfg_int(p, rb, base, "window", 0, LLMSPLIT_ROLLBACK_MAX_WINDOW, &s->window) ||
@@ -7964,6 +8061,7 @@ static int llmsplit__cfg_rollback(llmsplit__cfgp *p, const llmsplit_json_val *rb
         !llmsplit__cfg_number(p, rb, base, "max_p95_ms", 0.0, 0, LLMSPLIT__CFG_MAX_SECONDS * 1000.0, &s->max_p95_ms, NULL) ||
         !llmsplit__cfg_number(p, rb, base, "cooldown_s", 0.0, 1, LLMSPLIT__CFG_MAX_SECONDS, &s->cooldown_s, NULL))
         return 0;
+    if ((k = llmsplit__cfg_get(rb, "feedback")) && !llmsplit__cfg_rollback_feedback(p, k)) return 0;
     if (s->window > 0 && s->max_error_rate == 0.0 && s->max_p95_ms == 0.0)
         return llmsplit__cfg_fail(p, base, "a window needs a limit: max_error_rate or max_p95_ms");
     if (s->window == 0 && (s->max_error_rate > 0.0 || s->max_p95_ms > 0.0))
@@ -8200,9 +8298,14 @@ static int llmsplit__health_init(llmsplit_health *h, const llmsplit_rollback_set
     memset(h, 0, sizeof *h);
     h->allocator = llmsplit__allocator_or_default(a);
     if (!s || s->window < 0 || s->window > LLMSPLIT_ROLLBACK_MAX_WINDOW || !(s->max_error_rate >= 0.0) ||
-        !(s->max_p95_ms >= 0.0) || !(s->cooldown_s >= 0.0))
+        !(s->max_p95_ms >= 0.0) || !(s->cooldown_s >= 0.0) || s->feedback_min_count < 0 ||
+        s->feedback_min_count > LLMSPLIT_ROLLBACK_MAX_WINDOW || !llmsplit__finite(s->feedback_min_mean))
         return 0;
     h->settings = *s;
+    h->settings.feedback_metric[sizeof h->settings.feedback_metric - 1] = 0;
+    if (s->feedback_min_count > 0 &&
+        !(h->feedback = (double *)llmsplit__alloc(&h->allocator, sizeof(double) * (size_t)s->feedback_min_count)))
+        return 0;
     if (s->window == 0) return 1;
     w = (size_t)s->window;
     /* One block: two arrays of doubles, then the flags. */
@@ -8218,7 +8321,7 @@ static int llmsplit__health_init(llmsplit_health *h, const llmsplit_rollback_set
 LLMSPLIT_API llmsplit_status llmsplit_health_init(llmsplit_health *h, const llmsplit_rollback_settings *s,
                                                   const llmsplit_allocator *a, llmsplit_error *err) {
     if (llmsplit__health_init(h, s, a)) return LLMSPLIT_OK;
-    if (h && s && h->settings.window > 0 && !h->latency_ms) {
+    if (h && s && ((h->settings.window > 0 && !h->latency_ms) || (h->settings.feedback_min_count > 0 && !h->feedback))) {
         llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "health: out of memory for a window of %d", s->window);
         return LLMSPLIT_ERR_NOMEM;
     }
@@ -8230,6 +8333,8 @@ LLMSPLIT_API llmsplit_status llmsplit_health_init(llmsplit_health *h, const llms
 LLMSPLIT_API void llmsplit_health_free(llmsplit_health *h) {
     if (!h) return;
     llmsplit__free(&h->allocator, h->latency_ms);
+    llmsplit__free(&h->allocator, h->feedback);
+    h->feedback = NULL;
     h->latency_ms = h->scratch = NULL;
     h->failed = NULL;
 }
@@ -8240,6 +8345,17 @@ static double llmsplit__health_p95(llmsplit_health *h) {
     memcpy(h->scratch, h->latency_ms, (size_t)n * sizeof(double));
     qsort(h->scratch, (size_t)n, sizeof(double), llmsplit__health_cmp);
     return h->scratch[rank - 1];
+}
+
+/* Takes the arm out until now + cooldown and starts both windows afresh for its return. */
+static void llmsplit__health_trip(llmsplit_health *h, int reason, int64_t now_ms) {
+    h->out = 1;
+    /* Capped at 1e15 ms (some 30,000 years) so the sum cannot overflow either. */
+    h->out_until_ms = now_ms + llmsplit__clamp_to_int(h->settings.cooldown_s * 1000.0 + 0.5, 0, 1000000000000000);
+    h->trips++;
+    h->last_reason = reason;
+    h->count = h->next = h->errors = 0;
+    h->feedback_count = h->feedback_next = 0;
 }
 
 LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double latency_ms, int64_t now_ms) {
@@ -8269,14 +8385,31 @@ LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double laten
     if (s->max_p95_ms > 0.0 && (p95 = llmsplit__health_p95(h)) > s->max_p95_ms) reason |= LLMSPLIT_ROLLBACK_LATENCY;
     if (!reason) return 0;
 
-    h->out = 1;
-    /* Capped at 1e15 ms (some 30,000 years) so the sum cannot overflow either. */
-    h->out_until_ms = now_ms + llmsplit__clamp_to_int(s->cooldown_s * 1000.0 + 0.5, 0, 1000000000000000);
-    h->trips++;
-    h->last_reason = reason;
     h->last_error_rate = rate;
     h->last_p95_ms = p95;
-    h->count = h->next = h->errors = 0; /* a fresh window when the arm comes back */
+    llmsplit__health_trip(h, reason, now_ms); /* fresh windows when the arm comes back */
+    return 1;
+}
+
+LLMSPLIT_API int llmsplit_health_feedback(llmsplit_health *h, double value, int64_t now_ms) {
+    double sum = 0.0;
+    int w, i;
+    if (!h || h->settings.feedback_min_count <= 0 || !h->feedback || !llmsplit__finite(value)) return 0;
+    w = h->settings.feedback_min_count;
+    if (h->out) {
+        if (now_ms < h->out_until_ms) return 0; /* about calls the arm answered before its trip */
+        h->out = 0;
+    }
+    h->feedback[h->feedback_next] = value;
+    h->feedback_next = (h->feedback_next + 1) % w;
+    if (h->feedback_count < w) h->feedback_count++;
+    if (h->feedback_count < w) return 0;
+    /* summed afresh (at most LLMSPLIT_ROLLBACK_MAX_WINDOW values): a running sum drifts, and a
+       drifted mean could trip an arm whose true mean sits exactly at the limit */
+    for (i = 0; i < w; i++) sum += h->feedback[i];
+    if (!(sum / w < h->settings.feedback_min_mean)) return 0;
+    h->last_feedback_mean = sum / w;
+    llmsplit__health_trip(h, LLMSPLIT_ROLLBACK_FEEDBACK, now_ms);
     return 1;
 }
 
@@ -8760,8 +8893,22 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
             llmsplit_json_write_string(&w, r->response, r->response_len);
         }
     } else {
-        if (r->group) llmsplit__w_str_or_null(&w, "group", r->group);
-        if (r->model) llmsplit__w_str_or_null(&w, "model", r->model);
+        int feedback = strcmp(r->event, "feedback") == 0;
+        if (r->group && !feedback) llmsplit__w_str_or_null(&w, "group", r->group);
+        if (r->model && !feedback) llmsplit__w_str_or_null(&w, "model", r->model);
+        if (feedback) {
+            /* every key always there: group, deployment and model null for a call not known */
+            llmsplit__w_str_or_null(&w, "request_id", r->request_id);
+            llmsplit__w_str_or_null(&w, "metric", r->metric);
+            llmsplit__w_key(&w, "value");
+            if (r->value > -9e15 && r->value < 9e15 && r->value == (double)(int64_t)r->value)
+                llmsplit_json_write_int(&w, (int64_t)r->value); /* 1, not 1.0: as a person wrote it */
+            else if (llmsplit__finite(r->value)) llmsplit_json_write_double(&w, r->value);
+            else llmsplit_json_write_null(&w);
+            llmsplit__w_str_or_null(&w, "group", r->group);
+            llmsplit__w_int_or_null(&w, "deployment", r->deployment);
+            llmsplit__w_str_or_null(&w, "model", r->model);
+        }
         if (strcmp(r->event, "rollback") == 0) {
             llmsplit__w_key(&w, "deployment");
             llmsplit_json_write_int(&w, r->deployment);
@@ -8829,6 +8976,28 @@ LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, doub
 
 /* ==== 8. client ========================================================================= */
 
+#ifndef LLMSPLIT_FEEDBACK_MAX_CALLS
+#define LLMSPLIT_FEEDBACK_MAX_CALLS 65536             /* primary calls remembered for feedback */
+#endif
+
+/* A primary call remembered for llmsplit_client_feedback: its id (the 128 bits of the hex text),
+   the deployment that answered and that arm's identity, so feedback given after a reload still
+   finds the arm when it stayed (at another index, maybe) and finds nothing when it went. */
+typedef struct llmsplit__fb_call {
+    uint64_t id[2];
+    uint64_t arm;                 /* llmsplit__arm_hash of the deployment */
+    int deployment;
+} llmsplit__fb_call;
+
+/* The last LLMSPLIT_FEEDBACK_MAX_CALLS calls: a ring, and an open-addressing index into it
+   (twice as many slots, linear probing, 0 empty, else ring slot + 1) for a lookup in a few
+   probes. The oldest call leaves the index when its ring slot is reused. */
+typedef struct llmsplit__fb_table {
+    llmsplit__fb_call *ring;
+    uint32_t *index;
+    uint32_t cap, mask, count, next;
+} llmsplit__fb_table;
+
 /* A config in use, with the health windows of its deployments. Requests hold a reference, so a
    reload never frees a config under a request that started on it. */
 typedef struct llmsplit__cfgref {
@@ -8836,6 +9005,7 @@ typedef struct llmsplit__cfgref {
     llmsplit_health *health;      /* one per deployment */
     unsigned char *seen;          /* per deployment: its availability in the group's last split record */
     int64_t *group_epoch;         /* per group: the epoch of its last split record (0: none yet) */
+    uint64_t *arm;                /* per deployment: llmsplit__arm_hash, for feedback */
     int refs;
 } llmsplit__cfgref;
 
@@ -8874,6 +9044,7 @@ struct llmsplit_client {
     llmsplit_record_fn on_record;
     void *user_data;
     llmsplit_client_stats stats;
+    llmsplit__fb_table fb;        /* under lock */
 };
 
 static void llmsplit__now_iso(char out[32]) {
@@ -8979,6 +9150,106 @@ static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
     llmsplit_buf_free(&line);
 }
 
+static uint64_t llmsplit__fnv(uint64_t h, const char *s) {
+    if (s)
+        for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return (h ^ 0xff) * 0x100000001b3ull; /* a separator: ("ab","c") is not ("a","bc") */
+}
+
+/* What makes two deployments the same arm across a reload (llmsplit__same_arm): group, model
+   string and api_base. */
+static uint64_t llmsplit__arm_hash(const llmsplit_deployment *d) {
+    return llmsplit__fnv(llmsplit__fnv(llmsplit__fnv(0xcbf29ce484222325ull, d->group), d->model), d->api_base);
+}
+
+/* The 128 bits of a request id (32 hex digits, as llmsplit__new_id makes them); 0 for any other
+   text, which no call has. */
+static int llmsplit__fb_id(const char *s, uint64_t id[2]) {
+    int i;
+    id[0] = id[1] = 0;
+    for (i = 0; i < 32; i++) {
+        int c = s[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0) return 0;
+        id[i / 16] = id[i / 16] << 4 | (uint64_t)v;
+    }
+    return s[32] == 0;
+}
+
+static uint32_t llmsplit__fb_slot(const llmsplit__fb_table *t, const uint64_t id[2]) {
+    uint64_t h = (id[0] ^ (id[1] * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+    return (uint32_t)(h >> 32) & t->mask;
+}
+
+static int llmsplit__fb_init(llmsplit__fb_table *t, const llmsplit_allocator *a) {
+    uint32_t n = LLMSPLIT_FEEDBACK_MAX_CALLS > 0 ? (uint32_t)LLMSPLIT_FEEDBACK_MAX_CALLS : 1, slots = 2;
+    while (slots < 2 * n) slots <<= 1;
+    memset(t, 0, sizeof *t);
+    t->ring = (llmsplit__fb_call *)llmsplit__alloc(a, sizeof *t->ring * n);
+    t->index = (uint32_t *)llmsplit__alloc(a, sizeof *t->index * slots);
+    if (!t->ring || !t->index) return 0;
+    memset(t->index, 0, sizeof *t->index * slots);
+    t->cap = n;
+    t->mask = slots - 1;
+    return 1;
+}
+
+static void llmsplit__fb_free(llmsplit__fb_table *t, const llmsplit_allocator *a) {
+    llmsplit__free(a, t->ring);
+    llmsplit__free(a, t->index);
+}
+
+/* The index position of ring slot r (which is in the index), or of id when r is UINT32_MAX: the
+   position holding it, or -1. */
+static int64_t llmsplit__fb_find(const llmsplit__fb_table *t, const uint64_t id[2], uint32_t r) {
+    uint32_t i = llmsplit__fb_slot(t, id);
+    for (; t->index[i]; i = (i + 1) & t->mask) {
+        uint32_t e = t->index[i] - 1;
+        if (r != UINT32_MAX ? e == r : t->ring[e].id[0] == id[0] && t->ring[e].id[1] == id[1]) return i;
+    }
+    return -1;
+}
+
+/* Removes index position i, moving later entries of its probe run back into the gap (linear
+   probing has no tombstones this way, so lookups stay short however long the client runs). */
+static void llmsplit__fb_unindex(llmsplit__fb_table *t, uint32_t i) {
+    uint32_t j = i;
+    t->index[i] = 0;
+    for (;;) {
+        uint32_t home;
+        j = (j + 1) & t->mask;
+        if (!t->index[j]) return;
+        home = llmsplit__fb_slot(t, t->ring[t->index[j] - 1].id);
+        /* the entry at j may fill the gap at i when its home is not in (i, j] cyclically */
+        if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
+            t->index[i] = t->index[j];
+            t->index[j] = 0;
+            i = j;
+        }
+    }
+}
+
+/* Remembers a call; the oldest one goes when the ring is full. Call with the client's lock. */
+static void llmsplit__fb_add(llmsplit__fb_table *t, const char *request_id, int dep, uint64_t arm) {
+    llmsplit__fb_call *e;
+    uint64_t id[2];
+    uint32_t i;
+    if (!t->cap || !llmsplit__fb_id(request_id, id)) return;
+    e = &t->ring[t->next];
+    if (t->count == t->cap) {
+        int64_t at = llmsplit__fb_find(t, e->id, t->next);
+        if (at >= 0) llmsplit__fb_unindex(t, (uint32_t)at);
+    } else {
+        t->count++;
+    }
+    e->id[0] = id[0];
+    e->id[1] = id[1];
+    e->deployment = dep;
+    e->arm = arm;
+    for (i = llmsplit__fb_slot(t, e->id); t->index[i]; i = (i + 1) & t->mask) {}
+    t->index[i] = t->next + 1;
+    t->next = (t->next + 1) % t->cap;
+}
+
 static void llmsplit__cfgref_free(llmsplit_client *c, llmsplit__cfgref *ref) {
     int i;
     if (!ref) return;
@@ -8997,15 +9268,20 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
     ref->refs = 1;
     ref->seen = NULL;
     ref->group_epoch = NULL;
+    ref->arm = NULL;
     ref->health = (llmsplit_health *)llmsplit__alloc(&c->allocator, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
     if (!ref->health) { llmsplit__free(&c->allocator, ref); goto nomem; }
     /* one block: the epochs of the groups, then the availability seen per deployment */
     ref->seen = (unsigned char *)llmsplit__alloc(&c->allocator, sizeof(int64_t) * (size_t)(cfg->num_groups + 1) +
+                                                                    sizeof(uint64_t) * (size_t)(cfg->num_deployments + 1) +
                                                                     (size_t)cfg->num_deployments + 1);
     if (!ref->seen) { llmsplit__free(&c->allocator, ref->health); llmsplit__free(&c->allocator, ref); goto nomem; }
     ref->group_epoch = (int64_t *)(void *)ref->seen;
     memset(ref->group_epoch, 0, sizeof(int64_t) * (size_t)(cfg->num_groups + 1));
     ref->seen += sizeof(int64_t) * (size_t)(cfg->num_groups + 1);
+    ref->arm = (uint64_t *)(void *)ref->seen;
+    ref->seen += sizeof(uint64_t) * (size_t)(cfg->num_deployments + 1);
+    for (i = 0; i < cfg->num_deployments; i++) ref->arm[i] = llmsplit__arm_hash(&cfg->deployments[i]);
     memset(ref->health, 0, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
     for (i = 0; i < cfg->num_deployments; i++)
         if (!llmsplit__health_init(&ref->health[i], &cfg->rollback, &c->allocator)) {
@@ -9075,7 +9351,9 @@ static int llmsplit__same_config(const llmsplit_config *a, const llmsplit_config
         a->mirror_sample_rate != b->mirror_sample_rate || a->mirror_threads != b->mirror_threads ||
         a->mirror_queue != b->mirror_queue || a->num_retries != b->num_retries || a->timeout_s != b->timeout_s ||
         a->drain_ms != b->drain_ms || x->window != y->window || x->max_error_rate != y->max_error_rate ||
-        x->max_p95_ms != y->max_p95_ms || x->cooldown_s != y->cooldown_s)
+        x->max_p95_ms != y->max_p95_ms || x->cooldown_s != y->cooldown_s ||
+        strcmp(x->feedback_metric, y->feedback_metric) != 0 || x->feedback_min_mean != y->feedback_min_mean ||
+        x->feedback_min_count != y->feedback_min_count)
         return 0;
     for (i = 0; i < a->num_deployments; i++)
         if (!llmsplit__same_deployment(&a->deployments[i], &b->deployments[i])) return 0;
@@ -9099,6 +9377,13 @@ static void llmsplit__health_carry(llmsplit_health *to, const llmsplit_health *f
     to->last_reason = from->last_reason;
     to->last_error_rate = from->last_error_rate;
     to->last_p95_ms = from->last_p95_ms;
+    to->last_feedback_mean = from->last_feedback_mean;
+    if (to->feedback && from->feedback && to->settings.feedback_min_count == from->settings.feedback_min_count &&
+        strcmp(to->settings.feedback_metric, from->settings.feedback_metric) == 0) {
+        memcpy(to->feedback, from->feedback, (size_t)from->settings.feedback_min_count * sizeof(double));
+        to->feedback_count = from->feedback_count;
+        to->feedback_next = from->feedback_next;
+    }
     if (to->settings.window != from->settings.window || !to->latency_ms || !from->latency_ms) return;
     memcpy(to->latency_ms, from->latency_ms, (size_t)from->settings.window * sizeof(double));
     memcpy(to->failed, from->failed, (size_t)from->settings.window);
@@ -9361,6 +9646,10 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     c->poll_ms = d.config_poll_ms > 0 ? d.config_poll_ms : d.config_url ? 30000 : 1000;
     llmsplit__mutex_init(&c->lock);
     llmsplit__mutex_init(&c->log_lock);
+    if (!llmsplit__fb_init(&c->fb, &c->allocator)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for the table of recent calls");
+        goto fail;
+    }
     llmsplit_rng_seed(&c->rng, d.seed);
     /* 32 random bits above a 20-bit counter: below 2^53, so every JSON reader keeps it exact */
     c->epoch_base = (int64_t)(llmsplit_rng_next(&c->rng) * 4294967296.0) << 20;
@@ -9463,6 +9752,7 @@ LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
     llmsplit__free(&c->allocator, c->log_path);
     llmsplit__free(&c->allocator, c->config_file);
     llmsplit__free(&c->allocator, c->config_url);
+    llmsplit__fb_free(&c->fb, &c->allocator);
     llmsplit__mutex_destroy(&c->lock);
     llmsplit__mutex_destroy(&c->log_lock);
     {
@@ -9791,10 +10081,24 @@ static int llmsplit__pick_in(llmsplit_client *c, llmsplit__cfgref *ref, const ll
     return arm < 0 ? -1 : g->deployments[arm];
 }
 
+/* The rollback record of a deployment whose health window just tripped. */
+static void llmsplit__rollback_emit(llmsplit_client *c, llmsplit__cfgref *ref, int dep, const char *reason) {
+    llmsplit_record r;
+    memset(&r, 0, sizeof r);
+    r.event = "rollback";
+    r.group = ref->cfg->deployments[dep].group;
+    r.model = ref->cfg->deployments[dep].model;
+    r.deployment = dep;
+    r.reason = reason;
+    r.cooldown_s = ref->cfg->rollback.cooldown_s;
+    llmsplit__emit(c, &r);
+    llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "rollback: %s in group %s is out for %.0f s: %s", r.model, r.group,
+                  r.cooldown_s, reason);
+}
+
 /* Records a primary result in its deployment's health window; a trip writes a rollback record. */
 static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep, int ok, double latency_ms) {
     llmsplit_health *h = &ref->health[dep];
-    llmsplit_record r;
     char reason[200];
     int tripped;
     llmsplit__lock(&c->lock);
@@ -9809,17 +10113,70 @@ static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep,
                      h->settings.max_p95_ms, h->settings.window);
     }
     llmsplit__unlock(&c->lock);
-    if (!tripped) return;
+    if (tripped) llmsplit__rollback_emit(c, ref, dep, reason);
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *c, const char *request_id, const char *metric,
+                                                      double value, llmsplit_error *err) {
+    llmsplit__cfgref *ref;
+    llmsplit_record r;
+    llmsplit_route route;
+    uint64_t id[2];
+    char reason[200];
+    int dep = -1, tripped = 0;
+    if (err) memset(err, 0, sizeof *err);
+    if (!c || !request_id || !request_id[0]) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "feedback: needs a client and a request_id");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    if (!llmsplit__metric_ok(metric)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "feedback: the metric must be a name of 1..64 characters A-Z a-z 0-9 _ . -");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    if (!llmsplit__finite(value)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "feedback: the value must be a finite number");
+        return LLMSPLIT_ERR_USAGE;
+    }
     memset(&r, 0, sizeof r);
-    r.event = "rollback";
-    r.group = ref->cfg->deployments[dep].group;
-    r.model = ref->cfg->deployments[dep].model;
-    r.deployment = dep;
-    r.reason = reason;
-    r.cooldown_s = h->settings.cooldown_s;
+    r.event = "feedback";
+    r.metric = metric;
+    r.value = value;
+    r.deployment = -1;
+    llmsplit__copy(r.request_id, sizeof r.request_id, request_id);
+    ref = llmsplit__acquire(c);
+    llmsplit__lock(&c->lock);
+    if (llmsplit__fb_id(request_id, id)) {
+        int64_t at = llmsplit__fb_find(&c->fb, id, UINT32_MAX);
+        if (at >= 0) {
+            const llmsplit__fb_call *e = &c->fb.ring[c->fb.index[at] - 1];
+            int i;
+            /* the arm, in the config in use: where it was, else wherever a reload moved it */
+            if (e->deployment < ref->cfg->num_deployments && ref->arm[e->deployment] == e->arm) dep = e->deployment;
+            for (i = 0; dep < 0 && i < ref->cfg->num_deployments; i++)
+                if (ref->arm[i] == e->arm) dep = i;
+        }
+    }
+    if (dep >= 0 && ref->cfg->rollback.feedback_min_count > 0 && strcmp(metric, ref->cfg->rollback.feedback_metric) == 0) {
+        llmsplit_health *h = &ref->health[dep];
+        if ((tripped = llmsplit_health_feedback(h, value, llmsplit__now_ms())) != 0) {
+            c->stats.rollbacks++;
+            snprintf(reason, sizeof reason, "feedback %s mean %.3g < %.3g over %d calls", metric, h->last_feedback_mean,
+                     h->settings.feedback_min_mean, h->settings.feedback_min_count);
+        }
+    }
+    llmsplit__unlock(&c->lock);
+    if (dep >= 0) {
+        /* the names as the call record wrote them: the model sent upstream */
+        const llmsplit_deployment *d = &ref->cfg->deployments[dep];
+        r.group = d->group;
+        r.deployment = dep;
+        r.model = llmsplit_route_model(d->model, d->api_base, d->api_version, &route, NULL) == LLMSPLIT_OK ? route.model
+                                                                                                          : d->model;
+    }
     llmsplit__emit(c, &r);
-    llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "rollback: %s in group %s is out for %.0f s: %s", r.model, r.group,
-                  r.cooldown_s, reason);
+    if (tripped) llmsplit__rollback_emit(c, ref, dep, reason);
+    llmsplit__release(c, ref);
+    return LLMSPLIT_OK;
 }
 
 /* Queues the silent copy for a deployment with silent_model (once per logical request). */
@@ -9984,6 +10341,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit__record_outcome(c, &r, &res->response, e, err, res->cost_usd);
     llmsplit__emit(c, &r);
     llmsplit__lock(&c->lock);
+    if (g && res->deployment >= 0) llmsplit__fb_add(&c->fb, res->request_id, res->deployment, ref->arm[res->deployment]);
     c->stats.requests++;
     if (e != LLMSPLIT_OK) c->stats.errors++;
     if (res->fallback) c->stats.fallbacks++;

@@ -2,6 +2,7 @@
    fallbacks, automatic rollback and recovery, live config reload, records. */
 #define _POSIX_C_SOURCE 200809L
 #define LLMSPLIT_IMPLEMENTATION
+#define LLMSPLIT_FEEDBACK_MAX_CALLS 8 /* small, so a test sees calls leave the table */
 #include "../llmsplit.h"
 #include "test.h"
 #include "mock.h"
@@ -28,6 +29,9 @@ typedef struct seen {
     long long split_epoch[8];
     char split_weights[8][200];
     int primary_unannounced; /* primary calls whose split_epoch no split event announced before */
+    int feedbacks;
+    char last_feedback[600];  /* the JSON line of the last feedback record */
+    char last_rollback_reason[200];
 } seen;
 
 static void on_record(const llmsplit_record *r, const char *line, size_t len, void *ud) {
@@ -36,8 +40,13 @@ static void on_record(const llmsplit_record *r, const char *line, size_t len, vo
     pthread_mutex_lock(&s->lock);
     if (llmsplit_json_parse(line, len, NULL, &doc, NULL) != LLMSPLIT_OK) s->unmatched += 1000; /* every line must be JSON */
 
-    if (strcmp(r->event, "rollback") == 0) s->rollbacks++;
-    else if (strcmp(r->event, "split") == 0) {
+    if (strcmp(r->event, "rollback") == 0) {
+        s->rollbacks++;
+        snprintf(s->last_rollback_reason, sizeof s->last_rollback_reason, "%s", r->reason ? r->reason : "");
+    } else if (strcmp(r->event, "feedback") == 0) {
+        s->feedbacks++;
+        snprintf(s->last_feedback, sizeof s->last_feedback, "%.*s", (int)len, line);
+    } else if (strcmp(r->event, "split") == 0) {
         if (s->splits < 8) {
             s->split_epoch[s->splits] = (long long)r->split_epoch;
             snprintf(s->split_weights[s->splits], sizeof s->split_weights[0], "%s", r->weights_json ? r->weights_json : "");
@@ -672,6 +681,221 @@ static void client_config_url_must_be_https_unless_loopback(void) {
     CHECK_CONTAINS(last_warning, "config_url is plain http to 0.0.0.0 (allow_insecure_config_url)");
 }
 
+/* --- feedback ------------------------------------------------------------------------------- */
+
+static const char *with_feedback_rollback; /* tests/data/client_with_feedback_rollback.json */
+
+static void client_feedback_record_names_the_arm_that_answered(void) {
+    llmsplit_error err;
+    llmsplit_client *c;
+    llmsplit_result r;
+    llmsplit_json_doc *doc = NULL;
+    const llmsplit_json_val *root;
+    seen s;
+    char dep[16];
+    NEED_MOCK();
+    c = make(split_80_20, &s, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_EQ_INT(ask(c, "chat", NULL, &r), LLMSPLIT_OK);
+    CHECK_EQ_INT(llmsplit_client_feedback(c, r.request_id, "thumbs_up", 1, &err), LLMSPLIT_OK);
+    CHECK_EQ_INT(s.feedbacks, 1);
+    CHECK_EQ_INT(llmsplit_json_parse(s.last_feedback, strlen(s.last_feedback), NULL, &doc, NULL), LLMSPLIT_OK);
+    root = llmsplit_json_root(doc);
+    CHECK_EQ_STR(llmsplit_json_str(llmsplit_json_get(root, "event"), NULL), "feedback");
+    CHECK_EQ_STR(llmsplit_json_str(llmsplit_json_get(root, "request_id"), NULL), r.request_id);
+    CHECK_EQ_STR(llmsplit_json_str(llmsplit_json_get(root, "metric"), NULL), "thumbs_up");
+    CHECK_EQ_INT((int)llmsplit_json_double(llmsplit_json_get(root, "value")), 1);
+    CHECK_EQ_STR(llmsplit_json_str(llmsplit_json_get(root, "group"), NULL), "chat");
+    CHECK_EQ_INT((int)llmsplit_json_double(llmsplit_json_get(root, "deployment")), r.deployment);
+    /* the model as the call record names it: the name sent upstream */
+    CHECK_CONTAINS(r.model, llmsplit_json_str(llmsplit_json_get(root, "model"), NULL));
+    snprintf(dep, sizeof dep, "\"deployment\":%d", r.deployment);
+    CHECK_CONTAINS(s.last_feedback, dep);
+    CHECK_CONTAINS(s.last_feedback, "\"ts\":\"");
+    llmsplit_json_free(doc);
+    llmsplit_result_free(&r);
+    llmsplit_client_destroy(c);
+}
+
+/* The report (`llmsplit report --json`, the tool the mock runs from) reads the library's feedback
+   records: their mean per arm, joined to the calls by request_id. */
+static void client_feedback_in_the_log_shows_in_the_report_per_arm(void) {
+    char path[] = "/tmp/llmsplit-test-feedback-XXXXXX", cmd[600], out[65536];
+    static char cfg[2048];
+    const char *tool = getenv("LLMSPLIT_TOOL") ? getenv("LLMSPLIT_TOOL") : "build/llmsplit";
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    FILE *p;
+    size_t n;
+    int fd, i;
+    NEED_MOCK();
+    fd = mkstemp(path);
+    close(fd);
+    with_mock(split_80_20, cfg, sizeof cfg);
+    memset(&d, 0, sizeof d);
+    d.config_json = cfg;
+    d.http.proxy = "";
+    d.log_path = path;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) return;
+    for (i = 0; i < 10; i++) {
+        llmsplit_result r;
+        CHECK_EQ_INT(ask(c, "chat", NULL, &r), LLMSPLIT_OK);
+        CHECK_EQ_INT(llmsplit_client_feedback(c, r.request_id, "thumbs_up", 1, &err), LLMSPLIT_OK);
+        llmsplit_result_free(&r);
+    }
+    llmsplit_client_destroy(c);
+    snprintf(cmd, sizeof cmd, "%s report --json %s", tool, path);
+    p = popen(cmd, "r");
+    CHECK(p != NULL);
+    if (!p) return;
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    CHECK_EQ_INT(pclose(p), 0);
+    CHECK_CONTAINS(out, "\"feedback.thumbs_up\":{\"n\":");
+    CHECK_CONTAINS(out, "\"events_without_call\":0");
+    unlink(path);
+}
+
+static void client_feedback_for_an_unknown_call_is_recorded_with_nulls(void) {
+    llmsplit_error err;
+    llmsplit_client *c;
+    seen s;
+    NEED_MOCK();
+    c = make(split_80_20, &s, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_EQ_INT(llmsplit_client_feedback(c, "0123456789abcdef0123456789abcdef", "csat", 4.5, &err), LLMSPLIT_OK);
+    CHECK_EQ_INT(llmsplit_client_feedback(c, "from-another-process", "accepted", 0, &err), LLMSPLIT_OK);
+    CHECK_EQ_INT(s.feedbacks, 2);
+    CHECK_CONTAINS(s.last_feedback, "\"request_id\":\"from-another-process\",\"metric\":\"accepted\",\"value\":0,"
+                                    "\"group\":null,\"deployment\":null,\"model\":null");
+    llmsplit_client_destroy(c);
+}
+
+static void client_feedback_remembers_only_the_last_calls(void) {
+    llmsplit_error err;
+    llmsplit_client *c;
+    seen s;
+    char ids[40][40];
+    int i;
+    NEED_MOCK();
+    c = make(split_80_20, &s, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    for (i = 0; i < 40; i++) {
+        llmsplit_result r;
+        CHECK_EQ_INT(ask(c, "chat", NULL, &r), LLMSPLIT_OK);
+        snprintf(ids[i], sizeof ids[i], "%s", r.request_id);
+        llmsplit_result_free(&r);
+    }
+    /* LLMSPLIT_FEEDBACK_MAX_CALLS is 8 in this file: the last 8 are known, older ones are not
+       (checked newest first and oldest first, so every slot of the index is probed after
+       many evictions) */
+    for (i = 39; i >= 0; i--) {
+        CHECK_EQ_INT(llmsplit_client_feedback(c, ids[i], "accepted", 1, &err), LLMSPLIT_OK);
+        if (i >= 32) CHECK_CONTAINS(s.last_feedback, "\"group\":\"chat\"");
+        else CHECK_CONTAINS(s.last_feedback, "\"group\":null");
+    }
+    llmsplit_client_destroy(c);
+}
+
+static void client_feedback_refuses_a_bad_metric_or_value(void) {
+    static const char *const bad[] = {"", "thumbs up", "a/b", "x\"y",
+                                      "m2345678901234567890123456789012345678901234567890123456789012345"};
+    llmsplit_error err;
+    llmsplit_client *c;
+    double zero = 0.0;
+    seen s;
+    size_t i;
+    NEED_MOCK();
+    c = make(split_80_20, &s, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_EQ_INT(llmsplit_client_feedback(c, "id", bad[i], 1, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(llmsplit_client_feedback(c, "id", NULL, 1, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(llmsplit_client_feedback(c, "id", "ok", zero / zero, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_CONTAINS(err.message, "finite");
+    CHECK_EQ_INT(llmsplit_client_feedback(c, "id", "ok", 1.0 / zero, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(llmsplit_client_feedback(c, NULL, "ok", 1, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(llmsplit_client_feedback(c, "id", "m234567890123456789012345678901234567890123456789012345678901234",
+                                          -2.5e10, &err), LLMSPLIT_OK); /* 64 bytes: the longest name */
+    CHECK_EQ_INT(s.feedbacks, 1);
+    llmsplit_client_destroy(c);
+}
+
+static void client_feedback_below_min_mean_rolls_the_arm_back_until_the_cooldown(void) {
+    llmsplit_error err;
+    llmsplit_client *c;
+    seen s;
+    int i, to_gpt4_after = 0, to_gpt4_back = 0;
+    struct timespec ts = {1, 200000000L};
+    NEED_MOCK();
+    c = make(with_feedback_rollback, &s, &err);
+    CHECK(c != NULL);
+    if (!c) { printf("  %s\n", err.message); return; }
+    /* users dislike every gpt-4 answer and like every gpt-4o one */
+    for (i = 0; i < 60; i++) {
+        llmsplit_result r;
+        CHECK_EQ_INT(ask(c, "chat", NULL, &r), LLMSPLIT_OK);
+        llmsplit_client_feedback(c, r.request_id, "thumbs_up", strcmp(r.model, "openai/gpt-4") == 0 ? 0 : 1, NULL);
+        llmsplit_client_feedback(c, r.request_id, "other_metric", 0, NULL); /* not the rollback's metric */
+        llmsplit_result_free(&r);
+    }
+    CHECK_EQ_INT(s.rollbacks, 1);
+    CHECK_EQ_STR(s.last_rollback_reason, "feedback thumbs_up mean 0 < 0.5 over 5 calls");
+    for (i = 0; i < 40; i++) {
+        llmsplit_result r;
+        CHECK_EQ_INT(ask(c, "chat", NULL, &r), LLMSPLIT_OK);
+        to_gpt4_after += strcmp(r.model, "openai/gpt-4") == 0;
+        llmsplit_client_feedback(c, r.request_id, "thumbs_up", 1, NULL);
+        llmsplit_result_free(&r);
+    }
+    CHECK_EQ_INT(to_gpt4_after, 0);
+    CHECK_EQ_INT(s.rollbacks, 1); /* gpt-4o's good feedback never trips it */
+    nanosleep(&ts, NULL); /* past the 1 s cooldown */
+    for (i = 0; i < 40; i++) {
+        llmsplit_result r;
+        ask(c, "chat", NULL, &r);
+        to_gpt4_back += strcmp(r.model, "openai/gpt-4") == 0;
+        llmsplit_result_free(&r);
+    }
+    CHECK_GT_INT(to_gpt4_back, 5);
+    CHECK_EQ_UINT(llmsplit_client_get_stats(c).rollbacks, 1);
+    llmsplit_client_destroy(c);
+}
+
+static void client_feedback_rollback_config_is_checked_with_key_paths(void) {
+    static const struct { const char *feedback, *message; } cases[] = {
+        {"{\"metric\":\"a b\",\"min_mean\":1,\"min_count\":2}", "router_settings.rollback.feedback.metric: must be a name"},
+        {"{\"min_mean\":1,\"min_count\":2}", "router_settings.rollback.feedback: needs a metric"},
+        {"{\"metric\":\"x\",\"min_count\":2}", "router_settings.rollback.feedback: needs min_mean"},
+        {"{\"metric\":\"x\",\"min_mean\":\"1\",\"min_count\":2}", "router_settings.rollback.feedback.min_mean: must be a number"},
+        {"{\"metric\":\"x\",\"min_mean\":1}", "router_settings.rollback.feedback: needs min_count"},
+        {"{\"metric\":\"x\",\"min_mean\":1,\"min_count\":0}", "router_settings.rollback.feedback.min_count: must be >= 1"},
+        {"{\"metric\":\"x\",\"min_mean\":1,\"min_count\":10001}", "router_settings.rollback.feedback.min_count: must be <= 10000"},
+        {"{\"metric\":\"x\",\"min_mean\":1,\"min_count\":2,\"window\":3}", "router_settings.rollback.feedback.window: unknown key"},
+        {"[]", "router_settings.rollback.feedback: must be an object"},
+    };
+    char text[600];
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        llmsplit_client *c = NULL;
+        llmsplit_error err;
+        llmsplit_client_desc d;
+        memset(&d, 0, sizeof d);
+        snprintf(text, sizeof text, "{\"model_list\":[{\"model_name\":\"a\",\"litellm_params\":{\"model\":\"gpt-4\"}}],"
+                 "\"router_settings\":{\"rollback\":{\"feedback\":%s}}}", cases[i].feedback);
+        d.config_json = text;
+        CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_ERR_CONFIG);
+        CHECK_CONTAINS(err.message, cases[i].message);
+        llmsplit_client_destroy(c);
+    }
+}
+
 static void client_invalid_config_is_refused_with_the_key_path(void) {
     llmsplit_client *c = NULL;
     llmsplit_error err;
@@ -817,6 +1041,7 @@ int main(int argc, char **argv) {
     with_fallback = t_data("client_with_fallback.json");
     with_rollback = t_data("client_with_rollback.json");
     mirrored_fast = t_data("client_mirrored_fast.json");
+    with_feedback_rollback = t_data("client_with_feedback_rollback.json");
     RUN(client_random_split_lands_near_80_20);
     RUN(client_sticky_user_always_gets_the_same_arm);
     RUN(client_mirrors_every_request_once_with_paired_records);
@@ -830,6 +1055,13 @@ int main(int argc, char **argv) {
     RUN(client_destroy_abandons_a_config_parse_in_progress);
     RUN(client_log_is_reopened_after_it_was_moved);
     RUN(client_config_url_must_be_https_unless_loopback);
+    RUN(client_feedback_record_names_the_arm_that_answered);
+    RUN(client_feedback_for_an_unknown_call_is_recorded_with_nulls);
+    RUN(client_feedback_in_the_log_shows_in_the_report_per_arm);
+    RUN(client_feedback_remembers_only_the_last_calls);
+    RUN(client_feedback_refuses_a_bad_metric_or_value);
+    RUN(client_feedback_below_min_mean_rolls_the_arm_back_until_the_cooldown);
+    RUN(client_feedback_rollback_config_is_checked_with_key_paths);
     RUN(client_invalid_config_is_refused_with_the_key_path);
     RUN(client_log_file_gets_one_json_line_per_record);
     RUN(client_one_call_split_form);

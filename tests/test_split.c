@@ -1199,6 +1199,36 @@ static void health_waits_for_a_full_window(void) {
     llmsplit_health_free(&h);
 }
 
+static void health_feedback_trips_below_the_mean_of_a_full_window_and_ignores_it_while_out(void) {
+    llmsplit_rollback_settings s = rb(0, 0, 0, 60);
+    llmsplit_health h;
+    int i, tripped = 0;
+    double zero = 0.0;
+    snprintf(s.feedback_metric, sizeof s.feedback_metric, "thumbs_up");
+    s.feedback_min_mean = 0.5;
+    s.feedback_min_count = 4;
+    CHECK((llmsplit_health_init(&h, &s, NULL, NULL) == LLMSPLIT_OK));
+    for (i = 0; i < 3; i++) tripped |= llmsplit_health_feedback(&h, 0, 1000 + i);
+    CHECK(!tripped); /* 3 zeros, but the window is not full */
+    CHECK_EQ_INT(llmsplit_health_feedback(&h, zero / zero, 1003), 0); /* not a number: ignored */
+    CHECK_EQ_INT(h.feedback_count, 3);
+    CHECK_EQ_INT(llmsplit_health_feedback(&h, 2, 1004), 0); /* 0,0,0,2: mean exactly 0.5, not below */
+    CHECK_EQ_INT(llmsplit_health_feedback(&h, 0.1, 1005), 0); /* 0,0,2,0.1: the oldest left, mean 0.525 */
+    CHECK_EQ_INT(llmsplit_health_feedback(&h, 0, 1006), 0);
+    CHECK_EQ_INT(llmsplit_health_feedback(&h, 0, 1007), 0);
+    CHECK_EQ_INT(llmsplit_health_feedback(&h, 0, 1008), 1); /* 0.1,0,0,0: mean 0.025 */
+    CHECK_EQ_INT(h.last_reason, LLMSPLIT_ROLLBACK_FEEDBACK);
+    CHECK_NEAR(h.last_feedback_mean, 0.025, 1e-12);
+    CHECK(!llmsplit_health_available(&h, 1009));
+    CHECK_EQ_INT(llmsplit_health_feedback(&h, 0, 1010), 0); /* out: about calls before the trip */
+    CHECK_EQ_INT(h.feedback_count, 0);
+    CHECK(llmsplit_health_available(&h, 61008));
+    CHECK_EQ_INT(llmsplit_health_feedback(&h, 0, 61008), 0); /* back: a fresh window */
+    CHECK_EQ_INT(h.feedback_count, 1);
+    CHECK_EQ_INT(h.trips, 1);
+    llmsplit_health_free(&h);
+}
+
 static void health_trips_only_above_the_error_rate(void) {
     llmsplit_rollback_settings s = rb(10, 0.5, 0, 60);
     llmsplit_health h;
@@ -1635,6 +1665,7 @@ int main(int argc, char **argv) {
     RUN(config_null_text_is_a_usage_error);
 
     RUN(health_waits_for_a_full_window);
+    RUN(health_feedback_trips_below_the_mean_of_a_full_window_and_ignores_it_while_out);
     RUN(health_trips_only_above_the_error_rate);
     RUN(health_window_slides_and_forgets_old_failures);
     RUN(health_p95_is_nearest_rank);

@@ -92,6 +92,7 @@ int cmd_json(int argc, char **argv) {
 #include "replay.c"
 #include "pick.c"
 #include "report.c"
+#include "feedback.c"
 
 static const char usage_text[] =
     "llmsplit " LLMSPLIT_VERSION " - A/B testing and traffic mirroring for LLM calls\n"
@@ -102,6 +103,7 @@ static const char usage_text[] =
     "  bench [options] [PROMPT]  N requests, C at a time: req/s and p50/p95/p99 per arm\n"
     "  pick --split M=W ... [--user KEY]...  which arm each key gets (nginx split_clients)\n"
     "  report LOG [--html F]  the A/B comparison per group and arm, primary vs silent\n"
+    "  feedback --log F ID METRIC VALUE  append a number for an earlier call (thumbs_up 1)\n"
     "  json [--check] FILE    validate JSON strictly; print it minified\n"
     "  mock [--listen HOST:PORT] [--tls-cert F --tls-key F] [--latency MODEL=MS] [--fail MODEL=RATE]\n"
     "                         run a local mock LLM provider (OpenAI, Azure, Anthropic, Ollama)\n"
@@ -115,6 +117,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     if (strcmp(argv[1], "pick") == 0) return cmd_pick(argc - 2, argv + 2);
     if (strcmp(argv[1], "report") == 0) return cmd_report(argc - 2, argv + 2);
+    if (strcmp(argv[1], "feedback") == 0) return cmd_feedback(argc - 2, argv + 2);
     if (strcmp(argv[1], "mock") == 0) return cmd_mock(argc - 2, argv + 2);
     if (strcmp(argv[1], "--version") == 0) { puts("llmsplit " LLMSPLIT_VERSION); return EXIT_OK; }
     if (tool_is_help(argv[1])) return tool_usage(1, "%s", usage_text);

@@ -53,6 +53,7 @@ int cmd_replay(int argc, char **argv); /* replay.c */
 int cmd_bench(int argc, char **argv);  /* replay.c */
 int cmd_pick(int argc, char **argv);   /* pick.c */
 int cmd_report(int argc, char **argv); /* report.c */
+int cmd_feedback(int argc, char **argv); /* feedback.c */
 int cmd_mock(int argc, char **argv);   /* mock.c */
 
 /* ---- errors ------------------------------------------------------------------------------ */
