@@ -126,9 +126,10 @@
        LLMSPLIT_CONFIG_MAX_DEPLOYMENTS  4096       model_list entries plus split arms
        LLMSPLIT_CONFIG_MAX_KEYS         256        keys of one config object the library reads
        LLMSPLIT_ROLLBACK_MAX_WINDOW     10000      results kept per deployment for rollback
-       LLMSPLIT_FEEDBACK_MAX_CALLS      65536      recent primary calls a client remembers for
+       LLMSPLIT_FEEDBACK_MAX_CALLS      4096       recent primary calls a client remembers for
                                                    llmsplit_client_feedback (32 bytes each, plus
-                                                   an 8-byte index slot per call)
+                                                   an 8-byte index slot per call; made at the
+                                                   first call)
        LLMSPLIT_POOL_MAX_THREADS        256        workers of one mirror pool
        LLMSPLIT_POOL_MAX_QUEUE          1048576    waiting tasks of one mirror pool
 
@@ -8977,7 +8978,7 @@ LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, doub
 /* ==== 8. client ========================================================================= */
 
 #ifndef LLMSPLIT_FEEDBACK_MAX_CALLS
-#define LLMSPLIT_FEEDBACK_MAX_CALLS 65536             /* primary calls remembered for feedback */
+#define LLMSPLIT_FEEDBACK_MAX_CALLS 4096              /* primary calls remembered for feedback */
 #endif
 
 /* A primary call remembered for llmsplit_client_feedback: its id (the 128 bits of the hex text),
@@ -8996,6 +8997,7 @@ typedef struct llmsplit__fb_table {
     llmsplit__fb_call *ring;
     uint32_t *index;
     uint32_t cap, mask, count, next;
+    int failed;                   /* its memory could not be had: feedback finds no call */
 } llmsplit__fb_table;
 
 /* A config in use, with the health windows of its deployments. Requests hold a reference, so a
@@ -9186,7 +9188,13 @@ static int llmsplit__fb_init(llmsplit__fb_table *t, const llmsplit_allocator *a)
     memset(t, 0, sizeof *t);
     t->ring = (llmsplit__fb_call *)llmsplit__alloc(a, sizeof *t->ring * n);
     t->index = (uint32_t *)llmsplit__alloc(a, sizeof *t->index * slots);
-    if (!t->ring || !t->index) return 0;
+    if (!t->ring || !t->index) {
+        llmsplit__free(a, t->ring);
+        llmsplit__free(a, t->index);
+        memset(t, 0, sizeof *t);
+        t->failed = 1;
+        return 0;
+    }
     memset(t->index, 0, sizeof *t->index * slots);
     t->cap = n;
     t->mask = slots - 1;
@@ -9201,7 +9209,9 @@ static void llmsplit__fb_free(llmsplit__fb_table *t, const llmsplit_allocator *a
 /* The index position of ring slot r (which is in the index), or of id when r is UINT32_MAX: the
    position holding it, or -1. */
 static int64_t llmsplit__fb_find(const llmsplit__fb_table *t, const uint64_t id[2], uint32_t r) {
-    uint32_t i = llmsplit__fb_slot(t, id);
+    uint32_t i;
+    if (!t->cap) return -1;
+    i = llmsplit__fb_slot(t, id);
     for (; t->index[i]; i = (i + 1) & t->mask) {
         uint32_t e = t->index[i] - 1;
         if (r != UINT32_MAX ? e == r : t->ring[e].id[0] == id[0] && t->ring[e].id[1] == id[1]) return i;
@@ -9228,12 +9238,16 @@ static void llmsplit__fb_unindex(llmsplit__fb_table *t, uint32_t i) {
     }
 }
 
-/* Remembers a call; the oldest one goes when the ring is full. Call with the client's lock. */
-static void llmsplit__fb_add(llmsplit__fb_table *t, const char *request_id, int dep, uint64_t arm) {
+/* Remembers a call; the oldest one goes when the ring is full. The table is made at the first
+   call, so a client that never answers one (or a program that never gives feedback, until its
+   first call) holds none of its memory. Call with the client's lock. */
+static void llmsplit__fb_add(llmsplit__fb_table *t, const llmsplit_allocator *a, const char *request_id, int dep,
+                             uint64_t arm) {
     llmsplit__fb_call *e;
     uint64_t id[2];
     uint32_t i;
-    if (!t->cap || !llmsplit__fb_id(request_id, id)) return;
+    if (!t->cap && (t->failed || !llmsplit__fb_init(t, a))) return;
+    if (!llmsplit__fb_id(request_id, id)) return;
     e = &t->ring[t->next];
     if (t->count == t->cap) {
         int64_t at = llmsplit__fb_find(t, e->id, t->next);
@@ -9646,10 +9660,6 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     c->poll_ms = d.config_poll_ms > 0 ? d.config_poll_ms : d.config_url ? 30000 : 1000;
     llmsplit__mutex_init(&c->lock);
     llmsplit__mutex_init(&c->log_lock);
-    if (!llmsplit__fb_init(&c->fb, &c->allocator)) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for the table of recent calls");
-        goto fail;
-    }
     llmsplit_rng_seed(&c->rng, d.seed);
     /* 32 random bits above a 20-bit counter: below 2^53, so every JSON reader keeps it exact */
     c->epoch_base = (int64_t)(llmsplit_rng_next(&c->rng) * 4294967296.0) << 20;
@@ -10341,7 +10351,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit__record_outcome(c, &r, &res->response, e, err, res->cost_usd);
     llmsplit__emit(c, &r);
     llmsplit__lock(&c->lock);
-    if (g && res->deployment >= 0) llmsplit__fb_add(&c->fb, res->request_id, res->deployment, ref->arm[res->deployment]);
+    if (g && res->deployment >= 0) llmsplit__fb_add(&c->fb, &c->allocator, res->request_id, res->deployment, ref->arm[res->deployment]);
     c->stats.requests++;
     if (e != LLMSPLIT_OK) c->stats.errors++;
     if (res->fallback) c->stats.fallbacks++;
