@@ -1011,7 +1011,7 @@ static const struct config_error_case config_errors[] = {
      "router_settings.fallbacks[1].default: fallbacks for this group are given twice"},
     {"rollback_not_object", RS("{\"rollback\":50}"), "router_settings.rollback: must be an object"},
     {"rollback_unknown_key", RS("{\"rollback\":{\"window\":5,\"max_error_rate\":0.5,\"cooldown\":60}}"),
-     "router_settings.rollback.cooldown: unknown key (expected window, max_error_rate, max_p95_ms, cooldown_s)"},
+     "router_settings.rollback.cooldown: unknown key (expected window, max_error_rate, max_p95_ms, cooldown_s, feedback)"},
     {"rollback_window_negative", RS("{\"rollback\":{\"window\":-1}}"), "router_settings.rollback.window: must be >= 0"},
     {"rollback_window_too_large", RS("{\"rollback\":{\"window\":10001,\"max_error_rate\":0.5}}"), "router_settings.rollback.window: must be <= 10000"},
     {"rollback_error_rate_above_1", RS("{\"rollback\":{\"window\":5,\"max_error_rate\":50}}"), "router_settings.rollback.max_error_rate: must be <= 1"},
@@ -1179,6 +1179,7 @@ static void config_null_text_is_a_usage_error(void) {
 
 static llmsplit_rollback_settings rb(int window, double rate, double p95, double cooldown_s) {
     llmsplit_rollback_settings s;
+    memset(&s, 0, sizeof s); /* zero is "off" for every setting not named here (feedback too) */
     s.window = window;
     s.max_error_rate = rate;
     s.max_p95_ms = p95;
