@@ -1113,9 +1113,10 @@ LLMSPLIT_API int llmsplit_pool_aborting(const volatile int *flag);
 /* The client writes records itself (to its log and on_record); these are for tools that write
    or price their own. */
 
-/* Appends the record as one line of JSON (no newline) to out. Text that is not valid UTF-8 is
-   written with U+FFFD for each invalid sequence, so a record is never lost for one bad field.
-   LLMSPLIT_ERR_NOMEM when memory ran out (out is then marked failed). */
+/* Appends the record as one line of JSON (no newline) to out; a record with an empty ts gets the
+   current time. Text that is not valid UTF-8 is written with U+FFFD for each invalid sequence, so
+   a record is never lost for one bad field. LLMSPLIT_ERR_NOMEM when memory ran out (out is then
+   marked failed), LLMSPLIT_ERR_USAGE for a NULL record or buffer. */
 LLMSPLIT_API llmsplit_status llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *out);
 
 /* The built-in price for a model name (upstream name, prefix stripped; dated suffixes like
@@ -1550,6 +1551,18 @@ static double llmsplit__now_msf(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Wall-clock time as records write it: "2026-11-21T10:00:00.123Z" (UTC, milliseconds). */
+static void llmsplit__now_iso(char out[32]) {
+    struct timespec ts;
+    struct tm tmv;
+    time_t t;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    t = ts.tv_sec;
+    gmtime_r(&t, &tmv);
+    if (strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tmv) != 19) { out[0] = 0; return; }
+    snprintf(out + 19, 13, ".%03dZ", (int)(ts.tv_nsec / 1000000));
 }
 
 static void llmsplit__log(const llmsplit_logger *lg, llmsplit_log_level level, const char *fmt, ...) {
@@ -8937,6 +8950,13 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_record_json(const llmsplit_record *r, llmsplit_buf *out) {
+    llmsplit_record stamped;
+    if (!r || !out) return LLMSPLIT_ERR_USAGE;
+    if (!r->ts[0]) { /* a record without a time gets the current one, as the client's do */
+        stamped = *r;
+        llmsplit__now_iso(stamped.ts);
+        r = &stamped;
+    }
     return llmsplit__record_json(r, out, NULL) ? LLMSPLIT_OK : LLMSPLIT_ERR_NOMEM;
 }
 
@@ -9048,17 +9068,6 @@ struct llmsplit_client {
     llmsplit_client_stats stats;
     llmsplit__fb_table fb;        /* under lock */
 };
-
-static void llmsplit__now_iso(char out[32]) {
-    struct timespec ts;
-    struct tm tmv;
-    time_t t;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    t = ts.tv_sec;
-    gmtime_r(&t, &tmv);
-    if (strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tmv) != 19) { out[0] = 0; return; }
-    snprintf(out + 19, 13, ".%03dZ", (int)(ts.tv_nsec / 1000000));
-}
 
 /* 128 random bits in hex, 32 bits per draw (a draw has 53). */
 static void llmsplit__new_id(llmsplit_client *c, char out[40]) {

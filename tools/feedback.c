@@ -17,7 +17,6 @@
 
 #include <fcntl.h>
 #include <float.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char feedback_usage_text[] =
@@ -49,17 +48,6 @@ static int feedback_parse_value(const char *text, double *out) {
     return ok && *out == *out && *out <= DBL_MAX && *out >= -DBL_MAX;
 }
 
-/* The record's time, as the library writes it: "2026-11-21T10:00:00.123Z". */
-static void feedback_now(char out[32]) {
-    struct timespec ts;
-    struct tm tmv;
-    time_t t;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    t = ts.tv_sec;
-    gmtime_r(&t, &tmv);
-    if (strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tmv) != 19) { out[0] = 0; return; }
-    snprintf(out + 19, 13, ".%03dZ", (int)(ts.tv_nsec / 1000000));
-}
 
 int cmd_feedback(int argc, char **argv) {
     const char *log = NULL, *pos[3];
@@ -91,7 +79,6 @@ int cmd_feedback(int argc, char **argv) {
 
     memset(&r, 0, sizeof r);
     r.event = "feedback";
-    feedback_now(r.ts);
     snprintf(r.request_id, sizeof r.request_id, "%s", pos[0]);
     r.metric = pos[1];
     r.value = value;
