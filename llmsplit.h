@@ -4447,6 +4447,10 @@ static int llmsplit__resolve(const char *host, const char *port, int delay_ms, i
     *res = NULL;
     if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
         return llmsplit__getaddrinfo(host, port, res);
+    /* "localhost" is answered from the hosts file, never a name server (RFC 6761), so it needs no
+       thread: a local model server is reached without paying one per connection. (Unless the test
+       hook is standing in for a hung resolver.) */
+    if (delay_ms <= 0 && strcasecmp(host, "localhost") == 0) return llmsplit__getaddrinfo(host, port, res);
 #ifndef LLMSPLIT_NO_THREADS
     {
         llmsplit__dns_job *j = (llmsplit__dns_job *)malloc(sizeof *j);
