@@ -271,14 +271,12 @@ static void records_give_no_cost_for_a_token_count_no_call_reaches(void) {
 static void records_timeout_beyond_int_milliseconds_is_refused_before_any_conversion(void) {
     static char cfg[1024];
     server s;
-    seen rec;
     llmsplit_client_desc d;
     llmsplit_client *c = NULL;
     llmsplit_error err;
     serve_with(&s, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
     config_for("records_huge_timeout.json", &s, cfg, sizeof cfg);
     memset(&d, 0, sizeof d);
-    memset(&rec, 0, sizeof rec);
     d.config_json = cfg;
     d.http.proxy = "";
     CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_ERR_CONFIG);
