@@ -83,7 +83,7 @@ if [ -z "$GATEWAY_NO_PORTKEY" ] && command -v node >/dev/null && command -v npm 
     mkdir -p "$pk" && (cd "$pk" && npm install --no-audit --no-fund --silent @portkey-ai/gateway >/dev/null 2>&1) ||
       echo "gateway bench: Portkey's gateway could not be installed (npm); its row is missing"
   fi
-  pkbin=$(ls "$pk"/node_modules/@portkey-ai/gateway/build/start-server.js 2>/dev/null | head -n 1)
+  pkbin=$(ls "$pk"/node_modules/@portkey-ai/gateway/build/start-server.js "$pk"/node_modules/@portkey-ai/gateway/start-server.js 2>/dev/null | head -n 1)
   if [ -n "$pkbin" ]; then
     pkport=$(free_port)
     node "$pkbin" --port="$pkport" > "$dir/portkey.out" 2>&1 &
