@@ -45,6 +45,12 @@
        llmsplit_result_free(&res);            -- also after a failure
        llmsplit_client_destroy(client);       -- waits (up to drain_ms) for silent calls
 
+   A judge grades the answers in the background: with "judge": {"model": "eval", "arms": 0.1}
+   in router_settings, the eval group's model scores a tenth of each arm's answers (1..10, a
+   "score" record) and compares every mirrored pair, blind and in both orders (a "judgement"
+   record); "min_score": 5 in rollback takes out an arm whose scores fall below 5. The judge is
+   sent the conversation and the answers: its provider sees what the arms see.
+
    Without a config, one call does what LiteLLM's completion_with_split_tests does:
 
        const char *models[] = {"gpt-4", "huggingface/https://my-endpoint.example/"};

@@ -1430,6 +1430,7 @@ static int mock_section(const char *t, size_t n, const char *label, const char *
     char open[32], close[40];
     const char *a, *e, *end = t + n;
     size_t ol, cl;
+    if (!t) return 0;
     snprintf(open, sizeof open, "\n[%s]\n", label);
     snprintf(close, sizeof close, "\n[End of %c%s]", label[0] + 'a' - 'A', label + 1);
     ol = strlen(open);
