@@ -10,6 +10,7 @@
 #include "../llmsplit.h"
 #include "test.h"
 #include "mock.h"
+#include "server.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -353,23 +354,109 @@ static void judge_malformed_answers_are_recorded_as_judge_errors(void) {
     judge_stop(&j);
 }
 
-/* A judge's verdict is read from the first JSON object in its answer, whatever surrounds it. */
+/* A scripted judge that answers every request with this text as the completion's content. */
+static void judge_server(server *srv, char *response, size_t cap, const char *content) {
+    llmsplit_json_writer w;
+    const char *body = "";
+    size_t len = 0;
+    llmsplit_json_writer_init(&w, NULL);
+    llmsplit_json_write_begin_object(&w);
+    LLMSPLIT_JSON_KEY(&w, "object");
+    llmsplit_json_write_string(&w, "chat.completion", 15);
+    LLMSPLIT_JSON_KEY(&w, "choices");
+    llmsplit_json_write_begin_array(&w);
+    llmsplit_json_write_begin_object(&w);
+    LLMSPLIT_JSON_KEY(&w, "message");
+    llmsplit_json_write_begin_object(&w);
+    LLMSPLIT_JSON_KEY(&w, "role");
+    llmsplit_json_write_string(&w, "assistant", 9);
+    LLMSPLIT_JSON_KEY(&w, "content");
+    llmsplit_json_write_string(&w, content, strlen(content));
+    llmsplit_json_write_end_object(&w);
+    LLMSPLIT_JSON_KEY(&w, "finish_reason");
+    llmsplit_json_write_string(&w, "stop", 4);
+    llmsplit_json_write_end_object(&w);
+    llmsplit_json_write_end_array(&w);
+    llmsplit_json_write_end_object(&w);
+    llmsplit_json_writer_result(&w, &body, &len, NULL);
+    snprintf(response, cap, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %lu\r\n\r\n%s",
+             (unsigned long)len, body);
+    llmsplit_json_writer_free(&w);
+    memset(srv, 0, sizeof *srv);
+    srv->parts[0] = response;
+    srv->keepalive = 1;
+    srv->threaded = 1;
+    server_start(srv);
+}
+
+/* The verdict is read from the first JSON object of the judge's answer, whatever surrounds it
+   (prose, a code fence); an answer without a valid one is a judge error. Each case asks a scripted
+   judge once for a score and once for a pair (two orders, the same answer: a verdict X reads as
+   ["X","X"]). */
 static void judge_verdicts_are_read_from_the_first_json_object(void) {
-    static const struct { const char *answer; double want; } pairs[] = {
-        {"{\"winner\": \"A\"}", 0}, {"```json\n{\"winner\":\"b\"}\n```", 1}, {"I say {\"winner\": \"Tie\"} because {x}", 2},
-        {"{\"reason\": \"{nested}\", \"winner\": \"B\"}", 1}, {"{x} then {\"winner\": \"A\"}", 0},
-        {"{\"winner\": \"C\"}", -1}, {"{\"winner\": \"A\"", -1}, {"no json", -1}, {"{\"verdict\": \"A\"}", -1},
-        {"{\"winner\": \"primary\"}", -1}, {"{\"score\": 7} {\"winner\": \"A\"}", -1},
+    static const struct { const char *answer, *pair, *score; } cases[] = {
+        {"{\"winner\": \"A\"}", "[\"A\",\"A\"]", NULL},
+        {"```json\n{\"winner\":\"b\"}\n```", "[\"B\",\"B\"]", NULL},
+        {"I say {\"winner\": \"Tie\"} because {x}", "[\"tie\",\"tie\"]", NULL},
+        {"{\"reason\": \"{nested}\", \"winner\": \"B\"}", "[\"B\",\"B\"]", NULL},
+        {"{x} then {\"winner\": \"A\"}", "[\"A\",\"A\"]", NULL},
+        {"{\"winner\": \"C\"}", NULL, NULL},
+        {"{\"winner\": \"A\"", NULL, NULL},
+        {"no json", NULL, NULL},
+        {"{\"verdict\": \"A\"}", NULL, NULL},
+        {"{\"winner\": \"primary\"}", NULL, NULL},
+        {"{\"score\": 7} {\"winner\": \"A\"}", NULL, "7"}, /* only the first object counts */
+        {"{\"score\": 1}", NULL, "1"},
+        {"{\"score\": 10}", NULL, "10"},
+        {"Score: {\"score\": 7.5}", NULL, "7.5"},
+        {"{\"score\": 0}", NULL, NULL},
+        {"{\"score\": 11}", NULL, NULL},
+        {"{\"score\": \"7\"}", NULL, NULL},
+        {"score: 7", NULL, NULL},
     };
-    static const struct { const char *answer; double want; } scores[] = {
-        {"{\"score\": 7}", 7}, {"{\"score\": 1}", 1}, {"{\"score\": 10}", 10}, {"{\"score\": 7.5}", 7.5},
-        {"{\"score\": 0}", -1}, {"{\"score\": 11}", -1}, {"{\"score\": \"7\"}", -1}, {"score: 7", -1},
-    };
+    static const char config[] =
+        "{\"model_list\": ["
+        " {\"model_name\": \"chat\", \"litellm_params\": {\"model\": \"openai/gpt-4\", \"api_base\": \"{mock}/v1\","
+        "  \"silent_model\": \"eval\"}},"
+        " {\"model_name\": \"eval\", \"litellm_params\": {\"model\": \"openai/gpt-4o\", \"api_base\": \"{mock}/v1\"}},"
+        " {\"model_name\": \"referee\", \"litellm_params\": {\"model\": \"openai/judge-model\", \"api_base\": \"{judge}/v1\"}}],"
+        " \"router_settings\": {\"judge\": {\"model\": \"referee\", \"pairs\": 1, \"arms\": 1}}}";
     size_t i;
-    for (i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
-        CHECK_EQ_DBL(llmsplit__verdict(NULL, pairs[i].answer, strlen(pairs[i].answer), 1), pairs[i].want);
-    for (i = 0; i < sizeof scores / sizeof scores[0]; i++)
-        CHECK_EQ_DBL(llmsplit__verdict(NULL, scores[i].answer, strlen(scores[i].answer), 0), scores[i].want);
+    NEED_MOCK();
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        static char response[2048];
+        server srv;
+        judge_mock j; /* only its URL: the scripted server */
+        lines s;
+        llmsplit_client *c;
+        const char *score = NULL, *judgement = NULL;
+        char want[64];
+        int scored, judged, errors, failed;
+        judge_server(&srv, response, sizeof response, cases[i].answer);
+        memset(&j, 0, sizeof j);
+        snprintf(j.m.url, sizeof j.m.url, "http://127.0.0.1:%d", srv.port);
+        c = make(config, &j, &s, 0);
+        CHECK(c != NULL);
+        if (!c) { server_stop(&srv); continue; }
+        ask_n(c, 1, 1);
+        scored = count(&s, &score, "\"event\":\"score\"", NULL);
+        judged = count(&s, &judgement, "\"event\":\"judgement\"", NULL);
+        errors = count(&s, NULL, "\"role\":\"judge\"", "\"status\":\"error\"", "\"error\":\"response: no ", NULL);
+        failed = t_cur_failed;
+        t_cur_failed = 0;
+        CHECK_EQ_INT(judged, cases[i].pair != NULL);
+        CHECK_EQ_INT(scored, cases[i].score != NULL);
+        CHECK_EQ_INT(errors, (cases[i].pair == NULL) + (cases[i].score == NULL)); /* a pair stops at its first order */
+        snprintf(want, sizeof want, "\"verdicts\":%s,", cases[i].pair ? cases[i].pair : "");
+        if (cases[i].pair && judgement) CHECK_CONTAINS(judgement, want);
+        snprintf(want, sizeof want, "\"value\":%s,", cases[i].score ? cases[i].score : "");
+        if (cases[i].score && score) CHECK_CONTAINS(score, want);
+        if (t_cur_failed) printf("  (case %lu: %s)\n", (unsigned long)i, cases[i].answer);
+        t_cur_failed |= failed;
+        llmsplit_client_destroy(c);
+        lines_free(&s);
+        server_stop(&srv);
+    }
 }
 
 /* Two arms; every primary call is scored; llama2's answers score 2, gpt-4's 8. */
