@@ -868,6 +868,69 @@ static void client_feedback_below_min_mean_rolls_the_arm_back_until_the_cooldown
     llmsplit_client_destroy(c);
 }
 
+static void feedback_config(char *out, size_t size, int changed) {
+    char other[400] = "";
+    if (changed)
+        snprintf(other, sizeof other, "{\"model_name\":\"other\",\"litellm_params\":{\"model\":\"openai/other\",\"api_base\":\"%s/v1\"}},", M.url);
+    snprintf(out, size,
+             "{\"model_list\":[%s"
+             "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/gpt-4\",\"api_base\":\"%s/v1\"}},"
+             "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/gpt-4o\",\"api_base\":\"%s/v1\"}}],"
+             "\"router_settings\":{\"rollback\":{\"cooldown_s\":600,"
+             "\"feedback\":{\"metric\":\"thumbs_up\",\"min_mean\":0.5,\"min_count\":5}}}}",
+             other, M.url, M.url);
+}
+
+/* Sends calls until n of them were answered by gpt-4, giving each of those a thumbs_up 0. */
+static void thumbs_down_gpt4(llmsplit_client *c, int n) {
+    int i;
+    for (i = 0; i < 200 && n > 0; i++) {
+        llmsplit_result r;
+        if (ask(c, "chat", NULL, &r) == LLMSPLIT_OK && strcmp(r.model, "openai/gpt-4") == 0) {
+            llmsplit_client_feedback(c, r.request_id, "thumbs_up", 0, NULL);
+            n--;
+        }
+        llmsplit_result_free(&r);
+    }
+}
+
+/* A reload keeps the feedback an arm has gathered, also when the arm moved to another index:
+   four thumbs down before it and one after trip the window of five. */
+static void client_reload_keeps_the_feedback_window_of_arms_that_stay(void) {
+    char path[] = "/tmp/llmsplit-test-config-XXXXXX", text[2048];
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    seen s;
+    int fd, i;
+    NEED_MOCK();
+    fd = mkstemp(path);
+    close(fd);
+    feedback_config(text, sizeof text, 0);
+    write_file(path, text);
+    memset(&d, 0, sizeof d);
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    d.config_file = path;
+    d.config_poll_ms = 20;
+    d.http.proxy = "";
+    d.on_record = on_record;
+    d.user_data = &s;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) { printf("  %s\n", err.message); unlink(path); return; }
+    thumbs_down_gpt4(c, 4);
+    CHECK_EQ_INT(s.rollbacks, 0);
+    feedback_config(text, sizeof text, 1); /* gpt-4 moves from deployment 0 to 1 */
+    write_file(path, text);
+    for (i = 0; i < 100 && config_events(&s) < 1; i++) sleep_ms(10);
+    CHECK_EQ_INT(config_events(&s), 1);
+    thumbs_down_gpt4(c, 1);
+    CHECK_EQ_INT(s.rollbacks, 1);
+    CHECK_EQ_STR(s.last_rollback_reason, "feedback thumbs_up mean 0 < 0.5 over 5 calls");
+    llmsplit_client_destroy(c);
+    unlink(path);
+}
+
 static void client_feedback_rollback_config_is_checked_with_key_paths(void) {
     static const struct { const char *feedback, *message; } cases[] = {
         {"{\"metric\":\"a b\",\"min_mean\":1,\"min_count\":2}", "router_settings.rollback.feedback.metric: must be a name"},
@@ -1061,6 +1124,7 @@ int main(int argc, char **argv) {
     RUN(client_feedback_remembers_only_the_last_calls);
     RUN(client_feedback_refuses_a_bad_metric_or_value);
     RUN(client_feedback_below_min_mean_rolls_the_arm_back_until_the_cooldown);
+    RUN(client_reload_keeps_the_feedback_window_of_arms_that_stay);
     RUN(client_feedback_rollback_config_is_checked_with_key_paths);
     RUN(client_invalid_config_is_refused_with_the_key_path);
     RUN(client_log_file_gets_one_json_line_per_record);
