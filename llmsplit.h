@@ -314,6 +314,13 @@ typedef struct llmsplit_chat_response {
     llmsplit_buf raw;             /* raw body of the final attempt when keep_raw */
 } llmsplit_chat_response;
 
+/* One request header: a name (an HTTP token) and a value (no CR or LF). Used by the HTTP layer's
+   requests and by the client desc's config_headers. */
+typedef struct llmsplit_http_header {
+    const char *name;
+    const char *value;
+} llmsplit_http_header;
+
 /* How the client (and the HTTP layer below it) connects: CA bundle, proxies, timeouts, the
    keep-alive pool. Zero fields are defaults. */
 typedef struct llmsplit_http_desc {
@@ -396,6 +403,17 @@ typedef struct llmsplit_client_desc {
     const char *config_url;       /* or a URL polled in the background (ETag / If-None-Match):
                                      https://, or http:// to a loopback host */
     int config_poll_ms;           /* 0: 1000 for a file, 30000 for a URL */
+    const char *config_api_key;   /* sent as "Authorization: Bearer KEY" with every config_url
+                                     request (a control plane that wants a key: llmsplit serve's
+                                     general_settings.config_read_key); NULL: none. Copied. It
+                                     goes to config_url's host only (redirects are never
+                                     followed) and never into a message, record or log line */
+    const llmsplit_http_header *config_headers; /* more headers for every config_url request
+                                     (num_config_headers of them), copied and kept as private
+                                     as config_api_key; not Host, Content-Length, Connection,
+                                     Transfer-Encoding, If-None-Match, nor Authorization
+                                     together with config_api_key */
+    int num_config_headers;
     int allow_insecure_config_url;/* DANGER: accept an http:// config_url to another host (a
                                      warning is logged); see Secrets in the RULES at the top */
     llmsplit_http_desc http;      /* CA file, insecure, proxies, connect timeout, ... */
@@ -838,11 +856,6 @@ LLMSPLIT_API const char *llmsplit_http_get_header(const llmsplit_http_response *
 LLMSPLIT_API void llmsplit_http_response_free(llmsplit_http_response *resp);
 
 typedef struct llmsplit_http llmsplit_http;
-
-typedef struct llmsplit_http_header {
-    const char *name;
-    const char *value;
-} llmsplit_http_header;
 
 typedef struct llmsplit_http_request {
     const char *method;           /* NULL: "POST" when there is a body, else "GET" */
@@ -9050,6 +9063,9 @@ struct llmsplit_client {
     llmsplit_rng rng;
     int64_t epoch_base, epochs;   /* split epochs: a random base, and how many were handed out */
     char *config_file, *config_url;
+    llmsplit_http_header *config_headers; /* config_api_key's Authorization, then config_headers:
+                                     one block with their strings, never logged */
+    int num_config_headers;
     int poll_ms;
     struct stat file_stat;        /* of the loaded file, to notice changes */
     char etag[256];
@@ -9544,7 +9560,7 @@ static void llmsplit__url_for_log(char *out, size_t cap, const char *url) {
 
 /* Fetches the config URL; 304 or an error keep the current config. */
 static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error *out_err) {
-    llmsplit_http_header hd[1];
+    llmsplit_http_header hd_local[8], *hd = hd_local;
     llmsplit_http_request rq;
     llmsplit_http_response resp;
     llmsplit_error err;
@@ -9556,20 +9572,34 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
     rq.url = c->config_url;
     rq.timeout_ms = 30000;
     rq.abort_flag = &c->stop;
+    if (c->num_config_headers >= (int)(sizeof hd_local / sizeof hd_local[0]) &&
+        !(hd = (llmsplit_http_header *)llmsplit__alloc(&c->allocator, (size_t)(c->num_config_headers + 1) * sizeof *hd))) {
+        llmsplit__set_error(&err, LLMSPLIT_ERR_NOMEM, "out of memory");
+        if (initial && out_err) *out_err = err;
+        return;
+    }
+    if (c->num_config_headers) memcpy(hd, c->config_headers, (size_t)c->num_config_headers * sizeof *hd);
+    rq.headers = hd;
+    rq.num_headers = c->num_config_headers;
     if (c->etag[0]) {
-        hd[0].name = "If-None-Match";
-        hd[0].value = c->etag;
-        rq.headers = hd;
-        rq.num_headers = 1;
+        hd[rq.num_headers].name = "If-None-Match";
+        hd[rq.num_headers++].value = c->etag;
     }
     if (llmsplit_http_send(c->http, &rq, &resp, &err) != LLMSPLIT_OK || (resp.status != 200 && resp.status != 304)) {
-        if (resp.status && !err.code) llmsplit__set_error(&err, LLMSPLIT_ERR_CONFIG, "config_url answered HTTP %d", resp.status);
+        if (resp.status && !err.code)
+            llmsplit__set_error(&err, LLMSPLIT_ERR_CONFIG, "config_url answered HTTP %d%s", resp.status,
+                                resp.status == 401 || resp.status == 403
+                                    ? (c->num_config_headers ? " (is config_api_key the key it wants?)"
+                                                             : " (it wants a key: set config_api_key)")
+                                    : "");
+        if (hd != hd_local) llmsplit__free(&c->allocator, hd);
         if (initial && out_err) *out_err = err;
         else if (!llmsplit__flag_set(&c->stop))
             llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "config: cannot fetch %s: %s", shown, err.message);
         llmsplit_http_response_free(&resp);
         return;
     }
+    if (hd != hd_local) llmsplit__free(&c->allocator, hd);
     if (resp.status == 200) {
         size_t n;
         const char *etag = llmsplit_http_get_header(&resp, "etag", &n);
@@ -9642,6 +9672,77 @@ static int llmsplit__config_url_ok(const llmsplit_client_desc *d, llmsplit_error
     return 1;
 }
 
+/* Copies s with its NUL to p; returns the byte after the NUL. */
+static char *llmsplit__copy_z(char *p, const char *s) {
+    size_t n = strlen(s) + 1;
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* config_api_key and config_headers, checked and copied into one block (the headers, then their
+   strings). A value may be a key: messages name the header, never its value. */
+static int llmsplit__config_headers(llmsplit_client *c, const llmsplit_client_desc *d, llmsplit_error *err) {
+    static const char *const owned[] = {"host", "content-length", "connection", "transfer-encoding", "if-none-match"};
+    int i, k, n = d->num_config_headers + (d->config_api_key != NULL), at = 0;
+    size_t bytes;
+    char *p;
+    if (d->num_config_headers < 0 || (d->num_config_headers > 0 && !d->config_headers)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: num_config_headers without config_headers");
+        return 0;
+    }
+    if (!n) return 1;
+    if (!d->config_url) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_api_key and config_headers go with config_url");
+        return 0;
+    }
+    bytes = (size_t)n * sizeof(llmsplit_http_header) + (d->config_api_key ? strlen(d->config_api_key) + 8 : 0);
+    for (i = 0; i < d->num_config_headers; i++) {
+        const char *name = d->config_headers[i].name, *value = d->config_headers[i].value ? d->config_headers[i].value : "";
+        for (k = 0; name && name[k] && llmsplit__tchar((unsigned char)name[k]); k++) {}
+        if (!name || !name[0] || name[k]) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_headers[%d]: the name must be an HTTP token", i);
+            return 0;
+        }
+        for (k = 0; k < (int)(sizeof owned / sizeof owned[0]); k++)
+            if (strcasecmp(name, owned[k]) == 0) {
+                llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_headers[%d]: %.40s is written by the client", i, name);
+                return 0;
+            }
+        if (d->config_api_key && strcasecmp(name, "authorization") == 0) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_headers[%d]: Authorization is config_api_key's", i);
+            return 0;
+        }
+        if (!llmsplit__header_ok(value)) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_headers[%d]: CR or LF in the value of %.40s", i, name);
+            return 0;
+        }
+        bytes += strlen(name) + strlen(value) + 2;
+    }
+    if (d->config_api_key && (!d->config_api_key[0] || !llmsplit__header_ok(d->config_api_key))) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_api_key is empty or has a CR or LF");
+        return 0;
+    }
+    if (!(c->config_headers = (llmsplit_http_header *)llmsplit__alloc(&c->allocator, bytes))) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    p = (char *)(c->config_headers + n);
+    if (d->config_api_key) {
+        c->config_headers[at].name = "Authorization";
+        c->config_headers[at++].value = p;
+        memcpy(p, "Bearer ", 7);
+        p = llmsplit__copy_z(p + 7, d->config_api_key);
+    }
+    for (i = 0; i < d->num_config_headers; i++, at++) {
+        c->config_headers[at].name = p;
+        p = llmsplit__copy_z(p, d->config_headers[i].name);
+        c->config_headers[at].value = p;
+        p = llmsplit__copy_z(p, d->config_headers[i].value ? d->config_headers[i].value : "");
+    }
+    c->num_config_headers = n;
+    return 1;
+}
+
 static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc, llmsplit_error *err) {
     llmsplit_client_desc d;
     llmsplit_client *c;
@@ -9679,6 +9780,7 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     if (!d.http.allocator.alloc_fn) d.http.allocator = d.allocator;
     if (!d.http.logger.func) d.http.logger = d.logger;
     if (!(c->http = llmsplit__http_create(&d.http, err))) goto fail;
+    if (!llmsplit__config_headers(c, &d, err)) goto fail;
     if (d.config_json) {
         cfg = llmsplit__config_parse(d.config_json, d.config_len ? d.config_len : strlen(d.config_json), &d.allocator, NULL, err);
     } else if (d.config_file) {
@@ -9775,6 +9877,7 @@ LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
     llmsplit__free(&c->allocator, c->log_path);
     llmsplit__free(&c->allocator, c->config_file);
     llmsplit__free(&c->allocator, c->config_url);
+    llmsplit__free(&c->allocator, c->config_headers);
     llmsplit__fb_free(&c->fb, &c->allocator);
     llmsplit__mutex_destroy(&c->lock);
     llmsplit__mutex_destroy(&c->log_lock);

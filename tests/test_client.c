@@ -681,6 +681,94 @@ static void client_config_url_must_be_https_unless_loopback(void) {
     CHECK_CONTAINS(last_warning, "config_url is plain http to 0.0.0.0 (allow_insecure_config_url)");
 }
 
+/* A control plane that wants a key: config_api_key and config_headers go with every poll, and
+   the key shows up in no message, warning or record. */
+static char poll_log[4096];
+static void collect_log(llmsplit_log_level level, const char *message, void *ud) {
+    size_t n = strlen(poll_log);
+    (void)level;
+    (void)ud;
+    snprintf(poll_log + n, sizeof poll_log - n, "%s\n", message);
+}
+
+static void client_config_url_sends_the_api_key_and_headers_to_its_host(void) {
+    static char ok[600];
+    static const char cfg[] = "{\"split\":{\"ollama/llama3\":1}}";
+    llmsplit_http_header extra[1];
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    server srv;
+    char url[64];
+    int i;
+    snprintf(ok, sizeof ok, "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nContent-Length: %u\r\n\r\n%s", (unsigned)strlen(cfg), cfg);
+    memset(&srv, 0, sizeof srv);
+    srv.seq[0] = ok;
+    srv.seq[1] = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n";
+    srv.read_request = 1;
+    srv.keepalive = 1;
+    server_start(&srv);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/config", srv.port);
+    extra[0].name = "X-Team";
+    extra[0].value = "blue";
+    memset(&d, 0, sizeof d);
+    d.config_url = url;
+    d.config_api_key = "cfg-key-123";
+    d.config_headers = extra;
+    d.num_config_headers = 1;
+    d.config_poll_ms = 20;
+    d.http.proxy = "";
+    d.logger.func = collect_log;
+    poll_log[0] = 0;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    for (i = 0; c && i < 300 && (LOAD(srv.requests) < 3 || !strstr(poll_log, "401")); i++) sleep_ms(10);
+    llmsplit_client_destroy(c);
+    server_stop(&srv);
+    /* the last request is a poll after the first answer: key, header and the ETag */
+    CHECK_CONTAINS(srv.last_request, "\r\nAuthorization: Bearer cfg-key-123\r\n");
+    CHECK_CONTAINS(srv.last_request, "\r\nX-Team: blue\r\n");
+    CHECK_CONTAINS(srv.last_request, "\r\nIf-None-Match: \"v1\"\r\n");
+    CHECK_CONTAINS(poll_log, "config_url answered HTTP 401 (is config_api_key the key it wants?)");
+    CHECK_NOT_CONTAINS(poll_log, "cfg-key-123");
+    CHECK_NOT_CONTAINS(poll_log, "blue");
+}
+
+/* Headers the client writes itself, a value that would split the request, a key without a URL
+   to send it to: refused at create, naming the header, never its value. */
+static void client_config_headers_are_checked_at_create(void) {
+    static const struct { const char *name, *value, *key, *file, *want; } cases[] = {
+        {"Host", "evil.example", NULL, NULL, "client: config_headers[0]: Host is written by the client"},
+        {"If-None-Match", "x", NULL, NULL, "client: config_headers[0]: If-None-Match is written by the client"},
+        {"X-Key", "secret-1\r\nX-Evil: 1", NULL, NULL, "client: config_headers[0]: CR or LF in the value of X-Key"},
+        {"Bad Name", "v", NULL, NULL, "client: config_headers[0]: the name must be an HTTP token"},
+        {"authorization", "Basic secret-1", "k", NULL, "client: config_headers[0]: Authorization is config_api_key's"},
+        {NULL, NULL, "secret-1", "/nonexistent.json", "client: config_api_key and config_headers go with config_url"},
+        {NULL, NULL, "secret-1\n", NULL, "client: config_api_key is empty or has a CR or LF"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        llmsplit_http_header h[1];
+        llmsplit_client_desc d;
+        llmsplit_client *c = NULL;
+        llmsplit_error err;
+        memset(&d, 0, sizeof d);
+        if (cases[i].name) {
+            h[0].name = cases[i].name;
+            h[0].value = cases[i].value;
+            d.config_headers = h;
+            d.num_config_headers = 1;
+        }
+        d.config_api_key = cases[i].key;
+        if (cases[i].file) d.config_file = cases[i].file;
+        else d.config_url = "http://127.0.0.1:1/config";
+        d.http.proxy = "";
+        CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_ERR_USAGE);
+        CHECK(c == NULL);
+        CHECK_STR(err.message, cases[i].want);
+        CHECK_NOT_CONTAINS(err.message, "secret-1");
+    }
+}
+
 /* --- feedback ------------------------------------------------------------------------------- */
 
 static const char *with_feedback_rollback; /* tests/data/client_with_feedback_rollback.json */
@@ -1055,6 +1143,8 @@ int main(int argc, char **argv) {
     RUN(client_destroy_abandons_a_config_parse_in_progress);
     RUN(client_log_is_reopened_after_it_was_moved);
     RUN(client_config_url_must_be_https_unless_loopback);
+    RUN(client_config_url_sends_the_api_key_and_headers_to_its_host);
+    RUN(client_config_headers_are_checked_at_create);
     RUN(client_feedback_record_names_the_arm_that_answered);
     RUN(client_feedback_for_an_unknown_call_is_recorded_with_nulls);
     RUN(client_feedback_in_the_log_shows_in_the_report_per_arm);
