@@ -42,9 +42,16 @@ bench-deps:
 # relocate, ~0.4 ms a run) and an installed copy needs nothing but libc.
 TOOL_LIBS := -Wl,-Bstatic -lbearssl -Wl,-Bdynamic -lpthread -lm
 
-$(BUILD)/llmsplit: tools/llmsplit.c $(wildcard tools/*.c tools/*.h) $(HDR) | deps
+# The dashboard's page is real files in tools/ui/, carried inside the tool as arrays in a
+# generated header (tools/embed.sh: od and sed).
+UI_ASSETS := tools/ui/index.html tools/ui/app.css tools/ui/app.js
+$(BUILD)/ui_assets.h: $(UI_ASSETS) tools/embed.sh
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(TOOL_LIBS)
+	sh tools/embed.sh $@ $(UI_ASSETS)
+
+$(BUILD)/llmsplit: tools/llmsplit.c $(wildcard tools/*.c tools/*.h) $(HDR) $(BUILD)/ui_assets.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) -I$(BUILD) -o $@ $< $(TOOL_LIBS)
 
 $(BUILD)/examples/%: examples/%.c $(HDR) | deps
 	@mkdir -p $(@D)
@@ -81,10 +88,10 @@ check-header: | deps
 	$(CXX) -std=c++11 $(WARN) -fsyntax-only $(BUILD)/hdr.cpp
 
 # Each file of the tool compiles on its own (the unity build would hide a missing include).
-check-tools: | deps
+check-tools: $(BUILD)/ui_assets.h | deps
 	@set -e; for f in tools/*.c; do \
-	  echo "$(CC) -std=c99 -fsyntax-only $$f"; $(CC) -std=c99 $(WARN) -fsyntax-only $$f; \
-	  if command -v clang >/dev/null 2>&1; then clang -std=c99 $(WARN) -fsyntax-only $$f; fi; done
+	  echo "$(CC) -std=c99 -fsyntax-only $$f"; $(CC) -std=c99 $(WARN) -I$(BUILD) -fsyntax-only $$f; \
+	  if command -v clang >/dev/null 2>&1; then clang -std=c99 $(WARN) -I$(BUILD) -fsyntax-only $$f; fi; done
 
 # what the tests use besides the build: a real TLS server (openssl s_server), a real nginx
 # to compare sticky picks with, and scipy to check the report's statistics against; without

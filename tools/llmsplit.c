@@ -93,6 +93,7 @@ int cmd_json(int argc, char **argv) {
 #include "pick.c"
 #include "report.c"
 #include "feedback.c"
+#include "ui.c"
 
 static const char usage_text[] =
     "llmsplit " LLMSPLIT_VERSION " - A/B testing and traffic mirroring for LLM calls\n"
