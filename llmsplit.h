@@ -312,6 +312,10 @@ typedef struct llmsplit_chat_response {
     double ttft_ms;               /* time to the first text delta when streaming, else -1 */
     int attempts;                 /* 1 + retries made */
     llmsplit_buf raw;             /* raw body of the final attempt when keep_raw */
+    double retry_after_s;         /* the provider's Retry-After (whole seconds) on the final failed
+                                     attempt; 0 when it sent none */
+    int delivered;                /* a stream handed something to on_delta or on_chunk: another
+                                     attempt (a retry, a fallback) would repeat it to the caller */
 } llmsplit_chat_response;
 
 /* One request header: a name (an HTTP token) and a value (no CR or LF). Used by the HTTP layer's
@@ -364,6 +368,8 @@ typedef struct llmsplit_record {
     int sticky;                   /* the arm came from the user key */
     const char *fallback_from;    /* upstream name of the arm first picked, when a fallback answered */
     int ok;                       /* status "ok" or "error" */
+    int client_closed;            /* status "client_closed" (not ok, not an error of the arm): the
+                                     caller's abort_flag stopped the call (llmsplit_request) */
     int http_status;              /* 0 when none */
     llmsplit_status code;         /* the category when not ok */
     const char *error;            /* the message when not ok; written as "category: message" */
@@ -402,7 +408,8 @@ typedef struct llmsplit_client_desc {
                                      and mirror_queue take effect at restart, drain_ms at once */
     const char *config_url;       /* or a URL polled in the background (ETag / If-None-Match):
                                      https://, or http:// to a loopback host */
-    int config_poll_ms;           /* 0: 1000 for a file, 30000 for a URL */
+    int config_poll_ms;           /* 0: 1000 for a file, 5000 for a URL (an unchanged config is a
+                                     304 answered from memory: a fleet can poll often) */
     const char *config_api_key;   /* sent as "Authorization: Bearer KEY" with every config_url
                                      request (a control plane that wants a key: llmsplit serve's
                                      general_settings.config_read_key); NULL: none. Copied. It
@@ -445,8 +452,26 @@ typedef struct llmsplit_request {
     const char *params_json;      /* extra parameters (merged over the deployment's own) */
     const char *user;             /* sticky key: the same user gets the same arm; NULL or "": random */
     int stream;
+    /* Gets each piece of answer text as it streams in. Return nonzero to stop the call. */
     int (*on_delta)(const char *text, size_t len, void *user_data);
-    void *user_data;
+    void *user_data;              /* passed to on_delta and on_chunk */
+    /* Gets the streamed answer as OpenAI chat.completion.chunk objects, one JSON text per call,
+       whatever the provider: an OpenAI-compatible provider's own events exactly as they came
+       (its "[DONE]" excepted), Anthropic's and Ollama's translated (role, content, tool-call
+       and finish chunks, in OpenAI's shape and order). A chunk with usage and no choices comes
+       last when params_json asks for it ("stream_options": {"include_usage": true}), and never
+       otherwise. Tool calls stream as OpenAI's deltas: index, id, type and name first, then
+       pieces of the arguments. Return nonzero to stop the call. Once a chunk or a delta has been
+       handed over, the call is neither retried nor sent to a fallback (the caller would get
+       the answer twice). While a callback runs, res (of llmsplit_client_chat) already holds
+       request_id, pair_id, and the group, model and deployment of the arm that streams. */
+    int (*on_chunk)(const char *json, size_t len, void *user_data);
+    /* Optional: when the int it points to becomes nonzero (another thread sets it: the program's
+       own client went away), the call stops within ~50 ms; the result and the record say
+       client_closed, and the call counts against no arm (neither errors nor rollback). */
+    const volatile int *abort_flag;
+    int group_required;           /* group must be a group of the config in use: a model string is
+                                     refused (LLMSPLIT_ERR_USAGE, res->unknown_group), not called */
 } llmsplit_request;
 
 typedef struct llmsplit_result {
@@ -461,6 +486,8 @@ typedef struct llmsplit_result {
     int mirrored;                 /* a copy went to a silent model */
     double cost_usd;              /* < 0 when unknown */
     char request_id[40], pair_id[40];
+    int unknown_group;            /* group_required and group is not a group of the config */
+    int client_closed;            /* the abort_flag stopped the call */
 } llmsplit_result;
 
 /* Sends one logical request: picks an arm of the group (sticky by user key or random), queues a
@@ -487,6 +514,28 @@ LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *cl
    when the client has no log; LLMSPLIT_ERR_USAGE when the file cannot be opened (the old one is
    kept). Thread-safe. */
 LLMSPLIT_API llmsplit_status llmsplit_client_reopen_log(llmsplit_client *client, llmsplit_error *err);
+
+/* Reads the config again now (the file, or the URL), without waiting for the watcher: for a
+   program that reloads on a signal such as SIGHUP (the library installs no handler, so the
+   handler sets a flag and the program calls this outside it). A text that parses to the config
+   in use changes nothing; a new one is installed as a watched change is (records, health kept).
+   LLMSPLIT_OK when the config in use is the file's (or the URL's) now; LLMSPLIT_ERR_CONFIG with
+   the reason when it cannot be read or is refused (the last good config keeps serving, and the
+   refusal is logged and recorded as the watcher's are); LLMSPLIT_ERR_USAGE for a client given
+   its config as text. Thread-safe: waits for a check the watcher has in progress. */
+LLMSPLIT_API llmsplit_status llmsplit_client_reload(llmsplit_client *client, llmsplit_error *err);
+
+/* Installs the config text (len bytes) now, for a program that is itself the source of its
+   clients' config (a control plane that edits it, then writes the file): parsed and validated
+   like a file, and installed as a reload is (health and cooldowns of the arms that stay kept; a
+   "config" record "reloaded from SOURCE", source NULL meaning "text"). For a client that follows
+   a file or a URL, the text counts as read from there: the same text read there later is no
+   reload and writes no record, so install first, then write the file. LLMSPLIT_OK when the text
+   is in use now (also when it was already); LLMSPLIT_ERR_CONFIG with the key path when it is
+   refused (the config in use stays, and the refusal is logged and recorded); LLMSPLIT_ERR_USAGE
+   for a missing client or text. Thread-safe: one reload at a time, the watcher's included. */
+LLMSPLIT_API llmsplit_status llmsplit_client_reload_text(llmsplit_client *client, const char *text, size_t len,
+                                                         const char *source, llmsplit_error *err);
 
 /* Waits until no silent call is queued or running, up to timeout_ms (< 0: forever): LLMSPLIT_OK
    when idle, LLMSPLIT_ERR_BUSY when silent calls were still queued or running at the timeout.
@@ -612,9 +661,12 @@ typedef struct llmsplit_config {
     double timeout_s;         /* router_settings.timeout (default 600) */
     int drain_ms;             /* shutdown wait for silent calls (default 10000) */
     llmsplit_rollback_settings rollback;
+    const char *master_key;   /* general_settings.master_key, for a gateway in front of the client
+                                 ("os.environ/NAME" read at load); NULL when absent or empty */
     /* private */
     void *llmsplit__blocks;
     llmsplit_allocator llmsplit__allocator;
+    void *llmsplit__ref;      /* the client's reference to it, when a client uses it */
 } llmsplit_config;
 
 /* Parses and validates a config: len bytes of JSON at json (no NUL needed). Accepted:
@@ -642,8 +694,10 @@ typedef struct llmsplit_config {
      llmsplit_client_feedback, min_mean finite, min_count 1..LLMSPLIT_ROLLBACK_MAX_WINDOW; no
      other keys). Its other keys (LiteLLM's routing_strategy, redis_host, ...) are
      ignored. No duration may exceed a day: a longer one is more often a typo than a wish.
-   - Other top-level keys (litellm_settings, general_settings, environment_variables, ...) are
-     ignored, so a LiteLLM proxy config loads unchanged. Nothing is taken from them.
+   - "general_settings": master_key (a string, "os.environ/NAME" read now), the key a gateway
+     such as `llmsplit serve` asks its clients for. Its other keys are ignored.
+   - Other top-level keys (litellm_settings, environment_variables, ...) are ignored, so a
+     LiteLLM proxy config loads unchanged. Nothing is taken from them.
 
    Weights: within a group either every deployment has one or none has (then the split is
    uniform); not all 0. silent_model names a group of this config or is a model string: it
@@ -671,6 +725,15 @@ LLMSPLIT_API void llmsplit_config_free(llmsplit_config *cfg);
 
 /* The group with this name, or NULL (also for a NULL cfg or name). */
 LLMSPLIT_API const llmsplit_group *llmsplit_config_group(const llmsplit_config *cfg, const char *name);
+
+/* The config a client is using now, for programs that show it or check a name against it (a
+   gateway listing its groups). The config stays valid, unchanged, until it is handed back with
+   llmsplit_client_config_release, also when a reload installs another one meanwhile; release
+   every config acquired, from any thread. Cheap (a lock held for a counter) and thread-safe.
+   NULL for a NULL client. */
+LLMSPLIT_API const llmsplit_config *llmsplit_client_config_acquire(llmsplit_client *client);
+/* Hands back a config from llmsplit_client_config_acquire; NULL is fine. */
+LLMSPLIT_API void llmsplit_client_config_release(llmsplit_client *client, const llmsplit_config *cfg);
 
 /* ==== >>public: 4. json ================================================================== */
 
@@ -950,6 +1013,9 @@ typedef struct llmsplit_chat_request {
     int (*on_delta)(const char *text, size_t len, void *user_data);
     void *user_data;
     const volatile int *abort_flag; /* see llmsplit_http_request */
+    /* Receives the stream as OpenAI chat.completion.chunk objects (see llmsplit_request.on_chunk).
+       Return nonzero to stop. */
+    int (*on_chunk)(const char *json, size_t len, void *user_data);
 } llmsplit_chat_request;
 
 /* Sends a chat request through http (which owns connections and TLS) and fills resp (free it with
@@ -5935,7 +6001,126 @@ struct llmsplit__stream {
        for the call (OpenAI's tool call index, Anthropic's content block index) */
     struct { llmsplit_buf id, name, args; int64_t key; } calls[16];
     int num_calls;
+    /* on_chunk: translate (the wire is not OpenAI's: chunks are made here), want_usage (the
+       caller asked for the usage chunk), usage_sent, role_sent; the made chunks' id and time */
+    int translate, want_usage, usage_sent, role_sent;
+    char chunk_id[48];
+    int64_t created;
 };
+
+/* One OpenAI chat.completion.chunk made here (a translated stream, or an answer that came
+   whole): a delta with any of role, text, one tool-call piece; or a finish; or usage. */
+typedef struct llmsplit__chunk {
+    const char *role;
+    const char *text;             /* with text_len; NULL: no content */
+    size_t text_len;
+    int call;                     /* index of the tool call this piece belongs to; -1: none */
+    const char *call_id, *call_name, *args; /* NULL: left out */
+    size_t call_id_len, call_name_len, args_len;
+    const char *finish;           /* finish_reason; NULL: null */
+    int usage;                    /* the usage chunk: no choices */
+} llmsplit__chunk;
+
+/* Hands a chunk to on_chunk; -1 (the stream stops) when the callback asks to stop. */
+static int llmsplit__pass_chunk(llmsplit__stream *st, const char *json, size_t len) {
+    st->resp->delivered = 1;
+    if (st->req->on_chunk(json, len, st->req->user_data) == 0) return 0;
+    llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the chunk callback");
+    st->failed = 1;
+    return -1;
+}
+
+static int llmsplit__send_chunk(llmsplit__stream *st, const llmsplit__chunk *ch) {
+    llmsplit_json_writer w;
+    const char *text;
+    size_t n;
+    int rc = 0;
+    if (!st->req->on_chunk || st->failed) return 0;
+    llmsplit_json_writer_init(&w, &st->resp->text.allocator);
+    llmsplit_json_write_begin_object(&w);
+    llmsplit__w_lit(&w, "id", st->chunk_id);
+    llmsplit__w_lit(&w, "object", "chat.completion.chunk");
+    LLMSPLIT_JSON_KEY(&w, "created");
+    llmsplit_json_write_int(&w, st->created);
+    llmsplit__w_lit(&w, "model", st->resp->model);
+    LLMSPLIT_JSON_KEY(&w, "choices");
+    llmsplit_json_write_begin_array(&w);
+    if (!ch->usage) {
+        llmsplit_json_write_begin_object(&w);
+        LLMSPLIT_JSON_KEY(&w, "index");
+        llmsplit_json_write_int(&w, 0);
+        LLMSPLIT_JSON_KEY(&w, "delta");
+        llmsplit_json_write_begin_object(&w);
+        if (ch->role) llmsplit__w_lit(&w, "role", ch->role);
+        if (ch->text) {
+            LLMSPLIT_JSON_KEY(&w, "content");
+            llmsplit_json_write_string(&w, ch->text, ch->text_len);
+        }
+        if (ch->call >= 0) {
+            LLMSPLIT_JSON_KEY(&w, "tool_calls");
+            llmsplit_json_write_begin_array(&w);
+            llmsplit_json_write_begin_object(&w);
+            LLMSPLIT_JSON_KEY(&w, "index");
+            llmsplit_json_write_int(&w, ch->call);
+            if (ch->call_id) {
+                LLMSPLIT_JSON_KEY(&w, "id");
+                llmsplit_json_write_string(&w, ch->call_id, ch->call_id_len);
+                llmsplit__w_lit(&w, "type", "function");
+            }
+            LLMSPLIT_JSON_KEY(&w, "function");
+            llmsplit_json_write_begin_object(&w);
+            if (ch->call_name) {
+                LLMSPLIT_JSON_KEY(&w, "name");
+                llmsplit_json_write_string(&w, ch->call_name, ch->call_name_len);
+            }
+            LLMSPLIT_JSON_KEY(&w, "arguments");
+            llmsplit_json_write_string(&w, ch->args ? ch->args : "", ch->args ? ch->args_len : 0);
+            llmsplit_json_write_end_object(&w);
+            llmsplit_json_write_end_object(&w);
+            llmsplit_json_write_end_array(&w);
+        }
+        llmsplit_json_write_end_object(&w);
+        LLMSPLIT_JSON_KEY(&w, "logprobs");
+        llmsplit_json_write_null(&w);
+        LLMSPLIT_JSON_KEY(&w, "finish_reason");
+        if (ch->finish) llmsplit_json_write_string(&w, ch->finish, strlen(ch->finish));
+        else llmsplit_json_write_null(&w);
+        llmsplit_json_write_end_object(&w);
+    }
+    llmsplit_json_write_end_array(&w);
+    if (ch->usage) {
+        int64_t p = st->resp->prompt_tokens > 0 ? st->resp->prompt_tokens : 0;
+        int64_t c = st->resp->completion_tokens > 0 ? st->resp->completion_tokens : 0;
+        LLMSPLIT_JSON_KEY(&w, "usage");
+        llmsplit_json_write_begin_object(&w);
+        LLMSPLIT_JSON_KEY(&w, "prompt_tokens");
+        llmsplit_json_write_int(&w, p);
+        LLMSPLIT_JSON_KEY(&w, "completion_tokens");
+        llmsplit_json_write_int(&w, c);
+        LLMSPLIT_JSON_KEY(&w, "total_tokens");
+        llmsplit_json_write_int(&w, p + c);
+        llmsplit_json_write_end_object(&w);
+        st->usage_sent = 1;
+    }
+    llmsplit_json_write_end_object(&w);
+    if ((text = llmsplit__w_result(&w, &n)) != NULL) rc = llmsplit__pass_chunk(st, text, n);
+    llmsplit_json_writer_free(&w);
+    return rc;
+}
+
+static void llmsplit__chunk_init(llmsplit__chunk *ch) {
+    memset(ch, 0, sizeof *ch);
+    ch->call = -1;
+}
+
+/* A finish chunk for the finish reason known now. */
+static int llmsplit__finish_chunk(llmsplit__stream *st) {
+    llmsplit__chunk ch;
+    if (!st->translate) return 0;
+    llmsplit__chunk_init(&ch);
+    ch.finish = st->resp->finish_reason[0] ? st->resp->finish_reason : "stop";
+    return llmsplit__send_chunk(st, &ch);
+}
 
 /* Hands text to the response and the caller. Servers that count UTF-16 units may split a
    surrogate pair across two events; the parser keeps such halves in their 3-byte form (ED A0..BF),
@@ -5976,10 +6161,18 @@ static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
     if (n) {
         if (!st->deltas++) st->resp->ttft_ms = llmsplit__now_msf() - st->t0;
         llmsplit_buf_append(&st->resp->text, out, n);
+        if (st->req->on_delta) st->resp->delivered = 1;
         if (st->req->on_delta && st->req->on_delta(out, n, st->req->user_data) != 0) {
             llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the delta callback");
             st->failed = 1;
             rc = -1;
+        } else if (st->translate) {
+            llmsplit__chunk ch;
+            llmsplit__chunk_init(&ch);
+            if (!st->role_sent++) ch.role = "assistant";
+            ch.text = out;
+            ch.text_len = n;
+            rc = llmsplit__send_chunk(st, &ch);
         }
     }
     llmsplit_buf_free(&big);
@@ -5989,28 +6182,55 @@ static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
 /* Adds to the tool call the provider numbers key, or with create starts it when it is new. The
    provider's numbers are not slots: Anthropic numbers every content block, text ones included,
    so a call is found by its key and the calls are numbered in the order they start. */
-static void llmsplit__tool_delta(llmsplit__stream *st, int64_t key, int create, const llmsplit_json_val *id,
-                                 const llmsplit_json_val *name, const llmsplit_json_val *args) {
-    size_t n;
+static void llmsplit__call_id(char out[32]);
+
+/* With a translated stream, the piece also goes to on_chunk as OpenAI's tool-call delta: the
+   call's id (made up when the provider gives none, and kept for the assembled calls), type and
+   name when it starts, then its arguments piece by piece. -1 when on_chunk asked to stop. */
+static int llmsplit__tool_delta(llmsplit__stream *st, int64_t key, int create, const llmsplit_json_val *id,
+                                const llmsplit_json_val *name, const llmsplit_json_val *args) {
+    llmsplit__chunk ch;
+    size_t n, args_from;
     const char *s;
-    int i;
+    int i, started = 0, rc = 0;
     for (i = 0; i < st->num_calls && st->calls[i].key != key; i++) {}
     if (i == st->num_calls) {
-        if (!create || i == (int)(sizeof st->calls / sizeof st->calls[0])) return;
+        if (!create || i == (int)(sizeof st->calls / sizeof st->calls[0])) return 0;
         llmsplit_buf_init(&st->calls[i].id, &st->resp->text.allocator);
         llmsplit_buf_init(&st->calls[i].name, &st->resp->text.allocator);
         llmsplit_buf_init(&st->calls[i].args, &st->resp->text.allocator);
         st->calls[i].key = key;
         st->num_calls++;
+        started = 1;
     }
     if ((s = llmsplit_json_str(id, &n)) != NULL) llmsplit_buf_append(&st->calls[i].id, s, n);
     if ((s = llmsplit_json_str(name, &n)) != NULL) llmsplit_buf_append(&st->calls[i].name, s, n);
+    args_from = st->calls[i].args.len;
     if (args) {
         llmsplit_json_writer tmp;
         llmsplit_json_writer_init(&tmp, &st->resp->text.allocator);
         if ((s = llmsplit__args_text(&tmp, args, &n)) != NULL) llmsplit_buf_append(&st->calls[i].args, s, n);
         llmsplit_json_writer_free(&tmp);
     }
+    if (!st->translate || !st->req->on_chunk) return 0;
+    llmsplit__chunk_init(&ch);
+    ch.call = i;
+    if (started) {
+        if (!st->calls[i].id.len) {
+            char made[32];
+            llmsplit__call_id(made);
+            llmsplit_buf_append(&st->calls[i].id, made, strlen(made));
+        }
+        if (!st->role_sent++) ch.role = "assistant";
+        ch.call_id = st->calls[i].id.data;
+        ch.call_id_len = st->calls[i].id.len;
+        ch.call_name = st->calls[i].name.data ? st->calls[i].name.data : "";
+        ch.call_name_len = st->calls[i].name.len;
+    }
+    ch.args = st->calls[i].args.data ? st->calls[i].args.data + args_from : "";
+    ch.args_len = st->calls[i].args.len - args_from;
+    if (started || ch.args_len) rc = llmsplit__send_chunk(st, &ch);
+    return rc;
 }
 
 static void llmsplit__stream_error(llmsplit__stream *st, const llmsplit_json_val *e) {
@@ -6376,23 +6596,31 @@ static int llmsplit__anthropic_event(llmsplit__stream *st, const char *event, co
     if (strcmp(type, "message_start") == 0) {
         llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_path(root, "message.usage.input_tokens"));
         llmsplit__copy_str(st->resp->role, sizeof st->resp->role, llmsplit_json_path(root, "message.role"));
+        if (st->translate && !st->role_sent++) { /* the first chunk, as soon as the provider says anything */
+            llmsplit__chunk ch;
+            llmsplit__chunk_init(&ch);
+            ch.role = "assistant";
+            ch.text = "";
+            rc = llmsplit__send_chunk(st, &ch);
+        }
     } else if (strcmp(type, "content_block_start") == 0) {
         const llmsplit_json_val *b = llmsplit_json_get(root, "content_block");
         const char *bt = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL);
         if (bt && strcmp(bt, "tool_use") == 0)
-            llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(root, "index")), 1, llmsplit_json_get(b, "id"),
-                                 llmsplit_json_get(b, "name"), NULL);
+            rc = llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(root, "index")), 1,
+                                      llmsplit_json_get(b, "id"), llmsplit_json_get(b, "name"), NULL);
         else if ((s = llmsplit_json_str(llmsplit_json_get(b, "text"), &n)) != NULL)
             rc = llmsplit__delta(st, s, n);
     } else if (strcmp(type, "content_block_delta") == 0) {
         const llmsplit_json_val *d = llmsplit_json_get(root, "delta");
         if ((s = llmsplit_json_str(llmsplit_json_get(d, "text"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
         else if (llmsplit_json_get(d, "partial_json"))
-            llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(root, "index")), 0, NULL, NULL,
-                                 llmsplit_json_get(d, "partial_json"));
+            rc = llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(root, "index")), 0, NULL, NULL,
+                                      llmsplit_json_get(d, "partial_json"));
     } else if (strcmp(type, "message_delta") == 0) {
         llmsplit__set_finish(st->resp, llmsplit_json_path(root, "delta.stop_reason"));
         llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_path(root, "usage.output_tokens"));
+        if (st->resp->finish_reason[0]) rc = llmsplit__finish_chunk(st);
     } else if (strcmp(type, "message_stop") == 0) {
         st->done = 1;
     }
@@ -6505,16 +6733,17 @@ static int llmsplit__ollama_event(llmsplit__stream *st, const char *event, const
     (void)event;
     if ((s = llmsplit_json_str(llmsplit_json_path(root, "message.content"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
     /* each line carries whole calls, never pieces of one: every call is a new one */
-    while (llmsplit_json_next(&it, NULL, &tc))
+    while (rc == 0 && llmsplit_json_next(&it, NULL, &tc))
         if (llmsplit_json_type_of(tc) == LLMSPLIT_JSON_OBJECT)
-            llmsplit__tool_delta(st, st->num_calls, 1, llmsplit_json_get(tc, "id"), llmsplit_json_path(tc, "function.name"),
-                                 llmsplit_json_path(tc, "function.arguments"));
-    if (llmsplit_json_is_true(llmsplit_json_get(root, "done"))) {
+            rc = llmsplit__tool_delta(st, st->num_calls, 1, llmsplit_json_get(tc, "id"),
+                                      llmsplit_json_path(tc, "function.name"), llmsplit_json_path(tc, "function.arguments"));
+    if (rc == 0 && llmsplit_json_is_true(llmsplit_json_get(root, "done"))) {
         st->done = 1;
         llmsplit__set_finish(st->resp, llmsplit_json_get(root, "done_reason"));
         llmsplit__ollama_finish(st->resp, st->num_calls > 0);
         llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
         llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_get(root, "eval_count"));
+        rc = llmsplit__finish_chunk(st);
     }
     return rc;
 }
@@ -6680,8 +6909,9 @@ LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char 
 /* --- calls --------------------------------------------------------------------------------- */
 
 /* The body a provider gets: the upstream model name, then its wire format's members. */
+/* want_usage (may be NULL): set to whether params ask for the usage chunk of a stream. */
 static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, const llmsplit_route *route,
-                                           llmsplit_buf *out, llmsplit_error *err) {
+                                           llmsplit_buf *out, int *want_usage, llmsplit_error *err) {
     const llmsplit__provider *p = &llmsplit__providers[route->provider];
     llmsplit_json_writer w;
     llmsplit_json_doc *pdoc = NULL;
@@ -6697,6 +6927,7 @@ static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, con
             return LLMSPLIT_ERR_USAGE;
         }
         params = llmsplit_json_root(pdoc);
+        if (want_usage) *want_usage = llmsplit_json_is_true(llmsplit_json_path(params, "stream_options.include_usage"));
     }
     llmsplit_json_writer_init(&w, &out->allocator);
     llmsplit_json_write_begin_object(&w);
@@ -6814,6 +7045,15 @@ static int llmsplit__stream_json(llmsplit__stream *st, const char *event, const 
         return -1;
     }
     rc = st->wire->read_event(st, event, root);
+    if (rc == 0 && !st->translate && st->req->on_chunk) {
+        /* an OpenAI-shaped provider's own chunk goes on as it came; its usage chunk only when
+           the caller asked for one (the library may have asked for itself, for the record) */
+        const llmsplit_json_val *u = llmsplit_json_get(root, "usage");
+        int has_usage = llmsplit_json_type_of(u) == LLMSPLIT_JSON_OBJECT;
+        if (has_usage) st->usage_sent = 1;
+        if (st->want_usage || !has_usage || llmsplit_json_len(llmsplit_json_get(root, "choices")) > 0)
+            rc = llmsplit__pass_chunk(st, data, len);
+    }
     llmsplit_json_free(doc);
     return rc;
 }
@@ -6919,6 +7159,13 @@ static llmsplit_status llmsplit__stream_end(llmsplit__stream *st) {
         llmsplit__delta(st, "\xef\xbf\xbd", 3);
     }
     llmsplit__stream_tool_calls(st);
+    if (st->want_usage && !st->usage_sent && st->req->on_chunk &&
+        (st->resp->prompt_tokens >= 0 || st->resp->completion_tokens >= 0)) {
+        llmsplit__chunk ch;
+        llmsplit__chunk_init(&ch);
+        ch.usage = 1;
+        if (llmsplit__send_chunk(st, &ch) != 0) return st->err && st->err->code ? st->err->code : LLMSPLIT_ERR_USAGE;
+    }
     return LLMSPLIT_OK;
 }
 
@@ -6933,6 +7180,13 @@ static void llmsplit__stream_init(llmsplit__stream *st, const llmsplit_chat_requ
     st->err = err;
     st->key = key;
     st->t0 = llmsplit__now_msf();
+    st->translate = wire != &llmsplit__wire_openai;
+    st->created = (int64_t)time(NULL);
+    if (req->on_chunk) {
+        char id[32];
+        llmsplit__call_id(id); /* "call_" and 24 hex digits */
+        snprintf(st->chunk_id, sizeof st->chunk_id, "chatcmpl-%s", id + 5);
+    }
     llmsplit_sse_init(&st->sse, &resp->text.allocator);
     st->sse.on_event = llmsplit__on_sse;
     st->sse.user_data = st;
@@ -6950,6 +7204,48 @@ static void llmsplit__stream_free(llmsplit__stream *st) {
         llmsplit_buf_free(&st->calls[i].name);
         llmsplit_buf_free(&st->calls[i].args);
     }
+}
+
+/* A stream request that the server answered whole (it ignored "stream"): the text goes to
+   on_delta as one delta, and on_chunk gets the chunks a stream of it would have had. */
+static llmsplit_status llmsplit__whole_as_stream(llmsplit__stream *st) {
+    llmsplit_chat_response *r = st->resp;
+    llmsplit_json_doc *calls = NULL;
+    llmsplit_json_iter it;
+    const llmsplit_json_val *c;
+    llmsplit__chunk ch;
+    int i = 0, rc = 0;
+    st->deltas = 0;
+    st->translate = 1;
+    if (r->text.len) {
+        llmsplit_buf whole = r->text;
+        llmsplit_buf_init(&r->text, &whole.allocator);
+        rc = llmsplit__delta(st, whole.data, whole.len);
+        llmsplit_buf_free(&whole);
+    }
+    if (!st->req->on_chunk) return rc ? (st->err && st->err->code ? st->err->code : LLMSPLIT_ERR_USAGE) : LLMSPLIT_OK;
+    if (rc == 0 && r->tool_calls.len)
+        calls = llmsplit__parse(&r->tool_calls.allocator, r->tool_calls.data, r->tool_calls.len, NULL);
+    it = llmsplit_json_iterate(llmsplit_json_root(calls));
+    while (rc == 0 && llmsplit_json_next(&it, NULL, &c)) {
+        llmsplit__chunk_init(&ch);
+        if (!st->role_sent++) ch.role = "assistant";
+        ch.call = i++;
+        ch.call_id = llmsplit_json_str(llmsplit_json_get(c, "id"), &ch.call_id_len);
+        ch.call_name = llmsplit_json_str(llmsplit_json_path(c, "function.name"), &ch.call_name_len);
+        ch.args = llmsplit_json_str(llmsplit_json_path(c, "function.arguments"), &ch.args_len);
+        if (!ch.call_id) ch.call_id = "";
+        if (!ch.call_name) ch.call_name = "";
+        rc = llmsplit__send_chunk(st, &ch);
+    }
+    llmsplit_json_free(calls);
+    if (rc == 0) rc = llmsplit__finish_chunk(st);
+    if (rc == 0 && st->want_usage && (r->prompt_tokens >= 0 || r->completion_tokens >= 0)) {
+        llmsplit__chunk_init(&ch);
+        ch.usage = 1;
+        rc = llmsplit__send_chunk(st, &ch);
+    }
+    return rc ? (st->err && st->err->code ? st->err->code : LLMSPLIT_ERR_USAGE) : LLMSPLIT_OK;
 }
 
 static double llmsplit__retry_after(const llmsplit_http_response *h) {
@@ -6976,8 +7272,9 @@ static void llmsplit__sleep_ms(double ms, const volatile int *abort_flag) {
 /* One attempt: the HTTP exchange and the answer. Returns the category; *retryable says whether
    another attempt could help. */
 static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit_route *route,
-                                        const char *key, const llmsplit_buf *body, llmsplit_chat_response *resp,
-                                        llmsplit_error *err, int *retryable, double *retry_after) {
+                                        const char *key, const llmsplit_buf *body, int want_usage,
+                                        llmsplit_chat_response *resp, llmsplit_error *err, int *retryable,
+                                        double *retry_after) {
     const llmsplit__provider *p = &llmsplit__providers[route->provider];
     llmsplit_http_header hd[5];
     llmsplit_http_request hr;
@@ -7015,6 +7312,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     memset(&st, 0, sizeof st);
     if (req->stream) {
         llmsplit__stream_init(&st, req, p->wire, resp, &h, err, key);
+        st.want_usage = want_usage;
         hr.on_body = llmsplit__on_stream_body;
         hr.user_data = &st;
     }
@@ -7027,7 +7325,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     }
     if (code != LLMSPLIT_OK) {
         /* a stream that fails after text arrived cannot be replayed without duplicating it */
-        *retryable = code == LLMSPLIT_ERR_NETWORK && !st.deltas;
+        *retryable = code == LLMSPLIT_ERR_NETWORK && !st.deltas && !resp->delivered;
         goto out;
     }
     if (h.status >= 400 || (h.status != 200 && h.status >= 300)) {
@@ -7041,13 +7339,8 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     if (!req->stream || st.mode == 3) {
         const llmsplit_buf *b = req->stream ? &st.errbody : &h.body;
         code = llmsplit__parse_answer(p->wire, resp, b->data ? b->data : "", b->len, err);
-        if (code == LLMSPLIT_OK && req->stream && resp->text.len) { /* the server ignored "stream": one delta */
-            llmsplit_buf whole = resp->text;
-            llmsplit_buf_init(&resp->text, &whole.allocator);
-            st.deltas = 0;
-            llmsplit__delta(&st, whole.data, whole.len);
-            llmsplit_buf_free(&whole);
-        }
+        if (code == LLMSPLIT_OK && req->stream) /* the server ignored "stream": the answer as one piece */
+            code = llmsplit__whole_as_stream(&st);
         goto out;
     }
     code = llmsplit__stream_end(&st);
@@ -7065,7 +7358,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
     double t0 = llmsplit__now_msf();
     llmsplit_status code;
     llmsplit_error local;
-    int attempt;
+    int attempt, want_usage = 0;
     if (!err) err = &local;
     memset(err, 0, sizeof *err);
     if (!resp) {
@@ -7099,7 +7392,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
         return err->code;
     }
     llmsplit_buf_init(&body, &http->allocator);
-    code = llmsplit__chat_body(req, &route, &body, err);
+    code = llmsplit__chat_body(req, &route, &body, &want_usage, err);
     if (code != LLMSPLIT_OK) {
         llmsplit_buf_free(&body);
         return code;
@@ -7109,7 +7402,8 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
         double retry_after, delay;
         resp->attempts = attempt + 1;
         memset(err, 0, sizeof *err);
-        code = llmsplit__chat_once(http, req, &route, key, &body, resp, err, &retryable, &retry_after);
+        code = llmsplit__chat_once(http, req, &route, key, &body, want_usage, resp, err, &retryable, &retry_after);
+        resp->retry_after_s = code == LLMSPLIT_OK ? 0 : retry_after;
         if (code == LLMSPLIT_OK || !retryable || attempt >= req->num_retries || llmsplit__flag_set(req->abort_flag)) break;
         /* exponential backoff with jitter (0.5-1x of 500 ms * 2^attempt, at most 8 s), or the
            server's Retry-After when it asks for longer (at most 60 s) */
@@ -7147,7 +7441,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req
         return LLMSPLIT_ERR_USAGE;
     }
     code = llmsplit_route_model(req->model, req->api_base, req->api_version, &route, e);
-    return code != LLMSPLIT_OK ? code : llmsplit__chat_body(req, &route, out, e);
+    return code != LLMSPLIT_OK ? code : llmsplit__chat_body(req, &route, out, NULL, e);
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_chat_read_answer(const char *model, int stream, const char *body, size_t len,
@@ -8100,6 +8394,14 @@ static int llmsplit__cfg_rollback(llmsplit__cfgp *p, const llmsplit_json_val *rb
     return 1;
 }
 
+/* general_settings: only master_key is read (LiteLLM's many other settings are its own). */
+static int llmsplit__cfg_general(llmsplit__cfgp *p, const llmsplit_json_val *gs) {
+    static const char base[] = "general_settings";
+    if (llmsplit_json_type_of(gs) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, base, "must be an object");
+    if (!llmsplit__cfg_no_dups(p, gs, base)) return 0;
+    return llmsplit__cfg_env_string(p, gs, base, "master_key", &p->cfg->master_key);
+}
+
 static int llmsplit__cfg_router(llmsplit__cfgp *p, const llmsplit_json_val *rs) {
     llmsplit_config *cfg = p->cfg;
     static const char base[] = "router_settings";
@@ -8122,7 +8424,7 @@ static int llmsplit__cfg_router(llmsplit__cfgp *p, const llmsplit_json_val *rs) 
 /* Builds the config from a parsed document; p->cfg is allocated and zeroed. */
 static int llmsplit__cfg_build(llmsplit__cfgp *p, const llmsplit_json_val *root) {
     llmsplit_config *cfg = p->cfg;
-    const llmsplit_json_val *list, *split, *rs;
+    const llmsplit_json_val *list, *split, *rs, *gs;
     size_t n_list = 0, n_split = 0, total;
     int *group_of = NULL, *fill, g, i;
     const char **params_key = NULL;
@@ -8169,6 +8471,7 @@ static int llmsplit__cfg_build(llmsplit__cfgp *p, const llmsplit_json_val *root)
     if (!llmsplit__cfg_weights(p, (int)n_list, params_key)) return 0;
     if (!llmsplit__cfg_silent(p, (int)n_list, params_key)) return 0;
     if (rs && !llmsplit__cfg_router(p, rs)) return 0;
+    if ((gs = llmsplit__cfg_get(root, "general_settings")) != NULL && !llmsplit__cfg_general(p, gs)) return 0;
     return 1;
 }
 
@@ -8903,7 +9206,7 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
             llmsplit_json_write_int(&w, r->split_epoch);
         }
         llmsplit__w_str_or_null(&w, "fallback_from", r->fallback_from);
-        llmsplit__w_str_or_null(&w, "status", r->ok ? "ok" : "error");
+        llmsplit__w_str_or_null(&w, "status", r->ok ? "ok" : r->client_closed ? "client_closed" : "error");
         llmsplit__w_int_or_null(&w, "http_status", r->http_status > 0 ? r->http_status : -1);
         if (r->ok || !r->error) {
             llmsplit__w_str_or_null(&w, "error", NULL);
@@ -9077,6 +9380,7 @@ struct llmsplit_client {
     int watcher_running;
 #endif
     int stop;                     /* atomic: the watcher should end */
+    llmsplit__mutex reload_lock;  /* one check of the file or URL at a time (watcher, reload) */
     int log_fd;
     llmsplit__mutex log_lock;     /* log_fd, log_id, next_log_check_ms */
     char *log_path;
@@ -9309,6 +9613,7 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
     if (!ref) goto nomem;
     ref->cfg = cfg;
     ref->refs = 1;
+    cfg->llmsplit__ref = ref;
     ref->seen = NULL;
     ref->group_epoch = NULL;
     ref->arm = NULL;
@@ -9396,7 +9701,7 @@ static int llmsplit__same_config(const llmsplit_config *a, const llmsplit_config
         a->drain_ms != b->drain_ms || x->window != y->window || x->max_error_rate != y->max_error_rate ||
         x->max_p95_ms != y->max_p95_ms || x->cooldown_s != y->cooldown_s ||
         strcmp(x->feedback_metric, y->feedback_metric) != 0 || x->feedback_min_mean != y->feedback_min_mean ||
-        x->feedback_min_count != y->feedback_min_count)
+        x->feedback_min_count != y->feedback_min_count || !llmsplit__same_str(a->master_key, b->master_key))
         return 0;
     for (i = 0; i < a->num_deployments; i++)
         if (!llmsplit__same_deployment(&a->deployments[i], &b->deployments[i])) return 0;
@@ -9513,15 +9818,25 @@ static void llmsplit__config_rejected(llmsplit_client *c, const llmsplit_error *
 }
 
 /* A config text read from the file or the URL after the first: parsed and installed unless it is
-   the text in use or the one last refused. */
-static void llmsplit__reload(llmsplit_client *c, const char *text, size_t len, const char *source) {
+   the text in use or the one last refused. 1 when the text in use is this one now; 0 when it
+   was refused (out_err, may be NULL, gets why). */
+static int llmsplit__reload(llmsplit_client *c, const char *text, size_t len, const char *source, llmsplit_error *out_err) {
     uint64_t hash = llmsplit__text_hash(text, len);
     llmsplit_config *cfg;
     llmsplit_error err;
-    if (hash == c->text_hash || hash == c->refused_hash) return;
+    if (hash == c->text_hash) return 1;
+    if (hash == c->refused_hash) {
+        if (out_err) llmsplit__set_error(out_err, LLMSPLIT_ERR_CONFIG, "the config from %s was refused; the last good one keeps serving", source);
+        return 0;
+    }
     cfg = llmsplit__config_parse(text, len, &c->allocator, &c->stop, &err);
-    if (cfg) llmsplit__swap(c, cfg, hash, source);
-    else llmsplit__config_rejected(c, &err, hash, source);
+    if (cfg) {
+        llmsplit__swap(c, cfg, hash, source);
+        return 1;
+    }
+    llmsplit__config_rejected(c, &err, hash, source);
+    if (out_err) *out_err = err;
+    return 0;
 }
 
 static int llmsplit__stat_changed(const struct stat *a, const struct stat *b) {
@@ -9532,20 +9847,29 @@ static int llmsplit__stat_changed(const struct stat *a, const struct stat *b) {
            0;
 }
 
-/* Reloads the config file when it changed since it was loaded. */
-static void llmsplit__check_file(llmsplit_client *c) {
+/* Reloads the config file when it changed since it was loaded (or, with force, whatever its
+   stat says). 1 when the config in use is the file's; 0 with out_err (may be NULL) filled. */
+static int llmsplit__check_file(llmsplit_client *c, int force, llmsplit_error *out_err) {
     struct stat st;
     llmsplit_error err;
     char *text;
     size_t n;
-    if (stat(c->config_file, &st) != 0 || !llmsplit__stat_changed(&st, &c->file_stat)) return;
-    c->file_stat = st;
+    int ok;
+    if (stat(c->config_file, &st) != 0) {
+        if (!force) return 1;
+    } else if (!llmsplit__stat_changed(&st, &c->file_stat) && !force) {
+        return 1;
+    } else {
+        c->file_stat = st;
+    }
     if (!(text = llmsplit__config_read(c->config_file, &c->allocator, &n, &err))) {
         llmsplit__config_rejected(c, &err, 0, c->config_file);
-        return;
+        if (out_err) *out_err = err;
+        return 0;
     }
-    llmsplit__reload(c, text, n, c->config_file);
+    ok = llmsplit__reload(c, text, n, c->config_file, out_err);
     llmsplit__free(&c->allocator, text);
+    return ok;
 }
 
 /* A URL as logs and records show it: without user information, query and fragment, which is
@@ -9575,7 +9899,7 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
     if (c->num_config_headers >= (int)(sizeof hd_local / sizeof hd_local[0]) &&
         !(hd = (llmsplit_http_header *)llmsplit__alloc(&c->allocator, (size_t)(c->num_config_headers + 1) * sizeof *hd))) {
         llmsplit__set_error(&err, LLMSPLIT_ERR_NOMEM, "out of memory");
-        if (initial && out_err) *out_err = err;
+        if (out_err) *out_err = err;
         return;
     }
     if (c->num_config_headers) memcpy(hd, c->config_headers, (size_t)c->num_config_headers * sizeof *hd);
@@ -9593,8 +9917,8 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
                                                              : " (it wants a key: set config_api_key)")
                                     : "");
         if (hd != hd_local) llmsplit__free(&c->allocator, hd);
-        if (initial && out_err) *out_err = err;
-        else if (!llmsplit__flag_set(&c->stop))
+        if (out_err) *out_err = err;
+        if (!initial && !llmsplit__flag_set(&c->stop))
             llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "config: cannot fetch %s: %s", shown, err.message);
         llmsplit_http_response_free(&resp);
         return;
@@ -9605,7 +9929,7 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
         const char *etag = llmsplit_http_get_header(&resp, "etag", &n);
         const char *body = resp.body.data ? resp.body.data : "";
         if (!initial) {
-            llmsplit__reload(c, body, resp.body.len, shown);
+            llmsplit__reload(c, body, resp.body.len, shown, out_err);
         } else if ((cfg = llmsplit__config_parse(body, resp.body.len, &c->allocator, &c->stop, &err)) != NULL) {
             c->text_hash = llmsplit__text_hash(body, resp.body.len);
             c->cur = llmsplit__cfgref_new(c, cfg, out_err);
@@ -9637,8 +9961,10 @@ static void *llmsplit__watcher_main(void *arg) {
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
         if (llmsplit__now_ms() < next) continue;
-        if (c->config_file) llmsplit__check_file(c);
+        llmsplit__lock(&c->reload_lock);
+        if (c->config_file) llmsplit__check_file(c, 0, NULL);
         else if (c->config_url) llmsplit__check_url(c, 0, NULL);
+        llmsplit__unlock(&c->reload_lock);
         next = llmsplit__now_ms() + c->poll_ms;
     }
     return NULL;
@@ -9771,9 +10097,10 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     c->keep_responses = d.keep_responses;
     c->on_record = d.on_record;
     c->user_data = d.user_data;
-    c->poll_ms = d.config_poll_ms > 0 ? d.config_poll_ms : d.config_url ? 30000 : 1000;
+    c->poll_ms = d.config_poll_ms > 0 ? d.config_poll_ms : d.config_url ? 5000 : 1000;
     llmsplit__mutex_init(&c->lock);
     llmsplit__mutex_init(&c->log_lock);
+    llmsplit__mutex_init(&c->reload_lock);
     llmsplit_rng_seed(&c->rng, d.seed);
     /* 32 random bits above a 20-bit counter: below 2^53, so every JSON reader keeps it exact */
     c->epoch_base = (int64_t)(llmsplit_rng_next(&c->rng) * 4294967296.0) << 20;
@@ -9881,6 +10208,7 @@ LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
     llmsplit__fb_free(&c->fb, &c->allocator);
     llmsplit__mutex_destroy(&c->lock);
     llmsplit__mutex_destroy(&c->log_lock);
+    llmsplit__mutex_destroy(&c->reload_lock);
     {
         llmsplit_allocator a = c->allocator;
         llmsplit__free(&a, c);
@@ -9893,6 +10221,54 @@ LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *c)
     s = c->stats;
     llmsplit__unlock(&c->lock);
     return s;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_client_reload(llmsplit_client *c, llmsplit_error *err) {
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    int ok = 1;
+    memset(e, 0, sizeof *e);
+    if (!c || (!c->config_file && !c->config_url)) {
+        llmsplit__set_error(e, LLMSPLIT_ERR_USAGE, "reload: %s", c ? "the client was given its config as text" : "missing client");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    llmsplit__lock(&c->reload_lock);
+    c->refused_hash = 0; /* asked for: a text refused before is read and refused again, with its reason */
+    if (c->config_file) {
+        ok = llmsplit__check_file(c, 1, e);
+    } else {
+        llmsplit__check_url(c, 0, e);
+        ok = e->code == LLMSPLIT_OK;
+    }
+    llmsplit__unlock(&c->reload_lock);
+    if (ok) return LLMSPLIT_OK;
+    if (e->code != LLMSPLIT_ERR_NOMEM) e->code = LLMSPLIT_ERR_CONFIG;
+    return e->code;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_client_reload_text(llmsplit_client *c, const char *text, size_t len,
+                                                         const char *source, llmsplit_error *err) {
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    int ok;
+    memset(e, 0, sizeof *e);
+    if (!c || (!text && len)) {
+        llmsplit__set_error(e, LLMSPLIT_ERR_USAGE, "reload: %s", c ? "missing text" : "missing client");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    llmsplit__lock(&c->reload_lock);
+    c->refused_hash = 0; /* asked for: a text refused before is parsed and refused again, with its reason */
+    ok = llmsplit__reload(c, text ? text : "", len, source ? source : "text", e);
+    llmsplit__unlock(&c->reload_lock);
+    if (ok) return LLMSPLIT_OK;
+    if (e->code != LLMSPLIT_ERR_NOMEM) e->code = LLMSPLIT_ERR_CONFIG;
+    return e->code;
+}
+
+LLMSPLIT_API const llmsplit_config *llmsplit_client_config_acquire(llmsplit_client *c) {
+    return c ? llmsplit__acquire(c)->cfg : NULL;
+}
+
+LLMSPLIT_API void llmsplit_client_config_release(llmsplit_client *c, const llmsplit_config *cfg) {
+    if (c && cfg) llmsplit__release(c, (llmsplit__cfgref *)cfg->llmsplit__ref);
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_client_wait_mirrors(llmsplit_client *c, int timeout_ms) {
@@ -10362,7 +10738,9 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
     rq.params_json = params;
     rq.stream = req->stream;
     rq.on_delta = req->on_delta;
+    rq.on_chunk = req->on_chunk;
     rq.user_data = req->user_data;
+    rq.abort_flag = req->abort_flag;
     if (dep) {
         rq.api_key = dep->api_key;
         rq.api_base = dep->api_base;
@@ -10385,7 +10763,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit_route chosen_route;
     llmsplit_error local;
     llmsplit_status e;
-    int d, i, sticky = 0;
+    int d, i, sticky = 0, closed = 0;
     int64_t split_epoch = 0;
     if (!err) err = &local;
     memset(err, 0, sizeof *err);
@@ -10405,7 +10783,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
 #ifdef LLMSPLIT_NO_THREADS
     if (c->config_file && llmsplit__now_ms() >= c->next_file_check_ms) {
         c->next_file_check_ms = llmsplit__now_ms() + c->poll_ms;
-        llmsplit__check_file(c);
+        llmsplit__check_file(c, 0, NULL);
     }
 #endif
     ref = llmsplit__acquire(c);
@@ -10413,6 +10791,21 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit__copy(res->pair_id, sizeof res->pair_id, res->request_id);
     llmsplit__copy(res->group, sizeof res->group, req->group);
     g = llmsplit_config_group(ref->cfg, req->group);
+    if (!g && req->group_required) {
+        char groups[200];
+        size_t used = 0;
+        for (i = 0; i < ref->cfg->num_groups && used < sizeof groups - 1; i++) {
+            int n = snprintf(groups + used, sizeof groups - used, "%s%s", i ? ", " : "", ref->cfg->groups[i].name);
+            used = n < 0 ? used : used + (size_t)n >= sizeof groups ? sizeof groups - 1 : used + (size_t)n;
+        }
+        groups[used] = 0;
+        llmsplit__utf8_fix_cut(groups, sizeof groups, (int)used);
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "'%.*s' is not a model group of the config (its groups: %s)",
+                            llmsplit__fit(req->group, 100), req->group, groups);
+        res->unknown_group = 1;
+        llmsplit__release(c, ref);
+        return err->code;
+    }
     if (!g) {
         /* a model string: one call, no split, no mirror */
         llmsplit__copy(res->model, sizeof res->model, req->group);
@@ -10434,21 +10827,27 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
            for the primary and is never repeated by retries or fallbacks */
         if (dep->silent_model) res->mirrored = llmsplit__mirror_enqueue(c, ref, dep, req, res->pair_id);
         e = llmsplit__call(c, ref, dep, dep->model, req, &res->response, err);
-        llmsplit__health(c, ref, d, e == LLMSPLIT_OK, res->response.latency_ms);
-        for (i = 0; e != LLMSPLIT_OK && e != LLMSPLIT_ERR_USAGE && i < g->num_fallbacks; i++) {
+        closed = e != LLMSPLIT_OK && llmsplit__flag_set(req->abort_flag);
+        if (!closed) llmsplit__health(c, ref, d, e == LLMSPLIT_OK, res->response.latency_ms);
+        /* no fallback once the caller has part of an answer, or has gone */
+        for (i = 0; e != LLMSPLIT_OK && e != LLMSPLIT_ERR_USAGE && !closed && !res->response.delivered &&
+                    i < g->num_fallbacks; i++) {
             const llmsplit_group *fg = llmsplit_config_group(ref->cfg, g->fallbacks[i]);
             int fs, fd = fg ? llmsplit__pick_in(c, ref, fg, req->user, &fs, NULL) : -1;
             if (fd < 0) continue;
             dep = &ref->cfg->deployments[fd];
             llmsplit_chat_response_free(&res->response);
-            e = llmsplit__call(c, ref, dep, dep->model, req, &res->response, err);
-            llmsplit__health(c, ref, fd, e == LLMSPLIT_OK, res->response.latency_ms);
-            res->fallback = 1;
+            res->fallback = 1; /* before the call: a streaming callback sees who answers */
             res->deployment = fd;
             llmsplit__copy(res->model, sizeof res->model, dep->model);
             llmsplit__copy(res->group, sizeof res->group, fg->name);
+            e = llmsplit__call(c, ref, dep, dep->model, req, &res->response, err);
+            closed = e != LLMSPLIT_OK && llmsplit__flag_set(req->abort_flag);
+            if (!closed) llmsplit__health(c, ref, fd, e == LLMSPLIT_OK, res->response.latency_ms);
         }
     }
+    if (!g) closed = e != LLMSPLIT_OK && llmsplit__flag_set(req->abort_flag);
+    res->client_closed = closed;
     res->cost_usd = e == LLMSPLIT_OK ? llmsplit__cost(dep, &res->response) : -1;
     memset(&r, 0, sizeof r);
     llmsplit__copy(r.request_id, sizeof r.request_id, res->request_id);
@@ -10465,11 +10864,12 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     else if (res->fallback)
         r.fallback_from = res->chosen_model;
     llmsplit__record_outcome(c, &r, &res->response, e, err, res->cost_usd);
+    r.client_closed = closed;
     llmsplit__emit(c, &r);
     llmsplit__lock(&c->lock);
     if (g && res->deployment >= 0) llmsplit__fb_add(&c->fb, &c->allocator, res->request_id, res->deployment, ref->arm[res->deployment]);
     c->stats.requests++;
-    if (e != LLMSPLIT_OK) c->stats.errors++;
+    if (e != LLMSPLIT_OK && !closed) c->stats.errors++;
     if (res->fallback) c->stats.fallbacks++;
     llmsplit__unlock(&c->lock);
     llmsplit__release(c, ref);

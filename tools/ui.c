@@ -2,7 +2,7 @@
 
    Included by tools/llmsplit.c after serve.c; uses only the public API of llmsplit.h. Every name
    here starts with ui_. Nothing in this file knows about sockets: the server hands each request
-   for /config..., /stats... or /ui... to ui_handle as a ui_request and writes the ui_response it
+   for /config..., /stats... or /ui... to ui_handle as a serve_request and writes the serve_response it
    gets back; a /stats/stream response asks the server to call ui_stream_event every second.
 
    The control plane keeps the config in use as text, numbered versions (1 is the text serve
@@ -44,6 +44,7 @@
    of one core: after a run that took T, the next waits at least 20 T. */
 
 #include "tool.h"
+#include "serve.h"
 #include "report.c" /* the verdict: the report's statistics, over the log so far */
 
 #include <fcntl.h>
@@ -64,55 +65,19 @@
 #define UI_SESSION_MS (12 * 3600 * 1000LL) /* a session's life */
 #define UI_LOGIN_FAILS 10         /* failed logins per minute before the next ones get 429 */
 #define UI_VERDICT_MS 5000        /* the verdict is recomputed at most this often */
-#define UI_SUMMARY_MAX 400        /* a history line's length */
+#define UI_SUMMARY_MAX 300        /* a history line's length */
+#define UI_MAX_STREAMS 32         /* /stats/stream readers at once (each holds one of serve's workers) */
 
 /* ---- the interface with the server ---------------------------------------------------- */
 
-/* What serve tells the control plane when it starts. Strings are copied. */
-typedef struct ui_desc {
-    const char *config_path;      /* the file serve runs from, written back on a change; NULL: none */
-    const char *config_text;      /* the config in use at start (config_len bytes) */
-    size_t config_len;
-    const char *master_key;       /* general_settings.master_key resolved; NULL: no auth */
-    const char *log_path;         /* serve --log: the verdict reads it; NULL: no verdict */
-    /* Puts a validated config into service: the client reloads it, and its "config" record's
-       reason is reason. 0 when it did; else fills err. Called with no lock of the caller held. */
-    int (*apply)(void *ctx, const char *text, size_t len, const char *reason, llmsplit_error *err);
-    void *ctx;
-} ui_desc;
-
-/* One request as the server read it. */
-typedef struct ui_request {
-    const char *method;           /* "GET", "PUT", ... */
-    const char *path;             /* without the query */
-    const char *query;            /* after '?', or NULL */
-    const char *body;
-    size_t body_len;
-    const char *(*header)(void *ctx, const char *name); /* a header's value (name any case) or NULL */
-    void *ctx;
-} ui_request;
-
-/* The answer: status, content type, extra header lines ("Name: value\r\n" each) and body. With
-   stream set, the server sends the headers and the body, then calls ui_stream_event every
-   second until the peer goes away or the server stops. */
-typedef struct ui_response {
-    int status;
-    const char *content_type;
-    llmsplit_buf headers;
-    llmsplit_buf body;
-    int stream;
-} ui_response;
-
+/* serve.h declares ui_handle; serve calls these too when it is built with the control plane
+   (LLMSPLIT_SERVE_UI): ui_start once its client exists, ui_record from its on_record,
+   ui_reload_file on SIGHUP, ui_stop before the client goes. One control plane per process. */
 typedef struct ui ui;
-
-/* The functions serve calls (not static, so this file compiles on its own without warnings). */
-llmsplit_status ui_create(const ui_desc *d, ui **out, llmsplit_error *err); /* version 1 = d->config_text */
-void ui_destroy(ui *u);
-int ui_owns(const char *path);                                  /* /config..., /stats..., /ui... */
-void ui_handle(ui *u, const ui_request *rq, ui_response *res);  /* res zeroed, buffers initialised */
-void ui_stream_event(ui *u, llmsplit_buf *out);                 /* the next /stats/stream event */
-void ui_record(ui *u, const llmsplit_record *r, const char *line, size_t len); /* from on_record */
-void ui_reload_file(ui *u);                                     /* SIGHUP: read the config file now */
+llmsplit_status ui_start(serve_server *srv, const char *log_path, llmsplit_error *err);
+void ui_stop(void);
+void ui_record(const llmsplit_record *r, const char *line, size_t len);
+void ui_reload_file(void);
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
@@ -498,9 +463,10 @@ typedef struct ui_off {           /* an arm switched off, and the weight it had 
 } ui_off;
 
 struct ui {
-    char *config_path, *master_key, *log_path;
-    int (*apply)(void *ctx, const char *text, size_t len, const char *reason, llmsplit_error *err);
-    void *ctx;
+    serve_server *srv;
+    llmsplit_client *client;      /* serve's: reload_text puts a change into service */
+    char *config_path, *log_path;
+    int streams;                  /* /stats/stream readers now (under slock) */
 
     pthread_mutex_t lock;         /* everything up to the window */
     ui_version hist[UI_HISTORY];  /* version n at hist[(n - 1) % UI_HISTORY] */
@@ -746,13 +712,13 @@ static char *ui_summary(const llmsplit_config *a, const llmsplit_config *b, cons
 
 /* ---- answers ----------------------------------------------------------------------------- */
 
-static void ui_header(ui_response *res, const char *name, const char *value) {
+static void ui_header(serve_response *res, const char *name, const char *value) {
     ui_printf(&res->headers, "%s: %s\r\n", name, value);
 }
 
-/* An OpenAI-shaped error, as the gateway's own: {"error":{"message","type","code"}}; a config
-   error also says where (line and col for a JSON error). */
-static void ui_error(ui_response *res, int status, const char *type, const char *message, const llmsplit_error *where) {
+/* An OpenAI-shaped error, as the gateway's own: {"error":{"message","type","param","code"}}; a
+   JSON error also says where (line and col). */
+static void ui_error(serve_response *res, int status, const char *type, const char *message, const llmsplit_error *where) {
     llmsplit_json_writer w;
     res->status = status;
     res->content_type = "application/json";
@@ -765,8 +731,10 @@ static void ui_error(ui_response *res, int status, const char *type, const char 
     ui_wstr(&w, message);
     LLMSPLIT_JSON_KEY(&w, "type");
     ui_wstr(&w, type);
+    LLMSPLIT_JSON_KEY(&w, "param");
+    llmsplit_json_write_null(&w);
     LLMSPLIT_JSON_KEY(&w, "code");
-    llmsplit_json_write_int(&w, status);
+    llmsplit_json_write_null(&w);
     if (where && where->line > 0) {
         LLMSPLIT_JSON_KEY(&w, "line");
         llmsplit_json_write_int(&w, where->line);
@@ -779,8 +747,8 @@ static void ui_error(ui_response *res, int status, const char *type, const char 
     ui_puts(&res->body, "\n");
 }
 
-static void ui_errorf(ui_response *res, int status, const char *type, const char *fmt, ...) TOOL_PRINTF(4, 5);
-static void ui_errorf(ui_response *res, int status, const char *type, const char *fmt, ...) {
+static void ui_errorf(serve_response *res, int status, const char *type, const char *fmt, ...) TOOL_PRINTF(4, 5);
+static void ui_errorf(serve_response *res, int status, const char *type, const char *fmt, ...) {
     char msg[700];
     va_list ap;
     va_start(ap, fmt);
@@ -789,7 +757,7 @@ static void ui_errorf(ui_response *res, int status, const char *type, const char
     ui_error(res, status, type, msg, NULL);
 }
 
-static void ui_json_answer(ui_response *res, int status, llmsplit_json_writer *w) {
+static void ui_json_answer(serve_response *res, int status, llmsplit_json_writer *w) {
     res->status = status;
     res->content_type = "application/json";
     if (!ui_take(w, &res->body)) { ui_error(res, 500, "server_error", "out of memory", NULL); return; }
@@ -833,10 +801,10 @@ static char *ui_member_json(const llmsplit_json_val *root, const char *key) {
 
 /* Validates text exactly as a config file is (llmsplit_config_parse: the key path of the first
    error), then what the control plane adds: general_settings is an object, master_key stays
-   what serve started with (changing the key of a running server from a request would lock out
-   its own dashboard), config_read_key is a string. 0 with res filled (400) when refused. The
-   candidate owns a copy of text. */
-static int ui_check(ui *u, const char *text, size_t len, ui_candidate *c, ui_response *res) {
+   what it is (changing the key of a running server from a request would lock out the dashboard
+   that sent it; the file edited by hand may), config_read_key is a string. 0 with res filled
+   (400) when refused. The candidate owns a copy of text. */
+static int ui_check(ui *u, const char *text, size_t len, int from_file, ui_candidate *c, serve_response *res) {
     llmsplit_error err;
     llmsplit_json_doc *doc = NULL;
     const llmsplit_json_val *root, *gs, *rk;
@@ -861,7 +829,7 @@ static int ui_check(ui *u, const char *text, size_t len, ui_candidate *c, ui_res
     else if (!(c->master_json = ui_master_json(gs)) || !(c->gs_json = ui_member_json(root, "general_settings")) ||
              !(c->text = ui_strndup(text, len)) || !ui_read_view(root, &c->read_view))
         ui_error(res, 500, "server_error", "out of memory", NULL);
-    else if (u->master_json && strcmp(u->master_json, c->master_json) != 0)
+    else if (!from_file && u->master_json && strcmp(u->master_json, c->master_json) != 0)
         ui_error(res, 400, "invalid_config",
                  "general_settings.master_key: cannot be changed while serve runs (it would lock out the dashboard "
                  "that sent it); edit the file and restart serve", NULL);
@@ -893,47 +861,68 @@ static char *ui_link_target(const char *path) {
     return out;
 }
 
-/* Writes text to path atomically: a temporary file in the same directory, with the old file's
-   permissions, flushed to disk, then renamed over it; readers see the old file or the new one,
-   never a part. A symbolic link is followed (the file it names is replaced, not the link). */
-static int ui_write_file(const char *path, const char *text, size_t len, char *why, size_t cap) {
-    char *real = ui_link_target(path), *tmp = NULL, *slash = NULL;
-    const char *target = real ? real : path;
+/* The first half of writing the config file atomically: text in a new file next to it (same
+   directory, so the rename is atomic; the old file's permissions), flushed to disk. *tmp and
+   *target are malloc'd; ui_replace_file renames one over the other, readers see the old file
+   or the new one, never a part. A symbolic link is followed (the file it names is replaced, not
+   the link: a config mounted through links stays where it is mounted). */
+static int ui_write_tmp(const char *path, const char *text, size_t len, char **tmp, char **target, char *why, size_t cap) {
+    char *slash;
     struct stat st;
     size_t off = 0;
-    int fd = -1, ok = 0;
-    if (!(tmp = (char *)malloc(strlen(target) + 32))) { snprintf(why, cap, "out of memory"); goto done; }
-    strcpy(tmp, target);
-    slash = strrchr(tmp, '/');
-    sprintf(slash ? slash + 1 : tmp, ".llmsplit-XXXXXX");
-    if ((fd = mkstemp(tmp)) < 0) { snprintf(why, cap, "cannot create a file next to it: %s", strerror(errno)); goto done; }
-    if (stat(target, &st) == 0) fchmod(fd, st.st_mode & 07777);
+    int fd;
+    *tmp = NULL;
+    if (!(*target = ui_link_target(path)) && !(*target = ui_strdup(path))) { snprintf(why, cap, "out of memory"); return 0; }
+    if (!(*tmp = (char *)malloc(strlen(*target) + 32))) { snprintf(why, cap, "out of memory"); goto fail; }
+    strcpy(*tmp, *target);
+    slash = strrchr(*tmp, '/');
+    strcpy(slash ? slash + 1 : *tmp, ".llmsplit-XXXXXX");
+    if ((fd = mkstemp(*tmp)) < 0) {
+        snprintf(why, cap, "cannot create a file next to it: %s", strerror(errno));
+        free(*tmp);
+        *tmp = NULL;
+        goto fail;
+    }
+    if (stat(*target, &st) == 0) fchmod(fd, st.st_mode & 07777);
     while (off < len) {
         ssize_t n = write(fd, text + off, len - off);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) { snprintf(why, cap, "%s", strerror(errno)); goto done; }
+        if (n <= 0) { snprintf(why, cap, "%s", n < 0 ? strerror(errno) : "short write"); close(fd); goto fail; }
         off += (size_t)n;
     }
-    if (fsync(fd) != 0) { snprintf(why, cap, "%s", strerror(errno)); goto done; }
-    if (close(fd) != 0) { fd = -1; snprintf(why, cap, "%s", strerror(errno)); goto done; }
-    fd = -1;
-    if (rename(tmp, target) != 0) { snprintf(why, cap, "%s", strerror(errno)); goto done; }
-    ok = 1;
-done:
-    if (fd >= 0) close(fd);
-    if (!ok && tmp && slash) unlink(tmp);
-    free(tmp);
-    free(real);
-    return ok;
+    if (fsync(fd) != 0) { snprintf(why, cap, "%s", strerror(errno)); close(fd); goto fail; }
+    if (close(fd) != 0) { snprintf(why, cap, "%s", strerror(errno)); goto fail; }
+    return 1;
+fail:
+    if (*tmp) unlink(*tmp);
+    free(*tmp);
+    free(*target);
+    *tmp = *target = NULL;
+    return 0;
 }
 
-/* Makes the candidate the version in use: written back to the file (unless it came from there),
-   applied to the running client, then recorded as a new version. Called with u->lock held, so
+/* A bounded copy of s for a record's reason, cut at a character. */
+static void ui_cut(char *out, size_t cap, const char *s) {
+    size_t n = strlen(s);
+    if (n >= cap) {
+        n = cap - 4;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) n--;
+        memcpy(out, s, n);
+        memcpy(out + n, "\xe2\x80\xa6", 4);
+        return;
+    }
+    memcpy(out, s, n + 1);
+}
+
+/* Makes the candidate the version in use. A change made here is put into service first (the
+   client's "config" record names the version and what changed), then the file is replaced; the
+   client, which follows the file, finds there the text it already has and does nothing more. A
+   change read from the file (from_file) is already the client's. Called with u->lock held, so
    changes happen one at a time. 1 with *made the new version (0: the text was the one in use,
    nothing to do); 0 with res filled when the file or the client refused (nothing changed). */
-static int ui_commit(ui *u, ui_candidate *c, const char *source, int from_file, int64_t *made, ui_response *res) {
+static int ui_commit(ui *u, ui_candidate *c, const char *source, int from_file, int64_t *made, serve_response *res) {
     ui_version *cur = ui_current(u), *nv;
-    char *summary, reason[UI_SUMMARY_MAX + 200], why[200];
+    char *summary, *tmp = NULL, *target = NULL, reason[360], why[200];
     llmsplit_error err;
     struct stat st;
     *made = 0;
@@ -948,19 +937,38 @@ static int ui_commit(ui *u, ui_candidate *c, const char *source, int from_file, 
         free(gs_old);
     }
     if (!summary) { ui_error(res, 500, "server_error", "out of memory", NULL); return 0; }
-    if (u->config_path && !from_file) {
-        if (!ui_write_file(u->config_path, c->text, c->len, why, sizeof why)) {
+    if (!from_file) {
+        char line[600];
+        if (u->config_path && !ui_write_tmp(u->config_path, c->text, c->len, &tmp, &target, why, sizeof why)) {
             ui_errorf(res, 500, "server_error", "cannot write %s: %s; nothing changed", u->config_path, why);
             free(summary);
             return 0;
         }
-    }
-    snprintf(reason, sizeof reason, "the control plane, version %lld (%s): %s", (long long)u->version + 1, source, summary);
-    if (u->apply && u->apply(u->ctx, c->text, c->len, reason, &err) != 0) {
-        if (u->config_path && !from_file) ui_write_file(u->config_path, cur->text, cur->len, why, sizeof why);
-        ui_errorf(res, 500, "server_error", "the gateway refused the config: %s; nothing changed", err.message);
-        free(summary);
-        return 0;
+        snprintf(line, sizeof line, "the control plane, version %lld (%s): %s", (long long)u->version + 1, source, summary);
+        ui_cut(reason, sizeof reason, line);
+        if (u->client && llmsplit_client_reload_text(u->client, c->text, c->len, reason, &err) != LLMSPLIT_OK) {
+            ui_errorf(res, err.code == LLMSPLIT_ERR_CONFIG ? 400 : 500, "invalid_config", "the gateway refused the config: %s; nothing changed",
+                      err.message);
+            if (tmp) unlink(tmp);
+            free(tmp);
+            free(target);
+            free(summary);
+            return 0;
+        }
+        if (tmp && rename(tmp, target) != 0) {
+            int e = errno;
+            snprintf(line, sizeof line, "the control plane, back to version %lld: %s could not be written", (long long)u->version,
+                     u->config_path);
+            if (u->client) llmsplit_client_reload_text(u->client, cur->text, cur->len, line, NULL);
+            ui_errorf(res, 500, "server_error", "cannot write %s: %s; nothing changed", u->config_path, strerror(e));
+            unlink(tmp);
+            free(tmp);
+            free(target);
+            free(summary);
+            return 0;
+        }
+        free(tmp);
+        free(target);
     }
     if (u->config_path && stat(u->config_path, &st) == 0) { u->file_st = st; u->file_known = 1; }
     u->version++;
@@ -980,6 +988,9 @@ static int ui_commit(ui *u, ui_candidate *c, const char *source, int from_file, 
     free(u->read_key);
     u->read_key = c->read_key;
     c->read_key = NULL;
+    free(u->master_json);
+    u->master_json = c->master_json;
+    c->master_json = NULL;
     free(u->read_text);
     u->read_text = c->read_view.data;
     u->read_len = c->read_view.len;
@@ -991,8 +1002,8 @@ static int ui_commit(ui *u, ui_candidate *c, const char *source, int from_file, 
 
 /* If-Match against the version in use: 1 when it matches or is absent (unless required); else
    412 (428 when required and absent) in res. */
-static int ui_precondition(ui *u, const ui_request *rq, int required, ui_response *res) {
-    const char *im = rq->header(rq->ctx, "if-match");
+static int ui_precondition(ui *u, const serve_request *rq, int required, serve_response *res) {
+    const char *im = rq->header(rq, "if-match");
     const ui_version *cur = ui_current(u);
     if (!im) {
         if (!required) return 1;
@@ -1024,7 +1035,7 @@ static int ui_precondition(ui *u, const ui_request *rq, int required, ui_respons
 }
 
 /* The answer to a change: the version in use, its ETag and what changed. */
-static void ui_changed(ui *u, int64_t made, ui_response *res) {
+static void ui_changed(ui *u, int64_t made, serve_response *res) {
     const ui_version *cur = ui_current(u);
     llmsplit_json_writer w;
     llmsplit_json_writer_init(&w, NULL);
@@ -1043,10 +1054,10 @@ static void ui_changed(ui *u, int64_t made, ui_response *res) {
 }
 
 /* Check, commit and answer: the whole of a change once its text is known. */
-static void ui_change(ui *u, const char *text, size_t len, const char *source, ui_response *res) {
+static void ui_change(ui *u, const char *text, size_t len, const char *source, serve_response *res) {
     ui_candidate c;
     int64_t made;
-    if (!ui_check(u, text, len, &c, res)) return;
+    if (!ui_check(u, text, len, 0, &c, res)) return;
     if (ui_commit(u, &c, source, 0, &made, res)) ui_changed(u, made, res);
     ui_candidate_free(&c);
 }
@@ -1143,7 +1154,7 @@ static void ui_off_keep(ui *u, const char *group, const char *label, double w) {
    switched off gets weight 0 and the control plane remembers the weight it had; switched on it
    gets that weight back, or the mean of the group's other non-zero weights when it was not
    switched off here (1 when there is none). */
-static void ui_patch_group(ui *u, const char *name, const ui_request *rq, ui_response *res) {
+static void ui_patch_group(ui *u, const char *name, const serve_request *rq, serve_response *res) {
     const llmsplit_group *g = llmsplit_config_group(u->cfg, name);
     llmsplit_json_doc *body = NULL, *cur = NULL;
     const llmsplit_json_val *root, *ws, *en, *k, *v;
@@ -1272,7 +1283,7 @@ done:
 
 /* PATCH /config/router_settings {KEY: value, ...}: each key set (null removes it), the rest kept;
    for mirror_sample_rate and the other router settings without sending the whole document. */
-static void ui_patch_router(ui *u, const ui_request *rq, ui_response *res) {
+static void ui_patch_router(ui *u, const serve_request *rq, serve_response *res) {
     llmsplit_json_doc *body = NULL, *cur = NULL;
     const llmsplit_json_val *root, *k, *v;
     llmsplit_json_iter it;
@@ -1325,7 +1336,7 @@ done:
 }
 
 /* POST /config/revert {"version": N}: version N's text again, as a new version. */
-static void ui_revert(ui *u, const ui_request *rq, ui_response *res) {
+static void ui_revert(ui *u, const serve_request *rq, serve_response *res) {
     llmsplit_json_doc *body = NULL;
     llmsplit_error err;
     const llmsplit_json_val *n;
@@ -1356,8 +1367,8 @@ static void ui_revert(ui *u, const ui_request *rq, ui_response *res) {
 /* ---- reading the config ------------------------------------------------------------------- */
 
 /* 1 when If-None-Match names etag (or is *). */
-static int ui_not_modified(const ui_request *rq, const char *etag) {
-    const char *inm = rq->header(rq->ctx, "if-none-match"), *p;
+static int ui_not_modified(const serve_request *rq, const char *etag) {
+    const char *inm = rq->header(rq, "if-none-match"), *p;
     size_t n = strlen(etag);
     if (!inm) return 0;
     for (p = inm; *p;) {
@@ -1375,7 +1386,7 @@ static int ui_not_modified(const ui_request *rq, const char *etag) {
 
 /* GET /config: the text in use (the read key's view for the read key) with its ETag; 304 when
    If-None-Match has it. Answered from memory: a fleet's polls cost a comparison each. */
-static void ui_get_config(ui *u, const ui_request *rq, int read_only, ui_response *res) {
+static void ui_get_config(ui *u, const serve_request *rq, int read_only, serve_response *res) {
     const ui_version *cur = ui_current(u);
     const char *etag = read_only ? u->read_etag : cur->etag;
     char version[32];
@@ -1391,7 +1402,7 @@ static void ui_get_config(ui *u, const ui_request *rq, int read_only, ui_respons
 }
 
 /* GET /config/history: the kept versions, newest first. */
-static void ui_history(ui *u, ui_response *res) {
+static void ui_history(ui *u, serve_response *res) {
     llmsplit_json_writer w;
     int64_t n;
     llmsplit_json_writer_init(&w, NULL);
@@ -1429,8 +1440,8 @@ static void ui_history(ui *u, ui_response *res) {
 enum { UI_NOBODY, UI_READER, UI_MASTER_BEARER, UI_MASTER_SESSION };
 
 /* The value of cookie name in the Cookie header, copied to out; 0 when absent. */
-static int ui_cookie(const ui_request *rq, const char *name, char *out, size_t cap) {
-    const char *c = rq->header(rq->ctx, "cookie"), *p;
+static int ui_cookie(const serve_request *rq, const char *name, char *out, size_t cap) {
+    const char *c = rq->header(rq, "cookie"), *p;
     size_t n = strlen(name);
     if (!c) return 0;
     for (p = c; *p;) {
@@ -1448,7 +1459,7 @@ static int ui_cookie(const ui_request *rq, const char *name, char *out, size_t c
 }
 
 /* The live session the request's cookie names, or NULL. Under u->lock. */
-static ui_session *ui_session_of(ui *u, const ui_request *rq) {
+static ui_session *ui_session_of(ui *u, const serve_request *rq) {
     char token[80];
     int64_t now = ui_mono_ms();
     size_t i;
@@ -1458,28 +1469,41 @@ static ui_session *ui_session_of(ui *u, const ui_request *rq) {
     return NULL;
 }
 
-static const char *ui_bearer(const ui_request *rq) {
-    const char *a = rq->header(rq->ctx, "authorization");
+static const char *ui_bearer(const serve_request *rq) {
+    const char *a = rq->header(rq, "authorization");
     if (!a || strncasecmp(a, "Bearer ", 7) != 0) return NULL;
     a += 7;
     while (*a == ' ') a++;
     return a;
 }
 
-static int ui_who(ui *u, const ui_request *rq, ui_session **session) {
+/* The master key in force, as serve reads it: general_settings.master_key of the config in use,
+   else $LLMSPLIT_MASTER_KEY. A malloc'd copy, NULL when there is none. */
+static char *ui_key(ui *u) {
+    const llmsplit_config *cfg = llmsplit_client_config_acquire(u->client);
+    const char *k = cfg ? cfg->master_key : NULL;
+    char *copy;
+    if (!k || !*k) k = getenv("LLMSPLIT_MASTER_KEY");
+    copy = k && *k ? ui_strdup(k) : NULL;
+    llmsplit_client_config_release(u->client, cfg);
+    return copy;
+}
+
+/* Who is asking: serve has compared the bearer with the master key (rq->authorized). */
+static int ui_who(ui *u, const serve_request *rq, const char *key, ui_session **session) {
     const char *b = ui_bearer(rq);
     *session = NULL;
-    if (b && u->master_key && ui_same_secret(b, u->master_key)) return UI_MASTER_BEARER;
+    if (key && rq->authorized) return UI_MASTER_BEARER;
     if (b && u->read_key && ui_same_secret(b, u->read_key)) return UI_READER;
     if ((*session = ui_session_of(u, rq)) != NULL) return UI_MASTER_SESSION;
-    if (!u->master_key) return UI_MASTER_BEARER; /* no key: everyone is the master */
+    if (!key) return UI_MASTER_BEARER; /* no key: everyone is the master */
     return UI_NOBODY;
 }
 
 /* Another site's page may make a visitor's browser send requests here; its Origin (sent with
    every cross-site request that changes something) then names another host than Host. */
-static int ui_cross_site(const ui_request *rq) {
-    const char *origin = rq->header(rq->ctx, "origin"), *host = rq->header(rq->ctx, "host"), *p;
+static int ui_cross_site(const serve_request *rq) {
+    const char *origin = rq->header(rq, "origin"), *host = rq->header(rq, "host"), *p;
     if (!origin) return 0;
     if (!host) return 1;
     p = strstr(origin, "://");
@@ -1489,8 +1513,8 @@ static int ui_cross_site(const ui_request *rq) {
 /* May this request change something? The master key as a bearer; or the session's cookie and its
    CSRF token; or, without a master key, a request no page of another site can have made (no
    cookie but a JSON body, or the CSRF token of any session). 0 with res filled when not. */
-static int ui_may_change(ui *u, const ui_request *rq, int who, ui_session *s, ui_response *res) {
-    const char *csrf = rq->header(rq->ctx, "x-csrf-token"), *ct = rq->header(rq->ctx, "content-type");
+static int ui_may_change(const serve_request *rq, int who, ui_session *s, int keyed, serve_response *res) {
+    const char *csrf = rq->header(rq, "x-csrf-token"), *ct = rq->header(rq, "content-type");
     if (ui_cross_site(rq)) {
         ui_errorf(res, 403, "forbidden", "a request from another site (Origin) cannot change the config");
         return 0;
@@ -1500,9 +1524,9 @@ static int ui_may_change(ui *u, const ui_request *rq, int who, ui_session *s, ui
         ui_errorf(res, 403, "forbidden", "missing or wrong X-CSRF-Token: reload the dashboard");
         return 0;
     }
-    if (who == UI_MASTER_BEARER && u->master_key) return 1;
+    if (who == UI_MASTER_BEARER && keyed) return 1;
     if (who == UI_MASTER_BEARER) { /* no master key: only what a page elsewhere cannot send */
-        if (!rq->header(rq->ctx, "cookie") && ct && strncasecmp(ct, "application/json", 16) == 0) return 1;
+        if (!rq->header(rq, "cookie") && ct && strncasecmp(ct, "application/json", 16) == 0) return 1;
         ui_errorf(res, 403, "forbidden", "send Content-Type: application/json (and no cookie), or the dashboard's X-CSRF-Token");
         return 0;
     }
@@ -1511,14 +1535,14 @@ static int ui_may_change(ui *u, const ui_request *rq, int who, ui_session *s, ui
     return 0;
 }
 
-static void ui_session_json(ui *u, const ui_session *s, ui_response *res) {
+static void ui_session_json(const ui_session *s, int keyed, serve_response *res) {
     llmsplit_json_writer w;
     llmsplit_json_writer_init(&w, NULL);
     llmsplit_json_write_begin_object(&w);
     LLMSPLIT_JSON_KEY(&w, "csrf");
     ui_wstr(&w, s ? s->csrf : "");
     LLMSPLIT_JSON_KEY(&w, "auth");
-    llmsplit_json_write_bool(&w, u->master_key != NULL);
+    llmsplit_json_write_bool(&w, keyed);
     LLMSPLIT_JSON_KEY(&w, "expires_in_s");
     llmsplit_json_write_int(&w, s ? (s->expires_ms - ui_mono_ms()) / 1000 : 0);
     llmsplit_json_write_end_object(&w);
@@ -1537,7 +1561,7 @@ static ui_session *ui_session_new(ui *u) {
     return s;
 }
 
-static void ui_set_cookie(ui_response *res, const char *token, long max_age) {
+static void ui_set_cookie(serve_response *res, const char *token, long max_age) {
     ui_printf(&res->headers, "Set-Cookie: llmsplit_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld\r\n",
               token, max_age);
 }
@@ -1545,18 +1569,18 @@ static void ui_set_cookie(ui_response *res, const char *token, long max_age) {
 /* POST /ui/login {"key": MASTER_KEY} (or key=... as a form): a session cookie and its CSRF token.
    More than UI_LOGIN_FAILS failures in a minute, from anywhere: 429 until the minute has passed,
    so the key cannot be guessed at the speed of the network. */
-static void ui_login(ui *u, const ui_request *rq, ui_response *res) {
+static void ui_login(ui *u, const serve_request *rq, const char *master, serve_response *res) {
     llmsplit_json_doc *doc = NULL;
     char key[512];
     int64_t now = ui_mono_ms();
     ui_session *s;
     key[0] = 0;
     if (ui_cross_site(rq)) { ui_errorf(res, 403, "forbidden", "a login from another site (Origin) is refused"); return; }
-    if (!u->master_key) {
+    if (!master) {
         s = ui_session_new(u);
         if (!s) { ui_errorf(res, 500, "server_error", "no randomness for a session token"); return; }
         ui_set_cookie(res, s->token, (long)(UI_SESSION_MS / 1000));
-        ui_session_json(u, s, res);
+        ui_session_json(s, 0, res);
         return;
     }
     if (u->nfail >= UI_LOGIN_FAILS && now - u->fails[u->nfail % UI_LOGIN_FAILS] < 60000) {
@@ -1576,14 +1600,14 @@ static void ui_login(ui *u, const ui_request *rq, ui_response *res) {
         ui_errorf(res, 401, "unauthorized", "send {\"key\": MASTER_KEY}");
         return;
     }
-    if (!ui_same_secret(key, u->master_key)) {
+    if (!ui_same_secret(key, master)) {
         u->fails[u->nfail++ % UI_LOGIN_FAILS] = now;
         ui_errorf(res, 401, "unauthorized", "that is not the master key");
         return;
     }
     if (!(s = ui_session_new(u))) { ui_errorf(res, 500, "server_error", "no randomness for a session token"); return; }
     ui_set_cookie(res, s->token, (long)(UI_SESSION_MS / 1000));
-    ui_session_json(u, s, res);
+    ui_session_json(s, 1, res);
 }
 
 /* ---- the live window ----------------------------------------------------------------------- */
@@ -1730,7 +1754,7 @@ static void ui_score(ui *u, const char *line, size_t len, int64_t sec) {
 }
 
 /* Every record of the gateway passes here (its on_record): cheap, under the window's own lock. */
-void ui_record(ui *u, const llmsplit_record *r, const char *line, size_t len) {
+static void ui_record_in(ui *u, const llmsplit_record *r, const char *line, size_t len) {
     int64_t now = ui_mono_ms(), sec = now / 1000;
     const char *ev = r->event ? r->event : "call";
     if (!u) return;
@@ -1740,7 +1764,11 @@ void ui_record(ui *u, const llmsplit_record *r, const char *line, size_t len) {
         const char *role = r->role ? r->role : "primary";
         if (strcmp(role, "primary") == 0) ui_primary(u, r, now, sec);
         else {
-            ui_wgroup *g = ui_wgroup_of(u, r->group);
+            /* a silent call counts in the group of the primary it copies (its pair), when known:
+               its own group is the silent model's */
+            uint64_t h;
+            ui_join *j = r->pair_id[0] ? ui_join_slot(u, r->pair_id, &h) : NULL;
+            ui_wgroup *g = ui_wgroup_of(u, j && j->arm && j->id == h && j->arm <= u->narms ? u->arms[j->arm - 1]->group : r->group);
             if (g) {
                 ui_gslot *gs = ui_gslot_at(g->s, sec);
                 if (strcmp(role, "silent") == 0) { gs->mirror++; gs->mirror_errors += !r->ok; g->mirror_total++; }
@@ -1982,6 +2010,17 @@ static void ui_write_group(ui *u, llmsplit_json_writer *w, const char *name, con
     llmsplit_json_write_end_object(w);
     LLMSPLIT_JSON_KEY(w, "rollbacks_total");
     llmsplit_json_write_int(w, wg ? (int64_t)wg->rollbacks_total : 0);
+    LLMSPLIT_JSON_KEY(w, "silent_for"); /* the arms mirrored to this group */
+    llmsplit_json_write_begin_array(w);
+    for (k = 0; u->cfg && k < u->cfg->num_deployments; k++) {
+        const llmsplit_deployment *d = &u->cfg->deployments[k];
+        char label[300], item[440];
+        if (!d->silent_model || strcmp(d->silent_model, name) != 0) continue;
+        ui_arm_label(d, label, sizeof label);
+        snprintf(item, sizeof item, "%s: %s", d->group, label);
+        ui_wstr(w, item);
+    }
+    llmsplit_json_write_end_array(w);
     LLMSPLIT_JSON_KEY(w, "control");
     ui_wval(w, llmsplit_json_get(vg, "control"));
     LLMSPLIT_JSON_KEY(w, "srm");
@@ -2092,7 +2131,7 @@ static void ui_stats_text(ui *u, llmsplit_buf *out) {
 
 /* One Server-Sent Event with the /stats document, for a /stats/stream response: the server
    appends it to the stream every second. */
-void ui_stream_event(ui *u, llmsplit_buf *out) {
+static void ui_stream_event(ui *u, llmsplit_buf *out) {
     ui_puts(out, "event: stats\ndata: ");
     ui_stats_text(u, out);
     ui_puts(out, "\n\n");
@@ -2139,7 +2178,7 @@ static void ui_verdict_compute(ui *u) {
 }
 
 /* The message of an error answer, for a log line. */
-static void ui_error_message(const ui_response *res, char *out, size_t cap) {
+static void ui_error_message(const serve_response *res, char *out, size_t cap) {
     llmsplit_json_doc *doc = NULL;
     const char *m = NULL;
     if (res->body.data && llmsplit_json_parse(res->body.data, res->body.len, NULL, &doc, NULL) == LLMSPLIT_OK)
@@ -2164,7 +2203,7 @@ static void ui_check_file(ui *u, int force) {
     char *text, why[200];
     size_t len;
     ui_candidate c;
-    ui_response res;
+    serve_response res;
     int64_t made;
     if (!u->config_path || stat(u->config_path, &st) != 0) return;
     pthread_mutex_lock(&u->lock);
@@ -2180,7 +2219,7 @@ static void ui_check_file(ui *u, int force) {
     if (!(text = tool_read_file(u->config_path, LLMSPLIT_CONFIG_MAX_BYTES, &len, why, sizeof why))) {
         tool_say("warning", "config: cannot read %s: %s; the config in use stays", u->config_path, why);
     } else if (len != ui_current(u)->len || memcmp(text, ui_current(u)->text, len) != 0) {
-        if (!ui_check(u, text, len, &c, &res)) {
+        if (!ui_check(u, text, len, 1, &c, &res)) {
             char msg[400];
             ui_error_message(&res, msg, sizeof msg);
             tool_say("warning", "config: %s changed but is refused, the config in use (version %lld) stays: %s",
@@ -2199,9 +2238,6 @@ static void ui_check_file(ui *u, int force) {
     llmsplit_buf_free(&res.body);
     pthread_mutex_unlock(&u->lock);
 }
-
-/* SIGHUP in serve: the file again, now. */
-void ui_reload_file(ui *u) { ui_check_file(u, 1); }
 
 static void *ui_main(void *arg) {
     ui *u = (ui *)arg;
@@ -2235,7 +2271,7 @@ static void *ui_main(void *arg) {
 
 /* ---- making and ending the control plane ---------------------------------------------------- */
 
-void ui_destroy(ui *u) {
+static void ui_free(ui *u) {
     size_t i;
     if (!u) return;
     if (u->running) {
@@ -2260,7 +2296,6 @@ void ui_destroy(ui *u) {
     free(u->master_json);
     free(u->read_text);
     free(u->config_path);
-    free(u->master_key);
     free(u->log_path);
     pthread_mutex_destroy(&u->lock);
     pthread_mutex_destroy(&u->wlock);
@@ -2269,35 +2304,55 @@ void ui_destroy(ui *u) {
     free(u);
 }
 
-/* Version 1 is the config serve started with (d->config_text, already validated by serve). */
-llmsplit_status ui_create(const ui_desc *d, ui **out, llmsplit_error *err) {
+/* The one control plane of the process, from ui_start to ui_stop. Requests and records reach it
+   from serve's threads; it is made before the first and ended after the last. */
+static ui *ui_the;
+
+/* ui_the is read from threads that were running before it was set (the client's) */
+#if defined(__GNUC__) || defined(__clang__)
+#define UI_THE() __atomic_load_n(&ui_the, __ATOMIC_ACQUIRE)
+#define UI_SET_THE(u) __atomic_store_n(&ui_the, (u), __ATOMIC_RELEASE)
+#else
+#define UI_THE() ui_the
+#define UI_SET_THE(u) (ui_the = (u))
+#endif
+
+/* Version 1 is the config file as serve started with it. */
+llmsplit_status ui_start(serve_server *srv, const char *log_path, llmsplit_error *err) {
     ui *u = (ui *)calloc(1, sizeof *u);
     ui_candidate c;
-    ui_response res;
+    serve_response res;
     struct stat st;
-    *out = NULL;
+    char *text = NULL, why[200];
+    size_t len = 0;
+    const char *path = serve_config_path(srv);
     memset(err, 0, sizeof *err);
     if (!u) { err->code = LLMSPLIT_ERR_NOMEM; snprintf(err->message, sizeof err->message, "out of memory"); return err->code; }
     pthread_mutex_init(&u->lock, NULL);
     pthread_mutex_init(&u->wlock, NULL);
     pthread_mutex_init(&u->slock, NULL);
     pthread_cond_init(&u->wake, NULL);
-    u->apply = d->apply;
-    u->ctx = d->ctx;
-    u->config_path = ui_strdup(d->config_path);
-    u->master_key = d->master_key && d->master_key[0] ? ui_strdup(d->master_key) : NULL;
-    u->log_path = ui_strdup(d->log_path);
+    u->srv = srv;
+    u->client = serve_client(srv);
+    u->config_path = ui_strdup(path);
+    u->log_path = ui_strdup(log_path);
     u->join = (ui_join *)calloc(UI_JOIN_SLOTS, sizeof *u->join);
     llmsplit_buf_init(&u->stats, NULL);
     memset(&res, 0, sizeof res);
     llmsplit_buf_init(&res.headers, NULL);
     llmsplit_buf_init(&res.body, NULL);
-    if (!u->join || (d->config_path && !u->config_path) || (d->log_path && !u->log_path)) {
+    if (path && stat(path, &st) == 0) { u->file_st = st; u->file_known = 1; } /* before the read: a change in between is seen later */
+    if (!u->join || (path && !u->config_path) || (log_path && !u->log_path)) {
         err->code = LLMSPLIT_ERR_NOMEM;
         snprintf(err->message, sizeof err->message, "out of memory");
-    } else if (!ui_check(u, d->config_text, d->config_len, &c, &res)) {
+    } else if (!path || !(text = tool_read_file(path, LLMSPLIT_CONFIG_MAX_BYTES, &len, why, sizeof why))) {
         err->code = LLMSPLIT_ERR_CONFIG;
-        ui_error_message(&res, err->message, sizeof err->message);
+        snprintf(err->message, sizeof err->message, "control plane: cannot read %.100s: %.150s", path ? path : "the config", path ? why : "no file");
+    } else if (!ui_check(u, text, len, 1, &c, &res)) {
+        char msg[300];
+        ui_error_message(&res, msg, sizeof msg);
+        err->code = LLMSPLIT_ERR_CONFIG;
+        snprintf(err->message, sizeof err->message, "control plane: %.100s: %.200s", path, msg);
     } else {
         ui_version *v = &u->hist[0];
         u->version = 1;
@@ -2307,7 +2362,7 @@ llmsplit_status ui_create(const ui_desc *d, ui **out, llmsplit_error *err) {
         v->len = c.len;
         ui_etag_of(c.text, c.len, v->etag);
         v->summary = ui_strdup("the config serve started with");
-        v->source = ui_strdup(d->config_path ? d->config_path : "start");
+        v->source = ui_strdup("start");
         u->cfg = c.cfg;
         u->read_key = c.read_key;
         u->master_json = c.master_json;
@@ -2315,8 +2370,7 @@ llmsplit_status ui_create(const ui_desc *d, ui **out, llmsplit_error *err) {
         u->read_len = c.read_view.len;
         ui_etag_of(u->read_text ? u->read_text : "", u->read_len, u->read_etag);
         free(c.gs_json);
-        if (d->config_path && stat(d->config_path, &st) == 0) { u->file_st = st; u->file_known = 1; }
-        if (!u->log_path) snprintf(u->verdict_note, sizeof u->verdict_note, "serve runs without --log: the verdict reads the log");
+        if (!u->log_path) snprintf(u->verdict_note, sizeof u->verdict_note, "serve runs without --log, and the verdict reads the log");
         if (pthread_create(&u->thread, NULL, ui_main, u) != 0) {
             err->code = LLMSPLIT_ERR_NOMEM;
             snprintf(err->message, sizeof err->message, "cannot start the control plane's thread");
@@ -2324,28 +2378,36 @@ llmsplit_status ui_create(const ui_desc *d, ui **out, llmsplit_error *err) {
             u->running = 1;
         }
     }
+    free(text);
     llmsplit_buf_free(&res.headers);
     llmsplit_buf_free(&res.body);
-    if (err->code) { ui_destroy(u); return err->code; }
-    *out = u;
+    if (err->code) { ui_free(u); return err->code; }
+    UI_SET_THE(u);
     return LLMSPLIT_OK;
+}
+
+/* After the last request and record: serve has stopped its workers. */
+void ui_stop(void) {
+    ui *u = UI_THE();
+    UI_SET_THE(NULL);
+    ui_free(u);
+}
+
+void ui_record(const llmsplit_record *r, const char *line, size_t len) {
+    ui *u = UI_THE();
+    if (u) ui_record_in(u, r, line, len);
+}
+
+/* SIGHUP in serve: the file again, now. */
+void ui_reload_file(void) {
+    ui *u = UI_THE();
+    if (u) ui_check_file(u, 1);
 }
 
 /* ---- routes --------------------------------------------------------------------------------- */
 
-/* 1 for the paths this file answers: /config, /stats and /ui, and everything under them. */
-int ui_owns(const char *path) {
-    static const char *const roots[] = {"/config", "/stats", "/ui"};
-    size_t i;
-    for (i = 0; i < sizeof roots / sizeof roots[0]; i++) {
-        size_t n = strlen(roots[i]);
-        if (strncmp(path, roots[i], n) == 0 && (path[n] == 0 || path[n] == '/')) return 1;
-    }
-    return 0;
-}
-
 /* The page and its two files: no script, style or font from anywhere else, no inline script. */
-static void ui_asset(ui_response *res, const unsigned char *data, size_t len, const char *type) {
+static void ui_asset(serve_response *res, const unsigned char *data, size_t len, const char *type) {
     res->status = 200;
     res->content_type = type;
     llmsplit_buf_append(&res->body, data, len);
@@ -2356,20 +2418,83 @@ static void ui_asset(ui_response *res, const unsigned char *data, size_t len, co
     ui_header(res, "Cache-Control", "no-cache");
 }
 
-static int ui_method(const ui_request *rq, const char *m) { return strcmp(rq->method, m) == 0; }
+static int ui_method(const serve_request *rq, const char *m) { return strcmp(rq->method, m) == 0; }
 
-static void ui_not_allowed(ui_response *res, const char *allow) {
+static void ui_not_allowed(serve_response *res, const char *allow) {
     ui_errorf(res, 405, "method_not_allowed", "use %s here", allow);
     ui_header(res, "Allow", allow);
 }
 
-/* Answers one request for a path ui_owns. res comes zeroed with its buffers initialised. */
-void ui_handle(ui *u, const ui_request *rq, ui_response *res) {
+/* GET /stats/stream: the /stats document as a Server-Sent Event every second, on this worker,
+   until the reader goes or serve stops. At most UI_MAX_STREAMS at once (503 beyond): each
+   holds one of serve's workers. Returns 1 (streamed) or 0 (res filled). */
+static int ui_stream(ui *u, const serve_request *rq, serve_response *res) {
+    llmsplit_buf ev;
+    int ok;
+    pthread_mutex_lock(&u->slock);
+    ok = u->streams < UI_MAX_STREAMS;
+    if (ok) u->streams++;
+    pthread_mutex_unlock(&u->slock);
+    if (!ok) {
+        ui_errorf(res, 503, "busy", "%d dashboards are following /stats/stream already; use GET /stats", UI_MAX_STREAMS);
+        ui_header(res, "Retry-After", "5");
+        return 0;
+    }
+    llmsplit_buf_init(&ev, NULL);
+    if (serve_stream_begin(rq, 200, "text/event-stream",
+                           "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nX-Accel-Buffering: no\r\n") == 0) {
+        ui_puts(&ev, "retry: 2000\n\n");
+        for (;;) {
+            int64_t next = ui_mono_ms() / 1000 * 1000 + 1000;
+            ui_stream_event(u, &ev);
+            if (ev.failed || serve_stream_write(rq, ev.data, ev.len) != 0) break;
+            ev.len = 0;
+            while (ui_mono_ms() < next && !serve_stopping(u->srv)) {
+                struct timespec ts = {0, 50 * 1000000L};
+                nanosleep(&ts, NULL);
+            }
+            if (serve_stopping(u->srv)) break;
+        }
+    }
+    llmsplit_buf_free(&ev);
+    pthread_mutex_lock(&u->slock);
+    u->streams--;
+    pthread_mutex_unlock(&u->slock);
+    return 1;
+}
+
+static void ui_route(ui *u, const serve_request *rq, const char *key, serve_response *res);
+
+/* Every request for /config, /stats, /ui and below (serve.h). Returns 1 when it streamed. */
+int ui_handle(const serve_request *rq, serve_response *res) {
+    ui *u = UI_THE();
+    char *key;
+    int streamed = 0;
+    ui_header(res, "X-Content-Type-Options", "nosniff");
+    ui_header(res, "Referrer-Policy", "no-referrer");
+    if (!u) { ui_errorf(res, 503, "busy", "the control plane is not running"); return 0; }
+    key = ui_key(u);
+    if (strcmp(rq->path, "/stats/stream") == 0 && ui_method(rq, "GET")) {
+        ui_session *s;
+        int who;
+        pthread_mutex_lock(&u->lock);
+        who = ui_who(u, rq, key, &s);
+        pthread_mutex_unlock(&u->lock);
+        if (who == UI_MASTER_BEARER || who == UI_MASTER_SESSION) streamed = ui_stream(u, rq, res);
+        else ui_errorf(res, who == UI_READER ? 403 : 401, who == UI_READER ? "forbidden" : "unauthorized",
+                       "send Authorization: Bearer MASTER_KEY, or log in at /ui");
+    } else {
+        ui_route(u, rq, key, res);
+    }
+    free(key);
+    return streamed;
+}
+
+/* Answers one request (but a stream). */
+static void ui_route(ui *u, const serve_request *rq, const char *key, serve_response *res) {
     const char *p = rq->path;
     ui_session *s = NULL;
     int who;
-    ui_header(res, "X-Content-Type-Options", "nosniff");
-    ui_header(res, "Referrer-Policy", "no-referrer");
     /* the page itself: public, it holds no data */
     if (strcmp(p, "/ui") == 0 || strcmp(p, "/ui/") == 0 || strcmp(p, "/ui/index.html") == 0) {
         if (!ui_method(rq, "GET") && !ui_method(rq, "HEAD")) { ui_not_allowed(res, "GET"); return; }
@@ -2385,7 +2510,7 @@ void ui_handle(ui *u, const ui_request *rq, ui_response *res) {
     }
     if (strcmp(p, "/stats") == 0 || strcmp(p, "/stats/stream") == 0) {
         pthread_mutex_lock(&u->lock);
-        who = ui_who(u, rq, &s);
+        who = ui_who(u, rq, key, &s);
         pthread_mutex_unlock(&u->lock);
         if (!ui_method(rq, "GET")) { ui_not_allowed(res, "GET"); return; }
         if (who != UI_MASTER_BEARER && who != UI_MASTER_SESSION) {
@@ -2394,42 +2519,35 @@ void ui_handle(ui *u, const ui_request *rq, ui_response *res) {
             return;
         }
         ui_header(res, "Cache-Control", "no-store");
-        if (p[6] == '/') {
-            res->status = 200;
-            res->content_type = "text/event-stream";
-            res->stream = 1;
-            ui_puts(&res->body, "retry: 2000\n\n");
-            ui_stream_event(u, &res->body);
-        } else {
-            res->status = 200;
-            res->content_type = "application/json";
-            ui_stats_text(u, &res->body);
-            ui_puts(&res->body, "\n");
-        }
+        res->status = 200;
+        res->content_type = "application/json";
+        ui_stats_text(u, &res->body);
+        ui_puts(&res->body, "\n");
         return;
     }
     pthread_mutex_lock(&u->lock); /* everything below reads or changes the config and the sessions */
-    who = ui_who(u, rq, &s);
+    who = ui_who(u, rq, key, &s);
     if (strcmp(p, "/ui/login") == 0) {
         if (!ui_method(rq, "POST")) ui_not_allowed(res, "POST");
-        else ui_login(u, rq, res);
+        else ui_login(u, rq, key, res);
     } else if (strcmp(p, "/ui/logout") == 0) {
         if (!ui_method(rq, "POST")) ui_not_allowed(res, "POST");
-        else if (ui_may_change(u, rq, who, s, res)) {
+        else if (ui_may_change(rq, who, s, key != NULL, res)) {
             if (s) memset(s, 0, sizeof *s);
             ui_set_cookie(res, "", 0);
-            res->status = 204;
+            res->status = 200;
+            ui_puts(&res->body, "{\"logged_out\":true}\n");
         }
     } else if (strcmp(p, "/ui/session") == 0) {
         if (!ui_method(rq, "GET")) ui_not_allowed(res, "GET");
-        else if (who == UI_MASTER_SESSION) ui_session_json(u, s, res);
+        else if (who == UI_MASTER_SESSION) ui_session_json(s, key != NULL, res);
         else ui_errorf(res, 401, "unauthorized", "log in with the master key");
     } else if (strcmp(p, "/config") == 0) {
         if (ui_method(rq, "GET") || ui_method(rq, "HEAD")) {
             if (who == UI_NOBODY) ui_errorf(res, 401, "unauthorized", "send Authorization: Bearer MASTER_KEY or CONFIG_READ_KEY");
             else ui_get_config(u, rq, who == UI_READER, res);
         } else if (ui_method(rq, "PUT")) {
-            if (ui_may_change(u, rq, who, s, res) && ui_precondition(u, rq, 1, res))
+            if (ui_may_change(rq, who, s, key != NULL, res) && ui_precondition(u, rq, 1, res))
                 ui_change(u, rq->body ? rq->body : "", rq->body_len, "PUT /config", res);
         } else {
             ui_not_allowed(res, "GET, PUT");
@@ -2442,16 +2560,16 @@ void ui_handle(ui *u, const ui_request *rq, ui_response *res) {
         else ui_history(u, res);
     } else if (strcmp(p, "/config/revert") == 0) {
         if (!ui_method(rq, "POST")) ui_not_allowed(res, "POST");
-        else if (ui_may_change(u, rq, who, s, res) && ui_precondition(u, rq, 0, res)) ui_revert(u, rq, res);
+        else if (ui_may_change(rq, who, s, key != NULL, res) && ui_precondition(u, rq, 0, res)) ui_revert(u, rq, res);
     } else if (strcmp(p, "/config/router_settings") == 0) {
         if (!ui_method(rq, "PATCH")) ui_not_allowed(res, "PATCH");
-        else if (ui_may_change(u, rq, who, s, res) && ui_precondition(u, rq, 0, res)) ui_patch_router(u, rq, res);
+        else if (ui_may_change(rq, who, s, key != NULL, res) && ui_precondition(u, rq, 0, res)) ui_patch_router(u, rq, res);
     } else if (strncmp(p, "/config/groups/", 15) == 0 && p[15]) {
         char name[512];
         if (!ui_method(rq, "PATCH")) ui_not_allowed(res, "PATCH");
         else if (!ui_unescape(p + 15, strlen(p + 15), name, sizeof name))
             ui_errorf(res, 400, "invalid_request", "the group name in the path is not valid percent-encoding");
-        else if (ui_may_change(u, rq, who, s, res) && ui_precondition(u, rq, 0, res)) ui_patch_group(u, name, rq, res);
+        else if (ui_may_change(rq, who, s, key != NULL, res) && ui_precondition(u, rq, 0, res)) ui_patch_group(u, name, rq, res);
     } else {
         ui_errorf(res, 404, "not_found",
                   "no such path; the control plane has /config, /config/history, /config/revert, /config/groups/GROUP, "
