@@ -22,7 +22,7 @@ url_of() {
 }
 
 "$tool" mock --listen 127.0.0.1:0 --status rl=429 --retry-after rl=7 --latency slow=3000 --latency lag=1000 \
-  --chunk-delay drip=300 > "$tmp/mock.out" 2>&1 &
+  --chunk-delay drip=2000 > "$tmp/mock.out" 2>&1 &
 pids="$pids $!"
 mock=$(url_of "$tmp/mock.out")
 if [ -z "$mock" ]; then echo "FAIL cli_serve_mock_starts"; exit 0; fi
@@ -204,11 +204,11 @@ check cli_serve_feedback_with_a_bad_metric_is_400 [ "$st" = 400 ]
 
 # a client that hangs up mid-stream: the upstream call stops, the record says client_closed
 curl -s -N --max-time 0.8 "$gw/v1/chat/completions" --data-binary '{"model":"dripping","messages":[{"role":"user","content":"one two three four five six seven eight nine ten"}],"stream":true}' > "$tmp/drip.body" 2>/dev/null
-i=0; while ! grep -q '"model":"drip".*"status":"client_closed"' "$log" && [ $i -lt 60 ]; do sleep 0.05; i=$((i+1)); done
+# the whole stream would take 20 s: its record comes at once only because the call was stopped
+i=0; while ! grep -q '"model":"drip".*"status":"client_closed"' "$log" && [ $i -lt 160 ]; do sleep 0.05; i=$((i+1)); done
 check cli_serve_client_gone_mid_stream_is_recorded_client_closed grep -q '"group":"dripping","model":"drip".*"status":"client_closed"' "$log"
-check cli_serve_client_gone_mid_stream_got_the_first_chunks grep -q '"content":"mock ' "$tmp/drip.body"
-lat=$(sed -n 's/.*"model":"drip".*"status":"client_closed".*"latency_ms":\([0-9.]*\).*/\1/p' "$log" | head -n 1)
-check cli_serve_client_gone_mid_stream_aborts_the_upstream_call sh -c '[ -n "$1" ] && [ "${1%.*}" -lt 2500 ]' - "$lat"
+check cli_serve_client_gone_mid_stream_got_the_first_chunk grep -q '"role":"assistant"' "$tmp/drip.body"
+check cli_serve_client_gone_mid_stream_is_no_error_of_the_arm sh -c 'curl -s "$1/metrics" | grep -q "^llmsplit_calls_total{role=\"primary\",group=\"dripping\",arm=\"drip #5\",status=\"client_closed\"} 1$"' - "$gw"
 check cli_serve_upstream_key_never_in_the_log sh -c '! grep -q sk-upstream-secret "$1" "$2"' - "$log" "$tmp/serve.err"
 
 # SIGHUP reloads at once: the new text has the same size and time, so only the signal can tell
