@@ -6023,6 +6023,11 @@ typedef struct llmsplit__chunk {
 
 /* Hands a chunk to on_chunk; -1 (the stream stops) when the callback asks to stop. */
 static int llmsplit__pass_chunk(llmsplit__stream *st, const char *json, size_t len) {
+    if (llmsplit__flag_set(st->req->abort_flag)) { /* the caller has gone: nothing more for it */
+        llmsplit__set_error(st->err, LLMSPLIT_ERR_NETWORK, "aborted by the caller (abort_flag)");
+        st->failed = 1;
+        return -1;
+    }
     st->resp->delivered = 1;
     if (st->req->on_chunk(json, len, st->req->user_data) == 0) return 0;
     llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the chunk callback");
@@ -6162,7 +6167,11 @@ static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
         if (!st->deltas++) st->resp->ttft_ms = llmsplit__now_msf() - st->t0;
         llmsplit_buf_append(&st->resp->text, out, n);
         if (st->req->on_delta) st->resp->delivered = 1;
-        if (st->req->on_delta && st->req->on_delta(out, n, st->req->user_data) != 0) {
+        if ((st->req->on_delta || st->req->on_chunk) && llmsplit__flag_set(st->req->abort_flag)) {
+            llmsplit__set_error(st->err, LLMSPLIT_ERR_NETWORK, "aborted by the caller (abort_flag)");
+            st->failed = 1;
+            rc = -1;
+        } else if (st->req->on_delta && st->req->on_delta(out, n, st->req->user_data) != 0) {
             llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the delta callback");
             st->failed = 1;
             rc = -1;
@@ -10848,6 +10857,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     }
     if (!g) closed = e != LLMSPLIT_OK && llmsplit__flag_set(req->abort_flag);
     res->client_closed = closed;
+    if (closed) llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "aborted by the caller: its client went away");
     res->cost_usd = e == LLMSPLIT_OK ? llmsplit__cost(dep, &res->response) : -1;
     memset(&r, 0, sizeof r);
     llmsplit__copy(r.request_id, sizeof r.request_id, res->request_id);

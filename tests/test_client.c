@@ -1118,9 +1118,294 @@ static void client_many_threads_with_mirroring(void) {
     llmsplit_client_destroy(c);
 }
 
+/* --- streaming to a gateway: chunks, abort, group_required, fallbacks, reload ------------------- */
+
+/* Collects what on_chunk and on_delta hand over. */
+typedef struct chunks {
+    char text[4096];          /* every chunk, one per line */
+    size_t len;
+    int n, usage_chunks;
+    char deltas[1024];
+    size_t deltas_len;
+    int stop_after;           /* > 0: ask to stop after this many chunks */
+    int *flag;                /* set to 1 after flag_after chunks */
+    int flag_after;
+} chunks;
+
+static int on_chunk(const char *json, size_t len, void *ud) {
+    chunks *k = (chunks *)ud;
+    if (k->len + len + 2 < sizeof k->text) {
+        memcpy(k->text + k->len, json, len);
+        k->len += len;
+        k->text[k->len++] = '\n';
+        k->text[k->len] = 0;
+    }
+    if (strstr(json, "\"choices\":[]") && strstr(json, "\"usage\":{")) k->usage_chunks++;
+    k->n++;
+    if (k->flag && k->n == k->flag_after) __atomic_store_n(k->flag, 1, __ATOMIC_SEQ_CST);
+    return k->stop_after > 0 && k->n >= k->stop_after;
+}
+
+static int on_text(const char *text, size_t len, void *ud) {
+    chunks *k = (chunks *)ud;
+    if (k->deltas_len + len < sizeof k->deltas) {
+        memcpy(k->deltas + k->deltas_len, text, len);
+        k->deltas_len += len;
+        k->deltas[k->deltas_len] = 0;
+    }
+    return 0;
+}
+
+static llmsplit_status ask_stream(llmsplit_client *c, const char *group, const char *params, chunks *k,
+                                  const volatile int *abort_flag, llmsplit_result *res, llmsplit_error *err) {
+    llmsplit_message m = {"user", "one two three", 0, NULL, NULL, NULL, NULL};
+    llmsplit_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.group = group;
+    rq.messages = &m;
+    rq.num_messages = 1;
+    rq.stream = 1;
+    rq.params_json = params;
+    rq.on_chunk = on_chunk;
+    rq.on_delta = on_text;
+    rq.user_data = k;
+    rq.abort_flag = abort_flag;
+    rq.group_required = 1;
+    return llmsplit_client_chat(c, &rq, res, err);
+}
+
+static const char *gateway_config =
+    "{\"model_list\":["
+    "{\"model_name\":\"oa\",\"litellm_params\":{\"model\":\"openai/gpt-s\",\"api_base\":\"{mock}/v1\",\"api_key\":\"k\"}},"
+    "{\"model_name\":\"an\",\"litellm_params\":{\"model\":\"anthropic/claude-s\",\"api_base\":\"{mock}\",\"api_key\":\"k\"}},"
+    "{\"model_name\":\"ol\",\"litellm_params\":{\"model\":\"ollama/llama-s\",\"api_base\":\"{mock}\"}},"
+    "{\"model_name\":\"drip\",\"litellm_params\":{\"model\":\"openai/dripping\",\"api_base\":\"{mock}/v1\",\"api_key\":\"k\"}},"
+    "{\"model_name\":\"limited\",\"litellm_params\":{\"model\":\"openai/limited\",\"api_base\":\"{mock}/v1\",\"api_key\":\"k\"}}]}";
+
+static void client_on_chunk_passes_openai_chunks_as_they_came(void) {
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    chunks k;
+    NEED_MOCK();
+    c = make(gateway_config, NULL, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    memset(&k, 0, sizeof k);
+    CHECK_EQ_INT(ask_stream(c, "oa", NULL, &k, NULL, &res, &err), LLMSPLIT_OK);
+    CHECK_CONTAINS(k.text, "\"object\":\"chat.completion.chunk\"");
+    CHECK_CONTAINS(k.text, "\"delta\":{\"content\":\"three\"}");
+    CHECK_CONTAINS(k.text, "\"finish_reason\":\"stop\"");
+    /* the library asks OpenAI for usage for its record, but the caller did not: no usage chunk */
+    CHECK_EQ_INT(k.usage_chunks, 0);
+    CHECK_EQ_INT(res.response.prompt_tokens, 3);
+    CHECK_STR(k.deltas, "mock reply from gpt-s: one two three");
+    CHECK_EQ_INT(res.response.delivered, 1);
+    llmsplit_result_free(&res);
+    memset(&k, 0, sizeof k);
+    CHECK_EQ_INT(ask_stream(c, "oa", "{\"stream_options\":{\"include_usage\":true}}", &k, NULL, &res, &err), LLMSPLIT_OK);
+    CHECK_EQ_INT(k.usage_chunks, 1);
+    CHECK_CONTAINS(k.text, "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":7,\"total_tokens\":10}");
+    llmsplit_result_free(&res);
+    llmsplit_client_destroy(c);
+}
+
+static void client_on_chunk_translates_anthropic_and_ollama_streams(void) {
+    static const char *const groups[] = {"an", "ol"};
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    chunks k;
+    int i;
+    NEED_MOCK();
+    c = make(gateway_config, NULL, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    for (i = 0; i < 2; i++) {
+        memset(&k, 0, sizeof k);
+        CHECK_EQ_INT(ask_stream(c, groups[i], "{\"stream_options\":{\"include_usage\":true}}", &k, NULL, &res, &err), LLMSPLIT_OK);
+        CHECK_CONTAINS(k.text, "\"object\":\"chat.completion.chunk\"");
+        CHECK_CONTAINS(k.text, "\"delta\":{\"role\":\"assistant\"");
+        CHECK_CONTAINS(k.text, "\"delta\":{\"content\":\"three\"},\"logprobs\":null,\"finish_reason\":null}");
+        CHECK_CONTAINS(k.text, "\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}");
+        CHECK_CONTAINS(k.text, "\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":");
+        CHECK_EQ_INT(k.usage_chunks, 1);
+        llmsplit_result_free(&res);
+        memset(&k, 0, sizeof k);
+        CHECK_EQ_INT(ask_stream(c, groups[i], NULL, &k, NULL, &res, &err), LLMSPLIT_OK);
+        CHECK_EQ_INT(k.usage_chunks, 0);
+        llmsplit_result_free(&res);
+    }
+    llmsplit_client_destroy(c);
+}
+
+static void client_abort_flag_stops_the_stream_and_records_client_closed(void) {
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    chunks k;
+    seen s;
+    int flag = 0;
+    NEED_MOCK();
+    c = make(gateway_config, &s, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    memset(&k, 0, sizeof k);
+    k.flag = &flag; /* the "client" goes away after two chunks: the rest (300 ms apart) never comes */
+    k.flag_after = 2;
+    CHECK(ask_stream(c, "drip", NULL, &k, &flag, &res, &err) != LLMSPLIT_OK);
+    CHECK_EQ_INT(res.client_closed, 1);
+    CHECK_EQ_INT(k.n, 2); /* nothing after the flag: the stream stopped there */
+    CHECK_EQ_INT(llmsplit_client_get_stats(c).errors, 0);
+    llmsplit_result_free(&res);
+    llmsplit_client_destroy(c);
+    CHECK_EQ_INT(s.primary, 1);
+}
+
+static void client_abort_record_says_client_closed(void) {
+    llmsplit_record r;
+    llmsplit_buf b;
+    memset(&r, 0, sizeof r);
+    r.event = "call";
+    r.client_closed = 1;
+    r.code = LLMSPLIT_ERR_USAGE;
+    r.error = "stopped by the chunk callback";
+    r.ttft_ms = r.cost_usd = -1;
+    r.prompt_tokens = r.completion_tokens = -1;
+    llmsplit_buf_init(&b, NULL);
+    CHECK_EQ_INT(llmsplit_record_json(&r, &b), LLMSPLIT_OK);
+    CHECK_CONTAINS(b.data, "\"status\":\"client_closed\"");
+    llmsplit_buf_free(&b);
+}
+
+static void client_group_required_refuses_a_model_string(void) {
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    chunks k;
+    NEED_MOCK();
+    c = make(gateway_config, NULL, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    memset(&k, 0, sizeof k);
+    CHECK_EQ_INT(ask_stream(c, "openai/gpt-4", NULL, &k, NULL, &res, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(res.unknown_group, 1);
+    CHECK_CONTAINS(err.message, "its groups: oa, an, ol, drip, limited");
+    CHECK_EQ_INT(k.n, 0);
+    llmsplit_result_free(&res);
+    llmsplit_client_destroy(c);
+}
+
+static void client_reports_the_providers_retry_after(void) {
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    NEED_MOCK();
+    c = make(gateway_config, NULL, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_EQ_INT(ask(c, "limited", NULL, &res), LLMSPLIT_ERR_PROVIDER);
+    CHECK_EQ_INT(res.response.http_status, 429);
+    CHECK_EQ_DBL(res.response.retry_after_s, 3.0);
+    llmsplit_result_free(&res);
+    llmsplit_client_destroy(c);
+}
+
+/* A stream that breaks after text reached the caller must not go to the fallback: the caller
+   would get the fallback's whole answer after the first one's beginning. */
+static void client_no_fallback_once_a_stream_was_delivered(void) {
+    static server srv;
+    char cfg[1024];
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    chunks k;
+    NEED_MOCK();
+    memset(&srv, 0, sizeof srv);
+    srv.parts[0] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+                   "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"partial \"}}]}\n\n";
+    srv.after = AFTER_RESET;
+    srv.read_request = 1;
+    server_start(&srv);
+    snprintf(cfg, sizeof cfg,
+             "{\"model_list\":[{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/x\",\"api_base\":"
+             "\"http://127.0.0.1:%d/v1\",\"api_key\":\"k\"}},{\"model_name\":\"backup\",\"litellm_params\":{\"model\":"
+             "\"openai/y\",\"api_base\":\"{mock}/v1\",\"api_key\":\"k\"}}],\"router_settings\":{\"fallbacks\":[{\"chat\":[\"backup\"]}]}}",
+             srv.port);
+    c = make(cfg, NULL, &err);
+    CHECK(c != NULL);
+    if (c) {
+        memset(&k, 0, sizeof k);
+        CHECK(ask_stream(c, "chat", NULL, &k, NULL, &res, &err) != LLMSPLIT_OK);
+        CHECK_EQ_INT(res.fallback, 0);
+        CHECK_STR(k.deltas, "partial ");
+        llmsplit_result_free(&res);
+        /* without a delivered stream the fallback still answers */
+        CHECK_EQ_INT(ask(c, "chat", NULL, &res), LLMSPLIT_OK);
+        CHECK_EQ_INT(res.fallback, 1);
+        llmsplit_result_free(&res);
+        llmsplit_client_destroy(c);
+    }
+    server_stop(&srv);
+}
+
+static void client_reload_reads_the_file_at_once(void) {
+    char path[] = "/tmp/llmsplit-test-reload-XXXXXX", text[1024];
+    const llmsplit_config *held, *now;
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    int fd = mkstemp(path);
+    NEED_MOCK();
+    close(fd);
+    with_mock("{\"model_list\":[{\"model_name\":\"one\",\"litellm_params\":{\"model\":\"openai/a\",\"api_base\":\"{mock}/v1\"}}]}",
+              text, sizeof text);
+    write_file(path, text);
+    memset(&d, 0, sizeof d);
+    d.config_file = path;
+    d.config_poll_ms = 3600000; /* the watcher would look only in an hour */
+    d.http.proxy = "";
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) return;
+    held = llmsplit_client_config_acquire(c);
+    CHECK_STR(held->groups[0].name, "one");
+    with_mock("{\"model_list\":[{\"model_name\":\"two\",\"litellm_params\":{\"model\":\"openai/a\",\"api_base\":\"{mock}/v1\"}}],"
+              "\"general_settings\":{\"master_key\":\"sk-gw\"}}", text, sizeof text);
+    write_file(path, text);
+    CHECK_EQ_INT(llmsplit_client_reload(c, &err), LLMSPLIT_OK);
+    now = llmsplit_client_config_acquire(c);
+    CHECK_STR(now->groups[0].name, "two");
+    CHECK_STR(now->master_key, "sk-gw");
+    CHECK_STR(held->groups[0].name, "one"); /* an acquired config outlives the reload */
+    llmsplit_client_config_release(c, now);
+    llmsplit_client_config_release(c, held);
+    write_file(path, "{\"model_list\": 1}");
+    CHECK_EQ_INT(llmsplit_client_reload(c, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_CONTAINS(err.message, "model_list");
+    CHECK_EQ_INT(llmsplit_client_reload(c, &err), LLMSPLIT_ERR_CONFIG); /* asked again: refused again, not silent */
+    now = llmsplit_client_config_acquire(c);
+    CHECK_STR(now->groups[0].name, "two");
+    llmsplit_client_config_release(c, now);
+    llmsplit_client_destroy(c);
+    unlink(path);
+}
+
+static void client_reload_of_a_config_given_as_text_is_a_usage_error(void) {
+    llmsplit_client *c;
+    llmsplit_error err;
+    NEED_MOCK();
+    c = make(gateway_config, NULL, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_EQ_INT(llmsplit_client_reload(c, &err), LLMSPLIT_ERR_USAGE);
+    llmsplit_client_destroy(c);
+}
+
 int main(int argc, char **argv) {
     t_init(argc, argv);
-    static const char *const knobs[] = {"--latency", "slowsilent=300", "--fail", "broken=1", "--fail", "flaky=1", NULL};
+    static const char *const knobs[] = {"--latency", "slowsilent=300", "--fail", "broken=1", "--fail", "flaky=1",
+                                        "--chunk-delay", "dripping=300", "--status", "limited=429",
+                                        "--retry-after", "limited=3", NULL};
     mock_ok = mock_start(&M, 0, knobs);
     split_80_20 = t_data("client_split_80_20.json");
     mirrored = t_data("client_mirrored.json");
@@ -1156,6 +1441,15 @@ int main(int argc, char **argv) {
     RUN(client_log_file_gets_one_json_line_per_record);
     RUN(client_one_call_split_form);
     RUN(client_many_threads_with_mirroring);
+    RUN(client_on_chunk_passes_openai_chunks_as_they_came);
+    RUN(client_on_chunk_translates_anthropic_and_ollama_streams);
+    RUN(client_abort_flag_stops_the_stream_and_records_client_closed);
+    RUN(client_abort_record_says_client_closed);
+    RUN(client_group_required_refuses_a_model_string);
+    RUN(client_reports_the_providers_retry_after);
+    RUN(client_no_fallback_once_a_stream_was_delivered);
+    RUN(client_reload_reads_the_file_at_once);
+    RUN(client_reload_of_a_config_given_as_text_is_a_usage_error);
     if (mock_ok) mock_stop(&M);
     return t_summary();
 }

@@ -4,7 +4,8 @@
    Everything here but cmd_mock is static and named mock_*.
 
        llmsplit mock [--listen HOST:PORT] [--tls-cert F --tls-key F]
-                     [--latency MODEL=MS]... [--fail MODEL=RATE]...
+                     [--latency MODEL=MS]... [--fail MODEL=RATE]... [--status MODEL=CODE]...
+                     [--retry-after MODEL=S]... [--chunk-delay MODEL=MS]...
 
    Once listening it prints one line, "listening on http://HOST:PORT" (https with TLS), with the
    port actually bound, and serves until SIGINT or SIGTERM. Every chat request is answered with
@@ -71,7 +72,8 @@
 
 /* ==== server state ==================================================================== */
 
-/* --latency MODEL=MS or --fail MODEL=RATE; model "*" matches every model. */
+/* --latency MODEL=MS, --fail MODEL=RATE, --status MODEL=CODE, --retry-after MODEL=S or
+   --chunk-delay MODEL=MS; model "*" matches every model. */
 typedef struct mock_knob {
     const char *model;              /* points into argv: the part before the last '=' */
     size_t model_len;
@@ -101,8 +103,8 @@ typedef struct mock_tls {
 typedef struct mock_conn mock_conn;
 
 typedef struct mock_server {
-    mock_knob *latency, *fail;
-    size_t n_latency, n_fail;
+    mock_knob *latency, *fail, *status, *retry_after, *chunk_delay;
+    size_t n_latency, n_fail, n_status, n_retry_after, n_chunk_delay;
     mock_tls *tls;                  /* NULL: plain HTTP */
     int listen_fd;
     int wake[2];                    /* self-pipe: the signal handler writes, the accept loop polls */
@@ -849,6 +851,7 @@ typedef struct mock_chat {
     llmsplit_buf reply;
     long prompt_words, completion_words;
     int stream, include_usage;
+    double chunk_delay_ms;          /* --chunk-delay: pause before each stream event but the first */
 } mock_chat;
 
 typedef struct mock_stream mock_stream;
@@ -965,6 +968,8 @@ struct mock_stream {
     mock_conn *c;
     int chunked;                    /* HTTP/1.1: chunked framing; HTTP/1.0: raw until close */
     int ndjson;
+    double delay_ms;                /* --chunk-delay */
+    int events;                     /* sent so far */
     llmsplit_json_writer w;         /* the event being built */
     llmsplit_buf frame;
 };
@@ -996,6 +1001,7 @@ static int mock_event_send(mock_stream *s, const char *name) {
     llmsplit_buf ev;
     int rc;
     if (llmsplit_json_writer_result(&s->w, &json, &len, NULL) != LLMSPLIT_OK) return -1;
+    if (s->events++ && s->delay_ms > 0 && !mock_wait_ms(s->c->srv, s->delay_ms)) return -1;
     llmsplit_buf_init(&ev, NULL);
     if (!s->ndjson && name) {
         llmsplit_buf_append(&ev, "event: ", 7);
@@ -1020,6 +1026,7 @@ static int mock_stream_reply(mock_conn *c, mock_request *rq, const mock_api *api
     s.c = c;
     s.chunked = rq->http_minor == 1;
     s.ndjson = api->ndjson;
+    s.delay_ms = ch->chunk_delay_ms;
     if (!s.chunked) rq->keep_alive = 0;   /* an HTTP/1.0 stream ends by closing */
     llmsplit_json_writer_init(&s.w, NULL);
     llmsplit_buf_init(&s.frame, NULL);
@@ -1384,6 +1391,14 @@ static int mock_reply_error(mock_conn *c, mock_request *rq, const mock_api *api,
     return keep;
 }
 
+/* The Retry-After header line for an error answer to this model (--retry-after), or NULL. */
+static const char *mock_retry_after(mock_server *srv, const mock_chat *ch, char *buf, size_t cap) {
+    const mock_knob *k = mock_knob_find(srv->retry_after, srv->n_retry_after, ch->model, ch->model_len);
+    if (!k) return NULL;
+    snprintf(buf, cap, "Retry-After: %lld\r\n", (long long)k->value);
+    return buf;
+}
+
 /* Builds the reply text and counts its words. 0 when out of memory. */
 static int mock_make_reply(mock_chat *ch) {
     llmsplit_buf_append(&ch->reply, "mock reply from ", 16);
@@ -1403,7 +1418,7 @@ static int mock_chat_request(mock_conn *c, mock_request *rq, const mock_api *api
     llmsplit_json_parse(rq->body, rq->body_len, NULL, &doc, &jerr);
     const mock_knob *knob;
     mock_chat ch;
-    char err[512];
+    char err[512], extra[64];
     int keep;
     if (!doc) {
         snprintf(err, sizeof err, "We could not parse the JSON body of your request: %d:%d: %s",
@@ -1427,12 +1442,18 @@ static int mock_chat_request(mock_conn *c, mock_request *rq, const mock_api *api
     } else if ((knob = mock_knob_find(srv->latency, srv->n_latency, ch.model, ch.model_len)) &&
                !mock_wait_ms(srv, knob->value)) {
         keep = 0;   /* shutting down */
+    } else if ((knob = mock_knob_find(srv->status, srv->n_status, ch.model, ch.model_len)) != NULL) {
+        snprintf(err, sizeof err, "mock status %d for model '%.*s' (--status)", (int)knob->value,
+                 mock_clip(ch.model, ch.model_len, 300), ch.model);
+        keep = mock_reply_error(c, rq, api, (int)knob->value, err, mock_retry_after(srv, &ch, extra, sizeof extra));
     } else if ((knob = mock_knob_find(srv->fail, srv->n_fail, ch.model, ch.model_len)) &&
                (knob->value >= 1.0 || mock_random01(srv) < knob->value)) {
         snprintf(err, sizeof err, "mock failure injected for model '%.*s' (--fail rate %g)",
                  mock_clip(ch.model, ch.model_len, 300), ch.model, knob->value);
-        keep = mock_reply_error(c, rq, api, 500, err, NULL);
+        keep = mock_reply_error(c, rq, api, 500, err, mock_retry_after(srv, &ch, extra, sizeof extra));
     } else if (ch.stream) {
+        if ((knob = mock_knob_find(srv->chunk_delay, srv->n_chunk_delay, ch.model, ch.model_len)) != NULL)
+            ch.chunk_delay_ms = knob->value;
         keep = mock_stream_reply(c, rq, api, &ch);
     } else {
         llmsplit_json_writer w;
@@ -1751,7 +1772,8 @@ static int mock_drain(mock_server *srv) {
 
 static void mock_help(void) {
     printf("usage: llmsplit mock [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
-           "                     [--latency MODEL=MS]... [--fail MODEL=RATE]...\n"
+           "                     [--latency MODEL=MS]... [--fail MODEL=RATE]... [--status MODEL=CODE]...\n"
+           "                     [--retry-after MODEL=S]... [--chunk-delay MODEL=MS]...\n"
            "  runs a mock LLM provider: OpenAI (/v1/chat/completions, /chat/completions),\n"
            "  Azure (/openai/deployments/D/chat/completions?api-version=V), Anthropic (/v1/messages)\n"
            "  and Ollama (/api/chat), streaming too, answering 'mock reply from MODEL: <last user message>'.\n"
@@ -1760,6 +1782,9 @@ static void mock_help(void) {
            "  --tls-key     PEM private key (EC or RSA; SEC1, PKCS#1 or PKCS#8, unencrypted)\n"
            "  --latency     wait MS milliseconds before answering MODEL ('*': every model)\n"
            "  --fail        answer that share (0..1) of MODEL's requests with HTTP 500\n"
+           "  --status      answer every request for MODEL with HTTP CODE (400..599) and an error body\n"
+           "  --retry-after send 'Retry-After: S' with MODEL's error answers (--fail, --status)\n"
+           "  --chunk-delay wait MS milliseconds before each stream event of MODEL but the first\n"
            "prints 'listening on http://HOST:PORT' when ready; runs until SIGINT or SIGTERM.\n");
 }
 
@@ -1789,7 +1814,8 @@ static int mock_parse_args(int argc, char **argv, mock_options *opt, mock_server
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (tool_is_help(a)) { mock_help(); return -1; }
         if (strcmp(a, "--listen") && strcmp(a, "--tls-cert") && strcmp(a, "--tls-key") &&
-            strcmp(a, "--latency") && strcmp(a, "--fail"))
+            strcmp(a, "--latency") && strcmp(a, "--fail") && strcmp(a, "--status") && strcmp(a, "--retry-after") &&
+            strcmp(a, "--chunk-delay"))
             return tool_fail(LLMSPLIT_ERR_USAGE, "unknown option '%s' for mock (try llmsplit mock --help)", a);
         if (!v) return tool_fail(LLMSPLIT_ERR_USAGE, "%s needs a value", a);
         i++;
@@ -1799,6 +1825,15 @@ static int mock_parse_args(int argc, char **argv, mock_options *opt, mock_server
         else if (strcmp(a, "--latency") == 0) {
             if (!mock_parse_knob(v, 0, MOCK_MAX_LATENCY_MS, 1, &srv->latency[srv->n_latency++]))
                 return tool_fail(LLMSPLIT_ERR_USAGE, "--latency wants MODEL=MS with MS a whole number of milliseconds (got '%s')", v);
+        } else if (strcmp(a, "--status") == 0) {
+            if (!mock_parse_knob(v, 400, 599, 1, &srv->status[srv->n_status++]))
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--status wants MODEL=CODE with CODE between 400 and 599 (got '%s')", v);
+        } else if (strcmp(a, "--retry-after") == 0) {
+            if (!mock_parse_knob(v, 0, 86400, 1, &srv->retry_after[srv->n_retry_after++]))
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--retry-after wants MODEL=S with S whole seconds up to 86400 (got '%s')", v);
+        } else if (strcmp(a, "--chunk-delay") == 0) {
+            if (!mock_parse_knob(v, 0, MOCK_MAX_LATENCY_MS, 1, &srv->chunk_delay[srv->n_chunk_delay++]))
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--chunk-delay wants MODEL=MS with MS a whole number of milliseconds (got '%s')", v);
         } else if (!mock_parse_knob(v, 0, 1, 0, &srv->fail[srv->n_fail++])) {
             return tool_fail(LLMSPLIT_ERR_USAGE, "--fail wants MODEL=RATE with RATE between 0 and 1 (got '%s')", v);
         }
@@ -1853,18 +1888,24 @@ int cmd_mock(int argc, char **argv) {
     /* at most one knob per argument */
     srv.latency = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.latency);
     srv.fail = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.fail);
+    srv.status = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.status);
+    srv.retry_after = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.retry_after);
+    srv.chunk_delay = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.chunk_delay);
     srv.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ mock_now_ms();
     pthread_mutex_init(&srv.lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* timed waits use CLOCK_MONOTONIC deadlines */
     pthread_cond_init(&srv.changed, &ca);
     pthread_condattr_destroy(&ca);
-    if (!srv.latency || !srv.fail) rc = tool_fail(LLMSPLIT_ERR_NOMEM, "out of memory");
+    if (!srv.latency || !srv.fail || !srv.status || !srv.retry_after || !srv.chunk_delay) rc = tool_fail(LLMSPLIT_ERR_NOMEM, "out of memory");
     else if ((rc = mock_parse_args(argc, argv, &opt, &srv)) == 0) rc = mock_run(&srv, &opt);
     else if (rc < 0) rc = EXIT_OK;   /* --help */
     mock_tls_free(srv.tls);
     free(srv.latency);
     free(srv.fail);
+    free(srv.status);
+    free(srv.retry_after);
+    free(srv.chunk_delay);
     pthread_cond_destroy(&srv.changed);
     pthread_mutex_destroy(&srv.lock);
     return rc;

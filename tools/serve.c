@@ -35,7 +35,7 @@
    LIMITS: request head SERVE_MAX_HEAD bytes and SERVE_MAX_HEADERS fields (431 beyond), body
    --max-body (413), framing strict (400: Content-Length with Transfer-Encoding, conflicting
    lengths, obsolete line folding, bare CR or LF, a missing Host in HTTP/1.1), timeouts
-   SERVE_HEAD_TIMEOUT_MS to send a head, SERVE_BODY_TIMEOUT_MS for the body,
+   --read-timeout (SERVE_HEAD_TIMEOUT_MS) to send a head, SERVE_BODY_TIMEOUT_MS for the body,
    SERVE_IDLE_TIMEOUT_MS between requests, SERVE_WRITE_TIMEOUT_MS for a client that stops
    reading; connections beyond --max-conns get a 503 and are closed (up to SERVE_RESERVE_CONNS
    of them at once; beyond that they are closed at once).
@@ -68,7 +68,8 @@
 #define SERVE_MAX_HEAD         (32 * 1024)        /* request line and headers */
 #define SERVE_MAX_HEADERS      100
 #define SERVE_DEFAULT_MAX_BODY (16u * 1024u * 1024u)
-#define SERVE_HEAD_TIMEOUT_MS  10000              /* from a request's first byte to its last header */
+#define SERVE_HEAD_TIMEOUT_MS  10000              /* default --read-timeout: from a request's first byte to
+                                                     its last header (and to a new connection's first) */
 #define SERVE_BODY_TIMEOUT_MS  60000              /* from the head to the body's last byte */
 #define SERVE_IDLE_TIMEOUT_MS  60000              /* a kept-alive connection between requests */
 #define SERVE_WRITE_TIMEOUT_MS 30000              /* a client that stops reading */
@@ -339,7 +340,12 @@ static void serve_label(llmsplit_buf *o, const char *name, const char *v, int fi
 
 static void serve_num(llmsplit_buf *o, double v) {
     char t[40];
-    size_t n = llmsplit_format_double(v, t);
+    size_t n;
+    if (v >= 0 && v < 9007199254740992.0 && v == (double)(uint64_t)v) { /* counts as integers: "3", not "3.0" */
+        serve_append_num(o, (uint64_t)v);
+        return;
+    }
+    n = llmsplit_format_double(v, t);
     if (!n) n = (size_t)snprintf(t, sizeof t, "%s", v != v ? "NaN" : v > 0 ? "+Inf" : "-Inf");
     llmsplit_buf_append(o, t, n);
 }
@@ -425,6 +431,7 @@ struct serve_server {
     char key[512];
     size_t key_len;
     size_t max_body;
+    int head_timeout_ms;          /* --read-timeout */
     time_t started;
     serve_metrics metrics;
 };
@@ -1919,8 +1926,8 @@ static void serve_conn_run(serve_worker *w, serve_conn *c) {
         return;
     }
     if (!c->len) serve_conn_wait(srv, c, serve_now_ms() + SERVE_IDLE_TIMEOUT_MS);
-    else serve_conn_wait(srv, c, c->started_ms + (c->head_len ? SERVE_HEAD_TIMEOUT_MS + SERVE_BODY_TIMEOUT_MS
-                                                              : SERVE_HEAD_TIMEOUT_MS));
+    else serve_conn_wait(srv, c, c->started_ms + (c->head_len ? srv->head_timeout_ms + SERVE_BODY_TIMEOUT_MS
+                                                              : srv->head_timeout_ms));
 }
 
 /* ==== accepting ============================================================================ */
@@ -1974,7 +1981,7 @@ static void serve_accept(serve_server *srv) {
         serve_metrics_conn(&srv->metrics, 1);
         pthread_mutex_lock(serve_lock_of(srv, c));
         c->state = SC_WAITING;
-        c->deadline_ms = serve_now_ms() + SERVE_HEAD_TIMEOUT_MS;
+        c->deadline_ms = serve_now_ms() + srv->head_timeout_ms;
         pthread_mutex_unlock(serve_lock_of(srv, c));
         memset(&ev, 0, sizeof ev);
         ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
@@ -2250,7 +2257,7 @@ static void serve_on_record(const llmsplit_record *r, const char *json_line, siz
 
 static const char serve_usage_text[] =
     "usage: llmsplit serve --config FILE [--listen HOST:PORT] [--log FILE] [--workers N]\n"
-    "                      [--max-conns N] [--max-body BYTES] [--no-auth]\n"
+    "                      [--max-conns N] [--max-body BYTES] [--read-timeout MS] [--no-auth]\n"
     "  an OpenAI-compatible gateway: point any OpenAI SDK at http://HOST:PORT/v1 and use a\n"
     "  group of the config as the model; the config's split, mirroring, retries, fallbacks and\n"
     "  rollback apply, and every call is recorded in --log.\n"
@@ -2261,6 +2268,8 @@ static const char serve_usage_text[] =
     "               upstreams, one per request in flight)\n"
     "  --max-conns  open connections served at once (default 4096); beyond, 503 and close\n"
     "  --max-body   largest request body in bytes (default 16777216); beyond, 413\n"
+    "  --read-timeout  ms a client has to send a request's head once it began (and a new\n"
+    "               connection its first byte; default 10000); slower ones are closed\n"
     "  --no-auth    listen on a non-loopback address without a master key\n"
     "  the master key is general_settings.master_key of the config or $LLMSPLIT_MASTER_KEY; when set,\n"
     "  requests need 'Authorization: Bearer KEY' (the health checks excepted).\n"
@@ -2334,7 +2343,7 @@ static void serve_drain(serve_server *srv) {
 
 int cmd_serve(int argc, char **argv) {
     const char *config = NULL, *listen_at = SERVE_DEFAULT_LISTEN, *log_path = NULL;
-    long long workers = 8, max_conns = 4096, max_body = SERVE_DEFAULT_MAX_BODY;
+    long long workers = 8, max_conns = 4096, max_body = SERVE_DEFAULT_MAX_BODY, read_timeout = SERVE_HEAD_TIMEOUT_MS;
     int no_auth = 0, i, port, loopback = 0, rc = EXIT_OK, sig;
     char host[256], portstr[16], shown[300], why[300];
     llmsplit_client_desc desc;
@@ -2350,7 +2359,7 @@ int cmd_serve(int argc, char **argv) {
         if (tool_is_help(a)) return tool_usage(1, "%s", serve_usage_text);
         if (strcmp(a, "--no-auth") == 0) { no_auth = 1; continue; }
         if (strcmp(a, "--config") && strcmp(a, "--listen") && strcmp(a, "--log") && strcmp(a, "--workers") &&
-            strcmp(a, "--max-conns") && strcmp(a, "--max-body"))
+            strcmp(a, "--max-conns") && strcmp(a, "--max-body") && strcmp(a, "--read-timeout"))
             return tool_fail(LLMSPLIT_ERR_USAGE, "unknown option '%s' for serve (try llmsplit serve --help)", a);
         if (!v) return tool_fail(LLMSPLIT_ERR_USAGE, "%s needs a value", a);
         i++;
@@ -2362,6 +2371,9 @@ int cmd_serve(int argc, char **argv) {
         } else if (strcmp(a, "--max-conns") == 0) {
             if (!serve_parse_count(v, 1, 1000000, &max_conns))
                 return tool_fail(LLMSPLIT_ERR_USAGE, "--max-conns wants 1..1000000 (got '%s')", v);
+        } else if (strcmp(a, "--read-timeout") == 0) {
+            if (!serve_parse_count(v, 1, 3600000, &read_timeout))
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--read-timeout wants 1..3600000 ms (got '%s')", v);
         } else if (!serve_parse_count(v, 1, (long long)1 << 31, &max_body)) {
             return tool_fail(LLMSPLIT_ERR_USAGE, "--max-body wants 1..2147483648 bytes (got '%s')", v);
         }
@@ -2379,6 +2391,7 @@ int cmd_serve(int argc, char **argv) {
     if (!(srv = (serve_server *)calloc(1, sizeof *srv))) return tool_fail(LLMSPLIT_ERR_NOMEM, "out of memory");
     srv->config_path = config;
     srv->max_body = (size_t)max_body;
+    srv->head_timeout_ms = (int)read_timeout;
     srv->max_conns = (uint32_t)max_conns;
     srv->nslots = srv->max_conns + SERVE_RESERVE_CONNS;
     srv->min_workers = (int)workers;
