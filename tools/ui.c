@@ -326,7 +326,9 @@ static void ui_node_remove(ui_node *obj, ui_node *m) {
 
 static int ui_node_set_number(ui_node *x, double v) {
     char num[32];
-    size_t n = llmsplit_format_double(v, num);
+    size_t n = v == (double)(int64_t)v && v > -1e15 && v < 1e15 /* 1, not 1.0: as a person writes a weight */
+                   ? (size_t)snprintf(num, sizeof num, "%lld", (long long)v)
+                   : llmsplit_format_double(v, num);
     size_t i;
     for (i = 0; i < x->n; i++) ui_node_free(&x->kid[i]);
     x->n = 0;
