@@ -94,11 +94,12 @@ check-tools: $(BUILD)/ui_assets.h | deps
 	  if command -v clang >/dev/null 2>&1; then clang -std=c99 $(WARN) -I$(BUILD) -fsyntax-only $$f; fi; done
 
 # what the tests use besides the build: a real TLS server (openssl s_server), a real nginx
-# to compare sticky picks with, and scipy to check the report's statistics against; without
-# them those tests are skipped with the reason
+# to compare sticky picks with, scipy to check the report's statistics against, chromium to use
+# the dashboard as a person would, curl for the gateway; without them those tests are skipped
+# with the reason
 test-deps:
 	@sh tools/deps.sh --optional openssl:/usr/bin/openssl nginx-light:/usr/sbin/nginx \
-	    python3-scipy:/usr/lib/python3/dist-packages/scipy/__init__.py
+	    python3-scipy:/usr/lib/python3/dist-packages/scipy/__init__.py chromium:/usr/bin/chromium curl:/usr/bin/curl
 
 test: all check-header check-tools test-deps $(TESTS)
 	@sh tests/run $(BUILD)/tests
