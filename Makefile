@@ -25,7 +25,7 @@ THREADED := test_http test_tls test_mock test_pool test_client test_oncall test_
 TSAN_TESTS:= $(patsubst %,$(BUILD)/san/%_tsan,$(filter $(THREADED),$(patsubst tests/%.c,%,$(wildcard tests/test_*.c))))
 HDR      := llmsplit.h
 
-.PHONY: all deps bench-deps test-deps variants install-check footprint test sanitize conformance bench demo install uninstall clean check-header check-tools fuzz
+.PHONY: all deps bench-deps test-deps variants install-check footprint test sanitize conformance bench demo demo-live install uninstall clean check-header check-tools fuzz
 
 all: deps $(TOOL) $(EXAMPLES)
 
@@ -180,6 +180,10 @@ fuzz: | deps
 
 demo: all
 	@sh examples/demo.sh $(BUILD)
+
+# the dashboard with an experiment running behind it, until Ctrl-C
+demo-live: all
+	@sh examples/demo_live.sh $(BUILD)
 
 install: $(TOOL)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
