@@ -1113,7 +1113,7 @@ static int serve_request_ready(serve_server *srv, serve_worker *w, serve_conn *c
 
 /* Reads what the socket holds into c->in. >0 bytes read, 0 nothing more now (EAGAIN), -1 the
    client closed or failed. */
-static ssize_t serve_read(serve_server *srv, serve_conn *c) {
+static ssize_t serve_read(serve_server *srv, serve_conn *c, int *drained) {
     ssize_t n;
     size_t limit = SERVE_MAX_HEAD + (size_t)srv->max_body + 4096; /* head, body, a little framing */
     if (c->chunked) limit += (size_t)srv->max_body / 8 + 65536;    /* chunk size lines */
@@ -1127,10 +1127,13 @@ static ssize_t serve_read(serve_server *srv, serve_conn *c) {
         c->cap = ncap;
     }
     for (;;) {
-        n = recv(c->fd, c->in + c->len, c->cap - c->len, 0);
+        size_t room = c->cap - c->len;
+        n = recv(c->fd, c->in + c->len, room, 0);
         if (n > 0) {
             c->len += (size_t)n;
             c->in[c->len] = 0;
+            /* less than asked for: the socket is empty now, and another recv would only say so */
+            *drained = (size_t)n < room;
             return n;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -1869,8 +1872,8 @@ static void serve_conn_run(serve_worker *w, serve_conn *c) {
     serve_server *srv = w->srv;
     serve_refusal refusal;
     for (;;) {
-        ssize_t n = serve_read(srv, c);
-        int ready;
+        int drained = 0, ready;
+        ssize_t n = serve_read(srv, c, &drained);
         if (c->lingering) { /* only the client's close (or the deadline) is awaited */
             if (n == 0) {
                 serve_conn_wait(srv, c, c->deadline_ms);
@@ -1919,7 +1922,7 @@ static void serve_conn_run(serve_worker *w, serve_conn *c) {
             serve_conn_reset_request(c);
             if (c->len) c->started_ms = serve_now_ms();
         }
-        if (n <= 0) break;
+        if (n <= 0 || drained) break;
     }
     if (serve_load(&srv->draining) && !c->len) {
         serve_conn_close(srv, c);
@@ -2428,6 +2431,9 @@ int cmd_serve(int argc, char **argv) {
     desc.log_path = log_path;
     desc.on_record = serve_on_record;
     desc.user_data = srv;
+    /* a gateway sends many requests at once to few hosts: keep a connection for each of them,
+       or every burst above the default 8 would pay a new upstream connection */
+    desc.http.max_idle_per_host = 1024;
     if (llmsplit_client_create(&desc, &srv->client, &err) != LLMSPLIT_OK) {
         rc = tool_fail_error(&err);
         goto out;
