@@ -178,6 +178,9 @@
 #ifndef LLMSPLIT_JSON_MAX_DEPTH
 #define LLMSPLIT_JSON_MAX_DEPTH 512
 #endif
+#ifndef LLMSPLIT_YAML_MAX_DEPTH
+#define LLMSPLIT_YAML_MAX_DEPTH 128
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -794,6 +797,36 @@ LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsp
 /* Writes d in the shortest decimal form that parses back to d ("0.1", "1e+300", "-2.5").
    buf needs 32 bytes. Returns the length, or 0 for NaN and infinities (not JSON). */
 LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf);
+
+#ifndef LLMSPLIT_NO_YAML
+/* Parses len bytes at text (no NUL needed) as a YAML document into the same kind of document
+   llmsplit_json_parse makes, so every reader above works on it. Reads the subset configs use,
+   as PyYAML (YAML 1.1, what LiteLLM loads config.yaml with) reads it:
+   - block mappings and sequences at any consistent indentation (a sequence may sit at its key's
+     column), flow [a, b] and {a: 1} over any lines, comments, CRLF or LF line ends, a leading
+     "---" and a trailing "...";
+   - plain scalars (folded over lines), 'single-quoted' ('' is a quote), "double-quoted" with
+     YAML's escapes (\n \t \" \\ \xFF \uFFFF \UFFFFFFFF ...), | and > block scalars with
+     chomping (- +) and an indentation digit;
+   - plain scalars resolved as YAML 1.1 does: empty, ~, null, Null, NULL are null; true, yes, on,
+     false, no, off (lowercase, capitalised or uppercase) are booleans; 80_000, +1, 0x1F, 0b101
+     and 017 (octal: 15) are integers; 1.5, .5, 1., 1_000.5 and 1.5e-7 (a dot, and a signed
+     exponent) are numbers that are not integers; anything else is a string, so 1e-6 and 1.0e5
+     are strings, as PyYAML reads them. A date (2023-05-15) is its text.
+   Refused, with the line and column, rather than read otherwise: anchors (&), aliases (*), tags
+   (!), complex keys (?), directives (%), several documents, tabs outside quotes, block scalars
+   and comments, a key repeated in its mapping, a key that is not text (a number, boolean, null
+   or date unquoted, a [ ] or { } key), keys over 1024 characters, '<<', '=', .inf, .nan,
+   integers beyond 64 bits, timestamps, base-60 numbers (1:30), invalid UTF-8, control
+   characters, a CR without LF, U+0085, U+2028 and U+2029, nesting beyond max_depth.
+   desc is as for llmsplit_json_parse; its max_depth (0: LLMSPLIT_YAML_MAX_DEPTH) bounds the
+   nesting, and the reader's own working memory (about three times len) comes from its
+   allocator even when the document goes into a caller buffer. On failure *doc is NULL and the
+   status is LLMSPLIT_ERR_CONFIG (err->line, col and offset say where, the message what to
+   change), LLMSPLIT_ERR_NOMEM or LLMSPLIT_ERR_USAGE. desc and err may be NULL. */
+LLMSPLIT_API llmsplit_status llmsplit_yaml_parse(const char *text, size_t len, const llmsplit_json_desc *desc,
+                                                 llmsplit_json_doc **doc, llmsplit_error *err);
+#endif
 
 /* ==== >>public: 5. http ================================================================ */
 
@@ -3295,6 +3328,667 @@ LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsp
     if (stack.failed || b->failed) llmsplit__w_fail(w, LLMSPLIT_ERR_NOMEM, "json writer: out of memory");
     llmsplit_buf_free(&stack);
 }
+
+#ifndef LLMSPLIT_NO_YAML
+/* --- YAML ------------------------------------------------------------------------------ */
+
+/* The YAML reader writes the document as JSON text with the writer above and parses that text,
+   so it gives back the same document a JSON text gives. It reads as PyYAML does (YAML 1.1, what
+   LiteLLM loads its config.yaml with): its scanning mirrors PyYAML's scanner (indentation, line
+   folding, escapes, block scalars and their chomping) and it refuses, with the place, whatever
+   it would read otherwise. It recurses once per level of nesting (three small frames at most),
+   at most max_depth levels. */
+
+typedef struct llmsplit__ykey {
+    const char *json, *src;       /* the key's JSON text (set when its mapping ends); where in the YAML */
+    size_t off, len;              /* that text in the output */
+} llmsplit__ykey;
+
+typedef struct llmsplit__yaml {
+    const char *p, *end, *ls;     /* cursor, end, start of the cursor's line */
+    const char *tok;              /* end of the last thing read */
+    const char *at, *msg;         /* the first error */
+    llmsplit_json_writer w;       /* the JSON */
+    llmsplit_buf t, keys;         /* a scalar's text; the keys of the open mappings */
+    int depth, max_depth, doc;    /* doc: 1 after a '---', 2 after a '...' */
+} llmsplit__yaml;
+
+static int llmsplit__y_fail(llmsplit__yaml *y, const char *at, const char *msg) {
+    if (!y->msg) { y->msg = msg; y->at = at; }
+    y->p = y->end;                /* every loop sees the end: the parse unwinds */
+    return 0;
+}
+
+/* The end, a space, a tab or a line break at q. */
+static int llmsplit__y_ws(const llmsplit__yaml *y, const char *q) {
+    return q >= y->end || *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r';
+}
+
+static int llmsplit__y_eol(const char *q, const char *end) { return q < end && (*q == '\n' || *q == '\r'); }
+static int llmsplit__y_is(const llmsplit__yaml *y, char c) { return y->p < y->end && *y->p == c; }
+static int llmsplit__y_dash(const llmsplit__yaml *y) { return llmsplit__y_is(y, '-') && llmsplit__y_ws(y, y->p + 1); }
+
+/* A document marker ("---" or "...") at q, the start of a line. */
+static int llmsplit__y_marker(const llmsplit__yaml *y, const char *q) {
+    return y->end - q >= 3 && (!memcmp(q, "---", 3) || !memcmp(q, "...", 3)) && llmsplit__y_ws(y, q + 3);
+}
+
+static int llmsplit__y_ci(const char *s, const char *word, size_t n) {
+    while (n--) if ((*s++ | 0x20) != *word++) return 0;
+    return 1;
+}
+
+/* A hexadecimal digit's value, or 99. */
+static unsigned llmsplit__y_hex(char ch) {
+    unsigned d = (unsigned)(unsigned char)ch - '0', c = ((unsigned)(unsigned char)ch | 0x20) - 'a';
+    return d < 10 ? d : c < 6 ? c + 10 : 99;
+}
+
+static void llmsplit__y_nl(llmsplit__yaml *y, size_t n) {
+    while (n--) llmsplit_buf_append(&y->t, "\n", 1);
+}
+
+/* Past the line break at q (validated: a CR is always followed by LF). */
+static const char *llmsplit__y_break(llmsplit__yaml *y, const char *q) {
+    q += *q == '\r' ? 2 : 1;
+    y->ls = q;
+    return q;
+}
+
+/* Skips spaces, comments, line breaks and document markers to the next content: its column, or
+   -1 at the end of the document (or after an error). */
+static ptrdiff_t llmsplit__y_next(llmsplit__yaml *y) {
+    const char *p = y->p, *end = y->end;
+    for (;;) {
+        if (p == y->ls && llmsplit__y_marker(y, p)) {
+            if (*p == '.') y->doc = 2;
+            else if (y->doc || y->w.buf.len)
+                return llmsplit__y_fail(y, p, "a second document ('---'): a config is one document; remove the marker and what follows"), -1;
+            else y->doc = 1;
+            for (p += 3; p < end && *p == ' '; p++) {}
+            if (p < end && *p != '#' && !llmsplit__y_eol(p, end))
+                return llmsplit__y_fail(y, p, "text after '---' or '...': start it on the next line"), -1;
+        }
+        while (p < end && *p == ' ') p++;
+        if (p < end && *p == '#') while (p < end && !llmsplit__y_eol(p, end)) p++;
+        if (!llmsplit__y_eol(p, end)) break;
+        p = llmsplit__y_break(y, p);
+    }
+    y->p = p;
+    if (p >= end) return -1;
+    if (*p == '\t') return llmsplit__y_fail(y, p, "a tab: YAML indents and separates with spaces only; replace it"), -1;
+    if (y->doc == 2) return llmsplit__y_fail(y, p, "text after the end of the document ('...'): remove one or the other"), -1;
+    return p - y->ls;
+}
+
+/* After a value: the rest of its line must be blank or a comment. The column of the next
+   content, or -1 at the end. */
+static ptrdiff_t llmsplit__y_after(llmsplit__yaml *y) {
+    ptrdiff_t c = llmsplit__y_next(y);
+    if (c >= 0 && !memchr(y->tok, '\n', (size_t)(y->p - y->tok)))
+        return llmsplit__y_fail(y, y->p, *y->p == ':' ? "a ':' after a value: a key is text on one line (quote a value holding ': ')"
+                                                      : "text after the value: quote the value or end the line"), -1;
+    return c;
+}
+
+/* Whether the scalar at the cursor is a key: it ends on this line, then ':' and a space. */
+static int llmsplit__y_is_key(const llmsplit__yaml *y) {
+    const char *q = y->p, *end = y->end;
+    char c = *q;
+    if (c == '[' || c == '{') return 0;
+    if (c == '"' || c == '\'') {
+        for (q++; q < end && !llmsplit__y_eol(q, end); q++) {
+            if (*q == '\\' && c == '"' && !llmsplit__y_eol(q + 1, end)) q++;
+            else if (*q == c) {
+                if (c == '"' || q + 1 >= end || q[1] != '\'') break;
+                q++;
+            }
+        }
+        if (q >= end || *q != c) return 0;
+        for (q++; q < end && *q == ' '; q++) {}
+        return q < end && *q == ':' && llmsplit__y_ws(y, q + 1);
+    }
+    for (; q < end && !llmsplit__y_eol(q, end); q++) {
+        if (*q == ':' && llmsplit__y_ws(y, q + 1)) return 1;
+        if (*q == ' ' && q + 1 < end && q[1] == '#') return 0;
+    }
+    return 0;
+}
+
+/* A plain scalar into y->t, folded over lines; continuation lines in block context need a
+   column >= indent. */
+static void llmsplit__y_plain(llmsplit__yaml *y, ptrdiff_t indent, int flow) {
+    const char *p = y->p, *end = y->end, *ls = y->ls, *s, *q, *gap = p;
+    ptrdiff_t nl = -1;            /* before the next piece: -1 the spaces at gap, 0 a space, n newlines */
+    for (;;) {
+        for (s = p; p < end; p++) {
+            char c = *p;
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+                (c == ':' && (llmsplit__y_ws(y, p + 1) || (flow && strchr(",[]{}", p[1])))) ||
+                (flow && strchr(",?[]{}", c)))
+                break;
+        }
+        if (p == s) return;
+        if (nl < 0) llmsplit_buf_append(&y->t, gap, (size_t)(s - gap));
+        else if (nl == 0) llmsplit_buf_append(&y->t, " ", 1);
+        else llmsplit__y_nl(y, (size_t)nl);
+        llmsplit_buf_append(&y->t, s, (size_t)(p - s));
+        y->p = y->tok = gap = p;
+        y->ls = ls;
+        for (q = p; q < end && *q == ' '; q++) {}
+        nl = -1;
+        while (llmsplit__y_eol(q, end)) {
+            q += *q == '\r' ? 2 : 1;
+            ls = q;
+            nl++;
+            if (llmsplit__y_marker(y, q)) return;
+            while (q < end && *q == ' ') q++;
+        }
+        if (q >= end || *q == '#' || (nl >= 0 && !flow && q - ls < indent)) return;
+        p = q;
+    }
+}
+
+/* A quoted scalar into y->t: '' in single quotes, escapes in double quotes, lines folded. */
+static int llmsplit__y_quoted(llmsplit__yaml *y) {
+    static const char names[] = "0abt\tnvfre \"/\\N_LP";
+    static const unsigned short cps[] = {0, 7, 8, 9, 9, 10, 11, 12, 13, 27, 32, 34, 47, 92, 0x85, 0xa0, 0x2028, 0x2029};
+    const char *p = y->p, *end = y->end, *start = p, *s;
+    char q = *p++, u[4];
+    for (;;) {
+        ptrdiff_t nl = -1;
+        int esc = 0;
+        for (s = p; p < end && *p != q && *p != ' ' && *p != '\t' && !llmsplit__y_eol(p, end) && (*p != '\\' || q != '"'); p++) {}
+        llmsplit_buf_append(&y->t, s, (size_t)(p - s));
+        if (p >= end) return llmsplit__y_fail(y, start, "a quoted value never closed: add the closing quote");
+        if (*p == q) {
+            if (q == '"' || p + 1 >= end || p[1] != '\'') break;
+            llmsplit_buf_append(&y->t, p, 1);
+            p += 2;
+            continue;
+        }
+        if (*p == '\\') {
+            const char *e = ++p < end && *p ? strchr(names, *p) : NULL;
+            unsigned long cp = 0;
+            int k = 0;
+            s = p - 1;
+            if (llmsplit__y_eol(p, end)) esc = 1;                  /* an escaped line break */
+            else if (e) cp = cps[e - names];
+            else if (p < end && (*p == 'x' || *p == 'u' || *p == 'U')) k = *p == 'x' ? 2 : *p == 'u' ? 4 : 8;
+            else return llmsplit__y_fail(y, s, "an unknown escape: write \\\\ for a backslash");
+            if (!esc) {
+                for (p++; k > 0; k--, p++) {
+                    if (p >= end || llmsplit__y_hex(*p) > 15)
+                        return llmsplit__y_fail(y, s, "an escape needs hexadecimal digits: \\xFF, \\uFFFF or \\UFFFFFFFF");
+                    cp = cp * 16 + llmsplit__y_hex(*p);
+                }
+                if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+                    return llmsplit__y_fail(y, s, "an escape of a surrogate or beyond U+10FFFF: write the character itself");
+                llmsplit_buf_append(&y->t, u, (size_t)(llmsplit__put_utf8(u, (unsigned)cp) - u));
+                continue;
+            }
+        } else {
+            for (s = p; p < end && (*p == ' ' || *p == '\t'); p++) {}
+            if (!llmsplit__y_eol(p, end)) { llmsplit_buf_append(&y->t, s, (size_t)(p - s)); continue; }
+        }
+        while (llmsplit__y_eol(p, end)) {     /* line breaks: one folds to a space, more keep all but one */
+            p = llmsplit__y_break(y, p);
+            nl++;
+            if (llmsplit__y_marker(y, p)) return llmsplit__y_fail(y, p, "'---' or '...' inside a quoted value: indent the line");
+            while (p < end && (*p == ' ' || *p == '\t')) p++;
+        }
+        if (nl || esc) llmsplit__y_nl(y, (size_t)nl);
+        else llmsplit_buf_append(&y->t, " ", 1);
+    }
+    y->p = y->tok = p + 1;
+    return 1;
+}
+
+/* A block scalar (| or >, chomping - or +, an indentation digit) into y->t. */
+static int llmsplit__y_block(llmsplit__yaml *y, ptrdiff_t n) {
+    const char *p = y->p + 1, *end = y->end, *ls, *s;
+    int folded = *y->p == '>', chomp = 0, inc = 0, i, lb = 0;
+    size_t br = 0;
+    ptrdiff_t indent = n < 0 ? 1 : n + 1, max = 0;
+    for (i = 0; i < 2 && p < end; i++) {
+        if (!chomp && (*p == '+' || *p == '-')) chomp = *p++ == '+' ? 1 : -1;
+        else if (!inc && *p >= '1' && *p <= '9') inc = *p++ - '0';
+    }
+    while (p < end && *p == ' ') p++;
+    if (p < end && *p == '#') while (p < end && !llmsplit__y_eol(p, end)) p++;
+    if (p < end && !llmsplit__y_eol(p, end))
+        return llmsplit__y_fail(y, p, "after | or >: only - or +, a digit 1-9 and a comment; the text starts on the next line");
+    ls = p = p < end ? llmsplit__y_break(y, p) : p;
+    if (inc) indent += inc - 1;
+    for (;;) {                    /* leading empty lines; without a digit the first text line sets the indentation */
+        while (p < end && *p == ' ' && (!inc || p - ls < indent)) p++;
+        if (!inc && p - ls > max) max = p - ls;
+        if (!llmsplit__y_eol(p, end)) break;
+        ls = p = llmsplit__y_break(y, p);
+        br++;
+    }
+    if (max > indent) indent = max;
+    while (p - ls == indent && p < end) {
+        int text = *p != ' ' && *p != '\t';
+        llmsplit__y_nl(y, br);
+        for (s = p; p < end && !llmsplit__y_eol(p, end); p++) {}
+        llmsplit_buf_append(&y->t, s, (size_t)(p - s));
+        lb = p < end;
+        if (lb) p = llmsplit__y_break(y, p);
+        ls = p;
+        for (br = 0;; br++) {
+            while (p < end && *p == ' ' && p - ls < indent) p++;
+            if (!llmsplit__y_eol(p, end)) break;
+            ls = p = llmsplit__y_break(y, p);
+        }
+        if (p - ls != indent || p >= end) break;
+        if (!folded || !text || *p == ' ' || *p == '\t') llmsplit__y_nl(y, 1);
+        else if (!br) llmsplit_buf_append(&y->t, " ", 1);
+    }
+    if (chomp >= 0 && lb) llmsplit__y_nl(y, 1);
+    if (chomp > 0) llmsplit__y_nl(y, br);
+    y->ls = y->p = ls;
+    if (ls > y->tok) y->tok = ls - 1;
+    return 1;
+}
+
+/* A scalar into y->t. Returns its style: 'p' plain, '\'' or '"' quoted, '|' or '>' block; 0
+   after an error. */
+static int llmsplit__y_scalar(llmsplit__yaml *y, ptrdiff_t n, int flow) {
+    const char *p = y->p, *msg = NULL;
+    char c = *p;
+    int ws = llmsplit__y_ws(y, p + 1);
+    y->t.len = 0;
+    if (c == '"' || c == '\'') return llmsplit__y_quoted(y) ? c : 0;
+    if ((c == '|' || c == '>') && !flow) return llmsplit__y_block(y, n) ? c : 0;
+    if (c == '&' || c == '*') msg = "an anchor (&) or alias (*): not supported; write the value out";
+    else if (c == '!') msg = "a tag (!): not supported; remove it (quote the value for text)";
+    else if (c == '%') msg = "a directive (%): not supported; remove it";
+    else if ((c == '?' || c == ':') && (ws || flow)) msg = "a complex key ('? ') or a ':' without a key: write KEY: VALUE";
+    else if (c == '-' && ws) msg = "a '- ' item where a value belongs: start the list on its own line";
+    else if (strchr(",[]{}|>@`", c)) msg = "a plain value cannot start with this character: quote it";
+    if (msg) return llmsplit__y_fail(y, p, msg);
+    llmsplit__y_plain(y, n + 1, flow);
+    return 'p';
+}
+
+/* 1 + the index of the YAML 1.1 word s is (null, three true words, three false words) when it
+   is spelled all lowercase, capitalised or all uppercase; 0 for anything else. */
+static int llmsplit__y_word(const char *s, size_t n) {
+    static const char words[] = "null\0yes\0true\0on\0no\0false\0off\0";
+    const char *w = words;
+    int k;
+    for (k = 1; *w; w += strlen(w) + 1, k++) {
+        size_t i;
+        int lower = 1, upper = 1;
+        if (strlen(w) != n || !llmsplit__y_ci(s, w, n)) continue;
+        for (i = 0; i < n; i++) {
+            if (s[i] >= 'a') upper = 0;
+            else if (i) lower = 0;
+        }
+        if (lower || upper) return k;
+    }
+    return 0;
+}
+
+/* An integer in base b from the digits at [a, e) ('_' skipped): 1 written, 0 not an integer
+   (so text), -1 refused. */
+static int llmsplit__y_int(llmsplit__yaml *y, const char *at, const char *a, const char *e, unsigned b, int neg, int key) {
+    uint64_t v = 0;
+    int digits = 0, big = 0;
+    if (a == e) return 0;
+    for (; a < e; a++) {
+        unsigned d = llmsplit__y_hex(*a);
+        if (*a == '_') continue;
+        if (d >= b) return 0;
+        if (v > (UINT64_MAX - d) / b) big = 1;
+        v = v * b + d;
+        digits++;
+    }
+    if (key) return llmsplit__y_fail(y, at, "a key YAML reads as a number, boolean, null or date: quote it"), -1;
+    if (!digits) return llmsplit__y_fail(y, at, "a number without digits: quote it for text"), -1;
+    if (big || v > (uint64_t)INT64_MAX + (unsigned)neg)
+        return llmsplit__y_fail(y, at, "an integer beyond 64 bits: quote it for text"), -1;
+    llmsplit_json_write_int(&y->w, neg ? (int64_t)(0 - v) : (int64_t)v);
+    return 1;
+}
+
+static int llmsplit__y_resolve_text(llmsplit__yaml *y, int key) {
+    if (!key) llmsplit_json_write_string(&y->w, y->t.data, y->t.len);
+    return 1;
+}
+
+/* Appends the digits at [a, e) without '_' (and without leading zeros when lead): "0" if none. */
+static void llmsplit__y_digits(llmsplit_buf *b, const char *a, const char *e, int lead) {
+    size_t n0 = b->len;
+    for (; a < e; a++)
+        if (*a != '_' && (*a != '0' || !lead || b->len > n0)) llmsplit_buf_append(b, a, 1);
+    if (b->len == n0) llmsplit_buf_append(b, "0", 1);
+}
+
+/* Reads n digits at *q as a number; 0 when they are not all digits. */
+static int llmsplit__y_num(const char **q, const char *e, int n, int *out) {
+    for (*out = 0; n > 0; n--, (*q)++) {
+        if (*q >= e || !llmsplit__is_digit((unsigned char)**q)) return 0;
+        *out = *out * 10 + (**q - '0');
+    }
+    return 1;
+}
+
+/* Writes the plain scalar in y->t as PyYAML resolves it: null, bool, int, float or text. A date
+   (2023-05-15, Azure's api_version) is its text; timestamps, base-60 numbers (1:30), .inf,
+   .nan, '<<' and '=' are refused. For a key (key != 0) nothing is written and only text passes. */
+static int llmsplit__y_resolve(llmsplit__yaml *y, const char *at, int key) {
+    const char *s = y->t.len ? y->t.data : "", *e = s + y->t.len, *q = s, *i0, *i1, *f0, *f1, *x = NULL;
+    const char *msg = "a key YAML reads as a number, boolean, null or date: quote it";
+    llmsplit_buf *b = &y->w.buf;
+    int neg = *s == '-', word = llmsplit__y_word(s, y->t.len), r, yr, mo, dd;
+    if (!y->t.len || (y->t.len == 1 && *s == '~') || word) {
+        if (key) goto refuse;
+        if (word > 1) llmsplit_json_write_bool(&y->w, word < 5);
+        else llmsplit_json_write_null(&y->w);
+        return 1;
+    }
+    if ((e - s == 2 && !memcmp(s, "<<", 2)) || (e - s == 1 && *s == '=')) {
+        msg = "'<<' and '=' have special meanings in YAML: quote them";
+        goto refuse;
+    }
+    if (*q == '-' || *q == '+') q++;
+    if (e - q == 4 && *q == '.' && (llmsplit__y_ci(q + 1, "inf", 3) || llmsplit__y_ci(q + 1, "nan", 3))) {
+        msg = "infinity or NaN: JSON has neither; quote it for text";
+        goto refuse;
+    }
+    if (e - q > 2 && *q == '0' && (q[1] == 'x' || q[1] == 'b')) {          /* 0x1F, 0b101 */
+        r = llmsplit__y_int(y, at, q + 2, e, q[1] == 'x' ? 16 : 2, neg, key);
+        return r ? r > 0 : llmsplit__y_resolve_text(y, key);
+    }
+    for (i0 = q; q < e && (llmsplit__is_digit((unsigned char)*q) || *q == '_'); q++) {}
+    i1 = q;
+    if (i0 < i1 && *i0 == '_') goto text;
+    if (q == e && i0 < i1) {                                               /* 10, 1_000, 017 (octal) */
+        r = llmsplit__y_int(y, at, i0, e, *i0 == '0' && e - i0 > 1 ? 8 : 10, neg, key);
+        return r ? r > 0 : llmsplit__y_resolve_text(y, key);
+    }
+    if (*q == '.' && (i0 < i1 || (i0 == s && q + 1 < e && llmsplit__is_digit((unsigned char)q[1])))) {
+        double d;                                                          /* 1.5, .5, 1., 1.5e-7 */
+        size_t n0;
+        for (f0 = ++q; q < e && (llmsplit__is_digit((unsigned char)*q) || *q == '_'); q++) {}
+        f1 = q;
+        if (e - q > 2 && (*q | 0x20) == 'e' && (q[1] == '+' || q[1] == '-')) {
+            for (x = q, q += 2; q < e && llmsplit__is_digit((unsigned char)*q); q++) {}
+            if (q == x + 2) goto text;
+        }
+        if (q != e) goto text;
+        if (key) goto refuse;
+        if (!llmsplit__w_value(&y->w)) return 1;
+        n0 = b->len;
+        if (neg) llmsplit_buf_append(b, "-", 1);
+        llmsplit__y_digits(b, i0, i1, 1);
+        llmsplit_buf_append(b, ".", 1);
+        llmsplit__y_digits(b, f0, f1, 0);
+        if (x) { llmsplit_buf_append(b, "e", 1); llmsplit_buf_append(b, x + 1, (size_t)(e - x - 1)); }
+        if (!b->failed && !llmsplit__slow_strtod(b->data + n0, b->data + b->len, &d)) {
+            msg = "a number beyond the range of a double: quote it for text";
+            goto refuse;
+        }
+        return 1;
+    }
+    if (*q == ':' && i0 < i1) {                                            /* 1:30 */
+        while (q < e && *q == ':') {
+            if (++q < e - 1 && *q >= '0' && *q <= '5' && llmsplit__is_digit((unsigned char)q[1])) q++;
+            if (q >= e || !llmsplit__is_digit((unsigned char)*q++)) goto text;
+        }
+        if (q < e && *q == '.') for (q++; q < e && (llmsplit__is_digit((unsigned char)*q) || *q == '_'); q++) {}
+        msg = "a base-60 number (YAML 1.1 reads 1:30 as 90): quote it for text";
+        if (q == e) goto refuse;
+        goto text;
+    }
+    q = s;
+    if (llmsplit__y_num(&q, e, 4, &yr) && q < e && *q++ == '-') {          /* 2023-05-15 */
+        int lm = 1 + (e - q > 1 && llmsplit__is_digit((unsigned char)q[1])), ld;
+        if (!llmsplit__y_num(&q, e, lm, &mo) || q >= e || *q++ != '-') goto text;
+        ld = 1 + (e - q > 1 && llmsplit__is_digit((unsigned char)q[1]));
+        if (!llmsplit__y_num(&q, e, ld, &dd)) goto text;
+        if (q == e && lm == 2 && ld == 2) {
+            int leap = (yr % 4 == 0 && yr % 100 != 0) || yr % 400 == 0;
+            if (yr < 1 || mo < 1 || mo > 12 || dd < 1 || dd > (mo == 2 ? 28 + leap : 30 + ((mo + (mo > 7)) & 1))) {
+                msg = "not a date (YAML reads YYYY-MM-DD as one): quote it for text";
+                goto refuse;
+            }
+            if (key) goto refuse;
+            goto text;
+        }
+        if (q < e && (*q == 'T' || *q == 't' || *q == ' ')) {
+            while (++q < e && *q == ' ') {}
+            msg = "a timestamp (YAML 1.1 reads it as a date and time): quote it for text";
+            if (q < e && llmsplit__is_digit((unsigned char)*q)) goto refuse;
+        }
+    }
+text:
+    return llmsplit__y_resolve_text(y, key);
+refuse:
+    return llmsplit__y_fail(y, at, msg);
+}
+
+/* Reads a key (plain or quoted text on one line) up to its ':' (left at the cursor, when there
+   is one), writes it and keeps it for the repeat check. */
+static int llmsplit__y_key(llmsplit__yaml *y, int flow) {
+    const char *at = y->p, *ls = y->ls, *q;
+    llmsplit__ykey k;
+    size_t chars = 0;
+    int style;
+    if (strchr("[{|>", *at)) return llmsplit__y_fail(y, at, "a key is text: quote it");
+    if (!(style = llmsplit__y_scalar(y, PTRDIFF_MAX - 1, flow))) return 0;
+    if (y->ls != ls) return llmsplit__y_fail(y, at, "a key on more than one line: write it on one line");
+    if (style == 'p' && !llmsplit__y_resolve(y, at, 1)) return 0;
+    for (q = y->p; q < y->end && *q == ' '; q++) {}
+    if (!flow && (q >= y->end || *q != ':' || !llmsplit__y_ws(y, q + 1)))
+        return llmsplit__y_fail(y, q, "expected ': ' after the key");
+    for (k.src = at; k.src < q; k.src++) chars += (*k.src & 0xc0) != 0x80;
+    if (chars > 1024) return llmsplit__y_fail(y, at, "a key longer than 1024 characters: YAML stops looking for its ':' there");
+    k.src = at;
+    k.off = y->w.buf.len;
+    llmsplit_json_write_key(&y->w, y->t.data, y->t.len);
+    k.len = y->w.buf.len - k.off;
+    llmsplit_buf_append(&y->keys, &k, sizeof k);
+    y->p = q;
+    return 1;
+}
+
+static int llmsplit__ykey_cmp(const void *a, const void *b) {
+    const llmsplit__ykey *x = (const llmsplit__ykey *)a, *z = (const llmsplit__ykey *)b;
+    int c = memcmp(x->json, z->json, x->len < z->len ? x->len : z->len);
+    if (!c) c = (x->len > z->len) - (x->len < z->len);
+    return c ? c : (x->src > z->src) - (x->src < z->src);
+}
+
+static int llmsplit__y_open(llmsplit__yaml *y, int obj) {
+    if (++y->depth > y->max_depth) return llmsplit__y_fail(y, y->p, "nested deeper than the limit (max_depth)");
+    if (obj) llmsplit_json_write_begin_object(&y->w);
+    else llmsplit_json_write_begin_array(&y->w);
+    return 1;
+}
+
+/* Closes a sequence, or a mapping whose keys start at entry first: a repeated key is refused
+   (PyYAML keeps the last, JSON readers the first). */
+static int llmsplit__y_close(llmsplit__yaml *y, int obj, size_t first) {
+    llmsplit__ykey *k = (llmsplit__ykey *)(void *)y->keys.data;
+    size_t n = y->keys.len / sizeof *k, i;
+    const char *dup = NULL;
+    y->depth--;
+    if (!obj) {
+        llmsplit_json_write_end_array(&y->w);
+        return 1;
+    }
+    if (y->keys.failed || y->w.buf.failed) return llmsplit__y_fail(y, y->p, "out of memory"); /* reported as such */
+    if (n > first) {
+        for (i = first; i < n; i++) {
+            k[i].json = y->w.buf.data + k[i].off + (y->w.buf.data[k[i].off] == ',');
+            k[i].len -= (size_t)(k[i].json - y->w.buf.data - k[i].off);
+        }
+        qsort(k + first, n - first, sizeof *k, llmsplit__ykey_cmp);
+        for (i = first + 1; i < n; i++)
+            if (k[i].len == k[i - 1].len && !memcmp(k[i].json, k[i - 1].json, k[i].len) && (!dup || k[i].src < dup))
+                dup = k[i].src;
+    }
+    y->keys.len = first * sizeof *k;
+    llmsplit_json_write_end_object(&y->w);
+    return dup ? llmsplit__y_fail(y, dup, "a key repeated in its mapping: YAML readers differ on which one counts; keep one") : 1;
+}
+
+static int llmsplit__y_node(llmsplit__yaml *y, ptrdiff_t n, int ctx);
+
+/* A block mapping whose keys are at column c. */
+static int llmsplit__y_map(llmsplit__yaml *y, ptrdiff_t c) {
+    size_t first = y->keys.len / sizeof(llmsplit__ykey);
+    ptrdiff_t nc;
+    if (!llmsplit__y_open(y, 1)) return 0;
+    do {
+        if (llmsplit__y_dash(y)) return llmsplit__y_fail(y, y->p, "a '- ' item where a key belongs: indent the list under its key");
+        if (!llmsplit__y_key(y, 0)) return 0;
+        y->tok = ++y->p;
+        llmsplit__y_node(y, c, 0);
+        if ((nc = llmsplit__y_after(y)) > c)
+            return llmsplit__y_fail(y, y->p, "indented more than the keys above: align it with them, or nest it under a key that has no value");
+    } while (nc == c);
+    return llmsplit__y_close(y, 1, first);
+}
+
+/* A block sequence whose '- ' are at column c. */
+static int llmsplit__y_seq(llmsplit__yaml *y, ptrdiff_t c) {
+    ptrdiff_t nc;
+    if (!llmsplit__y_open(y, 0)) return 0;
+    do {
+        y->tok = ++y->p;
+        llmsplit__y_node(y, c, 1);
+        if ((nc = llmsplit__y_after(y)) > c)
+            return llmsplit__y_fail(y, y->p, "indented more than the '- ' above: align it with them");
+    } while (nc == c && llmsplit__y_dash(y));
+    return llmsplit__y_close(y, 0, 0);
+}
+
+static int llmsplit__y_flow(llmsplit__yaml *y);
+
+/* A scalar or a flow collection at the cursor, written; n: the column of the block collection
+   it is in. */
+static int llmsplit__y_value(llmsplit__yaml *y, ptrdiff_t n, int flow) {
+    const char *at = y->p;
+    int style;
+    if (*at == '[' || *at == '{') return llmsplit__y_flow(y);
+    if (!(style = llmsplit__y_scalar(y, n, flow))) return 0;
+    if (style == 'p') return llmsplit__y_resolve(y, at, 0);
+    llmsplit_json_write_string(&y->w, y->t.data, y->t.len);
+    return 1;
+}
+
+/* [a, b] or {a: 1}, over any number of lines. */
+static int llmsplit__y_flow(llmsplit__yaml *y) {
+    const char *open = y->p;
+    int obj = *open == '{';
+    char close = obj ? '}' : ']';
+    size_t first = y->keys.len / sizeof(llmsplit__ykey);
+    if (!llmsplit__y_open(y, obj)) return 0;
+    y->p++;
+    for (;;) {
+        if (llmsplit__y_next(y) < 0) return llmsplit__y_fail(y, open, obj ? "a '{' never closed: add '}'" : "a '[' never closed: add ']'");
+        if (*y->p == close) break;
+        if (obj) {
+            if (!llmsplit__y_key(y, 1)) return 0;
+            if (llmsplit__y_is(y, ':') && (y->p++, llmsplit__y_next(y) >= 0) && *y->p != ',' && *y->p != '}') llmsplit__y_value(y, 0, 1);
+            else llmsplit_json_write_null(&y->w);
+        } else {
+            llmsplit__y_value(y, 0, 1);
+            if (llmsplit__y_next(y) >= 0 && *y->p == ':')
+                return llmsplit__y_fail(y, y->p, "a KEY: VALUE pair inside [ ]: write it as {KEY: VALUE}");
+        }
+        if (llmsplit__y_next(y) >= 0) {
+            if (*y->p == ',') y->p++;
+            else if (*y->p != close) return llmsplit__y_fail(y, y->p, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+        }
+    }
+    y->tok = ++y->p;
+    return llmsplit__y_close(y, obj, first);
+}
+
+/* The node after "KEY:" (ctx 0), "- " (ctx 1) or at the top (ctx 2), in a block collection at
+   column n. */
+static int llmsplit__y_node(llmsplit__yaml *y, ptrdiff_t n, int ctx) {
+    const char *ls = y->ls;
+    ptrdiff_t c = llmsplit__y_next(y);
+    int same = ctx < 2 && y->ls == ls;
+    if (c < 0 || (!same && (c < n || (c == n && (ctx || !llmsplit__y_dash(y)))))) {
+        llmsplit_json_write_null(&y->w);
+        return 1;
+    }
+    if (llmsplit__y_dash(y))
+        return same && !ctx ? llmsplit__y_fail(y, y->p, "a list on its key's line: start it on the next line") : llmsplit__y_seq(y, c);
+    if (llmsplit__y_is_key(y))
+        return same && !ctx ? llmsplit__y_fail(y, y->p, "a mapping on its key's line (a: b: c): start it on the next line, indented")
+                            : llmsplit__y_map(y, c);
+    return llmsplit__y_value(y, n, 0);
+}
+
+static llmsplit_json_doc *llmsplit__yaml_parse(const char *text, size_t len, const llmsplit_json_desc *desc,
+                                               llmsplit_error *err) {
+    llmsplit__yaml y;
+    llmsplit_json_doc *doc = NULL;
+    llmsplit_allocator a = llmsplit__allocator_or_default(desc ? &desc->allocator : NULL);
+    const unsigned char *u = (const unsigned char *)text, *e = u + len;
+    if (err) memset(err, 0, sizeof *err);
+    if (!text && len) {
+        llmsplit__fill_error(err, LLMSPLIT_ERR_USAGE, NULL, NULL, "NULL text");
+        return NULL;
+    }
+    if (!text) text = "";
+    memset(&y, 0, sizeof y);
+    /* what PyYAML refuses (control characters, invalid UTF-8) and line breaks it reads that
+       this reader does not (a lone CR, U+0085, U+2028, U+2029) */
+    for (; u < e && !y.msg; u++) {
+        if (*u >= 0x80) {
+            size_t n = llmsplit__utf8_seq(u, e);
+            if (!n) llmsplit__y_fail(&y, (const char *)u, "not UTF-8: save the file as UTF-8");
+            else if ((n == 2 && *u == 0xc2 && u[1] < 0xa0) || (n == 3 && *u == 0xe2 && u[1] == 0x80 && (u[2] | 1) == 0xa9) ||
+                     (n == 3 && *u == 0xef && u[1] == 0xbf && u[2] >= 0xbe))
+                llmsplit__y_fail(&y, (const char *)u, "a control character or line separator: write it as an escape in double quotes");
+            else u += n - 1;
+        } else if (*u < 0x20 ? *u != '\t' && *u != '\n' && (*u != '\r' || u + 1 >= e || u[1] != '\n') : *u == 0x7f) {
+            llmsplit__y_fail(&y, (const char *)u, *u == '\r' ? "a carriage return without a line feed: end lines with LF or CRLF"
+                                                             : "a control character: write it as an escape in double quotes");
+        }
+    }
+    if (!y.msg) {
+        y.p = y.ls = text + (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0);
+        y.end = text + len;
+        y.tok = y.p;
+        y.max_depth = desc && desc->max_depth > 0 ? desc->max_depth : LLMSPLIT_YAML_MAX_DEPTH;
+        llmsplit_json_writer_init(&y.w, &a);
+        llmsplit_buf_init(&y.t, &a);
+        llmsplit_buf_init(&y.keys, &a);
+        llmsplit__y_node(&y, -1, 2);
+        if (llmsplit__y_after(&y) >= 0)
+            llmsplit__y_fail(&y, y.p, "this line does not fit the indentation above it: align it with the keys or '- ' it belongs to");
+        if (y.w.buf.failed || y.t.failed || y.keys.failed || (!y.msg && y.w.err)) {
+            y.msg = NULL;
+            llmsplit__fill_error(err, LLMSPLIT_ERR_NOMEM, NULL, NULL, "out of memory");
+        } else if (!y.msg) {
+            doc = llmsplit__json_parse(y.w.buf.data, y.w.buf.len, desc, err);
+        }
+        llmsplit_json_writer_free(&y.w);
+        llmsplit_buf_free(&y.t);
+        llmsplit_buf_free(&y.keys);
+    }
+    if (y.msg) llmsplit__fill_error(err, LLMSPLIT_ERR_CONFIG, (const unsigned char *)text, (const unsigned char *)y.at, y.msg);
+    return doc;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_yaml_parse(const char *text, size_t len, const llmsplit_json_desc *desc,
+                                                 llmsplit_json_doc **doc, llmsplit_error *err) {
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    if (!doc) return llmsplit__no_out(err, "yaml");
+    *doc = llmsplit__yaml_parse(text, len, desc, e);
+    return llmsplit__made(*doc, e);
+}
+#endif /* LLMSPLIT_NO_YAML */
 
 /* ==== 3. http =========================================================================== */
 
