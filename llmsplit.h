@@ -3165,30 +3165,6 @@ static ptrdiff_t llmsplit__y_after(llmsplit__yaml *y) {
     return c;
 }
 
-/* Whether the scalar at the cursor is a key: it ends on this line, then ':' and a space. */
-static int llmsplit__y_is_key(const llmsplit__yaml *y) {
-    const char *q = y->p, *end = y->end;
-    char c = *q;
-    if (c == '[' || c == '{') return 0;
-    if (c == '"' || c == '\'') {
-        for (q++; q < end && !llmsplit__y_eol(q, end); q++) {
-            if (*q == '\\' && c == '"' && !llmsplit__y_eol(q + 1, end)) q++;
-            else if (*q == c) {
-                if (c == '"' || q + 1 >= end || q[1] != '\'') break;
-                q++;
-            }
-        }
-        if (q >= end || *q != c) return 0;
-        for (q++; q < end && *q == ' '; q++) {}
-        return q < end && *q == ':' && llmsplit__y_ws(y, q + 1);
-    }
-    for (; q < end && !llmsplit__y_eol(q, end); q++) {
-        if (*q == ':' && llmsplit__y_ws(y, q + 1)) return 1;
-        if (*q == ' ' && q + 1 < end && q[1] == '#') return 0;
-    }
-    return 0;
-}
-
 /* A plain scalar into y->t, folded over lines; continuation lines in block context need a
    column >= indent. */
 static void llmsplit__y_plain(llmsplit__yaml *y, ptrdiff_t indent, int flow) {
@@ -3387,145 +3363,126 @@ static int llmsplit__y_int(llmsplit__yaml *y, const char *at, const char *a, con
     return 1;
 }
 
-static int llmsplit__y_resolve_text(llmsplit__yaml *y, int key) {
-    if (!key) llmsplit_json_write_string(&y->w, y->t.data, y->t.len);
-    return 1;
-}
-
-/* Appends the digits at [a, e) without '_' (and without leading zeros when lead): "0" if none. */
-static void llmsplit__y_digits(llmsplit_buf *b, const char *a, const char *e, int lead) {
-    size_t n0 = b->len;
-    for (; a < e; a++)
-        if (*a != '_' && (*a != '0' || !lead || b->len > n0)) llmsplit_buf_append(b, a, 1);
-    if (b->len == n0) llmsplit_buf_append(b, "0", 1);
-}
-
-/* Reads n digits at *q as a number; 0 when they are not all digits. */
-static int llmsplit__y_num(const char **q, const char *e, int n, int *out) {
-    for (*out = 0; n > 0; n--, (*q)++) {
-        if (*q >= e || !llmsplit__is_digit((unsigned char)**q)) return 0;
-        *out = *out * 10 + (**q - '0');
-    }
-    return 1;
-}
-
 /* Writes the plain scalar in y->t as PyYAML resolves it: null, bool, int, float or text. A date
    (2023-05-15, Azure's api_version) is its text; timestamps, base-60 numbers (1:30), .inf,
    .nan, '<<' and '=' are refused. For a key (key != 0) nothing is written and only text passes. */
 static int llmsplit__y_resolve(llmsplit__yaml *y, const char *at, int key) {
-    const char *s = y->t.len ? y->t.data : "", *e = s + y->t.len, *q = s, *i0, *i1, *f0, *f1, *x = NULL;
+    char *s = y->t.data, *e = s + y->t.len, *q, *i1, *o;
     const char *msg = "a key YAML reads as a number, boolean, null or date: quote it";
-    llmsplit_buf *b = &y->w.buf;
-    int neg = *s == '-', word = llmsplit__y_word(s, y->t.len), r, yr, mo, dd;
-    if (!y->t.len || (y->t.len == 1 && *s == '~') || word) {
+    int neg, word = 0, r, i, v[3], len[3];
+    unsigned base = 0;
+    double d;
+    if (!y->t.len || (y->t.len == 1 && *s == '~') || (word = llmsplit__y_word(s, y->t.len)) != 0) {
         if (key) goto refuse;
         if (word > 1) llmsplit_json_write_bool(&y->w, word < 5);
         else llmsplit_json_write_null(&y->w);
         return 1;
     }
-    if ((e - s == 2 && !memcmp(s, "<<", 2)) || (e - s == 1 && *s == '=')) {
+    if (!strcmp(s, "<<") || !strcmp(s, "=")) {
         msg = "'<<' and '=' have special meanings in YAML: quote them";
         goto refuse;
     }
-    if (*q == '-' || *q == '+') q++;
+    neg = *s == '-';
+    q = s + (neg || *s == '+');
     if (e - q == 4 && *q == '.' && (llmsplit__y_ci(q + 1, "inf", 3) || llmsplit__y_ci(q + 1, "nan", 3))) {
         msg = "infinity or NaN: JSON has neither; quote it for text";
         goto refuse;
     }
-    if (e - q > 2 && *q == '0' && (q[1] == 'x' || q[1] == 'b')) {          /* 0x1F, 0b101 */
-        r = llmsplit__y_int(y, at, q + 2, e, q[1] == 'x' ? 16 : 2, neg, key);
-        return r ? r > 0 : llmsplit__y_resolve_text(y, key);
+    for (i1 = q; i1 < e && (llmsplit__is_digit((unsigned char)*i1) || *i1 == '_'); i1++) {}
+    if (e - q > 2 && *q == '0' && (q[1] == 'x' || q[1] == 'b')) base = q[1] == 'x' ? 16 : 2, q += 2;  /* 0x1F, 0b101 */
+    else if (i1 == e && q < e && *q != '_') base = *q == '0' && e - q > 1 ? 8 : 10;                      /* 10, 1_000, 017 */
+    if (base) {
+        r = llmsplit__y_int(y, at, q, e, base, neg, key);
+        if (r) return r > 0;
+        goto text;
     }
-    for (i0 = q; q < e && (llmsplit__is_digit((unsigned char)*q) || *q == '_'); q++) {}
-    i1 = q;
-    if (i0 < i1 && *i0 == '_') goto text;
-    if (q == e && i0 < i1) {                                               /* 10, 1_000, 017 (octal) */
-        r = llmsplit__y_int(y, at, i0, e, *i0 == '0' && e - i0 > 1 ? 8 : 10, neg, key);
-        return r ? r > 0 : llmsplit__y_resolve_text(y, key);
-    }
-    if (*q == '.' && (i0 < i1 || (i0 == s && q + 1 < e && llmsplit__is_digit((unsigned char)q[1])))) {
-        double d;                                                          /* 1.5, .5, 1., 1.5e-7 */
-        size_t n0;
-        for (f0 = ++q; q < e && (llmsplit__is_digit((unsigned char)*q) || *q == '_'); q++) {}
-        f1 = q;
-        if (e - q > 2 && (*q | 0x20) == 'e' && (q[1] == '+' || q[1] == '-')) {
-            for (x = q, q += 2; q < e && llmsplit__is_digit((unsigned char)*q); q++) {}
-            if (q == x + 2) goto text;
-        }
-        if (q != e) goto text;
+    if (*i1 == '.' && (q < i1 ? *q != '_' : q == s && llmsplit__is_digit((unsigned char)i1[1]))) {    /* 1.5, .5, 1., 2.5e-7 */
+        for (q = i1 + 1; q < e && (llmsplit__is_digit((unsigned char)*q) || *q == '_'); q++) {}
+        if (e - q > 2 && (*q | 0x20) == 'e' && (q[1] == '+' || q[1] == '-'))
+            for (i1 = q += 2; q < e && llmsplit__is_digit((unsigned char)*q); q++) {}
+        if (q != e || q == i1) goto text;
         if (key) goto refuse;
-        if (!llmsplit__w_value(&y->w)) return 1;
-        n0 = b->len;
-        if (neg) llmsplit_buf_append(b, "-", 1);
-        llmsplit__y_digits(b, i0, i1, 1);
-        llmsplit_buf_append(b, ".", 1);
-        llmsplit__y_digits(b, f0, f1, 0);
-        if (x) { llmsplit_buf_append(b, "e", 1); llmsplit_buf_append(b, x + 1, (size_t)(e - x - 1)); }
-        if (!b->failed && !llmsplit__slow_strtod(b->data + n0, b->data + b->len, &d)) {
-            msg = "a number beyond the range of a double: quote it for text";
-            goto refuse;
-        }
+        for (o = q = s; q < e; q++)
+            if (*q != '_' && *q != '+') *o++ = *q;
+        msg = "a number beyond the range of a double: quote it for text";
+        if (!llmsplit__slow_strtod(s, o, &d)) goto refuse;
+        llmsplit_json_write_double(&y->w, d);
         return 1;
     }
-    if (*q == ':' && i0 < i1) {                                            /* 1:30 */
-        while (q < e && *q == ':') {
-            if (++q < e - 1 && *q >= '0' && *q <= '5' && llmsplit__is_digit((unsigned char)q[1])) q++;
-            if (q >= e || !llmsplit__is_digit((unsigned char)*q++)) goto text;
+    if (*i1 == ':' && q < i1 && *q != '_') {                                                               /* 1:30 */
+        for (q = i1; q < e && *q == ':'; q++) {
+            if (++q + 1 < e && *q >= '0' && *q <= '5' && llmsplit__is_digit((unsigned char)q[1])) q++;
+            if (q >= e || !llmsplit__is_digit((unsigned char)*q)) goto text;
         }
-        if (q < e && *q == '.') for (q++; q < e && (llmsplit__is_digit((unsigned char)*q) || *q == '_'); q++) {}
+        if (q < e && *q == '.') while (++q < e && (llmsplit__is_digit((unsigned char)*q) || *q == '_')) {}
         msg = "a base-60 number (YAML 1.1 reads 1:30 as 90): quote it for text";
         if (q == e) goto refuse;
         goto text;
     }
-    q = s;
-    if (llmsplit__y_num(&q, e, 4, &yr) && q < e && *q++ == '-') {          /* 2023-05-15 */
-        int lm = 1 + (e - q > 1 && llmsplit__is_digit((unsigned char)q[1])), ld;
-        if (!llmsplit__y_num(&q, e, lm, &mo) || q >= e || *q++ != '-') goto text;
-        ld = 1 + (e - q > 1 && llmsplit__is_digit((unsigned char)q[1]));
-        if (!llmsplit__y_num(&q, e, ld, &dd)) goto text;
-        if (q == e && lm == 2 && ld == 2) {
-            int leap = (yr % 4 == 0 && yr % 100 != 0) || yr % 400 == 0;
-            if (yr < 1 || mo < 1 || mo > 12 || dd < 1 || dd > (mo == 2 ? 28 + leap : 30 + ((mo + (mo > 7)) & 1))) {
-                msg = "not a date (YAML reads YYYY-MM-DD as one): quote it for text";
-                goto refuse;
-            }
-            if (key) goto refuse;
-            goto text;
-        }
-        if (q < e && (*q == 'T' || *q == 't' || *q == ' ')) {
-            while (++q < e && *q == ' ') {}
-            msg = "a timestamp (YAML 1.1 reads it as a date and time): quote it for text";
-            if (q < e && llmsplit__is_digit((unsigned char)*q)) goto refuse;
-        }
+    for (q = s, i = 0; i < 3; i++) {                                                                        /* 2023-05-15 */
+        for (v[i] = len[i] = 0; q < e && llmsplit__is_digit((unsigned char)*q) && len[i] < (i ? 2 : 4); q++, len[i]++)
+            v[i] = v[i] * 10 + *q - '0';
+        if (len[i] < (i ? 1 : 4) || (i < 2 && (q >= e || *q++ != '-'))) goto text;
+    }
+    if (q == e && len[1] == 2 && len[2] == 2) {
+        msg = "not a date (YAML reads YYYY-MM-DD as one): quote it for text";
+        if (!v[0] || v[1] < 1 || v[1] > 12 || v[2] < 1 ||
+            v[2] > (v[1] == 2 ? 28 + ((v[0] % 4 == 0 && v[0] % 100 != 0) || v[0] % 400 == 0) : 30 + ((v[1] + (v[1] > 7)) & 1)))
+            goto refuse;
+        if (key) goto refuse;
+    } else if (q < e && (*q == 'T' || *q == 't' || *q == ' ')) {
+        while (++q < e && *q == ' ') {}
+        msg = "a timestamp (YAML 1.1 reads it as a date and time): quote it for text";
+        if (q < e && llmsplit__is_digit((unsigned char)*q)) goto refuse;
     }
 text:
-    return llmsplit__y_resolve_text(y, key);
+    if (!key) llmsplit_json_write_string(&y->w, y->t.data, y->t.len);
+    return 1;
 refuse:
     return llmsplit__y_fail(y, at, msg);
 }
 
-/* Reads a key (plain or quoted text on one line) up to its ':' (left at the cursor, when there
-   is one), writes it and keeps it for the repeat check. */
-static int llmsplit__y_key(llmsplit__yaml *y, int flow) {
-    const char *at = y->p, *ls = y->ls, *q;
+/* The ':' after the scalar just read, on its line and followed by a space (or, in flow
+   context, by anything), or NULL. */
+static const char *llmsplit__y_colon(const llmsplit__yaml *y, int flow) {
+    const char *q = y->p;
+    while (q < y->end && *q == ' ') q++;
+    return q < y->end && *q == ':' && (flow || llmsplit__y_ws(y, q + 1)) ? q : NULL;
+}
+
+/* Writes the scalar just read (style, from at on the line at ls) as a key, keeps it for the
+   repeat check and moves to its ':' (in flow context there may be none). */
+static int llmsplit__y_key(llmsplit__yaml *y, const char *at, const char *ls, int style, int flow) {
+    const char *q = llmsplit__y_colon(y, flow), *s;
     llmsplit__ykey k;
     size_t chars = 0;
-    int style;
-    if (strchr("[{|>", *at)) return llmsplit__y_fail(y, at, "a key is text: quote it");
-    if (!(style = llmsplit__y_scalar(y, PTRDIFF_MAX - 1, flow))) return 0;
+    if (!q && !flow) return llmsplit__y_fail(y, y->p, "expected ': ' after the key");
     if (y->ls != ls) return llmsplit__y_fail(y, at, "a key on more than one line: write it on one line");
     if (style == 'p' && !llmsplit__y_resolve(y, at, 1)) return 0;
-    for (q = y->p; q < y->end && *q == ' '; q++) {}
-    if (!flow && (q >= y->end || *q != ':' || !llmsplit__y_ws(y, q + 1)))
-        return llmsplit__y_fail(y, q, "expected ': ' after the key");
-    for (k.src = at; k.src < q; k.src++) chars += (*k.src & 0xc0) != 0x80;
+    if (q) y->p = q;
+    for (s = at; s < y->p; s++) chars += (*s & 0xc0) != 0x80;
     if (chars > 1024) return llmsplit__y_fail(y, at, "a key longer than 1024 characters: YAML stops looking for its ':' there");
     k.src = at;
-    k.off = y->w.buf.len;
+    k.off = y->w.buf.len + !y->w.first;    /* after the comma */
     llmsplit_json_write_key(&y->w, y->t.data, y->t.len);
     k.len = y->w.buf.len - k.off;
     llmsplit_buf_append(&y->keys, &k, sizeof k);
-    y->p = q;
+    return 1;
+}
+
+/* Reads and writes a key (text on one line). */
+static int llmsplit__y_read_key(llmsplit__yaml *y, int flow) {
+    const char *at = y->p, *ls = y->ls;
+    int style;
+    if (strchr("[{|>", *at)) return llmsplit__y_fail(y, at, "a key is text: quote it");
+    style = llmsplit__y_scalar(y, PTRDIFF_MAX - 1, flow);
+    return style && llmsplit__y_key(y, at, ls, style, flow);
+}
+
+/* Writes the scalar just read (style, from at). */
+static int llmsplit__y_out(llmsplit__yaml *y, const char *at, int style) {
+    if (style == 'p') return llmsplit__y_resolve(y, at, 0);
+    llmsplit_json_write_string(&y->w, y->t.data, y->t.len);
     return 1;
 }
 
@@ -3556,10 +3513,7 @@ static int llmsplit__y_close(llmsplit__yaml *y, int obj, size_t first) {
     }
     if (y->keys.failed || y->w.buf.failed) return llmsplit__y_fail(y, y->p, "out of memory"); /* reported as such */
     if (n > first) {
-        for (i = first; i < n; i++) {
-            k[i].json = y->w.buf.data + k[i].off + (y->w.buf.data[k[i].off] == ',');
-            k[i].len -= (size_t)(k[i].json - y->w.buf.data - k[i].off);
-        }
+        for (i = first; i < n; i++) k[i].json = y->w.buf.data + k[i].off;
         qsort(k + first, n - first, sizeof *k, llmsplit__ykey_cmp);
         for (i = first + 1; i < n; i++)
             if (k[i].len == k[i - 1].len && !memcmp(k[i].json, k[i - 1].json, k[i].len) && (!dup || k[i].src < dup))
@@ -3572,20 +3526,21 @@ static int llmsplit__y_close(llmsplit__yaml *y, int obj, size_t first) {
 
 static int llmsplit__y_node(llmsplit__yaml *y, ptrdiff_t n, int ctx);
 
-/* A block mapping whose keys are at column c. */
-static int llmsplit__y_map(llmsplit__yaml *y, ptrdiff_t c) {
+/* A block mapping whose keys are at column c; its first key is read (style, from at on the
+   line at ls). */
+static int llmsplit__y_map(llmsplit__yaml *y, ptrdiff_t c, const char *at, const char *ls, int style) {
     size_t first = y->keys.len / sizeof(llmsplit__ykey);
     ptrdiff_t nc;
-    if (!llmsplit__y_open(y, 1)) return 0;
-    do {
-        if (llmsplit__y_dash(y)) return llmsplit__y_fail(y, y->p, "a '- ' item where a key belongs: indent the list under its key");
-        if (!llmsplit__y_key(y, 0)) return 0;
+    if (!llmsplit__y_open(y, 1) || !llmsplit__y_key(y, at, ls, style, 0)) return 0;
+    for (;;) {
         y->tok = ++y->p;
         llmsplit__y_node(y, c, 0);
         if ((nc = llmsplit__y_after(y)) > c)
             return llmsplit__y_fail(y, y->p, "indented more than the keys above: align it with them, or nest it under a key that has no value");
-    } while (nc == c);
-    return llmsplit__y_close(y, 1, first);
+        if (nc < c) return llmsplit__y_close(y, 1, first);
+        if (llmsplit__y_dash(y)) return llmsplit__y_fail(y, y->p, "a '- ' item where a key belongs: indent the list under its key");
+        if (!llmsplit__y_read_key(y, 0)) return 0;
+    }
 }
 
 /* A block sequence whose '- ' are at column c. */
@@ -3609,10 +3564,7 @@ static int llmsplit__y_value(llmsplit__yaml *y, ptrdiff_t n, int flow) {
     const char *at = y->p;
     int style;
     if (*at == '[' || *at == '{') return llmsplit__y_flow(y);
-    if (!(style = llmsplit__y_scalar(y, n, flow))) return 0;
-    if (style == 'p') return llmsplit__y_resolve(y, at, 0);
-    llmsplit_json_write_string(&y->w, y->t.data, y->t.len);
-    return 1;
+    return (style = llmsplit__y_scalar(y, n, flow)) != 0 && llmsplit__y_out(y, at, style);
 }
 
 /* [a, b] or {a: 1}, over any number of lines. */
@@ -3627,7 +3579,7 @@ static int llmsplit__y_flow(llmsplit__yaml *y) {
         if (llmsplit__y_next(y) < 0) return llmsplit__y_fail(y, open, obj ? "a '{' never closed: add '}'" : "a '[' never closed: add ']'");
         if (*y->p == close) break;
         if (obj) {
-            if (!llmsplit__y_key(y, 1)) return 0;
+            if (!llmsplit__y_read_key(y, 1)) return 0;
             if (llmsplit__y_is(y, ':') && (y->p++, llmsplit__y_next(y) >= 0) && *y->p != ',' && *y->p != '}') llmsplit__y_value(y, 0, 1);
             else llmsplit_json_write_null(&y->w);
         } else {
@@ -3647,19 +3599,22 @@ static int llmsplit__y_flow(llmsplit__yaml *y) {
 /* The node after "KEY:" (ctx 0), "- " (ctx 1) or at the top (ctx 2), in a block collection at
    column n. */
 static int llmsplit__y_node(llmsplit__yaml *y, ptrdiff_t n, int ctx) {
-    const char *ls = y->ls;
+    const char *ls = y->ls, *at;
     ptrdiff_t c = llmsplit__y_next(y);
-    int same = ctx < 2 && y->ls == ls;
+    int same = ctx < 2 && y->ls == ls, style;
     if (c < 0 || (!same && (c < n || (c == n && (ctx || !llmsplit__y_dash(y)))))) {
         llmsplit_json_write_null(&y->w);
         return 1;
     }
     if (llmsplit__y_dash(y))
         return same && !ctx ? llmsplit__y_fail(y, y->p, "a list on its key's line: start it on the next line") : llmsplit__y_seq(y, c);
-    if (llmsplit__y_is_key(y))
-        return same && !ctx ? llmsplit__y_fail(y, y->p, "a mapping on its key's line (a: b: c): start it on the next line, indented")
-                            : llmsplit__y_map(y, c);
-    return llmsplit__y_value(y, n, 0);
+    at = y->p;
+    ls = y->ls;
+    if (*at == '[' || *at == '{') return llmsplit__y_flow(y);
+    if (!(style = llmsplit__y_scalar(y, n, 0))) return 0;
+    if (style == '|' || style == '>' || !llmsplit__y_colon(y, 0)) return llmsplit__y_out(y, at, style);
+    return same && !ctx ? llmsplit__y_fail(y, at, "a mapping on its key's line (a: b: c): start it on the next line, indented")
+                        : llmsplit__y_map(y, c, at, ls, style);
 }
 
 static llmsplit_json_doc *llmsplit__yaml_parse(const char *text, size_t len, const llmsplit_json_desc *desc,
@@ -3678,17 +3633,13 @@ static llmsplit_json_doc *llmsplit__yaml_parse(const char *text, size_t len, con
     /* what PyYAML refuses (control characters, invalid UTF-8) and line breaks it reads that
        this reader does not (a lone CR, U+0085, U+2028, U+2029) */
     for (; u < e && !y.msg; u++) {
-        if (*u >= 0x80) {
-            size_t n = llmsplit__utf8_seq(u, e);
-            if (!n) llmsplit__y_fail(&y, (const char *)u, "not UTF-8: save the file as UTF-8");
-            else if ((n == 2 && *u == 0xc2 && u[1] < 0xa0) || (n == 3 && *u == 0xe2 && u[1] == 0x80 && (u[2] | 1) == 0xa9) ||
-                     (n == 3 && *u == 0xef && u[1] == 0xbf && u[2] >= 0xbe))
-                llmsplit__y_fail(&y, (const char *)u, "a control character or line separator: write it as an escape in double quotes");
-            else u += n - 1;
-        } else if (*u < 0x20 ? *u != '\t' && *u != '\n' && (*u != '\r' || u + 1 >= e || u[1] != '\n') : *u == 0x7f) {
-            llmsplit__y_fail(&y, (const char *)u, *u == '\r' ? "a carriage return without a line feed: end lines with LF or CRLF"
-                                                             : "a control character: write it as an escape in double quotes");
-        }
+        size_t n = *u < 0x80 ? 1 : llmsplit__utf8_seq(u, e);
+        if (!n) llmsplit__y_fail(&y, (const char *)u, "not UTF-8: save the file as UTF-8");
+        else if (*u == 0x7f || (*u < 0x20 && *u != '\t' && *u != '\n' && (*u != '\r' || u + 1 >= e || u[1] != '\n')) ||
+                 (*u == 0xc2 && u[1] < 0xa0) || (*u == 0xe2 && u[1] == 0x80 && (u[2] | 1) == 0xa9) ||
+                 (*u == 0xef && u[1] == 0xbf && u[2] >= 0xbe))
+            llmsplit__y_fail(&y, (const char *)u, "a control character, line separator or CR without LF: write it as an escape in double quotes");
+        u += n ? n - 1 : 0;
     }
     if (!y.msg) {
         y.p = y.ls = text + (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0);
