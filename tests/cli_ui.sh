@@ -228,6 +228,48 @@ for i in 1 2 3 4 5 6 7 8 9 10; do curl -s -o /dev/null "$gw/ui/login" -H "$J" -d
 req l429 POST /ui/login -H "$J" -d '{"key":"mk-master-1"}'
 check cli_ui_ten_failed_logins_a_minute_are_429 [ "$st" = 429 ]
 
+# ---- a YAML config (LiteLLM's config.yaml): served as JSON, written back as YAML ----
+ycfg=$tmp/config.yaml
+cat > "$ycfg" <<EOF
+# LiteLLM's proxy config
+model_list:
+  - model_name: chat
+    litellm_params:
+      model: openai/gpt-a
+      api_base: $mock/v1
+      weight: 0.8
+  - model_name: chat
+    litellm_params: {model: openai/gpt-b, api_base: "$mock/v1", weight: 0.2}
+general_settings:
+  master_key: mk-yaml-1
+EOF
+"$tool" serve --config "$ycfg" --listen 127.0.0.1:0 > "$tmp/yserve.out" 2> "$tmp/yserve.err" &
+pids="$pids $!"
+ygw=$(url_of "$tmp/yserve.out")
+Y="Authorization: Bearer mk-yaml-1"
+yreq() { n=$1; m=$2; p=$3; shift 3; st=$(curl -s -o "$tmp/$n.body" -D "$tmp/$n.head" -w '%{http_code}' -X "$m" "$ygw$p" "$@"); }
+yreq y1 GET /config -H "$Y"
+check cli_ui_a_yaml_config_is_served_as_json sh -c '[ "$1" = 200 ] && "$2" json --check "$3" && grep -q "\"weight\": 0.8" "$3"' - "$st" "$tool" "$tmp/y1.body"
+yreq y2 PATCH /config/groups/chat -H "$Y" -H "$J" -d '{"weights":{"gpt-a #0":0.5,"gpt-b #1":0.5}}'
+check cli_ui_a_change_to_a_yaml_config_is_written_as_yaml sh -c '[ "$1" = 200 ] && head -1 "$2" | grep -q "^# written by llmsplit serve" && grep -q "^      weight: 0.5$" "$2" && ! grep -q "[{]" "$2"' - "$st" "$ycfg"
+sleep 1.5   # the watcher reads the file it wrote back: the same config, no new version
+yreq y3 GET /config/history -H "$Y"
+check cli_ui_the_yaml_written_back_is_no_new_version grep -q '^{"version":2,' "$tmp/y3.body"
+sed "s|http://127.0.0.1:9/v1|$mock/v1|; s|\"mk-y\"|\"mk-yaml-1\"|" tests/data/ui_tricky.json > "$tmp/tricky.json"
+yreq y4 PUT /config -H "$Y" -H "$J" -H "If-Match: *" --data-binary @"$tmp/tricky.json"
+"$tool" json "$ycfg" > "$tmp/back.json" 2>&1
+# the same values (numbers may be written another way: 1e-6 is 0.000001 back)
+check cli_ui_yaml_written_back_reads_as_the_json_that_was_put sh -c '[ "$1" = 200 ] && /usr/bin/python3 -c "
+import json, sys
+sys.exit(json.load(open(sys.argv[1])) != json.load(open(sys.argv[2])))" "$2" "$3"' - "$st" "$tmp/tricky.json" "$tmp/back.json"
+if /usr/bin/python3 -c 'import yaml' 2>/dev/null; then
+  check cli_ui_yaml_written_back_reads_the_same_in_pyyaml /usr/bin/python3 -c '
+import json, sys, yaml
+sys.exit(yaml.safe_load(open(sys.argv[1])) != json.load(open(sys.argv[2])))' "$ycfg" "$tmp/tricky.json"
+else
+  echo "skip cli_ui_yaml_written_back_reads_the_same_in_pyyaml: python3-yaml is not installed"
+fi
+
 # ---- an embedded client following /config ----
 "$tool" chat --config "$gw/config" --model chat hello > "$tmp/nokey.out" 2>&1; rc=$?
 check cli_ui_config_url_without_the_key_says_so sh -c '[ "$1" = 2 ] && grep -q "config_url answered HTTP 401 (it wants a key: set config_api_key)" "$2"' - $rc "$tmp/nokey.out"

@@ -14,6 +14,9 @@
    becomes a new version with a one-line summary of what changed. A stale If-Match gets 412, so two
    people editing at once cannot overwrite each other.
 
+   A YAML config (LiteLLM's config.yaml) is kept and served as JSON, and a change goes back to the
+   file as YAML (block style; the old file's comments do not survive a change made here).
+
    The ETag of a config is a hash of the text served (content-addressed: the same text has the same
    ETag across restarts, a different one never does), so a fleet of clients polling GET /config
    with If-None-Match gets a 304 from memory until something changes.
@@ -390,6 +393,141 @@ static void ui_node_write(llmsplit_buf *out, const ui_node *x, int depth) {
     ui_printf(out, "%*s%s", 2 * depth, "", x->type == LLMSPLIT_JSON_OBJECT ? "}" : "]");
 }
 
+/* A config text as a document: JSON when it is an object ('{' first), else YAML (LiteLLM's
+   config.yaml), exactly as llmsplit_config_parse tells them apart. *yaml says which. */
+static llmsplit_status ui_parse_doc(const char *text, size_t len, llmsplit_json_doc **doc, int *yaml, llmsplit_error *err) {
+    size_t i;
+    for (i = 0; i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'); i++) {}
+    *yaml = 0;
+#ifndef LLMSPLIT_NO_YAML
+    if (i == len || text[i] != '{') {
+        *yaml = 1;
+        return llmsplit_yaml_parse(text, len, NULL, doc, err);
+    }
+#endif
+    return llmsplit_json_parse(text, len, NULL, doc, err);
+}
+
+/* ---- writing YAML back --------------------------------------------------------------------- */
+
+/* A config that came from a YAML file goes back to it as YAML: block style, two spaces a level,
+   every value read back by PyYAML (and llmsplit's reader) as what it was. Comments of the old
+   file do not survive (the document has none). */
+
+/* 1 when s (n bytes) can be written plain and reads back as the same string: a letter, '_' or
+   '/' first, then only letters, digits and _./:@+-, not ending in ':', and no word YAML 1.1 reads
+   as a boolean or null. */
+static int ui_yaml_plain(const char *s, size_t n) {
+    static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"};
+    char low[8];
+    size_t i;
+    if (!n || s[n - 1] == ':' || (!((s[0] | 32) >= 'a' && (s[0] | 32) <= 'z') && s[0] != '_' && s[0] != '/')) return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c | 32) >= 'a' && (c | 32) <= 'z') && !(c >= '0' && c <= '9') && !strchr("_./:@+-", c)) return 0;
+    }
+    if (n < sizeof low) {
+        for (i = 0; i < n; i++) low[i] = (char)(s[i] | 32);
+        low[n] = 0;
+        for (i = 0; i < sizeof words / sizeof words[0]; i++)
+            if (strcmp(low, words[i]) == 0) return 0;
+    }
+    return 1;
+}
+
+/* "..." with YAML's escapes: quote, backslash, control characters, and the line breaks YAML
+   does not allow raw (U+0085, U+2028, U+2029). */
+static void ui_yaml_quoted(llmsplit_buf *out, const char *s, size_t n) {
+    size_t i;
+    ui_puts(out, "\"");
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') { char e[2] = {'\\', (char)c}; llmsplit_buf_append(out, e, 2); }
+        else if (c == '\n') ui_puts(out, "\\n");
+        else if (c == '\t') ui_puts(out, "\\t");
+        else if (c < 0x20 || c == 0x7f) ui_printf(out, "\\x%02x", c);
+        else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] == 0x85) { ui_puts(out, "\\N"); i++; }
+        else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 && ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
+            ui_puts(out, (unsigned char)s[i + 2] == 0xa8 ? "\\L" : "\\P");
+            i += 2;
+        } else llmsplit_buf_append(out, s + i, 1);
+    }
+    ui_puts(out, "\"");
+}
+
+/* A JSON number as YAML 1.1 reads a number: an exponent needs a dot before it and a sign after
+   it ("1e-6" would be read as a string). */
+static void ui_yaml_number(llmsplit_buf *out, const char *s, size_t n) {
+    const char *e = (const char *)memchr(s, 'e', n);
+    if (!e) e = (const char *)memchr(s, 'E', n);
+    if (!e) { llmsplit_buf_append(out, s, n); return; }
+    llmsplit_buf_append(out, s, (size_t)(e - s));
+    if (!memchr(s, '.', (size_t)(e - s))) ui_puts(out, ".0");
+    ui_puts(out, "e");
+    if (e + 1 < s + n && e[1] != '+' && e[1] != '-') ui_puts(out, "+");
+    llmsplit_buf_append(out, e + 1, (size_t)(s + n - e - 1));
+}
+
+static void ui_yaml_scalar(llmsplit_buf *out, const ui_node *x) {
+    if (x->type == LLMSPLIT_JSON_STRING) {
+        if (ui_yaml_plain(x->s, x->len)) llmsplit_buf_append(out, x->s, x->len);
+        else ui_yaml_quoted(out, x->s, x->len);
+    } else if (x->type == LLMSPLIT_JSON_NUMBER) {
+        ui_yaml_number(out, x->s, x->len);
+    } else {
+        llmsplit_buf_append(out, x->s, x->len);
+    }
+}
+
+static void ui_yaml_node(llmsplit_buf *out, const ui_node *x, int indent, int first_done);
+
+/* A value after "key:" or "- ": on the same line when it is a scalar or empty, below otherwise. */
+static void ui_yaml_value(llmsplit_buf *out, const ui_node *v, int indent) {
+    if (ui_node_scalar(v)) { ui_puts(out, " "); ui_yaml_scalar(out, v); ui_puts(out, "\n"); }
+    else if (!v->n) ui_puts(out, v->type == LLMSPLIT_JSON_OBJECT ? " {}\n" : " []\n");
+    else { ui_puts(out, "\n"); ui_yaml_node(out, v, indent, 0); }
+}
+
+/* An object or array at indent; first_done: its first line's indentation is already written
+   (the "- " of a sequence item). */
+static void ui_yaml_node(llmsplit_buf *out, const ui_node *x, int indent, int first_done) {
+    size_t i;
+    for (i = 0; i < x->n; i++) {
+        const ui_node *k = &x->kid[i];
+        if (!(i == 0 && first_done)) ui_printf(out, "%*s", indent, "");
+        if (x->type == LLMSPLIT_JSON_OBJECT) {
+            if (ui_yaml_plain(k->key, k->key_len)) llmsplit_buf_append(out, k->key, k->key_len);
+            else ui_yaml_quoted(out, k->key, k->key_len);
+            ui_puts(out, ":");
+            ui_yaml_value(out, k, indent + 2);
+        } else if (k->type == LLMSPLIT_JSON_OBJECT && k->n) {
+            ui_puts(out, "- ");
+            ui_yaml_node(out, k, indent + 2, 1);
+        } else {
+            ui_puts(out, "-");
+            ui_yaml_value(out, k, indent + 2);
+        }
+    }
+}
+
+/* The JSON text as a YAML document. 0 when it is not JSON or memory ran out. */
+static int ui_yaml_of(const char *json, size_t len, llmsplit_buf *out) {
+    llmsplit_json_doc *doc = NULL;
+    ui_node top;
+    int ok;
+    memset(&top, 0, sizeof top);
+    if (llmsplit_json_parse(json, len, NULL, &doc, NULL) != LLMSPLIT_OK) return 0;
+    ok = ui_node_from(&top, llmsplit_json_root(doc));
+    llmsplit_json_free(doc);
+    if (ok) {
+        ui_puts(out, "# written by llmsplit serve's control plane (GET /config/history says what changed)\n");
+        if (top.type == LLMSPLIT_JSON_OBJECT && top.n) ui_yaml_node(out, &top, 0, 0);
+        else ui_puts(out, "{}\n");
+    }
+    ui_node_free(&top);
+    return ok && !out->failed;
+}
+
 /* ---- the state ------------------------------------------------------------------------- */
 
 typedef struct ui_version {
@@ -486,6 +624,7 @@ struct ui {
     size_t noff;
     struct stat file_st;          /* of the config file as last read or written */
     int file_known;
+    int file_yaml;                /* the file is YAML: changes are written back as YAML */
 
     pthread_mutex_t wlock;        /* the window: on_record's path takes only this lock */
     ui_warm **arms;
@@ -770,8 +909,9 @@ static void ui_json_answer(serve_response *res, int status, llmsplit_json_writer
 
 /* A new config text checked and taken apart before anything changes. */
 typedef struct ui_candidate {
-    char *text;
+    char *text;                   /* the config as JSON (a YAML text is converted) */
     size_t len;
+    int yaml;                     /* it came as YAML */
     llmsplit_config *cfg;
     char *read_key, *master_json, *gs_json;
     llmsplit_buf read_view;
@@ -816,12 +956,29 @@ static int ui_check(ui *u, const char *text, size_t len, int from_file, ui_candi
         ui_error(res, err.code == LLMSPLIT_ERR_NOMEM ? 500 : 400, "invalid_config", err.message, &err);
         return 0;
     }
-    if (llmsplit_json_parse(text, len, NULL, &doc, &err) != LLMSPLIT_OK) {
+    if (ui_parse_doc(text, len, &doc, &c->yaml, &err) != LLMSPLIT_OK) {
         ui_error(res, 400, "invalid_config", err.message, &err);
         ui_candidate_free(c);
         return 0;
     }
     root = llmsplit_json_root(doc);
+    if (c->yaml) { /* kept and served as JSON: indented like an edited config */
+        llmsplit_buf j;
+        ui_node top;
+        llmsplit_buf_init(&j, NULL);
+        memset(&top, 0, sizeof top);
+        if (ui_node_from(&top, root)) { ui_node_write(&j, &top, 0); ui_puts(&j, "\n"); }
+        ui_node_free(&top);
+        if (!j.data || j.failed) {
+            llmsplit_buf_free(&j);
+            ui_error(res, 500, "server_error", "out of memory", NULL);
+            llmsplit_json_free(doc);
+            ui_candidate_free(c);
+            return 0;
+        }
+        text = c->text = j.data;
+        len = j.len;
+    }
     gs = llmsplit_json_get(root, "general_settings");
     rk = llmsplit_json_get(gs, "config_read_key");
     if (gs && llmsplit_json_type_of(gs) != LLMSPLIT_JSON_OBJECT && llmsplit_json_type_of(gs) != LLMSPLIT_JSON_NULL)
@@ -829,7 +986,7 @@ static int ui_check(ui *u, const char *text, size_t len, int from_file, ui_candi
     else if (rk && llmsplit_json_type_of(rk) != LLMSPLIT_JSON_STRING && llmsplit_json_type_of(rk) != LLMSPLIT_JSON_NULL)
         ui_error(res, 400, "invalid_config", "general_settings.config_read_key: must be a string", NULL);
     else if (!(c->master_json = ui_master_json(gs)) || !(c->gs_json = ui_member_json(root, "general_settings")) ||
-             !(c->text = ui_strndup(text, len)) || !ui_read_view(root, &c->read_view))
+             (!c->text && !(c->text = ui_strndup(text, len))) || !ui_read_view(root, &c->read_view))
         ui_error(res, 500, "server_error", "out of memory", NULL);
     else if (!from_file && u->master_json && strcmp(u->master_json, c->master_json) != 0)
         ui_error(res, 400, "invalid_config",
@@ -941,7 +1098,19 @@ static int ui_commit(ui *u, ui_candidate *c, const char *source, int from_file, 
     if (!summary) { ui_error(res, 500, "server_error", "out of memory", NULL); return 0; }
     if (!from_file) {
         char line[600];
-        if (u->config_path && !ui_write_tmp(u->config_path, c->text, c->len, &tmp, &target, why, sizeof why)) {
+        llmsplit_buf y;
+        int wrote;
+        llmsplit_buf_init(&y, NULL);
+        if (u->config_path && u->file_yaml && !ui_yaml_of(c->text, c->len, &y)) {
+            ui_errorf(res, 500, "server_error", "out of memory");
+            llmsplit_buf_free(&y);
+            free(summary);
+            return 0;
+        }
+        wrote = !u->config_path || ui_write_tmp(u->config_path, u->file_yaml ? y.data : c->text, u->file_yaml ? y.len : c->len,
+                                                &tmp, &target, why, sizeof why);
+        llmsplit_buf_free(&y);
+        if (!wrote) {
             ui_errorf(res, 500, "server_error", "cannot write %s: %s; nothing changed", u->config_path, why);
             free(summary);
             return 0;
@@ -2227,6 +2396,7 @@ static void ui_check_file(ui *u, int force) {
             tool_say("warning", "config: %s changed but is refused, the config in use (version %lld) stays: %s",
                      u->config_path, (long long)u->version, msg);
         } else {
+            u->file_yaml = c.yaml;
             if (!ui_commit(u, &c, "the file", 1, &made, &res)) {
                 char msg[400];
                 ui_error_message(&res, msg, sizeof msg);
@@ -2368,6 +2538,7 @@ llmsplit_status ui_start(serve_server *srv, const char *log_path, llmsplit_error
         u->cfg = c.cfg;
         u->read_key = c.read_key;
         u->master_json = c.master_json;
+        u->file_yaml = c.yaml;
         u->read_text = c.read_view.data;
         u->read_len = c.read_view.len;
         ui_etag_of(u->read_text ? u->read_text : "", u->read_len, u->read_etag);
