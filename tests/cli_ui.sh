@@ -301,3 +301,34 @@ check cli_ui_replay_follows_the_change sh -c '
   wrong=$(grep "\"role\":\"primary\"" "$1" | grep "\"split_epoch\":$epoch," | grep -vc "\"model\":\"gpt-b\"")
   before=$(awk "/\"event\":\"config\"/ { exit } /\"model\":\"gpt-a\"/ { a++ } END { print a + 0 }" "$1")
   [ "$n" -ge 40 ] && [ "$wrong" = 0 ] && [ "$before" -gt 0 ]' - "$rlog"
+# ---- feedback joins its call's arm in the live figures ----
+curl -s -D "$tmp/fc.head" -o /dev/null "$gw/v1/chat/completions" -H "$M" -H "$J" -d '{"model":"chat","messages":[{"role":"user","content":"hi"}]}'
+rid=$(hdr fc x-llmsplit-request-id)
+arm=$(hdr fc x-llmsplit-model)
+curl -s -o /dev/null "$gw/v1/feedback" -H "$M" -H "$J" -d "{\"request_id\":\"$rid\",\"metric\":\"thumbs_up\",\"value\":0.25}"
+req stf GET /stats -H "$M"
+check cli_ui_stats_shows_feedback_on_the_arm_that_answered sh -c '[ -n "$2" ] && /usr/bin/python3 -c "
+import json, sys
+s = json.load(open(sys.argv[1]))
+a = [a for g in s[\"groups\"] for a in g[\"arms\"] if a[\"arm\"] == sys.argv[2]][0]
+sys.exit(a[\"feedback\"] != {\"thumbs_up\": {\"mean\": 0.25, \"n\": 1}})" "$1" "$2"' - "$tmp/stf.body" "$arm"
+
+# ---- a gateway following this control plane (serve --config URL) ----
+LLMSPLIT_CONFIG_KEY=rk-reader-1 LLMSPLIT_MASTER_KEY=mk-follower-1 "$tool" serve --config "$gw/config" --config-poll 100 \
+  --listen 127.0.0.1:0 > "$tmp/fserve.out" 2> "$tmp/fserve.err" &
+pids="$pids $!"
+fgw=$(url_of "$tmp/fserve.out")
+F="Authorization: Bearer mk-follower-1"
+st=$(curl -s -o "$tmp/fc1.body" -w '%{http_code}' "$fgw/v1/chat/completions" -H "$F" -H "$J" -d '{"model":"chat","messages":[{"role":"user","content":"hi"}]}')
+check cli_ui_a_following_gateway_serves_the_groups [ "$st" = 200 ]
+st=$(curl -s -o "$tmp/fcfg.body" -w '%{http_code}' -X PATCH "$fgw/config/groups/chat" -H "$F" -H "$J" -d '{"weights":{"gpt-a #0":1}}')
+check cli_ui_a_following_gateway_sends_changes_to_its_control_plane sh -c '[ "$1" = 409 ] && grep -q "follows the control plane at $2/config" "$3"' - "$st" "$gw" "$tmp/fcfg.body"
+curl -s -o /dev/null -X PATCH "$gw/config/groups/chat" -H "$M" -H "$J" -d '{"weights":{"gpt-a #0":0.25,"gpt-b #1":0.75}}'
+i=0; while [ $i -lt 100 ]; do
+  curl -s -o "$tmp/fst.body" "$fgw/stats" -H "$F"
+  grep -q '"arm":"gpt-a #0","in_config":true,"model":"openai/gpt-a","deployment":0,"weight":0.25,' "$tmp/fst.body" && break
+  sleep 0.05; i=$((i+1))
+done
+check cli_ui_a_following_gateway_follows_a_change sh -c 'grep -q "\"weight\":0.25," "$1" && grep -q "\"follows\":\"$2/config\"" "$1"' - "$tmp/fst.body" "$gw"
+check cli_ui_the_follower_leaves_the_read_key_out_of_its_log sh -c '! grep -q rk-reader-1 "$1"' - "$tmp/fserve.err"
+

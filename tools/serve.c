@@ -2261,10 +2261,14 @@ static void serve_on_record(const llmsplit_record *r, const char *json_line, siz
 static const char serve_usage_text[] =
     "usage: llmsplit serve --config FILE [--listen HOST:PORT] [--log FILE] [--workers N]\n"
     "                      [--max-conns N] [--max-body BYTES] [--read-timeout MS] [--no-auth]\n"
+    "                      [--config-poll MS]\n"
     "  an OpenAI-compatible gateway: point any OpenAI SDK at http://HOST:PORT/v1 and use a\n"
     "  group of the config as the model; the config's split, mirroring, retries, fallbacks and\n"
     "  rollback apply, and every call is recorded in --log.\n"
-    "  --config     the config (JSON, LiteLLM's format); watched, and reloaded at once on SIGHUP\n"
+    "  --config     the config (JSON, or LiteLLM's config.yaml); watched, and reloaded at once on\n"
+    "               SIGHUP; its dashboard is /ui. Or the URL of another gateway's /config, to\n"
+    "               follow that control plane (sent $LLMSPLIT_CONFIG_KEY, its config_read_key)\n"
+    "  --config-poll  ms between checks of --config (default 1000 for a file, 5000 for a URL)\n"
     "  --listen     address to bind (default " SERVE_DEFAULT_LISTEN ", LiteLLM's port; port 0 picks a free one)\n"
     "  --log        append a JSON record per call here (reopened on SIGHUP)\n"
     "  --workers    threads kept ready for requests (default 8; more start as requests wait on\n"
@@ -2278,7 +2282,9 @@ static const char serve_usage_text[] =
     "  requests need 'Authorization: Bearer KEY' (the health checks excepted).\n"
     "  SIGTERM drains (requests in flight finish within the config's drain_ms) and exits 0.\n"
     "routes: POST /v1/chat/completions, POST /v1/feedback, GET /v1/models, GET /health/liveliness,\n"
-    "  GET /health/readiness, GET /metrics\n";
+    "  GET /health/readiness, GET /metrics; the control plane: /ui (the dashboard), /config,\n"
+    "  /config/history, /config/revert, /config/groups/GROUP, /config/router_settings, /stats,\n"
+    "  /stats/stream\n";
 
 static int serve_parse_count(const char *v, long long lo, long long hi, long long *out) {
     char *end;
@@ -2347,6 +2353,7 @@ static void serve_drain(serve_server *srv) {
 int cmd_serve(int argc, char **argv) {
     const char *config = NULL, *listen_at = SERVE_DEFAULT_LISTEN, *log_path = NULL;
     long long workers = 8, max_conns = 4096, max_body = SERVE_DEFAULT_MAX_BODY, read_timeout = SERVE_HEAD_TIMEOUT_MS;
+    long long config_poll_ms = 0;
     int no_auth = 0, i, port, loopback = 0, rc = EXIT_OK, sig;
     char host[256], portstr[16], shown[300], why[300];
     llmsplit_client_desc desc;
@@ -2362,7 +2369,7 @@ int cmd_serve(int argc, char **argv) {
         if (tool_is_help(a)) return tool_usage(1, "%s", serve_usage_text);
         if (strcmp(a, "--no-auth") == 0) { no_auth = 1; continue; }
         if (strcmp(a, "--config") && strcmp(a, "--listen") && strcmp(a, "--log") && strcmp(a, "--workers") &&
-            strcmp(a, "--max-conns") && strcmp(a, "--max-body") && strcmp(a, "--read-timeout"))
+            strcmp(a, "--max-conns") && strcmp(a, "--max-body") && strcmp(a, "--read-timeout") && strcmp(a, "--config-poll"))
             return tool_fail(LLMSPLIT_ERR_USAGE, "unknown option '%s' for serve (try llmsplit serve --help)", a);
         if (!v) return tool_fail(LLMSPLIT_ERR_USAGE, "%s needs a value", a);
         i++;
@@ -2374,6 +2381,9 @@ int cmd_serve(int argc, char **argv) {
         } else if (strcmp(a, "--max-conns") == 0) {
             if (!serve_parse_count(v, 1, 1000000, &max_conns))
                 return tool_fail(LLMSPLIT_ERR_USAGE, "--max-conns wants 1..1000000 (got '%s')", v);
+        } else if (strcmp(a, "--config-poll") == 0) {
+            if (!serve_parse_count(v, 10, 86400000, &config_poll_ms))
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--config-poll wants 10..86400000 ms (got '%s')", v);
         } else if (strcmp(a, "--read-timeout") == 0) {
             if (!serve_parse_count(v, 1, 3600000, &read_timeout))
                 return tool_fail(LLMSPLIT_ERR_USAGE, "--read-timeout wants 1..3600000 ms (got '%s')", v);
@@ -2427,7 +2437,16 @@ int cmd_serve(int argc, char **argv) {
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     memset(&desc, 0, sizeof desc);
-    desc.config_file = config;
+    if (strncmp(config, "http://", 7) == 0 || strncmp(config, "https://", 8) == 0) {
+        /* a gateway following a control plane (another serve's /config): its read key comes from
+           the environment, never the command line */
+        const char *key = getenv("LLMSPLIT_CONFIG_KEY");
+        desc.config_url = config;
+        desc.config_api_key = key && *key ? key : NULL;
+    } else {
+        desc.config_file = config;
+    }
+    desc.config_poll_ms = (int)config_poll_ms;
     desc.log_path = log_path;
     desc.on_record = serve_on_record;
     desc.user_data = srv;

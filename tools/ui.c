@@ -1,18 +1,21 @@
 /* ui.c - the control plane and the dashboard of `llmsplit serve`.
 
-   Included by tools/llmsplit.c after serve.c; uses only the public API of llmsplit.h. Every name
-   here starts with ui_. Nothing in this file knows about sockets: the server hands each request
-   for /config..., /stats... or /ui... to ui_handle as a serve_request and writes the serve_response it
-   gets back; a /stats/stream response asks the server to call ui_stream_event every second.
+   Included by tools/llmsplit.c after serve.c; uses only the public API of llmsplit.h and the
+   interface serve offers its modules (tools/serve.h). Every name here starts with ui_. Nothing
+   in this file knows about sockets: serve hands each request for /config..., /stats... or /ui...
+   to ui_handle as a serve_request and sends the serve_response it gets back; /stats/stream
+   writes its events through serve_stream_write on the worker that took the request.
 
    The control plane keeps the config in use as text, numbered versions (1 is the text serve
    started with) and the last UI_HISTORY of them. Every change - a PUT of a whole document, an
    edit of one group's weights, an arm switched off or on, a router setting, a revert, the file
    edited by hand - is validated by llmsplit_config_parse exactly like a file (a config with any
-   error is refused whole, with the key path), written back to the config file atomically (a
-   temporary file in the same directory, fsync, rename), handed to the running client, and
-   becomes a new version with a one-line summary of what changed. A stale If-Match gets 412, so two
-   people editing at once cannot overwrite each other.
+   error is refused whole, with the key path), handed to the running client (whose "config"
+   record then names the version and what changed), written back to the config file atomically
+   (a temporary file in the same directory, fsync, rename), and becomes a new version with a
+   one-line summary of what changed. A stale If-Match gets 412, so two people editing at once
+   cannot overwrite each other. A gateway started with --config URL follows another control
+   plane: its dashboard shows its own traffic and sends changes there (409 here).
 
    A YAML config (LiteLLM's config.yaml) is kept and served as JSON, and a change goes back to the
    file as YAML (block style; the old file's comments do not survive a change made here).
@@ -606,6 +609,7 @@ struct ui {
     serve_server *srv;
     llmsplit_client *client;      /* serve's: reload_text puts a change into service */
     char *config_path, *log_path;
+    int follow;                   /* config_path is another control plane's URL: nothing to change here */
     int streams;                  /* /stats/stream readers now (under slock) */
 
     pthread_mutex_t lock;         /* everything up to the window */
@@ -1901,27 +1905,30 @@ static void ui_primary(ui *u, const llmsplit_record *r, int64_t now, int64_t sec
     }
 }
 
-/* {"event":"score","request_id":R,"score":x}: the judge's mark for R's call. */
-static void ui_score(ui *u, const char *line, size_t len, int64_t sec) {
+/* {"event":"score","request_id":R,"metric":"judge_score","value":x} (the judge's mark for R's
+   call; "score":x in the logs of other writers), joined to R's arm. */
+static void ui_score(ui *u, const llmsplit_record *r, const char *line, size_t len, int64_t sec) {
     llmsplit_json_doc *doc = NULL;
-    const llmsplit_json_val *root, *sc;
-    const char *id;
-    if (llmsplit_json_parse(line, len, NULL, &doc, NULL) != LLMSPLIT_OK) return;
-    root = llmsplit_json_root(doc);
-    id = llmsplit_json_str(llmsplit_json_get(root, "request_id"), NULL);
-    sc = llmsplit_json_get(root, "score");
-    if (id && llmsplit_json_type_of(sc) == LLMSPLIT_JSON_NUMBER) {
-        uint64_t h;
-        ui_join *j = ui_join_slot(u, id, &h);
-        if (j->arm && j->id == h && j->arm <= u->narms) {
-            ui_slot *s = ui_slot_at(u->arms[j->arm - 1]->s, sec);
-            s->score += llmsplit_json_double(sc);
-            s->score_n++;
-        } else {
-            u->scores_unjoined++;
-        }
+    const char *id = r->request_id;
+    double x = r->value;
+    int have = r->metric != NULL;
+    uint64_t h;
+    ui_join *j;
+    if (!have && line && llmsplit_json_parse(line, len, NULL, &doc, NULL) == LLMSPLIT_OK) {
+        const llmsplit_json_val *v = llmsplit_json_get(llmsplit_json_root(doc), "value");
+        if (llmsplit_json_type_of(v) != LLMSPLIT_JSON_NUMBER) v = llmsplit_json_get(llmsplit_json_root(doc), "score");
+        if ((have = llmsplit_json_type_of(v) == LLMSPLIT_JSON_NUMBER) != 0) x = llmsplit_json_double(v);
+        llmsplit_json_free(doc);
     }
-    llmsplit_json_free(doc);
+    if (!have || !id[0] || !(x == x)) return;
+    j = ui_join_slot(u, id, &h);
+    if (j->arm && j->id == h && j->arm <= u->narms) {
+        ui_slot *s = ui_slot_at(u->arms[j->arm - 1]->s, sec);
+        s->score += x;
+        s->score_n++;
+    } else {
+        u->scores_unjoined++;
+    }
 }
 
 /* Every record of the gateway passes here (its on_record): cheap, under the window's own lock. */
@@ -1967,8 +1974,8 @@ static void ui_record_in(ui *u, const llmsplit_record *r, const char *line, size
         ui_warm *a = j->arm && j->id == h && j->arm <= u->narms ? u->arms[j->arm - 1]
                      : r->group && r->deployment >= 0 ? ui_warm_by_dep(u, r->group, r->deployment) : NULL;
         if (a) ui_feedback(a, r->metric, r->value, sec);
-    } else if (strcmp(ev, "score") == 0 && line) {
-        ui_score(u, line, len, sec);
+    } else if (strcmp(ev, "score") == 0) {
+        ui_score(u, r, line, len, sec);
     }
     pthread_mutex_unlock(&u->wlock);
 }
@@ -2132,7 +2139,8 @@ static void ui_write_arm(ui *u, llmsplit_json_writer *w, const char *group, cons
     llmsplit_json_write_end_object(w);
 }
 
-static void ui_write_group(ui *u, llmsplit_json_writer *w, const char *name, const llmsplit_group *cg, int64_t now) {
+static void ui_write_group(ui *u, const llmsplit_config *cfg, llmsplit_json_writer *w, const char *name,
+                           const llmsplit_group *cg, int64_t now) {
     int64_t sec = now / 1000;
     const ui_wgroup *wg = NULL;
     const llmsplit_json_val *vg = u->verdict ? llmsplit_json_get(llmsplit_json_get(llmsplit_json_root(u->verdict), "groups"), name) : NULL;
@@ -2183,8 +2191,8 @@ static void ui_write_group(ui *u, llmsplit_json_writer *w, const char *name, con
     llmsplit_json_write_int(w, wg ? (int64_t)wg->rollbacks_total : 0);
     LLMSPLIT_JSON_KEY(w, "silent_for"); /* the arms mirrored to this group */
     llmsplit_json_write_begin_array(w);
-    for (k = 0; u->cfg && k < u->cfg->num_deployments; k++) {
-        const llmsplit_deployment *d = &u->cfg->deployments[k];
+    for (k = 0; cfg && k < cfg->num_deployments; k++) {
+        const llmsplit_deployment *d = &cfg->deployments[k];
         char label[300], item[440];
         if (!d->silent_model || strcmp(d->silent_model, name) != 0) continue;
         ui_arm_label(d, label, sizeof label);
@@ -2199,7 +2207,7 @@ static void ui_write_group(ui *u, llmsplit_json_writer *w, const char *name, con
     LLMSPLIT_JSON_KEY(w, "arms");
     llmsplit_json_write_begin_array(w);
     for (k = 0; cg && k < cg->count; k++) {
-        const llmsplit_deployment *d = &u->cfg->deployments[cg->deployments[k]];
+        const llmsplit_deployment *d = &cfg->deployments[cg->deployments[k]];
         char label[300];
         ui_warm *a;
         ui_arm_label(d, label, sizeof label);
@@ -2225,8 +2233,11 @@ static void ui_stats_build(ui *u, llmsplit_buf *out) {
     char ts[32];
     size_t i;
     int g;
+    const llmsplit_config *cfg;
     llmsplit_json_writer_init(&w, NULL);
     pthread_mutex_lock(&u->lock);
+    /* a gateway following another control plane shows the config its client fetched */
+    cfg = u->follow ? llmsplit_client_config_acquire(u->client) : u->cfg;
     pthread_mutex_lock(&u->wlock);
     pthread_mutex_lock(&u->slock);
     ui_iso(ui_wall_ms(), ts);
@@ -2238,22 +2249,24 @@ static void ui_stats_build(ui *u, llmsplit_buf *out) {
     LLMSPLIT_JSON_KEY(&w, "version");
     llmsplit_json_write_int(&w, u->version);
     LLMSPLIT_JSON_KEY(&w, "etag");
-    ui_wstr(&w, ui_current(u)->etag);
+    ui_wstr(&w, u->follow ? NULL : ui_current(u)->etag);
+    LLMSPLIT_JSON_KEY(&w, "follows"); /* the control plane this gateway takes its config from */
+    ui_wstr(&w, u->follow ? u->config_path : NULL);
     LLMSPLIT_JSON_KEY(&w, "mirror_sample_rate");
-    ui_wnum(&w, u->cfg->mirror_sample_rate);
+    ui_wnum(&w, cfg ? cfg->mirror_sample_rate : NAN);
     LLMSPLIT_JSON_KEY(&w, "records");
     llmsplit_json_write_int(&w, (int64_t)u->records);
     LLMSPLIT_JSON_KEY(&w, "groups");
     llmsplit_json_write_begin_array(&w);
-    for (g = 0; g < u->cfg->num_groups; g++) ui_write_group(u, &w, u->cfg->groups[g].name, &u->cfg->groups[g], now);
+    for (g = 0; cfg && g < cfg->num_groups; g++) ui_write_group(u, cfg, &w, cfg->groups[g].name, &cfg->groups[g], now);
     for (i = 0; i < u->ngroups; i++) { /* groups of the records that the config no longer has */
         int k, any = 0;
-        if (llmsplit_config_group(u->cfg, u->groups[i].name)) continue;
+        if (llmsplit_config_group(cfg, u->groups[i].name)) continue;
         for (k = 0; k < UI_WINDOW_S && !any; k++) {
             const ui_gslot *s = &u->groups[i].s[(sec - k) % UI_WINDOW_S];
             any = s->sec == sec - k && s->calls;
         }
-        if (any) ui_write_group(u, &w, u->groups[i].name, NULL, now);
+        if (any) ui_write_group(u, cfg, &w, u->groups[i].name, NULL, now);
     }
     llmsplit_json_write_end_array(&w);
     LLMSPLIT_JSON_KEY(&w, "verdict");
@@ -2271,6 +2284,7 @@ static void ui_stats_build(ui *u, llmsplit_buf *out) {
     llmsplit_json_write_end_object(&w);
     pthread_mutex_unlock(&u->slock);
     pthread_mutex_unlock(&u->wlock);
+    if (u->follow) llmsplit_client_config_release(u->client, cfg);
     pthread_mutex_unlock(&u->lock);
     ui_take(&w, out);
 }
@@ -2376,7 +2390,7 @@ static void ui_check_file(ui *u, int force) {
     ui_candidate c;
     serve_response res;
     int64_t made;
-    if (!u->config_path || stat(u->config_path, &st) != 0) return;
+    if (!u->config_path || u->follow || stat(u->config_path, &st) != 0) return;
     pthread_mutex_lock(&u->lock);
     if (!force && u->file_known && ui_same_stat(&st, &u->file_st)) {
         pthread_mutex_unlock(&u->lock);
@@ -2506,7 +2520,14 @@ llmsplit_status ui_start(serve_server *srv, const char *log_path, llmsplit_error
     pthread_cond_init(&u->wake, NULL);
     u->srv = srv;
     u->client = serve_client(srv);
-    u->config_path = ui_strdup(path);
+    u->follow = path && (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0);
+    /* a followed URL is shown without its user information and query, where signed URLs keep
+       their credentials */
+    u->config_path = u->follow ? ui_strndup(path, strcspn(path, "?#")) : ui_strdup(path);
+    if (u->follow && u->config_path && strchr(u->config_path + 8, '@')) {
+        char *at = strrchr(u->config_path, '@'), *host = strstr(u->config_path, "://") + 3;
+        memmove(host, at + 1, strlen(at + 1) + 1);
+    }
     u->log_path = ui_strdup(log_path);
     u->join = (ui_join *)calloc(UI_JOIN_SLOTS, sizeof *u->join);
     llmsplit_buf_init(&u->stats, NULL);
@@ -2517,6 +2538,14 @@ llmsplit_status ui_start(serve_server *srv, const char *log_path, llmsplit_error
     if (!u->join || (path && !u->config_path) || (log_path && !u->log_path)) {
         err->code = LLMSPLIT_ERR_NOMEM;
         snprintf(err->message, sizeof err->message, "out of memory");
+    } else if (u->follow) { /* another control plane's: this one shows, the other one changes */
+        if (!u->log_path) snprintf(u->verdict_note, sizeof u->verdict_note, "serve runs without --log, and the verdict reads the log");
+        if (pthread_create(&u->thread, NULL, ui_main, u) != 0) {
+            err->code = LLMSPLIT_ERR_NOMEM;
+            snprintf(err->message, sizeof err->message, "cannot start the control plane's thread");
+        } else {
+            u->running = 1;
+        }
     } else if (!path || !(text = tool_read_file(path, LLMSPLIT_CONFIG_MAX_BYTES, &len, why, sizeof why))) {
         err->code = LLMSPLIT_ERR_CONFIG;
         snprintf(err->message, sizeof err->message, "control plane: cannot read %.100s: %.150s", path ? path : "the config", path ? why : "no file");
@@ -2700,7 +2729,11 @@ static void ui_route(ui *u, const serve_request *rq, const char *key, serve_resp
     }
     pthread_mutex_lock(&u->lock); /* everything below reads or changes the config and the sessions */
     who = ui_who(u, rq, key, &s);
-    if (strcmp(p, "/ui/login") == 0) {
+    if (u->follow && strncmp(p, "/config", 7) == 0) {
+        if (who == UI_NOBODY) ui_errorf(res, 401, "unauthorized", "send Authorization: Bearer MASTER_KEY, or log in at /ui");
+        else ui_errorf(res, 409, "conflict", "this gateway follows the control plane at %.200s: read and change the config there",
+                       u->config_path);
+    } else if (strcmp(p, "/ui/login") == 0) {
         if (!ui_method(rq, "POST")) ui_not_allowed(res, "POST");
         else ui_login(u, rq, key, res);
     } else if (strcmp(p, "/ui/logout") == 0) {

@@ -179,7 +179,15 @@
   function render(s) {
     last = s;
     $("version").hidden = false;
-    setText($("version"), "config v" + s.version);
+    setText($("version"), s.follows ? "follows a control plane" : "config v" + s.version);
+    /* a gateway that follows another control plane shows its arms; changes are made there */
+    document.body.classList.toggle("following", !!s.follows);
+    if (s.follows) {
+      $("banner").hidden = false;
+      setText($("banner"), `This gateway takes its config from ${s.follows}: change the split on that gateway's dashboard.`);
+    } else if (s.groups.length) {
+      $("banner").hidden = true;
+    }
     const seen = new Set();
     const holder = $("groups");
     s.groups.forEach((g) => {
@@ -206,19 +214,20 @@
     setText($("verdict-note"), v.note ? "Verdicts: " + v.note + "." :
       v.time ? `Live figures: the last ${s.window_s} s. Verdicts: llmsplit report over ${v.log} (${fmtInt(v.records)} records, ${fmtTime(v.time)}).`
              : `Live figures: the last ${s.window_s} s. Verdicts: waiting for the first reading of ${v.log}.`);
-    if (s.version !== historyVersion) loadHistory();
+    if (!s.follows && s.version !== historyVersion) loadHistory();
+    $("mirror-rate").disabled = !!s.follows;
   }
 
   /* ---- a group's card ---- */
 
   function makeCard(name) {
-    const c = { name, rows: new Map(), armKeys: "", dirty: false, base: null, version: 0 };
+    const c = { name, rows: new Map(), armKeys: "", dirty: false, base: null, version: -1 };  // version -1: the inputs take the next config they see
     c.title = el("small");
     c.counters = el("div", { class: "counters" });
     c.tbody = el("tbody");
     c.msg = el("span", { class: "msg", role: "status" });
     c.apply = el("button", { class: "primary", type: "button", text: "Apply weights", disabled: true, onclick: () => applyWeights(c) });
-    c.reset = el("button", { type: "button", text: "Undo edits", disabled: true, onclick: () => { c.dirty = false; c.version = 0; updateCard(c, c.g, last); } });
+    c.reset = el("button", { type: "button", text: "Undo edits", disabled: true, onclick: () => { c.dirty = false; c.version = -1; updateCard(c, c.g, last); } });
     c.reasons = el("ul", { class: "reasons" });
     c.traffic = el("div", { class: "chart" });
     c.latency = el("div", { class: "chart" });
@@ -304,9 +313,9 @@
       c.tbody.textContent = "";
       g.arms.forEach((a, i) => { const r = makeRow(c, a, i); c.rows.set(a.arm, r); c.tbody.append(r.tr); });
       c.dirty = false;
-      c.version = 0;
+      c.version = -1;
     }
-    const fresh = !c.dirty && c.version !== s.version;
+    const fresh = (!c.dirty && c.version !== s.version) || !!s.follows; /* a follower cannot edit: always the config */
     if (fresh) {
       c.version = s.version;
       c.base = s.etag;
@@ -333,8 +342,8 @@
       if (a.silent_model) sub.push("mirrored to " + a.silent_model);
       if (!a.in_config) sub.push("no longer in the config");
       setText(r.sub, sub.join(" · "));
-      r.on.disabled = !a.in_config;
-      r.weight.disabled = r.range.disabled = !a.in_config;
+      r.on.disabled = !a.in_config || !!s.follows;
+      r.weight.disabled = r.range.disabled = !a.in_config || !!s.follows;
       if (fresh || !a.in_config) {
         r.on.checked = !!a.enabled;
         r.weight.value = a.in_config ? fmtWeight(a.weight) : "";
@@ -423,7 +432,7 @@
     if (res.status === 200) {
       const d = res.data;
       c.dirty = false;
-      c.version = 0; /* the inputs follow the new version at the next event */
+      c.version = -1; /* the inputs follow the new version at the next event */
       c.base = d.etag;
       c.apply.disabled = true;
       c.reset.disabled = true;
@@ -431,7 +440,7 @@
       historyVersion = 0;
     } else if (res.status === 412) {
       c.dirty = false;
-      c.version = 0;
+      c.version = -1;
       c.apply.disabled = true;
       c.reset.disabled = true;
       say(c.msg, "Conflict: someone changed the config since you started (" + errorText(res).replace(/^the config changed since you read it \(/, "").replace(/\); load it again and redo your change$/, "") +
@@ -492,7 +501,7 @@
     if (res.status === 200) {
       say(msg, res.data.changed ? `Version ${n} is in use again, as version ${res.data.version}. ${res.data.summary}` : "That is the config in use.", "ok");
       historyVersion = 0;
-      for (const c of cards.values()) { c.dirty = false; c.version = 0; }
+      for (const c of cards.values()) { c.dirty = false; c.version = -1; }
     } else if (res.status !== 401) {
       say(msg, "Not reverted: " + errorText(res), "error");
     }
