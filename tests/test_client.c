@@ -1401,6 +1401,58 @@ static void client_reload_of_a_config_given_as_text_is_a_usage_error(void) {
     llmsplit_client_destroy(c);
 }
 
+/* A control plane puts its change into service with reload_text, then writes the file: the
+   record names the change, and the file holding the same text later is no second reload. A
+   refused text leaves the config in use. */
+static void client_reload_text_installs_it_and_the_same_file_later_is_no_reload(void) {
+    char path[] = "/tmp/llmsplit-test-reload-text-XXXXXX", one[1024], two[1024];
+    const llmsplit_config *now;
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    seen s;
+    int fd = mkstemp(path), i;
+    NEED_MOCK();
+    close(fd);
+    with_mock("{\"model_list\":[{\"model_name\":\"one\",\"litellm_params\":{\"model\":\"openai/a\",\"api_base\":\"{mock}/v1\"}}]}",
+              one, sizeof one);
+    with_mock("{\"model_list\":[{\"model_name\":\"two\",\"litellm_params\":{\"model\":\"openai/a\",\"api_base\":\"{mock}/v1\"}}]}",
+              two, sizeof two);
+    write_file(path, one);
+    memset(&d, 0, sizeof d);
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    d.config_file = path;
+    d.config_poll_ms = 10;
+    d.http.proxy = "";
+    d.on_record = on_record;
+    d.user_data = &s;
+    d.logger.func = collect_log; /* the refusal below is logged: not on the test's output */
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) { unlink(path); return; }
+    CHECK_EQ_INT(llmsplit_client_reload_text(c, two, strlen(two), "the control plane, version 2", &err), LLMSPLIT_OK);
+    now = llmsplit_client_config_acquire(c);
+    CHECK_STR(now->groups[0].name, "two");
+    llmsplit_client_config_release(c, now);
+    CHECK_EQ_INT(config_events(&s), 1);
+    CHECK_STR(s.last_config_reason, "reloaded from the control plane, version 2");
+    write_file(path, two);                 /* then the file: the watcher finds the text it has */
+    for (i = 0; i < 30; i++) sleep_ms(10); /* many polls */
+    CHECK_EQ_INT(config_events(&s), 1);
+    CHECK_EQ_UINT(llmsplit_client_get_stats(c).config_reloads, 1);
+    CHECK_EQ_INT(llmsplit_client_reload_text(c, two, strlen(two), "again", &err), LLMSPLIT_OK); /* in use: nothing */
+    CHECK_EQ_INT(config_events(&s), 1);
+    CHECK_EQ_INT(llmsplit_client_reload_text(c, "{\"model_list\": 1}", 17, "the control plane", &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_CONTAINS(err.message, "model_list: must be an array");
+    now = llmsplit_client_config_acquire(c);
+    CHECK_STR(now->groups[0].name, "two");
+    llmsplit_client_config_release(c, now);
+    CHECK_EQ_INT(llmsplit_client_reload_text(NULL, two, strlen(two), NULL, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(llmsplit_client_reload_text(c, NULL, 3, NULL, &err), LLMSPLIT_ERR_USAGE);
+    llmsplit_client_destroy(c);
+    unlink(path);
+}
+
 int main(int argc, char **argv) {
     t_init(argc, argv);
     static const char *const knobs[] = {"--latency", "slowsilent=300", "--fail", "broken=1", "--fail", "flaky=1",
@@ -1450,6 +1502,7 @@ int main(int argc, char **argv) {
     RUN(client_no_fallback_once_a_stream_was_delivered);
     RUN(client_reload_reads_the_file_at_once);
     RUN(client_reload_of_a_config_given_as_text_is_a_usage_error);
+    RUN(client_reload_text_installs_it_and_the_same_file_later_is_no_reload);
     if (mock_ok) mock_stop(&M);
     return t_summary();
 }
