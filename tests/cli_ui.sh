@@ -192,6 +192,9 @@ sid=$(echo "$cookie" | sed -n 's/^llmsplit_session=\([0-9a-f]*\);.*/\1/p')
 csrf=$(sed -n 's/.*"csrf":"\([0-9a-f]*\)".*/\1/p' "$tmp/login.body")
 check cli_ui_login_sets_an_httponly_samesite_strict_cookie sh -c 'case "$1" in *HttpOnly*SameSite=Strict*) [ ${#2} = 64 ];; *) exit 1;; esac' - "$cookie" "$sid"
 check cli_ui_the_cookie_is_not_the_key sh -c '! echo "$1" | grep -q mk-master-1' - "$cookie"
+check cli_ui_the_cookie_is_not_secure_over_plain_http sh -c 'case "$1" in *Secure*) exit 1;; esac' - "$cookie"
+req loginp POST /ui/login -H "$J" -H "X-Forwarded-Proto: https" -d '{"key":"mk-master-1"}'
+check cli_ui_behind_a_tls_proxy_the_cookie_is_secure sh -c 'case "$1" in *"; Secure"*) exit 0;; *) exit 1;; esac' - "$(hdr loginp Set-Cookie)"
 C="Cookie: llmsplit_session=$sid"
 req sess GET /ui/session -H "$C"
 check cli_ui_session_gives_the_csrf_token sh -c '[ "$1" = 200 ] && grep -q "\"csrf\":\"$2\"" "$3"' - "$st" "$csrf" "$tmp/sess.body"

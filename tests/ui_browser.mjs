@@ -205,6 +205,7 @@ try {
   await page.waitForFunction(() => document.querySelector('#version').textContent === 'config v7');
   await page.waitForFunction(() => document.querySelector('.group tbody tr input[type=number]').value === '0.8');
   check('ui_browser_after_the_revert_the_weights_are_the_first_ones', true);
+  await page.evaluate(() => window.scrollTo(0, 0)); /* the bar is sticky: a full-page shot starts at the top */
   await page.screenshot({ path: join(buildDir, 'ui-history.png'), fullPage: true });
 
   /* ---- a phone ---- */

@@ -1736,9 +1736,12 @@ static ui_session *ui_session_new(ui *u) {
     return s;
 }
 
-static void ui_set_cookie(serve_response *res, const char *token, long max_age) {
-    ui_printf(&res->headers, "Set-Cookie: llmsplit_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld\r\n",
-              token, max_age);
+/* Secure too behind a TLS proxy that says so (X-Forwarded-Proto: https): the browser then never
+   sends the cookie over plain http. */
+static void ui_set_cookie(const serve_request *rq, serve_response *res, const char *token, long max_age) {
+    const char *proto = rq->header(rq, "x-forwarded-proto");
+    ui_printf(&res->headers, "Set-Cookie: llmsplit_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s\r\n",
+              token, max_age, proto && strcasecmp(proto, "https") == 0 ? "; Secure" : "");
 }
 
 /* POST /ui/login {"key": MASTER_KEY} (or key=... as a form): a session cookie and its CSRF token.
@@ -1754,7 +1757,7 @@ static void ui_login(ui *u, const serve_request *rq, const char *master, serve_r
     if (!master) {
         s = ui_session_new(u);
         if (!s) { ui_errorf(res, 500, "server_error", "no randomness for a session token"); return; }
-        ui_set_cookie(res, s->token, (long)(UI_SESSION_MS / 1000));
+        ui_set_cookie(rq, res, s->token, (long)(UI_SESSION_MS / 1000));
         ui_session_json(s, 0, res);
         return;
     }
@@ -1781,7 +1784,7 @@ static void ui_login(ui *u, const serve_request *rq, const char *master, serve_r
         return;
     }
     if (!(s = ui_session_new(u))) { ui_errorf(res, 500, "server_error", "no randomness for a session token"); return; }
-    ui_set_cookie(res, s->token, (long)(UI_SESSION_MS / 1000));
+    ui_set_cookie(rq, res, s->token, (long)(UI_SESSION_MS / 1000));
     ui_session_json(s, 1, res);
 }
 
@@ -2740,7 +2743,7 @@ static void ui_route(ui *u, const serve_request *rq, const char *key, serve_resp
         if (!ui_method(rq, "POST")) ui_not_allowed(res, "POST");
         else if (ui_may_change(rq, who, s, key != NULL, res)) {
             if (s) memset(s, 0, sizeof *s);
-            ui_set_cookie(res, "", 0);
+            ui_set_cookie(rq, res, "", 0);
             res->status = 200;
             ui_puts(&res->body, "{\"logged_out\":true}\n");
         }

@@ -501,7 +501,8 @@
     if (res.status === 200) {
       say(msg, res.data.changed ? `Version ${n} is in use again, as version ${res.data.version}. ${res.data.summary}` : "That is the config in use.", "ok");
       historyVersion = 0;
-      for (const c of cards.values()) { c.dirty = false; c.version = -1; }
+      for (const c of cards.values()) { c.dirty = false; c.version = -1; say(c.msg, "", ""); }
+      say($("mirror-msg"), "", "");
     } else if (res.status !== 401) {
       say(msg, "Not reverted: " + errorText(res), "error");
     }
