@@ -412,6 +412,7 @@ struct serve_server {
     llmsplit_client *client;
     const char *config_path;
     int listen_fd, epfd;
+    pthread_mutex_t listen_lock;  /* listen_fd: accepted from by one worker at a time, closed by the drain */
     serve_conn *conns;
     uint32_t nslots, max_conns;
     uint32_t *free_slots, nfree;
@@ -444,6 +445,10 @@ static int64_t serve_now_ms(void) {
 
 static int serve_load(const int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static void serve_store(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+/* A connection's state is changed under its lock, and read under it but for the sweeper's peek. */
+static int serve_state(const serve_conn *c) { return __atomic_load_n(&c->state, __ATOMIC_RELAXED); }
+static void serve_set_state(serve_conn *c, int s) { __atomic_store_n(&c->state, s, __ATOMIC_RELAXED); }
 
 static pthread_mutex_t *serve_lock_of(serve_server *srv, const serve_conn *c) {
     return &srv->locks[(size_t)(c - srv->conns) % SERVE_LOCKS];
@@ -588,7 +593,7 @@ void serve_metrics_text(serve_server *srv, llmsplit_buf *o) {
     serve_help(o, "llmsplit_gateway_requests_total", "counter", "Requests the gateway answered, by route and status class.");
     for (i = 0; i < snap.nroutes; i++)
         for (k = 0; k < 6; k++) {
-            char code[8];
+            char code[16];
             if (!snap.routes[i].codes[k]) continue;
             snprintf(code, sizeof code, "%dxx", k);
             l.len = 0;
@@ -811,7 +816,7 @@ static void serve_conn_close(serve_server *srv, serve_conn *c) {
     c->len = 0;
     pthread_mutex_lock(l);
     c->gen++;
-    c->state = SC_FREE;
+    serve_set_state(c, SC_FREE);
     c->fd = -1;
     pthread_mutex_unlock(l);
     close(fd);
@@ -834,14 +839,14 @@ static void serve_conn_wait(serve_server *srv, serve_conn *c, int64_t deadline_m
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
     ev.data.u64 = serve_token(srv, c);
+    /* the re-arm happens under the lock: once armed, another worker may take the connection (an
+       event) and close it, and nothing may touch it here after that */
     pthread_mutex_lock(l);
     c->deadline_ms = deadline_ms;
-    c->state = SC_WAITING;
-    pthread_mutex_unlock(l);
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
-        /* cannot happen for a live fd; if it does, the sweeper closes the connection */
+    serve_set_state(c, SC_WAITING);
+    if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) /* cannot happen for a live fd; the sweeper closes it */
         tool_say("warning", "serve: epoll_ctl: %s", strerror(errno));
-    }
+    pthread_mutex_unlock(l);
 }
 
 /* Marks the connection BUSY (an upstream call follows) and arms it for a hang-up only. */
@@ -852,17 +857,17 @@ static void serve_conn_busy(serve_server *srv, serve_conn *c) {
     ev.events = EPOLLRDHUP | EPOLLONESHOT;
     ev.data.u64 = serve_token(srv, c);
     pthread_mutex_lock(l);
-    c->state = SC_BUSY;
+    serve_set_state(c, SC_BUSY);
     serve_store(&c->abort, 0);
-    pthread_mutex_unlock(l);
     epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    pthread_mutex_unlock(l);
 }
 
 /* Back from BUSY: later hang-up events no longer touch this request. */
 static void serve_conn_unbusy(serve_server *srv, serve_conn *c) {
     pthread_mutex_t *l = serve_lock_of(srv, c);
     pthread_mutex_lock(l);
-    c->state = SC_OWNED;
+    serve_set_state(c, SC_OWNED);
     pthread_mutex_unlock(l);
 }
 
@@ -1936,17 +1941,18 @@ static void serve_rearm_listener(serve_server *srv) {
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN | EPOLLONESHOT;
     ev.data.u64 = SERVE_LISTEN_TOKEN;
-    if (!serve_load(&srv->draining)) epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listen_fd, &ev);
+    epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listen_fd, &ev);
 }
 
 /* Accepts what is waiting (a bounded batch) and puts each connection in the set. */
 static void serve_accept(serve_server *srv) {
     int i;
-    for (i = 0; i < 64 && !serve_load(&srv->draining); i++) {
+    pthread_mutex_lock(&srv->listen_lock);
+    for (i = 0; i < 64 && srv->listen_fd >= 0; i++) {
         struct epoll_event ev;
         serve_conn *c;
         uint32_t slot;
-        int fd = accept(srv->listen_fd, NULL, NULL), one = 1, reject;
+        int fd = accept(srv->listen_fd, NULL, NULL), one = 1, reject, added;
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EMFILE || errno == ENFILE) serve_metrics_rejected(&srv->metrics);
@@ -1976,21 +1982,19 @@ static void serve_accept(serve_server *srv) {
         serve_store(&c->abort, 0);
         serve_conn_reset_request(c);
         serve_metrics_conn(&srv->metrics, 1);
-        pthread_mutex_lock(serve_lock_of(srv, c));
-        c->state = SC_WAITING;
-        c->deadline_ms = serve_now_ms() + srv->head_timeout_ms;
-        pthread_mutex_unlock(serve_lock_of(srv, c));
         memset(&ev, 0, sizeof ev);
         ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
         ev.data.u64 = serve_token(srv, c);
-        if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            pthread_mutex_lock(serve_lock_of(srv, c));
-            c->state = SC_OWNED;
-            pthread_mutex_unlock(serve_lock_of(srv, c));
-            serve_conn_close(srv, c);
-        }
+        pthread_mutex_lock(serve_lock_of(srv, c)); /* as in serve_conn_wait: armed under the lock */
+        c->deadline_ms = serve_now_ms() + srv->head_timeout_ms;
+        serve_set_state(c, SC_WAITING);
+        added = epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
+        if (!added) serve_set_state(c, SC_OWNED);
+        pthread_mutex_unlock(serve_lock_of(srv, c));
+        if (!added) serve_conn_close(srv, c);
     }
-    serve_rearm_listener(srv);
+    if (srv->listen_fd >= 0) serve_rearm_listener(srv);
+    pthread_mutex_unlock(&srv->listen_lock);
 }
 
 /* ==== workers ============================================================================= */
@@ -2008,20 +2012,20 @@ static void serve_event(serve_worker *w, const struct epoll_event *ev) {
     c = &srv->conns[slot];
     l = serve_lock_of(srv, c);
     pthread_mutex_lock(l);
-    if (c->gen != gen || c->state == SC_FREE) {
+    if (c->gen != gen || serve_state(c) == SC_FREE) {
         pthread_mutex_unlock(l);
         return;
     }
-    if (c->state == SC_BUSY) { /* the client hung up while its request waits for the upstream */
+    if (serve_state(c) == SC_BUSY) { /* the client hung up while its request waits for the upstream */
         if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) serve_store(&c->abort, 1);
         pthread_mutex_unlock(l);
         return;
     }
-    if (c->state != SC_WAITING) { /* owned: the owner re-arms it when done */
+    if (serve_state(c) != SC_WAITING) { /* owned: the owner re-arms it when done */
         pthread_mutex_unlock(l);
         return;
     }
-    c->state = SC_OWNED;
+    serve_set_state(c, SC_OWNED);
     pthread_mutex_unlock(l);
     serve_conn_run(w, c);
 }
@@ -2129,11 +2133,11 @@ static void *serve_sweeper_main(void *arg) {
             serve_conn *c = &srv->conns[i];
             pthread_mutex_t *l;
             int take;
-            if (c->state != SC_WAITING) continue; /* a racy peek; decided under the lock */
+            if (serve_state(c) != SC_WAITING) continue; /* a peek; decided under the lock */
             l = serve_lock_of(srv, c);
             pthread_mutex_lock(l);
-            take = c->state == SC_WAITING && (c->deadline_ms <= now || (serve_load(&srv->draining) && !c->len));
-            if (take) c->state = SC_OWNED;
+            take = serve_state(c) == SC_WAITING && (c->deadline_ms <= now || (serve_load(&srv->draining) && !c->len));
+            if (take) serve_set_state(c, SC_OWNED);
             pthread_mutex_unlock(l);
             if (!take) continue;
             if (!c->lingering && c->len) serve_metrics_timeout(&srv->metrics);
@@ -2317,15 +2321,18 @@ static void serve_drain(serve_server *srv) {
     uint32_t i;
     llmsplit_client_config_release(srv->client, cfg);
     serve_store(&srv->draining, 1);
+    pthread_mutex_lock(&srv->listen_lock);
     epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
     close(srv->listen_fd);
+    srv->listen_fd = -1;
+    pthread_mutex_unlock(&srv->listen_lock);
     if (!serve_wait_conns(srv, serve_now_ms() + drain_ms)) {
         /* past drain_ms: stop the upstream calls still running; their clients get what an
            aborted request gets (a closed connection) */
         for (i = 0; i < srv->nslots; i++) {
             serve_conn *c = &srv->conns[i];
             pthread_mutex_lock(serve_lock_of(srv, c));
-            if (c->state == SC_BUSY || c->state == SC_OWNED) {
+            if (serve_state(c) == SC_BUSY || serve_state(c) == SC_OWNED) {
                 serve_store(&c->abort, 1);
                 shutdown(c->fd, SHUT_RDWR);
             }
@@ -2393,6 +2400,7 @@ int cmd_serve(int argc, char **argv) {
     srv->listen_fd = srv->epfd = -1;
     srv->started = time(NULL);
     pthread_mutex_init(&srv->free_lock, NULL);
+    pthread_mutex_init(&srv->listen_lock, NULL);
     pthread_mutex_init(&srv->pool_lock, NULL);
     pthread_cond_init(&srv->pool_cond, NULL);
     pthread_mutex_init(&srv->key_lock, NULL);
@@ -2477,6 +2485,7 @@ int cmd_serve(int argc, char **argv) {
 out:
     if (srv->client) llmsplit_client_destroy(srv->client);
     if (srv->epfd >= 0) close(srv->epfd);
+    if (srv->listen_fd >= 0) close(srv->listen_fd);
     for (s = 0; srv->conns && s < srv->nslots; s++) {
         if (srv->conns[s].fd >= 0) close(srv->conns[s].fd);
         free(srv->conns[s].in);
