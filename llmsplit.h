@@ -5985,7 +5985,7 @@ struct llmsplit__stream {
 /* One OpenAI chat.completion.chunk made here (a translated stream, or an answer that came
    whole): a delta with any of role, text, one tool-call piece; or a finish; or usage. */
 typedef struct llmsplit__chunk {
-    const char *role;
+    int role;                     /* the delta says role "assistant" */
     const char *text;             /* with text_len; NULL: no content */
     size_t text_len;
     int call;                     /* index of the tool call this piece belongs to; -1: none */
@@ -6009,80 +6009,65 @@ static int llmsplit__pass_chunk(llmsplit__stream *st, const char *json, size_t l
     return -1;
 }
 
+/* Written as text with the writer's escaping only (no state machine: the shape is fixed), which
+   keeps this path small; text that is not valid UTF-8 (a lone surrogate half in arguments)
+   becomes U+FFFD, as in records. */
 static int llmsplit__send_chunk(llmsplit__stream *st, const llmsplit__chunk *ch) {
     llmsplit_json_writer w;
-    const char *text;
-    size_t n;
+    llmsplit_buf *b = &w.buf;
+    char tail[160];
     int rc = 0;
+#define LLMSPLIT__LIT(lit) llmsplit_buf_append(b, "" lit, sizeof(lit) - 1)
     if (!st->req->on_chunk || st->failed) return 0;
     llmsplit_json_writer_init(&w, &st->resp->text.allocator);
-    llmsplit_json_write_begin_object(&w);
-    llmsplit__w_lit(&w, "id", st->chunk_id);
-    llmsplit__w_lit(&w, "object", "chat.completion.chunk");
-    LLMSPLIT_JSON_KEY(&w, "created");
-    llmsplit_json_write_int(&w, st->created);
-    llmsplit__w_lit(&w, "model", st->resp->model);
-    LLMSPLIT_JSON_KEY(&w, "choices");
-    llmsplit_json_write_begin_array(&w);
+    w.llmsplit__repair = 1;
+    LLMSPLIT__LIT("{\"id\":");
+    llmsplit__w_escaped(&w, st->chunk_id, strlen(st->chunk_id), 1);
+    snprintf(tail, sizeof tail, ",\"object\":\"chat.completion.chunk\",\"created\":%lld,\"model\":", (long long)st->created);
+    llmsplit_buf_append(b, tail, strlen(tail));
+    llmsplit__w_escaped(&w, st->resp->model, strlen(st->resp->model), 0);
+    LLMSPLIT__LIT(",\"choices\":[");
     if (!ch->usage) {
-        llmsplit_json_write_begin_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "index");
-        llmsplit_json_write_int(&w, 0);
-        LLMSPLIT_JSON_KEY(&w, "delta");
-        llmsplit_json_write_begin_object(&w);
-        if (ch->role) llmsplit__w_lit(&w, "role", ch->role);
+        LLMSPLIT__LIT("{\"index\":0,\"delta\":{");
+        if (ch->role) LLMSPLIT__LIT("\"role\":\"assistant\"");
         if (ch->text) {
-            LLMSPLIT_JSON_KEY(&w, "content");
-            llmsplit_json_write_string(&w, ch->text, ch->text_len);
+            if (ch->role) LLMSPLIT__LIT(",");
+            LLMSPLIT__LIT("\"content\":");
+            llmsplit__w_escaped(&w, ch->text, ch->text_len, 0);
         }
         if (ch->call >= 0) {
-            LLMSPLIT_JSON_KEY(&w, "tool_calls");
-            llmsplit_json_write_begin_array(&w);
-            llmsplit_json_write_begin_object(&w);
-            LLMSPLIT_JSON_KEY(&w, "index");
-            llmsplit_json_write_int(&w, ch->call);
+            if (ch->role || ch->text) LLMSPLIT__LIT(",");
+            snprintf(tail, sizeof tail, "\"tool_calls\":[{\"index\":%d", ch->call);
+            llmsplit_buf_append(b, tail, strlen(tail));
             if (ch->call_id) {
-                LLMSPLIT_JSON_KEY(&w, "id");
-                llmsplit_json_write_string(&w, ch->call_id, ch->call_id_len);
-                llmsplit__w_lit(&w, "type", "function");
+                LLMSPLIT__LIT(",\"id\":");
+                llmsplit__w_escaped(&w, ch->call_id, ch->call_id_len, 0);
+                LLMSPLIT__LIT(",\"type\":\"function\"");
             }
-            LLMSPLIT_JSON_KEY(&w, "function");
-            llmsplit_json_write_begin_object(&w);
+            LLMSPLIT__LIT(",\"function\":{");
             if (ch->call_name) {
-                LLMSPLIT_JSON_KEY(&w, "name");
-                llmsplit_json_write_string(&w, ch->call_name, ch->call_name_len);
+                LLMSPLIT__LIT("\"name\":");
+                llmsplit__w_escaped(&w, ch->call_name, ch->call_name_len, 0);
+                LLMSPLIT__LIT(",");
             }
-            LLMSPLIT_JSON_KEY(&w, "arguments");
-            llmsplit_json_write_string(&w, ch->args ? ch->args : "", ch->args ? ch->args_len : 0);
-            llmsplit_json_write_end_object(&w);
-            llmsplit_json_write_end_object(&w);
-            llmsplit_json_write_end_array(&w);
+            LLMSPLIT__LIT("\"arguments\":");
+            llmsplit__w_escaped(&w, ch->args ? ch->args : "", ch->args ? ch->args_len : 0, 0);
+            LLMSPLIT__LIT("}}]");
         }
-        llmsplit_json_write_end_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "logprobs");
-        llmsplit_json_write_null(&w);
-        LLMSPLIT_JSON_KEY(&w, "finish_reason");
-        if (ch->finish) llmsplit_json_write_string(&w, ch->finish, strlen(ch->finish));
-        else llmsplit_json_write_null(&w);
-        llmsplit_json_write_end_object(&w);
-    }
-    llmsplit_json_write_end_array(&w);
-    if (ch->usage) {
+        LLMSPLIT__LIT("},\"logprobs\":null,\"finish_reason\":");
+        if (ch->finish) llmsplit__w_escaped(&w, ch->finish, strlen(ch->finish), 0);
+        else LLMSPLIT__LIT("null");
+        LLMSPLIT__LIT("}]}");
+    } else {
         int64_t p = st->resp->prompt_tokens > 0 ? st->resp->prompt_tokens : 0;
         int64_t c = st->resp->completion_tokens > 0 ? st->resp->completion_tokens : 0;
-        LLMSPLIT_JSON_KEY(&w, "usage");
-        llmsplit_json_write_begin_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "prompt_tokens");
-        llmsplit_json_write_int(&w, p);
-        LLMSPLIT_JSON_KEY(&w, "completion_tokens");
-        llmsplit_json_write_int(&w, c);
-        LLMSPLIT_JSON_KEY(&w, "total_tokens");
-        llmsplit_json_write_int(&w, p + c);
-        llmsplit_json_write_end_object(&w);
+        snprintf(tail, sizeof tail, "],\"usage\":{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":%lld}}",
+                 (long long)p, (long long)c, (long long)(p + c));
+        llmsplit_buf_append(b, tail, strlen(tail));
         st->usage_sent = 1;
     }
-    llmsplit_json_write_end_object(&w);
-    if ((text = llmsplit__w_result(&w, &n)) != NULL) rc = llmsplit__pass_chunk(st, text, n);
+#undef LLMSPLIT__LIT
+    if (!w.err && !b->failed) rc = llmsplit__pass_chunk(st, b->data, b->len);
     llmsplit_json_writer_free(&w);
     return rc;
 }
@@ -6090,6 +6075,16 @@ static int llmsplit__send_chunk(llmsplit__stream *st, const llmsplit__chunk *ch)
 static void llmsplit__chunk_init(llmsplit__chunk *ch) {
     memset(ch, 0, sizeof *ch);
     ch->call = -1;
+}
+
+/* The usage chunk at the end, when the caller asked for one and the provider sent none of its
+   own (Anthropic, Ollama, an answer that came whole) but said how many tokens. */
+static int llmsplit__usage_chunk(llmsplit__stream *st) {
+    llmsplit__chunk ch;
+    if (!st->want_usage || st->usage_sent || (st->resp->prompt_tokens < 0 && st->resp->completion_tokens < 0)) return 0;
+    llmsplit__chunk_init(&ch);
+    ch.usage = 1;
+    return llmsplit__send_chunk(st, &ch);
 }
 
 /* A finish chunk for the finish reason known now. */
@@ -6152,7 +6147,7 @@ static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
         } else if (st->translate) {
             llmsplit__chunk ch;
             llmsplit__chunk_init(&ch);
-            if (!st->role_sent++) ch.role = "assistant";
+            if (!st->role_sent++) ch.role = 1;
             ch.text = out;
             ch.text_len = n;
             rc = llmsplit__send_chunk(st, &ch);
@@ -6204,7 +6199,7 @@ static int llmsplit__tool_delta(llmsplit__stream *st, int64_t key, int create, c
             llmsplit__call_id(made);
             llmsplit_buf_append(&st->calls[i].id, made, strlen(made));
         }
-        if (!st->role_sent++) ch.role = "assistant";
+        if (!st->role_sent++) ch.role = 1;
         ch.call_id = st->calls[i].id.data;
         ch.call_id_len = st->calls[i].id.len;
         ch.call_name = st->calls[i].name.data ? st->calls[i].name.data : "";
@@ -6582,7 +6577,7 @@ static int llmsplit__anthropic_event(llmsplit__stream *st, const char *event, co
         if (st->translate && !st->role_sent++) { /* the first chunk, as soon as the provider says anything */
             llmsplit__chunk ch;
             llmsplit__chunk_init(&ch);
-            ch.role = "assistant";
+            ch.role = 1;
             ch.text = "";
             rc = llmsplit__send_chunk(st, &ch);
         }
@@ -7142,13 +7137,7 @@ static llmsplit_status llmsplit__stream_end(llmsplit__stream *st) {
         llmsplit__delta(st, "\xef\xbf\xbd", 3);
     }
     llmsplit__stream_tool_calls(st);
-    if (st->want_usage && !st->usage_sent && st->req->on_chunk &&
-        (st->resp->prompt_tokens >= 0 || st->resp->completion_tokens >= 0)) {
-        llmsplit__chunk ch;
-        llmsplit__chunk_init(&ch);
-        ch.usage = 1;
-        if (llmsplit__send_chunk(st, &ch) != 0) return st->err && st->err->code ? st->err->code : LLMSPLIT_ERR_USAGE;
-    }
+    if (llmsplit__usage_chunk(st) != 0) return st->err && st->err->code ? st->err->code : LLMSPLIT_ERR_USAGE;
     return LLMSPLIT_OK;
 }
 
@@ -7212,7 +7201,7 @@ static llmsplit_status llmsplit__whole_as_stream(llmsplit__stream *st) {
     it = llmsplit_json_iterate(llmsplit_json_root(calls));
     while (rc == 0 && llmsplit_json_next(&it, NULL, &c)) {
         llmsplit__chunk_init(&ch);
-        if (!st->role_sent++) ch.role = "assistant";
+        if (!st->role_sent++) ch.role = 1;
         ch.call = i++;
         ch.call_id = llmsplit_json_str(llmsplit_json_get(c, "id"), &ch.call_id_len);
         ch.call_name = llmsplit_json_str(llmsplit_json_path(c, "function.name"), &ch.call_name_len);
@@ -7223,11 +7212,7 @@ static llmsplit_status llmsplit__whole_as_stream(llmsplit__stream *st) {
     }
     llmsplit_json_free(calls);
     if (rc == 0) rc = llmsplit__finish_chunk(st);
-    if (rc == 0 && st->want_usage && (r->prompt_tokens >= 0 || r->completion_tokens >= 0)) {
-        llmsplit__chunk_init(&ch);
-        ch.usage = 1;
-        rc = llmsplit__send_chunk(st, &ch);
-    }
+    if (rc == 0) rc = llmsplit__usage_chunk(st);
     return rc ? (st->err && st->err->code ? st->err->code : LLMSPLIT_ERR_USAGE) : LLMSPLIT_OK;
 }
 
@@ -10667,16 +10652,8 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit__copy(res->group, sizeof res->group, req->group);
     g = llmsplit_config_group(ref->cfg, req->group);
     if (!g && req->group_required) {
-        char groups[200];
-        size_t used = 0;
-        for (i = 0; i < ref->cfg->num_groups && used < sizeof groups - 1; i++) {
-            int n = snprintf(groups + used, sizeof groups - used, "%s%s", i ? ", " : "", ref->cfg->groups[i].name);
-            used = n < 0 ? used : used + (size_t)n >= sizeof groups ? sizeof groups - 1 : used + (size_t)n;
-        }
-        groups[used] = 0;
-        llmsplit__utf8_fix_cut(groups, sizeof groups, (int)used);
-        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "'%.*s' is not a model group of the config (its groups: %s)",
-                            llmsplit__fit(req->group, 100), req->group, groups);
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "'%.*s' is not a model group of the config",
+                            llmsplit__fit(req->group, 100), req->group);
         res->unknown_group = 1;
         llmsplit__release(c, ref);
         return err->code;

@@ -1333,11 +1333,30 @@ static int serve_call_status(llmsplit_status e, const llmsplit_error *err, const
     }
 }
 
-static void serve_call_error(serve_response *resp, llmsplit_status e, const llmsplit_error *err, const llmsplit_result *res) {
+/* "a, b, c": the groups of the config in use, for the answer to a model that is none of them. */
+static void serve_group_list(serve_server *srv, char *out, size_t cap) {
+    const llmsplit_config *cfg = llmsplit_client_config_acquire(srv->client);
+    size_t used = 0;
+    int i;
+    out[0] = 0;
+    for (i = 0; cfg && i < cfg->num_groups && used + 1 < cap; i++) {
+        int n = snprintf(out + used, cap - used, "%s%s", i ? ", " : "", cfg->groups[i].name);
+        if (n < 0) break;
+        used = used + (size_t)n < cap ? used + (size_t)n : cap - 1;
+    }
+    llmsplit_client_config_release(srv->client, cfg);
+}
+
+static void serve_call_error(serve_server *srv, serve_response *resp, llmsplit_status e, const llmsplit_error *err,
+                             const llmsplit_result *res) {
     int status = serve_call_status(e, err, res);
     const char *code = res->unknown_group ? "model_not_found" : status == 429 ? "rate_limit_exceeded"
                        : status == 504 ? "upstream_timeout" : status >= 500 ? "upstream_error" : NULL;
-    if (res->unknown_group) serve_fail(resp, 404, code, NULL, "the model %s", err->message);
+    if (res->unknown_group) {
+        char groups[600];
+        serve_group_list(srv, groups, sizeof groups);
+        serve_fail(resp, 404, code, NULL, "the model %s (its groups: %s)", err->message, groups);
+    }
     else if (e == LLMSPLIT_ERR_USAGE || e == LLMSPLIT_ERR_CONFIG) serve_fail(resp, status, code, NULL, "%s", err->message);
     else serve_fail(resp, status, code, NULL, "upstream: %s: %s", llmsplit_strerror(e), err->message);
     if (status == 429 && res->response.retry_after_s > 0) {
@@ -1547,7 +1566,7 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
             serve_response tmp;
             llmsplit_buf_init(&tmp.headers, NULL);
             llmsplit_buf_init(&tmp.body, NULL);
-            serve_call_error(&tmp, e, &err, &res);
+            serve_call_error(srv, &tmp, e, &err, &res);
             serve_stream_end(&ss, tmp.body.data ? tmp.body.data : "{}", tmp.body.len);
             llmsplit_buf_free(&tmp.headers);
             llmsplit_buf_free(&tmp.body);
@@ -1555,7 +1574,7 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     } else if (serve_load(&c->abort)) {
         streamed = 1; /* the client has gone: no answer */
     } else if (e != LLMSPLIT_OK) {
-        serve_call_error(resp, e, &err, &res);
+        serve_call_error(srv, resp, e, &err, &res);
     } else if (rq.stream) {
         /* a stream that produced no chunk at all (an empty answer): the whole stream now */
         ss.head_sent = 0;
