@@ -441,7 +441,8 @@ typedef struct llmsplit_request {
        (its "[DONE]" excepted), Anthropic's and Ollama's translated (role, content, tool-call
        and finish chunks, in OpenAI's shape and order). A chunk with usage and no choices comes
        last when params_json asks for it ("stream_options": {"include_usage": true}), and never
-       otherwise. Tool calls stream as OpenAI's deltas: index, id, type and name first, then
+       otherwise. A provider that ignores "stream" and answers whole gives no chunk at all: the
+       caller finds the answer in res (and on_delta gets its text as one piece). Tool calls stream as OpenAI's deltas: index, id, type and name first, then
        pieces of the arguments. Return nonzero to stop the call. Once a chunk or a delta has been
        handed over, the call is neither retried nor sent to a fallback (the caller would get
        the answer twice). While a callback runs, res (of llmsplit_client_chat) already holds
@@ -7178,44 +7179,6 @@ static void llmsplit__stream_free(llmsplit__stream *st) {
     }
 }
 
-/* A stream request that the server answered whole (it ignored "stream"): the text goes to
-   on_delta as one delta, and on_chunk gets the chunks a stream of it would have had. */
-static llmsplit_status llmsplit__whole_as_stream(llmsplit__stream *st) {
-    llmsplit_chat_response *r = st->resp;
-    llmsplit_json_doc *calls = NULL;
-    llmsplit_json_iter it;
-    const llmsplit_json_val *c;
-    llmsplit__chunk ch;
-    int i = 0, rc = 0;
-    st->deltas = 0;
-    st->translate = 1;
-    if (r->text.len) {
-        llmsplit_buf whole = r->text;
-        llmsplit_buf_init(&r->text, &whole.allocator);
-        rc = llmsplit__delta(st, whole.data, whole.len);
-        llmsplit_buf_free(&whole);
-    }
-    if (!st->req->on_chunk) return rc ? (st->err && st->err->code ? st->err->code : LLMSPLIT_ERR_USAGE) : LLMSPLIT_OK;
-    if (rc == 0 && r->tool_calls.len)
-        calls = llmsplit__parse(&r->tool_calls.allocator, r->tool_calls.data, r->tool_calls.len, NULL);
-    it = llmsplit_json_iterate(llmsplit_json_root(calls));
-    while (rc == 0 && llmsplit_json_next(&it, NULL, &c)) {
-        llmsplit__chunk_init(&ch);
-        if (!st->role_sent++) ch.role = 1;
-        ch.call = i++;
-        ch.call_id = llmsplit_json_str(llmsplit_json_get(c, "id"), &ch.call_id_len);
-        ch.call_name = llmsplit_json_str(llmsplit_json_path(c, "function.name"), &ch.call_name_len);
-        ch.args = llmsplit_json_str(llmsplit_json_path(c, "function.arguments"), &ch.args_len);
-        if (!ch.call_id) ch.call_id = "";
-        if (!ch.call_name) ch.call_name = "";
-        rc = llmsplit__send_chunk(st, &ch);
-    }
-    llmsplit_json_free(calls);
-    if (rc == 0) rc = llmsplit__finish_chunk(st);
-    if (rc == 0) rc = llmsplit__usage_chunk(st);
-    return rc ? (st->err && st->err->code ? st->err->code : LLMSPLIT_ERR_USAGE) : LLMSPLIT_OK;
-}
-
 static double llmsplit__retry_after(const llmsplit_http_response *h) {
     size_t n;
     const char *v = llmsplit_http_get_header(h, "retry-after", &n);
@@ -7307,8 +7270,14 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     if (!req->stream || st.mode == 3) {
         const llmsplit_buf *b = req->stream ? &st.errbody : &h.body;
         code = llmsplit__parse_answer(p->wire, resp, b->data ? b->data : "", b->len, err);
-        if (code == LLMSPLIT_OK && req->stream) /* the server ignored "stream": the answer as one piece */
-            code = llmsplit__whole_as_stream(&st);
+        if (code == LLMSPLIT_OK && req->stream && resp->text.len) { /* the server ignored "stream": one delta */
+            llmsplit_buf whole = resp->text;
+            llmsplit_buf_init(&resp->text, &whole.allocator);
+            st.deltas = 0;
+            st.translate = 0; /* on_chunk gets nothing: the caller has the whole answer in resp */
+            llmsplit__delta(&st, whole.data, whole.len);
+            llmsplit_buf_free(&whole);
+        }
         goto out;
     }
     code = llmsplit__stream_end(&st);

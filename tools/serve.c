@@ -1307,6 +1307,103 @@ static int serve_on_chunk(const char *json, size_t len, void *user_data) {
     return 0;
 }
 
+/* One chunk of a stream made here from a whole answer: its envelope, then what fill writes
+   into the choice (or, with choice 0, after the empty choices: the usage). */
+static int serve_made_chunk(serve_stream *ss, const llmsplit_result *res, int kind, const llmsplit_json_val *calls) {
+    const llmsplit_chat_response *r = &res->response;
+    llmsplit_json_writer jw;
+    const char *text;
+    size_t n;
+    char id[64];
+    int rc = -1;
+    snprintf(id, sizeof id, "chatcmpl-%s", res->request_id);
+    llmsplit_json_writer_init(&jw, NULL);
+    llmsplit_json_write_begin_object(&jw);
+    LLMSPLIT_JSON_KEY(&jw, "id");
+    llmsplit_json_write_string(&jw, id, strlen(id));
+    LLMSPLIT_JSON_KEY(&jw, "object");
+    llmsplit_json_write_string(&jw, "chat.completion.chunk", 21);
+    LLMSPLIT_JSON_KEY(&jw, "created");
+    llmsplit_json_write_int(&jw, (int64_t)time(NULL));
+    LLMSPLIT_JSON_KEY(&jw, "model");
+    llmsplit_json_write_string(&jw, r->model, strlen(r->model));
+    LLMSPLIT_JSON_KEY(&jw, "choices");
+    llmsplit_json_write_begin_array(&jw);
+    if (kind != 2) {
+        llmsplit_json_write_begin_object(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "index");
+        llmsplit_json_write_int(&jw, 0);
+        LLMSPLIT_JSON_KEY(&jw, "delta");
+        llmsplit_json_write_begin_object(&jw);
+        if (kind == 0) { /* the answer: role, text, the tool calls with their index */
+            llmsplit_json_iter it = llmsplit_json_iterate(calls);
+            const llmsplit_json_val *call, *k, *v;
+            int i = 0;
+            LLMSPLIT_JSON_KEY(&jw, "role");
+            llmsplit_json_write_string(&jw, "assistant", 9);
+            LLMSPLIT_JSON_KEY(&jw, "content");
+            llmsplit_json_write_string(&jw, r->text.data ? r->text.data : "", r->text.len);
+            if (llmsplit_json_len(calls)) {
+                LLMSPLIT_JSON_KEY(&jw, "tool_calls");
+                llmsplit_json_write_begin_array(&jw);
+                while (llmsplit_json_next(&it, NULL, &call)) {
+                    llmsplit_json_iter m = llmsplit_json_iterate(call);
+                    llmsplit_json_write_begin_object(&jw);
+                    LLMSPLIT_JSON_KEY(&jw, "index");
+                    llmsplit_json_write_int(&jw, i++);
+                    while (llmsplit_json_next(&m, &k, &v)) {
+                        size_t kl;
+                        const char *ks = llmsplit_json_str(k, &kl);
+                        llmsplit_json_write_key(&jw, ks, kl);
+                        llmsplit_json_write_value(&jw, v);
+                    }
+                    llmsplit_json_write_end_object(&jw);
+                }
+                llmsplit_json_write_end_array(&jw);
+            }
+        }
+        llmsplit_json_write_end_object(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "logprobs");
+        llmsplit_json_write_null(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "finish_reason");
+        if (kind == 1) llmsplit_json_write_string(&jw, r->finish_reason[0] ? r->finish_reason : "stop",
+                                                  strlen(r->finish_reason[0] ? r->finish_reason : "stop"));
+        else llmsplit_json_write_null(&jw);
+        llmsplit_json_write_end_object(&jw);
+    }
+    llmsplit_json_write_end_array(&jw);
+    if (kind == 2) {
+        int64_t p = r->prompt_tokens > 0 ? r->prompt_tokens : 0, c = r->completion_tokens > 0 ? r->completion_tokens : 0;
+        LLMSPLIT_JSON_KEY(&jw, "usage");
+        llmsplit_json_write_begin_object(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "prompt_tokens");
+        llmsplit_json_write_int(&jw, p);
+        LLMSPLIT_JSON_KEY(&jw, "completion_tokens");
+        llmsplit_json_write_int(&jw, c);
+        LLMSPLIT_JSON_KEY(&jw, "total_tokens");
+        llmsplit_json_write_int(&jw, p + c);
+        llmsplit_json_write_end_object(&jw);
+    }
+    llmsplit_json_write_end_object(&jw);
+    if (llmsplit_json_writer_result(&jw, &text, &n, NULL) == LLMSPLIT_OK) rc = serve_on_chunk(text, n, ss) ? -1 : 0;
+    llmsplit_json_writer_free(&jw);
+    return rc;
+}
+
+/* A stream request the provider answered whole: the answer chunk, the finish chunk and, when
+   asked for, the usage chunk. 0, or -1 when the client has gone. */
+static int serve_whole_as_stream(serve_stream *ss, const llmsplit_result *res, int include_usage) {
+    llmsplit_json_doc *calls = NULL;
+    int rc;
+    if (res->response.tool_calls.len)
+        llmsplit_json_parse(res->response.tool_calls.data, res->response.tool_calls.len, NULL, &calls, NULL);
+    rc = serve_made_chunk(ss, res, 0, llmsplit_json_root(calls));
+    if (rc == 0) rc = serve_made_chunk(ss, res, 1, NULL);
+    if (rc == 0 && include_usage) rc = serve_made_chunk(ss, res, 2, NULL);
+    llmsplit_json_free(calls);
+    return rc;
+}
+
 /* The end of a stream: "data: [DONE]" after an answer, an error event after a failure, then
    the last chunk. */
 static void serve_stream_end(serve_stream *ss, const char *error_json, size_t error_len) {
@@ -1500,7 +1597,7 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     llmsplit_status e;
     serve_stream ss;
     long params = -2;
-    int streamed = 0, nmsgs = 0;
+    int streamed = 0, nmsgs = 0, include_usage = 0;
     char arm[300];
     if (!(doc = serve_parse_body(w, req, resp))) return 0;
     root = llmsplit_json_root(doc);
@@ -1517,6 +1614,7 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
         goto done;
     }
     rq.stream = llmsplit_json_is_true(v);
+    include_usage = llmsplit_json_is_true(llmsplit_json_path(root, "stream_options.include_usage"));
     if ((v = llmsplit_json_get(root, "n")) != NULL && llmsplit_json_type_of(v) != LLMSPLIT_JSON_NULL &&
         !(llmsplit_json_is_int(v) && llmsplit_json_int(v) == 1)) {
         serve_fail(resp, 400, NULL, NULL, "n must be 1: the gateway answers with one choice");
@@ -1576,10 +1674,8 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     } else if (e != LLMSPLIT_OK) {
         serve_call_error(srv, resp, e, &err, &res);
     } else if (rq.stream) {
-        /* a stream that produced no chunk at all (an empty answer): the whole stream now */
-        ss.head_sent = 0;
-        serve_stream_head(&ss);
-        if (serve_send(c, w->out.data, w->out.len) == 0) serve_stream_end(&ss, NULL, 0);
+        /* the provider answered whole (it ignored "stream"): the chunks a stream of it would have had */
+        if (serve_whole_as_stream(&ss, &res, include_usage) == 0) serve_stream_end(&ss, NULL, 0);
         streamed = 1;
     } else {
         serve_arm(&res, arm, sizeof arm);
