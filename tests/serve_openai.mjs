@@ -73,6 +73,12 @@ const canned = createServer((req, res) => {
         events.push([null, { ...base, choices: [], usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 } }]);
       events.push([null, '[DONE]']);
       sse(res, events);
+    } else if (req.url === '/api/chat') {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write(JSON.stringify({ model: rq.model, message: { role: 'assistant', content: '',
+        tool_calls: [{ function: { name: 'get_weather', arguments: { city: 'Paris' } } }] }, done: false }) + '\n');
+      res.end(JSON.stringify({ model: rq.model, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop',
+                               prompt_eval_count: 5, eval_count: 7 }) + '\n');
     } else if (req.url === '/v1/messages') {
       sse(res, [
         ['message_start', { type: 'message_start', message: { id: 'msg_1', role: 'assistant', usage: { input_tokens: 5 } } }],
@@ -106,6 +112,7 @@ try {
       up('tools', 'openai/tooler', `${cannedUrl}/v1`),
       up('anthropic-tools', 'anthropic/claude-tools', cannedUrl),
       up('whole', 'openai/whole', `${cannedUrl}/v1`),
+      up('ollama-tools', 'ollama/tools-o', cannedUrl),
     ],
     general_settings: { master_key: 'os.environ/TEST_MASTER_KEY' },
   };
@@ -152,7 +159,7 @@ try {
 
   // streamed tool calls, assembled by the SDK's own helper
   const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
-  for (const model of ['tools', 'anthropic-tools']) {
+  for (const model of ['tools', 'anthropic-tools', 'ollama-tools']) {
     const s = client.chat.completions.stream({ model, messages, tools, stream_options: { include_usage: true } });
     const done = await s.finalChatCompletion();
     const call = done.choices[0].message.tool_calls && done.choices[0].message.tool_calls[0];

@@ -1257,6 +1257,12 @@ typedef struct serve_stream {
     serve_conn *c;
     llmsplit_result *res;
     int head_sent;
+    int include_usage;            /* the client asked for the usage chunk */
+    /* translating Anthropic's events and Ollama's lines into OpenAI chunks */
+    int role_sent, ncalls, usage_sent;
+    int call_of_block[64];        /* Anthropic: content block index -> tool call index + 1 */
+    int64_t prompt_tokens, completion_tokens;
+    char finish[32];
 } serve_stream;
 
 /* The arm that answers, as the records and the report name it: "MODEL #DEPLOYMENT". */
@@ -1292,8 +1298,8 @@ static void serve_frame(serve_worker *w, serve_conn *c, const char *a, size_t an
     if (c->minor >= 1) llmsplit_buf_append(&w->out, "\r\n", 2);
 }
 
-/* on_chunk: each chunk goes out at once as one server-sent event, "data: {...}". The first
-   carries the response head. Nonzero (the call stops) when the client has gone. */
+/* Each chunk goes out at once as one server-sent event, "data: {...}". The first carries the
+   response head. Nonzero (the call stops) when the client has gone. */
 static int serve_on_chunk(const char *json, size_t len, void *user_data) {
     serve_stream *ss = (serve_stream *)user_data;
     if (serve_load(&ss->c->abort)) return 1;
@@ -1305,6 +1311,273 @@ static int serve_on_chunk(const char *json, size_t len, void *user_data) {
         return 1;
     }
     return 0;
+}
+
+/* ---- Anthropic and Ollama streams as OpenAI chunks ---- */
+
+/* One piece of a translated stream: a delta (role, text, one tool-call piece), a finish, or the
+   usage. */
+typedef struct serve_part {
+    int role;
+    const char *text;             /* NULL: no content */
+    size_t text_len;
+    int call;                     /* the tool call's index; -1: none */
+    const char *call_id, *call_name; /* when the call starts */
+    const llmsplit_json_val *args;/* a string (JSON text, maybe a piece of it) or an object */
+    const char *finish;
+    int usage;
+} serve_part;
+
+static void serve_part_init(serve_part *p) {
+    memset(p, 0, sizeof *p);
+    p->call = -1;
+}
+
+/* Writes the part as an OpenAI chat.completion.chunk and sends it. */
+static int serve_emit(serve_stream *ss, const serve_part *p) {
+    const llmsplit_chat_response *r = &ss->res->response;
+    llmsplit_json_writer jw;
+    const char *text;
+    size_t n;
+    char id[64];
+    int rc = -1;
+    snprintf(id, sizeof id, "chatcmpl-%s", ss->res->request_id);
+    llmsplit_json_writer_init(&jw, NULL);
+    llmsplit_json_write_begin_object(&jw);
+    LLMSPLIT_JSON_KEY(&jw, "id");
+    llmsplit_json_write_string(&jw, id, strlen(id));
+    LLMSPLIT_JSON_KEY(&jw, "object");
+    llmsplit_json_write_string(&jw, "chat.completion.chunk", 21);
+    LLMSPLIT_JSON_KEY(&jw, "created");
+    llmsplit_json_write_int(&jw, (int64_t)time(NULL));
+    LLMSPLIT_JSON_KEY(&jw, "model");
+    llmsplit_json_write_string(&jw, r->model, strlen(r->model));
+    LLMSPLIT_JSON_KEY(&jw, "choices");
+    llmsplit_json_write_begin_array(&jw);
+    if (!p->usage) {
+        llmsplit_json_write_begin_object(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "index");
+        llmsplit_json_write_int(&jw, 0);
+        LLMSPLIT_JSON_KEY(&jw, "delta");
+        llmsplit_json_write_begin_object(&jw);
+        if (p->role) {
+            LLMSPLIT_JSON_KEY(&jw, "role");
+            llmsplit_json_write_string(&jw, "assistant", 9);
+        }
+        if (p->text) {
+            LLMSPLIT_JSON_KEY(&jw, "content");
+            llmsplit_json_write_string(&jw, p->text, p->text_len);
+        }
+        if (p->call >= 0) {
+            LLMSPLIT_JSON_KEY(&jw, "tool_calls");
+            llmsplit_json_write_begin_array(&jw);
+            llmsplit_json_write_begin_object(&jw);
+            LLMSPLIT_JSON_KEY(&jw, "index");
+            llmsplit_json_write_int(&jw, p->call);
+            if (p->call_id) {
+                LLMSPLIT_JSON_KEY(&jw, "id");
+                llmsplit_json_write_string(&jw, p->call_id, strlen(p->call_id));
+                LLMSPLIT_JSON_KEY(&jw, "type");
+                llmsplit_json_write_string(&jw, "function", 8);
+            }
+            LLMSPLIT_JSON_KEY(&jw, "function");
+            llmsplit_json_write_begin_object(&jw);
+            if (p->call_name) {
+                LLMSPLIT_JSON_KEY(&jw, "name");
+                llmsplit_json_write_string(&jw, p->call_name, strlen(p->call_name));
+            }
+            LLMSPLIT_JSON_KEY(&jw, "arguments");
+            if (llmsplit_json_type_of(p->args) == LLMSPLIT_JSON_STRING) {
+                llmsplit_json_write_value(&jw, p->args);
+            } else if (p->args) { /* an object (Ollama): its JSON text, as OpenAI sends it */
+                llmsplit_json_writer aw;
+                const char *at;
+                size_t an;
+                llmsplit_json_writer_init(&aw, NULL);
+                llmsplit_json_write_value(&aw, p->args);
+                if (llmsplit_json_writer_result(&aw, &at, &an, NULL) == LLMSPLIT_OK) llmsplit_json_write_string(&jw, at, an);
+                else llmsplit_json_write_string(&jw, "{}", 2);
+                llmsplit_json_writer_free(&aw);
+            } else {
+                llmsplit_json_write_string(&jw, "", 0);
+            }
+            llmsplit_json_write_end_object(&jw);
+            llmsplit_json_write_end_object(&jw);
+            llmsplit_json_write_end_array(&jw);
+        }
+        llmsplit_json_write_end_object(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "logprobs");
+        llmsplit_json_write_null(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "finish_reason");
+        if (p->finish) llmsplit_json_write_string(&jw, p->finish, strlen(p->finish));
+        else llmsplit_json_write_null(&jw);
+        llmsplit_json_write_end_object(&jw);
+    }
+    llmsplit_json_write_end_array(&jw);
+    if (p->usage) {
+        int64_t pt = ss->prompt_tokens > 0 ? ss->prompt_tokens : 0, ct = ss->completion_tokens > 0 ? ss->completion_tokens : 0;
+        LLMSPLIT_JSON_KEY(&jw, "usage");
+        llmsplit_json_write_begin_object(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "prompt_tokens");
+        llmsplit_json_write_int(&jw, pt);
+        LLMSPLIT_JSON_KEY(&jw, "completion_tokens");
+        llmsplit_json_write_int(&jw, ct);
+        LLMSPLIT_JSON_KEY(&jw, "total_tokens");
+        llmsplit_json_write_int(&jw, pt + ct);
+        llmsplit_json_write_end_object(&jw);
+        ss->usage_sent = 1;
+    }
+    llmsplit_json_write_end_object(&jw);
+    /* a piece that cannot be written (text that is not UTF-8) is skipped, the stream goes on */
+    if (llmsplit_json_writer_result(&jw, &text, &n, NULL) == LLMSPLIT_OK) rc = serve_on_chunk(text, n, ss) ? -1 : 0;
+    else rc = 0;
+    llmsplit_json_writer_free(&jw);
+    return rc;
+}
+
+/* OpenAI's names for a finish reason. */
+static const char *serve_finish(const char *reason, int had_calls) {
+    if (!reason || !*reason) return "stop";
+    if (strcmp(reason, "end_turn") == 0 || strcmp(reason, "stop_sequence") == 0) return had_calls ? "tool_calls" : "stop";
+    if (strcmp(reason, "max_tokens") == 0) return "length";
+    if (strcmp(reason, "tool_use") == 0) return "tool_calls";
+    if (strcmp(reason, "stop") == 0 && had_calls) return "tool_calls";
+    return reason;
+}
+
+static void serve_set_tokens(int64_t *to, const llmsplit_json_val *v) {
+    if (llmsplit_json_is_int(v) && llmsplit_json_int(v) >= 0) *to = llmsplit_json_int(v);
+}
+
+/* One Anthropic message event as OpenAI chunks. */
+static int serve_anthropic_event(serve_stream *ss, const llmsplit_json_val *root) {
+    const char *type = llmsplit_json_str(llmsplit_json_get(root, "type"), NULL);
+    const llmsplit_json_val *v;
+    int64_t index = llmsplit_json_int(llmsplit_json_get(root, "index"));
+    serve_part p;
+    size_t n;
+    serve_part_init(&p);
+    if (!type) return 0;
+    if (strcmp(type, "message_start") == 0) {
+        serve_set_tokens(&ss->prompt_tokens, llmsplit_json_path(root, "message.usage.input_tokens"));
+        p.role = ss->role_sent = 1; /* the first chunk, as soon as the provider says anything */
+        p.text = "";
+        return serve_emit(ss, &p);
+    }
+    if (strcmp(type, "content_block_start") == 0) {
+        v = llmsplit_json_get(root, "content_block");
+        if ((p.text = llmsplit_json_str(llmsplit_json_get(v, "text"), &p.text_len)) != NULL) return p.text_len ? serve_emit(ss, &p) : 0;
+        if (!llmsplit_json_get(v, "name")) return 0;
+        p.call = ss->ncalls++;
+        if (index >= 0 && index < 64) ss->call_of_block[index] = p.call + 1;
+        p.call_id = llmsplit_json_str(llmsplit_json_get(v, "id"), NULL);
+        p.call_name = llmsplit_json_str(llmsplit_json_get(v, "name"), NULL);
+        if (!p.call_id) p.call_id = "";
+        return serve_emit(ss, &p);
+    }
+    if (strcmp(type, "content_block_delta") == 0) {
+        v = llmsplit_json_get(root, "delta");
+        if ((p.text = llmsplit_json_str(llmsplit_json_get(v, "text"), &n)) != NULL) {
+            p.text_len = n;
+            return serve_emit(ss, &p);
+        }
+        if ((p.args = llmsplit_json_get(v, "partial_json")) != NULL && index >= 0 && index < 64 && ss->call_of_block[index]) {
+            p.call = ss->call_of_block[index] - 1;
+            return serve_emit(ss, &p);
+        }
+        return 0;
+    }
+    if (strcmp(type, "message_delta") == 0) {
+        serve_set_tokens(&ss->completion_tokens, llmsplit_json_path(root, "usage.output_tokens"));
+        p.finish = serve_finish(llmsplit_json_str(llmsplit_json_path(root, "delta.stop_reason"), NULL), ss->ncalls > 0);
+        return serve_emit(ss, &p);
+    }
+    if (strcmp(type, "message_stop") == 0 && ss->include_usage) {
+        p.usage = 1;
+        return serve_emit(ss, &p);
+    }
+    return 0;
+}
+
+/* One Ollama line as OpenAI chunks. */
+static int serve_ollama_line(serve_stream *ss, const llmsplit_json_val *root) {
+    llmsplit_json_iter it = llmsplit_json_iterate(llmsplit_json_path(root, "message.tool_calls"));
+    const llmsplit_json_val *tc;
+    serve_part p;
+    int rc = 0;
+    serve_part_init(&p);
+    if ((p.text = llmsplit_json_str(llmsplit_json_path(root, "message.content"), &p.text_len)) != NULL &&
+        (p.text_len || !ss->role_sent)) {
+        p.role = !ss->role_sent;
+        ss->role_sent = 1;
+        rc = serve_emit(ss, &p);
+    }
+    while (rc == 0 && llmsplit_json_next(&it, NULL, &tc)) { /* whole calls, never pieces */
+        char made[80];
+        serve_part_init(&p);
+        p.role = !ss->role_sent;
+        ss->role_sent = 1;
+        p.call = ss->ncalls++;
+        p.call_id = llmsplit_json_str(llmsplit_json_get(tc, "id"), NULL);
+        if (!p.call_id) { /* Ollama gives none: one made from the request id, unique in the answer */
+            snprintf(made, sizeof made, "call_%.24s%d", ss->res->request_id, p.call);
+            p.call_id = made;
+        }
+        p.call_name = llmsplit_json_str(llmsplit_json_path(tc, "function.name"), NULL);
+        if (!p.call_name) p.call_name = "";
+        p.args = llmsplit_json_path(tc, "function.arguments");
+        rc = serve_emit(ss, &p);
+    }
+    if (rc == 0 && llmsplit_json_is_true(llmsplit_json_get(root, "done"))) {
+        serve_set_tokens(&ss->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
+        serve_set_tokens(&ss->completion_tokens, llmsplit_json_get(root, "eval_count"));
+        serve_part_init(&p);
+        p.finish = serve_finish(llmsplit_json_str(llmsplit_json_get(root, "done_reason"), NULL), ss->ncalls > 0);
+        rc = serve_emit(ss, &p);
+        if (rc == 0 && ss->include_usage) {
+            serve_part_init(&p);
+            p.usage = 1;
+            rc = serve_emit(ss, &p);
+        }
+    }
+    return rc;
+}
+
+/* A chunk of OpenAI's own holding only the usage ("choices": []), which the library may have
+   asked for itself: read without a parse, as the text is the provider's compact JSON. */
+static int serve_usage_only(const char *json, size_t len) {
+    const char *k = json, *end = json + len;
+    while ((k = memchr(k, '"', (size_t)(end - k))) != NULL && end - k > 10) {
+        if (memcmp(k, "\"choices\"", 9) == 0) {
+            k += 9;
+            while (k < end && (*k == ' ' || *k == ':')) k++;
+            if (k < end && *k == '[') k++;
+            while (k < end && *k == ' ') k++;
+            return k < end && *k == ']';
+        }
+        k++;
+    }
+    return 0;
+}
+
+/* on_event: the provider's stream. OpenAI-shaped events go on as they came (time to first byte is
+   the provider's plus the time to copy them out); Anthropic's and Ollama's are translated. */
+static int serve_on_event(const char *event, const char *data, size_t len, void *user_data) {
+    serve_stream *ss = (serve_stream *)user_data;
+    llmsplit_provider provider = ss->res->response.provider;
+    llmsplit_json_doc *doc;
+    int rc;
+    (void)event;
+    if (serve_load(&ss->c->abort)) return 1;
+    if (provider != LLMSPLIT_PROVIDER_ANTHROPIC && provider != LLMSPLIT_PROVIDER_OLLAMA) {
+        if (!ss->include_usage && serve_usage_only(data, len)) return 0;
+        return serve_on_chunk(data, len, ss);
+    }
+    if (llmsplit_json_parse(data, len, NULL, &doc, NULL) != LLMSPLIT_OK) return 0; /* the library read it: cannot happen */
+    rc = provider == LLMSPLIT_PROVIDER_ANTHROPIC ? serve_anthropic_event(ss, llmsplit_json_root(doc))
+                                                 : serve_ollama_line(ss, llmsplit_json_root(doc));
+    llmsplit_json_free(doc);
+    return rc != 0;
 }
 
 /* One chunk of a stream made here from a whole answer: its envelope, then what fill writes
@@ -1645,8 +1918,10 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     ss.w = w;
     ss.c = c;
     ss.res = &res;
+    ss.include_usage = include_usage;
+    ss.prompt_tokens = ss.completion_tokens = -1;
     if (rq.stream) {
-        rq.on_chunk = serve_on_chunk;
+        rq.on_event = serve_on_event;
         rq.user_data = &ss;
     }
     serve_conn_busy(srv, c);
