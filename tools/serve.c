@@ -1300,7 +1300,7 @@ static void serve_frame(serve_worker *w, serve_conn *c, const char *a, size_t an
 
 /* Each chunk goes out at once as one server-sent event, "data: {...}". The first carries the
    response head. Nonzero (the call stops) when the client has gone. */
-static int serve_on_chunk(const char *json, size_t len, void *user_data) {
+static int serve_send_chunk(const char *json, size_t len, void *user_data) {
     serve_stream *ss = (serve_stream *)user_data;
     if (serve_load(&ss->c->abort)) return 1;
     if (!ss->head_sent) serve_stream_head(ss);
@@ -1429,7 +1429,7 @@ static int serve_emit(serve_stream *ss, const serve_part *p) {
     }
     llmsplit_json_write_end_object(&jw);
     /* a piece that cannot be written (text that is not UTF-8) is skipped, the stream goes on */
-    if (llmsplit_json_writer_result(&jw, &text, &n, NULL) == LLMSPLIT_OK) rc = serve_on_chunk(text, n, ss) ? -1 : 0;
+    if (llmsplit_json_writer_result(&jw, &text, &n, NULL) == LLMSPLIT_OK) rc = serve_send_chunk(text, n, ss) ? -1 : 0;
     else rc = 0;
     llmsplit_json_writer_free(&jw);
     return rc;
@@ -1571,7 +1571,7 @@ static int serve_on_event(const char *event, const char *data, size_t len, void 
     if (serve_load(&ss->c->abort)) return 1;
     if (provider != LLMSPLIT_PROVIDER_ANTHROPIC && provider != LLMSPLIT_PROVIDER_OLLAMA) {
         if (!ss->include_usage && serve_usage_only(data, len)) return 0;
-        return serve_on_chunk(data, len, ss);
+        return serve_send_chunk(data, len, ss);
     }
     if (llmsplit_json_parse(data, len, NULL, &doc, NULL) != LLMSPLIT_OK) return 0; /* the library read it: cannot happen */
     rc = provider == LLMSPLIT_PROVIDER_ANTHROPIC ? serve_anthropic_event(ss, llmsplit_json_root(doc))
@@ -1658,7 +1658,7 @@ static int serve_made_chunk(serve_stream *ss, const llmsplit_result *res, int ki
         llmsplit_json_write_end_object(&jw);
     }
     llmsplit_json_write_end_object(&jw);
-    if (llmsplit_json_writer_result(&jw, &text, &n, NULL) == LLMSPLIT_OK) rc = serve_on_chunk(text, n, ss) ? -1 : 0;
+    if (llmsplit_json_writer_result(&jw, &text, &n, NULL) == LLMSPLIT_OK) rc = serve_send_chunk(text, n, ss) ? -1 : 0;
     llmsplit_json_writer_free(&jw);
     return rc;
 }
