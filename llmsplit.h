@@ -317,7 +317,7 @@ typedef struct llmsplit_chat_response {
     llmsplit_buf raw;             /* raw body of the final attempt when keep_raw */
     double retry_after_s;         /* the provider's Retry-After (whole seconds) on the final failed
                                      attempt; 0 when it sent none */
-    int delivered;                /* a stream handed something to on_delta or on_chunk: another
+    int delivered;                /* a stream handed something to on_delta or on_event: another
                                      attempt (a retry, a fallback) would repeat it to the caller */
 } llmsplit_chat_response;
 
@@ -457,18 +457,19 @@ typedef struct llmsplit_request {
     int stream;
     /* Gets each piece of answer text as it streams in. Return nonzero to stop the call. */
     int (*on_delta)(const char *text, size_t len, void *user_data);
-    void *user_data;              /* passed to on_delta and on_chunk */
-    /* Gets the streamed answer as OpenAI chat.completion.chunk objects, one JSON text per call,
-       whatever the provider: an OpenAI-compatible provider's own events exactly as they came
-       (its "[DONE]" excepted), Anthropic's and Ollama's translated (role, content, tool-call
-       and finish chunks, in OpenAI's shape and order). A chunk with usage and no choices comes
-       last when params_json asks for it ("stream_options": {"include_usage": true}), and never
-       otherwise. Tool calls stream as OpenAI's deltas: index, id, type and name first, then
-       pieces of the arguments. Return nonzero to stop the call. Once a chunk or a delta has been
-       handed over, the call is neither retried nor sent to a fallback (the caller would get
-       the answer twice). While a callback runs, res (of llmsplit_client_chat) already holds
-       request_id, pair_id, and the group, model and deployment of the arm that streams. */
-    int (*on_chunk)(const char *json, size_t len, void *user_data);
+    void *user_data;              /* passed to on_delta and on_event */
+    /* Gets the provider's stream itself, event by event, as it arrives: data is one event's
+       JSON text exactly as the provider sent it (len bytes, not NUL-terminated) and event its
+       server-sent event name ("" when none; NULL for Ollama's JSON lines). What the events say
+       depends on the wire format of res->response.provider: OpenAI's chat.completion.chunk
+       objects for every OpenAI-compatible provider (so a gateway forwards them as they are),
+       Anthropic's message events, Ollama's lines. Only events read without error are handed
+       over (errors end the call instead); OpenAI's "[DONE]" and Anthropic's pings are not.
+       Return nonzero to stop the call. Once an event or a delta has been handed over the call
+       is neither retried nor sent to a fallback: the caller would get the answer twice. While
+       a callback runs, res (of llmsplit_client_chat) already holds request_id, pair_id, and
+       the group, model, deployment and response.provider of the arm that streams. */
+    int (*on_event)(const char *event, const char *data, size_t len, void *user_data);
     /* Optional: when the int it points to becomes nonzero (another thread sets it: the program's
        own client went away), the call stops within ~50 ms; the result and the record say
        client_closed, and the call counts against no arm (neither errors nor rollback). */
@@ -1046,9 +1047,9 @@ typedef struct llmsplit_chat_request {
     int (*on_delta)(const char *text, size_t len, void *user_data);
     void *user_data;
     const volatile int *abort_flag; /* see llmsplit_http_request */
-    /* Receives the stream as OpenAI chat.completion.chunk objects (see llmsplit_request.on_chunk).
+    /* Receives each stream event as the provider sent it (see llmsplit_request.on_event).
        Return nonzero to stop. */
-    int (*on_chunk)(const char *json, size_t len, void *user_data);
+    int (*on_event)(const char *event, const char *data, size_t len, void *user_data);
 } llmsplit_chat_request;
 
 /* Sends a chat request through http (which owns connections and TLS) and fills resp (free it with
@@ -6380,131 +6381,7 @@ struct llmsplit__stream {
        for the call (OpenAI's tool call index, Anthropic's content block index) */
     struct { llmsplit_buf id, name, args; int64_t key; } calls[16];
     int num_calls;
-    /* on_chunk: translate (the wire is not OpenAI's: chunks are made here), want_usage (the
-       caller asked for the usage chunk), usage_sent, role_sent; the made chunks' id and time */
-    int translate, want_usage, usage_sent, role_sent;
-    char chunk_id[48];
-    int64_t created;
 };
-
-/* One OpenAI chat.completion.chunk made here (a translated stream, or an answer that came
-   whole): a delta with any of role, text, one tool-call piece; or a finish; or usage. */
-typedef struct llmsplit__chunk {
-    const char *role;
-    const char *text;             /* with text_len; NULL: no content */
-    size_t text_len;
-    int call;                     /* index of the tool call this piece belongs to; -1: none */
-    const char *call_id, *call_name, *args; /* NULL: left out */
-    size_t call_id_len, call_name_len, args_len;
-    const char *finish;           /* finish_reason; NULL: null */
-    int usage;                    /* the usage chunk: no choices */
-} llmsplit__chunk;
-
-/* Hands a chunk to on_chunk; -1 (the stream stops) when the callback asks to stop. */
-static int llmsplit__pass_chunk(llmsplit__stream *st, const char *json, size_t len) {
-    if (llmsplit__flag_set(st->req->abort_flag)) { /* the caller has gone: nothing more for it */
-        llmsplit__set_error(st->err, LLMSPLIT_ERR_NETWORK, "aborted by the caller (abort_flag)");
-        st->failed = 1;
-        return -1;
-    }
-    st->resp->delivered = 1;
-    if (st->req->on_chunk(json, len, st->req->user_data) == 0) return 0;
-    llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the chunk callback");
-    st->failed = 1;
-    return -1;
-}
-
-static int llmsplit__send_chunk(llmsplit__stream *st, const llmsplit__chunk *ch) {
-    llmsplit_json_writer w;
-    const char *text;
-    size_t n;
-    int rc = 0;
-    if (!st->req->on_chunk || st->failed) return 0;
-    llmsplit_json_writer_init(&w, &st->resp->text.allocator);
-    llmsplit_json_write_begin_object(&w);
-    llmsplit__w_lit(&w, "id", st->chunk_id);
-    llmsplit__w_lit(&w, "object", "chat.completion.chunk");
-    LLMSPLIT_JSON_KEY(&w, "created");
-    llmsplit_json_write_int(&w, st->created);
-    llmsplit__w_lit(&w, "model", st->resp->model);
-    LLMSPLIT_JSON_KEY(&w, "choices");
-    llmsplit_json_write_begin_array(&w);
-    if (!ch->usage) {
-        llmsplit_json_write_begin_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "index");
-        llmsplit_json_write_int(&w, 0);
-        LLMSPLIT_JSON_KEY(&w, "delta");
-        llmsplit_json_write_begin_object(&w);
-        if (ch->role) llmsplit__w_lit(&w, "role", ch->role);
-        if (ch->text) {
-            LLMSPLIT_JSON_KEY(&w, "content");
-            llmsplit_json_write_string(&w, ch->text, ch->text_len);
-        }
-        if (ch->call >= 0) {
-            LLMSPLIT_JSON_KEY(&w, "tool_calls");
-            llmsplit_json_write_begin_array(&w);
-            llmsplit_json_write_begin_object(&w);
-            LLMSPLIT_JSON_KEY(&w, "index");
-            llmsplit_json_write_int(&w, ch->call);
-            if (ch->call_id) {
-                LLMSPLIT_JSON_KEY(&w, "id");
-                llmsplit_json_write_string(&w, ch->call_id, ch->call_id_len);
-                llmsplit__w_lit(&w, "type", "function");
-            }
-            LLMSPLIT_JSON_KEY(&w, "function");
-            llmsplit_json_write_begin_object(&w);
-            if (ch->call_name) {
-                LLMSPLIT_JSON_KEY(&w, "name");
-                llmsplit_json_write_string(&w, ch->call_name, ch->call_name_len);
-            }
-            LLMSPLIT_JSON_KEY(&w, "arguments");
-            llmsplit_json_write_string(&w, ch->args ? ch->args : "", ch->args ? ch->args_len : 0);
-            llmsplit_json_write_end_object(&w);
-            llmsplit_json_write_end_object(&w);
-            llmsplit_json_write_end_array(&w);
-        }
-        llmsplit_json_write_end_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "logprobs");
-        llmsplit_json_write_null(&w);
-        LLMSPLIT_JSON_KEY(&w, "finish_reason");
-        if (ch->finish) llmsplit_json_write_string(&w, ch->finish, strlen(ch->finish));
-        else llmsplit_json_write_null(&w);
-        llmsplit_json_write_end_object(&w);
-    }
-    llmsplit_json_write_end_array(&w);
-    if (ch->usage) {
-        int64_t p = st->resp->prompt_tokens > 0 ? st->resp->prompt_tokens : 0;
-        int64_t c = st->resp->completion_tokens > 0 ? st->resp->completion_tokens : 0;
-        LLMSPLIT_JSON_KEY(&w, "usage");
-        llmsplit_json_write_begin_object(&w);
-        LLMSPLIT_JSON_KEY(&w, "prompt_tokens");
-        llmsplit_json_write_int(&w, p);
-        LLMSPLIT_JSON_KEY(&w, "completion_tokens");
-        llmsplit_json_write_int(&w, c);
-        LLMSPLIT_JSON_KEY(&w, "total_tokens");
-        llmsplit_json_write_int(&w, p + c);
-        llmsplit_json_write_end_object(&w);
-        st->usage_sent = 1;
-    }
-    llmsplit_json_write_end_object(&w);
-    if ((text = llmsplit__w_result(&w, &n)) != NULL) rc = llmsplit__pass_chunk(st, text, n);
-    llmsplit_json_writer_free(&w);
-    return rc;
-}
-
-static void llmsplit__chunk_init(llmsplit__chunk *ch) {
-    memset(ch, 0, sizeof *ch);
-    ch->call = -1;
-}
-
-/* A finish chunk for the finish reason known now. */
-static int llmsplit__finish_chunk(llmsplit__stream *st) {
-    llmsplit__chunk ch;
-    if (!st->translate) return 0;
-    llmsplit__chunk_init(&ch);
-    ch.finish = st->resp->finish_reason[0] ? st->resp->finish_reason : "stop";
-    return llmsplit__send_chunk(st, &ch);
-}
 
 /* Hands text to the response and the caller. Servers that count UTF-16 units may split a
    surrogate pair across two events; the parser keeps such halves in their 3-byte form (ED A0..BF),
@@ -6545,22 +6422,14 @@ static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
     if (n) {
         if (!st->deltas++) st->resp->ttft_ms = llmsplit__now_msf() - st->t0;
         llmsplit_buf_append(&st->resp->text, out, n);
-        if (st->req->on_delta) st->resp->delivered = 1;
-        if ((st->req->on_delta || st->req->on_chunk) && llmsplit__flag_set(st->req->abort_flag)) {
+        if (st->req->on_delta && llmsplit__flag_set(st->req->abort_flag)) { /* the caller has gone */
             llmsplit__set_error(st->err, LLMSPLIT_ERR_NETWORK, "aborted by the caller (abort_flag)");
             st->failed = 1;
             rc = -1;
-        } else if (st->req->on_delta && st->req->on_delta(out, n, st->req->user_data) != 0) {
+        } else if (st->req->on_delta && (st->resp->delivered = 1) && st->req->on_delta(out, n, st->req->user_data) != 0) {
             llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the delta callback");
             st->failed = 1;
             rc = -1;
-        } else if (st->translate) {
-            llmsplit__chunk ch;
-            llmsplit__chunk_init(&ch);
-            if (!st->role_sent++) ch.role = "assistant";
-            ch.text = out;
-            ch.text_len = n;
-            rc = llmsplit__send_chunk(st, &ch);
         }
     }
     llmsplit_buf_free(&big);
@@ -6570,55 +6439,28 @@ static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
 /* Adds to the tool call the provider numbers key, or with create starts it when it is new. The
    provider's numbers are not slots: Anthropic numbers every content block, text ones included,
    so a call is found by its key and the calls are numbered in the order they start. */
-static void llmsplit__call_id(char out[32]);
-
-/* With a translated stream, the piece also goes to on_chunk as OpenAI's tool-call delta: the
-   call's id (made up when the provider gives none, and kept for the assembled calls), type and
-   name when it starts, then its arguments piece by piece. -1 when on_chunk asked to stop. */
-static int llmsplit__tool_delta(llmsplit__stream *st, int64_t key, int create, const llmsplit_json_val *id,
-                                const llmsplit_json_val *name, const llmsplit_json_val *args) {
-    llmsplit__chunk ch;
-    size_t n, args_from;
+static void llmsplit__tool_delta(llmsplit__stream *st, int64_t key, int create, const llmsplit_json_val *id,
+                                 const llmsplit_json_val *name, const llmsplit_json_val *args) {
+    size_t n;
     const char *s;
-    int i, started = 0, rc = 0;
+    int i;
     for (i = 0; i < st->num_calls && st->calls[i].key != key; i++) {}
     if (i == st->num_calls) {
-        if (!create || i == (int)(sizeof st->calls / sizeof st->calls[0])) return 0;
+        if (!create || i == (int)(sizeof st->calls / sizeof st->calls[0])) return;
         llmsplit_buf_init(&st->calls[i].id, &st->resp->text.allocator);
         llmsplit_buf_init(&st->calls[i].name, &st->resp->text.allocator);
         llmsplit_buf_init(&st->calls[i].args, &st->resp->text.allocator);
         st->calls[i].key = key;
         st->num_calls++;
-        started = 1;
     }
     if ((s = llmsplit_json_str(id, &n)) != NULL) llmsplit_buf_append(&st->calls[i].id, s, n);
     if ((s = llmsplit_json_str(name, &n)) != NULL) llmsplit_buf_append(&st->calls[i].name, s, n);
-    args_from = st->calls[i].args.len;
     if (args) {
         llmsplit_json_writer tmp;
         llmsplit_json_writer_init(&tmp, &st->resp->text.allocator);
         if ((s = llmsplit__args_text(&tmp, args, &n)) != NULL) llmsplit_buf_append(&st->calls[i].args, s, n);
         llmsplit_json_writer_free(&tmp);
     }
-    if (!st->translate || !st->req->on_chunk) return 0;
-    llmsplit__chunk_init(&ch);
-    ch.call = i;
-    if (started) {
-        if (!st->calls[i].id.len) {
-            char made[32];
-            llmsplit__call_id(made);
-            llmsplit_buf_append(&st->calls[i].id, made, strlen(made));
-        }
-        if (!st->role_sent++) ch.role = "assistant";
-        ch.call_id = st->calls[i].id.data;
-        ch.call_id_len = st->calls[i].id.len;
-        ch.call_name = st->calls[i].name.data ? st->calls[i].name.data : "";
-        ch.call_name_len = st->calls[i].name.len;
-    }
-    ch.args = st->calls[i].args.data ? st->calls[i].args.data + args_from : "";
-    ch.args_len = st->calls[i].args.len - args_from;
-    if (started || ch.args_len) rc = llmsplit__send_chunk(st, &ch);
-    return rc;
 }
 
 static void llmsplit__stream_error(llmsplit__stream *st, const llmsplit_json_val *e) {
@@ -6984,31 +6826,23 @@ static int llmsplit__anthropic_event(llmsplit__stream *st, const char *event, co
     if (strcmp(type, "message_start") == 0) {
         llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_path(root, "message.usage.input_tokens"));
         llmsplit__copy_str(st->resp->role, sizeof st->resp->role, llmsplit_json_path(root, "message.role"));
-        if (st->translate && !st->role_sent++) { /* the first chunk, as soon as the provider says anything */
-            llmsplit__chunk ch;
-            llmsplit__chunk_init(&ch);
-            ch.role = "assistant";
-            ch.text = "";
-            rc = llmsplit__send_chunk(st, &ch);
-        }
     } else if (strcmp(type, "content_block_start") == 0) {
         const llmsplit_json_val *b = llmsplit_json_get(root, "content_block");
         const char *bt = llmsplit_json_str(llmsplit_json_get(b, "type"), NULL);
         if (bt && strcmp(bt, "tool_use") == 0)
-            rc = llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(root, "index")), 1,
-                                      llmsplit_json_get(b, "id"), llmsplit_json_get(b, "name"), NULL);
+            llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(root, "index")), 1, llmsplit_json_get(b, "id"),
+                                 llmsplit_json_get(b, "name"), NULL);
         else if ((s = llmsplit_json_str(llmsplit_json_get(b, "text"), &n)) != NULL)
             rc = llmsplit__delta(st, s, n);
     } else if (strcmp(type, "content_block_delta") == 0) {
         const llmsplit_json_val *d = llmsplit_json_get(root, "delta");
         if ((s = llmsplit_json_str(llmsplit_json_get(d, "text"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
         else if (llmsplit_json_get(d, "partial_json"))
-            rc = llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(root, "index")), 0, NULL, NULL,
-                                      llmsplit_json_get(d, "partial_json"));
+            llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(root, "index")), 0, NULL, NULL,
+                                 llmsplit_json_get(d, "partial_json"));
     } else if (strcmp(type, "message_delta") == 0) {
         llmsplit__set_finish(st->resp, llmsplit_json_path(root, "delta.stop_reason"));
         llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_path(root, "usage.output_tokens"));
-        if (st->resp->finish_reason[0]) rc = llmsplit__finish_chunk(st);
     } else if (strcmp(type, "message_stop") == 0) {
         st->done = 1;
     }
@@ -7121,17 +6955,16 @@ static int llmsplit__ollama_event(llmsplit__stream *st, const char *event, const
     (void)event;
     if ((s = llmsplit_json_str(llmsplit_json_path(root, "message.content"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
     /* each line carries whole calls, never pieces of one: every call is a new one */
-    while (rc == 0 && llmsplit_json_next(&it, NULL, &tc))
+    while (llmsplit_json_next(&it, NULL, &tc))
         if (llmsplit_json_type_of(tc) == LLMSPLIT_JSON_OBJECT)
-            rc = llmsplit__tool_delta(st, st->num_calls, 1, llmsplit_json_get(tc, "id"),
-                                      llmsplit_json_path(tc, "function.name"), llmsplit_json_path(tc, "function.arguments"));
-    if (rc == 0 && llmsplit_json_is_true(llmsplit_json_get(root, "done"))) {
+            llmsplit__tool_delta(st, st->num_calls, 1, llmsplit_json_get(tc, "id"), llmsplit_json_path(tc, "function.name"),
+                                 llmsplit_json_path(tc, "function.arguments"));
+    if (llmsplit_json_is_true(llmsplit_json_get(root, "done"))) {
         st->done = 1;
         llmsplit__set_finish(st->resp, llmsplit_json_get(root, "done_reason"));
         llmsplit__ollama_finish(st->resp, st->num_calls > 0);
         llmsplit__set_tokens(&st->resp->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
         llmsplit__set_tokens(&st->resp->completion_tokens, llmsplit_json_get(root, "eval_count"));
-        rc = llmsplit__finish_chunk(st);
     }
     return rc;
 }
@@ -7297,9 +7130,8 @@ LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char 
 /* --- calls --------------------------------------------------------------------------------- */
 
 /* The body a provider gets: the upstream model name, then its wire format's members. */
-/* want_usage (may be NULL): set to whether params ask for the usage chunk of a stream. */
 static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, const llmsplit_route *route,
-                                           llmsplit_buf *out, int *want_usage, llmsplit_error *err) {
+                                           llmsplit_buf *out, llmsplit_error *err) {
     const llmsplit__provider *p = &llmsplit__providers[route->provider];
     llmsplit_json_writer w;
     llmsplit_json_doc *pdoc = NULL;
@@ -7315,7 +7147,6 @@ static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, con
             return LLMSPLIT_ERR_USAGE;
         }
         params = llmsplit_json_root(pdoc);
-        if (want_usage) *want_usage = llmsplit_json_is_true(llmsplit_json_path(params, "stream_options.include_usage"));
     }
     llmsplit_json_writer_init(&w, &out->allocator);
     llmsplit_json_write_begin_object(&w);
@@ -7433,16 +7264,19 @@ static int llmsplit__stream_json(llmsplit__stream *st, const char *event, const 
         return -1;
     }
     rc = st->wire->read_event(st, event, root);
-    if (rc == 0 && !st->translate && st->req->on_chunk) {
-        /* an OpenAI-shaped provider's own chunk goes on as it came; its usage chunk only when
-           the caller asked for one (the library may have asked for itself, for the record) */
-        const llmsplit_json_val *u = llmsplit_json_get(root, "usage");
-        int has_usage = llmsplit_json_type_of(u) == LLMSPLIT_JSON_OBJECT;
-        if (has_usage) st->usage_sent = 1;
-        if (st->want_usage || !has_usage || llmsplit_json_len(llmsplit_json_get(root, "choices")) > 0)
-            rc = llmsplit__pass_chunk(st, data, len);
-    }
     llmsplit_json_free(doc);
+    if (rc == 0 && st->req->on_event) {
+        /* the event as it came, once it is known to be no error; nothing more once the caller
+           has gone, and nothing can be taken back once given (no retry, no fallback) */
+        if (llmsplit__flag_set(st->req->abort_flag)) {
+            llmsplit__set_error(st->err, LLMSPLIT_ERR_NETWORK, "aborted by the caller (abort_flag)");
+            rc = -1;
+        } else if ((st->resp->delivered = 1) && st->req->on_event(event, data, len, st->req->user_data) != 0) {
+            llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the event callback");
+            rc = -1;
+        }
+        if (rc) st->failed = 1;
+    }
     return rc;
 }
 
@@ -7547,13 +7381,6 @@ static llmsplit_status llmsplit__stream_end(llmsplit__stream *st) {
         llmsplit__delta(st, "\xef\xbf\xbd", 3);
     }
     llmsplit__stream_tool_calls(st);
-    if (st->want_usage && !st->usage_sent && st->req->on_chunk &&
-        (st->resp->prompt_tokens >= 0 || st->resp->completion_tokens >= 0)) {
-        llmsplit__chunk ch;
-        llmsplit__chunk_init(&ch);
-        ch.usage = 1;
-        if (llmsplit__send_chunk(st, &ch) != 0) return st->err && st->err->code ? st->err->code : LLMSPLIT_ERR_USAGE;
-    }
     return LLMSPLIT_OK;
 }
 
@@ -7568,13 +7395,6 @@ static void llmsplit__stream_init(llmsplit__stream *st, const llmsplit_chat_requ
     st->err = err;
     st->key = key;
     st->t0 = llmsplit__now_msf();
-    st->translate = wire != &llmsplit__wire_openai;
-    st->created = (int64_t)time(NULL);
-    if (req->on_chunk) {
-        char id[32];
-        llmsplit__call_id(id); /* "call_" and 24 hex digits */
-        snprintf(st->chunk_id, sizeof st->chunk_id, "chatcmpl-%s", id + 5);
-    }
     llmsplit_sse_init(&st->sse, &resp->text.allocator);
     st->sse.on_event = llmsplit__on_sse;
     st->sse.user_data = st;
@@ -7592,48 +7412,6 @@ static void llmsplit__stream_free(llmsplit__stream *st) {
         llmsplit_buf_free(&st->calls[i].name);
         llmsplit_buf_free(&st->calls[i].args);
     }
-}
-
-/* A stream request that the server answered whole (it ignored "stream"): the text goes to
-   on_delta as one delta, and on_chunk gets the chunks a stream of it would have had. */
-static llmsplit_status llmsplit__whole_as_stream(llmsplit__stream *st) {
-    llmsplit_chat_response *r = st->resp;
-    llmsplit_json_doc *calls = NULL;
-    llmsplit_json_iter it;
-    const llmsplit_json_val *c;
-    llmsplit__chunk ch;
-    int i = 0, rc = 0;
-    st->deltas = 0;
-    st->translate = 1;
-    if (r->text.len) {
-        llmsplit_buf whole = r->text;
-        llmsplit_buf_init(&r->text, &whole.allocator);
-        rc = llmsplit__delta(st, whole.data, whole.len);
-        llmsplit_buf_free(&whole);
-    }
-    if (!st->req->on_chunk) return rc ? (st->err && st->err->code ? st->err->code : LLMSPLIT_ERR_USAGE) : LLMSPLIT_OK;
-    if (rc == 0 && r->tool_calls.len)
-        calls = llmsplit__parse(&r->tool_calls.allocator, r->tool_calls.data, r->tool_calls.len, NULL);
-    it = llmsplit_json_iterate(llmsplit_json_root(calls));
-    while (rc == 0 && llmsplit_json_next(&it, NULL, &c)) {
-        llmsplit__chunk_init(&ch);
-        if (!st->role_sent++) ch.role = "assistant";
-        ch.call = i++;
-        ch.call_id = llmsplit_json_str(llmsplit_json_get(c, "id"), &ch.call_id_len);
-        ch.call_name = llmsplit_json_str(llmsplit_json_path(c, "function.name"), &ch.call_name_len);
-        ch.args = llmsplit_json_str(llmsplit_json_path(c, "function.arguments"), &ch.args_len);
-        if (!ch.call_id) ch.call_id = "";
-        if (!ch.call_name) ch.call_name = "";
-        rc = llmsplit__send_chunk(st, &ch);
-    }
-    llmsplit_json_free(calls);
-    if (rc == 0) rc = llmsplit__finish_chunk(st);
-    if (rc == 0 && st->want_usage && (r->prompt_tokens >= 0 || r->completion_tokens >= 0)) {
-        llmsplit__chunk_init(&ch);
-        ch.usage = 1;
-        rc = llmsplit__send_chunk(st, &ch);
-    }
-    return rc ? (st->err && st->err->code ? st->err->code : LLMSPLIT_ERR_USAGE) : LLMSPLIT_OK;
 }
 
 static double llmsplit__retry_after(const llmsplit_http_response *h) {
@@ -7660,9 +7438,8 @@ static void llmsplit__sleep_ms(double ms, const volatile int *abort_flag) {
 /* One attempt: the HTTP exchange and the answer. Returns the category; *retryable says whether
    another attempt could help. */
 static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit_route *route,
-                                        const char *key, const llmsplit_buf *body, int want_usage,
-                                        llmsplit_chat_response *resp, llmsplit_error *err, int *retryable,
-                                        double *retry_after) {
+                                        const char *key, const llmsplit_buf *body, llmsplit_chat_response *resp,
+                                        llmsplit_error *err, int *retryable, double *retry_after) {
     const llmsplit__provider *p = &llmsplit__providers[route->provider];
     llmsplit_http_header hd[5];
     llmsplit_http_request hr;
@@ -7700,7 +7477,6 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     memset(&st, 0, sizeof st);
     if (req->stream) {
         llmsplit__stream_init(&st, req, p->wire, resp, &h, err, key);
-        st.want_usage = want_usage;
         hr.on_body = llmsplit__on_stream_body;
         hr.user_data = &st;
     }
@@ -7727,8 +7503,13 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     if (!req->stream || st.mode == 3) {
         const llmsplit_buf *b = req->stream ? &st.errbody : &h.body;
         code = llmsplit__parse_answer(p->wire, resp, b->data ? b->data : "", b->len, err);
-        if (code == LLMSPLIT_OK && req->stream) /* the server ignored "stream": the answer as one piece */
-            code = llmsplit__whole_as_stream(&st);
+        if (code == LLMSPLIT_OK && req->stream && resp->text.len) { /* the server ignored "stream": one delta */
+            llmsplit_buf whole = resp->text;
+            llmsplit_buf_init(&resp->text, &whole.allocator);
+            st.deltas = 0;
+            llmsplit__delta(&st, whole.data, whole.len);
+            llmsplit_buf_free(&whole);
+        }
         goto out;
     }
     code = llmsplit__stream_end(&st);
@@ -7746,7 +7527,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
     double t0 = llmsplit__now_msf();
     llmsplit_status code;
     llmsplit_error local;
-    int attempt, want_usage = 0;
+    int attempt;
     if (!err) err = &local;
     memset(err, 0, sizeof *err);
     if (!resp) {
@@ -7780,7 +7561,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
         return err->code;
     }
     llmsplit_buf_init(&body, &http->allocator);
-    code = llmsplit__chat_body(req, &route, &body, &want_usage, err);
+    code = llmsplit__chat_body(req, &route, &body, err);
     if (code != LLMSPLIT_OK) {
         llmsplit_buf_free(&body);
         return code;
@@ -7790,7 +7571,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
         double retry_after, delay;
         resp->attempts = attempt + 1;
         memset(err, 0, sizeof *err);
-        code = llmsplit__chat_once(http, req, &route, key, &body, want_usage, resp, err, &retryable, &retry_after);
+        code = llmsplit__chat_once(http, req, &route, key, &body, resp, err, &retryable, &retry_after);
         resp->retry_after_s = code == LLMSPLIT_OK ? 0 : retry_after;
         if (code == LLMSPLIT_OK || !retryable || attempt >= req->num_retries || llmsplit__flag_set(req->abort_flag)) break;
         /* exponential backoff with jitter (0.5-1x of 500 ms * 2^attempt, at most 8 s), or the
@@ -7829,7 +7610,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req
         return LLMSPLIT_ERR_USAGE;
     }
     code = llmsplit_route_model(req->model, req->api_base, req->api_version, &route, e);
-    return code != LLMSPLIT_OK ? code : llmsplit__chat_body(req, &route, out, NULL, e);
+    return code != LLMSPLIT_OK ? code : llmsplit__chat_body(req, &route, out, e);
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_chat_read_answer(const char *model, int stream, const char *body, size_t len,
@@ -11140,7 +10921,7 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
     rq.params_json = params;
     rq.stream = req->stream;
     rq.on_delta = req->on_delta;
-    rq.on_chunk = req->on_chunk;
+    rq.on_event = req->on_event;
     rq.user_data = req->user_data;
     rq.abort_flag = req->abort_flag;
     if (dep) {
@@ -11194,16 +10975,8 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit__copy(res->group, sizeof res->group, req->group);
     g = llmsplit_config_group(ref->cfg, req->group);
     if (!g && req->group_required) {
-        char groups[200];
-        size_t used = 0;
-        for (i = 0; i < ref->cfg->num_groups && used < sizeof groups - 1; i++) {
-            int n = snprintf(groups + used, sizeof groups - used, "%s%s", i ? ", " : "", ref->cfg->groups[i].name);
-            used = n < 0 ? used : used + (size_t)n >= sizeof groups ? sizeof groups - 1 : used + (size_t)n;
-        }
-        groups[used] = 0;
-        llmsplit__utf8_fix_cut(groups, sizeof groups, (int)used);
-        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "'%.*s' is not a model group of the config (its groups: %s)",
-                            llmsplit__fit(req->group, 100), req->group, groups);
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "'%.*s' is not a model group of the config",
+                            llmsplit__fit(req->group, 100), req->group);
         res->unknown_group = 1;
         llmsplit__release(c, ref);
         return err->code;

@@ -33,6 +33,7 @@ write_config() { # FILE EXTRA_GROUP
   {"model_name": "chat", "litellm_params": {"model": "openai/gpt-a", "api_base": "$mock/v1", "api_key": "sk-upstream-secret-1", "weight": 0.5}},
   {"model_name": "chat", "litellm_params": {"model": "openai/gpt-b", "api_base": "$mock/v1", "api_key": "sk-upstream-secret-1", "weight": 0.5}},
   {"model_name": "claude", "litellm_params": {"model": "anthropic/claude-x", "api_base": "$mock", "api_key": "sk-upstream-secret-1"}},
+  {"model_name": "llama", "litellm_params": {"model": "ollama/llama-x", "api_base": "$mock"}},
   {"model_name": "limited", "litellm_params": {"model": "openai/rl", "api_base": "$mock/v1", "api_key": "sk-upstream-secret-1"}},
   {"model_name": "slowpoke", "litellm_params": {"model": "openai/slow", "api_base": "$mock/v1", "api_key": "sk-upstream-secret-1", "timeout": 1}},
   {"model_name": "dripping", "litellm_params": {"model": "openai/drip", "api_base": "$mock/v1", "api_key": "sk-upstream-secret-1"}},
@@ -106,6 +107,11 @@ check cli_serve_stream_without_include_usage_has_no_usage_chunk sh -c '! grep -q
 curl -s -N "$gw/v1/chat/completions" --data-binary '{"model":"claude","messages":[{"role":"user","content":"a b c"}],"stream":true,"stream_options":{"include_usage":true}}' > "$tmp/st2.body"
 check cli_serve_stream_usage_chunk_when_asked grep -q '"choices":\[\],"usage":{"prompt_tokens":3,"completion_tokens":7,"total_tokens":10}' "$tmp/st2.body"
 check cli_serve_anthropic_stream_text_in_openai_chunks sh -c '[ "$(sed -n "s/.*\"delta\":{\(\"role\":\"assistant\",\)\{0,1\}\"content\":\"\([^\"]*\)\".*/\2/p" "$1" | tr -d "\n")" = "mock reply from claude-x: a b c" ]' - "$tmp/st2.body"
+
+curl -s -N "$gw/v1/chat/completions" --data-binary '{"model":"llama","messages":[{"role":"user","content":"a b c"}],"stream":true,"stream_options":{"include_usage":true}}' > "$tmp/st3.body"
+check cli_serve_ollama_stream_text_in_openai_chunks sh -c '[ "$(sed -n "s/.*\"delta\":{\(\"role\":\"assistant\",\)\{0,1\}\"content\":\"\([^\"]*\)\".*/\2/p" "$1" | tr -d "\n")" = "mock reply from llama-x: a b c" ]' - "$tmp/st3.body"
+check cli_serve_ollama_stream_finish_and_usage sh -c 'grep -q "\"finish_reason\":\"stop\"" "$1" && grep -q "\"choices\":\[\],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":7,\"total_tokens\":10}" "$1"' - "$tmp/st3.body"
+check cli_serve_ollama_stream_ends_with_done sh -c '[ "$(grep "^data:" "$1" | tail -n 1)" = "data: [DONE]" ]' - "$tmp/st3.body"
 
 # errors, OpenAI-shaped
 st=$(chat e1 '{"model":"nope","messages":[{"role":"user","content":"x"}]}')
@@ -191,7 +197,7 @@ check cli_serve_metrics_200 [ "$st" = 200 ]
 check cli_serve_metrics_is_text_format grep -qi '^content-type: text/plain; version=0.0.4' "$tmp/m.head"
 check cli_serve_metrics_counts_calls_per_arm grep -Eq '^llmsplit_calls_total\{role="primary",group="chat",arm="gpt-[ab] #[01]",status="ok"\} [1-9]' "$tmp/m.body"
 check cli_serve_metrics_has_latency_histograms grep -Eq '^llmsplit_call_duration_seconds_bucket\{role="primary",group="chat",arm="gpt-[ab] #[01]",le="\+Inf"\} [1-9]' "$tmp/m.body"
-check cli_serve_metrics_counts_errors grep -Eq '^llmsplit_calls_total\{role="primary",group="limited",arm="rl #3",status="error"\} 1$' "$tmp/m.body"
+check cli_serve_metrics_counts_errors grep -Eq '^llmsplit_calls_total\{role="primary",group="limited",arm="rl #4",status="error"\} 1$' "$tmp/m.body"
 check cli_serve_metrics_has_mirror_and_reload_counters sh -c 'grep -q "^llmsplit_mirror_total{outcome=\"queued\"} 0$" "$1" && grep -q "^llmsplit_config_reloads_total 0$" "$1"' - "$tmp/m.body"
 check cli_serve_metrics_lines_are_well_formed sh -c '! grep -v "^#" "$1" | grep -Ev "^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\.)*\",?)*\})? -?[0-9.e+Inf-]+$"' - "$tmp/m.body"
 
@@ -208,7 +214,7 @@ curl -s -N --max-time 0.8 "$gw/v1/chat/completions" --data-binary '{"model":"dri
 i=0; while ! grep -q '"model":"drip".*"status":"client_closed"' "$log" && [ $i -lt 160 ]; do sleep 0.05; i=$((i+1)); done
 check cli_serve_client_gone_mid_stream_is_recorded_client_closed grep -q '"group":"dripping","model":"drip".*"status":"client_closed"' "$log"
 check cli_serve_client_gone_mid_stream_got_the_first_chunk grep -q '"role":"assistant"' "$tmp/drip.body"
-check cli_serve_client_gone_mid_stream_is_no_error_of_the_arm sh -c 'curl -s "$1/metrics" | grep -q "^llmsplit_calls_total{role=\"primary\",group=\"dripping\",arm=\"drip #5\",status=\"client_closed\"} 1$"' - "$gw"
+check cli_serve_client_gone_mid_stream_is_no_error_of_the_arm sh -c 'curl -s "$1/metrics" | grep -q "^llmsplit_calls_total{role=\"primary\",group=\"dripping\",arm=\"drip #6\",status=\"client_closed\"} 1$"' - "$gw"
 check cli_serve_upstream_key_never_in_the_log sh -c '! grep -q sk-upstream-secret "$1" "$2"' - "$log" "$tmp/serve.err"
 
 # SIGHUP reloads at once: the new text has the same size and time, so only the signal can tell

@@ -49,6 +49,12 @@ const canned = createServer((req, res) => {
     const rq = JSON.parse(body);
     if (req.url === '/v1/chat/completions') {
       const base = { id: 'chatcmpl-canned', object: 'chat.completion.chunk', created: 1, model: rq.model };
+      if (rq.model === 'whole') { // a provider that ignores "stream" and answers whole
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, finish_reason: 'stop',
+          message: { role: 'assistant', content: 'the whole answer' } }], usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 } }));
+        return;
+      }
       if (!rq.stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, finish_reason: 'tool_calls',
@@ -67,6 +73,12 @@ const canned = createServer((req, res) => {
         events.push([null, { ...base, choices: [], usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 } }]);
       events.push([null, '[DONE]']);
       sse(res, events);
+    } else if (req.url === '/api/chat') {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write(JSON.stringify({ model: rq.model, message: { role: 'assistant', content: '',
+        tool_calls: [{ function: { name: 'get_weather', arguments: { city: 'Paris' } } }] }, done: false }) + '\n');
+      res.end(JSON.stringify({ model: rq.model, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop',
+                               prompt_eval_count: 5, eval_count: 7 }) + '\n');
     } else if (req.url === '/v1/messages') {
       sse(res, [
         ['message_start', { type: 'message_start', message: { id: 'msg_1', role: 'assistant', usage: { input_tokens: 5 } } }],
@@ -99,6 +111,8 @@ try {
       up('down', 'openai/down', `${mock}/v1`),
       up('tools', 'openai/tooler', `${cannedUrl}/v1`),
       up('anthropic-tools', 'anthropic/claude-tools', cannedUrl),
+      up('whole', 'openai/whole', `${cannedUrl}/v1`),
+      up('ollama-tools', 'ollama/tools-o', cannedUrl),
     ],
     general_settings: { master_key: 'os.environ/TEST_MASTER_KEY' },
   };
@@ -145,7 +159,7 @@ try {
 
   // streamed tool calls, assembled by the SDK's own helper
   const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
-  for (const model of ['tools', 'anthropic-tools']) {
+  for (const model of ['tools', 'anthropic-tools', 'ollama-tools']) {
     const s = client.chat.completions.stream({ model, messages, tools, stream_options: { include_usage: true } });
     const done = await s.finalChatCompletion();
     const call = done.choices[0].message.tool_calls && done.choices[0].message.tool_calls[0];
@@ -153,6 +167,12 @@ try {
           call.function.arguments === '{"city":"Paris"}' && done.choices[0].finish_reason === 'tool_calls', done.choices[0]);
     check(`node_serve_streamed_tool_call_usage_${model}`, done.usage && done.usage.total_tokens === 12, done.usage);
   }
+  let wtext = '', wusage = null;
+  for await (const chunk of await client.chat.completions.create({ model: 'whole', messages, stream: true, stream_options: { include_usage: true } })) {
+    if (chunk.choices.length && chunk.choices[0].delta.content) wtext += chunk.choices[0].delta.content;
+    if (chunk.usage) wusage = chunk.usage;
+  }
+  check('node_serve_stream_of_a_provider_that_answered_whole', wtext === 'the whole answer' && wusage && wusage.total_tokens === 5, [wtext, wusage]);
   const whole = await client.chat.completions.create({ model: 'tools', messages, tools });
   check('node_serve_tool_call_whole', whole.choices[0].message.tool_calls[0].function.arguments === '{"city":"Paris"}', whole.choices[0]);
 

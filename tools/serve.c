@@ -412,6 +412,7 @@ struct serve_server {
     llmsplit_client *client;
     const char *config_path;
     int listen_fd, epfd;
+    pthread_mutex_t listen_lock;  /* listen_fd: accepted from by one worker at a time, closed by the drain */
     serve_conn *conns;
     uint32_t nslots, max_conns;
     uint32_t *free_slots, nfree;
@@ -444,6 +445,10 @@ static int64_t serve_now_ms(void) {
 
 static int serve_load(const int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static void serve_store(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+/* A connection's state is changed under its lock, and read under it but for the sweeper's peek. */
+static int serve_state(const serve_conn *c) { return __atomic_load_n(&c->state, __ATOMIC_RELAXED); }
+static void serve_set_state(serve_conn *c, int s) { __atomic_store_n(&c->state, s, __ATOMIC_RELAXED); }
 
 static pthread_mutex_t *serve_lock_of(serve_server *srv, const serve_conn *c) {
     return &srv->locks[(size_t)(c - srv->conns) % SERVE_LOCKS];
@@ -588,7 +593,7 @@ void serve_metrics_text(serve_server *srv, llmsplit_buf *o) {
     serve_help(o, "llmsplit_gateway_requests_total", "counter", "Requests the gateway answered, by route and status class.");
     for (i = 0; i < snap.nroutes; i++)
         for (k = 0; k < 6; k++) {
-            char code[8];
+            char code[16];
             if (!snap.routes[i].codes[k]) continue;
             snprintf(code, sizeof code, "%dxx", k);
             l.len = 0;
@@ -817,7 +822,7 @@ static void serve_conn_close(serve_server *srv, serve_conn *c) {
     c->len = 0;
     pthread_mutex_lock(l);
     c->gen++;
-    c->state = SC_FREE;
+    serve_set_state(c, SC_FREE);
     c->fd = -1;
     pthread_mutex_unlock(l);
     close(fd);
@@ -840,14 +845,14 @@ static void serve_conn_wait(serve_server *srv, serve_conn *c, int64_t deadline_m
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
     ev.data.u64 = serve_token(srv, c);
+    /* the re-arm happens under the lock: once armed, another worker may take the connection (an
+       event) and close it, and nothing may touch it here after that */
     pthread_mutex_lock(l);
     c->deadline_ms = deadline_ms;
-    c->state = SC_WAITING;
-    pthread_mutex_unlock(l);
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
-        /* cannot happen for a live fd; if it does, the sweeper closes the connection */
+    serve_set_state(c, SC_WAITING);
+    if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) /* cannot happen for a live fd; the sweeper closes it */
         tool_say("warning", "serve: epoll_ctl: %s", strerror(errno));
-    }
+    pthread_mutex_unlock(l);
 }
 
 /* Marks the connection BUSY (an upstream call follows) and arms it for a hang-up only. */
@@ -858,17 +863,17 @@ static void serve_conn_busy(serve_server *srv, serve_conn *c) {
     ev.events = EPOLLRDHUP | EPOLLONESHOT;
     ev.data.u64 = serve_token(srv, c);
     pthread_mutex_lock(l);
-    c->state = SC_BUSY;
+    serve_set_state(c, SC_BUSY);
     serve_store(&c->abort, 0);
-    pthread_mutex_unlock(l);
     epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    pthread_mutex_unlock(l);
 }
 
 /* Back from BUSY: later hang-up events no longer touch this request. */
 static void serve_conn_unbusy(serve_server *srv, serve_conn *c) {
     pthread_mutex_t *l = serve_lock_of(srv, c);
     pthread_mutex_lock(l);
-    c->state = SC_OWNED;
+    serve_set_state(c, SC_OWNED);
     pthread_mutex_unlock(l);
 }
 
@@ -1258,6 +1263,12 @@ typedef struct serve_stream {
     serve_conn *c;
     llmsplit_result *res;
     int head_sent;
+    int include_usage;            /* the client asked for the usage chunk */
+    /* translating Anthropic's events and Ollama's lines into OpenAI chunks */
+    int role_sent, ncalls, usage_sent;
+    int call_of_block[64];        /* Anthropic: content block index -> tool call index + 1 */
+    int64_t prompt_tokens, completion_tokens;
+    char finish[32];
 } serve_stream;
 
 /* The arm that answers, as the records and the report name it: "MODEL #DEPLOYMENT". */
@@ -1293,9 +1304,9 @@ static void serve_frame(serve_worker *w, serve_conn *c, const char *a, size_t an
     if (c->minor >= 1) llmsplit_buf_append(&w->out, "\r\n", 2);
 }
 
-/* on_chunk: each chunk goes out at once as one server-sent event, "data: {...}". The first
-   carries the response head. Nonzero (the call stops) when the client has gone. */
-static int serve_on_chunk(const char *json, size_t len, void *user_data) {
+/* Each chunk goes out at once as one server-sent event, "data: {...}". The first carries the
+   response head. Nonzero (the call stops) when the client has gone. */
+static int serve_send_chunk(const char *json, size_t len, void *user_data) {
     serve_stream *ss = (serve_stream *)user_data;
     if (serve_load(&ss->c->abort)) return 1;
     if (!ss->head_sent) serve_stream_head(ss);
@@ -1306,6 +1317,370 @@ static int serve_on_chunk(const char *json, size_t len, void *user_data) {
         return 1;
     }
     return 0;
+}
+
+/* ---- Anthropic and Ollama streams as OpenAI chunks ---- */
+
+/* One piece of a translated stream: a delta (role, text, one tool-call piece), a finish, or the
+   usage. */
+typedef struct serve_part {
+    int role;
+    const char *text;             /* NULL: no content */
+    size_t text_len;
+    int call;                     /* the tool call's index; -1: none */
+    const char *call_id, *call_name; /* when the call starts */
+    const llmsplit_json_val *args;/* a string (JSON text, maybe a piece of it) or an object */
+    const char *finish;
+    int usage;
+} serve_part;
+
+static void serve_part_init(serve_part *p) {
+    memset(p, 0, sizeof *p);
+    p->call = -1;
+}
+
+/* Writes the part as an OpenAI chat.completion.chunk and sends it. */
+static int serve_emit(serve_stream *ss, const serve_part *p) {
+    const llmsplit_chat_response *r = &ss->res->response;
+    llmsplit_json_writer jw;
+    const char *text;
+    size_t n;
+    char id[64];
+    int rc = -1;
+    snprintf(id, sizeof id, "chatcmpl-%s", ss->res->request_id);
+    llmsplit_json_writer_init(&jw, NULL);
+    llmsplit_json_write_begin_object(&jw);
+    LLMSPLIT_JSON_KEY(&jw, "id");
+    llmsplit_json_write_string(&jw, id, strlen(id));
+    LLMSPLIT_JSON_KEY(&jw, "object");
+    llmsplit_json_write_string(&jw, "chat.completion.chunk", 21);
+    LLMSPLIT_JSON_KEY(&jw, "created");
+    llmsplit_json_write_int(&jw, (int64_t)time(NULL));
+    LLMSPLIT_JSON_KEY(&jw, "model");
+    llmsplit_json_write_string(&jw, r->model, strlen(r->model));
+    LLMSPLIT_JSON_KEY(&jw, "choices");
+    llmsplit_json_write_begin_array(&jw);
+    if (!p->usage) {
+        llmsplit_json_write_begin_object(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "index");
+        llmsplit_json_write_int(&jw, 0);
+        LLMSPLIT_JSON_KEY(&jw, "delta");
+        llmsplit_json_write_begin_object(&jw);
+        if (p->role) {
+            LLMSPLIT_JSON_KEY(&jw, "role");
+            llmsplit_json_write_string(&jw, "assistant", 9);
+        }
+        if (p->text) {
+            LLMSPLIT_JSON_KEY(&jw, "content");
+            llmsplit_json_write_string(&jw, p->text, p->text_len);
+        }
+        if (p->call >= 0) {
+            LLMSPLIT_JSON_KEY(&jw, "tool_calls");
+            llmsplit_json_write_begin_array(&jw);
+            llmsplit_json_write_begin_object(&jw);
+            LLMSPLIT_JSON_KEY(&jw, "index");
+            llmsplit_json_write_int(&jw, p->call);
+            if (p->call_id) {
+                LLMSPLIT_JSON_KEY(&jw, "id");
+                llmsplit_json_write_string(&jw, p->call_id, strlen(p->call_id));
+                LLMSPLIT_JSON_KEY(&jw, "type");
+                llmsplit_json_write_string(&jw, "function", 8);
+            }
+            LLMSPLIT_JSON_KEY(&jw, "function");
+            llmsplit_json_write_begin_object(&jw);
+            if (p->call_name) {
+                LLMSPLIT_JSON_KEY(&jw, "name");
+                llmsplit_json_write_string(&jw, p->call_name, strlen(p->call_name));
+            }
+            LLMSPLIT_JSON_KEY(&jw, "arguments");
+            if (llmsplit_json_type_of(p->args) == LLMSPLIT_JSON_STRING) {
+                llmsplit_json_write_value(&jw, p->args);
+            } else if (p->args) { /* an object (Ollama): its JSON text, as OpenAI sends it */
+                llmsplit_json_writer aw;
+                const char *at;
+                size_t an;
+                llmsplit_json_writer_init(&aw, NULL);
+                llmsplit_json_write_value(&aw, p->args);
+                if (llmsplit_json_writer_result(&aw, &at, &an, NULL) == LLMSPLIT_OK) llmsplit_json_write_string(&jw, at, an);
+                else llmsplit_json_write_string(&jw, "{}", 2);
+                llmsplit_json_writer_free(&aw);
+            } else {
+                llmsplit_json_write_string(&jw, "", 0);
+            }
+            llmsplit_json_write_end_object(&jw);
+            llmsplit_json_write_end_object(&jw);
+            llmsplit_json_write_end_array(&jw);
+        }
+        llmsplit_json_write_end_object(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "logprobs");
+        llmsplit_json_write_null(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "finish_reason");
+        if (p->finish) llmsplit_json_write_string(&jw, p->finish, strlen(p->finish));
+        else llmsplit_json_write_null(&jw);
+        llmsplit_json_write_end_object(&jw);
+    }
+    llmsplit_json_write_end_array(&jw);
+    if (p->usage) {
+        int64_t pt = ss->prompt_tokens > 0 ? ss->prompt_tokens : 0, ct = ss->completion_tokens > 0 ? ss->completion_tokens : 0;
+        LLMSPLIT_JSON_KEY(&jw, "usage");
+        llmsplit_json_write_begin_object(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "prompt_tokens");
+        llmsplit_json_write_int(&jw, pt);
+        LLMSPLIT_JSON_KEY(&jw, "completion_tokens");
+        llmsplit_json_write_int(&jw, ct);
+        LLMSPLIT_JSON_KEY(&jw, "total_tokens");
+        llmsplit_json_write_int(&jw, pt + ct);
+        llmsplit_json_write_end_object(&jw);
+        ss->usage_sent = 1;
+    }
+    llmsplit_json_write_end_object(&jw);
+    /* a piece that cannot be written (text that is not UTF-8) is skipped, the stream goes on */
+    if (llmsplit_json_writer_result(&jw, &text, &n, NULL) == LLMSPLIT_OK) rc = serve_send_chunk(text, n, ss) ? -1 : 0;
+    else rc = 0;
+    llmsplit_json_writer_free(&jw);
+    return rc;
+}
+
+/* OpenAI's names for a finish reason. */
+static const char *serve_finish(const char *reason, int had_calls) {
+    if (!reason || !*reason) return "stop";
+    if (strcmp(reason, "end_turn") == 0 || strcmp(reason, "stop_sequence") == 0) return had_calls ? "tool_calls" : "stop";
+    if (strcmp(reason, "max_tokens") == 0) return "length";
+    if (strcmp(reason, "tool_use") == 0) return "tool_calls";
+    if (strcmp(reason, "stop") == 0 && had_calls) return "tool_calls";
+    return reason;
+}
+
+static void serve_set_tokens(int64_t *to, const llmsplit_json_val *v) {
+    if (llmsplit_json_is_int(v) && llmsplit_json_int(v) >= 0) *to = llmsplit_json_int(v);
+}
+
+/* One Anthropic message event as OpenAI chunks. */
+static int serve_anthropic_event(serve_stream *ss, const llmsplit_json_val *root) {
+    const char *type = llmsplit_json_str(llmsplit_json_get(root, "type"), NULL);
+    const llmsplit_json_val *v;
+    int64_t index = llmsplit_json_int(llmsplit_json_get(root, "index"));
+    serve_part p;
+    size_t n;
+    serve_part_init(&p);
+    if (!type) return 0;
+    if (strcmp(type, "message_start") == 0) {
+        serve_set_tokens(&ss->prompt_tokens, llmsplit_json_path(root, "message.usage.input_tokens"));
+        p.role = ss->role_sent = 1; /* the first chunk, as soon as the provider says anything */
+        p.text = "";
+        return serve_emit(ss, &p);
+    }
+    if (strcmp(type, "content_block_start") == 0) {
+        v = llmsplit_json_get(root, "content_block");
+        if ((p.text = llmsplit_json_str(llmsplit_json_get(v, "text"), &p.text_len)) != NULL) return p.text_len ? serve_emit(ss, &p) : 0;
+        if (!llmsplit_json_get(v, "name")) return 0;
+        p.call = ss->ncalls++;
+        if (index >= 0 && index < 64) ss->call_of_block[index] = p.call + 1;
+        p.call_id = llmsplit_json_str(llmsplit_json_get(v, "id"), NULL);
+        p.call_name = llmsplit_json_str(llmsplit_json_get(v, "name"), NULL);
+        if (!p.call_id) p.call_id = "";
+        return serve_emit(ss, &p);
+    }
+    if (strcmp(type, "content_block_delta") == 0) {
+        v = llmsplit_json_get(root, "delta");
+        if ((p.text = llmsplit_json_str(llmsplit_json_get(v, "text"), &n)) != NULL) {
+            p.text_len = n;
+            return serve_emit(ss, &p);
+        }
+        if ((p.args = llmsplit_json_get(v, "partial_json")) != NULL && index >= 0 && index < 64 && ss->call_of_block[index]) {
+            p.call = ss->call_of_block[index] - 1;
+            return serve_emit(ss, &p);
+        }
+        return 0;
+    }
+    if (strcmp(type, "message_delta") == 0) {
+        serve_set_tokens(&ss->completion_tokens, llmsplit_json_path(root, "usage.output_tokens"));
+        p.finish = serve_finish(llmsplit_json_str(llmsplit_json_path(root, "delta.stop_reason"), NULL), ss->ncalls > 0);
+        return serve_emit(ss, &p);
+    }
+    if (strcmp(type, "message_stop") == 0 && ss->include_usage) {
+        p.usage = 1;
+        return serve_emit(ss, &p);
+    }
+    return 0;
+}
+
+/* One Ollama line as OpenAI chunks. */
+static int serve_ollama_line(serve_stream *ss, const llmsplit_json_val *root) {
+    llmsplit_json_iter it = llmsplit_json_iterate(llmsplit_json_path(root, "message.tool_calls"));
+    const llmsplit_json_val *tc;
+    serve_part p;
+    int rc = 0;
+    serve_part_init(&p);
+    if ((p.text = llmsplit_json_str(llmsplit_json_path(root, "message.content"), &p.text_len)) != NULL &&
+        (p.text_len || !ss->role_sent)) {
+        p.role = !ss->role_sent;
+        ss->role_sent = 1;
+        rc = serve_emit(ss, &p);
+    }
+    while (rc == 0 && llmsplit_json_next(&it, NULL, &tc)) { /* whole calls, never pieces */
+        char made[80];
+        serve_part_init(&p);
+        p.role = !ss->role_sent;
+        ss->role_sent = 1;
+        p.call = ss->ncalls++;
+        p.call_id = llmsplit_json_str(llmsplit_json_get(tc, "id"), NULL);
+        if (!p.call_id) { /* Ollama gives none: one made from the request id, unique in the answer */
+            snprintf(made, sizeof made, "call_%.24s%d", ss->res->request_id, p.call);
+            p.call_id = made;
+        }
+        p.call_name = llmsplit_json_str(llmsplit_json_path(tc, "function.name"), NULL);
+        if (!p.call_name) p.call_name = "";
+        p.args = llmsplit_json_path(tc, "function.arguments");
+        rc = serve_emit(ss, &p);
+    }
+    if (rc == 0 && llmsplit_json_is_true(llmsplit_json_get(root, "done"))) {
+        serve_set_tokens(&ss->prompt_tokens, llmsplit_json_get(root, "prompt_eval_count"));
+        serve_set_tokens(&ss->completion_tokens, llmsplit_json_get(root, "eval_count"));
+        serve_part_init(&p);
+        p.finish = serve_finish(llmsplit_json_str(llmsplit_json_get(root, "done_reason"), NULL), ss->ncalls > 0);
+        rc = serve_emit(ss, &p);
+        if (rc == 0 && ss->include_usage) {
+            serve_part_init(&p);
+            p.usage = 1;
+            rc = serve_emit(ss, &p);
+        }
+    }
+    return rc;
+}
+
+/* A chunk of OpenAI's own holding only the usage ("choices": []), which the library may have
+   asked for itself: read without a parse, as the text is the provider's compact JSON. */
+static int serve_usage_only(const char *json, size_t len) {
+    const char *k = json, *end = json + len;
+    while ((k = memchr(k, '"', (size_t)(end - k))) != NULL && end - k > 10) {
+        if (memcmp(k, "\"choices\"", 9) == 0) {
+            k += 9;
+            while (k < end && (*k == ' ' || *k == ':')) k++;
+            if (k < end && *k == '[') k++;
+            while (k < end && *k == ' ') k++;
+            return k < end && *k == ']';
+        }
+        k++;
+    }
+    return 0;
+}
+
+/* on_event: the provider's stream. OpenAI-shaped events go on as they came (time to first byte is
+   the provider's plus the time to copy them out); Anthropic's and Ollama's are translated. */
+static int serve_on_event(const char *event, const char *data, size_t len, void *user_data) {
+    serve_stream *ss = (serve_stream *)user_data;
+    llmsplit_provider provider = ss->res->response.provider;
+    llmsplit_json_doc *doc;
+    int rc;
+    (void)event;
+    if (serve_load(&ss->c->abort)) return 1;
+    if (provider != LLMSPLIT_PROVIDER_ANTHROPIC && provider != LLMSPLIT_PROVIDER_OLLAMA) {
+        if (!ss->include_usage && serve_usage_only(data, len)) return 0;
+        return serve_send_chunk(data, len, ss);
+    }
+    if (llmsplit_json_parse(data, len, NULL, &doc, NULL) != LLMSPLIT_OK) return 0; /* the library read it: cannot happen */
+    rc = provider == LLMSPLIT_PROVIDER_ANTHROPIC ? serve_anthropic_event(ss, llmsplit_json_root(doc))
+                                                 : serve_ollama_line(ss, llmsplit_json_root(doc));
+    llmsplit_json_free(doc);
+    return rc != 0;
+}
+
+/* One chunk of a stream made here from a whole answer: its envelope, then what fill writes
+   into the choice (or, with choice 0, after the empty choices: the usage). */
+static int serve_made_chunk(serve_stream *ss, const llmsplit_result *res, int kind, const llmsplit_json_val *calls) {
+    const llmsplit_chat_response *r = &res->response;
+    llmsplit_json_writer jw;
+    const char *text;
+    size_t n;
+    char id[64];
+    int rc = -1;
+    snprintf(id, sizeof id, "chatcmpl-%s", res->request_id);
+    llmsplit_json_writer_init(&jw, NULL);
+    llmsplit_json_write_begin_object(&jw);
+    LLMSPLIT_JSON_KEY(&jw, "id");
+    llmsplit_json_write_string(&jw, id, strlen(id));
+    LLMSPLIT_JSON_KEY(&jw, "object");
+    llmsplit_json_write_string(&jw, "chat.completion.chunk", 21);
+    LLMSPLIT_JSON_KEY(&jw, "created");
+    llmsplit_json_write_int(&jw, (int64_t)time(NULL));
+    LLMSPLIT_JSON_KEY(&jw, "model");
+    llmsplit_json_write_string(&jw, r->model, strlen(r->model));
+    LLMSPLIT_JSON_KEY(&jw, "choices");
+    llmsplit_json_write_begin_array(&jw);
+    if (kind != 2) {
+        llmsplit_json_write_begin_object(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "index");
+        llmsplit_json_write_int(&jw, 0);
+        LLMSPLIT_JSON_KEY(&jw, "delta");
+        llmsplit_json_write_begin_object(&jw);
+        if (kind == 0) { /* the answer: role, text, the tool calls with their index */
+            llmsplit_json_iter it = llmsplit_json_iterate(calls);
+            const llmsplit_json_val *call, *k, *v;
+            int i = 0;
+            LLMSPLIT_JSON_KEY(&jw, "role");
+            llmsplit_json_write_string(&jw, "assistant", 9);
+            LLMSPLIT_JSON_KEY(&jw, "content");
+            llmsplit_json_write_string(&jw, r->text.data ? r->text.data : "", r->text.len);
+            if (llmsplit_json_len(calls)) {
+                LLMSPLIT_JSON_KEY(&jw, "tool_calls");
+                llmsplit_json_write_begin_array(&jw);
+                while (llmsplit_json_next(&it, NULL, &call)) {
+                    llmsplit_json_iter m = llmsplit_json_iterate(call);
+                    llmsplit_json_write_begin_object(&jw);
+                    LLMSPLIT_JSON_KEY(&jw, "index");
+                    llmsplit_json_write_int(&jw, i++);
+                    while (llmsplit_json_next(&m, &k, &v)) {
+                        size_t kl;
+                        const char *ks = llmsplit_json_str(k, &kl);
+                        llmsplit_json_write_key(&jw, ks, kl);
+                        llmsplit_json_write_value(&jw, v);
+                    }
+                    llmsplit_json_write_end_object(&jw);
+                }
+                llmsplit_json_write_end_array(&jw);
+            }
+        }
+        llmsplit_json_write_end_object(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "logprobs");
+        llmsplit_json_write_null(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "finish_reason");
+        if (kind == 1) llmsplit_json_write_string(&jw, r->finish_reason[0] ? r->finish_reason : "stop",
+                                                  strlen(r->finish_reason[0] ? r->finish_reason : "stop"));
+        else llmsplit_json_write_null(&jw);
+        llmsplit_json_write_end_object(&jw);
+    }
+    llmsplit_json_write_end_array(&jw);
+    if (kind == 2) {
+        int64_t p = r->prompt_tokens > 0 ? r->prompt_tokens : 0, c = r->completion_tokens > 0 ? r->completion_tokens : 0;
+        LLMSPLIT_JSON_KEY(&jw, "usage");
+        llmsplit_json_write_begin_object(&jw);
+        LLMSPLIT_JSON_KEY(&jw, "prompt_tokens");
+        llmsplit_json_write_int(&jw, p);
+        LLMSPLIT_JSON_KEY(&jw, "completion_tokens");
+        llmsplit_json_write_int(&jw, c);
+        LLMSPLIT_JSON_KEY(&jw, "total_tokens");
+        llmsplit_json_write_int(&jw, p + c);
+        llmsplit_json_write_end_object(&jw);
+    }
+    llmsplit_json_write_end_object(&jw);
+    if (llmsplit_json_writer_result(&jw, &text, &n, NULL) == LLMSPLIT_OK) rc = serve_send_chunk(text, n, ss) ? -1 : 0;
+    llmsplit_json_writer_free(&jw);
+    return rc;
+}
+
+/* A stream request the provider answered whole: the answer chunk, the finish chunk and, when
+   asked for, the usage chunk. 0, or -1 when the client has gone. */
+static int serve_whole_as_stream(serve_stream *ss, const llmsplit_result *res, int include_usage) {
+    llmsplit_json_doc *calls = NULL;
+    int rc;
+    if (res->response.tool_calls.len)
+        llmsplit_json_parse(res->response.tool_calls.data, res->response.tool_calls.len, NULL, &calls, NULL);
+    rc = serve_made_chunk(ss, res, 0, llmsplit_json_root(calls));
+    if (rc == 0) rc = serve_made_chunk(ss, res, 1, NULL);
+    if (rc == 0 && include_usage) rc = serve_made_chunk(ss, res, 2, NULL);
+    llmsplit_json_free(calls);
+    return rc;
 }
 
 /* The end of a stream: "data: [DONE]" after an answer, an error event after a failure, then
@@ -1334,11 +1709,30 @@ static int serve_call_status(llmsplit_status e, const llmsplit_error *err, const
     }
 }
 
-static void serve_call_error(serve_response *resp, llmsplit_status e, const llmsplit_error *err, const llmsplit_result *res) {
+/* "a, b, c": the groups of the config in use, for the answer to a model that is none of them. */
+static void serve_group_list(serve_server *srv, char *out, size_t cap) {
+    const llmsplit_config *cfg = llmsplit_client_config_acquire(srv->client);
+    size_t used = 0;
+    int i;
+    out[0] = 0;
+    for (i = 0; cfg && i < cfg->num_groups && used + 1 < cap; i++) {
+        int n = snprintf(out + used, cap - used, "%s%s", i ? ", " : "", cfg->groups[i].name);
+        if (n < 0) break;
+        used = used + (size_t)n < cap ? used + (size_t)n : cap - 1;
+    }
+    llmsplit_client_config_release(srv->client, cfg);
+}
+
+static void serve_call_error(serve_server *srv, serve_response *resp, llmsplit_status e, const llmsplit_error *err,
+                             const llmsplit_result *res) {
     int status = serve_call_status(e, err, res);
     const char *code = res->unknown_group ? "model_not_found" : status == 429 ? "rate_limit_exceeded"
                        : status == 504 ? "upstream_timeout" : status >= 500 ? "upstream_error" : NULL;
-    if (res->unknown_group) serve_fail(resp, 404, code, NULL, "the model %s", err->message);
+    if (res->unknown_group) {
+        char groups[600];
+        serve_group_list(srv, groups, sizeof groups);
+        serve_fail(resp, 404, code, NULL, "the model %s (its groups: %s)", err->message, groups);
+    }
     else if (e == LLMSPLIT_ERR_USAGE || e == LLMSPLIT_ERR_CONFIG) serve_fail(resp, status, code, NULL, "%s", err->message);
     else serve_fail(resp, status, code, NULL, "upstream: %s: %s", llmsplit_strerror(e), err->message);
     if (status == 429 && res->response.retry_after_s > 0) {
@@ -1482,7 +1876,7 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     llmsplit_status e;
     serve_stream ss;
     long params = -2;
-    int streamed = 0, nmsgs = 0;
+    int streamed = 0, nmsgs = 0, include_usage = 0;
     char arm[300];
     if (!(doc = serve_parse_body(w, req, resp))) return 0;
     root = llmsplit_json_root(doc);
@@ -1499,6 +1893,7 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
         goto done;
     }
     rq.stream = llmsplit_json_is_true(v);
+    include_usage = llmsplit_json_is_true(llmsplit_json_path(root, "stream_options.include_usage"));
     if ((v = llmsplit_json_get(root, "n")) != NULL && llmsplit_json_type_of(v) != LLMSPLIT_JSON_NULL &&
         !(llmsplit_json_is_int(v) && llmsplit_json_int(v) == 1)) {
         serve_fail(resp, 400, NULL, NULL, "n must be 1: the gateway answers with one choice");
@@ -1529,8 +1924,10 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     ss.w = w;
     ss.c = c;
     ss.res = &res;
+    ss.include_usage = include_usage;
+    ss.prompt_tokens = ss.completion_tokens = -1;
     if (rq.stream) {
-        rq.on_chunk = serve_on_chunk;
+        rq.on_event = serve_on_event;
         rq.user_data = &ss;
     }
     serve_conn_busy(srv, c);
@@ -1548,7 +1945,7 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
             serve_response tmp;
             llmsplit_buf_init(&tmp.headers, NULL);
             llmsplit_buf_init(&tmp.body, NULL);
-            serve_call_error(&tmp, e, &err, &res);
+            serve_call_error(srv, &tmp, e, &err, &res);
             serve_stream_end(&ss, tmp.body.data ? tmp.body.data : "{}", tmp.body.len);
             llmsplit_buf_free(&tmp.headers);
             llmsplit_buf_free(&tmp.body);
@@ -1556,12 +1953,10 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     } else if (serve_load(&c->abort)) {
         streamed = 1; /* the client has gone: no answer */
     } else if (e != LLMSPLIT_OK) {
-        serve_call_error(resp, e, &err, &res);
+        serve_call_error(srv, resp, e, &err, &res);
     } else if (rq.stream) {
-        /* a stream that produced no chunk at all (an empty answer): the whole stream now */
-        ss.head_sent = 0;
-        serve_stream_head(&ss);
-        if (serve_send(c, w->out.data, w->out.len) == 0) serve_stream_end(&ss, NULL, 0);
+        /* the provider answered whole (it ignored "stream"): the chunks a stream of it would have had */
+        if (serve_whole_as_stream(&ss, &res, include_usage) == 0) serve_stream_end(&ss, NULL, 0);
         streamed = 1;
     } else {
         serve_arm(&res, arm, sizeof arm);
@@ -1942,17 +2337,18 @@ static void serve_rearm_listener(serve_server *srv) {
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN | EPOLLONESHOT;
     ev.data.u64 = SERVE_LISTEN_TOKEN;
-    if (!serve_load(&srv->draining)) epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listen_fd, &ev);
+    epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listen_fd, &ev);
 }
 
 /* Accepts what is waiting (a bounded batch) and puts each connection in the set. */
 static void serve_accept(serve_server *srv) {
     int i;
-    for (i = 0; i < 64 && !serve_load(&srv->draining); i++) {
+    pthread_mutex_lock(&srv->listen_lock);
+    for (i = 0; i < 64 && srv->listen_fd >= 0; i++) {
         struct epoll_event ev;
         serve_conn *c;
         uint32_t slot;
-        int fd = accept(srv->listen_fd, NULL, NULL), one = 1, reject;
+        int fd = accept(srv->listen_fd, NULL, NULL), one = 1, reject, added;
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EMFILE || errno == ENFILE) serve_metrics_rejected(&srv->metrics);
@@ -1982,21 +2378,19 @@ static void serve_accept(serve_server *srv) {
         serve_store(&c->abort, 0);
         serve_conn_reset_request(c);
         serve_metrics_conn(&srv->metrics, 1);
-        pthread_mutex_lock(serve_lock_of(srv, c));
-        c->state = SC_WAITING;
-        c->deadline_ms = serve_now_ms() + srv->head_timeout_ms;
-        pthread_mutex_unlock(serve_lock_of(srv, c));
         memset(&ev, 0, sizeof ev);
         ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
         ev.data.u64 = serve_token(srv, c);
-        if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            pthread_mutex_lock(serve_lock_of(srv, c));
-            c->state = SC_OWNED;
-            pthread_mutex_unlock(serve_lock_of(srv, c));
-            serve_conn_close(srv, c);
-        }
+        pthread_mutex_lock(serve_lock_of(srv, c)); /* as in serve_conn_wait: armed under the lock */
+        c->deadline_ms = serve_now_ms() + srv->head_timeout_ms;
+        serve_set_state(c, SC_WAITING);
+        added = epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
+        if (!added) serve_set_state(c, SC_OWNED);
+        pthread_mutex_unlock(serve_lock_of(srv, c));
+        if (!added) serve_conn_close(srv, c);
     }
-    serve_rearm_listener(srv);
+    if (srv->listen_fd >= 0) serve_rearm_listener(srv);
+    pthread_mutex_unlock(&srv->listen_lock);
 }
 
 /* ==== workers ============================================================================= */
@@ -2014,20 +2408,20 @@ static void serve_event(serve_worker *w, const struct epoll_event *ev) {
     c = &srv->conns[slot];
     l = serve_lock_of(srv, c);
     pthread_mutex_lock(l);
-    if (c->gen != gen || c->state == SC_FREE) {
+    if (c->gen != gen || serve_state(c) == SC_FREE) {
         pthread_mutex_unlock(l);
         return;
     }
-    if (c->state == SC_BUSY) { /* the client hung up while its request waits for the upstream */
+    if (serve_state(c) == SC_BUSY) { /* the client hung up while its request waits for the upstream */
         if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) serve_store(&c->abort, 1);
         pthread_mutex_unlock(l);
         return;
     }
-    if (c->state != SC_WAITING) { /* owned: the owner re-arms it when done */
+    if (serve_state(c) != SC_WAITING) { /* owned: the owner re-arms it when done */
         pthread_mutex_unlock(l);
         return;
     }
-    c->state = SC_OWNED;
+    serve_set_state(c, SC_OWNED);
     pthread_mutex_unlock(l);
     serve_conn_run(w, c);
 }
@@ -2135,11 +2529,11 @@ static void *serve_sweeper_main(void *arg) {
             serve_conn *c = &srv->conns[i];
             pthread_mutex_t *l;
             int take;
-            if (c->state != SC_WAITING) continue; /* a racy peek; decided under the lock */
+            if (serve_state(c) != SC_WAITING) continue; /* a peek; decided under the lock */
             l = serve_lock_of(srv, c);
             pthread_mutex_lock(l);
-            take = c->state == SC_WAITING && (c->deadline_ms <= now || (serve_load(&srv->draining) && !c->len));
-            if (take) c->state = SC_OWNED;
+            take = serve_state(c) == SC_WAITING && (c->deadline_ms <= now || (serve_load(&srv->draining) && !c->len));
+            if (take) serve_set_state(c, SC_OWNED);
             pthread_mutex_unlock(l);
             if (!take) continue;
             if (!c->lingering && c->len) serve_metrics_timeout(&srv->metrics);
@@ -2332,15 +2726,18 @@ static void serve_drain(serve_server *srv) {
     uint32_t i;
     llmsplit_client_config_release(srv->client, cfg);
     serve_store(&srv->draining, 1);
+    pthread_mutex_lock(&srv->listen_lock);
     epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
     close(srv->listen_fd);
+    srv->listen_fd = -1;
+    pthread_mutex_unlock(&srv->listen_lock);
     if (!serve_wait_conns(srv, serve_now_ms() + drain_ms)) {
         /* past drain_ms: stop the upstream calls still running; their clients get what an
            aborted request gets (a closed connection) */
         for (i = 0; i < srv->nslots; i++) {
             serve_conn *c = &srv->conns[i];
             pthread_mutex_lock(serve_lock_of(srv, c));
-            if (c->state == SC_BUSY || c->state == SC_OWNED) {
+            if (serve_state(c) == SC_BUSY || serve_state(c) == SC_OWNED) {
                 serve_store(&c->abort, 1);
                 shutdown(c->fd, SHUT_RDWR);
             }
@@ -2412,6 +2809,7 @@ int cmd_serve(int argc, char **argv) {
     srv->listen_fd = srv->epfd = -1;
     srv->started = time(NULL);
     pthread_mutex_init(&srv->free_lock, NULL);
+    pthread_mutex_init(&srv->listen_lock, NULL);
     pthread_mutex_init(&srv->pool_lock, NULL);
     pthread_cond_init(&srv->pool_cond, NULL);
     pthread_mutex_init(&srv->key_lock, NULL);
@@ -2517,6 +2915,7 @@ out:
     ui_stop(); /* after the client: its last records (silent calls draining) still reach ui_record */
 #endif
     if (srv->epfd >= 0) close(srv->epfd);
+    if (srv->listen_fd >= 0) close(srv->listen_fd);
     for (s = 0; srv->conns && s < srv->nslots; s++) {
         if (srv->conns[s].fd >= 0) close(srv->conns[s].fd);
         free(srv->conns[s].in);

@@ -47,7 +47,10 @@ typedef struct serve_response {
 
 /* The control plane's entry point, implemented in tools/ui.c: called for every request whose
    path is /config, /stats or /ui, or starts with "/config/", "/stats/" or "/ui/". Returns 0
-   when it filled resp, 1 when it streamed (serve_stream_begin was called). */
+   when it filled resp, 1 when it streamed (serve_stream_begin was called). serve calls it when
+   LLMSPLIT_SERVE_UI is defined (tools/llmsplit.c defines it and includes ui.c next to serve.c);
+   without it those paths answer 404. While it runs, a client that hangs up sets the request's
+   abort flag, so serve_stream_write returns -1 at once. */
 int ui_handle(const serve_request *req, serve_response *resp);
 
 /* The control plane's other hooks (tools/ui.c), called when it is built in (LLMSPLIT_SERVE_UI):
