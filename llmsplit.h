@@ -3145,6 +3145,8 @@ static ptrdiff_t llmsplit__y_next(llmsplit__yaml *y) {
     const char *p = y->p, *end = y->end;
     for (;;) {
         if (p == y->ls && llmsplit__y_marker(y, p)) {
+            if (*p == '.' && !y->doc && !y->w.buf.len)
+                return llmsplit__y_fail(y, p, "'...' ends a document that has not begun: remove it"), -1;
             if (*p == '.') y->doc = 2;
             else if (y->doc || y->w.buf.len)
                 return llmsplit__y_fail(y, p, "a second document ('---'): a config is one document; remove the marker and what follows"), -1;

@@ -158,6 +158,7 @@ static const struct yaml_case refused_cases[] = {
     {"second_document", "a: 1\n---\nb: 2\n",
      "ERROR 2:1: a second document ('---'): a config is one document; remove the marker and what follows"},
     {"text_after_end", "a: 1\n...\nb: 2\n", "ERROR 3:1: text after the end of the document ('...'): remove one or the other"},
+    {"end_marker_before_any_document", "# c\n...\n", "ERROR 2:1: '...' ends a document that has not begun: remove it"},
     {"text_after_start_marker", "--- a: 1\n", "ERROR 1:5: text after '---' or '...': start it on the next line"},
     {"tab_indentation", "a:\n\tb: 1\n", "ERROR 2:1: a tab: YAML indents and separates with spaces only; replace it"},
     {"tab_after_colon", "a:\t1\n", "ERROR 1:3: a tab: YAML indents and separates with spaces only; replace it"},
