@@ -3114,7 +3114,7 @@ static int llmsplit__y_dash(const llmsplit__yaml *y) { return llmsplit__y_is(y, 
 
 /* A document marker ("---" or "...") at q, the start of a line. */
 static int llmsplit__y_marker(const llmsplit__yaml *y, const char *q) {
-    return y->end - q >= 3 && (!memcmp(q, "---", 3) || !memcmp(q, "...", 3)) && llmsplit__y_ws(y, q + 3);
+    return y->end - q >= 3 && (*q == '-' || *q == '.') && q[1] == *q && q[2] == *q && llmsplit__y_ws(y, q + 3);
 }
 
 static int llmsplit__y_ci(const char *s, const char *word, size_t n) {
@@ -3337,13 +3337,13 @@ static int llmsplit__y_scalar(llmsplit__yaml *y, ptrdiff_t n, int flow) {
 /* 1 + the index of the YAML 1.1 word s is (null, three true words, three false words) when it
    is spelled all lowercase, capitalised or all uppercase; 0 for anything else. */
 static int llmsplit__y_word(const char *s, size_t n) {
-    static const char words[] = "null\0yes\0true\0on\0no\0false\0off\0";
+    static const char words[] = "\4null\3yes\4true\2on\2no\5false\3off";
     const char *w = words;
     int k;
-    for (k = 1; *w; w += strlen(w) + 1, k++) {
+    for (k = 1; *w; w += *w + 1, k++) {
         size_t i;
         int lower = 1, upper = 1;
-        if (strlen(w) != n || !llmsplit__y_ci(s, w, n)) continue;
+        if ((size_t)*w != n || !llmsplit__y_ci(s, w + 1, n)) continue;
         for (i = 0; i < n; i++) {
             if (s[i] >= 'a') upper = 0;
             else if (i) lower = 0;
