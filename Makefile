@@ -78,12 +78,13 @@ $(BUILD)/san/%: tests/%.c $(wildcard tests/*.h) $(HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) -O1 -g $(SAN) $(WARN) -o $@ $< $(LIBS)
 
-# The header alone, warning-free as C99 under gcc and clang and as C++11.
+# The header alone, warning-free as C99 under gcc and clang and as C++11, also without YAML.
 check-header: | deps
 	@mkdir -p $(BUILD)
 	@printf '#include "../llmsplit.h"\n#define LLMSPLIT_IMPLEMENTATION\n#include "../llmsplit.h"\nint main(void){return 0;}\n' > $(BUILD)/hdr.c
 	@cp $(BUILD)/hdr.c $(BUILD)/hdr.cpp
 	$(CC) -std=c99 $(WARN) -fsyntax-only $(BUILD)/hdr.c
+	$(CC) -std=c99 $(WARN) -DLLMSPLIT_NO_YAML -fsyntax-only $(BUILD)/hdr.c
 	@if command -v clang >/dev/null 2>&1; then echo "clang -std=c99 $(WARN) -fsyntax-only"; clang -std=c99 $(WARN) -fsyntax-only $(BUILD)/hdr.c; fi
 	$(CXX) -std=c++11 $(WARN) -fsyntax-only $(BUILD)/hdr.cpp
 
@@ -94,12 +95,13 @@ check-tools: $(BUILD)/ui_assets.h | deps
 	  if command -v clang >/dev/null 2>&1; then clang -std=c99 $(WARN) -I$(BUILD) -fsyntax-only $$f; fi; done
 
 # what the tests use besides the build: a real TLS server (openssl s_server), a real nginx
-# to compare sticky picks with, scipy to check the report's statistics against, chromium to use
-# the dashboard as a person would, curl for the gateway; without them those tests are skipped
-# with the reason
+# to compare sticky picks with, scipy to check the report's statistics against, PyYAML to check
+# the YAML reader against, chromium to use the dashboard as a person would, curl for the gateway;
+# without them those tests are skipped with the reason
 test-deps:
 	@sh tools/deps.sh --optional openssl:/usr/bin/openssl nginx-light:/usr/sbin/nginx \
-	    python3-scipy:/usr/lib/python3/dist-packages/scipy/__init__.py chromium:/usr/bin/chromium curl:/usr/bin/curl
+	    python3-scipy:/usr/lib/python3/dist-packages/scipy/__init__.py \
+	    python3-yaml:/usr/lib/python3/dist-packages/yaml/__init__.py chromium:/usr/bin/chromium curl:/usr/bin/curl
 
 test: all check-header check-tools test-deps $(TESTS)
 	@sh tests/run $(BUILD)/tests
@@ -131,7 +133,7 @@ variants: | deps
 	@printf '#include "../../llmsplit.h"\n#define LLMSPLIT_IMPLEMENTATION\n#include "../../llmsplit.h"\nint main(void){return 0;}\n' > $(BUILD)/variants/v.c
 	@cp $(BUILD)/variants/v.c $(BUILD)/variants/v.cpp
 	@set -e; for cc in gcc clang; do command -v $$cc >/dev/null || continue; for std in c99 c11; do \
-	  for opt in "" -DLLMSPLIT_STATIC -DLLMSPLIT_NO_TLS -DLLMSPLIT_NO_THREADS "-DLLMSPLIT_NO_TLS -DLLMSPLIT_NO_THREADS"; do \
+	  for opt in "" -DLLMSPLIT_STATIC -DLLMSPLIT_NO_TLS -DLLMSPLIT_NO_THREADS -DLLMSPLIT_NO_YAML "-DLLMSPLIT_NO_TLS -DLLMSPLIT_NO_THREADS"; do \
 	    echo "$$cc -std=$$std $$opt"; $$cc -std=$$std $(WARN) $$opt -fsyntax-only $(BUILD)/variants/v.c; done; done; done
 	@set -e; for cxx in g++ clang++; do command -v $$cxx >/dev/null || continue; for std in c++11 c++17; do \
 	  for opt in "" -DLLMSPLIT_NO_TLS -DLLMSPLIT_NO_THREADS; do \
@@ -142,6 +144,9 @@ variants: | deps
 	@printf '#define LLMSPLIT_NO_TLS\n#define LLMSPLIT_IMPLEMENTATION\n#include "../../llmsplit.h"\n#include <stdio.h>\nint main(void){llmsplit_http *h=NULL;llmsplit_http_create(NULL,&h,NULL);llmsplit_http_request rq={0};llmsplit_http_response r;llmsplit_error e;rq.url="https://localhost/";int c=llmsplit_http_send(h,&rq,&r,&e);puts(e.message);llmsplit_http_response_free(&r);llmsplit_http_destroy(h);return c==LLMSPLIT_ERR_USAGE?0:1;}\n' > $(BUILD)/variants/notls.c
 	$(CC) -std=c99 -o $(BUILD)/variants/notls $(BUILD)/variants/notls.c -lpthread
 	@$(BUILD)/variants/notls
+	@printf '#define LLMSPLIT_NO_YAML\n#define LLMSPLIT_IMPLEMENTATION\n#include "../../llmsplit.h"\n#include <stdio.h>\n#include <string.h>\nint main(void){llmsplit_config *c;llmsplit_error e;int r=llmsplit_config_parse("split: {gpt-4: 1}",17,NULL,&c,&e);puts(e.message);return r==LLMSPLIT_ERR_CONFIG&&strcmp(e.message,"json: 1:1: unexpected character")==0?0:1;}\n' > $(BUILD)/variants/noyaml.c
+	$(CC) -std=c99 -o $(BUILD)/variants/noyaml $(BUILD)/variants/noyaml.c -lbearssl -lpthread -lm
+	@$(BUILD)/variants/noyaml
 	@if command -v musl-gcc >/dev/null; then echo "musl-gcc -DLLMSPLIT_NO_TLS"; musl-gcc -std=c99 $(WARN) -DLLMSPLIT_NO_TLS -static -o $(BUILD)/variants/musl_json tests/test_json.c -lm && $(BUILD)/variants/musl_json | tail -n 1; fi
 	@echo "variants: all compiled"
 

@@ -10,9 +10,9 @@
 
    QUICK START
 
-   A config in LiteLLM's format (its proxy config.yaml as JSON): 80% of the "chat" traffic to GPT-4,
-   20% to a Llama2 endpoint, and every request that lands on Llama2 also sent, in the background,
-   to a silent model whose answer is only logged.
+   A config in LiteLLM's format (its proxy config.yaml as it is, or the same as JSON, as here): 80%
+   of the "chat" traffic to GPT-4, 20% to a Llama2 endpoint, and every request that lands on Llama2
+   also sent, in the background, to a silent model whose answer is only logged.
 
        {"model_list": [
           {"model_name": "chat", "litellm_params": {"model": "gpt-4", "weight": 0.8,
@@ -111,12 +111,16 @@
                                  name lookups are bounded only by the system resolver's own
                                  limits (resolv.conf "options timeout:N attempts:N"), not by the
                                  timeouts or the abort flag
+       LLMSPLIT_NO_YAML          build without the YAML reader: configs are JSON only and
+                                 llmsplit_yaml_parse does not exist
        LLMSPLIT_ASSERT(x)        defaults to assert(x)
 
    LIMITS on hostile input (define before the implementation include; they are used only inside
    it and never size a public struct, so files that disagree about them still agree on layouts)
 
        LLMSPLIT_JSON_MAX_DEPTH          512        deepest JSON nesting the parser accepts
+       LLMSPLIT_YAML_MAX_DEPTH          128        deepest YAML nesting the reader accepts (it
+                                                   recurses: under 300 bytes of stack a level)
        LLMSPLIT_HTTP_MAX_HEADER_BYTES   65536      bytes of a response's header block
        LLMSPLIT_HTTP_MAX_BODY_BYTES     64 MiB     bytes of a response body
        LLMSPLIT_HTTP_MAX_HEADERS        100        header fields of a response
@@ -402,7 +406,8 @@ typedef void (*llmsplit_record_fn)(const llmsplit_record *record, const char *js
                                    void *user_data);
 
 typedef struct llmsplit_client_desc {
-    const char *config_json;      /* the config as text (config_len bytes; 0: strlen) */
+    const char *config_json;      /* the config as text, JSON or YAML (see llmsplit_config_parse;
+                                     config_len bytes, 0: strlen) */
     size_t config_len;
     const char *config_file;      /* or a file: changes are picked up between requests. The same
                                      text again (a touch, a 200 with an unchanged body) is no
@@ -585,8 +590,8 @@ LLMSPLIT_API void llmsplit_completion_cleanup(void);
 
 /* ==== >>public: 3. config ================================================================ */
 
-/* A LiteLLM proxy config (converted to JSON) or the `split` shorthand, validated as a whole,
-   with the key path of the first error in the message. The client loads one for you; these
+/* A LiteLLM proxy config (its config.yaml as it is, or the same as JSON) or the `split`
+   shorthand, validated as a whole, with the key path of the first error in the message. The client loads one for you; these
    are for programs that want to read a config themselves. */
 
 #ifndef LLMSPLIT_CONFIG_MAX_BYTES
@@ -673,7 +678,10 @@ typedef struct llmsplit_config {
     void *llmsplit__ref;      /* the client's reference to it, when a client uses it */
 } llmsplit_config;
 
-/* Parses and validates a config: len bytes of JSON at json (no NUL needed). Accepted:
+/* Parses and validates a config: len bytes at json (no NUL needed) of JSON when the first
+   character after any whitespace is '{' (strict RFC 8259, as llmsplit_json_parse), otherwise of
+   YAML (LiteLLM's config.yaml unchanged, read as llmsplit_yaml_parse reads it; JSON only with
+   LLMSPLIT_NO_YAML). Accepted:
 
    - "model_list": LiteLLM entries {"model_name": GROUP, "litellm_params": {...}} ("params" is
      accepted for "litellm_params", not both). In the params: model (required), weight (number
@@ -712,14 +720,16 @@ typedef struct llmsplit_config {
 
    Stores the config in *out, or NULL with the status and *err filled (err may be NULL):
    LLMSPLIT_ERR_CONFIG with the key path of the first error and what is wrong with it, e.g.
-   "model_list[1].litellm_params.weight: must be >= 0" or "json: 3:7: unexpected character"
-   (err->line and col are set then too); LLMSPLIT_ERR_NOMEM when memory ran out. A config with any
+   "model_list[1].litellm_params.weight: must be >= 0", or for a syntax error "json: 3:7:
+   unexpected character" or "yaml: 3:1: a tab: ..." (err->line, col and offset are set then
+   too); LLMSPLIT_ERR_NOMEM when memory ran out. A config with any
    error is refused as a whole. allocator may be NULL (malloc/free); everything the config holds
    is allocated through it. */
 LLMSPLIT_API llmsplit_status llmsplit_config_parse(const char *json, size_t len, const llmsplit_allocator *allocator,
                                                    llmsplit_config **out, llmsplit_error *err);
 
-/* Reads the file at path (at most LLMSPLIT_CONFIG_MAX_BYTES) and parses it as above. A file
+/* Reads the file at path (at most LLMSPLIT_CONFIG_MAX_BYTES) and parses it as above, JSON or
+   YAML by its first character; a syntax error reads "PATH:LINE:COL: what to change". A file
    that cannot be read is a LLMSPLIT_ERR_CONFIG error "cannot read PATH: REASON". */
 LLMSPLIT_API llmsplit_status llmsplit_config_load(const char *path, const llmsplit_allocator *allocator,
                                                   llmsplit_config **out, llmsplit_error *err);
@@ -3184,7 +3194,7 @@ static int llmsplit__y_dash(const llmsplit__yaml *y) { return llmsplit__y_is(y, 
 
 /* A document marker ("---" or "...") at q, the start of a line. */
 static int llmsplit__y_marker(const llmsplit__yaml *y, const char *q) {
-    return y->end - q >= 3 && (!memcmp(q, "---", 3) || !memcmp(q, "...", 3)) && llmsplit__y_ws(y, q + 3);
+    return y->end - q >= 3 && (*q == '-' || *q == '.') && q[1] == *q && q[2] == *q && llmsplit__y_ws(y, q + 3);
 }
 
 static int llmsplit__y_ci(const char *s, const char *word, size_t n) {
@@ -3215,6 +3225,8 @@ static ptrdiff_t llmsplit__y_next(llmsplit__yaml *y) {
     const char *p = y->p, *end = y->end;
     for (;;) {
         if (p == y->ls && llmsplit__y_marker(y, p)) {
+            if (*p == '.' && !y->doc && !y->w.buf.len)
+                return llmsplit__y_fail(y, p, "'...' ends a document that has not begun: remove it"), -1;
             if (*p == '.') y->doc = 2;
             else if (y->doc || y->w.buf.len)
                 return llmsplit__y_fail(y, p, "a second document ('---'): a config is one document; remove the marker and what follows"), -1;
@@ -3405,13 +3417,13 @@ static int llmsplit__y_scalar(llmsplit__yaml *y, ptrdiff_t n, int flow) {
 /* 1 + the index of the YAML 1.1 word s is (null, three true words, three false words) when it
    is spelled all lowercase, capitalised or all uppercase; 0 for anything else. */
 static int llmsplit__y_word(const char *s, size_t n) {
-    static const char words[] = "null\0yes\0true\0on\0no\0false\0off\0";
+    static const char words[] = "\4null\3yes\4true\2on\2no\5false\3off";
     const char *w = words;
     int k;
-    for (k = 1; *w; w += strlen(w) + 1, k++) {
+    for (k = 1; *w; w += *w + 1, k++) {
         size_t i;
         int lower = 1, upper = 1;
-        if (strlen(w) != n || !llmsplit__y_ci(s, w, n)) continue;
+        if ((size_t)*w != n || !llmsplit__y_ci(s, w + 1, n)) continue;
         for (i = 0; i < n; i++) {
             if (s[i] >= 'a') upper = 0;
             else if (i) lower = 0;
@@ -3505,11 +3517,11 @@ static int llmsplit__y_resolve(llmsplit__yaml *y, const char *at, int key) {
         if (len[i] < (i ? 1 : 4) || (i < 2 && (q >= e || *q++ != '-'))) goto text;
     }
     if (q == e && len[1] == 2 && len[2] == 2) {
+        if (key) goto refuse;
         msg = "not a date (YAML reads YYYY-MM-DD as one): quote it for text";
         if (!v[0] || v[1] < 1 || v[1] > 12 || v[2] < 1 ||
             v[2] > (v[1] == 2 ? 28 + ((v[0] % 4 == 0 && v[0] % 100 != 0) || v[0] % 400 == 0) : 30 + ((v[1] + (v[1] > 7)) & 1)))
             goto refuse;
-        if (key) goto refuse;
     } else if (q < e && (*q == 'T' || *q == 't' || *q == ' ')) {
         while (++q < e && *q == ' ') {}
         msg = "a timestamp (YAML 1.1 reads it as a date and time): quote it for text";
@@ -3693,6 +3705,10 @@ static int llmsplit__y_node(llmsplit__yaml *y, ptrdiff_t n, int ctx) {
     if (*at == '[' || *at == '{') return llmsplit__y_flow(y);
     if (!(style = llmsplit__y_scalar(y, n, 0))) return 0;
     if (style == '|' || style == '>' || !llmsplit__y_colon(y, 0)) return llmsplit__y_out(y, at, style);
+    if (style == 'p' && y->ls != ls) {    /* a plain value went on over a deeper line that is a key */
+        for (at = y->ls; *at == ' '; at++) {}
+        return llmsplit__y_fail(y, at, "indented more than the keys above: align it with them, or nest it under a key that has no value");
+    }
     return same && !ctx ? llmsplit__y_fail(y, at, "a mapping on its key's line (a: b: c): start it on the next line, indented")
                         : llmsplit__y_map(y, c, at, ls, style);
 }
@@ -8599,7 +8615,7 @@ static int llmsplit__cfg_build(llmsplit__cfgp *p, const llmsplit_json_val *root)
     const char **params_key = NULL;
 
     if (llmsplit_json_type_of(root) != LLMSPLIT_JSON_OBJECT)
-        return llmsplit__cfg_fail(p, NULL, "the top level must be a JSON object");
+        return llmsplit__cfg_fail(p, NULL, "the top level must be an object (KEY: VALUE lines in YAML)");
     if (!llmsplit__cfg_no_dups(p, root, "")) return 0;
     list = llmsplit__cfg_get(root, "model_list");
     split = llmsplit__cfg_get(root, "split");

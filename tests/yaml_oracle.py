@@ -115,24 +115,34 @@ PLAIN = [
 QUOTED = [
     "''", "'it''s'", "'a\\nb'", "'  spaced  '", "'multi\n  line'", "'multi\n\n  para'", "'# not a comment'",
     '""', '"a\\nb"', '"tab\\there"', '"q\\"q"', '"back\\\\slash"', '"\\x41\\u00e9\\U0001F600"', '"\\ud83d"',
-    '"\\U00110000"', '"\\/"', '"\\N\\_\\L\\P"', '"\\e\\0\\a\\b\\v\\f\\r"', '"\\q"', '"\\x4"', '"\\ "',
-    '"line\\\n  continued"', '"fold\n  ed"', '"trail  \n  spaces"', '"a\tb"', '"unclosed', "'unclosed",
-    '"a\\\n\n  b"', '"  lead"', '"é"', '"\\u0000"', '"x\n---\ny"', '"2023-05-15"', '"1e-6"', '"yes"',
+    '"\\/"', '"\\N\\_\\L\\P"', '"\\e\\0\\a\\b\\v\\f\\r"', '"\\ "',
+    '"line\\\n  continued"', '"fold\n  ed"', '"trail  \n  spaces"', '"a\tb"',
+    '"a\\\n\n  b"', '"  lead"', '"é"', '"\\u0000"', '"2023-05-15"', '"1e-6"', '"yes"',
 ]
-BLOCK_HEADS = ['|', '|-', '|+', '>', '>-', '>+', '|2', '>1', '|-2', '|2+', '|0', '| # c', '|x']
+QUOTED_BAD = ['"\\U00110000"', '"\\q"', '"\\x4"', '"unclosed', "'unclosed", '"x\n---\ny"']
+BLOCK_HEADS = ['|', '|-', '|+', '>', '>-', '>+', '|2', '>1', '|-2', '|2+', '| # c', '|', '>', '|0', '|x']
 BLOCK_LINES = ['text', 'more text', '', '  indented', 'x: y', '# hash', '- dash', '\tt', 'a  b  ', '']
 KEYS = ['model_name', 'litellm_params', 'model', 'api_key', 'rpm', 'tpm', 'a', 'b', 'c', '"quoted key"',
         "'single'", 'k-1', 'k.2', 'with space', '1', 'yes', 'null', '~', '2023-05-15', '"1"', '[a]', '? q',
         '<<', 'a:b', 'é', 'x' * 1030, '"dup"', 'dup']
 
 
+# what configs hold, all of it valid
+SAFE = ['gpt-4o', 'azure/gpt-4o-eu', 'os.environ/AZURE_API_KEY', '"2024-02-15-preview"', '80_000', '100_000',
+        '0.00000015', '0.5', '30', '600', 'true', 'True', 'false', 'null', '~', 'sk-1234', '"sk-1234"',
+        "'single'", 'https://api.example.com/v1', '["langfuse"]', '[]', '{}', '"os.environ/X"', '1.0', '-1',
+        'chat', 'usage-based-routing-v2', '"*"', '"openai/*"', 'redis', '6379', 'yes', 'off']
+
+
 def scalar(r, indent, flow=False):
     c = r.random()
-    if c < 0.55:
+    if c < 0.5:
+        return r.choice(SAFE)
+    if c < 0.7:
         return r.choice(PLAIN)
-    if c < 0.85 or flow:
-        return r.choice(QUOTED).replace('\n', '\n' + ' ' * (indent + r.choice([0, 1, 2])))
-    head = r.choice(BLOCK_HEADS)
+    if c < 0.88 or flow:
+        return r.choice(QUOTED if r.random() < 0.9 else QUOTED_BAD).replace('\n', '\n' + ' ' * (indent + r.choice([0, 1, 2])))
+    head = r.choice(BLOCK_HEADS[:-2] if r.random() < 0.9 else BLOCK_HEADS)
     ind = ' ' * (indent + r.choice([1, 2, 2, 4]))
     lines = [r.choice(BLOCK_LINES) for _ in range(r.randint(0, 4))]
     body = ''.join('\n' + (ind + l if l else r.choice(['', ' ', ind + '  '])) for l in lines)
@@ -178,8 +188,9 @@ def block(r, indent, depth, out):
 
 
 def block_map(r, indent, depth, out, step):
-    for _ in range(r.randint(1, 4)):
-        key = r.choice(KEYS) if r.random() < 0.3 else r.choice(KEYS[:8])
+    keys = r.sample(KEYS[:8], 4)       # mostly distinct keys: a repeated one is refused
+    for i in range(r.randint(1, 4)):
+        key = r.choice(KEYS) if r.random() < 0.1 else keys[i]
         pre = ' ' * indent + key + r.choice([':', ':', ' :'])
         c = r.random()
         if c < 0.45:
@@ -230,7 +241,7 @@ def generate(r, seeds):
         return mutate(r, r.choice(seeds))
     out = []
     block(r, r.choice([0, 0, 0, 2]), 0, out)
-    text = '\n'.join(out) + r.choice(['\n', '', '\n\n', '\n# end\n', '\n...\n', '\n---\nx: 1\n'])
+    text = '\n'.join(out) + r.choice(['\n', '\n', '\n', '', '\n\n', '\n# end\n', '\n...\n', '\n---\nx: 1\n'])
     if r.random() < 0.1:
         text = r.choice(['---\n', '# head\n', '--- # c\n', '\ufeff', '%YAML 1.1\n---\n']) + text
     if r.random() < 0.15:
@@ -244,17 +255,24 @@ def main():
     seed = int(sys.argv[5]) if len(sys.argv) > 5 else 1
     counts, bad = {}, 0
     seeds = []
+    variants = 0
     for name in sorted(os.listdir(data_dir)):
         if not name.endswith(('.yaml', '.yml')):
             continue
-        path = os.path.join(data_dir, name)
-        data = open(path, 'rb').read()
+        data = open(os.path.join(data_dir, name), 'rb').read()
         seeds.append(data.decode('utf-8'))
-        st, why = compare(tool, path, data)
-        if st != 'ok':
-            bad += 1
-            print('FAIL %s: %s %s' % (name, st, why or ''))
-    print('realistic configs: %d read exactly as PyYAML reads them, %d not' % (len(seeds) - bad, bad))
+        # the file, and the same with CRLF line ends, with a byte order mark, without its last line end
+        crlf = data.replace(b'\r\n', b'\n').replace(b'\n', b'\r\n')
+        for how, v in (('', data), (' (CRLF)', crlf), (' (BOM)', b'\xef\xbb\xbf' + data), (' (no final newline)', data.rstrip(b'\r\n'))):
+            path = os.path.join(work, 'variant.yaml')
+            with open(path, 'wb') as f:
+                f.write(v)
+            st, why = compare(tool, path, v)
+            variants += 1
+            if st != 'ok':
+                bad += 1
+                print('FAIL %s%s: %s %s' % (name, how, st, why or ''))
+    print('realistic configs: %d files and variants read exactly as PyYAML reads them, %d not' % (variants - bad, bad))
     r = random.Random(seed)
     path = os.path.join(work, 'gen.yaml')
     for i in range(n):
