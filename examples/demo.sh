@@ -58,3 +58,4 @@ echo "== the A/B report (from $out/ab.jsonl)"
 "$build/llmsplit" report "$out/ab.jsonl" --html "$out/ab-report.html"
 echo
 echo "HTML report: $out/ab-report.html"
+echo "The same experiment live, with the dashboard to change the split from a page: make demo-live"

@@ -933,7 +933,7 @@ struct config_error_case {
 
 static const struct config_error_case config_errors[] = {
     {"not_json", "{\"model_list\": [,]}", "json: 1:17: unexpected character"},
-    {"top_level_not_object", "[]", "the top level must be a JSON object"},
+    {"top_level_not_object", "[]", "the top level must be an object (KEY: VALUE lines in YAML)"},
     {"nothing_to_route", "{\"litellm_settings\":{}}", "no model_list or split: nothing to route"},
     {"duplicate_top_level_key", "{\"split\":{\"a/b\":1},\"split\":{\"c/d\":1}}", "split: given twice"},
     {"model_list_not_array", "{\"model_list\":{}}", "model_list: must be an array"},

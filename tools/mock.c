@@ -7,6 +7,8 @@
                      [--latency MODEL=MS]... [--fail MODEL=RATE]... [--blind] [--log-requests FILE]
                      [--judge-prefers MODEL]... [--judge-position-bias RATE]
                      [--judge-score MODEL=N]... [--judge-malformed RATE]
+                     [--status MODEL=CODE]...
+                     [--retry-after MODEL=S]... [--chunk-delay MODEL=MS]...
 
    Once listening it prints one line, "listening on http://HOST:PORT" (https with TLS), with the
    port actually bound, and serves until SIGINT or SIGTERM. Every chat request is answered with
@@ -92,7 +94,8 @@
 
 /* ==== server state ==================================================================== */
 
-/* --latency MODEL=MS or --fail MODEL=RATE; model "*" matches every model. */
+/* --latency MODEL=MS, --fail MODEL=RATE, --status MODEL=CODE, --retry-after MODEL=S or
+   --chunk-delay MODEL=MS; model "*" matches every model. */
 typedef struct mock_knob {
     const char *model;              /* points into argv: the part before the last '=' */
     size_t model_len;
@@ -127,6 +130,8 @@ typedef struct mock_server {
     double position_bias, malformed; /* --judge-position-bias, --judge-malformed */
     int blind;                      /* --blind: replies name the model by its tag */
     FILE *log_requests;             /* --log-requests: written under lock */
+    mock_knob *latency, *fail, *status, *retry_after, *chunk_delay;
+    size_t n_latency, n_fail, n_status, n_retry_after, n_chunk_delay;
     mock_tls *tls;                  /* NULL: plain HTTP */
     int listen_fd;
     int wake[2];                    /* self-pipe: the signal handler writes, the accept loop polls */
@@ -874,6 +879,7 @@ typedef struct mock_chat {
     llmsplit_buf reply;
     long prompt_words, completion_words;
     int stream, include_usage;
+    double chunk_delay_ms;          /* --chunk-delay: pause before each stream event but the first */
 } mock_chat;
 
 typedef struct mock_stream mock_stream;
@@ -992,6 +998,8 @@ struct mock_stream {
     mock_conn *c;
     int chunked;                    /* HTTP/1.1: chunked framing; HTTP/1.0: raw until close */
     int ndjson;
+    double delay_ms;                /* --chunk-delay */
+    int events;                     /* sent so far */
     llmsplit_json_writer w;         /* the event being built */
     llmsplit_buf frame;
 };
@@ -1023,6 +1031,7 @@ static int mock_event_send(mock_stream *s, const char *name) {
     llmsplit_buf ev;
     int rc;
     if (llmsplit_json_writer_result(&s->w, &json, &len, NULL) != LLMSPLIT_OK) return -1;
+    if (s->events++ && s->delay_ms > 0 && !mock_wait_ms(s->c->srv, s->delay_ms)) return -1;
     llmsplit_buf_init(&ev, NULL);
     if (!s->ndjson && name) {
         llmsplit_buf_append(&ev, "event: ", 7);
@@ -1047,6 +1056,7 @@ static int mock_stream_reply(mock_conn *c, mock_request *rq, const mock_api *api
     s.c = c;
     s.chunked = rq->http_minor == 1;
     s.ndjson = api->ndjson;
+    s.delay_ms = ch->chunk_delay_ms;
     if (!s.chunked) rq->keep_alive = 0;   /* an HTTP/1.0 stream ends by closing */
     llmsplit_json_writer_init(&s.w, NULL);
     llmsplit_buf_init(&s.frame, NULL);
@@ -1492,6 +1502,14 @@ static int mock_judge(mock_server *srv, mock_chat *ch) {
     return 1;
 }
 
+/* The Retry-After header line for an error answer to this model (--retry-after), or NULL. */
+static const char *mock_retry_after(mock_server *srv, const mock_chat *ch, char *buf, size_t cap) {
+    const mock_knob *k = mock_knob_find(srv->retry_after, srv->n_retry_after, ch->model, ch->model_len);
+    if (!k) return NULL;
+    snprintf(buf, cap, "Retry-After: %lld\r\n", (long long)k->value);
+    return buf;
+}
+
 /* Builds the reply text and counts its words. 0 when out of memory. */
 static int mock_make_reply(mock_server *srv, mock_chat *ch) {
     if (!mock_judge(srv, ch)) {
@@ -1535,7 +1553,7 @@ static int mock_chat_request(mock_conn *c, mock_request *rq, const mock_api *api
     llmsplit_json_parse(rq->body, rq->body_len, NULL, &doc, &jerr);
     const mock_knob *knob;
     mock_chat ch;
-    char err[512];
+    char err[512], extra[64];
     int keep;
     if (!doc) {
         snprintf(err, sizeof err, "We could not parse the JSON body of your request: %d:%d: %s",
@@ -1561,12 +1579,18 @@ static int mock_chat_request(mock_conn *c, mock_request *rq, const mock_api *api
     } else if ((knob = mock_knob_find(srv->latency, srv->n_latency, ch.model, ch.model_len)) &&
                !mock_wait_ms(srv, knob->value)) {
         keep = 0;   /* shutting down */
+    } else if ((knob = mock_knob_find(srv->status, srv->n_status, ch.model, ch.model_len)) != NULL) {
+        snprintf(err, sizeof err, "mock status %d for model '%.*s' (--status)", (int)knob->value,
+                 mock_clip(ch.model, ch.model_len, 300), ch.model);
+        keep = mock_reply_error(c, rq, api, (int)knob->value, err, mock_retry_after(srv, &ch, extra, sizeof extra));
     } else if ((knob = mock_knob_find(srv->fail, srv->n_fail, ch.model, ch.model_len)) &&
                (knob->value >= 1.0 || mock_random01(srv) < knob->value)) {
         snprintf(err, sizeof err, "mock failure injected for model '%.*s' (--fail rate %g)",
                  mock_clip(ch.model, ch.model_len, 300), ch.model, knob->value);
-        keep = mock_reply_error(c, rq, api, 500, err, NULL);
+        keep = mock_reply_error(c, rq, api, 500, err, mock_retry_after(srv, &ch, extra, sizeof extra));
     } else if (ch.stream) {
+        if ((knob = mock_knob_find(srv->chunk_delay, srv->n_chunk_delay, ch.model, ch.model_len)) != NULL)
+            ch.chunk_delay_ms = knob->value;
         keep = mock_stream_reply(c, rq, api, &ch);
     } else {
         llmsplit_json_writer w;
@@ -1889,6 +1913,8 @@ static void mock_help(void) {
            "                     [--latency MODEL=MS]... [--fail MODEL=RATE]... [--blind] [--log-requests FILE]\n"
            "                     [--judge-prefers MODEL]... [--judge-position-bias RATE]\n"
            "                     [--judge-score MODEL=N]... [--judge-malformed RATE]\n"
+           "                     [--status MODEL=CODE]...\n"
+           "                     [--retry-after MODEL=S]... [--chunk-delay MODEL=MS]...\n"
            "  runs a mock LLM provider: OpenAI (/v1/chat/completions, /chat/completions),\n"
            "  Azure (/openai/deployments/D/chat/completions?api-version=V), Anthropic (/v1/messages)\n"
            "  and Ollama (/api/chat), streaming too, answering 'mock reply from MODEL: <last user message>'.\n"
@@ -1904,6 +1930,9 @@ static void mock_help(void) {
            "  --judge-position-bias RATE  pairwise: that share answered {\"winner\": \"A\"} whatever the answers\n"
            "  --judge-score MODEL=N   score: N (1..10) for answers MODEL wrote ('*': any; default 5)\n"
            "  --judge-malformed RATE  that share of judge requests answered with no verdict\n"
+           "  --status      answer every request for MODEL with HTTP CODE (400..599) and an error body\n"
+           "  --retry-after send 'Retry-After: S' with MODEL's error answers (--fail, --status)\n"
+           "  --chunk-delay wait MS milliseconds before each stream event of MODEL but the first\n"
            "prints 'listening on http://HOST:PORT' when ready; runs until SIGINT or SIGTERM.\n");
 }
 
@@ -1940,7 +1969,8 @@ static int mock_parse_rate(const char *v, double *out) {
 
 static int mock_parse_args(int argc, char **argv, mock_options *opt, mock_server *srv) {
     static const char *const known[] = {"--listen", "--tls-cert", "--tls-key", "--latency", "--fail", "--log-requests",
-                                        "--judge-prefers", "--judge-position-bias", "--judge-score", "--judge-malformed",
+                                        "--judge-prefers", "--judge-position-bias", "--judge-score", "--judge-malformed", "--status",
+                                        "--retry-after", "--chunk-delay",
                                         NULL};
     int i, k;
     for (i = 0; i < argc; i++) {
@@ -1969,6 +1999,15 @@ static int mock_parse_args(int argc, char **argv, mock_options *opt, mock_server
         } else if (strcmp(a, "--judge-position-bias") == 0 || strcmp(a, "--judge-malformed") == 0) {
             if (!mock_parse_rate(v, strcmp(a, "--judge-malformed") ? &srv->position_bias : &srv->malformed))
                 return tool_fail(LLMSPLIT_ERR_USAGE, "%s wants a RATE between 0 and 1 (got '%s')", a, v);
+        } else if (strcmp(a, "--status") == 0) {
+            if (!mock_parse_knob(v, 400, 599, 1, &srv->status[srv->n_status++]))
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--status wants MODEL=CODE with CODE between 400 and 599 (got '%s')", v);
+        } else if (strcmp(a, "--retry-after") == 0) {
+            if (!mock_parse_knob(v, 0, 86400, 1, &srv->retry_after[srv->n_retry_after++]))
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--retry-after wants MODEL=S with S whole seconds up to 86400 (got '%s')", v);
+        } else if (strcmp(a, "--chunk-delay") == 0) {
+            if (!mock_parse_knob(v, 0, MOCK_MAX_LATENCY_MS, 1, &srv->chunk_delay[srv->n_chunk_delay++]))
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--chunk-delay wants MODEL=MS with MS a whole number of milliseconds (got '%s')", v);
         } else if (!mock_parse_knob(v, 0, 1, 0, &srv->fail[srv->n_fail++])) {
             return tool_fail(LLMSPLIT_ERR_USAGE, "--fail wants MODEL=RATE with RATE between 0 and 1 (got '%s')", v);
         }
@@ -2027,13 +2066,17 @@ int cmd_mock(int argc, char **argv) {
     srv.fail = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.fail);
     srv.prefers = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.prefers);
     srv.score = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.score);
+    srv.status = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.status);
+    srv.retry_after = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.retry_after);
+    srv.chunk_delay = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.chunk_delay);
     srv.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ mock_now_ms();
     pthread_mutex_init(&srv.lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* timed waits use CLOCK_MONOTONIC deadlines */
     pthread_cond_init(&srv.changed, &ca);
     pthread_condattr_destroy(&ca);
-    if (!srv.latency || !srv.fail || !srv.prefers || !srv.score) rc = tool_fail(LLMSPLIT_ERR_NOMEM, "out of memory");
+    if (!srv.latency || !srv.fail || !srv.prefers || !srv.score || !srv.status || !srv.retry_after || !srv.chunk_delay)
+        rc = tool_fail(LLMSPLIT_ERR_NOMEM, "out of memory");
     else if ((rc = mock_parse_args(argc, argv, &opt, &srv)) == 0) rc = mock_run(&srv, &opt);
     else if (rc < 0) rc = EXIT_OK;   /* --help */
     mock_tls_free(srv.tls);
@@ -2042,6 +2085,9 @@ int cmd_mock(int argc, char **argv) {
     free(srv.fail);
     free(srv.prefers);
     free(srv.score);
+    free(srv.status);
+    free(srv.retry_after);
+    free(srv.chunk_delay);
     pthread_cond_destroy(&srv.changed);
     pthread_mutex_destroy(&srv.lock);
     return rc;

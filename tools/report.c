@@ -92,6 +92,9 @@
    that was never mirrored keeps its entry to the end: the log cannot tell), and the request_id
    join map (a 16-byte slot per primary call, at most half full). */
 
+#ifndef LLMSPLIT_TOOL_REPORT_C /* also included by ui.c, for the dashboard's verdict */
+#define LLMSPLIT_TOOL_REPORT_C
+
 #include "tool.h"
 #include "stats.h"
 
@@ -3002,3 +3005,5 @@ int cmd_report(int argc, char **argv) {
     if (!rc && op.fail_on_worse && worse) rc = EXIT_WORSE;
     return rc;
 }
+
+#endif /* LLMSPLIT_TOOL_REPORT_C */
