@@ -130,8 +130,8 @@ typedef struct mock_server {
     double position_bias, malformed; /* --judge-position-bias, --judge-malformed */
     int blind;                      /* --blind: replies name the model by its tag */
     FILE *log_requests;             /* --log-requests: written under lock */
-    mock_knob *latency, *fail, *status, *retry_after, *chunk_delay;
-    size_t n_latency, n_fail, n_status, n_retry_after, n_chunk_delay;
+    mock_knob *status, *retry_after, *chunk_delay;
+    size_t n_status, n_retry_after, n_chunk_delay;
     mock_tls *tls;                  /* NULL: plain HTTP */
     int listen_fd;
     int wake[2];                    /* self-pipe: the signal handler writes, the accept loop polls */
