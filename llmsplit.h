@@ -329,8 +329,8 @@ typedef struct llmsplit_chat_response {
     double ttft_ms;               /* time to the first text delta when streaming, else -1 */
     int attempts;                 /* 1 + retries made */
     llmsplit_buf raw;             /* raw body of the final attempt when keep_raw */
-    double retry_after_s;         /* the provider's Retry-After (whole seconds) on the final failed
-                                     attempt; 0 when it sent none */
+    double retry_after_s;         /* the provider's Retry-After (whole seconds) on the last attempt it
+                                     refused; 0 when it sent none */
     int delivered;                /* a stream handed something to on_delta or on_event: another
                                      attempt (a retry, a fallback) would repeat it to the caller */
 } llmsplit_chat_response;
@@ -6038,7 +6038,7 @@ LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit
     resp->total_ms = llmsplit__now_msf() - t0;
     if (r != 1 && !err->code) llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "request failed");
     if (r != 1 && llmsplit__flag_set(req->abort_flag))
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "aborted (the caller is shutting down)");
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "aborted by the caller (abort_flag)");
     return r == 1 ? LLMSPLIT_OK : err->code;
 }
 
@@ -6505,11 +6505,7 @@ static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
     if (n) {
         if (!st->deltas++) st->resp->ttft_ms = llmsplit__now_msf() - st->t0;
         llmsplit_buf_append(&st->resp->text, out, n);
-        if (st->req->on_delta && llmsplit__flag_set(st->req->abort_flag)) { /* the caller has gone */
-            llmsplit__set_error(st->err, LLMSPLIT_ERR_NETWORK, "aborted by the caller (abort_flag)");
-            st->failed = 1;
-            rc = -1;
-        } else if (st->req->on_delta && (st->resp->delivered = 1) && st->req->on_delta(out, n, st->req->user_data) != 0) {
+        if (st->req->on_delta && (st->resp->delivered = 1) && st->req->on_delta(out, n, st->req->user_data) != 0) {
             llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the delta callback");
             st->failed = 1;
             rc = -1;
@@ -7349,16 +7345,14 @@ static int llmsplit__stream_json(llmsplit__stream *st, const char *event, const 
     rc = st->wire->read_event(st, event, root);
     llmsplit_json_free(doc);
     if (rc == 0 && st->req->on_event) {
-        /* the event as it came, once it is known to be no error; nothing more once the caller
-           has gone, and nothing can be taken back once given (no retry, no fallback) */
-        if (llmsplit__flag_set(st->req->abort_flag)) {
-            llmsplit__set_error(st->err, LLMSPLIT_ERR_NETWORK, "aborted by the caller (abort_flag)");
-            rc = -1;
-        } else if ((st->resp->delivered = 1) && st->req->on_event(event, data, len, st->req->user_data) != 0) {
+        /* the event as it came, once it is known to be no error; nothing can be taken back once
+           given (no retry, no fallback). A caller that has gone says so from the callback. */
+        st->resp->delivered = 1;
+        if (st->req->on_event(event, data, len, st->req->user_data) != 0) {
             llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the event callback");
+            st->failed = 1;
             rc = -1;
         }
-        if (rc) st->failed = 1;
     }
     return rc;
 }
@@ -7577,7 +7571,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     }
     if (h.status >= 400 || (h.status != 200 && h.status >= 300)) {
         const llmsplit_buf *eb = req->stream ? &st.errbody : &h.body;
-        *retry_after = llmsplit__retry_after(&h);
+        resp->retry_after_s = *retry_after = llmsplit__retry_after(&h);
         llmsplit__provider_error(&resp->text.allocator, err, h.status, eb->data, eb->len, *retry_after, key);
         code = LLMSPLIT_ERR_PROVIDER;
         *retryable = h.status == 429 || h.status >= 500;
@@ -7655,7 +7649,6 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
         resp->attempts = attempt + 1;
         memset(err, 0, sizeof *err);
         code = llmsplit__chat_once(http, req, &route, key, &body, resp, err, &retryable, &retry_after);
-        resp->retry_after_s = code == LLMSPLIT_OK ? 0 : retry_after;
         if (code == LLMSPLIT_OK || !retryable || attempt >= req->num_retries || llmsplit__flag_set(req->abort_flag)) break;
         /* exponential backoff with jitter (0.5-1x of 500 ms * 2^attempt, at most 8 s), or the
            server's Retry-After when it asks for longer (at most 60 s) */
@@ -11018,10 +11011,13 @@ static void llmsplit__rollback_emit(llmsplit_client *c, llmsplit__cfgref *ref, i
 }
 
 /* Records a primary result in its deployment's health window; a trip writes a rollback record. */
-static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep, int ok, double latency_ms) {
+/* A call its caller abandoned (abort flag) is no result of the arm's: it is not recorded. */
+static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep, int ok, double latency_ms,
+                             const volatile int *abort_flag) {
     llmsplit_health *h = &ref->health[dep];
     char reason[200];
     int tripped;
+    if (!ok && llmsplit__flag_set(abort_flag)) return;
     llmsplit__lock(&c->lock);
     tripped = llmsplit_health_record(h, ok, latency_ms, llmsplit__now_ms());
     if (tripped) {
@@ -11664,11 +11660,10 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
            for the primary and is never repeated by retries or fallbacks */
         if (dep->silent_model) res->mirrored = llmsplit__mirror_enqueue(c, ref, dep, req, res->pair_id, &pair);
         e = llmsplit__call(c, ref, dep, dep->model, req, &res->response, err);
-        closed = e != LLMSPLIT_OK && llmsplit__flag_set(req->abort_flag);
-        if (!closed) llmsplit__health(c, ref, d, e == LLMSPLIT_OK, res->response.latency_ms);
-        /* no fallback once the caller has part of an answer, or has gone */
-        for (i = 0; e != LLMSPLIT_OK && e != LLMSPLIT_ERR_USAGE && !closed && !res->response.delivered &&
-                    i < g->num_fallbacks; i++) {
+        llmsplit__health(c, ref, d, e == LLMSPLIT_OK, res->response.latency_ms, req->abort_flag);
+        /* no fallback once the caller has part of an answer (a caller that has gone stops the
+           fallback's call at once through the same flag) */
+        for (i = 0; e != LLMSPLIT_OK && e != LLMSPLIT_ERR_USAGE && !res->response.delivered && i < g->num_fallbacks; i++) {
             const llmsplit_group *fg = llmsplit_config_group(ref->cfg, g->fallbacks[i]);
             int fs, fd = fg ? llmsplit__pick_in(c, ref, fg, req->user, &fs, NULL) : -1;
             if (fd < 0) continue;
@@ -11679,13 +11674,10 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
             llmsplit__copy(res->model, sizeof res->model, dep->model);
             llmsplit__copy(res->group, sizeof res->group, fg->name);
             e = llmsplit__call(c, ref, dep, dep->model, req, &res->response, err);
-            closed = e != LLMSPLIT_OK && llmsplit__flag_set(req->abort_flag);
-            if (!closed) llmsplit__health(c, ref, fd, e == LLMSPLIT_OK, res->response.latency_ms);
+            llmsplit__health(c, ref, fd, e == LLMSPLIT_OK, res->response.latency_ms, req->abort_flag);
         }
     }
-    if (!g) closed = e != LLMSPLIT_OK && llmsplit__flag_set(req->abort_flag);
-    res->client_closed = closed;
-    if (closed) llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "aborted by the caller: its client went away");
+    res->client_closed = closed = e != LLMSPLIT_OK && llmsplit__flag_set(req->abort_flag);
     res->cost_usd = e == LLMSPLIT_OK ? llmsplit__cost(dep, &res->response) : -1;
     memset(&r, 0, sizeof r);
     llmsplit__copy(r.request_id, sizeof r.request_id, res->request_id);

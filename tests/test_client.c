@@ -1299,7 +1299,7 @@ static void client_abort_flag_stops_the_stream_and_records_client_closed(void) {
     CHECK(c != NULL);
     if (!c) return;
     memset(&k, 0, sizeof k);
-    k.flag = &flag; /* the "client" goes away after two events: the rest (300 ms apart) never comes */
+    k.flag = &flag; /* the "client" goes away after two events: the rest (a second apart) never comes */
     k.flag_after = 2;
     CHECK(ask_stream(c, "drip", NULL, &k, &flag, &res, &err) != LLMSPLIT_OK);
     CHECK_EQ_INT(res.client_closed, 1);
@@ -1504,7 +1504,7 @@ static void client_reload_text_installs_it_and_the_same_file_later_is_no_reload(
 int main(int argc, char **argv) {
     t_init(argc, argv);
     static const char *const knobs[] = {"--latency", "slowsilent=300", "--fail", "broken=1", "--fail", "flaky=1",
-                                        "--chunk-delay", "dripping=300", "--status", "limited=429",
+                                        "--chunk-delay", "dripping=1000", "--status", "limited=429",
                                         "--retry-after", "limited=3", NULL};
     mock_ok = mock_start(&M, 0, knobs);
     split_80_20 = t_data("client_split_80_20.json");
