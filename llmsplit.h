@@ -9734,10 +9734,11 @@ struct llmsplit_client {
     int stop;                     /* atomic: the watcher should end */
     llmsplit__mutex reload_lock;  /* one check of the file or URL at a time (watcher, reload) */
     int log_fd;
-    llmsplit__mutex log_lock;     /* log_fd, log_id, next_log_check_ms */
+    llmsplit__mutex log_lock;     /* a reopen, log_id; writes to a log that is not a regular file */
     char *log_path;
     struct stat log_id;           /* device and inode of the file log_fd writes to */
-    int64_t next_log_check_ms;
+    int64_t next_log_check_ms;    /* atomic read outside log_lock */
+    int log_append_only;          /* atomic: log_fd is a regular file opened O_APPEND */
     int keep_responses;
     llmsplit_record_fn on_record;
     void *user_data;
@@ -9770,9 +9771,15 @@ static llmsplit_status llmsplit__log_reopen(llmsplit_client *c, llmsplit_error *
         return LLMSPLIT_ERR_USAGE;
     }
     fcntl(fd, F_SETFD, FD_CLOEXEC);
-    if (c->log_fd >= 0) close(c->log_fd);
-    c->log_fd = fd;
+    /* the number stays: writers that read it without the lock reach the old file or the new
+       one, never a closed or reused descriptor */
+    if (c->log_fd >= 0 && dup2(fd, c->log_fd) >= 0) close(fd);
+    else {
+        if (c->log_fd >= 0) close(c->log_fd);
+        __atomic_store_n(&c->log_fd, fd, __ATOMIC_RELEASE);
+    }
     c->log_id = st;
+    __atomic_store_n(&c->log_append_only, S_ISREG(st.st_mode) ? 1 : 0, __ATOMIC_RELEASE);
     return LLMSPLIT_OK;
 }
 
@@ -9784,7 +9791,7 @@ static void llmsplit__log_follow(llmsplit_client *c) {
     int64_t now = llmsplit__now_ms();
     llmsplit_error err;
     if (!c->log_path || now < c->next_log_check_ms) return;
-    c->next_log_check_ms = now + 1000;
+    __atomic_store_n(&c->next_log_check_ms, now + 1000, __ATOMIC_RELAXED);
     if (stat(c->log_path, &st) == 0 && st.st_dev == c->log_id.st_dev && st.st_ino == c->log_id.st_ino) return;
     if (llmsplit__log_reopen(c, &err) != LLMSPLIT_OK) llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: %s", err.message);
 }
@@ -9820,19 +9827,28 @@ static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
         llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "records: a %s record had text that is not valid UTF-8; "
                       "%zu sequence(s) written as U+FFFD", r->event ? r->event : "call", repaired);
     }
-    if (c->log_path) { /* log_fd may change (a reopen): it is read under the lock */
-        /* one write per line under the lock: lines never interleave */
+    if (c->log_path) {
+        /* one write per line: lines never interleave. A regular file is opened O_APPEND, where
+           the kernel appends each write whole, so no lock is needed while the line is written
+           (a reopen swaps the file behind the same descriptor number); a pipe or a terminal
+           is written under the lock. The once-a-second check of the path takes the lock. */
         size_t off = 0;
+        int locked;
         llmsplit_buf_append(&line, "\n", 1);
-        llmsplit__lock(&c->log_lock);
-        llmsplit__log_follow(c);
+        if (llmsplit__now_ms() >= __atomic_load_n(&c->next_log_check_ms, __ATOMIC_RELAXED)) {
+            llmsplit__lock(&c->log_lock);
+            llmsplit__log_follow(c);
+            llmsplit__unlock(&c->log_lock);
+        }
+        locked = !__atomic_load_n(&c->log_append_only, __ATOMIC_ACQUIRE);
+        if (locked) llmsplit__lock(&c->log_lock);
         while (off < line.len) {
-            ssize_t n = write(c->log_fd, line.data + off, line.len - off);
+            ssize_t n = write(__atomic_load_n(&c->log_fd, __ATOMIC_ACQUIRE), line.data + off, line.len - off);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) break;
             off += (size_t)n;
         }
-        llmsplit__unlock(&c->log_lock);
+        if (locked) llmsplit__unlock(&c->log_lock);
         if (off < line.len) llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: cannot write the log: %s", strerror(errno));
         line.len--;
     }
