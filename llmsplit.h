@@ -2851,10 +2851,41 @@ static int llmsplit__digits_round_trip(const char *digits, int nd, int exp10, do
     return back == d;
 }
 
+/* The common case without printf: d (> 0) is m / 10^k for the fewest decimals k with m below
+   2^53. Both are exact doubles, so the division rounds m * 10^-k correctly, as reading the text
+   back does; the fewest decimals give the fewest significant digits. Taken only when one m
+   alone reads back as d, so it is the nearest, as printf would round it. 0 when d is not such
+   a number (the search with printf decides). */
+static int llmsplit__digits_short(double d, char *digits, int *nd, int *exp10) {
+    double p = 1.0;
+    int dec, n, z, i;
+    for (dec = 0; dec <= 17; dec++, p *= 10.0) {
+        double scaled = d * p, m, r = 0.0;
+        uint64_t v;
+        char tmp[24] = {0};
+        int hits = 0;
+        if (scaled >= 9007199254740992.0) return 0;
+        /* m is within 1 of d * 10^dec; any integer that reads back as d leaves one of m - 1, m,
+           m + 1 reading back too (those that do form a range around d * 10^dec) */
+        for (m = (double)(uint64_t)(scaled + 0.5) - 1.0; m <= scaled + 1.5; m += 1.0)
+            if (m > 0.0 && m / p == d) hits++, r = m;
+        if (!hits) continue;
+        if (hits > 1) return 0;
+        m = r;
+        for (n = 0, v = (uint64_t)m; v; v /= 10) tmp[n++] = (char)('0' + v % 10);
+        for (z = 0; z < n && tmp[z] == '0'; z++) {}
+        for (i = 0; i < n - z; i++) digits[i] = tmp[n - 1 - i];
+        *nd = n - z;
+        *exp10 = n - 1 - dec;
+        return 1;
+    }
+    return 0;
+}
+
 LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf) {
     /* The fewest significant digits that read back to d: a k-digit rounding that round-trips
        implies every longer one does, so a binary search over 1..17 finds the shortest. */
-    char digits[24];
+    char digits[24] = {0};
     int lo = 1, hi = 17, nd = 0, exp10 = 0, i;
     uint64_t bits;
     char *o = buf;
@@ -2863,6 +2894,7 @@ LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf) {
     if (((bits >> 52) & 0x7ff) == 0x7ff) { buf[0] = 0; return 0; }
     if (bits & 0x8000000000000000u) { *o++ = '-'; d = -d; }
     if (d == 0) { memcpy(o, "0.0", 4); return (size_t)(o - buf) + 3; }
+    if (llmsplit__digits_short(d, digits, &nd, &exp10)) goto format;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
         nd = llmsplit__digits(d, mid, digits, &exp10);
@@ -2870,6 +2902,7 @@ LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf) {
         else lo = mid + 1;
     }
     nd = llmsplit__digits(d, lo, digits, &exp10);
+format:
     /* value = d0.d1d2... * 10^exp10 */
     if (exp10 >= -6 && exp10 < 21) {
         if (exp10 < 0) {

@@ -550,6 +550,46 @@ static void json_format_double_round_trips_100k_random_doubles(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
+/* The significant digits of a number's text, without leading or trailing zeros. */
+static void sig_digits(const char *s, char *out) {
+    char *o = out;
+    for (; *s && *s != 'e'; s++)
+        if (*s >= '0' && *s <= '9' && (o > out || *s != '0')) *o++ = *s;
+    while (o > out && o[-1] == '0') o--;
+    *o = 0;
+}
+
+/* Short decimals (a latency in tenths, a price of a few digits) take a path without printf:
+   the text must be the one printf's shortest round-trip rounding gives. */
+static void json_format_double_short_decimals_match_printf(void) {
+    int i, bad = 0;
+    for (i = 0; i < 200000; i++) {
+        uint64_t r = rng();
+        int dec = (int)(r % 18), digits = 1 + (int)((r >> 8) % 17), p;
+        uint64_t m = (r >> 16) % 100000000000000000ull, lim = 1;
+        double d, back;
+        char buf[40], ref[40], a[24], b[24];
+        while (digits-- > 0) lim *= 10;
+        m %= lim;
+        d = (double)m / pow(10.0, dec);
+        if (i & 1) d = -d;
+        if (d == 0) continue;
+        for (p = 1; p <= 17; p++) {
+            snprintf(ref, sizeof ref, "%.*e", p - 1, d);
+            if (strtod(ref, NULL) == d) break;
+        }
+        llmsplit_format_double(d, buf);
+        back = strtod(buf, NULL);
+        sig_digits(buf, a);
+        sig_digits(ref, b);
+        if (back != d || strcmp(a, b) != 0) {
+            if (bad < 5) printf("  %.17g: %s, printf %s\n", d, buf, ref);
+            bad++;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 static void json_write_value_minifies_and_keeps_number_text(void) {
     const char *src = " { \"a\" : [ 1.0e5 , -0 , 12345678901234567890123 , \"\\u00e9\\n\\/\" ] ,\n"
                       " \"b\" : { } , \"c\" : [ [ ] , { \"d\" : null } ] , \"e\" : true } ";
@@ -603,6 +643,7 @@ int main(int argc, char **argv) {
     RUN(json_writer_refuses_misuse);
     RUN(json_format_double_is_shortest);
     RUN(json_format_double_round_trips_100k_random_doubles);
+    RUN(json_format_double_short_decimals_match_printf);
     RUN(json_write_value_minifies_and_keeps_number_text);
     RUN(strerror_names_every_category);
     return t_summary();
