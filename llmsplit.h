@@ -9717,7 +9717,7 @@ typedef struct llmsplit__cfgref {
     unsigned char *seen;          /* per deployment: its availability in the group's last split record */
     int64_t *group_epoch;         /* per group: the epoch of its last split record (0: none yet) */
     uint64_t *arm;                /* per deployment: llmsplit__arm_hash, for feedback */
-    int refs;
+    int refs;                     /* atomic: holds (cur is one) */
 } llmsplit__cfgref;
 
 typedef struct llmsplit__pair llmsplit__pair;
@@ -10050,19 +10050,17 @@ nomem:
 
 static llmsplit__cfgref *llmsplit__acquire(llmsplit_client *c) {
     llmsplit__cfgref *ref;
-    llmsplit__lock(&c->lock);
+    llmsplit__lock(&c->lock); /* cur is read under the lock; its count is atomic */
     ref = c->cur;
-    ref->refs++;
+    __atomic_add_fetch(&ref->refs, 1, __ATOMIC_RELAXED);
     llmsplit__unlock(&c->lock);
     return ref;
 }
 
+/* Drops a hold without the lock: the count is atomic, and a config that is no longer cur
+   gains no hold (acquire reads cur under the lock), so the last one out frees it. */
 static void llmsplit__release(llmsplit_client *c, llmsplit__cfgref *ref) {
-    int last;
-    llmsplit__lock(&c->lock);
-    last = --ref->refs == 0;
-    llmsplit__unlock(&c->lock);
-    if (last) llmsplit__cfgref_free(c, ref);
+    if (__atomic_sub_fetch(&ref->refs, 1, __ATOMIC_ACQ_REL) == 0) llmsplit__cfgref_free(c, ref);
 }
 
 /* FNV-1a, 64 bits, with the length mixed in: tells whether a polled config text is the one in
@@ -11067,6 +11065,7 @@ static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep,
     char reason[200];
     int tripped;
     if (!ok && llmsplit__flag_set(abort_flag)) return;
+    if (h->settings.window <= 0 || !h->latency_ms) return; /* rollback is off: set when made, never changed */
     llmsplit__lock(&c->lock);
     tripped = llmsplit_health_record(h, ok, latency_ms, llmsplit__now_ms());
     if (tripped) {
