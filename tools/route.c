@@ -14,7 +14,7 @@ typedef struct route_opts {
 } route_opts;
 
 static TOOL_UNUSED const char route_usage_text[] =
-    "  --config FILE      a LiteLLM-style config (JSON); --model then names a group\n"
+    "  --config FILE      a LiteLLM config (its config.yaml, or JSON); --model names a group\n"
     "  --model M          a model string (gpt-4o-mini, azure/DEPLOYMENT, anthropic/claude-..., ollama/llama3,\n"
     "                     huggingface/https://ENDPOINT, ...) or a group of --config\n"
     "  --split M=W        an arm of a weighted split (repeat; the weight follows the last '=')\n"
