@@ -1674,63 +1674,6 @@ LLMSPLIT_API size_t llmsplit_json_buffer_size(size_t len) {
 #define LLMSPLIT__POW5_MAX 308
 static uint64_t llmsplit__pow5_128[(LLMSPLIT__POW5_MAX - LLMSPLIT__POW5_MIN + 1) * 2];
 
-/* The top 128 bits of the n-limb number x (32-bit limbs, least significant first; x != 0),
-   zero-filled when it has fewer. */
-static void llmsplit__top128(const uint32_t *x, int n, uint64_t *out) {
-    uint64_t w[3] = {0, 0, 0};
-    int i, sh;
-    while (!x[n - 1]) n--;
-    for (i = 0; i < 6 && n - 1 - i >= 0; i++) w[i / 2] |= (uint64_t)x[n - 1 - i] << (i % 2 ? 0 : 32);
-    for (sh = 0; !(w[0] >> (63 - sh)); sh++) {}
-    out[0] = sh ? w[0] << sh | w[1] >> (64 - sh) : w[0];
-    out[1] = sh ? w[1] << sh | w[2] >> (64 - sh) : w[1];
-}
-
-static void llmsplit__pow5_fill(void) {
-    uint32_t p[26], x[56], t[56];   /* 5^k, floor(2^1728 / 5^k), and that shifted */
-    int k, i;
-    memset(p, 0, sizeof p);
-    memset(x, 0, sizeof x);
-    p[0] = 1;
-    x[54] = 1;
-    for (k = 0; k <= -LLMSPLIT__POW5_MIN; k++) {
-        if (k) {
-            uint64_t c = 0;
-            int z, s;
-            for (i = 0; i < 26; i++, c >>= 32) p[i] = (uint32_t)(c += (uint64_t)p[i] * 5);
-            for (i = 55; i >= 0; i--) {
-                c = c << 32 | x[i];
-                x[i] = (uint32_t)(c / 5);
-                c %= 5;
-            }
-            for (z = 26 * 32; !(p[(z - 1) / 32] >> ((z - 1) % 32) & 1); z--) {}
-            /* floor(2^b / 5^k) + 1, b = z + 127 (5^k < 2^64) or 2z + 128 */
-            s = 1728 - (k <= 27 ? z + 127 : 2 * z + 128);
-            for (i = 0; i < 56; i++) {
-                int j = i + s / 32;
-                uint64_t v = (j < 56 ? x[j] : 0) | (j + 1 < 56 ? (uint64_t)x[j + 1] << 32 : 0);
-                t[i] = (uint32_t)(v >> (s % 32));
-            }
-            for (i = 0; i < 56 && ++t[i] == 0; i++) {}
-            llmsplit__top128(t, 56, &llmsplit__pow5_128[(-k - LLMSPLIT__POW5_MIN) * 2]);
-        }
-        if (k <= LLMSPLIT__POW5_MAX) llmsplit__top128(p, 26, &llmsplit__pow5_128[(k - LLMSPLIT__POW5_MIN) * 2]);
-    }
-}
-
-/* The table, made on first use (once, whichever thread comes first): the parser and the
-   double formatter, the only callers of the Eisel-Lemire path, call this first. */
-#ifndef LLMSPLIT_NO_THREADS
-static pthread_once_t llmsplit__pow5_once = PTHREAD_ONCE_INIT;
-static void llmsplit__pow5_ready(void) { pthread_once(&llmsplit__pow5_once, llmsplit__pow5_fill); }
-#else
-static void llmsplit__pow5_ready(void) {
-    static int done;
-    if (!done) llmsplit__pow5_fill();
-    done = 1;
-}
-#endif
-
 static const double llmsplit__exact_pow10[23] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
@@ -1760,6 +1703,72 @@ static int llmsplit__clz64(uint64_t x) {
 #endif
 }
 
+/* The top 128 bits of the n-limb number x (32-bit limbs, least significant first; x != 0),
+   zero-filled when it has fewer. */
+static void llmsplit__top128(const uint32_t *x, int n, uint64_t *out) {
+    uint64_t w[3] = {0, 0, 0};
+    int i, sh;
+    while (!x[n - 1]) n--;
+    for (i = 0; i < 6 && n - 1 - i >= 0; i++) w[i / 2] |= (uint64_t)x[n - 1 - i] << (i % 2 ? 0 : 32);
+    sh = llmsplit__clz64(w[0]);
+    out[0] = sh ? w[0] << sh | w[1] >> (64 - sh) : w[0];
+    out[1] = sh ? w[1] << sh | w[2] >> (64 - sh) : w[1];
+}
+
+static void llmsplit__pow5_fill(void) {
+    /* p = 5^k; x = floor(2^928 / 5^k), whose top bits are what the entries for -k need:
+       floor(2^(z+127) / 5^k) for 5^k of z bits, plus one while 5^k < 2^64 (the +1 of the
+       generator's wider quotients never reaches the top 128 bits beyond that) */
+    uint32_t p[26], x[30];
+    int k, i, top = 29, ptop = 0;
+    memset(p, 0, sizeof p);
+    memset(x, 0, sizeof x);
+    p[0] = 1;
+    x[29] = 1;
+    for (k = 0; k <= -LLMSPLIT__POW5_MIN; k++) {
+        if (k) {
+            uint64_t c = 0;
+            int z, off;
+            uint64_t *e = &llmsplit__pow5_128[(-k - LLMSPLIT__POW5_MIN) * 2];
+            for (i = 0; i <= ptop; i++, c >>= 32) p[i] = (uint32_t)(c += (uint64_t)p[i] * 5);
+            if (c) p[++ptop] = (uint32_t)c;
+            for (c = 0, i = top; i >= 0; i--) {
+                uint64_t q = (c << 32 | x[i]) / 5;
+                c = (c << 32 | x[i]) - q * 5;
+                x[i] = (uint32_t)q;
+            }
+            while (!x[top]) top--;
+            z = ptop * 32 + 64 - llmsplit__clz64(p[ptop]);
+            off = 928 - z - 127;
+            llmsplit__top128(x + off / 32, top + 1 - off / 32, e);
+            if (k <= 27 && ++e[1] == 0) e[0]++;
+        }
+        if (k <= LLMSPLIT__POW5_MAX) llmsplit__top128(p, ptop + 1, &llmsplit__pow5_128[(k - LLMSPLIT__POW5_MIN) * 2]);
+    }
+}
+
+/* The table is made once, whichever thread comes first, by the exact slow path: until then
+   Eisel-Lemire says it cannot decide and the slow path converts (the first hard number of a
+   process pays about 40 us), so the hot path stays a leaf that only checks the flag, and a
+   process whose numbers never need the table (integers, decimals Clinger's exact path takes
+   such as 0.5 or 1.5e-7) never makes it. */
+static int llmsplit__pow5_done;
+#ifndef LLMSPLIT_NO_THREADS
+static pthread_once_t llmsplit__pow5_once = PTHREAD_ONCE_INIT;
+static void llmsplit__pow5_make(void) {
+    llmsplit__pow5_fill();
+    __atomic_store_n(&llmsplit__pow5_done, 1, __ATOMIC_RELEASE);
+}
+static int llmsplit__pow5_made(void) { return __atomic_load_n(&llmsplit__pow5_done, __ATOMIC_ACQUIRE); }
+static void llmsplit__pow5_ready(void) { pthread_once(&llmsplit__pow5_once, llmsplit__pow5_make); }
+#else
+static int llmsplit__pow5_made(void) { return llmsplit__pow5_done; }
+static void llmsplit__pow5_ready(void) {
+    if (!llmsplit__pow5_done) llmsplit__pow5_fill();
+    llmsplit__pow5_done = 1;
+}
+#endif
+
 static double llmsplit__bits_to_double(uint64_t bits) {
     double d;
     memcpy(&d, &bits, sizeof d);
@@ -1774,7 +1783,7 @@ static int llmsplit__eisel_lemire(uint64_t man, int e10, int neg, double *out) {
     uint64_t xhi, xlo, yhi, ylo, mant, bits;
     uint64_t exp2;
     int clz, msb;
-    if (e10 < LLMSPLIT__POW5_MIN || e10 > LLMSPLIT__POW5_MAX) return 0;
+    if (e10 < LLMSPLIT__POW5_MIN || e10 > LLMSPLIT__POW5_MAX || !llmsplit__pow5_made()) return 0;
     p = &llmsplit__pow5_128[(e10 - LLMSPLIT__POW5_MIN) * 2];
     clz = llmsplit__clz64(man);
     man <<= clz;
@@ -1908,6 +1917,7 @@ static int llmsplit__slow_strtod(const char *s, const char *end, double *out) {
     llmsplit__decimal *a = &local;
     int neg = 0, exp = 0, e10 = 0, eneg = 0, seen_point = 0;
     uint64_t mant, bits;
+    llmsplit__pow5_ready();       /* the fast path's table, for the numbers after this one */
     a->nd = 0; a->dp = 0; a->trunc = 0;
     if (*s == '-') { neg = 1; s++; }
     for (; s < end; s++) {
@@ -2291,7 +2301,6 @@ static llmsplit_json_doc *llmsplit__json_parse(const char *text, size_t len, con
         return NULL;
     }
     if (!text) text = "";
-    llmsplit__pow5_ready();
     max_depth = (desc && desc->max_depth > 0) ? (size_t)desc->max_depth : LLMSPLIT_JSON_MAX_DEPTH;
     head = (sizeof(llmsplit_json_doc) + 15u) & ~(size_t)15u;
     if (desc && desc->buffer) {
@@ -2711,7 +2720,6 @@ LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf) {
     int lo = 1, hi = 17, nd = 0, exp10 = 0, i;
     uint64_t bits;
     char *o = buf;
-    llmsplit__pow5_ready();
     memcpy(&bits, &d, sizeof bits);
     if (((bits >> 52) & 0x7ff) == 0x7ff) { buf[0] = 0; return 0; }
     if (bits & 0x8000000000000000u) { *o++ = '-'; d = -d; }
