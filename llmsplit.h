@@ -142,11 +142,12 @@
    WHAT IS IN HERE, top to bottom
 
        the public API      common (status, errors, allocator, logger, buffer); the client; the
-                           config; JSON; HTTP; providers; picking; the mirror pool; records
+                           config; JSON (and YAML); HTTP; providers; picking; the mirror pool;
+                           records
        building blocks     the pieces the client is made of (URL and HTTP response parsers, SSE,
                            hashing, health windows), for tests, fuzzers and other clients
-       implementation      in layers, each knowing only the ones before it: common, json, http,
-                           providers, split, mirror pool, records, client
+       implementation      in layers, each knowing only the ones before it: common, json (and
+                           yaml), http, providers, split, mirror pool, records, client
        license             at the end
 */
 #ifndef LLMSPLIT_H
@@ -3361,8 +3362,8 @@ static int llmsplit__y_word(const char *s, size_t n) {
     return 0;
 }
 
-/* An integer in base b from the digits at [a, e) ('_' skipped): 1 written, 0 not an integer
-   (so text), -1 refused. */
+/* An integer in base b from the digits at [a, e) ('_' skipped): 1 when they are one (written,
+   or refused with the error set), 0 when they are not (so the scalar is text). */
 static int llmsplit__y_int(llmsplit__yaml *y, const char *at, const char *a, const char *e, unsigned b, int neg, int key) {
     uint64_t v = 0;
     int digits = 0, big = 0;
@@ -3375,11 +3376,10 @@ static int llmsplit__y_int(llmsplit__yaml *y, const char *at, const char *a, con
         v = v * b + d;
         digits++;
     }
-    if (key) return llmsplit__y_fail(y, at, "a key YAML reads as a number, boolean, null or date: quote it"), -1;
-    if (!digits) return llmsplit__y_fail(y, at, "a number without digits: quote it for text"), -1;
-    if (big || v > (uint64_t)INT64_MAX + (unsigned)neg)
-        return llmsplit__y_fail(y, at, "an integer beyond 64 bits: quote it for text"), -1;
-    llmsplit_json_write_int(&y->w, neg ? (int64_t)(0 - v) : (int64_t)v);
+    if (key) llmsplit__y_fail(y, at, "a key YAML reads as a number, boolean, null or date: quote it");
+    else if (!digits) llmsplit__y_fail(y, at, "a number without digits: quote it for text");
+    else if (big || v > (uint64_t)INT64_MAX + (unsigned)neg) llmsplit__y_fail(y, at, "an integer beyond 64 bits: quote it for text");
+    else llmsplit_json_write_int(&y->w, neg ? (int64_t)(0 - v) : (int64_t)v);
     return 1;
 }
 
@@ -3389,7 +3389,7 @@ static int llmsplit__y_int(llmsplit__yaml *y, const char *at, const char *a, con
 static int llmsplit__y_resolve(llmsplit__yaml *y, const char *at, int key) {
     char *s = y->t.data, *e = s + y->t.len, *q, *i1, *o;
     const char *msg = "a key YAML reads as a number, boolean, null or date: quote it";
-    int neg, word = 0, r, i, v[3], len[3];
+    int neg, word = 0, i, v[3], len[3];
     unsigned base = 0;
     double d;
     if (!y->t.len || (y->t.len == 1 && *s == '~') || (word = llmsplit__y_word(s, y->t.len)) != 0) {
@@ -3411,11 +3411,7 @@ static int llmsplit__y_resolve(llmsplit__yaml *y, const char *at, int key) {
     for (i1 = q; i1 < e && (llmsplit__is_digit((unsigned char)*i1) || *i1 == '_'); i1++) {}
     if (e - q > 2 && *q == '0' && (q[1] == 'x' || q[1] == 'b')) base = q[1] == 'x' ? 16 : 2, q += 2;  /* 0x1F, 0b101 */
     else if (i1 == e && q < e && *q != '_') base = *q == '0' && e - q > 1 ? 8 : 10;                      /* 10, 1_000, 017 */
-    if (base) {
-        r = llmsplit__y_int(y, at, q, e, base, neg, key);
-        if (r) return r > 0;
-        goto text;
-    }
+    if (base && llmsplit__y_int(y, at, q, e, base, neg, key)) return !y->msg;
     if (*i1 == '.' && (q < i1 ? *q != '_' : q == s && llmsplit__is_digit((unsigned char)i1[1]))) {    /* 1.5, .5, 1., 2.5e-7 */
         for (q = i1 + 1; q < e && (llmsplit__is_digit((unsigned char)*q) || *q == '_'); q++) {}
         if (e - q > 2 && (*q | 0x20) == 'e' && (q[1] == '+' || q[1] == '-'))
