@@ -21,11 +21,11 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 SAN_TESTS:= $(patsubst tests/%.c,$(BUILD)/san/%,$(wildcard tests/test_*.c))
 # the tests that run threads also run under ThreadSanitizer
-THREADED := test_http test_tls test_mock test_pool test_client test_oncall test_records test_json
+THREADED := test_http test_tls test_mock test_pool test_client test_oncall test_records test_judge test_json
 TSAN_TESTS:= $(patsubst %,$(BUILD)/san/%_tsan,$(filter $(THREADED),$(patsubst tests/%.c,%,$(wildcard tests/test_*.c))))
 HDR      := llmsplit.h
 
-.PHONY: all deps bench-deps test-deps variants install-check footprint test sanitize conformance bench demo install uninstall clean check-header check-tools fuzz
+.PHONY: all deps bench-deps test-deps variants install-check footprint test sanitize conformance bench demo demo-live install uninstall clean check-header check-tools fuzz
 
 all: deps $(TOOL) $(EXAMPLES)
 
@@ -42,9 +42,16 @@ bench-deps:
 # relocate, ~0.4 ms a run) and an installed copy needs nothing but libc.
 TOOL_LIBS := -Wl,-Bstatic -lbearssl -Wl,-Bdynamic -lpthread -lm
 
-$(BUILD)/llmsplit: tools/llmsplit.c $(wildcard tools/*.c tools/*.h) $(HDR) | deps
+# The dashboard's page is real files in tools/ui/, carried inside the tool as arrays in a
+# generated header (tools/embed.sh: od and sed).
+UI_ASSETS := tools/ui/index.html tools/ui/app.css tools/ui/app.js
+$(BUILD)/ui_assets.h: $(UI_ASSETS) tools/embed.sh
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(TOOL_LIBS)
+	sh tools/embed.sh $@ $(UI_ASSETS)
+
+$(BUILD)/llmsplit: tools/llmsplit.c $(wildcard tools/*.c tools/*.h) $(HDR) $(BUILD)/ui_assets.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) -I$(BUILD) -o $@ $< $(TOOL_LIBS)
 
 $(BUILD)/examples/%: examples/%.c $(HDR) | deps
 	@mkdir -p $(@D)
@@ -82,18 +89,19 @@ check-header: | deps
 	$(CXX) -std=c++11 $(WARN) -fsyntax-only $(BUILD)/hdr.cpp
 
 # Each file of the tool compiles on its own (the unity build would hide a missing include).
-check-tools: | deps
+check-tools: $(BUILD)/ui_assets.h | deps
 	@set -e; for f in tools/*.c; do \
-	  echo "$(CC) -std=c99 -fsyntax-only $$f"; $(CC) -std=c99 $(WARN) -fsyntax-only $$f; \
-	  if command -v clang >/dev/null 2>&1; then clang -std=c99 $(WARN) -fsyntax-only $$f; fi; done
+	  echo "$(CC) -std=c99 -fsyntax-only $$f"; $(CC) -std=c99 $(WARN) -I$(BUILD) -fsyntax-only $$f; \
+	  if command -v clang >/dev/null 2>&1; then clang -std=c99 $(WARN) -I$(BUILD) -fsyntax-only $$f; fi; done
 
 # what the tests use besides the build: a real TLS server (openssl s_server), a real nginx
-# to compare sticky picks with, scipy to check the report's statistics against and PyYAML to
-# check the YAML reader against; without them those tests are skipped with the reason
+# to compare sticky picks with, scipy to check the report's statistics against, PyYAML to check
+# the YAML reader against, chromium to use the dashboard as a person would, curl for the gateway;
+# without them those tests are skipped with the reason
 test-deps:
 	@sh tools/deps.sh --optional openssl:/usr/bin/openssl nginx-light:/usr/sbin/nginx \
 	    python3-scipy:/usr/lib/python3/dist-packages/scipy/__init__.py \
-	    python3-yaml:/usr/lib/python3/dist-packages/yaml/__init__.py
+	    python3-yaml:/usr/lib/python3/dist-packages/yaml/__init__.py chromium:/usr/bin/chromium curl:/usr/bin/curl
 
 test: all check-header check-tools test-deps $(TESTS)
 	@sh tests/run $(BUILD)/tests
@@ -177,6 +185,10 @@ fuzz: | deps
 
 demo: all
 	@sh examples/demo.sh $(BUILD)
+
+# the dashboard with an experiment running behind it, until Ctrl-C
+demo-live: all
+	@sh examples/demo_live.sh $(BUILD)
 
 install: $(TOOL)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -45,6 +45,12 @@
        llmsplit_result_free(&res);            -- also after a failure
        llmsplit_client_destroy(client);       -- waits (up to drain_ms) for silent calls
 
+   A judge grades the answers in the background: with "judge": {"model": "eval", "arms": 0.1}
+   in router_settings, the eval group's model scores a tenth of each arm's answers (1..10, a
+   "score" record) and compares every mirrored pair, blind and in both orders (a "judgement"
+   record); "min_score": 5 in rollback takes out an arm whose scores fall below 5. The judge is
+   sent the conversation and the answers: its provider sees what the arms see.
+
    Without a config, one call does what LiteLLM's completion_with_split_tests does:
 
        const char *models[] = {"gpt-4", "huggingface/https://my-endpoint.example/"};
@@ -134,6 +140,10 @@
                                                    llmsplit_client_feedback (32 bytes each, plus
                                                    an 8-byte index slot per call; made at the
                                                    first call)
+       LLMSPLIT_JUDGE_MAX_PENDING       256        mirrored pairs waiting for their second
+                                                   answer before the judge sees them
+       LLMSPLIT_JUDGE_MAX_PENDING_BYTES 4 MiB      answer text those pairs hold; a pair beyond
+                                                   either limit is not judged (counted)
        LLMSPLIT_POOL_MAX_THREADS        256        workers of one mirror pool
        LLMSPLIT_POOL_MAX_QUEUE          1048576    waiting tasks of one mirror pool
 
@@ -320,7 +330,18 @@ typedef struct llmsplit_chat_response {
     double ttft_ms;               /* time to the first text delta when streaming, else -1 */
     int attempts;                 /* 1 + retries made */
     llmsplit_buf raw;             /* raw body of the final attempt when keep_raw */
+    double retry_after_s;         /* the provider's Retry-After (whole seconds) on the last attempt it
+                                     refused; 0 when it sent none */
+    int delivered;                /* a stream handed something to on_delta or on_event: another
+                                     attempt (a retry, a fallback) would repeat it to the caller */
 } llmsplit_chat_response;
+
+/* One request header: a name (an HTTP token) and a value (no CR or LF). Used by the HTTP layer's
+   requests and by the client desc's config_headers. */
+typedef struct llmsplit_http_header {
+    const char *name;
+    const char *value;
+} llmsplit_http_header;
 
 /* How the client (and the HTTP layer below it) connects: CA bundle, proxies, timeouts, the
    keep-alive pool. Zero fields are defaults. */
@@ -344,19 +365,31 @@ typedef struct llmsplit_http_desc {
     uint64_t max_body_bytes;      /* 0: LLMSPLIT_HTTP_MAX_BODY_BYTES */
 } llmsplit_http_desc;
 
-/* One result record: a call (primary or silent) or an event ("rollback", "config", "split",
-   "feedback").
+/* One result record: a call (primary, silent or judge) or an event ("rollback", "config",
+   "split", "feedback", "score", "judgement").
    Written as one JSON object per line; absent numbers are written as null. Keys never appear.
    A "split" event is written whenever a group's effective weights change - its config is loaded
    or reloaded, an arm is rolled back or comes back - before the first call they pick:
    {"event":"split","epoch":N,"group":G,"weights":{"MODEL #DEPLOYMENT":share,...}}, MODEL being
    the name sent upstream; each primary call then carries "split_epoch":N, so the expected share
-   of every arm is known exactly for a sample-ratio check, across reloads and rollbacks. */
+   of every arm is known exactly for a sample-ratio check, across reloads and rollbacks.
+   The judge (router_settings.judge) writes a call record with role "judge" for every judge call
+   (priced like any call; pair_id is the pair_id of the call or pair it judged; an answer that
+   holds no valid verdict makes it status "error", category response), then for a call it
+   scored {"event":"score","request_id":R,"metric":"judge_score","value":7,"judge_model":J,
+   "group":G,"deployment":N,"model":M} (R, G, N and M those of the scored call), and for a
+   mirrored pair it judged {"event":"judgement","pair_id":P,"winner":"primary"|"silent"|"tie",
+   "verdicts":[V1,V2],"consistent":B,"primary_model":M1,"silent_model":M2,"judge_model":J,
+   "primary_chars":N1,"silent_chars":N2}: V1 the judge's answer ("A", "B" or "tie") when the
+   primary's answer was shown as A, V2 when the silent one's was; consistent when both name the
+   same side (or both say tie); winner that side, else "tie"; the lengths in characters (UTF-8
+   code points) of the two answers, so a judge that favours long answers shows. */
 typedef struct llmsplit_record {
-    const char *event;            /* "call", "rollback", "config", "split" or "feedback" */
+    const char *event;            /* "call", "rollback", "config", "split", "feedback", "score"
+                                     or "judgement" */
     char ts[32];                  /* "2026-11-21T10:00:00.123Z" */
     char request_id[40], pair_id[40];
-    const char *role;             /* "primary" or "silent" */
+    const char *role;             /* "primary", "silent" or "judge" */
     int is_silent_experiment;
     const char *group;            /* the model group */
     const char *model;            /* the name sent upstream (prefix stripped) */
@@ -365,6 +398,8 @@ typedef struct llmsplit_record {
     int sticky;                   /* the arm came from the user key */
     const char *fallback_from;    /* upstream name of the arm first picked, when a fallback answered */
     int ok;                       /* status "ok" or "error" */
+    int client_closed;            /* status "client_closed" (not ok, not an error of the arm): the
+                                     caller's abort_flag stopped the call (llmsplit_request) */
     int http_status;              /* 0 when none */
     llmsplit_status code;         /* the category when not ok */
     const char *error;            /* the message when not ok; written as "category: message" */
@@ -387,6 +422,14 @@ typedef struct llmsplit_record {
        deployment, null when the call is not known (deployment < 0 here). */
     const char *metric;
     double value;
+    /* "score" events: metric "judge_score" and value as above. "score" and "judgement" events:
+       judge_model, the judge's model (the name sent upstream). "judgement" events: the rest. */
+    const char *judge_model;
+    const char *winner;           /* "primary", "silent" or "tie" */
+    const char *verdicts[2];      /* "A", "B" or "tie": primary shown as A, then silent shown as A */
+    int consistent;
+    const char *primary_model, *silent_model;
+    int64_t primary_chars, silent_chars;
 } llmsplit_record;
 
 /* What the client delivers for every record, besides the log file. */
@@ -404,7 +447,19 @@ typedef struct llmsplit_client_desc {
                                      and mirror_queue take effect at restart, drain_ms at once */
     const char *config_url;       /* or a URL polled in the background (ETag / If-None-Match):
                                      https://, or http:// to a loopback host */
-    int config_poll_ms;           /* 0: 1000 for a file, 30000 for a URL */
+    int config_poll_ms;           /* 0: 1000 for a file, 5000 for a URL (an unchanged config is a
+                                     304 answered from memory: a fleet can poll often) */
+    const char *config_api_key;   /* sent as "Authorization: Bearer KEY" with every config_url
+                                     request (a control plane that wants a key: llmsplit serve's
+                                     general_settings.config_read_key); NULL: none. Copied. It
+                                     goes to config_url's host only (redirects are never
+                                     followed) and never into a message, record or log line */
+    const llmsplit_http_header *config_headers; /* more headers for every config_url request
+                                     (num_config_headers of them), copied and kept as private
+                                     as config_api_key; not Host, Content-Length, Connection,
+                                     Transfer-Encoding, If-None-Match, nor Authorization
+                                     together with config_api_key */
+    int num_config_headers;
     int allow_insecure_config_url;/* DANGER: accept an http:// config_url to another host (a
                                      warning is logged); see Secrets in the RULES at the top */
     llmsplit_http_desc http;      /* CA file, insecure, proxies, connect timeout, ... */
@@ -436,8 +491,27 @@ typedef struct llmsplit_request {
     const char *params_json;      /* extra parameters (merged over the deployment's own) */
     const char *user;             /* sticky key: the same user gets the same arm; NULL or "": random */
     int stream;
+    /* Gets each piece of answer text as it streams in. Return nonzero to stop the call. */
     int (*on_delta)(const char *text, size_t len, void *user_data);
-    void *user_data;
+    void *user_data;              /* passed to on_delta and on_event */
+    /* Gets the provider's stream itself, event by event, as it arrives: data is one event's
+       JSON text exactly as the provider sent it (len bytes, not NUL-terminated) and event its
+       server-sent event name ("" when none; NULL for Ollama's JSON lines). What the events say
+       depends on the wire format of res->response.provider: OpenAI's chat.completion.chunk
+       objects for every OpenAI-compatible provider (so a gateway forwards them as they are),
+       Anthropic's message events, Ollama's lines. Only events read without error are handed
+       over (errors end the call instead); OpenAI's "[DONE]" and Anthropic's pings are not.
+       Return nonzero to stop the call. Once an event or a delta has been handed over the call
+       is neither retried nor sent to a fallback: the caller would get the answer twice. While
+       a callback runs, res (of llmsplit_client_chat) already holds request_id, pair_id, and
+       the group, model, deployment and response.provider of the arm that streams. */
+    int (*on_event)(const char *event, const char *data, size_t len, void *user_data);
+    /* Optional: when the int it points to becomes nonzero (another thread sets it: the program's
+       own client went away), the call stops within ~50 ms; the result and the record say
+       client_closed, and the call counts against no arm (neither errors nor rollback). */
+    const volatile int *abort_flag;
+    int group_required;           /* group must be a group of the config in use: a model string is
+                                     refused (LLMSPLIT_ERR_USAGE, res->unknown_group), not called */
 } llmsplit_request;
 
 typedef struct llmsplit_result {
@@ -452,6 +526,8 @@ typedef struct llmsplit_result {
     int mirrored;                 /* a copy went to a silent model */
     double cost_usd;              /* < 0 when unknown */
     char request_id[40], pair_id[40];
+    int unknown_group;            /* group_required and group is not a group of the config */
+    int client_closed;            /* the abort_flag stopped the call */
 } llmsplit_result;
 
 /* Sends one logical request: picks an arm of the group (sticky by user key or random), queues a
@@ -468,6 +544,13 @@ typedef struct llmsplit_client_stats {
     uint64_t mirrored, mirror_completed, mirror_failed, mirror_dropped_queue_full, mirror_abandoned_at_shutdown;
     uint64_t config_reloads, config_errors;
     uint64_t records_repaired;    /* records written with U+FFFD for text that was not valid UTF-8 */
+    /* The judge: judged counts the judgement and score records written; judge_failed the pairs
+       and calls not judged because a judge call failed or answered without a valid verdict;
+       judge_dropped the judge tasks refused by a full mirror queue; judge_dropped_held the
+       mirrored pairs left unjudged because holding their first answer would have passed
+       LLMSPLIT_JUDGE_MAX_PENDING pairs or LLMSPLIT_JUDGE_MAX_PENDING_BYTES bytes. Judge tasks
+       abandoned at shutdown count in mirror_abandoned_at_shutdown. */
+    uint64_t judged, judge_failed, judge_dropped, judge_dropped_held;
 } llmsplit_client_stats;
 LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *client);
 
@@ -479,9 +562,31 @@ LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *cl
    kept). Thread-safe. */
 LLMSPLIT_API llmsplit_status llmsplit_client_reopen_log(llmsplit_client *client, llmsplit_error *err);
 
-/* Waits until no silent call is queued or running, up to timeout_ms (< 0: forever): LLMSPLIT_OK
-   when idle, LLMSPLIT_ERR_BUSY when silent calls were still queued or running at the timeout.
-   For tools and tests that want every record written before reading the log. */
+/* Reads the config again now (the file, or the URL), without waiting for the watcher: for a
+   program that reloads on a signal such as SIGHUP (the library installs no handler, so the
+   handler sets a flag and the program calls this outside it). A text that parses to the config
+   in use changes nothing; a new one is installed as a watched change is (records, health kept).
+   LLMSPLIT_OK when the config in use is the file's (or the URL's) now; LLMSPLIT_ERR_CONFIG with
+   the reason when it cannot be read or is refused (the last good config keeps serving, and the
+   refusal is logged and recorded as the watcher's are); LLMSPLIT_ERR_USAGE for a client given
+   its config as text. Thread-safe: waits for a check the watcher has in progress. */
+LLMSPLIT_API llmsplit_status llmsplit_client_reload(llmsplit_client *client, llmsplit_error *err);
+
+/* Installs the config text (len bytes) now, for a program that is itself the source of its
+   clients' config (a control plane that edits it, then writes the file): parsed and validated
+   like a file, and installed as a reload is (health and cooldowns of the arms that stay kept; a
+   "config" record "reloaded from SOURCE", source NULL meaning "text"). For a client that follows
+   a file or a URL, the text counts as read from there: the same text read there later is no
+   reload and writes no record, so install first, then write the file. LLMSPLIT_OK when the text
+   is in use now (also when it was already); LLMSPLIT_ERR_CONFIG with the key path when it is
+   refused (the config in use stays, and the refusal is logged and recorded); LLMSPLIT_ERR_USAGE
+   for a missing client or text. Thread-safe: one reload at a time, the watcher's included. */
+LLMSPLIT_API llmsplit_status llmsplit_client_reload_text(llmsplit_client *client, const char *text, size_t len,
+                                                         const char *source, llmsplit_error *err);
+
+/* Waits until no silent call or judge call is queued or running, up to timeout_ms (< 0:
+   forever): LLMSPLIT_OK when idle, LLMSPLIT_ERR_BUSY when some were still queued or running at
+   the timeout. For tools and tests that want every record written before reading the log. */
 LLMSPLIT_API llmsplit_status llmsplit_client_wait_mirrors(llmsplit_client *client, int timeout_ms);
 
 /* Attaches a number to an earlier call: request_id is its llmsplit_result.request_id, metric a
@@ -553,7 +658,20 @@ typedef struct llmsplit_rollback_settings {
     char feedback_metric[65];
     double feedback_min_mean;
     int feedback_min_count;
+    /* router_settings.rollback.min_score: the mean of the last `window` judge scores of a
+       deployment's calls (router_settings.judge.arms) below this trips it; 0: off. */
+    double min_score;
 } llmsplit_rollback_settings;
+
+/* The judge (router_settings.judge): a model that compares the answers of mirrored pairs and
+   scores the answers of the split's arms, in the background. */
+typedef struct llmsplit_judge_settings {
+    const char *model;        /* a group of this config or a model string; NULL: no judge */
+    double pairs;             /* share of mirrored pairs judged (default 1), sticky per user key */
+    double arms;              /* share of primary calls scored (default 0.1), drawn per call */
+    const char *criteria;     /* what a good answer is (default "correct, helpful and concise") */
+    double timeout_s;         /* per judge call; 0: the judge deployment's, else the router's */
+} llmsplit_judge_settings;
 
 /* One model_list entry (or one arm of the `split` shorthand). Every string stays valid until
    llmsplit_config_free and is NUL-terminated; none contains a NUL byte. */
@@ -603,9 +721,13 @@ typedef struct llmsplit_config {
     double timeout_s;         /* router_settings.timeout (default 600) */
     int drain_ms;             /* shutdown wait for silent calls (default 10000) */
     llmsplit_rollback_settings rollback;
+    llmsplit_judge_settings judge;
+    const char *master_key;   /* general_settings.master_key, for a gateway in front of the client
+                                 ("os.environ/NAME" read at load); NULL when absent or empty */
     /* private */
     void *llmsplit__blocks;
     llmsplit_allocator llmsplit__allocator;
+    void *llmsplit__ref;      /* the client's reference to it, when a client uses it */
 } llmsplit_config;
 
 /* Parses and validates a config: len bytes at json (no NUL needed) of JSON when the first
@@ -633,11 +755,17 @@ typedef struct llmsplit_config {
      max_p95_ms, cooldown_s}: window 0..LLMSPLIT_ROLLBACK_MAX_WINDOW, max_error_rate 0..1,
      max_p95_ms 0..86400000, 0 < cooldown_s <= 86400; a window needs a limit and a limit needs a
      window; feedback: {metric, min_mean, min_count}, all three, metric a name as for
-     llmsplit_client_feedback, min_mean finite, min_count 1..LLMSPLIT_ROLLBACK_MAX_WINDOW; no
-     other keys). Its other keys (LiteLLM's routing_strategy, redis_host, ...) are
-     ignored. No duration may exceed a day: a longer one is more often a typo than a wish.
-   - Other top-level keys (litellm_settings, general_settings, environment_variables, ...) are
-     ignored, so a LiteLLM proxy config loads unchanged. Nothing is taken from them.
+     llmsplit_client_feedback, min_mean finite, min_count 1..LLMSPLIT_ROLLBACK_MAX_WINDOW;
+     min_score 0..10, which needs a judge that scores arms; no other keys), judge ({model,
+     pairs, arms, criteria, timeout}: model, required, a group of this config or a model
+     string; pairs and arms 0..1; criteria a string of 1..1000 bytes; timeout seconds,
+     0 < timeout <= 86400; no other keys). Its other keys (LiteLLM's routing_strategy,
+     redis_host, ...) are ignored. No duration may exceed a day: a longer one is more often a
+     typo than a wish.
+   - "general_settings": master_key (a string, "os.environ/NAME" read now), the key a gateway
+     such as `llmsplit serve` asks its clients for. Its other keys are ignored.
+   - Other top-level keys (litellm_settings, environment_variables, ...) are ignored, so a
+     LiteLLM proxy config loads unchanged. Nothing is taken from them.
 
    Weights: within a group either every deployment has one or none has (then the split is
    uniform); not all 0. silent_model names a group of this config or is a model string: it
@@ -667,6 +795,15 @@ LLMSPLIT_API void llmsplit_config_free(llmsplit_config *cfg);
 
 /* The group with this name, or NULL (also for a NULL cfg or name). */
 LLMSPLIT_API const llmsplit_group *llmsplit_config_group(const llmsplit_config *cfg, const char *name);
+
+/* The config a client is using now, for programs that show it or check a name against it (a
+   gateway listing its groups). The config stays valid, unchanged, until it is handed back with
+   llmsplit_client_config_release, also when a reload installs another one meanwhile; release
+   every config acquired, from any thread. Cheap (a lock held for a counter) and thread-safe.
+   NULL for a NULL client. */
+LLMSPLIT_API const llmsplit_config *llmsplit_client_config_acquire(llmsplit_client *client);
+/* Hands back a config from llmsplit_client_config_acquire; NULL is fine. */
+LLMSPLIT_API void llmsplit_client_config_release(llmsplit_client *client, const llmsplit_config *cfg);
 
 /* ==== >>public: 4. json ================================================================== */
 
@@ -883,11 +1020,6 @@ LLMSPLIT_API void llmsplit_http_response_free(llmsplit_http_response *resp);
 
 typedef struct llmsplit_http llmsplit_http;
 
-typedef struct llmsplit_http_header {
-    const char *name;
-    const char *value;
-} llmsplit_http_header;
-
 typedef struct llmsplit_http_request {
     const char *method;           /* NULL: "POST" when there is a body, else "GET" */
     const char *url;
@@ -981,6 +1113,9 @@ typedef struct llmsplit_chat_request {
     int (*on_delta)(const char *text, size_t len, void *user_data);
     void *user_data;
     const volatile int *abort_flag; /* see llmsplit_http_request */
+    /* Receives each stream event as the provider sent it (see llmsplit_request.on_event).
+       Return nonzero to stop. */
+    int (*on_event)(const char *event, const char *data, size_t len, void *user_data);
 } llmsplit_chat_request;
 
 /* Sends a chat request through http (which owns connections and TLS) and fills resp (free it with
@@ -1339,6 +1474,7 @@ LLMSPLIT_API llmsplit_status llmsplit_pick_random(const double *weights, int n, 
 #define LLMSPLIT_ROLLBACK_ERROR_RATE 1
 #define LLMSPLIT_ROLLBACK_LATENCY 2
 #define LLMSPLIT_ROLLBACK_FEEDBACK 4
+#define LLMSPLIT_ROLLBACK_SCORE 8
 
 /* The last `window` primary results of one deployment and whether it is out. Rules:
    - nothing trips until the window is full (window results since the start or the last trip),
@@ -1372,6 +1508,11 @@ typedef struct llmsplit_health {
     double *feedback;         /* ring of feedback values */
     int feedback_count, feedback_next;
     double last_feedback_mean;/* mean of the feedback window that last tripped */
+    /* The score window (settings.window judge scores when settings.min_score is set), with the
+       same rules again. */
+    double *scores;           /* ring of judge scores */
+    int score_count, score_next;
+    double last_score_mean;   /* mean of the score window that last tripped */
 } llmsplit_health;
 
 /* Prepares h for these settings (copied); allocator may be NULL. A window of 0 (rollback off)
@@ -1395,6 +1536,12 @@ LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double laten
    last_feedback_mean), otherwise 0; always 0 with the feedback check off or a value that is
    not finite. Caller holds the lock. */
 LLMSPLIT_API int llmsplit_health_feedback(llmsplit_health *h, double value, int64_t now_ms);
+
+/* Records one judge score of a call this deployment answered. Returns 1 when it trips the
+   rollback (last_reason LLMSPLIT_ROLLBACK_SCORE, with last_score_mean: the mean of the last
+   settings.window scores fell below settings.min_score), otherwise 0; always 0 with the score
+   check off or a value that is not finite. Caller holds the lock. */
+LLMSPLIT_API int llmsplit_health_score(llmsplit_health *h, double value, int64_t now_ms);
 
 /* 1 when the deployment may get traffic at now_ms (not out, or its cooldown is over). */
 LLMSPLIT_API int llmsplit_health_available(const llmsplit_health *h, int64_t now_ms);
@@ -5895,7 +6042,7 @@ LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit
     resp->total_ms = llmsplit__now_msf() - t0;
     if (r != 1 && !err->code) llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "request failed");
     if (r != 1 && llmsplit__flag_set(req->abort_flag))
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "aborted (the caller is shutting down)");
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "aborted by the caller (abort_flag)");
     return r == 1 ? LLMSPLIT_OK : err->code;
 }
 
@@ -6362,7 +6509,7 @@ static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
     if (n) {
         if (!st->deltas++) st->resp->ttft_ms = llmsplit__now_msf() - st->t0;
         llmsplit_buf_append(&st->resp->text, out, n);
-        if (st->req->on_delta && st->req->on_delta(out, n, st->req->user_data) != 0) {
+        if (st->req->on_delta && (st->resp->delivered = 1) && st->req->on_delta(out, n, st->req->user_data) != 0) {
             llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the delta callback");
             st->failed = 1;
             rc = -1;
@@ -7201,6 +7348,16 @@ static int llmsplit__stream_json(llmsplit__stream *st, const char *event, const 
     }
     rc = st->wire->read_event(st, event, root);
     llmsplit_json_free(doc);
+    if (rc == 0 && st->req->on_event) {
+        /* the event as it came, once it is known to be no error; nothing can be taken back once
+           given (no retry, no fallback). A caller that has gone says so from the callback. */
+        st->resp->delivered = 1;
+        if (st->req->on_event(event, data, len, st->req->user_data) != 0) {
+            llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the event callback");
+            st->failed = 1;
+            rc = -1;
+        }
+    }
     return rc;
 }
 
@@ -7413,12 +7570,12 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     }
     if (code != LLMSPLIT_OK) {
         /* a stream that fails after text arrived cannot be replayed without duplicating it */
-        *retryable = code == LLMSPLIT_ERR_NETWORK && !st.deltas;
+        *retryable = code == LLMSPLIT_ERR_NETWORK && !st.deltas && !resp->delivered;
         goto out;
     }
     if (h.status >= 400 || (h.status != 200 && h.status >= 300)) {
         const llmsplit_buf *eb = req->stream ? &st.errbody : &h.body;
-        *retry_after = llmsplit__retry_after(&h);
+        resp->retry_after_s = *retry_after = llmsplit__retry_after(&h);
         llmsplit__provider_error(&resp->text.allocator, err, h.status, eb->data, eb->len, *retry_after, key);
         code = LLMSPLIT_ERR_PROVIDER;
         *retryable = h.status == 429 || h.status >= 500;
@@ -7600,10 +7757,12 @@ LLMSPLIT_API llmsplit_status llmsplit_chat_read_answer(const char *model, int st
 
 /* --- hashing and picking ------------------------------------------------------------------ */
 
-/* Seeds of the two hashes that must not correlate with the arm hash (seed 0): the re-pick of a
-   key whose arm is out, and mirror sampling. Any odd constants do. */
+/* Seeds of the hashes that must not correlate with the arm hash (seed 0) or each other: the
+   re-pick of a key whose arm is out, mirror sampling, and the sampling of mirrored pairs for the
+   judge (so its share of the mirrored pairs is its own rate). Any odd constants do. */
 #define LLMSPLIT__PICK_SEED_REPICK 0x9e3779b9u
 #define LLMSPLIT__PICK_SEED_SAMPLE 0x85ebca6bu
+#define LLMSPLIT__PICK_SEED_JUDGE 0xc2b2ae35u
 
 static uint32_t llmsplit__pick_murmur2(const unsigned char *p, size_t len, uint32_t seed) {
     const uint32_t m = 0x5bd1e995u;
@@ -7821,14 +7980,18 @@ LLMSPLIT_API llmsplit_status llmsplit_pick(const double *weights, const unsigned
                                      : LLMSPLIT__BAD_WEIGHTS);
 }
 
-LLMSPLIT_API int llmsplit_pick_sample(double rate, const char *key, size_t key_len, llmsplit_rng *rng) {
+static int llmsplit__sample(double rate, const char *key, size_t key_len, llmsplit_rng *rng, uint32_t seed) {
     if (rate >= 1.0) return 1;
     if (!(rate > 0.0)) return 0;
     if (key && key_len > 0) {
-        uint32_t h = llmsplit__pick_murmur2((const unsigned char *)key, key_len, LLMSPLIT__PICK_SEED_SAMPLE);
+        uint32_t h = llmsplit__pick_murmur2((const unsigned char *)key, key_len, seed);
         return (double)h < rate * 4294967296.0;
     }
     return rng ? llmsplit_rng_next(rng) < rate : 0;
+}
+
+LLMSPLIT_API int llmsplit_pick_sample(double rate, const char *key, size_t key_len, llmsplit_rng *rng) {
+    return llmsplit__sample(rate, key, key_len, rng, LLMSPLIT__PICK_SEED_SAMPLE);
 }
 
 /* --- config: memory ------------------------------------------------------------------------ */
@@ -8417,28 +8580,40 @@ static int llmsplit__cfg_fallbacks(llmsplit__cfgp *p, const llmsplit_json_val *f
     return 1;
 }
 
-/* router_settings.rollback.feedback: {"metric": NAME, "min_mean": X, "min_count": N}, all three. */
-static int llmsplit__cfg_rollback_feedback(llmsplit__cfgp *p, const llmsplit_json_val *fb) {
-    static const char *const keys[] = {"metric", "min_mean", "min_count"};
-    static const char base[] = "router_settings.rollback.feedback";
-    llmsplit_rollback_settings *s = &p->cfg->rollback;
-    llmsplit_json_iter it = llmsplit_json_iterate(fb);
-    const llmsplit_json_val *k, *m;
-    const char *ms;
-    size_t i, n;
-    int present = 0;
-    if (llmsplit_json_type_of(fb) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, base, "must be an object");
-    if (!llmsplit__cfg_no_dups(p, fb, base)) return 0;
+/* One of our own objects (rollback, its feedback, the judge): an object without repeated keys
+   and with only the keys listed (NULL-terminated). An unknown key here is a typo, not one of
+   LiteLLM's. */
+static int llmsplit__cfg_own(llmsplit__cfgp *p, const llmsplit_json_val *obj, const char *base,
+                             const char *const *keys) {
+    llmsplit_json_iter it = llmsplit_json_iterate(obj);
+    const llmsplit_json_val *k;
+    if (llmsplit_json_type_of(obj) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, base, "must be an object");
+    if (!llmsplit__cfg_no_dups(p, obj, base)) return 0;
     while (llmsplit_json_next(&it, &k, NULL)) {
+        char kp[192], expected[160];
+        size_t i, n, at = 0;
         const char *ks = llmsplit_json_str(k, &n);
         int known = 0;
-        for (i = 0; i < sizeof keys / sizeof keys[0]; i++) known |= llmsplit__cfg_key_is(k, keys[i]);
-        if (!known) {
-            char kp[192];
-            llmsplit__cfg_path(kp, sizeof kp, base, ks, n);
-            return llmsplit__cfg_fail(p, kp, "unknown key (expected metric, min_mean, min_count)");
-        }
+        for (i = 0; keys[i]; i++) known |= llmsplit__cfg_key_is(k, keys[i]);
+        if (known) continue;
+        for (i = 0; keys[i]; i++)
+            at += (size_t)snprintf(expected + at, sizeof expected - at, "%s%s", i ? ", " : "", keys[i]);
+        llmsplit__cfg_path(kp, sizeof kp, base, ks, n);
+        return llmsplit__cfg_fail(p, kp, "unknown key (expected %s)", expected);
     }
+    return 1;
+}
+
+/* router_settings.rollback.feedback: {"metric": NAME, "min_mean": X, "min_count": N}, all three. */
+static int llmsplit__cfg_rollback_feedback(llmsplit__cfgp *p, const llmsplit_json_val *fb) {
+    static const char *const keys[] = {"metric", "min_mean", "min_count", NULL};
+    static const char base[] = "router_settings.rollback.feedback";
+    llmsplit_rollback_settings *s = &p->cfg->rollback;
+    const llmsplit_json_val *m;
+    const char *ms;
+    size_t n;
+    int present = 0;
+    if (!llmsplit__cfg_own(p, fb, base, keys)) return 0;
     if (!(m = llmsplit__cfg_get(fb, "metric"))) return llmsplit__cfg_fail(p, base, "needs a metric");
     ms = llmsplit_json_str(m, &n);
     if (!ms || n == 0 || n > 64 || memchr(ms, 0, n))
@@ -8454,36 +8629,53 @@ static int llmsplit__cfg_rollback_feedback(llmsplit__cfgp *p, const llmsplit_jso
 }
 
 static int llmsplit__cfg_rollback(llmsplit__cfgp *p, const llmsplit_json_val *rb) {
-    static const char *const keys[] = {"window", "max_error_rate", "max_p95_ms", "cooldown_s", "feedback"};
+    static const char *const keys[] = {"window", "max_error_rate", "max_p95_ms", "cooldown_s", "feedback", "min_score", NULL};
     static const char base[] = "router_settings.rollback";
     llmsplit_rollback_settings *s = &p->cfg->rollback;
-    llmsplit_json_iter it = llmsplit_json_iterate(rb);
     const llmsplit_json_val *k;
-    if (llmsplit_json_type_of(rb) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, base, "must be an object");
-    if (!llmsplit__cfg_no_dups(p, rb, base)) return 0;
-    /* Our own object, unlike router_settings: an unknown key here is a typo, not LiteLLM's. */
-    while (llmsplit_json_next(&it, &k, NULL)) {
-        size_t i, n;
-        const char *ks = llmsplit_json_str(k, &n);
-        int known = 0;
-        for (i = 0; i < sizeof keys / sizeof keys[0]; i++) known |= llmsplit__cfg_key_is(k, keys[i]);
-        if (!known) {
-            char kp[192];
-            llmsplit__cfg_path(kp, sizeof kp, base, ks, n);
-            return llmsplit__cfg_fail(p, kp, "unknown key (expected window, max_error_rate, max_p95_ms, cooldown_s, feedback)");
-        }
-    }
+    if (!llmsplit__cfg_own(p, rb, base, keys)) return 0;
     if (!llmsplit__cfg_int(p, rb, base, "window", 0, LLMSPLIT_ROLLBACK_MAX_WINDOW, &s->window) ||
         !llmsplit__cfg_number(p, rb, base, "max_error_rate", 0.0, 0, 1.0, &s->max_error_rate, NULL) ||
         !llmsplit__cfg_number(p, rb, base, "max_p95_ms", 0.0, 0, LLMSPLIT__CFG_MAX_SECONDS * 1000.0, &s->max_p95_ms, NULL) ||
-        !llmsplit__cfg_number(p, rb, base, "cooldown_s", 0.0, 1, LLMSPLIT__CFG_MAX_SECONDS, &s->cooldown_s, NULL))
+        !llmsplit__cfg_number(p, rb, base, "cooldown_s", 0.0, 1, LLMSPLIT__CFG_MAX_SECONDS, &s->cooldown_s, NULL) ||
+        !llmsplit__cfg_number(p, rb, base, "min_score", 0.0, 0, 10.0, &s->min_score, NULL))
         return 0;
     if ((k = llmsplit__cfg_get(rb, "feedback")) && !llmsplit__cfg_rollback_feedback(p, k)) return 0;
-    if (s->window > 0 && s->max_error_rate == 0.0 && s->max_p95_ms == 0.0)
-        return llmsplit__cfg_fail(p, base, "a window needs a limit: max_error_rate or max_p95_ms");
-    if (s->window == 0 && (s->max_error_rate > 0.0 || s->max_p95_ms > 0.0))
+    if (s->window > 0 && s->max_error_rate == 0.0 && s->max_p95_ms == 0.0 && s->min_score == 0.0)
+        return llmsplit__cfg_fail(p, base, "a window needs a limit: max_error_rate, max_p95_ms or min_score");
+    if (s->window == 0 && (s->max_error_rate > 0.0 || s->max_p95_ms > 0.0 || s->min_score > 0.0))
         return llmsplit__cfg_fail(p, "router_settings.rollback.window", "must be >= 1 when a limit is set");
     return 1;
+}
+
+/* router_settings.judge: {"model": M, "pairs": 0..1, "arms": 0..1, "criteria": TEXT, "timeout": S}. */
+static int llmsplit__cfg_judge(llmsplit__cfgp *p, const llmsplit_json_val *j) {
+    static const char *const keys[] = {"model", "pairs", "arms", "criteria", "timeout", NULL};
+    static const char base[] = "router_settings.judge";
+    llmsplit_judge_settings *s = &p->cfg->judge;
+    const char *m = NULL;
+    if (!llmsplit__cfg_own(p, j, base, keys)) return 0;
+    if (!llmsplit__cfg_get(j, "model")) return llmsplit__cfg_fail(p, base, "needs a model (a group of this config or a model string)");
+    if (!llmsplit__cfg_string(p, j, base, "model", 1, &m) ||
+        !llmsplit__cfg_number(p, j, base, "pairs", 0.0, 0, 1.0, &s->pairs, NULL) ||
+        !llmsplit__cfg_number(p, j, base, "arms", 0.0, 0, 1.0, &s->arms, NULL) ||
+        !llmsplit__cfg_string(p, j, base, "criteria", 1, &s->criteria) ||
+        !llmsplit__cfg_number(p, j, base, "timeout", 0.0, 1, LLMSPLIT__CFG_MAX_SECONDS, &s->timeout_s, NULL))
+        return 0;
+    if (strlen(s->criteria) > 1000) return llmsplit__cfg_fail(p, "router_settings.judge.criteria", "must be at most 1000 bytes");
+    if (!llmsplit_config_group(p->cfg, m) && !llmsplit__cfg_is_model_string(p->cfg, m))
+        return llmsplit__cfg_fail(p, "router_settings.judge.model", "'%.*s' is neither a model group of this config nor a model string (provider/name)",
+                                  llmsplit__fit(m, 60), m);
+    s->model = m;
+    return 1;
+}
+
+/* general_settings: only master_key is read (LiteLLM's many other settings are its own). */
+static int llmsplit__cfg_general(llmsplit__cfgp *p, const llmsplit_json_val *gs) {
+    static const char base[] = "general_settings";
+    if (llmsplit_json_type_of(gs) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, base, "must be an object");
+    if (!llmsplit__cfg_no_dups(p, gs, base)) return 0;
+    return llmsplit__cfg_env_string(p, gs, base, "master_key", &p->cfg->master_key);
 }
 
 static int llmsplit__cfg_router(llmsplit__cfgp *p, const llmsplit_json_val *rs) {
@@ -8502,13 +8694,16 @@ static int llmsplit__cfg_router(llmsplit__cfgp *p, const llmsplit_json_val *rs) 
         return 0;
     if ((v = llmsplit__cfg_get(rs, "fallbacks")) && !llmsplit__cfg_fallbacks(p, v)) return 0;
     if ((v = llmsplit__cfg_get(rs, "rollback")) && !llmsplit__cfg_rollback(p, v)) return 0;
+    if ((v = llmsplit__cfg_get(rs, "judge")) && !llmsplit__cfg_judge(p, v)) return 0;
+    if (cfg->rollback.min_score > 0.0 && !(cfg->judge.model && cfg->judge.arms > 0.0))
+        return llmsplit__cfg_fail(p, "router_settings.rollback.min_score", "needs a judge that scores arms (router_settings.judge with arms > 0)");
     return 1;
 }
 
 /* Builds the config from a parsed document; p->cfg is allocated and zeroed. */
 static int llmsplit__cfg_build(llmsplit__cfgp *p, const llmsplit_json_val *root) {
     llmsplit_config *cfg = p->cfg;
-    const llmsplit_json_val *list, *split, *rs;
+    const llmsplit_json_val *list, *split, *rs, *gs;
     size_t n_list = 0, n_split = 0, total;
     int *group_of = NULL, *fill, g, i;
     const char **params_key = NULL;
@@ -8555,6 +8750,7 @@ static int llmsplit__cfg_build(llmsplit__cfgp *p, const llmsplit_json_val *root)
     if (!llmsplit__cfg_weights(p, (int)n_list, params_key)) return 0;
     if (!llmsplit__cfg_silent(p, (int)n_list, params_key)) return 0;
     if (rs && !llmsplit__cfg_router(p, rs)) return 0;
+    if ((gs = llmsplit__cfg_get(root, "general_settings")) != NULL && !llmsplit__cfg_general(p, gs)) return 0;
     return 1;
 }
 
@@ -8615,6 +8811,9 @@ static llmsplit_config *llmsplit__config_parse_named(const char *json, size_t le
     cfg->timeout_s = 600.0;
     cfg->drain_ms = 10000;
     cfg->rollback.cooldown_s = 60.0;
+    cfg->judge.pairs = 1.0;
+    cfg->judge.arms = 0.1;
+    cfg->judge.criteria = "correct, helpful and concise";
 
     p.cfg = cfg;
     p.err = err;
@@ -8730,7 +8929,8 @@ static int llmsplit__health_init(llmsplit_health *h, const llmsplit_rollback_set
     h->allocator = llmsplit__allocator_or_default(a);
     if (!s || s->window < 0 || s->window > LLMSPLIT_ROLLBACK_MAX_WINDOW || !(s->max_error_rate >= 0.0) ||
         !(s->max_p95_ms >= 0.0) || !(s->cooldown_s >= 0.0) || s->feedback_min_count < 0 ||
-        s->feedback_min_count > LLMSPLIT_ROLLBACK_MAX_WINDOW || !llmsplit__finite(s->feedback_min_mean))
+        s->feedback_min_count > LLMSPLIT_ROLLBACK_MAX_WINDOW || !llmsplit__finite(s->feedback_min_mean) ||
+        !(s->min_score >= 0.0) || !llmsplit__finite(s->min_score))
         return 0;
     h->settings = *s;
     h->settings.feedback_metric[sizeof h->settings.feedback_metric - 1] = 0;
@@ -8739,12 +8939,16 @@ static int llmsplit__health_init(llmsplit_health *h, const llmsplit_rollback_set
         return 0;
     if (s->window == 0) return 1;
     w = (size_t)s->window;
-    /* One block: two arrays of doubles, then the flags. */
-    block = (char *)llmsplit__alloc(&h->allocator, w * (2 * sizeof(double) + 1));
+    /* One block: two arrays of doubles (three with scores), then the flags. */
+    block = (char *)llmsplit__alloc(&h->allocator, w * ((s->min_score > 0.0 ? 3 : 2) * sizeof(double) + 1));
     if (!block) return 0;
     h->latency_ms = (double *)(void *)block;
     h->scratch = h->latency_ms + w;
     h->failed = (unsigned char *)(h->scratch + w);
+    if (s->min_score > 0.0) {
+        h->scores = h->scratch + w;
+        h->failed = (unsigned char *)(h->scores + w);
+    }
     memset(h->failed, 0, w);
     return 1;
 }
@@ -8765,7 +8969,7 @@ LLMSPLIT_API void llmsplit_health_free(llmsplit_health *h) {
     if (!h) return;
     llmsplit__free(&h->allocator, h->latency_ms);
     llmsplit__free(&h->allocator, h->feedback);
-    h->feedback = NULL;
+    h->feedback = h->scores = NULL;
     h->latency_ms = h->scratch = NULL;
     h->failed = NULL;
 }
@@ -8787,6 +8991,7 @@ static void llmsplit__health_trip(llmsplit_health *h, int reason, int64_t now_ms
     h->last_reason = reason;
     h->count = h->next = h->errors = 0;
     h->feedback_count = h->feedback_next = 0;
+    h->score_count = h->score_next = 0;
 }
 
 LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double latency_ms, int64_t now_ms) {
@@ -8822,26 +9027,39 @@ LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double laten
     return 1;
 }
 
-LLMSPLIT_API int llmsplit_health_feedback(llmsplit_health *h, double value, int64_t now_ms) {
+/* Feedback and scores: value joins a ring of w values; once the ring is full, a mean below min
+   trips the arm (reason, the mean in *last). */
+static int llmsplit__health_mean(llmsplit_health *h, double *ring, int *count, int *next, int w, double value,
+                                 double min, double *last, int reason, int64_t now_ms) {
     double sum = 0.0;
-    int w, i;
-    if (!h || h->settings.feedback_min_count <= 0 || !h->feedback || !llmsplit__finite(value)) return 0;
-    w = h->settings.feedback_min_count;
+    int i;
+    if (!ring || w <= 0 || !llmsplit__finite(value)) return 0;
     if (h->out) {
         if (now_ms < h->out_until_ms) return 0; /* about calls the arm answered before its trip */
         h->out = 0;
     }
-    h->feedback[h->feedback_next] = value;
-    h->feedback_next = (h->feedback_next + 1) % w;
-    if (h->feedback_count < w) h->feedback_count++;
-    if (h->feedback_count < w) return 0;
+    ring[*next] = value;
+    *next = (*next + 1) % w;
+    if (*count < w) ++*count;
+    if (*count < w) return 0;
     /* summed afresh (at most LLMSPLIT_ROLLBACK_MAX_WINDOW values): a running sum drifts, and a
        drifted mean could trip an arm whose true mean sits exactly at the limit */
-    for (i = 0; i < w; i++) sum += h->feedback[i];
-    if (!(sum / w < h->settings.feedback_min_mean)) return 0;
-    h->last_feedback_mean = sum / w;
-    llmsplit__health_trip(h, LLMSPLIT_ROLLBACK_FEEDBACK, now_ms);
+    for (i = 0; i < w; i++) sum += ring[i];
+    if (!(sum / w < min)) return 0;
+    *last = sum / w;
+    llmsplit__health_trip(h, reason, now_ms);
     return 1;
+}
+
+LLMSPLIT_API int llmsplit_health_feedback(llmsplit_health *h, double value, int64_t now_ms) {
+    return h && llmsplit__health_mean(h, h->feedback, &h->feedback_count, &h->feedback_next,
+                                      h->settings.feedback_min_count, value, h->settings.feedback_min_mean,
+                                      &h->last_feedback_mean, LLMSPLIT_ROLLBACK_FEEDBACK, now_ms);
+}
+
+LLMSPLIT_API int llmsplit_health_score(llmsplit_health *h, double value, int64_t now_ms) {
+    return h && llmsplit__health_mean(h, h->scores, &h->score_count, &h->score_next, h->settings.window, value,
+                                      h->settings.min_score, &h->last_score_mean, LLMSPLIT_ROLLBACK_SCORE, now_ms);
 }
 
 LLMSPLIT_API int llmsplit_health_available(const llmsplit_health *h, int64_t now_ms) {
@@ -9303,7 +9521,7 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
             llmsplit_json_write_int(&w, r->split_epoch);
         }
         llmsplit__w_str_or_null(&w, "fallback_from", r->fallback_from);
-        llmsplit__w_str_or_null(&w, "status", r->ok ? "ok" : "error");
+        llmsplit__w_str_or_null(&w, "status", r->ok ? "ok" : r->client_closed ? "client_closed" : "error");
         llmsplit__w_int_or_null(&w, "http_status", r->http_status > 0 ? r->http_status : -1);
         if (r->ok || !r->error) {
             llmsplit__w_str_or_null(&w, "error", NULL);
@@ -9324,10 +9542,11 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
             llmsplit_json_write_string(&w, r->response, r->response_len);
         }
     } else {
-        int feedback = strcmp(r->event, "feedback") == 0;
-        if (r->group && !feedback) llmsplit__w_str_or_null(&w, "group", r->group);
-        if (r->model && !feedback) llmsplit__w_str_or_null(&w, "model", r->model);
-        if (feedback) {
+        int feedback = strcmp(r->event, "feedback") == 0, score = strcmp(r->event, "score") == 0;
+        int judgement = strcmp(r->event, "judgement") == 0, i;
+        if (r->group && !feedback && !score && !judgement) llmsplit__w_str_or_null(&w, "group", r->group);
+        if (r->model && !feedback && !score && !judgement) llmsplit__w_str_or_null(&w, "model", r->model);
+        if (feedback || score) {
             /* every key always there: group, deployment and model null for a call not known */
             llmsplit__w_str_or_null(&w, "request_id", r->request_id);
             llmsplit__w_str_or_null(&w, "metric", r->metric);
@@ -9336,9 +9555,27 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
                 llmsplit_json_write_int(&w, (int64_t)r->value); /* 1, not 1.0: as a person wrote it */
             else if (llmsplit__finite(r->value)) llmsplit_json_write_double(&w, r->value);
             else llmsplit_json_write_null(&w);
+            if (score) llmsplit__w_str_or_null(&w, "judge_model", r->judge_model);
             llmsplit__w_str_or_null(&w, "group", r->group);
             llmsplit__w_int_or_null(&w, "deployment", r->deployment);
             llmsplit__w_str_or_null(&w, "model", r->model);
+        }
+        if (judgement) {
+            llmsplit__w_str_or_null(&w, "pair_id", r->pair_id);
+            llmsplit__w_str_or_null(&w, "winner", r->winner);
+            llmsplit__w_key(&w, "verdicts");
+            llmsplit_json_write_begin_array(&w);
+            for (i = 0; i < 2; i++)
+                if (r->verdicts[i]) llmsplit_json_write_string(&w, r->verdicts[i], strlen(r->verdicts[i]));
+                else llmsplit_json_write_null(&w);
+            llmsplit_json_write_end_array(&w);
+            llmsplit__w_key(&w, "consistent");
+            llmsplit_json_write_bool(&w, r->consistent);
+            llmsplit__w_str_or_null(&w, "primary_model", r->primary_model);
+            llmsplit__w_str_or_null(&w, "silent_model", r->silent_model);
+            llmsplit__w_str_or_null(&w, "judge_model", r->judge_model);
+            llmsplit__w_int_or_null(&w, "primary_chars", r->primary_chars);
+            llmsplit__w_int_or_null(&w, "silent_chars", r->silent_chars);
         }
         if (strcmp(r->event, "rollback") == 0) {
             llmsplit__w_key(&w, "deployment");
@@ -9417,6 +9654,12 @@ LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, doub
 #ifndef LLMSPLIT_FEEDBACK_MAX_CALLS
 #define LLMSPLIT_FEEDBACK_MAX_CALLS 4096              /* primary calls remembered for feedback */
 #endif
+#ifndef LLMSPLIT_JUDGE_MAX_PENDING
+#define LLMSPLIT_JUDGE_MAX_PENDING 256                /* mirrored pairs waiting to be judged */
+#endif
+#ifndef LLMSPLIT_JUDGE_MAX_PENDING_BYTES
+#define LLMSPLIT_JUDGE_MAX_PENDING_BYTES (4u * 1024u * 1024u) /* answer text those pairs hold */
+#endif
 
 /* A primary call remembered for llmsplit_client_feedback: its id (the 128 bits of the hex text),
    the deployment that answered and that arm's identity, so feedback given after a reload still
@@ -9448,6 +9691,22 @@ typedef struct llmsplit__cfgref {
     int refs;
 } llmsplit__cfgref;
 
+typedef struct llmsplit__pair llmsplit__pair;
+typedef struct llmsplit__mirror llmsplit__mirror;
+
+/* The judge is reached only through these, which llmsplit_client_create sets: the one-call form
+   (which has no judge) makes its clients without them, so a program that only splits links none
+   of the judge's code. */
+typedef struct llmsplit__judge_hooks {
+    /* a primary call is answered (after its record) */
+    void (*primary)(llmsplit_client *c, const llmsplit__cfgref *ref, const llmsplit_request *req,
+                    const llmsplit_result *res, const llmsplit_record *r, llmsplit__pair *pair);
+    /* the silent call of a judged pair is answered (ok), failed, or will never run */
+    void (*silent)(llmsplit__mirror *m, int ok, const char *text, size_t len, const char *model,
+                   const volatile int *abort_flag);
+} llmsplit__judge_hooks;
+static const llmsplit__judge_hooks *llmsplit__judge_on(void);
+
 struct llmsplit_client {
     llmsplit_allocator allocator;
     llmsplit_logger logger;
@@ -9463,6 +9722,9 @@ struct llmsplit_client {
     llmsplit_rng rng;
     int64_t epoch_base, epochs;   /* split epochs: a random base, and how many were handed out */
     char *config_file, *config_url;
+    llmsplit_http_header *config_headers; /* config_api_key's Authorization, then config_headers:
+                                     one block with their strings, never logged */
+    int num_config_headers;
     int poll_ms;
     struct stat file_stat;        /* of the loaded file, to notice changes */
     char etag[256];
@@ -9474,6 +9736,7 @@ struct llmsplit_client {
     int watcher_running;
 #endif
     int stop;                     /* atomic: the watcher should end */
+    llmsplit__mutex reload_lock;  /* one check of the file or URL at a time (watcher, reload) */
     int log_fd;
     llmsplit__mutex log_lock;     /* log_fd, log_id, next_log_check_ms */
     char *log_path;
@@ -9484,6 +9747,9 @@ struct llmsplit_client {
     void *user_data;
     llmsplit_client_stats stats;
     llmsplit__fb_table fb;        /* under lock */
+    const llmsplit__judge_hooks *judge; /* NULL: no judging (the one-call form) */
+    int pairs_pending;            /* under lock: mirrored pairs waiting to be judged */
+    size_t pairs_held;            /* under lock: bytes of answer text they hold */
 };
 
 /* 128 random bits in hex, 32 bits per draw (a draw has 53). */
@@ -9706,6 +9972,7 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
     if (!ref) goto nomem;
     ref->cfg = cfg;
     ref->refs = 1;
+    cfg->llmsplit__ref = ref;
     ref->seen = NULL;
     ref->group_epoch = NULL;
     ref->arm = NULL;
@@ -9793,7 +10060,11 @@ static int llmsplit__same_config(const llmsplit_config *a, const llmsplit_config
         a->drain_ms != b->drain_ms || x->window != y->window || x->max_error_rate != y->max_error_rate ||
         x->max_p95_ms != y->max_p95_ms || x->cooldown_s != y->cooldown_s ||
         strcmp(x->feedback_metric, y->feedback_metric) != 0 || x->feedback_min_mean != y->feedback_min_mean ||
-        x->feedback_min_count != y->feedback_min_count)
+        x->feedback_min_count != y->feedback_min_count || x->min_score != y->min_score ||
+        !llmsplit__same_str(a->judge.model, b->judge.model) || a->judge.pairs != b->judge.pairs ||
+        a->judge.arms != b->judge.arms || !llmsplit__same_str(a->judge.criteria, b->judge.criteria) ||
+        a->judge.timeout_s != b->judge.timeout_s ||
+        !llmsplit__same_str(a->master_key, b->master_key))
         return 0;
     for (i = 0; i < a->num_deployments; i++)
         if (!llmsplit__same_deployment(&a->deployments[i], &b->deployments[i])) return 0;
@@ -9818,6 +10089,7 @@ static void llmsplit__health_carry(llmsplit_health *to, const llmsplit_health *f
     to->last_error_rate = from->last_error_rate;
     to->last_p95_ms = from->last_p95_ms;
     to->last_feedback_mean = from->last_feedback_mean;
+    to->last_score_mean = from->last_score_mean;
     if (to->feedback && from->feedback && to->settings.feedback_min_count == from->settings.feedback_min_count &&
         strcmp(to->settings.feedback_metric, from->settings.feedback_metric) == 0) {
         memcpy(to->feedback, from->feedback, (size_t)from->settings.feedback_min_count * sizeof(double));
@@ -9830,6 +10102,10 @@ static void llmsplit__health_carry(llmsplit_health *to, const llmsplit_health *f
     to->count = from->count;
     to->next = from->next;
     to->errors = from->errors;
+    if (!to->scores || !from->scores) return;
+    memcpy(to->scores, from->scores, (size_t)from->settings.window * sizeof(double));
+    to->score_count = from->score_count;
+    to->score_next = from->score_next;
 }
 
 /* For each deployment of the new config, the same arm in the old one, or -1. The same position
@@ -9910,15 +10186,25 @@ static void llmsplit__config_rejected(llmsplit_client *c, const llmsplit_error *
 }
 
 /* A config text read from the file or the URL after the first: parsed and installed unless it is
-   the text in use or the one last refused. */
-static void llmsplit__reload(llmsplit_client *c, const char *text, size_t len, const char *source) {
+   the text in use or the one last refused. 1 when the text in use is this one now; 0 when it
+   was refused (out_err, may be NULL, gets why). */
+static int llmsplit__reload(llmsplit_client *c, const char *text, size_t len, const char *source, llmsplit_error *out_err) {
     uint64_t hash = llmsplit__text_hash(text, len);
     llmsplit_config *cfg;
     llmsplit_error err;
-    if (hash == c->text_hash || hash == c->refused_hash) return;
+    if (hash == c->text_hash) return 1;
+    if (hash == c->refused_hash) {
+        if (out_err) llmsplit__set_error(out_err, LLMSPLIT_ERR_CONFIG, "the config from %s was refused; the last good one keeps serving", source);
+        return 0;
+    }
     cfg = llmsplit__config_parse(text, len, &c->allocator, &c->stop, &err);
-    if (cfg) llmsplit__swap(c, cfg, hash, source);
-    else llmsplit__config_rejected(c, &err, hash, source);
+    if (cfg) {
+        llmsplit__swap(c, cfg, hash, source);
+        return 1;
+    }
+    llmsplit__config_rejected(c, &err, hash, source);
+    if (out_err) *out_err = err;
+    return 0;
 }
 
 static int llmsplit__stat_changed(const struct stat *a, const struct stat *b) {
@@ -9929,20 +10215,29 @@ static int llmsplit__stat_changed(const struct stat *a, const struct stat *b) {
            0;
 }
 
-/* Reloads the config file when it changed since it was loaded. */
-static void llmsplit__check_file(llmsplit_client *c) {
+/* Reloads the config file when it changed since it was loaded (or, with force, whatever its
+   stat says). 1 when the config in use is the file's; 0 with out_err (may be NULL) filled. */
+static int llmsplit__check_file(llmsplit_client *c, int force, llmsplit_error *out_err) {
     struct stat st;
     llmsplit_error err;
     char *text;
     size_t n;
-    if (stat(c->config_file, &st) != 0 || !llmsplit__stat_changed(&st, &c->file_stat)) return;
-    c->file_stat = st;
+    int ok;
+    if (stat(c->config_file, &st) != 0) {
+        if (!force) return 1;
+    } else if (!llmsplit__stat_changed(&st, &c->file_stat) && !force) {
+        return 1;
+    } else {
+        c->file_stat = st;
+    }
     if (!(text = llmsplit__config_read(c->config_file, &c->allocator, &n, &err))) {
         llmsplit__config_rejected(c, &err, 0, c->config_file);
-        return;
+        if (out_err) *out_err = err;
+        return 0;
     }
-    llmsplit__reload(c, text, n, c->config_file);
+    ok = llmsplit__reload(c, text, n, c->config_file, out_err);
     llmsplit__free(&c->allocator, text);
+    return ok;
 }
 
 /* A URL as logs and records show it: without user information, query and fragment, which is
@@ -9957,7 +10252,7 @@ static void llmsplit__url_for_log(char *out, size_t cap, const char *url) {
 
 /* Fetches the config URL; 304 or an error keep the current config. */
 static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error *out_err) {
-    llmsplit_http_header hd[1];
+    llmsplit_http_header hd_local[8], *hd = hd_local;
     llmsplit_http_request rq;
     llmsplit_http_response resp;
     llmsplit_error err;
@@ -9969,26 +10264,40 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
     rq.url = c->config_url;
     rq.timeout_ms = 30000;
     rq.abort_flag = &c->stop;
+    if (c->num_config_headers >= (int)(sizeof hd_local / sizeof hd_local[0]) &&
+        !(hd = (llmsplit_http_header *)llmsplit__alloc(&c->allocator, (size_t)(c->num_config_headers + 1) * sizeof *hd))) {
+        llmsplit__set_error(&err, LLMSPLIT_ERR_NOMEM, "out of memory");
+        if (out_err) *out_err = err;
+        return;
+    }
+    if (c->num_config_headers) memcpy(hd, c->config_headers, (size_t)c->num_config_headers * sizeof *hd);
+    rq.headers = hd;
+    rq.num_headers = c->num_config_headers;
     if (c->etag[0]) {
-        hd[0].name = "If-None-Match";
-        hd[0].value = c->etag;
-        rq.headers = hd;
-        rq.num_headers = 1;
+        hd[rq.num_headers].name = "If-None-Match";
+        hd[rq.num_headers++].value = c->etag;
     }
     if (llmsplit_http_send(c->http, &rq, &resp, &err) != LLMSPLIT_OK || (resp.status != 200 && resp.status != 304)) {
-        if (resp.status && !err.code) llmsplit__set_error(&err, LLMSPLIT_ERR_CONFIG, "config_url answered HTTP %d", resp.status);
-        if (initial && out_err) *out_err = err;
-        else if (!llmsplit__flag_set(&c->stop))
+        if (resp.status && !err.code)
+            llmsplit__set_error(&err, LLMSPLIT_ERR_CONFIG, "config_url answered HTTP %d%s", resp.status,
+                                resp.status == 401 || resp.status == 403
+                                    ? (c->num_config_headers ? " (is config_api_key the key it wants?)"
+                                                             : " (it wants a key: set config_api_key)")
+                                    : "");
+        if (hd != hd_local) llmsplit__free(&c->allocator, hd);
+        if (out_err) *out_err = err;
+        if (!initial && !llmsplit__flag_set(&c->stop))
             llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "config: cannot fetch %s: %s", shown, err.message);
         llmsplit_http_response_free(&resp);
         return;
     }
+    if (hd != hd_local) llmsplit__free(&c->allocator, hd);
     if (resp.status == 200) {
         size_t n;
         const char *etag = llmsplit_http_get_header(&resp, "etag", &n);
         const char *body = resp.body.data ? resp.body.data : "";
         if (!initial) {
-            llmsplit__reload(c, body, resp.body.len, shown);
+            llmsplit__reload(c, body, resp.body.len, shown, out_err);
         } else if ((cfg = llmsplit__config_parse(body, resp.body.len, &c->allocator, &c->stop, &err)) != NULL) {
             c->text_hash = llmsplit__text_hash(body, resp.body.len);
             c->cur = llmsplit__cfgref_new(c, cfg, out_err);
@@ -10020,8 +10329,10 @@ static void *llmsplit__watcher_main(void *arg) {
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
         if (llmsplit__now_ms() < next) continue;
-        if (c->config_file) llmsplit__check_file(c);
+        llmsplit__lock(&c->reload_lock);
+        if (c->config_file) llmsplit__check_file(c, 0, NULL);
         else if (c->config_url) llmsplit__check_url(c, 0, NULL);
+        llmsplit__unlock(&c->reload_lock);
         next = llmsplit__now_ms() + c->poll_ms;
     }
     return NULL;
@@ -10055,7 +10366,79 @@ static int llmsplit__config_url_ok(const llmsplit_client_desc *d, llmsplit_error
     return 1;
 }
 
-static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc, llmsplit_error *err) {
+/* Copies s with its NUL to p; returns the byte after the NUL. */
+static char *llmsplit__copy_z(char *p, const char *s) {
+    size_t n = strlen(s) + 1;
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* config_api_key and config_headers, checked and copied into one block (the headers, then their
+   strings). A value may be a key: messages name the header, never its value. */
+static int llmsplit__config_headers(llmsplit_client *c, const llmsplit_client_desc *d, llmsplit_error *err) {
+    static const char *const owned[] = {"host", "content-length", "connection", "transfer-encoding", "if-none-match"};
+    int i, k, n = d->num_config_headers + (d->config_api_key != NULL), at = 0;
+    size_t bytes;
+    char *p;
+    if (d->num_config_headers < 0 || (d->num_config_headers > 0 && !d->config_headers)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: num_config_headers without config_headers");
+        return 0;
+    }
+    if (!n) return 1;
+    if (!d->config_url) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_api_key and config_headers go with config_url");
+        return 0;
+    }
+    bytes = (size_t)n * sizeof(llmsplit_http_header) + (d->config_api_key ? strlen(d->config_api_key) + 8 : 0);
+    for (i = 0; i < d->num_config_headers; i++) {
+        const char *name = d->config_headers[i].name, *value = d->config_headers[i].value ? d->config_headers[i].value : "";
+        for (k = 0; name && name[k] && llmsplit__tchar((unsigned char)name[k]); k++) {}
+        if (!name || !name[0] || name[k]) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_headers[%d]: the name must be an HTTP token", i);
+            return 0;
+        }
+        for (k = 0; k < (int)(sizeof owned / sizeof owned[0]); k++)
+            if (strcasecmp(name, owned[k]) == 0) {
+                llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_headers[%d]: %.40s is written by the client", i, name);
+                return 0;
+            }
+        if (d->config_api_key && strcasecmp(name, "authorization") == 0) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_headers[%d]: Authorization is config_api_key's", i);
+            return 0;
+        }
+        if (!llmsplit__header_ok(value)) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_headers[%d]: CR or LF in the value of %.40s", i, name);
+            return 0;
+        }
+        bytes += strlen(name) + strlen(value) + 2;
+    }
+    if (d->config_api_key && (!d->config_api_key[0] || !llmsplit__header_ok(d->config_api_key))) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_api_key is empty or has a CR or LF");
+        return 0;
+    }
+    if (!(c->config_headers = (llmsplit_http_header *)llmsplit__alloc(&c->allocator, bytes))) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    p = (char *)(c->config_headers + n);
+    if (d->config_api_key) {
+        c->config_headers[at].name = "Authorization";
+        c->config_headers[at++].value = p;
+        memcpy(p, "Bearer ", 7);
+        p = llmsplit__copy_z(p + 7, d->config_api_key);
+    }
+    for (i = 0; i < d->num_config_headers; i++, at++) {
+        c->config_headers[at].name = p;
+        p = llmsplit__copy_z(p, d->config_headers[i].name);
+        c->config_headers[at].value = p;
+        p = llmsplit__copy_z(p, d->config_headers[i].value ? d->config_headers[i].value : "");
+    }
+    c->num_config_headers = n;
+    return 1;
+}
+
+static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc, const llmsplit__judge_hooks *judge,
+                                                llmsplit_error *err) {
     llmsplit_client_desc d;
     llmsplit_client *c;
     llmsplit_config *cfg = NULL;
@@ -10081,17 +10464,20 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     c->logger = d.logger;
     c->log_fd = -1;
     c->keep_responses = d.keep_responses;
+    c->judge = judge;
     c->on_record = d.on_record;
     c->user_data = d.user_data;
-    c->poll_ms = d.config_poll_ms > 0 ? d.config_poll_ms : d.config_url ? 30000 : 1000;
+    c->poll_ms = d.config_poll_ms > 0 ? d.config_poll_ms : d.config_url ? 5000 : 1000;
     llmsplit__mutex_init(&c->lock);
     llmsplit__mutex_init(&c->log_lock);
+    llmsplit__mutex_init(&c->reload_lock);
     llmsplit_rng_seed(&c->rng, d.seed);
     /* 32 random bits above a 20-bit counter: below 2^53, so every JSON reader keeps it exact */
     c->epoch_base = (int64_t)(llmsplit_rng_next(&c->rng) * 4294967296.0) << 20;
     if (!d.http.allocator.alloc_fn) d.http.allocator = d.allocator;
     if (!d.http.logger.func) d.http.logger = d.logger;
     if (!(c->http = llmsplit__http_create(&d.http, err))) goto fail;
+    if (!llmsplit__config_headers(c, &d, err)) goto fail;
     if (d.config_json) {
         cfg = llmsplit__config_parse(d.config_json, d.config_len ? d.config_len : strlen(d.config_json), &d.allocator, NULL, err);
     } else if (d.config_file) {
@@ -10161,7 +10547,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_create(const llmsplit_client_desc *
                                                     llmsplit_error *err) {
     llmsplit_error local, *e = llmsplit__err_or(err, &local);
     if (!out) return llmsplit__no_out(err, "client");
-    *out = llmsplit__client_create(desc, e);
+    *out = llmsplit__client_create(desc, llmsplit__judge_on(), e);
     return llmsplit__made(*out, e);
 }
 
@@ -10188,9 +10574,11 @@ LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
     llmsplit__free(&c->allocator, c->log_path);
     llmsplit__free(&c->allocator, c->config_file);
     llmsplit__free(&c->allocator, c->config_url);
+    llmsplit__free(&c->allocator, c->config_headers);
     llmsplit__fb_free(&c->fb, &c->allocator);
     llmsplit__mutex_destroy(&c->lock);
     llmsplit__mutex_destroy(&c->log_lock);
+    llmsplit__mutex_destroy(&c->reload_lock);
     {
         llmsplit_allocator a = c->allocator;
         llmsplit__free(&a, c);
@@ -10203,6 +10591,54 @@ LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *c)
     s = c->stats;
     llmsplit__unlock(&c->lock);
     return s;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_client_reload(llmsplit_client *c, llmsplit_error *err) {
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    int ok = 1;
+    memset(e, 0, sizeof *e);
+    if (!c || (!c->config_file && !c->config_url)) {
+        llmsplit__set_error(e, LLMSPLIT_ERR_USAGE, "reload: %s", c ? "the client was given its config as text" : "missing client");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    llmsplit__lock(&c->reload_lock);
+    c->refused_hash = 0; /* asked for: a text refused before is read and refused again, with its reason */
+    if (c->config_file) {
+        ok = llmsplit__check_file(c, 1, e);
+    } else {
+        llmsplit__check_url(c, 0, e);
+        ok = e->code == LLMSPLIT_OK;
+    }
+    llmsplit__unlock(&c->reload_lock);
+    if (ok) return LLMSPLIT_OK;
+    if (e->code != LLMSPLIT_ERR_NOMEM) e->code = LLMSPLIT_ERR_CONFIG;
+    return e->code;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_client_reload_text(llmsplit_client *c, const char *text, size_t len,
+                                                         const char *source, llmsplit_error *err) {
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    int ok;
+    memset(e, 0, sizeof *e);
+    if (!c || (!text && len)) {
+        llmsplit__set_error(e, LLMSPLIT_ERR_USAGE, "reload: %s", c ? "missing text" : "missing client");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    llmsplit__lock(&c->reload_lock);
+    c->refused_hash = 0; /* asked for: a text refused before is parsed and refused again, with its reason */
+    ok = llmsplit__reload(c, text ? text : "", len, source ? source : "text", e);
+    llmsplit__unlock(&c->reload_lock);
+    if (ok) return LLMSPLIT_OK;
+    if (e->code != LLMSPLIT_ERR_NOMEM) e->code = LLMSPLIT_ERR_CONFIG;
+    return e->code;
+}
+
+LLMSPLIT_API const llmsplit_config *llmsplit_client_config_acquire(llmsplit_client *c) {
+    return c ? llmsplit__acquire(c)->cfg : NULL;
+}
+
+LLMSPLIT_API void llmsplit_client_config_release(llmsplit_client *c, const llmsplit_config *cfg) {
+    if (c && cfg) llmsplit__release(c, (llmsplit__cfgref *)cfg->llmsplit__ref);
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_client_wait_mirrors(llmsplit_client *c, int timeout_ms) {
@@ -10298,30 +10734,103 @@ static void llmsplit__record_outcome(const llmsplit_client *c, llmsplit_record *
     }
 }
 
+/* A mirrored pair the judge compares: the first of its two answers (primary and silent, in
+   either order) waits here for the second. Shared by the primary's call and the silent task. */
+struct llmsplit__pair {
+    int in;                       /* answers in: 0 or 1 (the second one frees the pair) */
+    int dead;                     /* no judgement: the first side failed or its text was not held */
+    char *held;                   /* the first answer's text, NUL, its model, NUL */
+    size_t len;                   /* bytes of that text (counted in the client's pairs_held) */
+};
+
+/* What the judge is asked about: the conversation and one answer (a score) or two (a pair: the
+   primary's, then the silent one's), with what the records say of them. */
+typedef struct llmsplit__judging {
+    const llmsplit_message *messages;
+    int num_messages;
+    int pair;                     /* 1: two answers */
+    const char *text[2], *model[2];
+    size_t len[2];
+    const char *id;               /* the pair's pair_id, or the scored call's request_id */
+    const char *group;            /* the scored call's group, deployment and arm */
+    int deployment;
+    uint64_t arm;
+} llmsplit__judging;
+
 /* A silent call: everything copied at enqueue, so the caller may free its request at once. */
-typedef struct llmsplit__mirror {
+struct llmsplit__mirror {
     llmsplit_client *client;
     llmsplit_message *messages;
     int num_messages;
-    char *model, *api_key, *api_base, *api_version, *params, *group;
+    const char *model, *api_key, *api_base, *api_version, *params, *group;
     int deployment, stream, timeout_ms, sticky;
     double in_cost, out_cost;
     int has_costs;
     char pair_id[40];
-} llmsplit__mirror;
+    llmsplit__pair *pair;         /* the judge compares this pair; NULL: not judged */
+};
 
 static void llmsplit__mirror_free(llmsplit__mirror *m) {
     llmsplit_allocator a = m->client->allocator;
     llmsplit__free(&a, m);
 }
 
-/* One block: the task, the message array, then every string, NUL-terminated. */
+/* Copies n bytes of s (NULL stays NULL) to *p, NUL-terminated, and moves *p past it. */
+static const char *llmsplit__put(char **p, const char *s, size_t n) {
+    char *d = *p;
+    if (!s) return NULL;
+    memcpy(d, s, n);
+    d[n] = 0;
+    *p += n + 1;
+    return d;
+}
+
+/* A task for the pool in one block: head bytes (its struct, zeroed), a copy of the nm messages
+   (in *mout), then n strings: strs[i] (NULL stays NULL) of lens[i] bytes ((size_t)-1: strlen)
+   is replaced by its copy. */
+static void *llmsplit__task_new(llmsplit_client *c, size_t head, const llmsplit_message *msgs, int nm,
+                                llmsplit_message **mout, const char **strs, size_t *lens, int n) {
+    /* a message's strings: content (content_len bytes) first, then the NUL-terminated ones */
+    static const size_t field[6] = {offsetof(llmsplit_message, content), offsetof(llmsplit_message, role),
+                                    offsetof(llmsplit_message, content_json), offsetof(llmsplit_message, tool_calls_json),
+                                    offsetof(llmsplit_message, tool_call_id), offsetof(llmsplit_message, name)};
+    size_t fixed = head + sizeof(llmsplit_message) * (size_t)nm, total = fixed;
+    llmsplit_message *cm = NULL;
+    char *t = NULL, *p = NULL;
+    int i, k, pass;
+    for (pass = 0; pass < 2; pass++) { /* the size, then the copies */
+        if (pass) {
+            if (!(t = (char *)llmsplit__alloc(&c->allocator, total))) return NULL;
+            memset(t, 0, fixed);
+            cm = (llmsplit_message *)(void *)(t + head);
+            p = t + fixed;
+        }
+        for (i = 0; i < n; i++) {
+            if (strs[i] && lens[i] == (size_t)-1) lens[i] = strlen(strs[i]);
+            if (pass) strs[i] = llmsplit__put(&p, strs[i], lens[i]);
+            else total += strs[i] ? lens[i] + 1 : 0;
+        }
+        for (i = 0; i < nm; i++)
+            for (k = 0; k < 6; k++) {
+                const char *src = *(const char *const *)(const void *)((const char *)&msgs[i] + field[k]);
+                size_t len = !src ? 0 : k ? strlen(src) : llmsplit__content_len(&msgs[i]);
+                if (!pass) {
+                    total += src ? len + 1 : 0;
+                    continue;
+                }
+                *(const char **)(void *)((char *)&cm[i] + field[k]) = llmsplit__put(&p, src, len);
+                if (!k) cm[i].content_len = len;
+            }
+    }
+    *mout = cm;
+    return t;
+}
+
 static llmsplit__mirror *llmsplit__mirror_new(llmsplit_client *c, const llmsplit_request *req, const llmsplit_deployment *dep,
                                               const char *model_string, const char *group, const char *params, double timeout_s) {
-    const char *strs[8];
-    size_t total = sizeof(llmsplit__mirror), i;
-    int k;
-    char *p;
+    const char *strs[6];
+    size_t lens[6] = {(size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1};
+    llmsplit_message *msgs;
     llmsplit__mirror *m;
     strs[0] = model_string;
     strs[1] = dep ? dep->api_key : NULL;
@@ -10329,48 +10838,17 @@ static llmsplit__mirror *llmsplit__mirror_new(llmsplit_client *c, const llmsplit
     strs[3] = dep ? dep->api_version : NULL;
     strs[4] = params;
     strs[5] = group;
-    total += sizeof(llmsplit_message) * (size_t)req->num_messages;
-    for (k = 0; k < 6; k++) total += strs[k] ? strlen(strs[k]) + 1 : 0;
-    for (k = 0; k < req->num_messages; k++) {
-        const llmsplit_message *msg = &req->messages[k];
-        total += (msg->role ? strlen(msg->role) + 1 : 0) + (msg->content ? llmsplit__content_len(msg) + 1 : 0) +
-                 (msg->content_json ? strlen(msg->content_json) + 1 : 0) +
-                 (msg->tool_calls_json ? strlen(msg->tool_calls_json) + 1 : 0) +
-                 (msg->tool_call_id ? strlen(msg->tool_call_id) + 1 : 0) + (msg->name ? strlen(msg->name) + 1 : 0);
-    }
-    m = (llmsplit__mirror *)llmsplit__alloc(&c->allocator, total);
+    m = (llmsplit__mirror *)llmsplit__task_new(c, sizeof *m, req->messages, req->num_messages, &msgs, strs, lens, 6);
     if (!m) return NULL;
-    memset(m, 0, sizeof *m);
     m->client = c;
-    m->messages = (llmsplit_message *)(void *)(m + 1);
+    m->messages = msgs;
     m->num_messages = req->num_messages;
-    p = (char *)(m->messages + req->num_messages);
-#define LLMSPLIT__COPY(dst, src, len)                                                       \
-    do {                                                                                    \
-        if (src) { memcpy(p, (src), (len)); p[(len)] = 0; (dst) = p; p += (len) + 1; }      \
-        else (dst) = NULL;                                                                  \
-    } while (0)
-    LLMSPLIT__COPY(m->model, strs[0], strlen(strs[0]));
-    LLMSPLIT__COPY(m->api_key, strs[1], strs[1] ? strlen(strs[1]) : 0);
-    LLMSPLIT__COPY(m->api_base, strs[2], strs[2] ? strlen(strs[2]) : 0);
-    LLMSPLIT__COPY(m->api_version, strs[3], strs[3] ? strlen(strs[3]) : 0);
-    LLMSPLIT__COPY(m->params, strs[4], strs[4] ? strlen(strs[4]) : 0);
-    LLMSPLIT__COPY(m->group, strs[5], strs[5] ? strlen(strs[5]) : 0);
-    for (i = 0; i < (size_t)req->num_messages; i++) {
-        const llmsplit_message *src = &req->messages[i];
-        llmsplit_message *dst = &m->messages[i];
-        const char *tmp;
-        memset(dst, 0, sizeof *dst);
-        LLMSPLIT__COPY(tmp, src->role, src->role ? strlen(src->role) : 0); dst->role = tmp;
-        LLMSPLIT__COPY(tmp, src->content, src->content ? llmsplit__content_len(src) : 0); dst->content = tmp;
-        dst->content_len = src->content ? llmsplit__content_len(src) : 0;
-        LLMSPLIT__COPY(tmp, src->content_json, src->content_json ? strlen(src->content_json) : 0); dst->content_json = tmp;
-        LLMSPLIT__COPY(tmp, src->tool_calls_json, src->tool_calls_json ? strlen(src->tool_calls_json) : 0);
-        dst->tool_calls_json = tmp;
-        LLMSPLIT__COPY(tmp, src->tool_call_id, src->tool_call_id ? strlen(src->tool_call_id) : 0); dst->tool_call_id = tmp;
-        LLMSPLIT__COPY(tmp, src->name, src->name ? strlen(src->name) : 0); dst->name = tmp;
-    }
-#undef LLMSPLIT__COPY
+    m->model = strs[0];
+    m->api_key = strs[1];
+    m->api_base = strs[2];
+    m->api_version = strs[3];
+    m->params = strs[4];
+    m->group = strs[5];
     m->deployment = dep ? dep->index : -1;
     m->stream = req->stream;
     m->timeout_ms = (int)llmsplit__clamp_to_int((dep && dep->timeout_s > 0 ? dep->timeout_s : timeout_s) * 1000, 0, INT_MAX);
@@ -10380,6 +10858,14 @@ static llmsplit__mirror *llmsplit__mirror_new(llmsplit_client *c, const llmsplit
         m->out_cost = dep->output_cost_per_token;
     }
     return m;
+}
+
+/* A silent task that never ran, or was cut short at shutdown: its pair (if judged) loses a side. */
+static void llmsplit__mirror_drop(void *arg) {
+    llmsplit__mirror *m = (llmsplit__mirror *)arg;
+    if (m->pair) m->client->judge->silent(m, 0, NULL, 0, NULL, NULL);
+    /* the pool counts abandoned tasks; the client reads its final stats */
+    llmsplit__mirror_free(m);
 }
 
 static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
@@ -10408,7 +10894,7 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     if (e != LLMSPLIT_OK && llmsplit_pool_aborting(abort_flag)) {
         /* cut short by shutdown: the pool counts it as abandoned, so no failure is recorded */
         llmsplit_chat_response_free(&resp);
-        llmsplit__mirror_free(m);
+        llmsplit__mirror_drop(m);
         return;
     }
     memset(&r, 0, sizeof r);
@@ -10430,13 +10916,9 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     if (r.ok) c->stats.mirror_completed++;
     else c->stats.mirror_failed++;
     llmsplit__unlock(&c->lock);
+    if (m->pair) c->judge->silent(m, r.ok, resp.text.data, resp.text.len, r.model, abort_flag);
     llmsplit_chat_response_free(&resp);
     llmsplit__mirror_free(m);
-}
-
-static void llmsplit__mirror_drop(void *arg) {
-    /* the pool counts abandoned tasks; the client reads its final stats */
-    llmsplit__mirror_free((llmsplit__mirror *)arg);
 }
 
 /* Writes the "split" record of a group's new epoch: each arm's share of the traffic as the picker
@@ -10533,10 +11015,13 @@ static void llmsplit__rollback_emit(llmsplit_client *c, llmsplit__cfgref *ref, i
 }
 
 /* Records a primary result in its deployment's health window; a trip writes a rollback record. */
-static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep, int ok, double latency_ms) {
+/* A call its caller abandoned (abort flag) is no result of the arm's: it is not recorded. */
+static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep, int ok, double latency_ms,
+                             const volatile int *abort_flag) {
     llmsplit_health *h = &ref->health[dep];
     char reason[200];
     int tripped;
+    if (!ok && llmsplit__flag_set(abort_flag)) return;
     llmsplit__lock(&c->lock);
     tripped = llmsplit_health_record(h, ok, latency_ms, llmsplit__now_ms());
     if (tripped) {
@@ -10550,6 +11035,16 @@ static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep,
     }
     llmsplit__unlock(&c->lock);
     if (tripped) llmsplit__rollback_emit(c, ref, dep, reason);
+}
+
+/* An arm in the config in use: at index dep when it is still there, else wherever a reload
+   moved it; -1 when it went. */
+static int llmsplit__arm_in(const llmsplit__cfgref *ref, int dep, uint64_t arm) {
+    int i;
+    if (dep >= 0 && dep < ref->cfg->num_deployments && ref->arm[dep] == arm) return dep;
+    for (i = 0; i < ref->cfg->num_deployments; i++)
+        if (ref->arm[i] == arm) return i;
+    return -1;
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *c, const char *request_id, const char *metric,
@@ -10585,11 +11080,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *c, const 
         int64_t at = llmsplit__fb_find(&c->fb, id, UINT32_MAX);
         if (at >= 0) {
             const llmsplit__fb_call *e = &c->fb.ring[c->fb.index[at] - 1];
-            int i;
-            /* the arm, in the config in use: where it was, else wherever a reload moved it */
-            if (e->deployment < ref->cfg->num_deployments && ref->arm[e->deployment] == e->arm) dep = e->deployment;
-            for (i = 0; dep < 0 && i < ref->cfg->num_deployments; i++)
-                if (ref->arm[i] == e->arm) dep = i;
+            dep = llmsplit__arm_in(ref, e->deployment, e->arm);
         }
     }
     if (dep >= 0 && ref->cfg->rollback.feedback_min_count > 0 && strcmp(metric, ref->cfg->rollback.feedback_metric) == 0) {
@@ -10615,16 +11106,418 @@ LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *c, const 
     return LLMSPLIT_OK;
 }
 
-/* Queues the silent copy for a deployment with silent_model (once per logical request). */
+/* --- the judge ------------------------------------------------------------------------------- */
+
+/* The judge's instructions. The first line marks a judge request (a mock provider answers it
+   as a judge); %s is the config's criteria. Nothing in a judge request names a model or a
+   deployment: the answers are A and B, and each pair is judged in both orders. */
+static const char llmsplit__judge_pair_prompt[] =
+    "[llmsplit judge: pairwise]\nYou are an impartial judge. Two AI assistants, A and B, each answered the last "
+    "message of the conversation below. Decide which answer is better by these criteria: %s. Judge the content "
+    "alone: the order of the answers, their length and any names must not sway you. Reply with only a JSON "
+    "object: {\"winner\": \"A\"}, {\"winner\": \"B\"} or {\"winner\": \"tie\"}.";
+static const char llmsplit__judge_score_prompt[] =
+    "[llmsplit judge: score]\nYou are an impartial judge. An AI assistant answered the last message of the "
+    "conversation below. Rate the answer by these criteria: %s, from 1 (useless) to 10 (excellent). Reply with "
+    "only a JSON object: {\"score\": N}, N a whole number from 1 to 10.";
+
+static void llmsplit__buf_str(llmsplit_buf *b, const char *s) { llmsplit_buf_append(b, s, strlen(s)); }
+
+/* The judge's user message: the conversation, then the answers ("[Answer A]" ... or "[Answer]"). */
+static void llmsplit__judge_text(llmsplit_buf *b, const llmsplit__judging *j, int swap) {
+    int i;
+    b->len = 0;
+    llmsplit__buf_str(b, "[Conversation]\n");
+    for (i = 0; i < j->num_messages; i++) {
+        const llmsplit_message *m = &j->messages[i];
+        const char *t = m->content ? m->content : m->content_json ? m->content_json : m->tool_calls_json;
+        llmsplit__buf_str(b, m->role ? m->role : "user");
+        llmsplit__buf_str(b, ": ");
+        if (t) llmsplit_buf_append(b, t, m->content ? llmsplit__content_len(m) : strlen(t));
+        llmsplit__buf_str(b, "\n");
+    }
+    llmsplit__buf_str(b, "[End of conversation]\n");
+    for (i = 0; i < 1 + j->pair; i++) {
+        const char *label = !j->pair ? "" : i == 0 ? " A" : " B";
+        int k = i ^ swap;
+        llmsplit__buf_str(b, "\n[Answer");
+        llmsplit__buf_str(b, label);
+        llmsplit__buf_str(b, "]\n");
+        llmsplit_buf_append(b, j->text[k], j->len[k]);
+        llmsplit__buf_str(b, "\n[End of answer");
+        llmsplit__buf_str(b, label);
+        llmsplit__buf_str(b, "]\n");
+    }
+}
+
+/* The first JSON object in an answer (judges wrap it in prose or a code fence): from each '{' in
+   turn, the span that closes it, outside strings, if it parses. NULL when there is none. */
+static llmsplit_json_doc *llmsplit__first_object(const llmsplit_allocator *a, const char *t, size_t n) {
+    size_t i, k;
+    for (i = 0; i < n; i++) {
+        int depth = 0, in_str = 0;
+        if (t[i] != '{') continue;
+        for (k = i; k < n; k++) {
+            char ch = t[k];
+            if (in_str) {
+                if (ch == '\\') k++;
+                else if (ch == '"') in_str = 0;
+            } else if (ch == '"') {
+                in_str = 1;
+            } else if (ch == '{' || ch == '[') {
+                depth++;
+            } else if ((ch == '}' || ch == ']') && --depth == 0) {
+                llmsplit_json_doc *d = llmsplit__parse(a, t + i, k + 1 - i, NULL);
+                if (d && llmsplit_json_type_of(llmsplit_json_root(d)) == LLMSPLIT_JSON_OBJECT) return d;
+                llmsplit_json_free(d);
+                break;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* The verdict in a judge's answer: for a pair 0 "A", 1 "B", 2 "tie" (any case); for a score the
+   number, 1..10. -1 when the answer holds none: never guessed. */
+static double llmsplit__verdict(const llmsplit_allocator *a, const char *t, size_t n, int pair) {
+    static const char *const names[] = {"a", "b", "tie"};
+    llmsplit_json_doc *d = llmsplit__first_object(a, t, n);
+    const llmsplit_json_val *v = d ? llmsplit_json_get(llmsplit_json_root(d), pair ? "winner" : "score") : NULL;
+    double got = -1;
+    size_t len;
+    const char *w = llmsplit_json_str(v, &len);
+    int i;
+    if (pair && w)
+        for (i = 0; i < 3; i++)
+            if (len == strlen(names[i]) && strncasecmp(w, names[i], len) == 0) got = i;
+    if (!pair && llmsplit_json_type_of(v) == LLMSPLIT_JSON_NUMBER && llmsplit_json_double(v) >= 1.0 &&
+        llmsplit_json_double(v) <= 10.0)
+        got = llmsplit_json_double(v);
+    llmsplit_json_free(d);
+    return got;
+}
+
+static int64_t llmsplit__chars(const char *s, size_t n) {
+    int64_t k = 0;
+    size_t i;
+    for (i = 0; i < n; i++) k += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return k;
+}
+
+/* Asks the judge (the config's judge.model, a deployment of its group or a model string) about
+   a pair, in both orders, or about one answer; writes a "judge" call record per call, then the
+   judgement or score record. A pair stops at the first call without a verdict: one order alone
+   cannot be trusted. A score feeds the scored arm's health window. Runs on a pool worker. */
+static void llmsplit__judge(llmsplit_client *c, const llmsplit__judging *j, const volatile int *abort_flag) {
+    static const char *const labels[] = {"A", "B", "tie"};
+    llmsplit__cfgref *ref = llmsplit__acquire(c);
+    const llmsplit_judge_settings *js = &ref->cfg->judge;
+    const llmsplit_group *g = js->model ? llmsplit_config_group(ref->cfg, js->model) : NULL;
+    const llmsplit_deployment *dep = NULL;
+    llmsplit_chat_request rq;
+    llmsplit_message msgs[2];
+    llmsplit_route route;
+    llmsplit_buf sys, user;
+    llmsplit_record r;
+    char *params = NULL, judge_model[256], reason[200];
+    int order, sticky, got[2] = {-1, -1}, ok = 1, tripped = 0, d = -1;
+    double score = -1;
+    if (!js->model || (g && (d = llmsplit__pick_in(c, ref, g, NULL, &sticky, NULL)) < 0)) { /* reloaded away */
+        llmsplit__release(c, ref);
+        return;
+    }
+    dep = d >= 0 ? &ref->cfg->deployments[d] : NULL;
+    memset(&rq, 0, sizeof rq);
+    rq.model = dep ? dep->model : js->model;
+    if (dep) {
+        rq.api_key = dep->api_key;
+        rq.api_base = dep->api_base;
+        rq.api_version = dep->api_version;
+    }
+    if (llmsplit_route_model(rq.model, rq.api_base, rq.api_version, &route, NULL) != LLMSPLIT_OK) {
+        route.provider = LLMSPLIT_PROVIDER__COUNT;
+        llmsplit__copy(route.model, sizeof route.model, rq.model);
+    }
+    llmsplit__copy(judge_model, sizeof judge_model, route.model);
+    /* deterministic, and JSON where the API can promise it (Hugging Face's TGI wants its own form) */
+    params = llmsplit__merge_params(&c->allocator, dep ? dep->extra_params : NULL,
+                                    route.provider == LLMSPLIT_PROVIDER_HUGGINGFACE
+                                        ? "{\"temperature\":0}"
+                                        : "{\"temperature\":0,\"response_format\":{\"type\":\"json_object\"}}");
+    rq.params_json = params;
+    rq.timeout_ms = (int)llmsplit__clamp_to_int(
+        (js->timeout_s > 0 ? js->timeout_s : dep && dep->timeout_s > 0 ? dep->timeout_s : ref->cfg->timeout_s) * 1000, 0,
+        INT_MAX);
+    rq.abort_flag = abort_flag;
+    rq.messages = msgs;
+    rq.num_messages = 2;
+    llmsplit_buf_init(&sys, &c->allocator);
+    llmsplit_buf_init(&user, &c->allocator);
+    if (llmsplit_buf_reserve(&sys, strlen(js->criteria) + sizeof llmsplit__judge_pair_prompt) == LLMSPLIT_OK)
+        sys.len = (size_t)snprintf(sys.data, sys.cap, j->pair ? llmsplit__judge_pair_prompt : llmsplit__judge_score_prompt,
+                                   js->criteria);
+    memset(msgs, 0, sizeof msgs);
+    msgs[0].role = "system";
+    msgs[0].content = sys.data ? sys.data : "";
+    msgs[1].role = "user";
+    for (order = 0; ok && order < 1 + j->pair; order++) {
+        llmsplit_chat_response resp;
+        llmsplit_error err;
+        llmsplit_status e;
+        llmsplit__judge_text(&user, j, order);
+        msgs[1].content = user.data ? user.data : "";
+        msgs[1].content_len = user.len;
+        e = sys.failed || user.failed ? LLMSPLIT_ERR_NOMEM : llmsplit_chat(c->mirror_http, &rq, &resp, &err);
+        if (e == LLMSPLIT_ERR_NOMEM && (sys.failed || user.failed)) {
+            memset(&resp, 0, sizeof resp);
+            resp.prompt_tokens = resp.completion_tokens = -1;
+            llmsplit__set_error(&err, e, "out of memory for the judge's request");
+        }
+        if (e != LLMSPLIT_OK && llmsplit_pool_aborting(abort_flag)) { /* shutdown: abandoned, not failed */
+            llmsplit_chat_response_free(&resp);
+            ok = -1;
+            break;
+        }
+        if (e == LLMSPLIT_OK) {
+            score = llmsplit__verdict(&c->allocator, resp.text.data ? resp.text.data : "", resp.text.len, j->pair);
+            got[order] = (int)score;
+            if (score < 0) {
+                e = LLMSPLIT_ERR_RESPONSE;
+                llmsplit__set_error(&err, e, j->pair ? "no verdict in the judge's answer (expected {\"winner\": \"A\", \"B\" or \"tie\"})"
+                                                     : "no score in the judge's answer (expected {\"score\": 1..10})");
+            }
+        }
+        memset(&r, 0, sizeof r);
+        llmsplit__new_id(c, r.request_id);
+        llmsplit__copy(r.pair_id, sizeof r.pair_id, j->id);
+        r.role = "judge";
+        r.group = g ? g->name : js->model;
+        r.model = rq.model;
+        r.deployment = dep ? dep->index : -1;
+        llmsplit__record_outcome(c, &r, &resp, e, &err, resp.http_status == 200 ? llmsplit__cost(dep, &resp) : -1);
+        if (c->keep_responses && resp.http_status == 200) {
+            r.response = resp.text.data ? resp.text.data : "";
+            r.response_len = resp.text.len;
+        }
+        if (resp.model[0]) llmsplit__copy(judge_model, sizeof judge_model, resp.model);
+        llmsplit__emit(c, &r);
+        llmsplit_chat_response_free(&resp);
+        ok = e == LLMSPLIT_OK;
+    }
+    memset(&r, 0, sizeof r);
+    r.judge_model = judge_model;
+    if (ok > 0 && j->pair) {
+        /* got[0]: primary shown as A; got[1]: silent shown as A. A side wins only in both orders. */
+        int s0 = got[0] == 2 ? 2 : got[0], s1 = got[1] == 2 ? 2 : 1 - got[1];
+        r.event = "judgement";
+        llmsplit__copy(r.pair_id, sizeof r.pair_id, j->id);
+        r.consistent = s0 == s1;
+        r.winner = !r.consistent || s0 == 2 ? "tie" : s0 == 0 ? "primary" : "silent";
+        r.verdicts[0] = labels[got[0]];
+        r.verdicts[1] = labels[got[1]];
+        r.primary_model = j->model[0];
+        r.silent_model = j->model[1];
+        r.primary_chars = llmsplit__chars(j->text[0], j->len[0]);
+        r.silent_chars = llmsplit__chars(j->text[1], j->len[1]);
+    } else if (ok > 0) {
+        int at;
+        r.event = "score";
+        llmsplit__copy(r.request_id, sizeof r.request_id, j->id);
+        r.metric = "judge_score";
+        r.value = score;
+        r.group = j->group;
+        r.deployment = j->deployment;
+        r.model = j->model[0];
+        llmsplit__lock(&c->lock);
+        at = llmsplit__arm_in(ref, j->deployment, j->arm);
+        if (at >= 0 && (tripped = llmsplit_health_score(&ref->health[at], score, llmsplit__now_ms())) != 0) {
+            llmsplit_health *h = &ref->health[at];
+            c->stats.rollbacks++;
+            snprintf(reason, sizeof reason, "judge score mean %.3g < %.3g over %d scores", h->last_score_mean,
+                     h->settings.min_score, h->settings.window);
+            d = at;
+        }
+        llmsplit__unlock(&c->lock);
+    }
+    llmsplit__lock(&c->lock);
+    if (ok > 0) c->stats.judged++;
+    else if (ok == 0) c->stats.judge_failed++;
+    llmsplit__unlock(&c->lock);
+    if (ok > 0) llmsplit__emit(c, &r);
+    if (tripped) llmsplit__rollback_emit(c, ref, d, reason);
+    llmsplit_buf_free(&sys);
+    llmsplit_buf_free(&user);
+    llmsplit__free(&c->allocator, params);
+    llmsplit__release(c, ref);
+}
+
+/* See the prototype above llmsplit__mirror. The text is held under the client's lock, within
+   LLMSPLIT_JUDGE_MAX_PENDING_BYTES; the second side takes it out. */
+static int llmsplit__pair_in(llmsplit_client *c, llmsplit__pair *p, int ok, const char *text, size_t len,
+                             const char *model, char **held, size_t *held_len) {
+    int first;
+    *held = NULL;
+    llmsplit__lock(&c->lock);
+    first = !p->in;
+    if (first) {
+        size_t ml = strlen(model ? model : "");
+        p->in = 1;
+        p->dead = !ok;
+        if (ok && (c->pairs_held + len > LLMSPLIT_JUDGE_MAX_PENDING_BYTES ||
+                   !(p->held = (char *)llmsplit__alloc(&c->allocator, len + ml + 2)))) {
+            p->dead = 1;
+            c->stats.judge_dropped_held++;
+        } else if (ok) {
+            memcpy(p->held, text ? text : "", len);
+            p->held[len] = 0;
+            memcpy(p->held + len + 1, model ? model : "", ml + 1);
+            p->len = len;
+            c->pairs_held += len;
+        }
+    } else {
+        c->pairs_pending--;
+        c->pairs_held -= p->len;
+        if (ok && !p->dead) {
+            *held = p->held;
+            *held_len = p->len;
+            p->held = NULL;
+        }
+    }
+    llmsplit__unlock(&c->lock);
+    if (!first) {
+        llmsplit__free(&c->allocator, p->held);
+        llmsplit__free(&c->allocator, p);
+    }
+    return *held != NULL;
+}
+
+/* A judge task on the pool: a judging with its own copy of everything. */
+typedef struct llmsplit__judge_task {
+    llmsplit_client *client;
+    llmsplit__judging j;
+    char id[40];
+} llmsplit__judge_task;
+
+static void llmsplit__judge_run(void *arg, const volatile int *abort_flag) {
+    llmsplit__judge_task *t = (llmsplit__judge_task *)arg;
+    llmsplit_client *c = t->client;
+    llmsplit__judge(c, &t->j, abort_flag);
+    llmsplit__free(&c->allocator, t);
+}
+
+static void llmsplit__judge_drop(void *arg) {
+    llmsplit__judge_task *t = (llmsplit__judge_task *)arg;
+    llmsplit__free(&t->client->allocator, t);
+}
+
+/* Queues a judging (copied) for the pool; a full queue drops it, counted. */
+static void llmsplit__judge_submit(llmsplit_client *c, const llmsplit__judging *j) {
+    const char *strs[5];
+    size_t lens[5] = {0, 0, (size_t)-1, (size_t)-1, (size_t)-1};
+    llmsplit_message *msgs;
+    llmsplit__judge_task *t;
+    strs[0] = j->text[0];
+    strs[1] = j->text[1];
+    strs[2] = j->model[0];
+    strs[3] = j->model[1];
+    strs[4] = j->group;
+    lens[0] = j->len[0];
+    lens[1] = j->len[1];
+    t = (llmsplit__judge_task *)llmsplit__task_new(c, sizeof *t, j->messages, j->num_messages, &msgs, strs, lens, 5);
+    if (t) {
+        t->client = c;
+        t->j = *j;
+        t->j.messages = msgs;
+        t->j.text[0] = strs[0];
+        t->j.text[1] = strs[1];
+        t->j.model[0] = strs[2];
+        t->j.model[1] = strs[3];
+        t->j.group = strs[4];
+        llmsplit__copy(t->id, sizeof t->id, j->id);
+        t->j.id = t->id;
+    }
+    if (!t || !llmsplit__pool_submit(c->pool, llmsplit__judge_run, llmsplit__judge_drop, t)) {
+        llmsplit__free(&c->allocator, t);
+        llmsplit__lock(&c->lock);
+        c->stats.judge_dropped++;
+        llmsplit__unlock(&c->lock);
+    }
+}
+
+/* The judge's part of a primary call, after its record: its answer joins its mirrored pair (and
+   when the silent answer is already in, the pair is queued for judging), and the share
+   judge.arms of the calls an arm answered is queued for a score. Only queues: never waits. */
+static void llmsplit__judge_primary(llmsplit_client *c, const llmsplit__cfgref *ref, const llmsplit_request *req,
+                                  const llmsplit_result *res, const llmsplit_record *r, llmsplit__pair *pair) {
+    const llmsplit_buf *t = &res->response.text;
+    llmsplit__judging j;
+    char *held = NULL;
+    memset(&j, 0, sizeof j);
+    j.messages = req->messages;
+    j.num_messages = req->num_messages;
+    j.text[0] = t->data ? t->data : "";
+    j.len[0] = t->len;
+    j.model[0] = r->model;
+    if (pair && llmsplit__pair_in(c, pair, r->ok, t->data, t->len, r->model, &held, &j.len[1])) {
+        j.pair = 1;
+        j.text[1] = held;
+        j.model[1] = held + j.len[1] + 1;
+        j.id = res->pair_id;
+        llmsplit__judge_submit(c, &j);
+        llmsplit__free(&c->allocator, held);
+        j.text[1] = j.model[1] = NULL;
+        j.len[1] = 0;
+    }
+    /* deployment >= 0: picked from a group (a direct model string is no arm) */
+    if (r->ok && r->deployment >= 0 && ref->cfg->judge.model && llmsplit__sample(ref->cfg->judge.arms, NULL, 0, &c->rng, 0)) {
+        j.pair = 0;
+        j.id = res->request_id;
+        j.group = res->group;
+        j.deployment = res->deployment;
+        j.arm = ref->arm[res->deployment];
+        llmsplit__judge_submit(c, &j);
+    }
+}
+
+/* The silent side of a judged pair; when its answer came second, the pair is judged right
+   here, on this worker. */
+static void llmsplit__judge_silent(llmsplit__mirror *m, int ok, const char *text, size_t len, const char *model,
+                                   const volatile int *abort_flag) {
+    llmsplit_client *c = m->client;
+    llmsplit__judging j;
+    char *held;
+    memset(&j, 0, sizeof j);
+    if (!llmsplit__pair_in(c, m->pair, ok, text, len, model, &held, &j.len[0])) return;
+    j.messages = m->messages;
+    j.num_messages = m->num_messages;
+    j.pair = 1;
+    j.text[0] = held;
+    j.model[0] = held + j.len[0] + 1;
+    j.text[1] = text ? text : "";
+    j.len[1] = len;
+    j.model[1] = model;
+    j.id = m->pair_id;
+    llmsplit__judge(c, &j, abort_flag);
+    llmsplit__free(&c->allocator, held);
+}
+
+static const llmsplit__judge_hooks *llmsplit__judge_on(void) {
+    static const llmsplit__judge_hooks on = {llmsplit__judge_primary, llmsplit__judge_silent};
+    return &on;
+}
+
+/* Queues the silent copy for a deployment with silent_model (once per logical request). When
+   the judge is to compare the pair, *pair gets the pair the primary's answer goes to. */
 static int llmsplit__mirror_enqueue(llmsplit_client *c, llmsplit__cfgref *ref, const llmsplit_deployment *dep,
-                                    const llmsplit_request *req, const char *pair_id) {
+                                    const llmsplit_request *req, const char *pair_id, llmsplit__pair **pair) {
     const llmsplit_group *sg = llmsplit_config_group(ref->cfg, dep->silent_model);
     const llmsplit_deployment *sdep = NULL;
     const char *key = req->user && req->user[0] ? req->user : NULL;
     llmsplit__mirror *m;
     char *params;
     int sticky = 0, ok;
-    if (!llmsplit_pick_sample(ref->cfg->mirror_sample_rate, key, key ? strlen(key) : 0, &c->rng)) return 0;
+    size_t kl = key ? strlen(key) : 0;
+    if (!llmsplit_pick_sample(ref->cfg->mirror_sample_rate, key, kl, &c->rng)) return 0;
     if (sg) {
         int d = llmsplit__pick_in(c, ref, sg, key, &sticky, NULL);
         if (d < 0) return 0;
@@ -10645,12 +11538,29 @@ static int llmsplit__mirror_enqueue(llmsplit_client *c, llmsplit__cfgref *ref, c
     }
     m->sticky = sticky;
     llmsplit__copy(m->pair_id, sizeof m->pair_id, pair_id);
+    if (c->judge && ref->cfg->judge.model && llmsplit__sample(ref->cfg->judge.pairs, key, kl, &c->rng, LLMSPLIT__PICK_SEED_JUDGE) &&
+        (m->pair = (llmsplit__pair *)llmsplit__alloc(&c->allocator, sizeof *m->pair)) != NULL) {
+        memset(m->pair, 0, sizeof *m->pair);
+        llmsplit__lock(&c->lock);
+        if (c->pairs_pending < LLMSPLIT_JUDGE_MAX_PENDING) {
+            c->pairs_pending++;
+        } else {
+            c->stats.judge_dropped_held++;
+            llmsplit__free(&c->allocator, m->pair);
+            m->pair = NULL;
+        }
+        llmsplit__unlock(&c->lock);
+    }
+    *pair = m->pair; /* read before the submit: once queued, the task may run and free m */
     ok = llmsplit__pool_submit(c->pool, llmsplit__mirror_run, llmsplit__mirror_drop, m);
     if (!ok) {
-        llmsplit__mirror_free(m);
         llmsplit__lock(&c->lock);
         c->stats.mirror_dropped_queue_full++;
+        c->pairs_pending -= *pair != NULL;
         llmsplit__unlock(&c->lock);
+        llmsplit__free(&c->allocator, *pair);
+        *pair = NULL;
+        llmsplit__mirror_free(m);
     }
     return ok;
 }
@@ -10672,7 +11582,9 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
     rq.params_json = params;
     rq.stream = req->stream;
     rq.on_delta = req->on_delta;
+    rq.on_event = req->on_event;
     rq.user_data = req->user_data;
+    rq.abort_flag = req->abort_flag;
     if (dep) {
         rq.api_key = dep->api_key;
         rq.api_base = dep->api_base;
@@ -10695,7 +11607,8 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit_route chosen_route;
     llmsplit_error local;
     llmsplit_status e;
-    int d, i, sticky = 0;
+    llmsplit__pair *pair = NULL;
+    int d, i, sticky = 0, closed = 0;
     int64_t split_epoch = 0;
     if (!err) err = &local;
     memset(err, 0, sizeof *err);
@@ -10715,7 +11628,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
 #ifdef LLMSPLIT_NO_THREADS
     if (c->config_file && llmsplit__now_ms() >= c->next_file_check_ms) {
         c->next_file_check_ms = llmsplit__now_ms() + c->poll_ms;
-        llmsplit__check_file(c);
+        llmsplit__check_file(c, 0, NULL);
     }
 #endif
     ref = llmsplit__acquire(c);
@@ -10723,6 +11636,13 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit__copy(res->pair_id, sizeof res->pair_id, res->request_id);
     llmsplit__copy(res->group, sizeof res->group, req->group);
     g = llmsplit_config_group(ref->cfg, req->group);
+    if (!g && req->group_required) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "'%.*s' is not a model group of the config",
+                            llmsplit__fit(req->group, 100), req->group);
+        res->unknown_group = 1;
+        llmsplit__release(c, ref);
+        return err->code;
+    }
     if (!g) {
         /* a model string: one call, no split, no mirror */
         llmsplit__copy(res->model, sizeof res->model, req->group);
@@ -10742,23 +11662,26 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
         llmsplit__copy(res->model, sizeof res->model, dep->model);
         /* the silent copy is queued once, after the pick and before the call: it never waits
            for the primary and is never repeated by retries or fallbacks */
-        if (dep->silent_model) res->mirrored = llmsplit__mirror_enqueue(c, ref, dep, req, res->pair_id);
+        if (dep->silent_model) res->mirrored = llmsplit__mirror_enqueue(c, ref, dep, req, res->pair_id, &pair);
         e = llmsplit__call(c, ref, dep, dep->model, req, &res->response, err);
-        llmsplit__health(c, ref, d, e == LLMSPLIT_OK, res->response.latency_ms);
-        for (i = 0; e != LLMSPLIT_OK && e != LLMSPLIT_ERR_USAGE && i < g->num_fallbacks; i++) {
+        llmsplit__health(c, ref, d, e == LLMSPLIT_OK, res->response.latency_ms, req->abort_flag);
+        /* no fallback once the caller has part of an answer (a caller that has gone stops the
+           fallback's call at once through the same flag) */
+        for (i = 0; e != LLMSPLIT_OK && e != LLMSPLIT_ERR_USAGE && !res->response.delivered && i < g->num_fallbacks; i++) {
             const llmsplit_group *fg = llmsplit_config_group(ref->cfg, g->fallbacks[i]);
             int fs, fd = fg ? llmsplit__pick_in(c, ref, fg, req->user, &fs, NULL) : -1;
             if (fd < 0) continue;
             dep = &ref->cfg->deployments[fd];
             llmsplit_chat_response_free(&res->response);
-            e = llmsplit__call(c, ref, dep, dep->model, req, &res->response, err);
-            llmsplit__health(c, ref, fd, e == LLMSPLIT_OK, res->response.latency_ms);
-            res->fallback = 1;
+            res->fallback = 1; /* before the call: a streaming callback sees who answers */
             res->deployment = fd;
             llmsplit__copy(res->model, sizeof res->model, dep->model);
             llmsplit__copy(res->group, sizeof res->group, fg->name);
+            e = llmsplit__call(c, ref, dep, dep->model, req, &res->response, err);
+            llmsplit__health(c, ref, fd, e == LLMSPLIT_OK, res->response.latency_ms, req->abort_flag);
         }
     }
+    res->client_closed = closed = e != LLMSPLIT_OK && llmsplit__flag_set(req->abort_flag);
     res->cost_usd = e == LLMSPLIT_OK ? llmsplit__cost(dep, &res->response) : -1;
     memset(&r, 0, sizeof r);
     llmsplit__copy(r.request_id, sizeof r.request_id, res->request_id);
@@ -10775,13 +11698,15 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     else if (res->fallback)
         r.fallback_from = res->chosen_model;
     llmsplit__record_outcome(c, &r, &res->response, e, err, res->cost_usd);
+    r.client_closed = closed;
     llmsplit__emit(c, &r);
     llmsplit__lock(&c->lock);
     if (g && res->deployment >= 0) llmsplit__fb_add(&c->fb, &c->allocator, res->request_id, res->deployment, ref->arm[res->deployment]);
     c->stats.requests++;
-    if (e != LLMSPLIT_OK) c->stats.errors++;
+    if (e != LLMSPLIT_OK && !closed) c->stats.errors++;
     if (res->fallback) c->stats.fallbacks++;
     llmsplit__unlock(&c->lock);
+    if (c->judge) c->judge->primary(c, ref, req, res, &r, pair);
     llmsplit__release(c, ref);
     return e;
 }
@@ -10865,7 +11790,7 @@ static llmsplit__onecall *llmsplit__onecall_get(const char *config, size_t len, 
             llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
             return NULL;
         }
-        if (!(e->client = llmsplit__client_create(&d, err))) {
+        if (!(e->client = llmsplit__client_create(&d, NULL, err))) {
             llmsplit__free(NULL, e);
             return NULL;
         }
@@ -10931,7 +11856,7 @@ LLMSPLIT_API llmsplit_status llmsplit_completion_with_split_tests(const char *co
         memset(&d, 0, sizeof d);
         d.config_json = config;
         d.config_len = len;
-        if (!(c = llmsplit__client_create(&d, err))) {
+        if (!(c = llmsplit__client_create(&d, NULL, err))) {
             llmsplit_json_writer_free(&w);
             return err->code;
         }

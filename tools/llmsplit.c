@@ -104,6 +104,9 @@ int cmd_json(int argc, char **argv) {
 #include "pick.c"
 #include "report.c"
 #include "feedback.c"
+#define LLMSPLIT_SERVE_UI /* serve.c hands /config, /stats and /ui to ui.c */
+#include "serve.c"
+#include "ui.c"
 
 static const char usage_text[] =
     "llmsplit " LLMSPLIT_VERSION " - A/B testing and traffic mirroring for LLM calls\n"
@@ -116,6 +119,8 @@ static const char usage_text[] =
     "  report LOG [--html F]  the A/B comparison per group and arm, primary vs silent\n"
     "  feedback --log F ID METRIC VALUE  append a number for an earlier call (thumbs_up 1)\n"
     "  json [--check] FILE    validate JSON strictly; print it minified\n"
+    "  serve --config F [--listen HOST:PORT] [--log F]  an OpenAI-compatible gateway (default\n"
+    "                         127.0.0.1:4000, LiteLLM's port): any OpenAI SDK, the config's split\n"
     "  mock [--listen HOST:PORT] [--tls-cert F --tls-key F] [--latency MODEL=MS] [--fail MODEL=RATE]\n"
     "                         run a local mock LLM provider (OpenAI, Azure, Anthropic, Ollama)\n"
     "run 'llmsplit COMMAND --help' for a command's options\n";
@@ -130,6 +135,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "report") == 0) return cmd_report(argc - 2, argv + 2);
     if (strcmp(argv[1], "feedback") == 0) return cmd_feedback(argc - 2, argv + 2);
     if (strcmp(argv[1], "mock") == 0) return cmd_mock(argc - 2, argv + 2);
+    if (strcmp(argv[1], "serve") == 0) return cmd_serve(argc - 2, argv + 2);
     if (strcmp(argv[1], "--version") == 0) { puts("llmsplit " LLMSPLIT_VERSION); return EXIT_OK; }
     if (tool_is_help(argv[1])) return tool_usage(1, "%s", usage_text);
     return tool_fail(LLMSPLIT_ERR_USAGE, "unknown command '%s' (try llmsplit --help)", argv[1]);
