@@ -3842,6 +3842,17 @@ LLMSPLIT_API llmsplit_status llmsplit_yaml_parse(const char *text, size_t len, c
 }
 #endif /* LLMSPLIT_NO_YAML */
 
+/* How a config text that is not JSON gets read: the YAML reader, or NULL (JSON only). The client
+   of the one-call form passes NULL, since its config is JSON it wrote itself, so a program that
+   only uses that form does not link the reader. */
+typedef llmsplit_json_doc *(*llmsplit__yaml_fn)(const char *text, size_t len, const llmsplit_json_desc *desc,
+                                                llmsplit_error *err);
+#ifndef LLMSPLIT_NO_YAML
+#define LLMSPLIT__YAML llmsplit__yaml_parse
+#else
+#define LLMSPLIT__YAML NULL
+#endif
+
 /* ==== 3. http =========================================================================== */
 
 #include <errno.h>
@@ -8754,8 +8765,9 @@ static int llmsplit__cfg_build(llmsplit__cfgp *p, const llmsplit_json_val *root)
     return 1;
 }
 
-/* name: the file the text came from, for messages (NULL: a text). */
-static llmsplit_config *llmsplit__config_parse_named(const char *json, size_t len, const char *name,
+/* name: the file the text came from, for messages (NULL: a text); yaml: how a text that is not
+   JSON is read (NULL: it is JSON too). */
+static llmsplit_config *llmsplit__config_parse_named(const char *json, size_t len, const char *name, llmsplit__yaml_fn yaml_fn,
                                                     const llmsplit_allocator *allocator,
                                                     const volatile int *abort_flag, llmsplit_error *err) {
     llmsplit__cfgp p;
@@ -8779,12 +8791,8 @@ static llmsplit_config *llmsplit__config_parse_named(const char *json, size_t le
     memset(&desc, 0, sizeof desc);
     desc.allocator = a;
     for (i = 0; i < len && (json[i] == ' ' || json[i] == '\t' || json[i] == '\r' || json[i] == '\n'); i++) {}
-#ifndef LLMSPLIT_NO_YAML
-    yaml = i == len || json[i] != '{';  /* JSON configs are objects: anything else is YAML */
-    doc = yaml ? llmsplit__yaml_parse(json, len, &desc, &jerr) : llmsplit__json_parse(json, len, &desc, &jerr);
-#else
-    doc = llmsplit__json_parse(json, len, &desc, &jerr);
-#endif
+    yaml = yaml_fn && (i == len || json[i] != '{');  /* JSON configs are objects: anything else is YAML */
+    doc = yaml ? yaml_fn(json, len, &desc, &jerr) : llmsplit__json_parse(json, len, &desc, &jerr);
     if (!doc) {
         if (jerr.code == LLMSPLIT_ERR_JSON || jerr.code == LLMSPLIT_ERR_CONFIG) {
             llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, name ? "%.*s:%d:%d: %s" : "%.*s: %d:%d: %s", name ? llmsplit__fit(name, 200) : 4,
@@ -8828,16 +8836,11 @@ static llmsplit_config *llmsplit__config_parse_named(const char *json, size_t le
     return cfg;
 }
 
-static llmsplit_config *llmsplit__config_parse(const char *json, size_t len, const llmsplit_allocator *allocator,
-                                               const volatile int *abort_flag, llmsplit_error *err) {
-    return llmsplit__config_parse_named(json, len, NULL, allocator, abort_flag, err);
-}
-
 LLMSPLIT_API llmsplit_status llmsplit_config_parse(const char *json, size_t len, const llmsplit_allocator *allocator,
                                                    llmsplit_config **out, llmsplit_error *err) {
     llmsplit_error local, *e = llmsplit__err_or(err, &local);
     if (!out) return llmsplit__no_out(err, "config");
-    *out = llmsplit__config_parse(json, len, allocator, NULL, e);
+    *out = llmsplit__config_parse_named(json, len, NULL, LLMSPLIT__YAML, allocator, NULL, e);
     return llmsplit__made(*out, e);
 }
 
@@ -8900,7 +8903,7 @@ static llmsplit_config *llmsplit__config_load(const char *path, const llmsplit_a
     size_t n;
     char *text = llmsplit__config_read(path, &a, &n, err);
     if (!text) return NULL;
-    cfg = llmsplit__config_parse_named(text, n, path, allocator, NULL, err);
+    cfg = llmsplit__config_parse_named(text, n, path, LLMSPLIT__YAML, allocator, NULL, err);
     llmsplit__free(&a, text);
     return cfg;
 }
@@ -9748,6 +9751,7 @@ struct llmsplit_client {
     llmsplit_client_stats stats;
     llmsplit__fb_table fb;        /* under lock */
     const llmsplit__judge_hooks *judge; /* NULL: no judging (the one-call form) */
+    llmsplit__yaml_fn yaml;       /* NULL: configs are JSON only (the one-call form) */
     int pairs_pending;            /* under lock: mirrored pairs waiting to be judged */
     size_t pairs_held;            /* under lock: bytes of answer text they hold */
 };
@@ -10197,7 +10201,7 @@ static int llmsplit__reload(llmsplit_client *c, const char *text, size_t len, co
         if (out_err) llmsplit__set_error(out_err, LLMSPLIT_ERR_CONFIG, "the config from %s was refused; the last good one keeps serving", source);
         return 0;
     }
-    cfg = llmsplit__config_parse(text, len, &c->allocator, &c->stop, &err);
+    cfg = llmsplit__config_parse_named(text, len, NULL, c->yaml, &c->allocator, &c->stop, &err);
     if (cfg) {
         llmsplit__swap(c, cfg, hash, source);
         return 1;
@@ -10298,7 +10302,7 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
         const char *body = resp.body.data ? resp.body.data : "";
         if (!initial) {
             llmsplit__reload(c, body, resp.body.len, shown, out_err);
-        } else if ((cfg = llmsplit__config_parse(body, resp.body.len, &c->allocator, &c->stop, &err)) != NULL) {
+        } else if ((cfg = llmsplit__config_parse_named(body, resp.body.len, NULL, c->yaml, &c->allocator, &c->stop, &err)) != NULL) {
             c->text_hash = llmsplit__text_hash(body, resp.body.len);
             c->cur = llmsplit__cfgref_new(c, cfg, out_err);
         } else if (out_err) {
@@ -10438,7 +10442,7 @@ static int llmsplit__config_headers(llmsplit_client *c, const llmsplit_client_de
 }
 
 static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc, const llmsplit__judge_hooks *judge,
-                                                llmsplit_error *err) {
+                                                llmsplit__yaml_fn yaml, llmsplit_error *err) {
     llmsplit_client_desc d;
     llmsplit_client *c;
     llmsplit_config *cfg = NULL;
@@ -10465,6 +10469,7 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     c->log_fd = -1;
     c->keep_responses = d.keep_responses;
     c->judge = judge;
+    c->yaml = yaml;
     c->on_record = d.on_record;
     c->user_data = d.user_data;
     c->poll_ms = d.config_poll_ms > 0 ? d.config_poll_ms : d.config_url ? 5000 : 1000;
@@ -10479,7 +10484,8 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     if (!(c->http = llmsplit__http_create(&d.http, err))) goto fail;
     if (!llmsplit__config_headers(c, &d, err)) goto fail;
     if (d.config_json) {
-        cfg = llmsplit__config_parse(d.config_json, d.config_len ? d.config_len : strlen(d.config_json), &d.allocator, NULL, err);
+        cfg = llmsplit__config_parse_named(d.config_json, d.config_len ? d.config_len : strlen(d.config_json), NULL, c->yaml,
+                                           &d.allocator, NULL, err);
     } else if (d.config_file) {
         size_t n;
         char *text;
@@ -10487,7 +10493,7 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
         stat(d.config_file, &c->file_stat); /* before the read: a change in between is seen later */
         if ((text = llmsplit__config_read(d.config_file, &c->allocator, &n, err)) != NULL) {
             c->text_hash = llmsplit__text_hash(text, n);
-            cfg = llmsplit__config_parse_named(text, n, d.config_file, &d.allocator, NULL, err);
+            cfg = llmsplit__config_parse_named(text, n, d.config_file, c->yaml, &d.allocator, NULL, err);
             llmsplit__free(&c->allocator, text);
         }
     } else {
@@ -10547,7 +10553,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_create(const llmsplit_client_desc *
                                                     llmsplit_error *err) {
     llmsplit_error local, *e = llmsplit__err_or(err, &local);
     if (!out) return llmsplit__no_out(err, "client");
-    *out = llmsplit__client_create(desc, llmsplit__judge_on(), e);
+    *out = llmsplit__client_create(desc, llmsplit__judge_on(), LLMSPLIT__YAML, e);
     return llmsplit__made(*out, e);
 }
 
@@ -11790,7 +11796,7 @@ static llmsplit__onecall *llmsplit__onecall_get(const char *config, size_t len, 
             llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
             return NULL;
         }
-        if (!(e->client = llmsplit__client_create(&d, NULL, err))) {
+        if (!(e->client = llmsplit__client_create(&d, NULL, NULL, err))) {
             llmsplit__free(NULL, e);
             return NULL;
         }
@@ -11856,7 +11862,7 @@ LLMSPLIT_API llmsplit_status llmsplit_completion_with_split_tests(const char *co
         memset(&d, 0, sizeof d);
         d.config_json = config;
         d.config_len = len;
-        if (!(c = llmsplit__client_create(&d, NULL, err))) {
+        if (!(c = llmsplit__client_create(&d, NULL, NULL, err))) {
             llmsplit_json_writer_free(&w);
             return err->code;
         }
