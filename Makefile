@@ -21,7 +21,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 SAN_TESTS:= $(patsubst tests/%.c,$(BUILD)/san/%,$(wildcard tests/test_*.c))
 # the tests that run threads also run under ThreadSanitizer
-THREADED := test_http test_tls test_mock test_pool test_client test_oncall test_records test_judge
+THREADED := test_http test_tls test_mock test_pool test_client test_oncall test_records test_judge test_json
 TSAN_TESTS:= $(patsubst %,$(BUILD)/san/%_tsan,$(filter $(THREADED),$(patsubst tests/%.c,%,$(wildcard tests/test_*.c))))
 HDR      := llmsplit.h
 

@@ -152,11 +152,12 @@
    WHAT IS IN HERE, top to bottom
 
        the public API      common (status, errors, allocator, logger, buffer); the client; the
-                           config; JSON; HTTP; providers; picking; the mirror pool; records
+                           config; JSON (and YAML); HTTP; providers; picking; the mirror pool;
+                           records
        building blocks     the pieces the client is made of (URL and HTTP response parsers, SSE,
                            hashing, health windows), for tests, fuzzers and other clients
-       implementation      in layers, each knowing only the ones before it: common, json, http,
-                           providers, split, mirror pool, records, client
+       implementation      in layers, each knowing only the ones before it: common, json (and
+                           yaml), http, providers, split, mirror pool, records, client
        license             at the end
 */
 #ifndef LLMSPLIT_H
@@ -1821,63 +1822,6 @@ LLMSPLIT_API size_t llmsplit_json_buffer_size(size_t len) {
 #define LLMSPLIT__POW5_MAX 308
 static uint64_t llmsplit__pow5_128[(LLMSPLIT__POW5_MAX - LLMSPLIT__POW5_MIN + 1) * 2];
 
-/* The top 128 bits of the n-limb number x (32-bit limbs, least significant first; x != 0),
-   zero-filled when it has fewer. */
-static void llmsplit__top128(const uint32_t *x, int n, uint64_t *out) {
-    uint64_t w[3] = {0, 0, 0};
-    int i, sh;
-    while (!x[n - 1]) n--;
-    for (i = 0; i < 6 && n - 1 - i >= 0; i++) w[i / 2] |= (uint64_t)x[n - 1 - i] << (i % 2 ? 0 : 32);
-    for (sh = 0; !(w[0] >> (63 - sh)); sh++) {}
-    out[0] = sh ? w[0] << sh | w[1] >> (64 - sh) : w[0];
-    out[1] = sh ? w[1] << sh | w[2] >> (64 - sh) : w[1];
-}
-
-static void llmsplit__pow5_fill(void) {
-    uint32_t p[26], x[56], t[56];   /* 5^k, floor(2^1728 / 5^k), and that shifted */
-    int k, i;
-    memset(p, 0, sizeof p);
-    memset(x, 0, sizeof x);
-    p[0] = 1;
-    x[54] = 1;
-    for (k = 0; k <= -LLMSPLIT__POW5_MIN; k++) {
-        if (k) {
-            uint64_t c = 0;
-            int z, s;
-            for (i = 0; i < 26; i++, c >>= 32) p[i] = (uint32_t)(c += (uint64_t)p[i] * 5);
-            for (i = 55; i >= 0; i--) {
-                c = c << 32 | x[i];
-                x[i] = (uint32_t)(c / 5);
-                c %= 5;
-            }
-            for (z = 26 * 32; !(p[(z - 1) / 32] >> ((z - 1) % 32) & 1); z--) {}
-            /* floor(2^b / 5^k) + 1, b = z + 127 (5^k < 2^64) or 2z + 128 */
-            s = 1728 - (k <= 27 ? z + 127 : 2 * z + 128);
-            for (i = 0; i < 56; i++) {
-                int j = i + s / 32;
-                uint64_t v = (j < 56 ? x[j] : 0) | (j + 1 < 56 ? (uint64_t)x[j + 1] << 32 : 0);
-                t[i] = (uint32_t)(v >> (s % 32));
-            }
-            for (i = 0; i < 56 && ++t[i] == 0; i++) {}
-            llmsplit__top128(t, 56, &llmsplit__pow5_128[(-k - LLMSPLIT__POW5_MIN) * 2]);
-        }
-        if (k <= LLMSPLIT__POW5_MAX) llmsplit__top128(p, 26, &llmsplit__pow5_128[(k - LLMSPLIT__POW5_MIN) * 2]);
-    }
-}
-
-/* The table, made on first use (once, whichever thread comes first): the parser and the
-   double formatter, the only callers of the Eisel-Lemire path, call this first. */
-#ifndef LLMSPLIT_NO_THREADS
-static pthread_once_t llmsplit__pow5_once = PTHREAD_ONCE_INIT;
-static void llmsplit__pow5_ready(void) { pthread_once(&llmsplit__pow5_once, llmsplit__pow5_fill); }
-#else
-static void llmsplit__pow5_ready(void) {
-    static int done;
-    if (!done) llmsplit__pow5_fill();
-    done = 1;
-}
-#endif
-
 static const double llmsplit__exact_pow10[23] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
@@ -1907,6 +1851,72 @@ static int llmsplit__clz64(uint64_t x) {
 #endif
 }
 
+/* The top 128 bits of the n-limb number x (32-bit limbs, least significant first; x != 0),
+   zero-filled when it has fewer. */
+static void llmsplit__top128(const uint32_t *x, int n, uint64_t *out) {
+    uint64_t w[3] = {0, 0, 0};
+    int i, sh;
+    while (!x[n - 1]) n--;
+    for (i = 0; i < 6 && n - 1 - i >= 0; i++) w[i / 2] |= (uint64_t)x[n - 1 - i] << (i % 2 ? 0 : 32);
+    sh = llmsplit__clz64(w[0]);
+    out[0] = sh ? w[0] << sh | w[1] >> (64 - sh) : w[0];
+    out[1] = sh ? w[1] << sh | w[2] >> (64 - sh) : w[1];
+}
+
+static void llmsplit__pow5_fill(void) {
+    /* p = 5^k; x = floor(2^928 / 5^k), whose top bits are what the entries for -k need:
+       floor(2^(z+127) / 5^k) for 5^k of z bits, plus one while 5^k < 2^64 (the +1 of the
+       generator's wider quotients never reaches the top 128 bits beyond that) */
+    uint32_t p[26], x[30];
+    int k, i, top = 29, ptop = 0;
+    memset(p, 0, sizeof p);
+    memset(x, 0, sizeof x);
+    p[0] = 1;
+    x[29] = 1;
+    for (k = 0; k <= -LLMSPLIT__POW5_MIN; k++) {
+        if (k) {
+            uint64_t c = 0;
+            int z, off;
+            uint64_t *e = &llmsplit__pow5_128[(-k - LLMSPLIT__POW5_MIN) * 2];
+            for (i = 0; i <= ptop; i++, c >>= 32) p[i] = (uint32_t)(c += (uint64_t)p[i] * 5);
+            if (c) p[++ptop] = (uint32_t)c;
+            for (c = 0, i = top; i >= 0; i--) {
+                uint64_t q = (c << 32 | x[i]) / 5;
+                c = (c << 32 | x[i]) - q * 5;
+                x[i] = (uint32_t)q;
+            }
+            while (!x[top]) top--;
+            z = ptop * 32 + 64 - llmsplit__clz64(p[ptop]);
+            off = 928 - z - 127;
+            llmsplit__top128(x + off / 32, top + 1 - off / 32, e);
+            if (k <= 27 && ++e[1] == 0) e[0]++;
+        }
+        if (k <= LLMSPLIT__POW5_MAX) llmsplit__top128(p, ptop + 1, &llmsplit__pow5_128[(k - LLMSPLIT__POW5_MIN) * 2]);
+    }
+}
+
+/* The table is made once, whichever thread comes first, by the exact slow path: until then
+   Eisel-Lemire says it cannot decide and the slow path converts (the first hard number of a
+   process pays about 40 us), so the hot path stays a leaf that only checks the flag, and a
+   process whose numbers never need the table (integers, decimals Clinger's exact path takes
+   such as 0.5 or 1.5e-7) never makes it. */
+static int llmsplit__pow5_done;
+#ifndef LLMSPLIT_NO_THREADS
+static pthread_once_t llmsplit__pow5_once = PTHREAD_ONCE_INIT;
+static void llmsplit__pow5_make(void) {
+    llmsplit__pow5_fill();
+    __atomic_store_n(&llmsplit__pow5_done, 1, __ATOMIC_RELEASE);
+}
+static int llmsplit__pow5_made(void) { return __atomic_load_n(&llmsplit__pow5_done, __ATOMIC_ACQUIRE); }
+static void llmsplit__pow5_ready(void) { pthread_once(&llmsplit__pow5_once, llmsplit__pow5_make); }
+#else
+static int llmsplit__pow5_made(void) { return llmsplit__pow5_done; }
+static void llmsplit__pow5_ready(void) {
+    if (!llmsplit__pow5_done) llmsplit__pow5_fill();
+    llmsplit__pow5_done = 1;
+}
+#endif
+
 static double llmsplit__bits_to_double(uint64_t bits) {
     double d;
     memcpy(&d, &bits, sizeof d);
@@ -1921,7 +1931,7 @@ static int llmsplit__eisel_lemire(uint64_t man, int e10, int neg, double *out) {
     uint64_t xhi, xlo, yhi, ylo, mant, bits;
     uint64_t exp2;
     int clz, msb;
-    if (e10 < LLMSPLIT__POW5_MIN || e10 > LLMSPLIT__POW5_MAX) return 0;
+    if (e10 < LLMSPLIT__POW5_MIN || e10 > LLMSPLIT__POW5_MAX || !llmsplit__pow5_made()) return 0;
     p = &llmsplit__pow5_128[(e10 - LLMSPLIT__POW5_MIN) * 2];
     clz = llmsplit__clz64(man);
     man <<= clz;
@@ -2055,6 +2065,7 @@ static int llmsplit__slow_strtod(const char *s, const char *end, double *out) {
     llmsplit__decimal *a = &local;
     int neg = 0, exp = 0, e10 = 0, eneg = 0, seen_point = 0;
     uint64_t mant, bits;
+    llmsplit__pow5_ready();       /* the fast path's table, for the numbers after this one */
     a->nd = 0; a->dp = 0; a->trunc = 0;
     if (*s == '-') { neg = 1; s++; }
     for (; s < end; s++) {
@@ -2438,7 +2449,6 @@ static llmsplit_json_doc *llmsplit__json_parse(const char *text, size_t len, con
         return NULL;
     }
     if (!text) text = "";
-    llmsplit__pow5_ready();
     max_depth = (desc && desc->max_depth > 0) ? (size_t)desc->max_depth : LLMSPLIT_JSON_MAX_DEPTH;
     head = (sizeof(llmsplit_json_doc) + 15u) & ~(size_t)15u;
     if (desc && desc->buffer) {
@@ -2889,7 +2899,6 @@ LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf) {
     int lo = 1, hi = 17, nd = 0, exp10 = 0, i;
     uint64_t bits;
     char *o = buf;
-    llmsplit__pow5_ready();
     memcpy(&bits, &d, sizeof bits);
     if (((bits >> 52) & 0x7ff) == 0x7ff) { buf[0] = 0; return 0; }
     if (bits & 0x8000000000000000u) { *o++ = '-'; d = -d; }
@@ -3533,8 +3542,8 @@ static int llmsplit__y_word(const char *s, size_t n) {
     return 0;
 }
 
-/* An integer in base b from the digits at [a, e) ('_' skipped): 1 written, 0 not an integer
-   (so text), -1 refused. */
+/* An integer in base b from the digits at [a, e) ('_' skipped): 1 when they are one (written,
+   or refused with the error set), 0 when they are not (so the scalar is text). */
 static int llmsplit__y_int(llmsplit__yaml *y, const char *at, const char *a, const char *e, unsigned b, int neg, int key) {
     uint64_t v = 0;
     int digits = 0, big = 0;
@@ -3547,11 +3556,10 @@ static int llmsplit__y_int(llmsplit__yaml *y, const char *at, const char *a, con
         v = v * b + d;
         digits++;
     }
-    if (key) return llmsplit__y_fail(y, at, "a key YAML reads as a number, boolean, null or date: quote it"), -1;
-    if (!digits) return llmsplit__y_fail(y, at, "a number without digits: quote it for text"), -1;
-    if (big || v > (uint64_t)INT64_MAX + (unsigned)neg)
-        return llmsplit__y_fail(y, at, "an integer beyond 64 bits: quote it for text"), -1;
-    llmsplit_json_write_int(&y->w, neg ? (int64_t)(0 - v) : (int64_t)v);
+    if (key) llmsplit__y_fail(y, at, "a key YAML reads as a number, boolean, null or date: quote it");
+    else if (!digits) llmsplit__y_fail(y, at, "a number without digits: quote it for text");
+    else if (big || v > (uint64_t)INT64_MAX + (unsigned)neg) llmsplit__y_fail(y, at, "an integer beyond 64 bits: quote it for text");
+    else llmsplit_json_write_int(&y->w, neg ? (int64_t)(0 - v) : (int64_t)v);
     return 1;
 }
 
@@ -3561,7 +3569,7 @@ static int llmsplit__y_int(llmsplit__yaml *y, const char *at, const char *a, con
 static int llmsplit__y_resolve(llmsplit__yaml *y, const char *at, int key) {
     char *s = y->t.data, *e = s + y->t.len, *q, *i1, *o;
     const char *msg = "a key YAML reads as a number, boolean, null or date: quote it";
-    int neg, word = 0, r, i, v[3], len[3];
+    int neg, word = 0, i, v[3], len[3];
     unsigned base = 0;
     double d;
     if (!y->t.len || (y->t.len == 1 && *s == '~') || (word = llmsplit__y_word(s, y->t.len)) != 0) {
@@ -3583,11 +3591,7 @@ static int llmsplit__y_resolve(llmsplit__yaml *y, const char *at, int key) {
     for (i1 = q; i1 < e && (llmsplit__is_digit((unsigned char)*i1) || *i1 == '_'); i1++) {}
     if (e - q > 2 && *q == '0' && (q[1] == 'x' || q[1] == 'b')) base = q[1] == 'x' ? 16 : 2, q += 2;  /* 0x1F, 0b101 */
     else if (i1 == e && q < e && *q != '_') base = *q == '0' && e - q > 1 ? 8 : 10;                      /* 10, 1_000, 017 */
-    if (base) {
-        r = llmsplit__y_int(y, at, q, e, base, neg, key);
-        if (r) return r > 0;
-        goto text;
-    }
+    if (base && llmsplit__y_int(y, at, q, e, base, neg, key)) return !y->msg;
     if (*i1 == '.' && (q < i1 ? *q != '_' : q == s && llmsplit__is_digit((unsigned char)i1[1]))) {    /* 1.5, .5, 1., 2.5e-7 */
         for (q = i1 + 1; q < e && (llmsplit__is_digit((unsigned char)*q) || *q == '_'); q++) {}
         if (e - q > 2 && (*q | 0x20) == 'e' && (q[1] == '+' || q[1] == '-'))
@@ -3870,6 +3874,17 @@ LLMSPLIT_API llmsplit_status llmsplit_yaml_parse(const char *text, size_t len, c
     return llmsplit__made(*doc, e);
 }
 #endif /* LLMSPLIT_NO_YAML */
+
+/* How a config text that is not JSON gets read: the YAML reader, or NULL (JSON only). The client
+   of the one-call form passes NULL, since its config is JSON it wrote itself, so a program that
+   only uses that form does not link the reader. */
+typedef llmsplit_json_doc *(*llmsplit__yaml_fn)(const char *text, size_t len, const llmsplit_json_desc *desc,
+                                                llmsplit_error *err);
+#ifndef LLMSPLIT_NO_YAML
+#define LLMSPLIT__YAML llmsplit__yaml_parse
+#else
+#define LLMSPLIT__YAML NULL
+#endif
 
 /* ==== 3. http =========================================================================== */
 
@@ -8783,8 +8798,9 @@ static int llmsplit__cfg_build(llmsplit__cfgp *p, const llmsplit_json_val *root)
     return 1;
 }
 
-/* name: the file the text came from, for messages (NULL: a text). */
-static llmsplit_config *llmsplit__config_parse_named(const char *json, size_t len, const char *name,
+/* name: the file the text came from, for messages (NULL: a text); yaml: how a text that is not
+   JSON is read (NULL: it is JSON too). */
+static llmsplit_config *llmsplit__config_parse_named(const char *json, size_t len, const char *name, llmsplit__yaml_fn yaml_fn,
                                                     const llmsplit_allocator *allocator,
                                                     const volatile int *abort_flag, llmsplit_error *err) {
     llmsplit__cfgp p;
@@ -8808,12 +8824,8 @@ static llmsplit_config *llmsplit__config_parse_named(const char *json, size_t le
     memset(&desc, 0, sizeof desc);
     desc.allocator = a;
     for (i = 0; i < len && (json[i] == ' ' || json[i] == '\t' || json[i] == '\r' || json[i] == '\n'); i++) {}
-#ifndef LLMSPLIT_NO_YAML
-    yaml = i == len || json[i] != '{';  /* JSON configs are objects: anything else is YAML */
-    doc = yaml ? llmsplit__yaml_parse(json, len, &desc, &jerr) : llmsplit__json_parse(json, len, &desc, &jerr);
-#else
-    doc = llmsplit__json_parse(json, len, &desc, &jerr);
-#endif
+    yaml = yaml_fn && (i == len || json[i] != '{');  /* JSON configs are objects: anything else is YAML */
+    doc = yaml ? yaml_fn(json, len, &desc, &jerr) : llmsplit__json_parse(json, len, &desc, &jerr);
     if (!doc) {
         if (jerr.code == LLMSPLIT_ERR_JSON || jerr.code == LLMSPLIT_ERR_CONFIG) {
             llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, name ? "%.*s:%d:%d: %s" : "%.*s: %d:%d: %s", name ? llmsplit__fit(name, 200) : 4,
@@ -8857,16 +8869,11 @@ static llmsplit_config *llmsplit__config_parse_named(const char *json, size_t le
     return cfg;
 }
 
-static llmsplit_config *llmsplit__config_parse(const char *json, size_t len, const llmsplit_allocator *allocator,
-                                               const volatile int *abort_flag, llmsplit_error *err) {
-    return llmsplit__config_parse_named(json, len, NULL, allocator, abort_flag, err);
-}
-
 LLMSPLIT_API llmsplit_status llmsplit_config_parse(const char *json, size_t len, const llmsplit_allocator *allocator,
                                                    llmsplit_config **out, llmsplit_error *err) {
     llmsplit_error local, *e = llmsplit__err_or(err, &local);
     if (!out) return llmsplit__no_out(err, "config");
-    *out = llmsplit__config_parse(json, len, allocator, NULL, e);
+    *out = llmsplit__config_parse_named(json, len, NULL, LLMSPLIT__YAML, allocator, NULL, e);
     return llmsplit__made(*out, e);
 }
 
@@ -8929,7 +8936,7 @@ static llmsplit_config *llmsplit__config_load(const char *path, const llmsplit_a
     size_t n;
     char *text = llmsplit__config_read(path, &a, &n, err);
     if (!text) return NULL;
-    cfg = llmsplit__config_parse_named(text, n, path, allocator, NULL, err);
+    cfg = llmsplit__config_parse_named(text, n, path, LLMSPLIT__YAML, allocator, NULL, err);
     llmsplit__free(&a, text);
     return cfg;
 }
@@ -9778,6 +9785,7 @@ struct llmsplit_client {
     llmsplit_client_stats stats;
     llmsplit__fb_table fb;        /* under lock */
     const llmsplit__judge_hooks *judge; /* NULL: no judging (the one-call form) */
+    llmsplit__yaml_fn yaml;       /* NULL: configs are JSON only (the one-call form) */
     int pairs_pending;            /* under lock: mirrored pairs waiting to be judged */
     size_t pairs_held;            /* under lock: bytes of answer text they hold */
 };
@@ -10240,7 +10248,7 @@ static int llmsplit__reload(llmsplit_client *c, const char *text, size_t len, co
         if (out_err) llmsplit__set_error(out_err, LLMSPLIT_ERR_CONFIG, "the config from %s was refused; the last good one keeps serving", source);
         return 0;
     }
-    cfg = llmsplit__config_parse(text, len, &c->allocator, &c->stop, &err);
+    cfg = llmsplit__config_parse_named(text, len, NULL, c->yaml, &c->allocator, &c->stop, &err);
     if (cfg) {
         llmsplit__swap(c, cfg, hash, source);
         return 1;
@@ -10341,7 +10349,7 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
         const char *body = resp.body.data ? resp.body.data : "";
         if (!initial) {
             llmsplit__reload(c, body, resp.body.len, shown, out_err);
-        } else if ((cfg = llmsplit__config_parse(body, resp.body.len, &c->allocator, &c->stop, &err)) != NULL) {
+        } else if ((cfg = llmsplit__config_parse_named(body, resp.body.len, NULL, c->yaml, &c->allocator, &c->stop, &err)) != NULL) {
             c->text_hash = llmsplit__text_hash(body, resp.body.len);
             c->cur = llmsplit__cfgref_new(c, cfg, out_err);
         } else if (out_err) {
@@ -10481,7 +10489,7 @@ static int llmsplit__config_headers(llmsplit_client *c, const llmsplit_client_de
 }
 
 static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc, const llmsplit__judge_hooks *judge,
-                                                llmsplit_error *err) {
+                                                llmsplit__yaml_fn yaml, llmsplit_error *err) {
     llmsplit_client_desc d;
     llmsplit_client *c;
     llmsplit_config *cfg = NULL;
@@ -10508,6 +10516,7 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     c->log_fd = -1;
     c->keep_responses = d.keep_responses;
     c->judge = judge;
+    c->yaml = yaml;
     c->on_record = d.on_record;
     c->user_data = d.user_data;
     c->poll_ms = d.config_poll_ms > 0 ? d.config_poll_ms : d.config_url ? 5000 : 1000;
@@ -10522,7 +10531,8 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     if (!(c->http = llmsplit__http_create(&d.http, err))) goto fail;
     if (!llmsplit__config_headers(c, &d, err)) goto fail;
     if (d.config_json) {
-        cfg = llmsplit__config_parse(d.config_json, d.config_len ? d.config_len : strlen(d.config_json), &d.allocator, NULL, err);
+        cfg = llmsplit__config_parse_named(d.config_json, d.config_len ? d.config_len : strlen(d.config_json), NULL, c->yaml,
+                                           &d.allocator, NULL, err);
     } else if (d.config_file) {
         size_t n;
         char *text;
@@ -10530,7 +10540,7 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
         stat(d.config_file, &c->file_stat); /* before the read: a change in between is seen later */
         if ((text = llmsplit__config_read(d.config_file, &c->allocator, &n, err)) != NULL) {
             c->text_hash = llmsplit__text_hash(text, n);
-            cfg = llmsplit__config_parse_named(text, n, d.config_file, &d.allocator, NULL, err);
+            cfg = llmsplit__config_parse_named(text, n, d.config_file, c->yaml, &d.allocator, NULL, err);
             llmsplit__free(&c->allocator, text);
         }
     } else {
@@ -10590,7 +10600,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_create(const llmsplit_client_desc *
                                                     llmsplit_error *err) {
     llmsplit_error local, *e = llmsplit__err_or(err, &local);
     if (!out) return llmsplit__no_out(err, "client");
-    *out = llmsplit__client_create(desc, llmsplit__judge_on(), e);
+    *out = llmsplit__client_create(desc, llmsplit__judge_on(), LLMSPLIT__YAML, e);
     return llmsplit__made(*out, e);
 }
 
@@ -11834,7 +11844,7 @@ static llmsplit__onecall *llmsplit__onecall_get(const char *config, size_t len, 
             llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
             return NULL;
         }
-        if (!(e->client = llmsplit__client_create(&d, NULL, err))) {
+        if (!(e->client = llmsplit__client_create(&d, NULL, NULL, err))) {
             llmsplit__free(NULL, e);
             return NULL;
         }
@@ -11900,7 +11910,7 @@ LLMSPLIT_API llmsplit_status llmsplit_completion_with_split_tests(const char *co
         memset(&d, 0, sizeof d);
         d.config_json = config;
         d.config_len = len;
-        if (!(c = llmsplit__client_create(&d, NULL, err))) {
+        if (!(c = llmsplit__client_create(&d, NULL, NULL, err))) {
             llmsplit_json_writer_free(&w);
             return err->code;
         }

@@ -6,6 +6,7 @@
 
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,6 +247,41 @@ static int parse_double(const char *s, double *out) {
     *out = llmsplit_json_double(llmsplit_json_root(doc));
     llmsplit_json_free(doc);
     return 1;
+}
+
+/* The fast path's table of powers of five is made at the first number that needs it: threads
+   that all meet their first such numbers at once get the same, correct values (and ThreadSanitizer,
+   which runs this program too, sees no race). Runs first, while no table exists. */
+static const char *const first_hard = "[2.2250738585072011e-308, 0.1000000000000000055511151231257827021181583404541015625,"
+                                      " 7.038531e-26, 1.7976931348623157e308, 3.14159265358979323846, 1e-300, 123456.789e200]";
+static pthread_barrier_t first_hard_start;
+static void *parse_first_hard(void *out) {
+    llmsplit_json_doc *doc = NULL;
+    size_t i;
+    pthread_barrier_wait(&first_hard_start);      /* all at once */
+    if (llmsplit_json_parse(first_hard, strlen(first_hard), NULL, &doc, NULL) == LLMSPLIT_OK)
+        for (i = 0; i < 7; i++) ((double *)out)[i] = llmsplit_json_double(llmsplit_json_at(llmsplit_json_root(doc), i));
+    llmsplit_json_free(doc);
+    return NULL;
+}
+
+static void json_first_hard_numbers_in_many_threads_agree(void) {
+    double got[8][7];
+    pthread_t th[8];
+    int t, i;
+    memset(got, 0, sizeof got);
+    pthread_barrier_init(&first_hard_start, NULL, 8);
+    for (t = 0; t < 8; t++) CHECK_EQ_INT(pthread_create(&th[t], NULL, parse_first_hard, got[t]), 0);
+    for (t = 0; t < 8; t++) pthread_join(th[t], NULL);
+    pthread_barrier_destroy(&first_hard_start);
+    setlocale(LC_NUMERIC, "C");
+    for (t = 0; t < 8; t++)
+        for (i = 0; i < 7; i++) {
+            static const char *const want[7] = {"2.2250738585072011e-308", "0.1000000000000000055511151231257827021181583404541015625",
+                                                "7.038531e-26", "1.7976931348623157e308", "3.14159265358979323846", "1e-300",
+                                                "123456.789e200"};
+            CHECK(same_bits(got[t][i], strtod(want[i], NULL)));
+        }
 }
 
 static void json_doubles_hard_cases_round_correctly(void) {
@@ -621,6 +657,7 @@ static void strerror_names_every_category(void) {
 
 int main(int argc, char **argv) {
     t_init(argc, argv);
+    RUN(json_first_hard_numbers_in_many_threads_agree);
     test_valid_cases();
     test_invalid_cases();
     RUN(json_path_reads_nested_content);

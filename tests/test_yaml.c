@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The document as compact JSON (static buffer), or "ERROR L:C: message" when it is refused. */
@@ -525,15 +526,29 @@ static void yaml_shorthand_and_crlf_configs_load(void) {
     llmsplit_config_free(cfg);
 }
 
-/* Counts the records of a client run. */
-typedef struct { pthread_mutex_t lock; int primary, silent, silent_ok; } counts;
+/* Counts the records of a client run, and keeps the reason of the last config event. */
+typedef struct { pthread_mutex_t lock; int primary, silent, silent_ok, config_events; char reason[400]; } counts;
 static void count_record(const llmsplit_record *r, const char *line, size_t len, void *ud) {
     counts *c = (counts *)ud;
     (void)line; (void)len;
     pthread_mutex_lock(&c->lock);
     if (strcmp(r->event, "call") == 0 && strcmp(r->role, "primary") == 0) c->primary++;
     if (strcmp(r->event, "call") == 0 && strcmp(r->role, "silent") == 0) { c->silent++; c->silent_ok += r->ok; }
+    if (strcmp(r->event, "config") == 0) {
+        c->config_events++;
+        snprintf(c->reason, sizeof c->reason, "%s", r->reason ? r->reason : "");
+    }
     pthread_mutex_unlock(&c->lock);
+}
+
+static llmsplit_status ask(llmsplit_client *c, const char *group, llmsplit_result *r, llmsplit_error *err) {
+    llmsplit_message msg = {"user", "hello", 0, NULL, NULL, NULL, NULL};
+    llmsplit_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.group = group;
+    rq.messages = &msg;
+    rq.num_messages = 1;
+    return llmsplit_client_chat(c, &rq, r, err);
 }
 
 static void yaml_config_file_drives_mirroring_against_the_mock(void) {
@@ -578,14 +593,8 @@ static void yaml_config_file_drives_mirroring_against_the_mock(void) {
     CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
     if (!c) { printf("  %s\n", err.message); mock_stop(&m); return; }
     for (i = 0; i < 5; i++) {
-        llmsplit_message msg = {"user", "hello", 0, NULL, NULL, NULL, NULL};
-        llmsplit_request rq;
         llmsplit_result r;
-        memset(&rq, 0, sizeof rq);
-        rq.group = "chat";
-        rq.messages = &msg;
-        rq.num_messages = 1;
-        CHECK_EQ_INT(llmsplit_client_chat(c, &rq, &r, &err), LLMSPLIT_OK);
+        CHECK_EQ_INT(ask(c, "chat", &r, &err), LLMSPLIT_OK);
         CHECK(r.mirrored);
         if (i == 0) CHECK_CONTAINS(r.response.text.data, "mock reply from gpt-4o: hello");
         llmsplit_result_free(&r);
@@ -595,6 +604,60 @@ static void yaml_config_file_drives_mirroring_against_the_mock(void) {
     CHECK_EQ_INT(n.primary, 5);
     CHECK_EQ_INT(n.silent, 5);
     CHECK_EQ_INT(n.silent_ok, 5);
+    mock_stop(&m);
+}
+
+static void yaml_config_file_reload_refuses_broken_yaml_and_takes_the_fixed_one(void) {
+    mock m;
+    char yaml[1024];
+    const char *path;
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    llmsplit_result r;
+    counts n;
+    int i, refused = 0, swapped = 0;
+    struct timespec tick = {0, 10000000L};
+    if (!mock_start(&m, 0, NULL)) SKIP("build/llmsplit mock did not start (run make first)");
+    snprintf(yaml, sizeof yaml, "model_list:\n  - model_name: chat\n    litellm_params:\n      model: openai/first\n"
+                                "      api_base: %s/v1\n      api_key: sk-mock\n", m.url);
+    path = write_tmp("reload.yaml", yaml);
+    memset(&n, 0, sizeof n);
+    pthread_mutex_init(&n.lock, NULL);
+    memset(&d, 0, sizeof d);
+    d.config_file = path;
+    d.config_poll_ms = 10;
+    d.http.proxy = "";
+    d.on_record = count_record;
+    d.user_data = &n;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) { printf("  %s\n", err.message); mock_stop(&m); return; }
+    /* a tab where an indent belongs: refused, the last good config keeps serving */
+    snprintf(yaml, sizeof yaml, "model_list:\n  - model_name: chat\n\tlitellm_params: {model: openai/second}\n");
+    write_tmp("reload.yaml", yaml);
+    for (i = 0; i < 300 && !refused; i++) {
+        nanosleep(&tick, NULL);
+        CHECK_EQ_INT(ask(c, "chat", &r, &err), LLMSPLIT_OK);
+        CHECK_CONTAINS(r.response.text.data, "from first:");
+        llmsplit_result_free(&r);
+        pthread_mutex_lock(&n.lock);
+        refused = strstr(n.reason, "yaml: 3:1: a tab: YAML indents") != NULL;
+        pthread_mutex_unlock(&n.lock);
+    }
+    CHECK(refused);
+    if (!refused) printf("  last config reason: %s\n", n.reason);
+    /* fixed: used from a next request on */
+    snprintf(yaml, sizeof yaml, "model_list:\n  - model_name: chat\n    litellm_params:\n      model: openai/second\n"
+                                "      api_base: %s/v1\n      api_key: sk-mock\n", m.url);
+    write_tmp("reload.yaml", yaml);
+    for (i = 0; i < 300 && !swapped; i++) {
+        nanosleep(&tick, NULL);
+        CHECK_EQ_INT(ask(c, "chat", &r, &err), LLMSPLIT_OK);
+        swapped = strstr(r.response.text.data, "from second:") != NULL;
+        llmsplit_result_free(&r);
+    }
+    CHECK(swapped);
+    llmsplit_client_destroy(c);
     mock_stop(&m);
 }
 
@@ -620,6 +683,7 @@ int main(int argc, char **argv) {
     RUN(yaml_litellm_silent_model_config_loads_unchanged);
     RUN(yaml_shorthand_and_crlf_configs_load);
     RUN(yaml_config_file_drives_mirroring_against_the_mock);
+    RUN(yaml_config_file_reload_refuses_broken_yaml_and_takes_the_fixed_one);
     {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

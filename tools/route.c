@@ -15,9 +15,9 @@ typedef struct route_opts {
 } route_opts;
 
 static TOOL_UNUSED const char route_usage_text[] =
-    "  --config FILE      a LiteLLM-style config (JSON); --model then names a group. Or a URL (https://,\n"
-    "                     or http:// to this machine) such as llmsplit serve's /config, polled with\n"
-    "                     If-None-Match and sent $LLMSPLIT_CONFIG_KEY as its bearer key when set\n"
+    "  --config FILE      a LiteLLM config (its config.yaml, or JSON); --model then names a group. Or a\n"
+    "                     URL (https://, or http:// to this machine) such as llmsplit serve's /config,\n"
+    "                     polled with If-None-Match and sent $LLMSPLIT_CONFIG_KEY as its bearer key when set\n"
     "  --config-poll S    seconds between checks of --config (default 1 for a file, 5 for a URL)\n"
     "  --model M          a model string (gpt-4o-mini, azure/DEPLOYMENT, anthropic/claude-..., ollama/llama3,\n"
     "                     huggingface/https://ENDPOINT, ...) or a group of --config\n"
