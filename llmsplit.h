@@ -1181,9 +1181,15 @@ LLMSPLIT_API llmsplit_status llmsplit_http_parser_feed(llmsplit_http_parser *p, 
    else LLMSPLIT_ERR_HTTP (closed before or in the middle of the response). */
 LLMSPLIT_API llmsplit_status llmsplit_http_parser_eof(llmsplit_http_parser *p, llmsplit_error *err);
 
-/* Counters, for tests and benchmarks. */
+/* Counters, for tests and benchmarks. sends and receives count the system calls that moved
+   bytes (TLS records included; a receive that found nothing is not counted): a small request
+   and its answer take one of each on a kept-alive connection. idle_checks counts the polls of
+   kept-alive connections before their reuse, made only for those idle for over a second (a
+   request on a connection the server closed sooner fails before any answer and is retried on
+   a new one, counted in retries). */
 typedef struct llmsplit_http_stats {
     uint64_t connections_opened, connections_reused, tls_handshakes, tls_resumed, retries;
+    uint64_t sends, receives, idle_checks;
 } llmsplit_http_stats;
 LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *http);
 
@@ -3309,7 +3315,9 @@ LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsp
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #ifndef LLMSPLIT_NO_THREADS
 #include <pthread.h>
 #endif
@@ -4200,6 +4208,7 @@ typedef struct llmsplit__conn {
     const volatile int *abort_flag; /* the current request's */
     unsigned char first_bytes[3]; /* the first bytes the peer sent: tells TLS from not-TLS */
     size_t first_len;
+    uint64_t sends, receives;     /* system calls that moved bytes, for llmsplit_http_stats */
     llmsplit_allocator allocator;
 #ifndef LLMSPLIT_NO_TLS
     br_ssl_client_context sc;
@@ -4210,9 +4219,20 @@ typedef struct llmsplit__conn {
     int send_failed;              /* a handshake send failed: see llmsplit__tls_send_out */
     unsigned char out[4096];      /* handshake records waiting to go out in one send */
     size_t out_len;
+    size_t ahead_off, ahead_len;  /* ahead[ahead_off..ahead_len): received, not yet given to BearSSL */
+    unsigned char ahead[4096];    /* read-ahead: see llmsplit__tls_read */
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 #endif
 } llmsplit__conn;
+
+/* Where a request goes: the parts of its URL (pointing into an llmsplit_url, or into a target a
+   client prepared when it loaded its config) and the connection pool's key for them. */
+typedef struct llmsplit__dest {
+    int https, port, host_is_ip;  /* as in llmsplit_url */
+    const char *host, *target;
+    const char *key;              /* "scheme://host:port": connections are pooled by it (and the
+                                     proxy, when one applies) */
+} llmsplit__dest;
 
 #define LLMSPLIT__SESSIONS 32
 struct llmsplit_http {
@@ -4269,45 +4289,90 @@ static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms, const vo
     }
 }
 
-/* 1 (and c->timed_out set) when the deadline has passed or the abort flag is up. Checked on
-   every read and write, not only when one would block: a peer that always has the next bytes
-   ready (a flood of 1xx, a fast endless trickle) must still meet the total deadline. */
-static int llmsplit__conn_expired(llmsplit__conn *c) {
-    if (llmsplit__now_ms() < c->deadline_ms && !llmsplit__flag_set(c->abort_flag)) return 0;
+/* The milliseconds left before the deadline, or 0 (and c->timed_out set) when it has passed or
+   the abort flag is up. Checked on every read and write, not only when one would block: a peer
+   that always has the next bytes ready (a flood of 1xx, a fast endless trickle) must still meet
+   the total deadline. */
+static int64_t llmsplit__conn_left(llmsplit__conn *c) {
+    int64_t left = c->deadline_ms - llmsplit__now_ms();
+    if (left > 0 && !llmsplit__flag_set(c->abort_flag)) return left;
     c->timed_out = 1;
-    return 1;
+    return 0;
 }
 
-/* Low-level I/O with the deadline, also used as BearSSL's transport callbacks. */
-static int llmsplit__sock_read(void *ctx, unsigned char *buf, size_t len) {
-    llmsplit__conn *c = (llmsplit__conn *)ctx;
-    if (llmsplit__conn_expired(c)) return -1;
+/* Low-level I/O with the deadline, also used as BearSSL's transport callbacks. A connected socket
+   is blocking with SO_RCVTIMEO and SO_SNDTIMEO of LLMSPLIT__IO_SLICE_MS: a receive waits in the
+   kernel (one system call for the wait and the bytes, where a non-blocking socket needs a recv
+   that finds nothing, a poll and another recv) and wakes at least that often to look at the
+   deadline and the abort flag. Closer to the deadline than one slice, the call does not block
+   and poll waits exactly the time left. */
+#define LLMSPLIT__IO_SLICE_MS 50
+
+/* Receives into buf (len bytes at most) and, when more is given, on into more (more_cap bytes):
+   one recvmsg. Returns the bytes received (in buf first), or -1 (peer_closed, timed_out or
+   io_errno says why). */
+static int llmsplit__sock_recv(llmsplit__conn *c, unsigned char *buf, size_t len, unsigned char *more, size_t more_cap) {
     for (;;) {
-        ssize_t n = recv(c->fd, buf, len, 0);
+        struct iovec iov[2];
+        struct msghdr m;
+        int64_t left = llmsplit__conn_left(c);
+        int flags = left < LLMSPLIT__IO_SLICE_MS ? MSG_DONTWAIT : 0;
+        ssize_t n;
+        if (!left) return -1;
+        iov[0].iov_base = buf;
+        iov[0].iov_len = len;
+        iov[1].iov_base = more;
+        iov[1].iov_len = more_cap;
+        memset(&m, 0, sizeof m);
+        m.msg_iov = iov;
+        m.msg_iovlen = more && more_cap ? 2 : 1;
+        n = recvmsg(c->fd, &m, flags);
         if (n > 0) {
-            while (c->first_len < sizeof c->first_bytes && c->first_len < (size_t)n) {
-                c->first_bytes[c->first_len] = buf[c->first_len];
-                c->first_len++;
-            }
+            size_t i;
+            for (i = 0; c->first_len < sizeof c->first_bytes && i < (size_t)n; i++)
+                c->first_bytes[c->first_len++] = i < len ? buf[i] : more[i - len];
+            c->receives++;
             return (int)n;
         }
         if (n == 0) { c->peer_closed = 1; return -1; }
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
-        if (llmsplit__wait_fd(c->fd, POLLIN, c->deadline_ms, c->abort_flag) <= 0) { c->timed_out = 1; return -1; }
+        /* a slice went by (blocking), or nothing yet with less than a slice left (polled) */
+        if (flags && llmsplit__wait_fd(c->fd, POLLIN, c->deadline_ms, c->abort_flag) <= 0) { c->timed_out = 1; return -1; }
+    }
+}
+
+static int llmsplit__sock_read(void *ctx, unsigned char *buf, size_t len) {
+    return llmsplit__sock_recv((llmsplit__conn *)ctx, buf, len, NULL, 0);
+}
+
+/* Sends from iov[0..n) in one sendmsg: the bytes sent (at least one), or -1. */
+static int llmsplit__sock_sendv(llmsplit__conn *c, struct iovec *iov, int n) {
+    for (;;) {
+        struct msghdr m;
+        int64_t left = llmsplit__conn_left(c);
+        int flags = MSG_NOSIGNAL | (left < LLMSPLIT__IO_SLICE_MS ? MSG_DONTWAIT : 0);
+        ssize_t k;
+        if (!left) return -1;
+        memset(&m, 0, sizeof m);
+        m.msg_iov = iov;
+        m.msg_iovlen = (size_t)n;
+        k = sendmsg(c->fd, &m, flags);
+        if (k > 0) { c->sends++; return (int)k; }
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
+        if ((flags & MSG_DONTWAIT) && llmsplit__wait_fd(c->fd, POLLOUT, c->deadline_ms, c->abort_flag) <= 0) {
+            c->timed_out = 1;
+            return -1;
+        }
     }
 }
 
 static int llmsplit__sock_write(void *ctx, const unsigned char *buf, size_t len) {
-    llmsplit__conn *c = (llmsplit__conn *)ctx;
-    if (llmsplit__conn_expired(c)) return -1;
-    for (;;) {
-        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
-        if (n > 0) return (int)n;
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
-        if (llmsplit__wait_fd(c->fd, POLLOUT, c->deadline_ms, c->abort_flag) <= 0) { c->timed_out = 1; return -1; }
-    }
+    struct iovec iov;
+    iov.iov_base = (void *)buf; /* sendmsg does not write through it */
+    iov.iov_len = len;
+    return llmsplit__sock_sendv((llmsplit__conn *)ctx, &iov, 1);
 }
 
 #ifndef LLMSPLIT_NO_TLS
@@ -4357,10 +4422,26 @@ static int llmsplit__tls_write(void *ctx, const unsigned char *buf, size_t len) 
     return (int)len;
 }
 
+/* BearSSL asks for a record's 5-byte header, then for its body: two receives per record. So each
+   receive also fills c->ahead, and the next requests are served from there: a record of up to
+   about 4 KB, header and body, comes in one system call (a larger one in one or two), and the
+   bytes BearSSL asked for go straight into its buffer. */
 static int llmsplit__tls_read(void *ctx, unsigned char *buf, size_t len) {
     llmsplit__conn *c = (llmsplit__conn *)ctx;
+    int n;
     if (c->out_len && !llmsplit__tls_send_out(c)) return -1;
-    return llmsplit__sock_read(c, buf, len);
+    if (c->ahead_off < c->ahead_len) {
+        size_t k = c->ahead_len - c->ahead_off;
+        if (k > len) k = len;
+        memcpy(buf, c->ahead + c->ahead_off, k);
+        c->ahead_off += k;
+        return (int)k;
+    }
+    n = llmsplit__sock_recv(c, buf, len, c->ahead, sizeof c->ahead);
+    if (n <= 0 || (size_t)n <= len) return n;
+    c->ahead_off = 0;
+    c->ahead_len = (size_t)n - len;
+    return (int)len;
 }
 #endif
 
@@ -4559,6 +4640,14 @@ static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout
         }
     connected:
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        {   /* blocking from here on, waking every slice: see llmsplit__sock_recv */
+            struct timeval tv;
+            tv.tv_sec = 0;
+            tv.tv_usec = LLMSPLIT__IO_SLICE_MS * 1000;
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        }
         break;
     }
     freeaddrinfo(res);
@@ -4658,7 +4747,7 @@ static int llmsplit__proxy_auth(const char *userinfo, char *out, size_t cap) {
 }
 
 /* Sends CONNECT host:port through the proxy on fd and reads its answer. */
-static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_http *h, const llmsplit_url *u,
+static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_http *h, const llmsplit__dest *u,
                                    llmsplit_error *err) {
     char req[1024], resp[4096], target[300];
     size_t got = 0;
@@ -4772,7 +4861,7 @@ static int llmsplit__load_tas(llmsplit_http *h, llmsplit_error *err) {
 }
 
 /* Turns the engine's last error into a message a person can act on: what failed, and where. */
-static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsplit_url *u, llmsplit_error *err) {
+static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsplit__dest *u, llmsplit_error *err) {
     int e = br_ssl_engine_last_error(&c->sc.eng);
     char where[300];
     snprintf(where, sizeof where, u->host_is_ip == 6 ? "[%s]:%d" : "%s:%d", u->host, u->port);
@@ -4917,7 +5006,7 @@ static void llmsplit__tls_init(br_ssl_client_context *cc, br_x509_minimal_contex
 }
 
 /* Starts TLS on c (handshake runs on the first write). */
-static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmsplit_url *u, llmsplit_error *err) {
+static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmsplit__dest *u, llmsplit_error *err) {
     static const char *alpn[] = {"http/1.1"};
     int i, resume = 0;
     llmsplit__lock(&h->lock);
@@ -4959,6 +5048,7 @@ static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmspl
     c->handshaking = 1;
     c->send_failed = 0;
     c->out_len = 0;
+    c->ahead_off = c->ahead_len = 0;
     br_sslio_init(&c->ioc, &c->sc.eng, llmsplit__tls_read, c, llmsplit__tls_write, c);
     return 1;
 }
@@ -5097,6 +5187,12 @@ LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *h) {
     return s;
 }
 
+/* A connection idle for longer than this is polled before it is reused: a server that closed it
+   meanwhile is seen without sending anything. A connection idle for less is used as it is, one
+   system call less per request: a server rarely closes one so soon, and when it has, the request
+   fails before any response byte and is sent again on a fresh connection (the retry below). */
+#define LLMSPLIT__IDLE_CHECK_MS 1000
+
 /* An idle connection for key that the server has not closed, or NULL. */
 static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
     llmsplit__conn **pp, *c, *stale = NULL, *found = NULL;
@@ -5122,12 +5218,15 @@ static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
         llmsplit__conn_close(stale);
         stale = c;
     }
-    if (found) {
+    if (found && now - found->idle_since_ms > LLMSPLIT__IDLE_CHECK_MS) {
         /* readable while idle means the server closed it (or sent junk): not reusable */
         struct pollfd pfd;
         pfd.fd = found->fd;
         pfd.events = POLLIN;
         pfd.revents = 0;
+        llmsplit__lock(&h->lock);
+        h->stats.idle_checks++;
+        llmsplit__unlock(&h->lock);
         if (poll(&pfd, 1, 0) != 0) {
             llmsplit__conn_close(found);
             found = NULL;
@@ -5139,6 +5238,12 @@ static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
 static void llmsplit__pool_put(llmsplit_http *h, llmsplit__conn *c) {
     llmsplit__conn *it, *drop = NULL;
     int same = 0;
+#ifndef LLMSPLIT_NO_TLS
+    if (c->https && c->ahead_off < c->ahead_len) { /* bytes after the response: do not trust it */
+        llmsplit__conn_close(c);
+        return;
+    }
+#endif
     c->idle_since_ms = llmsplit__now_ms();
     llmsplit__lock(&h->lock);
     for (it = h->idle; it; it = it->next)
@@ -5155,7 +5260,7 @@ static void llmsplit__pool_put(llmsplit_http *h, llmsplit__conn *c) {
 }
 
 /* Opens a connection (through the proxy when one applies) ready for the request. */
-static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit_url *u, const char *key,
+static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit__dest *u, const char *key,
                                            int64_t deadline, const volatile int *abort_flag, llmsplit_error *err) {
     llmsplit__conn *c;
     llmsplit_url pu;
@@ -5205,15 +5310,30 @@ static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit_url 
     return c;
 }
 
-static int llmsplit__conn_write(llmsplit__conn *c, const char *data, size_t len) {
+/* Writes the request head and body (body_len may be 0). Over TLS both go into BearSSL's record
+   buffer, which the flush sends as one record (a body of up to 16 KB with its head) in one send;
+   in plain text one sendmsg takes both, so a request leaves in one segment when it fits one. */
+static int llmsplit__conn_write(llmsplit__conn *c, const char *head, size_t head_len, const char *body,
+                                size_t body_len) {
+    struct iovec iov[2];
 #ifndef LLMSPLIT_NO_TLS
-    if (c->https) return br_sslio_write_all(&c->ioc, data, len) == 0 ? 1 : 0;
+    if (c->https)
+        return br_sslio_write_all(&c->ioc, head, head_len) == 0 &&
+               (!body_len || br_sslio_write_all(&c->ioc, body, body_len) == 0);
 #endif
-    while (len) {
-        int n = llmsplit__sock_write(c, (const unsigned char *)data, len);
-        if (n <= 0) return 0;
-        data += n;
-        len -= (size_t)n;
+    iov[0].iov_base = (void *)head; /* sendmsg does not write through them */
+    iov[0].iov_len = head_len;
+    iov[1].iov_base = (void *)body;
+    iov[1].iov_len = body_len;
+    while (iov[0].iov_len || iov[1].iov_len) {
+        int k = iov[0].iov_len ? 0 : 1, sent = llmsplit__sock_sendv(c, iov + k, 2 - k);
+        if (sent <= 0) return 0;
+        for (; k < 2; k++) {
+            size_t take = (size_t)sent < iov[k].iov_len ? (size_t)sent : iov[k].iov_len;
+            iov[k].iov_base = (char *)iov[k].iov_base + take;
+            iov[k].iov_len -= take;
+            sent -= (int)take;
+        }
     }
     return 1;
 }
@@ -5254,7 +5374,7 @@ static int llmsplit__header_ok(const char *s) {
 }
 
 /* The request head: method, target, Host, the caller's headers, framing, connection. */
-static int llmsplit__build_head(llmsplit_http *h, const llmsplit_http_request *req, const llmsplit_url *u,
+static int llmsplit__build_head(llmsplit_http *h, const llmsplit_http_request *req, const llmsplit__dest *u,
                                 llmsplit_buf *out, llmsplit_error *err) {
     const char *method = req->method ? req->method : (req->body ? "POST" : "GET");
     char tmp[400];
@@ -5317,36 +5437,30 @@ static int llmsplit__build_head(llmsplit_http *h, const llmsplit_http_request *r
     return 1;
 }
 
+/* A 408 on a reused connection is what a server sends before it closes a connection left idle
+   too long (connections idle for under a second are reused without a look): it came before our
+   request reached the server, so the request is worth sending again on a fresh connection. */
+static int llmsplit__stale_answer(const llmsplit_http_response *resp, const llmsplit__dest *u, llmsplit_error *err) {
+    if (!resp->reused || resp->status != 408) return 0;
+    llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "%s:%d timed out the kept-alive connection (408)", u->host, u->port);
+    return 1;
+}
+
 /* One attempt over connection c. Returns 1 done, 0 failed (err set), -1 failed before any
-   response byte (worth a retry on a fresh connection when c was reused). */
+   response byte, or with a stale answer (worth a retry on a fresh connection when c was reused). */
 static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmsplit_http_request *req,
-                              const llmsplit_url *u, const llmsplit_buf *head, llmsplit_http_response *resp,
+                              const llmsplit__dest *u, const llmsplit_buf *head, llmsplit_http_response *resp,
                               double t0, llmsplit_error *err) {
     llmsplit_http_parser hp;
     char buf[16384];
     int first = 1, handshake = c->https && !resp->reused;
-    int combine = req->body_len <= 8192;
     llmsplit_http_parser_init(&hp, resp);
     hp.on_body = req->on_body;
     hp.user_data = req->user_data;
     hp.max_header_bytes = h->max_header_bytes;
     hp.max_body_bytes = h->max_body_bytes;
     hp.head_request = req->method && strcmp(req->method, "HEAD") == 0;
-    /* small bodies go out with the head in one write: one packet, one TLS record */
-    if (combine && req->body_len) {
-        llmsplit_buf one;
-        int ok;
-        llmsplit_buf_init(&one, &h->allocator);
-        llmsplit__buf_grow(&one, head->len + req->body_len);
-        llmsplit_buf_append(&one, head->data, head->len);
-        llmsplit_buf_append(&one, req->body, req->body_len);
-        ok = !one.failed && llmsplit__conn_write(c, one.data, one.len);
-        llmsplit_buf_free(&one);
-        if (!ok) goto write_failed;
-    } else {
-        if (!llmsplit__conn_write(c, head->data, head->len)) goto write_failed;
-        if (req->body_len && !llmsplit__conn_write(c, req->body, req->body_len)) goto write_failed;
-    }
+    if (!llmsplit__conn_write(c, head->data, head->len, req->body, req->body ? req->body_len : 0)) goto write_failed;
     if (!llmsplit__conn_flush(c)) goto write_failed;
 #ifndef LLMSPLIT_NO_TLS
     if (handshake) llmsplit__tls_done(h, c);
@@ -5367,7 +5481,7 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
             r = llmsplit__hp_eof(&hp, err);
             if (r < 0) return 0;
             resp->keep_alive = 0;
-            return 1;
+            return llmsplit__stale_answer(resp, u, err) ? -1 : 1;
         }
         if (first) {
             resp->ttfb_ms = llmsplit__now_msf() - t0;
@@ -5377,7 +5491,7 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
         if (r < 0) return 0;
         if (r == 1) {
             if (used != (size_t)n) resp->keep_alive = 0; /* bytes beyond the response: do not trust it */
-            return 1;
+            return llmsplit__stale_answer(resp, u, err) ? -1 : 1;
         }
     }
 
@@ -5422,11 +5536,19 @@ read_failed:
     return 0;
 }
 
-LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit_http_request *req,
-                                             llmsplit_http_response *resp, llmsplit_error *err) {
-    llmsplit_url u;
+/* "scheme://host:port" into out (at least 300 bytes): a destination's pool key without proxy. */
+static void llmsplit__dest_key(char *out, size_t cap, int https, const char *host, int port) {
+    snprintf(out, cap, "%s://%s:%d", https ? "https" : "http", host, port);
+}
+
+/* llmsplit_http_send to a destination parsed before (to), or to req->url when to is NULL. */
+static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_http_request *req, const llmsplit__dest *to,
+                                              llmsplit_http_response *resp, llmsplit_error *err) {
+    llmsplit_url url;
+    llmsplit__dest parsed;
     llmsplit_buf head;
-    char key[320];
+    char plain_key[300], key_buf[320];
+    const char *key;
     double t0 = llmsplit__now_msf();
     int64_t deadline;
     int attempt, r = 0;
@@ -5438,43 +5560,57 @@ LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit
         return err->code;
     }
     memset(resp, 0, sizeof *resp);
-    if (!h || !req || !req->url) {
+    if (!h || !req || (!to && !req->url)) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: missing client, request or URL");
         return err->code;
     }
     llmsplit_buf_init(&resp->head, &h->allocator);
     llmsplit_buf_init(&resp->body, &h->allocator);
-    if (!llmsplit__url_parse(req->url, &u, err)) return err->code;
-    if (u.userinfo[0]) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: credentials in the URL are not sent; use a header");
-        return err->code;
+    if (!to) {
+        if (!llmsplit__url_parse(req->url, &url, err)) return err->code;
+        if (url.userinfo[0]) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: credentials in the URL are not sent; use a header");
+            return err->code;
+        }
+        parsed.https = url.https;
+        parsed.port = url.port;
+        parsed.host_is_ip = url.host_is_ip;
+        parsed.host = url.host;
+        parsed.target = url.target;
+        llmsplit__dest_key(plain_key, sizeof plain_key, url.https, url.host, url.port);
+        parsed.key = plain_key;
+        to = &parsed;
     }
     deadline = llmsplit__now_ms() + (req->timeout_ms > 0 ? req->timeout_ms : h->timeout_ms);
     llmsplit_buf_init(&head, &h->allocator);
-    if (!llmsplit__build_head(h, req, &u, &head, err)) {
+    if (!llmsplit__build_head(h, req, to, &head, err)) {
         llmsplit_buf_free(&head);
         return err->code;
     }
-    snprintf(key, sizeof key, "%s://%s:%d%s%s", u.https ? "https" : "http", u.host, u.port,
-             h->proxy && u.https ? " via " : "", h->proxy && u.https ? h->proxy : "");
+    key = to->key;
+    if (h->proxy && to->https) { /* tunnels through a proxy are pooled apart */
+        snprintf(key_buf, sizeof key_buf, "%.280s via %s", to->key, h->proxy);
+        key = key_buf;
+    }
     for (attempt = 0; attempt < 2; attempt++) {
         llmsplit__conn *c = attempt == 0 ? llmsplit__pool_take(h, key) : NULL;
         resp->reused = c != NULL;
-        if (!c) c = llmsplit__conn_open(h, &u, key, deadline, req->abort_flag, err);
+        if (!c) c = llmsplit__conn_open(h, to, key, deadline, req->abort_flag, err);
         if (!c) break;
         c->deadline_ms = deadline;
         c->abort_flag = req->abort_flag;
         c->timed_out = c->peer_closed = c->io_errno = 0;
-        r = llmsplit__exchange(h, c, req, &u, &head, resp, t0, err);
+        r = llmsplit__exchange(h, c, req, to, &head, resp, t0, err);
+        llmsplit__lock(&h->lock);
+        h->stats.sends += c->sends;
+        h->stats.receives += c->receives;
+        if (r == 1 && resp->reused) h->stats.connections_reused++;
+        llmsplit__unlock(&h->lock);
+        c->sends = c->receives = 0;
         if (r == 1 && resp->keep_alive && h->max_idle > 0) llmsplit__pool_put(h, c);
         else llmsplit__conn_close(c);
         if (r == 1) {
             memset(err, 0, sizeof *err);
-            if (resp->reused) {
-                llmsplit__lock(&h->lock);
-                h->stats.connections_reused++;
-                llmsplit__unlock(&h->lock);
-            }
             break;
         }
         if (r == -1 && resp->reused && llmsplit__now_ms() < deadline) {
@@ -5498,6 +5634,11 @@ LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit
     if (r != 1 && llmsplit__flag_set(req->abort_flag))
         llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "aborted (the caller is shutting down)");
     return r == 1 ? LLMSPLIT_OK : err->code;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit_http_request *req,
+                                             llmsplit_http_response *resp, llmsplit_error *err) {
+    return llmsplit__http_send_to(h, req, NULL, resp, err);
 }
 
 
