@@ -87,7 +87,9 @@
    - Environment. Read by the library: OPENAI_API_KEY, OPENAI_API_BASE, AZURE_API_KEY,
      AZURE_API_BASE, AZURE_API_VERSION, HUGGINGFACE_API_KEY, HF_TOKEN, OLLAMA_API_KEY,
      OLLAMA_API_BASE, OPENROUTER_API_KEY, TOGETHER_API_KEY, TOGETHERAI_API_KEY, ANTHROPIC_API_KEY
-     (each only for its provider, when a deployment has no key or base of its own);
+     (each only for its provider, when a deployment has no key or base of its own; a client
+     reads the base and version variables when it loads or reloads its config, where it resolves
+     each deployment's route, and the key variables at every call);
      HTTPS_PROXY / https_proxy and NO_PROXY / no_proxy (unless llmsplit_http_desc says otherwise);
      SSL_CERT_FILE (the CA bundle, unless one is given); and NAME for every config value written
      "os.environ/NAME". Nothing else, but for one variable that only tests set:
@@ -5724,7 +5726,7 @@ static int llmsplit__join_url(char *out, size_t cap, const char *base, const cha
 
 /* The key to send: the caller's (with "os.environ/NAME" read from NAME), else the route's
    environment variables. NULL when there is none. */
-static const char *llmsplit__resolve_key(const char *given, const llmsplit_route *r) {
+static const char *llmsplit__resolve_key(const char *given, const char *const key_env[2]) {
     int i;
     if (given && *given) {
         if (llmsplit__starts(given, "os.environ/")) {
@@ -5734,7 +5736,7 @@ static const char *llmsplit__resolve_key(const char *given, const llmsplit_route
         return given;
     }
     for (i = 0; i < 2; i++) {
-        const char *v = r->key_env[i] ? getenv(r->key_env[i]) : NULL;
+        const char *v = key_env[i] ? getenv(key_env[i]) : NULL;
         if (v && *v) return v;
     }
     return NULL;
@@ -6807,15 +6809,102 @@ LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char 
 
 /* --- calls --------------------------------------------------------------------------------- */
 
-/* The body a provider gets: the upstream model name, then its wire format's members. */
-static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, const llmsplit_route *route,
-                                           llmsplit_buf *out, llmsplit_error *err) {
-    const llmsplit__provider *p = &llmsplit__providers[route->provider];
+/* Where a call goes, resolved once: the adapter, the upstream model name, the URL and its parsed
+   destination, where the key may come from, and the deployment's own parameters parsed. A
+   client prepares one per deployment when it loads a config (routing reads the environment's
+   base and version variables then); llmsplit_chat makes one per call on its stack. */
+typedef struct llmsplit__target {
+    llmsplit_provider provider;
+    const char *model, *url;
+    const char *key_env[2];
+    int key_required;
+    llmsplit__dest dest;
+    llmsplit_json_doc *params;    /* NULL: none ("{}" or absent) */
+    char *strings;                /* prepared targets: model, url, host, target and pool key */
+} llmsplit__target;
+
+/* Fills t's destination from its URL (parsed into u, which must outlive t unless the strings
+   are copied) and the pool key into key (300 bytes). LLMSPLIT_ERR_USAGE for a URL with user
+   information, which is never sent. */
+static llmsplit_status llmsplit__target_dest(llmsplit__target *t, llmsplit_url *u, char *key, llmsplit_error *err) {
+    if (!llmsplit__url_parse(t->url, u, err)) return LLMSPLIT_ERR_USAGE;
+    if (u->userinfo[0]) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: credentials in the URL are not sent; use a header");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    t->dest.https = u->https;
+    t->dest.port = u->port;
+    t->dest.host_is_ip = u->host_is_ip;
+    t->dest.host = u->host;
+    t->dest.target = u->target;
+    llmsplit__dest_key(key, 300, u->https, u->host, u->port);
+    t->dest.key = key;
+    return LLMSPLIT_OK;
+}
+
+static void llmsplit__target_view(llmsplit__target *t, const llmsplit_route *r) {
+    memset(t, 0, sizeof *t);
+    t->provider = r->provider;
+    t->model = r->model;
+    t->url = r->url;
+    t->key_env[0] = r->key_env[0];
+    t->key_env[1] = r->key_env[1];
+    t->key_required = r->key_required;
+}
+
+/* Prepares *t for a deployment (model string, api_base, api_version, its extra parameters as
+   JSON text or NULL): routing, the URL parsed and the parameters parsed, the strings in one
+   allocation. On failure t holds nothing to free and the call's own routing will report it. */
+static llmsplit_status llmsplit__target_prepare(llmsplit__target *t, const llmsplit_allocator *a, const char *model,
+                                                const char *api_base, const char *api_version, const char *params) {
+    llmsplit_route r;
+    llmsplit_url u;
+    char key[300];
+    size_t lens[5], total = 0, i;
+    const char *src[5];
+    char *p;
+    memset(t, 0, sizeof *t);
+    if (llmsplit_route_model(model, api_base, api_version, &r, NULL) != LLMSPLIT_OK) return LLMSPLIT_ERR_CONFIG;
+    llmsplit__target_view(t, &r);
+    if (llmsplit__target_dest(t, &u, key, NULL) != LLMSPLIT_OK) return LLMSPLIT_ERR_USAGE;
+    src[0] = r.model, src[1] = r.url, src[2] = u.host, src[3] = u.target, src[4] = key;
+    for (i = 0; i < 5; i++) total += (lens[i] = strlen(src[i]) + 1);
+    if (!(t->strings = p = (char *)llmsplit__alloc(a, total))) return LLMSPLIT_ERR_NOMEM;
+    for (i = 0; i < 5; i++) {
+        memcpy(p, src[i], lens[i]);
+        src[i] = p;
+        p += lens[i];
+    }
+    t->model = src[0], t->url = src[1], t->dest.host = src[2], t->dest.target = src[3], t->dest.key = src[4];
+    if (params && strcmp(params, "{}") != 0) {
+        t->params = llmsplit__parse(a, params, strlen(params), NULL);
+        if (!t->params || llmsplit_json_type_of(llmsplit_json_root(t->params)) != LLMSPLIT_JSON_OBJECT) {
+            llmsplit_json_free(t->params); /* the call reads the text and says what is wrong */
+            llmsplit__free(a, t->strings);
+            memset(t, 0, sizeof *t);
+            return LLMSPLIT_ERR_USAGE;
+        }
+    }
+    return LLMSPLIT_OK;
+}
+
+static void llmsplit__target_free(llmsplit__target *t, const llmsplit_allocator *a) {
+    llmsplit_json_free(t->params);
+    llmsplit__free(a, t->strings);
+    memset(t, 0, sizeof *t);
+}
+
+
+/* The body a provider gets: the upstream model name, then its wire format's members. params is
+   the parameters object when the caller has it parsed already (a deployment's own, prepared
+   once), else req->params_json is read. */
+static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, llmsplit_provider provider, const char *model,
+                                           const llmsplit_json_val *params, llmsplit_buf *out, llmsplit_error *err) {
+    const llmsplit__provider *p = &llmsplit__providers[provider];
     llmsplit_json_writer w;
     llmsplit_json_doc *pdoc = NULL;
-    const llmsplit_json_val *params = NULL;
     llmsplit_status code = LLMSPLIT_OK;
-    if (req->params_json && *req->params_json) {
+    if (!params && req->params_json && *req->params_json) {
         llmsplit_error je;
         pdoc = llmsplit__parse(&out->allocator, req->params_json, strlen(req->params_json), &je);
         if (!pdoc || llmsplit_json_type_of(llmsplit_json_root(pdoc)) != LLMSPLIT_JSON_OBJECT) {
@@ -6828,7 +6917,7 @@ static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, con
     }
     llmsplit_json_writer_init(&w, &out->allocator);
     llmsplit_json_write_begin_object(&w);
-    llmsplit__w_lit(&w, "model", route->model);
+    llmsplit__w_lit(&w, "model", model);
     p->wire->write_request(&w, req, params, p, err);
     llmsplit_json_write_end_object(&w);
     llmsplit_json_free(pdoc);
@@ -7103,10 +7192,10 @@ static void llmsplit__sleep_ms(double ms, const volatile int *abort_flag) {
 
 /* One attempt: the HTTP exchange and the answer. Returns the category; *retryable says whether
    another attempt could help. */
-static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit_route *route,
+static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit__target *t,
                                         const char *key, const llmsplit_buf *body, llmsplit_chat_response *resp,
                                         llmsplit_error *err, int *retryable, double *retry_after) {
-    const llmsplit__provider *p = &llmsplit__providers[route->provider];
+    const llmsplit__provider *p = &llmsplit__providers[t->provider];
     llmsplit_http_header hd[5];
     llmsplit_http_request hr;
     llmsplit_http_response h;
@@ -7133,7 +7222,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     }
     memset(&hr, 0, sizeof hr);
     hr.method = "POST";
-    hr.url = route->url;
+    hr.url = t->url;
     hr.headers = hd;
     hr.num_headers = nh;
     hr.body = body->data;
@@ -7146,7 +7235,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
         hr.on_body = llmsplit__on_stream_body;
         hr.user_data = &st;
     }
-    code = llmsplit_http_send(http, &hr, &h, err);
+    code = llmsplit__http_send_to(http, &hr, &t->dest, &h, err);
     resp->http_status = h.status;
     if (req->keep_raw) {
         llmsplit_buf_free(&resp->raw);
@@ -7185,49 +7274,31 @@ out:
     return code;
 }
 
-LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
-                                        llmsplit_chat_response *resp, llmsplit_error *err) {
-    llmsplit_route route;
+/* llmsplit_chat to a target (a deployment's, prepared; or one routed for this call), with the
+   parameters already parsed when params is not NULL. */
+static llmsplit_status llmsplit__chat_to(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit__target *t,
+                                         const llmsplit_json_val *params, llmsplit_chat_response *resp, llmsplit_error *err) {
     llmsplit_buf body;
     const char *key;
     double t0 = llmsplit__now_msf();
     llmsplit_status code;
-    llmsplit_error local;
     int attempt;
-    if (!err) err = &local;
-    memset(err, 0, sizeof *err);
-    if (!resp) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "chat: missing response");
-        return err->code;
-    }
-    memset(resp, 0, sizeof *resp);
-    resp->prompt_tokens = resp->completion_tokens = -1;
-    resp->ttft_ms = -1;
-    if (!http || !req || !req->model || req->num_messages < 0 || (req->num_messages && !req->messages)) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "chat: missing client, request, model or messages");
-        return err->code;
-    }
-    llmsplit_buf_init(&resp->text, &http->allocator);
-    llmsplit_buf_init(&resp->tool_calls, &http->allocator);
-    llmsplit_buf_init(&resp->raw, &http->allocator);
-    code = llmsplit_route_model(req->model, req->api_base, req->api_version, &route, err);
-    if (code != LLMSPLIT_OK) return code;
-    resp->provider = route.provider;
-    llmsplit__copy(resp->model, sizeof resp->model, route.model);
-    key = llmsplit__resolve_key(req->api_key, &route);
-    if (!key && route.key_required && !route.key_env[0]) {
+    resp->provider = t->provider;
+    llmsplit__copy(resp->model, sizeof resp->model, t->model);
+    key = llmsplit__resolve_key(req->api_key, t->key_env);
+    if (!key && t->key_required && !t->key_env[0]) {
         llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "no API key for %s: its api_base is not the provider's own, "
                             "so no key from the environment goes there; pass api_key", req->model);
         return err->code;
     }
-    if (!key && route.key_required) {
+    if (!key && t->key_required) {
         llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "no API key for %s: set %s%s%s or pass one", req->model,
-                            route.key_env[0] ? route.key_env[0] : "a key",
-                            route.key_env[1] ? " or " : "", route.key_env[1] ? route.key_env[1] : "");
+                            t->key_env[0] ? t->key_env[0] : "a key",
+                            t->key_env[1] ? " or " : "", t->key_env[1] ? t->key_env[1] : "");
         return err->code;
     }
     llmsplit_buf_init(&body, &http->allocator);
-    code = llmsplit__chat_body(req, &route, &body, err);
+    code = llmsplit__chat_body(req, t->provider, t->model, params, &body, err);
     if (code != LLMSPLIT_OK) {
         llmsplit_buf_free(&body);
         return code;
@@ -7237,7 +7308,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
         double retry_after, delay;
         resp->attempts = attempt + 1;
         memset(err, 0, sizeof *err);
-        code = llmsplit__chat_once(http, req, &route, key, &body, resp, err, &retryable, &retry_after);
+        code = llmsplit__chat_once(http, req, t, key, &body, resp, err, &retryable, &retry_after);
         if (code == LLMSPLIT_OK || !retryable || attempt >= req->num_retries || llmsplit__flag_set(req->abort_flag)) break;
         /* exponential backoff with jitter (0.5-1x of 500 ms * 2^attempt, at most 8 s), or the
            server's Retry-After when it asks for longer (at most 60 s) */
@@ -7254,6 +7325,46 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
     resp->latency_ms = llmsplit__now_msf() - t0;
     if (!resp->role[0] && code == LLMSPLIT_OK) snprintf(resp->role, sizeof resp->role, "assistant");
     return code;
+}
+
+/* The checks and the response's initial state every chat call starts from. */
+static llmsplit_status llmsplit__chat_start(llmsplit_http *http, const llmsplit_chat_request *req,
+                                            llmsplit_chat_response *resp, llmsplit_error *err) {
+    memset(err, 0, sizeof *err);
+    if (!resp) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "chat: missing response");
+        return err->code;
+    }
+    memset(resp, 0, sizeof *resp);
+    resp->prompt_tokens = resp->completion_tokens = -1;
+    resp->ttft_ms = -1;
+    if (!http || !req || !req->model || req->num_messages < 0 || (req->num_messages && !req->messages)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "chat: missing client, request, model or messages");
+        return err->code;
+    }
+    llmsplit_buf_init(&resp->text, &http->allocator);
+    llmsplit_buf_init(&resp->tool_calls, &http->allocator);
+    llmsplit_buf_init(&resp->raw, &http->allocator);
+    return LLMSPLIT_OK;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
+                                        llmsplit_chat_response *resp, llmsplit_error *err) {
+    llmsplit_route route;
+    llmsplit__target t;
+    llmsplit_url u;
+    char key[300];
+    llmsplit_status code;
+    llmsplit_error local;
+    if (!err) err = &local;
+    if ((code = llmsplit__chat_start(http, req, resp, err)) != LLMSPLIT_OK) return code;
+    code = llmsplit_route_model(req->model, req->api_base, req->api_version, &route, err);
+    if (code != LLMSPLIT_OK) return code;
+    llmsplit__target_view(&t, &route);
+    resp->provider = t.provider;
+    llmsplit__copy(resp->model, sizeof resp->model, t.model);
+    if ((code = llmsplit__target_dest(&t, &u, key, err)) != LLMSPLIT_OK) return code;
+    return llmsplit__chat_to(http, req, &t, NULL, resp, err);
 }
 
 LLMSPLIT_API void llmsplit_chat_response_free(llmsplit_chat_response *resp) {
@@ -7275,7 +7386,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req
         return LLMSPLIT_ERR_USAGE;
     }
     code = llmsplit_route_model(req->model, req->api_base, req->api_version, &route, e);
-    return code != LLMSPLIT_OK ? code : llmsplit__chat_body(req, &route, out, e);
+    return code != LLMSPLIT_OK ? code : llmsplit__chat_body(req, route.provider, route.model, NULL, out, e);
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_chat_read_answer(const char *model, int stream, const char *body, size_t len,
@@ -9173,6 +9284,9 @@ typedef struct llmsplit__cfgref {
     unsigned char *seen;          /* per deployment: its availability in the group's last split record */
     int64_t *group_epoch;         /* per group: the epoch of its last split record (0: none yet) */
     uint64_t *arm;                /* per deployment: llmsplit__arm_hash, for feedback */
+    llmsplit__target *targets;    /* per deployment: its route, URL and parameters, resolved at load
+                                     (a target that could not be made has a NULL url: the call
+                                     routes itself and reports why) */
     int refs;
 } llmsplit__cfgref;
 
@@ -9422,6 +9536,8 @@ static void llmsplit__cfgref_free(llmsplit_client *c, llmsplit__cfgref *ref) {
     int i;
     if (!ref) return;
     for (i = 0; ref->health && i < ref->cfg->num_deployments; i++) llmsplit_health_free(&ref->health[i]);
+    for (i = 0; ref->targets && i < ref->cfg->num_deployments; i++) llmsplit__target_free(&ref->targets[i], &c->allocator);
+    llmsplit__free(&c->allocator, ref->targets);
     llmsplit__free(&c->allocator, ref->health);
     llmsplit__free(&c->allocator, ref->group_epoch); /* the block that also holds seen */
     llmsplit_config_free(ref->cfg);
@@ -9437,6 +9553,7 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
     ref->seen = NULL;
     ref->group_epoch = NULL;
     ref->arm = NULL;
+    ref->targets = NULL;
     ref->health = (llmsplit_health *)llmsplit__alloc(&c->allocator, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
     if (!ref->health) { llmsplit__free(&c->allocator, ref); goto nomem; }
     /* one block: the epochs of the groups, then the availability seen per deployment */
@@ -9457,6 +9574,18 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
             llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for the rollback windows");
             return NULL;
         }
+    /* every deployment's route, URL and parameters, once here rather than at every call */
+    ref->targets = (llmsplit__target *)llmsplit__alloc(&c->allocator, sizeof *ref->targets * (size_t)(cfg->num_deployments + 1));
+    if (!ref->targets) {
+        llmsplit__cfgref_free(c, ref);
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (i = 0; i < cfg->num_deployments; i++) {
+        const llmsplit_deployment *d = &cfg->deployments[i];
+        (void)llmsplit__target_prepare(&ref->targets[i], &c->allocator, d->model, d->api_base, d->api_version,
+                                       d->extra_params);
+    }
     return ref;
 nomem:
     llmsplit_config_free(cfg);
@@ -9946,15 +10075,16 @@ LLMSPLIT_API llmsplit_status llmsplit_client_wait_mirrors(llmsplit_client *c, in
 }
 
 /* The deployment's parameters with the request's on top (the request wins a shared key). */
-static char *llmsplit__merge_params(const llmsplit_allocator *a, const char *base, const char *over) {
-    llmsplit_json_doc *bd = base ? llmsplit__parse(a, base, strlen(base), NULL) : NULL;
+static char *llmsplit__merge_params(const llmsplit_allocator *a, const llmsplit_json_val *base_val, const char *base,
+                                    const char *over) {
+    llmsplit_json_doc *bd = !base_val && base ? llmsplit__parse(a, base, strlen(base), NULL) : NULL;
     llmsplit_json_doc *od = over ? llmsplit__parse(a, over, strlen(over), NULL) : NULL;
-    const llmsplit_json_val *k, *v;
+    const llmsplit_json_val *k, *v, *bv = base_val ? base_val : llmsplit_json_root(bd);
     llmsplit_json_iter it;
     llmsplit_json_writer w;
     char *out = NULL;
     size_t n;
-    if ((!bd || !llmsplit_json_len(llmsplit_json_root(bd))) && !od) {
+    if ((!bv || !llmsplit_json_len(bv)) && !od) {
         llmsplit_json_free(bd);
         return NULL;
     }
@@ -9964,7 +10094,7 @@ static char *llmsplit__merge_params(const llmsplit_allocator *a, const char *bas
     }
     llmsplit_json_writer_init(&w, a);
     llmsplit_json_write_begin_object(&w);
-    it = llmsplit_json_iterate(llmsplit_json_root(bd));
+    it = llmsplit_json_iterate(bv);
     while (llmsplit_json_next(&it, &k, &v)) {
         const char *ks = llmsplit_json_str(k, &n);
         if (od && llmsplit_json_getn(llmsplit_json_root(od), ks, n)) continue;
@@ -10358,7 +10488,7 @@ static int llmsplit__mirror_enqueue(llmsplit_client *c, llmsplit__cfgref *ref, c
         if (d < 0) return 0;
         sdep = &ref->cfg->deployments[d];
     }
-    params = llmsplit__merge_params(&c->allocator, sdep ? sdep->extra_params : NULL, req->params_json);
+    params = llmsplit__merge_params(&c->allocator, NULL, sdep ? sdep->extra_params : NULL, req->params_json);
     m = llmsplit__mirror_new(c, req, sdep, sdep ? sdep->model : dep->silent_model, sg ? sg->name : dep->silent_model,
                              params, ref->cfg->timeout_s);
     llmsplit__free(&c->allocator, params);
@@ -10389,9 +10519,11 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
                                    llmsplit_error *err) {
     llmsplit_chat_request rq;
     llmsplit_status e;
+    const llmsplit__target *t = dep && ref->targets[dep - ref->cfg->deployments].url ? &ref->targets[dep - ref->cfg->deployments] : NULL;
     const char *base = dep && strcmp(dep->extra_params, "{}") != 0 ? dep->extra_params : NULL;
+    const llmsplit_json_val *base_val = t && t->params ? llmsplit_json_root(t->params) : NULL;
     /* merging costs a parse and a rewrite: only when both sides have parameters */
-    char *merged = base && req->params_json ? llmsplit__merge_params(&c->allocator, base, req->params_json) : NULL;
+    char *merged = base && req->params_json ? llmsplit__merge_params(&c->allocator, base_val, base, req->params_json) : NULL;
     const char *params = merged ? merged : base ? base : req->params_json;
     memset(&rq, 0, sizeof rq);
     rq.model = model_string;
@@ -10409,7 +10541,12 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
     rq.timeout_ms = (int)llmsplit__clamp_to_int((dep && dep->timeout_s > 0 ? dep->timeout_s : ref->cfg->timeout_s) * 1000,
                                                 0, INT_MAX);
     rq.num_retries = ref->cfg->num_retries;
-    e = llmsplit_chat(c->http, &rq, resp, err);
+    if (t) { /* prepared at load: no routing, URL parsing or parameter parsing here */
+        e = llmsplit__chat_start(c->http, &rq, resp, err);
+        if (e == LLMSPLIT_OK) e = llmsplit__chat_to(c->http, &rq, t, merged || !base_val ? NULL : base_val, resp, err);
+    } else {
+        e = llmsplit_chat(c->http, &rq, resp, err);
+    }
     llmsplit__free(&c->allocator, merged);
     return e;
 }
