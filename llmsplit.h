@@ -3496,9 +3496,9 @@ static int llmsplit__hp_fail(llmsplit_http_parser *p, llmsplit_error *err, const
     return -1;
 }
 
+/* A token character (RFC 9110): letters, digits and !#$%&'*+-.^_`|~, one bit each. */
 static int llmsplit__tchar(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+    return c < 64 ? (int)(0x03ff6cfa00000000ull >> c & 1) : c < 128 ? (int)(0x57ffffffc7fffffeull >> (c - 64) & 1) : 0;
 }
 
 /* 1 when the comma-separated header value contains token (case-insensitive) */
@@ -3661,12 +3661,17 @@ static int llmsplit__hp_feed(llmsplit_http_parser *p, const char *data, size_t l
             }
             hd = r->head.data;
             for (k = p->scan; k < r->head.len; k++) {
-                if (hd[k] == '\n' && (k == 0 || hd[k - 1] != '\r'))
-                    return llmsplit__hp_fail(p, err, "bare LF in response header");
-                if (hd[k] == '\r' && k + 1 < r->head.len && hd[k + 1] != '\n')
-                    return llmsplit__hp_fail(p, err, "bare CR in response header");
-                if (hd[k] == 0) return llmsplit__hp_fail(p, err, "NUL byte in response header");
-                if (hd[k] == '\n' && k >= 3 && hd[k - 2] == '\n') { blank = k + 1; break; }
+                unsigned char ch = (unsigned char)hd[k];
+                if (ch > '\r') continue; /* most bytes: nothing to check */
+                if (ch == '\n') {
+                    if (k == 0 || hd[k - 1] != '\r') return llmsplit__hp_fail(p, err, "bare LF in response header");
+                    if (k >= 3 && hd[k - 2] == '\n') { blank = k + 1; break; }
+                } else if (ch == '\r') {
+                    if (k + 1 < r->head.len && hd[k + 1] != '\n')
+                        return llmsplit__hp_fail(p, err, "bare CR in response header");
+                } else if (!ch) {
+                    return llmsplit__hp_fail(p, err, "NUL byte in response header");
+                }
             }
             if (!blank) {
                 p->scan = r->head.len > 0 && hd[r->head.len - 1] == '\r' ? r->head.len - 1 : r->head.len;
@@ -4291,17 +4296,6 @@ static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms, const vo
     }
 }
 
-/* The milliseconds left before the deadline, or 0 (and c->timed_out set) when it has passed or
-   the abort flag is up. Checked on every read and write, not only when one would block: a peer
-   that always has the next bytes ready (a flood of 1xx, a fast endless trickle) must still meet
-   the total deadline. */
-static int64_t llmsplit__conn_left(llmsplit__conn *c) {
-    int64_t left = c->deadline_ms - llmsplit__now_ms();
-    if (left > 0 && !llmsplit__flag_set(c->abort_flag)) return left;
-    c->timed_out = 1;
-    return 0;
-}
-
 /* Low-level I/O with the deadline, also used as BearSSL's transport callbacks. A connected socket
    is blocking with SO_RCVTIMEO and SO_SNDTIMEO of LLMSPLIT__IO_SLICE_MS: a receive waits in the
    kernel (one system call for the wait and the bytes, where a non-blocking socket needs a recv
@@ -4310,71 +4304,58 @@ static int64_t llmsplit__conn_left(llmsplit__conn *c) {
    and poll waits exactly the time left. */
 #define LLMSPLIT__IO_SLICE_MS 50
 
-/* Receives into buf (len bytes at most) and, when more is given, on into more (more_cap bytes):
-   one recvmsg. Returns the bytes received (in buf first), or -1 (peer_closed, timed_out or
-   io_errno says why). */
-static int llmsplit__sock_recv(llmsplit__conn *c, unsigned char *buf, size_t len, unsigned char *more, size_t more_cap) {
-    for (;;) {
-        struct iovec iov[2];
-        struct msghdr m;
-        int64_t left = llmsplit__conn_left(c);
-        int flags = left < LLMSPLIT__IO_SLICE_MS ? MSG_DONTWAIT : 0;
-        ssize_t n;
-        if (!left) return -1;
-        iov[0].iov_base = buf;
-        iov[0].iov_len = len;
-        iov[1].iov_base = more;
-        iov[1].iov_len = more_cap;
-        memset(&m, 0, sizeof m);
-        m.msg_iov = iov;
-        m.msg_iovlen = more && more_cap ? 2 : 1;
-        n = recvmsg(c->fd, &m, flags);
-        if (n > 0) {
-            size_t i;
-            for (i = 0; c->first_len < sizeof c->first_bytes && i < (size_t)n; i++)
-                c->first_bytes[c->first_len++] = i < len ? buf[i] : more[i - len];
-            c->receives++;
-            return (int)n;
-        }
-        if (n == 0) { c->peer_closed = 1; return -1; }
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
-        /* a slice went by (blocking), or nothing yet with less than a slice left (polled) */
-        if (flags && llmsplit__wait_fd(c->fd, POLLIN, c->deadline_ms, c->abort_flag) <= 0) { c->timed_out = 1; return -1; }
-    }
-}
-
-static int llmsplit__sock_read(void *ctx, unsigned char *buf, size_t len) {
-    return llmsplit__sock_recv((llmsplit__conn *)ctx, buf, len, NULL, 0);
-}
-
-/* Sends from iov[0..n) in one sendmsg: the bytes sent (at least one), or -1. */
-static int llmsplit__sock_sendv(llmsplit__conn *c, struct iovec *iov, int n) {
+/* One recvmsg (out 0) or sendmsg (out 1) over iov[0..n): the bytes moved, at least one, received
+   into iov[0] first; or -1 (peer_closed, timed_out or io_errno says why). The deadline and the
+   abort flag are checked on every call, not only when one would block: a peer that always has
+   the next bytes ready (a flood of 1xx, a fast endless trickle) must still meet the deadline. */
+static int llmsplit__sock_io(llmsplit__conn *c, struct iovec *iov, int n, int out) {
     for (;;) {
         struct msghdr m;
-        int64_t left = llmsplit__conn_left(c);
-        int flags = MSG_NOSIGNAL | (left < LLMSPLIT__IO_SLICE_MS ? MSG_DONTWAIT : 0);
+        int64_t left = c->deadline_ms - llmsplit__now_ms();
+        int nowait = left < LLMSPLIT__IO_SLICE_MS ? MSG_DONTWAIT : 0;
         ssize_t k;
-        if (!left) return -1;
+        if (left <= 0 || llmsplit__flag_set(c->abort_flag)) { c->timed_out = 1; return -1; }
         memset(&m, 0, sizeof m);
         m.msg_iov = iov;
         m.msg_iovlen = (size_t)n;
-        k = sendmsg(c->fd, &m, flags);
-        if (k > 0) { c->sends++; return (int)k; }
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
-        if ((flags & MSG_DONTWAIT) && llmsplit__wait_fd(c->fd, POLLOUT, c->deadline_ms, c->abort_flag) <= 0) {
+        k = out ? sendmsg(c->fd, &m, MSG_NOSIGNAL | nowait) : recvmsg(c->fd, &m, nowait);
+        if (k > 0) {
+            const unsigned char *b = (const unsigned char *)iov[0].iov_base;
+            if (out) {
+                c->sends++;
+            } else { /* (BearSSL's first read asks for 5 bytes: the first 3 are in iov[0]) */
+                while (c->first_len < sizeof c->first_bytes && c->first_len < (size_t)k && c->first_len < iov[0].iov_len)
+                    c->first_bytes[c->first_len] = b[c->first_len], c->first_len++;
+                c->receives++;
+            }
+            return (int)k;
+        }
+        if (k == 0) { /* the peer's close (a send of nothing is never asked for) */
+            c->peer_closed = 1;
+            return -1;
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
+        /* a slice went by (blocking), or nothing yet with less than a slice left (polled) */
+        if (nowait && llmsplit__wait_fd(c->fd, out ? POLLOUT : POLLIN, c->deadline_ms, c->abort_flag) <= 0) {
             c->timed_out = 1;
             return -1;
         }
     }
 }
 
+static int llmsplit__sock_read(void *ctx, unsigned char *buf, size_t len) {
+    struct iovec iov;
+    iov.iov_base = buf;
+    iov.iov_len = len;
+    return llmsplit__sock_io((llmsplit__conn *)ctx, &iov, 1, 0);
+}
+
 static int llmsplit__sock_write(void *ctx, const unsigned char *buf, size_t len) {
     struct iovec iov;
     iov.iov_base = (void *)buf; /* sendmsg does not write through it */
     iov.iov_len = len;
-    return llmsplit__sock_sendv((llmsplit__conn *)ctx, &iov, 1);
+    return llmsplit__sock_io((llmsplit__conn *)ctx, &iov, 1, 1);
 }
 
 #ifndef LLMSPLIT_NO_TLS
@@ -4430,6 +4411,7 @@ static int llmsplit__tls_write(void *ctx, const unsigned char *buf, size_t len) 
    bytes BearSSL asked for go straight into its buffer. */
 static int llmsplit__tls_read(void *ctx, unsigned char *buf, size_t len) {
     llmsplit__conn *c = (llmsplit__conn *)ctx;
+    struct iovec iov[2];
     int n;
     if (c->out_len && !llmsplit__tls_send_out(c)) return -1;
     if (c->ahead_off < c->ahead_len) {
@@ -4439,7 +4421,11 @@ static int llmsplit__tls_read(void *ctx, unsigned char *buf, size_t len) {
         c->ahead_off += k;
         return (int)k;
     }
-    n = llmsplit__sock_recv(c, buf, len, c->ahead, sizeof c->ahead);
+    iov[0].iov_base = buf;
+    iov[0].iov_len = len;
+    iov[1].iov_base = c->ahead;
+    iov[1].iov_len = sizeof c->ahead;
+    n = llmsplit__sock_io(c, iov, 2, 0);
     if (n <= 0 || (size_t)n <= len) return n;
     c->ahead_off = 0;
     c->ahead_len = (size_t)n - len;
@@ -4642,7 +4628,7 @@ static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout
         }
     connected:
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        {   /* blocking from here on, waking every slice: see llmsplit__sock_recv */
+        {   /* blocking from here on, waking every slice: see llmsplit__sock_io */
             struct timeval tv;
             tv.tv_sec = 0;
             tv.tv_usec = LLMSPLIT__IO_SLICE_MS * 1000;
@@ -5199,6 +5185,7 @@ LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *h) {
 static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
     llmsplit__conn **pp, *c, *stale = NULL, *found = NULL;
     int64_t now = llmsplit__now_ms();
+    int check = 0;
     llmsplit__lock(&h->lock);
     for (pp = &h->idle; (c = *pp) != NULL;) {
         if (now - c->idle_since_ms > h->idle_timeout_ms) {
@@ -5210,6 +5197,8 @@ static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
         if (!found && strcmp(c->key, key) == 0) {
             *pp = c->next;
             found = c;
+            check = now - c->idle_since_ms > LLMSPLIT__IDLE_CHECK_MS;
+            h->stats.idle_checks += (uint64_t)check;
             continue;
         }
         pp = &c->next;
@@ -5220,15 +5209,12 @@ static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
         llmsplit__conn_close(stale);
         stale = c;
     }
-    if (found && now - found->idle_since_ms > LLMSPLIT__IDLE_CHECK_MS) {
+    if (check) {
         /* readable while idle means the server closed it (or sent junk): not reusable */
         struct pollfd pfd;
         pfd.fd = found->fd;
         pfd.events = POLLIN;
         pfd.revents = 0;
-        llmsplit__lock(&h->lock);
-        h->stats.idle_checks++;
-        llmsplit__unlock(&h->lock);
         if (poll(&pfd, 1, 0) != 0) {
             llmsplit__conn_close(found);
             found = NULL;
@@ -5328,7 +5314,7 @@ static int llmsplit__conn_write(llmsplit__conn *c, const char *head, size_t head
     iov[1].iov_base = (void *)body;
     iov[1].iov_len = body_len;
     while (iov[0].iov_len || iov[1].iov_len) {
-        int k = iov[0].iov_len ? 0 : 1, sent = llmsplit__sock_sendv(c, iov + k, 2 - k);
+        int k = iov[0].iov_len ? 0 : 1, sent = llmsplit__sock_io(c, iov + k, 2 - k, 1);
         if (sent <= 0) return 0;
         for (; k < 2; k++) {
             size_t take = (size_t)sent < iov[k].iov_len ? (size_t)sent : iov[k].iov_len;
@@ -5473,7 +5459,6 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
         size_t used = 0;
         int r, n = llmsplit__conn_read(c, buf, sizeof buf);
         if (n <= 0) {
-            if (n < 0 && first) goto read_failed_first;
             if (n < 0) goto read_failed;
             if (first) {
                 llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "%s:%d closed the connection without a response",
@@ -5483,7 +5468,7 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
             r = llmsplit__hp_eof(&hp, err);
             if (r < 0) return 0;
             resp->keep_alive = 0;
-            return llmsplit__stale_answer(resp, u, err) ? -1 : 1;
+            break;
         }
         if (first) {
             resp->ttfb_ms = llmsplit__now_msf() - t0;
@@ -5493,9 +5478,10 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
         if (r < 0) return 0;
         if (r == 1) {
             if (used != (size_t)n) resp->keep_alive = 0; /* bytes beyond the response: do not trust it */
-            return llmsplit__stale_answer(resp, u, err) ? -1 : 1;
+            break;
         }
     }
+    return llmsplit__stale_answer(resp, u, err) ? -1 : 1;
 
 write_failed:
 #ifndef LLMSPLIT_NO_TLS
@@ -5512,35 +5498,45 @@ write_failed:
                         strerror(c->io_errno ? c->io_errno : EPIPE));
     return -1;
 
-read_failed_first:
-    if (!c->timed_out) {
-#ifndef LLMSPLIT_NO_TLS
-        if (c->https && br_ssl_engine_last_error(&c->sc.eng) != BR_ERR_IO) {
-            llmsplit__tls_error(h, c, u, err);
-            return 0;
-        }
-#endif
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "connection to %s:%d failed before a response: %s",
-                            u->host, u->port, strerror(c->io_errno ? c->io_errno : ECONNRESET));
-        return -1;
-    }
-read_failed:
-    if (c->timed_out)
+read_failed: /* before any response byte, a failure that is no timeout and no TLS error is worth a retry */
+    if (c->timed_out) {
         llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "timed out waiting for %s from %s:%d",
                             first ? "a response" : "the rest of the response", u->host, u->port);
+        return 0;
+    }
 #ifndef LLMSPLIT_NO_TLS
-    else if (c->https && br_ssl_engine_last_error(&c->sc.eng) != BR_ERR_IO)
+    if (c->https && br_ssl_engine_last_error(&c->sc.eng) != BR_ERR_IO) {
         llmsplit__tls_error(h, c, u, err);
+        return 0;
+    }
 #endif
-    else
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "connection to %s:%d broke mid-response: %s",
-                            u->host, u->port, strerror(c->io_errno ? c->io_errno : ECONNRESET));
-    return 0;
+    llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "connection to %s:%d %s: %s", u->host, u->port,
+                        first ? "failed before a response" : "broke mid-response",
+                        strerror(c->io_errno ? c->io_errno : ECONNRESET));
+    return first ? -1 : 0;
 }
 
 /* "scheme://host:port" into out (at least 300 bytes): a destination's pool key without proxy. */
 static void llmsplit__dest_key(char *out, size_t cap, int https, const char *host, int port) {
     snprintf(out, cap, "%s://%s:%d", https ? "https" : "http", host, port);
+}
+
+/* Parses url into u and points d at its parts, with the pool key written into key (300 bytes).
+   LLMSPLIT_ERR_USAGE for a malformed URL, or one with user information (never sent). */
+static llmsplit_status llmsplit__dest_parse(const char *url, llmsplit_url *u, llmsplit__dest *d, char *key, llmsplit_error *err) {
+    if (!llmsplit__url_parse(url, u, err)) return LLMSPLIT_ERR_USAGE;
+    if (u->userinfo[0]) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: credentials in the URL are not sent; use a header");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    d->https = u->https;
+    d->port = u->port;
+    d->host_is_ip = u->host_is_ip;
+    d->host = u->host;
+    d->target = u->target;
+    llmsplit__dest_key(key, 300, u->https, u->host, u->port);
+    d->key = key;
+    return LLMSPLIT_OK;
 }
 
 /* llmsplit_http_send to a destination parsed before (to), or to req->url when to is NULL. */
@@ -5569,18 +5565,7 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
     llmsplit_buf_init(&resp->head, &h->allocator);
     llmsplit_buf_init(&resp->body, &h->allocator);
     if (!to) {
-        if (!llmsplit__url_parse(req->url, &url, err)) return err->code;
-        if (url.userinfo[0]) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: credentials in the URL are not sent; use a header");
-            return err->code;
-        }
-        parsed.https = url.https;
-        parsed.port = url.port;
-        parsed.host_is_ip = url.host_is_ip;
-        parsed.host = url.host;
-        parsed.target = url.target;
-        llmsplit__dest_key(plain_key, sizeof plain_key, url.https, url.host, url.port);
-        parsed.key = plain_key;
+        if (llmsplit__dest_parse(req->url, &url, &parsed, plain_key, err) != LLMSPLIT_OK) return err->code;
         to = &parsed;
     }
     deadline = llmsplit__now_ms() + (req->timeout_ms > 0 ? req->timeout_ms : h->timeout_ms);
@@ -6809,77 +6794,59 @@ LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char 
 
 /* --- calls --------------------------------------------------------------------------------- */
 
-/* Where a call goes, resolved once: the adapter, the upstream model name, the URL and its parsed
+/* Where a call goes, resolved once: the adapter, the upstream model name, the URL's parsed
    destination, where the key may come from, and the deployment's own parameters parsed. A
    client prepares one per deployment when it loads a config (routing reads the environment's
-   base and version variables then); llmsplit_chat makes one per call on its stack. */
+   base and version variables then); llmsplit_chat makes one for its call. */
 typedef struct llmsplit__target {
     llmsplit_provider provider;
-    const char *model, *url;
+    const char *model;            /* NULL: no target (it could not be made) */
     const char *key_env[2];
     int key_required;
     llmsplit__dest dest;
     llmsplit_json_doc *params;    /* NULL: none ("{}" or absent) */
-    char *strings;                /* prepared targets: model, url, host, target and pool key */
+    char *strings;                /* model, host, target and pool key */
 } llmsplit__target;
 
-/* Fills t's destination from its URL (parsed into u, which must outlive t unless the strings
-   are copied) and the pool key into key (300 bytes). LLMSPLIT_ERR_USAGE for a URL with user
-   information, which is never sent. */
-static llmsplit_status llmsplit__target_dest(llmsplit__target *t, llmsplit_url *u, char *key, llmsplit_error *err) {
-    if (!llmsplit__url_parse(t->url, u, err)) return LLMSPLIT_ERR_USAGE;
-    if (u->userinfo[0]) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: credentials in the URL are not sent; use a header");
-        return LLMSPLIT_ERR_USAGE;
-    }
-    t->dest.https = u->https;
-    t->dest.port = u->port;
-    t->dest.host_is_ip = u->host_is_ip;
-    t->dest.host = u->host;
-    t->dest.target = u->target;
-    llmsplit__dest_key(key, 300, u->https, u->host, u->port);
-    t->dest.key = key;
-    return LLMSPLIT_OK;
-}
-
-static void llmsplit__target_view(llmsplit__target *t, const llmsplit_route *r) {
-    memset(t, 0, sizeof *t);
-    t->provider = r->provider;
-    t->model = r->model;
-    t->url = r->url;
-    t->key_env[0] = r->key_env[0];
-    t->key_env[1] = r->key_env[1];
-    t->key_required = r->key_required;
-}
-
-/* Prepares *t for a deployment (model string, api_base, api_version, its extra parameters as
-   JSON text or NULL): routing, the URL parsed and the parameters parsed, the strings in one
-   allocation. On failure t holds nothing to free and the call's own routing will report it. */
+/* Prepares *t for a model string with an optional api_base, api_version and parameters (JSON
+   text; NULL or "{}" for none): routing, the URL parsed into its destination and pool key, the
+   parameters parsed, the strings in one allocation. On failure t holds nothing to free and
+   *err says why (routing's errors; LLMSPLIT_ERR_USAGE for a URL with user information, which is
+   never sent; LLMSPLIT_ERR_NOMEM), but for parameters that are not a JSON object
+   (LLMSPLIT_ERR_USAGE, *err untouched). */
 static llmsplit_status llmsplit__target_prepare(llmsplit__target *t, const llmsplit_allocator *a, const char *model,
-                                                const char *api_base, const char *api_version, const char *params) {
+                                                const char *api_base, const char *api_version, const char *params,
+                                                llmsplit_error *err) {
     llmsplit_route r;
     llmsplit_url u;
     char key[300];
-    size_t lens[5], total = 0, i;
-    const char *src[5];
+    size_t lens[4], total = 0, i;
+    const char *src[4];
     char *p;
+    llmsplit_status code;
     memset(t, 0, sizeof *t);
-    if (llmsplit_route_model(model, api_base, api_version, &r, NULL) != LLMSPLIT_OK) return LLMSPLIT_ERR_CONFIG;
-    llmsplit__target_view(t, &r);
-    if (llmsplit__target_dest(t, &u, key, NULL) != LLMSPLIT_OK) return LLMSPLIT_ERR_USAGE;
-    src[0] = r.model, src[1] = r.url, src[2] = u.host, src[3] = u.target, src[4] = key;
-    for (i = 0; i < 5; i++) total += (lens[i] = strlen(src[i]) + 1);
-    if (!(t->strings = p = (char *)llmsplit__alloc(a, total))) return LLMSPLIT_ERR_NOMEM;
-    for (i = 0; i < 5; i++) {
+    if ((code = llmsplit_route_model(model, api_base, api_version, &r, err)) != LLMSPLIT_OK) return code;
+    if ((code = llmsplit__dest_parse(r.url, &u, &t->dest, key, err)) != LLMSPLIT_OK) return code;
+    src[0] = r.model, src[1] = u.host, src[2] = u.target, src[3] = key;
+    for (i = 0; i < 4; i++) total += (lens[i] = strlen(src[i]) + 1);
+    if (!(t->strings = p = (char *)llmsplit__alloc(a, total))) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
+        return LLMSPLIT_ERR_NOMEM;
+    }
+    for (i = 0; i < 4; i++) {
         memcpy(p, src[i], lens[i]);
         src[i] = p;
         p += lens[i];
     }
-    t->model = src[0], t->url = src[1], t->dest.host = src[2], t->dest.target = src[3], t->dest.key = src[4];
+    t->provider = r.provider;
+    t->model = src[0], t->dest.host = src[1], t->dest.target = src[2], t->dest.key = src[3];
+    t->key_env[0] = r.key_env[0];
+    t->key_env[1] = r.key_env[1];
+    t->key_required = r.key_required;
     if (params && strcmp(params, "{}") != 0) {
         t->params = llmsplit__parse(a, params, strlen(params), NULL);
         if (!t->params || llmsplit_json_type_of(llmsplit_json_root(t->params)) != LLMSPLIT_JSON_OBJECT) {
-            llmsplit_json_free(t->params); /* the call reads the text and says what is wrong */
+            llmsplit_json_free(t->params); /* (a config's are objects; the call's own reading says why not) */
             llmsplit__free(a, t->strings);
             memset(t, 0, sizeof *t);
             return LLMSPLIT_ERR_USAGE;
@@ -6891,7 +6858,6 @@ static llmsplit_status llmsplit__target_prepare(llmsplit__target *t, const llmsp
 static void llmsplit__target_free(llmsplit__target *t, const llmsplit_allocator *a) {
     llmsplit_json_free(t->params);
     llmsplit__free(a, t->strings);
-    memset(t, 0, sizeof *t);
 }
 
 
@@ -7222,7 +7188,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     }
     memset(&hr, 0, sizeof hr);
     hr.method = "POST";
-    hr.url = t->url;
+    hr.url = NULL; /* the destination, t->dest, is parsed already */
     hr.headers = hd;
     hr.num_headers = nh;
     hr.body = body->data;
@@ -7327,9 +7293,14 @@ static llmsplit_status llmsplit__chat_to(llmsplit_http *http, const llmsplit_cha
     return code;
 }
 
-/* The checks and the response's initial state every chat call starts from. */
-static llmsplit_status llmsplit__chat_start(llmsplit_http *http, const llmsplit_chat_request *req,
-                                            llmsplit_chat_response *resp, llmsplit_error *err) {
+/* llmsplit_chat, to a target prepared before (t, with the parameters parsed when params is not
+   NULL) or, when t is NULL, to the one req names. */
+static llmsplit_status llmsplit__chat_call(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit__target *t,
+                                           const llmsplit_json_val *params, llmsplit_chat_response *resp, llmsplit_error *err) {
+    llmsplit__target own;
+    llmsplit_status code;
+    llmsplit_error local;
+    if (!err) err = &local;
     memset(err, 0, sizeof *err);
     if (!resp) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "chat: missing response");
@@ -7345,26 +7316,16 @@ static llmsplit_status llmsplit__chat_start(llmsplit_http *http, const llmsplit_
     llmsplit_buf_init(&resp->text, &http->allocator);
     llmsplit_buf_init(&resp->tool_calls, &http->allocator);
     llmsplit_buf_init(&resp->raw, &http->allocator);
-    return LLMSPLIT_OK;
+    if (t) return llmsplit__chat_to(http, req, t, params, resp, err);
+    code = llmsplit__target_prepare(&own, &http->allocator, req->model, req->api_base, req->api_version, NULL, err);
+    if (code == LLMSPLIT_OK) code = llmsplit__chat_to(http, req, &own, NULL, resp, err);
+    llmsplit__target_free(&own, &http->allocator);
+    return code;
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
                                         llmsplit_chat_response *resp, llmsplit_error *err) {
-    llmsplit_route route;
-    llmsplit__target t;
-    llmsplit_url u;
-    char key[300];
-    llmsplit_status code;
-    llmsplit_error local;
-    if (!err) err = &local;
-    if ((code = llmsplit__chat_start(http, req, resp, err)) != LLMSPLIT_OK) return code;
-    code = llmsplit_route_model(req->model, req->api_base, req->api_version, &route, err);
-    if (code != LLMSPLIT_OK) return code;
-    llmsplit__target_view(&t, &route);
-    resp->provider = t.provider;
-    llmsplit__copy(resp->model, sizeof resp->model, t.model);
-    if ((code = llmsplit__target_dest(&t, &u, key, err)) != LLMSPLIT_OK) return code;
-    return llmsplit__chat_to(http, req, &t, NULL, resp, err);
+    return llmsplit__chat_call(http, req, NULL, NULL, resp, err);
 }
 
 LLMSPLIT_API void llmsplit_chat_response_free(llmsplit_chat_response *resp) {
@@ -9285,7 +9246,7 @@ typedef struct llmsplit__cfgref {
     int64_t *group_epoch;         /* per group: the epoch of its last split record (0: none yet) */
     uint64_t *arm;                /* per deployment: llmsplit__arm_hash, for feedback */
     llmsplit__target *targets;    /* per deployment: its route, URL and parameters, resolved at load
-                                     (a target that could not be made has a NULL url: the call
+                                     (a target that could not be made has a NULL model: the call
                                      routes itself and reports why) */
     int refs;
 } llmsplit__cfgref;
@@ -9537,9 +9498,8 @@ static void llmsplit__cfgref_free(llmsplit_client *c, llmsplit__cfgref *ref) {
     if (!ref) return;
     for (i = 0; ref->health && i < ref->cfg->num_deployments; i++) llmsplit_health_free(&ref->health[i]);
     for (i = 0; ref->targets && i < ref->cfg->num_deployments; i++) llmsplit__target_free(&ref->targets[i], &c->allocator);
-    llmsplit__free(&c->allocator, ref->targets);
     llmsplit__free(&c->allocator, ref->health);
-    llmsplit__free(&c->allocator, ref->group_epoch); /* the block that also holds seen */
+    llmsplit__free(&c->allocator, ref->group_epoch); /* the block that also holds arm, targets and seen */
     llmsplit_config_free(ref->cfg);
     llmsplit__free(&c->allocator, ref);
 }
@@ -9556,9 +9516,11 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
     ref->targets = NULL;
     ref->health = (llmsplit_health *)llmsplit__alloc(&c->allocator, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
     if (!ref->health) { llmsplit__free(&c->allocator, ref); goto nomem; }
-    /* one block: the epochs of the groups, then the availability seen per deployment */
+    /* one block: the epochs of the groups, the arms and targets of the deployments, then the
+       availability seen per deployment */
     ref->seen = (unsigned char *)llmsplit__alloc(&c->allocator, sizeof(int64_t) * (size_t)(cfg->num_groups + 1) +
                                                                     sizeof(uint64_t) * (size_t)(cfg->num_deployments + 1) +
+                                                                    sizeof(llmsplit__target) * (size_t)cfg->num_deployments +
                                                                     (size_t)cfg->num_deployments + 1);
     if (!ref->seen) { llmsplit__free(&c->allocator, ref->health); llmsplit__free(&c->allocator, ref); goto nomem; }
     ref->group_epoch = (int64_t *)(void *)ref->seen;
@@ -9566,6 +9528,9 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
     ref->seen += sizeof(int64_t) * (size_t)(cfg->num_groups + 1);
     ref->arm = (uint64_t *)(void *)ref->seen;
     ref->seen += sizeof(uint64_t) * (size_t)(cfg->num_deployments + 1);
+    ref->targets = (llmsplit__target *)(void *)ref->seen;
+    memset(ref->targets, 0, sizeof(llmsplit__target) * (size_t)cfg->num_deployments);
+    ref->seen += sizeof(llmsplit__target) * (size_t)cfg->num_deployments;
     for (i = 0; i < cfg->num_deployments; i++) ref->arm[i] = llmsplit__arm_hash(&cfg->deployments[i]);
     memset(ref->health, 0, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
     for (i = 0; i < cfg->num_deployments; i++)
@@ -9575,16 +9540,10 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
             return NULL;
         }
     /* every deployment's route, URL and parameters, once here rather than at every call */
-    ref->targets = (llmsplit__target *)llmsplit__alloc(&c->allocator, sizeof *ref->targets * (size_t)(cfg->num_deployments + 1));
-    if (!ref->targets) {
-        llmsplit__cfgref_free(c, ref);
-        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
     for (i = 0; i < cfg->num_deployments; i++) {
         const llmsplit_deployment *d = &cfg->deployments[i];
         (void)llmsplit__target_prepare(&ref->targets[i], &c->allocator, d->model, d->api_base, d->api_version,
-                                       d->extra_params);
+                                       d->extra_params, NULL);
     }
     return ref;
 nomem:
@@ -10519,7 +10478,8 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
                                    llmsplit_error *err) {
     llmsplit_chat_request rq;
     llmsplit_status e;
-    const llmsplit__target *t = dep && ref->targets[dep - ref->cfg->deployments].url ? &ref->targets[dep - ref->cfg->deployments] : NULL;
+    /* prepared at load; one that could not be made has no model: the call routes itself, says why */
+    const llmsplit__target *t = dep && ref->targets[dep - ref->cfg->deployments].model ? &ref->targets[dep - ref->cfg->deployments] : NULL;
     const char *base = dep && strcmp(dep->extra_params, "{}") != 0 ? dep->extra_params : NULL;
     const llmsplit_json_val *base_val = t && t->params ? llmsplit_json_root(t->params) : NULL;
     /* merging costs a parse and a rewrite: only when both sides have parameters */
@@ -10541,12 +10501,8 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
     rq.timeout_ms = (int)llmsplit__clamp_to_int((dep && dep->timeout_s > 0 ? dep->timeout_s : ref->cfg->timeout_s) * 1000,
                                                 0, INT_MAX);
     rq.num_retries = ref->cfg->num_retries;
-    if (t) { /* prepared at load: no routing, URL parsing or parameter parsing here */
-        e = llmsplit__chat_start(c->http, &rq, resp, err);
-        if (e == LLMSPLIT_OK) e = llmsplit__chat_to(c->http, &rq, t, merged || !base_val ? NULL : base_val, resp, err);
-    } else {
-        e = llmsplit_chat(c->http, &rq, resp, err);
-    }
+    /* prepared at load (t): no routing, URL parsing or parameter parsing here */
+    e = llmsplit__chat_call(c->http, &rq, t, merged || !base_val ? NULL : base_val, resp, err);
     llmsplit__free(&c->allocator, merged);
     return e;
 }
