@@ -9196,10 +9196,10 @@ LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, doub
     name = name ? name + 1 : model;
     if (!name) return 0;
     for (i = 0; i < sizeof table / sizeof table[0]; i++) {
-        size_t l;
-        if ((name[0] | 0x20) != table[i].prefix[0]) continue; /* (prefixes start with a lower-case letter) */
-        l = strlen(table[i].prefix);
-        if (l > best_len && strncasecmp(name, table[i].prefix, l) == 0 &&
+        const char *q = table[i].prefix; /* lower case: name is compared as lower-cased */
+        size_t l = 0;
+        while (q[l] && (name[l] >= 'A' && name[l] <= 'Z' ? name[l] | 0x20 : name[l]) == q[l]) l++;
+        if (!q[l] && l > best_len &&
             (name[l] == 0 || name[l] == '-' || name[l] == ':' || name[l] == '@')) {
             best = i;
             best_len = l;
