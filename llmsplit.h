@@ -7195,7 +7195,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     hr.body_len = body->len;
     hr.timeout_ms = req->timeout_ms;
     hr.abort_flag = req->abort_flag;
-    memset(&st, 0, sizeof st);
+    st.deltas = 0; /* all of st that a call without stream reads (the stream's state is large) */
     if (req->stream) {
         llmsplit__stream_init(&st, req, p->wire, resp, &h, err, key);
         hr.on_body = llmsplit__on_stream_body;
