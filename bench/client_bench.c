@@ -21,6 +21,7 @@
 #include "../llmsplit.h"
 #include "bench_util.h"
 #include "chat_clients.h"
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 
@@ -96,6 +97,69 @@ static void best_of(figure *b, figure f, double *user_sum) {
 
 static double ratio(double a, double b) { return a > 0 && b > 0 ? a / b : 0; }
 
+/* ---- one client alone, for counting tools --------------------------------------------- */
+
+/* One request of one client; not inlined, so that valgrind --toggle-collect=bench_request counts
+   exactly the requests' instructions. */
+__attribute__((noinline)) void bench_request(chat_worker *w);
+__attribute__((noinline)) void bench_request(chat_worker *w) { chat_one(w); }
+
+/* Starts `perf stat` on pid (events as perf spells them) writing to path; 0 when it cannot. */
+static pid_t perf_on(pid_t pid, const char *events, const char *path) {
+    char p[16];
+    pid_t k;
+    snprintf(p, sizeof p, "%d", (int)pid);
+    if ((k = fork()) == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, 2);
+        execlp("perf", "perf", "stat", "-x,", "-e", events, "-p", p, "-o", path, (char *)NULL);
+        _exit(127);
+    }
+    return k;
+}
+
+static void perf_off(pid_t k) {
+    if (k <= 0) return;
+    kill(k, SIGINT);
+    waitpid(k, NULL, 0);
+}
+
+/* CLIENT_BENCH_ONLY="llmsplit https" (or curl, http): warm up, then N sequential requests of that
+   client alone and nothing else (no rounds, no other client), for tools that count per request
+   (bench/per_request.sh). With CLIENT_BENCH_PERF=PREFIX, `perf stat` counts the system calls
+   (and context switches) of this process and the system calls of nginx's worker around the N
+   requests only, into PREFIX.client and PREFIX.server; with CLIENT_BENCH_SS=1, `ss` shows the connection's TCP counters before and after. */
+static int only(const char *spec, int n) {
+    int tls = strstr(spec, "https") != NULL, curl = strncmp(spec, "curl", 4) == 0, i;
+    const char *url = tls ? srv.https_url : srv.http_url, *perf = getenv("CLIENT_BENCH_PERF");
+    char path[2][512], ss[300];
+    pid_t k[2] = {0, 0};
+    chat_worker w;
+    memset(&w, 0, sizeof w);
+    if (curl) chat_curl_setup(&w, url, srv.ca, 0);
+    else w.client = chat_llmsplit_create(url, srv.ca, NULL);
+    for (i = 0; i < 200; i++) chat_one(&w);
+    snprintf(ss, sizeof ss, "ss -tinH state established '( dport = :%s )' | tr -s ' \t' '\n' | "
+             "grep -E '^(segs_out|segs_in|data_segs_out|data_segs_in|bytes_sent|bytes_received):' | tr '\n' ' '; echo",
+             strrchr(url, ':') + 1);
+    if (getenv("CLIENT_BENCH_SS") && system(ss) != 0) fprintf(stderr, "bench: ss failed\n");
+    if (perf && *perf) {
+        struct timespec settle = {0, 300000000};
+        snprintf(path[0], sizeof path[0], "%s.client", perf);
+        snprintf(path[1], sizeof path[1], "%s.server", perf);
+        k[0] = perf_on(getpid(), "raw_syscalls:sys_enter,context-switches", path[0]);
+        if (srv.worker > 0) k[1] = perf_on(srv.worker, "raw_syscalls:sys_enter", path[1]);
+        nanosleep(&settle, NULL); /* perf attaches */
+    }
+    for (i = 0; i < n; i++) bench_request(&w);
+    perf_off(k[0]);
+    perf_off(k[1]);
+    if (getenv("CLIENT_BENCH_SS") && system(ss) != 0) fprintf(stderr, "bench: ss failed\n");
+    if (curl) chat_curl_cleanup(&w);
+    else llmsplit_client_destroy(w.client);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const char *mode_names[3] = {"sequential", "1 CPU", "8 threads"}, *mode_keys[3] = {"seq", "cpu1", "c8"};
     int n = argc > 3 ? atoi(argv[3]) : 4000, rounds = getenv("BENCH_ROUNDS") ? atoi(getenv("BENCH_ROUNDS")) : 5;
@@ -105,6 +169,12 @@ int main(int argc, char **argv) {
     bench_server_start(&srv, argv[1], argv[2], 0);
     sched_getaffinity(0, sizeof all_cpus, &all_cpus);
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (getenv("CLIENT_BENCH_ONLY")) {
+        only(getenv("CLIENT_BENCH_ONLY"), n);
+        curl_global_cleanup();
+        bench_server_stop(&srv);
+        return 0;
+    }
     printf("server: %s; %d rounds of %d sequential requests, %d with %d callers; per request, llmsplit vs curl+cJSON:\n",
            bench_server_name(&srv), rounds, n, 2 * n, THREADS);
     printf("%-10s %-6s %15s %19s %19s %19s %19s\n", "callers", "scheme", "req/s", "client user CPU", "client CPU (u+s)",
