@@ -21,11 +21,11 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 SAN_TESTS:= $(patsubst tests/%.c,$(BUILD)/san/%,$(wildcard tests/test_*.c))
 # the tests that run threads also run under ThreadSanitizer
-THREADED := test_http test_tls test_mock test_pool test_client test_oncall test_records
+THREADED := test_http test_tls test_mock test_pool test_client test_oncall test_records test_judge
 TSAN_TESTS:= $(patsubst %,$(BUILD)/san/%_tsan,$(filter $(THREADED),$(patsubst tests/%.c,%,$(wildcard tests/test_*.c))))
 HDR      := llmsplit.h
 
-.PHONY: all deps bench-deps test-deps variants install-check footprint test sanitize conformance bench demo install uninstall clean check-header check-tools fuzz
+.PHONY: all deps bench-deps test-deps variants install-check footprint test sanitize conformance bench demo demo-live install uninstall clean check-header check-tools fuzz
 
 all: deps $(TOOL) $(EXAMPLES)
 
@@ -42,9 +42,16 @@ bench-deps:
 # relocate, ~0.4 ms a run) and an installed copy needs nothing but libc.
 TOOL_LIBS := -Wl,-Bstatic -lbearssl -Wl,-Bdynamic -lpthread -lm
 
-$(BUILD)/llmsplit: tools/llmsplit.c $(wildcard tools/*.c tools/*.h) $(HDR) | deps
+# The dashboard's page is real files in tools/ui/, carried inside the tool as arrays in a
+# generated header (tools/embed.sh: od and sed).
+UI_ASSETS := tools/ui/index.html tools/ui/app.css tools/ui/app.js
+$(BUILD)/ui_assets.h: $(UI_ASSETS) tools/embed.sh
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< $(TOOL_LIBS)
+	sh tools/embed.sh $@ $(UI_ASSETS)
+
+$(BUILD)/llmsplit: tools/llmsplit.c $(wildcard tools/*.c tools/*.h) $(HDR) $(BUILD)/ui_assets.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) -I$(BUILD) -o $@ $< $(TOOL_LIBS)
 
 $(BUILD)/examples/%: examples/%.c $(HDR) | deps
 	@mkdir -p $(@D)
@@ -71,27 +78,30 @@ $(BUILD)/san/%: tests/%.c $(wildcard tests/*.h) $(HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) -O1 -g $(SAN) $(WARN) -o $@ $< $(LIBS)
 
-# The header alone, warning-free as C99 under gcc and clang and as C++11.
+# The header alone, warning-free as C99 under gcc and clang and as C++11, also without YAML.
 check-header: | deps
 	@mkdir -p $(BUILD)
 	@printf '#include "../llmsplit.h"\n#define LLMSPLIT_IMPLEMENTATION\n#include "../llmsplit.h"\nint main(void){return 0;}\n' > $(BUILD)/hdr.c
 	@cp $(BUILD)/hdr.c $(BUILD)/hdr.cpp
 	$(CC) -std=c99 $(WARN) -fsyntax-only $(BUILD)/hdr.c
+	$(CC) -std=c99 $(WARN) -DLLMSPLIT_NO_YAML -fsyntax-only $(BUILD)/hdr.c
 	@if command -v clang >/dev/null 2>&1; then echo "clang -std=c99 $(WARN) -fsyntax-only"; clang -std=c99 $(WARN) -fsyntax-only $(BUILD)/hdr.c; fi
 	$(CXX) -std=c++11 $(WARN) -fsyntax-only $(BUILD)/hdr.cpp
 
 # Each file of the tool compiles on its own (the unity build would hide a missing include).
-check-tools: | deps
+check-tools: $(BUILD)/ui_assets.h | deps
 	@set -e; for f in tools/*.c; do \
-	  echo "$(CC) -std=c99 -fsyntax-only $$f"; $(CC) -std=c99 $(WARN) -fsyntax-only $$f; \
-	  if command -v clang >/dev/null 2>&1; then clang -std=c99 $(WARN) -fsyntax-only $$f; fi; done
+	  echo "$(CC) -std=c99 -fsyntax-only $$f"; $(CC) -std=c99 $(WARN) -I$(BUILD) -fsyntax-only $$f; \
+	  if command -v clang >/dev/null 2>&1; then clang -std=c99 $(WARN) -I$(BUILD) -fsyntax-only $$f; fi; done
 
 # what the tests use besides the build: a real TLS server (openssl s_server), a real nginx
-# to compare sticky picks with, and scipy to check the report's statistics against; without
-# them those tests are skipped with the reason
+# to compare sticky picks with, scipy to check the report's statistics against, PyYAML to check
+# the YAML reader against, chromium to use the dashboard as a person would, curl for the gateway;
+# without them those tests are skipped with the reason
 test-deps:
 	@sh tools/deps.sh --optional openssl:/usr/bin/openssl nginx-light:/usr/sbin/nginx \
-	    python3-scipy:/usr/lib/python3/dist-packages/scipy/__init__.py
+	    python3-scipy:/usr/lib/python3/dist-packages/scipy/__init__.py \
+	    python3-yaml:/usr/lib/python3/dist-packages/yaml/__init__.py chromium:/usr/bin/chromium curl:/usr/bin/curl
 
 test: all check-header check-tools test-deps $(TESTS)
 	@sh tests/run $(BUILD)/tests
@@ -123,7 +133,7 @@ variants: | deps
 	@printf '#include "../../llmsplit.h"\n#define LLMSPLIT_IMPLEMENTATION\n#include "../../llmsplit.h"\nint main(void){return 0;}\n' > $(BUILD)/variants/v.c
 	@cp $(BUILD)/variants/v.c $(BUILD)/variants/v.cpp
 	@set -e; for cc in gcc clang; do command -v $$cc >/dev/null || continue; for std in c99 c11; do \
-	  for opt in "" -DLLMSPLIT_STATIC -DLLMSPLIT_NO_TLS -DLLMSPLIT_NO_THREADS "-DLLMSPLIT_NO_TLS -DLLMSPLIT_NO_THREADS"; do \
+	  for opt in "" -DLLMSPLIT_STATIC -DLLMSPLIT_NO_TLS -DLLMSPLIT_NO_THREADS -DLLMSPLIT_NO_YAML "-DLLMSPLIT_NO_TLS -DLLMSPLIT_NO_THREADS"; do \
 	    echo "$$cc -std=$$std $$opt"; $$cc -std=$$std $(WARN) $$opt -fsyntax-only $(BUILD)/variants/v.c; done; done; done
 	@set -e; for cxx in g++ clang++; do command -v $$cxx >/dev/null || continue; for std in c++11 c++17; do \
 	  for opt in "" -DLLMSPLIT_NO_TLS -DLLMSPLIT_NO_THREADS; do \
@@ -134,6 +144,9 @@ variants: | deps
 	@printf '#define LLMSPLIT_NO_TLS\n#define LLMSPLIT_IMPLEMENTATION\n#include "../../llmsplit.h"\n#include <stdio.h>\nint main(void){llmsplit_http *h=NULL;llmsplit_http_create(NULL,&h,NULL);llmsplit_http_request rq={0};llmsplit_http_response r;llmsplit_error e;rq.url="https://localhost/";int c=llmsplit_http_send(h,&rq,&r,&e);puts(e.message);llmsplit_http_response_free(&r);llmsplit_http_destroy(h);return c==LLMSPLIT_ERR_USAGE?0:1;}\n' > $(BUILD)/variants/notls.c
 	$(CC) -std=c99 -o $(BUILD)/variants/notls $(BUILD)/variants/notls.c -lpthread
 	@$(BUILD)/variants/notls
+	@printf '#define LLMSPLIT_NO_YAML\n#define LLMSPLIT_IMPLEMENTATION\n#include "../../llmsplit.h"\n#include <stdio.h>\n#include <string.h>\nint main(void){llmsplit_config *c;llmsplit_error e;int r=llmsplit_config_parse("split: {gpt-4: 1}",17,NULL,&c,&e);puts(e.message);return r==LLMSPLIT_ERR_CONFIG&&strcmp(e.message,"json: 1:1: unexpected character")==0?0:1;}\n' > $(BUILD)/variants/noyaml.c
+	$(CC) -std=c99 -o $(BUILD)/variants/noyaml $(BUILD)/variants/noyaml.c -lbearssl -lpthread -lm
+	@$(BUILD)/variants/noyaml
 	@if command -v musl-gcc >/dev/null; then echo "musl-gcc -DLLMSPLIT_NO_TLS"; musl-gcc -std=c99 $(WARN) -DLLMSPLIT_NO_TLS -static -o $(BUILD)/variants/musl_json tests/test_json.c -lm && $(BUILD)/variants/musl_json | tail -n 1; fi
 	@echo "variants: all compiled"
 
@@ -172,6 +185,10 @@ fuzz: | deps
 
 demo: all
 	@sh examples/demo.sh $(BUILD)
+
+# the dashboard with an experiment running behind it, until Ctrl-C
+demo-live: all
+	@sh examples/demo_live.sh $(BUILD)
 
 install: $(TOOL)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -10,9 +10,9 @@
 
    QUICK START
 
-   A config in LiteLLM's format (its proxy config.yaml as JSON): 80% of the "chat" traffic to GPT-4,
-   20% to a Llama2 endpoint, and every request that lands on Llama2 also sent, in the background,
-   to a silent model whose answer is only logged.
+   A config in LiteLLM's format (its proxy config.yaml as it is, or the same as JSON, as here): 80%
+   of the "chat" traffic to GPT-4, 20% to a Llama2 endpoint, and every request that lands on Llama2
+   also sent, in the background, to a silent model whose answer is only logged.
 
        {"model_list": [
           {"model_name": "chat", "litellm_params": {"model": "gpt-4", "weight": 0.8,
@@ -44,6 +44,12 @@
            printf("%s answered: %s\n", res.model, res.response.text.data);
        llmsplit_result_free(&res);            -- also after a failure
        llmsplit_client_destroy(client);       -- waits (up to drain_ms) for silent calls
+
+   A judge grades the answers in the background: with "judge": {"model": "eval", "arms": 0.1}
+   in router_settings, the eval group's model scores a tenth of each arm's answers (1..10, a
+   "score" record) and compares every mirrored pair, blind and in both orders (a "judgement"
+   record); "min_score": 5 in rollback takes out an arm whose scores fall below 5. The judge is
+   sent the conversation and the answers: its provider sees what the arms see.
 
    Without a config, one call does what LiteLLM's completion_with_split_tests does:
 
@@ -113,12 +119,16 @@
                                  name lookups are bounded only by the system resolver's own
                                  limits (resolv.conf "options timeout:N attempts:N"), not by the
                                  timeouts or the abort flag
+       LLMSPLIT_NO_YAML          build without the YAML reader: configs are JSON only and
+                                 llmsplit_yaml_parse does not exist
        LLMSPLIT_ASSERT(x)        defaults to assert(x)
 
    LIMITS on hostile input (define before the implementation include; they are used only inside
    it and never size a public struct, so files that disagree about them still agree on layouts)
 
        LLMSPLIT_JSON_MAX_DEPTH          512        deepest JSON nesting the parser accepts
+       LLMSPLIT_YAML_MAX_DEPTH          128        deepest YAML nesting the reader accepts (it
+                                                   recurses: under 300 bytes of stack a level)
        LLMSPLIT_HTTP_MAX_HEADER_BYTES   65536      bytes of a response's header block
        LLMSPLIT_HTTP_MAX_BODY_BYTES     64 MiB     bytes of a response body
        LLMSPLIT_HTTP_MAX_HEADERS        100        header fields of a response
@@ -132,6 +142,10 @@
                                                    llmsplit_client_feedback (32 bytes each, plus
                                                    an 8-byte index slot per call; made at the
                                                    first call)
+       LLMSPLIT_JUDGE_MAX_PENDING       256        mirrored pairs waiting for their second
+                                                   answer before the judge sees them
+       LLMSPLIT_JUDGE_MAX_PENDING_BYTES 4 MiB      answer text those pairs hold; a pair beyond
+                                                   either limit is not judged (counted)
        LLMSPLIT_POOL_MAX_THREADS        256        workers of one mirror pool
        LLMSPLIT_POOL_MAX_QUEUE          1048576    waiting tasks of one mirror pool
 
@@ -179,6 +193,9 @@
 /* Limits on hostile input, all overridable. */
 #ifndef LLMSPLIT_JSON_MAX_DEPTH
 #define LLMSPLIT_JSON_MAX_DEPTH 512
+#endif
+#ifndef LLMSPLIT_YAML_MAX_DEPTH
+#define LLMSPLIT_YAML_MAX_DEPTH 128
 #endif
 
 #ifdef __cplusplus
@@ -314,7 +331,18 @@ typedef struct llmsplit_chat_response {
     double ttft_ms;               /* time to the first text delta when streaming, else -1 */
     int attempts;                 /* 1 + retries made */
     llmsplit_buf raw;             /* raw body of the final attempt when keep_raw */
+    double retry_after_s;         /* the provider's Retry-After (whole seconds) on the last attempt it
+                                     refused; 0 when it sent none */
+    int delivered;                /* a stream handed something to on_delta or on_event: another
+                                     attempt (a retry, a fallback) would repeat it to the caller */
 } llmsplit_chat_response;
+
+/* One request header: a name (an HTTP token) and a value (no CR or LF). Used by the HTTP layer's
+   requests and by the client desc's config_headers. */
+typedef struct llmsplit_http_header {
+    const char *name;
+    const char *value;
+} llmsplit_http_header;
 
 /* How the client (and the HTTP layer below it) connects: CA bundle, proxies, timeouts, the
    keep-alive pool. Zero fields are defaults. */
@@ -338,19 +366,31 @@ typedef struct llmsplit_http_desc {
     uint64_t max_body_bytes;      /* 0: LLMSPLIT_HTTP_MAX_BODY_BYTES */
 } llmsplit_http_desc;
 
-/* One result record: a call (primary or silent) or an event ("rollback", "config", "split",
-   "feedback").
+/* One result record: a call (primary, silent or judge) or an event ("rollback", "config",
+   "split", "feedback", "score", "judgement").
    Written as one JSON object per line; absent numbers are written as null. Keys never appear.
    A "split" event is written whenever a group's effective weights change - its config is loaded
    or reloaded, an arm is rolled back or comes back - before the first call they pick:
    {"event":"split","epoch":N,"group":G,"weights":{"MODEL #DEPLOYMENT":share,...}}, MODEL being
    the name sent upstream; each primary call then carries "split_epoch":N, so the expected share
-   of every arm is known exactly for a sample-ratio check, across reloads and rollbacks. */
+   of every arm is known exactly for a sample-ratio check, across reloads and rollbacks.
+   The judge (router_settings.judge) writes a call record with role "judge" for every judge call
+   (priced like any call; pair_id is the pair_id of the call or pair it judged; an answer that
+   holds no valid verdict makes it status "error", category response), then for a call it
+   scored {"event":"score","request_id":R,"metric":"judge_score","value":7,"judge_model":J,
+   "group":G,"deployment":N,"model":M} (R, G, N and M those of the scored call), and for a
+   mirrored pair it judged {"event":"judgement","pair_id":P,"winner":"primary"|"silent"|"tie",
+   "verdicts":[V1,V2],"consistent":B,"primary_model":M1,"silent_model":M2,"judge_model":J,
+   "primary_chars":N1,"silent_chars":N2}: V1 the judge's answer ("A", "B" or "tie") when the
+   primary's answer was shown as A, V2 when the silent one's was; consistent when both name the
+   same side (or both say tie); winner that side, else "tie"; the lengths in characters (UTF-8
+   code points) of the two answers, so a judge that favours long answers shows. */
 typedef struct llmsplit_record {
-    const char *event;            /* "call", "rollback", "config", "split" or "feedback" */
+    const char *event;            /* "call", "rollback", "config", "split", "feedback", "score"
+                                     or "judgement" */
     char ts[32];                  /* "2026-11-21T10:00:00.123Z" */
     char request_id[40], pair_id[40];
-    const char *role;             /* "primary" or "silent" */
+    const char *role;             /* "primary", "silent" or "judge" */
     int is_silent_experiment;
     const char *group;            /* the model group */
     const char *model;            /* the name sent upstream (prefix stripped) */
@@ -359,6 +399,8 @@ typedef struct llmsplit_record {
     int sticky;                   /* the arm came from the user key */
     const char *fallback_from;    /* upstream name of the arm first picked, when a fallback answered */
     int ok;                       /* status "ok" or "error" */
+    int client_closed;            /* status "client_closed" (not ok, not an error of the arm): the
+                                     caller's abort_flag stopped the call (llmsplit_request) */
     int http_status;              /* 0 when none */
     llmsplit_status code;         /* the category when not ok */
     const char *error;            /* the message when not ok; written as "category: message" */
@@ -381,6 +423,14 @@ typedef struct llmsplit_record {
        deployment, null when the call is not known (deployment < 0 here). */
     const char *metric;
     double value;
+    /* "score" events: metric "judge_score" and value as above. "score" and "judgement" events:
+       judge_model, the judge's model (the name sent upstream). "judgement" events: the rest. */
+    const char *judge_model;
+    const char *winner;           /* "primary", "silent" or "tie" */
+    const char *verdicts[2];      /* "A", "B" or "tie": primary shown as A, then silent shown as A */
+    int consistent;
+    const char *primary_model, *silent_model;
+    int64_t primary_chars, silent_chars;
 } llmsplit_record;
 
 /* What the client delivers for every record, besides the log file. */
@@ -388,7 +438,8 @@ typedef void (*llmsplit_record_fn)(const llmsplit_record *record, const char *js
                                    void *user_data);
 
 typedef struct llmsplit_client_desc {
-    const char *config_json;      /* the config as text (config_len bytes; 0: strlen) */
+    const char *config_json;      /* the config as text, JSON or YAML (see llmsplit_config_parse;
+                                     config_len bytes, 0: strlen) */
     size_t config_len;
     const char *config_file;      /* or a file: changes are picked up between requests. The same
                                      text again (a touch, a 200 with an unchanged body) is no
@@ -397,7 +448,19 @@ typedef struct llmsplit_client_desc {
                                      and mirror_queue take effect at restart, drain_ms at once */
     const char *config_url;       /* or a URL polled in the background (ETag / If-None-Match):
                                      https://, or http:// to a loopback host */
-    int config_poll_ms;           /* 0: 1000 for a file, 30000 for a URL */
+    int config_poll_ms;           /* 0: 1000 for a file, 5000 for a URL (an unchanged config is a
+                                     304 answered from memory: a fleet can poll often) */
+    const char *config_api_key;   /* sent as "Authorization: Bearer KEY" with every config_url
+                                     request (a control plane that wants a key: llmsplit serve's
+                                     general_settings.config_read_key); NULL: none. Copied. It
+                                     goes to config_url's host only (redirects are never
+                                     followed) and never into a message, record or log line */
+    const llmsplit_http_header *config_headers; /* more headers for every config_url request
+                                     (num_config_headers of them), copied and kept as private
+                                     as config_api_key; not Host, Content-Length, Connection,
+                                     Transfer-Encoding, If-None-Match, nor Authorization
+                                     together with config_api_key */
+    int num_config_headers;
     int allow_insecure_config_url;/* DANGER: accept an http:// config_url to another host (a
                                      warning is logged); see Secrets in the RULES at the top */
     llmsplit_http_desc http;      /* CA file, insecure, proxies, connect timeout, ... */
@@ -429,8 +492,27 @@ typedef struct llmsplit_request {
     const char *params_json;      /* extra parameters (merged over the deployment's own) */
     const char *user;             /* sticky key: the same user gets the same arm; NULL or "": random */
     int stream;
+    /* Gets each piece of answer text as it streams in. Return nonzero to stop the call. */
     int (*on_delta)(const char *text, size_t len, void *user_data);
-    void *user_data;
+    void *user_data;              /* passed to on_delta and on_event */
+    /* Gets the provider's stream itself, event by event, as it arrives: data is one event's
+       JSON text exactly as the provider sent it (len bytes, not NUL-terminated) and event its
+       server-sent event name ("" when none; NULL for Ollama's JSON lines). What the events say
+       depends on the wire format of res->response.provider: OpenAI's chat.completion.chunk
+       objects for every OpenAI-compatible provider (so a gateway forwards them as they are),
+       Anthropic's message events, Ollama's lines. Only events read without error are handed
+       over (errors end the call instead); OpenAI's "[DONE]" and Anthropic's pings are not.
+       Return nonzero to stop the call. Once an event or a delta has been handed over the call
+       is neither retried nor sent to a fallback: the caller would get the answer twice. While
+       a callback runs, res (of llmsplit_client_chat) already holds request_id, pair_id, and
+       the group, model, deployment and response.provider of the arm that streams. */
+    int (*on_event)(const char *event, const char *data, size_t len, void *user_data);
+    /* Optional: when the int it points to becomes nonzero (another thread sets it: the program's
+       own client went away), the call stops within ~50 ms; the result and the record say
+       client_closed, and the call counts against no arm (neither errors nor rollback). */
+    const volatile int *abort_flag;
+    int group_required;           /* group must be a group of the config in use: a model string is
+                                     refused (LLMSPLIT_ERR_USAGE, res->unknown_group), not called */
 } llmsplit_request;
 
 typedef struct llmsplit_result {
@@ -445,6 +527,8 @@ typedef struct llmsplit_result {
     int mirrored;                 /* a copy went to a silent model */
     double cost_usd;              /* < 0 when unknown */
     char request_id[40], pair_id[40];
+    int unknown_group;            /* group_required and group is not a group of the config */
+    int client_closed;            /* the abort_flag stopped the call */
 } llmsplit_result;
 
 /* Sends one logical request: picks an arm of the group (sticky by user key or random), queues a
@@ -461,6 +545,13 @@ typedef struct llmsplit_client_stats {
     uint64_t mirrored, mirror_completed, mirror_failed, mirror_dropped_queue_full, mirror_abandoned_at_shutdown;
     uint64_t config_reloads, config_errors;
     uint64_t records_repaired;    /* records written with U+FFFD for text that was not valid UTF-8 */
+    /* The judge: judged counts the judgement and score records written; judge_failed the pairs
+       and calls not judged because a judge call failed or answered without a valid verdict;
+       judge_dropped the judge tasks refused by a full mirror queue; judge_dropped_held the
+       mirrored pairs left unjudged because holding their first answer would have passed
+       LLMSPLIT_JUDGE_MAX_PENDING pairs or LLMSPLIT_JUDGE_MAX_PENDING_BYTES bytes. Judge tasks
+       abandoned at shutdown count in mirror_abandoned_at_shutdown. */
+    uint64_t judged, judge_failed, judge_dropped, judge_dropped_held;
 } llmsplit_client_stats;
 LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *client);
 
@@ -472,9 +563,31 @@ LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *cl
    kept). Thread-safe. */
 LLMSPLIT_API llmsplit_status llmsplit_client_reopen_log(llmsplit_client *client, llmsplit_error *err);
 
-/* Waits until no silent call is queued or running, up to timeout_ms (< 0: forever): LLMSPLIT_OK
-   when idle, LLMSPLIT_ERR_BUSY when silent calls were still queued or running at the timeout.
-   For tools and tests that want every record written before reading the log. */
+/* Reads the config again now (the file, or the URL), without waiting for the watcher: for a
+   program that reloads on a signal such as SIGHUP (the library installs no handler, so the
+   handler sets a flag and the program calls this outside it). A text that parses to the config
+   in use changes nothing; a new one is installed as a watched change is (records, health kept).
+   LLMSPLIT_OK when the config in use is the file's (or the URL's) now; LLMSPLIT_ERR_CONFIG with
+   the reason when it cannot be read or is refused (the last good config keeps serving, and the
+   refusal is logged and recorded as the watcher's are); LLMSPLIT_ERR_USAGE for a client given
+   its config as text. Thread-safe: waits for a check the watcher has in progress. */
+LLMSPLIT_API llmsplit_status llmsplit_client_reload(llmsplit_client *client, llmsplit_error *err);
+
+/* Installs the config text (len bytes) now, for a program that is itself the source of its
+   clients' config (a control plane that edits it, then writes the file): parsed and validated
+   like a file, and installed as a reload is (health and cooldowns of the arms that stay kept; a
+   "config" record "reloaded from SOURCE", source NULL meaning "text"). For a client that follows
+   a file or a URL, the text counts as read from there: the same text read there later is no
+   reload and writes no record, so install first, then write the file. LLMSPLIT_OK when the text
+   is in use now (also when it was already); LLMSPLIT_ERR_CONFIG with the key path when it is
+   refused (the config in use stays, and the refusal is logged and recorded); LLMSPLIT_ERR_USAGE
+   for a missing client or text. Thread-safe: one reload at a time, the watcher's included. */
+LLMSPLIT_API llmsplit_status llmsplit_client_reload_text(llmsplit_client *client, const char *text, size_t len,
+                                                         const char *source, llmsplit_error *err);
+
+/* Waits until no silent call or judge call is queued or running, up to timeout_ms (< 0:
+   forever): LLMSPLIT_OK when idle, LLMSPLIT_ERR_BUSY when some were still queued or running at
+   the timeout. For tools and tests that want every record written before reading the log. */
 LLMSPLIT_API llmsplit_status llmsplit_client_wait_mirrors(llmsplit_client *client, int timeout_ms);
 
 /* Attaches a number to an earlier call: request_id is its llmsplit_result.request_id, metric a
@@ -516,8 +629,8 @@ LLMSPLIT_API void llmsplit_completion_cleanup(void);
 
 /* ==== >>public: 3. config ================================================================ */
 
-/* A LiteLLM proxy config (converted to JSON) or the `split` shorthand, validated as a whole,
-   with the key path of the first error in the message. The client loads one for you; these
+/* A LiteLLM proxy config (its config.yaml as it is, or the same as JSON) or the `split`
+   shorthand, validated as a whole, with the key path of the first error in the message. The client loads one for you; these
    are for programs that want to read a config themselves. */
 
 #ifndef LLMSPLIT_CONFIG_MAX_BYTES
@@ -546,7 +659,20 @@ typedef struct llmsplit_rollback_settings {
     char feedback_metric[65];
     double feedback_min_mean;
     int feedback_min_count;
+    /* router_settings.rollback.min_score: the mean of the last `window` judge scores of a
+       deployment's calls (router_settings.judge.arms) below this trips it; 0: off. */
+    double min_score;
 } llmsplit_rollback_settings;
+
+/* The judge (router_settings.judge): a model that compares the answers of mirrored pairs and
+   scores the answers of the split's arms, in the background. */
+typedef struct llmsplit_judge_settings {
+    const char *model;        /* a group of this config or a model string; NULL: no judge */
+    double pairs;             /* share of mirrored pairs judged (default 1), sticky per user key */
+    double arms;              /* share of primary calls scored (default 0.1), drawn per call */
+    const char *criteria;     /* what a good answer is (default "correct, helpful and concise") */
+    double timeout_s;         /* per judge call; 0: the judge deployment's, else the router's */
+} llmsplit_judge_settings;
 
 /* One model_list entry (or one arm of the `split` shorthand). Every string stays valid until
    llmsplit_config_free and is NUL-terminated; none contains a NUL byte. */
@@ -596,12 +722,19 @@ typedef struct llmsplit_config {
     double timeout_s;         /* router_settings.timeout (default 600) */
     int drain_ms;             /* shutdown wait for silent calls (default 10000) */
     llmsplit_rollback_settings rollback;
+    llmsplit_judge_settings judge;
+    const char *master_key;   /* general_settings.master_key, for a gateway in front of the client
+                                 ("os.environ/NAME" read at load); NULL when absent or empty */
     /* private */
     void *llmsplit__blocks;
     llmsplit_allocator llmsplit__allocator;
+    void *llmsplit__ref;      /* the client's reference to it, when a client uses it */
 } llmsplit_config;
 
-/* Parses and validates a config: len bytes of JSON at json (no NUL needed). Accepted:
+/* Parses and validates a config: len bytes at json (no NUL needed) of JSON when the first
+   character after any whitespace is '{' (strict RFC 8259, as llmsplit_json_parse), otherwise of
+   YAML (LiteLLM's config.yaml unchanged, read as llmsplit_yaml_parse reads it; JSON only with
+   LLMSPLIT_NO_YAML). Accepted:
 
    - "model_list": LiteLLM entries {"model_name": GROUP, "litellm_params": {...}} ("params" is
      accepted for "litellm_params", not both). In the params: model (required), weight (number
@@ -623,11 +756,17 @@ typedef struct llmsplit_config {
      max_p95_ms, cooldown_s}: window 0..LLMSPLIT_ROLLBACK_MAX_WINDOW, max_error_rate 0..1,
      max_p95_ms 0..86400000, 0 < cooldown_s <= 86400; a window needs a limit and a limit needs a
      window; feedback: {metric, min_mean, min_count}, all three, metric a name as for
-     llmsplit_client_feedback, min_mean finite, min_count 1..LLMSPLIT_ROLLBACK_MAX_WINDOW; no
-     other keys). Its other keys (LiteLLM's routing_strategy, redis_host, ...) are
-     ignored. No duration may exceed a day: a longer one is more often a typo than a wish.
-   - Other top-level keys (litellm_settings, general_settings, environment_variables, ...) are
-     ignored, so a LiteLLM proxy config loads unchanged. Nothing is taken from them.
+     llmsplit_client_feedback, min_mean finite, min_count 1..LLMSPLIT_ROLLBACK_MAX_WINDOW;
+     min_score 0..10, which needs a judge that scores arms; no other keys), judge ({model,
+     pairs, arms, criteria, timeout}: model, required, a group of this config or a model
+     string; pairs and arms 0..1; criteria a string of 1..1000 bytes; timeout seconds,
+     0 < timeout <= 86400; no other keys). Its other keys (LiteLLM's routing_strategy,
+     redis_host, ...) are ignored. No duration may exceed a day: a longer one is more often a
+     typo than a wish.
+   - "general_settings": master_key (a string, "os.environ/NAME" read now), the key a gateway
+     such as `llmsplit serve` asks its clients for. Its other keys are ignored.
+   - Other top-level keys (litellm_settings, environment_variables, ...) are ignored, so a
+     LiteLLM proxy config loads unchanged. Nothing is taken from them.
 
    Weights: within a group either every deployment has one or none has (then the split is
    uniform); not all 0. silent_model names a group of this config or is a model string: it
@@ -638,14 +777,16 @@ typedef struct llmsplit_config {
 
    Stores the config in *out, or NULL with the status and *err filled (err may be NULL):
    LLMSPLIT_ERR_CONFIG with the key path of the first error and what is wrong with it, e.g.
-   "model_list[1].litellm_params.weight: must be >= 0" or "json: 3:7: unexpected character"
-   (err->line and col are set then too); LLMSPLIT_ERR_NOMEM when memory ran out. A config with any
+   "model_list[1].litellm_params.weight: must be >= 0", or for a syntax error "json: 3:7:
+   unexpected character" or "yaml: 3:1: a tab: ..." (err->line, col and offset are set then
+   too); LLMSPLIT_ERR_NOMEM when memory ran out. A config with any
    error is refused as a whole. allocator may be NULL (malloc/free); everything the config holds
    is allocated through it. */
 LLMSPLIT_API llmsplit_status llmsplit_config_parse(const char *json, size_t len, const llmsplit_allocator *allocator,
                                                    llmsplit_config **out, llmsplit_error *err);
 
-/* Reads the file at path (at most LLMSPLIT_CONFIG_MAX_BYTES) and parses it as above. A file
+/* Reads the file at path (at most LLMSPLIT_CONFIG_MAX_BYTES) and parses it as above, JSON or
+   YAML by its first character; a syntax error reads "PATH:LINE:COL: what to change". A file
    that cannot be read is a LLMSPLIT_ERR_CONFIG error "cannot read PATH: REASON". */
 LLMSPLIT_API llmsplit_status llmsplit_config_load(const char *path, const llmsplit_allocator *allocator,
                                                   llmsplit_config **out, llmsplit_error *err);
@@ -655,6 +796,15 @@ LLMSPLIT_API void llmsplit_config_free(llmsplit_config *cfg);
 
 /* The group with this name, or NULL (also for a NULL cfg or name). */
 LLMSPLIT_API const llmsplit_group *llmsplit_config_group(const llmsplit_config *cfg, const char *name);
+
+/* The config a client is using now, for programs that show it or check a name against it (a
+   gateway listing its groups). The config stays valid, unchanged, until it is handed back with
+   llmsplit_client_config_release, also when a reload installs another one meanwhile; release
+   every config acquired, from any thread. Cheap (a lock held for a counter) and thread-safe.
+   NULL for a NULL client. */
+LLMSPLIT_API const llmsplit_config *llmsplit_client_config_acquire(llmsplit_client *client);
+/* Hands back a config from llmsplit_client_config_acquire; NULL is fine. */
+LLMSPLIT_API void llmsplit_client_config_release(llmsplit_client *client, const llmsplit_config *cfg);
 
 /* ==== >>public: 4. json ================================================================== */
 
@@ -797,6 +947,36 @@ LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsp
    buf needs 32 bytes. Returns the length, or 0 for NaN and infinities (not JSON). */
 LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf);
 
+#ifndef LLMSPLIT_NO_YAML
+/* Parses len bytes at text (no NUL needed) as a YAML document into the same kind of document
+   llmsplit_json_parse makes, so every reader above works on it. Reads the subset configs use,
+   as PyYAML (YAML 1.1, what LiteLLM loads config.yaml with) reads it:
+   - block mappings and sequences at any consistent indentation (a sequence may sit at its key's
+     column), flow [a, b] and {a: 1} over any lines, comments, CRLF or LF line ends, a leading
+     "---" and a trailing "...";
+   - plain scalars (folded over lines), 'single-quoted' ('' is a quote), "double-quoted" with
+     YAML's escapes (\n \t \" \\ \xFF \uFFFF \UFFFFFFFF ...), | and > block scalars with
+     chomping (- +) and an indentation digit;
+   - plain scalars resolved as YAML 1.1 does: empty, ~, null, Null, NULL are null; true, yes, on,
+     false, no, off (lowercase, capitalised or uppercase) are booleans; 80_000, +1, 0x1F, 0b101
+     and 017 (octal: 15) are integers; 1.5, .5, 1., 1_000.5 and 1.5e-7 (a dot, and a signed
+     exponent) are numbers that are not integers; anything else is a string, so 1e-6 and 1.0e5
+     are strings, as PyYAML reads them. A date (2023-05-15) is its text.
+   Refused, with the line and column, rather than read otherwise: anchors (&), aliases (*), tags
+   (!), complex keys (?), directives (%), several documents, tabs outside quotes, block scalars
+   and comments, a key repeated in its mapping, a key that is not text (a number, boolean, null
+   or date unquoted, a [ ] or { } key), keys over 1024 characters, '<<', '=', .inf, .nan,
+   integers beyond 64 bits, timestamps, base-60 numbers (1:30), invalid UTF-8, control
+   characters, a CR without LF, U+0085, U+2028 and U+2029, nesting beyond max_depth.
+   desc is as for llmsplit_json_parse; its max_depth (0: LLMSPLIT_YAML_MAX_DEPTH) bounds the
+   nesting, and the reader's own working memory (about three times len) comes from its
+   allocator even when the document goes into a caller buffer. On failure *doc is NULL and the
+   status is LLMSPLIT_ERR_CONFIG (err->line, col and offset say where, the message what to
+   change), LLMSPLIT_ERR_NOMEM or LLMSPLIT_ERR_USAGE. desc and err may be NULL. */
+LLMSPLIT_API llmsplit_status llmsplit_yaml_parse(const char *text, size_t len, const llmsplit_json_desc *desc,
+                                                 llmsplit_json_doc **doc, llmsplit_error *err);
+#endif
+
 /* ==== >>public: 5. http ================================================================ */
 
 /* An HTTP/1.1 client over POSIX sockets, HTTPS through BearSSL (TLS 1.2), with a thread-safe
@@ -840,11 +1020,6 @@ LLMSPLIT_API const char *llmsplit_http_get_header(const llmsplit_http_response *
 LLMSPLIT_API void llmsplit_http_response_free(llmsplit_http_response *resp);
 
 typedef struct llmsplit_http llmsplit_http;
-
-typedef struct llmsplit_http_header {
-    const char *name;
-    const char *value;
-} llmsplit_http_header;
 
 typedef struct llmsplit_http_request {
     const char *method;           /* NULL: "POST" when there is a body, else "GET" */
@@ -939,6 +1114,9 @@ typedef struct llmsplit_chat_request {
     int (*on_delta)(const char *text, size_t len, void *user_data);
     void *user_data;
     const volatile int *abort_flag; /* see llmsplit_http_request */
+    /* Receives each stream event as the provider sent it (see llmsplit_request.on_event).
+       Return nonzero to stop. */
+    int (*on_event)(const char *event, const char *data, size_t len, void *user_data);
 } llmsplit_chat_request;
 
 /* Sends a chat request through http (which owns connections and TLS) and fills resp (free it with
@@ -1303,6 +1481,7 @@ LLMSPLIT_API llmsplit_status llmsplit_pick_random(const double *weights, int n, 
 #define LLMSPLIT_ROLLBACK_ERROR_RATE 1
 #define LLMSPLIT_ROLLBACK_LATENCY 2
 #define LLMSPLIT_ROLLBACK_FEEDBACK 4
+#define LLMSPLIT_ROLLBACK_SCORE 8
 
 /* The last `window` primary results of one deployment and whether it is out. Rules:
    - nothing trips until the window is full (window results since the start or the last trip),
@@ -1336,6 +1515,11 @@ typedef struct llmsplit_health {
     double *feedback;         /* ring of feedback values */
     int feedback_count, feedback_next;
     double last_feedback_mean;/* mean of the feedback window that last tripped */
+    /* The score window (settings.window judge scores when settings.min_score is set), with the
+       same rules again. */
+    double *scores;           /* ring of judge scores */
+    int score_count, score_next;
+    double last_score_mean;   /* mean of the score window that last tripped */
 } llmsplit_health;
 
 /* Prepares h for these settings (copied); allocator may be NULL. A window of 0 (rollback off)
@@ -1359,6 +1543,12 @@ LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double laten
    last_feedback_mean), otherwise 0; always 0 with the feedback check off or a value that is
    not finite. Caller holds the lock. */
 LLMSPLIT_API int llmsplit_health_feedback(llmsplit_health *h, double value, int64_t now_ms);
+
+/* Records one judge score of a call this deployment answered. Returns 1 when it trips the
+   rollback (last_reason LLMSPLIT_ROLLBACK_SCORE, with last_score_mean: the mean of the last
+   settings.window scores fell below settings.min_score), otherwise 0; always 0 with the score
+   check off or a value that is not finite. Caller holds the lock. */
+LLMSPLIT_API int llmsplit_health_score(llmsplit_health *h, double value, int64_t now_ms);
 
 /* 1 when the deployment may get traffic at now_ms (not out, or its cooldown is over). */
 LLMSPLIT_API int llmsplit_health_available(const llmsplit_health *h, int64_t now_ms);
@@ -1631,338 +1821,70 @@ LLMSPLIT_API size_t llmsplit_json_buffer_size(size_t len) {
 
 /* --- number conversion ---------------------------------------------------------------- */
 
-/* Top 128 bits of 5^q for q in [-342, 308] (truncated for q >= 0, rounded up below), as
-   (high, low) pairs. Generated by tools/gen/pow5.py. Used by the Eisel-Lemire algorithm. */
+/* Top 128 bits of 5^q for q in [-342, 308] (truncated for q >= 0; for q < 0 those of
+   2^b / 5^-q plus one, b as tools/gen/pow5.py picks it), as (high, low) pairs: the table the
+   Eisel-Lemire algorithm needs. Computed once, at the first number conversion, rather than
+   stored: 10 KB less in every program that links the parser. */
 #define LLMSPLIT__POW5_MIN (-342)
 #define LLMSPLIT__POW5_MAX 308
-static const uint64_t llmsplit__pow5_128[(LLMSPLIT__POW5_MAX - LLMSPLIT__POW5_MIN + 1) * 2] = {
-    0xeef453d6923bd65au,0x113faa2906a13b3fu,0x9558b4661b6565f8u,0x4ac7ca59a424c507u,
-    0xbaaee17fa23ebf76u,0x5d79bcf00d2df649u,0xe95a99df8ace6f53u,0xf4d82c2c107973dcu,
-    0x91d8a02bb6c10594u,0x79071b9b8a4be869u,0xb64ec836a47146f9u,0x9748e2826cdee284u,
-    0xe3e27a444d8d98b7u,0xfd1b1b2308169b25u,0x8e6d8c6ab0787f72u,0xfe30f0f5e50e20f7u,
-    0xb208ef855c969f4fu,0xbdbd2d335e51a935u,0xde8b2b66b3bc4723u,0xad2c788035e61382u,
-    0x8b16fb203055ac76u,0x4c3bcb5021afcc31u,0xaddcb9e83c6b1793u,0xdf4abe242a1bbf3du,
-    0xd953e8624b85dd78u,0xd71d6dad34a2af0du,0x87d4713d6f33aa6bu,0x8672648c40e5ad68u,
-    0xa9c98d8ccb009506u,0x680efdaf511f18c2u,0xd43bf0effdc0ba48u,0x0212bd1b2566def2u,
-    0x84a57695fe98746du,0x014bb630f7604b57u,0xa5ced43b7e3e9188u,0x419ea3bd35385e2du,
-    0xcf42894a5dce35eau,0x52064cac828675b9u,0x818995ce7aa0e1b2u,0x7343efebd1940993u,
-    0xa1ebfb4219491a1fu,0x1014ebe6c5f90bf8u,0xca66fa129f9b60a6u,0xd41a26e077774ef6u,
-    0xfd00b897478238d0u,0x8920b098955522b4u,0x9e20735e8cb16382u,0x55b46e5f5d5535b0u,
-    0xc5a890362fddbc62u,0xeb2189f734aa831du,0xf712b443bbd52b7bu,0xa5e9ec7501d523e4u,
-    0x9a6bb0aa55653b2du,0x47b233c92125366eu,0xc1069cd4eabe89f8u,0x999ec0bb696e840au,
-    0xf148440a256e2c76u,0xc00670ea43ca250du,0x96cd2a865764dbcau,0x380406926a5e5728u,
-    0xbc807527ed3e12bcu,0xc605083704f5ecf2u,0xeba09271e88d976bu,0xf7864a44c633682eu,
-    0x93445b8731587ea3u,0x7ab3ee6afbe0211du,0xb8157268fdae9e4cu,0x5960ea05bad82964u,
-    0xe61acf033d1a45dfu,0x6fb92487298e33bdu,0x8fd0c16206306babu,0xa5d3b6d479f8e056u,
-    0xb3c4f1ba87bc8696u,0x8f48a4899877186cu,0xe0b62e2929aba83cu,0x331acdabfe94de87u,
-    0x8c71dcd9ba0b4925u,0x9ff0c08b7f1d0b14u,0xaf8e5410288e1b6fu,0x07ecf0ae5ee44dd9u,
-    0xdb71e91432b1a24au,0xc9e82cd9f69d6150u,0x892731ac9faf056eu,0xbe311c083a225cd2u,
-    0xab70fe17c79ac6cau,0x6dbd630a48aaf406u,0xd64d3d9db981787du,0x092cbbccdad5b108u,
-    0x85f0468293f0eb4eu,0x25bbf56008c58ea5u,0xa76c582338ed2621u,0xaf2af2b80af6f24eu,
-    0xd1476e2c07286faau,0x1af5af660db4aee1u,0x82cca4db847945cau,0x50d98d9fc890ed4du,
-    0xa37fce126597973cu,0xe50ff107bab528a0u,0xcc5fc196fefd7d0cu,0x1e53ed49a96272c8u,
-    0xff77b1fcbebcdc4fu,0x25e8e89c13bb0f7au,0x9faacf3df73609b1u,0x77b191618c54e9acu,
-    0xc795830d75038c1du,0xd59df5b9ef6a2417u,0xf97ae3d0d2446f25u,0x4b0573286b44ad1du,
-    0x9becce62836ac577u,0x4ee367f9430aec32u,0xc2e801fb244576d5u,0x229c41f793cda73fu,
-    0xf3a20279ed56d48au,0x6b43527578c1110fu,0x9845418c345644d6u,0x830a13896b78aaa9u,
-    0xbe5691ef416bd60cu,0x23cc986bc656d553u,0xedec366b11c6cb8fu,0x2cbfbe86b7ec8aa8u,
-    0x94b3a202eb1c3f39u,0x7bf7d71432f3d6a9u,0xb9e08a83a5e34f07u,0xdaf5ccd93fb0cc53u,
-    0xe858ad248f5c22c9u,0xd1b3400f8f9cff68u,0x91376c36d99995beu,0x23100809b9c21fa1u,
-    0xb58547448ffffb2du,0xabd40a0c2832a78au,0xe2e69915b3fff9f9u,0x16c90c8f323f516cu,
-    0x8dd01fad907ffc3bu,0xae3da7d97f6792e3u,0xb1442798f49ffb4au,0x99cd11cfdf41779cu,
-    0xdd95317f31c7fa1du,0x40405643d711d583u,0x8a7d3eef7f1cfc52u,0x482835ea666b2572u,
-    0xad1c8eab5ee43b66u,0xda3243650005eecfu,0xd863b256369d4a40u,0x90bed43e40076a82u,
-    0x873e4f75e2224e68u,0x5a7744a6e804a291u,0xa90de3535aaae202u,0x711515d0a205cb36u,
-    0xd3515c2831559a83u,0x0d5a5b44ca873e03u,0x8412d9991ed58091u,0xe858790afe9486c2u,
-    0xa5178fff668ae0b6u,0x626e974dbe39a872u,0xce5d73ff402d98e3u,0xfb0a3d212dc8128fu,
-    0x80fa687f881c7f8eu,0x7ce66634bc9d0b99u,0xa139029f6a239f72u,0x1c1fffc1ebc44e80u,
-    0xc987434744ac874eu,0xa327ffb266b56220u,0xfbe9141915d7a922u,0x4bf1ff9f0062baa8u,
-    0x9d71ac8fada6c9b5u,0x6f773fc3603db4a9u,0xc4ce17b399107c22u,0xcb550fb4384d21d3u,
-    0xf6019da07f549b2bu,0x7e2a53a146606a48u,0x99c102844f94e0fbu,0x2eda7444cbfc426du,
-    0xc0314325637a1939u,0xfa911155fefb5308u,0xf03d93eebc589f88u,0x793555ab7eba27cau,
-    0x96267c7535b763b5u,0x4bc1558b2f3458deu,0xbbb01b9283253ca2u,0x9eb1aaedfb016f16u,
-    0xea9c227723ee8bcbu,0x465e15a979c1cadcu,0x92a1958a7675175fu,0x0bfacd89ec191ec9u,
-    0xb749faed14125d36u,0xcef980ec671f667bu,0xe51c79a85916f484u,0x82b7e12780e7401au,
-    0x8f31cc0937ae58d2u,0xd1b2ecb8b0908810u,0xb2fe3f0b8599ef07u,0x861fa7e6dcb4aa15u,
-    0xdfbdcece67006ac9u,0x67a791e093e1d49au,0x8bd6a141006042bdu,0xe0c8bb2c5c6d24e0u,
-    0xaecc49914078536du,0x58fae9f773886e18u,0xda7f5bf590966848u,0xaf39a475506a899eu,
-    0x888f99797a5e012du,0x6d8406c952429603u,0xaab37fd7d8f58178u,0xc8e5087ba6d33b83u,
-    0xd5605fcdcf32e1d6u,0xfb1e4a9a90880a64u,0x855c3be0a17fcd26u,0x5cf2eea09a55067fu,
-    0xa6b34ad8c9dfc06fu,0xf42faa48c0ea481eu,0xd0601d8efc57b08bu,0xf13b94daf124da26u,
-    0x823c12795db6ce57u,0x76c53d08d6b70858u,0xa2cb1717b52481edu,0x54768c4b0c64ca6eu,
-    0xcb7ddcdda26da268u,0xa9942f5dcf7dfd09u,0xfe5d54150b090b02u,0xd3f93b35435d7c4cu,
-    0x9efa548d26e5a6e1u,0xc47bc5014a1a6dafu,0xc6b8e9b0709f109au,0x359ab6419ca1091bu,
-    0xf867241c8cc6d4c0u,0xc30163d203c94b62u,0x9b407691d7fc44f8u,0x79e0de63425dcf1du,
-    0xc21094364dfb5636u,0x985915fc12f542e4u,0xf294b943e17a2bc4u,0x3e6f5b7b17b2939du,
-    0x979cf3ca6cec5b5au,0xa705992ceecf9c42u,0xbd8430bd08277231u,0x50c6ff782a838353u,
-    0xece53cec4a314ebdu,0xa4f8bf5635246428u,0x940f4613ae5ed136u,0x871b7795e136be99u,
-    0xb913179899f68584u,0x28e2557b59846e3fu,0xe757dd7ec07426e5u,0x331aeada2fe589cfu,
-    0x9096ea6f3848984fu,0x3ff0d2c85def7621u,0xb4bca50b065abe63u,0x0fed077a756b53a9u,
-    0xe1ebce4dc7f16dfbu,0xd3e8495912c62894u,0x8d3360f09cf6e4bdu,0x64712dd7abbbd95cu,
-    0xb080392cc4349decu,0xbd8d794d96aacfb3u,0xdca04777f541c567u,0xecf0d7a0fc5583a0u,
-    0x89e42caaf9491b60u,0xf41686c49db57244u,0xac5d37d5b79b6239u,0x311c2875c522ced5u,
-    0xd77485cb25823ac7u,0x7d633293366b828bu,0x86a8d39ef77164bcu,0xae5dff9c02033197u,
-    0xa8530886b54dbdebu,0xd9f57f830283fdfcu,0xd267caa862a12d66u,0xd072df63c324fd7bu,
-    0x8380dea93da4bc60u,0x4247cb9e59f71e6du,0xa46116538d0deb78u,0x52d9be85f074e608u,
-    0xcd795be870516656u,0x67902e276c921f8bu,0x806bd9714632dff6u,0x00ba1cd8a3db53b6u,
-    0xa086cfcd97bf97f3u,0x80e8a40eccd228a4u,0xc8a883c0fdaf7df0u,0x6122cd128006b2cdu,
-    0xfad2a4b13d1b5d6cu,0x796b805720085f81u,0x9cc3a6eec6311a63u,0xcbe3303674053bb0u,
-    0xc3f490aa77bd60fcu,0xbedbfc4411068a9cu,0xf4f1b4d515acb93bu,0xee92fb5515482d44u,
-    0x991711052d8bf3c5u,0x751bdd152d4d1c4au,0xbf5cd54678eef0b6u,0xd262d45a78a0635du,
-    0xef340a98172aace4u,0x86fb897116c87c34u,0x9580869f0e7aac0eu,0xd45d35e6ae3d4da0u,
-    0xbae0a846d2195712u,0x8974836059cca109u,0xe998d258869facd7u,0x2bd1a438703fc94bu,
-    0x91ff83775423cc06u,0x7b6306a34627ddcfu,0xb67f6455292cbf08u,0x1a3bc84c17b1d542u,
-    0xe41f3d6a7377eecau,0x20caba5f1d9e4a93u,0x8e938662882af53eu,0x547eb47b7282ee9cu,
-    0xb23867fb2a35b28du,0xe99e619a4f23aa43u,0xdec681f9f4c31f31u,0x6405fa00e2ec94d4u,
-    0x8b3c113c38f9f37eu,0xde83bc408dd3dd04u,0xae0b158b4738705eu,0x9624ab50b148d445u,
-    0xd98ddaee19068c76u,0x3badd624dd9b0957u,0x87f8a8d4cfa417c9u,0xe54ca5d70a80e5d6u,
-    0xa9f6d30a038d1dbcu,0x5e9fcf4ccd211f4cu,0xd47487cc8470652bu,0x7647c3200069671fu,
-    0x84c8d4dfd2c63f3bu,0x29ecd9f40041e073u,0xa5fb0a17c777cf09u,0xf468107100525890u,
-    0xcf79cc9db955c2ccu,0x7182148d4066eeb4u,0x81ac1fe293d599bfu,0xc6f14cd848405530u,
-    0xa21727db38cb002fu,0xb8ada00e5a506a7cu,0xca9cf1d206fdc03bu,0xa6d90811f0e4851cu,
-    0xfd442e4688bd304au,0x908f4a166d1da663u,0x9e4a9cec15763e2eu,0x9a598e4e043287feu,
-    0xc5dd44271ad3cdbau,0x40eff1e1853f29fdu,0xf7549530e188c128u,0xd12bee59e68ef47cu,
-    0x9a94dd3e8cf578b9u,0x82bb74f8301958ceu,0xc13a148e3032d6e7u,0xe36a52363c1faf01u,
-    0xf18899b1bc3f8ca1u,0xdc44e6c3cb279ac1u,0x96f5600f15a7b7e5u,0x29ab103a5ef8c0b9u,
-    0xbcb2b812db11a5deu,0x7415d448f6b6f0e7u,0xebdf661791d60f56u,0x111b495b3464ad21u,
-    0x936b9fcebb25c995u,0xcab10dd900beec34u,0xb84687c269ef3bfbu,0x3d5d514f40eea742u,
-    0xe65829b3046b0afau,0x0cb4a5a3112a5112u,0x8ff71a0fe2c2e6dcu,0x47f0e785eaba72abu,
-    0xb3f4e093db73a093u,0x59ed216765690f56u,0xe0f218b8d25088b8u,0x306869c13ec3532cu,
-    0x8c974f7383725573u,0x1e414218c73a13fbu,0xafbd2350644eeacfu,0xe5d1929ef90898fau,
-    0xdbac6c247d62a583u,0xdf45f746b74abf39u,0x894bc396ce5da772u,0x6b8bba8c328eb783u,
-    0xab9eb47c81f5114fu,0x066ea92f3f326564u,0xd686619ba27255a2u,0xc80a537b0efefebdu,
-    0x8613fd0145877585u,0xbd06742ce95f5f36u,0xa798fc4196e952e7u,0x2c48113823b73704u,
-    0xd17f3b51fca3a7a0u,0xf75a15862ca504c5u,0x82ef85133de648c4u,0x9a984d73dbe722fbu,
-    0xa3ab66580d5fdaf5u,0xc13e60d0d2e0ebbau,0xcc963fee10b7d1b3u,0x318df905079926a8u,
-    0xffbbcfe994e5c61fu,0xfdf17746497f7052u,0x9fd561f1fd0f9bd3u,0xfeb6ea8bedefa633u,
-    0xc7caba6e7c5382c8u,0xfe64a52ee96b8fc0u,0xf9bd690a1b68637bu,0x3dfdce7aa3c673b0u,
-    0x9c1661a651213e2du,0x06bea10ca65c084eu,0xc31bfa0fe5698db8u,0x486e494fcff30a62u,
-    0xf3e2f893dec3f126u,0x5a89dba3c3efccfau,0x986ddb5c6b3a76b7u,0xf89629465a75e01cu,
-    0xbe89523386091465u,0xf6bbb397f1135823u,0xee2ba6c0678b597fu,0x746aa07ded582e2cu,
-    0x94db483840b717efu,0xa8c2a44eb4571cdcu,0xba121a4650e4ddebu,0x92f34d62616ce413u,
-    0xe896a0d7e51e1566u,0x77b020baf9c81d17u,0x915e2486ef32cd60u,0x0ace1474dc1d122eu,
-    0xb5b5ada8aaff80b8u,0x0d819992132456bau,0xe3231912d5bf60e6u,0x10e1fff697ed6c69u,
-    0x8df5efabc5979c8fu,0xca8d3ffa1ef463c1u,0xb1736b96b6fd83b3u,0xbd308ff8a6b17cb2u,
-    0xddd0467c64bce4a0u,0xac7cb3f6d05ddbdeu,0x8aa22c0dbef60ee4u,0x6bcdf07a423aa96bu,
-    0xad4ab7112eb3929du,0x86c16c98d2c953c6u,0xd89d64d57a607744u,0xe871c7bf077ba8b7u,
-    0x87625f056c7c4a8bu,0x11471cd764ad4972u,0xa93af6c6c79b5d2du,0xd598e40d3dd89bcfu,
-    0xd389b47879823479u,0x4aff1d108d4ec2c3u,0x843610cb4bf160cbu,0xcedf722a585139bau,
-    0xa54394fe1eedb8feu,0xc2974eb4ee658828u,0xce947a3da6a9273eu,0x733d226229feea32u,
-    0x811ccc668829b887u,0x0806357d5a3f525fu,0xa163ff802a3426a8u,0xca07c2dcb0cf26f7u,
-    0xc9bcff6034c13052u,0xfc89b393dd02f0b5u,0xfc2c3f3841f17c67u,0xbbac2078d443ace2u,
-    0x9d9ba7832936edc0u,0xd54b944b84aa4c0du,0xc5029163f384a931u,0x0a9e795e65d4df11u,
-    0xf64335bcf065d37du,0x4d4617b5ff4a16d5u,0x99ea0196163fa42eu,0x504bced1bf8e4e45u,
-    0xc06481fb9bcf8d39u,0xe45ec2862f71e1d6u,0xf07da27a82c37088u,0x5d767327bb4e5a4cu,
-    0x964e858c91ba2655u,0x3a6a07f8d510f86fu,0xbbe226efb628afeau,0x890489f70a55368bu,
-    0xeadab0aba3b2dbe5u,0x2b45ac74ccea842eu,0x92c8ae6b464fc96fu,0x3b0b8bc90012929du,
-    0xb77ada0617e3bbcbu,0x09ce6ebb40173744u,0xe55990879ddcaabdu,0xcc420a6a101d0515u,
-    0x8f57fa54c2a9eab6u,0x9fa946824a12232du,0xb32df8e9f3546564u,0x47939822dc96abf9u,
-    0xdff9772470297ebdu,0x59787e2b93bc56f7u,0x8bfbea76c619ef36u,0x57eb4edb3c55b65au,
-    0xaefae51477a06b03u,0xede622920b6b23f1u,0xdab99e59958885c4u,0xe95fab368e45ecedu,
-    0x88b402f7fd75539bu,0x11dbcb0218ebb414u,0xaae103b5fcd2a881u,0xd652bdc29f26a119u,
-    0xd59944a37c0752a2u,0x4be76d3346f0495fu,0x857fcae62d8493a5u,0x6f70a4400c562ddbu,
-    0xa6dfbd9fb8e5b88eu,0xcb4ccd500f6bb952u,0xd097ad07a71f26b2u,0x7e2000a41346a7a7u,
-    0x825ecc24c873782fu,0x8ed400668c0c28c8u,0xa2f67f2dfa90563bu,0x728900802f0f32fau,
-    0xcbb41ef979346bcau,0x4f2b40a03ad2ffb9u,0xfea126b7d78186bcu,0xe2f610c84987bfa8u,
-    0x9f24b832e6b0f436u,0x0dd9ca7d2df4d7c9u,0xc6ede63fa05d3143u,0x91503d1c79720dbbu,
-    0xf8a95fcf88747d94u,0x75a44c6397ce912au,0x9b69dbe1b548ce7cu,0xc986afbe3ee11abau,
-    0xc24452da229b021bu,0xfbe85badce996168u,0xf2d56790ab41c2a2u,0xfae27299423fb9c3u,
-    0x97c560ba6b0919a5u,0xdccd879fc967d41au,0xbdb6b8e905cb600fu,0x5400e987bbc1c920u,
-    0xed246723473e3813u,0x290123e9aab23b68u,0x9436c0760c86e30bu,0xf9a0b6720aaf6521u,
-    0xb94470938fa89bceu,0xf808e40e8d5b3e69u,0xe7958cb87392c2c2u,0xb60b1d1230b20e04u,
-    0x90bd77f3483bb9b9u,0xb1c6f22b5e6f48c2u,0xb4ecd5f01a4aa828u,0x1e38aeb6360b1af3u,
-    0xe2280b6c20dd5232u,0x25c6da63c38de1b0u,0x8d590723948a535fu,0x579c487e5a38ad0eu,
-    0xb0af48ec79ace837u,0x2d835a9df0c6d851u,0xdcdb1b2798182244u,0xf8e431456cf88e65u,
-    0x8a08f0f8bf0f156bu,0x1b8e9ecb641b58ffu,0xac8b2d36eed2dac5u,0xe272467e3d222f3fu,
-    0xd7adf884aa879177u,0x5b0ed81dcc6abb0fu,0x86ccbb52ea94baeau,0x98e947129fc2b4e9u,
-    0xa87fea27a539e9a5u,0x3f2398d747b36224u,0xd29fe4b18e88640eu,0x8eec7f0d19a03aadu,
-    0x83a3eeeef9153e89u,0x1953cf68300424acu,0xa48ceaaab75a8e2bu,0x5fa8c3423c052dd7u,
-    0xcdb02555653131b6u,0x3792f412cb06794du,0x808e17555f3ebf11u,0xe2bbd88bbee40bd0u,
-    0xa0b19d2ab70e6ed6u,0x5b6aceaeae9d0ec4u,0xc8de047564d20a8bu,0xf245825a5a445275u,
-    0xfb158592be068d2eu,0xeed6e2f0f0d56712u,0x9ced737bb6c4183du,0x55464dd69685606bu,
-    0xc428d05aa4751e4cu,0xaa97e14c3c26b886u,0xf53304714d9265dfu,0xd53dd99f4b3066a8u,
-    0x993fe2c6d07b7fabu,0xe546a8038efe4029u,0xbf8fdb78849a5f96u,0xde98520472bdd033u,
-    0xef73d256a5c0f77cu,0x963e66858f6d4440u,0x95a8637627989aadu,0xdde7001379a44aa8u,
-    0xbb127c53b17ec159u,0x5560c018580d5d52u,0xe9d71b689dde71afu,0xaab8f01e6e10b4a6u,
-    0x9226712162ab070du,0xcab3961304ca70e8u,0xb6b00d69bb55c8d1u,0x3d607b97c5fd0d22u,
-    0xe45c10c42a2b3b05u,0x8cb89a7db77c506au,0x8eb98a7a9a5b04e3u,0x77f3608e92adb242u,
-    0xb267ed1940f1c61cu,0x55f038b237591ed3u,0xdf01e85f912e37a3u,0x6b6c46dec52f6688u,
-    0x8b61313bbabce2c6u,0x2323ac4b3b3da015u,0xae397d8aa96c1b77u,0xabec975e0a0d081au,
-    0xd9c7dced53c72255u,0x96e7bd358c904a21u,0x881cea14545c7575u,0x7e50d64177da2e54u,
-    0xaa242499697392d2u,0xdde50bd1d5d0b9e9u,0xd4ad2dbfc3d07787u,0x955e4ec64b44e864u,
-    0x84ec3c97da624ab4u,0xbd5af13bef0b113eu,0xa6274bbdd0fadd61u,0xecb1ad8aeacdd58eu,
-    0xcfb11ead453994bau,0x67de18eda5814af2u,0x81ceb32c4b43fcf4u,0x80eacf948770ced7u,
-    0xa2425ff75e14fc31u,0xa1258379a94d028du,0xcad2f7f5359a3b3eu,0x096ee45813a04330u,
-    0xfd87b5f28300ca0du,0x8bca9d6e188853fcu,0x9e74d1b791e07e48u,0x775ea264cf55347eu,
-    0xc612062576589ddau,0x95364afe032a819eu,0xf79687aed3eec551u,0x3a83ddbd83f52205u,
-    0x9abe14cd44753b52u,0xc4926a9672793543u,0xc16d9a0095928a27u,0x75b7053c0f178294u,
-    0xf1c90080baf72cb1u,0x5324c68b12dd6339u,0x971da05074da7beeu,0xd3f6fc16ebca5e04u,
-    0xbce5086492111aeau,0x88f4bb1ca6bcf585u,0xec1e4a7db69561a5u,0x2b31e9e3d06c32e6u,
-    0x9392ee8e921d5d07u,0x3aff322e62439fd0u,0xb877aa3236a4b449u,0x09befeb9fad487c3u,
-    0xe69594bec44de15bu,0x4c2ebe687989a9b4u,0x901d7cf73ab0acd9u,0x0f9d37014bf60a11u,
-    0xb424dc35095cd80fu,0x538484c19ef38c95u,0xe12e13424bb40e13u,0x2865a5f206b06fbau,
-    0x8cbccc096f5088cbu,0xf93f87b7442e45d4u,0xafebff0bcb24aafeu,0xf78f69a51539d749u,
-    0xdbe6fecebdedd5beu,0xb573440e5a884d1cu,0x89705f4136b4a597u,0x31680a88f8953031u,
-    0xabcc77118461cefcu,0xfdc20d2b36ba7c3eu,0xd6bf94d5e57a42bcu,0x3d32907604691b4du,
-    0x8637bd05af6c69b5u,0xa63f9a49c2c1b110u,0xa7c5ac471b478423u,0x0fcf80dc33721d54u,
-    0xd1b71758e219652bu,0xd3c36113404ea4a9u,0x83126e978d4fdf3bu,0x645a1cac083126eau,
-    0xa3d70a3d70a3d70au,0x3d70a3d70a3d70a4u,0xccccccccccccccccu,0xcccccccccccccccdu,
-    0x8000000000000000u,0x0000000000000000u,0xa000000000000000u,0x0000000000000000u,
-    0xc800000000000000u,0x0000000000000000u,0xfa00000000000000u,0x0000000000000000u,
-    0x9c40000000000000u,0x0000000000000000u,0xc350000000000000u,0x0000000000000000u,
-    0xf424000000000000u,0x0000000000000000u,0x9896800000000000u,0x0000000000000000u,
-    0xbebc200000000000u,0x0000000000000000u,0xee6b280000000000u,0x0000000000000000u,
-    0x9502f90000000000u,0x0000000000000000u,0xba43b74000000000u,0x0000000000000000u,
-    0xe8d4a51000000000u,0x0000000000000000u,0x9184e72a00000000u,0x0000000000000000u,
-    0xb5e620f480000000u,0x0000000000000000u,0xe35fa931a0000000u,0x0000000000000000u,
-    0x8e1bc9bf04000000u,0x0000000000000000u,0xb1a2bc2ec5000000u,0x0000000000000000u,
-    0xde0b6b3a76400000u,0x0000000000000000u,0x8ac7230489e80000u,0x0000000000000000u,
-    0xad78ebc5ac620000u,0x0000000000000000u,0xd8d726b7177a8000u,0x0000000000000000u,
-    0x878678326eac9000u,0x0000000000000000u,0xa968163f0a57b400u,0x0000000000000000u,
-    0xd3c21bcecceda100u,0x0000000000000000u,0x84595161401484a0u,0x0000000000000000u,
-    0xa56fa5b99019a5c8u,0x0000000000000000u,0xcecb8f27f4200f3au,0x0000000000000000u,
-    0x813f3978f8940984u,0x4000000000000000u,0xa18f07d736b90be5u,0x5000000000000000u,
-    0xc9f2c9cd04674edeu,0xa400000000000000u,0xfc6f7c4045812296u,0x4d00000000000000u,
-    0x9dc5ada82b70b59du,0xf020000000000000u,0xc5371912364ce305u,0x6c28000000000000u,
-    0xf684df56c3e01bc6u,0xc732000000000000u,0x9a130b963a6c115cu,0x3c7f400000000000u,
-    0xc097ce7bc90715b3u,0x4b9f100000000000u,0xf0bdc21abb48db20u,0x1e86d40000000000u,
-    0x96769950b50d88f4u,0x1314448000000000u,0xbc143fa4e250eb31u,0x17d955a000000000u,
-    0xeb194f8e1ae525fdu,0x5dcfab0800000000u,0x92efd1b8d0cf37beu,0x5aa1cae500000000u,
-    0xb7abc627050305adu,0xf14a3d9e40000000u,0xe596b7b0c643c719u,0x6d9ccd05d0000000u,
-    0x8f7e32ce7bea5c6fu,0xe4820023a2000000u,0xb35dbf821ae4f38bu,0xdda2802c8a800000u,
-    0xe0352f62a19e306eu,0xd50b2037ad200000u,0x8c213d9da502de45u,0x4526f422cc340000u,
-    0xaf298d050e4395d6u,0x9670b12b7f410000u,0xdaf3f04651d47b4cu,0x3c0cdd765f114000u,
-    0x88d8762bf324cd0fu,0xa5880a69fb6ac800u,0xab0e93b6efee0053u,0x8eea0d047a457a00u,
-    0xd5d238a4abe98068u,0x72a4904598d6d880u,0x85a36366eb71f041u,0x47a6da2b7f864750u,
-    0xa70c3c40a64e6c51u,0x999090b65f67d924u,0xd0cf4b50cfe20765u,0xfff4b4e3f741cf6du,
-    0x82818f1281ed449fu,0xbff8f10e7a8921a4u,0xa321f2d7226895c7u,0xaff72d52192b6a0du,
-    0xcbea6f8ceb02bb39u,0x9bf4f8a69f764490u,0xfee50b7025c36a08u,0x02f236d04753d5b4u,
-    0x9f4f2726179a2245u,0x01d762422c946590u,0xc722f0ef9d80aad6u,0x424d3ad2b7b97ef5u,
-    0xf8ebad2b84e0d58bu,0xd2e0898765a7deb2u,0x9b934c3b330c8577u,0x63cc55f49f88eb2fu,
-    0xc2781f49ffcfa6d5u,0x3cbf6b71c76b25fbu,0xf316271c7fc3908au,0x8bef464e3945ef7au,
-    0x97edd871cfda3a56u,0x97758bf0e3cbb5acu,0xbde94e8e43d0c8ecu,0x3d52eeed1cbea317u,
-    0xed63a231d4c4fb27u,0x4ca7aaa863ee4bddu,0x945e455f24fb1cf8u,0x8fe8caa93e74ef6au,
-    0xb975d6b6ee39e436u,0xb3e2fd538e122b44u,0xe7d34c64a9c85d44u,0x60dbbca87196b616u,
-    0x90e40fbeea1d3a4au,0xbc8955e946fe31cdu,0xb51d13aea4a488ddu,0x6babab6398bdbe41u,
-    0xe264589a4dcdab14u,0xc696963c7eed2dd1u,0x8d7eb76070a08aecu,0xfc1e1de5cf543ca2u,
-    0xb0de65388cc8ada8u,0x3b25a55f43294bcbu,0xdd15fe86affad912u,0x49ef0eb713f39ebeu,
-    0x8a2dbf142dfcc7abu,0x6e3569326c784337u,0xacb92ed9397bf996u,0x49c2c37f07965404u,
-    0xd7e77a8f87daf7fbu,0xdc33745ec97be906u,0x86f0ac99b4e8dafdu,0x69a028bb3ded71a3u,
-    0xa8acd7c0222311bcu,0xc40832ea0d68ce0cu,0xd2d80db02aabd62bu,0xf50a3fa490c30190u,
-    0x83c7088e1aab65dbu,0x792667c6da79e0fau,0xa4b8cab1a1563f52u,0x577001b891185938u,
-    0xcde6fd5e09abcf26u,0xed4c0226b55e6f86u,0x80b05e5ac60b6178u,0x544f8158315b05b4u,
-    0xa0dc75f1778e39d6u,0x696361ae3db1c721u,0xc913936dd571c84cu,0x03bc3a19cd1e38e9u,
-    0xfb5878494ace3a5fu,0x04ab48a04065c723u,0x9d174b2dcec0e47bu,0x62eb0d64283f9c76u,
-    0xc45d1df942711d9au,0x3ba5d0bd324f8394u,0xf5746577930d6500u,0xca8f44ec7ee36479u,
-    0x9968bf6abbe85f20u,0x7e998b13cf4e1ecbu,0xbfc2ef456ae276e8u,0x9e3fedd8c321a67eu,
-    0xefb3ab16c59b14a2u,0xc5cfe94ef3ea101eu,0x95d04aee3b80ece5u,0xbba1f1d158724a12u,
-    0xbb445da9ca61281fu,0x2a8a6e45ae8edc97u,0xea1575143cf97226u,0xf52d09d71a3293bdu,
-    0x924d692ca61be758u,0x593c2626705f9c56u,0xb6e0c377cfa2e12eu,0x6f8b2fb00c77836cu,
-    0xe498f455c38b997au,0x0b6dfb9c0f956447u,0x8edf98b59a373fecu,0x4724bd4189bd5eacu,
-    0xb2977ee300c50fe7u,0x58edec91ec2cb657u,0xdf3d5e9bc0f653e1u,0x2f2967b66737e3edu,
-    0x8b865b215899f46cu,0xbd79e0d20082ee74u,0xae67f1e9aec07187u,0xecd8590680a3aa11u,
-    0xda01ee641a708de9u,0xe80e6f4820cc9495u,0x884134fe908658b2u,0x3109058d147fdcddu,
-    0xaa51823e34a7eedeu,0xbd4b46f0599fd415u,0xd4e5e2cdc1d1ea96u,0x6c9e18ac7007c91au,
-    0x850fadc09923329eu,0x03e2cf6bc604ddb0u,0xa6539930bf6bff45u,0x84db8346b786151cu,
-    0xcfe87f7cef46ff16u,0xe612641865679a63u,0x81f14fae158c5f6eu,0x4fcb7e8f3f60c07eu,
-    0xa26da3999aef7749u,0xe3be5e330f38f09du,0xcb090c8001ab551cu,0x5cadf5bfd3072cc5u,
-    0xfdcb4fa002162a63u,0x73d9732fc7c8f7f6u,0x9e9f11c4014dda7eu,0x2867e7fddcdd9afau,
-    0xc646d63501a1511du,0xb281e1fd541501b8u,0xf7d88bc24209a565u,0x1f225a7ca91a4226u,
-    0x9ae757596946075fu,0x3375788de9b06958u,0xc1a12d2fc3978937u,0x0052d6b1641c83aeu,
-    0xf209787bb47d6b84u,0xc0678c5dbd23a49au,0x9745eb4d50ce6332u,0xf840b7ba963646e0u,
-    0xbd176620a501fbffu,0xb650e5a93bc3d898u,0xec5d3fa8ce427affu,0xa3e51f138ab4cebeu,
-    0x93ba47c980e98cdfu,0xc66f336c36b10137u,0xb8a8d9bbe123f017u,0xb80b0047445d4184u,
-    0xe6d3102ad96cec1du,0xa60dc059157491e5u,0x9043ea1ac7e41392u,0x87c89837ad68db2fu,
-    0xb454e4a179dd1877u,0x29babe4598c311fbu,0xe16a1dc9d8545e94u,0xf4296dd6fef3d67au,
-    0x8ce2529e2734bb1du,0x1899e4a65f58660cu,0xb01ae745b101e9e4u,0x5ec05dcff72e7f8fu,
-    0xdc21a1171d42645du,0x76707543f4fa1f73u,0x899504ae72497ebau,0x6a06494a791c53a8u,
-    0xabfa45da0edbde69u,0x0487db9d17636892u,0xd6f8d7509292d603u,0x45a9d2845d3c42b6u,
-    0x865b86925b9bc5c2u,0x0b8a2392ba45a9b2u,0xa7f26836f282b732u,0x8e6cac7768d7141eu,
-    0xd1ef0244af2364ffu,0x3207d795430cd926u,0x8335616aed761f1fu,0x7f44e6bd49e807b8u,
-    0xa402b9c5a8d3a6e7u,0x5f16206c9c6209a6u,0xcd036837130890a1u,0x36dba887c37a8c0fu,
-    0x802221226be55a64u,0xc2494954da2c9789u,0xa02aa96b06deb0fdu,0xf2db9baa10b7bd6cu,
-    0xc83553c5c8965d3du,0x6f92829494e5acc7u,0xfa42a8b73abbf48cu,0xcb772339ba1f17f9u,
-    0x9c69a97284b578d7u,0xff2a760414536efbu,0xc38413cf25e2d70du,0xfef5138519684abau,
-    0xf46518c2ef5b8cd1u,0x7eb258665fc25d69u,0x98bf2f79d5993802u,0xef2f773ffbd97a61u,
-    0xbeeefb584aff8603u,0xaafb550ffacfd8fau,0xeeaaba2e5dbf6784u,0x95ba2a53f983cf38u,
-    0x952ab45cfa97a0b2u,0xdd945a747bf26183u,0xba756174393d88dfu,0x94f971119aeef9e4u,
-    0xe912b9d1478ceb17u,0x7a37cd5601aab85du,0x91abb422ccb812eeu,0xac62e055c10ab33au,
-    0xb616a12b7fe617aau,0x577b986b314d6009u,0xe39c49765fdf9d94u,0xed5a7e85fda0b80bu,
-    0x8e41ade9fbebc27du,0x14588f13be847307u,0xb1d219647ae6b31cu,0x596eb2d8ae258fc8u,
-    0xde469fbd99a05fe3u,0x6fca5f8ed9aef3bbu,0x8aec23d680043beeu,0x25de7bb9480d5854u,
-    0xada72ccc20054ae9u,0xaf561aa79a10ae6au,0xd910f7ff28069da4u,0x1b2ba1518094da04u,
-    0x87aa9aff79042286u,0x90fb44d2f05d0842u,0xa99541bf57452b28u,0x353a1607ac744a53u,
-    0xd3fa922f2d1675f2u,0x42889b8997915ce8u,0x847c9b5d7c2e09b7u,0x69956135febada11u,
-    0xa59bc234db398c25u,0x43fab9837e699095u,0xcf02b2c21207ef2eu,0x94f967e45e03f4bbu,
-    0x8161afb94b44f57du,0x1d1be0eebac278f5u,0xa1ba1ba79e1632dcu,0x6462d92a69731732u,
-    0xca28a291859bbf93u,0x7d7b8f7503cfdcfeu,0xfcb2cb35e702af78u,0x5cda735244c3d43eu,
-    0x9defbf01b061adabu,0x3a0888136afa64a7u,0xc56baec21c7a1916u,0x088aaa1845b8fdd0u,
-    0xf6c69a72a3989f5bu,0x8aad549e57273d45u,0x9a3c2087a63f6399u,0x36ac54e2f678864bu,
-    0xc0cb28a98fcf3c7fu,0x84576a1bb416a7ddu,0xf0fdf2d3f3c30b9fu,0x656d44a2a11c51d5u,
-    0x969eb7c47859e743u,0x9f644ae5a4b1b325u,0xbc4665b596706114u,0x873d5d9f0dde1feeu,
-    0xeb57ff22fc0c7959u,0xa90cb506d155a7eau,0x9316ff75dd87cbd8u,0x09a7f12442d588f2u,
-    0xb7dcbf5354e9beceu,0x0c11ed6d538aeb2fu,0xe5d3ef282a242e81u,0x8f1668c8a86da5fau,
-    0x8fa475791a569d10u,0xf96e017d694487bcu,0xb38d92d760ec4455u,0x37c981dcc395a9acu,
-    0xe070f78d3927556au,0x85bbe253f47b1417u,0x8c469ab843b89562u,0x93956d7478ccec8eu,
-    0xaf58416654a6babbu,0x387ac8d1970027b2u,0xdb2e51bfe9d0696au,0x06997b05fcc0319eu,
-    0x88fcf317f22241e2u,0x441fece3bdf81f03u,0xab3c2fddeeaad25au,0xd527e81cad7626c3u,
-    0xd60b3bd56a5586f1u,0x8a71e223d8d3b074u,0x85c7056562757456u,0xf6872d5667844e49u,
-    0xa738c6bebb12d16cu,0xb428f8ac016561dbu,0xd106f86e69d785c7u,0xe13336d701beba52u,
-    0x82a45b450226b39cu,0xecc0024661173473u,0xa34d721642b06084u,0x27f002d7f95d0190u,
-    0xcc20ce9bd35c78a5u,0x31ec038df7b441f4u,0xff290242c83396ceu,0x7e67047175a15271u,
-    0x9f79a169bd203e41u,0x0f0062c6e984d386u,0xc75809c42c684dd1u,0x52c07b78a3e60868u,
-    0xf92e0c3537826145u,0xa7709a56ccdf8a82u,0x9bbcc7a142b17ccbu,0x88a66076400bb691u,
-    0xc2abf989935ddbfeu,0x6acff893d00ea435u,0xf356f7ebf83552feu,0x0583f6b8c4124d43u,
-    0x98165af37b2153deu,0xc3727a337a8b704au,0xbe1bf1b059e9a8d6u,0x744f18c0592e4c5cu,
-    0xeda2ee1c7064130cu,0x1162def06f79df73u,0x9485d4d1c63e8be7u,0x8addcb5645ac2ba8u,
-    0xb9a74a0637ce2ee1u,0x6d953e2bd7173692u,0xe8111c87c5c1ba99u,0xc8fa8db6ccdd0437u,
-    0x910ab1d4db9914a0u,0x1d9c9892400a22a2u,0xb54d5e4a127f59c8u,0x2503beb6d00cab4bu,
-    0xe2a0b5dc971f303au,0x2e44ae64840fd61du,0x8da471a9de737e24u,0x5ceaecfed289e5d2u,
-    0xb10d8e1456105dadu,0x7425a83e872c5f47u,0xdd50f1996b947518u,0xd12f124e28f77719u,
-    0x8a5296ffe33cc92fu,0x82bd6b70d99aaa6fu,0xace73cbfdc0bfb7bu,0x636cc64d1001550bu,
-    0xd8210befd30efa5au,0x3c47f7e05401aa4eu,0x8714a775e3e95c78u,0x65acfaec34810a71u,
-    0xa8d9d1535ce3b396u,0x7f1839a741a14d0du,0xd31045a8341ca07cu,0x1ede48111209a050u,
-    0x83ea2b892091e44du,0x934aed0aab460432u,0xa4e4b66b68b65d60u,0xf81da84d5617853fu,
-    0xce1de40642e3f4b9u,0x36251260ab9d668eu,0x80d2ae83e9ce78f3u,0xc1d72b7c6b426019u,
-    0xa1075a24e4421730u,0xb24cf65b8612f81fu,0xc94930ae1d529cfcu,0xdee033f26797b627u,
-    0xfb9b7cd9a4a7443cu,0x169840ef017da3b1u,0x9d412e0806e88aa5u,0x8e1f289560ee864eu,
-    0xc491798a08a2ad4eu,0xf1a6f2bab92a27e2u,0xf5b5d7ec8acb58a2u,0xae10af696774b1dbu,
-    0x9991a6f3d6bf1765u,0xacca6da1e0a8ef29u,0xbff610b0cc6edd3fu,0x17fd090a58d32af3u,
-    0xeff394dcff8a948eu,0xddfc4b4cef07f5b0u,0x95f83d0a1fb69cd9u,0x4abdaf101564f98eu,
-    0xbb764c4ca7a4440fu,0x9d6d1ad41abe37f1u,0xea53df5fd18d5513u,0x84c86189216dc5edu,
-    0x92746b9be2f8552cu,0x32fd3cf5b4e49bb4u,0xb7118682dbb66a77u,0x3fbc8c33221dc2a1u,
-    0xe4d5e82392a40515u,0x0fabaf3feaa5334au,0x8f05b1163ba6832du,0x29cb4d87f2a7400eu,
-    0xb2c71d5bca9023f8u,0x743e20e9ef511012u,0xdf78e4b2bd342cf6u,0x914da9246b255416u,
-    0x8bab8eefb6409c1au,0x1ad089b6c2f7548eu,0xae9672aba3d0c320u,0xa184ac2473b529b1u,
-    0xda3c0f568cc4f3e8u,0xc9e5d72d90a2741eu,0x8865899617fb1871u,0x7e2fa67c7a658892u,
-    0xaa7eebfb9df9de8du,0xddbb901b98feeab7u,0xd51ea6fa85785631u,0x552a74227f3ea565u,
-    0x8533285c936b35deu,0xd53a88958f87275fu,0xa67ff273b8460356u,0x8a892abaf368f137u,
-    0xd01fef10a657842cu,0x2d2b7569b0432d85u,0x8213f56a67f6b29bu,0x9c3b29620e29fc73u,
-    0xa298f2c501f45f42u,0x8349f3ba91b47b8fu,0xcb3f2f7642717713u,0x241c70a936219a73u,
-    0xfe0efb53d30dd4d7u,0xed238cd383aa0110u,0x9ec95d1463e8a506u,0xf4363804324a40aau,
-    0xc67bb4597ce2ce48u,0xb143c6053edcd0d5u,0xf81aa16fdc1b81dau,0xdd94b7868e94050au,
-    0x9b10a4e5e9913128u,0xca7cf2b4191c8326u,0xc1d4ce1f63f57d72u,0xfd1c2f611f63a3f0u,
-    0xf24a01a73cf2dccfu,0xbc633b39673c8cecu,0x976e41088617ca01u,0xd5be0503e085d813u,
-    0xbd49d14aa79dbc82u,0x4b2d8644d8a74e18u,0xec9c459d51852ba2u,0xddf8e7d60ed1219eu,
-    0x93e1ab8252f33b45u,0xcabb90e5c942b503u,0xb8da1662e7b00a17u,0x3d6a751f3b936243u,
-    0xe7109bfba19c0c9du,0x0cc512670a783ad4u,0x906a617d450187e2u,0x27fb2b80668b24c5u,
-    0xb484f9dc9641e9dau,0xb1f9f660802dedf6u,0xe1a63853bbd26451u,0x5e7873f8a0396973u,
-    0x8d07e33455637eb2u,0xdb0b487b6423e1e8u,0xb049dc016abc5e5fu,0x91ce1a9a3d2cda62u,
-    0xdc5c5301c56b75f7u,0x7641a140cc7810fbu,0x89b9b3e11b6329bau,0xa9e904c87fcb0a9du,
-    0xac2820d9623bf429u,0x546345fa9fbdcd44u,0xd732290fbacaf133u,0xa97c177947ad4095u,
-    0x867f59a9d4bed6c0u,0x49ed8eabcccc485du,0xa81f301449ee8c70u,0x5c68f256bfff5a74u,
-    0xd226fc195c6a2f8cu,0x73832eec6fff3111u,0x83585d8fd9c25db7u,0xc831fd53c5ff7eabu,
-    0xa42e74f3d032f525u,0xba3e7ca8b77f5e55u,0xcd3a1230c43fb26fu,0x28ce1bd2e55f35ebu,
-    0x80444b5e7aa7cf85u,0x7980d163cf5b81b3u,0xa0555e361951c366u,0xd7e105bcc332621fu,
-    0xc86ab5c39fa63440u,0x8dd9472bf3fefaa7u,0xfa856334878fc150u,0xb14f98f6f0feb951u,
-    0x9c935e00d4b9d8d2u,0x6ed1bf9a569f33d3u,0xc3b8358109e84f07u,0x0a862f80ec4700c8u,
-    0xf4a642e14c6262c8u,0xcd27bb612758c0fau,0x98e7e9cccfbd7dbdu,0x8038d51cb897789cu,
-    0xbf21e44003acdd2cu,0xe0470a63e6bd56c3u,0xeeea5d5004981478u,0x1858ccfce06cac74u,
-    0x95527a5202df0ccbu,0x0f37801e0c43ebc8u,0xbaa718e68396cffdu,0xd30560258f54e6bau,
-    0xe950df20247c83fdu,0x47c6b82ef32a2069u,0x91d28b7416cdd27eu,0x4cdc331d57fa5441u,
-    0xb6472e511c81471du,0xe0133fe4adf8e952u,0xe3d8f9e563a198e5u,0x58180fddd97723a6u,
-    0x8e679c2f5e44ff8fu,0x570f09eaa7ea7648u,
-};
+static uint64_t llmsplit__pow5_128[(LLMSPLIT__POW5_MAX - LLMSPLIT__POW5_MIN + 1) * 2];
+
+/* The top 128 bits of the n-limb number x (32-bit limbs, least significant first; x != 0),
+   zero-filled when it has fewer. */
+static void llmsplit__top128(const uint32_t *x, int n, uint64_t *out) {
+    uint64_t w[3] = {0, 0, 0};
+    int i, sh;
+    while (!x[n - 1]) n--;
+    for (i = 0; i < 6 && n - 1 - i >= 0; i++) w[i / 2] |= (uint64_t)x[n - 1 - i] << (i % 2 ? 0 : 32);
+    for (sh = 0; !(w[0] >> (63 - sh)); sh++) {}
+    out[0] = sh ? w[0] << sh | w[1] >> (64 - sh) : w[0];
+    out[1] = sh ? w[1] << sh | w[2] >> (64 - sh) : w[1];
+}
+
+static void llmsplit__pow5_fill(void) {
+    uint32_t p[26], x[56], t[56];   /* 5^k, floor(2^1728 / 5^k), and that shifted */
+    int k, i;
+    memset(p, 0, sizeof p);
+    memset(x, 0, sizeof x);
+    p[0] = 1;
+    x[54] = 1;
+    for (k = 0; k <= -LLMSPLIT__POW5_MIN; k++) {
+        if (k) {
+            uint64_t c = 0;
+            int z, s;
+            for (i = 0; i < 26; i++, c >>= 32) p[i] = (uint32_t)(c += (uint64_t)p[i] * 5);
+            for (i = 55; i >= 0; i--) {
+                c = c << 32 | x[i];
+                x[i] = (uint32_t)(c / 5);
+                c %= 5;
+            }
+            for (z = 26 * 32; !(p[(z - 1) / 32] >> ((z - 1) % 32) & 1); z--) {}
+            /* floor(2^b / 5^k) + 1, b = z + 127 (5^k < 2^64) or 2z + 128 */
+            s = 1728 - (k <= 27 ? z + 127 : 2 * z + 128);
+            for (i = 0; i < 56; i++) {
+                int j = i + s / 32;
+                uint64_t v = (j < 56 ? x[j] : 0) | (j + 1 < 56 ? (uint64_t)x[j + 1] << 32 : 0);
+                t[i] = (uint32_t)(v >> (s % 32));
+            }
+            for (i = 0; i < 56 && ++t[i] == 0; i++) {}
+            llmsplit__top128(t, 56, &llmsplit__pow5_128[(-k - LLMSPLIT__POW5_MIN) * 2]);
+        }
+        if (k <= LLMSPLIT__POW5_MAX) llmsplit__top128(p, 26, &llmsplit__pow5_128[(k - LLMSPLIT__POW5_MIN) * 2]);
+    }
+}
+
+/* The table, made on first use (once, whichever thread comes first): the parser and the
+   double formatter, the only callers of the Eisel-Lemire path, call this first. */
+#ifndef LLMSPLIT_NO_THREADS
+static pthread_once_t llmsplit__pow5_once = PTHREAD_ONCE_INIT;
+static void llmsplit__pow5_ready(void) { pthread_once(&llmsplit__pow5_once, llmsplit__pow5_fill); }
+#else
+static void llmsplit__pow5_ready(void) {
+    static int done;
+    if (!done) llmsplit__pow5_fill();
+    done = 1;
+}
+#endif
 
 static const double llmsplit__exact_pow10[23] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -2524,6 +2446,7 @@ static llmsplit_json_doc *llmsplit__json_parse(const char *text, size_t len, con
         return NULL;
     }
     if (!text) text = "";
+    llmsplit__pow5_ready();
     max_depth = (desc && desc->max_depth > 0) ? (size_t)desc->max_depth : LLMSPLIT_JSON_MAX_DEPTH;
     head = (sizeof(llmsplit_json_doc) + 15u) & ~(size_t)15u;
     if (desc && desc->buffer) {
@@ -2943,6 +2866,7 @@ LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf) {
     int lo = 1, hi = 17, nd = 0, exp10 = 0, i;
     uint64_t bits;
     char *o = buf;
+    llmsplit__pow5_ready();
     memcpy(&bits, &d, sizeof bits);
     if (((bits >> 52) & 0x7ff) == 0x7ff) { buf[0] = 0; return 0; }
     if (bits & 0x8000000000000000u) { *o++ = '-'; d = -d; }
@@ -3303,6 +3227,624 @@ LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsp
     if (stack.failed || b->failed) llmsplit__w_fail(w, LLMSPLIT_ERR_NOMEM, "json writer: out of memory");
     llmsplit_buf_free(&stack);
 }
+
+#ifndef LLMSPLIT_NO_YAML
+/* --- YAML ------------------------------------------------------------------------------ */
+
+/* The YAML reader writes the document as JSON text with the writer above and parses that text,
+   so it gives back the same document a JSON text gives. It reads as PyYAML does (YAML 1.1, what
+   LiteLLM loads its config.yaml with): its scanning mirrors PyYAML's scanner (indentation, line
+   folding, escapes, block scalars and their chomping) and it refuses, with the place, whatever
+   it would read otherwise. It recurses once per level of nesting (three small frames at most),
+   at most max_depth levels. */
+
+typedef struct llmsplit__ykey {
+    const char *json, *src;       /* the key's JSON text (set when its mapping ends); where in the YAML */
+    size_t off, len;              /* that text in the output */
+} llmsplit__ykey;
+
+typedef struct llmsplit__yaml {
+    const char *p, *end, *ls;     /* cursor, end, start of the cursor's line */
+    const char *tok;              /* end of the last thing read */
+    const char *at, *msg;         /* the first error */
+    llmsplit_json_writer w;       /* the JSON */
+    llmsplit_buf t, keys;         /* a scalar's text; the keys of the open mappings */
+    int depth, max_depth, doc;    /* doc: 1 after a '---', 2 after a '...' */
+} llmsplit__yaml;
+
+static int llmsplit__y_fail(llmsplit__yaml *y, const char *at, const char *msg) {
+    if (!y->msg) { y->msg = msg; y->at = at; }
+    y->p = y->end;                /* every loop sees the end: the parse unwinds */
+    return 0;
+}
+
+/* The end, a space, a tab or a line break at q. */
+static int llmsplit__y_ws(const llmsplit__yaml *y, const char *q) {
+    return q >= y->end || *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r';
+}
+
+static int llmsplit__y_eol(const char *q, const char *end) { return q < end && (*q == '\n' || *q == '\r'); }
+static int llmsplit__y_is(const llmsplit__yaml *y, char c) { return y->p < y->end && *y->p == c; }
+static int llmsplit__y_dash(const llmsplit__yaml *y) { return llmsplit__y_is(y, '-') && llmsplit__y_ws(y, y->p + 1); }
+
+/* A document marker ("---" or "...") at q, the start of a line. */
+static int llmsplit__y_marker(const llmsplit__yaml *y, const char *q) {
+    return y->end - q >= 3 && (*q == '-' || *q == '.') && q[1] == *q && q[2] == *q && llmsplit__y_ws(y, q + 3);
+}
+
+static int llmsplit__y_ci(const char *s, const char *word, size_t n) {
+    while (n--) if ((*s++ | 0x20) != *word++) return 0;
+    return 1;
+}
+
+/* A hexadecimal digit's value, or 99. */
+static unsigned llmsplit__y_hex(char ch) {
+    unsigned d = (unsigned)(unsigned char)ch - '0', c = ((unsigned)(unsigned char)ch | 0x20) - 'a';
+    return d < 10 ? d : c < 6 ? c + 10 : 99;
+}
+
+static void llmsplit__y_nl(llmsplit__yaml *y, size_t n) {
+    while (n--) llmsplit_buf_append(&y->t, "\n", 1);
+}
+
+/* Past the line break at q (validated: a CR is always followed by LF). */
+static const char *llmsplit__y_break(llmsplit__yaml *y, const char *q) {
+    q += *q == '\r' ? 2 : 1;
+    y->ls = q;
+    return q;
+}
+
+/* Skips spaces, comments, line breaks and document markers to the next content: its column, or
+   -1 at the end of the document (or after an error). */
+static ptrdiff_t llmsplit__y_next(llmsplit__yaml *y) {
+    const char *p = y->p, *end = y->end;
+    for (;;) {
+        if (p == y->ls && llmsplit__y_marker(y, p)) {
+            if (*p == '.' && !y->doc && !y->w.buf.len)
+                return llmsplit__y_fail(y, p, "'...' ends a document that has not begun: remove it"), -1;
+            if (*p == '.') y->doc = 2;
+            else if (y->doc || y->w.buf.len)
+                return llmsplit__y_fail(y, p, "a second document ('---'): a config is one document; remove the marker and what follows"), -1;
+            else y->doc = 1;
+            for (p += 3; p < end && *p == ' '; p++) {}
+            if (p < end && *p != '#' && !llmsplit__y_eol(p, end))
+                return llmsplit__y_fail(y, p, "text after '---' or '...': start it on the next line"), -1;
+        }
+        while (p < end && *p == ' ') p++;
+        if (p < end && *p == '#') while (p < end && !llmsplit__y_eol(p, end)) p++;
+        if (!llmsplit__y_eol(p, end)) break;
+        p = llmsplit__y_break(y, p);
+    }
+    y->p = p;
+    if (p >= end) return -1;
+    if (*p == '\t') return llmsplit__y_fail(y, p, "a tab: YAML indents and separates with spaces only; replace it"), -1;
+    if (y->doc == 2) return llmsplit__y_fail(y, p, "text after the end of the document ('...'): remove one or the other"), -1;
+    return p - y->ls;
+}
+
+/* After a value: the rest of its line must be blank or a comment. The column of the next
+   content, or -1 at the end. */
+static ptrdiff_t llmsplit__y_after(llmsplit__yaml *y) {
+    ptrdiff_t c = llmsplit__y_next(y);
+    if (c >= 0 && !memchr(y->tok, '\n', (size_t)(y->p - y->tok)))
+        return llmsplit__y_fail(y, y->p, *y->p == ':' ? "a ':' after a value: a key is text on one line (quote a value holding ': ')"
+                                                      : "text after the value: quote the value or end the line"), -1;
+    return c;
+}
+
+/* A plain scalar into y->t, folded over lines; continuation lines in block context need a
+   column >= indent. */
+static void llmsplit__y_plain(llmsplit__yaml *y, ptrdiff_t indent, int flow) {
+    const char *p = y->p, *end = y->end, *ls = y->ls, *s, *q, *gap = p;
+    ptrdiff_t nl = -1;            /* before the next piece: -1 the spaces at gap, 0 a space, n newlines */
+    for (;;) {
+        for (s = p; p < end; p++) {
+            char c = *p;
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+                (c == ':' && (llmsplit__y_ws(y, p + 1) || (flow && strchr(",[]{}", p[1])))) ||
+                (flow && strchr(",?[]{}", c)))
+                break;
+        }
+        if (p == s) return;
+        if (nl < 0) llmsplit_buf_append(&y->t, gap, (size_t)(s - gap));
+        else if (nl == 0) llmsplit_buf_append(&y->t, " ", 1);
+        else llmsplit__y_nl(y, (size_t)nl);
+        llmsplit_buf_append(&y->t, s, (size_t)(p - s));
+        y->p = y->tok = gap = p;
+        y->ls = ls;
+        for (q = p; q < end && *q == ' '; q++) {}
+        nl = -1;
+        while (llmsplit__y_eol(q, end)) {
+            q += *q == '\r' ? 2 : 1;
+            ls = q;
+            nl++;
+            if (llmsplit__y_marker(y, q)) return;
+            while (q < end && *q == ' ') q++;
+        }
+        if (q >= end || *q == '#' || (nl >= 0 && !flow && q - ls < indent)) return;
+        p = q;
+    }
+}
+
+/* A quoted scalar into y->t: '' in single quotes, escapes in double quotes, lines folded. */
+static int llmsplit__y_quoted(llmsplit__yaml *y) {
+    static const char names[] = "0abt\tnvfre \"/\\N_LP";
+    static const unsigned short cps[] = {0, 7, 8, 9, 9, 10, 11, 12, 13, 27, 32, 34, 47, 92, 0x85, 0xa0, 0x2028, 0x2029};
+    const char *p = y->p, *end = y->end, *start = p, *s;
+    char q = *p++, u[4];
+    for (;;) {
+        ptrdiff_t nl = -1;
+        int esc = 0;
+        for (s = p; p < end && *p != q && *p != ' ' && *p != '\t' && !llmsplit__y_eol(p, end) && (*p != '\\' || q != '"'); p++) {}
+        llmsplit_buf_append(&y->t, s, (size_t)(p - s));
+        if (p >= end) return llmsplit__y_fail(y, start, "a quoted value never closed: add the closing quote");
+        if (*p == q) {
+            if (q == '"' || p + 1 >= end || p[1] != '\'') break;
+            llmsplit_buf_append(&y->t, p, 1);
+            p += 2;
+            continue;
+        }
+        if (*p == '\\') {
+            const char *e = ++p < end && *p ? strchr(names, *p) : NULL;
+            unsigned long cp = 0;
+            int k = 0;
+            s = p - 1;
+            if (llmsplit__y_eol(p, end)) esc = 1;                  /* an escaped line break */
+            else if (e) cp = cps[e - names];
+            else if (p < end && (*p == 'x' || *p == 'u' || *p == 'U')) k = *p == 'x' ? 2 : *p == 'u' ? 4 : 8;
+            else return llmsplit__y_fail(y, s, "an unknown escape: write \\\\ for a backslash");
+            if (!esc) {
+                for (p++; k > 0; k--, p++) {
+                    if (p >= end || llmsplit__y_hex(*p) > 15)
+                        return llmsplit__y_fail(y, s, "an escape needs hexadecimal digits: \\xFF, \\uFFFF or \\UFFFFFFFF");
+                    cp = cp * 16 + llmsplit__y_hex(*p);
+                }
+                if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+                    return llmsplit__y_fail(y, s, "an escape of a surrogate or beyond U+10FFFF: write the character itself");
+                llmsplit_buf_append(&y->t, u, (size_t)(llmsplit__put_utf8(u, (unsigned)cp) - u));
+                continue;
+            }
+        } else {
+            for (s = p; p < end && (*p == ' ' || *p == '\t'); p++) {}
+            if (!llmsplit__y_eol(p, end)) { llmsplit_buf_append(&y->t, s, (size_t)(p - s)); continue; }
+        }
+        while (llmsplit__y_eol(p, end)) {     /* line breaks: one folds to a space, more keep all but one */
+            p = llmsplit__y_break(y, p);
+            nl++;
+            if (llmsplit__y_marker(y, p)) return llmsplit__y_fail(y, p, "'---' or '...' inside a quoted value: indent the line");
+            while (p < end && (*p == ' ' || *p == '\t')) p++;
+        }
+        if (nl || esc) llmsplit__y_nl(y, (size_t)nl);
+        else llmsplit_buf_append(&y->t, " ", 1);
+    }
+    y->p = y->tok = p + 1;
+    return 1;
+}
+
+/* A block scalar (| or >, chomping - or +, an indentation digit) into y->t. */
+static int llmsplit__y_block(llmsplit__yaml *y, ptrdiff_t n) {
+    const char *p = y->p + 1, *end = y->end, *ls, *s;
+    int folded = *y->p == '>', chomp = 0, inc = 0, i, lb = 0;
+    size_t br = 0;
+    ptrdiff_t indent = n < 0 ? 1 : n + 1, max = 0;
+    for (i = 0; i < 2 && p < end; i++) {
+        if (!chomp && (*p == '+' || *p == '-')) chomp = *p++ == '+' ? 1 : -1;
+        else if (!inc && *p >= '1' && *p <= '9') inc = *p++ - '0';
+    }
+    while (p < end && *p == ' ') p++;
+    if (p < end && *p == '#' && p[-1] == ' ') while (p < end && !llmsplit__y_eol(p, end)) p++;
+    if (p < end && !llmsplit__y_eol(p, end))
+        return llmsplit__y_fail(y, p, "after | or >: only - or +, a digit 1-9 and a comment; the text starts on the next line");
+    ls = p = p < end ? llmsplit__y_break(y, p) : p;
+    if (inc) indent += inc - 1;
+    for (;;) {                    /* leading empty lines; without a digit the first text line sets the indentation */
+        while (p < end && *p == ' ' && (!inc || p - ls < indent)) p++;
+        if (!inc && p - ls > max) max = p - ls;
+        if (!llmsplit__y_eol(p, end)) break;
+        ls = p = llmsplit__y_break(y, p);
+        br++;
+    }
+    if (max > indent) indent = max;
+    while (p - ls == indent && p < end) {
+        int text = *p != ' ' && *p != '\t';
+        llmsplit__y_nl(y, br);
+        for (s = p; p < end && !llmsplit__y_eol(p, end); p++) {}
+        llmsplit_buf_append(&y->t, s, (size_t)(p - s));
+        lb = p < end;
+        if (lb) p = llmsplit__y_break(y, p);
+        ls = p;
+        for (br = 0;; br++) {
+            while (p < end && *p == ' ' && p - ls < indent) p++;
+            if (!llmsplit__y_eol(p, end)) break;
+            ls = p = llmsplit__y_break(y, p);
+        }
+        if (p - ls != indent || p >= end) break;
+        if (!folded || !text || *p == ' ' || *p == '\t') llmsplit__y_nl(y, 1);
+        else if (!br) llmsplit_buf_append(&y->t, " ", 1);
+    }
+    if (chomp >= 0 && lb) llmsplit__y_nl(y, 1);
+    if (chomp > 0) llmsplit__y_nl(y, br);
+    y->ls = y->p = ls;
+    if (ls > y->tok) y->tok = ls - 1;
+    return 1;
+}
+
+/* A scalar into y->t. Returns its style: 'p' plain, '\'' or '"' quoted, '|' or '>' block; 0
+   after an error. */
+static int llmsplit__y_scalar(llmsplit__yaml *y, ptrdiff_t n, int flow) {
+    const char *p = y->p, *msg = NULL;
+    char c = *p;
+    int ws = llmsplit__y_ws(y, p + 1);
+    y->t.len = 0;
+    if (c == '"' || c == '\'') return llmsplit__y_quoted(y) ? c : 0;
+    if ((c == '|' || c == '>') && !flow) return llmsplit__y_block(y, n) ? c : 0;
+    if (c == '&' || c == '*') msg = "an anchor (&) or alias (*): not supported; write the value out";
+    else if (c == '!') msg = "a tag (!): not supported; remove it (quote the value for text)";
+    else if (c == '%') msg = "a directive (%): not supported; remove it";
+    else if ((c == '?' || c == ':') && (ws || flow)) msg = "a complex key ('? ') or a ':' without a key: write KEY: VALUE";
+    else if (c == '-' && ws) msg = "a '- ' item where a value belongs: start the list on its own line";
+    else if (strchr(",[]{}|>@`", c)) msg = "a plain value cannot start with this character: quote it";
+    if (msg) return llmsplit__y_fail(y, p, msg);
+    llmsplit__y_plain(y, n + 1, flow);
+    return 'p';
+}
+
+/* 1 + the index of the YAML 1.1 word s is (null, three true words, three false words) when it
+   is spelled all lowercase, capitalised or all uppercase; 0 for anything else. */
+static int llmsplit__y_word(const char *s, size_t n) {
+    static const char words[] = "\4null\3yes\4true\2on\2no\5false\3off";
+    const char *w = words;
+    int k;
+    for (k = 1; *w; w += *w + 1, k++) {
+        size_t i;
+        int lower = 1, upper = 1;
+        if ((size_t)*w != n || !llmsplit__y_ci(s, w + 1, n)) continue;
+        for (i = 0; i < n; i++) {
+            if (s[i] >= 'a') upper = 0;
+            else if (i) lower = 0;
+        }
+        if (lower || upper) return k;
+    }
+    return 0;
+}
+
+/* An integer in base b from the digits at [a, e) ('_' skipped): 1 written, 0 not an integer
+   (so text), -1 refused. */
+static int llmsplit__y_int(llmsplit__yaml *y, const char *at, const char *a, const char *e, unsigned b, int neg, int key) {
+    uint64_t v = 0;
+    int digits = 0, big = 0;
+    if (a == e) return 0;
+    for (; a < e; a++) {
+        unsigned d = llmsplit__y_hex(*a);
+        if (*a == '_') continue;
+        if (d >= b) return 0;
+        if (v > (UINT64_MAX - d) / b) big = 1;
+        v = v * b + d;
+        digits++;
+    }
+    if (key) return llmsplit__y_fail(y, at, "a key YAML reads as a number, boolean, null or date: quote it"), -1;
+    if (!digits) return llmsplit__y_fail(y, at, "a number without digits: quote it for text"), -1;
+    if (big || v > (uint64_t)INT64_MAX + (unsigned)neg)
+        return llmsplit__y_fail(y, at, "an integer beyond 64 bits: quote it for text"), -1;
+    llmsplit_json_write_int(&y->w, neg ? (int64_t)(0 - v) : (int64_t)v);
+    return 1;
+}
+
+/* Writes the plain scalar in y->t as PyYAML resolves it: null, bool, int, float or text. A date
+   (2023-05-15, Azure's api_version) is its text; timestamps, base-60 numbers (1:30), .inf,
+   .nan, '<<' and '=' are refused. For a key (key != 0) nothing is written and only text passes. */
+static int llmsplit__y_resolve(llmsplit__yaml *y, const char *at, int key) {
+    char *s = y->t.data, *e = s + y->t.len, *q, *i1, *o;
+    const char *msg = "a key YAML reads as a number, boolean, null or date: quote it";
+    int neg, word = 0, r, i, v[3], len[3];
+    unsigned base = 0;
+    double d;
+    if (!y->t.len || (y->t.len == 1 && *s == '~') || (word = llmsplit__y_word(s, y->t.len)) != 0) {
+        if (key) goto refuse;
+        if (word > 1) llmsplit_json_write_bool(&y->w, word < 5);
+        else llmsplit_json_write_null(&y->w);
+        return 1;
+    }
+    if (!strcmp(s, "<<") || !strcmp(s, "=")) {
+        msg = "'<<' and '=' have special meanings in YAML: quote them";
+        goto refuse;
+    }
+    neg = *s == '-';
+    q = s + (neg || *s == '+');
+    if (e - q == 4 && *q == '.' && (llmsplit__y_ci(q + 1, "inf", 3) || llmsplit__y_ci(q + 1, "nan", 3))) {
+        msg = "infinity or NaN: JSON has neither; quote it for text";
+        goto refuse;
+    }
+    for (i1 = q; i1 < e && (llmsplit__is_digit((unsigned char)*i1) || *i1 == '_'); i1++) {}
+    if (e - q > 2 && *q == '0' && (q[1] == 'x' || q[1] == 'b')) base = q[1] == 'x' ? 16 : 2, q += 2;  /* 0x1F, 0b101 */
+    else if (i1 == e && q < e && *q != '_') base = *q == '0' && e - q > 1 ? 8 : 10;                      /* 10, 1_000, 017 */
+    if (base) {
+        r = llmsplit__y_int(y, at, q, e, base, neg, key);
+        if (r) return r > 0;
+        goto text;
+    }
+    if (*i1 == '.' && (q < i1 ? *q != '_' : q == s && llmsplit__is_digit((unsigned char)i1[1]))) {    /* 1.5, .5, 1., 2.5e-7 */
+        for (q = i1 + 1; q < e && (llmsplit__is_digit((unsigned char)*q) || *q == '_'); q++) {}
+        if (e - q > 2 && (*q | 0x20) == 'e' && (q[1] == '+' || q[1] == '-'))
+            for (i1 = q += 2; q < e && llmsplit__is_digit((unsigned char)*q); q++) {}
+        if (q != e || q == i1) goto text;
+        if (key) goto refuse;
+        for (o = q = s; q < e; q++)
+            if (*q != '_' && *q != '+') *o++ = *q;
+        msg = "a number beyond the range of a double: quote it for text";
+        if (!llmsplit__slow_strtod(s, o, &d)) goto refuse;
+        llmsplit_json_write_double(&y->w, d);
+        return 1;
+    }
+    if (*i1 == ':' && q < i1 && *q != '_') {                                                               /* 1:30 */
+        for (q = i1; q < e && *q == ':'; q++) {
+            if (++q + 1 < e && *q >= '0' && *q <= '5' && llmsplit__is_digit((unsigned char)q[1])) q++;
+            if (q >= e || !llmsplit__is_digit((unsigned char)*q)) goto text;
+        }
+        if (q < e && *q == '.') while (++q < e && (llmsplit__is_digit((unsigned char)*q) || *q == '_')) {}
+        msg = "a base-60 number (YAML 1.1 reads 1:30 as 90): quote it for text";
+        if (q == e) goto refuse;
+        goto text;
+    }
+    for (q = s, i = 0; i < 3; i++) {                                                                        /* 2023-05-15 */
+        for (v[i] = len[i] = 0; q < e && llmsplit__is_digit((unsigned char)*q) && len[i] < (i ? 2 : 4); q++, len[i]++)
+            v[i] = v[i] * 10 + *q - '0';
+        if (len[i] < (i ? 1 : 4) || (i < 2 && (q >= e || *q++ != '-'))) goto text;
+    }
+    if (q == e && len[1] == 2 && len[2] == 2) {
+        if (key) goto refuse;
+        msg = "not a date (YAML reads YYYY-MM-DD as one): quote it for text";
+        if (!v[0] || v[1] < 1 || v[1] > 12 || v[2] < 1 ||
+            v[2] > (v[1] == 2 ? 28 + ((v[0] % 4 == 0 && v[0] % 100 != 0) || v[0] % 400 == 0) : 30 + ((v[1] + (v[1] > 7)) & 1)))
+            goto refuse;
+    } else if (q < e && (*q == 'T' || *q == 't' || *q == ' ')) {
+        while (++q < e && *q == ' ') {}
+        msg = "a timestamp (YAML 1.1 reads it as a date and time): quote it for text";
+        if (q < e && llmsplit__is_digit((unsigned char)*q)) goto refuse;
+    }
+text:
+    if (!key) llmsplit_json_write_string(&y->w, y->t.data, y->t.len);
+    return 1;
+refuse:
+    return llmsplit__y_fail(y, at, msg);
+}
+
+/* The ':' after the scalar just read, on its line and followed by a space (or, in flow
+   context, by anything), or NULL. */
+static const char *llmsplit__y_colon(const llmsplit__yaml *y, int flow) {
+    const char *q = y->p;
+    while (q < y->end && *q == ' ') q++;
+    return q < y->end && *q == ':' && (flow || llmsplit__y_ws(y, q + 1)) ? q : NULL;
+}
+
+/* Writes the scalar just read (style, from at on the line at ls) as a key, keeps it for the
+   repeat check and moves to its ':' (in flow context there may be none). */
+static int llmsplit__y_key(llmsplit__yaml *y, const char *at, const char *ls, int style, int flow) {
+    const char *q = llmsplit__y_colon(y, flow), *s;
+    llmsplit__ykey k;
+    size_t chars = 0;
+    if (!q && !flow) return llmsplit__y_fail(y, y->p, "expected ': ' after the key");
+    if (y->ls != ls) return llmsplit__y_fail(y, at, "a key on more than one line: write it on one line");
+    if (style == 'p' && !llmsplit__y_resolve(y, at, 1)) return 0;
+    if (q) y->p = q;
+    for (s = at; s < y->p; s++) chars += (*s & 0xc0) != 0x80;
+    if (chars > 1024) return llmsplit__y_fail(y, at, "a key longer than 1024 characters: YAML stops looking for its ':' there");
+    k.src = at;
+    k.off = y->w.buf.len + !y->w.first;    /* after the comma */
+    llmsplit_json_write_key(&y->w, y->t.data, y->t.len);
+    k.len = y->w.buf.len - k.off;
+    llmsplit_buf_append(&y->keys, &k, sizeof k);
+    return 1;
+}
+
+/* Reads and writes a key (text on one line). */
+static int llmsplit__y_read_key(llmsplit__yaml *y, int flow) {
+    const char *at = y->p, *ls = y->ls;
+    int style;
+    if (strchr("[{|>", *at)) return llmsplit__y_fail(y, at, "a key is text: quote it");
+    style = llmsplit__y_scalar(y, PTRDIFF_MAX - 1, flow);
+    return style && llmsplit__y_key(y, at, ls, style, flow);
+}
+
+/* Writes the scalar just read (style, from at). */
+static int llmsplit__y_out(llmsplit__yaml *y, const char *at, int style) {
+    if (style == 'p') return llmsplit__y_resolve(y, at, 0);
+    llmsplit_json_write_string(&y->w, y->t.data, y->t.len);
+    return 1;
+}
+
+static int llmsplit__ykey_cmp(const void *a, const void *b) {
+    const llmsplit__ykey *x = (const llmsplit__ykey *)a, *z = (const llmsplit__ykey *)b;
+    int c = memcmp(x->json, z->json, x->len < z->len ? x->len : z->len);
+    if (!c) c = (x->len > z->len) - (x->len < z->len);
+    return c ? c : (x->src > z->src) - (x->src < z->src);
+}
+
+static int llmsplit__y_open(llmsplit__yaml *y, int obj) {
+    if (++y->depth > y->max_depth) return llmsplit__y_fail(y, y->p, "nested deeper than the limit (max_depth)");
+    if (obj) llmsplit_json_write_begin_object(&y->w);
+    else llmsplit_json_write_begin_array(&y->w);
+    return 1;
+}
+
+/* Closes a sequence, or a mapping whose keys start at entry first: a repeated key is refused
+   (PyYAML keeps the last, JSON readers the first). */
+static int llmsplit__y_close(llmsplit__yaml *y, int obj, size_t first) {
+    llmsplit__ykey *k = (llmsplit__ykey *)(void *)y->keys.data;
+    size_t n = y->keys.len / sizeof *k, i;
+    const char *dup = NULL;
+    y->depth--;
+    if (!obj) {
+        llmsplit_json_write_end_array(&y->w);
+        return 1;
+    }
+    if (y->keys.failed || y->w.buf.failed) return llmsplit__y_fail(y, y->p, "out of memory"); /* reported as such */
+    if (n > first) {
+        for (i = first; i < n; i++) k[i].json = y->w.buf.data + k[i].off;
+        qsort(k + first, n - first, sizeof *k, llmsplit__ykey_cmp);
+        for (i = first + 1; i < n; i++)
+            if (k[i].len == k[i - 1].len && !memcmp(k[i].json, k[i - 1].json, k[i].len) && (!dup || k[i].src < dup))
+                dup = k[i].src;
+    }
+    y->keys.len = first * sizeof *k;
+    llmsplit_json_write_end_object(&y->w);
+    return dup ? llmsplit__y_fail(y, dup, "a key repeated in its mapping: YAML readers differ on which one counts; keep one") : 1;
+}
+
+static int llmsplit__y_node(llmsplit__yaml *y, ptrdiff_t n, int ctx);
+
+/* A block mapping whose keys are at column c; its first key is read (style, from at on the
+   line at ls). */
+static int llmsplit__y_map(llmsplit__yaml *y, ptrdiff_t c, const char *at, const char *ls, int style) {
+    size_t first = y->keys.len / sizeof(llmsplit__ykey);
+    ptrdiff_t nc;
+    if (!llmsplit__y_open(y, 1) || !llmsplit__y_key(y, at, ls, style, 0)) return 0;
+    for (;;) {
+        y->tok = ++y->p;
+        llmsplit__y_node(y, c, 0);
+        if ((nc = llmsplit__y_after(y)) > c)
+            return llmsplit__y_fail(y, y->p, "indented more than the keys above: align it with them, or nest it under a key that has no value");
+        if (nc < c) return llmsplit__y_close(y, 1, first);
+        if (llmsplit__y_dash(y)) return llmsplit__y_fail(y, y->p, "a '- ' item where a key belongs: indent the list under its key");
+        if (!llmsplit__y_read_key(y, 0)) return 0;
+    }
+}
+
+/* A block sequence whose '- ' are at column c. */
+static int llmsplit__y_seq(llmsplit__yaml *y, ptrdiff_t c) {
+    ptrdiff_t nc;
+    if (!llmsplit__y_open(y, 0)) return 0;
+    do {
+        y->tok = ++y->p;
+        llmsplit__y_node(y, c, 1);
+        if ((nc = llmsplit__y_after(y)) > c)
+            return llmsplit__y_fail(y, y->p, "indented more than the '- ' above: align it with them");
+    } while (nc == c && llmsplit__y_dash(y));
+    return llmsplit__y_close(y, 0, 0);
+}
+
+static int llmsplit__y_flow(llmsplit__yaml *y);
+
+/* A scalar or a flow collection at the cursor, written; n: the column of the block collection
+   it is in. */
+static int llmsplit__y_value(llmsplit__yaml *y, ptrdiff_t n, int flow) {
+    const char *at = y->p;
+    int style;
+    if (*at == '[' || *at == '{') return llmsplit__y_flow(y);
+    return (style = llmsplit__y_scalar(y, n, flow)) != 0 && llmsplit__y_out(y, at, style);
+}
+
+/* [a, b] or {a: 1}, over any number of lines. */
+static int llmsplit__y_flow(llmsplit__yaml *y) {
+    const char *open = y->p;
+    int obj = *open == '{';
+    char close = obj ? '}' : ']';
+    size_t first = y->keys.len / sizeof(llmsplit__ykey);
+    if (!llmsplit__y_open(y, obj)) return 0;
+    y->p++;
+    for (;;) {
+        if (llmsplit__y_next(y) < 0) return llmsplit__y_fail(y, open, obj ? "a '{' never closed: add '}'" : "a '[' never closed: add ']'");
+        if (*y->p == close) break;
+        if (obj) {
+            if (!llmsplit__y_read_key(y, 1)) return 0;
+            if (llmsplit__y_is(y, ':') && (y->p++, llmsplit__y_next(y) >= 0) && *y->p != ',' && *y->p != '}') llmsplit__y_value(y, 0, 1);
+            else llmsplit_json_write_null(&y->w);
+        } else {
+            llmsplit__y_value(y, 0, 1);
+            if (llmsplit__y_next(y) >= 0 && *y->p == ':')
+                return llmsplit__y_fail(y, y->p, "a KEY: VALUE pair inside [ ]: write it as {KEY: VALUE}");
+        }
+        if (llmsplit__y_next(y) >= 0) {
+            if (*y->p == ',') y->p++;
+            else if (*y->p != close) return llmsplit__y_fail(y, y->p, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+        }
+    }
+    y->tok = ++y->p;
+    return llmsplit__y_close(y, obj, first);
+}
+
+/* The node after "KEY:" (ctx 0), "- " (ctx 1) or at the top (ctx 2), in a block collection at
+   column n. */
+static int llmsplit__y_node(llmsplit__yaml *y, ptrdiff_t n, int ctx) {
+    const char *ls = y->ls, *at;
+    ptrdiff_t c = llmsplit__y_next(y);
+    int same = ctx < 2 && y->ls == ls, style;
+    if (c < 0 || (!same && (c < n || (c == n && (ctx || !llmsplit__y_dash(y)))))) {
+        llmsplit_json_write_null(&y->w);
+        return 1;
+    }
+    if (llmsplit__y_dash(y))
+        return same && !ctx ? llmsplit__y_fail(y, y->p, "a list on its key's line: start it on the next line") : llmsplit__y_seq(y, c);
+    at = y->p;
+    ls = y->ls;
+    if (*at == '[' || *at == '{') return llmsplit__y_flow(y);
+    if (!(style = llmsplit__y_scalar(y, n, 0))) return 0;
+    if (style == '|' || style == '>' || !llmsplit__y_colon(y, 0)) return llmsplit__y_out(y, at, style);
+    if (style == 'p' && y->ls != ls) {    /* a plain value went on over a deeper line that is a key */
+        for (at = y->ls; *at == ' '; at++) {}
+        return llmsplit__y_fail(y, at, "indented more than the keys above: align it with them, or nest it under a key that has no value");
+    }
+    return same && !ctx ? llmsplit__y_fail(y, at, "a mapping on its key's line (a: b: c): start it on the next line, indented")
+                        : llmsplit__y_map(y, c, at, ls, style);
+}
+
+static llmsplit_json_doc *llmsplit__yaml_parse(const char *text, size_t len, const llmsplit_json_desc *desc,
+                                               llmsplit_error *err) {
+    llmsplit__yaml y;
+    llmsplit_json_doc *doc = NULL;
+    llmsplit_allocator a = llmsplit__allocator_or_default(desc ? &desc->allocator : NULL);
+    const unsigned char *u = (const unsigned char *)text, *e = u + len;
+    if (err) memset(err, 0, sizeof *err);
+    if (!text && len) {
+        llmsplit__fill_error(err, LLMSPLIT_ERR_USAGE, NULL, NULL, "NULL text");
+        return NULL;
+    }
+    if (!text) text = "";
+    memset(&y, 0, sizeof y);
+    /* what PyYAML refuses (control characters, invalid UTF-8) and line breaks it reads that
+       this reader does not (a lone CR, U+0085, U+2028, U+2029) */
+    for (; u < e && !y.msg; u++) {
+        size_t n = *u < 0x80 ? 1 : llmsplit__utf8_seq(u, e);
+        if (!n) llmsplit__y_fail(&y, (const char *)u, "not UTF-8: save the file as UTF-8");
+        else if (*u == 0x7f || (*u < 0x20 && *u != '\t' && *u != '\n' && (*u != '\r' || u + 1 >= e || u[1] != '\n')) ||
+                 (*u == 0xc2 && u[1] < 0xa0) || (*u == 0xe2 && u[1] == 0x80 && (u[2] | 1) == 0xa9) ||
+                 (*u == 0xef && u[1] == 0xbf && u[2] >= 0xbe))
+            llmsplit__y_fail(&y, (const char *)u, "a control character, line separator or CR without LF: write it as an escape in double quotes");
+        u += n ? n - 1 : 0;
+    }
+    if (!y.msg) {
+        y.p = y.ls = text + (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0);
+        y.end = text + len;
+        y.tok = y.p;
+        y.max_depth = desc && desc->max_depth > 0 ? desc->max_depth : LLMSPLIT_YAML_MAX_DEPTH;
+        llmsplit_json_writer_init(&y.w, &a);
+        llmsplit_buf_init(&y.t, &a);
+        llmsplit_buf_init(&y.keys, &a);
+        llmsplit__y_node(&y, -1, 2);
+        if (llmsplit__y_after(&y) >= 0)
+            llmsplit__y_fail(&y, y.p, "this line does not fit the indentation above it: align it with the keys or '- ' it belongs to");
+        if (y.w.buf.failed || y.t.failed || y.keys.failed || (!y.msg && y.w.err)) {
+            y.msg = NULL;
+            llmsplit__fill_error(err, LLMSPLIT_ERR_NOMEM, NULL, NULL, "out of memory");
+        } else if (!y.msg) {
+            doc = llmsplit__json_parse(y.w.buf.data, y.w.buf.len, desc, err);
+        }
+        llmsplit_json_writer_free(&y.w);
+        llmsplit_buf_free(&y.t);
+        llmsplit_buf_free(&y.keys);
+    }
+    if (y.msg) llmsplit__fill_error(err, LLMSPLIT_ERR_CONFIG, (const unsigned char *)text, (const unsigned char *)y.at, y.msg);
+    return doc;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_yaml_parse(const char *text, size_t len, const llmsplit_json_desc *desc,
+                                                 llmsplit_json_doc **doc, llmsplit_error *err) {
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    if (!doc) return llmsplit__no_out(err, "yaml");
+    *doc = llmsplit__yaml_parse(text, len, desc, e);
+    return llmsplit__made(*doc, e);
+}
+#endif /* LLMSPLIT_NO_YAML */
 
 /* ==== 3. http =========================================================================== */
 
@@ -4344,13 +4886,6 @@ static int llmsplit__sock_io(llmsplit__conn *c, struct iovec *iov, int n, int ou
     }
 }
 
-static int llmsplit__sock_read(void *ctx, unsigned char *buf, size_t len) {
-    struct iovec iov;
-    iov.iov_base = buf;
-    iov.iov_len = len;
-    return llmsplit__sock_io((llmsplit__conn *)ctx, &iov, 1, 0);
-}
-
 static int llmsplit__sock_write(void *ctx, const unsigned char *buf, size_t len) {
     struct iovec iov;
     iov.iov_base = (void *)buf; /* sendmsg does not write through it */
@@ -4750,7 +5285,11 @@ static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_http *h, co
     /* The proxy says nothing after its answer until the TLS handshake starts, so reading in
        chunks cannot swallow tunnel bytes. */
     for (;;) {
-        int r = llmsplit__sock_read(c, (unsigned char *)resp + got, sizeof resp - 1 - got);
+        struct iovec iov;
+        int r;
+        iov.iov_base = resp + got;
+        iov.iov_len = sizeof resp - 1 - got;
+        r = llmsplit__sock_io(c, &iov, 1, 0);
         if (r <= 0) {
             llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "proxy %s %s during CONNECT", h->proxy_shown,
                                 c->timed_out ? "timed out" : "closed the connection");
@@ -5349,7 +5888,11 @@ static int llmsplit__conn_read(llmsplit__conn *c, char *buf, size_t cap) {
     }
 #endif
     {
-        int n = llmsplit__sock_read(c, (unsigned char *)buf, cap);
+        struct iovec iov;
+        int n;
+        iov.iov_base = buf;
+        iov.iov_len = cap;
+        n = llmsplit__sock_io(c, &iov, 1, 0);
         if (n > 0) return n;
         return c->peer_closed ? 0 : -1;
     }
@@ -5430,7 +5973,7 @@ static int llmsplit__build_head(llmsplit_http *h, const llmsplit_http_request *r
    request reached the server, so the request is worth sending again on a fresh connection. */
 static int llmsplit__stale_answer(const llmsplit_http_response *resp, const llmsplit__dest *u, llmsplit_error *err) {
     if (!resp->reused || resp->status != 408) return 0;
-    llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "%s:%d timed out the kept-alive connection (408)", u->host, u->port);
+    llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "%s:%d closed the connection without a response", u->host, u->port);
     return 1;
 }
 
@@ -5575,8 +6118,12 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
         return err->code;
     }
     key = to->key;
-    if (h->proxy && to->https) { /* tunnels through a proxy are pooled apart */
-        snprintf(key_buf, sizeof key_buf, "%.280s via %s", to->key, h->proxy);
+    if (h->proxy && to->https) { /* tunnels through a proxy are pooled apart: "KEY via PROXY" */
+        size_t n;
+        llmsplit__copy(key_buf, 281, to->key);
+        n = strlen(key_buf);
+        llmsplit__copy(key_buf + n, sizeof key_buf - n, " via ");
+        llmsplit__copy(key_buf + n + 5, sizeof key_buf - n - 5, h->proxy);
         key = key_buf;
     }
     for (attempt = 0; attempt < 2; attempt++) {
@@ -5619,7 +6166,7 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
     resp->total_ms = llmsplit__now_msf() - t0;
     if (r != 1 && !err->code) llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "request failed");
     if (r != 1 && llmsplit__flag_set(req->abort_flag))
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "aborted (the caller is shutting down)");
+        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "aborted by the caller (abort_flag)");
     return r == 1 ? LLMSPLIT_OK : err->code;
 }
 
@@ -6091,7 +6638,7 @@ static int llmsplit__delta(llmsplit__stream *st, const char *s, size_t n) {
     if (n) {
         if (!st->deltas++) st->resp->ttft_ms = llmsplit__now_msf() - st->t0;
         llmsplit_buf_append(&st->resp->text, out, n);
-        if (st->req->on_delta && st->req->on_delta(out, n, st->req->user_data) != 0) {
+        if (st->req->on_delta && (st->resp->delivered = 1) && st->req->on_delta(out, n, st->req->user_data) != 0) {
             llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the delta callback");
             st->failed = 1;
             rc = -1;
@@ -6998,6 +7545,16 @@ static int llmsplit__stream_json(llmsplit__stream *st, const char *event, const 
     }
     rc = st->wire->read_event(st, event, root);
     llmsplit_json_free(doc);
+    if (rc == 0 && st->req->on_event) {
+        /* the event as it came, once it is known to be no error; nothing can be taken back once
+           given (no retry, no fallback). A caller that has gone says so from the callback. */
+        st->resp->delivered = 1;
+        if (st->req->on_event(event, data, len, st->req->user_data) != 0) {
+            llmsplit__set_error(st->err, LLMSPLIT_ERR_USAGE, "stopped by the event callback");
+            st->failed = 1;
+            rc = -1;
+        }
+    }
     return rc;
 }
 
@@ -7210,12 +7767,12 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     }
     if (code != LLMSPLIT_OK) {
         /* a stream that fails after text arrived cannot be replayed without duplicating it */
-        *retryable = code == LLMSPLIT_ERR_NETWORK && !st.deltas;
+        *retryable = code == LLMSPLIT_ERR_NETWORK && !st.deltas && !resp->delivered;
         goto out;
     }
     if (h.status >= 400 || (h.status != 200 && h.status >= 300)) {
         const llmsplit_buf *eb = req->stream ? &st.errbody : &h.body;
-        *retry_after = llmsplit__retry_after(&h);
+        resp->retry_after_s = *retry_after = llmsplit__retry_after(&h);
         llmsplit__provider_error(&resp->text.allocator, err, h.status, eb->data, eb->len, *retry_after, key);
         code = LLMSPLIT_ERR_PROVIDER;
         *retryable = h.status == 429 || h.status >= 500;
@@ -7240,36 +7797,58 @@ out:
     return code;
 }
 
-/* llmsplit_chat to a target (a deployment's, prepared; or one routed for this call), with the
-   parameters already parsed when params is not NULL. */
-static llmsplit_status llmsplit__chat_to(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit__target *t,
-                                         const llmsplit_json_val *params, llmsplit_chat_response *resp, llmsplit_error *err) {
+/* llmsplit_chat, to a target prepared before (t, with the parameters parsed when params is not
+   NULL) or, when t is NULL, to the one req names. */
+static llmsplit_status llmsplit__chat_call(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit__target *t,
+                                           const llmsplit_json_val *params, llmsplit_chat_response *resp, llmsplit_error *err) {
+    llmsplit__target own;
     llmsplit_buf body;
     const char *key;
     double t0 = llmsplit__now_msf();
     llmsplit_status code;
+    llmsplit_error local;
     int attempt;
+    if (!err) err = &local;
+    memset(err, 0, sizeof *err);
+    if (!resp) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "chat: missing response");
+        return err->code;
+    }
+    memset(resp, 0, sizeof *resp);
+    resp->prompt_tokens = resp->completion_tokens = -1;
+    resp->ttft_ms = -1;
+    if (!http || !req || !req->model || req->num_messages < 0 || (req->num_messages && !req->messages)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "chat: missing client, request, model or messages");
+        return err->code;
+    }
+    llmsplit_buf_init(&resp->text, &http->allocator);
+    llmsplit_buf_init(&resp->tool_calls, &http->allocator);
+    llmsplit_buf_init(&resp->raw, &http->allocator);
+    if (!t) {
+        code = llmsplit__target_prepare(&own, &http->allocator, req->model, req->api_base, req->api_version, NULL, err);
+        if (code != LLMSPLIT_OK) return code;
+        t = &own;
+    } else {
+        own.params = NULL;
+        own.strings = NULL;
+    }
+    llmsplit_buf_init(&body, &http->allocator);
     resp->provider = t->provider;
     llmsplit__copy(resp->model, sizeof resp->model, t->model);
     key = llmsplit__resolve_key(req->api_key, t->key_env);
     if (!key && t->key_required && !t->key_env[0]) {
         llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "no API key for %s: its api_base is not the provider's own, "
                             "so no key from the environment goes there; pass api_key", req->model);
-        return err->code;
-    }
-    if (!key && t->key_required) {
+        code = err->code;
+    } else if (!key && t->key_required) {
         llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "no API key for %s: set %s%s%s or pass one", req->model,
                             t->key_env[0] ? t->key_env[0] : "a key",
                             t->key_env[1] ? " or " : "", t->key_env[1] ? t->key_env[1] : "");
-        return err->code;
+        code = err->code;
+    } else {
+        code = llmsplit__chat_body(req, t->provider, t->model, params, &body, err);
     }
-    llmsplit_buf_init(&body, &http->allocator);
-    code = llmsplit__chat_body(req, t->provider, t->model, params, &body, err);
-    if (code != LLMSPLIT_OK) {
-        llmsplit_buf_free(&body);
-        return code;
-    }
-    for (attempt = 0;; attempt++) {
+    for (attempt = 0; code == LLMSPLIT_OK || attempt; attempt++) {
         int retryable;
         double retry_after, delay;
         resp->attempts = attempt + 1;
@@ -7287,38 +7866,9 @@ static llmsplit_status llmsplit__chat_to(llmsplit_http *http, const llmsplit_cha
         resp->finish_reason[0] = 0;
         resp->prompt_tokens = resp->completion_tokens = -1;
     }
-    llmsplit_buf_free(&body);
-    resp->latency_ms = llmsplit__now_msf() - t0;
+    if (resp->attempts) resp->latency_ms = llmsplit__now_msf() - t0; /* (it was sent) */
     if (!resp->role[0] && code == LLMSPLIT_OK) snprintf(resp->role, sizeof resp->role, "assistant");
-    return code;
-}
-
-/* llmsplit_chat, to a target prepared before (t, with the parameters parsed when params is not
-   NULL) or, when t is NULL, to the one req names. */
-static llmsplit_status llmsplit__chat_call(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit__target *t,
-                                           const llmsplit_json_val *params, llmsplit_chat_response *resp, llmsplit_error *err) {
-    llmsplit__target own;
-    llmsplit_status code;
-    llmsplit_error local;
-    if (!err) err = &local;
-    memset(err, 0, sizeof *err);
-    if (!resp) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "chat: missing response");
-        return err->code;
-    }
-    memset(resp, 0, sizeof *resp);
-    resp->prompt_tokens = resp->completion_tokens = -1;
-    resp->ttft_ms = -1;
-    if (!http || !req || !req->model || req->num_messages < 0 || (req->num_messages && !req->messages)) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "chat: missing client, request, model or messages");
-        return err->code;
-    }
-    llmsplit_buf_init(&resp->text, &http->allocator);
-    llmsplit_buf_init(&resp->tool_calls, &http->allocator);
-    llmsplit_buf_init(&resp->raw, &http->allocator);
-    if (t) return llmsplit__chat_to(http, req, t, params, resp, err);
-    code = llmsplit__target_prepare(&own, &http->allocator, req->model, req->api_base, req->api_version, NULL, err);
-    if (code == LLMSPLIT_OK) code = llmsplit__chat_to(http, req, &own, NULL, resp, err);
+    llmsplit_buf_free(&body);
     llmsplit__target_free(&own, &http->allocator);
     return code;
 }
@@ -7414,10 +7964,12 @@ LLMSPLIT_API llmsplit_status llmsplit_chat_read_answer(const char *model, int st
 
 /* --- hashing and picking ------------------------------------------------------------------ */
 
-/* Seeds of the two hashes that must not correlate with the arm hash (seed 0): the re-pick of a
-   key whose arm is out, and mirror sampling. Any odd constants do. */
+/* Seeds of the hashes that must not correlate with the arm hash (seed 0) or each other: the
+   re-pick of a key whose arm is out, mirror sampling, and the sampling of mirrored pairs for the
+   judge (so its share of the mirrored pairs is its own rate). Any odd constants do. */
 #define LLMSPLIT__PICK_SEED_REPICK 0x9e3779b9u
 #define LLMSPLIT__PICK_SEED_SAMPLE 0x85ebca6bu
+#define LLMSPLIT__PICK_SEED_JUDGE 0xc2b2ae35u
 
 static uint32_t llmsplit__pick_murmur2(const unsigned char *p, size_t len, uint32_t seed) {
     const uint32_t m = 0x5bd1e995u;
@@ -7635,14 +8187,18 @@ LLMSPLIT_API llmsplit_status llmsplit_pick(const double *weights, const unsigned
                                      : LLMSPLIT__BAD_WEIGHTS);
 }
 
-LLMSPLIT_API int llmsplit_pick_sample(double rate, const char *key, size_t key_len, llmsplit_rng *rng) {
+static int llmsplit__sample(double rate, const char *key, size_t key_len, llmsplit_rng *rng, uint32_t seed) {
     if (rate >= 1.0) return 1;
     if (!(rate > 0.0)) return 0;
     if (key && key_len > 0) {
-        uint32_t h = llmsplit__pick_murmur2((const unsigned char *)key, key_len, LLMSPLIT__PICK_SEED_SAMPLE);
+        uint32_t h = llmsplit__pick_murmur2((const unsigned char *)key, key_len, seed);
         return (double)h < rate * 4294967296.0;
     }
     return rng ? llmsplit_rng_next(rng) < rate : 0;
+}
+
+LLMSPLIT_API int llmsplit_pick_sample(double rate, const char *key, size_t key_len, llmsplit_rng *rng) {
+    return llmsplit__sample(rate, key, key_len, rng, LLMSPLIT__PICK_SEED_SAMPLE);
 }
 
 /* --- config: memory ------------------------------------------------------------------------ */
@@ -8231,28 +8787,40 @@ static int llmsplit__cfg_fallbacks(llmsplit__cfgp *p, const llmsplit_json_val *f
     return 1;
 }
 
-/* router_settings.rollback.feedback: {"metric": NAME, "min_mean": X, "min_count": N}, all three. */
-static int llmsplit__cfg_rollback_feedback(llmsplit__cfgp *p, const llmsplit_json_val *fb) {
-    static const char *const keys[] = {"metric", "min_mean", "min_count"};
-    static const char base[] = "router_settings.rollback.feedback";
-    llmsplit_rollback_settings *s = &p->cfg->rollback;
-    llmsplit_json_iter it = llmsplit_json_iterate(fb);
-    const llmsplit_json_val *k, *m;
-    const char *ms;
-    size_t i, n;
-    int present = 0;
-    if (llmsplit_json_type_of(fb) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, base, "must be an object");
-    if (!llmsplit__cfg_no_dups(p, fb, base)) return 0;
+/* One of our own objects (rollback, its feedback, the judge): an object without repeated keys
+   and with only the keys listed (NULL-terminated). An unknown key here is a typo, not one of
+   LiteLLM's. */
+static int llmsplit__cfg_own(llmsplit__cfgp *p, const llmsplit_json_val *obj, const char *base,
+                             const char *const *keys) {
+    llmsplit_json_iter it = llmsplit_json_iterate(obj);
+    const llmsplit_json_val *k;
+    if (llmsplit_json_type_of(obj) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, base, "must be an object");
+    if (!llmsplit__cfg_no_dups(p, obj, base)) return 0;
     while (llmsplit_json_next(&it, &k, NULL)) {
+        char kp[192], expected[160];
+        size_t i, n, at = 0;
         const char *ks = llmsplit_json_str(k, &n);
         int known = 0;
-        for (i = 0; i < sizeof keys / sizeof keys[0]; i++) known |= llmsplit__cfg_key_is(k, keys[i]);
-        if (!known) {
-            char kp[192];
-            llmsplit__cfg_path(kp, sizeof kp, base, ks, n);
-            return llmsplit__cfg_fail(p, kp, "unknown key (expected metric, min_mean, min_count)");
-        }
+        for (i = 0; keys[i]; i++) known |= llmsplit__cfg_key_is(k, keys[i]);
+        if (known) continue;
+        for (i = 0; keys[i]; i++)
+            at += (size_t)snprintf(expected + at, sizeof expected - at, "%s%s", i ? ", " : "", keys[i]);
+        llmsplit__cfg_path(kp, sizeof kp, base, ks, n);
+        return llmsplit__cfg_fail(p, kp, "unknown key (expected %s)", expected);
     }
+    return 1;
+}
+
+/* router_settings.rollback.feedback: {"metric": NAME, "min_mean": X, "min_count": N}, all three. */
+static int llmsplit__cfg_rollback_feedback(llmsplit__cfgp *p, const llmsplit_json_val *fb) {
+    static const char *const keys[] = {"metric", "min_mean", "min_count", NULL};
+    static const char base[] = "router_settings.rollback.feedback";
+    llmsplit_rollback_settings *s = &p->cfg->rollback;
+    const llmsplit_json_val *m;
+    const char *ms;
+    size_t n;
+    int present = 0;
+    if (!llmsplit__cfg_own(p, fb, base, keys)) return 0;
     if (!(m = llmsplit__cfg_get(fb, "metric"))) return llmsplit__cfg_fail(p, base, "needs a metric");
     ms = llmsplit_json_str(m, &n);
     if (!ms || n == 0 || n > 64 || memchr(ms, 0, n))
@@ -8268,36 +8836,53 @@ static int llmsplit__cfg_rollback_feedback(llmsplit__cfgp *p, const llmsplit_jso
 }
 
 static int llmsplit__cfg_rollback(llmsplit__cfgp *p, const llmsplit_json_val *rb) {
-    static const char *const keys[] = {"window", "max_error_rate", "max_p95_ms", "cooldown_s", "feedback"};
+    static const char *const keys[] = {"window", "max_error_rate", "max_p95_ms", "cooldown_s", "feedback", "min_score", NULL};
     static const char base[] = "router_settings.rollback";
     llmsplit_rollback_settings *s = &p->cfg->rollback;
-    llmsplit_json_iter it = llmsplit_json_iterate(rb);
     const llmsplit_json_val *k;
-    if (llmsplit_json_type_of(rb) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, base, "must be an object");
-    if (!llmsplit__cfg_no_dups(p, rb, base)) return 0;
-    /* Our own object, unlike router_settings: an unknown key here is a typo, not LiteLLM's. */
-    while (llmsplit_json_next(&it, &k, NULL)) {
-        size_t i, n;
-        const char *ks = llmsplit_json_str(k, &n);
-        int known = 0;
-        for (i = 0; i < sizeof keys / sizeof keys[0]; i++) known |= llmsplit__cfg_key_is(k, keys[i]);
-        if (!known) {
-            char kp[192];
-            llmsplit__cfg_path(kp, sizeof kp, base, ks, n);
-            return llmsplit__cfg_fail(p, kp, "unknown key (expected window, max_error_rate, max_p95_ms, cooldown_s, feedback)");
-        }
-    }
+    if (!llmsplit__cfg_own(p, rb, base, keys)) return 0;
     if (!llmsplit__cfg_int(p, rb, base, "window", 0, LLMSPLIT_ROLLBACK_MAX_WINDOW, &s->window) ||
         !llmsplit__cfg_number(p, rb, base, "max_error_rate", 0.0, 0, 1.0, &s->max_error_rate, NULL) ||
         !llmsplit__cfg_number(p, rb, base, "max_p95_ms", 0.0, 0, LLMSPLIT__CFG_MAX_SECONDS * 1000.0, &s->max_p95_ms, NULL) ||
-        !llmsplit__cfg_number(p, rb, base, "cooldown_s", 0.0, 1, LLMSPLIT__CFG_MAX_SECONDS, &s->cooldown_s, NULL))
+        !llmsplit__cfg_number(p, rb, base, "cooldown_s", 0.0, 1, LLMSPLIT__CFG_MAX_SECONDS, &s->cooldown_s, NULL) ||
+        !llmsplit__cfg_number(p, rb, base, "min_score", 0.0, 0, 10.0, &s->min_score, NULL))
         return 0;
     if ((k = llmsplit__cfg_get(rb, "feedback")) && !llmsplit__cfg_rollback_feedback(p, k)) return 0;
-    if (s->window > 0 && s->max_error_rate == 0.0 && s->max_p95_ms == 0.0)
-        return llmsplit__cfg_fail(p, base, "a window needs a limit: max_error_rate or max_p95_ms");
-    if (s->window == 0 && (s->max_error_rate > 0.0 || s->max_p95_ms > 0.0))
+    if (s->window > 0 && s->max_error_rate == 0.0 && s->max_p95_ms == 0.0 && s->min_score == 0.0)
+        return llmsplit__cfg_fail(p, base, "a window needs a limit: max_error_rate, max_p95_ms or min_score");
+    if (s->window == 0 && (s->max_error_rate > 0.0 || s->max_p95_ms > 0.0 || s->min_score > 0.0))
         return llmsplit__cfg_fail(p, "router_settings.rollback.window", "must be >= 1 when a limit is set");
     return 1;
+}
+
+/* router_settings.judge: {"model": M, "pairs": 0..1, "arms": 0..1, "criteria": TEXT, "timeout": S}. */
+static int llmsplit__cfg_judge(llmsplit__cfgp *p, const llmsplit_json_val *j) {
+    static const char *const keys[] = {"model", "pairs", "arms", "criteria", "timeout", NULL};
+    static const char base[] = "router_settings.judge";
+    llmsplit_judge_settings *s = &p->cfg->judge;
+    const char *m = NULL;
+    if (!llmsplit__cfg_own(p, j, base, keys)) return 0;
+    if (!llmsplit__cfg_get(j, "model")) return llmsplit__cfg_fail(p, base, "needs a model (a group of this config or a model string)");
+    if (!llmsplit__cfg_string(p, j, base, "model", 1, &m) ||
+        !llmsplit__cfg_number(p, j, base, "pairs", 0.0, 0, 1.0, &s->pairs, NULL) ||
+        !llmsplit__cfg_number(p, j, base, "arms", 0.0, 0, 1.0, &s->arms, NULL) ||
+        !llmsplit__cfg_string(p, j, base, "criteria", 1, &s->criteria) ||
+        !llmsplit__cfg_number(p, j, base, "timeout", 0.0, 1, LLMSPLIT__CFG_MAX_SECONDS, &s->timeout_s, NULL))
+        return 0;
+    if (strlen(s->criteria) > 1000) return llmsplit__cfg_fail(p, "router_settings.judge.criteria", "must be at most 1000 bytes");
+    if (!llmsplit_config_group(p->cfg, m) && !llmsplit__cfg_is_model_string(p->cfg, m))
+        return llmsplit__cfg_fail(p, "router_settings.judge.model", "'%.*s' is neither a model group of this config nor a model string (provider/name)",
+                                  llmsplit__fit(m, 60), m);
+    s->model = m;
+    return 1;
+}
+
+/* general_settings: only master_key is read (LiteLLM's many other settings are its own). */
+static int llmsplit__cfg_general(llmsplit__cfgp *p, const llmsplit_json_val *gs) {
+    static const char base[] = "general_settings";
+    if (llmsplit_json_type_of(gs) != LLMSPLIT_JSON_OBJECT) return llmsplit__cfg_fail(p, base, "must be an object");
+    if (!llmsplit__cfg_no_dups(p, gs, base)) return 0;
+    return llmsplit__cfg_env_string(p, gs, base, "master_key", &p->cfg->master_key);
 }
 
 static int llmsplit__cfg_router(llmsplit__cfgp *p, const llmsplit_json_val *rs) {
@@ -8316,19 +8901,22 @@ static int llmsplit__cfg_router(llmsplit__cfgp *p, const llmsplit_json_val *rs) 
         return 0;
     if ((v = llmsplit__cfg_get(rs, "fallbacks")) && !llmsplit__cfg_fallbacks(p, v)) return 0;
     if ((v = llmsplit__cfg_get(rs, "rollback")) && !llmsplit__cfg_rollback(p, v)) return 0;
+    if ((v = llmsplit__cfg_get(rs, "judge")) && !llmsplit__cfg_judge(p, v)) return 0;
+    if (cfg->rollback.min_score > 0.0 && !(cfg->judge.model && cfg->judge.arms > 0.0))
+        return llmsplit__cfg_fail(p, "router_settings.rollback.min_score", "needs a judge that scores arms (router_settings.judge with arms > 0)");
     return 1;
 }
 
 /* Builds the config from a parsed document; p->cfg is allocated and zeroed. */
 static int llmsplit__cfg_build(llmsplit__cfgp *p, const llmsplit_json_val *root) {
     llmsplit_config *cfg = p->cfg;
-    const llmsplit_json_val *list, *split, *rs;
+    const llmsplit_json_val *list, *split, *rs, *gs;
     size_t n_list = 0, n_split = 0, total;
     int *group_of = NULL, *fill, g, i;
     const char **params_key = NULL;
 
     if (llmsplit_json_type_of(root) != LLMSPLIT_JSON_OBJECT)
-        return llmsplit__cfg_fail(p, NULL, "the top level must be a JSON object");
+        return llmsplit__cfg_fail(p, NULL, "the top level must be an object (KEY: VALUE lines in YAML)");
     if (!llmsplit__cfg_no_dups(p, root, "")) return 0;
     list = llmsplit__cfg_get(root, "model_list");
     split = llmsplit__cfg_get(root, "split");
@@ -8369,10 +8957,12 @@ static int llmsplit__cfg_build(llmsplit__cfgp *p, const llmsplit_json_val *root)
     if (!llmsplit__cfg_weights(p, (int)n_list, params_key)) return 0;
     if (!llmsplit__cfg_silent(p, (int)n_list, params_key)) return 0;
     if (rs && !llmsplit__cfg_router(p, rs)) return 0;
+    if ((gs = llmsplit__cfg_get(root, "general_settings")) != NULL && !llmsplit__cfg_general(p, gs)) return 0;
     return 1;
 }
 
-static llmsplit_config *llmsplit__config_parse(const char *json, size_t len,
+/* name: the file the text came from, for messages (NULL: a text). */
+static llmsplit_config *llmsplit__config_parse_named(const char *json, size_t len, const char *name,
                                                     const llmsplit_allocator *allocator,
                                                     const volatile int *abort_flag, llmsplit_error *err) {
     llmsplit__cfgp p;
@@ -8381,7 +8971,8 @@ static llmsplit_config *llmsplit__config_parse(const char *json, size_t len,
     llmsplit_json_doc *doc;
     llmsplit_config *cfg;
     llmsplit_allocator a = llmsplit__allocator_or_default(allocator);
-    int ok;
+    int ok, yaml = 0;
+    size_t i;
 
     if (err) {
         err->code = LLMSPLIT_OK;
@@ -8394,10 +8985,17 @@ static llmsplit_config *llmsplit__config_parse(const char *json, size_t len,
     }
     memset(&desc, 0, sizeof desc);
     desc.allocator = a;
+    for (i = 0; i < len && (json[i] == ' ' || json[i] == '\t' || json[i] == '\r' || json[i] == '\n'); i++) {}
+#ifndef LLMSPLIT_NO_YAML
+    yaml = i == len || json[i] != '{';  /* JSON configs are objects: anything else is YAML */
+    doc = yaml ? llmsplit__yaml_parse(json, len, &desc, &jerr) : llmsplit__json_parse(json, len, &desc, &jerr);
+#else
     doc = llmsplit__json_parse(json, len, &desc, &jerr);
+#endif
     if (!doc) {
-        if (jerr.code == LLMSPLIT_ERR_JSON) {
-            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "json: %d:%d: %s", jerr.line, jerr.col, jerr.message);
+        if (jerr.code == LLMSPLIT_ERR_JSON || jerr.code == LLMSPLIT_ERR_CONFIG) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, name ? "%.*s:%d:%d: %s" : "%.*s: %d:%d: %s", name ? llmsplit__fit(name, 200) : 4,
+                                name ? name : yaml ? "yaml" : "json", jerr.line, jerr.col, jerr.message);
             if (err) { err->line = jerr.line; err->col = jerr.col; err->offset = jerr.offset; }
         } else {
             llmsplit__set_error(err, jerr.code, "config: %s", jerr.message);
@@ -8420,6 +9018,9 @@ static llmsplit_config *llmsplit__config_parse(const char *json, size_t len,
     cfg->timeout_s = 600.0;
     cfg->drain_ms = 10000;
     cfg->rollback.cooldown_s = 60.0;
+    cfg->judge.pairs = 1.0;
+    cfg->judge.arms = 0.1;
+    cfg->judge.criteria = "correct, helpful and concise";
 
     p.cfg = cfg;
     p.err = err;
@@ -8432,6 +9033,11 @@ static llmsplit_config *llmsplit__config_parse(const char *json, size_t len,
         return NULL;
     }
     return cfg;
+}
+
+static llmsplit_config *llmsplit__config_parse(const char *json, size_t len, const llmsplit_allocator *allocator,
+                                               const volatile int *abort_flag, llmsplit_error *err) {
+    return llmsplit__config_parse_named(json, len, NULL, allocator, abort_flag, err);
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_config_parse(const char *json, size_t len, const llmsplit_allocator *allocator,
@@ -8501,7 +9107,7 @@ static llmsplit_config *llmsplit__config_load(const char *path, const llmsplit_a
     size_t n;
     char *text = llmsplit__config_read(path, &a, &n, err);
     if (!text) return NULL;
-    cfg = llmsplit__config_parse(text, n, allocator, NULL, err);
+    cfg = llmsplit__config_parse_named(text, n, path, allocator, NULL, err);
     llmsplit__free(&a, text);
     return cfg;
 }
@@ -8530,7 +9136,8 @@ static int llmsplit__health_init(llmsplit_health *h, const llmsplit_rollback_set
     h->allocator = llmsplit__allocator_or_default(a);
     if (!s || s->window < 0 || s->window > LLMSPLIT_ROLLBACK_MAX_WINDOW || !(s->max_error_rate >= 0.0) ||
         !(s->max_p95_ms >= 0.0) || !(s->cooldown_s >= 0.0) || s->feedback_min_count < 0 ||
-        s->feedback_min_count > LLMSPLIT_ROLLBACK_MAX_WINDOW || !llmsplit__finite(s->feedback_min_mean))
+        s->feedback_min_count > LLMSPLIT_ROLLBACK_MAX_WINDOW || !llmsplit__finite(s->feedback_min_mean) ||
+        !(s->min_score >= 0.0) || !llmsplit__finite(s->min_score))
         return 0;
     h->settings = *s;
     h->settings.feedback_metric[sizeof h->settings.feedback_metric - 1] = 0;
@@ -8539,12 +9146,16 @@ static int llmsplit__health_init(llmsplit_health *h, const llmsplit_rollback_set
         return 0;
     if (s->window == 0) return 1;
     w = (size_t)s->window;
-    /* One block: two arrays of doubles, then the flags. */
-    block = (char *)llmsplit__alloc(&h->allocator, w * (2 * sizeof(double) + 1));
+    /* One block: two arrays of doubles (three with scores), then the flags. */
+    block = (char *)llmsplit__alloc(&h->allocator, w * ((s->min_score > 0.0 ? 3 : 2) * sizeof(double) + 1));
     if (!block) return 0;
     h->latency_ms = (double *)(void *)block;
     h->scratch = h->latency_ms + w;
     h->failed = (unsigned char *)(h->scratch + w);
+    if (s->min_score > 0.0) {
+        h->scores = h->scratch + w;
+        h->failed = (unsigned char *)(h->scores + w);
+    }
     memset(h->failed, 0, w);
     return 1;
 }
@@ -8565,7 +9176,7 @@ LLMSPLIT_API void llmsplit_health_free(llmsplit_health *h) {
     if (!h) return;
     llmsplit__free(&h->allocator, h->latency_ms);
     llmsplit__free(&h->allocator, h->feedback);
-    h->feedback = NULL;
+    h->feedback = h->scores = NULL;
     h->latency_ms = h->scratch = NULL;
     h->failed = NULL;
 }
@@ -8587,6 +9198,7 @@ static void llmsplit__health_trip(llmsplit_health *h, int reason, int64_t now_ms
     h->last_reason = reason;
     h->count = h->next = h->errors = 0;
     h->feedback_count = h->feedback_next = 0;
+    h->score_count = h->score_next = 0;
 }
 
 LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double latency_ms, int64_t now_ms) {
@@ -8622,26 +9234,39 @@ LLMSPLIT_API int llmsplit_health_record(llmsplit_health *h, int ok, double laten
     return 1;
 }
 
-LLMSPLIT_API int llmsplit_health_feedback(llmsplit_health *h, double value, int64_t now_ms) {
+/* Feedback and scores: value joins a ring of w values; once the ring is full, a mean below min
+   trips the arm (reason, the mean in *last). */
+static int llmsplit__health_mean(llmsplit_health *h, double *ring, int *count, int *next, int w, double value,
+                                 double min, double *last, int reason, int64_t now_ms) {
     double sum = 0.0;
-    int w, i;
-    if (!h || h->settings.feedback_min_count <= 0 || !h->feedback || !llmsplit__finite(value)) return 0;
-    w = h->settings.feedback_min_count;
+    int i;
+    if (!ring || w <= 0 || !llmsplit__finite(value)) return 0;
     if (h->out) {
         if (now_ms < h->out_until_ms) return 0; /* about calls the arm answered before its trip */
         h->out = 0;
     }
-    h->feedback[h->feedback_next] = value;
-    h->feedback_next = (h->feedback_next + 1) % w;
-    if (h->feedback_count < w) h->feedback_count++;
-    if (h->feedback_count < w) return 0;
+    ring[*next] = value;
+    *next = (*next + 1) % w;
+    if (*count < w) ++*count;
+    if (*count < w) return 0;
     /* summed afresh (at most LLMSPLIT_ROLLBACK_MAX_WINDOW values): a running sum drifts, and a
        drifted mean could trip an arm whose true mean sits exactly at the limit */
-    for (i = 0; i < w; i++) sum += h->feedback[i];
-    if (!(sum / w < h->settings.feedback_min_mean)) return 0;
-    h->last_feedback_mean = sum / w;
-    llmsplit__health_trip(h, LLMSPLIT_ROLLBACK_FEEDBACK, now_ms);
+    for (i = 0; i < w; i++) sum += ring[i];
+    if (!(sum / w < min)) return 0;
+    *last = sum / w;
+    llmsplit__health_trip(h, reason, now_ms);
     return 1;
+}
+
+LLMSPLIT_API int llmsplit_health_feedback(llmsplit_health *h, double value, int64_t now_ms) {
+    return h && llmsplit__health_mean(h, h->feedback, &h->feedback_count, &h->feedback_next,
+                                      h->settings.feedback_min_count, value, h->settings.feedback_min_mean,
+                                      &h->last_feedback_mean, LLMSPLIT_ROLLBACK_FEEDBACK, now_ms);
+}
+
+LLMSPLIT_API int llmsplit_health_score(llmsplit_health *h, double value, int64_t now_ms) {
+    return h && llmsplit__health_mean(h, h->scores, &h->score_count, &h->score_next, h->settings.window, value,
+                                      h->settings.min_score, &h->last_score_mean, LLMSPLIT_ROLLBACK_SCORE, now_ms);
 }
 
 LLMSPLIT_API int llmsplit_health_available(const llmsplit_health *h, int64_t now_ms) {
@@ -9103,7 +9728,7 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
             llmsplit_json_write_int(&w, r->split_epoch);
         }
         llmsplit__w_str_or_null(&w, "fallback_from", r->fallback_from);
-        llmsplit__w_str_or_null(&w, "status", r->ok ? "ok" : "error");
+        llmsplit__w_str_or_null(&w, "status", r->ok ? "ok" : r->client_closed ? "client_closed" : "error");
         llmsplit__w_int_or_null(&w, "http_status", r->http_status > 0 ? r->http_status : -1);
         if (r->ok || !r->error) {
             llmsplit__w_str_or_null(&w, "error", NULL);
@@ -9124,10 +9749,11 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
             llmsplit_json_write_string(&w, r->response, r->response_len);
         }
     } else {
-        int feedback = strcmp(r->event, "feedback") == 0;
-        if (r->group && !feedback) llmsplit__w_str_or_null(&w, "group", r->group);
-        if (r->model && !feedback) llmsplit__w_str_or_null(&w, "model", r->model);
-        if (feedback) {
+        int feedback = strcmp(r->event, "feedback") == 0, score = strcmp(r->event, "score") == 0;
+        int judgement = strcmp(r->event, "judgement") == 0, i;
+        if (r->group && !feedback && !score && !judgement) llmsplit__w_str_or_null(&w, "group", r->group);
+        if (r->model && !feedback && !score && !judgement) llmsplit__w_str_or_null(&w, "model", r->model);
+        if (feedback || score) {
             /* every key always there: group, deployment and model null for a call not known */
             llmsplit__w_str_or_null(&w, "request_id", r->request_id);
             llmsplit__w_str_or_null(&w, "metric", r->metric);
@@ -9136,9 +9762,27 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
                 llmsplit_json_write_int(&w, (int64_t)r->value); /* 1, not 1.0: as a person wrote it */
             else if (llmsplit__finite(r->value)) llmsplit_json_write_double(&w, r->value);
             else llmsplit_json_write_null(&w);
+            if (score) llmsplit__w_str_or_null(&w, "judge_model", r->judge_model);
             llmsplit__w_str_or_null(&w, "group", r->group);
             llmsplit__w_int_or_null(&w, "deployment", r->deployment);
             llmsplit__w_str_or_null(&w, "model", r->model);
+        }
+        if (judgement) {
+            llmsplit__w_str_or_null(&w, "pair_id", r->pair_id);
+            llmsplit__w_str_or_null(&w, "winner", r->winner);
+            llmsplit__w_key(&w, "verdicts");
+            llmsplit_json_write_begin_array(&w);
+            for (i = 0; i < 2; i++)
+                if (r->verdicts[i]) llmsplit_json_write_string(&w, r->verdicts[i], strlen(r->verdicts[i]));
+                else llmsplit_json_write_null(&w);
+            llmsplit_json_write_end_array(&w);
+            llmsplit__w_key(&w, "consistent");
+            llmsplit_json_write_bool(&w, r->consistent);
+            llmsplit__w_str_or_null(&w, "primary_model", r->primary_model);
+            llmsplit__w_str_or_null(&w, "silent_model", r->silent_model);
+            llmsplit__w_str_or_null(&w, "judge_model", r->judge_model);
+            llmsplit__w_int_or_null(&w, "primary_chars", r->primary_chars);
+            llmsplit__w_int_or_null(&w, "silent_chars", r->silent_chars);
         }
         if (strcmp(r->event, "rollback") == 0) {
             llmsplit__w_key(&w, "deployment");
@@ -9219,6 +9863,12 @@ LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, doub
 #ifndef LLMSPLIT_FEEDBACK_MAX_CALLS
 #define LLMSPLIT_FEEDBACK_MAX_CALLS 4096              /* primary calls remembered for feedback */
 #endif
+#ifndef LLMSPLIT_JUDGE_MAX_PENDING
+#define LLMSPLIT_JUDGE_MAX_PENDING 256                /* mirrored pairs waiting to be judged */
+#endif
+#ifndef LLMSPLIT_JUDGE_MAX_PENDING_BYTES
+#define LLMSPLIT_JUDGE_MAX_PENDING_BYTES (4u * 1024u * 1024u) /* answer text those pairs hold */
+#endif
 
 /* A primary call remembered for llmsplit_client_feedback: its id (the 128 bits of the hex text),
    the deployment that answered and that arm's identity, so feedback given after a reload still
@@ -9253,6 +9903,22 @@ typedef struct llmsplit__cfgref {
     int refs;
 } llmsplit__cfgref;
 
+typedef struct llmsplit__pair llmsplit__pair;
+typedef struct llmsplit__mirror llmsplit__mirror;
+
+/* The judge is reached only through these, which llmsplit_client_create sets: the one-call form
+   (which has no judge) makes its clients without them, so a program that only splits links none
+   of the judge's code. */
+typedef struct llmsplit__judge_hooks {
+    /* a primary call is answered (after its record) */
+    void (*primary)(llmsplit_client *c, const llmsplit__cfgref *ref, const llmsplit_request *req,
+                    const llmsplit_result *res, const llmsplit_record *r, llmsplit__pair *pair);
+    /* the silent call of a judged pair is answered (ok), failed, or will never run */
+    void (*silent)(llmsplit__mirror *m, int ok, const char *text, size_t len, const char *model,
+                   const volatile int *abort_flag);
+} llmsplit__judge_hooks;
+static const llmsplit__judge_hooks *llmsplit__judge_on(void);
+
 struct llmsplit_client {
     llmsplit_allocator allocator;
     llmsplit_logger logger;
@@ -9268,6 +9934,9 @@ struct llmsplit_client {
     llmsplit_rng rng;
     int64_t epoch_base, epochs;   /* split epochs: a random base, and how many were handed out */
     char *config_file, *config_url;
+    llmsplit_http_header *config_headers; /* config_api_key's Authorization, then config_headers:
+                                     one block with their strings, never logged */
+    int num_config_headers;
     int poll_ms;
     struct stat file_stat;        /* of the loaded file, to notice changes */
     char etag[256];
@@ -9279,6 +9948,7 @@ struct llmsplit_client {
     int watcher_running;
 #endif
     int stop;                     /* atomic: the watcher should end */
+    llmsplit__mutex reload_lock;  /* one check of the file or URL at a time (watcher, reload) */
     int log_fd;
     llmsplit__mutex log_lock;     /* log_fd, log_id, next_log_check_ms */
     char *log_path;
@@ -9289,6 +9959,9 @@ struct llmsplit_client {
     void *user_data;
     llmsplit_client_stats stats;
     llmsplit__fb_table fb;        /* under lock */
+    const llmsplit__judge_hooks *judge; /* NULL: no judging (the one-call form) */
+    int pairs_pending;            /* under lock: mirrored pairs waiting to be judged */
+    size_t pairs_held;            /* under lock: bytes of answer text they hold */
 };
 
 /* 128 random bits in hex, 32 bits per draw (a draw has 53). */
@@ -9512,6 +10185,7 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
     if (!ref) goto nomem;
     ref->cfg = cfg;
     ref->refs = 1;
+    cfg->llmsplit__ref = ref;
     ref->seen = NULL;
     ref->group_epoch = NULL;
     ref->arm = NULL;
@@ -9611,7 +10285,11 @@ static int llmsplit__same_config(const llmsplit_config *a, const llmsplit_config
         a->drain_ms != b->drain_ms || x->window != y->window || x->max_error_rate != y->max_error_rate ||
         x->max_p95_ms != y->max_p95_ms || x->cooldown_s != y->cooldown_s ||
         strcmp(x->feedback_metric, y->feedback_metric) != 0 || x->feedback_min_mean != y->feedback_min_mean ||
-        x->feedback_min_count != y->feedback_min_count)
+        x->feedback_min_count != y->feedback_min_count || x->min_score != y->min_score ||
+        !llmsplit__same_str(a->judge.model, b->judge.model) || a->judge.pairs != b->judge.pairs ||
+        a->judge.arms != b->judge.arms || !llmsplit__same_str(a->judge.criteria, b->judge.criteria) ||
+        a->judge.timeout_s != b->judge.timeout_s ||
+        !llmsplit__same_str(a->master_key, b->master_key))
         return 0;
     for (i = 0; i < a->num_deployments; i++)
         if (!llmsplit__same_deployment(&a->deployments[i], &b->deployments[i])) return 0;
@@ -9636,6 +10314,7 @@ static void llmsplit__health_carry(llmsplit_health *to, const llmsplit_health *f
     to->last_error_rate = from->last_error_rate;
     to->last_p95_ms = from->last_p95_ms;
     to->last_feedback_mean = from->last_feedback_mean;
+    to->last_score_mean = from->last_score_mean;
     if (to->feedback && from->feedback && to->settings.feedback_min_count == from->settings.feedback_min_count &&
         strcmp(to->settings.feedback_metric, from->settings.feedback_metric) == 0) {
         memcpy(to->feedback, from->feedback, (size_t)from->settings.feedback_min_count * sizeof(double));
@@ -9648,6 +10327,10 @@ static void llmsplit__health_carry(llmsplit_health *to, const llmsplit_health *f
     to->count = from->count;
     to->next = from->next;
     to->errors = from->errors;
+    if (!to->scores || !from->scores) return;
+    memcpy(to->scores, from->scores, (size_t)from->settings.window * sizeof(double));
+    to->score_count = from->score_count;
+    to->score_next = from->score_next;
 }
 
 /* For each deployment of the new config, the same arm in the old one, or -1. The same position
@@ -9728,15 +10411,25 @@ static void llmsplit__config_rejected(llmsplit_client *c, const llmsplit_error *
 }
 
 /* A config text read from the file or the URL after the first: parsed and installed unless it is
-   the text in use or the one last refused. */
-static void llmsplit__reload(llmsplit_client *c, const char *text, size_t len, const char *source) {
+   the text in use or the one last refused. 1 when the text in use is this one now; 0 when it
+   was refused (out_err, may be NULL, gets why). */
+static int llmsplit__reload(llmsplit_client *c, const char *text, size_t len, const char *source, llmsplit_error *out_err) {
     uint64_t hash = llmsplit__text_hash(text, len);
     llmsplit_config *cfg;
     llmsplit_error err;
-    if (hash == c->text_hash || hash == c->refused_hash) return;
+    if (hash == c->text_hash) return 1;
+    if (hash == c->refused_hash) {
+        if (out_err) llmsplit__set_error(out_err, LLMSPLIT_ERR_CONFIG, "the config from %s was refused; the last good one keeps serving", source);
+        return 0;
+    }
     cfg = llmsplit__config_parse(text, len, &c->allocator, &c->stop, &err);
-    if (cfg) llmsplit__swap(c, cfg, hash, source);
-    else llmsplit__config_rejected(c, &err, hash, source);
+    if (cfg) {
+        llmsplit__swap(c, cfg, hash, source);
+        return 1;
+    }
+    llmsplit__config_rejected(c, &err, hash, source);
+    if (out_err) *out_err = err;
+    return 0;
 }
 
 static int llmsplit__stat_changed(const struct stat *a, const struct stat *b) {
@@ -9747,20 +10440,29 @@ static int llmsplit__stat_changed(const struct stat *a, const struct stat *b) {
            0;
 }
 
-/* Reloads the config file when it changed since it was loaded. */
-static void llmsplit__check_file(llmsplit_client *c) {
+/* Reloads the config file when it changed since it was loaded (or, with force, whatever its
+   stat says). 1 when the config in use is the file's; 0 with out_err (may be NULL) filled. */
+static int llmsplit__check_file(llmsplit_client *c, int force, llmsplit_error *out_err) {
     struct stat st;
     llmsplit_error err;
     char *text;
     size_t n;
-    if (stat(c->config_file, &st) != 0 || !llmsplit__stat_changed(&st, &c->file_stat)) return;
-    c->file_stat = st;
+    int ok;
+    if (stat(c->config_file, &st) != 0) {
+        if (!force) return 1;
+    } else if (!llmsplit__stat_changed(&st, &c->file_stat) && !force) {
+        return 1;
+    } else {
+        c->file_stat = st;
+    }
     if (!(text = llmsplit__config_read(c->config_file, &c->allocator, &n, &err))) {
         llmsplit__config_rejected(c, &err, 0, c->config_file);
-        return;
+        if (out_err) *out_err = err;
+        return 0;
     }
-    llmsplit__reload(c, text, n, c->config_file);
+    ok = llmsplit__reload(c, text, n, c->config_file, out_err);
     llmsplit__free(&c->allocator, text);
+    return ok;
 }
 
 /* A URL as logs and records show it: without user information, query and fragment, which is
@@ -9775,7 +10477,7 @@ static void llmsplit__url_for_log(char *out, size_t cap, const char *url) {
 
 /* Fetches the config URL; 304 or an error keep the current config. */
 static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error *out_err) {
-    llmsplit_http_header hd[1];
+    llmsplit_http_header hd_local[8], *hd = hd_local;
     llmsplit_http_request rq;
     llmsplit_http_response resp;
     llmsplit_error err;
@@ -9787,26 +10489,40 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
     rq.url = c->config_url;
     rq.timeout_ms = 30000;
     rq.abort_flag = &c->stop;
-    if (c->etag[0]) {
-        hd[0].name = "If-None-Match";
-        hd[0].value = c->etag;
-        rq.headers = hd;
-        rq.num_headers = 1;
+    if (c->num_config_headers >= (int)(sizeof hd_local / sizeof hd_local[0]) &&
+        !(hd = (llmsplit_http_header *)llmsplit__alloc(&c->allocator, (size_t)(c->num_config_headers + 1) * sizeof *hd))) {
+        llmsplit__set_error(&err, LLMSPLIT_ERR_NOMEM, "out of memory");
+        if (out_err) *out_err = err;
+        return;
     }
-    if (llmsplit_http_send(c->http, &rq, &resp, &err) != LLMSPLIT_OK || (resp.status != 200 && resp.status != 304)) {
-        if (resp.status && !err.code) llmsplit__set_error(&err, LLMSPLIT_ERR_CONFIG, "config_url answered HTTP %d", resp.status);
-        if (initial && out_err) *out_err = err;
-        else if (!llmsplit__flag_set(&c->stop))
+    if (c->num_config_headers) memcpy(hd, c->config_headers, (size_t)c->num_config_headers * sizeof *hd);
+    rq.headers = hd;
+    rq.num_headers = c->num_config_headers;
+    if (c->etag[0]) {
+        hd[rq.num_headers].name = "If-None-Match";
+        hd[rq.num_headers++].value = c->etag;
+    }
+    if (llmsplit__http_send_to(c->http, &rq, NULL, &resp, &err) != LLMSPLIT_OK || (resp.status != 200 && resp.status != 304)) {
+        if (resp.status && !err.code)
+            llmsplit__set_error(&err, LLMSPLIT_ERR_CONFIG, "config_url answered HTTP %d%s", resp.status,
+                                resp.status == 401 || resp.status == 403
+                                    ? (c->num_config_headers ? " (is config_api_key the key it wants?)"
+                                                             : " (it wants a key: set config_api_key)")
+                                    : "");
+        if (hd != hd_local) llmsplit__free(&c->allocator, hd);
+        if (out_err) *out_err = err;
+        if (!initial && !llmsplit__flag_set(&c->stop))
             llmsplit__log(&c->logger, LLMSPLIT_LOG_WARN, "config: cannot fetch %s: %s", shown, err.message);
         llmsplit_http_response_free(&resp);
         return;
     }
+    if (hd != hd_local) llmsplit__free(&c->allocator, hd);
     if (resp.status == 200) {
         size_t n;
         const char *etag = llmsplit_http_get_header(&resp, "etag", &n);
         const char *body = resp.body.data ? resp.body.data : "";
         if (!initial) {
-            llmsplit__reload(c, body, resp.body.len, shown);
+            llmsplit__reload(c, body, resp.body.len, shown, out_err);
         } else if ((cfg = llmsplit__config_parse(body, resp.body.len, &c->allocator, &c->stop, &err)) != NULL) {
             c->text_hash = llmsplit__text_hash(body, resp.body.len);
             c->cur = llmsplit__cfgref_new(c, cfg, out_err);
@@ -9838,8 +10554,10 @@ static void *llmsplit__watcher_main(void *arg) {
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
         if (llmsplit__now_ms() < next) continue;
-        if (c->config_file) llmsplit__check_file(c);
+        llmsplit__lock(&c->reload_lock);
+        if (c->config_file) llmsplit__check_file(c, 0, NULL);
         else if (c->config_url) llmsplit__check_url(c, 0, NULL);
+        llmsplit__unlock(&c->reload_lock);
         next = llmsplit__now_ms() + c->poll_ms;
     }
     return NULL;
@@ -9873,7 +10591,79 @@ static int llmsplit__config_url_ok(const llmsplit_client_desc *d, llmsplit_error
     return 1;
 }
 
-static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc, llmsplit_error *err) {
+/* Copies s with its NUL to p; returns the byte after the NUL. */
+static char *llmsplit__copy_z(char *p, const char *s) {
+    size_t n = strlen(s) + 1;
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* config_api_key and config_headers, checked and copied into one block (the headers, then their
+   strings). A value may be a key: messages name the header, never its value. */
+static int llmsplit__config_headers(llmsplit_client *c, const llmsplit_client_desc *d, llmsplit_error *err) {
+    static const char *const owned[] = {"host", "content-length", "connection", "transfer-encoding", "if-none-match"};
+    int i, k, n = d->num_config_headers + (d->config_api_key != NULL), at = 0;
+    size_t bytes;
+    char *p;
+    if (d->num_config_headers < 0 || (d->num_config_headers > 0 && !d->config_headers)) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: num_config_headers without config_headers");
+        return 0;
+    }
+    if (!n) return 1;
+    if (!d->config_url) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_api_key and config_headers go with config_url");
+        return 0;
+    }
+    bytes = (size_t)n * sizeof(llmsplit_http_header) + (d->config_api_key ? strlen(d->config_api_key) + 8 : 0);
+    for (i = 0; i < d->num_config_headers; i++) {
+        const char *name = d->config_headers[i].name, *value = d->config_headers[i].value ? d->config_headers[i].value : "";
+        for (k = 0; name && name[k] && llmsplit__tchar((unsigned char)name[k]); k++) {}
+        if (!name || !name[0] || name[k]) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_headers[%d]: the name must be an HTTP token", i);
+            return 0;
+        }
+        for (k = 0; k < (int)(sizeof owned / sizeof owned[0]); k++)
+            if (strcasecmp(name, owned[k]) == 0) {
+                llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_headers[%d]: %.40s is written by the client", i, name);
+                return 0;
+            }
+        if (d->config_api_key && strcasecmp(name, "authorization") == 0) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_headers[%d]: Authorization is config_api_key's", i);
+            return 0;
+        }
+        if (!llmsplit__header_ok(value)) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_headers[%d]: CR or LF in the value of %.40s", i, name);
+            return 0;
+        }
+        bytes += strlen(name) + strlen(value) + 2;
+    }
+    if (d->config_api_key && (!d->config_api_key[0] || !llmsplit__header_ok(d->config_api_key))) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: config_api_key is empty or has a CR or LF");
+        return 0;
+    }
+    if (!(c->config_headers = (llmsplit_http_header *)llmsplit__alloc(&c->allocator, bytes))) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    p = (char *)(c->config_headers + n);
+    if (d->config_api_key) {
+        c->config_headers[at].name = "Authorization";
+        c->config_headers[at++].value = p;
+        memcpy(p, "Bearer ", 7);
+        p = llmsplit__copy_z(p + 7, d->config_api_key);
+    }
+    for (i = 0; i < d->num_config_headers; i++, at++) {
+        c->config_headers[at].name = p;
+        p = llmsplit__copy_z(p, d->config_headers[i].name);
+        c->config_headers[at].value = p;
+        p = llmsplit__copy_z(p, d->config_headers[i].value ? d->config_headers[i].value : "");
+    }
+    c->num_config_headers = n;
+    return 1;
+}
+
+static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc, const llmsplit__judge_hooks *judge,
+                                                llmsplit_error *err) {
     llmsplit_client_desc d;
     llmsplit_client *c;
     llmsplit_config *cfg = NULL;
@@ -9899,17 +10689,20 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     c->logger = d.logger;
     c->log_fd = -1;
     c->keep_responses = d.keep_responses;
+    c->judge = judge;
     c->on_record = d.on_record;
     c->user_data = d.user_data;
-    c->poll_ms = d.config_poll_ms > 0 ? d.config_poll_ms : d.config_url ? 30000 : 1000;
+    c->poll_ms = d.config_poll_ms > 0 ? d.config_poll_ms : d.config_url ? 5000 : 1000;
     llmsplit__mutex_init(&c->lock);
     llmsplit__mutex_init(&c->log_lock);
+    llmsplit__mutex_init(&c->reload_lock);
     llmsplit_rng_seed(&c->rng, d.seed);
     /* 32 random bits above a 20-bit counter: below 2^53, so every JSON reader keeps it exact */
     c->epoch_base = (int64_t)(llmsplit_rng_next(&c->rng) * 4294967296.0) << 20;
     if (!d.http.allocator.alloc_fn) d.http.allocator = d.allocator;
     if (!d.http.logger.func) d.http.logger = d.logger;
     if (!(c->http = llmsplit__http_create(&d.http, err))) goto fail;
+    if (!llmsplit__config_headers(c, &d, err)) goto fail;
     if (d.config_json) {
         cfg = llmsplit__config_parse(d.config_json, d.config_len ? d.config_len : strlen(d.config_json), &d.allocator, NULL, err);
     } else if (d.config_file) {
@@ -9919,7 +10712,7 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
         stat(d.config_file, &c->file_stat); /* before the read: a change in between is seen later */
         if ((text = llmsplit__config_read(d.config_file, &c->allocator, &n, err)) != NULL) {
             c->text_hash = llmsplit__text_hash(text, n);
-            cfg = llmsplit__config_parse(text, n, &d.allocator, NULL, err);
+            cfg = llmsplit__config_parse_named(text, n, d.config_file, &d.allocator, NULL, err);
             llmsplit__free(&c->allocator, text);
         }
     } else {
@@ -9979,7 +10772,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_create(const llmsplit_client_desc *
                                                     llmsplit_error *err) {
     llmsplit_error local, *e = llmsplit__err_or(err, &local);
     if (!out) return llmsplit__no_out(err, "client");
-    *out = llmsplit__client_create(desc, e);
+    *out = llmsplit__client_create(desc, llmsplit__judge_on(), e);
     return llmsplit__made(*out, e);
 }
 
@@ -10006,9 +10799,11 @@ LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
     llmsplit__free(&c->allocator, c->log_path);
     llmsplit__free(&c->allocator, c->config_file);
     llmsplit__free(&c->allocator, c->config_url);
+    llmsplit__free(&c->allocator, c->config_headers);
     llmsplit__fb_free(&c->fb, &c->allocator);
     llmsplit__mutex_destroy(&c->lock);
     llmsplit__mutex_destroy(&c->log_lock);
+    llmsplit__mutex_destroy(&c->reload_lock);
     {
         llmsplit_allocator a = c->allocator;
         llmsplit__free(&a, c);
@@ -10021,6 +10816,54 @@ LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *c)
     s = c->stats;
     llmsplit__unlock(&c->lock);
     return s;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_client_reload(llmsplit_client *c, llmsplit_error *err) {
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    int ok = 1;
+    memset(e, 0, sizeof *e);
+    if (!c || (!c->config_file && !c->config_url)) {
+        llmsplit__set_error(e, LLMSPLIT_ERR_USAGE, "reload: %s", c ? "the client was given its config as text" : "missing client");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    llmsplit__lock(&c->reload_lock);
+    c->refused_hash = 0; /* asked for: a text refused before is read and refused again, with its reason */
+    if (c->config_file) {
+        ok = llmsplit__check_file(c, 1, e);
+    } else {
+        llmsplit__check_url(c, 0, e);
+        ok = e->code == LLMSPLIT_OK;
+    }
+    llmsplit__unlock(&c->reload_lock);
+    if (ok) return LLMSPLIT_OK;
+    if (e->code != LLMSPLIT_ERR_NOMEM) e->code = LLMSPLIT_ERR_CONFIG;
+    return e->code;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_client_reload_text(llmsplit_client *c, const char *text, size_t len,
+                                                         const char *source, llmsplit_error *err) {
+    llmsplit_error local, *e = llmsplit__err_or(err, &local);
+    int ok;
+    memset(e, 0, sizeof *e);
+    if (!c || (!text && len)) {
+        llmsplit__set_error(e, LLMSPLIT_ERR_USAGE, "reload: %s", c ? "missing text" : "missing client");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    llmsplit__lock(&c->reload_lock);
+    c->refused_hash = 0; /* asked for: a text refused before is parsed and refused again, with its reason */
+    ok = llmsplit__reload(c, text ? text : "", len, source ? source : "text", e);
+    llmsplit__unlock(&c->reload_lock);
+    if (ok) return LLMSPLIT_OK;
+    if (e->code != LLMSPLIT_ERR_NOMEM) e->code = LLMSPLIT_ERR_CONFIG;
+    return e->code;
+}
+
+LLMSPLIT_API const llmsplit_config *llmsplit_client_config_acquire(llmsplit_client *c) {
+    return c ? llmsplit__acquire(c)->cfg : NULL;
+}
+
+LLMSPLIT_API void llmsplit_client_config_release(llmsplit_client *c, const llmsplit_config *cfg) {
+    if (c && cfg) llmsplit__release(c, (llmsplit__cfgref *)cfg->llmsplit__ref);
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_client_wait_mirrors(llmsplit_client *c, int timeout_ms) {
@@ -10117,30 +10960,103 @@ static void llmsplit__record_outcome(const llmsplit_client *c, llmsplit_record *
     }
 }
 
+/* A mirrored pair the judge compares: the first of its two answers (primary and silent, in
+   either order) waits here for the second. Shared by the primary's call and the silent task. */
+struct llmsplit__pair {
+    int in;                       /* answers in: 0 or 1 (the second one frees the pair) */
+    int dead;                     /* no judgement: the first side failed or its text was not held */
+    char *held;                   /* the first answer's text, NUL, its model, NUL */
+    size_t len;                   /* bytes of that text (counted in the client's pairs_held) */
+};
+
+/* What the judge is asked about: the conversation and one answer (a score) or two (a pair: the
+   primary's, then the silent one's), with what the records say of them. */
+typedef struct llmsplit__judging {
+    const llmsplit_message *messages;
+    int num_messages;
+    int pair;                     /* 1: two answers */
+    const char *text[2], *model[2];
+    size_t len[2];
+    const char *id;               /* the pair's pair_id, or the scored call's request_id */
+    const char *group;            /* the scored call's group, deployment and arm */
+    int deployment;
+    uint64_t arm;
+} llmsplit__judging;
+
 /* A silent call: everything copied at enqueue, so the caller may free its request at once. */
-typedef struct llmsplit__mirror {
+struct llmsplit__mirror {
     llmsplit_client *client;
     llmsplit_message *messages;
     int num_messages;
-    char *model, *api_key, *api_base, *api_version, *params, *group;
+    const char *model, *api_key, *api_base, *api_version, *params, *group;
     int deployment, stream, timeout_ms, sticky;
     double in_cost, out_cost;
     int has_costs;
     char pair_id[40];
-} llmsplit__mirror;
+    llmsplit__pair *pair;         /* the judge compares this pair; NULL: not judged */
+};
 
 static void llmsplit__mirror_free(llmsplit__mirror *m) {
     llmsplit_allocator a = m->client->allocator;
     llmsplit__free(&a, m);
 }
 
-/* One block: the task, the message array, then every string, NUL-terminated. */
+/* Copies n bytes of s (NULL stays NULL) to *p, NUL-terminated, and moves *p past it. */
+static const char *llmsplit__put(char **p, const char *s, size_t n) {
+    char *d = *p;
+    if (!s) return NULL;
+    memcpy(d, s, n);
+    d[n] = 0;
+    *p += n + 1;
+    return d;
+}
+
+/* A task for the pool in one block: head bytes (its struct, zeroed), a copy of the nm messages
+   (in *mout), then n strings: strs[i] (NULL stays NULL) of lens[i] bytes ((size_t)-1: strlen)
+   is replaced by its copy. */
+static void *llmsplit__task_new(llmsplit_client *c, size_t head, const llmsplit_message *msgs, int nm,
+                                llmsplit_message **mout, const char **strs, size_t *lens, int n) {
+    /* a message's strings: content (content_len bytes) first, then the NUL-terminated ones */
+    static const size_t field[6] = {offsetof(llmsplit_message, content), offsetof(llmsplit_message, role),
+                                    offsetof(llmsplit_message, content_json), offsetof(llmsplit_message, tool_calls_json),
+                                    offsetof(llmsplit_message, tool_call_id), offsetof(llmsplit_message, name)};
+    size_t fixed = head + sizeof(llmsplit_message) * (size_t)nm, total = fixed;
+    llmsplit_message *cm = NULL;
+    char *t = NULL, *p = NULL;
+    int i, k, pass;
+    for (pass = 0; pass < 2; pass++) { /* the size, then the copies */
+        if (pass) {
+            if (!(t = (char *)llmsplit__alloc(&c->allocator, total))) return NULL;
+            memset(t, 0, fixed);
+            cm = (llmsplit_message *)(void *)(t + head);
+            p = t + fixed;
+        }
+        for (i = 0; i < n; i++) {
+            if (strs[i] && lens[i] == (size_t)-1) lens[i] = strlen(strs[i]);
+            if (pass) strs[i] = llmsplit__put(&p, strs[i], lens[i]);
+            else total += strs[i] ? lens[i] + 1 : 0;
+        }
+        for (i = 0; i < nm; i++)
+            for (k = 0; k < 6; k++) {
+                const char *src = *(const char *const *)(const void *)((const char *)&msgs[i] + field[k]);
+                size_t len = !src ? 0 : k ? strlen(src) : llmsplit__content_len(&msgs[i]);
+                if (!pass) {
+                    total += src ? len + 1 : 0;
+                    continue;
+                }
+                *(const char **)(void *)((char *)&cm[i] + field[k]) = llmsplit__put(&p, src, len);
+                if (!k) cm[i].content_len = len;
+            }
+    }
+    *mout = cm;
+    return t;
+}
+
 static llmsplit__mirror *llmsplit__mirror_new(llmsplit_client *c, const llmsplit_request *req, const llmsplit_deployment *dep,
                                               const char *model_string, const char *group, const char *params, double timeout_s) {
-    const char *strs[8];
-    size_t total = sizeof(llmsplit__mirror), i;
-    int k;
-    char *p;
+    const char *strs[6];
+    size_t lens[6] = {(size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1};
+    llmsplit_message *msgs;
     llmsplit__mirror *m;
     strs[0] = model_string;
     strs[1] = dep ? dep->api_key : NULL;
@@ -10148,48 +11064,17 @@ static llmsplit__mirror *llmsplit__mirror_new(llmsplit_client *c, const llmsplit
     strs[3] = dep ? dep->api_version : NULL;
     strs[4] = params;
     strs[5] = group;
-    total += sizeof(llmsplit_message) * (size_t)req->num_messages;
-    for (k = 0; k < 6; k++) total += strs[k] ? strlen(strs[k]) + 1 : 0;
-    for (k = 0; k < req->num_messages; k++) {
-        const llmsplit_message *msg = &req->messages[k];
-        total += (msg->role ? strlen(msg->role) + 1 : 0) + (msg->content ? llmsplit__content_len(msg) + 1 : 0) +
-                 (msg->content_json ? strlen(msg->content_json) + 1 : 0) +
-                 (msg->tool_calls_json ? strlen(msg->tool_calls_json) + 1 : 0) +
-                 (msg->tool_call_id ? strlen(msg->tool_call_id) + 1 : 0) + (msg->name ? strlen(msg->name) + 1 : 0);
-    }
-    m = (llmsplit__mirror *)llmsplit__alloc(&c->allocator, total);
+    m = (llmsplit__mirror *)llmsplit__task_new(c, sizeof *m, req->messages, req->num_messages, &msgs, strs, lens, 6);
     if (!m) return NULL;
-    memset(m, 0, sizeof *m);
     m->client = c;
-    m->messages = (llmsplit_message *)(void *)(m + 1);
+    m->messages = msgs;
     m->num_messages = req->num_messages;
-    p = (char *)(m->messages + req->num_messages);
-#define LLMSPLIT__COPY(dst, src, len)                                                       \
-    do {                                                                                    \
-        if (src) { memcpy(p, (src), (len)); p[(len)] = 0; (dst) = p; p += (len) + 1; }      \
-        else (dst) = NULL;                                                                  \
-    } while (0)
-    LLMSPLIT__COPY(m->model, strs[0], strlen(strs[0]));
-    LLMSPLIT__COPY(m->api_key, strs[1], strs[1] ? strlen(strs[1]) : 0);
-    LLMSPLIT__COPY(m->api_base, strs[2], strs[2] ? strlen(strs[2]) : 0);
-    LLMSPLIT__COPY(m->api_version, strs[3], strs[3] ? strlen(strs[3]) : 0);
-    LLMSPLIT__COPY(m->params, strs[4], strs[4] ? strlen(strs[4]) : 0);
-    LLMSPLIT__COPY(m->group, strs[5], strs[5] ? strlen(strs[5]) : 0);
-    for (i = 0; i < (size_t)req->num_messages; i++) {
-        const llmsplit_message *src = &req->messages[i];
-        llmsplit_message *dst = &m->messages[i];
-        const char *tmp;
-        memset(dst, 0, sizeof *dst);
-        LLMSPLIT__COPY(tmp, src->role, src->role ? strlen(src->role) : 0); dst->role = tmp;
-        LLMSPLIT__COPY(tmp, src->content, src->content ? llmsplit__content_len(src) : 0); dst->content = tmp;
-        dst->content_len = src->content ? llmsplit__content_len(src) : 0;
-        LLMSPLIT__COPY(tmp, src->content_json, src->content_json ? strlen(src->content_json) : 0); dst->content_json = tmp;
-        LLMSPLIT__COPY(tmp, src->tool_calls_json, src->tool_calls_json ? strlen(src->tool_calls_json) : 0);
-        dst->tool_calls_json = tmp;
-        LLMSPLIT__COPY(tmp, src->tool_call_id, src->tool_call_id ? strlen(src->tool_call_id) : 0); dst->tool_call_id = tmp;
-        LLMSPLIT__COPY(tmp, src->name, src->name ? strlen(src->name) : 0); dst->name = tmp;
-    }
-#undef LLMSPLIT__COPY
+    m->model = strs[0];
+    m->api_key = strs[1];
+    m->api_base = strs[2];
+    m->api_version = strs[3];
+    m->params = strs[4];
+    m->group = strs[5];
     m->deployment = dep ? dep->index : -1;
     m->stream = req->stream;
     m->timeout_ms = (int)llmsplit__clamp_to_int((dep && dep->timeout_s > 0 ? dep->timeout_s : timeout_s) * 1000, 0, INT_MAX);
@@ -10199,6 +11084,14 @@ static llmsplit__mirror *llmsplit__mirror_new(llmsplit_client *c, const llmsplit
         m->out_cost = dep->output_cost_per_token;
     }
     return m;
+}
+
+/* A silent task that never ran, or was cut short at shutdown: its pair (if judged) loses a side. */
+static void llmsplit__mirror_drop(void *arg) {
+    llmsplit__mirror *m = (llmsplit__mirror *)arg;
+    if (m->pair) m->client->judge->silent(m, 0, NULL, 0, NULL, NULL);
+    /* the pool counts abandoned tasks; the client reads its final stats */
+    llmsplit__mirror_free(m);
 }
 
 static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
@@ -10223,11 +11116,11 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     rq.num_retries = 0; /* a silent call is never retried */
     rq.keep_raw = 0;
     rq.abort_flag = abort_flag;
-    e = llmsplit_chat(c->mirror_http, &rq, &resp, &err);
+    e = llmsplit__chat_call(c->mirror_http, &rq, NULL, NULL, &resp, &err);
     if (e != LLMSPLIT_OK && llmsplit_pool_aborting(abort_flag)) {
         /* cut short by shutdown: the pool counts it as abandoned, so no failure is recorded */
         llmsplit_chat_response_free(&resp);
-        llmsplit__mirror_free(m);
+        llmsplit__mirror_drop(m);
         return;
     }
     memset(&r, 0, sizeof r);
@@ -10249,13 +11142,9 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     if (r.ok) c->stats.mirror_completed++;
     else c->stats.mirror_failed++;
     llmsplit__unlock(&c->lock);
+    if (m->pair) c->judge->silent(m, r.ok, resp.text.data, resp.text.len, r.model, abort_flag);
     llmsplit_chat_response_free(&resp);
     llmsplit__mirror_free(m);
-}
-
-static void llmsplit__mirror_drop(void *arg) {
-    /* the pool counts abandoned tasks; the client reads its final stats */
-    llmsplit__mirror_free((llmsplit__mirror *)arg);
 }
 
 /* Writes the "split" record of a group's new epoch: each arm's share of the traffic as the picker
@@ -10352,10 +11241,13 @@ static void llmsplit__rollback_emit(llmsplit_client *c, llmsplit__cfgref *ref, i
 }
 
 /* Records a primary result in its deployment's health window; a trip writes a rollback record. */
-static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep, int ok, double latency_ms) {
+/* A call its caller abandoned (abort flag) is no result of the arm's: it is not recorded. */
+static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep, int ok, double latency_ms,
+                             const volatile int *abort_flag) {
     llmsplit_health *h = &ref->health[dep];
     char reason[200];
     int tripped;
+    if (!ok && llmsplit__flag_set(abort_flag)) return;
     llmsplit__lock(&c->lock);
     tripped = llmsplit_health_record(h, ok, latency_ms, llmsplit__now_ms());
     if (tripped) {
@@ -10369,6 +11261,16 @@ static void llmsplit__health(llmsplit_client *c, llmsplit__cfgref *ref, int dep,
     }
     llmsplit__unlock(&c->lock);
     if (tripped) llmsplit__rollback_emit(c, ref, dep, reason);
+}
+
+/* An arm in the config in use: at index dep when it is still there, else wherever a reload
+   moved it; -1 when it went. */
+static int llmsplit__arm_in(const llmsplit__cfgref *ref, int dep, uint64_t arm) {
+    int i;
+    if (dep >= 0 && dep < ref->cfg->num_deployments && ref->arm[dep] == arm) return dep;
+    for (i = 0; i < ref->cfg->num_deployments; i++)
+        if (ref->arm[i] == arm) return i;
+    return -1;
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *c, const char *request_id, const char *metric,
@@ -10404,11 +11306,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *c, const 
         int64_t at = llmsplit__fb_find(&c->fb, id, UINT32_MAX);
         if (at >= 0) {
             const llmsplit__fb_call *e = &c->fb.ring[c->fb.index[at] - 1];
-            int i;
-            /* the arm, in the config in use: where it was, else wherever a reload moved it */
-            if (e->deployment < ref->cfg->num_deployments && ref->arm[e->deployment] == e->arm) dep = e->deployment;
-            for (i = 0; dep < 0 && i < ref->cfg->num_deployments; i++)
-                if (ref->arm[i] == e->arm) dep = i;
+            dep = llmsplit__arm_in(ref, e->deployment, e->arm);
         }
     }
     if (dep >= 0 && ref->cfg->rollback.feedback_min_count > 0 && strcmp(metric, ref->cfg->rollback.feedback_metric) == 0) {
@@ -10434,16 +11332,418 @@ LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *c, const 
     return LLMSPLIT_OK;
 }
 
-/* Queues the silent copy for a deployment with silent_model (once per logical request). */
+/* --- the judge ------------------------------------------------------------------------------- */
+
+/* The judge's instructions. The first line marks a judge request (a mock provider answers it
+   as a judge); %s is the config's criteria. Nothing in a judge request names a model or a
+   deployment: the answers are A and B, and each pair is judged in both orders. */
+static const char llmsplit__judge_pair_prompt[] =
+    "[llmsplit judge: pairwise]\nYou are an impartial judge. Two AI assistants, A and B, each answered the last "
+    "message of the conversation below. Decide which answer is better by these criteria: %s. Judge the content "
+    "alone: the order of the answers, their length and any names must not sway you. Reply with only a JSON "
+    "object: {\"winner\": \"A\"}, {\"winner\": \"B\"} or {\"winner\": \"tie\"}.";
+static const char llmsplit__judge_score_prompt[] =
+    "[llmsplit judge: score]\nYou are an impartial judge. An AI assistant answered the last message of the "
+    "conversation below. Rate the answer by these criteria: %s, from 1 (useless) to 10 (excellent). Reply with "
+    "only a JSON object: {\"score\": N}, N a whole number from 1 to 10.";
+
+static void llmsplit__buf_str(llmsplit_buf *b, const char *s) { llmsplit_buf_append(b, s, strlen(s)); }
+
+/* The judge's user message: the conversation, then the answers ("[Answer A]" ... or "[Answer]"). */
+static void llmsplit__judge_text(llmsplit_buf *b, const llmsplit__judging *j, int swap) {
+    int i;
+    b->len = 0;
+    llmsplit__buf_str(b, "[Conversation]\n");
+    for (i = 0; i < j->num_messages; i++) {
+        const llmsplit_message *m = &j->messages[i];
+        const char *t = m->content ? m->content : m->content_json ? m->content_json : m->tool_calls_json;
+        llmsplit__buf_str(b, m->role ? m->role : "user");
+        llmsplit__buf_str(b, ": ");
+        if (t) llmsplit_buf_append(b, t, m->content ? llmsplit__content_len(m) : strlen(t));
+        llmsplit__buf_str(b, "\n");
+    }
+    llmsplit__buf_str(b, "[End of conversation]\n");
+    for (i = 0; i < 1 + j->pair; i++) {
+        const char *label = !j->pair ? "" : i == 0 ? " A" : " B";
+        int k = i ^ swap;
+        llmsplit__buf_str(b, "\n[Answer");
+        llmsplit__buf_str(b, label);
+        llmsplit__buf_str(b, "]\n");
+        llmsplit_buf_append(b, j->text[k], j->len[k]);
+        llmsplit__buf_str(b, "\n[End of answer");
+        llmsplit__buf_str(b, label);
+        llmsplit__buf_str(b, "]\n");
+    }
+}
+
+/* The first JSON object in an answer (judges wrap it in prose or a code fence): from each '{' in
+   turn, the span that closes it, outside strings, if it parses. NULL when there is none. */
+static llmsplit_json_doc *llmsplit__first_object(const llmsplit_allocator *a, const char *t, size_t n) {
+    size_t i, k;
+    for (i = 0; i < n; i++) {
+        int depth = 0, in_str = 0;
+        if (t[i] != '{') continue;
+        for (k = i; k < n; k++) {
+            char ch = t[k];
+            if (in_str) {
+                if (ch == '\\') k++;
+                else if (ch == '"') in_str = 0;
+            } else if (ch == '"') {
+                in_str = 1;
+            } else if (ch == '{' || ch == '[') {
+                depth++;
+            } else if ((ch == '}' || ch == ']') && --depth == 0) {
+                llmsplit_json_doc *d = llmsplit__parse(a, t + i, k + 1 - i, NULL);
+                if (d && llmsplit_json_type_of(llmsplit_json_root(d)) == LLMSPLIT_JSON_OBJECT) return d;
+                llmsplit_json_free(d);
+                break;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* The verdict in a judge's answer: for a pair 0 "A", 1 "B", 2 "tie" (any case); for a score the
+   number, 1..10. -1 when the answer holds none: never guessed. */
+static double llmsplit__verdict(const llmsplit_allocator *a, const char *t, size_t n, int pair) {
+    static const char *const names[] = {"a", "b", "tie"};
+    llmsplit_json_doc *d = llmsplit__first_object(a, t, n);
+    const llmsplit_json_val *v = d ? llmsplit_json_get(llmsplit_json_root(d), pair ? "winner" : "score") : NULL;
+    double got = -1;
+    size_t len;
+    const char *w = llmsplit_json_str(v, &len);
+    int i;
+    if (pair && w)
+        for (i = 0; i < 3; i++)
+            if (len == strlen(names[i]) && strncasecmp(w, names[i], len) == 0) got = i;
+    if (!pair && llmsplit_json_type_of(v) == LLMSPLIT_JSON_NUMBER && llmsplit_json_double(v) >= 1.0 &&
+        llmsplit_json_double(v) <= 10.0)
+        got = llmsplit_json_double(v);
+    llmsplit_json_free(d);
+    return got;
+}
+
+static int64_t llmsplit__chars(const char *s, size_t n) {
+    int64_t k = 0;
+    size_t i;
+    for (i = 0; i < n; i++) k += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return k;
+}
+
+/* Asks the judge (the config's judge.model, a deployment of its group or a model string) about
+   a pair, in both orders, or about one answer; writes a "judge" call record per call, then the
+   judgement or score record. A pair stops at the first call without a verdict: one order alone
+   cannot be trusted. A score feeds the scored arm's health window. Runs on a pool worker. */
+static void llmsplit__judge(llmsplit_client *c, const llmsplit__judging *j, const volatile int *abort_flag) {
+    static const char *const labels[] = {"A", "B", "tie"};
+    llmsplit__cfgref *ref = llmsplit__acquire(c);
+    const llmsplit_judge_settings *js = &ref->cfg->judge;
+    const llmsplit_group *g = js->model ? llmsplit_config_group(ref->cfg, js->model) : NULL;
+    const llmsplit_deployment *dep = NULL;
+    llmsplit_chat_request rq;
+    llmsplit_message msgs[2];
+    llmsplit_route route;
+    llmsplit_buf sys, user;
+    llmsplit_record r;
+    char *params = NULL, judge_model[256], reason[200];
+    int order, sticky, got[2] = {-1, -1}, ok = 1, tripped = 0, d = -1;
+    double score = -1;
+    if (!js->model || (g && (d = llmsplit__pick_in(c, ref, g, NULL, &sticky, NULL)) < 0)) { /* reloaded away */
+        llmsplit__release(c, ref);
+        return;
+    }
+    dep = d >= 0 ? &ref->cfg->deployments[d] : NULL;
+    memset(&rq, 0, sizeof rq);
+    rq.model = dep ? dep->model : js->model;
+    if (dep) {
+        rq.api_key = dep->api_key;
+        rq.api_base = dep->api_base;
+        rq.api_version = dep->api_version;
+    }
+    if (llmsplit_route_model(rq.model, rq.api_base, rq.api_version, &route, NULL) != LLMSPLIT_OK) {
+        route.provider = LLMSPLIT_PROVIDER__COUNT;
+        llmsplit__copy(route.model, sizeof route.model, rq.model);
+    }
+    llmsplit__copy(judge_model, sizeof judge_model, route.model);
+    /* deterministic, and JSON where the API can promise it (Hugging Face's TGI wants its own form) */
+    params = llmsplit__merge_params(&c->allocator, NULL, dep ? dep->extra_params : NULL,
+                                    route.provider == LLMSPLIT_PROVIDER_HUGGINGFACE
+                                        ? "{\"temperature\":0}"
+                                        : "{\"temperature\":0,\"response_format\":{\"type\":\"json_object\"}}");
+    rq.params_json = params;
+    rq.timeout_ms = (int)llmsplit__clamp_to_int(
+        (js->timeout_s > 0 ? js->timeout_s : dep && dep->timeout_s > 0 ? dep->timeout_s : ref->cfg->timeout_s) * 1000, 0,
+        INT_MAX);
+    rq.abort_flag = abort_flag;
+    rq.messages = msgs;
+    rq.num_messages = 2;
+    llmsplit_buf_init(&sys, &c->allocator);
+    llmsplit_buf_init(&user, &c->allocator);
+    if (llmsplit_buf_reserve(&sys, strlen(js->criteria) + sizeof llmsplit__judge_pair_prompt) == LLMSPLIT_OK)
+        sys.len = (size_t)snprintf(sys.data, sys.cap, j->pair ? llmsplit__judge_pair_prompt : llmsplit__judge_score_prompt,
+                                   js->criteria);
+    memset(msgs, 0, sizeof msgs);
+    msgs[0].role = "system";
+    msgs[0].content = sys.data ? sys.data : "";
+    msgs[1].role = "user";
+    for (order = 0; ok && order < 1 + j->pair; order++) {
+        llmsplit_chat_response resp;
+        llmsplit_error err;
+        llmsplit_status e;
+        llmsplit__judge_text(&user, j, order);
+        msgs[1].content = user.data ? user.data : "";
+        msgs[1].content_len = user.len;
+        e = sys.failed || user.failed ? LLMSPLIT_ERR_NOMEM : llmsplit__chat_call(c->mirror_http, &rq, NULL, NULL, &resp, &err);
+        if (e == LLMSPLIT_ERR_NOMEM && (sys.failed || user.failed)) {
+            memset(&resp, 0, sizeof resp);
+            resp.prompt_tokens = resp.completion_tokens = -1;
+            llmsplit__set_error(&err, e, "out of memory for the judge's request");
+        }
+        if (e != LLMSPLIT_OK && llmsplit_pool_aborting(abort_flag)) { /* shutdown: abandoned, not failed */
+            llmsplit_chat_response_free(&resp);
+            ok = -1;
+            break;
+        }
+        if (e == LLMSPLIT_OK) {
+            score = llmsplit__verdict(&c->allocator, resp.text.data ? resp.text.data : "", resp.text.len, j->pair);
+            got[order] = (int)score;
+            if (score < 0) {
+                e = LLMSPLIT_ERR_RESPONSE;
+                llmsplit__set_error(&err, e, j->pair ? "no verdict in the judge's answer (expected {\"winner\": \"A\", \"B\" or \"tie\"})"
+                                                     : "no score in the judge's answer (expected {\"score\": 1..10})");
+            }
+        }
+        memset(&r, 0, sizeof r);
+        llmsplit__new_id(c, r.request_id);
+        llmsplit__copy(r.pair_id, sizeof r.pair_id, j->id);
+        r.role = "judge";
+        r.group = g ? g->name : js->model;
+        r.model = rq.model;
+        r.deployment = dep ? dep->index : -1;
+        llmsplit__record_outcome(c, &r, &resp, e, &err, resp.http_status == 200 ? llmsplit__cost(dep, &resp) : -1);
+        if (c->keep_responses && resp.http_status == 200) {
+            r.response = resp.text.data ? resp.text.data : "";
+            r.response_len = resp.text.len;
+        }
+        if (resp.model[0]) llmsplit__copy(judge_model, sizeof judge_model, resp.model);
+        llmsplit__emit(c, &r);
+        llmsplit_chat_response_free(&resp);
+        ok = e == LLMSPLIT_OK;
+    }
+    memset(&r, 0, sizeof r);
+    r.judge_model = judge_model;
+    if (ok > 0 && j->pair) {
+        /* got[0]: primary shown as A; got[1]: silent shown as A. A side wins only in both orders. */
+        int s0 = got[0] == 2 ? 2 : got[0], s1 = got[1] == 2 ? 2 : 1 - got[1];
+        r.event = "judgement";
+        llmsplit__copy(r.pair_id, sizeof r.pair_id, j->id);
+        r.consistent = s0 == s1;
+        r.winner = !r.consistent || s0 == 2 ? "tie" : s0 == 0 ? "primary" : "silent";
+        r.verdicts[0] = labels[got[0]];
+        r.verdicts[1] = labels[got[1]];
+        r.primary_model = j->model[0];
+        r.silent_model = j->model[1];
+        r.primary_chars = llmsplit__chars(j->text[0], j->len[0]);
+        r.silent_chars = llmsplit__chars(j->text[1], j->len[1]);
+    } else if (ok > 0) {
+        int at;
+        r.event = "score";
+        llmsplit__copy(r.request_id, sizeof r.request_id, j->id);
+        r.metric = "judge_score";
+        r.value = score;
+        r.group = j->group;
+        r.deployment = j->deployment;
+        r.model = j->model[0];
+        llmsplit__lock(&c->lock);
+        at = llmsplit__arm_in(ref, j->deployment, j->arm);
+        if (at >= 0 && (tripped = llmsplit_health_score(&ref->health[at], score, llmsplit__now_ms())) != 0) {
+            llmsplit_health *h = &ref->health[at];
+            c->stats.rollbacks++;
+            snprintf(reason, sizeof reason, "judge score mean %.3g < %.3g over %d scores", h->last_score_mean,
+                     h->settings.min_score, h->settings.window);
+            d = at;
+        }
+        llmsplit__unlock(&c->lock);
+    }
+    llmsplit__lock(&c->lock);
+    if (ok > 0) c->stats.judged++;
+    else if (ok == 0) c->stats.judge_failed++;
+    llmsplit__unlock(&c->lock);
+    if (ok > 0) llmsplit__emit(c, &r);
+    if (tripped) llmsplit__rollback_emit(c, ref, d, reason);
+    llmsplit_buf_free(&sys);
+    llmsplit_buf_free(&user);
+    llmsplit__free(&c->allocator, params);
+    llmsplit__release(c, ref);
+}
+
+/* See the prototype above llmsplit__mirror. The text is held under the client's lock, within
+   LLMSPLIT_JUDGE_MAX_PENDING_BYTES; the second side takes it out. */
+static int llmsplit__pair_in(llmsplit_client *c, llmsplit__pair *p, int ok, const char *text, size_t len,
+                             const char *model, char **held, size_t *held_len) {
+    int first;
+    *held = NULL;
+    llmsplit__lock(&c->lock);
+    first = !p->in;
+    if (first) {
+        size_t ml = strlen(model ? model : "");
+        p->in = 1;
+        p->dead = !ok;
+        if (ok && (c->pairs_held + len > LLMSPLIT_JUDGE_MAX_PENDING_BYTES ||
+                   !(p->held = (char *)llmsplit__alloc(&c->allocator, len + ml + 2)))) {
+            p->dead = 1;
+            c->stats.judge_dropped_held++;
+        } else if (ok) {
+            memcpy(p->held, text ? text : "", len);
+            p->held[len] = 0;
+            memcpy(p->held + len + 1, model ? model : "", ml + 1);
+            p->len = len;
+            c->pairs_held += len;
+        }
+    } else {
+        c->pairs_pending--;
+        c->pairs_held -= p->len;
+        if (ok && !p->dead) {
+            *held = p->held;
+            *held_len = p->len;
+            p->held = NULL;
+        }
+    }
+    llmsplit__unlock(&c->lock);
+    if (!first) {
+        llmsplit__free(&c->allocator, p->held);
+        llmsplit__free(&c->allocator, p);
+    }
+    return *held != NULL;
+}
+
+/* A judge task on the pool: a judging with its own copy of everything. */
+typedef struct llmsplit__judge_task {
+    llmsplit_client *client;
+    llmsplit__judging j;
+    char id[40];
+} llmsplit__judge_task;
+
+static void llmsplit__judge_run(void *arg, const volatile int *abort_flag) {
+    llmsplit__judge_task *t = (llmsplit__judge_task *)arg;
+    llmsplit_client *c = t->client;
+    llmsplit__judge(c, &t->j, abort_flag);
+    llmsplit__free(&c->allocator, t);
+}
+
+static void llmsplit__judge_drop(void *arg) {
+    llmsplit__judge_task *t = (llmsplit__judge_task *)arg;
+    llmsplit__free(&t->client->allocator, t);
+}
+
+/* Queues a judging (copied) for the pool; a full queue drops it, counted. */
+static void llmsplit__judge_submit(llmsplit_client *c, const llmsplit__judging *j) {
+    const char *strs[5];
+    size_t lens[5] = {0, 0, (size_t)-1, (size_t)-1, (size_t)-1};
+    llmsplit_message *msgs;
+    llmsplit__judge_task *t;
+    strs[0] = j->text[0];
+    strs[1] = j->text[1];
+    strs[2] = j->model[0];
+    strs[3] = j->model[1];
+    strs[4] = j->group;
+    lens[0] = j->len[0];
+    lens[1] = j->len[1];
+    t = (llmsplit__judge_task *)llmsplit__task_new(c, sizeof *t, j->messages, j->num_messages, &msgs, strs, lens, 5);
+    if (t) {
+        t->client = c;
+        t->j = *j;
+        t->j.messages = msgs;
+        t->j.text[0] = strs[0];
+        t->j.text[1] = strs[1];
+        t->j.model[0] = strs[2];
+        t->j.model[1] = strs[3];
+        t->j.group = strs[4];
+        llmsplit__copy(t->id, sizeof t->id, j->id);
+        t->j.id = t->id;
+    }
+    if (!t || !llmsplit__pool_submit(c->pool, llmsplit__judge_run, llmsplit__judge_drop, t)) {
+        llmsplit__free(&c->allocator, t);
+        llmsplit__lock(&c->lock);
+        c->stats.judge_dropped++;
+        llmsplit__unlock(&c->lock);
+    }
+}
+
+/* The judge's part of a primary call, after its record: its answer joins its mirrored pair (and
+   when the silent answer is already in, the pair is queued for judging), and the share
+   judge.arms of the calls an arm answered is queued for a score. Only queues: never waits. */
+static void llmsplit__judge_primary(llmsplit_client *c, const llmsplit__cfgref *ref, const llmsplit_request *req,
+                                  const llmsplit_result *res, const llmsplit_record *r, llmsplit__pair *pair) {
+    const llmsplit_buf *t = &res->response.text;
+    llmsplit__judging j;
+    char *held = NULL;
+    memset(&j, 0, sizeof j);
+    j.messages = req->messages;
+    j.num_messages = req->num_messages;
+    j.text[0] = t->data ? t->data : "";
+    j.len[0] = t->len;
+    j.model[0] = r->model;
+    if (pair && llmsplit__pair_in(c, pair, r->ok, t->data, t->len, r->model, &held, &j.len[1])) {
+        j.pair = 1;
+        j.text[1] = held;
+        j.model[1] = held + j.len[1] + 1;
+        j.id = res->pair_id;
+        llmsplit__judge_submit(c, &j);
+        llmsplit__free(&c->allocator, held);
+        j.text[1] = j.model[1] = NULL;
+        j.len[1] = 0;
+    }
+    /* deployment >= 0: picked from a group (a direct model string is no arm) */
+    if (r->ok && r->deployment >= 0 && ref->cfg->judge.model && llmsplit__sample(ref->cfg->judge.arms, NULL, 0, &c->rng, 0)) {
+        j.pair = 0;
+        j.id = res->request_id;
+        j.group = res->group;
+        j.deployment = res->deployment;
+        j.arm = ref->arm[res->deployment];
+        llmsplit__judge_submit(c, &j);
+    }
+}
+
+/* The silent side of a judged pair; when its answer came second, the pair is judged right
+   here, on this worker. */
+static void llmsplit__judge_silent(llmsplit__mirror *m, int ok, const char *text, size_t len, const char *model,
+                                   const volatile int *abort_flag) {
+    llmsplit_client *c = m->client;
+    llmsplit__judging j;
+    char *held;
+    memset(&j, 0, sizeof j);
+    if (!llmsplit__pair_in(c, m->pair, ok, text, len, model, &held, &j.len[0])) return;
+    j.messages = m->messages;
+    j.num_messages = m->num_messages;
+    j.pair = 1;
+    j.text[0] = held;
+    j.model[0] = held + j.len[0] + 1;
+    j.text[1] = text ? text : "";
+    j.len[1] = len;
+    j.model[1] = model;
+    j.id = m->pair_id;
+    llmsplit__judge(c, &j, abort_flag);
+    llmsplit__free(&c->allocator, held);
+}
+
+static const llmsplit__judge_hooks *llmsplit__judge_on(void) {
+    static const llmsplit__judge_hooks on = {llmsplit__judge_primary, llmsplit__judge_silent};
+    return &on;
+}
+
+/* Queues the silent copy for a deployment with silent_model (once per logical request). When
+   the judge is to compare the pair, *pair gets the pair the primary's answer goes to. */
 static int llmsplit__mirror_enqueue(llmsplit_client *c, llmsplit__cfgref *ref, const llmsplit_deployment *dep,
-                                    const llmsplit_request *req, const char *pair_id) {
+                                    const llmsplit_request *req, const char *pair_id, llmsplit__pair **pair) {
     const llmsplit_group *sg = llmsplit_config_group(ref->cfg, dep->silent_model);
     const llmsplit_deployment *sdep = NULL;
     const char *key = req->user && req->user[0] ? req->user : NULL;
     llmsplit__mirror *m;
     char *params;
     int sticky = 0, ok;
-    if (!llmsplit_pick_sample(ref->cfg->mirror_sample_rate, key, key ? strlen(key) : 0, &c->rng)) return 0;
+    size_t kl = key ? strlen(key) : 0;
+    if (!llmsplit_pick_sample(ref->cfg->mirror_sample_rate, key, kl, &c->rng)) return 0;
     if (sg) {
         int d = llmsplit__pick_in(c, ref, sg, key, &sticky, NULL);
         if (d < 0) return 0;
@@ -10464,12 +11764,29 @@ static int llmsplit__mirror_enqueue(llmsplit_client *c, llmsplit__cfgref *ref, c
     }
     m->sticky = sticky;
     llmsplit__copy(m->pair_id, sizeof m->pair_id, pair_id);
+    if (c->judge && ref->cfg->judge.model && llmsplit__sample(ref->cfg->judge.pairs, key, kl, &c->rng, LLMSPLIT__PICK_SEED_JUDGE) &&
+        (m->pair = (llmsplit__pair *)llmsplit__alloc(&c->allocator, sizeof *m->pair)) != NULL) {
+        memset(m->pair, 0, sizeof *m->pair);
+        llmsplit__lock(&c->lock);
+        if (c->pairs_pending < LLMSPLIT_JUDGE_MAX_PENDING) {
+            c->pairs_pending++;
+        } else {
+            c->stats.judge_dropped_held++;
+            llmsplit__free(&c->allocator, m->pair);
+            m->pair = NULL;
+        }
+        llmsplit__unlock(&c->lock);
+    }
+    *pair = m->pair; /* read before the submit: once queued, the task may run and free m */
     ok = llmsplit__pool_submit(c->pool, llmsplit__mirror_run, llmsplit__mirror_drop, m);
     if (!ok) {
-        llmsplit__mirror_free(m);
         llmsplit__lock(&c->lock);
         c->stats.mirror_dropped_queue_full++;
+        c->pairs_pending -= *pair != NULL;
         llmsplit__unlock(&c->lock);
+        llmsplit__free(&c->allocator, *pair);
+        *pair = NULL;
+        llmsplit__mirror_free(m);
     }
     return ok;
 }
@@ -10494,7 +11811,9 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
     rq.params_json = params;
     rq.stream = req->stream;
     rq.on_delta = req->on_delta;
+    rq.on_event = req->on_event;
     rq.user_data = req->user_data;
+    rq.abort_flag = req->abort_flag;
     if (dep) {
         rq.api_key = dep->api_key;
         rq.api_base = dep->api_base;
@@ -10518,7 +11837,8 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit_route chosen_route;
     llmsplit_error local;
     llmsplit_status e;
-    int d, i, sticky = 0;
+    llmsplit__pair *pair = NULL;
+    int d, i, sticky = 0, closed = 0;
     int64_t split_epoch = 0;
     if (!err) err = &local;
     memset(err, 0, sizeof *err);
@@ -10538,7 +11858,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
 #ifdef LLMSPLIT_NO_THREADS
     if (c->config_file && llmsplit__now_ms() >= c->next_file_check_ms) {
         c->next_file_check_ms = llmsplit__now_ms() + c->poll_ms;
-        llmsplit__check_file(c);
+        llmsplit__check_file(c, 0, NULL);
     }
 #endif
     ref = llmsplit__acquire(c);
@@ -10546,6 +11866,13 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit__copy(res->pair_id, sizeof res->pair_id, res->request_id);
     llmsplit__copy(res->group, sizeof res->group, req->group);
     g = llmsplit_config_group(ref->cfg, req->group);
+    if (!g && req->group_required) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "'%.*s' is not a model group of the config",
+                            llmsplit__fit(req->group, 100), req->group);
+        res->unknown_group = 1;
+        llmsplit__release(c, ref);
+        return err->code;
+    }
     if (!g) {
         /* a model string: one call, no split, no mirror */
         llmsplit__copy(res->model, sizeof res->model, req->group);
@@ -10565,23 +11892,26 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
         llmsplit__copy(res->model, sizeof res->model, dep->model);
         /* the silent copy is queued once, after the pick and before the call: it never waits
            for the primary and is never repeated by retries or fallbacks */
-        if (dep->silent_model) res->mirrored = llmsplit__mirror_enqueue(c, ref, dep, req, res->pair_id);
+        if (dep->silent_model) res->mirrored = llmsplit__mirror_enqueue(c, ref, dep, req, res->pair_id, &pair);
         e = llmsplit__call(c, ref, dep, dep->model, req, &res->response, err);
-        llmsplit__health(c, ref, d, e == LLMSPLIT_OK, res->response.latency_ms);
-        for (i = 0; e != LLMSPLIT_OK && e != LLMSPLIT_ERR_USAGE && i < g->num_fallbacks; i++) {
+        llmsplit__health(c, ref, d, e == LLMSPLIT_OK, res->response.latency_ms, req->abort_flag);
+        /* no fallback once the caller has part of an answer (a caller that has gone stops the
+           fallback's call at once through the same flag) */
+        for (i = 0; e != LLMSPLIT_OK && e != LLMSPLIT_ERR_USAGE && !res->response.delivered && i < g->num_fallbacks; i++) {
             const llmsplit_group *fg = llmsplit_config_group(ref->cfg, g->fallbacks[i]);
             int fs, fd = fg ? llmsplit__pick_in(c, ref, fg, req->user, &fs, NULL) : -1;
             if (fd < 0) continue;
             dep = &ref->cfg->deployments[fd];
             llmsplit_chat_response_free(&res->response);
-            e = llmsplit__call(c, ref, dep, dep->model, req, &res->response, err);
-            llmsplit__health(c, ref, fd, e == LLMSPLIT_OK, res->response.latency_ms);
-            res->fallback = 1;
+            res->fallback = 1; /* before the call: a streaming callback sees who answers */
             res->deployment = fd;
             llmsplit__copy(res->model, sizeof res->model, dep->model);
             llmsplit__copy(res->group, sizeof res->group, fg->name);
+            e = llmsplit__call(c, ref, dep, dep->model, req, &res->response, err);
+            llmsplit__health(c, ref, fd, e == LLMSPLIT_OK, res->response.latency_ms, req->abort_flag);
         }
     }
+    res->client_closed = closed = e != LLMSPLIT_OK && llmsplit__flag_set(req->abort_flag);
     res->cost_usd = e == LLMSPLIT_OK ? llmsplit__cost(dep, &res->response) : -1;
     memset(&r, 0, sizeof r);
     llmsplit__copy(r.request_id, sizeof r.request_id, res->request_id);
@@ -10598,13 +11928,15 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     else if (res->fallback)
         r.fallback_from = res->chosen_model;
     llmsplit__record_outcome(c, &r, &res->response, e, err, res->cost_usd);
+    r.client_closed = closed;
     llmsplit__emit(c, &r);
     llmsplit__lock(&c->lock);
     if (g && res->deployment >= 0) llmsplit__fb_add(&c->fb, &c->allocator, res->request_id, res->deployment, ref->arm[res->deployment]);
     c->stats.requests++;
-    if (e != LLMSPLIT_OK) c->stats.errors++;
+    if (e != LLMSPLIT_OK && !closed) c->stats.errors++;
     if (res->fallback) c->stats.fallbacks++;
     llmsplit__unlock(&c->lock);
+    if (c->judge) c->judge->primary(c, ref, req, res, &r, pair);
     llmsplit__release(c, ref);
     return e;
 }
@@ -10688,7 +12020,7 @@ static llmsplit__onecall *llmsplit__onecall_get(const char *config, size_t len, 
             llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
             return NULL;
         }
-        if (!(e->client = llmsplit__client_create(&d, err))) {
+        if (!(e->client = llmsplit__client_create(&d, NULL, err))) {
             llmsplit__free(NULL, e);
             return NULL;
         }
@@ -10754,7 +12086,7 @@ LLMSPLIT_API llmsplit_status llmsplit_completion_with_split_tests(const char *co
         memset(&d, 0, sizeof d);
         d.config_json = config;
         d.config_len = len;
-        if (!(c = llmsplit__client_create(&d, err))) {
+        if (!(c = llmsplit__client_create(&d, NULL, err))) {
             llmsplit_json_writer_free(&w);
             return err->code;
         }

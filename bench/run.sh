@@ -62,4 +62,8 @@ echo "   ratio = llmsplit / libcurl, lower is better)"
 "$build/tls_bench" "$build/llmsplit" tests/certs || exit 1
 rm -f "$out"
 echo
+echo "== the gateway: what 'llmsplit serve' adds per request, against nginx's own proxy_pass to the same"
+echo "   upstream (the loopback hop's floor), same run (bench/gateway_bench.sh)"
+sh bench/gateway_bench.sh "$build" || exit 1
+echo
 echo "results: $BENCH_RESULTS"

@@ -53,4 +53,4 @@ for id in $(sed -n 's/.*"event":"call","request_id":"\([0-9a-f]*\)".*/\1/p' "$ca
   "$tool" feedback --log "$calls" "$id" thumbs_up 0.5
 done
 "$tool" report --json "$calls" > "$tmp/report" 2>&1; rc=$?
-check cli_feedback_report_shows_the_mean_per_arm sh -c '[ $1 = 0 ] && grep -q "\"feedback.thumbs_up\":{\"n\":4,\"mean\":0.5}" "$2"' - $rc "$tmp/report"
+check cli_feedback_report_shows_the_mean_per_arm sh -c '[ $1 = 0 ] && grep -q "\"feedback.thumbs_up\":{\"n\":4,\"mean\":0.5,\"ci95\":\[0.5,0.5\]}" "$2"' - $rc "$tmp/report"

@@ -99,8 +99,16 @@ def gen(seed, path, srm=False):
             rec["split_epoch"] = epoch
         before = rng.random() < 0.3
         if ok and rng.random() < 0.6:
-            event({"event": "score", "request_id": "r%d" % rid,
-                   "score": min(10.0, max(1.0, round(rng.gauss(score, 1.5), 1)))}, before)
+            x = min(10.0, max(1.0, round(rng.gauss(score, 1.5), 1)))
+            # the library's form, and a few in the form other writers use ("score")
+            event({"event": "score", "request_id": "r%d" % rid, "score": x} if rng.random() < 0.1 else
+                  {"event": "score", "request_id": "r%d" % rid, "metric": "judge_score", "value": x,
+                   "judge_model": "judge", "group": group, "deployment": dep, "model": model}, before)
+            out.append(json.dumps({"ts": ts(), "event": "call", "request_id": "j%d" % rid, "pair_id": "r%d" % rid,
+                                   "role": "judge", "is_silent_experiment": False, "group": "referee",
+                                   "model": "judge" if rng.random() < 0.8 else "judge-2", "deployment": 5,
+                                   "status": "ok" if rng.random() < 0.95 else "error", "latency_ms": 100.0,
+                                   "cost_usd": round(rng.uniform(0, 0.001), 8)}))
         if rng.random() < 0.4:
             event({"event": "feedback", "request_id": "r%d" % rid, "metric": "thumbs_up",
                    "value": 1 if rng.random() < thumbs else 0}, before)
@@ -115,8 +123,12 @@ def gen(seed, path, srm=False):
                                    "latency_ms": round(latency * 0.8, 1), "cost_usd": 0.004}))
             if rng.random() < 0.8:
                 u = rng.random()
-                event({"event": "judgement", "pair_id": pair,
-                       "winner": "silent" if u < 0.5 else "tie" if u < 0.7 else "primary"}, rng.random() < 0.2)
+                j = {"event": "judgement", "pair_id": pair, "winner": "silent" if u < 0.5 else "tie" if u < 0.7 else "primary",
+                     "consistent": rng.random() < 0.8, "primary_chars": rng.randint(0, 900),
+                     "silent_chars": rng.randint(0, 1200)}
+                if rng.random() < 0.05:
+                    del j["silent_chars"]  # a writer that gave no lengths
+                event(j, rng.random() < 0.2)
         flush()
     out.extend(text for _, text in later)
     out.append(json.dumps({"event": "feedback", "request_id": "nobody", "metric": "thumbs_up", "value": 1}))
@@ -200,6 +212,7 @@ def oracle(lines):
     mom = {}            # (arm, metric) -> Mom
     best = {}           # (armA, armB, metric) -> max log Lambda
     order = {}          # group -> arms in first-seen order
+    judge_calls = {}    # judge model -> calls, errors, cost
 
     def observe(arm, metric, x):
         m = mom.setdefault((arm, metric), Mom())
@@ -215,9 +228,17 @@ def oracle(lines):
             key = (min(arm, other), max(arm, other), metric)
             best[key] = max(best.get(key, 0.0), ll)
 
-    def judge(pid, winner):
+    def judge(pid, rec):
         a, s = pair_of[pid]
-        judged.setdefault((a, s), [0, 0, 0])[{"silent": 0, "tie": 1, "primary": 2}[winner]] += 1
+        j = judged.setdefault((a, s), [0, 0, 0, 0, 0, 0.0, 0.0])  # w t l, inconsistent, sized, win/lose chars
+        w = {"silent": 0, "tie": 1, "primary": 2}[rec["winner"]]
+        j[w] += 1
+        j[3] += not rec.get("consistent", True)
+        if w != 1 and "primary_chars" in rec and "silent_chars" in rec:
+            chars = {"primary": rec["primary_chars"], "silent": rec["silent_chars"]}
+            j[4] += 1
+            j[5] += chars[rec["winner"]]
+            j[6] += chars["primary" if rec["winner"] == "silent" else "silent"]
 
     for line in lines:
         rec = json.loads(line)
@@ -226,7 +247,7 @@ def oracle(lines):
             split_w[(rec["group"], rec["epoch"])] = rec["weights"]
         elif ev in ("score", "feedback"):
             metric = "judge_score" if ev == "score" else "feedback." + rec["metric"]
-            x = rec["score"] if ev == "score" else rec["value"]
+            x = rec["value"] if "value" in rec else rec["score"]
             r = rec["request_id"]
             if r in calls:
                 observe(calls[r], metric, x)
@@ -234,9 +255,14 @@ def oracle(lines):
                 waiting.setdefault(r, []).append((metric, x))
         elif ev == "judgement":
             if len(pair_of.get(rec["pair_id"], [])) == 2 and pair_of[rec["pair_id"]][0] is not None:
-                judge(rec["pair_id"], rec["winner"])
+                judge(rec["pair_id"], rec)
             else:
-                jwait.setdefault(rec["pair_id"], []).append(rec["winner"])
+                jwait.setdefault(rec["pair_id"], []).append(rec)
+        elif ev == "call" and rec["role"] == "judge":
+            jc = judge_calls.setdefault(rec["model"], {"calls": 0, "errors": 0, "cost_usd": 0.0})
+            jc["calls"] += 1
+            jc["errors"] += rec["status"] != "ok"
+            jc["cost_usd"] += rec["cost_usd"]
         elif ev == "call" and rec["role"] == "silent":
             p = pair_of.setdefault(rec["pair_id"], [None])
             p.append(rec["model"])
@@ -303,7 +329,10 @@ def oracle(lines):
                  "latency_ms": {q: pct(a["lat"], int(q[1:])) for q in ("p50", "p95", "p99")}, "metrics": {}}
             for (aa, metric), m in mom.items():
                 if aa == arm and metric not in ("error_rate", "latency_ms"):
-                    o["metrics"][metric] = {"n": m.n, "mean": m.mean}
+                    xs = raw_values(lines, calls, metric, arm)
+                    ci = list(stats.t.interval(0.95, len(xs) - 1, loc=stats.tmean(xs), scale=stats.sem(xs))) \
+                        if len(xs) >= 2 else [None, None]
+                    o["metrics"][metric] = {"n": m.n, "mean": m.mean, "ci95": ci}
             out["arms"][arm[1]] = o
         # comparisons
         metrics = sorted({m for (aa, m) in mom if aa[0] == g and m not in ("error_rate", "latency_ms")})
@@ -337,14 +366,17 @@ def oracle(lines):
             ps = holm([out["arms"][a[1]]["vs_control"][metric]["p_value"] for a in chals])
             for a, p in zip(chals, ps):
                 out["arms"][a[1]]["vs_control"][metric]["p_holm"] = p
-        for (arm, silent), (w, t, l) in judged.items():
+        for (arm, silent), (w, t, l, inc, sized, wc, lc) in judged.items():
             if arm[0] != g:
                 continue
             v, lo, hi = wilson(w, w + l)
             out["pairs"]["%s -> %s" % (arm[1], silent)] = {
                 "wins": w, "ties": t, "losses": l, "win_share": {"value": v, "ci95": [lo, hi]},
-                "p_value": stats.binomtest(w, w + l, 0.5).pvalue}
+                "p_value": stats.binomtest(w, w + l, 0.5).pvalue, "inconsistent": inc,
+                "inconsistency_rate": inc / (w + t + l), "winner_chars_mean": wc / sized if sized else None,
+                "loser_chars_mean": lc / sized if sized else None}
         res[g] = out
+    res[None] = judge_calls
     return res
 
 
@@ -360,7 +392,8 @@ def raw_values(lines, calls, metric, arm):
             if ev == "call" and rec["role"] == "primary":
                 _raw.setdefault(("cost_usd", calls[rec["request_id"]]), []).append(rec["cost_usd"])
             elif ev == "score" and rec["request_id"] in calls:
-                _raw.setdefault(("judge_score", calls[rec["request_id"]]), []).append(rec["score"])
+                _raw.setdefault(("judge_score", calls[rec["request_id"]]), []).append(
+                    rec["value"] if "value" in rec else rec["score"])
             elif ev == "feedback" and rec["request_id"] in calls:
                 _raw.setdefault(("feedback." + rec["metric"], calls[rec["request_id"]]), []).append(rec["value"])
     return _raw.get((metric, arm), [])
@@ -398,8 +431,14 @@ class Checker:
 def check(log, report_path):
     lines = [l for l in open(log) if l.strip()]
     want = oracle(lines)
-    got = json.load(open(report_path))["groups"]
+    report = json.load(open(report_path))
+    got = report["groups"]
     c = Checker()
+    for model, wj in want.pop(None).items():
+        gj = report["judge_calls"][model]
+        c.num("judge_calls", model + " calls", wj["calls"], gj["calls"])
+        c.num("judge_calls", model + " errors", wj["errors"], gj["errors"])
+        c.num("judge_calls", model + " cost", wj["cost_usd"], gj["cost_usd"])
     for g, wg in want.items():
         gg = got[g]
         if gg["control"] != wg["control"]:
@@ -424,6 +463,8 @@ def check(log, report_path):
             for m, wm in wa["metrics"].items():
                 c.num("means", w + " " + m + " n", wm["n"], ga["metrics"][m]["n"])
                 c.num("means", w + " " + m, wm["mean"], ga["metrics"][m]["mean"])
+                for i in (0, 1):
+                    c.num("t_interval", w + " " + m, wm["ci95"][i], ga["metrics"][m]["ci95"][i])
             if "vs_control" not in wa:
                 if "vs_control" in ga:
                     print("FAIL report_stats_control_has_no_vs_control: %s" % w)
@@ -448,6 +489,9 @@ def check(log, report_path):
             for i in (0, 1):
                 c.num("pairs_wilson", key, wp["win_share"]["ci95"][i], gp["win_share"]["ci95"][i])
             c.num("binomtest", key, wp["p_value"], gp["p_value"])
+            c.num("counts", key + " inconsistent", wp["inconsistent"], gp["inconsistent"])
+            for k in ("inconsistency_rate", "winner_chars_mean", "loser_chars_mean"):
+                c.num("judgements", key + " " + k, wp[k], gp[k])
     return c.report()
 
 

@@ -681,6 +681,94 @@ static void client_config_url_must_be_https_unless_loopback(void) {
     CHECK_CONTAINS(last_warning, "config_url is plain http to 0.0.0.0 (allow_insecure_config_url)");
 }
 
+/* A control plane that wants a key: config_api_key and config_headers go with every poll, and
+   the key shows up in no message, warning or record. */
+static char poll_log[4096];
+static void collect_log(llmsplit_log_level level, const char *message, void *ud) {
+    size_t n = strlen(poll_log);
+    (void)level;
+    (void)ud;
+    snprintf(poll_log + n, sizeof poll_log - n, "%s\n", message);
+}
+
+static void client_config_url_sends_the_api_key_and_headers_to_its_host(void) {
+    static char ok[600];
+    static const char cfg[] = "{\"split\":{\"ollama/llama3\":1}}";
+    llmsplit_http_header extra[1];
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    server srv;
+    char url[64];
+    int i;
+    snprintf(ok, sizeof ok, "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nContent-Length: %u\r\n\r\n%s", (unsigned)strlen(cfg), cfg);
+    memset(&srv, 0, sizeof srv);
+    srv.seq[0] = ok;
+    srv.seq[1] = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n";
+    srv.read_request = 1;
+    srv.keepalive = 1;
+    server_start(&srv);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/config", srv.port);
+    extra[0].name = "X-Team";
+    extra[0].value = "blue";
+    memset(&d, 0, sizeof d);
+    d.config_url = url;
+    d.config_api_key = "cfg-key-123";
+    d.config_headers = extra;
+    d.num_config_headers = 1;
+    d.config_poll_ms = 20;
+    d.http.proxy = "";
+    d.logger.func = collect_log;
+    poll_log[0] = 0;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    for (i = 0; c && i < 300 && (LOAD(srv.requests) < 3 || !strstr(poll_log, "401")); i++) sleep_ms(10);
+    llmsplit_client_destroy(c);
+    server_stop(&srv);
+    /* the last request is a poll after the first answer: key, header and the ETag */
+    CHECK_CONTAINS(srv.last_request, "\r\nAuthorization: Bearer cfg-key-123\r\n");
+    CHECK_CONTAINS(srv.last_request, "\r\nX-Team: blue\r\n");
+    CHECK_CONTAINS(srv.last_request, "\r\nIf-None-Match: \"v1\"\r\n");
+    CHECK_CONTAINS(poll_log, "config_url answered HTTP 401 (is config_api_key the key it wants?)");
+    CHECK_NOT_CONTAINS(poll_log, "cfg-key-123");
+    CHECK_NOT_CONTAINS(poll_log, "blue");
+}
+
+/* Headers the client writes itself, a value that would split the request, a key without a URL
+   to send it to: refused at create, naming the header, never its value. */
+static void client_config_headers_are_checked_at_create(void) {
+    static const struct { const char *name, *value, *key, *file, *want; } cases[] = {
+        {"Host", "evil.example", NULL, NULL, "client: config_headers[0]: Host is written by the client"},
+        {"If-None-Match", "x", NULL, NULL, "client: config_headers[0]: If-None-Match is written by the client"},
+        {"X-Key", "secret-1\r\nX-Evil: 1", NULL, NULL, "client: config_headers[0]: CR or LF in the value of X-Key"},
+        {"Bad Name", "v", NULL, NULL, "client: config_headers[0]: the name must be an HTTP token"},
+        {"authorization", "Basic secret-1", "k", NULL, "client: config_headers[0]: Authorization is config_api_key's"},
+        {NULL, NULL, "secret-1", "/nonexistent.json", "client: config_api_key and config_headers go with config_url"},
+        {NULL, NULL, "secret-1\n", NULL, "client: config_api_key is empty or has a CR or LF"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        llmsplit_http_header h[1];
+        llmsplit_client_desc d;
+        llmsplit_client *c = NULL;
+        llmsplit_error err;
+        memset(&d, 0, sizeof d);
+        if (cases[i].name) {
+            h[0].name = cases[i].name;
+            h[0].value = cases[i].value;
+            d.config_headers = h;
+            d.num_config_headers = 1;
+        }
+        d.config_api_key = cases[i].key;
+        if (cases[i].file) d.config_file = cases[i].file;
+        else d.config_url = "http://127.0.0.1:1/config";
+        d.http.proxy = "";
+        CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_ERR_USAGE);
+        CHECK(c == NULL);
+        CHECK_STR(err.message, cases[i].want);
+        CHECK_NOT_CONTAINS(err.message, "secret-1");
+    }
+}
+
 /* --- feedback ------------------------------------------------------------------------------- */
 
 static const char *with_feedback_rollback; /* tests/data/client_with_feedback_rollback.json */
@@ -866,6 +954,69 @@ static void client_feedback_below_min_mean_rolls_the_arm_back_until_the_cooldown
     CHECK_GT_INT(to_gpt4_back, 5);
     CHECK_EQ_UINT(llmsplit_client_get_stats(c).rollbacks, 1);
     llmsplit_client_destroy(c);
+}
+
+static void feedback_config(char *out, size_t size, int changed) {
+    char other[400] = "";
+    if (changed)
+        snprintf(other, sizeof other, "{\"model_name\":\"other\",\"litellm_params\":{\"model\":\"openai/other\",\"api_base\":\"%s/v1\"}},", M.url);
+    snprintf(out, size,
+             "{\"model_list\":[%s"
+             "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/gpt-4\",\"api_base\":\"%s/v1\"}},"
+             "{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/gpt-4o\",\"api_base\":\"%s/v1\"}}],"
+             "\"router_settings\":{\"rollback\":{\"cooldown_s\":600,"
+             "\"feedback\":{\"metric\":\"thumbs_up\",\"min_mean\":0.5,\"min_count\":5}}}}",
+             other, M.url, M.url);
+}
+
+/* Sends calls until n of them were answered by gpt-4, giving each of those a thumbs_up 0. */
+static void thumbs_down_gpt4(llmsplit_client *c, int n) {
+    int i;
+    for (i = 0; i < 200 && n > 0; i++) {
+        llmsplit_result r;
+        if (ask(c, "chat", NULL, &r) == LLMSPLIT_OK && strcmp(r.model, "openai/gpt-4") == 0) {
+            llmsplit_client_feedback(c, r.request_id, "thumbs_up", 0, NULL);
+            n--;
+        }
+        llmsplit_result_free(&r);
+    }
+}
+
+/* A reload keeps the feedback an arm has gathered, also when the arm moved to another index:
+   four thumbs down before it and one after trip the window of five. */
+static void client_reload_keeps_the_feedback_window_of_arms_that_stay(void) {
+    char path[] = "/tmp/llmsplit-test-config-XXXXXX", text[2048];
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    seen s;
+    int fd, i;
+    NEED_MOCK();
+    fd = mkstemp(path);
+    close(fd);
+    feedback_config(text, sizeof text, 0);
+    write_file(path, text);
+    memset(&d, 0, sizeof d);
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    d.config_file = path;
+    d.config_poll_ms = 20;
+    d.http.proxy = "";
+    d.on_record = on_record;
+    d.user_data = &s;
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) { printf("  %s\n", err.message); unlink(path); return; }
+    thumbs_down_gpt4(c, 4);
+    CHECK_EQ_INT(s.rollbacks, 0);
+    feedback_config(text, sizeof text, 1); /* gpt-4 moves from deployment 0 to 1 */
+    write_file(path, text);
+    for (i = 0; i < 100 && config_events(&s) < 1; i++) sleep_ms(10);
+    CHECK_EQ_INT(config_events(&s), 1);
+    thumbs_down_gpt4(c, 1);
+    CHECK_EQ_INT(s.rollbacks, 1);
+    CHECK_EQ_STR(s.last_rollback_reason, "feedback thumbs_up mean 0 < 0.5 over 5 calls");
+    llmsplit_client_destroy(c);
+    unlink(path);
 }
 
 static void client_feedback_rollback_config_is_checked_with_key_paths(void) {
@@ -1092,9 +1243,331 @@ static void client_many_threads_with_mirroring(void) {
     llmsplit_client_destroy(c);
 }
 
+/* --- streaming to a gateway: chunks, abort, group_required, fallbacks, reload ------------------- */
+
+/* Collects what on_event and on_delta hand over. */
+typedef struct chunks {
+    char text[4096];          /* every event: "NAME DATA", one per line */
+    size_t len;
+    int n, usage_chunks;
+    char deltas[1024];
+    size_t deltas_len;
+    int stop_after;           /* > 0: ask to stop after this many chunks */
+    int *flag;                /* set to 1 after flag_after chunks */
+    int flag_after;
+} chunks;
+
+static int on_event(const char *event, const char *json, size_t len, void *ud) {
+    chunks *k = (chunks *)ud;
+    size_t en = event ? strlen(event) : 4;
+    if (k->len + en + len + 3 < sizeof k->text) {
+        memcpy(k->text + k->len, event ? event : "NULL", en);
+        k->len += en;
+        k->text[k->len++] = ' ';
+        memcpy(k->text + k->len, json, len);
+        k->len += len;
+        k->text[k->len++] = '\n';
+        k->text[k->len] = 0;
+    }
+    if (strstr(json, "\"choices\":[]") && strstr(json, "\"usage\":{")) k->usage_chunks++;
+    k->n++;
+    if (k->flag && k->n == k->flag_after) __atomic_store_n(k->flag, 1, __ATOMIC_SEQ_CST);
+    return k->stop_after > 0 && k->n >= k->stop_after;
+}
+
+static int on_text(const char *text, size_t len, void *ud) {
+    chunks *k = (chunks *)ud;
+    if (k->deltas_len + len < sizeof k->deltas) {
+        memcpy(k->deltas + k->deltas_len, text, len);
+        k->deltas_len += len;
+        k->deltas[k->deltas_len] = 0;
+    }
+    return 0;
+}
+
+static llmsplit_status ask_stream(llmsplit_client *c, const char *group, const char *params, chunks *k,
+                                  const volatile int *abort_flag, llmsplit_result *res, llmsplit_error *err) {
+    llmsplit_message m = {"user", "one two three", 0, NULL, NULL, NULL, NULL};
+    llmsplit_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.group = group;
+    rq.messages = &m;
+    rq.num_messages = 1;
+    rq.stream = 1;
+    rq.params_json = params;
+    rq.on_event = on_event;
+    rq.on_delta = on_text;
+    rq.user_data = k;
+    rq.abort_flag = abort_flag;
+    rq.group_required = 1;
+    return llmsplit_client_chat(c, &rq, res, err);
+}
+
+static const char *gateway_config =
+    "{\"model_list\":["
+    "{\"model_name\":\"oa\",\"litellm_params\":{\"model\":\"openai/gpt-s\",\"api_base\":\"{mock}/v1\",\"api_key\":\"k\"}},"
+    "{\"model_name\":\"an\",\"litellm_params\":{\"model\":\"anthropic/claude-s\",\"api_base\":\"{mock}\",\"api_key\":\"k\"}},"
+    "{\"model_name\":\"ol\",\"litellm_params\":{\"model\":\"ollama/llama-s\",\"api_base\":\"{mock}\"}},"
+    "{\"model_name\":\"drip\",\"litellm_params\":{\"model\":\"openai/dripping\",\"api_base\":\"{mock}/v1\",\"api_key\":\"k\"}},"
+    "{\"model_name\":\"limited\",\"litellm_params\":{\"model\":\"openai/limited\",\"api_base\":\"{mock}/v1\",\"api_key\":\"k\"}}]}";
+
+static void client_on_event_hands_over_the_providers_events_as_they_came(void) {
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    chunks k;
+    NEED_MOCK();
+    c = make(gateway_config, NULL, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    /* OpenAI: its chat.completion.chunk objects, the usage chunk the library asks for included */
+    memset(&k, 0, sizeof k);
+    CHECK_EQ_INT(ask_stream(c, "oa", NULL, &k, NULL, &res, &err), LLMSPLIT_OK);
+    CHECK_CONTAINS(k.text, " {\"id\":\"chatcmpl-mock-");
+    CHECK_CONTAINS(k.text, "\"object\":\"chat.completion.chunk\"");
+    CHECK_CONTAINS(k.text, "\"delta\":{\"content\":\"three\"}");
+    CHECK_EQ_INT(k.usage_chunks, 1);
+    CHECK_EQ_INT(res.response.provider, LLMSPLIT_PROVIDER_OPENAI);
+    CHECK_STR(k.deltas, "mock reply from gpt-s: one two three");
+    CHECK_EQ_INT(res.response.delivered, 1);
+    CHECK(strstr(k.text, "[DONE]") == NULL);
+    llmsplit_result_free(&res);
+    /* Anthropic: its named events, as sent */
+    memset(&k, 0, sizeof k);
+    CHECK_EQ_INT(ask_stream(c, "an", NULL, &k, NULL, &res, &err), LLMSPLIT_OK);
+    CHECK_CONTAINS(k.text, "message_start {\"type\":\"message_start\"");
+    CHECK_CONTAINS(k.text, "content_block_delta {\"type\":\"content_block_delta\"");
+    CHECK_CONTAINS(k.text, "message_stop {\"type\":\"message_stop\"}");
+    CHECK_EQ_INT(res.response.provider, LLMSPLIT_PROVIDER_ANTHROPIC);
+    llmsplit_result_free(&res);
+    /* Ollama: its JSON lines, no event name */
+    memset(&k, 0, sizeof k);
+    CHECK_EQ_INT(ask_stream(c, "ol", NULL, &k, NULL, &res, &err), LLMSPLIT_OK);
+    CHECK_CONTAINS(k.text, "NULL {\"model\":\"llama-s\"");
+    CHECK_CONTAINS(k.text, "\"done\":true");
+    llmsplit_result_free(&res);
+    llmsplit_client_destroy(c);
+}
+
+static void client_abort_flag_stops_the_stream_and_records_client_closed(void) {
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    chunks k;
+    seen s;
+    int flag = 0;
+    NEED_MOCK();
+    c = make(gateway_config, &s, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    memset(&k, 0, sizeof k);
+    k.flag = &flag; /* the "client" goes away after two events: the rest (a second apart) never comes */
+    k.flag_after = 2;
+    CHECK(ask_stream(c, "drip", NULL, &k, &flag, &res, &err) != LLMSPLIT_OK);
+    CHECK_EQ_INT(res.client_closed, 1);
+    CHECK_EQ_INT(k.n, 2); /* nothing after the flag: the stream stopped there */
+    CHECK_EQ_INT(llmsplit_client_get_stats(c).errors, 0);
+    llmsplit_result_free(&res);
+    llmsplit_client_destroy(c);
+    CHECK_EQ_INT(s.primary, 1);
+}
+
+static void client_abort_record_says_client_closed(void) {
+    llmsplit_record r;
+    llmsplit_buf b;
+    memset(&r, 0, sizeof r);
+    r.event = "call";
+    r.client_closed = 1;
+    r.code = LLMSPLIT_ERR_USAGE;
+    r.error = "aborted by the caller: its client went away";
+    r.ttft_ms = r.cost_usd = -1;
+    r.prompt_tokens = r.completion_tokens = -1;
+    llmsplit_buf_init(&b, NULL);
+    CHECK_EQ_INT(llmsplit_record_json(&r, &b), LLMSPLIT_OK);
+    CHECK_CONTAINS(b.data, "\"status\":\"client_closed\"");
+    llmsplit_buf_free(&b);
+}
+
+static void client_group_required_refuses_a_model_string(void) {
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    chunks k;
+    NEED_MOCK();
+    c = make(gateway_config, NULL, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    memset(&k, 0, sizeof k);
+    CHECK_EQ_INT(ask_stream(c, "openai/gpt-4", NULL, &k, NULL, &res, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(res.unknown_group, 1);
+    CHECK_CONTAINS(err.message, "'openai/gpt-4' is not a model group of the config");
+    CHECK_EQ_INT(k.n, 0);
+    llmsplit_result_free(&res);
+    llmsplit_client_destroy(c);
+}
+
+static void client_reports_the_providers_retry_after(void) {
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    NEED_MOCK();
+    c = make(gateway_config, NULL, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_EQ_INT(ask(c, "limited", NULL, &res), LLMSPLIT_ERR_PROVIDER);
+    CHECK_EQ_INT(res.response.http_status, 429);
+    CHECK_EQ_DBL(res.response.retry_after_s, 3.0);
+    llmsplit_result_free(&res);
+    llmsplit_client_destroy(c);
+}
+
+/* A stream that breaks after text reached the caller must not go to the fallback: the caller
+   would get the fallback's whole answer after the first one's beginning. */
+static void client_no_fallback_once_a_stream_was_delivered(void) {
+    static server srv;
+    char cfg[1024];
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    chunks k;
+    NEED_MOCK();
+    memset(&srv, 0, sizeof srv);
+    srv.parts[0] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+                   "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"partial \"}}]}\n\n";
+    srv.after = AFTER_RESET;
+    srv.read_request = 1;
+    server_start(&srv);
+    snprintf(cfg, sizeof cfg,
+             "{\"model_list\":[{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/x\",\"api_base\":"
+             "\"http://127.0.0.1:%d/v1\",\"api_key\":\"k\"}},{\"model_name\":\"backup\",\"litellm_params\":{\"model\":"
+             "\"openai/y\",\"api_base\":\"{mock}/v1\",\"api_key\":\"k\"}}],\"router_settings\":{\"fallbacks\":[{\"chat\":[\"backup\"]}]}}",
+             srv.port);
+    c = make(cfg, NULL, &err);
+    CHECK(c != NULL);
+    if (c) {
+        memset(&k, 0, sizeof k);
+        CHECK(ask_stream(c, "chat", NULL, &k, NULL, &res, &err) != LLMSPLIT_OK);
+        CHECK_EQ_INT(res.fallback, 0);
+        CHECK_STR(k.deltas, "partial ");
+        llmsplit_result_free(&res);
+        /* without a delivered stream the fallback still answers */
+        CHECK_EQ_INT(ask(c, "chat", NULL, &res), LLMSPLIT_OK);
+        CHECK_EQ_INT(res.fallback, 1);
+        llmsplit_result_free(&res);
+        llmsplit_client_destroy(c);
+    }
+    server_stop(&srv);
+}
+
+static void client_reload_reads_the_file_at_once(void) {
+    char path[] = "/tmp/llmsplit-test-reload-XXXXXX", text[1024];
+    const llmsplit_config *held, *now;
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    int fd = mkstemp(path);
+    NEED_MOCK();
+    close(fd);
+    with_mock("{\"model_list\":[{\"model_name\":\"one\",\"litellm_params\":{\"model\":\"openai/a\",\"api_base\":\"{mock}/v1\"}}]}",
+              text, sizeof text);
+    write_file(path, text);
+    memset(&d, 0, sizeof d);
+    d.config_file = path;
+    d.config_poll_ms = 3600000; /* the watcher would look only in an hour */
+    d.http.proxy = "";
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) return;
+    held = llmsplit_client_config_acquire(c);
+    CHECK_STR(held->groups[0].name, "one");
+    with_mock("{\"model_list\":[{\"model_name\":\"two\",\"litellm_params\":{\"model\":\"openai/a\",\"api_base\":\"{mock}/v1\"}}],"
+              "\"general_settings\":{\"master_key\":\"sk-gw\"}}", text, sizeof text);
+    write_file(path, text);
+    CHECK_EQ_INT(llmsplit_client_reload(c, &err), LLMSPLIT_OK);
+    now = llmsplit_client_config_acquire(c);
+    CHECK_STR(now->groups[0].name, "two");
+    CHECK_STR(now->master_key, "sk-gw");
+    CHECK_STR(held->groups[0].name, "one"); /* an acquired config outlives the reload */
+    llmsplit_client_config_release(c, now);
+    llmsplit_client_config_release(c, held);
+    write_file(path, "{\"model_list\": 1}");
+    CHECK_EQ_INT(llmsplit_client_reload(c, &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_CONTAINS(err.message, "model_list");
+    CHECK_EQ_INT(llmsplit_client_reload(c, &err), LLMSPLIT_ERR_CONFIG); /* asked again: refused again, not silent */
+    now = llmsplit_client_config_acquire(c);
+    CHECK_STR(now->groups[0].name, "two");
+    llmsplit_client_config_release(c, now);
+    llmsplit_client_destroy(c);
+    unlink(path);
+}
+
+static void client_reload_of_a_config_given_as_text_is_a_usage_error(void) {
+    llmsplit_client *c;
+    llmsplit_error err;
+    NEED_MOCK();
+    c = make(gateway_config, NULL, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_EQ_INT(llmsplit_client_reload(c, &err), LLMSPLIT_ERR_USAGE);
+    llmsplit_client_destroy(c);
+}
+
+/* A control plane puts its change into service with reload_text, then writes the file: the
+   record names the change, and the file holding the same text later is no second reload. A
+   refused text leaves the config in use. */
+static void client_reload_text_installs_it_and_the_same_file_later_is_no_reload(void) {
+    char path[] = "/tmp/llmsplit-test-reload-text-XXXXXX", one[1024], two[1024];
+    const llmsplit_config *now;
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    seen s;
+    int fd = mkstemp(path), i;
+    NEED_MOCK();
+    close(fd);
+    with_mock("{\"model_list\":[{\"model_name\":\"one\",\"litellm_params\":{\"model\":\"openai/a\",\"api_base\":\"{mock}/v1\"}}]}",
+              one, sizeof one);
+    with_mock("{\"model_list\":[{\"model_name\":\"two\",\"litellm_params\":{\"model\":\"openai/a\",\"api_base\":\"{mock}/v1\"}}]}",
+              two, sizeof two);
+    write_file(path, one);
+    memset(&d, 0, sizeof d);
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    d.config_file = path;
+    d.config_poll_ms = 10;
+    d.http.proxy = "";
+    d.on_record = on_record;
+    d.user_data = &s;
+    d.logger.func = collect_log; /* the refusal below is logged: not on the test's output */
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    if (!c) { unlink(path); return; }
+    CHECK_EQ_INT(llmsplit_client_reload_text(c, two, strlen(two), "the control plane, version 2", &err), LLMSPLIT_OK);
+    now = llmsplit_client_config_acquire(c);
+    CHECK_STR(now->groups[0].name, "two");
+    llmsplit_client_config_release(c, now);
+    CHECK_EQ_INT(config_events(&s), 1);
+    CHECK_STR(s.last_config_reason, "reloaded from the control plane, version 2");
+    write_file(path, two);                 /* then the file: the watcher finds the text it has */
+    for (i = 0; i < 30; i++) sleep_ms(10); /* many polls */
+    CHECK_EQ_INT(config_events(&s), 1);
+    CHECK_EQ_UINT(llmsplit_client_get_stats(c).config_reloads, 1);
+    CHECK_EQ_INT(llmsplit_client_reload_text(c, two, strlen(two), "again", &err), LLMSPLIT_OK); /* in use: nothing */
+    CHECK_EQ_INT(config_events(&s), 1);
+    CHECK_EQ_INT(llmsplit_client_reload_text(c, "{\"model_list\": 1}", 17, "the control plane", &err), LLMSPLIT_ERR_CONFIG);
+    CHECK_CONTAINS(err.message, "model_list: must be an array");
+    now = llmsplit_client_config_acquire(c);
+    CHECK_STR(now->groups[0].name, "two");
+    llmsplit_client_config_release(c, now);
+    CHECK_EQ_INT(llmsplit_client_reload_text(NULL, two, strlen(two), NULL, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_EQ_INT(llmsplit_client_reload_text(c, NULL, 3, NULL, &err), LLMSPLIT_ERR_USAGE);
+    llmsplit_client_destroy(c);
+    unlink(path);
+}
+
 int main(int argc, char **argv) {
     t_init(argc, argv);
-    static const char *const knobs[] = {"--latency", "slowsilent=300", "--fail", "broken=1", "--fail", "flaky=1", NULL};
+    static const char *const knobs[] = {"--latency", "slowsilent=300", "--fail", "broken=1", "--fail", "flaky=1",
+                                        "--chunk-delay", "dripping=1000", "--status", "limited=429",
+                                        "--retry-after", "limited=3", NULL};
     mock_ok = mock_start(&M, 0, knobs);
     split_80_20 = t_data("client_split_80_20.json");
     mirrored = t_data("client_mirrored.json");
@@ -1117,18 +1590,30 @@ int main(int argc, char **argv) {
     RUN(client_destroy_abandons_a_config_parse_in_progress);
     RUN(client_log_is_reopened_after_it_was_moved);
     RUN(client_config_url_must_be_https_unless_loopback);
+    RUN(client_config_url_sends_the_api_key_and_headers_to_its_host);
+    RUN(client_config_headers_are_checked_at_create);
     RUN(client_feedback_record_names_the_arm_that_answered);
     RUN(client_feedback_for_an_unknown_call_is_recorded_with_nulls);
     RUN(client_feedback_in_the_log_shows_in_the_report_per_arm);
     RUN(client_feedback_remembers_only_the_last_calls);
     RUN(client_feedback_refuses_a_bad_metric_or_value);
     RUN(client_feedback_below_min_mean_rolls_the_arm_back_until_the_cooldown);
+    RUN(client_reload_keeps_the_feedback_window_of_arms_that_stay);
     RUN(client_feedback_rollback_config_is_checked_with_key_paths);
     RUN(client_invalid_config_is_refused_with_the_key_path);
     RUN(client_log_file_gets_one_json_line_per_record);
     RUN(client_one_call_split_form);
     RUN(client_deployments_are_prepared_when_the_config_loads);
     RUN(client_many_threads_with_mirroring);
+    RUN(client_on_event_hands_over_the_providers_events_as_they_came);
+    RUN(client_abort_flag_stops_the_stream_and_records_client_closed);
+    RUN(client_abort_record_says_client_closed);
+    RUN(client_group_required_refuses_a_model_string);
+    RUN(client_reports_the_providers_retry_after);
+    RUN(client_no_fallback_once_a_stream_was_delivered);
+    RUN(client_reload_reads_the_file_at_once);
+    RUN(client_reload_of_a_config_given_as_text_is_a_usage_error);
+    RUN(client_reload_text_installs_it_and_the_same_file_later_is_no_reload);
     if (mock_ok) mock_stop(&M);
     return t_summary();
 }

@@ -448,6 +448,46 @@ static int valid_utf8(const char *s) {
 }
 
 /* Names quoted in messages are bounded (60 or 80 bytes), and the bound falls on a character. */
+/* The judge's events, field for field, as llmsplit_record_json writes them. */
+static void records_write_score_and_judgement_events_exactly(void) {
+    llmsplit_record r;
+    llmsplit_buf out;
+    memset(&r, 0, sizeof r);
+    snprintf(r.ts, sizeof r.ts, "2026-11-21T10:00:00.123Z");
+    r.event = "score";
+    snprintf(r.request_id, sizeof r.request_id, "r1");
+    r.metric = "judge_score";
+    r.value = 7;
+    r.judge_model = "gpt-4o";
+    r.group = "chat";
+    r.deployment = 1;
+    r.model = "llama2";
+    llmsplit_buf_init(&out, NULL);
+    CHECK_EQ_INT(llmsplit_record_json(&r, &out), LLMSPLIT_OK);
+    CHECK_EQ_STR(out.data, "{\"ts\":\"2026-11-21T10:00:00.123Z\",\"event\":\"score\",\"request_id\":\"r1\","
+                           "\"metric\":\"judge_score\",\"value\":7,\"judge_model\":\"gpt-4o\",\"group\":\"chat\","
+                           "\"deployment\":1,\"model\":\"llama2\"}");
+    memset(&r, 0, sizeof r);
+    snprintf(r.ts, sizeof r.ts, "2026-11-21T10:00:00.123Z");
+    r.event = "judgement";
+    snprintf(r.pair_id, sizeof r.pair_id, "p1");
+    r.winner = "tie";
+    r.verdicts[0] = "A";
+    r.verdicts[1] = "tie";
+    r.primary_model = "gpt-4";
+    r.silent_model = "gpt-4o";
+    r.judge_model = "judge";
+    r.primary_chars = 12;
+    r.silent_chars = 0;
+    out.len = 0;
+    CHECK_EQ_INT(llmsplit_record_json(&r, &out), LLMSPLIT_OK);
+    CHECK_EQ_STR(out.data, "{\"ts\":\"2026-11-21T10:00:00.123Z\",\"event\":\"judgement\",\"pair_id\":\"p1\","
+                           "\"winner\":\"tie\",\"verdicts\":[\"A\",\"tie\"],\"consistent\":false,"
+                           "\"primary_model\":\"gpt-4\",\"silent_model\":\"gpt-4o\",\"judge_model\":\"judge\","
+                           "\"primary_chars\":12,\"silent_chars\":0}");
+    llmsplit_buf_free(&out);
+}
+
 static void messages_cut_a_long_name_on_a_character_boundary(void) {
     char name[256] = "!", cfg[512];
     llmsplit_route route;
@@ -476,6 +516,7 @@ int main(int argc, char **argv) {
     RUN(messages_never_quote_an_api_base_read_from_the_environment);
     RUN(records_show_the_config_url_without_its_query);
     RUN(messages_mask_a_key_cut_inside_it);
+    RUN(records_write_score_and_judgement_events_exactly);
     RUN(messages_cut_a_long_name_on_a_character_boundary);
     return t_summary();
 }

@@ -933,7 +933,7 @@ struct config_error_case {
 
 static const struct config_error_case config_errors[] = {
     {"not_json", "{\"model_list\": [,]}", "json: 1:17: unexpected character"},
-    {"top_level_not_object", "[]", "the top level must be a JSON object"},
+    {"top_level_not_object", "[]", "the top level must be an object (KEY: VALUE lines in YAML)"},
     {"nothing_to_route", "{\"litellm_settings\":{}}", "no model_list or split: nothing to route"},
     {"duplicate_top_level_key", "{\"split\":{\"a/b\":1},\"split\":{\"c/d\":1}}", "split: given twice"},
     {"model_list_not_array", "{\"model_list\":{}}", "model_list: must be an array"},
@@ -1011,13 +1011,13 @@ static const struct config_error_case config_errors[] = {
      "router_settings.fallbacks[1].default: fallbacks for this group are given twice"},
     {"rollback_not_object", RS("{\"rollback\":50}"), "router_settings.rollback: must be an object"},
     {"rollback_unknown_key", RS("{\"rollback\":{\"window\":5,\"max_error_rate\":0.5,\"cooldown\":60}}"),
-     "router_settings.rollback.cooldown: unknown key (expected window, max_error_rate, max_p95_ms, cooldown_s, feedback)"},
+     "router_settings.rollback.cooldown: unknown key (expected window, max_error_rate, max_p95_ms, cooldown_s, feedback, min_score)"},
     {"rollback_window_negative", RS("{\"rollback\":{\"window\":-1}}"), "router_settings.rollback.window: must be >= 0"},
     {"rollback_window_too_large", RS("{\"rollback\":{\"window\":10001,\"max_error_rate\":0.5}}"), "router_settings.rollback.window: must be <= 10000"},
     {"rollback_error_rate_above_1", RS("{\"rollback\":{\"window\":5,\"max_error_rate\":50}}"), "router_settings.rollback.max_error_rate: must be <= 1"},
     {"rollback_p95_negative", RS("{\"rollback\":{\"window\":5,\"max_p95_ms\":-1}}"), "router_settings.rollback.max_p95_ms: must be >= 0"},
     {"rollback_cooldown_zero", RS("{\"rollback\":{\"window\":5,\"max_error_rate\":0.5,\"cooldown_s\":0}}"), "router_settings.rollback.cooldown_s: must be > 0"},
-    {"rollback_window_without_limit", RS("{\"rollback\":{\"window\":5}}"), "router_settings.rollback: a window needs a limit: max_error_rate or max_p95_ms"},
+    {"rollback_window_without_limit", RS("{\"rollback\":{\"window\":5}}"), "router_settings.rollback: a window needs a limit: max_error_rate, max_p95_ms or min_score"},
     {"rollback_limit_without_window", RS("{\"rollback\":{\"max_error_rate\":0.5}}"), "router_settings.rollback.window: must be >= 1 when a limit is set"},
     {"rollback_duplicate_key", RS("{\"rollback\":{\"window\":5,\"window\":6}}"), "router_settings.rollback.window: given twice"},
     /* durations over a day: milliseconds written as seconds, more likely than a wish */
@@ -1227,6 +1227,39 @@ static void health_feedback_trips_below_the_mean_of_a_full_window_and_ignores_it
     CHECK_EQ_INT(llmsplit_health_feedback(&h, 0, 61008), 0); /* back: a fresh window */
     CHECK_EQ_INT(h.feedback_count, 1);
     CHECK_EQ_INT(h.trips, 1);
+    llmsplit_health_free(&h);
+}
+
+static void health_score_trips_below_min_score_over_the_window_and_starts_fresh(void) {
+    llmsplit_rollback_settings s = rb(4, 0, 0, 60);
+    llmsplit_health h;
+    int i, tripped = 0;
+    double zero = 0.0;
+    s.min_score = 5;
+    CHECK((llmsplit_health_init(&h, &s, NULL, NULL) == LLMSPLIT_OK));
+    CHECK(h.scores != NULL);
+    for (i = 0; i < 3; i++) tripped |= llmsplit_health_score(&h, 1, 1000 + i);
+    CHECK(!tripped); /* three 1s, but the window is not full */
+    CHECK_EQ_INT(llmsplit_health_score(&h, zero / zero, 1003), 0); /* not a number: ignored */
+    CHECK_EQ_INT(h.score_count, 3);
+    CHECK_EQ_INT(llmsplit_health_score(&h, 17, 1004), 0); /* 1,1,1,17: mean exactly 5, not below */
+    for (i = 0; i < 3; i++) tripped |= llmsplit_health_score(&h, 1, 1005 + i); /* 17 still in: mean 5 */
+    CHECK(!tripped);
+    CHECK_EQ_INT(llmsplit_health_score(&h, 1, 1008), 1); /* 17 left: 1,1,1,1 */
+    CHECK_EQ_INT(h.last_reason, LLMSPLIT_ROLLBACK_SCORE);
+    CHECK_NEAR(h.last_score_mean, 1, 1e-12);
+    CHECK(!llmsplit_health_available(&h, 1009));
+    CHECK_EQ_INT(llmsplit_health_score(&h, 1, 1010), 0); /* out: about calls before the trip */
+    CHECK_EQ_INT(h.score_count, 0);
+    CHECK_EQ_INT(llmsplit_health_record(&h, 0, 10, 1011), 0); /* no limit on the results window */
+    CHECK_EQ_INT(llmsplit_health_score(&h, 1, 61008), 0); /* back: a fresh window */
+    CHECK_EQ_INT(h.score_count, 1);
+    CHECK_EQ_INT(h.trips, 1);
+    llmsplit_health_free(&h);
+    s.min_score = 0; /* off: no ring, nothing trips */
+    CHECK((llmsplit_health_init(&h, &s, NULL, NULL) == LLMSPLIT_OK));
+    CHECK(h.scores == NULL);
+    for (i = 0; i < 10; i++) CHECK_EQ_INT(llmsplit_health_score(&h, 1, 1000 + i), 0);
     llmsplit_health_free(&h);
 }
 
@@ -1667,6 +1700,7 @@ int main(int argc, char **argv) {
 
     RUN(health_waits_for_a_full_window);
     RUN(health_feedback_trips_below_the_mean_of_a_full_window_and_ignores_it_while_out);
+    RUN(health_score_trips_below_min_score_over_the_window_and_starts_fresh);
     RUN(health_trips_only_above_the_error_rate);
     RUN(health_window_slides_and_forgets_old_failures);
     RUN(health_p95_is_nearest_rank);

@@ -39,19 +39,28 @@ static void release_input(char *text, size_t len, int mapped) {
 }
 
 static const char json_usage_text[] =
-    "usage: llmsplit json [--check] FILE   (FILE '-' reads stdin)\n"
+    "usage: llmsplit json [--check] [--yaml] FILE   (FILE '-' reads stdin)\n"
     "  validates FILE as strict JSON (RFC 8259); prints it minified unless --check.\n"
-    "  exit 0 valid, 1 invalid (the error as line:col: message on stderr)\n";
+    "  FILE.yaml, FILE.yml (or --yaml): reads it as YAML, as LiteLLM's config.yaml is read,\n"
+    "  and prints the JSON it reads as, so you see how each value was taken.\n"
+    "  exit 0 valid, 1 invalid (the error as line:col: message, FILE:line:col: for YAML)\n";
+
+/* FILE.yaml and FILE.yml are YAML. */
+static int is_yaml_path(const char *path) {
+    size_t n = strlen(path);
+    return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) || (n > 4 && strcmp(path + n - 4, ".yml") == 0);
+}
 
 int cmd_json(int argc, char **argv) {
     const char *path = NULL;
-    int check = 0, i, rc = EXIT_OK, mapped = 0;
+    int check = 0, yaml = 0, i, rc = EXIT_OK, mapped = 0;
     char *text, why[128];
     size_t len;
     llmsplit_json_doc *doc;
     llmsplit_error err;
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--check") == 0) check = 1;
+        else if (strcmp(argv[i], "--yaml") == 0) yaml = 1;
         else if (tool_is_help(argv[i])) return tool_usage(1, "%s", json_usage_text);
         else if (argv[i][0] == '-' && argv[i][1] != 0) return tool_fail(LLMSPLIT_ERR_USAGE, "unknown option %s for json", argv[i]);
         else if (path) return tool_fail(LLMSPLIT_ERR_USAGE, "json takes one FILE (got a second: %s)", argv[i]);
@@ -60,8 +69,10 @@ int cmd_json(int argc, char **argv) {
     if (!path) return tool_usage(0, "%s", json_usage_text);
     text = load_input(path, &len, &mapped, why, sizeof why);
     if (!text) return tool_fail(LLMSPLIT_ERR_USAGE, "cannot read %s: %s", path, why);
-    if (llmsplit_json_parse(text, len, NULL, &doc, &err) != LLMSPLIT_OK) {
-        if (err.code == LLMSPLIT_ERR_JSON) tool_fail(err.code, "%d:%d: %s", err.line, err.col, err.message);
+    yaml = yaml || is_yaml_path(path);
+    if ((yaml ? llmsplit_yaml_parse(text, len, NULL, &doc, &err) : llmsplit_json_parse(text, len, NULL, &doc, &err)) != LLMSPLIT_OK) {
+        if (yaml && err.line) tool_fail(err.code, "%s:%d:%d: %s", path, err.line, err.col, err.message);
+        else if (err.code == LLMSPLIT_ERR_JSON) tool_fail(err.code, "%d:%d: %s", err.line, err.col, err.message);
         else tool_fail(err.code, "%s", err.message);
         release_input(text, len, mapped);
         return EXIT_OTHER; /* whatever the category: `json` exits 1 for any invalid input */
@@ -93,6 +104,9 @@ int cmd_json(int argc, char **argv) {
 #include "pick.c"
 #include "report.c"
 #include "feedback.c"
+#define LLMSPLIT_SERVE_UI /* serve.c hands /config, /stats and /ui to ui.c */
+#include "serve.c"
+#include "ui.c"
 
 static const char usage_text[] =
     "llmsplit " LLMSPLIT_VERSION " - A/B testing and traffic mirroring for LLM calls\n"
@@ -105,6 +119,8 @@ static const char usage_text[] =
     "  report LOG [--html F]  the A/B comparison per group and arm, primary vs silent\n"
     "  feedback --log F ID METRIC VALUE  append a number for an earlier call (thumbs_up 1)\n"
     "  json [--check] FILE    validate JSON strictly; print it minified\n"
+    "  serve --config F [--listen HOST:PORT] [--log F]  an OpenAI-compatible gateway (default\n"
+    "                         127.0.0.1:4000, LiteLLM's port): any OpenAI SDK, the config's split\n"
     "  mock [--listen HOST:PORT] [--tls-cert F --tls-key F] [--latency MODEL=MS] [--fail MODEL=RATE]\n"
     "                         run a local mock LLM provider (OpenAI, Azure, Anthropic, Ollama)\n"
     "run 'llmsplit COMMAND --help' for a command's options\n";
@@ -119,6 +135,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "report") == 0) return cmd_report(argc - 2, argv + 2);
     if (strcmp(argv[1], "feedback") == 0) return cmd_feedback(argc - 2, argv + 2);
     if (strcmp(argv[1], "mock") == 0) return cmd_mock(argc - 2, argv + 2);
+    if (strcmp(argv[1], "serve") == 0) return cmd_serve(argc - 2, argv + 2);
     if (strcmp(argv[1], "--version") == 0) { puts("llmsplit " LLMSPLIT_VERSION); return EXIT_OK; }
     if (tool_is_help(argv[1])) return tool_usage(1, "%s", usage_text);
     return tool_fail(LLMSPLIT_ERR_USAGE, "unknown command '%s' (try llmsplit --help)", argv[1]);

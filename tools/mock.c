@@ -4,11 +4,17 @@
    Everything here but cmd_mock is static and named mock_*.
 
        llmsplit mock [--listen HOST:PORT] [--tls-cert F --tls-key F]
-                     [--latency MODEL=MS]... [--fail MODEL=RATE]...
+                     [--latency MODEL=MS]... [--fail MODEL=RATE]... [--blind] [--log-requests FILE]
+                     [--judge-prefers MODEL]... [--judge-position-bias RATE]
+                     [--judge-score MODEL=N]... [--judge-malformed RATE]
+                     [--status MODEL=CODE]...
+                     [--retry-after MODEL=S]... [--chunk-delay MODEL=MS]...
 
    Once listening it prints one line, "listening on http://HOST:PORT" (https with TLS), with the
    port actually bound, and serves until SIGINT or SIGTERM. Every chat request is answered with
-   the text "mock reply from MODEL: <last user message>" in the wire format its path names:
+   the text "mock reply from MODEL: <last user message>" (with --blind "mock reply #TAG: <last
+   user message>", TAG the 8 hex digits of the model name's 32-bit FNV-1a hash, so that a judge
+   shown the answer learns no model name) in the wire format its path names:
 
        POST /v1/chat/completions, /chat/completions              OpenAI
        POST /openai/deployments/D/chat/completions?api-version=V  Azure OpenAI (model defaults to D)
@@ -17,6 +23,23 @@
 
    Adding a provider means writing one mock_api (request reader, reply, error and stream writers)
    and one line in mock_routes.
+
+   THE JUDGE. A request whose system message (Anthropic: its system field) starts with
+   "[llmsplit judge: pairwise]" or "[llmsplit judge: score]" - the first line of every judge
+   request llmsplit sends - is answered as a judge, by these rules, whatever its model:
+   - an answer is attributed to a model by its text: "mock reply from MODEL: ..." names MODEL,
+     "mock reply #TAG: ..." is MODEL's when TAG is MODEL's tag (see --blind); the answers are
+     read between "[Answer A]" and "[End of answer A]" (B, or plain "[Answer]" for a score), on
+     lines of their own, in the last user message;
+   - pairwise: with probability --judge-position-bias RATE, {"winner": "A"} whatever the answers
+     (a judge that favours the first answer); otherwise "A" when only answer A comes from a model
+     named by a --judge-prefers MODEL, "B" when only answer B does, else "tie";
+   - score: {"score": N}, N from the last --judge-score MODEL=N whose MODEL wrote the answer
+     (MODEL "*": any answer), else 5;
+   - with probability --judge-malformed RATE, either kind is answered with prose that holds no
+     verdict ("The first answer is better, I think."), for tests of malformed judge answers.
+   --log-requests FILE appends the body of every chat request, minified, one line each: tests
+   read what a judge was shown.
 
    TOKEN COUNTS are deterministic so that tests can assert them: one token is one word, a run of
    non-whitespace bytes. Prompt tokens are the words of every message's text (string content, or
@@ -71,7 +94,8 @@
 
 /* ==== server state ==================================================================== */
 
-/* --latency MODEL=MS or --fail MODEL=RATE; model "*" matches every model. */
+/* --latency MODEL=MS, --fail MODEL=RATE, --status MODEL=CODE, --retry-after MODEL=S or
+   --chunk-delay MODEL=MS; model "*" matches every model. */
 typedef struct mock_knob {
     const char *model;              /* points into argv: the part before the last '=' */
     size_t model_len;
@@ -101,8 +125,13 @@ typedef struct mock_tls {
 typedef struct mock_conn mock_conn;
 
 typedef struct mock_server {
-    mock_knob *latency, *fail;
-    size_t n_latency, n_fail;
+    mock_knob *latency, *fail, *prefers, *score;
+    size_t n_latency, n_fail, n_prefers, n_score;
+    double position_bias, malformed; /* --judge-position-bias, --judge-malformed */
+    int blind;                      /* --blind: replies name the model by its tag */
+    FILE *log_requests;             /* --log-requests: written under lock */
+    mock_knob *status, *retry_after, *chunk_delay;
+    size_t n_status, n_retry_after, n_chunk_delay;
     mock_tls *tls;                  /* NULL: plain HTTP */
     int listen_fd;
     int wake[2];                    /* self-pipe: the signal handler writes, the accept loop polls */
@@ -846,9 +875,11 @@ typedef struct mock_chat {
     const char *model;
     size_t model_len;
     llmsplit_buf last_user;         /* text of the last user message */
+    llmsplit_buf system;            /* text of the first system message (Anthropic: "system") */
     llmsplit_buf reply;
     long prompt_words, completion_words;
     int stream, include_usage;
+    double chunk_delay_ms;          /* --chunk-delay: pause before each stream event but the first */
 } mock_chat;
 
 typedef struct mock_stream mock_stream;
@@ -932,6 +963,8 @@ static int mock_read_messages(mock_chat *ch, const llmsplit_json_val *msgs, int 
     it = llmsplit_json_iterate(msgs);
     for (; llmsplit_json_next(&it, &k, &m); i++) {
         const char *role = llmsplit_json_str(llmsplit_json_get(m, "role"), NULL);
+        if (role && strcmp(role, "system") == 0 && !ch->system.len)
+            mock_content_text(llmsplit_json_get(m, "content"), &ch->system);
         if (!role) {
             snprintf(err, cap, "Invalid 'messages[%lu]': expected an object with a string 'role'.", (unsigned long)i);
             return 0;
@@ -965,6 +998,8 @@ struct mock_stream {
     mock_conn *c;
     int chunked;                    /* HTTP/1.1: chunked framing; HTTP/1.0: raw until close */
     int ndjson;
+    double delay_ms;                /* --chunk-delay */
+    int events;                     /* sent so far */
     llmsplit_json_writer w;         /* the event being built */
     llmsplit_buf frame;
 };
@@ -996,6 +1031,7 @@ static int mock_event_send(mock_stream *s, const char *name) {
     llmsplit_buf ev;
     int rc;
     if (llmsplit_json_writer_result(&s->w, &json, &len, NULL) != LLMSPLIT_OK) return -1;
+    if (s->events++ && s->delay_ms > 0 && !mock_wait_ms(s->c->srv, s->delay_ms)) return -1;
     llmsplit_buf_init(&ev, NULL);
     if (!s->ndjson && name) {
         llmsplit_buf_append(&ev, "event: ", 7);
@@ -1020,6 +1056,7 @@ static int mock_stream_reply(mock_conn *c, mock_request *rq, const mock_api *api
     s.c = c;
     s.chunked = rq->http_minor == 1;
     s.ndjson = api->ndjson;
+    s.delay_ms = ch->chunk_delay_ms;
     if (!s.chunked) rq->keep_alive = 0;   /* an HTTP/1.0 stream ends by closing */
     llmsplit_json_writer_init(&s.w, NULL);
     llmsplit_buf_init(&s.frame, NULL);
@@ -1182,7 +1219,7 @@ static int mock_anthropic_read(mock_chat *ch, const llmsplit_json_val *root, cha
         snprintf(err, cap, "system: Input should be a valid string or a list of text blocks");
         return 0;
     }
-    ch->prompt_words += mock_content_text(system, NULL);
+    ch->prompt_words += mock_content_text(system, &ch->system);
     if (!mock_read_messages(ch, llmsplit_json_get(root, "messages"), 1,
                             "messages: Field required", err, cap))
         return 0;
@@ -1384,14 +1421,127 @@ static int mock_reply_error(mock_conn *c, mock_request *rq, const mock_api *api,
     return keep;
 }
 
+/* ==== the judge (see THE JUDGE at the top) ============================================ */
+
+/* A model's tag in --blind replies: 32-bit FNV-1a of its name. */
+static uint32_t mock_tag(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    while (n--) h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+static int mock_starts(const char *s, size_t n, const char *prefix) {
+    size_t l = strlen(prefix);
+    return s && n >= l && memcmp(s, prefix, l) == 0;
+}
+
+/* The text between the lines "[LABEL]" and "[End of LABEL]" (LABEL "Answer A", ...). */
+static int mock_section(const char *t, size_t n, const char *label, const char **out, size_t *len) {
+    char open[32], close[40];
+    const char *a, *e, *end = t + n;
+    size_t ol, cl;
+    if (!t) return 0;
+    snprintf(open, sizeof open, "\n[%s]\n", label);
+    snprintf(close, sizeof close, "\n[End of %c%s]", label[0] + 'a' - 'A', label + 1);
+    ol = strlen(open);
+    cl = strlen(close);
+    for (a = t; a + ol <= end && memcmp(a, open, ol) != 0; a++) {}
+    if (a + ol > end) return 0;
+    a += ol;
+    for (e = a; e + cl <= end && memcmp(e, close, cl) != 0; e++) {}
+    if (e + cl > end) return 0;
+    *out = a;
+    *len = (size_t)(e - a);
+    return 1;
+}
+
+/* 1 when the answer is a reply the mock wrote for the knob's model ("*": any answer). */
+static int mock_wrote(const mock_knob *k, const char *a, size_t n) {
+    char tag[16];
+    if (k->model_len == 1 && k->model[0] == '*') return 1;
+    snprintf(tag, sizeof tag, "#%08x:", (unsigned)mock_tag(k->model, k->model_len));
+    if (mock_starts(a, n, "mock reply from "))
+        return n >= 16 + k->model_len + 2 && memcmp(a + 16, k->model, k->model_len) == 0 &&
+               memcmp(a + 16 + k->model_len, ": ", 2) == 0;
+    return mock_starts(a, n, "mock reply ") && n >= 11 + strlen(tag) && memcmp(a + 11, tag, strlen(tag)) == 0;
+}
+
+/* The last knob whose model wrote the answer, or NULL. */
+static const mock_knob *mock_writer(const mock_knob *k, size_t nk, const char *a, size_t n) {
+    while (nk-- > 0)
+        if (mock_wrote(&k[nk], a, n)) return &k[nk];
+    return NULL;
+}
+
+static int mock_chance(mock_server *srv, double rate) {
+    return rate >= 1.0 || (rate > 0.0 && mock_random01(srv) < rate);
+}
+
+/* The verdict of a judge request into ch->reply; 0 when the request is not a judge's. */
+static int mock_judge(mock_server *srv, mock_chat *ch) {
+    const char *t = ch->last_user.data, *a = NULL, *b = NULL;
+    size_t n = ch->last_user.len, al = 0, bl = 0;
+    int pair = mock_starts(ch->system.data, ch->system.len, "[llmsplit judge: pairwise]");
+    char out[64];
+    if (!pair && !mock_starts(ch->system.data, ch->system.len, "[llmsplit judge: score]")) return 0;
+    if (mock_chance(srv, srv->malformed)) {
+        snprintf(out, sizeof out, "The first answer is better, I think.");
+    } else if (pair) {
+        int pa, pb;
+        mock_section(t, n, "Answer A", &a, &al);
+        mock_section(t, n, "Answer B", &b, &bl);
+        pa = a && mock_writer(srv->prefers, srv->n_prefers, a, al);
+        pb = b && mock_writer(srv->prefers, srv->n_prefers, b, bl);
+        snprintf(out, sizeof out, "{\"winner\": \"%s\"}",
+                 mock_chance(srv, srv->position_bias) || (pa && !pb) ? "A" : pb && !pa ? "B" : "tie");
+    } else {
+        const mock_knob *k = mock_section(t, n, "Answer", &a, &al) ? mock_writer(srv->score, srv->n_score, a, al) : NULL;
+        snprintf(out, sizeof out, "{\"score\": %d}", k ? (int)k->value : 5);
+    }
+    llmsplit_buf_append(&ch->reply, out, strlen(out));
+    return 1;
+}
+
+/* The Retry-After header line for an error answer to this model (--retry-after), or NULL. */
+static const char *mock_retry_after(mock_server *srv, const mock_chat *ch, char *buf, size_t cap) {
+    const mock_knob *k = mock_knob_find(srv->retry_after, srv->n_retry_after, ch->model, ch->model_len);
+    if (!k) return NULL;
+    snprintf(buf, cap, "Retry-After: %lld\r\n", (long long)k->value);
+    return buf;
+}
+
 /* Builds the reply text and counts its words. 0 when out of memory. */
-static int mock_make_reply(mock_chat *ch) {
-    llmsplit_buf_append(&ch->reply, "mock reply from ", 16);
-    llmsplit_buf_append(&ch->reply, ch->model, ch->model_len);
-    llmsplit_buf_append(&ch->reply, ": ", 2);
-    llmsplit_buf_append(&ch->reply, ch->last_user.data, ch->last_user.len);
+static int mock_make_reply(mock_server *srv, mock_chat *ch) {
+    if (!mock_judge(srv, ch)) {
+        char tag[16];
+        snprintf(tag, sizeof tag, "#%08x", (unsigned)mock_tag(ch->model, ch->model_len));
+        llmsplit_buf_append(&ch->reply, "mock reply ", 11);
+        if (srv->blind) llmsplit_buf_append(&ch->reply, tag, strlen(tag));
+        else llmsplit_buf_append(&ch->reply, "from ", 5);
+        if (!srv->blind) llmsplit_buf_append(&ch->reply, ch->model, ch->model_len);
+        llmsplit_buf_append(&ch->reply, ": ", 2);
+        llmsplit_buf_append(&ch->reply, ch->last_user.data, ch->last_user.len);
+    }
     ch->completion_words = mock_count_words(ch->reply.data, ch->reply.len);
-    return !ch->reply.failed && !ch->last_user.failed;
+    return !ch->reply.failed && !ch->last_user.failed && !ch->system.failed;
+}
+
+/* --log-requests: the body, minified, as one line. */
+static void mock_log_request(mock_server *srv, const llmsplit_json_doc *doc) {
+    llmsplit_json_writer w;
+    const char *json;
+    size_t len;
+    if (!srv->log_requests) return;
+    llmsplit_json_writer_init(&w, NULL);
+    llmsplit_json_write_value(&w, llmsplit_json_root(doc));
+    if (llmsplit_json_writer_result(&w, &json, &len, NULL) == LLMSPLIT_OK) {
+        pthread_mutex_lock(&srv->lock);
+        fwrite(json, 1, len, srv->log_requests);
+        fputc('\n', srv->log_requests);
+        fflush(srv->log_requests);
+        pthread_mutex_unlock(&srv->lock);
+    }
+    llmsplit_json_writer_free(&w);
 }
 
 /* Answers one chat request: parse, validate, apply the knobs, reply or stream. */
@@ -1403,7 +1553,7 @@ static int mock_chat_request(mock_conn *c, mock_request *rq, const mock_api *api
     llmsplit_json_parse(rq->body, rq->body_len, NULL, &doc, &jerr);
     const mock_knob *knob;
     mock_chat ch;
-    char err[512];
+    char err[512], extra[64];
     int keep;
     if (!doc) {
         snprintf(err, sizeof err, "We could not parse the JSON body of your request: %d:%d: %s",
@@ -1417,22 +1567,30 @@ static int mock_chat_request(mock_conn *c, mock_request *rq, const mock_api *api
     ch.model = deployment;
     ch.model_len = deployment_len;
     llmsplit_buf_init(&ch.last_user, NULL);
+    llmsplit_buf_init(&ch.system, NULL);
     llmsplit_buf_init(&ch.reply, NULL);
+    mock_log_request(srv, doc);
     if (llmsplit_json_type_of(llmsplit_json_root(doc)) != LLMSPLIT_JSON_OBJECT) {
         keep = mock_reply_error(c, rq, api, 400, "The request body must be a JSON object.", NULL);
     } else if (!api->read_request(&ch, llmsplit_json_root(doc), err, sizeof err)) {
         keep = mock_reply_error(c, rq, api, 400, err, NULL);
-    } else if (!mock_make_reply(&ch)) {
+    } else if (!mock_make_reply(srv, &ch)) {
         keep = mock_reply_error(c, rq, api, 500, "mock: out of memory", NULL);
     } else if ((knob = mock_knob_find(srv->latency, srv->n_latency, ch.model, ch.model_len)) &&
                !mock_wait_ms(srv, knob->value)) {
         keep = 0;   /* shutting down */
+    } else if ((knob = mock_knob_find(srv->status, srv->n_status, ch.model, ch.model_len)) != NULL) {
+        snprintf(err, sizeof err, "mock status %d for model '%.*s' (--status)", (int)knob->value,
+                 mock_clip(ch.model, ch.model_len, 300), ch.model);
+        keep = mock_reply_error(c, rq, api, (int)knob->value, err, mock_retry_after(srv, &ch, extra, sizeof extra));
     } else if ((knob = mock_knob_find(srv->fail, srv->n_fail, ch.model, ch.model_len)) &&
                (knob->value >= 1.0 || mock_random01(srv) < knob->value)) {
         snprintf(err, sizeof err, "mock failure injected for model '%.*s' (--fail rate %g)",
                  mock_clip(ch.model, ch.model_len, 300), ch.model, knob->value);
-        keep = mock_reply_error(c, rq, api, 500, err, NULL);
+        keep = mock_reply_error(c, rq, api, 500, err, mock_retry_after(srv, &ch, extra, sizeof extra));
     } else if (ch.stream) {
+        if ((knob = mock_knob_find(srv->chunk_delay, srv->n_chunk_delay, ch.model, ch.model_len)) != NULL)
+            ch.chunk_delay_ms = knob->value;
         keep = mock_stream_reply(c, rq, api, &ch);
     } else {
         llmsplit_json_writer w;
@@ -1442,6 +1600,7 @@ static int mock_chat_request(mock_conn *c, mock_request *rq, const mock_api *api
         llmsplit_json_writer_free(&w);
     }
     llmsplit_buf_free(&ch.last_user);
+    llmsplit_buf_free(&ch.system);
     llmsplit_buf_free(&ch.reply);
     llmsplit_json_free(doc);
     return keep;
@@ -1751,7 +1910,11 @@ static int mock_drain(mock_server *srv) {
 
 static void mock_help(void) {
     printf("usage: llmsplit mock [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
-           "                     [--latency MODEL=MS]... [--fail MODEL=RATE]...\n"
+           "                     [--latency MODEL=MS]... [--fail MODEL=RATE]... [--blind] [--log-requests FILE]\n"
+           "                     [--judge-prefers MODEL]... [--judge-position-bias RATE]\n"
+           "                     [--judge-score MODEL=N]... [--judge-malformed RATE]\n"
+           "                     [--status MODEL=CODE]...\n"
+           "                     [--retry-after MODEL=S]... [--chunk-delay MODEL=MS]...\n"
            "  runs a mock LLM provider: OpenAI (/v1/chat/completions, /chat/completions),\n"
            "  Azure (/openai/deployments/D/chat/completions?api-version=V), Anthropic (/v1/messages)\n"
            "  and Ollama (/api/chat), streaming too, answering 'mock reply from MODEL: <last user message>'.\n"
@@ -1760,6 +1923,16 @@ static void mock_help(void) {
            "  --tls-key     PEM private key (EC or RSA; SEC1, PKCS#1 or PKCS#8, unencrypted)\n"
            "  --latency     wait MS milliseconds before answering MODEL ('*': every model)\n"
            "  --fail        answer that share (0..1) of MODEL's requests with HTTP 500\n"
+           "  --blind       answer 'mock reply #TAG: ...' (TAG: FNV-1a of the model name), naming no model\n"
+           "  --log-requests  append every chat request's body, minified, one line each, to FILE\n"
+           "  judge requests (system message starting '[llmsplit judge: pairwise]' or '[llmsplit judge: score]'):\n"
+           "  --judge-prefers MODEL   pairwise: the answer MODEL wrote wins over one it did not (repeatable)\n"
+           "  --judge-position-bias RATE  pairwise: that share answered {\"winner\": \"A\"} whatever the answers\n"
+           "  --judge-score MODEL=N   score: N (1..10) for answers MODEL wrote ('*': any; default 5)\n"
+           "  --judge-malformed RATE  that share of judge requests answered with no verdict\n"
+           "  --status      answer every request for MODEL with HTTP CODE (400..599) and an error body\n"
+           "  --retry-after send 'Retry-After: S' with MODEL's error answers (--fail, --status)\n"
+           "  --chunk-delay wait MS milliseconds before each stream event of MODEL but the first\n"
            "prints 'listening on http://HOST:PORT' when ready; runs until SIGINT or SIGTERM.\n");
 }
 
@@ -1779,26 +1952,62 @@ static int mock_parse_knob(const char *arg, double lo, double hi, int integer, m
 }
 
 typedef struct mock_options {
-    const char *listen, *cert, *key;
+    const char *listen, *cert, *key, *log_requests;
 } mock_options;
 
 /* Reads the command line into opt and srv's knob arrays. 0 ok, else the exit code. */
+/* A rate between 0 and 1 into *out. 0 when malformed. */
+static int mock_parse_rate(const char *v, double *out) {
+    char *end;
+    double r;
+    errno = 0;
+    r = strtod(v, &end);
+    if (!*v || *end || errno || !(r >= 0 && r <= 1)) return 0;
+    *out = r;
+    return 1;
+}
+
 static int mock_parse_args(int argc, char **argv, mock_options *opt, mock_server *srv) {
-    int i;
+    static const char *const known[] = {"--listen", "--tls-cert", "--tls-key", "--latency", "--fail", "--log-requests",
+                                        "--judge-prefers", "--judge-position-bias", "--judge-score", "--judge-malformed", "--status",
+                                        "--retry-after", "--chunk-delay",
+                                        NULL};
+    int i, k;
     for (i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (tool_is_help(a)) { mock_help(); return -1; }
-        if (strcmp(a, "--listen") && strcmp(a, "--tls-cert") && strcmp(a, "--tls-key") &&
-            strcmp(a, "--latency") && strcmp(a, "--fail"))
-            return tool_fail(LLMSPLIT_ERR_USAGE, "unknown option '%s' for mock (try llmsplit mock --help)", a);
+        if (strcmp(a, "--blind") == 0) { srv->blind = 1; continue; }
+        for (k = 0; known[k] && strcmp(a, known[k]) != 0; k++) {}
+        if (!known[k]) return tool_fail(LLMSPLIT_ERR_USAGE, "unknown option '%s' for mock (try llmsplit mock --help)", a);
         if (!v) return tool_fail(LLMSPLIT_ERR_USAGE, "%s needs a value", a);
         i++;
         if (strcmp(a, "--listen") == 0) opt->listen = v;
         else if (strcmp(a, "--tls-cert") == 0) opt->cert = v;
         else if (strcmp(a, "--tls-key") == 0) opt->key = v;
+        else if (strcmp(a, "--log-requests") == 0) opt->log_requests = v;
         else if (strcmp(a, "--latency") == 0) {
             if (!mock_parse_knob(v, 0, MOCK_MAX_LATENCY_MS, 1, &srv->latency[srv->n_latency++]))
                 return tool_fail(LLMSPLIT_ERR_USAGE, "--latency wants MODEL=MS with MS a whole number of milliseconds (got '%s')", v);
+        } else if (strcmp(a, "--judge-prefers") == 0) {
+            mock_knob *p = &srv->prefers[srv->n_prefers++];
+            if (!*v) return tool_fail(LLMSPLIT_ERR_USAGE, "--judge-prefers wants a model name");
+            p->model = v;
+            p->model_len = strlen(v);
+        } else if (strcmp(a, "--judge-score") == 0) {
+            if (!mock_parse_knob(v, 1, 10, 1, &srv->score[srv->n_score++]))
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--judge-score wants MODEL=N with N a whole number from 1 to 10 (got '%s')", v);
+        } else if (strcmp(a, "--judge-position-bias") == 0 || strcmp(a, "--judge-malformed") == 0) {
+            if (!mock_parse_rate(v, strcmp(a, "--judge-malformed") ? &srv->position_bias : &srv->malformed))
+                return tool_fail(LLMSPLIT_ERR_USAGE, "%s wants a RATE between 0 and 1 (got '%s')", a, v);
+        } else if (strcmp(a, "--status") == 0) {
+            if (!mock_parse_knob(v, 400, 599, 1, &srv->status[srv->n_status++]))
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--status wants MODEL=CODE with CODE between 400 and 599 (got '%s')", v);
+        } else if (strcmp(a, "--retry-after") == 0) {
+            if (!mock_parse_knob(v, 0, 86400, 1, &srv->retry_after[srv->n_retry_after++]))
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--retry-after wants MODEL=S with S whole seconds up to 86400 (got '%s')", v);
+        } else if (strcmp(a, "--chunk-delay") == 0) {
+            if (!mock_parse_knob(v, 0, MOCK_MAX_LATENCY_MS, 1, &srv->chunk_delay[srv->n_chunk_delay++]))
+                return tool_fail(LLMSPLIT_ERR_USAGE, "--chunk-delay wants MODEL=MS with MS a whole number of milliseconds (got '%s')", v);
         } else if (!mock_parse_knob(v, 0, 1, 0, &srv->fail[srv->n_fail++])) {
             return tool_fail(LLMSPLIT_ERR_USAGE, "--fail wants MODEL=RATE with RATE between 0 and 1 (got '%s')", v);
         }
@@ -1817,6 +2026,8 @@ static int mock_run(mock_server *srv, const mock_options *opt) {
         return tool_fail(LLMSPLIT_ERR_USAGE, "--listen wants HOST:PORT or [IPV6]:PORT (got '%s')", opt->listen);
     if (opt->cert && !(srv->tls = mock_tls_load(opt->cert, opt->key, err, sizeof err)))
         return tool_fail(LLMSPLIT_ERR_USAGE, "%s", err);
+    if (opt->log_requests && !(srv->log_requests = fopen(opt->log_requests, "a")))
+        return tool_fail(LLMSPLIT_ERR_USAGE, "cannot open --log-requests %s: %s", opt->log_requests, strerror(errno));
     bound = mock_listen(srv, host, port, err, sizeof err);
     if (bound < 0) return tool_fail(LLMSPLIT_ERR_NETWORK, "%s", err);
     if (pipe(srv->wake) != 0) {
@@ -1853,18 +2064,30 @@ int cmd_mock(int argc, char **argv) {
     /* at most one knob per argument */
     srv.latency = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.latency);
     srv.fail = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.fail);
+    srv.prefers = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.prefers);
+    srv.score = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.score);
+    srv.status = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.status);
+    srv.retry_after = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.retry_after);
+    srv.chunk_delay = (mock_knob *)calloc((size_t)argc + 1, sizeof *srv.chunk_delay);
     srv.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ mock_now_ms();
     pthread_mutex_init(&srv.lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* timed waits use CLOCK_MONOTONIC deadlines */
     pthread_cond_init(&srv.changed, &ca);
     pthread_condattr_destroy(&ca);
-    if (!srv.latency || !srv.fail) rc = tool_fail(LLMSPLIT_ERR_NOMEM, "out of memory");
+    if (!srv.latency || !srv.fail || !srv.prefers || !srv.score || !srv.status || !srv.retry_after || !srv.chunk_delay)
+        rc = tool_fail(LLMSPLIT_ERR_NOMEM, "out of memory");
     else if ((rc = mock_parse_args(argc, argv, &opt, &srv)) == 0) rc = mock_run(&srv, &opt);
     else if (rc < 0) rc = EXIT_OK;   /* --help */
     mock_tls_free(srv.tls);
+    if (srv.log_requests) fclose(srv.log_requests);
     free(srv.latency);
     free(srv.fail);
+    free(srv.prefers);
+    free(srv.score);
+    free(srv.status);
+    free(srv.retry_after);
+    free(srv.chunk_delay);
     pthread_cond_destroy(&srv.changed);
     pthread_mutex_destroy(&srv.lock);
     return rc;

@@ -309,6 +309,10 @@ static int run_all(run_state *s, int concurrency, const char *title) {
            (unsigned long long)st.mirrored, (unsigned long long)st.mirror_completed, (unsigned long long)st.mirror_failed,
            (unsigned long long)st.mirror_dropped_queue_full,
            (unsigned long long)(st.mirrored - st.mirror_completed - st.mirror_failed - st.mirror_dropped_queue_full));
+    if (st.judged || st.judge_failed || st.judge_dropped || st.judge_dropped_held)
+        printf("judge: %llu judged so far, %llu failed, %llu dropped (queue full), %llu not held (pending bound)\n",
+               (unsigned long long)st.judged, (unsigned long long)st.judge_failed, (unsigned long long)st.judge_dropped,
+               (unsigned long long)st.judge_dropped_held);
     if (st.fallbacks || st.rollbacks) printf("fallbacks: %llu, rollbacks: %llu\n", (unsigned long long)st.fallbacks, (unsigned long long)st.rollbacks);
     return s->failed && !s->ok ? EXIT_NET : EXIT_OK;
 }

@@ -19,6 +19,12 @@
      Texts are compared only when both records carry a "response"; lengths are in characters
      (UTF-8 code points). Exact matches compare a 64-bit hash and the length, not the bytes, so
      memory does not grow with the texts.
+   - Judge calls (call records with "role":"judge") are never an arm and never part of a pair:
+     per judge model, their calls, errors (status not "ok", a judge answer without a verdict
+     included) and cost summed over all of them, so what the judging cost is in the report.
+   - Quality per arm: for the judge score ("score" events, their "value", or "score" in logs of
+     other writers) and each feedback metric, n, the mean, and Student's t interval of the mean
+     (mean +- t(0.975, n-1) s / sqrt(n), s the n-1 standard deviation; none below 2 values).
 
    The verdict: every arm of a group against the group's control, the first arm in the tables
    (lowest deployment index) that answered a call, or --control ARM ("MODEL #DEPLOYMENT", or a
@@ -40,7 +46,12 @@
      mirrored pair by pair_id; per pair (primary arm -> silent model) the silent model's wins, ties
      and losses, its win share of the decided pairs with a Wilson interval, and the exact two-sided
      sign test (binomial, p = 1/2) p_value. Every judgement record counts: a pair judged twice
-     counts twice.
+     counts twice. The order-inconsistency rate is the share of judgements with "consistent":
+     false (the judge, asked twice with the answers swapped, named different sides or a side and
+     a tie; a judgement without the key counts as consistent). The mean lengths of winners and of
+     losers are over the decided judgements that give both "primary_chars" and "silent_chars":
+     the winning answer's characters and the losing one's, each averaged; a judge that prefers
+     long answers shows as a winner mean well above the loser mean.
    - p_always_valid: the mSPRT of Johari, Pekelis & Walsh 2017 with a normal mixing distribution
      N(0, tau^2), in its normal approximation: the difference d with standard error s gives
      Lambda = sqrt(s^2/(s^2+tau^2)) exp(d^2 tau^2 / (2 s^2 (s^2+tau^2))), and the always-valid p is
@@ -80,6 +91,9 @@
    percentiles, one ~64-byte entry per call whose mirror twin has not been seen yet (a primary
    that was never mirrored keeps its entry to the end: the log cannot tell), and the request_id
    join map (a 16-byte slot per primary call, at most half full). */
+
+#ifndef LLMSPLIT_TOOL_REPORT_C /* also included by ui.c, for the dashboard's verdict */
+#define LLMSPLIT_TOOL_REPORT_C
 
 #include "tool.h"
 #include "stats.h"
@@ -359,7 +373,16 @@ typedef struct rpt_pair {  /* primary arm -> silent model */
     uint64_t compared, matches;
     int64_t len_diff;     /* sum of silent - primary characters over compared pairs */
     uint64_t wins, ties, losses; /* judgements, from the silent model's side */
+    uint64_t inconsistent;       /* judgements whose two orders disagreed */
+    uint64_t sized;              /* decided judgements with both lengths */
+    double win_chars, lose_chars; /* their winners' and losers' lengths, summed */
 } rpt_pair;
+
+/* Judge calls (role "judge") of one judge model: never an arm, counted for their cost. */
+typedef struct rpt_judge_calls {
+    uint64_t calls, errors;
+    double cost;
+} rpt_judge_calls;
 
 /* A request_id or pair_id (its hash) and who it belongs to, for joining events to calls. */
 typedef struct rpt_join {
@@ -375,9 +398,13 @@ typedef struct rpt_jtab {  /* linear probing, at most half full, never deleted f
 
 typedef struct rpt_wait {  /* an event read before its call */
     double value;
-    uint32_t slot;        /* metric slot; for judgements the winner: 0 silent, 1 tie, 2 primary */
+    uint32_t slot;        /* metric slot; for judgements the winner (0 silent, 1 tie, 2 primary),
+                             plus RPT_CONSISTENT when both orders agreed */
     uint32_t next;        /* the next one for the same key + 1 */
+    int32_t chars[2];     /* judgements: primary and silent answer lengths; -1 when not given */
 } rpt_wait;
+
+#define RPT_CONSISTENT 4u
 
 typedef struct rpt_av {    /* the best evidence so far for one pair of arms and one metric */
     uint64_t key;         /* arm a, arm b > a and slot, packed; 0: empty */
@@ -480,6 +507,10 @@ typedef struct rpt_report {
     size_t epochs_cap;
     uint64_t feedback, scores, judgements, splits;
     rpt_analysis *an;     /* by group */
+    rpt_keys judge_keys;  /* judge models */
+    rpt_judge_calls *judges;
+    size_t judges_cap;
+    uint64_t judge_calls;
 } rpt_report;
 
 /* ---- reading a record's fields --------------------------------------------------------- */
@@ -683,7 +714,7 @@ static uint64_t rpt_join_key(const char *s, size_t n) {
     return h ? h : 1;
 }
 
-static void rpt_wait_push(rpt_report *r, rpt_join *e, uint32_t slot, double value) {
+static rpt_wait *rpt_wait_push(rpt_report *r, rpt_join *e, uint32_t slot, double value) {
     uint32_t id;
     rpt_wait *w;
     if (r->wait_free) {
@@ -698,8 +729,10 @@ static void rpt_wait_push(rpt_report *r, rpt_join *e, uint32_t slot, double valu
     w->value = value;
     w->slot = slot;
     w->next = e->wait;
+    w->chars[0] = w->chars[1] = -1;
     e->wait = id + 1;
     r->events_waiting++;
+    return w;
 }
 
 /* Moments of metric `slot` of an arm, zeroed slots added as needed. */
@@ -792,12 +825,19 @@ static void rpt_observe(rpt_report *r, size_t arm, size_t slot, double x) {
     }
 }
 
-/* A judgement for a pair: 0 the silent model won, 1 a tie, 2 the primary won. */
-static void rpt_judge(rpt_report *r, size_t pair, uint32_t winner) {
+/* A judgement for a pair: j->slot as in rpt_wait. */
+static void rpt_judge(rpt_report *r, size_t pair, const rpt_wait *j) {
     rpt_pair *p = &r->pairs[pair];
+    uint32_t winner = j->slot & 3u;
     if (winner == 0) p->wins++;
     else if (winner == 1) p->ties++;
     else p->losses++;
+    p->inconsistent += !(j->slot & RPT_CONSISTENT);
+    if (winner != 1 && j->chars[0] >= 0 && j->chars[1] >= 0) {
+        p->sized++;
+        p->win_chars += j->chars[winner == 0];
+        p->lose_chars += j->chars[winner != 0];
+    }
 }
 
 /* The join entry e has just learnt its call (arm or pair): the events that waited for it count. */
@@ -809,7 +849,7 @@ static void rpt_drain(rpt_report *r, rpt_join *e, int pair) {
         r->waits[id].next = r->wait_free;
         r->wait_free = id + 1;
         r->events_waiting--;
-        if (pair) rpt_judge(r, e->who - 1, w.slot);
+        if (pair) rpt_judge(r, e->who - 1, &w);
         else rpt_observe(r, e->who - 1, w.slot, w.value);
     }
 }
@@ -1030,6 +1070,18 @@ static void rpt_silent(rpt_report *r, const char *model, size_t mlen, rpt_side *
     else r->orphans++;
 }
 
+/* A judge call: its model's calls, errors and cost. */
+static void rpt_judge_call(rpt_report *r, const llmsplit_json_val *rec, const char *model, size_t mlen) {
+    int added;
+    size_t id = rpt_intern(&r->judge_keys, model, mlen, &added);
+    double cost;
+    if (added) RPT_NEW(r->judges, r->judges_cap, id);
+    r->judge_calls++;
+    r->judges[id].calls++;
+    r->judges[id].errors += !rpt_is_ok(rec);
+    if (rpt_num(RPT_GET(rec, "cost_usd"), &cost)) r->judges[id].cost += cost;
+}
+
 static void rpt_call(rpt_report *r, const llmsplit_json_val *rec, uint64_t line) {
     size_t mlen;
     const char *model = llmsplit_json_str(RPT_GET(rec, "model"), &mlen);
@@ -1040,6 +1092,7 @@ static void rpt_call(rpt_report *r, const llmsplit_json_val *rec, uint64_t line)
     if (!model) { rpt_bad(r, line, "call record without a \"model\""); return; }
     r->records++;
     rpt_note_time(r, rec, &ms, &has_time);
+    if (rpt_is(role, "judge")) { rpt_judge_call(r, rec, model, mlen); return; }
     silent = role ? rpt_is(role, "silent") : llmsplit_json_is_true(RPT_GET(rec, "is_silent_experiment"));
     rpt_side_of(rec, &s);
     if (silent) rpt_silent(r, model, mlen, &s);
@@ -1103,8 +1156,9 @@ static void rpt_split_event(rpt_report *r, const llmsplit_json_val *rec) {
     }
 }
 
-/* {"event":"score","request_id":R,"score":x} and {"event":"feedback","request_id":R,"metric":M,
-   "value":x}: an observation of the metric for R's arm, now or when R's call is read. */
+/* {"event":"score","request_id":R,"value":x} ("score":x in logs of other writers) and
+   {"event":"feedback","request_id":R,"metric":M,"value":x}: an observation of the metric for R's
+   arm, now or when R's call is read. */
 static void rpt_metric_event(rpt_report *r, const llmsplit_json_val *rec, int score) {
     size_t rlen, mlen, slot;
     const char *rid = llmsplit_json_str(RPT_GET(rec, "request_id"), &rlen), *metric;
@@ -1112,7 +1166,7 @@ static void rpt_metric_event(rpt_report *r, const llmsplit_json_val *rec, int sc
     rpt_join *e;
     if (score) {
         r->scores++;
-        if (!rpt_num(RPT_GET(rec, "score"), &x)) return;
+        if (!rpt_num(RPT_GET(rec, "value"), &x) && !rpt_num(RPT_GET(rec, "score"), &x)) return;
         slot = RPT_M_SCORE;
     } else {
         r->feedback++;
@@ -1129,22 +1183,37 @@ static void rpt_metric_event(rpt_report *r, const llmsplit_json_val *rec, int sc
     else rpt_wait_push(r, e, (uint32_t)slot, x);
 }
 
-/* {"event":"judgement","pair_id":P,"winner":"silent"|"primary"|"tie"}: for P's pair. */
+/* A length in characters from a judgement, or -1. */
+static int32_t rpt_chars_of(const llmsplit_json_val *v) {
+    double x;
+    return rpt_num(v, &x) && x >= 0 && x < 2147483647.0 ? (int32_t)x : -1;
+}
+
+/* {"event":"judgement","pair_id":P,"winner":"silent"|"primary"|"tie","consistent":B,
+   "primary_chars":N,"silent_chars":M}: for P's pair. Without "consistent" the orders count as
+   agreeing (a one-order judge cannot disagree with itself). */
 static void rpt_judgement_event(rpt_report *r, const llmsplit_json_val *rec) {
     size_t n;
     const char *pid = llmsplit_json_str(RPT_GET(rec, "pair_id"), &n);
-    const llmsplit_json_val *w = RPT_GET(rec, "winner");
-    uint32_t winner;
+    const llmsplit_json_val *w = RPT_GET(rec, "winner"), *c = RPT_GET(rec, "consistent");
+    rpt_wait j;
     rpt_join *e;
     r->judgements++;
-    if (rpt_is(w, "silent")) winner = 0;
-    else if (rpt_is(w, "tie")) winner = 1;
-    else if (rpt_is(w, "primary")) winner = 2;
+    if (rpt_is(w, "silent")) j.slot = 0;
+    else if (rpt_is(w, "tie")) j.slot = 1;
+    else if (rpt_is(w, "primary")) j.slot = 2;
     else return;
+    if (!c || llmsplit_json_is_true(c)) j.slot |= RPT_CONSISTENT;
+    j.chars[0] = rpt_chars_of(RPT_GET(rec, "primary_chars"));
+    j.chars[1] = rpt_chars_of(RPT_GET(rec, "silent_chars"));
     if (!pid || !n) { r->events_unknown++; return; }
     e = rpt_jtab_get(&r->pjoin, rpt_join_key(pid, n));
-    if (e->who) rpt_judge(r, e->who - 1, winner);
-    else rpt_wait_push(r, e, winner, 0);
+    if (e->who) rpt_judge(r, e->who - 1, &j);
+    else {
+        rpt_wait *q = rpt_wait_push(r, e, j.slot, 0);
+        q->chars[0] = j.chars[0];
+        q->chars[1] = j.chars[1];
+    }
 }
 
 static void rpt_event(rpt_report *r, const llmsplit_json_val *rec, const llmsplit_json_val *ev) {
@@ -2005,6 +2074,9 @@ static void rpt_emit_header(rpt_report *r, const rpt_out *o) {
     rpt_say(o, "p", "%llu records: %llu primary calls, %llu silent calls, %llu events (%llu config)",
             (unsigned long long)r->records, (unsigned long long)r->primary, (unsigned long long)r->silent,
             (unsigned long long)r->events, (unsigned long long)r->configs);
+    if (r->judge_calls)
+        rpt_say(o, "p", "%llu judge calls (role judge: priced, never an arm; see \"judge calls\" below)",
+                (unsigned long long)r->judge_calls);
     if (r->has_time) rpt_say(o, "p", "from %s to %s", r->ts_min, r->ts_max);
     if (r->bad)
         rpt_say(o, "p", "%llu line%s could not be read (first: line %llu: %s)", (unsigned long long)r->bad,
@@ -2016,6 +2088,39 @@ static void rpt_emit_header(rpt_report *r, const rpt_out *o) {
                 (unsigned long long)r->feedback, (unsigned long long)r->scores, (unsigned long long)r->judgements,
                 (unsigned long long)(r->events_waiting + r->events_unknown));
     if (!r->primary && !r->silent) rpt_say(o, "p", "no call records in the log");
+}
+
+/* Per arm, the judge score and each feedback metric: n, mean and its t interval. */
+static void rpt_emit_quality(rpt_report *r, const rpt_out *o, const size_t *ids, size_t n) {
+    static const char *const head[] = {"arm", "quality", "n", "mean", "95% CI", NULL};
+    rpt_table t;
+    size_t i, slot, rows = 0;
+    rpt_table_init(&t, 5, 1u | 2u);
+    rpt_cells(&t, head);
+    for (i = 0; i < n; i++)
+        for (slot = RPT_M_SCORE; slot < r->metric_keys.n; slot++) {
+            const rpt_mom *m = rpt_mom_get(&r->arms[ids[i]], slot);
+            st_interval ci;
+            char *label;
+            if (!m) continue;
+            ci = st_mean_t(m->mean, rpt_var(m), m->n);
+            label = rpt_arm_label(r->arms[ids[i]].model, r->arms[ids[i]].deployment);
+            rpt_cell(&t, "%s", label);
+            rpt_cell(&t, "%s", r->metric_keys.key[slot].s);
+            rpt_cell(&t, "%.0f", m->n);
+            rpt_cell(&t, "%.4g", m->mean);
+            if (isnan(ci.lo)) rpt_cell(&t, "-");
+            else rpt_cell(&t, "%.4g..%.4g", ci.lo, ci.hi);
+            free(label);
+            rows++;
+        }
+    if (rows) {
+        if (!o->html) fputc('\n', o->f);
+        rpt_table_out(o, &t);
+    } else {
+        for (i = 0; i < t.n; i++) free(t.cell[i]);
+        free(t.cell);
+    }
 }
 
 static void rpt_emit_arms(rpt_report *r, const rpt_out *o, const rpt_group *g, const size_t *ids, size_t n) {
@@ -2053,6 +2158,7 @@ static void rpt_emit_arms(rpt_report *r, const rpt_out *o, const rpt_group *g, c
     rpt_table_out(o, &t1);
     if (!o->html) fputc('\n', o->f);
     rpt_table_out(o, &t2);
+    rpt_emit_quality(r, o, ids, n);
 }
 
 static void rpt_emit_fallbacks(rpt_report *r, const rpt_out *o, const rpt_group *g, const rpt_slice *sl) {
@@ -2127,6 +2233,12 @@ static void rpt_emit_judgements(const rpt_out *o, const rpt_pair *p) {
                 st_sign_test((double)p->wins, (double)p->losses));
     else
         rpt_say(o, "p", "judgements: %llu ties, no decided pair", (unsigned long long)p->ties);
+    rpt_say(o, "p", "judged in both orders: the orders disagreed in %llu of %llu (%.1f%%)",
+            (unsigned long long)p->inconsistent, (unsigned long long)(p->wins + p->ties + p->losses),
+            100.0 * (double)p->inconsistent / (double)(p->wins + p->ties + p->losses));
+    if (p->sized)
+        rpt_say(o, "p", "mean length of the winner %.1f chars, of the loser %.1f chars (%llu decided pairs)",
+                p->win_chars / (double)p->sized, p->lose_chars / (double)p->sized, (unsigned long long)p->sized);
 }
 
 static void rpt_emit_pair(rpt_report *r, const rpt_out *o, rpt_pair *p) {
@@ -2168,6 +2280,26 @@ static void rpt_emit_pair(rpt_report *r, const rpt_out *o, rpt_pair *p) {
         rpt_say(o, "p", "texts: not in the log (records keep \"response\" only when asked to)");
     rpt_emit_judgements(o, p);
     if (o->html) rpt_svg_scatter(o, p);
+}
+
+/* Judge calls per judge model: what the judging cost. */
+static void rpt_emit_judges(rpt_report *r, const rpt_out *o) {
+    rpt_table t;
+    size_t i;
+    if (!r->judge_calls) return;
+    rpt_say(o, "h2", "judge calls: %llu (scoring answers and judging pairs; not an arm)", (unsigned long long)r->judge_calls);
+    rpt_table_init(&t, 4, 1u);
+    rpt_cell(&t, "judge model");
+    rpt_cell(&t, "calls");
+    rpt_cell(&t, "errors");
+    rpt_cell(&t, "cost $");
+    for (i = 0; i < r->judge_keys.n; i++) {
+        rpt_cell(&t, "%s", r->judge_keys.key[i].s);
+        rpt_cell(&t, "%llu", (unsigned long long)r->judges[i].calls);
+        rpt_cell(&t, "%llu", (unsigned long long)r->judges[i].errors);
+        rpt_cell_num(&t, 6, r->judges[i].cost);
+    }
+    rpt_table_out(o, &t);
 }
 
 static void rpt_emit_pairs(rpt_report *r, const rpt_out *o) {
@@ -2426,6 +2558,7 @@ static void rpt_emit(rpt_report *r, rpt_out *o) {
         if (r->groups[g].calls || r->groups[g].rollbacks) rpt_emit_group(r, o, g, &sl);
     }
     rpt_emit_pairs(r, o);
+    rpt_emit_judges(r, o);
 }
 
 static const char rpt_css[] =
@@ -2550,10 +2683,12 @@ static void rpt_json_arm(rpt_report *r, llmsplit_json_writer *w, size_t id, cons
         if (!m) continue;
         rpt_jkey(w, r->metric_keys.key[slot].s);
         llmsplit_json_write_begin_object(w);
+        st_interval ci = st_mean_t(m->mean, rpt_var(m), m->n);
         LLMSPLIT_JSON_KEY(w, "n");
         llmsplit_json_write_int(w, (int64_t)m->n);
         LLMSPLIT_JSON_KEY(w, "mean");
         rpt_jnum(w, m->mean);
+        rpt_jci(w, ci.lo, ci.hi);
         llmsplit_json_write_end_object(w);
     }
     llmsplit_json_write_end_object(w);
@@ -2601,6 +2736,14 @@ static void rpt_json_pairs(rpt_report *r, llmsplit_json_writer *w, size_t g) {
         llmsplit_json_write_end_object(w);
         LLMSPLIT_JSON_KEY(w, "p_value");
         rpt_jnum(w, st_sign_test((double)p->wins, (double)p->losses));
+        LLMSPLIT_JSON_KEY(w, "inconsistent");
+        llmsplit_json_write_int(w, (int64_t)p->inconsistent);
+        LLMSPLIT_JSON_KEY(w, "inconsistency_rate");
+        rpt_jnum(w, (double)p->inconsistent / (double)(p->wins + p->ties + p->losses));
+        LLMSPLIT_JSON_KEY(w, "winner_chars_mean");
+        rpt_jnum(w, p->win_chars / (double)p->sized);
+        LLMSPLIT_JSON_KEY(w, "loser_chars_mean");
+        rpt_jnum(w, p->lose_chars / (double)p->sized);
         llmsplit_json_write_end_object(w);
     }
     llmsplit_json_write_end_object(w);
@@ -2644,6 +2787,20 @@ static int rpt_emit_json(rpt_report *r, FILE *f) {
         llmsplit_json_write_end_object(&w);
     }
     llmsplit_json_write_end_object(&w);
+    LLMSPLIT_JSON_KEY(&w, "judge_calls");
+    llmsplit_json_write_begin_object(&w);
+    for (i = 0; i < r->judge_keys.n; i++) {
+        rpt_jkey(&w, r->judge_keys.key[i].s);
+        llmsplit_json_write_begin_object(&w);
+        LLMSPLIT_JSON_KEY(&w, "calls");
+        llmsplit_json_write_int(&w, (int64_t)r->judges[i].calls);
+        LLMSPLIT_JSON_KEY(&w, "errors");
+        llmsplit_json_write_int(&w, (int64_t)r->judges[i].errors);
+        LLMSPLIT_JSON_KEY(&w, "cost_usd");
+        rpt_jnum(&w, r->judges[i].cost);
+        llmsplit_json_write_end_object(&w);
+    }
+    llmsplit_json_write_end_object(&w);
     LLMSPLIT_JSON_KEY(&w, "events_without_call");
     llmsplit_json_write_int(&w, (int64_t)(r->events_waiting + r->events_unknown));
     LLMSPLIT_JSON_KEY(&w, "unreadable_lines");
@@ -2676,7 +2833,7 @@ static void rpt_free(rpt_report *r) {
         for (k = 0; k < r->epochs[i].nw; k++) free(r->epochs[i].arm[k]);
         free(r->epochs[i].arm); free(r->epochs[i].w);
     }
-    rpt_keys_free(&r->metric_keys); rpt_keys_free(&r->epoch_keys);
+    rpt_keys_free(&r->metric_keys); rpt_keys_free(&r->epoch_keys); rpt_keys_free(&r->judge_keys); free(r->judges);
     free(r->epochs); free(r->an); free(r->req.slot); free(r->pjoin.slot); free(r->waits); free(r->av);
     for (i = 0; i < r->group_keys.n; i++)
         for (k = 0; k < r->groups[i].nkept; k++) {
@@ -2697,7 +2854,9 @@ static const char rpt_usage_text[] =
     "  compares the arms of result logs (several logs are read as one, in the order given; '-' is\n"
     "  stdin): per group a verdict for each arm against the control, then per arm the calls, share\n"
     "  of traffic, errors, latency p50/p95/p99, ttft, tokens and cost; fallbacks and rollbacks; and\n"
-    "  for mirrored calls, primary against silent side by side (latency, tokens, cost, texts, judgements).\n"
+    "  for mirrored calls, primary against silent side by side (latency, tokens, cost, texts, judgements\n"
+    "  with the share judged inconsistently across the two orders and the winners' and losers' lengths);\n"
+    "  per arm the judge score and feedback means with t intervals; judge calls and their cost.\n"
     "  The verdict: error rate (Wilson and Newcombe intervals, two-proportion z-test), latency\n"
     "  (Mann-Whitney U, ratio of medians), mean cost, judge score and feedback (Welch), each with an\n"
     "  always-valid p-value (mSPRT, normal mixture) that may be read at any time; Holm across a\n"
@@ -2846,3 +3005,5 @@ int cmd_report(int argc, char **argv) {
     if (!rc && op.fail_on_worse && worse) rc = EXIT_WORSE;
     return rc;
 }
+
+#endif /* LLMSPLIT_TOOL_REPORT_C */

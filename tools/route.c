@@ -11,10 +11,14 @@ typedef struct route_opts {
     const char *config, *model, *api_base, *api_key, *cacert, *silent, *user, *log;
     const char *splits[ROUTE_MAX_SPLITS];
     int nsplits, insecure, timeout_s, keep_responses, verbose;
+    int config_poll_ms;           /* --config-poll; 0: the library's */
 } route_opts;
 
 static TOOL_UNUSED const char route_usage_text[] =
-    "  --config FILE      a LiteLLM-style config (JSON); --model then names a group\n"
+    "  --config FILE      a LiteLLM-style config (JSON); --model then names a group. Or a URL (https://,\n"
+    "                     or http:// to this machine) such as llmsplit serve's /config, polled with\n"
+    "                     If-None-Match and sent $LLMSPLIT_CONFIG_KEY as its bearer key when set\n"
+    "  --config-poll S    seconds between checks of --config (default 1 for a file, 5 for a URL)\n"
     "  --model M          a model string (gpt-4o-mini, azure/DEPLOYMENT, anthropic/claude-..., ollama/llama3,\n"
     "                     huggingface/https://ENDPOINT, ...) or a group of --config\n"
     "  --split M=W        an arm of a weighted split (repeat; the weight follows the last '=')\n"
@@ -47,13 +51,23 @@ TOOL_FN int route_opt(route_opts *o, int argc, char **argv, int *i) {
     else if (strcmp(a, "--silent") == 0) slot = &o->silent;
     else if (strcmp(a, "--user") == 0) slot = &o->user;
     else if (strcmp(a, "--log") == 0) slot = &o->log;
-    else if (strcmp(a, "--split") != 0 && strcmp(a, "--timeout") != 0) return 0;
+    else if (strcmp(a, "--split") != 0 && strcmp(a, "--timeout") != 0 && strcmp(a, "--config-poll") != 0) return 0;
     if (*i + 1 >= argc) {
         tool_fail(LLMSPLIT_ERR_USAGE, "option %s needs a value", a);
         return -1;
     }
     (*i)++;
     if (slot) { *slot = argv[*i]; return 1; }
+    if (strcmp(a, "--config-poll") == 0) {
+        char *end;
+        double s = strtod(argv[*i], &end);
+        if (*end || end == argv[*i] || !(s >= 0.01 && s <= 86400)) {
+            tool_fail(LLMSPLIT_ERR_USAGE, "--config-poll needs seconds between 0.01 and 86400, got '%s'", argv[*i]);
+            return -1;
+        }
+        o->config_poll_ms = (int)(s * 1000 + 0.5);
+        return 1;
+    }
     if (strcmp(a, "--timeout") == 0) {
         char *end;
         long t = strtol(argv[*i], &end, 10);
@@ -171,7 +185,12 @@ TOOL_FN llmsplit_client *route_client(const route_opts *o, const char **group, i
         tool_fail(LLMSPLIT_ERR_USAGE, "say where requests go: --model M, --split M=W ... or --config FILE");
         return NULL;
     }
-    if (o->config) {
+    if (o->config && (strncmp(o->config, "http://", 7) == 0 || strncmp(o->config, "https://", 8) == 0)) {
+        const char *key = getenv("LLMSPLIT_CONFIG_KEY");
+        d.config_url = o->config; /* the control plane's key comes from the environment, never argv */
+        d.config_api_key = key && *key ? key : NULL;
+        if (o->silent) tool_say("warning", "--silent is ignored with --config (set silent_model there)");
+    } else if (o->config) {
         d.config_file = o->config;
         if (o->silent) tool_say("warning", "--silent is ignored with --config (set silent_model there)");
     } else {
@@ -182,6 +201,7 @@ TOOL_FN llmsplit_client *route_client(const route_opts *o, const char **group, i
         llmsplit_json_writer_result(&w, &d.config_json, &d.config_len, NULL);
         built = 1;
     }
+    d.config_poll_ms = o->config_poll_ms;
     d.http.ca_file = o->cacert;
     d.http.insecure = o->insecure;
     d.log_path = o->log;

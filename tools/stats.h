@@ -187,6 +187,17 @@ ST_FN double st_two_prop_p(double k1, double n1, double k2, double n2) {
     return st_norm_p2((k1 / n1 - k2 / n2) / se);
 }
 
+/* Student's t interval for a mean (Student 1908): mean +- t(0.975, n-1) sqrt(v/n), v the n-1
+   variance; scipy.stats.t.interval(0.95, n-1, mean, sqrt(v/n)). Bounds NaN below 2 observations. */
+ST_FN st_interval st_mean_t(double mean, double v, double n) {
+    st_interval r;
+    double h = n >= 2 ? st_t975(n - 1) * sqrt(v / n) : NAN;
+    r.value = n > 0 ? mean : NAN;
+    r.lo = mean - h;
+    r.hi = mean + h;
+    return r;
+}
+
 /* Welch's unequal-variance t-test and interval for mean2 - mean1 (Welch 1947): se^2 = v1/n1 +
    v2/n2, Welch-Satterthwaite df = se^4 / ((v1/n1)^2/(n1-1) + (v2/n2)^2/(n2-1)), interval
    diff +- t(0.975, df) se, two-sided p = 2 P(T > |diff|/se). Variances are the n-1 kind. */

@@ -55,6 +55,7 @@ int cmd_pick(int argc, char **argv);   /* pick.c */
 int cmd_report(int argc, char **argv); /* report.c */
 int cmd_feedback(int argc, char **argv); /* feedback.c */
 int cmd_mock(int argc, char **argv);   /* mock.c */
+int cmd_serve(int argc, char **argv);  /* serve.c */
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
