@@ -93,7 +93,9 @@
    - Environment. Read by the library: OPENAI_API_KEY, OPENAI_API_BASE, AZURE_API_KEY,
      AZURE_API_BASE, AZURE_API_VERSION, HUGGINGFACE_API_KEY, HF_TOKEN, OLLAMA_API_KEY,
      OLLAMA_API_BASE, OPENROUTER_API_KEY, TOGETHER_API_KEY, TOGETHERAI_API_KEY, ANTHROPIC_API_KEY
-     (each only for its provider, when a deployment has no key or base of its own);
+     (each only for its provider, when a deployment has no key or base of its own; a client
+     reads the base and version variables when it loads or reloads its config, where it resolves
+     each deployment's route, and the key variables at every call);
      HTTPS_PROXY / https_proxy and NO_PROXY / no_proxy (unless llmsplit_http_desc says otherwise);
      SSL_CERT_FILE (the CA bundle, unless one is given); and NAME for every config value written
      "os.environ/NAME". Nothing else, but for one variable that only tests set:
@@ -1360,9 +1362,15 @@ LLMSPLIT_API llmsplit_status llmsplit_http_parser_feed(llmsplit_http_parser *p, 
    else LLMSPLIT_ERR_HTTP (closed before or in the middle of the response). */
 LLMSPLIT_API llmsplit_status llmsplit_http_parser_eof(llmsplit_http_parser *p, llmsplit_error *err);
 
-/* Counters, for tests and benchmarks. */
+/* Counters, for tests and benchmarks. sends and receives count the system calls that moved
+   bytes (TLS records included; a receive that found nothing is not counted): a small request
+   and its answer take one of each on a kept-alive connection. idle_checks counts the polls of
+   kept-alive connections before their reuse, made only for those idle for over a second (a
+   request on a connection the server closed sooner fails before any answer and is retried on
+   a new one, counted in retries). */
 typedef struct llmsplit_http_stats {
     uint64_t connections_opened, connections_reused, tls_handshakes, tls_resumed, retries;
+    uint64_t sends, receives, idle_checks;
 } llmsplit_http_stats;
 LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *http);
 
@@ -3899,7 +3907,9 @@ typedef llmsplit_json_doc *(*llmsplit__yaml_fn)(const char *text, size_t len, co
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #ifndef LLMSPLIT_NO_THREADS
 #include <pthread.h>
 #endif
@@ -4076,9 +4086,9 @@ static int llmsplit__hp_fail(llmsplit_http_parser *p, llmsplit_error *err, const
     return -1;
 }
 
+/* A token character (RFC 9110): letters, digits and !#$%&'*+-.^_`|~, one bit each. */
 static int llmsplit__tchar(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+    return c < 64 ? (int)(0x03ff6cfa00000000ull >> c & 1) : c < 128 ? (int)(0x57ffffffc7fffffeull >> (c - 64) & 1) : 0;
 }
 
 /* 1 when the comma-separated header value contains token (case-insensitive) */
@@ -4241,12 +4251,17 @@ static int llmsplit__hp_feed(llmsplit_http_parser *p, const char *data, size_t l
             }
             hd = r->head.data;
             for (k = p->scan; k < r->head.len; k++) {
-                if (hd[k] == '\n' && (k == 0 || hd[k - 1] != '\r'))
-                    return llmsplit__hp_fail(p, err, "bare LF in response header");
-                if (hd[k] == '\r' && k + 1 < r->head.len && hd[k + 1] != '\n')
-                    return llmsplit__hp_fail(p, err, "bare CR in response header");
-                if (hd[k] == 0) return llmsplit__hp_fail(p, err, "NUL byte in response header");
-                if (hd[k] == '\n' && k >= 3 && hd[k - 2] == '\n') { blank = k + 1; break; }
+                unsigned char ch = (unsigned char)hd[k];
+                if (ch > '\r') continue; /* most bytes: nothing to check */
+                if (ch == '\n') {
+                    if (k == 0 || hd[k - 1] != '\r') return llmsplit__hp_fail(p, err, "bare LF in response header");
+                    if (k >= 3 && hd[k - 2] == '\n') { blank = k + 1; break; }
+                } else if (ch == '\r') {
+                    if (k + 1 < r->head.len && hd[k + 1] != '\n')
+                        return llmsplit__hp_fail(p, err, "bare CR in response header");
+                } else if (!ch) {
+                    return llmsplit__hp_fail(p, err, "NUL byte in response header");
+                }
             }
             if (!blank) {
                 p->scan = r->head.len > 0 && hd[r->head.len - 1] == '\r' ? r->head.len - 1 : r->head.len;
@@ -4790,6 +4805,7 @@ typedef struct llmsplit__conn {
     const volatile int *abort_flag; /* the current request's */
     unsigned char first_bytes[3]; /* the first bytes the peer sent: tells TLS from not-TLS */
     size_t first_len;
+    uint64_t sends, receives;     /* system calls that moved bytes, for llmsplit_http_stats */
     llmsplit_allocator allocator;
 #ifndef LLMSPLIT_NO_TLS
     br_ssl_client_context sc;
@@ -4800,9 +4816,20 @@ typedef struct llmsplit__conn {
     int send_failed;              /* a handshake send failed: see llmsplit__tls_send_out */
     unsigned char out[4096];      /* handshake records waiting to go out in one send */
     size_t out_len;
+    size_t ahead_off, ahead_len;  /* ahead[ahead_off..ahead_len): received, not yet given to BearSSL */
+    unsigned char ahead[4096];    /* read-ahead: see llmsplit__tls_read */
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 #endif
 } llmsplit__conn;
+
+/* Where a request goes: the parts of its URL (pointing into an llmsplit_url, or into a target a
+   client prepared when it loaded its config) and the connection pool's key for them. */
+typedef struct llmsplit__dest {
+    int https, port, host_is_ip;  /* as in llmsplit_url */
+    const char *host, *target;
+    const char *key;              /* "scheme://host:port": connections are pooled by it (and the
+                                     proxy, when one applies) */
+} llmsplit__dest;
 
 #define LLMSPLIT__SESSIONS 32
 struct llmsplit_http {
@@ -4859,45 +4886,59 @@ static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms, const vo
     }
 }
 
-/* 1 (and c->timed_out set) when the deadline has passed or the abort flag is up. Checked on
-   every read and write, not only when one would block: a peer that always has the next bytes
-   ready (a flood of 1xx, a fast endless trickle) must still meet the total deadline. */
-static int llmsplit__conn_expired(llmsplit__conn *c) {
-    if (llmsplit__now_ms() < c->deadline_ms && !llmsplit__flag_set(c->abort_flag)) return 0;
-    c->timed_out = 1;
-    return 1;
-}
+/* Low-level I/O with the deadline, also used as BearSSL's transport callbacks. A connected socket
+   is blocking with SO_RCVTIMEO and SO_SNDTIMEO of LLMSPLIT__IO_SLICE_MS: a receive waits in the
+   kernel (one system call for the wait and the bytes, where a non-blocking socket needs a recv
+   that finds nothing, a poll and another recv) and wakes at least that often to look at the
+   deadline and the abort flag. Closer to the deadline than one slice, the call does not block
+   and poll waits exactly the time left. */
+#define LLMSPLIT__IO_SLICE_MS 50
 
-/* Low-level I/O with the deadline, also used as BearSSL's transport callbacks. */
-static int llmsplit__sock_read(void *ctx, unsigned char *buf, size_t len) {
-    llmsplit__conn *c = (llmsplit__conn *)ctx;
-    if (llmsplit__conn_expired(c)) return -1;
+/* One recvmsg (out 0) or sendmsg (out 1) over iov[0..n): the bytes moved, at least one, received
+   into iov[0] first; or -1 (peer_closed, timed_out or io_errno says why). The deadline and the
+   abort flag are checked on every call, not only when one would block: a peer that always has
+   the next bytes ready (a flood of 1xx, a fast endless trickle) must still meet the deadline. */
+static int llmsplit__sock_io(llmsplit__conn *c, struct iovec *iov, int n, int out) {
     for (;;) {
-        ssize_t n = recv(c->fd, buf, len, 0);
-        if (n > 0) {
-            while (c->first_len < sizeof c->first_bytes && c->first_len < (size_t)n) {
-                c->first_bytes[c->first_len] = buf[c->first_len];
-                c->first_len++;
+        struct msghdr m;
+        int64_t left = c->deadline_ms - llmsplit__now_ms();
+        int nowait = left < LLMSPLIT__IO_SLICE_MS ? MSG_DONTWAIT : 0;
+        ssize_t k;
+        if (left <= 0 || llmsplit__flag_set(c->abort_flag)) { c->timed_out = 1; return -1; }
+        memset(&m, 0, sizeof m);
+        m.msg_iov = iov;
+        m.msg_iovlen = (size_t)n;
+        k = out ? sendmsg(c->fd, &m, MSG_NOSIGNAL | nowait) : recvmsg(c->fd, &m, nowait);
+        if (k > 0) {
+            const unsigned char *b = (const unsigned char *)iov[0].iov_base;
+            if (out) {
+                c->sends++;
+            } else { /* (BearSSL's first read asks for 5 bytes: the first 3 are in iov[0]) */
+                while (c->first_len < sizeof c->first_bytes && c->first_len < (size_t)k && c->first_len < iov[0].iov_len)
+                    c->first_bytes[c->first_len] = b[c->first_len], c->first_len++;
+                c->receives++;
             }
-            return (int)n;
+            return (int)k;
         }
-        if (n == 0) { c->peer_closed = 1; return -1; }
+        if (k == 0) { /* the peer's close (a send of nothing is never asked for) */
+            c->peer_closed = 1;
+            return -1;
+        }
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
-        if (llmsplit__wait_fd(c->fd, POLLIN, c->deadline_ms, c->abort_flag) <= 0) { c->timed_out = 1; return -1; }
+        /* a slice went by (blocking), or nothing yet with less than a slice left (polled) */
+        if (nowait && llmsplit__wait_fd(c->fd, out ? POLLOUT : POLLIN, c->deadline_ms, c->abort_flag) <= 0) {
+            c->timed_out = 1;
+            return -1;
+        }
     }
 }
 
 static int llmsplit__sock_write(void *ctx, const unsigned char *buf, size_t len) {
-    llmsplit__conn *c = (llmsplit__conn *)ctx;
-    if (llmsplit__conn_expired(c)) return -1;
-    for (;;) {
-        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
-        if (n > 0) return (int)n;
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
-        if (llmsplit__wait_fd(c->fd, POLLOUT, c->deadline_ms, c->abort_flag) <= 0) { c->timed_out = 1; return -1; }
-    }
+    struct iovec iov;
+    iov.iov_base = (void *)buf; /* sendmsg does not write through it */
+    iov.iov_len = len;
+    return llmsplit__sock_io((llmsplit__conn *)ctx, &iov, 1, 1);
 }
 
 #ifndef LLMSPLIT_NO_TLS
@@ -4947,10 +4988,31 @@ static int llmsplit__tls_write(void *ctx, const unsigned char *buf, size_t len) 
     return (int)len;
 }
 
+/* BearSSL asks for a record's 5-byte header, then for its body: two receives per record. So each
+   receive also fills c->ahead, and the next requests are served from there: a record of up to
+   about 4 KB, header and body, comes in one system call (a larger one in one or two), and the
+   bytes BearSSL asked for go straight into its buffer. */
 static int llmsplit__tls_read(void *ctx, unsigned char *buf, size_t len) {
     llmsplit__conn *c = (llmsplit__conn *)ctx;
+    struct iovec iov[2];
+    int n;
     if (c->out_len && !llmsplit__tls_send_out(c)) return -1;
-    return llmsplit__sock_read(c, buf, len);
+    if (c->ahead_off < c->ahead_len) {
+        size_t k = c->ahead_len - c->ahead_off;
+        if (k > len) k = len;
+        memcpy(buf, c->ahead + c->ahead_off, k);
+        c->ahead_off += k;
+        return (int)k;
+    }
+    iov[0].iov_base = buf;
+    iov[0].iov_len = len;
+    iov[1].iov_base = c->ahead;
+    iov[1].iov_len = sizeof c->ahead;
+    n = llmsplit__sock_io(c, iov, 2, 0);
+    if (n <= 0 || (size_t)n <= len) return n;
+    c->ahead_off = 0;
+    c->ahead_len = (size_t)n - len;
+    return (int)len;
 }
 #endif
 
@@ -5149,6 +5211,14 @@ static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout
         }
     connected:
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        {   /* blocking from here on, waking every slice: see llmsplit__sock_io */
+            struct timeval tv;
+            tv.tv_sec = 0;
+            tv.tv_usec = LLMSPLIT__IO_SLICE_MS * 1000;
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        }
         break;
     }
     freeaddrinfo(res);
@@ -5248,7 +5318,7 @@ static int llmsplit__proxy_auth(const char *userinfo, char *out, size_t cap) {
 }
 
 /* Sends CONNECT host:port through the proxy on fd and reads its answer. */
-static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_http *h, const llmsplit_url *u,
+static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_http *h, const llmsplit__dest *u,
                                    llmsplit_error *err) {
     char req[1024], resp[4096], target[300];
     size_t got = 0;
@@ -5263,7 +5333,11 @@ static int llmsplit__proxy_connect(llmsplit__conn *c, const llmsplit_http *h, co
     /* The proxy says nothing after its answer until the TLS handshake starts, so reading in
        chunks cannot swallow tunnel bytes. */
     for (;;) {
-        int r = llmsplit__sock_read(c, (unsigned char *)resp + got, sizeof resp - 1 - got);
+        struct iovec iov;
+        int r;
+        iov.iov_base = resp + got;
+        iov.iov_len = sizeof resp - 1 - got;
+        r = llmsplit__sock_io(c, &iov, 1, 0);
         if (r <= 0) {
             llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "proxy %s %s during CONNECT", h->proxy_shown,
                                 c->timed_out ? "timed out" : "closed the connection");
@@ -5362,7 +5436,7 @@ static int llmsplit__load_tas(llmsplit_http *h, llmsplit_error *err) {
 }
 
 /* Turns the engine's last error into a message a person can act on: what failed, and where. */
-static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsplit_url *u, llmsplit_error *err) {
+static void llmsplit__tls_error(llmsplit_http *h, llmsplit__conn *c, const llmsplit__dest *u, llmsplit_error *err) {
     int e = br_ssl_engine_last_error(&c->sc.eng);
     char where[300];
     snprintf(where, sizeof where, u->host_is_ip == 6 ? "[%s]:%d" : "%s:%d", u->host, u->port);
@@ -5507,7 +5581,7 @@ static void llmsplit__tls_init(br_ssl_client_context *cc, br_x509_minimal_contex
 }
 
 /* Starts TLS on c (handshake runs on the first write). */
-static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmsplit_url *u, llmsplit_error *err) {
+static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmsplit__dest *u, llmsplit_error *err) {
     static const char *alpn[] = {"http/1.1"};
     int i, resume = 0;
     llmsplit__lock(&h->lock);
@@ -5549,6 +5623,7 @@ static int llmsplit__tls_start(llmsplit_http *h, llmsplit__conn *c, const llmspl
     c->handshaking = 1;
     c->send_failed = 0;
     c->out_len = 0;
+    c->ahead_off = c->ahead_len = 0;
     br_sslio_init(&c->ioc, &c->sc.eng, llmsplit__tls_read, c, llmsplit__tls_write, c);
     return 1;
 }
@@ -5687,10 +5762,17 @@ LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *h) {
     return s;
 }
 
+/* A connection idle for longer than this is polled before it is reused: a server that closed it
+   meanwhile is seen without sending anything. A connection idle for less is used as it is, one
+   system call less per request: a server rarely closes one so soon, and when it has, the request
+   fails before any response byte and is sent again on a fresh connection (the retry below). */
+#define LLMSPLIT__IDLE_CHECK_MS 1000
+
 /* An idle connection for key that the server has not closed, or NULL. */
 static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
     llmsplit__conn **pp, *c, *stale = NULL, *found = NULL;
     int64_t now = llmsplit__now_ms();
+    int check = 0;
     llmsplit__lock(&h->lock);
     for (pp = &h->idle; (c = *pp) != NULL;) {
         if (now - c->idle_since_ms > h->idle_timeout_ms) {
@@ -5702,6 +5784,8 @@ static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
         if (!found && strcmp(c->key, key) == 0) {
             *pp = c->next;
             found = c;
+            check = now - c->idle_since_ms > LLMSPLIT__IDLE_CHECK_MS;
+            h->stats.idle_checks += (uint64_t)check;
             continue;
         }
         pp = &c->next;
@@ -5712,7 +5796,7 @@ static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
         llmsplit__conn_close(stale);
         stale = c;
     }
-    if (found) {
+    if (check) {
         /* readable while idle means the server closed it (or sent junk): not reusable */
         struct pollfd pfd;
         pfd.fd = found->fd;
@@ -5729,6 +5813,12 @@ static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
 static void llmsplit__pool_put(llmsplit_http *h, llmsplit__conn *c) {
     llmsplit__conn *it, *drop = NULL;
     int same = 0;
+#ifndef LLMSPLIT_NO_TLS
+    if (c->https && c->ahead_off < c->ahead_len) { /* bytes after the response: do not trust it */
+        llmsplit__conn_close(c);
+        return;
+    }
+#endif
     c->idle_since_ms = llmsplit__now_ms();
     llmsplit__lock(&h->lock);
     for (it = h->idle; it; it = it->next)
@@ -5745,7 +5835,7 @@ static void llmsplit__pool_put(llmsplit_http *h, llmsplit__conn *c) {
 }
 
 /* Opens a connection (through the proxy when one applies) ready for the request. */
-static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit_url *u, const char *key,
+static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit__dest *u, const char *key,
                                            int64_t deadline, const volatile int *abort_flag, llmsplit_error *err) {
     llmsplit__conn *c;
     llmsplit_url pu;
@@ -5795,15 +5885,30 @@ static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit_url 
     return c;
 }
 
-static int llmsplit__conn_write(llmsplit__conn *c, const char *data, size_t len) {
+/* Writes the request head and body (body_len may be 0). Over TLS both go into BearSSL's record
+   buffer, which the flush sends as one record (a body of up to 16 KB with its head) in one send;
+   in plain text one sendmsg takes both, so a request leaves in one segment when it fits one. */
+static int llmsplit__conn_write(llmsplit__conn *c, const char *head, size_t head_len, const char *body,
+                                size_t body_len) {
+    struct iovec iov[2];
 #ifndef LLMSPLIT_NO_TLS
-    if (c->https) return br_sslio_write_all(&c->ioc, data, len) == 0 ? 1 : 0;
+    if (c->https)
+        return br_sslio_write_all(&c->ioc, head, head_len) == 0 &&
+               (!body_len || br_sslio_write_all(&c->ioc, body, body_len) == 0);
 #endif
-    while (len) {
-        int n = llmsplit__sock_write(c, (const unsigned char *)data, len);
-        if (n <= 0) return 0;
-        data += n;
-        len -= (size_t)n;
+    iov[0].iov_base = (void *)head; /* sendmsg does not write through them */
+    iov[0].iov_len = head_len;
+    iov[1].iov_base = (void *)body;
+    iov[1].iov_len = body_len;
+    while (iov[0].iov_len || iov[1].iov_len) {
+        int k = iov[0].iov_len ? 0 : 1, sent = llmsplit__sock_io(c, iov + k, 2 - k, 1);
+        if (sent <= 0) return 0;
+        for (; k < 2; k++) {
+            size_t take = (size_t)sent < iov[k].iov_len ? (size_t)sent : iov[k].iov_len;
+            iov[k].iov_base = (char *)iov[k].iov_base + take;
+            iov[k].iov_len -= take;
+            sent -= (int)take;
+        }
     }
     return 1;
 }
@@ -5831,7 +5936,11 @@ static int llmsplit__conn_read(llmsplit__conn *c, char *buf, size_t cap) {
     }
 #endif
     {
-        int n = llmsplit__sock_read(c, (unsigned char *)buf, cap);
+        struct iovec iov;
+        int n;
+        iov.iov_base = buf;
+        iov.iov_len = cap;
+        n = llmsplit__sock_io(c, &iov, 1, 0);
         if (n > 0) return n;
         return c->peer_closed ? 0 : -1;
     }
@@ -5844,7 +5953,7 @@ static int llmsplit__header_ok(const char *s) {
 }
 
 /* The request head: method, target, Host, the caller's headers, framing, connection. */
-static int llmsplit__build_head(llmsplit_http *h, const llmsplit_http_request *req, const llmsplit_url *u,
+static int llmsplit__build_head(llmsplit_http *h, const llmsplit_http_request *req, const llmsplit__dest *u,
                                 llmsplit_buf *out, llmsplit_error *err) {
     const char *method = req->method ? req->method : (req->body ? "POST" : "GET");
     char tmp[400];
@@ -5907,36 +6016,30 @@ static int llmsplit__build_head(llmsplit_http *h, const llmsplit_http_request *r
     return 1;
 }
 
+/* A 408 on a reused connection is what a server sends before it closes a connection left idle
+   too long (connections idle for under a second are reused without a look): it came before our
+   request reached the server, so the request is worth sending again on a fresh connection. */
+static int llmsplit__stale_answer(const llmsplit_http_response *resp, const llmsplit__dest *u, llmsplit_error *err) {
+    if (!resp->reused || resp->status != 408) return 0;
+    llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "%s:%d closed the connection without a response", u->host, u->port);
+    return 1;
+}
+
 /* One attempt over connection c. Returns 1 done, 0 failed (err set), -1 failed before any
-   response byte (worth a retry on a fresh connection when c was reused). */
+   response byte, or with a stale answer (worth a retry on a fresh connection when c was reused). */
 static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmsplit_http_request *req,
-                              const llmsplit_url *u, const llmsplit_buf *head, llmsplit_http_response *resp,
+                              const llmsplit__dest *u, const llmsplit_buf *head, llmsplit_http_response *resp,
                               double t0, llmsplit_error *err) {
     llmsplit_http_parser hp;
     char buf[16384];
     int first = 1, handshake = c->https && !resp->reused;
-    int combine = req->body_len <= 8192;
     llmsplit_http_parser_init(&hp, resp);
     hp.on_body = req->on_body;
     hp.user_data = req->user_data;
     hp.max_header_bytes = h->max_header_bytes;
     hp.max_body_bytes = h->max_body_bytes;
     hp.head_request = req->method && strcmp(req->method, "HEAD") == 0;
-    /* small bodies go out with the head in one write: one packet, one TLS record */
-    if (combine && req->body_len) {
-        llmsplit_buf one;
-        int ok;
-        llmsplit_buf_init(&one, &h->allocator);
-        llmsplit__buf_grow(&one, head->len + req->body_len);
-        llmsplit_buf_append(&one, head->data, head->len);
-        llmsplit_buf_append(&one, req->body, req->body_len);
-        ok = !one.failed && llmsplit__conn_write(c, one.data, one.len);
-        llmsplit_buf_free(&one);
-        if (!ok) goto write_failed;
-    } else {
-        if (!llmsplit__conn_write(c, head->data, head->len)) goto write_failed;
-        if (req->body_len && !llmsplit__conn_write(c, req->body, req->body_len)) goto write_failed;
-    }
+    if (!llmsplit__conn_write(c, head->data, head->len, req->body, req->body ? req->body_len : 0)) goto write_failed;
     if (!llmsplit__conn_flush(c)) goto write_failed;
 #ifndef LLMSPLIT_NO_TLS
     if (handshake) llmsplit__tls_done(h, c);
@@ -5947,7 +6050,6 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
         size_t used = 0;
         int r, n = llmsplit__conn_read(c, buf, sizeof buf);
         if (n <= 0) {
-            if (n < 0 && first) goto read_failed_first;
             if (n < 0) goto read_failed;
             if (first) {
                 llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "%s:%d closed the connection without a response",
@@ -5957,7 +6059,7 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
             r = llmsplit__hp_eof(&hp, err);
             if (r < 0) return 0;
             resp->keep_alive = 0;
-            return 1;
+            break;
         }
         if (first) {
             resp->ttfb_ms = llmsplit__now_msf() - t0;
@@ -5967,9 +6069,10 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
         if (r < 0) return 0;
         if (r == 1) {
             if (used != (size_t)n) resp->keep_alive = 0; /* bytes beyond the response: do not trust it */
-            return 1;
+            break;
         }
     }
+    return llmsplit__stale_answer(resp, u, err) ? -1 : 1;
 
 write_failed:
 #ifndef LLMSPLIT_NO_TLS
@@ -5986,37 +6089,55 @@ write_failed:
                         strerror(c->io_errno ? c->io_errno : EPIPE));
     return -1;
 
-read_failed_first:
-    if (!c->timed_out) {
-#ifndef LLMSPLIT_NO_TLS
-        if (c->https && br_ssl_engine_last_error(&c->sc.eng) != BR_ERR_IO) {
-            llmsplit__tls_error(h, c, u, err);
-            return 0;
-        }
-#endif
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "connection to %s:%d failed before a response: %s",
-                            u->host, u->port, strerror(c->io_errno ? c->io_errno : ECONNRESET));
-        return -1;
-    }
-read_failed:
-    if (c->timed_out)
+read_failed: /* before any response byte, a failure that is no timeout and no TLS error is worth a retry */
+    if (c->timed_out) {
         llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "timed out waiting for %s from %s:%d",
                             first ? "a response" : "the rest of the response", u->host, u->port);
+        return 0;
+    }
 #ifndef LLMSPLIT_NO_TLS
-    else if (c->https && br_ssl_engine_last_error(&c->sc.eng) != BR_ERR_IO)
+    if (c->https && br_ssl_engine_last_error(&c->sc.eng) != BR_ERR_IO) {
         llmsplit__tls_error(h, c, u, err);
+        return 0;
+    }
 #endif
-    else
-        llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "connection to %s:%d broke mid-response: %s",
-                            u->host, u->port, strerror(c->io_errno ? c->io_errno : ECONNRESET));
-    return 0;
+    llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "connection to %s:%d %s: %s", u->host, u->port,
+                        first ? "failed before a response" : "broke mid-response",
+                        strerror(c->io_errno ? c->io_errno : ECONNRESET));
+    return first ? -1 : 0;
 }
 
-LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit_http_request *req,
-                                             llmsplit_http_response *resp, llmsplit_error *err) {
-    llmsplit_url u;
+/* "scheme://host:port" into out (at least 300 bytes): a destination's pool key without proxy. */
+static void llmsplit__dest_key(char *out, size_t cap, int https, const char *host, int port) {
+    snprintf(out, cap, "%s://%s:%d", https ? "https" : "http", host, port);
+}
+
+/* Parses url into u and points d at its parts, with the pool key written into key (300 bytes).
+   LLMSPLIT_ERR_USAGE for a malformed URL, or one with user information (never sent). */
+static llmsplit_status llmsplit__dest_parse(const char *url, llmsplit_url *u, llmsplit__dest *d, char *key, llmsplit_error *err) {
+    if (!llmsplit__url_parse(url, u, err)) return LLMSPLIT_ERR_USAGE;
+    if (u->userinfo[0]) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: credentials in the URL are not sent; use a header");
+        return LLMSPLIT_ERR_USAGE;
+    }
+    d->https = u->https;
+    d->port = u->port;
+    d->host_is_ip = u->host_is_ip;
+    d->host = u->host;
+    d->target = u->target;
+    llmsplit__dest_key(key, 300, u->https, u->host, u->port);
+    d->key = key;
+    return LLMSPLIT_OK;
+}
+
+/* llmsplit_http_send to a destination parsed before (to), or to req->url when to is NULL. */
+static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_http_request *req, const llmsplit__dest *to,
+                                              llmsplit_http_response *resp, llmsplit_error *err) {
+    llmsplit_url url;
+    llmsplit__dest parsed;
     llmsplit_buf head;
-    char key[320];
+    char plain_key[300], key_buf[320];
+    const char *key;
     double t0 = llmsplit__now_msf();
     int64_t deadline;
     int attempt, r = 0;
@@ -6028,43 +6149,50 @@ LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit
         return err->code;
     }
     memset(resp, 0, sizeof *resp);
-    if (!h || !req || !req->url) {
+    if (!h || !req || (!to && !req->url)) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: missing client, request or URL");
         return err->code;
     }
     llmsplit_buf_init(&resp->head, &h->allocator);
     llmsplit_buf_init(&resp->body, &h->allocator);
-    if (!llmsplit__url_parse(req->url, &u, err)) return err->code;
-    if (u.userinfo[0]) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "url: credentials in the URL are not sent; use a header");
-        return err->code;
+    if (!to) {
+        if (llmsplit__dest_parse(req->url, &url, &parsed, plain_key, err) != LLMSPLIT_OK) return err->code;
+        to = &parsed;
     }
     deadline = llmsplit__now_ms() + (req->timeout_ms > 0 ? req->timeout_ms : h->timeout_ms);
     llmsplit_buf_init(&head, &h->allocator);
-    if (!llmsplit__build_head(h, req, &u, &head, err)) {
+    if (!llmsplit__build_head(h, req, to, &head, err)) {
         llmsplit_buf_free(&head);
         return err->code;
     }
-    snprintf(key, sizeof key, "%s://%s:%d%s%s", u.https ? "https" : "http", u.host, u.port,
-             h->proxy && u.https ? " via " : "", h->proxy && u.https ? h->proxy : "");
+    key = to->key;
+    if (h->proxy && to->https) { /* tunnels through a proxy are pooled apart: "KEY via PROXY" */
+        size_t n;
+        llmsplit__copy(key_buf, 281, to->key);
+        n = strlen(key_buf);
+        llmsplit__copy(key_buf + n, sizeof key_buf - n, " via ");
+        llmsplit__copy(key_buf + n + 5, sizeof key_buf - n - 5, h->proxy);
+        key = key_buf;
+    }
     for (attempt = 0; attempt < 2; attempt++) {
         llmsplit__conn *c = attempt == 0 ? llmsplit__pool_take(h, key) : NULL;
         resp->reused = c != NULL;
-        if (!c) c = llmsplit__conn_open(h, &u, key, deadline, req->abort_flag, err);
+        if (!c) c = llmsplit__conn_open(h, to, key, deadline, req->abort_flag, err);
         if (!c) break;
         c->deadline_ms = deadline;
         c->abort_flag = req->abort_flag;
         c->timed_out = c->peer_closed = c->io_errno = 0;
-        r = llmsplit__exchange(h, c, req, &u, &head, resp, t0, err);
+        r = llmsplit__exchange(h, c, req, to, &head, resp, t0, err);
+        llmsplit__lock(&h->lock);
+        h->stats.sends += c->sends;
+        h->stats.receives += c->receives;
+        if (r == 1 && resp->reused) h->stats.connections_reused++;
+        llmsplit__unlock(&h->lock);
+        c->sends = c->receives = 0;
         if (r == 1 && resp->keep_alive && h->max_idle > 0) llmsplit__pool_put(h, c);
         else llmsplit__conn_close(c);
         if (r == 1) {
             memset(err, 0, sizeof *err);
-            if (resp->reused) {
-                llmsplit__lock(&h->lock);
-                h->stats.connections_reused++;
-                llmsplit__unlock(&h->lock);
-            }
             break;
         }
         if (r == -1 && resp->reused && llmsplit__now_ms() < deadline) {
@@ -6088,6 +6216,11 @@ LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit
     if (r != 1 && llmsplit__flag_set(req->abort_flag))
         llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "aborted by the caller (abort_flag)");
     return r == 1 ? LLMSPLIT_OK : err->code;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_http_send(llmsplit_http *h, const llmsplit_http_request *req,
+                                             llmsplit_http_response *resp, llmsplit_error *err) {
+    return llmsplit__http_send_to(h, req, NULL, resp, err);
 }
 
 
@@ -6173,7 +6306,7 @@ static int llmsplit__join_url(char *out, size_t cap, const char *base, const cha
 
 /* The key to send: the caller's (with "os.environ/NAME" read from NAME), else the route's
    environment variables. NULL when there is none. */
-static const char *llmsplit__resolve_key(const char *given, const llmsplit_route *r) {
+static const char *llmsplit__resolve_key(const char *given, const char *const key_env[2]) {
     int i;
     if (given && *given) {
         if (llmsplit__starts(given, "os.environ/")) {
@@ -6183,7 +6316,7 @@ static const char *llmsplit__resolve_key(const char *given, const llmsplit_route
         return given;
     }
     for (i = 0; i < 2; i++) {
-        const char *v = r->key_env[i] ? getenv(r->key_env[i]) : NULL;
+        const char *v = key_env[i] ? getenv(key_env[i]) : NULL;
         if (v && *v) return v;
     }
     return NULL;
@@ -7256,15 +7389,83 @@ LLMSPLIT_API llmsplit_status llmsplit_route_model(const char *model, const char 
 
 /* --- calls --------------------------------------------------------------------------------- */
 
-/* The body a provider gets: the upstream model name, then its wire format's members. */
-static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, const llmsplit_route *route,
-                                           llmsplit_buf *out, llmsplit_error *err) {
-    const llmsplit__provider *p = &llmsplit__providers[route->provider];
+/* Where a call goes, resolved once: the adapter, the upstream model name, the URL's parsed
+   destination, where the key may come from, and the deployment's own parameters parsed. A
+   client prepares one per deployment when it loads a config (routing reads the environment's
+   base and version variables then); llmsplit_chat makes one for its call. */
+typedef struct llmsplit__target {
+    llmsplit_provider provider;
+    const char *model;            /* NULL: no target (it could not be made) */
+    const char *key_env[2];
+    int key_required;
+    llmsplit__dest dest;
+    llmsplit_json_doc *params;    /* NULL: none ("{}" or absent) */
+    char *strings;                /* model, host, target and pool key */
+} llmsplit__target;
+
+/* Prepares *t for a model string with an optional api_base, api_version and parameters (JSON
+   text; NULL or "{}" for none): routing, the URL parsed into its destination and pool key, the
+   parameters parsed, the strings in one allocation. On failure t holds nothing to free and
+   *err says why (routing's errors; LLMSPLIT_ERR_USAGE for a URL with user information, which is
+   never sent; LLMSPLIT_ERR_NOMEM), but for parameters that are not a JSON object
+   (LLMSPLIT_ERR_USAGE, *err untouched). */
+static llmsplit_status llmsplit__target_prepare(llmsplit__target *t, const llmsplit_allocator *a, const char *model,
+                                                const char *api_base, const char *api_version, const char *params,
+                                                llmsplit_error *err) {
+    llmsplit_route r;
+    llmsplit_url u;
+    char key[300];
+    size_t lens[4], total = 0, i;
+    const char *src[4];
+    char *p;
+    llmsplit_status code;
+    memset(t, 0, sizeof *t);
+    if ((code = llmsplit_route_model(model, api_base, api_version, &r, err)) != LLMSPLIT_OK) return code;
+    if ((code = llmsplit__dest_parse(r.url, &u, &t->dest, key, err)) != LLMSPLIT_OK) return code;
+    src[0] = r.model, src[1] = u.host, src[2] = u.target, src[3] = key;
+    for (i = 0; i < 4; i++) total += (lens[i] = strlen(src[i]) + 1);
+    if (!(t->strings = p = (char *)llmsplit__alloc(a, total))) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
+        return LLMSPLIT_ERR_NOMEM;
+    }
+    for (i = 0; i < 4; i++) {
+        memcpy(p, src[i], lens[i]);
+        src[i] = p;
+        p += lens[i];
+    }
+    t->provider = r.provider;
+    t->model = src[0], t->dest.host = src[1], t->dest.target = src[2], t->dest.key = src[3];
+    t->key_env[0] = r.key_env[0];
+    t->key_env[1] = r.key_env[1];
+    t->key_required = r.key_required;
+    if (params && strcmp(params, "{}") != 0) {
+        t->params = llmsplit__parse(a, params, strlen(params), NULL);
+        if (!t->params || llmsplit_json_type_of(llmsplit_json_root(t->params)) != LLMSPLIT_JSON_OBJECT) {
+            llmsplit_json_free(t->params); /* (a config's are objects; the call's own reading says why not) */
+            llmsplit__free(a, t->strings);
+            memset(t, 0, sizeof *t);
+            return LLMSPLIT_ERR_USAGE;
+        }
+    }
+    return LLMSPLIT_OK;
+}
+
+static void llmsplit__target_free(llmsplit__target *t, const llmsplit_allocator *a) {
+    llmsplit_json_free(t->params);
+    llmsplit__free(a, t->strings);
+}
+
+
+/* The body a provider gets: the upstream model name, then its wire format's members. params is
+   the parameters object when the caller has it parsed already (a deployment's own, prepared
+   once), else req->params_json is read. */
+static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, llmsplit_provider provider, const char *model,
+                                           const llmsplit_json_val *params, llmsplit_buf *out, llmsplit_error *err) {
+    const llmsplit__provider *p = &llmsplit__providers[provider];
     llmsplit_json_writer w;
     llmsplit_json_doc *pdoc = NULL;
-    const llmsplit_json_val *params = NULL;
     llmsplit_status code = LLMSPLIT_OK;
-    if (req->params_json && *req->params_json) {
+    if (!params && req->params_json && *req->params_json) {
         llmsplit_error je;
         pdoc = llmsplit__parse(&out->allocator, req->params_json, strlen(req->params_json), &je);
         if (!pdoc || llmsplit_json_type_of(llmsplit_json_root(pdoc)) != LLMSPLIT_JSON_OBJECT) {
@@ -7277,7 +7478,7 @@ static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, con
     }
     llmsplit_json_writer_init(&w, &out->allocator);
     llmsplit_json_write_begin_object(&w);
-    llmsplit__w_lit(&w, "model", route->model);
+    llmsplit__w_lit(&w, "model", model);
     p->wire->write_request(&w, req, params, p, err);
     llmsplit_json_write_end_object(&w);
     llmsplit_json_free(pdoc);
@@ -7562,10 +7763,10 @@ static void llmsplit__sleep_ms(double ms, const volatile int *abort_flag) {
 
 /* One attempt: the HTTP exchange and the answer. Returns the category; *retryable says whether
    another attempt could help. */
-static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit_route *route,
+static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit__target *t,
                                         const char *key, const llmsplit_buf *body, llmsplit_chat_response *resp,
                                         llmsplit_error *err, int *retryable, double *retry_after) {
-    const llmsplit__provider *p = &llmsplit__providers[route->provider];
+    const llmsplit__provider *p = &llmsplit__providers[t->provider];
     llmsplit_http_header hd[5];
     llmsplit_http_request hr;
     llmsplit_http_response h;
@@ -7592,20 +7793,20 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     }
     memset(&hr, 0, sizeof hr);
     hr.method = "POST";
-    hr.url = route->url;
+    hr.url = NULL; /* the destination, t->dest, is parsed already */
     hr.headers = hd;
     hr.num_headers = nh;
     hr.body = body->data;
     hr.body_len = body->len;
     hr.timeout_ms = req->timeout_ms;
     hr.abort_flag = req->abort_flag;
-    memset(&st, 0, sizeof st);
+    st.deltas = 0; /* all of st that a call without stream reads (the stream's state is large) */
     if (req->stream) {
         llmsplit__stream_init(&st, req, p->wire, resp, &h, err, key);
         hr.on_body = llmsplit__on_stream_body;
         hr.user_data = &st;
     }
-    code = llmsplit_http_send(http, &hr, &h, err);
+    code = llmsplit__http_send_to(http, &hr, &t->dest, &h, err);
     resp->http_status = h.status;
     if (req->keep_raw) {
         llmsplit_buf_free(&resp->raw);
@@ -7644,9 +7845,11 @@ out:
     return code;
 }
 
-LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
-                                        llmsplit_chat_response *resp, llmsplit_error *err) {
-    llmsplit_route route;
+/* llmsplit_chat, to a target prepared before (t, with the parameters parsed when params is not
+   NULL) or, when t is NULL, to the one req names. */
+static llmsplit_status llmsplit__chat_call(llmsplit_http *http, const llmsplit_chat_request *req, const llmsplit__target *t,
+                                           const llmsplit_json_val *params, llmsplit_chat_response *resp, llmsplit_error *err) {
+    llmsplit__target own;
     llmsplit_buf body;
     const char *key;
     double t0 = llmsplit__now_msf();
@@ -7669,34 +7872,36 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
     llmsplit_buf_init(&resp->text, &http->allocator);
     llmsplit_buf_init(&resp->tool_calls, &http->allocator);
     llmsplit_buf_init(&resp->raw, &http->allocator);
-    code = llmsplit_route_model(req->model, req->api_base, req->api_version, &route, err);
-    if (code != LLMSPLIT_OK) return code;
-    resp->provider = route.provider;
-    llmsplit__copy(resp->model, sizeof resp->model, route.model);
-    key = llmsplit__resolve_key(req->api_key, &route);
-    if (!key && route.key_required && !route.key_env[0]) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "no API key for %s: its api_base is not the provider's own, "
-                            "so no key from the environment goes there; pass api_key", req->model);
-        return err->code;
-    }
-    if (!key && route.key_required) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "no API key for %s: set %s%s%s or pass one", req->model,
-                            route.key_env[0] ? route.key_env[0] : "a key",
-                            route.key_env[1] ? " or " : "", route.key_env[1] ? route.key_env[1] : "");
-        return err->code;
+    if (!t) {
+        code = llmsplit__target_prepare(&own, &http->allocator, req->model, req->api_base, req->api_version, NULL, err);
+        if (code != LLMSPLIT_OK) return code;
+        t = &own;
+    } else {
+        own.params = NULL;
+        own.strings = NULL;
     }
     llmsplit_buf_init(&body, &http->allocator);
-    code = llmsplit__chat_body(req, &route, &body, err);
-    if (code != LLMSPLIT_OK) {
-        llmsplit_buf_free(&body);
-        return code;
+    resp->provider = t->provider;
+    llmsplit__copy(resp->model, sizeof resp->model, t->model);
+    key = llmsplit__resolve_key(req->api_key, t->key_env);
+    if (!key && t->key_required && !t->key_env[0]) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "no API key for %s: its api_base is not the provider's own, "
+                            "so no key from the environment goes there; pass api_key", req->model);
+        code = err->code;
+    } else if (!key && t->key_required) {
+        llmsplit__set_error(err, LLMSPLIT_ERR_CONFIG, "no API key for %s: set %s%s%s or pass one", req->model,
+                            t->key_env[0] ? t->key_env[0] : "a key",
+                            t->key_env[1] ? " or " : "", t->key_env[1] ? t->key_env[1] : "");
+        code = err->code;
+    } else {
+        code = llmsplit__chat_body(req, t->provider, t->model, params, &body, err);
     }
-    for (attempt = 0;; attempt++) {
+    for (attempt = 0; code == LLMSPLIT_OK || attempt; attempt++) {
         int retryable;
         double retry_after, delay;
         resp->attempts = attempt + 1;
         memset(err, 0, sizeof *err);
-        code = llmsplit__chat_once(http, req, &route, key, &body, resp, err, &retryable, &retry_after);
+        code = llmsplit__chat_once(http, req, t, key, &body, resp, err, &retryable, &retry_after);
         if (code == LLMSPLIT_OK || !retryable || attempt >= req->num_retries || llmsplit__flag_set(req->abort_flag)) break;
         /* exponential backoff with jitter (0.5-1x of 500 ms * 2^attempt, at most 8 s), or the
            server's Retry-After when it asks for longer (at most 60 s) */
@@ -7709,10 +7914,16 @@ LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_c
         resp->finish_reason[0] = 0;
         resp->prompt_tokens = resp->completion_tokens = -1;
     }
-    llmsplit_buf_free(&body);
-    resp->latency_ms = llmsplit__now_msf() - t0;
+    if (resp->attempts) resp->latency_ms = llmsplit__now_msf() - t0; /* (it was sent) */
     if (!resp->role[0] && code == LLMSPLIT_OK) snprintf(resp->role, sizeof resp->role, "assistant");
+    llmsplit_buf_free(&body);
+    llmsplit__target_free(&own, &http->allocator);
     return code;
+}
+
+LLMSPLIT_API llmsplit_status llmsplit_chat(llmsplit_http *http, const llmsplit_chat_request *req,
+                                        llmsplit_chat_response *resp, llmsplit_error *err) {
+    return llmsplit__chat_call(http, req, NULL, NULL, resp, err);
 }
 
 LLMSPLIT_API void llmsplit_chat_response_free(llmsplit_chat_response *resp) {
@@ -7734,7 +7945,7 @@ LLMSPLIT_API llmsplit_status llmsplit_chat_body(const llmsplit_chat_request *req
         return LLMSPLIT_ERR_USAGE;
     }
     code = llmsplit_route_model(req->model, req->api_base, req->api_version, &route, e);
-    return code != LLMSPLIT_OK ? code : llmsplit__chat_body(req, &route, out, e);
+    return code != LLMSPLIT_OK ? code : llmsplit__chat_body(req, route.provider, route.model, NULL, out, e);
 }
 
 LLMSPLIT_API llmsplit_status llmsplit_chat_read_answer(const char *model, int stream, const char *body, size_t len,
@@ -9669,8 +9880,10 @@ LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, doub
     name = name ? name + 1 : model;
     if (!name) return 0;
     for (i = 0; i < sizeof table / sizeof table[0]; i++) {
-        size_t l = strlen(table[i].prefix);
-        if (l > best_len && strncasecmp(name, table[i].prefix, l) == 0 &&
+        const char *q = table[i].prefix; /* lower case: name is compared as lower-cased */
+        size_t l = 0;
+        while (q[l] && (name[l] >= 'A' && name[l] <= 'Z' ? name[l] | 0x20 : name[l]) == q[l]) l++;
+        if (!q[l] && l > best_len &&
             (name[l] == 0 || name[l] == '-' || name[l] == ':' || name[l] == '@')) {
             best = i;
             best_len = l;
@@ -9724,6 +9937,9 @@ typedef struct llmsplit__cfgref {
     unsigned char *seen;          /* per deployment: its availability in the group's last split record */
     int64_t *group_epoch;         /* per group: the epoch of its last split record (0: none yet) */
     uint64_t *arm;                /* per deployment: llmsplit__arm_hash, for feedback */
+    llmsplit__target *targets;    /* per deployment: its route, URL and parameters, resolved at load
+                                     (a target that could not be made has a NULL model: the call
+                                     routes itself and reports why) */
     int refs;                     /* atomic: holds (cur is one) */
 } llmsplit__cfgref;
 
@@ -10013,8 +10229,9 @@ static void llmsplit__cfgref_free(llmsplit_client *c, llmsplit__cfgref *ref) {
     int i;
     if (!ref) return;
     for (i = 0; ref->health && i < ref->cfg->num_deployments; i++) llmsplit_health_free(&ref->health[i]);
+    for (i = 0; ref->targets && i < ref->cfg->num_deployments; i++) llmsplit__target_free(&ref->targets[i], &c->allocator);
     llmsplit__free(&c->allocator, ref->health);
-    llmsplit__free(&c->allocator, ref->group_epoch); /* the block that also holds seen */
+    llmsplit__free(&c->allocator, ref->group_epoch); /* the block that also holds arm, targets and seen */
     llmsplit_config_free(ref->cfg);
     llmsplit__free(&c->allocator, ref);
 }
@@ -10029,11 +10246,14 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
     ref->seen = NULL;
     ref->group_epoch = NULL;
     ref->arm = NULL;
+    ref->targets = NULL;
     ref->health = (llmsplit_health *)llmsplit__alloc(&c->allocator, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
     if (!ref->health) { llmsplit__free(&c->allocator, ref); goto nomem; }
-    /* one block: the epochs of the groups, then the availability seen per deployment */
+    /* one block: the epochs of the groups, the arms and targets of the deployments, then the
+       availability seen per deployment */
     ref->seen = (unsigned char *)llmsplit__alloc(&c->allocator, sizeof(int64_t) * (size_t)(cfg->num_groups + 1) +
                                                                     sizeof(uint64_t) * (size_t)(cfg->num_deployments + 1) +
+                                                                    sizeof(llmsplit__target) * (size_t)cfg->num_deployments +
                                                                     (size_t)cfg->num_deployments + 1);
     if (!ref->seen) { llmsplit__free(&c->allocator, ref->health); llmsplit__free(&c->allocator, ref); goto nomem; }
     ref->group_epoch = (int64_t *)(void *)ref->seen;
@@ -10041,6 +10261,9 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
     ref->seen += sizeof(int64_t) * (size_t)(cfg->num_groups + 1);
     ref->arm = (uint64_t *)(void *)ref->seen;
     ref->seen += sizeof(uint64_t) * (size_t)(cfg->num_deployments + 1);
+    ref->targets = (llmsplit__target *)(void *)ref->seen;
+    memset(ref->targets, 0, sizeof(llmsplit__target) * (size_t)cfg->num_deployments);
+    ref->seen += sizeof(llmsplit__target) * (size_t)cfg->num_deployments;
     for (i = 0; i < cfg->num_deployments; i++) ref->arm[i] = llmsplit__arm_hash(&cfg->deployments[i]);
     memset(ref->health, 0, sizeof *ref->health * (size_t)(cfg->num_deployments + 1));
     for (i = 0; i < cfg->num_deployments; i++)
@@ -10049,6 +10272,12 @@ static llmsplit__cfgref *llmsplit__cfgref_new(llmsplit_client *c, llmsplit_confi
             llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory for the rollback windows");
             return NULL;
         }
+    /* every deployment's route, URL and parameters, once here rather than at every call */
+    for (i = 0; i < cfg->num_deployments; i++) {
+        const llmsplit_deployment *d = &cfg->deployments[i];
+        (void)llmsplit__target_prepare(&ref->targets[i], &c->allocator, d->model, d->api_base, d->api_version,
+                                       d->extra_params, NULL);
+    }
     return ref;
 nomem:
     llmsplit_config_free(cfg);
@@ -10328,7 +10557,7 @@ static void llmsplit__check_url(llmsplit_client *c, int initial, llmsplit_error 
         hd[rq.num_headers].name = "If-None-Match";
         hd[rq.num_headers++].value = c->etag;
     }
-    if (llmsplit_http_send(c->http, &rq, &resp, &err) != LLMSPLIT_OK || (resp.status != 200 && resp.status != 304)) {
+    if (llmsplit__http_send_to(c->http, &rq, NULL, &resp, &err) != LLMSPLIT_OK || (resp.status != 200 && resp.status != 304)) {
         if (resp.status && !err.code)
             llmsplit__set_error(&err, LLMSPLIT_ERR_CONFIG, "config_url answered HTTP %d%s", resp.status,
                                 resp.status == 401 || resp.status == 403
@@ -10707,15 +10936,16 @@ LLMSPLIT_API llmsplit_status llmsplit_client_wait_mirrors(llmsplit_client *c, in
 }
 
 /* The deployment's parameters with the request's on top (the request wins a shared key). */
-static char *llmsplit__merge_params(const llmsplit_allocator *a, const char *base, const char *over) {
-    llmsplit_json_doc *bd = base ? llmsplit__parse(a, base, strlen(base), NULL) : NULL;
+static char *llmsplit__merge_params(const llmsplit_allocator *a, const llmsplit_json_val *base_val, const char *base,
+                                    const char *over) {
+    llmsplit_json_doc *bd = !base_val && base ? llmsplit__parse(a, base, strlen(base), NULL) : NULL;
     llmsplit_json_doc *od = over ? llmsplit__parse(a, over, strlen(over), NULL) : NULL;
-    const llmsplit_json_val *k, *v;
+    const llmsplit_json_val *k, *v, *bv = base_val ? base_val : llmsplit_json_root(bd);
     llmsplit_json_iter it;
     llmsplit_json_writer w;
     char *out = NULL;
     size_t n;
-    if ((!bd || !llmsplit_json_len(llmsplit_json_root(bd))) && !od) {
+    if ((!bv || !llmsplit_json_len(bv)) && !od) {
         llmsplit_json_free(bd);
         return NULL;
     }
@@ -10725,7 +10955,7 @@ static char *llmsplit__merge_params(const llmsplit_allocator *a, const char *bas
     }
     llmsplit_json_writer_init(&w, a);
     llmsplit_json_write_begin_object(&w);
-    it = llmsplit_json_iterate(llmsplit_json_root(bd));
+    it = llmsplit_json_iterate(bv);
     while (llmsplit_json_next(&it, &k, &v)) {
         const char *ks = llmsplit_json_str(k, &n);
         if (od && llmsplit_json_getn(llmsplit_json_root(od), ks, n)) continue;
@@ -10943,7 +11173,7 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     rq.num_retries = 0; /* a silent call is never retried */
     rq.keep_raw = 0;
     rq.abort_flag = abort_flag;
-    e = llmsplit_chat(c->mirror_http, &rq, &resp, &err);
+    e = llmsplit__chat_call(c->mirror_http, &rq, NULL, NULL, &resp, &err);
     if (e != LLMSPLIT_OK && llmsplit_pool_aborting(abort_flag)) {
         /* cut short by shutdown: the pool counts it as abandoned, so no failure is recorded */
         llmsplit_chat_response_free(&resp);
@@ -11294,7 +11524,7 @@ static void llmsplit__judge(llmsplit_client *c, const llmsplit__judging *j, cons
     }
     llmsplit__copy(judge_model, sizeof judge_model, route.model);
     /* deterministic, and JSON where the API can promise it (Hugging Face's TGI wants its own form) */
-    params = llmsplit__merge_params(&c->allocator, dep ? dep->extra_params : NULL,
+    params = llmsplit__merge_params(&c->allocator, NULL, dep ? dep->extra_params : NULL,
                                     route.provider == LLMSPLIT_PROVIDER_HUGGINGFACE
                                         ? "{\"temperature\":0}"
                                         : "{\"temperature\":0,\"response_format\":{\"type\":\"json_object\"}}");
@@ -11321,7 +11551,7 @@ static void llmsplit__judge(llmsplit_client *c, const llmsplit__judging *j, cons
         llmsplit__judge_text(&user, j, order);
         msgs[1].content = user.data ? user.data : "";
         msgs[1].content_len = user.len;
-        e = sys.failed || user.failed ? LLMSPLIT_ERR_NOMEM : llmsplit_chat(c->mirror_http, &rq, &resp, &err);
+        e = sys.failed || user.failed ? LLMSPLIT_ERR_NOMEM : llmsplit__chat_call(c->mirror_http, &rq, NULL, NULL, &resp, &err);
         if (e == LLMSPLIT_ERR_NOMEM && (sys.failed || user.failed)) {
             memset(&resp, 0, sizeof resp);
             resp.prompt_tokens = resp.completion_tokens = -1;
@@ -11577,7 +11807,7 @@ static int llmsplit__mirror_enqueue(llmsplit_client *c, llmsplit__cfgref *ref, c
         if (d < 0) return 0;
         sdep = &ref->cfg->deployments[d];
     }
-    params = llmsplit__merge_params(&c->allocator, sdep ? sdep->extra_params : NULL, req->params_json);
+    params = llmsplit__merge_params(&c->allocator, NULL, sdep ? sdep->extra_params : NULL, req->params_json);
     m = llmsplit__mirror_new(c, req, sdep, sdep ? sdep->model : dep->silent_model, sg ? sg->name : dep->silent_model,
                              params, ref->cfg->timeout_s);
     llmsplit__free(&c->allocator, params);
@@ -11625,9 +11855,12 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
                                    llmsplit_error *err) {
     llmsplit_chat_request rq;
     llmsplit_status e;
+    /* prepared at load; one that could not be made has no model: the call routes itself, says why */
+    const llmsplit__target *t = dep && ref->targets[dep - ref->cfg->deployments].model ? &ref->targets[dep - ref->cfg->deployments] : NULL;
     const char *base = dep && strcmp(dep->extra_params, "{}") != 0 ? dep->extra_params : NULL;
+    const llmsplit_json_val *base_val = t && t->params ? llmsplit_json_root(t->params) : NULL;
     /* merging costs a parse and a rewrite: only when both sides have parameters */
-    char *merged = base && req->params_json ? llmsplit__merge_params(&c->allocator, base, req->params_json) : NULL;
+    char *merged = base && req->params_json ? llmsplit__merge_params(&c->allocator, base_val, base, req->params_json) : NULL;
     const char *params = merged ? merged : base ? base : req->params_json;
     memset(&rq, 0, sizeof rq);
     rq.model = model_string;
@@ -11647,7 +11880,8 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
     rq.timeout_ms = (int)llmsplit__clamp_to_int((dep && dep->timeout_s > 0 ? dep->timeout_s : ref->cfg->timeout_s) * 1000,
                                                 0, INT_MAX);
     rq.num_retries = ref->cfg->num_retries;
-    e = llmsplit_chat(c->http, &rq, resp, err);
+    /* prepared at load (t): no routing, URL parsing or parameter parsing here */
+    e = llmsplit__chat_call(c->http, &rq, t, merged || !base_val ? NULL : base_val, resp, err);
     llmsplit__free(&c->allocator, merged);
     return e;
 }

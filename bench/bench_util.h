@@ -76,6 +76,7 @@ BENCH_FN void bench_result(const char *figure, double ours, double ref, const ch
 typedef struct bench_server {
     int nginx;                  /* 1: nginx, 0: llmsplit mock */
     pid_t pid[2];               /* nginx: pid[0]; mock: plain and TLS */
+    pid_t worker;               /* nginx's worker process (the one that serves), 0 if unknown */
     char http_url[128];         /* http://127.0.0.1:P (no path) */
     char https_url[128];        /* https://localhost:P: the name check runs as in production */
     char dir[64];               /* nginx's prefix directory */
@@ -151,6 +152,16 @@ BENCH_FN int bench_start_nginx(bench_server *s, const char *nginx, const char *c
         nanosleep(&tick, NULL);
     }
     if (i == 500) return 0;
+    /* the worker: the master's only child (forked after the ports listen, so it may take a moment) */
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)s->pid[0], (int)s->pid[0]);
+    for (i = 0; i < 200 && s->worker <= 0; i++) {
+        int w = 0;
+        if ((f = fopen(path, "r"))) {
+            if (fscanf(f, "%d", &w) == 1) s->worker = (pid_t)w;
+            fclose(f);
+        }
+        if (s->worker <= 0) nanosleep(&tick, NULL);
+    }
     snprintf(s->http_url, sizeof s->http_url, "http://127.0.0.1:%d", hp);
     snprintf(s->https_url, sizeof s->https_url, "https://localhost:%d", sp);
     return 1;
@@ -208,6 +219,21 @@ BENCH_FN void bench_server_start(bench_server *s, const char *mock_bin, const ch
     s->pid[0] = bench_start_mock(mock_bin, certs, 0, s->http_url, sizeof s->http_url);
     s->pid[1] = bench_start_mock(mock_bin, certs, 1, s->https_url, sizeof s->https_url);
     if (s->pid[0] <= 0 || s->pid[1] <= 0) { fprintf(stderr, "bench: the mock did not start\n"); exit(1); }
+}
+
+/* CPU time the server has used so far, in seconds: nginx's worker, from /proc/PID/schedstat
+   (nanoseconds on the CPU, user and kernel, the kernel's own accounting). -1 when unknown (the
+   mock, or no /proc). */
+BENCH_FN double bench_server_cpu_s(const bench_server *s) {
+    char path[64];
+    double ns = -1;
+    FILE *f;
+    if (!s->nginx || s->worker <= 0) return -1;
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)s->worker);
+    if (!(f = fopen(path, "r"))) return -1;
+    if (fscanf(f, "%lf", &ns) != 1) ns = -1;
+    fclose(f);
+    return ns < 0 ? -1 : ns * 1e-9;
 }
 
 BENCH_FN const char *bench_server_name(const bench_server *s) { return s->nginx ? "nginx" : "llmsplit mock"; }

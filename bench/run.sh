@@ -42,9 +42,14 @@ result '/^without mirroring/ { a50 = $3; a95 = $4; a99 = $5 }
 echo
 echo "== chat completions, llmsplit client vs libcurl + cJSON doing the same work (pick 80/20, build the"
 echo "   body, POST, parse, extract text and usage) on keep-alive connections to a local server"
-echo "   (best of ${BENCH_ROUNDS:-5} interleaved rounds; ratios = llmsplit / curl+cJSON; targets: CPU <= 0.4x,"
-echo "   sequential wall <= 0.9x)"
+echo "   (best of ${BENCH_ROUNDS:-5} interleaved rounds; ratios = llmsplit / curl+cJSON; targets: client CPU"
+echo "   <= 0.4x, sequential wall <= 0.9x; '1 CPU': the caller and nginx's worker on one CPU, so wall ="
+echo "   client CPU + server CPU; server CPU = what each client's requests cost nginx's worker)"
 "$build/client_bench" "$build/llmsplit" tests/certs || exit 1
+echo
+echo "== the same chat completions counted, not timed (each client alone, 20000 sequential requests;"
+echo "   instructions in the client process by callgrind, system calls by perf, TCP segments by ss)"
+sh bench/per_request.sh "$build" 20000 || exit 1
 echo
 echo "== picks per second (CPU, best of ${BENCH_ROUNDS:-5} rounds; ratio = llmsplit / reference, higher is better)"
 "$build/pick_bench" || exit 1

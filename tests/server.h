@@ -27,11 +27,18 @@ typedef struct server {
     int after;                 /* what to do once sent */
     int keepalive;             /* answer requests on a connection until the client closes */
     int drop_nth;              /* on connection 1: close without answering request N (1-based) */
+    int close_after;           /* keepalive: close a connection once it has answered this many
+                                  requests, as a server whose keep-alive timeout ran out */
+    const char *goodbye;       /* with close_after: sent just before that close (a 408, say),
+                                  once the test sets say_goodbye (so the client has read the
+                                  answer before: it does not arrive with it) */
+    int say_goodbye;
     int read_request;          /* read the request head (and body) before answering */
     int threaded;              /* serve each connection on its own thread */
     int active;
     /* observations */
     int connections, requests;
+    int closed;                /* connections the server has closed */
     char last_request[8192];
 } server;
 
@@ -48,7 +55,7 @@ static void sleep_ms(int ms) {
 
 /* Reads one request (head + Content-Length body). 1 ok, 0 closed. */
 static int read_request(server *s, int fd) {
-    char buf[8192];
+    char buf[32768];
     size_t got = 0;
     for (;;) {
         char *end;
@@ -75,7 +82,7 @@ static int read_request(server *s, int fd) {
                 have += (size_t)n;
             }
             buf[got] = 0;
-            if (!s->threaded) snprintf(s->last_request, sizeof s->last_request, "%s", buf);
+            if (!s->threaded) snprintf(s->last_request, sizeof s->last_request, "%.8000s", buf);
             __sync_fetch_and_add(&s->requests, 1);
             return 1;
         }
@@ -94,7 +101,7 @@ static void send_all(int fd, const char *p, size_t n) {
 
 /* Runs the script on one accepted connection. */
 static void serve(server *s, int c) {
-    int i, conn_no = __sync_add_and_fetch(&s->connections, 1);
+    int i, conn_no = __sync_add_and_fetch(&s->connections, 1), answered = 0;
     do {
         int req_no = LOAD(s->requests) + 1;
         if ((s->read_request || s->keepalive) && !read_request(s, c)) break;
@@ -108,6 +115,13 @@ static void serve(server *s, int c) {
             if (i && s->pause_ms) sleep_ms(s->pause_ms);
             send_all(c, s->parts[i], strlen(s->parts[i]));
         }
+        if (s->close_after && ++answered >= s->close_after) {
+            if (s->goodbye) {
+                while (!LOAD(s->say_goodbye) && !LOAD(s->stop)) sleep_ms(1);
+                send_all(c, s->goodbye, strlen(s->goodbye));
+            }
+            break;
+        }
     } while (s->keepalive && !LOAD(s->stop));
     if (s->after == AFTER_HANG) {
         while (!LOAD(s->stop)) sleep_ms(10);
@@ -118,6 +132,7 @@ static void serve(server *s, int c) {
         setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
     close(c);
+    __sync_fetch_and_add(&s->closed, 1);
 }
 
 typedef struct worker { server *s; int fd; } worker;

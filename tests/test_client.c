@@ -1134,6 +1134,68 @@ static void client_one_call_split_form(void) {
     unsetenv("OPENAI_API_KEY");
 }
 
+/* A deployment's route, URL and parameters are resolved when the config is loaded, not at every
+   call: the environment's base is the one of that moment (a later change reaches the client at
+   its next config load), and the deployment's parameters, parsed once, still merge with each
+   request's (the request's win). */
+static void client_deployments_are_prepared_when_the_config_loads(void) {
+    static const char body[] =
+        "{\"id\":\"x\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":"
+        "{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}";
+    static char answer[512];
+    static const char config[] =
+        "{\"model_list\":[{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/gpt-4o-mini\","
+        "\"api_key\":\"sk-test\",\"temperature\":0.125,\"max_tokens\":5}}]}";
+    server srv;
+    char base[64];
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_message m = {"user", "hello", 0, NULL, NULL, NULL, NULL};
+    llmsplit_request rq;
+    llmsplit_result r;
+    llmsplit_error err;
+    int k;
+    snprintf(answer, sizeof answer, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n%s",
+             (unsigned)strlen(body), body);
+    memset(&srv, 0, sizeof srv);
+    srv.parts[0] = answer;
+    srv.keepalive = 1;
+    server_start(&srv);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", srv.port);
+    setenv("OPENAI_API_BASE", base, 1);
+    memset(&d, 0, sizeof d);
+    d.config_json = config;
+    d.http.proxy = "";
+    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    setenv("OPENAI_API_BASE", "http://127.0.0.1:1/v1", 1); /* nobody listens there */
+    for (k = 0; c && k < 2; k++) {
+        const char *b;
+        memset(&rq, 0, sizeof rq);
+        rq.group = "chat";
+        rq.messages = &m;
+        rq.num_messages = 1;
+        rq.params_json = k ? NULL : "{\"temperature\":0.875,\"top_p\":0.5}";
+        CHECK_EQ_INT(llmsplit_client_chat(c, &rq, &r, &err), LLMSPLIT_OK);
+        if (err.code) printf("  %s\n", err.message);
+        CHECK_EQ_STR(r.response.text.data ? r.response.text.data : "", "hi");
+        llmsplit_result_free(&r);
+        b = strstr(srv.last_request, "\r\n\r\n");
+        CHECK(b != NULL);
+        if (!b) break;
+        CHECK_STARTS(srv.last_request, "POST /v1/chat/completions HTTP/1.1\r\n");
+        CHECK_CONTAINS(srv.last_request, "\r\nAuthorization: Bearer sk-test\r\n");
+        CHECK_CONTAINS(b, "\"model\":\"gpt-4o-mini\"");
+        CHECK_CONTAINS(b, "\"max_tokens\":5");
+        CHECK_CONTAINS(b, k ? "\"temperature\":0.125" : "\"temperature\":0.875");
+        if (!k) CHECK_CONTAINS(b, "\"top_p\":0.5");
+        if (!k) CHECK_NOT_CONTAINS(b, "0.125");
+    }
+    CHECK_EQ_INT(LOAD(srv.requests), 2);
+    llmsplit_client_destroy(c);
+    unsetenv("OPENAI_API_BASE");
+    server_stop(&srv);
+}
+
 typedef struct chatter { llmsplit_client *c; int ok; } chatter;
 static void *chatter_main(void *arg) {
     chatter *w = (chatter *)arg;
@@ -1541,6 +1603,7 @@ int main(int argc, char **argv) {
     RUN(client_invalid_config_is_refused_with_the_key_path);
     RUN(client_log_file_gets_one_json_line_per_record);
     RUN(client_one_call_split_form);
+    RUN(client_deployments_are_prepared_when_the_config_loads);
     RUN(client_many_threads_with_mirroring);
     RUN(client_on_event_hands_over_the_providers_events_as_they_came);
     RUN(client_abort_flag_stops_the_stream_and_records_client_closed);

@@ -372,6 +372,142 @@ static void http_retries_once_when_a_reused_connection_was_dropped(void) {
     server_stop(&s);
 }
 
+/* Waits (5 s at most) until the server has closed n connections. */
+static void wait_closed(server *s, int n) {
+    int i;
+    for (i = 0; i < 500 && LOAD(s->closed) < n; i++) sleep_ms(10);
+    CHECK_GE_INT(LOAD(s->closed), n);
+}
+
+/* A server that closes a kept-alive connection after one answer (its keep-alive timeout ran
+   out), with `goodbye` sent first when given; the next request goes `idle_ms` after the first.
+   Returns the client's counters after the second request, which must have been answered by a
+   fresh connection; *gap_ms is how long the connection really sat idle. */
+static llmsplit_http_stats idle_close(const char *goodbye, int idle_ms, double *gap_ms) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    llmsplit_http_stats st;
+    double t0;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = ok_response;
+    s.keepalive = 1;
+    s.close_after = 1;
+    s.goodbye = goodbye;
+    server_start(&s);
+    CHECK_EQ_INT(get(h, &s, "{}", &r, &err), LLMSPLIT_OK);
+    llmsplit_http_response_free(&r);
+    t0 = now_ms();
+    STORE(s.say_goodbye, 1);
+    wait_closed(&s, 1);
+    if (idle_ms) sleep_ms(idle_ms);
+    *gap_ms = now_ms() - t0;
+    CHECK_EQ_INT(get(h, &s, "{}", &r, &err), LLMSPLIT_OK);
+    if (err.code) printf("  %s\n", err.message);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(!r.reused);
+    llmsplit_http_response_free(&r);
+    CHECK_EQ_INT(LOAD(s.connections), 2);
+    CHECK_EQ_INT(LOAD(s.requests), 2); /* what went to the closed connection never counted */
+    st = llmsplit_http_get_stats(h);
+    CHECK_EQ_UINT(st.connections_opened, 2);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+    return st;
+}
+
+/* Idle for less than a second: the connection is used without a poll, the request meets the
+   close and goes again on a fresh connection. (Should this machine have stalled for a second
+   between the two requests, the poll is the right path and is what is checked.) */
+static void http_connection_closed_soon_after_use_is_retried_without_a_poll(void) {
+    double gap;
+    llmsplit_http_stats st = idle_close(NULL, 0, &gap);
+    if (gap < 900) {
+        CHECK_EQ_UINT(st.idle_checks, 0);
+        CHECK_EQ_UINT(st.retries, 1);
+    } else {
+        printf("  (the machine stalled %.0f ms: the idle connection was polled)\n", gap);
+        CHECK_EQ_UINT(st.idle_checks, 1);
+        CHECK_EQ_UINT(st.retries, 0);
+    }
+}
+
+/* Idle for over a second: polled before reuse, the close is seen, no request is lost to it. */
+static void http_connection_closed_while_idle_over_a_second_is_seen_by_the_poll(void) {
+    double gap;
+    llmsplit_http_stats st = idle_close(NULL, 1200, &gap);
+    CHECK_EQ_UINT(st.idle_checks, 1);
+    CHECK_EQ_UINT(st.retries, 0);
+}
+
+/* A server that says 408 before closing an idle connection: the 408 is not the answer to the
+   next request on it, which goes again on a fresh connection (with a Content-Length, and
+   delimited by the close). A 408 on a fresh connection is an answer like any other. */
+static void http_408_on_a_reused_connection_is_retried(void) {
+    static const char *const goodbyes[2] = {"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                                            "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\nidle"};
+    int i;
+    for (i = 0; i < 2; i++) {
+        double gap;
+        llmsplit_http_stats st = idle_close(goodbyes[i], 0, &gap);
+        CHECK_EQ_UINT(st.retries, (gap < 900 ? 1 : 0)); /* polled (and dropped) after a stall */
+    }
+    {
+        server s;
+        llmsplit_http *h = client(5000);
+        llmsplit_http_response r;
+        llmsplit_error err;
+        memset(&s, 0, sizeof s);
+        s.parts[0] = goodbyes[0];
+        s.read_request = 1;
+        server_start(&s);
+        CHECK_EQ_INT(get(h, &s, "{}", &r, &err), LLMSPLIT_OK);
+        CHECK_EQ_INT(r.status, 408);
+        llmsplit_http_response_free(&r);
+        CHECK_EQ_UINT(llmsplit_http_get_stats(h).retries, 0);
+        llmsplit_http_destroy(h);
+        server_stop(&s);
+    }
+}
+
+/* A request leaves in one send, head and body together, also with a body of 12 KB (which went
+   out in two before); its answer comes in one receive. */
+static void http_request_takes_one_send_and_its_answer_one_receive(void) {
+    server s;
+    llmsplit_http *h = client(5000);
+    llmsplit_http_stats a, b;
+    char *big = (char *)malloc(12001);
+    size_t sizes[2] = {13, 12000};
+    int i, k;
+    memset(big, 'x', 12000);
+    big[0] = '"';
+    big[11999] = '"';
+    big[12000] = 0;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = ok_response;
+    s.keepalive = 1;
+    server_start(&s);
+    for (k = 0; k < 2; k++) {
+        a = llmsplit_http_get_stats(h);
+        for (i = 0; i < 5; i++) {
+            llmsplit_http_response r;
+            llmsplit_error err;
+            CHECK_EQ_INT(get(h, &s, sizes[k] == 13 ? "{\"model\":\"x\"}" : big, &r, &err), LLMSPLIT_OK);
+            CHECK_EQ_INT(r.status, 200);
+            llmsplit_http_response_free(&r);
+        }
+        b = llmsplit_http_get_stats(h);
+        CHECK_EQ_UINT(b.sends - a.sends, 5);
+        CHECK_EQ_UINT(b.receives - a.receives, 5);
+    }
+    CHECK_EQ_INT(LOAD(s.requests), 10);
+    CHECK_CONTAINS(s.last_request, "\r\nContent-Length: 12000\r\n");
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+    free(big);
+}
+
 static void http_no_retry_after_part_of_a_response(void) {
     server s;
     llmsplit_http *h = client(5000);
@@ -1135,6 +1271,10 @@ int main(int argc, char **argv) {
     RUN(http_bytes_after_the_response_are_left_over);
     RUN(http_keep_alive_reuses_one_connection);
     RUN(http_retries_once_when_a_reused_connection_was_dropped);
+    RUN(http_connection_closed_soon_after_use_is_retried_without_a_poll);
+    RUN(http_connection_closed_while_idle_over_a_second_is_seen_by_the_poll);
+    RUN(http_408_on_a_reused_connection_is_retried);
+    RUN(http_request_takes_one_send_and_its_answer_one_receive);
     RUN(http_no_retry_after_part_of_a_response);
     RUN(http_silent_server_times_out);
     RUN(http_slow_headers_hit_the_total_deadline);
