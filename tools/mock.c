@@ -1838,34 +1838,9 @@ static int mock_split_listen(const char *spec, char *host, size_t cap, const cha
 
 /* Binds and listens; prints nothing. Returns the bound port, or -1 with err set. */
 static int mock_listen(mock_server *srv, const char *host, const char *port, char *err, size_t cap) {
-    struct addrinfo hints, *res = NULL, *ai;
     struct sockaddr_storage sa;
-    socklen_t salen = sizeof sa;
-    int rc, fd = -1, one = 1, saved = 0;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, cap, "cannot resolve '%s': %s", host, gai_strerror(rc));
-        return -1;
-    }
-    for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0) { saved = errno; continue; }
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0) break;
-        saved = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0 || getsockname(fd, (struct sockaddr *)&sa, &salen) != 0) {
-        snprintf(err, cap, "cannot listen on %s port %s: %s", host, port, strerror(fd < 0 ? saved : errno));
-        if (fd >= 0) close(fd);
-        return -1;
-    }
+    int fd = tool_listen(host, port, 128, &sa, err, cap);
+    if (fd < 0) return -1;
     srv->listen_fd = fd;
     return sa.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)(void *)&sa)->sin6_port)
                                     : ntohs(((struct sockaddr_in *)(void *)&sa)->sin_port);

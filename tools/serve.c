@@ -2574,34 +2574,9 @@ static int serve_split_listen(const char *s, char *host, size_t hcap, char *port
    port bound (for port 0, the one the system picked), -1 with err filled. */
 static int serve_listen(serve_server *srv, const char *host, const char *port, int *loopback, char *shown,
                         size_t shown_cap, char *err, size_t cap) {
-    struct addrinfo hints, *res = NULL, *ai;
     struct sockaddr_storage sa;
-    socklen_t salen = sizeof sa;
-    int rc, fd = -1, one = 1, saved = 0, bound;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, cap, "cannot resolve '%s': %s", host, gai_strerror(rc));
-        return -1;
-    }
-    for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0) { saved = errno; continue; }
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0) break;
-        saved = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0 || getsockname(fd, (struct sockaddr *)&sa, &salen) != 0) {
-        snprintf(err, cap, "cannot listen on %s port %s: %s", host, port, strerror(fd < 0 ? saved : errno));
-        if (fd >= 0) close(fd);
-        return -1;
-    }
+    int fd = tool_listen(host, port, 4096, &sa, err, cap), bound;
+    if (fd < 0) return -1;
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     fcntl(fd, F_SETFD, FD_CLOEXEC);
     srv->listen_fd = fd;

@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* TOOL_FN: a static function that a file may leave unused (also route.c's, which chat.c and
    replay.c share). */
@@ -180,6 +183,41 @@ TOOL_FN TOOL_PRINTF(2, 3) int tool_usage(int asked, const char *fmt, ...) {
     vfprintf(asked ? stdout : stderr, fmt, ap);
     va_end(ap);
     return asked ? EXIT_OK : EXIT_USAGE;
+}
+
+/* A listening TCP socket on host:port (port "0": the kernel picks one), the first address of
+   host that binds; its bound address in *sa. Returns the descriptor, or -1 with the reason in
+   err (the mock and serve share it). */
+TOOL_FN int tool_listen(const char *host, const char *port, int backlog, struct sockaddr_storage *sa, char *err,
+                        size_t cap) {
+    struct addrinfo hints, *res = NULL, *ai;
+    socklen_t salen = sizeof *sa;
+    int rc, fd = -1, one = 1, saved = 0;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, cap, "cannot resolve '%s': %s", host, gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0) { saved = errno; continue; }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0) break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)sa, &salen) != 0) {
+        snprintf(err, cap, "cannot listen on %s port %s: %s", host, port, strerror(fd < 0 ? saved : errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 #endif /* LLMSPLIT_TOOL_H */
