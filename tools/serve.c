@@ -1339,27 +1339,32 @@ static void serve_part_init(serve_part *p) {
     p->call = -1;
 }
 
+/* Opens an OpenAI chat.completion.chunk for the result: id, object, created, model, and the
+   choices array left open. */
+static void serve_chunk_open(llmsplit_json_writer *jw, const llmsplit_result *res) {
+    char id[64];
+    snprintf(id, sizeof id, "chatcmpl-%s", res->request_id);
+    llmsplit_json_writer_init(jw, NULL);
+    llmsplit_json_write_begin_object(jw);
+    LLMSPLIT_JSON_KEY(jw, "id");
+    llmsplit_json_write_string(jw, id, strlen(id));
+    LLMSPLIT_JSON_KEY(jw, "object");
+    llmsplit_json_write_string(jw, "chat.completion.chunk", 21);
+    LLMSPLIT_JSON_KEY(jw, "created");
+    llmsplit_json_write_int(jw, (int64_t)time(NULL));
+    LLMSPLIT_JSON_KEY(jw, "model");
+    llmsplit_json_write_string(jw, res->response.model, strlen(res->response.model));
+    LLMSPLIT_JSON_KEY(jw, "choices");
+    llmsplit_json_write_begin_array(jw);
+}
+
 /* Writes the part as an OpenAI chat.completion.chunk and sends it. */
 static int serve_emit(serve_stream *ss, const serve_part *p) {
-    const llmsplit_chat_response *r = &ss->res->response;
     llmsplit_json_writer jw;
     const char *text;
     size_t n;
-    char id[64];
     int rc = -1;
-    snprintf(id, sizeof id, "chatcmpl-%s", ss->res->request_id);
-    llmsplit_json_writer_init(&jw, NULL);
-    llmsplit_json_write_begin_object(&jw);
-    LLMSPLIT_JSON_KEY(&jw, "id");
-    llmsplit_json_write_string(&jw, id, strlen(id));
-    LLMSPLIT_JSON_KEY(&jw, "object");
-    llmsplit_json_write_string(&jw, "chat.completion.chunk", 21);
-    LLMSPLIT_JSON_KEY(&jw, "created");
-    llmsplit_json_write_int(&jw, (int64_t)time(NULL));
-    LLMSPLIT_JSON_KEY(&jw, "model");
-    llmsplit_json_write_string(&jw, r->model, strlen(r->model));
-    LLMSPLIT_JSON_KEY(&jw, "choices");
-    llmsplit_json_write_begin_array(&jw);
+    serve_chunk_open(&jw, ss->res);
     if (!p->usage) {
         llmsplit_json_write_begin_object(&jw);
         LLMSPLIT_JSON_KEY(&jw, "index");
@@ -1593,21 +1598,8 @@ static int serve_made_chunk(serve_stream *ss, const llmsplit_result *res, int ki
     llmsplit_json_writer jw;
     const char *text;
     size_t n;
-    char id[64];
     int rc = -1;
-    snprintf(id, sizeof id, "chatcmpl-%s", res->request_id);
-    llmsplit_json_writer_init(&jw, NULL);
-    llmsplit_json_write_begin_object(&jw);
-    LLMSPLIT_JSON_KEY(&jw, "id");
-    llmsplit_json_write_string(&jw, id, strlen(id));
-    LLMSPLIT_JSON_KEY(&jw, "object");
-    llmsplit_json_write_string(&jw, "chat.completion.chunk", 21);
-    LLMSPLIT_JSON_KEY(&jw, "created");
-    llmsplit_json_write_int(&jw, (int64_t)time(NULL));
-    LLMSPLIT_JSON_KEY(&jw, "model");
-    llmsplit_json_write_string(&jw, r->model, strlen(r->model));
-    LLMSPLIT_JSON_KEY(&jw, "choices");
-    llmsplit_json_write_begin_array(&jw);
+    serve_chunk_open(&jw, res);
     if (kind != 2) {
         llmsplit_json_write_begin_object(&jw);
         LLMSPLIT_JSON_KEY(&jw, "index");
