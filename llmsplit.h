@@ -486,6 +486,8 @@ LLMSPLIT_API llmsplit_status llmsplit_client_create(const llmsplit_client_desc *
    to the config's drain_ms, then abandons the rest (counted). No call may be in flight. */
 LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *client);
 
+struct llmsplit_result;
+
 typedef struct llmsplit_request {
     const char *group;            /* a model group of the config, or a model string (no split) */
     const llmsplit_message *messages;
@@ -495,7 +497,7 @@ typedef struct llmsplit_request {
     int stream;
     /* Gets each piece of answer text as it streams in. Return nonzero to stop the call. */
     int (*on_delta)(const char *text, size_t len, void *user_data);
-    void *user_data;              /* passed to on_delta and on_event */
+    void *user_data;              /* passed to on_delta, on_event and on_answer */
     /* Gets the provider's stream itself, event by event, as it arrives: data is one event's
        JSON text exactly as the provider sent it (len bytes, not NUL-terminated) and event its
        server-sent event name ("" when none; NULL for Ollama's JSON lines). What the events say
@@ -514,6 +516,13 @@ typedef struct llmsplit_request {
     const volatile int *abort_flag;
     int group_required;           /* group must be a group of the config in use: a model string is
                                      refused (LLMSPLIT_ERR_USAGE, res->unknown_group), not called */
+    /* Optional: called once, on the caller's thread, when the call has succeeded, with res as
+       llmsplit_client_chat will return it (cost_usd included), before the call's record is
+       written and its judge work queued: a gateway sends its answer from here, so its client
+       does not wait for the log line (as a web server writes its access log after the
+       response). Feedback for res->request_id is accepted from then on. Not called when the
+       call fails. */
+    void (*on_answer)(const struct llmsplit_result *res, void *user_data);
 } llmsplit_request;
 
 typedef struct llmsplit_result {
@@ -11987,13 +11996,15 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
         r.fallback_from = res->chosen_model;
     llmsplit__record_outcome(c, &r, &res->response, e, err, res->cost_usd);
     r.client_closed = closed;
-    llmsplit__emit(c, &r);
     llmsplit__lock(&c->lock);
     if (g && res->deployment >= 0) llmsplit__fb_add(&c->fb, &c->allocator, res->request_id, res->deployment, ref->arm[res->deployment]);
     c->stats.requests++;
     if (e != LLMSPLIT_OK && !closed) c->stats.errors++;
     if (res->fallback) c->stats.fallbacks++;
     llmsplit__unlock(&c->lock);
+    /* the answer goes out first; the record and the judge's work follow */
+    if (e == LLMSPLIT_OK && req->on_answer) req->on_answer(res, req->user_data);
+    llmsplit__emit(c, &r);
     if (c->judge) c->judge->primary(c, ref, req, res, &r, pair);
     llmsplit__release(c, ref);
     return e;

@@ -1372,6 +1372,84 @@ static void client_abort_flag_stops_the_stream_and_records_client_closed(void) {
     CHECK_EQ_INT(s.primary, 1);
 }
 
+/* on_answer: once, on success only, with the whole result (cost included), before the record is
+   written, and feedback for the request is accepted from inside it (a gateway's client may send
+   feedback the moment it has its answer). */
+typedef struct answered {
+    llmsplit_client *c;
+    seen *s;
+    int calls, primary_records_then, feedback_rc;
+    double cost;
+    char request_id[40], text[200];
+} answered;
+
+static void on_answer_seen(const llmsplit_result *res, void *ud) {
+    answered *a = (answered *)ud;
+    llmsplit_error err;
+    a->calls++;
+    pthread_mutex_lock(&a->s->lock);
+    a->primary_records_then = a->s->primary;
+    pthread_mutex_unlock(&a->s->lock);
+    a->cost = res->cost_usd;
+    snprintf(a->request_id, sizeof a->request_id, "%s", res->request_id);
+    snprintf(a->text, sizeof a->text, "%.*s", (int)res->response.text.len, res->response.text.data ? res->response.text.data : "");
+    a->feedback_rc = (int)llmsplit_client_feedback(a->c, res->request_id, "thumbs_up", 1, &err);
+}
+
+static void client_on_answer_comes_before_the_record_and_only_on_success(void) {
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    llmsplit_message m = {"user", "hello", 0, NULL, NULL, NULL, NULL};
+    llmsplit_request rq;
+    answered a;
+    seen s;
+    NEED_MOCK();
+    c = make(gateway_config, &s, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    memset(&a, 0, sizeof a);
+    a.c = c;
+    a.s = &s;
+    a.feedback_rc = -1;
+    memset(&rq, 0, sizeof rq);
+    rq.group = "oa";
+    rq.messages = &m;
+    rq.num_messages = 1;
+    rq.on_answer = on_answer_seen;
+    rq.user_data = &a;
+    CHECK_EQ_INT(llmsplit_client_chat(c, &rq, &res, &err), LLMSPLIT_OK);
+    CHECK_EQ_INT(a.calls, 1);
+    CHECK_EQ_INT(a.primary_records_then, 0); /* the record followed the answer */
+    CHECK_EQ_INT(s.primary, 1);
+    CHECK_STR(a.request_id, res.request_id);
+    CHECK_STR(a.text, "mock reply from gpt-s: hello");
+    CHECK_EQ_DBL(a.cost, res.cost_usd);
+    CHECK_EQ_INT(a.feedback_rc, LLMSPLIT_OK);
+    CHECK_EQ_INT(s.feedbacks, 1);
+    CHECK_CONTAINS(s.last_feedback, "\"deployment\":0"); /* the arm was known inside on_answer */
+    llmsplit_result_free(&res);
+    /* a stream: once, after the last delta */
+    memset(&a, 0, sizeof a);
+    a.c = c;
+    a.s = &s;
+    rq.stream = 1;
+    CHECK_EQ_INT(llmsplit_client_chat(c, &rq, &res, &err), LLMSPLIT_OK);
+    CHECK_EQ_INT(a.calls, 1);
+    CHECK_STR(a.text, "mock reply from gpt-s: hello");
+    llmsplit_result_free(&res);
+    /* a failure (429 after the retries): never called */
+    memset(&a, 0, sizeof a);
+    a.c = c;
+    a.s = &s;
+    rq.stream = 0;
+    rq.group = "limited";
+    CHECK_EQ_INT(llmsplit_client_chat(c, &rq, &res, &err), LLMSPLIT_ERR_PROVIDER);
+    CHECK_EQ_INT(a.calls, 0);
+    llmsplit_result_free(&res);
+    llmsplit_client_destroy(c);
+}
+
 static void client_abort_record_says_client_closed(void) {
     llmsplit_record r;
     llmsplit_buf b;
@@ -1607,6 +1685,7 @@ int main(int argc, char **argv) {
     RUN(client_many_threads_with_mirroring);
     RUN(client_on_event_hands_over_the_providers_events_as_they_came);
     RUN(client_abort_flag_stops_the_stream_and_records_client_closed);
+    RUN(client_on_answer_comes_before_the_record_and_only_on_success);
     RUN(client_abort_record_says_client_closed);
     RUN(client_group_required_refuses_a_model_string);
     RUN(client_reports_the_providers_retry_after);

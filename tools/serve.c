@@ -1269,6 +1269,10 @@ typedef struct serve_stream {
     int call_of_block[64];        /* Anthropic: content block index -> tool call index + 1 */
     int64_t prompt_tokens, completion_tokens;
     char finish[32];
+    /* the answer, sent from serve_on_answer before the call's record is written */
+    int stream;                   /* the client asked for a stream */
+    int answered;                 /* serve_on_answer ran: the client has its answer */
+    serve_response *resp;
 } serve_stream;
 
 /* The arm that answers, as the records and the report name it: "MODEL #DEPLOYMENT". */
@@ -1858,6 +1862,42 @@ nomem:
 }
 
 /* POST /v1/chat/completions: the body as OpenAI defines it, model being a group of the config. */
+/* The call has its answer: the client gets it now, and the record is written after. A streamed
+   answer ends ([DONE]); one the provider answered whole goes out as a stream's chunks when a
+   stream was asked for, else as one chat.completion. */
+static void serve_on_answer(const llmsplit_result *res, void *user_data) {
+    serve_stream *ss = (serve_stream *)user_data;
+    serve_conn *c = ss->c;
+    serve_response *resp = ss->resp;
+    char arm[300];
+    ss->answered = 1;
+    snprintf(c->request_id, sizeof c->request_id, "%s", res->request_id);
+    if (serve_load(&c->abort)) return; /* the client has gone: nobody to answer */
+    if (ss->head_sent) {
+        serve_stream_end(ss, NULL, 0);
+        return;
+    }
+    if (ss->stream) {
+        if (serve_whole_as_stream(ss, res, ss->include_usage) == 0) serve_stream_end(ss, NULL, 0);
+        return;
+    }
+    serve_arm(res, arm, sizeof arm);
+    serve_append(&resp->headers, "x-llmsplit-model: ");
+    serve_append(&resp->headers, arm);
+    serve_append(&resp->headers, "\r\n");
+    serve_completion_json(&resp->body, res);
+    if (resp->body.failed || resp->headers.failed) {
+        /* nothing sent yet: serve_process answers 503 */
+        serve_fail(resp, 503, NULL, NULL, "out of memory");
+        ss->answered = 0;
+        ss->stream = -1;
+        return;
+    }
+    resp->status = 200;
+    if (serve_send_response(ss->w, c, 200, NULL, &resp->headers, resp->body.data, resp->body.len) != 0)
+        serve_store(&c->abort, 1);
+}
+
 static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, serve_response *resp) {
     serve_server *srv = w->srv;
     llmsplit_json_doc *doc;
@@ -1869,7 +1909,6 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     serve_stream ss;
     long params = -2;
     int streamed = 0, nmsgs = 0, include_usage = 0;
-    char arm[300];
     if (!(doc = serve_parse_body(w, req, resp))) return 0;
     root = llmsplit_json_root(doc);
     w->scratch.len = 0;
@@ -1918,21 +1957,24 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     ss.res = &res;
     ss.include_usage = include_usage;
     ss.prompt_tokens = ss.completion_tokens = -1;
-    if (rq.stream) {
-        rq.on_event = serve_on_event;
-        rq.user_data = &ss;
-    }
+    ss.stream = rq.stream;
+    ss.resp = resp;
+    if (rq.stream) rq.on_event = serve_on_event;
+    rq.on_answer = serve_on_answer;
+    rq.user_data = &ss;
     serve_conn_busy(srv, c);
     e = llmsplit_client_chat(srv->client, &rq, &res, &err);
     serve_conn_unbusy(srv, c);
     snprintf(c->request_id, sizeof c->request_id, "%s", res.request_id);
-    if (ss.head_sent) {
-        /* the stream has begun: its end, or its failure as an error event */
+    if (ss.answered) {
+        streamed = 1; /* sent (or the client had gone) */
+    } else if (ss.stream < 0) {
+        /* resp holds the answer to send: out of memory */
+    } else if (ss.head_sent) {
+        /* the stream has begun: its failure as an error event */
         streamed = 1;
         if (serve_load(&c->abort)) {
             /* nothing more can reach the client */
-        } else if (e == LLMSPLIT_OK) {
-            serve_stream_end(&ss, NULL, 0);
         } else {
             serve_response tmp;
             llmsplit_buf_init(&tmp.headers, NULL);
@@ -1944,19 +1986,8 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
         }
     } else if (serve_load(&c->abort)) {
         streamed = 1; /* the client has gone: no answer */
-    } else if (e != LLMSPLIT_OK) {
-        serve_call_error(srv, resp, e, &err, &res);
-    } else if (rq.stream) {
-        /* the provider answered whole (it ignored "stream"): the chunks a stream of it would have had */
-        if (serve_whole_as_stream(&ss, &res, include_usage) == 0) serve_stream_end(&ss, NULL, 0);
-        streamed = 1;
     } else {
-        serve_arm(&res, arm, sizeof arm);
-        serve_append(&resp->headers, "x-llmsplit-model: ");
-        serve_append(&resp->headers, arm);
-        serve_append(&resp->headers, "\r\n");
-        serve_completion_json(&resp->body, &res);
-        if (resp->body.failed) serve_fail(resp, 503, NULL, NULL, "out of memory");
+        serve_call_error(srv, resp, e, &err, &res);
     }
     llmsplit_result_free(&res);
 done:
