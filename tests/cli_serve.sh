@@ -215,6 +215,22 @@ i=0; while ! grep -q '"model":"drip".*"status":"client_closed"' "$log" && [ $i -
 check cli_serve_client_gone_mid_stream_is_recorded_client_closed grep -q '"group":"dripping","model":"drip".*"status":"client_closed"' "$log"
 check cli_serve_client_gone_mid_stream_got_the_first_chunk grep -q '"role":"assistant"' "$tmp/drip.body"
 check cli_serve_client_gone_mid_stream_is_no_error_of_the_arm sh -c 'curl -s "$1/metrics" | grep -q "^llmsplit_calls_total{role=\"primary\",group=\"dripping\",arm=\"drip #6\",status=\"client_closed\"} 1$"' - "$gw"
+# a client that sends a whole request and hangs up at once, and one that hangs up while its
+# (not streamed) answer is awaited: both upstream calls stop and say client_closed (had they run
+# on, the mock would have answered them after 1 s and the records would say ok)
+"$py" - "$gw" <<'EOF'
+import socket, sys, time
+host, port = sys.argv[1].split('//')[1].split(':')
+body = b'{"model":"lagging","messages":[{"role":"user","content":"gone"}]}'
+req = b'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n' % len(body) + body
+for wait in (0, 0.3):
+    s = socket.create_connection((host, int(port)))
+    s.sendall(req)
+    time.sleep(wait)
+    s.close()
+EOF
+i=0; while [ "$(grep -c '"model":"lag".*"status":' "$log")" -lt 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+check cli_serve_client_gone_before_the_answer_is_recorded_client_closed sh -c '[ "$(grep -c "\"model\":\"lag\".*\"status\":\"client_closed\"" "$1")" = 2 ] && ! grep -q "\"model\":\"lag\".*\"status\":\"ok\"" "$1"' - "$log"
 check cli_serve_upstream_key_never_in_the_log sh -c '! grep -q sk-upstream-secret "$1" "$2"' - "$log" "$tmp/serve.err"
 
 # SIGHUP reloads at once: the new text has the same size and time, so only the signal can tell

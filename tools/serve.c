@@ -58,6 +58,7 @@
 #include <signal.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -100,6 +101,7 @@ typedef struct serve_conn {
     int64_t deadline_ms;          /* WAITING: when the sweeper closes it */
     int reject;                   /* over the cap: answered 503, then closed */
     int lingering;                /* answered and write side shut: reading until EOF */
+    int hup;                      /* the hang-up watcher saw the client hang up (under the lock) */
     /* input: the request being read (and any pipelined bytes after it) */
     char *in;
     size_t len, cap;
@@ -412,6 +414,8 @@ struct serve_server {
     llmsplit_client *client;
     const char *config_path;
     int listen_fd, epfd;
+    int hupfd;                    /* a second epoll set: each connection once, for its hang-up (edge) */
+    int stopfd;                   /* an eventfd in both sets, written once at the stop: every wait ends */
     pthread_mutex_t listen_lock;  /* listen_fd: accepted from by one worker at a time, closed by the drain */
     serve_conn *conns;
     uint32_t nslots, max_conns;
@@ -855,17 +859,14 @@ static void serve_conn_wait(serve_server *srv, serve_conn *c, int64_t deadline_m
     pthread_mutex_unlock(l);
 }
 
-/* Marks the connection BUSY (an upstream call follows) and arms it for a hang-up only. */
+/* Marks the connection BUSY (an upstream call follows). Its hang-up is watched all along in the
+   second set (serve_hup_main), so no system call is made here: a hang-up seen before this point
+   aborts at once, one seen after it sets the flag while the call runs. */
 static void serve_conn_busy(serve_server *srv, serve_conn *c) {
-    struct epoll_event ev;
     pthread_mutex_t *l = serve_lock_of(srv, c);
-    memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLRDHUP | EPOLLONESHOT;
-    ev.data.u64 = serve_token(srv, c);
     pthread_mutex_lock(l);
     serve_set_state(c, SC_BUSY);
-    serve_store(&c->abort, 0);
-    epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    serve_store(&c->abort, c->hup);
     pthread_mutex_unlock(l);
 }
 
@@ -2354,6 +2355,7 @@ static void serve_conn_run(serve_worker *w, serve_conn *c) {
 /* ==== accepting ============================================================================ */
 
 #define SERVE_LISTEN_TOKEN UINT64_MAX
+#define SERVE_STOP_TOKEN (UINT64_MAX - 1)
 
 static void serve_rearm_listener(serve_server *srv) {
     struct epoll_event ev;
@@ -2396,18 +2398,22 @@ static void serve_accept(serve_server *srv) {
         c->fd = fd;
         c->reject = reject;
         c->lingering = 0;
+        c->hup = 0;
         c->len = 0;
         c->minor = 1;
         serve_store(&c->abort, 0);
         serve_conn_reset_request(c);
         serve_metrics_conn(&srv->metrics, 1);
         memset(&ev, 0, sizeof ev);
-        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+        ev.events = EPOLLRDHUP | EPOLLET; /* (HUP and ERR are always reported) */
         ev.data.u64 = serve_token(srv, c);
+        /* first in the hang-up set: no other thread can see the connection yet */
+        added = epoll_ctl(srv->hupfd, EPOLL_CTL_ADD, fd, &ev) == 0;
+        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
         pthread_mutex_lock(serve_lock_of(srv, c)); /* as in serve_conn_wait: armed under the lock */
         c->deadline_ms = serve_now_ms() + srv->head_timeout_ms;
         serve_set_state(c, SC_WAITING);
-        added = epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
+        added = added && epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
         if (!added) serve_set_state(c, SC_OWNED);
         pthread_mutex_unlock(serve_lock_of(srv, c));
         if (!added) serve_conn_close(srv, c);
@@ -2427,6 +2433,7 @@ static void serve_event(serve_worker *w, const struct epoll_event *ev) {
         serve_accept(srv);
         return;
     }
+    if (ev->data.u64 == SERVE_STOP_TOKEN) return; /* the worker loop sees srv->stop */
     if (slot >= srv->nslots) return;
     c = &srv->conns[slot];
     l = serve_lock_of(srv, c);
@@ -2435,8 +2442,7 @@ static void serve_event(serve_worker *w, const struct epoll_event *ev) {
         pthread_mutex_unlock(l);
         return;
     }
-    if (serve_state(c) == SC_BUSY) { /* the client hung up while its request waits for the upstream */
-        if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) serve_store(&c->abort, 1);
+    if (serve_state(c) == SC_BUSY) { /* (not armed while busy: serve_hup_main watches it) */
         pthread_mutex_unlock(l);
         return;
     }
@@ -2468,14 +2474,14 @@ static void *serve_worker_main(void *arg) {
         struct epoll_event ev;
         int n;
         __atomic_add_fetch(&srv->idle, 1, __ATOMIC_ACQ_REL);
-        n = epoll_wait(srv->epfd, &ev, 1, 200);
+        n = epoll_wait(srv->epfd, &ev, 1, 1000);
         if (__atomic_sub_fetch(&srv->idle, 1, __ATOMIC_ACQ_REL) == 0 && n > 0) {
             /* nobody is left waiting on the set: the sweeper starts another worker */
             pthread_mutex_lock(&srv->pool_lock);
             pthread_cond_broadcast(&srv->pool_cond);
             pthread_mutex_unlock(&srv->pool_lock);
         }
-        if (n > 0) {
+        if (n > 0 && ev.data.u64 != SERVE_STOP_TOKEN) {
             serve_event(&w, &ev);
             idle_since = serve_now_ms();
             continue;
@@ -2561,6 +2567,31 @@ static void *serve_sweeper_main(void *arg) {
             if (!take) continue;
             if (!c->lingering && c->len) serve_metrics_timeout(&srv->metrics);
             serve_conn_close(srv, c);
+        }
+    }
+    return NULL;
+}
+
+/* The hang-up watcher: every connection is in the second set once, edge-triggered, from its
+   accept to its close. A hang-up is remembered on the connection; one that comes while a request
+   waits for the upstream sets the request's abort flag, so the call stops (client_closed). A
+   connection that is not busy needs nothing more: its next read in the main set sees the end. */
+static void *serve_hup_main(void *arg) {
+    serve_server *srv = (serve_server *)arg;
+    struct epoll_event evs[64];
+    while (!serve_load(&srv->stop)) {
+        int n = epoll_wait(srv->hupfd, evs, 64, 1000), i;
+        for (i = 0; i < n; i++) {
+            uint32_t slot = (uint32_t)evs[i].data.u64, gen = (uint32_t)(evs[i].data.u64 >> 32);
+            serve_conn *c;
+            if (evs[i].data.u64 == SERVE_STOP_TOKEN || slot >= srv->nslots) continue;
+            c = &srv->conns[slot];
+            pthread_mutex_lock(serve_lock_of(srv, c));
+            if (c->gen == gen && serve_state(c) != SC_FREE) {
+                c->hup = 1;
+                if (serve_state(c) == SC_BUSY) serve_store(&c->abort, 1);
+            }
+            pthread_mutex_unlock(serve_lock_of(srv, c));
         }
     }
     return NULL;
@@ -2755,7 +2786,8 @@ int cmd_serve(int argc, char **argv) {
     llmsplit_error err;
     serve_server *srv;
     sigset_t set;
-    pthread_t sweeper;
+    pthread_t sweeper, hup_watcher;
+    int hup_started = 0;
     struct epoll_event ev;
     rlim_t nofile;
     uint32_t s;
@@ -2804,7 +2836,7 @@ int cmd_serve(int argc, char **argv) {
     srv->nslots = srv->max_conns + SERVE_RESERVE_CONNS;
     srv->min_workers = (int)workers;
     srv->max_workers = (int)srv->max_conns + 16;
-    srv->listen_fd = srv->epfd = -1;
+    srv->listen_fd = srv->epfd = srv->hupfd = srv->stopfd = -1;
     srv->started = time(NULL);
     pthread_mutex_init(&srv->free_lock, NULL);
     pthread_mutex_init(&srv->listen_lock, NULL);
@@ -2870,14 +2902,26 @@ int cmd_serve(int argc, char **argv) {
                        "LLMSPLIT_MASTER_KEY), or pass --no-auth", shown);
         goto out;
     }
-    if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-        rc = tool_fail(LLMSPLIT_ERR_NOMEM, "epoll_create1: %s", strerror(errno));
+    if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || (srv->hupfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+        (srv->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        rc = tool_fail(LLMSPLIT_ERR_NOMEM, "epoll_create1 or eventfd: %s", strerror(errno));
         goto out;
     }
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN | EPOLLONESHOT;
     ev.data.u64 = SERVE_LISTEN_TOKEN;
     epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->listen_fd, &ev);
+    ev.events = EPOLLIN; /* level-triggered: once written, every waiter sees it */
+    ev.data.u64 = SERVE_STOP_TOKEN;
+    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stopfd, &ev) != 0 || epoll_ctl(srv->hupfd, EPOLL_CTL_ADD, srv->stopfd, &ev) != 0) {
+        rc = tool_fail(LLMSPLIT_ERR_NOMEM, "epoll_ctl: %s", strerror(errno));
+        goto out;
+    }
+    if (pthread_create(&hup_watcher, NULL, serve_hup_main, srv) != 0) {
+        rc = tool_fail(LLMSPLIT_ERR_NOMEM, "cannot start the hang-up watcher thread");
+        goto out;
+    }
+    hup_started = 1;
     pthread_mutex_lock(&srv->pool_lock);
     for (i = 0; i < srv->min_workers; i++)
         if (serve_spawn(srv) != 0) break;
@@ -2903,16 +2947,28 @@ int cmd_serve(int argc, char **argv) {
     }
     serve_drain(srv);
     serve_store(&srv->stop, 1);
+    {
+        uint64_t one = 1;
+        (void)!write(srv->stopfd, &one, sizeof one); /* every worker's wait ends now */
+    }
     pthread_join(sweeper, NULL);
     pthread_mutex_lock(&srv->pool_lock);
     while (srv->workers > 0) pthread_cond_wait(&srv->pool_cond, &srv->pool_lock);
     pthread_mutex_unlock(&srv->pool_lock);
 out:
+    if (hup_started) {
+        uint64_t one = 1;
+        serve_store(&srv->stop, 1);
+        (void)!write(srv->stopfd, &one, sizeof one);
+        pthread_join(hup_watcher, NULL);
+    }
     if (srv->client) llmsplit_client_destroy(srv->client);
 #ifdef LLMSPLIT_SERVE_UI
     ui_stop(); /* after the client: its last records (silent calls draining) still reach ui_record */
 #endif
     if (srv->epfd >= 0) close(srv->epfd);
+    if (srv->hupfd >= 0) close(srv->hupfd);
+    if (srv->stopfd >= 0) close(srv->stopfd);
     if (srv->listen_fd >= 0) close(srv->listen_fd);
     for (s = 0; srv->conns && s < srv->nslots; s++) {
         if (srv->conns[s].fd >= 0) close(srv->conns[s].fd);
