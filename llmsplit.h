@@ -523,6 +523,9 @@ typedef struct llmsplit_request {
        response). Feedback for res->request_id is accepted from then on. Not called when the
        call fails. */
     void (*on_answer)(const struct llmsplit_result *res, void *user_data);
+    int keep_raw;                 /* keep the provider's answer body, as it came, in res->response.raw
+                                     (the last attempt's; a gateway passes an answer in OpenAI's
+                                     format on unchanged) */
 } llmsplit_request;
 
 typedef struct llmsplit_result {
@@ -7780,6 +7783,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     llmsplit_http_request hr;
     llmsplit_http_response h;
     llmsplit__stream st;
+    const llmsplit_buf *hb = &h.body; /* the answer's body */
     char auth[600];
     int nh = 0;
     llmsplit_status code;
@@ -7819,8 +7823,14 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     resp->http_status = h.status;
     if (req->keep_raw) {
         llmsplit_buf_free(&resp->raw);
-        llmsplit_buf_init(&resp->raw, &resp->text.allocator);
-        llmsplit_buf_append(&resp->raw, req->stream ? st.errbody.data : h.body.data, req->stream ? st.errbody.len : h.body.len);
+        if (req->stream) {
+            llmsplit_buf_init(&resp->raw, &resp->text.allocator);
+            llmsplit_buf_append(&resp->raw, st.errbody.data, st.errbody.len);
+        } else { /* the body moves over, and is read from there */
+            resp->raw = h.body;
+            llmsplit_buf_init(&h.body, &resp->text.allocator);
+            hb = &resp->raw;
+        }
     }
     if (code != LLMSPLIT_OK) {
         /* a stream that fails after text arrived cannot be replayed without duplicating it */
@@ -7828,7 +7838,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
         goto out;
     }
     if (h.status >= 400 || (h.status != 200 && h.status >= 300)) {
-        const llmsplit_buf *eb = req->stream ? &st.errbody : &h.body;
+        const llmsplit_buf *eb = req->stream ? &st.errbody : hb;
         resp->retry_after_s = *retry_after = llmsplit__retry_after(&h);
         llmsplit__provider_error(&resp->text.allocator, err, h.status, eb->data, eb->len, *retry_after, key);
         code = LLMSPLIT_ERR_PROVIDER;
@@ -7836,7 +7846,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
         goto out;
     }
     if (!req->stream || st.mode == 3) {
-        const llmsplit_buf *b = req->stream ? &st.errbody : &h.body;
+        const llmsplit_buf *b = req->stream ? &st.errbody : hb;
         code = llmsplit__parse_answer(p->wire, resp, b->data ? b->data : "", b->len, err);
         if (code == LLMSPLIT_OK && req->stream && resp->text.len) { /* the server ignored "stream": one delta */
             llmsplit_buf whole = resp->text;
@@ -11881,6 +11891,7 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
     rq.on_event = req->on_event;
     rq.user_data = req->user_data;
     rq.abort_flag = req->abort_flag;
+    rq.keep_raw = req->keep_raw;
     if (dep) {
         rq.api_key = dep->api_key;
         rq.api_base = dep->api_base;

@@ -77,6 +77,7 @@ check cli_serve_models_lists_the_groups sh -c '[ $1 = 200 ] && grep -q "\"id\":\
 st=$(chat c1 '{"model":"chat","messages":[{"role":"user","content":"hi there"}],"temperature":0.2}')
 check cli_serve_chat_answers_200 [ "$st" = 200 ]
 check cli_serve_chat_is_openai_shaped grep -q '"object":"chat.completion".*"choices":\[{"index":0,"message":{"role":"assistant","content":"mock reply from gpt-[ab]: hi there"}' "$tmp/c1.body"
+check cli_serve_chat_passes_an_openai_answer_on_as_it_came grep -q '^{"id":"chatcmpl-mock-[0-9]*","object":"chat.completion",.*"system_fingerprint":"fp_mock"}$' "$tmp/c1.body"
 check cli_serve_chat_has_usage grep -q '"usage":{"prompt_tokens":2,"completion_tokens":6,"total_tokens":8}' "$tmp/c1.body"
 rid=$(header c1 x-llmsplit-request-id)
 check cli_serve_chat_has_a_request_id_header sh -c 'echo "$1" | grep -Eq "^[0-9a-f]{32}$"' - "$rid"

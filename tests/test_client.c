@@ -1418,7 +1418,15 @@ static void client_on_answer_comes_before_the_record_and_only_on_success(void) {
     rq.num_messages = 1;
     rq.on_answer = on_answer_seen;
     rq.user_data = &a;
+    rq.keep_raw = 1;
     CHECK_EQ_INT(llmsplit_client_chat(c, &rq, &res, &err), LLMSPLIT_OK);
+    {   /* keep_raw: the provider's body as it came */
+        char raw[1024];
+        snprintf(raw, sizeof raw, "%.*s", (int)res.response.raw.len, res.response.raw.data ? res.response.raw.data : "");
+        CHECK_CONTAINS(raw, "{\"id\":\"chatcmpl-mock-");
+        CHECK_CONTAINS(raw, "\"system_fingerprint\":\"fp_mock\"}");
+    }
+    rq.keep_raw = 0;
     CHECK_EQ_INT(a.calls, 1);
     CHECK_EQ_INT(a.primary_records_then, 0); /* the record followed the answer */
     CHECK_EQ_INT(s.primary, 1);

@@ -1133,6 +1133,7 @@ static void mock_openai_reply(llmsplit_json_writer *w, const mock_chat *ch) {
     llmsplit_json_write_end_object(w);
     llmsplit_json_write_end_array(w);
     mock_openai_usage(w, ch);
+    mock_kv_cstr(w, "system_fingerprint", "fp_mock"); /* as OpenAI's answers have one */
     llmsplit_json_write_end_object(w);
 }
 

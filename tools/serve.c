@@ -1865,7 +1865,9 @@ nomem:
 /* POST /v1/chat/completions: the body as OpenAI defines it, model being a group of the config. */
 /* The call has its answer: the client gets it now, and the record is written after. A streamed
    answer ends ([DONE]); one the provider answered whole goes out as a stream's chunks when a
-   stream was asked for, else as one chat.completion. */
+   stream was asked for, else as one chat.completion: the provider's own when it speaks OpenAI's
+   format (passed on as it came, every field kept, as its streamed chunks are), else one made from
+   the answer. */
 static void serve_on_answer(const llmsplit_result *res, void *user_data) {
     serve_stream *ss = (serve_stream *)user_data;
     serve_conn *c = ss->c;
@@ -1886,6 +1888,14 @@ static void serve_on_answer(const llmsplit_result *res, void *user_data) {
     serve_append(&resp->headers, "x-llmsplit-model: ");
     serve_append(&resp->headers, arm);
     serve_append(&resp->headers, "\r\n");
+    if (res->response.provider != LLMSPLIT_PROVIDER_ANTHROPIC && res->response.provider != LLMSPLIT_PROVIDER_OLLAMA &&
+        res->response.raw.len && res->response.raw.data[0] == '{') {
+        /* (the library read it as an answer: it is a JSON object) */
+        resp->status = 200;
+        if (serve_send_response(ss->w, c, 200, NULL, &resp->headers, res->response.raw.data, res->response.raw.len) != 0)
+            serve_store(&c->abort, 1);
+        return;
+    }
     serve_completion_json(&resp->body, res);
     if (resp->body.failed || resp->headers.failed) {
         /* nothing sent yet: serve_process answers 503 */
@@ -1962,6 +1972,7 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     ss.resp = resp;
     if (rq.stream) rq.on_event = serve_on_event;
     rq.on_answer = serve_on_answer;
+    rq.keep_raw = !rq.stream;
     rq.user_data = &ss;
     serve_conn_busy(srv, c);
     e = llmsplit_client_chat(srv->client, &rq, &res, &err);
