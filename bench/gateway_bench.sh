@@ -4,6 +4,9 @@
 # What a gateway adds per request. One nginx (one worker) is the upstream, answering every
 # POST /v1/chat/completions with a fixed 334-byte completion. The same load (bench/loadgen.c) goes
 #   direct      straight to that nginx,
+#   relay       through bench/relay.c, a TCP relay that parses nothing (a thread per direction,
+#               blocked in recv, one send per read): the floor, what the extra loopback hop and
+#               the two wake-ups of a process in the middle cost any proxy on this machine,
 #   nginx-proxy through a second nginx (one worker) doing proxy_pass to it over kept-alive
 #               upstream connections: the floor every proxy pays for the extra loopback hop
 #               (a second accept/recv/send on each side and a second process woken per request),
@@ -22,6 +25,7 @@ secs=${GATEWAY_SECONDS:-4}
 nginx=${NGINX:-/usr/sbin/nginx}
 [ -x "$nginx" ] || { echo "gateway bench: skipped (no nginx at $nginx; apt-get install nginx-light)"; exit 0; }
 cc -std=c99 -O2 -Wall -o "$build/loadgen" bench/loadgen.c || exit 1
+cc -std=c99 -O2 -Wall -o "$build/relay" bench/relay.c -lpthread || exit 1
 dir=$(mktemp -d /tmp/llmsplit-gw-XXXXXX)
 pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; sleep 0.2; rm -rf "$dir"; }
@@ -59,7 +63,11 @@ worker_of() { pgrep -P "$(cat "$dir/$1/nginx.pid")" | head -n 1; }
 up_worker=$(worker_of upstream); px_worker=$(worker_of proxy)
 
 printf '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello, how are you?"}]}' > "$dir/body.json"
-targets="direct:$up:$up_worker nginx-proxy:$px:$px_worker"
+rl=$(free_port)
+"$build/relay" "$rl" "$up" > "$dir/relay.out" 2>&1 &
+rpid=$!; pids="$pids $rpid"
+if wait_open "$rl"; then targets="direct:$up:$up_worker relay:$rl:$rpid nginx-proxy:$px:$px_worker"
+else echo "gateway bench: the relay did not start"; targets="direct:$up:$up_worker nginx-proxy:$px:$px_worker"; fi
 
 # llmsplit serve
 if "$build/llmsplit" serve --help >/dev/null 2>&1; then

@@ -429,6 +429,7 @@ struct serve_server {
     int workers, idle;            /* idle: atomic */
     int min_workers, max_workers;
     int spawn_failed_logged;
+    int spawn_asked;              /* atomic: a worker took the last idle slot and woke the sweeper */
     /* lifecycle: atomic */
     int draining, stop;
     /* the master key: from the config (general_settings.master_key) or LLMSPLIT_MASTER_KEY */
@@ -2486,8 +2487,10 @@ static void *serve_worker_main(void *arg) {
         int n;
         __atomic_add_fetch(&srv->idle, 1, __ATOMIC_ACQ_REL);
         n = epoll_wait(srv->epfd, &ev, 1, 1000);
-        if (__atomic_sub_fetch(&srv->idle, 1, __ATOMIC_ACQ_REL) == 0 && n > 0) {
-            /* nobody is left waiting on the set: the sweeper starts another worker */
+        if (__atomic_sub_fetch(&srv->idle, 1, __ATOMIC_ACQ_REL) == 0 && n > 0 &&
+            !__atomic_exchange_n(&srv->spawn_asked, 1, __ATOMIC_ACQ_REL)) {
+            /* nobody is left waiting on the set: the sweeper starts another worker (woken once
+               until it has looked, not by every worker that finds the set empty) */
             pthread_mutex_lock(&srv->pool_lock);
             pthread_cond_broadcast(&srv->pool_cond);
             pthread_mutex_unlock(&srv->pool_lock);
@@ -2545,6 +2548,7 @@ static void *serve_sweeper_main(void *arg) {
         struct timespec ts;
         uint32_t i;
         pthread_mutex_lock(&srv->pool_lock);
+        serve_store(&srv->spawn_asked, 0);
         while (serve_load(&srv->idle) == 0 && srv->workers < srv->max_workers && !serve_load(&srv->stop))
             if (serve_spawn(srv) != 0) break;
             else {
