@@ -31,7 +31,7 @@ M="Authorization: Bearer mk-master-1"
 R="Authorization: Bearer rk-reader-1"
 J="Content-Type: application/json"
 
-"$tool" mock --listen 127.0.0.1:0 --latency '*=2' > "$tmp/mock.out" 2>&1 &
+"$tool" mock --listen 127.0.0.1:0 --latency '*=2' --chunk-delay gpt-c=2000 > "$tmp/mock.out" 2>&1 &
 pids="$pids $!"
 mock=$(url_of "$tmp/mock.out")
 [ -n "$mock" ] || { echo "FAIL cli_ui_mock_starts"; exit 0; }
@@ -176,6 +176,15 @@ check cli_ui_stats_names_the_arms_as_the_records_do sh -c 'grep -q "\"arm\":\"gp
 check cli_ui_stats_is_json sh -c '"$1" json --check "$2"' - "$tool" "$tmp/st.body"
 req sta GET /stats
 check cli_ui_stats_needs_the_master_key [ "$st" = 401 ]
+# a caller that hangs up mid-stream (gpt-c's stream would take 20 s): client_closed, which the live
+# figures count apart, as the report does: no call of the arm, no error
+curl -s -N --max-time 0.8 "$gw/v1/chat/completions" -H "$M" -H "$J" -d '{"model":"other","stream":true,"messages":[{"role":"user","content":"one two three four five six seven eight nine ten"}]}' > /dev/null 2>&1
+i=0; while ! grep -q '"model":"gpt-c".*"status":"client_closed"' "$log" && [ $i -lt 160 ]; do sleep 0.05; i=$((i+1)); done
+req stc GET /stats -H "$M"
+check cli_ui_stats_counts_a_client_closed_call_apart_not_as_an_error sh -c '/usr/bin/python3 -c "
+import json, sys
+a = [a for g in json.load(open(sys.argv[1]))[\"groups\"] for a in g[\"arms\"] if a[\"arm\"] == \"gpt-c #2\"][0]
+sys.exit((a[\"calls\"], a[\"errors\"], a.get(\"client_closed\")) != (0, 0, 1))" "$1" && grep -q "\"model\":\"gpt-c\".*\"status\":\"client_closed\"" "$2"' - "$tmp/stc.body" "$log"
 curl -s -N --max-time 2.6 "$gw/stats/stream" -H "$M" > "$tmp/stream" 2>/dev/null
 check cli_ui_stats_stream_sends_an_event_a_second sh -c '[ "$(grep -c "^event: stats$" "$1")" -ge 2 ] && grep -q "^data: {\"time\":" "$1"' - "$tmp/stream"
 

@@ -4,7 +4,8 @@
 usage:
   report_oracle.py gen SEED OUT.jsonl [--srm]    a synthetic log (fixed seed): two groups, epochs,
                                                  fallbacks, scores and feedback before and after
-                                                 their calls, mirrored pairs with judgements
+                                                 their calls, mirrored pairs with judgements, and
+                                                 client_closed calls (no events of their own)
   report_oracle.py check LOG REPORT.json         compares the report with scipy; prints one
                                                  "ok NAME (max abs diff X over N values)" or
                                                  "FAIL NAME: ..." line per statistic
@@ -115,6 +116,19 @@ def gen(seed, path, srm=False):
         if rng.random() < 0.1:
             event({"event": "feedback", "request_id": "r%d" % rid, "metric": "rating",
                    "value": rng.randint(1, 5)}, rng.random() < 0.5)
+        if i % 29 == 7:
+            # one more call to the same arm whose caller went away: the split chose the arm, the
+            # call has no answer (its latency, tokens and cost must not count), and it draws
+            # nothing from rng, so the other calls and their figures stay as they are
+            closed = dict(rec, request_id="c%d" % rid, status="client_closed", http_status=200,
+                          error="network: aborted by the caller (abort_flag)", completion_tokens=None,
+                          pair_id=pair and "c" + pair)
+            out.append(json.dumps(closed))
+            if pair:
+                out.append(json.dumps({"ts": ts(), "event": "call", "request_id": "cs%d" % rid, "pair_id": "c" + pair,
+                                       "role": "silent", "is_silent_experiment": True, "group": "eval",
+                                       "model": "gpt-4o", "deployment": 0, "status": "ok",
+                                       "latency_ms": round(latency * 0.8, 1), "cost_usd": 0.004}))
         out.append(json.dumps(rec))
         if pair:
             out.append(json.dumps({"ts": ts(), "event": "call", "request_id": "s%d" % rid, "pair_id": pair,
@@ -213,6 +227,10 @@ def oracle(lines):
     best = {}           # (armA, armB, metric) -> max log Lambda
     order = {}          # group -> arms in first-seen order
     judge_calls = {}    # judge model -> calls, errors, cost
+    group_closed = {}   # group -> its client_closed calls
+
+    def new_arm():
+        return {"calls": 0, "errors": 0, "client_closed": 0, "lat": [], "chosen_ep": 0}
 
     def observe(arm, metric, x):
         m = mom.setdefault((arm, metric), Mom())
@@ -272,25 +290,31 @@ def oracle(lines):
         elif ev == "call":
             g = rec["group"]
             arm = (g, "%s #%d" % (rec["model"], rec["deployment"]))
-            a = arms.setdefault(arm, {"calls": 0, "errors": 0, "lat": [], "chosen_ep": 0})
+            a = arms.setdefault(arm, new_arm())
             order.setdefault(g, [])
             if arm not in order[g]:
                 order[g].append(arm)
             ok = rec["status"] == "ok"
-            a["calls"] += 1
-            a["errors"] += not ok
-            if ok:
-                a["lat"].append(rec["latency_ms"])
+            # client_closed: assigned by the split (chosen, epochs) but no call of the arm
+            closed = rec["status"] == "client_closed"
             if "split_epoch" in rec:
                 epochs[(g, rec["split_epoch"])] = epochs.get((g, rec["split_epoch"]), 0) + 1
                 chosen = arm
                 if rec.get("fallback_from"):
                     chosen = (g, [l for (gg, l) in arms if gg == g and l.startswith(rec["fallback_from"] + " #")][0])
-                arms.setdefault(chosen, {"calls": 0, "errors": 0, "lat": [], "chosen_ep": 0})["chosen_ep"] += 1
-            observe(arm, "error_rate", 0.0 if ok else 1.0)
-            if ok and rec["latency_ms"] > 0:
-                observe(arm, "latency_ms", math.log(rec["latency_ms"]))
-            observe(arm, "cost_usd", rec["cost_usd"])
+                arms.setdefault(chosen, new_arm())["chosen_ep"] += 1
+            if closed:
+                a["client_closed"] += 1
+                group_closed[g] = group_closed.get(g, 0) + 1
+            else:
+                a["calls"] += 1
+                a["errors"] += not ok
+                if ok:
+                    a["lat"].append(rec["latency_ms"])
+                observe(arm, "error_rate", 0.0 if ok else 1.0)
+                if ok and rec["latency_ms"] > 0:
+                    observe(arm, "latency_ms", math.log(rec["latency_ms"]))
+                observe(arm, "cost_usd", rec["cost_usd"])
             calls[rec["request_id"]] = arm
             for metric, x in waiting.pop(rec["request_id"], []):
                 observe(arm, metric, x)
@@ -306,7 +330,8 @@ def oracle(lines):
         labels = sorted((l for gg, l in arms if gg == g), key=lambda l: int(l.rsplit("#", 1)[1]))
         ctrl = (g, labels[0])
         chals = [(g, l) for l in labels[1:]]
-        out = {"control": labels[0], "arms": {}, "pairs": {}}
+        out = {"control": labels[0], "arms": {}, "pairs": {},
+               "calls": sum(a["calls"] for (gg, _), a in arms.items() if gg == g), "client_closed": group_closed.get(g, 0)}
         # sample ratio
         eps = {e: c for (gg, e), c in epochs.items() if gg == g}
         if eps:
@@ -325,7 +350,7 @@ def oracle(lines):
             a = arms[arm]
             a["lat"].sort()
             v, lo, hi = wilson(a["errors"], a["calls"])
-            o = {"calls": a["calls"], "errors": a["errors"], "error_rate": {"value": v, "ci95": [lo, hi]},
+            o = {"calls": a["calls"], "errors": a["errors"], "client_closed": a["client_closed"], "error_rate": {"value": v, "ci95": [lo, hi]},
                  "latency_ms": {q: pct(a["lat"], int(q[1:])) for q in ("p50", "p95", "p99")}, "metrics": {}}
             for (aa, metric), m in mom.items():
                 if aa == arm and metric not in ("error_rate", "latency_ms"):
@@ -389,7 +414,7 @@ def raw_values(lines, calls, metric, arm):
         for line in lines:
             rec = json.loads(line)
             ev = rec.get("event")
-            if ev == "call" and rec["role"] == "primary":
+            if ev == "call" and rec["role"] == "primary" and rec["status"] != "client_closed":
                 _raw.setdefault(("cost_usd", calls[rec["request_id"]]), []).append(rec["cost_usd"])
             elif ev == "score" and rec["request_id"] in calls:
                 _raw.setdefault(("judge_score", calls[rec["request_id"]]), []).append(
@@ -441,6 +466,8 @@ def check(log, report_path):
         c.num("judge_calls", model + " cost", wj["cost_usd"], gj["cost_usd"])
     for g, wg in want.items():
         gg = got[g]
+        c.num("counts", g + " calls", wg["calls"], gg["calls"])
+        c.num("counts", g + " client_closed", wg["client_closed"], gg.get("client_closed"))
         if gg["control"] != wg["control"]:
             print("FAIL report_stats_control: %s: want %s, got %s" % (g, wg["control"], gg["control"]))
         if wg["srm"]["p_value"] is None:
@@ -455,6 +482,7 @@ def check(log, report_path):
             w = "%s/%s" % (g, arm)
             c.num("counts", w + " calls", wa["calls"], ga["calls"])
             c.num("counts", w + " errors", wa["errors"], ga["errors"])
+            c.num("counts", w + " client_closed", wa["client_closed"], ga.get("client_closed"))
             c.num("wilson", w, wa["error_rate"]["value"], ga["error_rate"]["value"])
             for i in (0, 1):
                 c.num("wilson", w, wa["error_rate"]["ci95"][i], ga["error_rate"]["ci95"][i])

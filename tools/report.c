@@ -10,11 +10,17 @@
    - An arm is the deployment that answered a primary call: its group, model and deployment
      index. "chosen" counts how often the picker chose the arm: calls it answered without a
      fallback, plus calls that fell back from it (fallback_from names its model).
+   - A call with "status":"client_closed" (its caller went away and the call was stopped) has no
+     outcome: it is no call of its arm ("calls", share, errors, error rate and its tests, latency,
+     tokens, cost and their tests all leave it out) and counted apart per arm and group
+     ("client_closed"); the split did assign it, so it is in "chosen", the split_epoch counts and
+     the sample ratio check. Events joined to it still count; a mirrored pair with it is a pair,
+     but its primary side is no error.
    - Latency and ttft percentiles use the nearest-rank method over successful calls only: the
      values sorted ascending, the p-th percentile is the one at rank ceil(p/100 * n) (1-based).
      It is always a latency that really happened, and a test can recompute it with sort(1).
    - Tokens are summed and averaged over successful calls (failures carry no useful tokens);
-     cost is summed over all calls (a provider may bill a failed call).
+     cost is summed over all calls but client_closed ones (a provider may bill a failed call).
    - A mirrored pair is a primary and a silent record with the same pair_id, in either order.
      Texts are compared only when both records carry a "response"; lengths are in characters
      (UTF-8 code points). Exact matches compare a 64-bit hash and the length, not the bytes, so
@@ -30,9 +36,10 @@
    (lowest deployment index) that answered a call, or --control ARM ("MODEL #DEPLOYMENT", or a
    model name). Differences are always challenger minus control. Intervals are 95%, p-values
    two-sided.
-   - Error rate: errors / calls over all primary calls, with a Wilson score interval (Wilson 1927).
-     The difference has Newcombe's hybrid score interval (Newcombe 1998, method 10); p_value is the
-     pooled two-proportion z-test (= the 2x2 chi-square without continuity correction).
+   - Error rate: errors / calls over the primary calls but client_closed ones, with a Wilson score
+     interval (Wilson 1927). The difference has Newcombe's hybrid score interval (Newcombe 1998,
+     method 10); p_value is the pooled two-proportion z-test (= the 2x2 chi-square without
+     continuity correction).
    - Latency: p50/p95/p99 as above; median_ratio is the challenger's p50 over the control's; p_value
      is the Mann-Whitney U test over the successful calls' latencies, normal approximation with the
      tie correction and a continuity correction of 1/2.
@@ -309,8 +316,9 @@ typedef struct rpt_arm {
     size_t group;
     char *model;          /* as logged */
     int64_t deployment;   /* -1: none (a direct model) or the log did not say */
-    uint64_t calls, errors;
-    uint64_t direct;      /* answered without a fallback, so also the chosen arm */
+    uint64_t calls, errors; /* calls: ok or error (client_closed ones are not calls of the arm) */
+    uint64_t closed;      /* status "client_closed": the caller went away, the call has no outcome */
+    uint64_t direct;      /* answered without a fallback, so also the chosen arm (client_closed too) */
     uint64_t chosen;      /* direct + fallbacks away from it; filled in at the end */
     uint64_t tok_n;       /* successful calls that reported tokens */
     double prompt, completion, cost;
@@ -335,7 +343,7 @@ typedef struct rpt_rollback {
 } rpt_rollback;
 
 typedef struct rpt_group {
-    uint64_t calls, fallbacks, rollbacks, rollback_ends;
+    uint64_t calls, closed, fallbacks, rollbacks, rollback_ends; /* calls and closed: as per arm */
     size_t *arms;         /* its arms in first-seen order: the ones an observation is compared with */
     size_t narms, arms_cap;
     rpt_rollback kept[RPT_ROLLBACKS_KEPT];
@@ -355,7 +363,7 @@ typedef struct rpt_side {
     double latency, cost, prompt, completion;
     uint32_t who;         /* primary: its arm; silent: its silent model */
     uint32_t text_len;    /* characters of the response */
-    unsigned char silent, ok, has_text, has_latency, has_tokens;
+    unsigned char silent, ok, closed, has_text, has_latency, has_tokens; /* closed: client_closed */
 } rpt_side;
 
 typedef struct rpt_pending {  /* linear probing, at most 3/4 full, backward-shift deletion */
@@ -469,6 +477,7 @@ typedef struct rpt_report {
     const char *control;  /* --control ARM or NULL */
     int keep_points;      /* --html: keep scatter points and call times for the charts */
     uint64_t records, primary, silent, events, configs, other_events;
+    uint64_t closed;      /* primary calls with status client_closed */
     uint64_t bad, bad_line, orphans;
     char bad_first[160];
     int has_time;
@@ -542,6 +551,12 @@ static int rpt_is_ok(const llmsplit_json_val *rec) {
     llmsplit_json_type e = llmsplit_json_type_of(RPT_GET(rec, "error"));
     if (llmsplit_json_type_of(status) == LLMSPLIT_JSON_STRING) return rpt_is(status, "ok");
     return e == LLMSPLIT_JSON_NONE || e == LLMSPLIT_JSON_NULL;
+}
+
+/* A call whose own caller went away ("status":"client_closed"): neither a success nor an error
+   of its arm; it has no answer, so it is left out of every figure but the assignment counts. */
+static int rpt_is_closed(const llmsplit_json_val *rec) {
+    return rpt_is(RPT_GET(rec, "status"), "client_closed");
 }
 
 static int64_t rpt_days_from_civil(int64_t y, int m, int d) {  /* H. Hinnant's algorithm */
@@ -912,10 +927,10 @@ static void rpt_pair_done(rpt_report *r, const rpt_side *ps, const rpt_side *ss)
     e->who = (uint32_t)(p - r->pairs) + 1;
     rpt_drain(r, e, 1);
     p->pairs++;
-    p->primary_errors += !ps->ok;
-    p->silent_errors += !ss->ok;
-    p->p_cost += ps->cost;
-    p->s_cost += ss->cost;
+    p->primary_errors += !ps->ok && !ps->closed;
+    p->silent_errors += !ss->ok && !ss->closed;
+    if (!ps->closed) p->p_cost += ps->cost;
+    if (!ss->closed) p->s_cost += ss->cost;
     if (ps->ok && ps->has_latency) rpt_dbl_push(&p->plat, ps->latency);
     if (ss->ok && ss->has_latency) rpt_dbl_push(&p->slat, ss->latency);
     if (ps->ok && ps->has_tokens) { p->p_tok_n++; p->p_prompt += ps->prompt; p->p_completion += ps->completion; }
@@ -984,6 +999,7 @@ static void rpt_side_of(const llmsplit_json_val *rec, rpt_side *s) {
     double p = 0, c = 0;
     memset(s, 0, sizeof *s);
     s->ok = (unsigned char)rpt_is_ok(rec);
+    s->closed = (unsigned char)rpt_is_closed(rec);
     s->has_latency = (unsigned char)rpt_num(RPT_GET(rec, "latency_ms"), &s->latency);
     rpt_num(RPT_GET(rec, "cost_usd"), &s->cost);
     s->has_tokens = (unsigned char)(rpt_num(RPT_GET(rec, "prompt_tokens"), &p) |
@@ -1035,24 +1051,32 @@ static void rpt_primary(rpt_report *r, const llmsplit_json_val *rec, const char 
     if (ep) rpt_epoch_of(r, gid, llmsplit_json_int(epv))->calls++;
     a = &r->arms[aid];
     r->primary++;
-    r->groups[gid].calls++;
-    a->calls++;
-    a->cost += s->cost;
-    if (!s->ok) a->errors++;
-    if (s->ok && s->has_latency) rpt_dbl_push(&a->lat, s->latency);
-    if (s->ok && rpt_num(RPT_GET(rec, "ttft_ms"), &ttft)) rpt_dbl_push(&a->ttft, ttft);
-    if (s->ok && s->has_tokens) { a->tok_n++; a->prompt += s->prompt; a->completion += s->completion; }
+    /* the split assigned a client_closed call too (chosen, the sample ratio check), but it has
+       no outcome: not a call of the arm's error rate, latency, tokens or cost */
     if (from && flen) rpt_fallback(r, gid, from, flen, aid, ep);
     else { a->direct++; a->direct_ep += ep != 0; }
-    rpt_observe(r, aid, RPT_M_ERROR, s->ok ? 0.0 : 1.0);
-    if (s->ok && s->has_latency && s->latency > 0) rpt_observe(r, aid, RPT_M_LATENCY, log(s->latency));
-    if (rpt_num(RPT_GET(rec, "cost_usd"), &cost)) rpt_observe(r, aid, RPT_M_COST, cost);
+    if (s->closed) {
+        r->closed++;
+        r->groups[gid].closed++;
+        a->closed++;
+    } else {
+        r->groups[gid].calls++;
+        a->calls++;
+        a->cost += s->cost;
+        if (!s->ok) a->errors++;
+        if (s->ok && s->has_latency) rpt_dbl_push(&a->lat, s->latency);
+        if (s->ok && rpt_num(RPT_GET(rec, "ttft_ms"), &ttft)) rpt_dbl_push(&a->ttft, ttft);
+        if (s->ok && s->has_tokens) { a->tok_n++; a->prompt += s->prompt; a->completion += s->completion; }
+        rpt_observe(r, aid, RPT_M_ERROR, s->ok ? 0.0 : 1.0);
+        if (s->ok && s->has_latency && s->latency > 0) rpt_observe(r, aid, RPT_M_LATENCY, log(s->latency));
+        if (rpt_num(RPT_GET(rec, "cost_usd"), &cost)) rpt_observe(r, aid, RPT_M_COST, cost);
+    }
     if ((rid = llmsplit_json_str(RPT_GET(rec, "request_id"), &rlen)) != NULL && rlen) {
         rpt_join *e = rpt_jtab_get(&r->req, rpt_join_key(rid, rlen));
         e->who = (uint32_t)aid + 1;
         rpt_drain(r, e, 0);
     }
-    if (r->keep_points && has_time) {
+    if (r->keep_points && has_time && !s->closed) { /* the share chart: as the share column */
         rpt_time *t = RPT_PUSH(r->times, r->ntimes, r->times_cap);
         t->ms = ms;
         t->group = gid;
@@ -2083,6 +2107,10 @@ static void rpt_emit_header(rpt_report *r, const rpt_out *o) {
                 r->bad == 1 ? "" : "s", (unsigned long long)r->bad_line, r->bad_first);
     rpt_say(o, "p", "latency in ms, percentiles by nearest rank (rank ceil(p/100*n)) over successful calls;");
     rpt_say(o, "p", "tokens: sum and mean over successful calls; cost: sum over all calls");
+    if (r->closed)
+        rpt_say(o, "p", "client_closed (the caller went away): %llu primary calls, chosen by their arm but not its calls:",
+                (unsigned long long)r->closed);
+    if (r->closed) rpt_say(o, "p", "no error, latency, tokens or cost; the sample ratio check counts them");
     if (r->feedback || r->scores || r->judgements)
         rpt_say(o, "p", "%llu feedback, %llu score and %llu judgement events; %llu without their call in the log",
                 (unsigned long long)r->feedback, (unsigned long long)r->scores, (unsigned long long)r->judgements,
@@ -2123,15 +2151,18 @@ static void rpt_emit_quality(rpt_report *r, const rpt_out *o, const size_t *ids,
     }
 }
 
+/* The client_closed column is there only when the group has such calls. */
 static void rpt_emit_arms(rpt_report *r, const rpt_out *o, const rpt_group *g, const size_t *ids, size_t n) {
-    static const char *const head1[] = {"arm", "calls", "share", "chosen", "errors", "err%",
+    static const char *const head1[] = {"arm", "calls", "share", "chosen", "client_closed", "errors", "err%",
                                         "p50", "p95", "p99", "ttft p50", NULL};
     static const char *const head2[] = {"arm", "prompt tok", "mean", "completion tok", "mean", "cost $", NULL};
     rpt_table t1, t2;
     size_t i;
-    rpt_table_init(&t1, 10, 1u);
+    int closed = g->closed > 0;
+    rpt_table_init(&t1, 10 + closed, 1u);
     rpt_table_init(&t2, 6, 1u);
-    rpt_cells(&t1, head1);
+    for (i = 0; head1[i]; i++)
+        if (closed || i != 4) rpt_cell(&t1, "%s", head1[i]);
     rpt_cells(&t2, head2);
     for (i = 0; i < n; i++) {
         const rpt_arm *a = &r->arms[ids[i]];
@@ -2140,6 +2171,7 @@ static void rpt_emit_arms(rpt_report *r, const rpt_out *o, const rpt_group *g, c
         rpt_cell(&t1, "%llu", (unsigned long long)a->calls);
         rpt_cell(&t1, "%.1f%%", g->calls ? 100.0 * (double)a->calls / (double)g->calls : 0.0);
         rpt_cell(&t1, "%llu", (unsigned long long)a->chosen);
+        if (closed) rpt_cell(&t1, "%llu", (unsigned long long)a->closed);
         rpt_cell(&t1, "%llu", (unsigned long long)a->errors);
         if (a->calls) rpt_cell(&t1, "%.1f%%", 100.0 * (double)a->errors / (double)a->calls);
         else rpt_cell(&t1, "-");
@@ -2210,7 +2242,11 @@ static void rpt_emit_rollbacks(const rpt_out *o, const rpt_group *g) {
 static void rpt_emit_group(rpt_report *r, const rpt_out *o, size_t group, const rpt_slice *sl) {
     const rpt_group *g = &r->groups[group];
     size_t i;
-    rpt_say(o, "h2", "group %s: %llu primary calls", r->group_keys.key[group].s, (unsigned long long)g->calls);
+    if (g->closed)
+        rpt_say(o, "h2", "group %s: %llu primary calls and %llu client_closed", r->group_keys.key[group].s,
+                (unsigned long long)g->calls, (unsigned long long)g->closed);
+    else
+        rpt_say(o, "h2", "group %s: %llu primary calls", r->group_keys.key[group].s, (unsigned long long)g->calls);
     if (sl->narms) rpt_emit_arms(r, o, g, sl->arms, sl->narms);
     if (o->html && sl->narms) {
         for (i = 0; i < sl->narms; i++) r->pos[sl->arms[i]] = i;
@@ -2537,7 +2573,7 @@ static void rpt_emit_verdicts(rpt_report *r, const rpt_out *o) {
     rpt_emit_comparisons(r, o);
     for (g = 0; g < r->group_keys.n; g++) {
         const rpt_analysis *an = &r->an[g];
-        if (!r->groups[g].calls) continue;
+        if (!r->groups[g].calls && !r->groups[g].closed) continue;
         if (an->srm_ran)
             rpt_say(o, "p", "%s: sample ratio check: chi-square %.4g, p %.2g over %llu calls with a split_epoch (%s)",
                     r->group_keys.key[g].s, an->srm_chi2, an->srm_p, (unsigned long long)an->srm_calls,
@@ -2555,7 +2591,7 @@ static void rpt_emit(rpt_report *r, rpt_out *o) {
     rpt_emit_verdicts(r, o);
     for (g = 0; g < r->group_keys.n; g++) {
         rpt_slice sl = rpt_next_slice(r, g, &arm, &edge, &time);
-        if (r->groups[g].calls || r->groups[g].rollbacks) rpt_emit_group(r, o, g, &sl);
+        if (r->groups[g].calls || r->groups[g].closed || r->groups[g].rollbacks) rpt_emit_group(r, o, g, &sl);
     }
     rpt_emit_pairs(r, o);
     rpt_emit_judges(r, o);
@@ -2661,6 +2697,8 @@ static void rpt_json_arm(rpt_report *r, llmsplit_json_writer *w, size_t id, cons
     llmsplit_json_write_int(w, (int64_t)a->errors);
     LLMSPLIT_JSON_KEY(w, "chosen");
     llmsplit_json_write_int(w, (int64_t)a->chosen);
+    LLMSPLIT_JSON_KEY(w, "client_closed");
+    llmsplit_json_write_int(w, (int64_t)a->closed);
     LLMSPLIT_JSON_KEY(w, "error_rate");
     llmsplit_json_write_begin_object(w);
     LLMSPLIT_JSON_KEY(w, "value");
@@ -2765,11 +2803,13 @@ static int rpt_emit_json(rpt_report *r, FILE *f) {
         const size_t *ids = r->arm_order ? r->arm_order + at : NULL;
         size_t n = 0;
         while (at < r->arm_keys.n && r->arms[r->arm_order[at]].group == g) { at++; n++; }
-        if (!r->groups[g].calls) continue;
+        if (!r->groups[g].calls && !r->groups[g].closed) continue;
         rpt_jkey(&w, r->group_keys.key[g].s);
         llmsplit_json_write_begin_object(&w);
         LLMSPLIT_JSON_KEY(&w, "calls");
         llmsplit_json_write_int(&w, (int64_t)r->groups[g].calls);
+        LLMSPLIT_JSON_KEY(&w, "client_closed");
+        llmsplit_json_write_int(&w, (int64_t)r->groups[g].closed);
         LLMSPLIT_JSON_KEY(&w, "control");
         if (an->control == RPT_NONE) llmsplit_json_write_null(&w);
         else { char *cl = rpt_label_of(r, an->control); rpt_jstr(&w, cl); free(cl); }
@@ -2857,6 +2897,8 @@ static const char rpt_usage_text[] =
     "  for mirrored calls, primary against silent side by side (latency, tokens, cost, texts, judgements\n"
     "  with the share judged inconsistently across the two orders and the winners' and losers' lengths);\n"
     "  per arm the judge score and feedback means with t intervals; judge calls and their cost.\n"
+    "  A call whose caller went away (status client_closed) is counted on its own per arm: chosen\n"
+    "  (and in the sample ratio check), but not a call, an error, a latency, tokens or cost.\n"
     "  The verdict: error rate (Wilson and Newcombe intervals, two-proportion z-test), latency\n"
     "  (Mann-Whitney U, ratio of medians), mean cost, judge score and feedback (Welch), each with an\n"
     "  always-valid p-value (mSPRT, normal mixture) that may be read at any time; Holm across a\n"

@@ -41,8 +41,9 @@
 
    Live figures (GET /stats): the records of the running gateway (its on_record hook), over the last
    UI_WINDOW_S seconds, per group and arm (an arm is "MODEL #DEPLOYMENT" as in the records):
-   calls, share of the group's calls, errors, p50/p95 latency of the successful calls (nearest
-   rank, over the window's last UI_LAT_KEEP successful calls of the arm), cost, mean judge score
+   calls, share of the group's calls, errors, client_closed calls (the caller went away: counted
+   apart, neither calls nor errors, as in the report), p50/p95 latency of the successful calls
+   (nearest rank, over the window's last UI_LAT_KEEP successful calls of the arm), cost, mean judge score
    (score events, joined to their call by request_id among the last UI_JOIN_SLOTS calls), feedback
    means per metric, silent (mirrored) and judge calls, rollbacks in effect (a rollback record's
    time plus its cooldown). The verdict is `llmsplit report`'s, computed over the whole log so
@@ -551,7 +552,7 @@ typedef struct ui_session {
    ring counts as empty. */
 typedef struct ui_slot {
     int64_t sec;
-    uint32_t calls, errors, cost_n, score_n;
+    uint32_t calls, errors, closed, cost_n, score_n; /* closed: client_closed, not in calls */
     double cost, score;
 } ui_slot;
 
@@ -1874,7 +1875,9 @@ static void ui_feedback(ui_warm *a, const char *metric, double value, int64_t se
     s->sum += value;
 }
 
-/* A primary call: its arm's second, its latency, and its id for score events. */
+/* A primary call: its arm's second, its latency, and its id for score events. A client_closed
+   call (its caller went away) is counted apart: no call of the arm, no error, no latency or cost,
+   as the report counts it. */
 static void ui_primary(ui *u, const llmsplit_record *r, int64_t now, int64_t sec) {
     char label[320];
     ui_warm *a;
@@ -1885,15 +1888,19 @@ static void ui_primary(ui *u, const llmsplit_record *r, int64_t now, int64_t sec
     else snprintf(label, sizeof label, "%s", r->model ? r->model : "?");
     if (g) {
         gs = ui_gslot_at(g->s, sec);
-        gs->calls++;
+        if (!r->client_closed) gs->calls++;
         if (r->fallback_from) gs->fallbacks++;
     }
     if (!(a = ui_warm_of(u, r->group, label, 1))) return;
     s = ui_slot_at(a->s, sec);
-    s->calls++;
     a->calls_total++;
-    if (!r->ok) s->errors++;
-    if (r->cost_usd >= 0) { s->cost += r->cost_usd; s->cost_n++; }
+    if (r->client_closed) {
+        s->closed++;
+    } else {
+        s->calls++;
+        if (!r->ok) s->errors++;
+        if (r->cost_usd >= 0) { s->cost += r->cost_usd; s->cost_n++; }
+    }
     if (r->ok && r->latency_ms >= 0) {
         a->lat[a->lat_next].ms = now;
         a->lat[a->lat_next].v = r->latency_ms;
@@ -1952,8 +1959,9 @@ static void ui_record_in(ui *u, const llmsplit_record *r, const char *line, size
             ui_wgroup *g = ui_wgroup_of(u, j && j->arm && j->id == h && j->arm <= u->narms ? u->arms[j->arm - 1]->group : r->group);
             if (g) {
                 ui_gslot *gs = ui_gslot_at(g->s, sec);
-                if (strcmp(role, "silent") == 0) { gs->mirror++; gs->mirror_errors += !r->ok; g->mirror_total++; }
-                else if (strcmp(role, "judge") == 0) { gs->judge++; gs->judge_errors += !r->ok; g->judge_total++; }
+                int failed = !r->ok && !r->client_closed;
+                if (strcmp(role, "silent") == 0) { gs->mirror++; gs->mirror_errors += failed; g->mirror_total++; }
+                else if (strcmp(role, "judge") == 0) { gs->judge++; gs->judge_errors += failed; g->judge_total++; }
             }
         }
     } else if (strcmp(ev, "rollback") == 0) {
@@ -1986,7 +1994,7 @@ static void ui_record_in(ui *u, const llmsplit_record *r, const char *line, size
 /* ---- GET /stats ---------------------------------------------------------------------------- */
 
 typedef struct ui_agg {
-    uint64_t calls, errors, cost_n, score_n;
+    uint64_t calls, errors, closed, cost_n, score_n;
     double cost, score;
     uint32_t per_sec[UI_WINDOW_S]; /* calls, oldest second first */
 } ui_agg;
@@ -1999,6 +2007,7 @@ static void ui_arm_agg(const ui_warm *a, int64_t sec, ui_agg *g) {
         if (s->sec != sec - k) continue;
         g->calls += s->calls;
         g->errors += s->errors;
+        g->closed += s->closed;
         g->cost += s->cost;
         g->cost_n += s->cost_n;
         g->score += s->score;
@@ -2074,6 +2083,8 @@ static void ui_write_arm(ui *u, llmsplit_json_writer *w, const char *group, cons
     ui_wnum(w, group_calls ? (double)g.calls / (double)group_calls : NAN);
     LLMSPLIT_JSON_KEY(w, "errors");
     llmsplit_json_write_int(w, (int64_t)g.errors);
+    LLMSPLIT_JSON_KEY(w, "client_closed");
+    llmsplit_json_write_int(w, (int64_t)g.closed);
     LLMSPLIT_JSON_KEY(w, "error_rate");
     ui_wnum(w, g.calls ? (double)g.errors / (double)g.calls : NAN);
     LLMSPLIT_JSON_KEY(w, "p50_ms");
