@@ -1765,15 +1765,57 @@ static double llmsplit__now_msf(void) {
 }
 
 /* Wall-clock time as records write it: "2026-11-21T10:00:00.123Z" (UTC, milliseconds). */
+static void llmsplit__put2(char *o, int v) {
+    o[0] = (char)('0' + v / 10);
+    o[1] = (char)('0' + v % 10);
+}
+
+/* Now as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC), worked out from the clock by hand: gmtime_r takes
+   the C library's time zone lock, and every record asks for the time. The date from the day
+   number is the proleptic Gregorian calendar counted in 400-year eras of 146097 days, with
+   years starting in March so that the leap day ends them. */
 static void llmsplit__now_iso(char out[32]) {
     struct timespec ts;
-    struct tm tmv;
-    time_t t;
+    int64_t days, rem, z, era, doe, yoe, doy, mp, y;
+    int m, d, ms;
     clock_gettime(CLOCK_REALTIME, &ts);
-    t = ts.tv_sec;
-    gmtime_r(&t, &tmv);
-    if (strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tmv) != 19) { out[0] = 0; return; }
-    snprintf(out + 19, 13, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+    days = (int64_t)ts.tv_sec / 86400;
+    rem = (int64_t)ts.tv_sec % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    z = days + 719468; /* days since 0000-03-01 */
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    y = yoe + era * 400 + (m <= 2);
+    if (y < 0 || y > 9999) {
+        out[0] = 0;
+        return;
+    }
+    ms = (int)(ts.tv_nsec / 1000000);
+    llmsplit__put2(out, (int)(y / 100));
+    llmsplit__put2(out + 2, (int)(y % 100));
+    out[4] = '-';
+    llmsplit__put2(out + 5, m);
+    out[7] = '-';
+    llmsplit__put2(out + 8, d);
+    out[10] = 'T';
+    llmsplit__put2(out + 11, (int)(rem / 3600));
+    out[13] = ':';
+    llmsplit__put2(out + 14, (int)(rem / 60 % 60));
+    out[16] = ':';
+    llmsplit__put2(out + 17, (int)(rem % 60));
+    out[19] = '.';
+    out[20] = (char)('0' + ms / 100);
+    llmsplit__put2(out + 21, ms % 100);
+    out[23] = 'Z';
+    out[24] = 0;
 }
 
 static void llmsplit__log(const llmsplit_logger *lg, llmsplit_log_level level, const char *fmt, ...) {
@@ -4811,6 +4853,7 @@ typedef struct llmsplit__conn {
     int fd;
     int https;
     char key[320];                /* pool key: scheme, host, port, proxy */
+    uint64_t key_hash;            /* of key (llmsplit__pool_hash) */
     int64_t idle_since_ms;
     int64_t deadline_ms;          /* for the I/O callbacks */
     int timed_out, peer_closed, io_errno;
@@ -4860,6 +4903,7 @@ struct llmsplit_http {
     char *no_proxy;
     llmsplit__mutex lock;         /* pool, stats, session cache, trust anchors */
     llmsplit__conn *idle;
+    int64_t idle_sweep_ms;        /* when llmsplit__pool_take next looks at the whole idle list */
     llmsplit_http_stats stats;
 #ifndef LLMSPLIT_NO_TLS
     int tas_loaded;
@@ -5780,24 +5824,42 @@ LLMSPLIT_API llmsplit_http_stats llmsplit_http_get_stats(llmsplit_http *h) {
    fails before any response byte and is sent again on a fresh connection (the retry below). */
 #define LLMSPLIT__IDLE_CHECK_MS 1000
 
-/* An idle connection for key that the server has not closed, or NULL. */
+/* Connections past idle_timeout_ms that no request came across are closed this often. */
+#define LLMSPLIT__POOL_SWEEP_MS 1000
+
+static uint64_t llmsplit__pool_hash(const char *key) {
+    uint64_t x = 0xcbf29ce484222325ull;
+    for (; *key; key++) x = (x ^ (unsigned char)*key) * 0x100000001b3ull;
+    return x;
+}
+
+/* An idle connection for key that the server has not closed, or NULL. The list is most recently
+   used first, and the walk stops at the first connection for key (compared by hash, then by
+   text): a pool of many connections to one upstream costs a request one comparison, not one per
+   connection. Once every LLMSPLIT__POOL_SWEEP_MS the whole list is walked, closing connections
+   past idle_timeout_ms; one met on the way is closed at once, never handed out. */
 static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
     llmsplit__conn **pp, *c, *stale = NULL, *found = NULL;
     int64_t now = llmsplit__now_ms();
-    int check = 0;
+    uint64_t hash = llmsplit__pool_hash(key);
+    int check = 0, sweep;
     llmsplit__lock(&h->lock);
+    sweep = now >= h->idle_sweep_ms;
+    if (sweep) h->idle_sweep_ms = now + LLMSPLIT__POOL_SWEEP_MS;
     for (pp = &h->idle; (c = *pp) != NULL;) {
-        if (now - c->idle_since_ms > h->idle_timeout_ms) {
+        int mine = !found && c->key_hash == hash && strcmp(c->key, key) == 0;
+        if ((mine || sweep) && now - c->idle_since_ms > h->idle_timeout_ms) {
             *pp = c->next;
             c->next = stale;
             stale = c;
             continue;
         }
-        if (!found && strcmp(c->key, key) == 0) {
+        if (mine) {
             *pp = c->next;
             found = c;
             check = now - c->idle_since_ms > LLMSPLIT__IDLE_CHECK_MS;
             h->stats.idle_checks += (uint64_t)check;
+            if (!sweep) break;
             continue;
         }
         pp = &c->next;
@@ -5833,8 +5895,9 @@ static void llmsplit__pool_put(llmsplit_http *h, llmsplit__conn *c) {
 #endif
     c->idle_since_ms = llmsplit__now_ms();
     llmsplit__lock(&h->lock);
-    for (it = h->idle; it; it = it->next)
-        if (strcmp(it->key, c->key) == 0) same++;
+    /* (by hash only: two keys with one hash would share a limit, which only keeps fewer) */
+    for (it = h->idle; it && same < h->max_idle; it = it->next)
+        if (it->key_hash == c->key_hash) same++;
     if (same < h->max_idle) {
         c->next = h->idle;
         h->idle = c;
@@ -5869,6 +5932,7 @@ static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit__des
     c->https = u->https;
     c->deadline_ms = deadline;
     llmsplit__copy(c->key, sizeof c->key, key);
+    c->key_hash = llmsplit__pool_hash(c->key);
     c->abort_flag = abort_flag;
     c->fd = llmsplit__tcp_connect(use_proxy ? pu.host : u->host, use_proxy ? pu.port : u->port, h->connect_timeout_ms,
                                   h->resolve_delay_ms, deadline, abort_flag, err);

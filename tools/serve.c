@@ -22,10 +22,16 @@
    until it re-arms it, so a connection is never handled by two threads. A worker reads what
    has arrived without blocking; an incomplete request (a slow client, a slowloris) goes back
    to the set and costs no thread while it waits. Only a complete request is processed, on the
-   worker that completed it, with no hand-off to another thread (one wake-up per request). While
-   it waits for the upstream the connection is armed for EPOLLRDHUP only, so a client that
-   hangs up is noticed at once by another worker, which sets the request's abort flag: the
-   upstream call stops within ~50 ms and its record says client_closed.
+   worker that completed it, with no hand-off to another thread (one wake-up per request). The
+   answer goes out from the call's on_answer, before the call's record is written. Then the
+   worker keeps the connection for up to SERVE_HOLD_MS, blocked in recv (the socket's receive
+   timeout), for the client's next request: a kept-alive client that sends again soon costs one
+   system call to wake instead of an epoll_wait and an epoll_ctl; when nothing comes, or
+   SERVE_HOLD_MAX workers hold connections already, the connection goes back to the set.
+   Every connection is also in a second epoll set, edge-triggered for its hang-up, from its
+   accept to its close: a thread (serve_hup_main) sets the abort flag of a request whose client
+   has gone while it waits for the upstream, so the call stops within ~50 ms and its record says
+   client_closed, and no system call is made per request to watch for it.
    Workers are threads with small stacks (SERVE_STACK), kept ready: at least --workers, and
    always a spare one waiting on the set (the sweeper thread starts more when none is idle), so
    a thousand open streams hold a thousand workers and short requests still find a free one.
@@ -87,8 +93,8 @@
 /* ==== state ============================================================================= */
 
 /* A connection's state. FREE: the slot is unused. WAITING: in the epoll set, no thread owns it;
-   the sweeper closes it at its deadline. OWNED: a worker reads or answers it. BUSY: a worker
-   waits for the upstream; an EPOLLRDHUP event then sets the abort flag. */
+   the sweeper closes it at its deadline. OWNED: a worker reads, answers or holds it. BUSY: a
+   worker waits for the upstream; a hang-up (serve_hup_main) then sets the abort flag. */
 enum { SC_FREE, SC_WAITING, SC_OWNED, SC_BUSY };
 
 typedef struct serve_hdr {
