@@ -2308,8 +2308,9 @@ static void serve_answer_refusal(serve_worker *w, serve_conn *c, const serve_ref
 }
 
 /* A worker owns c (its event came in): reads, answers every complete request, and hands the
-   connection back to the set or closes it. */
-static void serve_conn_run(serve_worker *w, serve_conn *c) {
+   connection back to the set or closes it. 1 when it took another connection's event from the
+   set on the way (in *next): the worker handles that one next. */
+static int serve_conn_run(serve_worker *w, serve_conn *c, struct epoll_event *next) {
     serve_server *srv = w->srv;
     serve_refusal refusal;
     int hold = 0, answered = 0;
@@ -2324,18 +2325,18 @@ static void serve_conn_run(serve_worker *w, serve_conn *c) {
         if (c->lingering) { /* only the client's close (or the deadline) is awaited */
             if (n == 0) {
                 serve_conn_wait(srv, c, c->deadline_ms);
-                return;
+                return 0;
             }
             if (n > 0) {
                 c->len = 0;
                 continue;
             }
             serve_conn_close(srv, c);
-            return;
+            return 0;
         }
         if (n == -1) {
             serve_conn_close(srv, c);
-            return;
+            return 0;
         }
         if (n > 0 && !c->started_ms) c->started_ms = serve_now_ms();
         while (c->len > 0) {
@@ -2345,23 +2346,23 @@ static void serve_conn_run(serve_worker *w, serve_conn *c) {
             if (ready < 0) {
                 if (!refusal.status) {
                     serve_conn_close(srv, c);
-                    return;
+                    return 0;
                 }
                 serve_answer_refusal(w, c, &refusal);
                 serve_conn_linger(srv, c);
-                return;
+                return 0;
             }
             if (ready == 0) break;
             if (c->reject) {
                 serve_refuse(&refusal, 503, "too many connections; try again later");
                 serve_answer_refusal(w, c, &refusal);
                 serve_conn_linger(srv, c);
-                return;
+                return 0;
             }
             if (serve_process(w, c) != 0 || !c->keep_alive) {
                 if (serve_load(&c->abort)) serve_conn_close(srv, c);
                 else serve_conn_linger(srv, c);
-                return;
+                return 0;
             }
             /* pipelined bytes of the next request move to the front */
             memmove(c->in, c->in + c->req_len, c->len - c->req_len);
@@ -2378,6 +2379,13 @@ static void serve_conn_run(serve_worker *w, serve_conn *c) {
            request. Only for the start of a request: bytes of an incomplete one go back to the
            set, so a slow client holds no thread. */
         if (answered && !c->len && !serve_load(&srv->draining)) {
+            /* but a request of another connection already waiting in the set comes first, as
+               an idle worker would take it: under load the set hands each worker the next
+               ready request without sleeping, which holding would give away */
+            if (epoll_wait(srv->epfd, next, 1, 0) == 1) {
+                serve_conn_wait(srv, c, serve_now_ms() + SERVE_IDLE_TIMEOUT_MS);
+                return 1;
+            }
             if (__atomic_add_fetch(&srv->held, 1, __ATOMIC_ACQ_REL) <= SERVE_HOLD_MAX) {
                 hold = 1;
                 answered = 0;
@@ -2389,11 +2397,12 @@ static void serve_conn_run(serve_worker *w, serve_conn *c) {
     }
     if (serve_load(&srv->draining) && !c->len) {
         serve_conn_close(srv, c);
-        return;
+        return 0;
     }
     if (!c->len) serve_conn_wait(srv, c, serve_now_ms() + SERVE_IDLE_TIMEOUT_MS);
     else serve_conn_wait(srv, c, c->started_ms + (c->head_len ? srv->head_timeout_ms + SERVE_BODY_TIMEOUT_MS
                                                               : srv->head_timeout_ms));
+    return 0;
 }
 
 /* ==== accepting ============================================================================ */
@@ -2473,35 +2482,36 @@ static void serve_accept(serve_server *srv) {
 
 /* ==== workers ============================================================================= */
 
-static void serve_event(serve_worker *w, const struct epoll_event *ev) {
+/* Handles one event of the set; 1 with another one in *next to handle after it. */
+static int serve_event(serve_worker *w, const struct epoll_event *ev, struct epoll_event *next) {
     serve_server *srv = w->srv;
     uint32_t slot = (uint32_t)ev->data.u64, gen = (uint32_t)(ev->data.u64 >> 32);
     serve_conn *c;
     pthread_mutex_t *l;
     if (ev->data.u64 == SERVE_LISTEN_TOKEN) {
         serve_accept(srv);
-        return;
+        return 0;
     }
-    if (ev->data.u64 == SERVE_STOP_TOKEN) return; /* the worker loop sees srv->stop */
-    if (slot >= srv->nslots) return;
+    if (ev->data.u64 == SERVE_STOP_TOKEN) return 0; /* the worker loop sees srv->stop */
+    if (slot >= srv->nslots) return 0;
     c = &srv->conns[slot];
     l = serve_lock_of(srv, c);
     pthread_mutex_lock(l);
     if (c->gen != gen || serve_state(c) == SC_FREE) {
         pthread_mutex_unlock(l);
-        return;
+        return 0;
     }
     if (serve_state(c) == SC_BUSY) { /* (not armed while busy: serve_hup_main watches it) */
         pthread_mutex_unlock(l);
-        return;
+        return 0;
     }
     if (serve_state(c) != SC_WAITING) { /* owned: the owner re-arms it when done */
         pthread_mutex_unlock(l);
-        return;
+        return 0;
     }
     serve_set_state(c, SC_OWNED);
     pthread_mutex_unlock(l);
-    serve_conn_run(w, c);
+    return serve_conn_run(w, c, next);
 }
 
 static void serve_worker_free(serve_worker *w) {
@@ -2533,7 +2543,8 @@ static void *serve_worker_main(void *arg) {
             pthread_mutex_unlock(&srv->pool_lock);
         }
         if (n > 0 && ev.data.u64 != SERVE_STOP_TOKEN) {
-            serve_event(&w, &ev);
+            struct epoll_event next;
+            while (serve_event(&w, &ev, &next) && next.data.u64 != SERVE_STOP_TOKEN) ev = next;
             idle_since = serve_now_ms();
             continue;
         }
