@@ -8,12 +8,13 @@
 #               blocked in recv, one send per read): the floor, what the extra loopback hop and
 #               the two wake-ups of a process in the middle cost any proxy on this machine,
 #   nginx-proxy through a second nginx (one worker) doing proxy_pass to it over kept-alive
-#               upstream connections: the floor every proxy pays for the extra loopback hop
-#               (a second accept/recv/send on each side and a second process woken per request),
+#               upstream connections: the reference a proxy is measured against,
 #   llmsplit    through `llmsplit serve` with a one-deployment group on that upstream, records
 #               written to a log file as in production,
+# in interleaved rounds (machine noise hits all alike), and then (one run per load, after the
+# rounds: it cannot keep up, and its backlog would weigh on the runs after it)
 #   portkey     through Portkey's gateway (npm @portkey-ai/gateway) when it can be installed,
-# in interleaved rounds (machine noise hits all alike), at a fixed 2,000 req/s over 32 keep-alive
+# at a fixed 2,000 req/s over 32 keep-alive
 # connections (latency measured from each request's due time) and at saturation (64 connections,
 # each sending again as soon as it has its answer). Overhead = through - direct, at p50 and p99.
 # The CPU per request is the gateway process's own (utime + stime from /proc).
@@ -97,7 +98,7 @@ if [ -z "$GATEWAY_NO_PORTKEY" ] && command -v node >/dev/null && command -v npm 
     node "$pkbin" --port="$pkport" > "$dir/portkey.out" 2>&1 &
     ppid_=$!; pids="$pids $ppid_"
     if wait_open "$pkport"; then
-      targets="$targets portkey:$pkport:$ppid_"
+      portkey="portkey:$pkport:$ppid_"
       pkhdr="x-portkey-provider: openai|x-portkey-custom-host: http://127.0.0.1:$up/v1|Authorization: Bearer sk-bench"
     else echo "gateway bench: Portkey's gateway did not start: $(tail -n 3 "$dir/portkey.out")"; fi
   fi
@@ -115,18 +116,26 @@ run_one() { # target port pid mode -> one loadgen line
   fi
 }
 
+run_target() { # TARGET MODE: one loadgen line into the results
+  name=${1%%:*}; rest=${1#*:}; port=${rest%%:*}; pid=${rest#*:}
+  line=$(run_one "$name" "$port" "$pid" "$2") || { echo "gateway bench: $name $2 failed: $line"; return; }
+  echo "$name $2 $line" >> "$dir/results"
+}
 : > "$dir/results"
 r=1
 while [ $r -le "$rounds" ]; do
   for mode in rate saturation; do
-    for t in $targets; do
-      name=${t%%:*}; rest=${t#*:}; port=${rest%%:*}; pid=${rest#*:}
-      line=$(run_one "$name" "$port" "$pid" "$mode") || { echo "gateway bench: $name $mode failed: $line"; continue; }
-      echo "$name $mode $line" >> "$dir/results"
-    done
+    for t in $targets; do run_target "$t" "$mode"; done
   done
   r=$((r+1))
 done
+# Portkey's gateway last, once per mode, and stopped before the figures: it cannot keep up with
+# 2,000 req/s and goes on working off its queue for seconds, which would weigh on every run
+# after its own
+if [ -n "$portkey" ]; then
+  for mode in rate saturation; do run_target "$portkey" "$mode"; done
+  kill "$ppid_" 2>/dev/null
+fi
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 
 # medians per target and mode; overhead against direct
