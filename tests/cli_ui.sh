@@ -287,6 +287,19 @@ else
   echo "skip cli_ui_yaml_written_back_reads_the_same_in_pyyaml: python3-yaml is not installed"
 fi
 
+# ---- a log too long for a live verdict ----
+# the report reads the whole log into memory: past 128 MiB the live verdict stops and says so (a
+# sparse file: 129 MiB long, nothing on disk)
+truncate -s 129M "$tmp/long.jsonl"
+"$tool" serve --config "$ycfg" --listen 127.0.0.1:0 --log "$tmp/long.jsonl" > "$tmp/lserve.out" 2> "$tmp/lserve.err" &
+lpid=$!
+pids="$pids $lpid"
+lgw=$(url_of "$tmp/lserve.out")
+i=0; while ! curl -s "$lgw/stats" -H "$Y" | grep -q '"note":"the log is over 128 MiB' && [ $i -lt 60 ]; do sleep 0.1; i=$((i+1)); done
+check cli_ui_a_log_too_long_gets_no_live_verdict_and_says_so sh -c 'curl -s "$1/stats" -H "$2" | grep -q "\"note\":\"the log is over 128 MiB: no more live verdict; run llmsplit report on it\""' - "$lgw" "$Y"
+check cli_ui_a_log_too_long_is_not_read_into_memory sh -c '[ "$(awk "/^VmRSS:/ {print \$2}" /proc/$1/status)" -lt 65536 ]' - "$lpid"
+kill "$lpid" 2>/dev/null
+
 # ---- an embedded client following /config ----
 "$tool" chat --config "$gw/config" --model chat hello > "$tmp/nokey.out" 2>&1; rc=$?
 check cli_ui_config_url_without_the_key_says_so sh -c '[ "$1" = 2 ] && grep -q "config_url answered HTTP 401 (it wants a key: set config_api_key)" "$2"' - $rc "$tmp/nokey.out"

@@ -439,6 +439,7 @@ struct serve_server {
     int spawn_failed_logged;
     int spawn_asked;              /* atomic: a worker took the last idle slot and woke the sweeper */
     int held;                     /* atomic: workers keeping an answered connection (serve_conn_run) */
+    int starting;                 /* atomic: workers started that have not reached the set yet */
     /* lifecycle: atomic */
     int draining, stop;
     /* the master key: from the config (general_settings.master_key) or LLMSPLIT_MASTER_KEY */
@@ -2529,6 +2530,7 @@ static void *serve_worker_main(void *arg) {
     w.srv = srv;
     llmsplit_buf_init(&w.out, NULL);
     llmsplit_buf_init(&w.scratch, NULL);
+    __atomic_sub_fetch(&srv->starting, 1, __ATOMIC_ACQ_REL);
     for (;;) {
         struct epoll_event ev;
         int n;
@@ -2584,6 +2586,7 @@ static int serve_spawn(serve_server *srv) {
         return -1;
     }
     srv->workers++;
+    __atomic_add_fetch(&srv->starting, 1, __ATOMIC_ACQ_REL);
     return 0;
 }
 
@@ -2597,16 +2600,19 @@ static void *serve_sweeper_main(void *arg) {
         uint32_t i;
         pthread_mutex_lock(&srv->pool_lock);
         serve_store(&srv->spawn_asked, 0);
-        while (serve_load(&srv->idle) == 0 && srv->workers < srv->max_workers && !serve_load(&srv->stop))
-            if (serve_spawn(srv) != 0) break;
-            else {
-                /* give it a moment to reach epoll_wait before counting again */
+        /* one worker at a time: the next only once the last one started is waiting on the set
+           and none is idle still; while the machine stalls (every worker held up, the new one
+           not yet run), starting more would only pile up threads */
+        while (serve_load(&srv->idle) == 0 && srv->workers < srv->max_workers && !serve_load(&srv->stop)) {
+            if (serve_load(&srv->starting) > 0) {
                 pthread_mutex_unlock(&srv->pool_lock);
                 sched_yield();
                 pthread_mutex_lock(&srv->pool_lock);
-                if (serve_load(&srv->idle) == 0) continue;
-                break;
+                if (serve_load(&srv->starting) > 0) break; /* again when it takes the last idle place */
+                continue;
             }
+            if (serve_spawn(srv) != 0) break;
+        }
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 20 * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
