@@ -22,7 +22,7 @@ url_of() {
 }
 
 "$tool" mock --listen 127.0.0.1:0 --status rl=429 --retry-after rl=7 --latency slow=3000 --latency lag=1000 \
-  --chunk-delay drip=2000 > "$tmp/mock.out" 2>&1 &
+  --chunk-delay drip=2000 --log-requests "$tmp/upstream.jsonl" > "$tmp/mock.out" 2>&1 &
 pids="$pids $!"
 mock=$(url_of "$tmp/mock.out")
 if [ -z "$mock" ]; then echo "FAIL cli_serve_mock_starts"; exit 0; fi
@@ -97,6 +97,10 @@ chat h1 '{"model":"chat","messages":[{"role":"user","content":"x"}]}' -H 'x-llms
 a1=$(header h1 x-llmsplit-model)
 chat h2 '{"model":"chat","messages":[{"role":"user","content":"x"}],"user":"carol"}' > /dev/null
 check cli_serve_user_header_is_the_sticky_key [ "$a1" = "$(header h2 x-llmsplit-model)" ]
+# "user" goes on to the provider as OpenAI's own field (Anthropic's metadata.user_id); the
+# header is llmsplit's alone
+chat u1 '{"model":"claude","messages":[{"role":"user","content":"x"}],"user":"dora"}' > /dev/null
+check cli_serve_user_is_passed_on_upstream sh -c 'grep -q "\"user\":\"carol\"" "$1" && grep -q "\"metadata\":{\"user_id\":\"dora\"}" "$1" && [ "$(grep -c "\"user\":\"carol\"" "$1")" = 1 ]' - "$tmp/upstream.jsonl"
 
 # streaming
 curl -s -N "$gw/v1/chat/completions" --data-binary '{"model":"chat","messages":[{"role":"user","content":"a b c"}],"stream":true}' \

@@ -1249,8 +1249,9 @@ static long serve_scratch_params(serve_worker *w, const llmsplit_json_val *root)
     while (llmsplit_json_next(&it, &k, &v)) {
         size_t n;
         const char *ks = llmsplit_json_str(k, &n);
+        /* ("user" stays: the provider gets it too, as OpenAI's clients expect) */
         if ((n == 5 && memcmp(ks, "model", 5) == 0) || (n == 8 && memcmp(ks, "messages", 8) == 0) ||
-            (n == 6 && memcmp(ks, "stream", 6) == 0) || (n == 4 && memcmp(ks, "user", 4) == 0))
+            (n == 6 && memcmp(ks, "stream", 6) == 0))
             continue;
         if (llmsplit_json_type_of(v) == LLMSPLIT_JSON_NULL) continue; /* null: as if absent, as OpenAI reads it */
         llmsplit_json_write_key(&jw, ks, n);
