@@ -347,36 +347,44 @@ static void write_file(const char *path, const char *text) {
     rename(tmp, path); /* atomic replace, as an editor or a deploy would */
 }
 
-static void client_reloads_a_changed_config_file_and_keeps_the_last_good_one(void) {
-    char path[] = "/tmp/llmsplit-test-config-XXXXXX", text[1024];
+/* A client following a new temporary config file that holds text (polled every 20 ms), its
+   records counted in s; path (a mkstemp template) gets the file's name. NULL with err filled
+   when it cannot be made. */
+static llmsplit_client *make_watching(char *path, const char *text, seen *s, llmsplit_error *err) {
     llmsplit_client_desc d;
-    llmsplit_client *c;
-    llmsplit_error err;
-    llmsplit_result r;
-    seen s;
-    int fd, i, ok = 0;
-    struct timespec ts = {0, 50000000L};
-    NEED_MOCK();
-    fd = mkstemp(path);
-    close(fd);
-    snprintf(text, sizeof text, "{\"split\":{\"openai/first\":1}}");
+    llmsplit_client *c = NULL;
+    int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
     write_file(path, text);
     memset(&d, 0, sizeof d);
-    memset(&s, 0, sizeof s);
-    pthread_mutex_init(&s.lock, NULL);
+    memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->lock, NULL);
     d.config_file = path;
     d.config_poll_ms = 20;
     d.http.proxy = "";
     d.on_record = on_record;
-    d.user_data = &s;
-    setenv("OPENAI_API_BASE", M.url, 1); /* the split shorthand has no api_base */
-    {
+    d.user_data = s;
+    llmsplit_client_create(&d, &c, err);
+    return c;
+}
+
+static void client_reloads_a_changed_config_file_and_keeps_the_last_good_one(void) {
+    char path[] = "/tmp/llmsplit-test-config-XXXXXX", text[1024];
+    llmsplit_client *c;
+    llmsplit_error err;
+    llmsplit_result r;
+    seen s;
+    int i, ok = 0;
+    struct timespec ts = {0, 50000000L};
+    NEED_MOCK();
+    snprintf(text, sizeof text, "{\"split\":{\"openai/first\":1}}");
+    {   /* the split shorthand has no api_base */
         char base[320];
         snprintf(base, sizeof base, "%s/v1", M.url);
         setenv("OPENAI_API_BASE", base, 1);
     }
     setenv("OPENAI_API_KEY", "test-key", 1);
-    llmsplit_client_create(&d, &c, &err);
+    c = make_watching(path, text, &s, &err);
     CHECK(c != NULL);
     if (!c) { printf("  %s\n", err.message); return; }
     CHECK_EQ_INT(ask(c, "default", NULL, &r), LLMSPLIT_OK);
@@ -491,25 +499,14 @@ static void client_polling_the_same_config_keeps_a_rollback_for_its_cooldown(voi
    arms that stay, and says that the pool's size waits for a restart. */
 static void client_reload_keeps_the_cooldown_of_arms_that_stay(void) {
     char path[] = "/tmp/llmsplit-test-config-XXXXXX", text[2048];
-    llmsplit_client_desc d;
     llmsplit_client *c = NULL;
     llmsplit_error err;
     seen s;
-    int fd, i;
+    int i;
     NEED_MOCK();
-    fd = mkstemp(path);
-    close(fd);
     rollback_config(text, sizeof text, 0);
-    write_file(path, text);
-    memset(&d, 0, sizeof d);
-    memset(&s, 0, sizeof s);
-    pthread_mutex_init(&s.lock, NULL);
-    d.config_file = path;
-    d.config_poll_ms = 20;
-    d.http.proxy = "";
-    d.on_record = on_record;
-    d.user_data = &s;
-    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    c = make_watching(path, text, &s, &err);
+    CHECK(c != NULL);
     if (!c) { printf("  %s\n", err.message); unlink(path); return; }
     CHECK(trip_broken_arm(c));
     sleep_ms(30);            /* a new mtime, whatever the file system's resolution */
@@ -986,25 +983,14 @@ static void thumbs_down_gpt4(llmsplit_client *c, int n) {
    four thumbs down before it and one after trip the window of five. */
 static void client_reload_keeps_the_feedback_window_of_arms_that_stay(void) {
     char path[] = "/tmp/llmsplit-test-config-XXXXXX", text[2048];
-    llmsplit_client_desc d;
     llmsplit_client *c = NULL;
     llmsplit_error err;
     seen s;
-    int fd, i;
+    int i;
     NEED_MOCK();
-    fd = mkstemp(path);
-    close(fd);
     feedback_config(text, sizeof text, 0);
-    write_file(path, text);
-    memset(&d, 0, sizeof d);
-    memset(&s, 0, sizeof s);
-    pthread_mutex_init(&s.lock, NULL);
-    d.config_file = path;
-    d.config_poll_ms = 20;
-    d.http.proxy = "";
-    d.on_record = on_record;
-    d.user_data = &s;
-    CHECK_EQ_INT(llmsplit_client_create(&d, &c, &err), LLMSPLIT_OK);
+    c = make_watching(path, text, &s, &err);
+    CHECK(c != NULL);
     if (!c) { printf("  %s\n", err.message); unlink(path); return; }
     thumbs_down_gpt4(c, 4);
     CHECK_EQ_INT(s.rollbacks, 0);

@@ -1286,6 +1286,7 @@ typedef struct serve_stream {
     /* the answer, sent from serve_on_answer before the call's record is written */
     int stream;                   /* the client asked for a stream */
     int answered;                 /* serve_on_answer ran: the client has its answer */
+    int unsent;                   /* serve_on_answer could not make the answer: resp holds a 503 */
     serve_response *resp;
 } serve_stream;
 
@@ -1914,7 +1915,7 @@ static void serve_on_answer(const llmsplit_result *res, void *user_data) {
         /* nothing sent yet: serve_process answers 503 */
         serve_fail(resp, 503, NULL, NULL, "out of memory");
         ss->answered = 0;
-        ss->stream = -1;
+        ss->unsent = 1;
         return;
     }
     resp->status = 200;
@@ -1993,7 +1994,7 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     snprintf(c->request_id, sizeof c->request_id, "%s", res.request_id);
     if (ss.answered) {
         streamed = 1; /* sent (or the client had gone) */
-    } else if (ss.stream < 0) {
+    } else if (ss.unsent) {
         /* resp holds the answer to send: out of memory */
     } else if (ss.head_sent) {
         /* the stream has begun: its failure as an error event */

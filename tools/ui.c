@@ -2157,6 +2157,20 @@ static void ui_write_arm(ui *u, llmsplit_json_writer *w, const char *group, cons
     llmsplit_json_write_end_object(w);
 }
 
+/* "key": {"calls", "errors", "total"}: the window's silent or judge calls of a group, and all of
+   them since the start. */
+static void ui_write_counts(llmsplit_json_writer *w, const char *key, uint64_t calls, uint64_t errors, uint64_t total) {
+    ui_wkey(w, key);
+    llmsplit_json_write_begin_object(w);
+    LLMSPLIT_JSON_KEY(w, "calls");
+    llmsplit_json_write_int(w, (int64_t)calls);
+    LLMSPLIT_JSON_KEY(w, "errors");
+    llmsplit_json_write_int(w, (int64_t)errors);
+    LLMSPLIT_JSON_KEY(w, "total");
+    llmsplit_json_write_int(w, (int64_t)total);
+    llmsplit_json_write_end_object(w);
+}
+
 static void ui_write_group(ui *u, const llmsplit_config *cfg, llmsplit_json_writer *w, const char *name,
                            const llmsplit_group *cg, int64_t now) {
     int64_t sec = now / 1000;
@@ -2187,24 +2201,8 @@ static void ui_write_group(ui *u, const llmsplit_config *cfg, llmsplit_json_writ
     llmsplit_json_write_int(w, (int64_t)calls);
     LLMSPLIT_JSON_KEY(w, "fallbacks");
     llmsplit_json_write_int(w, (int64_t)fallbacks);
-    LLMSPLIT_JSON_KEY(w, "mirror");
-    llmsplit_json_write_begin_object(w);
-    LLMSPLIT_JSON_KEY(w, "calls");
-    llmsplit_json_write_int(w, (int64_t)mirror);
-    LLMSPLIT_JSON_KEY(w, "errors");
-    llmsplit_json_write_int(w, (int64_t)mirror_err);
-    LLMSPLIT_JSON_KEY(w, "total");
-    llmsplit_json_write_int(w, wg ? (int64_t)wg->mirror_total : 0);
-    llmsplit_json_write_end_object(w);
-    LLMSPLIT_JSON_KEY(w, "judge");
-    llmsplit_json_write_begin_object(w);
-    LLMSPLIT_JSON_KEY(w, "calls");
-    llmsplit_json_write_int(w, (int64_t)judge);
-    LLMSPLIT_JSON_KEY(w, "errors");
-    llmsplit_json_write_int(w, (int64_t)judge_err);
-    LLMSPLIT_JSON_KEY(w, "total");
-    llmsplit_json_write_int(w, wg ? (int64_t)wg->judge_total : 0);
-    llmsplit_json_write_end_object(w);
+    ui_write_counts(w, "mirror", mirror, mirror_err, wg ? wg->mirror_total : 0);
+    ui_write_counts(w, "judge", judge, judge_err, wg ? wg->judge_total : 0);
     LLMSPLIT_JSON_KEY(w, "rollbacks_total");
     llmsplit_json_write_int(w, wg ? (int64_t)wg->rollbacks_total : 0);
     LLMSPLIT_JSON_KEY(w, "silent_for"); /* the arms mirrored to this group */
