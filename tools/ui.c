@@ -2682,11 +2682,7 @@ static int ui_stream(ui *u, const serve_request *rq, serve_response *res) {
             ui_stream_event(u, &ev);
             if (ev.failed || serve_stream_write(rq, ev.data, ev.len) != 0) break;
             ev.len = 0;
-            while (ui_mono_ms() < next && !serve_stopping(u->srv)) {
-                struct timespec ts = {0, 50 * 1000000L};
-                nanosleep(&ts, NULL);
-            }
-            if (serve_stopping(u->srv)) break;
+            if (serve_sleep(rq, (int)(next - ui_mono_ms())) != 0) break;
         }
     }
     llmsplit_buf_free(&ev);
