@@ -16,27 +16,24 @@
        GET  /metrics                                  Prometheus text format
        /config..., /stats..., /ui...                  the control plane (tools/ui.c, serve.h)
 
-   CONCURRENCY. The client's calls block (a request holds its thread until the upstream has
-   answered), so a request in flight needs a thread; everything else does not. Connections live
-   in one epoll set, each registered one-shot: the worker that gets a connection's event owns it
-   until it re-arms it, so a connection is never handled by two threads. A worker reads what
-   has arrived without blocking; an incomplete request (a slow client, a slowloris) goes back
-   to the set and costs no thread while it waits. Only a complete request is processed, on the
-   worker that completed it, with no hand-off to another thread (one wake-up per request). The
-   answer goes out from the call's on_answer, before the call's record is written. Then the
-   worker keeps the connection for up to SERVE_HOLD_MS, blocked in recv (the socket's receive
-   timeout), for the client's next request: a kept-alive client that sends again soon costs one
-   system call to wake instead of an epoll_wait and an epoll_ctl; when nothing comes, or
-   SERVE_HOLD_MAX workers hold connections already, the connection goes back to the set.
-   Every connection is also in a second epoll set, edge-triggered for its hang-up, from its
-   accept to its close: a thread (serve_hup_main) sets the abort flag of a request whose client
-   has gone while it waits for the upstream, so the call stops within ~50 ms and its record says
-   client_closed, and no system call is made per request to watch for it.
-   Workers are threads with small stacks (SERVE_STACK), kept ready: at least --workers, and
-   always a spare one waiting on the set (the sweeper thread starts more when none is idle), so
-   a thousand open streams hold a thousand workers and short requests still find a free one.
-   Idle workers above --workers end after SERVE_WORKER_IDLE_MS. The sweeper also closes
-   connections past their deadlines (idle, head, body, linger).
+   CONCURRENCY. Event loops, one thread each (--workers, default one per processor), and a
+   coroutine per request. A connection belongs to one loop from its accept to its close and sits
+   in that loop's epoll set once, edge-triggered for input, output and hang-up: no epoll_ctl is
+   made per request. When bytes come, the loop starts a coroutine for the connection (a small
+   stack, SERVE_STACK, reused from request to request); it reads what has arrived without
+   blocking, and an incomplete request (a slow client, a slowloris) lets the connection wait
+   with no coroutine at all. A complete request is answered by that coroutine: the client's call
+   runs with llmsplit_request.wait set, so where it would block (the upstream's answer, a
+   connect, a TLS handshake, a retry's pause) it arms the upstream socket in the loop's set and
+   hands the thread back to the loop, which meanwhile runs the other requests and resumes it
+   when the socket is ready. A loaded loop so handles many requests per epoll_wait and no thread
+   sleeps or wakes per request (a blocked thread per request cost two context switches each).
+   The answer goes out from the call's on_answer, before the call's record is written. A client
+   that hangs up while its request waits for the upstream is seen by the loop (EPOLLRDHUP): it
+   sets the request's abort flag and wakes it, so the call stops and its record says
+   client_closed. A thousand open streams are a thousand coroutines, and short requests on the
+   same loops go on between their chunks. The loops also close connections past their deadlines
+   (idle, head, body, linger).
 
    LIMITS: request head SERVE_MAX_HEAD bytes and SERVE_MAX_HEADERS fields (431 beyond), body
    --max-body (413), framing strict (400: Content-Length with Transfer-Encoding, conflicting
@@ -90,9 +87,9 @@
 
 /* ==== state ============================================================================= */
 
-/* A connection's state. FREE: the slot is unused. WAITING: in the epoll set, no thread owns it;
-   the sweeper closes it at its deadline. OWNED: a worker reads, answers or holds it. BUSY: a
-   worker waits for the upstream; a hang-up (serve_hup_main) then sets the abort flag. */
+/* A connection's state. FREE: the slot is unused. WAITING: no coroutine serves it; its loop
+   closes it at its deadline. OWNED: a coroutine reads or answers it. BUSY: its coroutine's call
+   waits for the upstream; a hang-up then sets the abort flag. */
 enum { SC_FREE, SC_WAITING, SC_OWNED, SC_BUSY };
 
 typedef struct serve_hdr {
@@ -137,7 +134,7 @@ typedef struct serve_conn {
 
 enum { SCH_SIZE, SCH_DATA, SCH_DATA_END, SCH_TRAILER };
 
-/* What a worker reuses from one request to the next, so a request allocates as little as it can. */
+/* What a coroutine reuses from one request to the next, so a request allocates as little as it can. */
 typedef struct serve_worker {
     struct serve_server *srv;
     struct serve_fiber *fiber;    /* the coroutine it belongs to */
@@ -699,7 +696,7 @@ static const char *serve_reason(int status) {
     }
 }
 
-/* The Date header's value (RFC 9110 IMF-fixdate), made once a second per worker. */
+/* The Date header's value (RFC 9110 IMF-fixdate), made once a second per coroutine. */
 static const char *serve_date(serve_worker *w) {
     static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -3094,8 +3091,8 @@ static const char serve_usage_text[] =
     "  --config-poll  ms between checks of --config (default 1000 for a file, 5000 for a URL)\n"
     "  --listen     address to bind (default " SERVE_DEFAULT_LISTEN ", LiteLLM's port; port 0 picks a free one)\n"
     "  --log        append a JSON record per call here (reopened on SIGHUP)\n"
-    "  --workers    threads kept ready for requests (default 8; more start as requests wait on\n"
-    "               upstreams, one per request in flight)\n"
+    "  --workers    event loop threads (default one per processor); each serves any number of\n"
+    "               requests at once\n"
     "  --max-conns  open connections served at once (default 4096); beyond, 503 and close\n"
     "  --max-body   largest request body in bytes (default 16777216); beyond, 413\n"
     "  --read-timeout  ms a client has to send a request's head once it began (and a new\n"
