@@ -458,6 +458,10 @@ static void serve_store(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE
 static int serve_state(const serve_conn *c) { return __atomic_load_n(&c->state, __ATOMIC_RELAXED); }
 static void serve_set_state(serve_conn *c, int s) { __atomic_store_n(&c->state, s, __ATOMIC_RELAXED); }
 
+/* The loop a connection belongs to (NULL while its slot is free): read by every loop's sweep, so
+   atomic; only its own loop goes on to read the rest of the connection. */
+static struct serve_loop *serve_loop_of(const serve_conn *c) { return __atomic_load_n(&c->loop, __ATOMIC_RELAXED); }
+
 static pthread_mutex_t *serve_lock_of(serve_server *srv, const serve_conn *c) {
     return &srv->locks[(size_t)(c - srv->conns) % SERVE_LOCKS];
 }
@@ -841,7 +845,7 @@ static void serve_conn_close(serve_server *srv, serve_conn *c) {
     serve_set_state(c, SC_FREE);
     c->fd = -1;
     c->fiber = NULL;
-    c->loop = NULL;
+    __atomic_store_n(&c->loop, (struct serve_loop *)NULL, __ATOMIC_RELAXED);
     pthread_mutex_unlock(l);
     close(fd);
     pthread_mutex_lock(&srv->free_lock);
@@ -2866,7 +2870,7 @@ static void serve_sweep(serve_loop *lp, int64_t now) {
     uint32_t i;
     for (i = 0; i < srv->nslots; i++) {
         serve_conn *c = &srv->conns[i];
-        if (c->loop != lp || serve_state(c) != SC_WAITING || c->fiber) continue;
+        if (serve_loop_of(c) != lp || serve_state(c) != SC_WAITING || c->fiber) continue;
         if (c->deadline_ms > now && !(serve_load(&srv->draining) && !c->len)) continue;
         serve_set_state(c, SC_OWNED);
         if (!c->lingering && c->len) serve_metrics_timeout(&srv->metrics);
@@ -2880,7 +2884,7 @@ static void serve_loop_abort_all(serve_loop *lp) {
     uint32_t i;
     for (i = 0; i < srv->nslots; i++) {
         serve_conn *c = &srv->conns[i];
-        if (c->loop != lp || serve_state(c) == SC_FREE) continue;
+        if (serve_loop_of(c) != lp || serve_state(c) == SC_FREE) continue;
         if (c->fiber) {
             serve_store(&c->abort, 1);
             serve_fiber_wake(c->fiber, 1);
@@ -2961,7 +2965,7 @@ static void serve_accept(serve_loop *lp) {
         to = &srv->loops[srv->next_loop++ % srv->nloops];
         c = &srv->conns[slot];
         c->fd = fd;
-        c->loop = to;
+        __atomic_store_n(&c->loop, to, __ATOMIC_RELAXED);
         c->fiber = NULL;
         c->readable = 0;
         c->reject = reject;
