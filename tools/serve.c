@@ -2519,15 +2519,13 @@ typedef struct serve_fiber {
     int wait_fd;                  /* what it waits for (-1: the time only) */
     int woke;                     /* 1: an event woke it; 0: the time */
     int queued;                   /* on the run queue */
+    int64_t wake_at;              /* while waiting: when the time is up */
+    size_t heap_pos;              /* its place in loop->timers while waiting (SERVE_NO_POS: none) */
     serve_conn *conn;             /* the connection it serves; NULL while free */
     struct serve_fiber *next;     /* run queue or free list */
     serve_worker w;               /* buffers kept from one request to the next */
 } serve_fiber;
 
-typedef struct serve_timer {
-    int64_t at;
-    uint32_t fiber, gen;
-} serve_timer;
 
 /* An event loop: one thread, one epoll set. Each client connection belongs to one loop from its
    accept to its close and is in its set once, edge-triggered for input, output and hang-up, so
@@ -2544,7 +2542,7 @@ typedef struct serve_loop {
     uint32_t nfree;
     serve_fiber *runq, *runq_tail;
     serve_fiber *current;
-    serve_timer *timers;          /* a binary min-heap by time */
+    struct serve_fiber **timers;  /* the waiting coroutines, a binary min-heap by wake_at */
     size_t ntimers, timers_cap;
     int live;                     /* coroutines serving a connection */
     int64_t next_sweep;
@@ -2597,55 +2595,69 @@ static void serve_runq_push(serve_loop *lp, serve_fiber *f) {
 
 /* An event or a stop wakes f if it waits (a wake it did not ask for is harmless: every wait
    looks again at what it waited for). */
+static void serve_timer_remove(struct serve_loop *lp, serve_fiber *f);
+
 static void serve_fiber_wake(serve_fiber *f, int by_event) {
     if (!f->waiting) return;
+    serve_timer_remove(f->loop, f);
     f->waiting = 0;
     f->woke = by_event;
     serve_runq_push(f->loop, f);
 }
 
-static int serve_timer_push(serve_loop *lp, int64_t at, serve_fiber *f) {
-    size_t i;
+#define SERVE_NO_POS ((size_t)-1)
+
+static void serve_heap_set(serve_loop *lp, size_t i, serve_fiber *f) {
+    lp->timers[i] = f;
+    f->heap_pos = i;
+}
+
+/* Moves the coroutine at i up or down to its place. */
+static void serve_heap_fix(serve_loop *lp, size_t i) {
+    serve_fiber *f = lp->timers[i];
+    while (i > 0 && lp->timers[(i - 1) / 2]->wake_at > f->wake_at) {
+        serve_heap_set(lp, i, lp->timers[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        size_t k = 2 * i + 1;
+        if (k >= lp->ntimers) break;
+        if (k + 1 < lp->ntimers && lp->timers[k + 1]->wake_at < lp->timers[k]->wake_at) k++;
+        if (lp->timers[k]->wake_at >= f->wake_at) break;
+        serve_heap_set(lp, i, lp->timers[k]);
+        i = k;
+    }
+    serve_heap_set(lp, i, f);
+}
+
+static int serve_timer_add(serve_loop *lp, serve_fiber *f) {
     if (lp->ntimers == lp->timers_cap) {
-        size_t ncap = lp->timers_cap ? lp->timers_cap * 2 : 256;
-        serve_timer *nt = (serve_timer *)realloc(lp->timers, ncap * sizeof *nt);
+        size_t ncap = lp->timers_cap ? lp->timers_cap * 2 : 64;
+        serve_fiber **nt = (serve_fiber **)realloc(lp->timers, ncap * sizeof *nt);
         if (!nt) return -1;
         lp->timers = nt;
         lp->timers_cap = ncap;
     }
-    i = lp->ntimers++;
-    while (i > 0 && lp->timers[(i - 1) / 2].at > at) {
-        lp->timers[i] = lp->timers[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    lp->timers[i].at = at;
-    lp->timers[i].fiber = f->index;
-    lp->timers[i].gen = f->wait_gen;
+    serve_heap_set(lp, lp->ntimers++, f);
+    serve_heap_fix(lp, lp->ntimers - 1);
     return 0;
 }
 
-static void serve_timer_pop(serve_loop *lp) {
-    serve_timer last = lp->timers[--lp->ntimers];
-    size_t i = 0, n = lp->ntimers;
-    for (;;) {
-        size_t k = 2 * i + 1;
-        if (k >= n) break;
-        if (k + 1 < n && lp->timers[k + 1].at < lp->timers[k].at) k++;
-        if (lp->timers[k].at >= last.at) break;
-        lp->timers[i] = lp->timers[k];
-        i = k;
+/* A coroutine woken by an event leaves the heap at once: a timer that is no longer needed never
+   wakes the loop. */
+static void serve_timer_remove(serve_loop *lp, serve_fiber *f) {
+    size_t i = f->heap_pos;
+    if (i == SERVE_NO_POS) return;
+    f->heap_pos = SERVE_NO_POS;
+    if (i != --lp->ntimers) {
+        serve_heap_set(lp, i, lp->timers[lp->ntimers]);
+        serve_heap_fix(lp, i);
     }
-    if (n) lp->timers[i] = last;
 }
 
 /* Wakes the coroutines whose time has come. */
 static void serve_timers_due(serve_loop *lp, int64_t now) {
-    while (lp->ntimers && lp->timers[0].at <= now) {
-        serve_timer t = lp->timers[0];
-        serve_fiber *f = lp->fibers[t.fiber];
-        serve_timer_pop(lp);
-        if (f->waiting && f->wait_gen == t.gen) serve_fiber_wake(f, 0);
-    }
+    while (lp->ntimers && lp->timers[0]->wake_at <= now) serve_fiber_wake(lp->timers[0], 0);
 }
 
 /* The coroutine f waits until fd (already armed in the loop's set, or -1) has an event or
@@ -2653,7 +2665,8 @@ static void serve_timers_due(serve_loop *lp, int64_t now) {
 static int serve_fiber_wait(serve_fiber *f, int fd, int64_t deadline_ms) {
     serve_loop *lp = f->loop;
     f->wait_fd = fd;
-    if (serve_timer_push(lp, deadline_ms, f) != 0) return 0;
+    f->wake_at = deadline_ms;
+    if (serve_timer_add(lp, f) != 0) return 0;
     f->waiting = 1;
     serve_fiber_yield(f);
     f->wait_gen++;
@@ -2734,6 +2747,7 @@ static serve_fiber *serve_fiber_new(serve_loop *lp) {
     f->ctx.stack_size = SERVE_STACK;
     f->loop = lp;
     f->wait_fd = -1;
+    f->heap_pos = SERVE_NO_POS;
     f->index = lp->nfibers;
     f->w.srv = lp->srv;
     f->w.fiber = f;
@@ -2915,7 +2929,7 @@ static void *serve_loop_main(void *arg) {
         if (stopping && !lp->live) break;
         now = serve_now_ms();
         wait_ms = lp->next_sweep - now;
-        if (lp->ntimers && lp->timers[0].at - now < wait_ms) wait_ms = lp->timers[0].at - now;
+        if (lp->ntimers && lp->timers[0]->wake_at - now < wait_ms) wait_ms = lp->timers[0]->wake_at - now;
         if (wait_ms < 0) wait_ms = 0;
         if (stopping && wait_ms > 10) wait_ms = 10;
         n = epoll_wait(lp->ep, evs, 64, (int)wait_ms);
