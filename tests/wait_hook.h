@@ -15,6 +15,7 @@ typedef struct waits {
     pthread_t caller;         /* the thread making the call */
     int port;                 /* the server's: waits on a socket connected to it are counted apart */
     int fail;                 /* return -1 instead of waiting */
+    int fail_timed;           /* return -1 instead of a plain timed wait (fd -1) */
     int liar;                 /* wait 1 ms, then say "ready" (fd) or "time passed" (fd -1) regardless */
     volatile int *raise;      /* at call raise_at, set this flag and return 0 at once (a client hung up) */
     int raise_at;
@@ -67,7 +68,7 @@ static int counting_wait(int fd, int events, int timeout_ms, void *ud) {
     }
     if (w->http) (void)llmsplit_http_get_stats(w->http);
     if (w->client) (void)llmsplit_client_get_stats(w->client);
-    if (w->fail) return -1;
+    if (w->fail || (w->fail_timed && fd < 0)) return -1;
     if (w->raise && n >= w->raise_at) {
         __atomic_store_n(w->raise, 1, __ATOMIC_SEQ_CST);
         return 0;
