@@ -4968,8 +4968,9 @@ static int llmsplit__flag_set(const volatile int *f) {
 
 /* Waits for events on fd until the deadline: 1 ready, 0 timed out (or aborted), -1 error. With an
    abort flag the wait is cut into 50 ms slices so the flag is seen promptly. The caller's wait,
-   when there is one, waits instead of poll; fd -1 (events 0) waits for the time alone. It may
-   come back early, so only its "ready" for an fd ends the loop. */
+   when there is one, waits instead of poll, and may come back early or say ready when nothing
+   is: for an fd its every return but a failure is 1, "look again" (the caller retries its I/O,
+   which tells); fd -1 (events 0) waits for the time alone, until the deadline. */
 static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms, llmsplit__waiter *w) {
     for (;;) {
         struct pollfd pfd;
@@ -4984,7 +4985,7 @@ static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms, llmsplit
                 w->failed = 1;
                 return -1;
             }
-            if (r > 0 && fd >= 0) return 1;
+            if (fd >= 0) return 1;
             continue;
         }
         pfd.fd = fd;
@@ -5323,7 +5324,14 @@ static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout
 #endif
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) goto connected;
         if (errno != EINPROGRESS) { last_errno = errno; close(fd); fd = -1; continue; }
-        rc = llmsplit__wait_fd(fd, POLLOUT, until, w);
+        /* (the caller's wait may come back before the connect is done: a poll that does not wait tells) */
+        while ((rc = llmsplit__wait_fd(fd, POLLOUT, until, w)) > 0 && w->wait) {
+            struct pollfd pfd;
+            pfd.fd = fd;
+            pfd.events = POLLOUT;
+            pfd.revents = 0;
+            if (poll(&pfd, 1, 0) != 0) break;
+        }
         if (rc <= 0) { timed_out = rc == 0; last_errno = rc ? errno : ETIMEDOUT; close(fd); fd = -1; continue; }
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
             last_errno = soerr ? soerr : errno;

@@ -1170,6 +1170,66 @@ static void http_wait_hook_meets_the_deadline(void) {
     llmsplit_http_destroy(h);
 }
 
+/* A listener on 127.0.0.1:0 that never accepts, its queue filled by two connects of ours: the
+   kernel drops the SYNs of every connect after them, which then waits. Returns its fd (close it
+   and fill[0..1]), or -1. */
+static int full_listener(int *port, int fill[2]) {
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    int i, fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 0) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &al) != 0)
+        return -1;
+    *port = ntohs(a.sin_port);
+    for (i = 0; i < 2; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM, 0);
+        fcntl(fill[i], F_SETFL, O_NONBLOCK);
+        (void)!connect(fill[i], (struct sockaddr *)&a, sizeof a);
+    }
+    sleep_ms(50); /* (the first is queued; the second's SYN is dropped, as ours will be) */
+    return fd;
+}
+
+/* A connect that does not complete waits through the caller's wait (POLLOUT) and times out at
+   the connect timeout, as without it; a wait that says "ready" too early does not make it
+   connected. */
+static void http_wait_hook_meets_the_connect_timeout(void) {
+    llmsplit_http_desc d;
+    llmsplit_http *h = NULL;
+    llmsplit_http_response r;
+    llmsplit_error err;
+    char url[64], want[80];
+    int port, fill[2], lfd = full_listener(&port, fill), liar;
+    waits w;
+    CHECK(lfd >= 0);
+    if (lfd < 0) return;
+    memset(&d, 0, sizeof d);
+    d.timeout_ms = 3000;
+    d.connect_timeout_ms = 300;
+    d.proxy = "";
+    llmsplit_http_create(&d, &h, NULL);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    snprintf(want, sizeof want, "connect to 127.0.0.1:%d timed out", port);
+    for (liar = 0; liar < 2; liar++) {
+        waits_init(&w, &w);
+        w.port = port;
+        w.liar = liar;
+        CHECK_EQ_INT(get_waiting(h, url, &w, NULL, &r, &err), LLMSPLIT_ERR_NETWORK);
+        CHECK_EQ_STR(err.message, want);
+        llmsplit_http_response_free(&r);
+        CHECK_GE_INT(w.pollout, 1);
+        CHECK_EQ_INT(w.pollin, 0);
+        CHECK_LE_INT(w.max_timeout, 300);
+    }
+    llmsplit_http_destroy(h);
+    close(fill[0]);
+    close(fill[1]);
+    close(lfd);
+}
+
 /* A gateway whose client hung up sets the abort flag and wakes the call: it stops there. With
    a flag the waits are at most 50 ms, so the flag is seen even without a wake. */
 static void http_wait_hook_woken_after_the_abort_flag_stops_the_request(void) {
@@ -1488,6 +1548,7 @@ int main(int argc, char **argv) {
     RUN(http_wait_hook_that_wakes_early_is_harmless);
     RUN(http_wait_hook_that_fails_ends_the_request);
     RUN(http_wait_hook_meets_the_deadline);
+    RUN(http_wait_hook_meets_the_connect_timeout);
     RUN(http_wait_hook_woken_after_the_abort_flag_stops_the_request);
     RUN(http_wait_hook_waits_for_the_resolver);
     RUN(http_proxy_credentials_are_percent_decoded);
