@@ -537,13 +537,14 @@ typedef struct llmsplit_request {
        poll does for one fd: > 0 ready, 0 the time passed, < 0 failure. fd -1 with events 0 is a
        plain timed wait: the pause before a retry, and the name lookup, which runs on a thread of
        its own and is looked at after 1, 2, 4 ... up to every 50 ms. timeout_ms is the time left
-       (to the call's deadline, or to a connect's), at most 50 ms when there is an abort_flag. The wait may return
-       early, or say ready when nothing is: the call looks at its deadline and abort_flag again
-       and tries again, so a gateway whose client hung up sets abort_flag and wakes the call. A
-       negative return ends the call with a network error ("the caller's wait failed"). wait is
-       called on the caller's thread, with no lock of the library held, and only for this call:
-       its silent and judge calls (on the pool's threads) and config polling wait as before. Built
-       with LLMSPLIT_NO_THREADS, a name lookup still blocks (the system resolver cannot be left). */
+       (to the call's deadline, or to a connect's), at most 50 ms when there is an abort_flag.
+       The wait may return early, or say ready when nothing is: the call looks at its deadline
+       and abort_flag again and tries again, so a gateway whose client hung up sets abort_flag
+       and wakes the call. A negative return ends the call with a network error ("the caller's
+       wait failed"). wait is called on the caller's thread, with no lock of the library held,
+       and only for this call: its silent and judge calls (on the pool's threads) and config
+       polling wait as before. Built with LLMSPLIT_NO_THREADS, a name lookup still blocks (the
+       system resolver cannot be left). */
     int (*wait)(int fd, int events, int timeout_ms, void *user_data);
 } llmsplit_request;
 
