@@ -512,8 +512,9 @@ typedef struct llmsplit_request {
        the group, model, deployment and response.provider of the arm that streams. */
     int (*on_event)(const char *event, const char *data, size_t len, void *user_data);
     /* Optional: when the int it points to becomes nonzero (another thread sets it: the program's
-       own client went away), the call stops within ~50 ms; the result and the record say
-       client_closed, and the call counts against no arm (neither errors nor rollback). */
+       own client went away), the call stops within ~50 ms (with a wait, as soon as that wait
+       returns); the result and the record say client_closed, and the call counts against no arm
+       (neither errors nor rollback). */
     const volatile int *abort_flag;
     int group_required;           /* group must be a group of the config in use: a model string is
                                      refused (LLMSPLIT_ERR_USAGE, res->unknown_group), not called */
@@ -537,11 +538,13 @@ typedef struct llmsplit_request {
        poll does for one fd: > 0 ready, 0 the time passed, < 0 failure. fd -1 with events 0 is a
        plain timed wait: the pause before a retry, and the name lookup, which runs on a thread of
        its own and is looked at after 1, 2, 4 ... up to every 50 ms. timeout_ms is the time left
-       (to the call's deadline, or to a connect's), at most 50 ms when there is an abort_flag.
-       The wait may return early, or say ready when nothing is: the call looks at its deadline
-       and abort_flag again and tries again, so a gateway whose client hung up sets abort_flag
-       and wakes the call. A negative return ends the call with a network error ("the caller's
-       wait failed"). wait is called on the caller's thread, with no lock of the library held,
+       (to the call's deadline, or to a connect's), not cut into slices: the call looks at its
+       abort_flag each time wait returns and not otherwise, so whoever sets the flag also ends
+       the wait (a gateway whose client hung up sets abort_flag and resumes the call; a call
+       waiting on a long answer costs no wake-up meanwhile). The wait may return early, or say
+       ready when nothing is: the call looks at its deadline and abort_flag again and tries
+       again. A negative return ends the call with a network error ("the caller's wait
+       failed"). wait is called on the caller's thread, with no lock of the library held,
        and only for this call: its silent and judge calls (on the pool's threads) and config
        polling wait as before. Built with LLMSPLIT_NO_THREADS, a name lookup still blocks (the
        system resolver cannot be left). */
@@ -1073,7 +1076,7 @@ typedef struct llmsplit_http_request {
     /* Optional: the wait of an event loop; the request then never blocks its thread. Its every
        socket read and write (the connect and the TLS handshake included) is made without
        blocking, and whenever one would block, wait(fd, POLLIN or POLLOUT, timeout_ms, user_data)
-       is called, timeout_ms being the time left (at most 50 ms with an abort_flag); fd -1 with
+       is called, timeout_ms being the time left (whoever sets abort_flag ends the wait); fd -1 with
        events 0 is a plain timed wait, while the name lookup runs on its own thread. It returns as
        poll does for one fd (> 0 ready, 0 the time passed, < 0 failure: the request fails with a
        network error "the caller's wait failed") and may return early: the request looks at the
@@ -4969,16 +4972,17 @@ static int llmsplit__flag_set(const volatile int *f) {
 
 /* Waits for events on fd until the deadline: 1 ready, 0 timed out (or aborted), -1 error. With an
    abort flag the wait is cut into 50 ms slices so the flag is seen promptly. The caller's wait,
-   when there is one, waits instead of poll, and may come back early or say ready when nothing
-   is: for an fd its every return but a failure is 1, "look again" (the caller retries its I/O,
-   which tells); fd -1 (events 0) waits for the time alone, until the deadline. */
+   when there is one, waits instead of poll, for all the time left (whoever sets the flag ends
+   that wait), and may come back early or say ready when nothing is: for an fd its every return
+   but a failure is 1, "look again" (the caller retries its I/O, which tells); fd -1 (events 0)
+   waits for the time alone, until the deadline. */
 static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms, llmsplit__waiter *w) {
     for (;;) {
         struct pollfd pfd;
         int64_t left = deadline_ms - llmsplit__now_ms();
         int r, ms;
         if (left <= 0 || llmsplit__flag_set(w->abort_flag)) return 0;
-        if (w->abort_flag && left > 50) left = 50;
+        if (w->abort_flag && left > 50 && !w->wait) left = 50;
         ms = left > 1000000 ? 1000000 : (int)left;
         if (w->wait) {
             r = w->wait(fd, events, ms, w->user_data);
@@ -6197,6 +6201,15 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
 #endif
     (void)handshake;
     if (!resp->reused) resp->connect_ms = llmsplit__now_msf() - t0;
+    /* with the caller's wait, a plain connection waits for the answer before its first read: the
+       answer is seldom there the moment the request has gone, and the read would only say so */
+    if (c->w->wait && !c->https) {
+        int ready = llmsplit__wait_fd(c->fd, POLLIN, c->deadline_ms, c->w);
+        if (ready <= 0) {
+            c->timed_out = ready == 0;
+            goto read_failed;
+        }
+    }
     for (;;) {
         size_t used = 0;
         int r, n = llmsplit__conn_read(c, buf, sizeof buf);

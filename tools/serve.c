@@ -1997,11 +1997,7 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     rq.on_answer = serve_on_answer;
     rq.keep_raw = !rq.stream;
     rq.user_data = &ss;
-#ifdef SERVE_HAVE_WAIT
     rq.wait = serve_io_wait;
-#else
-    (void)serve_io_wait;
-#endif
     serve_conn_busy(srv, c);
     e = llmsplit_client_chat(srv->client, &rq, &res, &err);
     serve_conn_unbusy(srv, c);
