@@ -4949,6 +4949,7 @@ struct llmsplit_http {
     char *no_proxy;
     llmsplit__mutex lock;         /* pool, stats, session cache, trust anchors */
     llmsplit__conn *idle;
+    int nidle;                    /* connections in idle */
     int64_t idle_sweep_ms;        /* when llmsplit__pool_take next looks at the whole idle list */
     llmsplit_http_stats stats;
 #ifndef LLMSPLIT_NO_TLS
@@ -5931,11 +5932,13 @@ static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
             *pp = c->next;
             c->next = stale;
             stale = c;
+            h->nidle--;
             continue;
         }
         if (mine) {
             *pp = c->next;
             found = c;
+            h->nidle--;
             check = now - c->idle_since_ms > LLMSPLIT__IDLE_CHECK_MS;
             h->stats.idle_checks += (uint64_t)check;
             if (!sweep) break;
@@ -5974,12 +5977,16 @@ static void llmsplit__pool_put(llmsplit_http *h, llmsplit__conn *c) {
 #endif
     c->idle_since_ms = llmsplit__now_ms();
     llmsplit__lock(&h->lock);
-    /* (by hash only: two keys with one hash would share a limit, which only keeps fewer) */
-    for (it = h->idle; it && same < h->max_idle; it = it->next)
-        if (it->key_hash == c->key_hash) same++;
+    /* (by hash only: two keys with one hash would share a limit, which only keeps fewer; and
+       only when the pool holds as many in all: a gateway's pool of dozens to one upstream is not
+       walked per request) */
+    if (h->nidle >= h->max_idle)
+        for (it = h->idle; it && same < h->max_idle; it = it->next)
+            if (it->key_hash == c->key_hash) same++;
     if (same < h->max_idle) {
         c->next = h->idle;
         h->idle = c;
+        h->nidle++;
         c = NULL;
     } else {
         drop = c;

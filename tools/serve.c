@@ -46,6 +46,9 @@
    SIGNALS: SIGTERM or SIGINT drains (no new connections, idle ones closed, requests in flight
    finish within the config's drain_ms, then the client drains its silent calls) and exits 0;
    SIGHUP reloads the config file at once and reopens the log. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE /* (before any header) MAP_ANONYMOUS, MAP_NORESERVE, madvise for the coroutines' stacks */
+#endif
 #include "serve.h"
 
 #include <arpa/inet.h>
