@@ -324,4 +324,31 @@ EOF
   check cli_serve_over_max_conns_is_503 [ "$capped" = 503 ]
 fi
 kill -TERM $cpid; wait $cpid
+# An HTTPS upstream through the gateway: the TLS handshakes and answers of 20 requests at once go
+# through the loops' waits (a coroutine each), answers and a stream come back whole
+"$tool" mock --listen 127.0.0.1:0 --tls-cert tests/certs/leaf-ecdsa-chain.pem --tls-key tests/certs/leaf-ecdsa.key \
+  > "$tmp/tmock.out" 2>&1 &
+pids="$pids $!"
+tmock=$(url_of "$tmp/tmock.out" | sed 's/127\.0\.0\.1/localhost/')
+cat > "$tmp/tls.json" <<EOF2
+{"model_list": [{"model_name": "secure", "litellm_params": {"model": "openai/gpt-s", "api_base": "$tmock/v1", "api_key": "sk-upstream-secret-1"}}]}
+EOF2
+SSL_CERT_FILE=tests/certs/root-ca.pem "$tool" serve --config "$tmp/tls.json" --listen 127.0.0.1:0 --workers 2 \
+  > "$tmp/tserve.out" 2> "$tmp/tserve.err" &
+tpid=$!
+pids="$pids $tpid"
+tgw=$(url_of "$tmp/tserve.out")
+many=""
+i=0; while [ $i -lt 20 ]; do
+  curl -s -o "$tmp/tls$i.body" -w '%{http_code}' "$tgw/v1/chat/completions" -H 'Content-Type: application/json' \
+    --data-binary "{\"model\":\"secure\",\"messages\":[{\"role\":\"user\",\"content\":\"secret $i\"}]}" > "$tmp/tls$i.st" &
+  many="$many $!"; i=$((i+1))
+done
+wait $many
+check cli_serve_https_upstream_20_at_once sh -c 'i=0; while [ $i -lt 20 ]; do [ "$(cat "$1/tls$i.st")" = 200 ] && grep -q "mock reply from gpt-s: secret $i\"" "$1/tls$i.body" || exit 1; i=$((i+1)); done' - "$tmp"
+curl -s -N "$tgw/v1/chat/completions" -H 'Content-Type: application/json' \
+  --data-binary '{"model":"secure","stream":true,"messages":[{"role":"user","content":"streamed"}]}' > "$tmp/tls.sse"
+check cli_serve_https_upstream_streams sh -c 'grep -q "^data: \[DONE\]" "$1" && [ "$(grep -c "^data: {" "$1")" -ge 2 ]' - "$tmp/tls.sse"
+kill -TERM $tpid; wait $tpid
+check cli_serve_https_gateway_exits_0_on_sigterm [ $? = 0 ]
 exit 0
