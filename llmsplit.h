@@ -78,7 +78,8 @@
      llmsplit_json_doc and a llmsplit_config are read-only and may be shared. Everything else (a
      writer, a buffer, a parser, a health window) belongs to one thread at a time. Callbacks
      (on_record, on_delta, the logger) are called from the thread doing the work, which for
-     silent calls is a pool worker.
+     silent calls is a pool worker. A call given a wait (llmsplit_request.wait, for an event
+     loop) never blocks its thread: it waits through that function instead.
    - Secrets. API keys are sent only to their own provider. A key from a provider's environment
      variable goes only to that provider's own host: its default base, the base named by its own
      base variable (OPENAI_API_BASE, ...), or for huggingface/ an https endpoint under
@@ -497,7 +498,7 @@ typedef struct llmsplit_request {
     int stream;
     /* Gets each piece of answer text as it streams in. Return nonzero to stop the call. */
     int (*on_delta)(const char *text, size_t len, void *user_data);
-    void *user_data;              /* passed to on_delta, on_event and on_answer */
+    void *user_data;              /* passed to on_delta, on_event, on_answer and wait */
     /* Gets the provider's stream itself, event by event, as it arrives: data is one event's
        JSON text exactly as the provider sent it (len bytes, not NUL-terminated) and event its
        server-sent event name ("" when none; NULL for Ollama's JSON lines). What the events say
@@ -511,8 +512,9 @@ typedef struct llmsplit_request {
        the group, model, deployment and response.provider of the arm that streams. */
     int (*on_event)(const char *event, const char *data, size_t len, void *user_data);
     /* Optional: when the int it points to becomes nonzero (another thread sets it: the program's
-       own client went away), the call stops within ~50 ms; the result and the record say
-       client_closed, and the call counts against no arm (neither errors nor rollback). */
+       own client went away), the call stops within ~50 ms (with a wait, as soon as that wait
+       returns); the result and the record say client_closed, and the call counts against no arm
+       (neither errors nor rollback). */
     const volatile int *abort_flag;
     int group_required;           /* group must be a group of the config in use: a model string is
                                      refused (LLMSPLIT_ERR_USAGE, res->unknown_group), not called */
@@ -526,6 +528,27 @@ typedef struct llmsplit_request {
     int keep_raw;                 /* keep the provider's answer body, as it came, in res->response.raw
                                      (the last attempt's; a gateway passes an answer in OpenAI's
                                      format on unchanged) */
+    /* Optional: the wait of an event loop, for a program that runs its calls as coroutines on a
+       few threads. When it is NULL a call blocks its thread whenever it waits (in the kernel,
+       watching its deadline and abort_flag). When it is set the call never blocks its thread:
+       every socket read and write of the call (the connect, the TLS handshake, the request, the
+       answer, the stream) is made without blocking, and whenever one would block the call calls
+       wait(fd, POLLIN or POLLOUT, timeout_ms, user_data), which waits as the program likes (a
+       gateway switches to its event loop until fd is ready or the time has passed) and returns as
+       poll does for one fd: > 0 ready, 0 the time passed, < 0 failure. fd -1 with events 0 is a
+       plain timed wait: the pause before a retry, and the name lookup, which runs on a thread of
+       its own and is looked at after 1, 2, 4 ... up to every 50 ms. timeout_ms is the time left
+       (to the call's deadline, or to a connect's), not cut into slices: the call looks at its
+       abort_flag each time wait returns and not otherwise, so whoever sets the flag also ends
+       the wait (a gateway whose client hung up sets abort_flag and resumes the call; a call
+       waiting on a long answer costs no wake-up meanwhile). The wait may return early, or say
+       ready when nothing is: the call looks at its deadline and abort_flag again and tries
+       again. A negative return ends the call with a network error ("the caller's wait
+       failed"). wait is called on the caller's thread, with no lock of the library held,
+       and only for this call: its silent and judge calls (on the pool's threads) and config
+       polling wait as before. Built with LLMSPLIT_NO_THREADS, a name lookup still blocks (the
+       system resolver cannot be left). */
+    int (*wait)(int fd, int events, int timeout_ms, void *user_data);
 } llmsplit_request;
 
 typedef struct llmsplit_result {
@@ -1050,6 +1073,17 @@ typedef struct llmsplit_http_request {
     /* Optional: when the int it points to becomes nonzero (another thread sets it, e.g. a pool
        shutting down), the request stops within ~50 ms with a network error "aborted". */
     const volatile int *abort_flag;
+    /* Optional: the wait of an event loop; the request then never blocks its thread. Its every
+       socket read and write (the connect and the TLS handshake included) is made without
+       blocking, and whenever one would block, wait(fd, POLLIN or POLLOUT, timeout_ms, user_data)
+       is called, timeout_ms being the time left (whoever sets abort_flag ends the wait); fd -1 with
+       events 0 is a plain timed wait, while the name lookup runs on its own thread. It returns as
+       poll does for one fd (> 0 ready, 0 the time passed, < 0 failure: the request fails with a
+       network error "the caller's wait failed") and may return early: the request looks at the
+       deadline and the flag again and retries. It is called on the caller's thread with no lock
+       of the library held. NULL: the request blocks its thread when it waits. See
+       llmsplit_request.wait. */
+    int (*wait)(int fd, int events, int timeout_ms, void *user_data);
 } llmsplit_http_request;
 
 /* Creates a client (its pool, TLS settings and session cache) in *out. Thread-safe: any number
@@ -1130,6 +1164,9 @@ typedef struct llmsplit_chat_request {
     /* Receives each stream event as the provider sent it (see llmsplit_request.on_event).
        Return nonzero to stop. */
     int (*on_event)(const char *event, const char *data, size_t len, void *user_data);
+    /* Optional: the wait of an event loop, given user_data; the pause between retries goes
+       through it too (see llmsplit_http_request and llmsplit_request.wait). */
+    int (*wait)(int fd, int events, int timeout_ms, void *user_data);
 } llmsplit_chat_request;
 
 /* Sends a chat request through http (which owns connections and TLS) and fills resp (free it with
@@ -4848,6 +4885,15 @@ static const char *llmsplit__alert_name(int a) {
 
 /* --- connections ------------------------------------------------------------------------- */
 
+/* How a request waits: its abort flag, and the caller's wait with its user_data (NULL: poll and
+   blocking sockets). failed: that wait returned an error, which ends the request. */
+typedef struct llmsplit__waiter {
+    const volatile int *abort_flag;
+    int (*wait)(int fd, int events, int timeout_ms, void *user_data);
+    void *user_data;
+    int failed;
+} llmsplit__waiter;
+
 typedef struct llmsplit__conn {
     struct llmsplit__conn *next;
     int fd;
@@ -4857,7 +4903,7 @@ typedef struct llmsplit__conn {
     int64_t idle_since_ms;
     int64_t deadline_ms;          /* for the I/O callbacks */
     int timed_out, peer_closed, io_errno;
-    const volatile int *abort_flag; /* the current request's */
+    llmsplit__waiter *w;          /* the current request's */
     unsigned char first_bytes[3]; /* the first bytes the peer sent: tells TLS from not-TLS */
     size_t first_len;
     uint64_t sends, receives;     /* system calls that moved bytes, for llmsplit_http_stats */
@@ -4903,6 +4949,7 @@ struct llmsplit_http {
     char *no_proxy;
     llmsplit__mutex lock;         /* pool, stats, session cache, trust anchors */
     llmsplit__conn *idle;
+    int nidle;                    /* connections in idle */
     int64_t idle_sweep_ms;        /* when llmsplit__pool_take next looks at the whole idle list */
     llmsplit_http_stats stats;
 #ifndef LLMSPLIT_NO_TLS
@@ -4925,18 +4972,32 @@ static int llmsplit__flag_set(const volatile int *f) {
 }
 
 /* Waits for events on fd until the deadline: 1 ready, 0 timed out (or aborted), -1 error. With an
-   abort flag the wait is cut into 50 ms slices so the flag is seen promptly. */
-static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms, const volatile int *abort_flag) {
+   abort flag the wait is cut into 50 ms slices so the flag is seen promptly. The caller's wait,
+   when there is one, waits instead of poll, for all the time left (whoever sets the flag ends
+   that wait), and may come back early or say ready when nothing is: for an fd its every return
+   but a failure is 1, "look again" (the caller retries its I/O, which tells); fd -1 (events 0)
+   waits for the time alone, until the deadline. */
+static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms, llmsplit__waiter *w) {
     for (;;) {
         struct pollfd pfd;
         int64_t left = deadline_ms - llmsplit__now_ms();
-        int r;
-        if (left <= 0 || llmsplit__flag_set(abort_flag)) return 0;
-        if (abort_flag && left > 50) left = 50;
+        int r, ms;
+        if (left <= 0 || llmsplit__flag_set(w->abort_flag)) return 0;
+        if (w->abort_flag && left > 50 && !w->wait) left = 50;
+        ms = left > 1000000 ? 1000000 : (int)left;
+        if (w->wait) {
+            r = w->wait(fd, events, ms, w->user_data);
+            if (r < 0) {
+                w->failed = 1;
+                return -1;
+            }
+            if (fd >= 0) return 1;
+            continue;
+        }
         pfd.fd = fd;
         pfd.events = events;
         pfd.revents = 0;
-        r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+        r = poll(&pfd, 1, ms);
         if (r > 0) return 1;
         if (r < 0 && errno != EINTR) return -1;
     }
@@ -4947,7 +5008,8 @@ static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms, const vo
    kernel (one system call for the wait and the bytes, where a non-blocking socket needs a recv
    that finds nothing, a poll and another recv) and wakes at least that often to look at the
    deadline and the abort flag. Closer to the deadline than one slice, the call does not block
-   and poll waits exactly the time left. */
+   and poll waits exactly the time left. A request with the caller's wait never blocks: it waits
+   through llmsplit__wait_fd every time. */
 #define LLMSPLIT__IO_SLICE_MS 50
 
 /* One recvmsg (out 0) or sendmsg (out 1) over iov[0..n): the bytes moved, at least one, received
@@ -4958,9 +5020,9 @@ static int llmsplit__sock_io(llmsplit__conn *c, struct iovec *iov, int n, int ou
     for (;;) {
         struct msghdr m;
         int64_t left = c->deadline_ms - llmsplit__now_ms();
-        int nowait = left < LLMSPLIT__IO_SLICE_MS ? MSG_DONTWAIT : 0;
+        int nowait = left < LLMSPLIT__IO_SLICE_MS || c->w->wait ? MSG_DONTWAIT : 0;
         ssize_t k;
-        if (left <= 0 || llmsplit__flag_set(c->abort_flag)) { c->timed_out = 1; return -1; }
+        if (left <= 0 || llmsplit__flag_set(c->w->abort_flag)) { c->timed_out = 1; return -1; }
         memset(&m, 0, sizeof m);
         m.msg_iov = iov;
         m.msg_iovlen = (size_t)n;
@@ -4983,7 +5045,7 @@ static int llmsplit__sock_io(llmsplit__conn *c, struct iovec *iov, int n, int ou
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
         /* a slice went by (blocking), or nothing yet with less than a slice left (polled) */
-        if (nowait && llmsplit__wait_fd(c->fd, out ? POLLOUT : POLLIN, c->deadline_ms, c->abort_flag) <= 0) {
+        if (nowait && llmsplit__wait_fd(c->fd, out ? POLLOUT : POLLIN, c->deadline_ms, c->w) <= 0) {
             c->timed_out = 1;
             return -1;
         }
@@ -5146,11 +5208,12 @@ static void *llmsplit__dns_main(void *arg) {
 #endif
 
 /* Resolves host (port is numeric) until `until` or the abort flag: 0 with *res (free it with
-   freeaddrinfo), getaddrinfo's error code, or -1 when the time ran out or the caller aborted.
-   delay_ms > 0 (tests only) stands for a resolver that takes that long to answer. IP literals
-   are answered at once, without a thread. */
+   freeaddrinfo), getaddrinfo's error code, or -1 when the time ran out, the caller aborted or
+   the caller's wait failed. delay_ms > 0 (tests only) stands for a resolver that takes that long
+   to answer. IP literals are answered at once, without a thread. */
 static int llmsplit__resolve(const char *host, const char *port, int delay_ms, int64_t until,
-                             const volatile int *abort_flag, struct addrinfo **res) {
+                             llmsplit__waiter *w, struct addrinfo **res) {
+    const volatile int *abort_flag = w->abort_flag;
     unsigned char ip[16];
     *res = NULL;
     if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
@@ -5164,7 +5227,7 @@ static int llmsplit__resolve(const char *host, const char *port, int delay_ms, i
         llmsplit__dns_job *j = (llmsplit__dns_job *)malloc(sizeof *j);
         pthread_attr_t attr;
         pthread_t th;
-        int started = 0, rc = -1;
+        int started = 0, rc = -1, slice = 1;
         if (j) {
             memset(j, 0, sizeof *j);
             llmsplit__copy(j->host, sizeof j->host, host);
@@ -5192,6 +5255,16 @@ static int llmsplit__resolve(const char *host, const char *port, int delay_ms, i
                 struct timespec ts;
                 int64_t left = until - llmsplit__now_ms();
                 if (left <= 0 || llmsplit__flag_set(abort_flag)) break;
+                if (w->wait) { /* the caller's wait, for 1, 2, 4 ... 50 ms, never holding the lock */
+                    int64_t t = llmsplit__now_ms() + slice;
+                    int r;
+                    pthread_mutex_unlock(&j->lock);
+                    r = llmsplit__wait_fd(-1, 0, t < until ? t : until, w);
+                    pthread_mutex_lock(&j->lock);
+                    if (r < 0) break;
+                    slice = slice < 25 ? slice * 2 : 50;
+                    continue;
+                }
                 if (left > 50) left = 50;
                 clock_gettime(CLOCK_REALTIME, &ts);
                 ts.tv_nsec += (long)left * 1000000L;
@@ -5227,14 +5300,14 @@ static int llmsplit__resolve(const char *host, const char *port, int delay_ms, i
 
 /* Opens a TCP connection to host:port within the connect timeout and the total deadline. */
 static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout_ms, int resolve_delay_ms,
-                                 int64_t deadline_ms, const volatile int *abort_flag, llmsplit_error *err) {
+                                 int64_t deadline_ms, llmsplit__waiter *w, llmsplit_error *err) {
     struct addrinfo *res = NULL, *ai;
     char portstr[8];
     int rc, fd = -1, last_errno = 0, timed_out = 0;
     int64_t lookup_until = llmsplit__now_ms() + connect_timeout_ms; /* the lookup is part of the attempt */
     snprintf(portstr, sizeof portstr, "%d", port);
     rc = llmsplit__resolve(host, portstr, resolve_delay_ms, lookup_until < deadline_ms ? lookup_until : deadline_ms,
-                           abort_flag, &res);
+                           w, &res);
     if (rc == -1) {
         llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "timed out resolving %s", host);
         return -1;
@@ -5243,7 +5316,7 @@ static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout
         llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "cannot resolve host '%s': %s", host, gai_strerror(rc));
         return -1;
     }
-    for (ai = res; ai; ai = ai->ai_next) {
+    for (ai = res; ai && !w->failed; ai = ai->ai_next) {
         int64_t until = llmsplit__now_ms() + connect_timeout_ms;
         int one = 1, soerr = 0;
         socklen_t sl = sizeof soerr;
@@ -5257,7 +5330,14 @@ static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout
 #endif
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) goto connected;
         if (errno != EINPROGRESS) { last_errno = errno; close(fd); fd = -1; continue; }
-        rc = llmsplit__wait_fd(fd, POLLOUT, until, abort_flag);
+        /* (the caller's wait may come back before the connect is done: a poll that does not wait tells) */
+        while ((rc = llmsplit__wait_fd(fd, POLLOUT, until, w)) > 0 && w->wait) {
+            struct pollfd pfd;
+            pfd.fd = fd;
+            pfd.events = POLLOUT;
+            pfd.revents = 0;
+            if (poll(&pfd, 1, 0) != 0) break;
+        }
         if (rc <= 0) { timed_out = rc == 0; last_errno = rc ? errno : ETIMEDOUT; close(fd); fd = -1; continue; }
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
             last_errno = soerr ? soerr : errno;
@@ -5852,11 +5932,13 @@ static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
             *pp = c->next;
             c->next = stale;
             stale = c;
+            h->nidle--;
             continue;
         }
         if (mine) {
             *pp = c->next;
             found = c;
+            h->nidle--;
             check = now - c->idle_since_ms > LLMSPLIT__IDLE_CHECK_MS;
             h->stats.idle_checks += (uint64_t)check;
             if (!sweep) break;
@@ -5895,12 +5977,16 @@ static void llmsplit__pool_put(llmsplit_http *h, llmsplit__conn *c) {
 #endif
     c->idle_since_ms = llmsplit__now_ms();
     llmsplit__lock(&h->lock);
-    /* (by hash only: two keys with one hash would share a limit, which only keeps fewer) */
-    for (it = h->idle; it && same < h->max_idle; it = it->next)
-        if (it->key_hash == c->key_hash) same++;
+    /* (by hash only: two keys with one hash would share a limit, which only keeps fewer; and
+       only when the pool holds as many in all: a gateway's pool of dozens to one upstream is not
+       walked per request) */
+    if (h->nidle >= h->max_idle)
+        for (it = h->idle; it && same < h->max_idle; it = it->next)
+            if (it->key_hash == c->key_hash) same++;
     if (same < h->max_idle) {
         c->next = h->idle;
         h->idle = c;
+        h->nidle++;
         c = NULL;
     } else {
         drop = c;
@@ -5911,7 +5997,7 @@ static void llmsplit__pool_put(llmsplit_http *h, llmsplit__conn *c) {
 
 /* Opens a connection (through the proxy when one applies) ready for the request. */
 static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit__dest *u, const char *key,
-                                           int64_t deadline, const volatile int *abort_flag, llmsplit_error *err) {
+                                           int64_t deadline, llmsplit__waiter *w, llmsplit_error *err) {
     llmsplit__conn *c;
     llmsplit_url pu;
     int use_proxy = u->https && h->proxy && !(h->no_proxy && llmsplit__no_proxy_match(h->no_proxy, u->host));
@@ -5933,9 +6019,9 @@ static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit__des
     c->deadline_ms = deadline;
     llmsplit__copy(c->key, sizeof c->key, key);
     c->key_hash = llmsplit__pool_hash(c->key);
-    c->abort_flag = abort_flag;
+    c->w = w;
     c->fd = llmsplit__tcp_connect(use_proxy ? pu.host : u->host, use_proxy ? pu.port : u->port, h->connect_timeout_ms,
-                                  h->resolve_delay_ms, deadline, abort_flag, err);
+                                  h->resolve_delay_ms, deadline, w, err);
     if (c->fd < 0) {
         if (use_proxy && err) {
             char tmp[sizeof err->message];
@@ -6122,6 +6208,15 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
 #endif
     (void)handshake;
     if (!resp->reused) resp->connect_ms = llmsplit__now_msf() - t0;
+    /* with the caller's wait, a plain connection waits for the answer before its first read: the
+       answer is seldom there the moment the request has gone, and the read would only say so */
+    if (c->w->wait && !c->https) {
+        int ready = llmsplit__wait_fd(c->fd, POLLIN, c->deadline_ms, c->w);
+        if (ready <= 0) {
+            c->timed_out = ready == 0;
+            goto read_failed;
+        }
+    }
     for (;;) {
         size_t used = 0;
         int r, n = llmsplit__conn_read(c, buf, sizeof buf);
@@ -6218,6 +6313,7 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
     int64_t deadline;
     int attempt, r = 0;
     llmsplit_error local;
+    llmsplit__waiter w;
     if (!err) err = &local;
     memset(err, 0, sizeof *err);
     if (!resp) {
@@ -6236,6 +6332,10 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
         to = &parsed;
     }
     deadline = llmsplit__now_ms() + (req->timeout_ms > 0 ? req->timeout_ms : h->timeout_ms);
+    w.abort_flag = req->abort_flag;
+    w.wait = req->wait;
+    w.user_data = req->user_data;
+    w.failed = 0;
     llmsplit_buf_init(&head, &h->allocator);
     if (!llmsplit__build_head(h, req, to, &head, err)) {
         llmsplit_buf_free(&head);
@@ -6253,10 +6353,10 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
     for (attempt = 0; attempt < 2; attempt++) {
         llmsplit__conn *c = attempt == 0 ? llmsplit__pool_take(h, key) : NULL;
         resp->reused = c != NULL;
-        if (!c) c = llmsplit__conn_open(h, to, key, deadline, req->abort_flag, err);
+        if (!c) c = llmsplit__conn_open(h, to, key, deadline, &w, err);
         if (!c) break;
         c->deadline_ms = deadline;
-        c->abort_flag = req->abort_flag;
+        c->w = &w;
         c->timed_out = c->peer_closed = c->io_errno = 0;
         r = llmsplit__exchange(h, c, req, to, &head, resp, t0, err);
         llmsplit__lock(&h->lock);
@@ -6271,7 +6371,7 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
             memset(err, 0, sizeof *err);
             break;
         }
-        if (r == -1 && resp->reused && llmsplit__now_ms() < deadline) {
+        if (r == -1 && resp->reused && !w.failed && llmsplit__now_ms() < deadline) {
             /* the server dropped a kept-alive connection we chose: one fresh try */
             llmsplit__lock(&h->lock);
             h->stats.retries++;
@@ -6289,6 +6389,7 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
     llmsplit_buf_free(&head);
     resp->total_ms = llmsplit__now_msf() - t0;
     if (r != 1 && !err->code) llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "request failed");
+    if (r != 1 && w.failed) llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "the caller's wait failed");
     if (r != 1 && llmsplit__flag_set(req->abort_flag))
         llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "aborted by the caller (abort_flag)");
     return r == 1 ? LLMSPLIT_OK : err->code;
@@ -7826,7 +7927,18 @@ static double llmsplit__retry_after(const llmsplit_http_response *h) {
     return i == n ? s : 0; /* an HTTP date is ignored: backoff applies */
 }
 
-static void llmsplit__sleep_ms(double ms, const volatile int *abort_flag) {
+/* The pause before a retry, cut short by the abort flag: through the caller's wait when there is
+   one (-1 when it failed), else in 50 ms sleeps. */
+static int llmsplit__sleep_ms(double ms, const llmsplit_chat_request *req) {
+    const volatile int *abort_flag = req->abort_flag;
+    if (req->wait) {
+        llmsplit__waiter w;
+        w.abort_flag = abort_flag;
+        w.wait = req->wait;
+        w.user_data = req->user_data;
+        w.failed = 0;
+        return llmsplit__wait_fd(-1, 0, llmsplit__now_ms() + (int64_t)ms, &w);
+    }
     while (ms > 0 && !llmsplit__flag_set(abort_flag)) {
         struct timespec ts;
         double slice = ms > 50 ? 50 : ms;
@@ -7835,6 +7947,14 @@ static void llmsplit__sleep_ms(double ms, const volatile int *abort_flag) {
         nanosleep(&ts, NULL);
         ms -= slice;
     }
+    return 0;
+}
+
+/* The caller's wait with the caller's user_data, for a stream (whose body callback has the
+   stream's). */
+static int llmsplit__stream_wait(int fd, int events, int timeout_ms, void *user_data) {
+    const llmsplit_chat_request *req = ((llmsplit__stream *)user_data)->req;
+    return req->wait(fd, events, timeout_ms, req->user_data);
 }
 
 /* One attempt: the HTTP exchange and the answer. Returns the category; *retryable says whether
@@ -7877,11 +7997,14 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     hr.body_len = body->len;
     hr.timeout_ms = req->timeout_ms;
     hr.abort_flag = req->abort_flag;
+    hr.wait = req->wait;
+    hr.user_data = req->user_data;
     st.deltas = 0; /* all of st that a call without stream reads (the stream's state is large) */
     if (req->stream) {
         llmsplit__stream_init(&st, req, p->wire, resp, &h, err, key);
         hr.on_body = llmsplit__on_stream_body;
         hr.user_data = &st;
+        if (req->wait) hr.wait = llmsplit__stream_wait;
     }
     code = llmsplit__http_send_to(http, &hr, &t->dest, &h, err);
     resp->http_status = h.status;
@@ -7991,7 +8114,11 @@ static llmsplit_status llmsplit__chat_call(llmsplit_http *http, const llmsplit_c
         delay = 500.0 * (double)(1u << (attempt < 4 ? attempt : 4));
         delay = delay * (0.5 + 0.5 * (double)((llmsplit__now_ms() * 2654435761u + (uint64_t)attempt) % 1000) / 1000.0);
         if (retry_after * 1000 > delay) delay = retry_after * 1000 > 60000 ? 60000 : retry_after * 1000;
-        llmsplit__sleep_ms(delay, req->abort_flag);
+        if (llmsplit__sleep_ms(delay, req) < 0) {
+            llmsplit__set_error(err, LLMSPLIT_ERR_NETWORK, "the caller's wait failed");
+            code = err->code;
+            break;
+        }
         llmsplit_buf_free(&resp->text);
         llmsplit_buf_free(&resp->tool_calls);
         resp->finish_reason[0] = 0;
@@ -11955,6 +12082,7 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
     rq.on_event = req->on_event;
     rq.user_data = req->user_data;
     rq.abort_flag = req->abort_flag;
+    rq.wait = req->wait; /* the caller's own call only: silent and judge calls build their own */
     rq.keep_raw = req->keep_raw;
     if (dep) {
         rq.api_key = dep->api_key;

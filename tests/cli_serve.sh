@@ -21,7 +21,7 @@ url_of() {
   sed -n 's/^listening on //p' "$1"
 }
 
-"$tool" mock --listen 127.0.0.1:0 --status rl=429 --retry-after rl=7 --latency slow=3000 --latency lag=1000 \
+"$tool" mock --listen 127.0.0.1:0 --status rl=429 --retry-after rl=7 --latency slow=3000 --latency lag=1000 --latency hold=3000 \
   --chunk-delay drip=2000 --log-requests "$tmp/upstream.jsonl" > "$tmp/mock.out" 2>&1 &
 pids="$pids $!"
 mock=$(url_of "$tmp/mock.out")
@@ -38,6 +38,7 @@ write_config() { # FILE EXTRA_GROUP
   {"model_name": "slowpoke", "litellm_params": {"model": "openai/slow", "api_base": "$mock/v1", "api_key": "sk-upstream-secret-1", "timeout": 1}},
   {"model_name": "dripping", "litellm_params": {"model": "openai/drip", "api_base": "$mock/v1", "api_key": "sk-upstream-secret-1"}},
   {"model_name": "lagging", "litellm_params": {"model": "openai/lag", "api_base": "$mock/v1", "api_key": "sk-upstream-secret-1"}},
+  {"model_name": "holding", "litellm_params": {"model": "openai/hold", "api_base": "$mock/v1", "api_key": "sk-upstream-secret-1"}},
   {"model_name": "dead", "litellm_params": {"model": "openai/gone", "api_base": "http://127.0.0.1:9/v1", "api_key": "sk-upstream-secret-1"}},
   {"model_name": "$2", "litellm_params": {"model": "openai/gpt-c", "api_base": "$mock/v1", "api_key": "sk-upstream-secret-1"}}
 ], "router_settings": {"drain_ms": 5000}}
@@ -236,6 +237,29 @@ for wait in (0, 0.3):
 EOF
 i=0; while [ "$(grep -c '"model":"lag".*"status":' "$log")" -lt 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
 check cli_serve_client_gone_before_the_answer_is_recorded_client_closed sh -c '[ "$(grep -c "\"model\":\"lag\".*\"status\":\"client_closed\"" "$1")" = 2 ] && ! grep -q "\"model\":\"lag\".*\"status\":\"ok\"" "$1"' - "$log"
+
+# Requests waiting for their upstream hold no thread: 40 at once (the upstream answers after 3 s)
+# are 40 coroutines on the gateway's event loops, and the process has as many threads as when
+# it was idle (one blocked thread per request would make 40 more)
+threads_of() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
+idle_threads=$(threads_of $serve_pid)
+many=""
+i=0; while [ $i -lt 40 ]; do
+  chat "many$i" '{"model":"holding","messages":[{"role":"user","content":"x"}]}' > "$tmp/many$i.st" &
+  many="$many $!"; i=$((i+1))
+done
+i=0; n=0
+while [ $i -lt 100 ]; do
+  n=$(curl -s "$gw/metrics" | sed -n 's/^llmsplit_gateway_coroutines //p')
+  [ "${n:-0}" -ge 40 ] && break
+  sleep 0.05; i=$((i+1))
+done
+busy_threads=$(threads_of $serve_pid)
+check cli_serve_40_requests_waiting_are_40_coroutines [ "${n:-0}" -ge 40 ]
+check cli_serve_requests_waiting_for_the_upstream_hold_no_thread [ "$busy_threads" -le $((idle_threads + 2)) ]
+wait $many
+check cli_serve_the_40_waiting_requests_are_answered sh -c 'for f in "$1"/many*.st; do [ "$(cat "$f")" = 200 ] || exit 1; done' - "$tmp"
+check cli_serve_metrics_say_the_loops [ "$(curl -s "$gw/metrics" | sed -n 's/^llmsplit_gateway_loops //p')" -ge 1 ]
 check cli_serve_upstream_key_never_in_the_log sh -c '! grep -q sk-upstream-secret "$1" "$2"' - "$log" "$tmp/serve.err"
 
 # SIGHUP reloads at once: the new text has the same size and time, so only the signal can tell
@@ -300,4 +324,31 @@ EOF
   check cli_serve_over_max_conns_is_503 [ "$capped" = 503 ]
 fi
 kill -TERM $cpid; wait $cpid
+# An HTTPS upstream through the gateway: the TLS handshakes and answers of 20 requests at once go
+# through the loops' waits (a coroutine each), answers and a stream come back whole
+"$tool" mock --listen 127.0.0.1:0 --tls-cert tests/certs/leaf-ecdsa-chain.pem --tls-key tests/certs/leaf-ecdsa.key \
+  > "$tmp/tmock.out" 2>&1 &
+pids="$pids $!"
+tmock=$(url_of "$tmp/tmock.out" | sed 's/127\.0\.0\.1/localhost/')
+cat > "$tmp/tls.json" <<EOF2
+{"model_list": [{"model_name": "secure", "litellm_params": {"model": "openai/gpt-s", "api_base": "$tmock/v1", "api_key": "sk-upstream-secret-1"}}]}
+EOF2
+SSL_CERT_FILE=tests/certs/root-ca.pem "$tool" serve --config "$tmp/tls.json" --listen 127.0.0.1:0 --workers 2 \
+  > "$tmp/tserve.out" 2> "$tmp/tserve.err" &
+tpid=$!
+pids="$pids $tpid"
+tgw=$(url_of "$tmp/tserve.out")
+many=""
+i=0; while [ $i -lt 20 ]; do
+  curl -s -o "$tmp/tls$i.body" -w '%{http_code}' "$tgw/v1/chat/completions" -H 'Content-Type: application/json' \
+    --data-binary "{\"model\":\"secure\",\"messages\":[{\"role\":\"user\",\"content\":\"secret $i\"}]}" > "$tmp/tls$i.st" &
+  many="$many $!"; i=$((i+1))
+done
+wait $many
+check cli_serve_https_upstream_20_at_once sh -c 'i=0; while [ $i -lt 20 ]; do [ "$(cat "$1/tls$i.st")" = 200 ] && grep -q "mock reply from gpt-s: secret $i\"" "$1/tls$i.body" || exit 1; i=$((i+1)); done' - "$tmp"
+curl -s -N "$tgw/v1/chat/completions" -H 'Content-Type: application/json' \
+  --data-binary '{"model":"secure","stream":true,"messages":[{"role":"user","content":"streamed"}]}' > "$tmp/tls.sse"
+check cli_serve_https_upstream_streams sh -c 'grep -q "^data: \[DONE\]" "$1" && [ "$(grep -c "^data: {" "$1")" -ge 2 ]' - "$tmp/tls.sse"
+kill -TERM $tpid; wait $tpid
+check cli_serve_https_gateway_exits_0_on_sigterm [ $? = 0 ]
 exit 0

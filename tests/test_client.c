@@ -7,6 +7,7 @@
 #include "test.h"
 #include "mock.h"
 #include "server.h"
+#include "wait_hook.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -1271,8 +1272,10 @@ static int on_text(const char *text, size_t len, void *ud) {
     return 0;
 }
 
-static llmsplit_status ask_stream(llmsplit_client *c, const char *group, const char *params, chunks *k,
-                                  const volatile int *abort_flag, llmsplit_result *res, llmsplit_error *err) {
+/* A streamed call with user_data k; with w, waiting through the counting wait. */
+static llmsplit_status ask_stream_with(llmsplit_client *c, const char *group, const char *params, chunks *k,
+                                       const volatile int *abort_flag, waits *w, llmsplit_result *res,
+                                       llmsplit_error *err) {
     llmsplit_message m = {"user", "one two three", 0, NULL, NULL, NULL, NULL};
     llmsplit_request rq;
     memset(&rq, 0, sizeof rq);
@@ -1286,7 +1289,13 @@ static llmsplit_status ask_stream(llmsplit_client *c, const char *group, const c
     rq.user_data = k;
     rq.abort_flag = abort_flag;
     rq.group_required = 1;
+    if (w) rq.wait = counting_wait;
     return llmsplit_client_chat(c, &rq, res, err);
+}
+
+static llmsplit_status ask_stream(llmsplit_client *c, const char *group, const char *params, chunks *k,
+                                  const volatile int *abort_flag, llmsplit_result *res, llmsplit_error *err) {
+    return ask_stream_with(c, group, params, k, abort_flag, NULL, res, err);
 }
 
 static const char *gateway_config =
@@ -1635,11 +1644,137 @@ static void client_reload_text_installs_it_and_the_same_file_later_is_no_reload(
     unlink(path);
 }
 
+/* --- the caller's wait (an event loop's) ----------------------------------------------------- */
+
+/* One call to group with the counting wait (user_data w). */
+static llmsplit_status ask_waiting(llmsplit_client *c, const char *group, waits *w, llmsplit_result *res,
+                                   llmsplit_error *err) {
+    llmsplit_message m = {"user", "hello", 0, NULL, NULL, NULL, NULL};
+    llmsplit_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.group = group;
+    rq.messages = &m;
+    rq.num_messages = 1;
+    rq.user_data = w;
+    rq.wait = counting_wait;
+    return llmsplit_client_chat(c, &rq, res, err);
+}
+
+/* The pause before a retry is a plain timed wait (fd -1) of the caller's, and the answer of the
+   retry arrives; a wait that fails there ends the call as a network error, without the retry. */
+static void client_wait_hook_carries_the_retry_pause(void) {
+    static server srv;
+    static char refusal[300], answer[400];
+    const char *no = "{\"error\":{\"message\":\"try again\",\"type\":\"server_error\"}}";
+    const char *yes = "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"second time lucky\"},"
+                      "\"finish_reason\":\"stop\"}]}";
+    char cfg[1024];
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    waits w;
+    snprintf(refusal, sizeof refusal, "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+             "Connection: close\r\nContent-Length: %u\r\n\r\n%s", (unsigned)strlen(no), no);
+    snprintf(answer, sizeof answer, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+             "Content-Length: %u\r\n\r\n%s", (unsigned)strlen(yes), yes);
+    memset(&srv, 0, sizeof srv);
+    srv.seq[0] = refusal; /* the first call: refused, then answered */
+    srv.seq[1] = answer;
+    srv.seq[2] = refusal; /* the second: refused */
+    srv.read_request = 1;
+    server_start(&srv);
+    snprintf(cfg, sizeof cfg,
+             "{\"model_list\":[{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/x\",\"api_base\":"
+             "\"http://127.0.0.1:%d/v1\",\"api_key\":\"k\"}}],\"router_settings\":{\"num_retries\":1}}", srv.port);
+    c = make(cfg, NULL, &err);
+    CHECK(c != NULL);
+    if (c) {
+        waits_init(&w, &w);
+        w.client = c;
+        CHECK_EQ_INT(ask_waiting(c, "chat", &w, &res, &err), LLMSPLIT_OK);
+        CHECK_EQ_INT(res.response.attempts, 2);
+        CHECK_STR(res.response.text.data, "second time lucky");
+        CHECK_GE_INT(w.timed, 1); /* an IP literal: no lookup, so these are the pause */
+        CHECK_EQ_INT(w.other_thread, 0);
+        CHECK_EQ_INT(w.wrong_ud, 0);
+        CHECK_EQ_INT(w.bad_timeout, 0);
+        llmsplit_result_free(&res);
+        waits_init(&w, &w);
+        w.fail_timed = 1;
+        CHECK_EQ_INT(ask_waiting(c, "chat", &w, &res, &err), LLMSPLIT_ERR_NETWORK);
+        CHECK_EQ_STR(err.message, "the caller's wait failed");
+        CHECK_EQ_INT(res.response.attempts, 1);
+        CHECK_EQ_INT(w.timed, 1);
+        llmsplit_result_free(&res);
+        CHECK_EQ_INT(LOAD(srv.requests), 3);
+        llmsplit_client_destroy(c);
+    }
+    server_stop(&srv);
+}
+
+/* A streamed call (the mock waits 150 ms before it answers "waited") waits through the caller's
+   wait, which gets the caller's user_data (the stream's own state is what the HTTP layer's body
+   callback gets), and the deltas arrive. */
+static void client_wait_hook_carries_a_stream(void) {
+    static const char *cfg = "{\"model_list\":[{\"model_name\":\"w\",\"litellm_params\":{\"model\":\"openai/waited\","
+                             "\"api_base\":\"{mock}/v1\",\"api_key\":\"k\"}}]}";
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    chunks k;
+    waits w;
+    NEED_MOCK();
+    c = make(cfg, NULL, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    memset(&k, 0, sizeof k);
+    waits_init(&w, &k);
+    w.client = c;
+    CHECK_EQ_INT(ask_stream_with(c, "w", NULL, &k, NULL, &w, &res, &err), LLMSPLIT_OK);
+    CHECK_STR(k.deltas, "mock reply from waited: one two three");
+    CHECK_STR(res.response.text.data, "mock reply from waited: one two three");
+    CHECK_GE_INT(w.pollin, 1);
+    CHECK_EQ_INT(w.other_thread, 0);
+    CHECK_EQ_INT(w.wrong_ud, 0);
+    CHECK_EQ_INT(w.bad_timeout, 0);
+    llmsplit_result_free(&res);
+    llmsplit_client_destroy(c);
+}
+
+/* The caller's wait is the caller's call's alone: the silent copy (300 ms in the mock, so it
+   waits) runs on a pool thread and waits there as it always has, never through it. */
+static void client_wait_hook_is_not_lent_to_the_silent_call(void) {
+    static const char *cfg =
+        "{\"model_list\":[{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/waited\",\"api_base\":\"{mock}/v1\","
+        "\"api_key\":\"k\",\"silent_model\":\"eval\"}},{\"model_name\":\"eval\",\"litellm_params\":{\"model\":"
+        "\"openai/slowsilent\",\"api_base\":\"{mock}/v1\",\"api_key\":\"k\"}}]}";
+    llmsplit_client *c;
+    llmsplit_result res;
+    llmsplit_error err;
+    seen s;
+    waits w;
+    NEED_MOCK();
+    c = make(cfg, &s, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    waits_init(&w, &w);
+    w.client = c;
+    CHECK_EQ_INT(ask_waiting(c, "chat", &w, &res, &err), LLMSPLIT_OK);
+    CHECK_EQ_INT(res.mirrored, 1);
+    CHECK_STR(res.response.text.data, "mock reply from waited: hello");
+    llmsplit_result_free(&res);
+    CHECK((llmsplit_client_wait_mirrors(c, 20000) == LLMSPLIT_OK));
+    CHECK_EQ_INT(s.silent_ok, 1);
+    CHECK_GE_INT(w.pollin, 1);
+    CHECK_EQ_INT(w.other_thread, 0);
+    llmsplit_client_destroy(c);
+}
+
 int main(int argc, char **argv) {
     t_init(argc, argv);
     static const char *const knobs[] = {"--latency", "slowsilent=300", "--fail", "broken=1", "--fail", "flaky=1",
                                         "--chunk-delay", "dripping=1000", "--status", "limited=429",
-                                        "--retry-after", "limited=3", NULL};
+                                        "--retry-after", "limited=3", "--latency", "waited=150", NULL};
     mock_ok = mock_start(&M, 0, knobs);
     split_80_20 = t_data("client_split_80_20.json");
     mirrored = t_data("client_mirrored.json");
@@ -1687,6 +1822,9 @@ int main(int argc, char **argv) {
     RUN(client_reload_reads_the_file_at_once);
     RUN(client_reload_of_a_config_given_as_text_is_a_usage_error);
     RUN(client_reload_text_installs_it_and_the_same_file_later_is_no_reload);
+    RUN(client_wait_hook_carries_the_retry_pause);
+    RUN(client_wait_hook_carries_a_stream);
+    RUN(client_wait_hook_is_not_lent_to_the_silent_call);
     if (mock_ok) mock_stop(&M);
     return t_summary();
 }

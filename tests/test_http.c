@@ -289,6 +289,7 @@ static void http_bytes_after_the_response_are_left_over(void) {
 }
 
 #include "server.h"
+#include "wait_hook.h"
 
 static double now_ms(void) {
     struct timespec ts;
@@ -1041,6 +1042,257 @@ static void http_abort_flag_stops_a_hung_lookup(void) {
     server_stop(&s);
 }
 
+/* --- the caller's wait (an event loop's) ----------------------------------------------------- */
+
+/* One GET to url with the counting wait and its user_data (and an abort flag, or NULL). */
+static llmsplit_status get_waiting(llmsplit_http *h, const char *url, waits *w, const volatile int *abort_flag,
+                                   llmsplit_http_response *r, llmsplit_error *err) {
+    llmsplit_http_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.url = url;
+    rq.wait = counting_wait;
+    rq.user_data = w;
+    rq.abort_flag = abort_flag;
+    return llmsplit_http_send(h, &rq, r, err);
+}
+
+static const char *url_of(const server *s) {
+    static char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/models", s->port);
+    return url;
+}
+
+/* A server that answers after 150 ms: the wait for the answer goes through the caller's wait (a
+   blocking receive would wait in the kernel and never call it), on the request's own socket, on
+   the caller's thread, with the caller's user_data. */
+static void http_wait_hook_waits_for_a_slow_answer(void) {
+    server s;
+    llmsplit_http *h = client(20000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    waits w;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = "";
+    s.parts[1] = ok_response;
+    s.pause_ms = 150;
+    s.read_request = 1;
+    server_start(&s);
+    waits_init(&w, &w);
+    w.port = s.port;
+    w.http = h;
+    CHECK_EQ_INT(get_waiting(h, url_of(&s), &w, NULL, &r, &err), LLMSPLIT_OK);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_MEM(r.body.data, r.body.len, "{\"ok\":true}", 11);
+    CHECK_GE_INT(w.server_in, 1);
+    CHECK_EQ_INT(w.timed, 0); /* an IP literal: no lookup, no pause */
+    CHECK_EQ_INT(w.other_thread, 0);
+    CHECK_EQ_INT(w.wrong_ud, 0);
+    CHECK_EQ_INT(w.bad_timeout, 0);
+    CHECK_LE_INT(w.max_timeout, 20000);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+/* A wait that says "ready" when nothing is (and wakes early): the request just looks again. */
+static void http_wait_hook_that_wakes_early_is_harmless(void) {
+    server s;
+    llmsplit_http *h = client(20000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    waits w;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = "";
+    s.parts[1] = ok_response;
+    s.pause_ms = 150;
+    s.read_request = 1;
+    server_start(&s);
+    waits_init(&w, &w);
+    w.port = s.port;
+    w.liar = 1;
+    CHECK_EQ_INT(get_waiting(h, url_of(&s), &w, NULL, &r, &err), LLMSPLIT_OK);
+    CHECK_EQ_MEM(r.body.data, r.body.len, "{\"ok\":true}", 11);
+    CHECK_GE_INT(w.server_in, 2); /* each lie costs one more look */
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+/* A wait that fails ends the request at once, as a network error that says so; the connection
+   is not tried again. (The sanitizer builds check that nothing leaks.) */
+static void http_wait_hook_that_fails_ends_the_request(void) {
+    server s;
+    llmsplit_http *h = client(20000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    waits w;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = "";
+    s.parts[1] = ok_response;
+    s.pause_ms = 150;
+    s.read_request = 1;
+    server_start(&s);
+    waits_init(&w, &w);
+    w.fail = 1;
+    CHECK_EQ_INT(get_waiting(h, url_of(&s), &w, NULL, &r, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_EQ_STR(err.message, "the caller's wait failed");
+    CHECK_EQ_INT(w.calls, 1);
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+/* The deadline passes while the caller waits: the request times out as it does without a wait,
+   never offering a wait longer than the time left; a refused connection is refused as ever. */
+static void http_wait_hook_meets_the_deadline(void) {
+    server s;
+    llmsplit_http *h = client(300);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    waits w;
+    memset(&s, 0, sizeof s);
+    s.read_request = 1;
+    s.after = AFTER_HANG;
+    server_start(&s);
+    waits_init(&w, &w);
+    w.port = s.port;
+    CHECK_EQ_INT(get_waiting(h, url_of(&s), &w, NULL, &r, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_CONTAINS(err.message, "timed out waiting for a response");
+    llmsplit_http_response_free(&r);
+    CHECK_GE_INT(w.server_in, 1);
+    CHECK_EQ_INT(w.bad_timeout, 0);
+    CHECK_LE_INT(w.max_timeout, 300);
+    server_stop(&s);
+    waits_init(&w, &w); /* the port is closed now */
+    CHECK_EQ_INT(get_waiting(h, url_of(&s), &w, NULL, &r, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_CONTAINS(err.message, "cannot connect to 127.0.0.1");
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+}
+
+/* A listener on 127.0.0.1:0 that never accepts, its queue filled by two connects of ours: the
+   kernel drops the SYNs of every connect after them, which then waits. Returns its fd (close it
+   and fill[0..1]), or -1. */
+static int full_listener(int *port, int fill[2]) {
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    int i, fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 0) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &al) != 0)
+        return -1;
+    *port = ntohs(a.sin_port);
+    for (i = 0; i < 2; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM, 0);
+        fcntl(fill[i], F_SETFL, O_NONBLOCK);
+        (void)!connect(fill[i], (struct sockaddr *)&a, sizeof a);
+    }
+    sleep_ms(50); /* (the first is queued; the second's SYN is dropped, as ours will be) */
+    return fd;
+}
+
+/* A connect that does not complete waits through the caller's wait (POLLOUT) and times out at
+   the connect timeout, as without it; a wait that says "ready" too early does not make it
+   connected. */
+static void http_wait_hook_meets_the_connect_timeout(void) {
+    llmsplit_http_desc d;
+    llmsplit_http *h = NULL;
+    llmsplit_http_response r;
+    llmsplit_error err;
+    char url[64], want[80];
+    int port, fill[2], lfd = full_listener(&port, fill), liar;
+    waits w;
+    CHECK(lfd >= 0);
+    if (lfd < 0) return;
+    memset(&d, 0, sizeof d);
+    d.timeout_ms = 3000;
+    d.connect_timeout_ms = 300;
+    d.proxy = "";
+    llmsplit_http_create(&d, &h, NULL);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    snprintf(want, sizeof want, "connect to 127.0.0.1:%d timed out", port);
+    for (liar = 0; liar < 2; liar++) {
+        waits_init(&w, &w);
+        w.port = port;
+        w.liar = liar;
+        CHECK_EQ_INT(get_waiting(h, url, &w, NULL, &r, &err), LLMSPLIT_ERR_NETWORK);
+        CHECK_EQ_STR(err.message, want);
+        llmsplit_http_response_free(&r);
+        CHECK_GE_INT(w.pollout, 1);
+        CHECK_EQ_INT(w.pollin, 0);
+        CHECK_LE_INT(w.max_timeout, 300);
+    }
+    llmsplit_http_destroy(h);
+    close(fill[0]);
+    close(fill[1]);
+    close(lfd);
+}
+
+/* A gateway whose client hung up sets the abort flag and wakes the call: it stops there. The
+   waits are offered all the time left, not 50 ms slices: the flag's setter ends the wait, and a
+   call waiting on a long answer costs its event loop no wake-up meanwhile. */
+static void http_wait_hook_woken_after_the_abort_flag_stops_the_request(void) {
+    server s;
+    llmsplit_http *h = client(20000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    volatile int flag = 0;
+    waits w;
+    memset(&s, 0, sizeof s);
+    s.read_request = 1;
+    s.after = AFTER_HANG;
+    server_start(&s);
+    waits_init(&w, &w);
+    w.port = s.port;
+    w.raise = &flag;
+    w.raise_at = 1; /* the wait for the answer: the flag is set and the wait ends at once */
+    CHECK_EQ_INT(get_waiting(h, url_of(&s), &w, &flag, &r, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_CONTAINS(err.message, "aborted by the caller");
+    CHECK_EQ_INT(w.calls, 1); /* no wait after the one that raised the flag */
+    CHECK(w.max_timeout > 1000); /* the time left (of the connect, the first wait here), not 50 ms */
+    llmsplit_http_response_free(&r);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+/* A name lookup (on its own thread) is waited for through the caller's wait with fd -1, in
+   slices of at most 50 ms; a wait that fails there ends the request. */
+static void http_wait_hook_waits_for_the_resolver(void) {
+    server s;
+    llmsplit_http *h = slow_resolver_client(100, 20000, 20000);
+    llmsplit_http_response r;
+    llmsplit_error err;
+    char url[64];
+    waits w;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 11\r\n\r\n{\"ok\":true}"; /* (each request looks its name up) */
+    s.read_request = 1;
+    server_start(&s);
+    snprintf(url, sizeof url, "http://localhost:%d/", s.port);
+    waits_init(&w, &w);
+    w.http = h;
+    CHECK_EQ_INT(get_waiting(h, url, &w, NULL, &r, &err), LLMSPLIT_OK);
+    CHECK_EQ_MEM(r.body.data, r.body.len, "{\"ok\":true}", 11);
+    llmsplit_http_response_free(&r);
+    CHECK_GE_INT(w.timed, 1);
+    CHECK_EQ_INT(w.bad_timeout, 0);
+    CHECK_LE_INT(w.max_timed, 50);
+    CHECK_EQ_INT(w.other_thread, 0);
+    waits_init(&w, &w);
+    w.fail = 1;
+    CHECK_EQ_INT(get_waiting(h, url, &w, NULL, &r, &err), LLMSPLIT_ERR_NETWORK);
+    CHECK_EQ_STR(err.message, "the caller's wait failed");
+    CHECK_EQ_INT(w.timed, 1);
+    CHECK_EQ_INT(w.calls, 1);
+    llmsplit_http_response_free(&r);
+    CHECK_EQ_INT(LOAD(s.requests), 1);
+    llmsplit_http_destroy(h);
+    sleep_ms(300); /* the abandoned lookup finishes and frees what it got (the sanitizers watch) */
+    server_stop(&s);
+}
+
 /* --- proxies ------------------------------------------------------------------------------- */
 
 static const char *proxy_407 =
@@ -1293,6 +1545,13 @@ int main(int argc, char **argv) {
     RUN(cert_info_time_that_is_not_digits_is_unreadable);
     RUN(http_hung_resolver_times_out_within_the_deadline);
     RUN(http_abort_flag_stops_a_hung_lookup);
+    RUN(http_wait_hook_waits_for_a_slow_answer);
+    RUN(http_wait_hook_that_wakes_early_is_harmless);
+    RUN(http_wait_hook_that_fails_ends_the_request);
+    RUN(http_wait_hook_meets_the_deadline);
+    RUN(http_wait_hook_meets_the_connect_timeout);
+    RUN(http_wait_hook_woken_after_the_abort_flag_stops_the_request);
+    RUN(http_wait_hook_waits_for_the_resolver);
     RUN(http_proxy_credentials_are_percent_decoded);
     RUN(http_malformed_proxy_escape_is_a_usage_error_without_the_credentials);
     RUN(http_proxy_password_never_appears_in_messages);

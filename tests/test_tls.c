@@ -25,6 +25,7 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
+#include "wait_hook.h"
 
 /* A verdict (accepted or refused) comes in milliseconds; one that came from the timeout would
    take TIMEOUT_MS. SANE_MS sits far from both, so only a verdict that waited for the timeout can
@@ -206,13 +207,18 @@ typedef struct outcome {
     double ms;
 } outcome;
 
-static void send_get(llmsplit_http *h, const char *url, outcome *o) {
+/* One GET; with w, waiting through the counting wait (see wait_hook.h). */
+static void send_get_with(llmsplit_http *h, const char *url, waits *w, outcome *o) {
     llmsplit_http_request req;
     llmsplit_http_response resp;
     double t0;
     memset(&req, 0, sizeof req);
     memset(o, 0, sizeof *o);
     req.url = url;
+    if (w) {
+        req.wait = counting_wait;
+        req.user_data = w;
+    }
     t0 = now_ms();
     o->code = llmsplit_http_send(h, &req, &resp, &o->err);
     o->ms = now_ms() - t0;
@@ -225,6 +231,8 @@ static void send_get(llmsplit_http *h, const char *url, outcome *o) {
     }
     llmsplit_http_response_free(&resp);
 }
+
+static void send_get(llmsplit_http *h, const char *url, outcome *o) { send_get_with(h, url, NULL, o); }
 
 /* One client, one GET. Returns 0 when the client could not be created (test failed). */
 static int get_once(const llmsplit_http_desc *d, const char *url, outcome *o) {
@@ -290,9 +298,11 @@ static void run_case(const char *cert_name, const char *key_name, int with_chain
     stop_server(&s);
 }
 
-/* --- threads: a CONNECT proxy and a plain-TCP impostor ------------------------------------- */
+/* --- threads: a CONNECT proxy, a plain-TCP impostor, a slow pipe --------------------------- */
 
-enum { HELPER_RELAY, HELPER_REFUSE, HELPER_PLAIN_HTTP, HELPER_ALERT_FIRST };
+/* HELPER_SLOW_PIPE: no CONNECT; each connection is relayed to localhost:target_port, and what
+   comes back is held delay_ms before it is passed on, so the client always waits for it. */
+enum { HELPER_RELAY, HELPER_REFUSE, HELPER_PLAIN_HTTP, HELPER_ALERT_FIRST, HELPER_SLOW_PIPE };
 
 typedef struct helper {
     int mode;
@@ -304,6 +314,7 @@ typedef struct helper {
     int connections;    /* accepted */
     int connects;       /* CONNECT heads read */
     char first_head[512];
+    int target_port, delay_ms; /* HELPER_SLOW_PIPE */
 } helper;
 
 static int wait_readable(helper *hp, int fd, int ms) { /* 1 fd readable, 0 timeout, -1 stop */
@@ -368,6 +379,7 @@ static void relay(helper *hp, int a, int b) {
         for (i = 0; i < 2; i++)
             if (p[i].revents) {
                 ssize_t n = recv(p[i].fd, buf, sizeof buf, 0);
+                if (n > 0 && i == 1 && hp->delay_ms) poll(NULL, 0, hp->delay_ms);
                 if (n <= 0 || !send_all(i == 0 ? b : a, buf, (size_t)n)) return;
             }
     }
@@ -424,6 +436,16 @@ static void helper_serve(helper *hp, int cfd) {
         n = recv(cfd, head, sizeof head, 0);
         if (n <= 0 || !send_all(cfd, answer, sizeof answer - 1)) return;
         while (wait_readable(hp, cfd, 15000) == 1 && recv(cfd, head, sizeof head, 0) > 0) {}
+        return;
+    }
+    if (hp->mode == HELPER_SLOW_PIPE) {
+        char port[16];
+        int tfd;
+        snprintf(port, sizeof port, "%d", hp->target_port);
+        tfd = connect_to("localhost", port);
+        if (tfd < 0) return;
+        relay(hp, cfd, tfd);
+        close(tfd);
         return;
     }
     /* the request head, byte by byte so that nothing of the tunnel is read */
@@ -494,12 +516,14 @@ static void *helper_main(void *arg) {
 }
 
 /* Listens on 127.0.0.1:0 and serves one connection at a time on a thread. */
-static int start_helper(helper *hp, int mode) {
+static int start_helper_to(helper *hp, int mode, int target_port, int delay_ms) {
     struct sockaddr_in sa;
     socklen_t sl = sizeof sa;
     int one = 1;
     memset(hp, 0, sizeof *hp);
     hp->mode = mode;
+    hp->target_port = target_port;
+    hp->delay_ms = delay_ms;
     hp->stop[0] = hp->stop[1] = -1;
     pthread_mutex_init(&hp->mu, NULL);
     hp->lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -527,6 +551,8 @@ static int start_helper(helper *hp, int mode) {
     hp->running = 1;
     return 1;
 }
+
+static int start_helper(helper *hp, int mode) { return start_helper_to(hp, mode, 0, 0); }
 
 static void stop_helper(helper *hp) {
     if (hp->running) {
@@ -1119,6 +1145,54 @@ static void tls_no_proxy_environment_variable_is_honoured(void) {
     CHECK_EQ_INT(hp.connections, 0);
 }
 
+/* --- the caller's wait (an event loop's) -------------------------------------------------- */
+
+/* With the caller's wait, the handshake waits through it too (its waits for the server's
+   flights, which a pipe holds 100 ms each, come before the client counts its first handshake),
+   and the answer arrives right. A wait that fails ends the next request (a new connection:
+   -www closes each) at once. */
+static void tls_wait_hook_carries_the_handshake_and_the_answer(void) {
+    server s;
+    helper hp;
+    outcome o;
+    llmsplit_http_desc d = base_desc();
+    llmsplit_http *h = NULL;
+    waits w;
+    NEED_OPENSSL();
+    if (!start_s_server(&s, "leaf-ecdsa-chain.pem", "leaf-ecdsa.key", 1, NULL)) return;
+    if (!start_helper_to(&hp, HELPER_SLOW_PIPE, s.port, 100)) {
+        stop_server(&s);
+        return;
+    }
+    llmsplit_http_create(&d, &h, NULL);
+    CHECK(h != NULL);
+    if (h) {
+        waits_init(&w, &w);
+        w.port = hp.port;
+        w.http = h;
+        send_get_with(h, url_for("localhost", hp.port), &w, &o);
+        if (o.code != LLMSPLIT_OK) printf("  refused (%s): %s\n", llmsplit_strerror(o.code), o.err.message);
+        CHECK_EQ_INT(o.code, LLMSPLIT_OK);
+        CHECK_EQ_INT(o.status, 200);
+        CHECK_CONTAINS(o.body, "TLSv1.2");
+        CHECK_EQ_UINT(llmsplit_http_get_stats(h).tls_handshakes, 1);
+        CHECK_GE_INT(w.handshake_in, 1);
+        CHECK_GE_INT(w.server_in, w.handshake_in);
+        CHECK_EQ_INT(w.other_thread, 0);
+        CHECK_EQ_INT(w.wrong_ud, 0);
+        CHECK_EQ_INT(w.bad_timeout, 0);
+        waits_init(&w, &w);
+        w.fail = 1;
+        send_get_with(h, url_for("localhost", hp.port), &w, &o);
+        CHECK_EQ_INT(o.code, LLMSPLIT_ERR_NETWORK);
+        CHECK_EQ_STR(o.err.message, "the caller's wait failed");
+        CHECK_EQ_INT(w.calls, 1);
+        llmsplit_http_destroy(h);
+    }
+    stop_helper(&hp);
+    stop_server(&s);
+}
+
 /* --- main ------------------------------------------------------------------------------------- */
 
 static void find_openssl(void) {
@@ -1169,6 +1243,7 @@ int main(int argc, char **argv) {
     RUN(tls_ssl_cert_file_is_used_without_ca_file);
     RUN(tls_missing_ssl_cert_file_is_reported_with_its_path);
     RUN(tls_second_connection_resumes_the_session);
+    RUN(tls_wait_hook_carries_the_handshake_and_the_answer);
     RUN(tls_server_without_session_cache_is_not_counted_as_resumed);
     RUN(tls_plain_http_to_tls_port_fails_cleanly);
     RUN(tls_https_to_plain_http_server_is_a_tls_error);

@@ -3,6 +3,7 @@
    One program from one translation unit: this file includes the other .c files of tools/. The exit
    codes, the error printer and the helpers they share are in tools/tool.h. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* serve: MAP_ANONYMOUS, MAP_NORESERVE, madvise */
 #define LLMSPLIT_IMPLEMENTATION
 #include "../llmsplit.h"
 #include "tool.h"

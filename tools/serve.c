@@ -16,27 +16,24 @@
        GET  /metrics                                  Prometheus text format
        /config..., /stats..., /ui...                  the control plane (tools/ui.c, serve.h)
 
-   CONCURRENCY. The client's calls block (a request holds its thread until the upstream has
-   answered), so a request in flight needs a thread; everything else does not. Connections live
-   in one epoll set, each registered one-shot: the worker that gets a connection's event owns it
-   until it re-arms it, so a connection is never handled by two threads. A worker reads what
-   has arrived without blocking; an incomplete request (a slow client, a slowloris) goes back
-   to the set and costs no thread while it waits. Only a complete request is processed, on the
-   worker that completed it, with no hand-off to another thread (one wake-up per request). The
-   answer goes out from the call's on_answer, before the call's record is written. Then the
-   worker keeps the connection for up to SERVE_HOLD_MS, blocked in recv (the socket's receive
-   timeout), for the client's next request: a kept-alive client that sends again soon costs one
-   system call to wake instead of an epoll_wait and an epoll_ctl; when nothing comes, or
-   SERVE_HOLD_MAX workers hold connections already, the connection goes back to the set.
-   Every connection is also in a second epoll set, edge-triggered for its hang-up, from its
-   accept to its close: a thread (serve_hup_main) sets the abort flag of a request whose client
-   has gone while it waits for the upstream, so the call stops within ~50 ms and its record says
-   client_closed, and no system call is made per request to watch for it.
-   Workers are threads with small stacks (SERVE_STACK), kept ready: at least --workers, and
-   always a spare one waiting on the set (the sweeper thread starts more when none is idle), so
-   a thousand open streams hold a thousand workers and short requests still find a free one.
-   Idle workers above --workers end after SERVE_WORKER_IDLE_MS. The sweeper also closes
-   connections past their deadlines (idle, head, body, linger).
+   CONCURRENCY. Event loops, one thread each (--workers, default one per processor), and a
+   coroutine per request. A connection belongs to one loop from its accept to its close and sits
+   in that loop's epoll set once, edge-triggered for input, output and hang-up: no epoll_ctl is
+   made per request. When bytes come, the loop starts a coroutine for the connection (a small
+   stack, SERVE_STACK, reused from request to request); it reads what has arrived without
+   blocking, and an incomplete request (a slow client, a slowloris) lets the connection wait
+   with no coroutine at all. A complete request is answered by that coroutine: the client's call
+   runs with llmsplit_request.wait set, so where it would block (the upstream's answer, a
+   connect, a TLS handshake, a retry's pause) it arms the upstream socket in the loop's set and
+   hands the thread back to the loop, which meanwhile runs the other requests and resumes it
+   when the socket is ready. A loaded loop so handles many requests per epoll_wait and no thread
+   sleeps or wakes per request (a blocked thread per request cost two context switches each).
+   The answer goes out from the call's on_answer, before the call's record is written. A client
+   that hangs up while its request waits for the upstream is seen by the loop (EPOLLRDHUP): it
+   sets the request's abort flag and wakes it, so the call stops and its record says
+   client_closed. A thousand open streams are a thousand coroutines, and short requests on the
+   same loops go on between their chunks. The loops also close connections past their deadlines
+   (idle, head, body, linger).
 
    LIMITS: request head SERVE_MAX_HEAD bytes and SERVE_MAX_HEADERS fields (431 beyond), body
    --max-body (413), framing strict (400: Content-Length with Transfer-Encoding, conflicting
@@ -49,6 +46,9 @@
    SIGNALS: SIGTERM or SIGINT drains (no new connections, idle ones closed, requests in flight
    finish within the config's drain_ms, then the client drains its silent calls) and exits 0;
    SIGHUP reloads the config file at once and reopens the log. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE /* (before any header) MAP_ANONYMOUS, MAP_NORESERVE, madvise for the coroutines' stacks */
+#endif
 #include "serve.h"
 
 #include <arpa/inet.h>
@@ -64,6 +64,7 @@
 #include <signal.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -82,19 +83,16 @@
 #define SERVE_WRITE_TIMEOUT_MS 30000              /* a client that stops reading */
 #define SERVE_LINGER_MS        2000               /* reading what a refused client still sends */
 #define SERVE_RESERVE_CONNS    64                 /* connections over the cap being told 503 */
-#define SERVE_STACK            (256 * 1024)       /* worker stack (reserved; RSS is what is touched) */
-#define SERVE_WORKER_IDLE_MS   10000              /* a worker above --workers idle this long ends */
+#define SERVE_STACK            (256 * 1024)       /* a coroutine's stack (reserved; RSS is what is touched) */
 #define SERVE_SWEEP_MS         100
-#define SERVE_HOLD_MS          50                 /* a worker keeps an answered connection this long */
-#define SERVE_HOLD_MAX         256                /* workers keeping connections at once */
 #define SERVE_LOCKS            64                 /* connection locks, striped by slot */
 #define SERVE_DOC_KEEP         (256 * 1024)       /* a worker keeps a JSON buffer up to this size */
 
 /* ==== state ============================================================================= */
 
-/* A connection's state. FREE: the slot is unused. WAITING: in the epoll set, no thread owns it;
-   the sweeper closes it at its deadline. OWNED: a worker reads, answers or holds it. BUSY: a
-   worker waits for the upstream; a hang-up (serve_hup_main) then sets the abort flag. */
+/* A connection's state. FREE: the slot is unused. WAITING: no coroutine serves it; its loop
+   closes it at its deadline. OWNED: a coroutine reads or answers it. BUSY: its coroutine's call
+   waits for the upstream; a hang-up then sets the abort flag. */
 enum { SC_FREE, SC_WAITING, SC_OWNED, SC_BUSY };
 
 typedef struct serve_hdr {
@@ -132,13 +130,17 @@ typedef struct serve_conn {
     size_t req_len;               /* bytes of in the complete request takes */
     char request_id[40];          /* of the request being answered, for the response headers */
     void *worker;                 /* the serve_worker answering it (for serve_stream_*) */
+    struct serve_loop *loop;      /* the event loop it belongs to, from accept to close */
+    struct serve_fiber *fiber;    /* the coroutine serving it; NULL while it waits for bytes */
+    int readable;                 /* input may be waiting (an event came since a read found none) */
 } serve_conn;
 
 enum { SCH_SIZE, SCH_DATA, SCH_DATA_END, SCH_TRAILER };
 
-/* What a worker reuses from one request to the next, so a request allocates as little as it can. */
+/* What a coroutine reuses from one request to the next, so a request allocates as little as it can. */
 typedef struct serve_worker {
     struct serve_server *srv;
+    struct serve_fiber *fiber;    /* the coroutine it belongs to */
     llmsplit_buf out;             /* the response being written */
     llmsplit_buf scratch;         /* the request's parameters and raw message parts */
     void *doc_buf;                /* the request body's parsed JSON */
@@ -421,25 +423,19 @@ static void serve_series_labels(llmsplit_buf *l, const serve_series *s, int with
 struct serve_server {
     llmsplit_client *client;
     const char *config_path;
-    int listen_fd, epfd;
-    int hupfd;                    /* a second epoll set: each connection once, for its hang-up (edge) */
-    int stopfd;                   /* an eventfd in both sets, written once at the stop: every wait ends */
-    pthread_mutex_t listen_lock;  /* listen_fd: accepted from by one worker at a time, closed by the drain */
+    int listen_fd;
+    int stopfd;                   /* an eventfd in every loop's set, written once at the stop */
+    pthread_mutex_t listen_lock;  /* listen_fd: accepted from by one loop at a time, closed by the drain */
+    struct serve_loop *loops;
+    int nloops;
+    unsigned next_loop;           /* under listen_lock: the loop the next connection goes to */
     serve_conn *conns;
     uint32_t nslots, max_conns;
     uint32_t *free_slots, nfree;
     uint32_t open_conns;          /* under free_lock */
     pthread_mutex_t free_lock;
     pthread_mutex_t locks[SERVE_LOCKS];
-    /* workers */
-    pthread_mutex_t pool_lock;
-    pthread_cond_t pool_cond;     /* a worker ended, or the sweeper should start one */
-    int workers, idle;            /* idle: atomic */
-    int min_workers, max_workers;
-    int spawn_failed_logged;
-    int spawn_asked;              /* atomic: a worker took the last idle slot and woke the sweeper */
-    int held;                     /* atomic: workers keeping an answered connection (serve_conn_run) */
-    int starting;                 /* atomic: workers started that have not reached the set yet */
+    int fibers;                   /* atomic: coroutines serving requests now, every loop */
     /* lifecycle: atomic */
     int draining, stop;
     /* the master key: from the config (general_settings.master_key) or LLMSPLIT_MASTER_KEY */
@@ -464,6 +460,10 @@ static void serve_store(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE
 /* A connection's state is changed under its lock, and read under it but for the sweeper's peek. */
 static int serve_state(const serve_conn *c) { return __atomic_load_n(&c->state, __ATOMIC_RELAXED); }
 static void serve_set_state(serve_conn *c, int s) { __atomic_store_n(&c->state, s, __ATOMIC_RELAXED); }
+
+/* The loop a connection belongs to (NULL while its slot is free): read by every loop's sweep, so
+   atomic; only its own loop goes on to read the rest of the connection. */
+static struct serve_loop *serve_loop_of(const serve_conn *c) { return __atomic_load_n(&c->loop, __ATOMIC_RELAXED); }
 
 static pthread_mutex_t *serve_lock_of(serve_server *srv, const serve_conn *c) {
     return &srv->locks[(size_t)(c - srv->conns) % SERVE_LOCKS];
@@ -501,9 +501,7 @@ void serve_metrics_text(serve_server *srv, llmsplit_buf *o) {
         memcpy(series, m->series, sizeof *series * (size_t)m->nseries);
     pthread_mutex_unlock(&m->lock);
     if (!series) snap.nseries = 0;
-    pthread_mutex_lock(&srv->pool_lock);
-    workers = srv->workers;
-    pthread_mutex_unlock(&srv->pool_lock);
+    workers = serve_load(&srv->fibers);
     llmsplit_buf_init(&l, NULL);
 
     serve_help(o, "llmsplit_calls_total", "counter",
@@ -631,31 +629,41 @@ void serve_metrics_text(serve_server *srv, llmsplit_buf *o) {
     serve_sample(o, "llmsplit_gateway_connections_rejected_total", "", "", (double)snap.rejected);
     serve_help(o, "llmsplit_gateway_timeouts_total", "counter", "Connections closed because a request came too slowly.");
     serve_sample(o, "llmsplit_gateway_timeouts_total", "", "", (double)snap.timeouts);
-    serve_help(o, "llmsplit_gateway_workers", "gauge", "Worker threads now.");
-    serve_sample(o, "llmsplit_gateway_workers", "", "", (double)workers);
+    serve_help(o, "llmsplit_gateway_loops", "gauge", "Event loop threads (--workers).");
+    serve_sample(o, "llmsplit_gateway_loops", "", "", (double)srv->nloops);
+    serve_help(o, "llmsplit_gateway_coroutines", "gauge", "Connections being served now, a coroutine each.");
+    serve_sample(o, "llmsplit_gateway_coroutines", "", "", (double)workers);
     llmsplit_buf_free(&l);
     free(series);
 }
 
 /* ==== writing to a client ================================================================ */
 
-/* Sends all of data, waiting (poll) while the socket buffer is full, up to
-   SERVE_WRITE_TIMEOUT_MS without progress. 0, or -1 when the client is gone or too slow: the
-   abort flag is set then. */
+static int serve_fiber_wait(struct serve_fiber *f, int fd, int64_t deadline_ms);
+
+/* Sends all of data; while the socket buffer is full the coroutine waits (its loop serves the
+   others), up to SERVE_WRITE_TIMEOUT_MS without progress. 0, or -1 when the client is gone or
+   too slow: the abort flag is set then. */
 static int serve_send(serve_conn *c, const char *data, size_t len) {
+    int64_t deadline = 0;
     while (len > 0) {
-        ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n;
+        if (serve_load(&c->abort)) return -1;
+        n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             data += n;
             len -= (size_t)n;
+            deadline = 0;
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct pollfd p;
-            p.fd = c->fd;
-            p.events = POLLOUT;
-            if (poll(&p, 1, SERVE_WRITE_TIMEOUT_MS) > 0 && !(p.revents & (POLLERR | POLLHUP | POLLNVAL))) continue;
+            int64_t now = serve_now_ms();
+            if (!deadline) deadline = now + SERVE_WRITE_TIMEOUT_MS;
+            if (now < deadline && c->fiber) {
+                serve_fiber_wait(c->fiber, c->fd, deadline); /* the socket's next EPOLLOUT edge */
+                continue;
+            }
         }
         serve_store(&c->abort, 1);
         return -1;
@@ -695,7 +703,7 @@ static const char *serve_reason(int status) {
     }
 }
 
-/* The Date header's value (RFC 9110 IMF-fixdate), made once a second per worker. */
+/* The Date header's value (RFC 9110 IMF-fixdate), made once a second per coroutine. */
 static const char *serve_date(serve_worker *w) {
     static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -839,6 +847,8 @@ static void serve_conn_close(serve_server *srv, serve_conn *c) {
     c->gen++;
     serve_set_state(c, SC_FREE);
     c->fd = -1;
+    c->fiber = NULL;
+    __atomic_store_n(&c->loop, (struct serve_loop *)NULL, __ATOMIC_RELAXED);
     pthread_mutex_unlock(l);
     close(fd);
     pthread_mutex_lock(&srv->free_lock);
@@ -848,31 +858,21 @@ static void serve_conn_close(serve_server *srv, serve_conn *c) {
     serve_metrics_conn(&srv->metrics, -1);
 }
 
-static uint64_t serve_token(const serve_server *srv, const serve_conn *c) {
-    return (uint64_t)c->gen << 32 | (uint64_t)(uint32_t)(c - srv->conns);
-}
-
-/* Hands the connection back to the epoll set, waiting for its next bytes until deadline_ms. The
-   state changes before the re-arm: an event that comes right after must find it WAITING. */
+/* The coroutine lets the connection go: it waits for its next bytes until deadline_ms with no
+   coroutine (its loop starts one when they come). It stays in its loop's set all along, so
+   nothing is asked of the kernel here. */
 static void serve_conn_wait(serve_server *srv, serve_conn *c, int64_t deadline_ms) {
-    struct epoll_event ev;
     pthread_mutex_t *l = serve_lock_of(srv, c);
-    memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
-    ev.data.u64 = serve_token(srv, c);
-    /* the re-arm happens under the lock: once armed, another worker may take the connection (an
-       event) and close it, and nothing may touch it here after that */
     pthread_mutex_lock(l);
     c->deadline_ms = deadline_ms;
     serve_set_state(c, SC_WAITING);
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) /* cannot happen for a live fd; the sweeper closes it */
-        tool_say("warning", "serve: epoll_ctl: %s", strerror(errno));
+    c->fiber = NULL;
     pthread_mutex_unlock(l);
 }
 
-/* Marks the connection BUSY (an upstream call follows). Its hang-up is watched all along in the
-   second set (serve_hup_main), so no system call is made here: a hang-up seen before this point
-   aborts at once, one seen after it sets the flag while the call runs. */
+/* Marks the connection BUSY (an upstream call follows). Its loop sees its hang-up all along (the
+   connection is in the set for it), so no system call is made here: a hang-up seen before this
+   point aborts at once, one seen after it sets the flag and wakes the call. */
 static void serve_conn_busy(serve_server *srv, serve_conn *c) {
     pthread_mutex_t *l = serve_lock_of(srv, c);
     pthread_mutex_lock(l);
@@ -1129,9 +1129,9 @@ static int serve_request_ready(serve_server *srv, serve_worker *w, serve_conn *c
 }
 
 /* Reads what the socket holds into c->in. >0 bytes read, 0 nothing more now (EAGAIN), -1 the
-   client closed or failed. wait: block until bytes come or SERVE_HOLD_MS pass (the socket's
-   receive timeout), for a kept-alive connection held by its worker (serve_conn_run). */
-static ssize_t serve_read(serve_server *srv, serve_conn *c, int *drained, int wait) {
+   client closed or failed. A read that finds the socket empty clears c->readable: the next
+   bytes bring an event (the set is edge-triggered). */
+static ssize_t serve_read(serve_server *srv, serve_conn *c, int *drained) {
     ssize_t n;
     size_t limit = SERVE_MAX_HEAD + (size_t)srv->max_body + 4096; /* head, body, a little framing */
     if (c->chunked) limit += (size_t)srv->max_body / 8 + 65536;    /* chunk size lines */
@@ -1146,16 +1146,20 @@ static ssize_t serve_read(serve_server *srv, serve_conn *c, int *drained, int wa
     }
     for (;;) {
         size_t room = c->cap - c->len;
-        n = recv(c->fd, c->in + c->len, room, wait ? 0 : MSG_DONTWAIT);
+        n = recv(c->fd, c->in + c->len, room, MSG_DONTWAIT);
         if (n > 0) {
             c->len += (size_t)n;
             c->in[c->len] = 0;
             /* less than asked for: the socket is empty now, and another recv would only say so */
             *drained = (size_t)n < room;
+            if (*drained) c->readable = 0;
             return n;
         }
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->readable = 0;
+            return 0;
+        }
         return -1;
     }
 }
@@ -1923,6 +1927,14 @@ static void serve_on_answer(const llmsplit_result *res, void *user_data) {
         serve_store(&c->abort, 1);
 }
 
+static int serve_wait_upstream(struct serve_fiber *f, int fd, int events, int timeout_ms);
+
+/* The call's wait (llmsplit_request.wait): the coroutine waits in its loop, never the thread. */
+static int serve_io_wait(int fd, int events, int timeout_ms, void *user_data) {
+    serve_stream *ss = (serve_stream *)user_data;
+    return serve_wait_upstream(ss->w->fiber, fd, events, timeout_ms);
+}
+
 static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, serve_response *resp) {
     serve_server *srv = w->srv;
     llmsplit_json_doc *doc;
@@ -1988,6 +2000,7 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     rq.on_answer = serve_on_answer;
     rq.keep_raw = !rq.stream;
     rq.user_data = &ss;
+    rq.wait = serve_io_wait;
     serve_conn_busy(srv, c);
     e = llmsplit_client_chat(srv->client, &rq, &res, &err);
     serve_conn_unbusy(srv, c);
@@ -2125,6 +2138,16 @@ int serve_stream_begin(const serve_request *req, int status, const char *content
     if (serve_load(&w->srv->draining)) c->keep_alive = 0;
     serve_head(w, c, status, content_type, -1, extra_headers, extra_headers ? strlen(extra_headers) : 0);
     return serve_send(c, w->out.data, w->out.len);
+}
+
+int serve_sleep(const serve_request *req, int ms) {
+    serve_conn *c = (serve_conn *)req->priv;
+    int64_t until = serve_now_ms() + ms;
+    while (!serve_load(&c->abort) && !serve_load(&((serve_worker *)c->worker)->srv->draining)) {
+        if (serve_now_ms() >= until) return 0;
+        serve_fiber_wait(c->fiber, -1, until); /* the client's hang-up or the stop wakes it */
+    }
+    return -1;
 }
 
 int serve_stream_write(const serve_request *req, const char *data, size_t len) {
@@ -2310,36 +2333,29 @@ static void serve_answer_refusal(serve_worker *w, serve_conn *c, const serve_ref
     }
 }
 
-/* A worker owns c (its event came in): reads, answers every complete request, and hands the
-   connection back to the set or closes it. 1 when it took another connection's event from the
-   set on the way (in *next): the worker handles that one next. */
-static int serve_conn_run(serve_worker *w, serve_conn *c, struct epoll_event *next) {
+/* A coroutine owns c (bytes or a hang-up came): reads, answers every complete request, and lets
+   the connection wait for its next bytes (no coroutine) or closes it. */
+static void serve_conn_run(serve_worker *w, serve_conn *c) {
     serve_server *srv = w->srv;
     serve_refusal refusal;
-    int hold = 0, answered = 0;
     for (;;) {
         int drained = 0, ready;
-        ssize_t n = serve_read(srv, c, &drained, hold);
-        if (hold) {
-            __atomic_sub_fetch(&srv->held, 1, __ATOMIC_ACQ_REL);
-            hold = 0;
-            if (n == 0) break; /* nothing within SERVE_HOLD_MS: back to the set */
-        }
+        ssize_t n = serve_read(srv, c, &drained);
         if (c->lingering) { /* only the client's close (or the deadline) is awaited */
             if (n == 0) {
                 serve_conn_wait(srv, c, c->deadline_ms);
-                return 0;
+                return;
             }
             if (n > 0) {
                 c->len = 0;
                 continue;
             }
             serve_conn_close(srv, c);
-            return 0;
+            return;
         }
         if (n == -1) {
             serve_conn_close(srv, c);
-            return 0;
+            return;
         }
         if (n > 0 && !c->started_ms) c->started_ms = serve_now_ms();
         while (c->len > 0) {
@@ -2349,88 +2365,596 @@ static int serve_conn_run(serve_worker *w, serve_conn *c, struct epoll_event *ne
             if (ready < 0) {
                 if (!refusal.status) {
                     serve_conn_close(srv, c);
-                    return 0;
+                    return;
                 }
                 serve_answer_refusal(w, c, &refusal);
                 serve_conn_linger(srv, c);
-                return 0;
+                return;
             }
             if (ready == 0) break;
             if (c->reject) {
                 serve_refuse(&refusal, 503, "too many connections; try again later");
                 serve_answer_refusal(w, c, &refusal);
                 serve_conn_linger(srv, c);
-                return 0;
+                return;
             }
             if (serve_process(w, c) != 0 || !c->keep_alive) {
                 if (serve_load(&c->abort)) serve_conn_close(srv, c);
                 else serve_conn_linger(srv, c);
-                return 0;
+                return;
             }
             /* pipelined bytes of the next request move to the front */
             memmove(c->in, c->in + c->req_len, c->len - c->req_len);
             c->len -= c->req_len;
             serve_conn_reset_request(c);
             if (c->len) c->started_ms = serve_now_ms();
-            answered = 1;
         }
         if (n > 0 && !drained) continue; /* the buffer filled up: more may be waiting */
-        /* Answered, nothing of the next request yet: the worker keeps the connection for a
-           moment, blocked in recv (one system call wakes it with the next request's bytes),
-           as a client that sends again soon (an SDK's kept-alive connection, a load) is the
-           common case; an epoll round trip costs an epoll_wait and an epoll_ctl more per
-           request. Only for the start of a request: bytes of an incomplete one go back to the
-           set, so a slow client holds no thread. */
-        if (answered && !c->len && !serve_load(&srv->draining)) {
-            /* but a request of another connection already waiting in the set comes first, as
-               an idle worker would take it: under load the set hands each worker the next
-               ready request without sleeping, which holding would give away */
-            if (epoll_wait(srv->epfd, next, 1, 0) == 1) {
-                serve_conn_wait(srv, c, serve_now_ms() + SERVE_IDLE_TIMEOUT_MS);
-                return 1;
-            }
-            if (__atomic_add_fetch(&srv->held, 1, __ATOMIC_ACQ_REL) <= SERVE_HOLD_MAX) {
-                hold = 1;
-                answered = 0;
-                continue;
-            }
-            __atomic_sub_fetch(&srv->held, 1, __ATOMIC_ACQ_REL);
-        }
+        /* bytes (or the client's close) came while the request was answered: read them now, as
+           no other event will say so */
+        if (c->readable || c->hup) continue;
         break;
     }
     if (serve_load(&srv->draining) && !c->len) {
         serve_conn_close(srv, c);
-        return 0;
+        return;
     }
     if (!c->len) serve_conn_wait(srv, c, serve_now_ms() + SERVE_IDLE_TIMEOUT_MS);
     else serve_conn_wait(srv, c, c->started_ms + (c->head_len ? srv->head_timeout_ms + SERVE_BODY_TIMEOUT_MS
                                                               : srv->head_timeout_ms));
+}
+
+/* ==== coroutines: a connection's ======================================================= */
+
+static void serve_worker_free(serve_worker *w) {
+    llmsplit_buf_free(&w->out);
+    llmsplit_buf_free(&w->scratch);
+    free(w->doc_buf);
+    free(w->msgs);
+    w->doc_buf = NULL;
+    w->doc_cap = 0;
+    w->msgs = NULL;
+    w->msgs_cap = 0;
+}
+
+/* ==== coroutines ========================================================================== */
+
+/* A request runs as a coroutine (serve_fiber) on an event loop thread (serve_loop): where a
+   thread would block (the upstream's answer, a client slow to read, a stream's pause), the
+   coroutine hands the thread back to its loop, which runs the others and resumes it when its
+   socket is ready or its time is up. Switching costs a few nanoseconds and no system call; a
+   blocked thread costs two context switches per request, which on a loaded machine were the
+   gateway's largest cost after the kernel's TCP work.
+
+   The switch saves the callee-saved registers on the stack being left and swaps stack pointers
+   (x86-64: hand-written below; elsewhere ucontext). Under AddressSanitizer and ThreadSanitizer
+   every switch is announced to them, as they need for stacks they did not make. */
+#if defined(__x86_64__) && !defined(SERVE_UCONTEXT)
+#define SERVE_ASM_SWITCH 1
+/* serve_switch(from, to): saves rbp, rbx, r12-r15, the SSE and x87 control words on the current
+   stack, stores the stack pointer in *from, loads to and restores the same from there.
+   serve_fiber_start is where a new stack's first switch lands: it calls serve_fiber_main with
+   the fiber (placed in r12). */
+__asm__(".text\n"
+        ".p2align 4\n"
+        "serve_switch:\n"
+        "    pushq %rbp\n"
+        "    pushq %rbx\n"
+        "    pushq %r12\n"
+        "    pushq %r13\n"
+        "    pushq %r14\n"
+        "    pushq %r15\n"
+        "    subq $8, %rsp\n"
+        "    stmxcsr (%rsp)\n"
+        "    fnstcw 4(%rsp)\n"
+        "    movq %rsp, (%rdi)\n"
+        "    movq %rsi, %rsp\n"
+        "    ldmxcsr (%rsp)\n"
+        "    fldcw 4(%rsp)\n"
+        "    addq $8, %rsp\n"
+        "    popq %r15\n"
+        "    popq %r14\n"
+        "    popq %r13\n"
+        "    popq %r12\n"
+        "    popq %rbx\n"
+        "    popq %rbp\n"
+        "    ret\n"
+        ".p2align 4\n"
+        "serve_fiber_start:\n"
+        "    movq %r12, %rdi\n"
+        "    call serve_fiber_main\n"
+        "    ud2\n");
+void serve_switch(void **from, void *to);
+void serve_fiber_start(void);
+#else
+#include <ucontext.h>
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SERVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SERVE_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define SERVE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SERVE_TSAN 1
+#endif
+#endif
+#ifdef SERVE_ASAN
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old, size_t *size_old);
+#endif
+#ifdef SERVE_TSAN
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+#endif
+
+/* A context: where a coroutine or its loop left off. */
+typedef struct serve_ctx {
+#ifdef SERVE_ASM_SWITCH
+    void *sp;
+#else
+    ucontext_t uc;
+#endif
+    const void *stack;            /* its stack's lowest address and size (for AddressSanitizer) */
+    size_t stack_size;
+    void *tsan;                   /* ThreadSanitizer's fiber */
+} serve_ctx;
+
+typedef struct serve_fiber {
+    serve_ctx ctx;
+    char *map;                    /* the stack's mapping: a guard page, then the stack */
+    size_t map_size;
+    struct serve_loop *loop;
+    uint32_t index;               /* in loop->fibers: the token of its waits */
+    uint32_t wait_gen;            /* moves on with every wait: a late event or timer is ignored */
+    int waiting;                  /* in serve_fiber_wait: an event or the time wakes it */
+    int wait_fd;                  /* what it waits for (-1: the time only) */
+    int woke;                     /* 1: an event woke it; 0: the time */
+    int queued;                   /* on the run queue */
+    int64_t wake_at;              /* while waiting: when the time is up */
+    size_t heap_pos;              /* its place in loop->timers while waiting (SERVE_NO_POS: none) */
+    serve_conn *conn;             /* the connection it serves; NULL while free */
+    struct serve_fiber *next;     /* run queue or free list */
+    serve_worker w;               /* buffers kept from one request to the next */
+} serve_fiber;
+
+
+/* An event loop: one thread, one epoll set. Each client connection belongs to one loop from its
+   accept to its close and is in its set once, edge-triggered for input, output and hang-up, so
+   no epoll_ctl is made per request. An upstream socket is armed (one-shot) in the set when a
+   coroutine has to wait for it. */
+typedef struct serve_loop {
+    serve_server *srv;
+    pthread_t thread;
+    int ep;
+    serve_ctx ctx;                /* the loop's own (its thread's stack) */
+    serve_fiber **fibers;         /* every coroutine it made, by index */
+    uint32_t nfibers, fibers_cap;
+    serve_fiber *free_list;
+    uint32_t nfree;
+    serve_fiber *runq, *runq_tail;
+    serve_fiber *current;
+    struct serve_fiber **timers;  /* the waiting coroutines, a binary min-heap by wake_at */
+    size_t ntimers, timers_cap;
+    int live;                     /* coroutines serving a connection */
+    int64_t next_sweep;
+} serve_loop;
+
+#define SERVE_FIBER_TOKEN ((uint64_t)1 << 63)
+#define SERVE_STACK_KEEP (16 * 1024) /* the top of a free coroutine's stack, kept (its frames) */
+#define SERVE_FREE_FIBERS 64      /* a loop keeps this many free coroutines warm; beyond, their
+                                     stacks' memory goes back to the system */
+
+static void serve_ctx_enter(serve_ctx *from, serve_ctx *to, int leaving) {
+#ifdef SERVE_ASAN
+    void *fake = NULL;
+    __sanitizer_start_switch_fiber(leaving ? NULL : &fake, to->stack, to->stack_size);
+#endif
+#ifdef SERVE_TSAN
+    __tsan_switch_to_fiber(to->tsan, 0);
+#endif
+#ifdef SERVE_ASM_SWITCH
+    serve_switch(&from->sp, to->sp);
+#else
+    swapcontext(&from->uc, &to->uc);
+#endif
+#ifdef SERVE_ASAN
+    __sanitizer_finish_switch_fiber(fake, &from->stack, &from->stack_size);
+#endif
+    (void)leaving;
+}
+
+/* From the loop into f, until f waits or finishes its connection. */
+static void serve_fiber_resume(serve_loop *lp, serve_fiber *f) {
+    lp->current = f;
+    serve_ctx_enter(&lp->ctx, &f->ctx, 0);
+    lp->current = NULL;
+}
+
+/* From f back to its loop. */
+static void serve_fiber_yield(serve_fiber *f) {
+    serve_ctx_enter(&f->ctx, &f->loop->ctx, 0);
+}
+
+static void serve_runq_push(serve_loop *lp, serve_fiber *f) {
+    if (f->queued) return;
+    f->queued = 1;
+    f->next = NULL;
+    if (lp->runq_tail) lp->runq_tail->next = f;
+    else lp->runq = f;
+    lp->runq_tail = f;
+}
+
+/* An event or a stop wakes f if it waits (a wake it did not ask for is harmless: every wait
+   looks again at what it waited for). */
+static void serve_timer_remove(struct serve_loop *lp, serve_fiber *f);
+
+static void serve_fiber_wake(serve_fiber *f, int by_event) {
+    if (!f->waiting) return;
+    serve_timer_remove(f->loop, f);
+    f->waiting = 0;
+    f->woke = by_event;
+    serve_runq_push(f->loop, f);
+}
+
+#define SERVE_NO_POS ((size_t)-1)
+
+static void serve_heap_set(serve_loop *lp, size_t i, serve_fiber *f) {
+    lp->timers[i] = f;
+    f->heap_pos = i;
+}
+
+/* Moves the coroutine at i up or down to its place. */
+static void serve_heap_fix(serve_loop *lp, size_t i) {
+    serve_fiber *f = lp->timers[i];
+    while (i > 0 && lp->timers[(i - 1) / 2]->wake_at > f->wake_at) {
+        serve_heap_set(lp, i, lp->timers[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        size_t k = 2 * i + 1;
+        if (k >= lp->ntimers) break;
+        if (k + 1 < lp->ntimers && lp->timers[k + 1]->wake_at < lp->timers[k]->wake_at) k++;
+        if (lp->timers[k]->wake_at >= f->wake_at) break;
+        serve_heap_set(lp, i, lp->timers[k]);
+        i = k;
+    }
+    serve_heap_set(lp, i, f);
+}
+
+static int serve_timer_add(serve_loop *lp, serve_fiber *f) {
+    if (lp->ntimers == lp->timers_cap) {
+        size_t ncap = lp->timers_cap ? lp->timers_cap * 2 : 64;
+        serve_fiber **nt = (serve_fiber **)realloc(lp->timers, ncap * sizeof *nt);
+        if (!nt) return -1;
+        lp->timers = nt;
+        lp->timers_cap = ncap;
+    }
+    serve_heap_set(lp, lp->ntimers++, f);
+    serve_heap_fix(lp, lp->ntimers - 1);
     return 0;
 }
 
-/* ==== accepting ============================================================================ */
+/* A coroutine woken by an event leaves the heap at once: a timer that is no longer needed never
+   wakes the loop. */
+static void serve_timer_remove(serve_loop *lp, serve_fiber *f) {
+    size_t i = f->heap_pos;
+    if (i == SERVE_NO_POS) return;
+    f->heap_pos = SERVE_NO_POS;
+    if (i != --lp->ntimers) {
+        serve_heap_set(lp, i, lp->timers[lp->ntimers]);
+        serve_heap_fix(lp, i);
+    }
+}
+
+/* Wakes the coroutines whose time has come. */
+static void serve_timers_due(serve_loop *lp, int64_t now) {
+    while (lp->ntimers && lp->timers[0]->wake_at <= now) serve_fiber_wake(lp->timers[0], 0);
+}
+
+/* The coroutine f waits until fd (already armed in the loop's set, or -1) has an event or
+   deadline_ms passes: 1 woken by an event (or a stop), 0 the time passed. */
+static int serve_fiber_wait(serve_fiber *f, int fd, int64_t deadline_ms) {
+    serve_loop *lp = f->loop;
+    f->wait_fd = fd;
+    f->wake_at = deadline_ms;
+    if (serve_timer_add(lp, f) != 0) return 0;
+    f->waiting = 1;
+    serve_fiber_yield(f);
+    f->wait_gen++;
+    f->wait_fd = -1;
+    return f->woke;
+}
+
+/* The token of f's next wait on a socket of its own: its index and wait generation. */
+static uint64_t serve_fiber_token(const serve_fiber *f) {
+    return SERVE_FIBER_TOKEN | (uint64_t)(f->wait_gen & 0x7fffffffu) << 32 | f->index;
+}
+
+/* The library's wait (llmsplit_request.wait): arms the upstream socket one-shot in the loop's set
+   for the coroutine (no system call but this one), then waits. */
+static int serve_wait_upstream(serve_fiber *f, int fd, int events, int timeout_ms) {
+    int64_t deadline = serve_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    if (fd >= 0) {
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.events = EPOLLONESHOT | EPOLLRDHUP | ((events & POLLOUT) ? EPOLLOUT : 0) | ((events & POLLIN) ? EPOLLIN : 0);
+        ev.data.u64 = serve_fiber_token(f);
+        if (epoll_ctl(f->loop->ep, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+            (errno != ENOENT || epoll_ctl(f->loop->ep, EPOLL_CTL_ADD, fd, &ev) != 0))
+            return -1;
+    }
+    return serve_fiber_wait(f, fd, deadline);
+}
+
+static void serve_conn_fiber(serve_fiber *f);
+
+/* Where every coroutine runs: one connection at a time, then back to the free list and the loop,
+   which may hand it the next one (the stack is reused as it is). */
+void serve_fiber_main(void *arg);
+void serve_fiber_main(void *arg) {
+    serve_fiber *f = (serve_fiber *)arg;
+#ifdef SERVE_ASAN
+    __sanitizer_finish_switch_fiber(NULL, &f->loop->ctx.stack, &f->loop->ctx.stack_size);
+#endif
+    for (;;) {
+        serve_conn_fiber(f);
+        f->conn = NULL;
+        f->loop->live--;
+        f->next = f->loop->free_list;
+        f->loop->free_list = f;
+        f->loop->nfree++;
+        serve_fiber_yield(f);
+    }
+}
+
+#ifndef SERVE_ASM_SWITCH
+static void serve_fiber_trampoline(unsigned lo, unsigned hi) {
+    serve_fiber_main((void *)(((uintptr_t)hi << 16 << 16) | (uintptr_t)lo));
+}
+#endif
+
+/* A new coroutine with its own stack (SERVE_STACK, a guard page below it), or NULL. */
+static serve_fiber *serve_fiber_new(serve_loop *lp) {
+    long page = sysconf(_SC_PAGESIZE);
+    serve_fiber *f;
+    char *top;
+    if (lp->nfibers == lp->fibers_cap) {
+        uint32_t ncap = lp->fibers_cap ? lp->fibers_cap * 2 : 64;
+        serve_fiber **nf = (serve_fiber **)realloc(lp->fibers, ncap * sizeof *nf);
+        if (!nf) return NULL;
+        lp->fibers = nf;
+        lp->fibers_cap = ncap;
+    }
+    if (!(f = (serve_fiber *)calloc(1, sizeof *f))) return NULL;
+    if (page <= 0) page = 4096;
+    f->map_size = SERVE_STACK + (size_t)page;
+    f->map = (char *)mmap(NULL, f->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (f->map == MAP_FAILED) {
+        free(f);
+        return NULL;
+    }
+    mprotect(f->map, (size_t)page, PROT_NONE); /* an overflow faults instead of writing over memory */
+    f->ctx.stack = f->map + page;
+    f->ctx.stack_size = SERVE_STACK;
+    f->loop = lp;
+    f->wait_fd = -1;
+    f->heap_pos = SERVE_NO_POS;
+    f->index = lp->nfibers;
+    f->w.srv = lp->srv;
+    f->w.fiber = f;
+    llmsplit_buf_init(&f->w.out, NULL);
+    llmsplit_buf_init(&f->w.scratch, NULL);
+    top = f->map + f->map_size;
+#ifdef SERVE_ASM_SWITCH
+    {
+        /* what serve_switch pops: the control words, r15..r12 (r12 = f), rbx, rbp, then the
+           return address serve_fiber_start; the stack is 16-byte aligned after that return */
+        uint64_t *sp = (uint64_t *)(void *)top;
+        *--sp = (uint64_t)(uintptr_t)serve_fiber_start;
+        *--sp = 0;                            /* rbp */
+        *--sp = 0;                            /* rbx */
+        *--sp = (uint64_t)(uintptr_t)f;       /* r12 */
+        *--sp = 0;                            /* r13 */
+        *--sp = 0;                            /* r14 */
+        *--sp = 0;                            /* r15 */
+        *--sp = (uint64_t)0x037f << 32 | 0x1f80; /* x87 control word, MXCSR: their defaults */
+        f->ctx.sp = sp;
+    }
+#else
+    (void)top;
+    getcontext(&f->ctx.uc);
+    f->ctx.uc.uc_stack.ss_sp = f->map + page;
+    f->ctx.uc.uc_stack.ss_size = SERVE_STACK;
+    f->ctx.uc.uc_link = NULL;
+    makecontext(&f->ctx.uc, (void (*)(void))serve_fiber_trampoline, 2, (unsigned)((uintptr_t)f & 0xffffffffu),
+                (unsigned)((uintptr_t)f >> 16 >> 16));
+#endif
+#ifdef SERVE_TSAN
+    f->ctx.tsan = __tsan_create_fiber(0);
+#endif
+    lp->fibers[lp->nfibers++] = f;
+    return f;
+}
+
+static void serve_fiber_destroy(serve_fiber *f) {
+    serve_worker_free(&f->w);
+    munmap(f->map, f->map_size);
+#ifdef SERVE_TSAN
+    __tsan_destroy_fiber(f->ctx.tsan);
+#endif
+    free(f);
+}
+
+/* A coroutine for c: a free one, or a new one. The loop runs it next. 0, or -1 when none can be
+   had (out of memory). */
+static int serve_fiber_start_conn(serve_loop *lp, serve_conn *c) {
+    serve_fiber *f = lp->free_list;
+    if (f) {
+        lp->free_list = f->next;
+        lp->nfree--;
+    } else if (!(f = serve_fiber_new(lp))) {
+        return -1;
+    }
+    f->conn = c;
+    c->fiber = f;
+    lp->live++;
+    f->waiting = 0;
+    serve_runq_push(lp, f);
+    return 0;
+}
+
+/* Runs what is ready; a finished coroutine beyond the warm ones gives its stack's memory back. */
+static void serve_run_ready(serve_loop *lp) {
+    while (lp->runq) {
+        serve_fiber *f = lp->runq;
+        lp->runq = f->next;
+        if (!lp->runq) lp->runq_tail = NULL;
+        f->queued = 0;
+        serve_fiber_resume(lp, f);
+        if (!f->conn && lp->nfree > SERVE_FREE_FIBERS) {
+            /* all but the top of the stack, where the coroutine waits for its next connection */
+            madvise((char *)f->ctx.stack, f->ctx.stack_size - SERVE_STACK_KEEP, MADV_DONTNEED);
+            serve_worker_free(&f->w);
+        }
+    }
+}
+
+/* ==== event loops ========================================================================= */
 
 #define SERVE_LISTEN_TOKEN UINT64_MAX
 #define SERVE_STOP_TOKEN (UINT64_MAX - 1)
 
-static void serve_rearm_listener(serve_server *srv) {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.u64 = SERVE_LISTEN_TOKEN;
-    epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listen_fd, &ev);
+static uint64_t serve_token(const serve_server *srv, const serve_conn *c) {
+    return (uint64_t)c->gen << 32 | (uint64_t)(uint32_t)(c - srv->conns);
 }
 
-/* Accepts what is waiting (a bounded batch) and puts each connection in the set. */
-static void serve_accept(serve_server *srv) {
+static void serve_accept(serve_loop *lp);
+
+/* An event of the loop's set. */
+static void serve_dispatch(serve_loop *lp, const struct epoll_event *ev) {
+    serve_server *srv = lp->srv;
+    uint64_t tok = ev->data.u64;
+    serve_conn *c;
+    serve_fiber *f;
+    uint32_t slot;
+    if (tok == SERVE_LISTEN_TOKEN) {
+        serve_accept(lp);
+        return;
+    }
+    if (tok == SERVE_STOP_TOKEN) return; /* the loop sees srv->stop */
+    if (tok & SERVE_FIBER_TOKEN) {       /* an upstream socket a coroutine waits for */
+        uint32_t idx = (uint32_t)tok, gen = (uint32_t)(tok >> 32) & 0x7fffffffu;
+        if (idx < lp->nfibers && (lp->fibers[idx]->wait_gen & 0x7fffffffu) == gen) serve_fiber_wake(lp->fibers[idx], 1);
+        return;
+    }
+    slot = (uint32_t)tok;
+    if (slot >= srv->nslots) return;
+    c = &srv->conns[slot];
+    if (c->gen != (uint32_t)(tok >> 32) || serve_state(c) == SC_FREE) return;
+    if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        c->hup = 1;
+        if (serve_state(c) == SC_BUSY) serve_store(&c->abort, 1);
+    }
+    if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->readable = 1;
+    if ((f = c->fiber) != NULL) {
+        /* its coroutine waits for the client (to write), or for the upstream of a request the
+           client has just left: it looks again now */
+        if (f->waiting && (f->wait_fd == c->fd || serve_load(&c->abort))) serve_fiber_wake(f, 1);
+        return;
+    }
+    if (serve_state(c) == SC_WAITING && c->readable && serve_fiber_start_conn(lp, c) != 0) {
+        serve_set_state(c, SC_OWNED);
+        serve_conn_close(srv, c); /* no memory for a coroutine */
+    }
+}
+
+/* Closes the loop's connections past their deadline (idle, head, body, linger), and idle ones
+   when draining. */
+static void serve_sweep(serve_loop *lp, int64_t now) {
+    serve_server *srv = lp->srv;
+    uint32_t i;
+    for (i = 0; i < srv->nslots; i++) {
+        serve_conn *c = &srv->conns[i];
+        if (serve_loop_of(c) != lp || serve_state(c) != SC_WAITING || c->fiber) continue;
+        if (c->deadline_ms > now && !(serve_load(&srv->draining) && !c->len)) continue;
+        serve_set_state(c, SC_OWNED);
+        if (!c->lingering && c->len) serve_metrics_timeout(&srv->metrics);
+        serve_conn_close(srv, c);
+    }
+}
+
+/* At the stop: every request still running is aborted and woken; idle connections close. */
+static void serve_loop_abort_all(serve_loop *lp) {
+    serve_server *srv = lp->srv;
+    uint32_t i;
+    for (i = 0; i < srv->nslots; i++) {
+        serve_conn *c = &srv->conns[i];
+        if (serve_loop_of(c) != lp || serve_state(c) == SC_FREE) continue;
+        if (c->fiber) {
+            serve_store(&c->abort, 1);
+            serve_fiber_wake(c->fiber, 1);
+        } else if (serve_state(c) == SC_WAITING) {
+            serve_set_state(c, SC_OWNED);
+            serve_conn_close(srv, c);
+        }
+    }
+}
+
+static void *serve_loop_main(void *arg) {
+    serve_loop *lp = (serve_loop *)arg;
+    serve_server *srv = lp->srv;
+    struct epoll_event evs[64];
+    int stopping = 0;
+#ifdef SERVE_TSAN
+    lp->ctx.tsan = __tsan_get_current_fiber();
+#endif
+    for (;;) {
+        int64_t now, wait_ms;
+        int n, i;
+        serve_run_ready(lp);
+        if (serve_load(&srv->stop) && !stopping) {
+            stopping = 1;
+            serve_loop_abort_all(lp);
+            continue;
+        }
+        if (stopping && !lp->live) break;
+        now = serve_now_ms();
+        wait_ms = lp->next_sweep - now;
+        if (lp->ntimers && lp->timers[0]->wake_at - now < wait_ms) wait_ms = lp->timers[0]->wake_at - now;
+        if (wait_ms < 0) wait_ms = 0;
+        if (stopping && wait_ms > 10) wait_ms = 10;
+        n = epoll_wait(lp->ep, evs, 64, (int)wait_ms);
+        for (i = 0; i < n; i++) serve_dispatch(lp, &evs[i]);
+        now = serve_now_ms();
+        serve_timers_due(lp, now);
+        if (now >= lp->next_sweep) {
+            lp->next_sweep = now + SERVE_SWEEP_MS;
+            if (!stopping) serve_sweep(lp, now);
+        }
+    }
+    return NULL;
+}
+
+/* Accepts what is waiting (a bounded batch). Each connection goes to the next loop in turn, into
+   its set for good: the loops share the connections whichever of them the listener woke. */
+static void serve_accept(serve_loop *lp) {
+    serve_server *srv = lp->srv;
     int i;
     pthread_mutex_lock(&srv->listen_lock);
     for (i = 0; i < 64 && srv->listen_fd >= 0; i++) {
         struct epoll_event ev;
         serve_conn *c;
+        serve_loop *to;
         uint32_t slot;
-        int fd = accept(srv->listen_fd, NULL, NULL), one = 1, reject, added;
-        struct timeval hold_tv;
+        int fd = accept(srv->listen_fd, NULL, NULL), one = 1, reject;
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EMFILE || errno == ENFILE) serve_metrics_rejected(&srv->metrics);
@@ -2448,15 +2972,15 @@ static void serve_accept(serve_server *srv) {
         if (!reject) srv->open_conns++;
         pthread_mutex_unlock(&srv->free_lock);
         if (reject) serve_metrics_rejected(&srv->metrics);
-        /* blocking, with a receive timeout of SERVE_HOLD_MS: every read and write but a held
-           connection's wait (serve_read) says MSG_DONTWAIT */
+        /* (blocking: every read and write says MSG_DONTWAIT) */
         fcntl(fd, F_SETFD, FD_CLOEXEC);
-        hold_tv.tv_sec = 0;
-        hold_tv.tv_usec = SERVE_HOLD_MS * 1000;
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &hold_tv, sizeof hold_tv);
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        to = &srv->loops[srv->next_loop++ % srv->nloops];
         c = &srv->conns[slot];
         c->fd = fd;
+        __atomic_store_n(&c->loop, to, __ATOMIC_RELAXED);
+        c->fiber = NULL;
+        c->readable = 0;
         c->reject = reject;
         c->lingering = 0;
         c->hup = 0;
@@ -2465,207 +2989,26 @@ static void serve_accept(serve_server *srv) {
         serve_store(&c->abort, 0);
         serve_conn_reset_request(c);
         serve_metrics_conn(&srv->metrics, 1);
-        memset(&ev, 0, sizeof ev);
-        ev.events = EPOLLRDHUP | EPOLLET; /* (HUP and ERR are always reported) */
-        ev.data.u64 = serve_token(srv, c);
-        /* first in the hang-up set: no other thread can see the connection yet */
-        added = epoll_ctl(srv->hupfd, EPOLL_CTL_ADD, fd, &ev) == 0;
-        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
-        pthread_mutex_lock(serve_lock_of(srv, c)); /* as in serve_conn_wait: armed under the lock */
         c->deadline_ms = serve_now_ms() + srv->head_timeout_ms;
         serve_set_state(c, SC_WAITING);
-        added = added && epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
-        if (!added) serve_set_state(c, SC_OWNED);
-        pthread_mutex_unlock(serve_lock_of(srv, c));
-        if (!added) serve_conn_close(srv, c);
-    }
-    if (srv->listen_fd >= 0) serve_rearm_listener(srv);
-    pthread_mutex_unlock(&srv->listen_lock);
-}
-
-/* ==== workers ============================================================================= */
-
-/* Handles one event of the set; 1 with another one in *next to handle after it. */
-static int serve_event(serve_worker *w, const struct epoll_event *ev, struct epoll_event *next) {
-    serve_server *srv = w->srv;
-    uint32_t slot = (uint32_t)ev->data.u64, gen = (uint32_t)(ev->data.u64 >> 32);
-    serve_conn *c;
-    pthread_mutex_t *l;
-    if (ev->data.u64 == SERVE_LISTEN_TOKEN) {
-        serve_accept(srv);
-        return 0;
-    }
-    if (ev->data.u64 == SERVE_STOP_TOKEN) return 0; /* the worker loop sees srv->stop */
-    if (slot >= srv->nslots) return 0;
-    c = &srv->conns[slot];
-    l = serve_lock_of(srv, c);
-    pthread_mutex_lock(l);
-    if (c->gen != gen || serve_state(c) == SC_FREE) {
-        pthread_mutex_unlock(l);
-        return 0;
-    }
-    if (serve_state(c) == SC_BUSY) { /* (not armed while busy: serve_hup_main watches it) */
-        pthread_mutex_unlock(l);
-        return 0;
-    }
-    if (serve_state(c) != SC_WAITING) { /* owned: the owner re-arms it when done */
-        pthread_mutex_unlock(l);
-        return 0;
-    }
-    serve_set_state(c, SC_OWNED);
-    pthread_mutex_unlock(l);
-    return serve_conn_run(w, c, next);
-}
-
-static void serve_worker_free(serve_worker *w) {
-    llmsplit_buf_free(&w->out);
-    llmsplit_buf_free(&w->scratch);
-    free(w->doc_buf);
-    free(w->msgs);
-}
-
-static void *serve_worker_main(void *arg) {
-    serve_server *srv = (serve_server *)arg;
-    serve_worker w;
-    int64_t idle_since = serve_now_ms();
-    memset(&w, 0, sizeof w);
-    w.srv = srv;
-    llmsplit_buf_init(&w.out, NULL);
-    llmsplit_buf_init(&w.scratch, NULL);
-    __atomic_sub_fetch(&srv->starting, 1, __ATOMIC_ACQ_REL);
-    for (;;) {
-        struct epoll_event ev;
-        int n;
-        __atomic_add_fetch(&srv->idle, 1, __ATOMIC_ACQ_REL);
-        n = epoll_wait(srv->epfd, &ev, 1, 1000);
-        if (__atomic_sub_fetch(&srv->idle, 1, __ATOMIC_ACQ_REL) == 0 && n > 0 &&
-            !__atomic_exchange_n(&srv->spawn_asked, 1, __ATOMIC_ACQ_REL)) {
-            /* nobody is left waiting on the set: the sweeper starts another worker (woken once
-               until it has looked, not by every worker that finds the set empty) */
-            pthread_mutex_lock(&srv->pool_lock);
-            pthread_cond_broadcast(&srv->pool_cond);
-            pthread_mutex_unlock(&srv->pool_lock);
-        }
-        if (n > 0 && ev.data.u64 != SERVE_STOP_TOKEN) {
-            struct epoll_event next;
-            while (serve_event(&w, &ev, &next) && next.data.u64 != SERVE_STOP_TOKEN) ev = next;
-            idle_since = serve_now_ms();
-            continue;
-        }
-        if (serve_load(&srv->stop)) break;
-        if (serve_now_ms() - idle_since > SERVE_WORKER_IDLE_MS) {
-            int leave;
-            pthread_mutex_lock(&srv->pool_lock);
-            leave = srv->workers > srv->min_workers && serve_load(&srv->idle) > 0;
-            if (leave) srv->workers--;
-            pthread_mutex_unlock(&srv->pool_lock);
-            if (leave) break;
-            idle_since = serve_now_ms();
-        }
-    }
-    serve_worker_free(&w);
-    if (!serve_load(&srv->stop)) return NULL;
-    pthread_mutex_lock(&srv->pool_lock);
-    srv->workers--;
-    pthread_cond_broadcast(&srv->pool_cond);
-    pthread_mutex_unlock(&srv->pool_lock);
-    return NULL;
-}
-
-/* Starts one worker (detached, small stack). Call with pool_lock held. */
-static int serve_spawn(serve_server *srv) {
-    pthread_attr_t a;
-    pthread_t t;
-    int rc;
-    if (srv->workers >= srv->max_workers) return -1;
-    pthread_attr_init(&a);
-    pthread_attr_setstacksize(&a, SERVE_STACK);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    rc = pthread_create(&t, &a, serve_worker_main, srv);
-    pthread_attr_destroy(&a);
-    if (rc != 0) {
-        if (!srv->spawn_failed_logged++) tool_say("warning", "serve: cannot start a worker thread: %s", strerror(rc));
-        return -1;
-    }
-    srv->workers++;
-    __atomic_add_fetch(&srv->starting, 1, __ATOMIC_ACQ_REL);
-    return 0;
-}
-
-/* The sweeper: closes connections past their deadline, and keeps a spare worker waiting. */
-static void *serve_sweeper_main(void *arg) {
-    serve_server *srv = (serve_server *)arg;
-    int64_t next_sweep = 0;
-    while (!serve_load(&srv->stop)) {
-        int64_t now = serve_now_ms();
-        struct timespec ts;
-        uint32_t i;
-        pthread_mutex_lock(&srv->pool_lock);
-        serve_store(&srv->spawn_asked, 0);
-        /* one worker at a time: the next only once the last one started is waiting on the set
-           and none is idle still; while the machine stalls (every worker held up, the new one
-           not yet run), starting more would only pile up threads */
-        while (serve_load(&srv->idle) == 0 && srv->workers < srv->max_workers && !serve_load(&srv->stop)) {
-            if (serve_load(&srv->starting) > 0) {
-                pthread_mutex_unlock(&srv->pool_lock);
-                sched_yield();
-                pthread_mutex_lock(&srv->pool_lock);
-                if (serve_load(&srv->starting) > 0) break; /* again when it takes the last idle place */
-                continue;
-            }
-            if (serve_spawn(srv) != 0) break;
-        }
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&srv->pool_cond, &srv->pool_lock, &ts);
-        pthread_mutex_unlock(&srv->pool_lock);
-        if (now < next_sweep) continue;
-        next_sweep = now + SERVE_SWEEP_MS;
-        for (i = 0; i < srv->nslots; i++) {
-            serve_conn *c = &srv->conns[i];
-            pthread_mutex_t *l;
-            int take;
-            if (serve_state(c) != SC_WAITING) continue; /* a peek; decided under the lock */
-            l = serve_lock_of(srv, c);
-            pthread_mutex_lock(l);
-            take = serve_state(c) == SC_WAITING && (c->deadline_ms <= now || (serve_load(&srv->draining) && !c->len));
-            if (take) serve_set_state(c, SC_OWNED);
-            pthread_mutex_unlock(l);
-            if (!take) continue;
-            if (!c->lingering && c->len) serve_metrics_timeout(&srv->metrics);
+        memset(&ev, 0, sizeof ev);
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET; /* (HUP and ERR are always reported) */
+        ev.data.u64 = serve_token(srv, c);
+        /* from here on the connection is the other loop's: nothing here touches it again */
+        if (epoll_ctl(to->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            serve_set_state(c, SC_OWNED);
             serve_conn_close(srv, c);
         }
     }
-    return NULL;
+    pthread_mutex_unlock(&srv->listen_lock);
 }
 
-/* The hang-up watcher: every connection is in the second set once, edge-triggered, from its
-   accept to its close. A hang-up is remembered on the connection; one that comes while a request
-   waits for the upstream sets the request's abort flag, so the call stops (client_closed). A
-   connection that is not busy needs nothing more: its next read in the main set sees the end. */
-static void *serve_hup_main(void *arg) {
-    serve_server *srv = (serve_server *)arg;
-    struct epoll_event evs[64];
-    while (!serve_load(&srv->stop)) {
-        int n = epoll_wait(srv->hupfd, evs, 64, 1000), i;
-        for (i = 0; i < n; i++) {
-            uint32_t slot = (uint32_t)evs[i].data.u64, gen = (uint32_t)(evs[i].data.u64 >> 32);
-            serve_conn *c;
-            if (evs[i].data.u64 == SERVE_STOP_TOKEN || slot >= srv->nslots) continue;
-            c = &srv->conns[slot];
-            pthread_mutex_lock(serve_lock_of(srv, c));
-            if (c->gen == gen && serve_state(c) != SC_FREE) {
-                c->hup = 1;
-                if (serve_state(c) == SC_BUSY) serve_store(&c->abort, 1);
-            }
-            pthread_mutex_unlock(serve_lock_of(srv, c));
-        }
-    }
-    return NULL;
+static void serve_conn_fiber(serve_fiber *f) {
+    serve_conn *c = f->conn;
+    serve_set_state(c, SC_OWNED);
+    __atomic_add_fetch(&f->loop->srv->fibers, 1, __ATOMIC_ACQ_REL);
+    serve_conn_run(&f->w, c); /* (c is no longer this coroutine's when it returns) */
+    __atomic_sub_fetch(&f->loop->srv->fibers, 1, __ATOMIC_ACQ_REL);
 }
 
 /* ==== starting, draining ================================================================== */
@@ -2765,8 +3108,8 @@ static const char serve_usage_text[] =
     "  --config-poll  ms between checks of --config (default 1000 for a file, 5000 for a URL)\n"
     "  --listen     address to bind (default " SERVE_DEFAULT_LISTEN ", LiteLLM's port; port 0 picks a free one)\n"
     "  --log        append a JSON record per call here (reopened on SIGHUP)\n"
-    "  --workers    threads kept ready for requests (default 8; more start as requests wait on\n"
-    "               upstreams, one per request in flight)\n"
+    "  --workers    event loop threads (default one per processor); each serves any number of\n"
+    "               requests at once\n"
     "  --max-conns  open connections served at once (default 4096); beyond, 503 and close\n"
     "  --max-body   largest request body in bytes (default 16777216); beyond, 413\n"
     "  --read-timeout  ms a client has to send a request's head once it began (and a new\n"
@@ -2817,9 +3160,9 @@ static int serve_wait_conns(serve_server *srv, int64_t deadline_ms) {
     }
 }
 
-/* SIGTERM: no new connections, idle ones closed (the sweeper), requests in flight finish within
-   drain_ms; then the rest are aborted, the workers end, and the client drains its silent calls
-   (destroy waits up to drain_ms for them). */
+/* SIGTERM: no new connections, idle ones closed (by their loops), requests in flight finish
+   within drain_ms; then the rest are aborted, the loops end, and the client drains its silent
+   calls (destroy waits up to drain_ms for them). */
 static void serve_drain(serve_server *srv) {
     const llmsplit_config *cfg = llmsplit_client_config_acquire(srv->client);
     int drain_ms = cfg ? cfg->drain_ms : 10000;
@@ -2827,7 +3170,7 @@ static void serve_drain(serve_server *srv) {
     llmsplit_client_config_release(srv->client, cfg);
     serve_store(&srv->draining, 1);
     pthread_mutex_lock(&srv->listen_lock);
-    epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
+    for (i = 0; i < (uint32_t)srv->nloops; i++) epoll_ctl(srv->loops[i].ep, EPOLL_CTL_DEL, srv->listen_fd, NULL);
     close(srv->listen_fd);
     srv->listen_fd = -1;
     pthread_mutex_unlock(&srv->listen_lock);
@@ -2849,7 +3192,7 @@ static void serve_drain(serve_server *srv) {
 
 int cmd_serve(int argc, char **argv) {
     const char *config = NULL, *listen_at = SERVE_DEFAULT_LISTEN, *log_path = NULL;
-    long long workers = 8, max_conns = 4096, max_body = SERVE_DEFAULT_MAX_BODY, read_timeout = SERVE_HEAD_TIMEOUT_MS;
+    long long workers = 0, max_conns = 4096, max_body = SERVE_DEFAULT_MAX_BODY, read_timeout = SERVE_HEAD_TIMEOUT_MS;
     long long config_poll_ms = 0;
     int no_auth = 0, i, port, loopback = 0, rc = EXIT_OK, sig;
     char host[256], portstr[16], shown[300], why[300];
@@ -2857,8 +3200,7 @@ int cmd_serve(int argc, char **argv) {
     llmsplit_error err;
     serve_server *srv;
     sigset_t set;
-    pthread_t sweeper, hup_watcher;
-    int hup_started = 0;
+    int started = 0;
     struct epoll_event ev;
     rlim_t nofile;
     uint32_t s;
@@ -2905,20 +3247,23 @@ int cmd_serve(int argc, char **argv) {
     srv->head_timeout_ms = (int)read_timeout;
     srv->max_conns = (uint32_t)max_conns;
     srv->nslots = srv->max_conns + SERVE_RESERVE_CONNS;
-    srv->min_workers = (int)workers;
-    srv->max_workers = (int)srv->max_conns + 16;
-    srv->listen_fd = srv->epfd = srv->hupfd = srv->stopfd = -1;
+    if (!workers) { /* one loop per processor */
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = n < 1 ? 1 : n > 64 ? 64 : n;
+    }
+    srv->nloops = (int)workers;
+    srv->listen_fd = srv->stopfd = -1;
     srv->started = time(NULL);
     pthread_mutex_init(&srv->free_lock, NULL);
     pthread_mutex_init(&srv->listen_lock, NULL);
-    pthread_mutex_init(&srv->pool_lock, NULL);
-    pthread_cond_init(&srv->pool_cond, NULL);
     pthread_mutex_init(&srv->key_lock, NULL);
     for (i = 0; i < SERVE_LOCKS; i++) pthread_mutex_init(&srv->locks[i], NULL);
     serve_metrics_init(&srv->metrics);
     srv->conns = (serve_conn *)calloc(srv->nslots, sizeof *srv->conns);
     srv->free_slots = (uint32_t *)malloc(sizeof *srv->free_slots * srv->nslots);
-    if (!srv->conns || !srv->free_slots) {
+    srv->loops = (serve_loop *)calloc((size_t)srv->nloops, sizeof *srv->loops);
+    for (i = 0; srv->loops && i < srv->nloops; i++) srv->loops[i].ep = -1;
+    if (!srv->conns || !srv->free_slots || !srv->loops) {
         rc = tool_fail(LLMSPLIT_ERR_NOMEM, "out of memory for %u connections", (unsigned)srv->nslots);
         goto out;
     }
@@ -2973,33 +3318,38 @@ int cmd_serve(int argc, char **argv) {
                        "LLMSPLIT_MASTER_KEY), or pass --no-auth", shown);
         goto out;
     }
-    if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || (srv->hupfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-        (srv->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
-        rc = tool_fail(LLMSPLIT_ERR_NOMEM, "epoll_create1 or eventfd: %s", strerror(errno));
+    if ((srv->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        rc = tool_fail(LLMSPLIT_ERR_NOMEM, "eventfd: %s", strerror(errno));
         goto out;
     }
-    memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.u64 = SERVE_LISTEN_TOKEN;
-    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->listen_fd, &ev);
-    ev.events = EPOLLIN; /* level-triggered: once written, every waiter sees it */
-    ev.data.u64 = SERVE_STOP_TOKEN;
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stopfd, &ev) != 0 || epoll_ctl(srv->hupfd, EPOLL_CTL_ADD, srv->stopfd, &ev) != 0) {
-        rc = tool_fail(LLMSPLIT_ERR_NOMEM, "epoll_ctl: %s", strerror(errno));
-        goto out;
+    for (i = 0; i < srv->nloops; i++) {
+        serve_loop *lp = &srv->loops[i];
+        lp->srv = srv;
+        if ((lp->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+            rc = tool_fail(LLMSPLIT_ERR_NOMEM, "epoll_create1: %s", strerror(errno));
+            goto out;
+        }
+        memset(&ev, 0, sizeof ev);
+        /* every loop listens; the kernel wakes one of them per new connection */
+        ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+        ev.data.u64 = SERVE_LISTEN_TOKEN;
+        if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, srv->listen_fd, &ev) != 0) {
+            rc = tool_fail(LLMSPLIT_ERR_NOMEM, "epoll_ctl: %s", strerror(errno));
+            goto out;
+        }
+        ev.events = EPOLLIN; /* level-triggered: once written, every loop sees it */
+        ev.data.u64 = SERVE_STOP_TOKEN;
+        if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, srv->stopfd, &ev) != 0) {
+            rc = tool_fail(LLMSPLIT_ERR_NOMEM, "epoll_ctl: %s", strerror(errno));
+            goto out;
+        }
     }
-    if (pthread_create(&hup_watcher, NULL, serve_hup_main, srv) != 0) {
-        rc = tool_fail(LLMSPLIT_ERR_NOMEM, "cannot start the hang-up watcher thread");
-        goto out;
-    }
-    hup_started = 1;
-    pthread_mutex_lock(&srv->pool_lock);
-    for (i = 0; i < srv->min_workers; i++)
-        if (serve_spawn(srv) != 0) break;
-    pthread_mutex_unlock(&srv->pool_lock);
-    if (pthread_create(&sweeper, NULL, serve_sweeper_main, srv) != 0) {
-        rc = tool_fail(LLMSPLIT_ERR_NOMEM, "cannot start the sweeper thread");
-        goto out;
+    for (i = 0; i < srv->nloops; i++) {
+        if (pthread_create(&srv->loops[i].thread, NULL, serve_loop_main, &srv->loops[i]) != 0) {
+            rc = tool_fail(LLMSPLIT_ERR_NOMEM, "cannot start an event loop thread");
+            goto out;
+        }
+        started++;
     }
     printf("listening on http://%s\n", shown);
     fflush(stdout);
@@ -3017,28 +3367,26 @@ int cmd_serve(int argc, char **argv) {
         if (sig == SIGTERM || sig == SIGINT) break;
     }
     serve_drain(srv);
-    serve_store(&srv->stop, 1);
-    {
-        uint64_t one = 1;
-        (void)!write(srv->stopfd, &one, sizeof one); /* every worker's wait ends now */
-    }
-    pthread_join(sweeper, NULL);
-    pthread_mutex_lock(&srv->pool_lock);
-    while (srv->workers > 0) pthread_cond_wait(&srv->pool_cond, &srv->pool_lock);
-    pthread_mutex_unlock(&srv->pool_lock);
 out:
-    if (hup_started) {
+    if (started) {
         uint64_t one = 1;
         serve_store(&srv->stop, 1);
-        (void)!write(srv->stopfd, &one, sizeof one);
-        pthread_join(hup_watcher, NULL);
+        (void)!write(srv->stopfd, &one, sizeof one); /* every loop's wait ends now */
+        for (i = 0; i < started; i++) pthread_join(srv->loops[i].thread, NULL);
     }
     if (srv->client) llmsplit_client_destroy(srv->client);
 #ifdef LLMSPLIT_SERVE_UI
     ui_stop(); /* after the client: its last records (silent calls draining) still reach ui_record */
 #endif
-    if (srv->epfd >= 0) close(srv->epfd);
-    if (srv->hupfd >= 0) close(srv->hupfd);
+    for (i = 0; srv->loops && i < srv->nloops; i++) {
+        serve_loop *lp = &srv->loops[i];
+        uint32_t k;
+        if (lp->ep >= 0) close(lp->ep);
+        for (k = 0; k < lp->nfibers; k++) serve_fiber_destroy(lp->fibers[k]);
+        free(lp->fibers);
+        free(lp->timers);
+    }
+    free(srv->loops);
     if (srv->stopfd >= 0) close(srv->stopfd);
     if (srv->listen_fd >= 0) close(srv->listen_fd);
     for (s = 0; srv->conns && s < srv->nslots; s++) {

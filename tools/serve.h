@@ -6,8 +6,10 @@
    x-llmsplit-request-id of the exchange, the module's extra headers, the body). A module that
    streams (Server-Sent Events, such as /stats/stream) calls serve_stream_begin and
    serve_stream_write instead and leaves the response alone; serve ends the stream when the
-   handler returns. Handlers run on serve's worker threads, any number at once: whatever a
-   module shares between requests it guards itself.
+   handler returns. Handlers run as coroutines on serve's event loop threads, any number at once:
+   whatever a module shares between requests it guards itself, and a handler never blocks its
+   thread (no sleep, no waiting on a lock held for long): it waits with serve_sleep, and
+   serve_stream_write waits for a slow reader without holding the thread.
 
    Everything here uses only the public API of llmsplit.h. */
 #ifndef LLMSPLIT_SERVE_H
@@ -83,5 +85,8 @@ int serve_stream_begin(const serve_request *req, int status, const char *content
 /* Sends len bytes of a streamed body at once (no buffering). Returns 0, or -1 when the client has
    gone or the server is stopping: the handler should return then. */
 int serve_stream_write(const serve_request *req, const char *data, size_t len);
+/* Waits ms milliseconds without holding the thread (the loop serves other requests meanwhile).
+   Returns 0, or -1 at once when the client has gone or the server is stopping. */
+int serve_sleep(const serve_request *req, int ms);
 
 #endif /* LLMSPLIT_SERVE_H */

@@ -4,7 +4,8 @@
    interface serve offers its modules (tools/serve.h). Every name here starts with ui_. Nothing
    in this file knows about sockets: serve hands each request for /config..., /stats... or /ui...
    to ui_handle as a serve_request and sends the serve_response it gets back; /stats/stream
-   writes its events through serve_stream_write on the worker that took the request.
+   writes its events through serve_stream_write from the request's coroutine, and waits between
+   them with serve_sleep (never blocking serve's event loop thread).
 
    The control plane keeps the config in use as text, numbered versions (1 is the text serve
    started with) and the last UI_HISTORY of them. Every change - a PUT of a whole document, an
@@ -77,7 +78,7 @@
 #define UI_VERDICT_MS 5000        /* the verdict is recomputed at most this often */
 #define UI_VERDICT_MAX_BYTES (128LL * 1024 * 1024) /* a longer log gets no live verdict (memory) */
 #define UI_SUMMARY_MAX 300        /* a history line's length */
-#define UI_MAX_STREAMS 32         /* /stats/stream readers at once (each holds one of serve's workers) */
+#define UI_MAX_STREAMS 32         /* /stats/stream readers at once */
 
 /* ---- the interface with the server ---------------------------------------------------- */
 
@@ -2658,9 +2659,9 @@ static void ui_not_allowed(serve_response *res, const char *allow) {
     ui_header(res, "Allow", allow);
 }
 
-/* GET /stats/stream: the /stats document as a Server-Sent Event every second, on this worker,
-   until the reader goes or serve stops. At most UI_MAX_STREAMS at once (503 beyond): each
-   holds one of serve's workers. Returns 1 (streamed) or 0 (res filled). */
+/* GET /stats/stream: the /stats document as a Server-Sent Event every second, until the reader
+   goes or serve stops. At most UI_MAX_STREAMS at once (503 beyond): each costs a document a
+   second. Returns 1 (streamed) or 0 (res filled). */
 static int ui_stream(ui *u, const serve_request *rq, serve_response *res) {
     llmsplit_buf ev;
     int ok;
@@ -2682,11 +2683,7 @@ static int ui_stream(ui *u, const serve_request *rq, serve_response *res) {
             ui_stream_event(u, &ev);
             if (ev.failed || serve_stream_write(rq, ev.data, ev.len) != 0) break;
             ev.len = 0;
-            while (ui_mono_ms() < next && !serve_stopping(u->srv)) {
-                struct timespec ts = {0, 50 * 1000000L};
-                nanosleep(&ts, NULL);
-            }
-            if (serve_stopping(u->srv)) break;
+            if (serve_sleep(rq, (int)(next - ui_mono_ms())) != 0) break;
         }
     }
     llmsplit_buf_free(&ev);
