@@ -7980,7 +7980,13 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
         hd[nh++].value = p->header[1];
     }
     if (key) {
-        if (p->auth[1][0]) snprintf(auth, sizeof auth, "%s%s", p->auth[1], key);
+        if (p->auth[1][0]) { /* "Bearer KEY" (no printf on a request's path) */
+            size_t a = strlen(p->auth[1]), k = strlen(key);
+            if (a + k >= sizeof auth) k = sizeof auth - 1 - a;
+            memcpy(auth, p->auth[1], a);
+            memcpy(auth + a, key, k);
+            auth[a + k] = 0;
+        }
         hd[nh].name = p->auth[0];
         hd[nh++].value = p->auth[1][0] ? auth : key;
     }

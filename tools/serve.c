@@ -232,8 +232,30 @@ static void serve_hist_add(serve_hist *h, const double *bounds, double v) {
     h->count++;
 }
 
+/* src into dst (cap bytes), cut to fit, NUL-terminated: no printf on a request's path. */
 static void serve_copy(char *dst, size_t cap, const char *src) {
-    snprintf(dst, cap, "%s", src ? src : "");
+    size_t n = src ? strlen(src) : 0;
+    if (!cap) return;
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = 0;
+}
+
+/* An arm's name as the records and the report give it: "MODEL #DEPLOYMENT". */
+static void serve_arm_name(char *out, size_t cap, const char *model, int deployment) {
+    char num[24];
+    size_t n, k;
+    int i = (int)sizeof num;
+    unsigned v = deployment < 0 ? 0u - (unsigned)deployment : (unsigned)deployment;
+    num[--i] = 0;
+    do { num[--i] = (char)('0' + v % 10); v /= 10; } while (v);
+    if (deployment < 0) num[--i] = '-';
+    num[--i] = '#';
+    num[--i] = ' ';
+    serve_copy(out, cap, model);
+    n = strlen(out);
+    k = sizeof num - 1 - (size_t)i;
+    if (n + k < cap) memcpy(out + n, num + i, k + 1);
 }
 
 /* The series for these labels, made when new; NULL when the table is full. Call with the lock. */
@@ -270,9 +292,9 @@ static void serve_metrics_record(serve_metrics *m, const llmsplit_record *r) {
         /* a rollback names the deployment's model string: the arm is named by what is sent */
         llmsplit_route route;
         const char *name = llmsplit_route_model(r->model, NULL, NULL, &route, NULL) == LLMSPLIT_OK ? route.model : r->model;
-        snprintf(arm, sizeof arm, "%s #%d", name, r->deployment);
+        serve_arm_name(arm, sizeof arm, name, r->deployment);
     } else if (r->model) {
-        snprintf(arm, sizeof arm, "%s #%d", r->model, r->deployment);
+        serve_arm_name(arm, sizeof arm, r->model, r->deployment);
     } else {
         arm[0] = 0;
     }
@@ -1296,7 +1318,7 @@ typedef struct serve_stream {
 
 /* The arm that answers, as the records and the report name it: "MODEL #DEPLOYMENT". */
 static void serve_arm(const llmsplit_result *res, char *out, size_t cap) {
-    snprintf(out, cap, "%s #%d", res->response.model, res->deployment);
+    serve_arm_name(out, cap, res->response.model, res->deployment);
 }
 
 /* The streamed answer's head: 200, text/event-stream, chunked, and who answers. */
@@ -1892,7 +1914,7 @@ static void serve_on_answer(const llmsplit_result *res, void *user_data) {
     serve_response *resp = ss->resp;
     char arm[300];
     ss->answered = 1;
-    snprintf(c->request_id, sizeof c->request_id, "%s", res->request_id);
+    serve_copy(c->request_id, sizeof c->request_id, res->request_id);
     if (serve_load(&c->abort)) return; /* the client has gone: nobody to answer */
     if (ss->head_sent) {
         serve_stream_end(ss, NULL, 0);
@@ -2004,7 +2026,7 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     serve_conn_busy(srv, c);
     e = llmsplit_client_chat(srv->client, &rq, &res, &err);
     serve_conn_unbusy(srv, c);
-    snprintf(c->request_id, sizeof c->request_id, "%s", res.request_id);
+    serve_copy(c->request_id, sizeof c->request_id, res.request_id);
     if (ss.answered) {
         streamed = 1; /* sent (or the client had gone) */
     } else if (ss.unsent) {
