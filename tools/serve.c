@@ -2892,9 +2892,11 @@ static void serve_dispatch(serve_loop *lp, const struct epoll_event *ev) {
         if (f->waiting && (f->wait_fd == c->fd || serve_load(&c->abort))) serve_fiber_wake(f, 1);
         return;
     }
-    if (serve_state(c) == SC_WAITING && c->readable && serve_fiber_start_conn(lp, c) != 0) {
+    if (serve_state(c) != SC_WAITING || !c->readable) return;
+    /* past the drain: a new request is not started (its call would hold the exit up) */
+    if (serve_load(&srv->stop) || serve_fiber_start_conn(lp, c) != 0) {
         serve_set_state(c, SC_OWNED);
-        serve_conn_close(srv, c); /* no memory for a coroutine */
+        serve_conn_close(srv, c); /* (or no memory for a coroutine) */
     }
 }
 
