@@ -106,7 +106,13 @@ test-deps:
 test: all check-header check-tools test-deps $(TESTS)
 	@sh tests/run $(BUILD)/tests
 
-sanitize: all test-deps $(SAN_TESTS) $(TSAN_TESTS)
+# The tool too, under AddressSanitizer and UBSan: every tests/*.sh script runs it (tests/run takes
+# BINDIR/llmsplit when there is one), so the gateway's coroutines and loops are checked as well.
+$(BUILD)/san/llmsplit: tools/llmsplit.c $(wildcard tools/*.c tools/*.h) $(HDR) $(BUILD)/ui_assets.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) -O1 -g $(SAN) $(WARN) -I$(BUILD) -o $@ $< $(LIBS)
+
+sanitize: all test-deps $(SAN_TESTS) $(TSAN_TESTS) $(BUILD)/san/llmsplit
 	@UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 TSAN_OPTIONS=halt_on_error=1 \
 	    sh tests/run $(BUILD)/san
 

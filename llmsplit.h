@@ -1071,7 +1071,8 @@ typedef struct llmsplit_http_request {
     int (*on_body)(const char *data, size_t len, void *user_data);
     void *user_data;
     /* Optional: when the int it points to becomes nonzero (another thread sets it, e.g. a pool
-       shutting down), the request stops within ~50 ms with a network error "aborted". */
+       shutting down), the request stops within ~50 ms with a network error "aborted" (with a
+       wait, as soon as that wait returns: see below). */
     const volatile int *abort_flag;
     /* Optional: the wait of an event loop; the request then never blocks its thread. Its every
        socket read and write (the connect and the TLS handshake included) is made without

@@ -101,13 +101,14 @@ typedef struct serve_hdr {
 
 typedef struct serve_conn {
     uint32_t gen;                 /* bumped when the slot is freed: stale events are ignored */
-    int state;                    /* SC_*, under the slot's lock */
+    int state;                    /* SC_*: changed by its loop; the slot's lock orders it with the
+                                     accept that registers it, the sweep and the drain */
     int fd;
     int abort;                    /* atomic: the client went away during a request */
-    int64_t deadline_ms;          /* WAITING: when the sweeper closes it */
+    int64_t deadline_ms;          /* WAITING: when its loop's sweep closes it */
     int reject;                   /* over the cap: answered 503, then closed */
     int lingering;                /* answered and write side shut: reading until EOF */
-    int hup;                      /* the hang-up watcher saw the client hang up (under the lock) */
+    int hup;                      /* its loop saw the client hang up (EPOLLRDHUP, HUP or ERR) */
     /* input: the request being read (and any pipelined bytes after it) */
     char *in;
     size_t len, cap;
@@ -2444,9 +2445,10 @@ static void serve_worker_free(serve_worker *w) {
 /* A request runs as a coroutine (serve_fiber) on an event loop thread (serve_loop): where a
    thread would block (the upstream's answer, a client slow to read, a stream's pause), the
    coroutine hands the thread back to its loop, which runs the others and resumes it when its
-   socket is ready or its time is up. Switching costs a few nanoseconds and no system call; a
-   blocked thread costs two context switches per request, which on a loaded machine were the
-   gateway's largest cost after the kernel's TCP work.
+   socket is ready or its time is up. On x86-64 a switch costs a few nanoseconds and no system
+   call (the ucontext fallback elsewhere makes one, to save the signal mask); a blocked thread
+   costs two context switches per request, which on a loaded machine were the gateway's largest
+   cost after the kernel's TCP work.
 
    The switch saves the callee-saved registers on the stack being left and swaps stack pointers
    (x86-64: hand-written below; elsewhere ucontext). Under AddressSanitizer and ThreadSanitizer
@@ -2540,6 +2542,7 @@ typedef struct serve_fiber {
     int wait_fd;                  /* what it waits for (-1: the time only) */
     int woke;                     /* 1: an event woke it; 0: the time */
     int queued;                   /* on the run queue */
+    int trim;                     /* finished beyond the warm ones: its memory goes back */
     int64_t wake_at;              /* while waiting: when the time is up */
     size_t heap_pos;              /* its place in loop->timers while waiting (SERVE_NO_POS: none) */
     serve_conn *conn;             /* the connection it serves; NULL while free */
@@ -2559,8 +2562,9 @@ typedef struct serve_loop {
     serve_ctx ctx;                /* the loop's own (its thread's stack) */
     serve_fiber **fibers;         /* every coroutine it made, by index */
     uint32_t nfibers, fibers_cap;
-    serve_fiber *free_list;
+    serve_fiber *free_list;       /* free coroutines, the last used first (warm stacks and buffers) */
     uint32_t nfree;
+    serve_fiber *cold_list;       /* free coroutines beyond SERVE_FREE_FIBERS, their memory given back */
     serve_fiber *runq, *runq_tail;
     serve_fiber *current;
     struct serve_fiber **timers;  /* the waiting coroutines, a binary min-heap by wake_at */
@@ -2588,7 +2592,8 @@ static void serve_ctx_enter(serve_ctx *from, serve_ctx *to, int leaving) {
     swapcontext(&from->uc, &to->uc);
 #endif
 #ifdef SERVE_ASAN
-    __sanitizer_finish_switch_fiber(fake, &from->stack, &from->stack_size);
+    /* (what it says of the stack left is not from's: from's own stack never changes) */
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif
     (void)leaving;
 }
@@ -2707,7 +2712,9 @@ static int serve_wait_upstream(serve_fiber *f, int fd, int events, int timeout_m
     if (fd >= 0) {
         struct epoll_event ev;
         memset(&ev, 0, sizeof ev);
-        ev.events = EPOLLONESHOT | EPOLLRDHUP | ((events & POLLOUT) ? EPOLLOUT : 0) | ((events & POLLIN) ? EPOLLIN : 0);
+        /* (EPOLLRDHUP only with input: a half-closed upstream would wake a send at once, again
+           and again) */
+        ev.events = EPOLLONESHOT | ((events & POLLOUT) ? EPOLLOUT : 0) | ((events & POLLIN) ? EPOLLIN | EPOLLRDHUP : 0);
         ev.data.u64 = serve_fiber_token(f);
         if (epoll_ctl(f->loop->ep, EPOLL_CTL_MOD, fd, &ev) != 0 &&
             (errno != ENOENT || epoll_ctl(f->loop->ep, EPOLL_CTL_ADD, fd, &ev) != 0))
@@ -2730,9 +2737,15 @@ void serve_fiber_main(void *arg) {
         serve_conn_fiber(f);
         f->conn = NULL;
         f->loop->live--;
-        f->next = f->loop->free_list;
-        f->loop->free_list = f;
-        f->loop->nfree++;
+        if (f->loop->nfree < SERVE_FREE_FIBERS) {
+            f->next = f->loop->free_list;
+            f->loop->free_list = f;
+            f->loop->nfree++;
+        } else { /* its memory goes back once it has left its stack (serve_run_ready) */
+            f->trim = 1;
+            f->next = f->loop->cold_list;
+            f->loop->cold_list = f;
+        }
         serve_fiber_yield(f);
     }
 }
@@ -2822,6 +2835,8 @@ static int serve_fiber_start_conn(serve_loop *lp, serve_conn *c) {
     if (f) {
         lp->free_list = f->next;
         lp->nfree--;
+    } else if ((f = lp->cold_list) != NULL) {
+        lp->cold_list = f->next;
     } else if (!(f = serve_fiber_new(lp))) {
         return -1;
     }
@@ -2833,7 +2848,8 @@ static int serve_fiber_start_conn(serve_loop *lp, serve_conn *c) {
     return 0;
 }
 
-/* Runs what is ready; a finished coroutine beyond the warm ones gives its stack's memory back. */
+/* Runs what is ready; a finished coroutine beyond the warm ones gives its stack's memory back
+   (and is used again only when no warm one is free). */
 static void serve_run_ready(serve_loop *lp) {
     while (lp->runq) {
         serve_fiber *f = lp->runq;
@@ -2841,10 +2857,12 @@ static void serve_run_ready(serve_loop *lp) {
         if (!lp->runq) lp->runq_tail = NULL;
         f->queued = 0;
         serve_fiber_resume(lp, f);
-        if (!f->conn && lp->nfree > SERVE_FREE_FIBERS) {
-            /* all but the top of the stack, where the coroutine waits for its next connection */
-            madvise((char *)f->ctx.stack, f->ctx.stack_size - SERVE_STACK_KEEP, MADV_DONTNEED);
+        if (!f->conn && f->trim) {
+            /* all but the top of the stack, where the coroutine waits for its next connection
+               (the mapping's own bounds: a guard page, then the stack) */
+            madvise(f->map + (f->map_size - SERVE_STACK), SERVE_STACK - SERVE_STACK_KEEP, MADV_DONTNEED);
             serve_worker_free(&f->w);
+            f->trim = 0;
         }
     }
 }
@@ -2854,8 +2872,10 @@ static void serve_run_ready(serve_loop *lp) {
 #define SERVE_LISTEN_TOKEN UINT64_MAX
 #define SERVE_STOP_TOKEN (UINT64_MAX - 1)
 
+/* A connection's token: 31 bits of its slot's generation and the slot (bit 63 stays clear: it
+   marks a coroutine's token). */
 static uint64_t serve_token(const serve_server *srv, const serve_conn *c) {
-    return (uint64_t)c->gen << 32 | (uint64_t)(uint32_t)(c - srv->conns);
+    return (uint64_t)(c->gen & 0x7fffffffu) << 32 | (uint64_t)(uint32_t)(c - srv->conns);
 }
 
 static void serve_accept(serve_loop *lp);
@@ -2880,7 +2900,7 @@ static void serve_dispatch(serve_loop *lp, const struct epoll_event *ev) {
     slot = (uint32_t)tok;
     if (slot >= srv->nslots) return;
     c = &srv->conns[slot];
-    if (c->gen != (uint32_t)(tok >> 32) || serve_state(c) == SC_FREE) return;
+    if ((c->gen & 0x7fffffffu) != (uint32_t)(tok >> 32) || serve_state(c) == SC_FREE) return;
     if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         c->hup = 1;
         if (serve_state(c) == SC_BUSY) serve_store(&c->abort, 1);
@@ -2907,9 +2927,17 @@ static void serve_sweep(serve_loop *lp, int64_t now) {
     uint32_t i;
     for (i = 0; i < srv->nslots; i++) {
         serve_conn *c = &srv->conns[i];
-        if (serve_loop_of(c) != lp || serve_state(c) != SC_WAITING || c->fiber) continue;
-        if (c->deadline_ms > now && !(serve_load(&srv->draining) && !c->len)) continue;
-        serve_set_state(c, SC_OWNED);
+        pthread_mutex_t *l;
+        int take;
+        if (serve_loop_of(c) != lp || serve_state(c) != SC_WAITING || c->fiber) continue; /* a peek */
+        /* decided under the slot's lock: an accept still registering the connection holds it */
+        l = serve_lock_of(srv, c);
+        pthread_mutex_lock(l);
+        take = serve_loop_of(c) == lp && serve_state(c) == SC_WAITING && !c->fiber &&
+               (c->deadline_ms <= now || (serve_load(&srv->draining) && !c->len));
+        if (take) serve_set_state(c, SC_OWNED);
+        pthread_mutex_unlock(l);
+        if (!take) continue;
         if (!c->lingering && c->len) serve_metrics_timeout(&srv->metrics);
         serve_conn_close(srv, c);
     }
@@ -2946,6 +2974,9 @@ static void *serve_loop_main(void *arg) {
         serve_run_ready(lp);
         if (serve_load(&srv->stop) && !stopping) {
             stopping = 1;
+            /* the stop is seen: its eventfd (level-triggered, for every loop) leaves this set,
+               or every epoll_wait would return at once until the last request ends */
+            epoll_ctl(lp->ep, EPOLL_CTL_DEL, srv->stopfd, NULL);
             serve_loop_abort_all(lp);
             continue;
         }
@@ -2978,7 +3009,7 @@ static void serve_accept(serve_loop *lp) {
         serve_conn *c;
         serve_loop *to;
         uint32_t slot;
-        int fd = accept(srv->listen_fd, NULL, NULL), one = 1, reject;
+        int fd = accept(srv->listen_fd, NULL, NULL), one = 1, reject, added;
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EMFILE || errno == ENFILE) serve_metrics_rejected(&srv->metrics);
@@ -3013,16 +3044,19 @@ static void serve_accept(serve_loop *lp) {
         serve_store(&c->abort, 0);
         serve_conn_reset_request(c);
         serve_metrics_conn(&srv->metrics, 1);
-        c->deadline_ms = serve_now_ms() + srv->head_timeout_ms;
-        serve_set_state(c, SC_WAITING);
         memset(&ev, 0, sizeof ev);
         ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET; /* (HUP and ERR are always reported) */
+        /* registered under the slot's lock, so that the loop's sweep cannot close it half made;
+           once the lock is let go the connection is the other loop's, and nothing here touches
+           it again */
+        pthread_mutex_lock(serve_lock_of(srv, c));
+        c->deadline_ms = serve_now_ms() + srv->head_timeout_ms;
+        serve_set_state(c, SC_WAITING);
         ev.data.u64 = serve_token(srv, c);
-        /* from here on the connection is the other loop's: nothing here touches it again */
-        if (epoll_ctl(to->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            serve_set_state(c, SC_OWNED);
-            serve_conn_close(srv, c);
-        }
+        added = epoll_ctl(to->ep, EPOLL_CTL_ADD, fd, &ev) == 0;
+        if (!added) serve_set_state(c, SC_OWNED);
+        pthread_mutex_unlock(serve_lock_of(srv, c));
+        if (!added) serve_conn_close(srv, c);
     }
     pthread_mutex_unlock(&srv->listen_lock);
 }
