@@ -469,6 +469,13 @@ typedef struct llmsplit_client_desc {
     const char *log_path;         /* JSONL records are appended here (NULL: none). When the file
                                      is moved or deleted (logrotate), a new one is started at the
                                      path within a second; see llmsplit_client_reopen_log */
+    int log_async;                /* 1: records reach the file from a thread of the client's own,
+                                     so a caller never waits for the disk (an event loop's thread,
+                                     say): a record is queued in memory and written, with the
+                                     others queued meanwhile, at once by that thread. destroy
+                                     writes what is queued; a crash loses it. Beyond 4 MiB
+                                     queued, a caller waits for the disk. Ignored without
+                                     threads (LLMSPLIT_NO_THREADS) */
     int keep_responses;           /* put the answer text in call records */
     llmsplit_record_fn on_record; /* called for every record (may be NULL), from any thread */
     void *user_data;
@@ -10212,6 +10219,15 @@ struct llmsplit_client {
     struct stat log_id;           /* device and inode of the file log_fd writes to */
     int64_t next_log_check_ms;    /* atomic read outside log_lock */
     int log_append_only;          /* atomic: log_fd is a regular file opened O_APPEND */
+#ifndef LLMSPLIT_NO_THREADS
+    /* log_async: lines queued for the writer thread (under logq_lock) */
+    int logq_running;
+    pthread_t logq_thread;
+    pthread_mutex_t logq_lock;
+    pthread_cond_t logq_more, logq_room;
+    llmsplit_buf logq;
+    int logq_stop;
+#endif
     int keep_responses;
     llmsplit_record_fn on_record;
     void *user_data;
@@ -10283,6 +10299,73 @@ LLMSPLIT_API llmsplit_status llmsplit_client_reopen_log(llmsplit_client *c, llms
     return e;
 }
 
+/* Writes whole lines to the log. One write per call: lines never interleave. A regular file is
+   opened O_APPEND, where the kernel appends each write whole, so no lock is needed while the
+   lines are written (a reopen swaps the file behind the same descriptor number); a pipe or a
+   terminal is written under the lock. The once-a-second check of the path takes the lock. */
+static void llmsplit__log_write(llmsplit_client *c, const char *data, size_t len) {
+    size_t off = 0;
+    int locked;
+    if (llmsplit__now_ms() >= __atomic_load_n(&c->next_log_check_ms, __ATOMIC_RELAXED)) {
+        llmsplit__lock(&c->log_lock);
+        llmsplit__log_follow(c);
+        llmsplit__unlock(&c->log_lock);
+    }
+    locked = !__atomic_load_n(&c->log_append_only, __ATOMIC_ACQUIRE);
+    if (locked) llmsplit__lock(&c->log_lock);
+    while (off < len) {
+        ssize_t n = write(__atomic_load_n(&c->log_fd, __ATOMIC_ACQUIRE), data + off, len - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        off += (size_t)n;
+    }
+    if (locked) llmsplit__unlock(&c->log_lock);
+    if (off < len) llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: cannot write the log: %s", strerror(errno));
+}
+
+#ifndef LLMSPLIT_NO_THREADS
+#define LLMSPLIT__LOGQ_MAX (4u << 20) /* bytes queued before a caller waits for the writer */
+
+/* log_async: the line joins the queue (no system call unless the writer sleeps, one wake-up). */
+static void llmsplit__logq_push(llmsplit_client *c, const char *data, size_t len) {
+    int lost;
+    pthread_mutex_lock(&c->logq_lock);
+    while (c->logq.len && c->logq.len + len > LLMSPLIT__LOGQ_MAX && !c->logq_stop)
+        pthread_cond_wait(&c->logq_room, &c->logq_lock);
+    if (!c->logq.len) pthread_cond_signal(&c->logq_more);
+    llmsplit_buf_append(&c->logq, data, len);
+    lost = c->logq.failed;
+    c->logq.failed = 0;
+    pthread_mutex_unlock(&c->logq_lock);
+    if (lost) llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: out of memory; a record was lost");
+}
+
+/* The writer: takes everything queued and writes it in one go, until destroy has asked it to
+   stop and nothing is left. */
+static void *llmsplit__logq_main(void *arg) {
+    llmsplit_client *c = (llmsplit_client *)arg;
+    llmsplit_buf out, swap;
+    llmsplit_buf_init(&out, &c->allocator);
+    pthread_mutex_lock(&c->logq_lock);
+    for (;;) {
+        while (!c->logq.len && !c->logq_stop) pthread_cond_wait(&c->logq_more, &c->logq_lock);
+        if (!c->logq.len) break;
+        swap = c->logq;
+        c->logq = out;
+        out = swap;
+        pthread_cond_broadcast(&c->logq_room);
+        pthread_mutex_unlock(&c->logq_lock);
+        llmsplit__log_write(c, out.data, out.len);
+        out.len = 0;
+        if (out.cap > LLMSPLIT__LOGQ_MAX) llmsplit_buf_free(&out); /* after a burst */
+        pthread_mutex_lock(&c->logq_lock);
+    }
+    pthread_mutex_unlock(&c->logq_lock);
+    llmsplit_buf_free(&out);
+    return NULL;
+}
+#endif
+
 static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
     llmsplit_buf line;
     size_t repaired = 0;
@@ -10302,28 +10385,12 @@ static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
                       "%zu sequence(s) written as U+FFFD", r->event ? r->event : "call", repaired);
     }
     if (c->log_path) {
-        /* one write per line: lines never interleave. A regular file is opened O_APPEND, where
-           the kernel appends each write whole, so no lock is needed while the line is written
-           (a reopen swaps the file behind the same descriptor number); a pipe or a terminal
-           is written under the lock. The once-a-second check of the path takes the lock. */
-        size_t off = 0;
-        int locked;
         llmsplit_buf_append(&line, "\n", 1);
-        if (llmsplit__now_ms() >= __atomic_load_n(&c->next_log_check_ms, __ATOMIC_RELAXED)) {
-            llmsplit__lock(&c->log_lock);
-            llmsplit__log_follow(c);
-            llmsplit__unlock(&c->log_lock);
-        }
-        locked = !__atomic_load_n(&c->log_append_only, __ATOMIC_ACQUIRE);
-        if (locked) llmsplit__lock(&c->log_lock);
-        while (off < line.len) {
-            ssize_t n = write(__atomic_load_n(&c->log_fd, __ATOMIC_ACQUIRE), line.data + off, line.len - off);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            off += (size_t)n;
-        }
-        if (locked) llmsplit__unlock(&c->log_lock);
-        if (off < line.len) llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: cannot write the log: %s", strerror(errno));
+#ifndef LLMSPLIT_NO_THREADS
+        if (c->logq_running) llmsplit__logq_push(c, line.data, line.len);
+        else
+#endif
+            llmsplit__log_write(c, line.data, line.len);
         line.len--;
     }
     if (c->on_record) c->on_record(r, line.data, line.len, c->user_data);
@@ -11006,6 +11073,22 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
         }
         if (llmsplit__log_reopen(c, err) != LLMSPLIT_OK) goto fail;
         c->next_log_check_ms = llmsplit__now_ms() + 1000;
+#ifndef LLMSPLIT_NO_THREADS
+        if (d.log_async) {
+            pthread_mutex_init(&c->logq_lock, NULL);
+            pthread_cond_init(&c->logq_more, NULL);
+            pthread_cond_init(&c->logq_room, NULL);
+            llmsplit_buf_init(&c->logq, &c->allocator);
+            if (pthread_create(&c->logq_thread, NULL, llmsplit__logq_main, c) != 0) {
+                pthread_cond_destroy(&c->logq_room);
+                pthread_cond_destroy(&c->logq_more);
+                pthread_mutex_destroy(&c->logq_lock);
+                llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "client: cannot start the log writer thread");
+                goto fail;
+            }
+            c->logq_running = 1;
+        }
+#endif
     }
     /* the silent side gets its own HTTP client: its own pool of connections and TLS sessions */
     c->mirror_logger = d.http.logger;
@@ -11069,6 +11152,20 @@ LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
     llmsplit_http_destroy(c->mirror_http);
     llmsplit_http_destroy(c->http);
     if (c->cur) llmsplit__release(c, c->cur);
+#ifndef LLMSPLIT_NO_THREADS
+    if (c->logq_running) { /* the last records reach the file */
+        pthread_mutex_lock(&c->logq_lock);
+        c->logq_stop = 1;
+        pthread_cond_signal(&c->logq_more);
+        pthread_cond_broadcast(&c->logq_room);
+        pthread_mutex_unlock(&c->logq_lock);
+        pthread_join(c->logq_thread, NULL);
+        llmsplit_buf_free(&c->logq);
+        pthread_cond_destroy(&c->logq_room);
+        pthread_cond_destroy(&c->logq_more);
+        pthread_mutex_destroy(&c->logq_lock);
+    }
+#endif
     if (c->log_fd >= 0) close(c->log_fd);
     llmsplit__free(&c->allocator, c->log_path);
     llmsplit__free(&c->allocator, c->config_file);

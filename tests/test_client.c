@@ -1230,6 +1230,67 @@ static void client_many_threads_with_mirroring(void) {
     llmsplit_client_destroy(c);
 }
 
+/* log_async: six threads' calls and their silent copies reach the file through the writer
+   thread, every record a whole line, none lost, all there once destroy returns. */
+static void client_log_async_writes_every_record_whole(void) {
+    char path[] = "/tmp/llmsplit-test-alog-XXXXXX", line[8192];
+    static char cfg[4096];
+    llmsplit_client_desc d;
+    llmsplit_client *c;
+    llmsplit_client_stats st;
+    llmsplit_error err;
+    pthread_t t[6];
+    chatter w[6];
+    FILE *f;
+    int fd, i, ok = 0, primary = 0, silent = 0, bad = 0, splits = 0;
+    NEED_MOCK();
+    fd = mkstemp(path);
+    close(fd);
+    with_mock(mirrored_fast, cfg, sizeof cfg);
+    memset(&d, 0, sizeof d);
+    d.config_json = cfg;
+    d.http.proxy = "";
+    d.log_path = path;
+    d.log_async = 1;
+    llmsplit_client_create(&d, &c, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    for (i = 0; i < 6; i++) {
+        w[i].c = c;
+        w[i].ok = 0;
+        pthread_create(&t[i], NULL, chatter_main, &w[i]);
+    }
+    for (i = 0; i < 6; i++) {
+        pthread_join(t[i], NULL);
+        ok += w[i].ok;
+    }
+    CHECK((llmsplit_client_wait_mirrors(c, 20000) == LLMSPLIT_OK));
+    st = llmsplit_client_get_stats(c);
+    llmsplit_client_destroy(c); /* the writer writes what is queued */
+    f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        llmsplit_json_doc *doc = NULL;
+        const llmsplit_json_val *root;
+        const char *event;
+        llmsplit_json_parse(line, strlen(line), NULL, &doc, NULL);
+        if (!doc || line[strlen(line) - 1] != '\n') { bad++; llmsplit_json_free(doc); continue; }
+        root = llmsplit_json_root(doc);
+        event = llmsplit_json_str(llmsplit_json_get(root, "event"), NULL);
+        if (event && strcmp(event, "split") == 0) splits++;
+        else if (llmsplit_json_is_true(llmsplit_json_get(root, "is_silent_experiment"))) silent++;
+        else primary++;
+        llmsplit_json_free(doc);
+    }
+    if (f) fclose(f);
+    unlink(path);
+    CHECK_EQ_INT(ok, 180);
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(splits, 1);
+    CHECK_EQ_INT(primary, 180);
+    CHECK_GT_UINT(st.mirrored, 0);
+    CHECK_EQ_INT(silent, (int)st.mirrored);
+}
+
 /* --- streaming to a gateway: chunks, abort, group_required, fallbacks, reload ------------------- */
 
 /* Collects what on_event and on_delta hand over. */
@@ -1812,6 +1873,7 @@ int main(int argc, char **argv) {
     RUN(client_one_call_split_form);
     RUN(client_deployments_are_prepared_when_the_config_loads);
     RUN(client_many_threads_with_mirroring);
+    RUN(client_log_async_writes_every_record_whole);
     RUN(client_on_event_hands_over_the_providers_events_as_they_came);
     RUN(client_abort_flag_stops_the_stream_and_records_client_closed);
     RUN(client_on_answer_comes_before_the_record_and_only_on_success);

@@ -2929,7 +2929,7 @@ static void serve_sweep(serve_loop *lp, int64_t now) {
         serve_conn *c = &srv->conns[i];
         pthread_mutex_t *l;
         int take;
-        if (serve_loop_of(c) != lp || serve_state(c) != SC_WAITING || c->fiber) continue; /* a peek */
+        if (serve_loop_of(c) != lp || serve_state(c) != SC_WAITING) continue; /* a peek (atomics only) */
         /* decided under the slot's lock: an accept still registering the connection holds it */
         l = serve_lock_of(srv, c);
         pthread_mutex_lock(l);
@@ -3350,6 +3350,7 @@ int cmd_serve(int argc, char **argv) {
     }
     desc.config_poll_ms = (int)config_poll_ms;
     desc.log_path = log_path;
+    desc.log_async = 1; /* the loops never wait for the disk: a writer thread writes the records */
     desc.on_record = serve_on_record;
     desc.user_data = srv;
     /* a gateway sends many requests at once to few hosts: keep a connection for each of them,
