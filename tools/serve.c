@@ -2756,6 +2756,19 @@ static void serve_fiber_trampoline(unsigned lo, unsigned hi) {
 }
 #endif
 
+#ifndef SERVE_ASM_SWITCH
+/* The ucontext of a new coroutine, its stack at stack (a function of its own: getcontext returns
+   twice, and nothing of the caller's may live across it). */
+static void serve_fiber_context(serve_fiber *f, char *stack) {
+    getcontext(&f->ctx.uc);
+    f->ctx.uc.uc_stack.ss_sp = stack;
+    f->ctx.uc.uc_stack.ss_size = SERVE_STACK;
+    f->ctx.uc.uc_link = NULL;
+    makecontext(&f->ctx.uc, (void (*)(void))serve_fiber_trampoline, 2, (unsigned)((uintptr_t)f & 0xffffffffu),
+                (unsigned)((uintptr_t)f >> 16 >> 16));
+}
+#endif
+
 /* A new coroutine with its own stack (SERVE_STACK, a guard page below it), or NULL. */
 static serve_fiber *serve_fiber_new(serve_loop *lp) {
     long page = sysconf(_SC_PAGESIZE);
@@ -2805,12 +2818,7 @@ static serve_fiber *serve_fiber_new(serve_loop *lp) {
     }
 #else
     (void)top;
-    getcontext(&f->ctx.uc);
-    f->ctx.uc.uc_stack.ss_sp = f->map + page;
-    f->ctx.uc.uc_stack.ss_size = SERVE_STACK;
-    f->ctx.uc.uc_link = NULL;
-    makecontext(&f->ctx.uc, (void (*)(void))serve_fiber_trampoline, 2, (unsigned)((uintptr_t)f & 0xffffffffu),
-                (unsigned)((uintptr_t)f >> 16 >> 16));
+    serve_fiber_context(f, f->map + page);
 #endif
 #ifdef SERVE_TSAN
     f->ctx.tsan = __tsan_create_fiber(0);
