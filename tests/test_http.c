@@ -1062,6 +1062,16 @@ static const char *url_of(const server *s) {
     return url;
 }
 
+/* The wait hook's tests: a server that reads the request and answers {"ok":true} 150 ms later. */
+static void slow_server_start(server *s) {
+    memset(s, 0, sizeof *s);
+    s->parts[0] = "";
+    s->parts[1] = ok_response;
+    s->pause_ms = 150;
+    s->read_request = 1;
+    server_start(s);
+}
+
 /* A server that answers after 150 ms: the wait for the answer goes through the caller's wait (a
    blocking receive would wait in the kernel and never call it), on the request's own socket, on
    the caller's thread, with the caller's user_data. */
@@ -1071,12 +1081,7 @@ static void http_wait_hook_waits_for_a_slow_answer(void) {
     llmsplit_http_response r;
     llmsplit_error err;
     waits w;
-    memset(&s, 0, sizeof s);
-    s.parts[0] = "";
-    s.parts[1] = ok_response;
-    s.pause_ms = 150;
-    s.read_request = 1;
-    server_start(&s);
+    slow_server_start(&s);
     waits_init(&w, &w);
     w.port = s.port;
     w.http = h;
@@ -1101,12 +1106,7 @@ static void http_wait_hook_that_wakes_early_is_harmless(void) {
     llmsplit_http_response r;
     llmsplit_error err;
     waits w;
-    memset(&s, 0, sizeof s);
-    s.parts[0] = "";
-    s.parts[1] = ok_response;
-    s.pause_ms = 150;
-    s.read_request = 1;
-    server_start(&s);
+    slow_server_start(&s);
     waits_init(&w, &w);
     w.port = s.port;
     w.liar = 1;
@@ -1126,12 +1126,7 @@ static void http_wait_hook_that_fails_ends_the_request(void) {
     llmsplit_http_response r;
     llmsplit_error err;
     waits w;
-    memset(&s, 0, sizeof s);
-    s.parts[0] = "";
-    s.parts[1] = ok_response;
-    s.pause_ms = 150;
-    s.read_request = 1;
-    server_start(&s);
+    slow_server_start(&s);
     waits_init(&w, &w);
     w.fail = 1;
     CHECK_EQ_INT(get_waiting(h, url_of(&s), &w, NULL, &r, &err), LLMSPLIT_ERR_NETWORK);
