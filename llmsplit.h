@@ -472,10 +472,11 @@ typedef struct llmsplit_client_desc {
     int log_async;                /* 1: records reach the file from a thread of the client's own,
                                      so a caller never waits for the disk (an event loop's thread,
                                      say): a record is queued in memory and written, with the
-                                     others queued meanwhile, at once by that thread. destroy
-                                     writes what is queued; a crash loses it. Beyond 4 MiB
-                                     queued, a caller waits for the disk. Ignored without
-                                     threads (LLMSPLIT_NO_THREADS) */
+                                     others queued meanwhile, by that thread within 10 ms (at
+                                     once when 64 KiB are queued): one write per 10 ms under
+                                     load, not one per record. destroy writes what is queued;
+                                     a crash loses it. Beyond 4 MiB queued, a caller waits for
+                                     the disk. Ignored without threads (LLMSPLIT_NO_THREADS) */
     int keep_responses;           /* put the answer text in call records */
     llmsplit_record_fn on_record; /* called for every record (may be NULL), from any thread */
     void *user_data;
@@ -10227,6 +10228,8 @@ struct llmsplit_client {
     pthread_cond_t logq_more, logq_room;
     llmsplit_buf logq;
     int logq_stop;
+    int logq_waiting;  /* the writer waits: 1 for a first record, 2 for a batch to fill */
+    int logq_monotonic;/* logq_more times out on CLOCK_MONOTONIC */
 #endif
     int keep_responses;
     llmsplit_record_fn on_record;
@@ -10324,15 +10327,21 @@ static void llmsplit__log_write(llmsplit_client *c, const char *data, size_t len
 }
 
 #ifndef LLMSPLIT_NO_THREADS
-#define LLMSPLIT__LOGQ_MAX (4u << 20) /* bytes queued before a caller waits for the writer */
+#define LLMSPLIT__LOGQ_MAX (4u << 20)    /* bytes queued before a caller waits for the writer */
+#define LLMSPLIT__LOGQ_BATCH (64u << 10) /* bytes queued that end the writer's linger */
+#define LLMSPLIT__LOGQ_LINGER_MS 10      /* how long a record may wait for others to join it */
 
-/* log_async: the line joins the queue (no system call unless the writer sleeps, one wake-up). */
+/* log_async: the line joins the queue. A wake-up only for the first record of a batch (the
+   writer waits for work) or the one that fills it (the writer lingers): at a steady load one
+   wake-up and one write per 10 ms, whatever the rate. */
 static void llmsplit__logq_push(llmsplit_client *c, const char *data, size_t len) {
     int lost;
     pthread_mutex_lock(&c->logq_lock);
     while (c->logq.len && c->logq.len + len > LLMSPLIT__LOGQ_MAX && !c->logq_stop)
         pthread_cond_wait(&c->logq_room, &c->logq_lock);
-    if (!c->logq.len) pthread_cond_signal(&c->logq_more);
+    if ((c->logq_waiting == 1 && !c->logq.len) ||
+        (c->logq_waiting == 2 && c->logq.len < LLMSPLIT__LOGQ_BATCH && c->logq.len + len >= LLMSPLIT__LOGQ_BATCH))
+        pthread_cond_signal(&c->logq_more);
     llmsplit_buf_append(&c->logq, data, len);
     lost = c->logq.failed;
     c->logq.failed = 0;
@@ -10340,16 +10349,35 @@ static void llmsplit__logq_push(llmsplit_client *c, const char *data, size_t len
     if (lost) llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: out of memory; a record was lost");
 }
 
-/* The writer: takes everything queued and writes it in one go, until destroy has asked it to
-   stop and nothing is left. */
+/* The writer: once a record is queued, lingers 10 ms (less when 64 KiB are queued or destroy
+   asks it to stop) for others to join it, then writes everything queued in one go; until
+   destroy has asked it to stop and nothing is left. */
 static void *llmsplit__logq_main(void *arg) {
     llmsplit_client *c = (llmsplit_client *)arg;
     llmsplit_buf out, swap;
     llmsplit_buf_init(&out, &c->allocator);
     pthread_mutex_lock(&c->logq_lock);
     for (;;) {
+        c->logq_waiting = 1;
         while (!c->logq.len && !c->logq_stop) pthread_cond_wait(&c->logq_more, &c->logq_lock);
+        c->logq_waiting = 0;
         if (!c->logq.len) break;
+        if (!c->logq_stop && c->logq.len < LLMSPLIT__LOGQ_BATCH) {
+            int64_t until = llmsplit__now_ms() + LLMSPLIT__LOGQ_LINGER_MS, left;
+            c->logq_waiting = 2;
+            while (!c->logq_stop && c->logq.len < LLMSPLIT__LOGQ_BATCH && (left = until - llmsplit__now_ms()) > 0) {
+                struct timespec ts;
+#if LLMSPLIT__POOL_CLOCK_SELECTION
+                clock_gettime(c->logq_monotonic ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts);
+#else
+                clock_gettime(CLOCK_REALTIME, &ts);
+#endif
+                ts.tv_nsec += (long)left * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+                pthread_cond_timedwait(&c->logq_more, &c->logq_lock, &ts);
+            }
+            c->logq_waiting = 0;
+        }
         swap = c->logq;
         c->logq = out;
         out = swap;
@@ -11075,8 +11103,20 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
         c->next_log_check_ms = llmsplit__now_ms() + 1000;
 #ifndef LLMSPLIT_NO_THREADS
         if (d.log_async) {
+            pthread_condattr_t attr;
+            int made = 0;
             pthread_mutex_init(&c->logq_lock, NULL);
-            pthread_cond_init(&c->logq_more, NULL);
+            if (pthread_condattr_init(&attr) == 0) {
+#if LLMSPLIT__POOL_CLOCK_SELECTION
+                c->logq_monotonic = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0;
+#endif
+                made = pthread_cond_init(&c->logq_more, &attr) == 0;
+                pthread_condattr_destroy(&attr);
+            }
+            if (!made) {
+                c->logq_monotonic = 0;
+                pthread_cond_init(&c->logq_more, NULL);
+            }
             pthread_cond_init(&c->logq_room, NULL);
             llmsplit_buf_init(&c->logq, &c->allocator);
             if (pthread_create(&c->logq_thread, NULL, llmsplit__logq_main, c) != 0) {

@@ -210,6 +210,8 @@ check cli_serve_metrics_lines_are_well_formed sh -c '! grep -v "^#" "$1" | grep 
 # feedback joins the call in the log
 st=$(curl_to f /v1/feedback --data-binary '{"request_id":"'$rid'","metric":"thumbs_up","value":1}')
 check cli_serve_feedback_answers_200 [ "$st" = 200 ]
+# (the records reach the log from the client's writer thread, within its 10 ms linger)
+i=0; while ! grep -q '"event":"feedback","request_id":"'$rid'"' "$log" && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 check cli_serve_feedback_is_in_the_log grep -q '"event":"feedback","request_id":"'$rid'","metric":"thumbs_up","value":1,"group":"chat","deployment":[01],"model":"gpt-[ab]"' "$log"
 st=$(curl_to f2 /v1/feedback --data-binary '{"request_id":"x","metric":"bad metric","value":1}')
 check cli_serve_feedback_with_a_bad_metric_is_400 [ "$st" = 400 ]

@@ -1291,6 +1291,42 @@ static void client_log_async_writes_every_record_whole(void) {
     CHECK_EQ_INT(silent, (int)st.mirrored);
 }
 
+/* log_async: the writer lingers for a batch, but a lone record still reaches the file soon
+   (within the 10 ms linger, so well within a second) while the client lives on. */
+static void client_log_async_a_lone_record_is_written_soon(void) {
+    char path[] = "/tmp/llmsplit-test-alog1-XXXXXX", line[8192];
+    static char cfg[4096];
+    llmsplit_client_desc d;
+    llmsplit_client *c;
+    llmsplit_result r;
+    llmsplit_error err;
+    int fd, i, calls = 0;
+    NEED_MOCK();
+    fd = mkstemp(path);
+    close(fd);
+    with_mock(mirrored_fast, cfg, sizeof cfg);
+    memset(&d, 0, sizeof d);
+    d.config_json = cfg;
+    d.http.proxy = "";
+    d.log_path = path;
+    d.log_async = 1;
+    llmsplit_client_create(&d, &c, &err);
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_EQ_INT(ask(c, "chat", "lone", &r), LLMSPLIT_OK);
+    llmsplit_result_free(&r);
+    for (i = 0; i < 100 && calls == 0; i++) { /* up to a second */
+        FILE *f = fopen(path, "r");
+        while (f && fgets(line, sizeof line, f))
+            if (strstr(line, "\"role\":\"primary\"") && line[strlen(line) - 1] == '\n') calls++;
+        if (f) fclose(f);
+        if (!calls) sleep_ms(10);
+    }
+    CHECK_EQ_INT(calls, 1);
+    llmsplit_client_destroy(c);
+    unlink(path);
+}
+
 /* --- streaming to a gateway: chunks, abort, group_required, fallbacks, reload ------------------- */
 
 /* Collects what on_event and on_delta hand over. */
@@ -1874,6 +1910,7 @@ int main(int argc, char **argv) {
     RUN(client_deployments_are_prepared_when_the_config_loads);
     RUN(client_many_threads_with_mirroring);
     RUN(client_log_async_writes_every_record_whole);
+    RUN(client_log_async_a_lone_record_is_written_soon);
     RUN(client_on_event_hands_over_the_providers_events_as_they_came);
     RUN(client_abort_flag_stops_the_stream_and_records_client_closed);
     RUN(client_on_answer_comes_before_the_record_and_only_on_success);
