@@ -199,8 +199,13 @@ try {
   const fb = await fetch(`${gw}/v1/feedback`, { method: 'POST', headers: { authorization: 'Bearer sk-master-node', 'content-type': 'application/json' },
                                                 body: JSON.stringify({ request_id: id, metric: 'thumbs_up', value: true }) });
   check('node_serve_feedback_200', fb.status === 200, fb.status);
-  const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  const fbRec = lines.find((l) => l.event === 'feedback' && l.request_id === id);
+  // (records reach the log from the client's writer thread, within its 10 ms linger)
+  let fbRec;
+  for (let i = 0; i < 100 && !fbRec; i++) {
+    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    fbRec = lines.find((l) => l.event === 'feedback' && l.request_id === id);
+    if (!fbRec) await new Promise((r) => setTimeout(r, 20));
+  }
   check('node_serve_feedback_in_the_log', fbRec && fbRec.value === 1 && fbRec.group === 'chat', fbRec);
   check('node_serve_upstream_key_not_in_the_log', !readFileSync(log, 'utf8').includes('sk-upstream'));
 } catch (err) {
