@@ -1638,9 +1638,11 @@ LLMSPLIT_API int llmsplit_health_available(const llmsplit_health *h, int64_t now
 #if defined(__GNUC__) || defined(__clang__)
 #define LLMSPLIT__LIKELY(x) __builtin_expect(!!(x), 1)
 #define LLMSPLIT__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LLMSPLIT__INLINE __inline__ __attribute__((always_inline))
 #else
 #define LLMSPLIT__LIKELY(x) (x)
 #define LLMSPLIT__UNLIKELY(x) (x)
+#define LLMSPLIT__INLINE
 #endif
 
 /* Compile-time checks that the value layout is what the code assumes. */
@@ -2902,7 +2904,15 @@ LLMSPLIT_API void llmsplit_buf_init(llmsplit_buf *b, const llmsplit_allocator *a
     b->allocator = llmsplit__allocator_or_default(allocator);
 }
 
-static int llmsplit__buf_grow(llmsplit_buf *b, size_t extra) {
+/* Room for extra more bytes and the NUL: the common case (room already there) is one
+   comparison where it is called; the allocation is out of line. */
+static int llmsplit__buf_grow_slow(llmsplit_buf *b, size_t extra);
+static LLMSPLIT__INLINE int llmsplit__buf_grow(llmsplit_buf *b, size_t extra) {
+    if (!b->failed && extra < b->cap - b->len) return 1; /* cap > len whenever cap > 0 */
+    return llmsplit__buf_grow_slow(b, extra);
+}
+
+static int llmsplit__buf_grow_slow(llmsplit_buf *b, size_t extra) {
     size_t want, cap;
     char *nd;
     if (b->failed) return 0;
@@ -3182,17 +3192,12 @@ static size_t llmsplit__utf8_bad_len(const unsigned char *p, const unsigned char
 /* Appends s as a quoted JSON string. valid_utf8: s came from a parsed document, so its
    non-ASCII bytes are copied without checking them again. Otherwise invalid UTF-8 is an error,
    or with w->llmsplit__repair U+FFFD (3 bytes, within the room reserved per input byte). */
-static void llmsplit__w_escaped(llmsplit_json_writer *w, const char *s, size_t len, int valid_utf8) {
+/* The quoted JSON string of s[0..len) at o, which has room for len * 6 + 3 bytes (every byte
+   \u00XX; the 8-byte stores below never pass that); returns the end, or NULL at invalid UTF-8
+   when repaired is NULL. With repaired, an invalid sequence becomes U+FFFD and is counted. */
+static char *llmsplit__escape_to(char *o, const char *s, size_t len, int valid_utf8, size_t *repaired) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    llmsplit_buf *b = &w->buf;
-    char *o;
-    /* worst case every byte becomes \u00XX; the 8-byte stores below never pass that */
-    if (len > (SIZE_MAX - 16) / 6 || !llmsplit__buf_grow(b, len * 6 + 10)) {
-        llmsplit__w_fail(w, LLMSPLIT_ERR_NOMEM, "json writer: out of memory");
-        return;
-    }
-    o = b->data + b->len;
     *o++ = '"';
     for (;;) {
 #ifdef LLMSPLIT__SWAR
@@ -3206,18 +3211,14 @@ static void llmsplit__w_escaped(llmsplit_json_writer *w, const char *s, size_t l
         if (p >= end) break;
         if (*p >= 0x80) {
             size_t n = valid_utf8 ? 1 : llmsplit__utf8_seq(p, end);
-            if (!n && w->llmsplit__repair) {
+            if (!n && repaired) {
                 memcpy(o, "\xef\xbf\xbd", 3);
                 o += 3;
                 p += llmsplit__utf8_bad_len(p, end);
-                w->llmsplit__repaired++;
+                ++*repaired;
                 continue;
             }
-            if (!n) {
-                b->data[b->len] = 0;
-                llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: string is not valid UTF-8");
-                return;
-            }
+            if (!n) return NULL;
             memcpy(o, p, n);
             o += n;
             p += n;
@@ -3240,6 +3241,22 @@ static void llmsplit__w_escaped(llmsplit_json_writer *w, const char *s, size_t l
     }
     *o++ = '"';
     *o = 0;
+    return o;
+}
+
+static void llmsplit__w_escaped(llmsplit_json_writer *w, const char *s, size_t len, int valid_utf8) {
+    llmsplit_buf *b = &w->buf;
+    char *o;
+    if (len > (SIZE_MAX - 16) / 6 || !llmsplit__buf_grow(b, len * 6 + 10)) {
+        llmsplit__w_fail(w, LLMSPLIT_ERR_NOMEM, "json writer: out of memory");
+        return;
+    }
+    o = llmsplit__escape_to(b->data + b->len, s, len, valid_utf8, w->llmsplit__repair ? &w->llmsplit__repaired : NULL);
+    if (!o) {
+        b->data[b->len] = 0;
+        llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: string is not valid UTF-8");
+        return;
+    }
     b->len = (size_t)(o - b->data);
 }
 
@@ -3248,6 +3265,25 @@ LLMSPLIT_API void llmsplit_json_write_key(llmsplit_json_writer *w, const char *k
     if (w->depth == 0 || !llmsplit__w_is_object(w, w->depth - 1) || w->after_key) {
         llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: key outside an object");
         return;
+    }
+    if (key && len <= 64 && llmsplit__buf_grow(&w->buf, len + 4)) {
+        /* a short key of plain ASCII (every key a program writes): copied as it is */
+        size_t i;
+        for (i = 0; i < len && !llmsplit__str_special[(unsigned char)key[i]]; i++) {}
+        if (i == len) {
+            char *o = w->buf.data + w->buf.len;
+            if (!w->first) *o++ = ',';
+            *o++ = '"';
+            memcpy(o, key, len);
+            o += len;
+            *o++ = '"';
+            *o++ = ':';
+            *o = 0;
+            w->buf.len = (size_t)(o - w->buf.data);
+            w->first = 0;
+            w->after_key = 1;
+            return;
+        }
     }
     if (!w->first) llmsplit_buf_append(&w->buf, ",", 1);
     w->first = 0;
@@ -4351,7 +4387,16 @@ static int llmsplit__hp_feed(llmsplit_http_parser *p, const char *data, size_t l
             }
             hd = r->head.data;
             for (k = p->scan; k < r->head.len; k++) {
-                unsigned char ch = (unsigned char)hd[k];
+                unsigned char ch;
+                /* eight bytes at a time past those above CR (most of a header line) */
+                while (r->head.len - k >= 8) {
+                    uint64_t x;
+                    memcpy(&x, hd + k, 8);
+                    if (((x - 0x0e0e0e0e0e0e0e0eull) & ~x & 0x8080808080808080ull) != 0) break; /* a byte < 14 */
+                    k += 8;
+                }
+                if (k >= r->head.len) break;
+                ch = (unsigned char)hd[k];
                 if (ch > '\r') continue; /* most bytes: nothing to check */
                 if (ch == '\n') {
                     if (k == 0 || hd[k - 1] != '\r') return llmsplit__hp_fail(p, err, "bare LF in response header");
@@ -7014,32 +7059,35 @@ static void llmsplit__w_openai(llmsplit_json_writer *w, const llmsplit_chat_requ
     }
 }
 
+/* A member by a literal name (no strlen, no path to read): for the answers read per call. */
+#define llmsplit__get(v, lit) llmsplit_json_getn((v), "" lit, sizeof(lit) - 1)
+
 static llmsplit_status llmsplit__openai_answer(llmsplit_chat_response *r, const llmsplit_json_val *root, llmsplit_error *err) {
-    const llmsplit_json_val *m = llmsplit_json_path(root, "choices[0].message"), *c;
+    const llmsplit_json_val *c0 = llmsplit_json_at(llmsplit__get(root, "choices"), 0), *m = llmsplit__get(c0, "message");
+    const llmsplit_json_val *u = llmsplit__get(root, "usage"), *c;
     size_t n;
     const char *s;
     if (!m) return llmsplit__no_answer(err, "choices[0].message");
-    if ((s = llmsplit_json_str(llmsplit_json_get(m, "content"), &n)) != NULL) llmsplit_buf_append(&r->text, s, n);
-    llmsplit__copy_str(r->role, sizeof r->role, llmsplit_json_get(m, "role"));
-    llmsplit__set_finish(r, llmsplit_json_path(root, "choices[0].finish_reason"));
-    llmsplit__set_tokens(&r->prompt_tokens, llmsplit_json_path(root, "usage.prompt_tokens"));
-    llmsplit__set_tokens(&r->completion_tokens, llmsplit_json_path(root, "usage.completion_tokens"));
-    if ((c = llmsplit_json_get(m, "tool_calls")) != NULL && llmsplit_json_len(c)) llmsplit__set_tool_calls(r, c);
+    if ((s = llmsplit_json_str(llmsplit__get(m, "content"), &n)) != NULL) llmsplit_buf_append(&r->text, s, n);
+    llmsplit__copy_str(r->role, sizeof r->role, llmsplit__get(m, "role"));
+    llmsplit__set_finish(r, llmsplit__get(c0, "finish_reason"));
+    llmsplit__set_tokens(&r->prompt_tokens, llmsplit__get(u, "prompt_tokens"));
+    llmsplit__set_tokens(&r->completion_tokens, llmsplit__get(u, "completion_tokens"));
+    if ((c = llmsplit__get(m, "tool_calls")) != NULL && llmsplit_json_len(c)) llmsplit__set_tool_calls(r, c);
     return LLMSPLIT_OK;
 }
 
 static int llmsplit__openai_event(llmsplit__stream *st, const char *event, const llmsplit_json_val *root) {
-    const llmsplit_json_val *ch = llmsplit_json_path(root, "choices[0]"), *tc, *v;
+    const llmsplit_json_val *ch = llmsplit_json_at(llmsplit__get(root, "choices"), 0), *d = llmsplit__get(ch, "delta"), *tc, *v;
     llmsplit_json_iter it;
     size_t n;
     const char *s;
     int rc = 0;
     (void)event;
-    if ((s = llmsplit_json_str(llmsplit_json_path(ch, "delta.content"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
-    llmsplit__copy_str(st->resp->role, sizeof st->resp->role, llmsplit_json_path(ch, "delta.role"));
-    if (llmsplit_json_type_of(llmsplit_json_get(ch, "finish_reason")) == LLMSPLIT_JSON_STRING)
-        llmsplit__set_finish(st->resp, llmsplit_json_get(ch, "finish_reason"));
-    it = llmsplit_json_iterate(llmsplit_json_path(ch, "delta.tool_calls"));
+    if ((s = llmsplit_json_str(llmsplit__get(d, "content"), &n)) != NULL) rc = llmsplit__delta(st, s, n);
+    llmsplit__copy_str(st->resp->role, sizeof st->resp->role, llmsplit__get(d, "role"));
+    if (llmsplit_json_type_of(v = llmsplit__get(ch, "finish_reason")) == LLMSPLIT_JSON_STRING) llmsplit__set_finish(st->resp, v);
+    it = llmsplit_json_iterate(llmsplit__get(d, "tool_calls"));
     while (llmsplit_json_next(&it, NULL, &tc))
         llmsplit__tool_delta(st, llmsplit_json_int(llmsplit_json_get(tc, "index")), 1, llmsplit_json_get(tc, "id"),
                              llmsplit_json_path(tc, "function.name"), llmsplit_json_path(tc, "function.arguments"));
@@ -9938,10 +9986,14 @@ LLMSPLIT_API void llmsplit_pool_shutdown(llmsplit_pool *pool, int drain_ms, llms
 
 #include <sys/stat.h>
 
-static void llmsplit__w_key(llmsplit_json_writer *w, const char *k) { llmsplit_json_write_key(w, k, strlen(k)); }
+/* The record's keys are literals: their lengths are known where they are written. */
+#define llmsplit__w_key(w, k) llmsplit_json_write_key((w), "" k, sizeof(k) - 1)
+#define llmsplit__w_str_or_null(w, k, v) llmsplit__w_str_or_null_n((w), "" k, sizeof(k) - 1, (v))
+#define llmsplit__w_num_or_null(w, k, v, scale) llmsplit__w_num_or_null_n((w), "" k, sizeof(k) - 1, (v), (scale))
+#define llmsplit__w_int_or_null(w, k, v) llmsplit__w_int_or_null_n((w), "" k, sizeof(k) - 1, (v))
 
-static void llmsplit__w_str_or_null(llmsplit_json_writer *w, const char *k, const char *v) {
-    llmsplit__w_key(w, k);
+static void llmsplit__w_str_or_null_n(llmsplit_json_writer *w, const char *k, size_t kn, const char *v) {
+    llmsplit_json_write_key(w, k, kn);
     if (v) llmsplit_json_write_string(w, v, strlen(v));
     else llmsplit_json_write_null(w);
 }
@@ -9949,17 +10001,139 @@ static void llmsplit__w_str_or_null(llmsplit_json_writer *w, const char *k, cons
 /* Numbers are rounded so the log stays short: milliseconds to 0.1, costs to 1e-9 USD. Dividing
    the rounded count by the scale gives the double nearest the short decimal, which then prints
    as that decimal. */
-static void llmsplit__w_num_or_null(llmsplit_json_writer *w, const char *k, double v, double scale) {
-    llmsplit__w_key(w, k);
+static void llmsplit__w_num_or_null_n(llmsplit_json_writer *w, const char *k, size_t kn, double v, double scale) {
+    llmsplit_json_write_key(w, k, kn);
     if (v < 0 || v != v || v > DBL_MAX) llmsplit_json_write_null(w);
     else if (v * scale >= 9007199254740992.0) llmsplit_json_write_double(w, v); /* 2^53: already whole units */
     else llmsplit_json_write_double(w, (double)(int64_t)(v * scale + 0.5) / scale);
 }
 
-static void llmsplit__w_int_or_null(llmsplit_json_writer *w, const char *k, int64_t v) {
-    llmsplit__w_key(w, k);
+static void llmsplit__w_int_or_null_n(llmsplit_json_writer *w, const char *k, size_t kn, int64_t v) {
+    llmsplit_json_write_key(w, k, kn);
     if (v < 0) llmsplit_json_write_null(w);
     else llmsplit_json_write_int(w, v);
+}
+
+/* The call record, written once per call: straight into room reserved for it, byte for byte
+   what the writer makes of the same fields (the other events go through the writer), without
+   its checks per token. Appends to out; 0 (out unchanged) when memory ran out. */
+static char *llmsplit__rec_key(char *o, const char *k, size_t n) {
+    *o++ = ',';
+    *o++ = '"';
+    memcpy(o, k, n);
+    o += n;
+    *o++ = '"';
+    *o++ = ':';
+    return o;
+}
+#define llmsplit__rec_k(o, lit) llmsplit__rec_key((o), "" lit, sizeof(lit) - 1)
+
+static char *llmsplit__rec_lit(char *o, const char *lit) {
+    size_t n = strlen(lit);
+    memcpy(o, lit, n);
+    return o + n;
+}
+
+static char *llmsplit__rec_str(char *o, const char *v, size_t n, size_t *repaired) {
+    return v ? llmsplit__escape_to(o, v, n, 0, repaired) : llmsplit__rec_lit(o, "null");
+}
+
+static char *llmsplit__rec_int(char *o, int64_t v) { /* null when negative */
+    return v < 0 ? llmsplit__rec_lit(o, "null") : o + llmsplit__format_int(v, o);
+}
+
+static char *llmsplit__rec_num(char *o, double v, double scale) { /* as llmsplit__w_num_or_null_n */
+    if (v < 0 || v != v || v > DBL_MAX) return llmsplit__rec_lit(o, "null");
+    if (v * scale < 9007199254740992.0) v = (double)(int64_t)(v * scale + 0.5) / scale;
+    return o + llmsplit_format_double(v, o);
+}
+
+static int llmsplit__record_call_json(const llmsplit_record *r, llmsplit_buf *out, size_t *repaired) {
+    enum { TS, REQ, PAIR, ROLE, GROUP, MODEL, PROV, FROM, ERR, FINISH, NSTR };
+    const char *v[NSTR];
+    size_t n[NSTR], total = 0;
+    char text[400];
+    char *o;
+    int i;
+    v[TS] = r->ts;
+    v[REQ] = r->request_id;
+    v[PAIR] = r->pair_id[0] ? r->pair_id : NULL;
+    v[ROLE] = r->role ? r->role : "primary";
+    v[GROUP] = r->group;
+    v[MODEL] = r->model;
+    v[PROV] = r->provider;
+    v[FROM] = r->fallback_from;
+    v[ERR] = NULL;
+    if (!r->ok && r->error) { /* the category, then the message (which never repeats it) */
+        llmsplit__utf8_fix_cut(text, sizeof text, snprintf(text, sizeof text, "%s: %s", llmsplit_strerror(r->code), r->error));
+        v[ERR] = text;
+    }
+    v[FINISH] = r->finish_reason && r->finish_reason[0] ? r->finish_reason : NULL;
+    for (i = 0; i < NSTR; i++) {
+        n[i] = v[i] ? strlen(v[i]) : 0;
+        if (n[i] > (SIZE_MAX / 8) / NSTR) return 0;
+        total += n[i];
+    }
+    if (r->response) {
+        if (r->response_len > SIZE_MAX / 8) return 0;
+        total += r->response_len;
+    }
+    /* every byte of text at most 6 (\u00XX), 10 strings' quotes, 25 keys and 9 numbers */
+    if (total > (SIZE_MAX - 2048) / 6 || llmsplit_buf_reserve(out, total * 6 + 2048) != LLMSPLIT_OK) return 0;
+    o = out->data + out->len;
+    o = llmsplit__rec_lit(o, "{\"ts\":");
+    o = llmsplit__rec_str(o, v[TS], n[TS], repaired);
+    o = llmsplit__rec_lit(o, ",\"event\":\"call\"");
+    o = llmsplit__rec_k(o, "request_id");
+    o = llmsplit__rec_str(o, v[REQ], n[REQ], repaired);
+    o = llmsplit__rec_k(o, "pair_id");
+    o = llmsplit__rec_str(o, v[PAIR], n[PAIR], repaired);
+    o = llmsplit__rec_k(o, "role");
+    o = llmsplit__rec_str(o, v[ROLE], n[ROLE], repaired);
+    o = llmsplit__rec_k(o, "is_silent_experiment");
+    o = llmsplit__rec_lit(o, r->is_silent_experiment ? "true" : "false");
+    o = llmsplit__rec_k(o, "group");
+    o = llmsplit__rec_str(o, v[GROUP], n[GROUP], repaired);
+    o = llmsplit__rec_k(o, "model");
+    o = llmsplit__rec_str(o, v[MODEL], n[MODEL], repaired);
+    o = llmsplit__rec_k(o, "provider");
+    o = llmsplit__rec_str(o, v[PROV], n[PROV], repaired);
+    o = llmsplit__rec_k(o, "deployment");
+    o += llmsplit__format_int(r->deployment, o);
+    o = llmsplit__rec_k(o, "sticky");
+    o = llmsplit__rec_lit(o, r->sticky ? "true" : "false");
+    if (r->split_epoch > 0) {
+        o = llmsplit__rec_k(o, "split_epoch");
+        o += llmsplit__format_int(r->split_epoch, o);
+    }
+    o = llmsplit__rec_k(o, "fallback_from");
+    o = llmsplit__rec_str(o, v[FROM], n[FROM], repaired);
+    o = llmsplit__rec_k(o, "status");
+    o = llmsplit__rec_lit(o, r->ok ? "\"ok\"" : r->client_closed ? "\"client_closed\"" : "\"error\"");
+    o = llmsplit__rec_k(o, "http_status");
+    o = llmsplit__rec_int(o, r->http_status > 0 ? r->http_status : -1);
+    o = llmsplit__rec_k(o, "error");
+    o = llmsplit__rec_str(o, v[ERR], n[ERR], repaired);
+    o = llmsplit__rec_k(o, "latency_ms");
+    o = llmsplit__rec_num(o, r->latency_ms, 10);
+    o = llmsplit__rec_k(o, "ttft_ms");
+    o = llmsplit__rec_num(o, r->ttft_ms, 10);
+    o = llmsplit__rec_k(o, "prompt_tokens");
+    o = llmsplit__rec_int(o, r->prompt_tokens);
+    o = llmsplit__rec_k(o, "completion_tokens");
+    o = llmsplit__rec_int(o, r->completion_tokens);
+    o = llmsplit__rec_k(o, "cost_usd");
+    o = llmsplit__rec_num(o, r->cost_usd, 1e9);
+    o = llmsplit__rec_k(o, "finish_reason");
+    o = llmsplit__rec_str(o, v[FINISH], n[FINISH], repaired);
+    if (r->response) {
+        o = llmsplit__rec_k(o, "response");
+        o = llmsplit__escape_to(o, r->response, r->response_len, 0, repaired);
+    }
+    *o++ = '}';
+    *o = 0;
+    out->len = (size_t)(o - out->data);
+    return 1;
 }
 
 /* Every text field may hold bytes from outside (a provider's message, a caller's group name):
@@ -9970,6 +10144,12 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
     const char *text;
     size_t n;
     int ok;
+    size_t fixes = 0;
+    if (!r->event || strcmp(r->event, "call") == 0) { /* the one per call: its own writer */
+        ok = llmsplit__record_call_json(r, out, &fixes);
+        if (repaired) *repaired = fixes;
+        return ok;
+    }
     llmsplit_json_writer_init(&w, &out->allocator);
     w.llmsplit__repair = 1;
     llmsplit_json_write_begin_object(&w);
@@ -10102,11 +10282,14 @@ LLMSPLIT_API int llmsplit_price(const char *model, double *input_per_token, doub
     const char *name = model ? strrchr(model, '/') : NULL;
     size_t i, best = 0, best_len = 0;
     int found = 0;
+    char first;
     name = name ? name + 1 : model;
     if (!name) return 0;
+    first = name[0] >= 'A' && name[0] <= 'Z' ? name[0] | 0x20 : name[0];
     for (i = 0; i < sizeof table / sizeof table[0]; i++) {
         const char *q = table[i].prefix; /* lower case: name is compared as lower-cased */
         size_t l = 0;
+        if (q[0] != first) continue; /* most entries, at one comparison */
         while (q[l] && (name[l] >= 'A' && name[l] <= 'Z' ? name[l] | 0x20 : name[l]) == q[l]) l++;
         if (!q[l] && l > best_len &&
             (name[l] == 0 || name[l] == '-' || name[l] == ':' || name[l] == '@')) {

@@ -488,6 +488,168 @@ static void records_write_score_and_judgement_events_exactly(void) {
     llmsplit_buf_free(&out);
 }
 
+/* The call record has a writer of its own (it is written once per call): byte for byte what
+   the JSON writer makes of the same fields, in the same order, rounded the same way. The
+   expected lines are built here with the public writer. */
+static void expect_str(llmsplit_json_writer *w, const char *k, const char *v) {
+    llmsplit_json_write_key(w, k, strlen(k));
+    if (v) llmsplit_json_write_string(w, v, strlen(v));
+    else llmsplit_json_write_null(w);
+}
+static void expect_num(llmsplit_json_writer *w, const char *k, double v, double scale) {
+    llmsplit_json_write_key(w, k, strlen(k));
+    if (v < 0 || v != v || v > 1.7976931348623157e308) llmsplit_json_write_null(w);
+    else if (v * scale >= 9007199254740992.0) llmsplit_json_write_double(w, v);
+    else llmsplit_json_write_double(w, (double)(int64_t)(v * scale + 0.5) / scale);
+}
+static void expect_int(llmsplit_json_writer *w, const char *k, int64_t v) {
+    llmsplit_json_write_key(w, k, strlen(k));
+    if (v < 0) llmsplit_json_write_null(w);
+    else llmsplit_json_write_int(w, v);
+}
+static void expect_call(const llmsplit_record *r, const char *error_text, llmsplit_buf *out) {
+    llmsplit_json_writer w;
+    const char *text;
+    size_t n;
+    llmsplit_json_writer_init(&w, NULL);
+    llmsplit_json_write_begin_object(&w);
+    expect_str(&w, "ts", r->ts);
+    expect_str(&w, "event", "call");
+    expect_str(&w, "request_id", r->request_id);
+    expect_str(&w, "pair_id", r->pair_id[0] ? r->pair_id : NULL);
+    expect_str(&w, "role", r->role ? r->role : "primary");
+    LLMSPLIT_JSON_KEY(&w, "is_silent_experiment");
+    llmsplit_json_write_bool(&w, r->is_silent_experiment);
+    expect_str(&w, "group", r->group);
+    expect_str(&w, "model", r->model);
+    expect_str(&w, "provider", r->provider);
+    LLMSPLIT_JSON_KEY(&w, "deployment");
+    llmsplit_json_write_int(&w, r->deployment);
+    LLMSPLIT_JSON_KEY(&w, "sticky");
+    llmsplit_json_write_bool(&w, r->sticky);
+    if (r->split_epoch > 0) {
+        LLMSPLIT_JSON_KEY(&w, "split_epoch");
+        llmsplit_json_write_int(&w, r->split_epoch);
+    }
+    expect_str(&w, "fallback_from", r->fallback_from);
+    expect_str(&w, "status", r->ok ? "ok" : r->client_closed ? "client_closed" : "error");
+    expect_int(&w, "http_status", r->http_status > 0 ? r->http_status : -1);
+    expect_str(&w, "error", error_text);
+    expect_num(&w, "latency_ms", r->latency_ms, 10);
+    expect_num(&w, "ttft_ms", r->ttft_ms, 10);
+    expect_int(&w, "prompt_tokens", r->prompt_tokens);
+    expect_int(&w, "completion_tokens", r->completion_tokens);
+    expect_num(&w, "cost_usd", r->cost_usd, 1e9);
+    expect_str(&w, "finish_reason", r->finish_reason && r->finish_reason[0] ? r->finish_reason : NULL);
+    if (r->response) {
+        LLMSPLIT_JSON_KEY(&w, "response");
+        llmsplit_json_write_string(&w, r->response, r->response_len);
+    }
+    llmsplit_json_write_end_object(&w);
+    CHECK_EQ_INT(llmsplit_json_writer_result(&w, &text, &n, NULL), LLMSPLIT_OK);
+    llmsplit_buf_append(out, text, n);
+    llmsplit_json_writer_free(&w);
+}
+
+static void records_write_call_events_as_the_json_writer_would(void) {
+    static const char resp[] = "line one\nline \"two\"\t\\ caf\xc3\xa9 \xf0\x9f\x99\x82 \x01\x1f end";
+    llmsplit_record r;
+    llmsplit_buf got, want;
+    int i;
+    for (i = 0; i < 6; i++) {
+        const char *error_text = NULL;
+        memset(&r, 0, sizeof r);
+        strcpy(r.ts, "2026-12-02T06:00:00.123Z");
+        strcpy(r.request_id, "0123456789abcdef0123456789abcdef");
+        r.group = "chat";
+        r.model = "gpt-4o-mini";
+        r.provider = "openai";
+        r.deployment = 1;
+        r.ok = 1;
+        r.http_status = 200;
+        r.latency_ms = 123.456;
+        r.ttft_ms = -1;
+        r.prompt_tokens = 25;
+        r.completion_tokens = 16;
+        r.cost_usd = 0.00001335;
+        r.finish_reason = "stop";
+        switch (i) {
+        case 1: /* a silent copy, sticky, from a split, with a fallback and the answer kept */
+            strcpy(r.pair_id, "fedcba9876543210fedcba9876543210");
+            r.role = "silent";
+            r.is_silent_experiment = 1;
+            r.sticky = 1;
+            r.split_epoch = 1764655200123LL;
+            r.fallback_from = "llama-2 \"7b\"";
+            r.ttft_ms = 45.05;
+            r.response = resp;
+            r.response_len = sizeof resp - 1;
+            break;
+        case 2: /* an error: the category, then the message */
+            r.ok = 0;
+            r.code = LLMSPLIT_ERR_PROVIDER;
+            r.http_status = 429;
+            r.error = "rate limited: \"slow down\"\nretry later";
+            error_text = "provider: rate limited: \"slow down\"\nretry later";
+            r.prompt_tokens = r.completion_tokens = -1;
+            r.cost_usd = -1;
+            r.finish_reason = "";
+            break;
+        case 3: /* the client went away; a direct model string (deployment -1); no status */
+            r.ok = 0;
+            r.client_closed = 1;
+            r.deployment = -1;
+            r.http_status = 0;
+            r.latency_ms = 0.04;
+            r.group = NULL;
+            r.provider = NULL;
+            r.model = "ollama/llama3";
+            r.cost_usd = 0;
+            break;
+        case 4: /* numbers at their edges: not a number, huge, whole */
+            r.latency_ms = 0.0 / 0.0;
+            r.ttft_ms = 1e300;
+            r.cost_usd = 12345678.5;
+            r.prompt_tokens = INT64_MAX;
+            r.completion_tokens = 0;
+            r.deployment = 2147483647;
+            break;
+        case 5: /* an error without a message, an empty answer kept */
+            r.ok = 0;
+            r.code = LLMSPLIT_ERR_NETWORK;
+            r.response = "";
+            r.response_len = 0;
+            r.latency_ms = 99999.95;
+            break;
+        }
+        llmsplit_buf_init(&got, NULL);
+        llmsplit_buf_init(&want, NULL);
+        CHECK_EQ_INT(llmsplit_record_json(&r, &got), LLMSPLIT_OK);
+        expect_call(&r, error_text, &want);
+        CHECK_EQ_STR(got.data ? got.data : "", want.data ? want.data : "");
+        /* appended after what is there, as every record writer does */
+        CHECK_EQ_INT(llmsplit_record_json(&r, &got), LLMSPLIT_OK);
+        CHECK_EQ_UINT(got.len, 2 * want.len);
+        llmsplit_buf_free(&got);
+        llmsplit_buf_free(&want);
+    }
+    /* text that is not UTF-8 in every string field: each sequence one U+FFFD */
+    memset(&r, 0, sizeof r);
+    strcpy(r.ts, "2026-12-02T06:00:00.123Z");
+    r.group = "g\xff";
+    r.model = "m\xc3";
+    r.error = "cut \xe4\xb8 here";
+    r.code = LLMSPLIT_ERR_PROVIDER;
+    r.response = "a\x80z";
+    r.response_len = 3;
+    llmsplit_buf_init(&got, NULL);
+    CHECK_EQ_INT(llmsplit_record_json(&r, &got), LLMSPLIT_OK);
+    CHECK_CONTAINS(got.data, "\"group\":\"g\xef\xbf\xbd\",\"model\":\"m\xef\xbf\xbd\"");
+    CHECK_CONTAINS(got.data, "\"error\":\"provider: cut \xef\xbf\xbd here\"");
+    CHECK_CONTAINS(got.data, "\"response\":\"a\xef\xbf\xbdz\"}");
+    llmsplit_buf_free(&got);
+}
+
 static void messages_cut_a_long_name_on_a_character_boundary(void) {
     char name[256] = "!", cfg[512];
     llmsplit_route route;
@@ -518,5 +680,6 @@ int main(int argc, char **argv) {
     RUN(messages_mask_a_key_cut_inside_it);
     RUN(records_write_score_and_judgement_events_exactly);
     RUN(messages_cut_a_long_name_on_a_character_boundary);
+    RUN(records_write_call_events_as_the_json_writer_would);
     return t_summary();
 }
