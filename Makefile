@@ -37,6 +37,7 @@ bench-deps:
 	@sh tools/deps.sh libbearssl-dev:/usr/include/bearssl.h libcjson-dev:/usr/include/cjson/cJSON.h \
 	    libcurl4-openssl-dev:/usr/include/x86_64-linux-gnu/curl/curl.h
 	@sh tools/deps.sh --optional nginx-light:/usr/sbin/nginx
+	@sh tools/deps.sh --optional valgrind:/usr/bin/valgrind
 
 # The tool carries BearSSL inside (static): it starts faster (no extra shared object to load and
 # relocate, ~0.4 ms a run) and an installed copy needs nothing but libc.

@@ -10397,6 +10397,9 @@ struct llmsplit_client {
 #endif
     int stop;                     /* atomic: the watcher should end */
     llmsplit__mutex reload_lock;  /* one check of the file or URL at a time (watcher, reload) */
+    llmsplit__mutex cur_lock;     /* cur, read by every call (held for a pointer and a count) */
+    llmsplit__mutex fb_lock;      /* fb, the calls remembered for feedback */
+    uint64_t n_requests, n_errors, n_fallbacks; /* atomic: stats.requests, errors, fallbacks */
     int log_fd;
     llmsplit__mutex log_lock;     /* a reopen, log_id; writes to a log that is not a regular file */
     char *log_path;
@@ -10782,10 +10785,10 @@ nomem:
 
 static llmsplit__cfgref *llmsplit__acquire(llmsplit_client *c) {
     llmsplit__cfgref *ref;
-    llmsplit__lock(&c->lock); /* cur is read under the lock; its count is atomic */
+    llmsplit__lock(&c->cur_lock); /* cur is read under its lock (of its own: every call takes it); its count is atomic */
     ref = c->cur;
     __atomic_add_fetch(&ref->refs, 1, __ATOMIC_RELAXED);
-    llmsplit__unlock(&c->lock);
+    llmsplit__unlock(&c->cur_lock);
     return ref;
 }
 
@@ -10925,7 +10928,9 @@ static void llmsplit__swap(llmsplit_client *c, llmsplit_config *cfg, uint64_t ha
     llmsplit__lock(&c->lock);
     for (i = 0; map && i < cfg->num_deployments; i++)
         if (map[i] >= 0) llmsplit__health_carry(&ref->health[i], &old->health[map[i]]);
+    llmsplit__lock(&c->cur_lock);
     c->cur = ref;
+    llmsplit__unlock(&c->cur_lock);
     c->stats.config_reloads++;
     llmsplit__unlock(&c->lock);
     llmsplit__free(&c->allocator, map);
@@ -11247,6 +11252,8 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     llmsplit__mutex_init(&c->lock);
     llmsplit__mutex_init(&c->log_lock);
     llmsplit__mutex_init(&c->reload_lock);
+    llmsplit__mutex_init(&c->cur_lock);
+    llmsplit__mutex_init(&c->fb_lock);
     llmsplit_rng_seed(&c->rng, d.seed);
     /* 32 random bits above a 20-bit counter: below 2^53, so every JSON reader keeps it exact */
     c->epoch_base = (int64_t)(llmsplit_rng_next(&c->rng) * 4294967296.0) << 20;
@@ -11398,6 +11405,8 @@ LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
     llmsplit__mutex_destroy(&c->lock);
     llmsplit__mutex_destroy(&c->log_lock);
     llmsplit__mutex_destroy(&c->reload_lock);
+    llmsplit__mutex_destroy(&c->cur_lock);
+    llmsplit__mutex_destroy(&c->fb_lock);
     {
         llmsplit_allocator a = c->allocator;
         llmsplit__free(&a, c);
@@ -11409,6 +11418,10 @@ LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *c)
     llmsplit__lock(&c->lock);
     s = c->stats;
     llmsplit__unlock(&c->lock);
+    /* (these three are counted atomically, outside the lock) */
+    s.requests = __atomic_load_n(&c->n_requests, __ATOMIC_RELAXED);
+    s.errors = __atomic_load_n(&c->n_errors, __ATOMIC_RELAXED);
+    s.fallbacks = __atomic_load_n(&c->n_fallbacks, __ATOMIC_RELAXED);
     return s;
 }
 
@@ -11896,7 +11909,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *c, const 
     r.deployment = -1;
     llmsplit__copy(r.request_id, sizeof r.request_id, request_id);
     ref = llmsplit__acquire(c);
-    llmsplit__lock(&c->lock);
+    llmsplit__lock(&c->fb_lock);
     if (llmsplit__fb_id(request_id, id)) {
         int64_t at = llmsplit__fb_find(&c->fb, id, UINT32_MAX);
         if (at >= 0) {
@@ -11904,6 +11917,8 @@ LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *c, const 
             dep = llmsplit__arm_in(ref, e->deployment, e->arm);
         }
     }
+    llmsplit__unlock(&c->fb_lock);
+    llmsplit__lock(&c->lock);
     if (dep >= 0 && ref->cfg->rollback.feedback_min_count > 0 && strcmp(metric, ref->cfg->rollback.feedback_metric) == 0) {
         llmsplit_health *h = &ref->health[dep];
         if ((tripped = llmsplit_health_feedback(h, value, llmsplit__now_ms())) != 0) {
@@ -12526,12 +12541,15 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
         r.fallback_from = res->chosen_model;
     llmsplit__record_outcome(c, &r, &res->response, e, err, res->cost_usd);
     r.client_closed = closed;
-    llmsplit__lock(&c->lock);
-    if (g && res->deployment >= 0) llmsplit__fb_add(&c->fb, &c->allocator, res->request_id, res->deployment, ref->arm[res->deployment]);
-    c->stats.requests++;
-    if (e != LLMSPLIT_OK && !closed) c->stats.errors++;
-    if (res->fallback) c->stats.fallbacks++;
-    llmsplit__unlock(&c->lock);
+    if (g && res->deployment >= 0) {
+        llmsplit__lock(&c->fb_lock);
+        llmsplit__fb_add(&c->fb, &c->allocator, res->request_id, res->deployment, ref->arm[res->deployment]);
+        llmsplit__unlock(&c->fb_lock);
+    }
+    /* counted without the client's lock, which every call would otherwise take once more */
+    __atomic_add_fetch(&c->n_requests, 1, __ATOMIC_RELAXED);
+    if (e != LLMSPLIT_OK && !closed) __atomic_add_fetch(&c->n_errors, 1, __ATOMIC_RELAXED);
+    if (res->fallback) __atomic_add_fetch(&c->n_fallbacks, 1, __ATOMIC_RELAXED);
     /* the answer goes out first; the record and the judge's work follow */
     if (e == LLMSPLIT_OK && req->on_answer) req->on_answer(res, req->user_data);
     llmsplit__emit(c, &r);

@@ -10,7 +10,10 @@
 #   nginx-proxy through a second nginx (one worker) doing proxy_pass to it over kept-alive
 #               upstream connections: the reference a proxy is measured against,
 #   llmsplit    through `llmsplit serve` with a one-deployment group on that upstream, records
-#               written to a log file as in production,
+#               written to a log file as in production, with one event loop (--workers 1) as
+#               nginx's proxy has one worker (GATEWAY_WORKERS=N for another count; the default,
+#               one loop per processor, pays for a second thread on this machine's two cores,
+#               which the load generator and the upstream share),
 # in interleaved rounds (machine noise hits all alike), and then (one run per load, after the
 # rounds: it cannot keep up, and its backlog would weigh on the runs after it)
 #   portkey     through Portkey's gateway (npm @portkey-ai/gateway) when it can be installed,
@@ -75,7 +78,8 @@ if "$build/llmsplit" serve --help >/dev/null 2>&1; then
   cat > "$dir/serve.json" <<EOF
 {"model_list":[{"model_name":"gpt-4o-mini","litellm_params":{"model":"openai/gpt-4o-mini","api_base":"http://127.0.0.1:$up/v1","api_key":"sk-bench"}}]}
 EOF
-  "$build/llmsplit" serve --config "$dir/serve.json" --listen 127.0.0.1:0 --log "$dir/serve.jsonl" > "$dir/serve.out" 2> "$dir/serve.err" &
+  "$build/llmsplit" serve --config "$dir/serve.json" --listen 127.0.0.1:0 --log "$dir/serve.jsonl" \
+    --workers "${GATEWAY_WORKERS:-1}" > "$dir/serve.out" 2> "$dir/serve.err" &
   spid=$!; pids="$pids $spid"
   i=0; while [ $i -lt 250 ] && ! grep -q 'listening on' "$dir/serve.out"; do sleep 0.02; i=$((i+1)); done
   sport=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/serve.out")

@@ -66,4 +66,8 @@ echo "== the gateway: what 'llmsplit serve' adds per request, against nginx's ow
 echo "   upstream (the loopback hop's floor), same run (bench/gateway_bench.sh)"
 sh bench/gateway_bench.sh "$build" || exit 1
 echo
+echo "== the gateway's own work per request in instructions, which the host's noise does not move:"
+echo "   nginx's proxy and llmsplit serve under callgrind, same upstream (bench/gateway_instructions.sh)"
+sh bench/gateway_instructions.sh "$build" || exit 1
+echo
 echo "results: $BENCH_RESULTS"

@@ -1,0 +1,86 @@
+#!/bin/sh
+# usage: bench/gateway_instructions.sh BUILD_DIR   (part of `make bench`)
+#
+# The gateway's own work per request, counted in instructions (user space, every thread of the
+# process), which the machine's noise does not move: nginx's proxy_pass and `llmsplit serve`
+# (one event loop, records to a log file) each run under valgrind's callgrind in front of the
+# same nginx upstream answering a fixed completion; the counters are zeroed after a warm-up
+# (startup and config reading left out), N requests go through over 4 keep-alive connections,
+# and the count is divided by the requests the load generator saw answered. Kernel work (the
+# system calls, the same in number for both: see bench/gateway_bench.sh) is not in it.
+build=$1
+n=${GATEWAY_INSN_SECONDS:-4}
+nginx=${NGINX:-/usr/sbin/nginx}
+command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
+  { echo "gateway instructions: skipped (no valgrind; apt-get install valgrind)"; exit 0; }
+[ -x "$nginx" ] || { echo "gateway instructions: skipped (no nginx at $nginx)"; exit 0; }
+cc -std=c99 -O2 -Wall -o "$build/loadgen" bench/loadgen.c || exit 1
+dir=$(mktemp -d /tmp/llmsplit-gwi-XXXXXX)
+pids=""
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; sleep 0.2; rm -rf "$dir"; }
+trap cleanup EXIT INT TERM
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port_open() { bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+wait_open() { i=0; while [ $i -lt 1500 ]; do port_open "$1" && return 0; sleep 0.02; i=$((i+1)); done; return 1; }
+
+up=$(free_port); px=$(free_port); gw=$(free_port)
+completion='{"id":"chatcmpl-bench0001","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! I am doing well, thank you. How can I help you today?"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":25,"completion_tokens":16,"total_tokens":41},"system_fingerprint":"fp_bench"}'
+conf() { # name, server block, extra main-context lines
+  mkdir -p "$dir/$1/logs"
+  cat > "$dir/$1/nginx.conf" <<EOF
+worker_processes 1;
+$3
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $dir/$1/body; proxy_temp_path $dir/$1/proxy; fastcgi_temp_path $dir/$1/fcgi;
+  uwsgi_temp_path $dir/$1/uwsgi; scgi_temp_path $dir/$1/scgi;
+  keepalive_requests 100000000; keepalive_timeout 300s;
+  $2
+}
+EOF
+}
+conf upstream "server { listen 127.0.0.1:$up; location = /v1/chat/completions { default_type application/json; return 200 '$completion'; } }"
+"$nginx" -q -p "$dir/upstream" -c nginx.conf -g "daemon off; pid $dir/upstream/nginx.pid; error_log $dir/upstream/err.log;" &
+pids="$pids $!"
+# the proxy in one process (no master), so callgrind follows the worker
+conf proxy "upstream up { server 127.0.0.1:$up; keepalive 64; }
+  server { listen 127.0.0.1:$px; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }" \
+  "master_process off;"
+printf '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello, how are you?"}]}' > "$dir/body.json"
+cat > "$dir/serve.json" <<EOF
+{"model_list":[{"model_name":"gpt-4o-mini","litellm_params":{"model":"openai/gpt-4o-mini","api_base":"http://127.0.0.1:$up/v1","api_key":"sk-bench"}}]}
+EOF
+wait_open "$up" || { echo "gateway instructions: the upstream did not start"; exit 1; }
+
+count() { # name port pid out -> "name insn_per_request requests"
+  name=$1; port=$2; pid=$3; out=$4
+  wait_open "$port" || { echo "gateway instructions: $name did not start"; return 1; }
+  "$build/loadgen" "127.0.0.1:$port" /v1/chat/completions "$dir/body.json" --rate 0 --conns 4 --seconds 1 --warmup 0 >/dev/null
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  line=$("$build/loadgen" "127.0.0.1:$port" /v1/chat/completions "$dir/body.json" --rate 0 --conns 4 --seconds "$n" --warmup 0)
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  sleep 0.5
+  reqs=$(echo "$line" | sed -n 's/.*requests \([0-9]*\).*/\1/p')
+  insn=$(for f in "$out"*; do callgrind_annotate "$f" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,; done |
+         sort -n | tail -n 1)
+  [ -n "$reqs" ] && [ "$reqs" -gt 0 ] && [ -n "$insn" ] || { echo "gateway instructions: $name: no count ($line)"; return 1; }
+  echo "$name $((insn / reqs)) $reqs"
+}
+
+valgrind --tool=callgrind --callgrind-out-file="$dir/cg.nginx" "$nginx" -q -p "$dir/proxy" -c nginx.conf \
+  -g "daemon off; pid $dir/proxy/nginx.pid; error_log $dir/proxy/err.log;" 2>"$dir/vg.nginx" &
+vn=$!; pids="$pids $vn"
+rn=$(count nginx-proxy "$px" "$vn" "$dir/cg.nginx") || exit 1
+kill "$vn" 2>/dev/null
+valgrind --tool=callgrind --callgrind-out-file="$dir/cg.llmsplit" "$build/llmsplit" serve --workers 1 --config "$dir/serve.json" \
+  --listen "127.0.0.1:$gw" --log "$dir/serve.jsonl" >/dev/null 2>"$dir/vg.llmsplit" &
+vl=$!; pids="$pids $vl"
+rl=$(count llmsplit "$gw" "$vl" "$dir/cg.llmsplit") || exit 1
+kill "$vl" 2>/dev/null
+echo "$rn
+$rl" | awk '{v[$1] = $2; printf "  %-12s %8d instructions per request (user space, all threads; %d requests under callgrind)\n", $1, $2, $3}
+  END { if (v["nginx-proxy"] > 0) {
+          printf "  llmsplit / nginx-proxy: %.2fx\n", v["llmsplit"] / v["nginx-proxy"]
+          res = ENVIRON["BENCH_RESULTS"]
+          if (res != "") printf "gateway_instructions_per_request\t%d\t%d\t%.4f\tinsn\n", v["llmsplit"], v["nginx-proxy"], v["llmsplit"] / v["nginx-proxy"] >> res } }'
