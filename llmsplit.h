@@ -4269,7 +4269,16 @@ static int llmsplit__hp_head(llmsplit_http_parser *p, llmsplit_error *err) {
         for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++) {}
         for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--) {}
         for (i = 0; v + i < ve; i++) {
-            unsigned char c = (unsigned char)v[i];
+            unsigned char c;
+            while (ve - (v + i) >= 8) { /* eight bytes at a time while none is below 0x20 or DEL */
+                uint64_t x, y;
+                memcpy(&x, v + i, 8);
+                y = x ^ 0x7f7f7f7f7f7f7f7full;
+                if ((((x - 0x2020202020202020ull) & ~x) | ((y - 0x0101010101010101ull) & ~y)) & 0x8080808080808080ull) break;
+                i += 8;
+            }
+            if (v + i >= ve) break;
+            c = (unsigned char)v[i];
             if ((c < 0x20 && c != '\t') || c == 0x7f)
                 return llmsplit__hp_fail(p, err, "control character in header value");
         }
@@ -7635,6 +7644,11 @@ typedef struct llmsplit__target {
     llmsplit__dest dest;
     llmsplit_json_doc *params;    /* NULL: none ("{}" or absent) */
     char *strings;                /* model, host, target and pool key */
+    /* the list price of the model its provider names in answers (found once, not per call) */
+    int price_state;              /* atomic: 0 not yet, 1 being set, 2 set */
+    int price_known;
+    double price_in, price_out;
+    char price_model[64];
 } llmsplit__target;
 
 /* Prepares *t for a model string with an optional api_base, api_version and parameters (JSON
@@ -11527,7 +11541,28 @@ static char *llmsplit__merge_params(const llmsplit_allocator *a, const llmsplit_
     return out;
 }
 
-static double llmsplit__cost(const llmsplit_deployment *dep, const llmsplit_chat_response *r) {
+/* llmsplit_price, remembered in the deployment's target (t, may be NULL) for the first model name
+   its answers give: a deployment's answers name one model, and the table is not read per call. */
+static int llmsplit__price_of(llmsplit__target *t, const char *model, double *in, double *out) {
+    int known, expect = 0;
+    if (t && __atomic_load_n(&t->price_state, __ATOMIC_ACQUIRE) == 2 && strcmp(t->price_model, model) == 0) {
+        *in = t->price_in;
+        *out = t->price_out;
+        return t->price_known;
+    }
+    known = llmsplit_price(model, in, out);
+    if (t && strlen(model) < sizeof t->price_model &&
+        __atomic_compare_exchange_n(&t->price_state, &expect, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        strcpy(t->price_model, model);
+        t->price_in = *in;
+        t->price_out = *out;
+        t->price_known = known;
+        __atomic_store_n(&t->price_state, 2, __ATOMIC_RELEASE);
+    }
+    return known;
+}
+
+static double llmsplit__cost(const llmsplit_deployment *dep, const llmsplit_chat_response *r, llmsplit__target *t) {
     double in = 0, out = 0;
     if (r->prompt_tokens < 0 && r->completion_tokens < 0) return -1;
     /* a count no call reaches is a server's garbage, not a price to report */
@@ -11535,7 +11570,7 @@ static double llmsplit__cost(const llmsplit_deployment *dep, const llmsplit_chat
     if (dep && dep->has_costs) {
         in = dep->input_cost_per_token;
         out = dep->output_cost_per_token;
-    } else if (!llmsplit_price(r->model, &in, &out)) {
+    } else if (!llmsplit__price_of(t, r->model, &in, &out)) {
         return -1;
     }
     return (double)(r->prompt_tokens > 0 ? r->prompt_tokens : 0) * in +
@@ -11743,7 +11778,7 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     r.model = m->model;
     r.deployment = m->deployment;
     r.sticky = m->sticky;
-    llmsplit__record_outcome(c, &r, &resp, e, &err, e == LLMSPLIT_OK ? llmsplit__cost(&costs, &resp) : -1);
+    llmsplit__record_outcome(c, &r, &resp, e, &err, e == LLMSPLIT_OK ? llmsplit__cost(&costs, &resp, NULL) : -1);
     llmsplit__emit(c, &r);
     llmsplit__lock(&c->lock);
     if (r.ok) c->stats.mirror_completed++;
@@ -12130,7 +12165,7 @@ static void llmsplit__judge(llmsplit_client *c, const llmsplit__judging *j, cons
         r.group = g ? g->name : js->model;
         r.model = rq.model;
         r.deployment = dep ? dep->index : -1;
-        llmsplit__record_outcome(c, &r, &resp, e, &err, resp.http_status == 200 ? llmsplit__cost(dep, &resp) : -1);
+        llmsplit__record_outcome(c, &r, &resp, e, &err, resp.http_status == 200 ? llmsplit__cost(dep, &resp, NULL) : -1);
         if (c->keep_responses && resp.http_status == 200) {
             r.response = resp.text.data ? resp.text.data : "";
             r.response_len = resp.text.len;
@@ -12524,7 +12559,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
         }
     }
     res->client_closed = closed = e != LLMSPLIT_OK && llmsplit__flag_set(req->abort_flag);
-    res->cost_usd = e == LLMSPLIT_OK ? llmsplit__cost(dep, &res->response) : -1;
+    res->cost_usd = e == LLMSPLIT_OK ? llmsplit__cost(dep, &res->response, dep ? &ref->targets[dep - ref->cfg->deployments] : NULL) : -1;
     memset(&r, 0, sizeof r);
     llmsplit__copy(r.request_id, sizeof r.request_id, res->request_id);
     llmsplit__copy(r.pair_id, sizeof r.pair_id, res->pair_id);
