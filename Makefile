@@ -155,6 +155,9 @@ variants: | deps
 	$(CC) -std=c99 -o $(BUILD)/variants/noyaml $(BUILD)/variants/noyaml.c -lbearssl -lpthread -lm
 	@$(BUILD)/variants/noyaml
 	@if command -v musl-gcc >/dev/null; then echo "musl-gcc -DLLMSPLIT_NO_TLS"; musl-gcc -std=c99 $(WARN) -DLLMSPLIT_NO_TLS -static -o $(BUILD)/variants/musl_json tests/test_json.c -lm && $(BUILD)/variants/musl_json | tail -n 1; fi
+	$(CC) $(CSTD) -Os $(WARN) -o $(BUILD)/variants/test_records_os tests/test_records.c $(LIBS)
+	@echo "-Os (the call record through the JSON writer): running the record tests"
+	@$(BUILD)/variants/test_records_os | tail -n 1 | grep -q ' 0 failed' || { echo "variants: test_records at -Os failed"; exit 1; }
 	@echo "variants: all compiled"
 
 # make install into a scratch DESTDIR, then build an example against the installed copy only

@@ -1638,11 +1638,22 @@ LLMSPLIT_API int llmsplit_health_available(const llmsplit_health *h, int64_t now
 #if defined(__GNUC__) || defined(__clang__)
 #define LLMSPLIT__LIKELY(x) __builtin_expect(!!(x), 1)
 #define LLMSPLIT__UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define LLMSPLIT__INLINE __inline__ __attribute__((always_inline))
+#ifdef __OPTIMIZE_SIZE__ /* -Os: a call, not a copy at every caller */
+#define LLMSPLIT__INLINE
+#define LLMSPLIT__SMALL 1     /* -Os: the byte-at-a-time loops alone, no eight-byte fast paths */
 #else
+#define LLMSPLIT__INLINE __inline__ __attribute__((always_inline))
+#endif
+#define LLMSPLIT__NOINLINE __attribute__((noinline))
+#else
+#define LLMSPLIT__NOINLINE
 #define LLMSPLIT__LIKELY(x) (x)
 #define LLMSPLIT__UNLIKELY(x) (x)
 #define LLMSPLIT__INLINE
+#endif
+
+#ifndef LLMSPLIT__SMALL
+#define LLMSPLIT__SMALL 0
 #endif
 
 /* Compile-time checks that the value layout is what the code assumes. */
@@ -3266,7 +3277,7 @@ LLMSPLIT_API void llmsplit_json_write_key(llmsplit_json_writer *w, const char *k
         llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: key outside an object");
         return;
     }
-    if (key && len <= 64 && llmsplit__buf_grow(&w->buf, len + 4)) {
+    if (!LLMSPLIT__SMALL && key && len <= 64 && llmsplit__buf_grow(&w->buf, len + 4)) {
         /* a short key of plain ASCII (every key a program writes): copied as it is */
         size_t i;
         for (i = 0; i < len && !llmsplit__str_special[(unsigned char)key[i]]; i++) {}
@@ -4270,7 +4281,7 @@ static int llmsplit__hp_head(llmsplit_http_parser *p, llmsplit_error *err) {
         for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--) {}
         for (i = 0; v + i < ve; i++) {
             unsigned char c;
-            while (ve - (v + i) >= 8) { /* eight bytes at a time while none is below 0x20 or DEL */
+            while (!LLMSPLIT__SMALL && ve - (v + i) >= 8) { /* eight bytes at a time while none is below 0x20 or DEL */
                 uint64_t x, y;
                 memcpy(&x, v + i, 8);
                 y = x ^ 0x7f7f7f7f7f7f7f7full;
@@ -4398,7 +4409,7 @@ static int llmsplit__hp_feed(llmsplit_http_parser *p, const char *data, size_t l
             for (k = p->scan; k < r->head.len; k++) {
                 unsigned char ch;
                 /* eight bytes at a time past those above CR (most of a header line) */
-                while (r->head.len - k >= 8) {
+                while (!LLMSPLIT__SMALL && r->head.len - k >= 8) {
                     uint64_t x;
                     memcpy(&x, hd + k, 8);
                     if (((x - 0x0e0e0e0e0e0e0e0eull) & ~x & 0x8080808080808080ull) != 0) break; /* a byte < 14 */
@@ -10006,7 +10017,7 @@ LLMSPLIT_API void llmsplit_pool_shutdown(llmsplit_pool *pool, int drain_ms, llms
 #define llmsplit__w_num_or_null(w, k, v, scale) llmsplit__w_num_or_null_n((w), "" k, sizeof(k) - 1, (v), (scale))
 #define llmsplit__w_int_or_null(w, k, v) llmsplit__w_int_or_null_n((w), "" k, sizeof(k) - 1, (v))
 
-static void llmsplit__w_str_or_null_n(llmsplit_json_writer *w, const char *k, size_t kn, const char *v) {
+static LLMSPLIT__NOINLINE void llmsplit__w_str_or_null_n(llmsplit_json_writer *w, const char *k, size_t kn, const char *v) {
     llmsplit_json_write_key(w, k, kn);
     if (v) llmsplit_json_write_string(w, v, strlen(v));
     else llmsplit_json_write_null(w);
@@ -10015,14 +10026,14 @@ static void llmsplit__w_str_or_null_n(llmsplit_json_writer *w, const char *k, si
 /* Numbers are rounded so the log stays short: milliseconds to 0.1, costs to 1e-9 USD. Dividing
    the rounded count by the scale gives the double nearest the short decimal, which then prints
    as that decimal. */
-static void llmsplit__w_num_or_null_n(llmsplit_json_writer *w, const char *k, size_t kn, double v, double scale) {
+static LLMSPLIT__NOINLINE void llmsplit__w_num_or_null_n(llmsplit_json_writer *w, const char *k, size_t kn, double v, double scale) {
     llmsplit_json_write_key(w, k, kn);
     if (v < 0 || v != v || v > DBL_MAX) llmsplit_json_write_null(w);
     else if (v * scale >= 9007199254740992.0) llmsplit_json_write_double(w, v); /* 2^53: already whole units */
     else llmsplit_json_write_double(w, (double)(int64_t)(v * scale + 0.5) / scale);
 }
 
-static void llmsplit__w_int_or_null_n(llmsplit_json_writer *w, const char *k, size_t kn, int64_t v) {
+static LLMSPLIT__NOINLINE void llmsplit__w_int_or_null_n(llmsplit_json_writer *w, const char *k, size_t kn, int64_t v) {
     llmsplit_json_write_key(w, k, kn);
     if (v < 0) llmsplit_json_write_null(w);
     else llmsplit_json_write_int(w, v);
@@ -10030,30 +10041,19 @@ static void llmsplit__w_int_or_null_n(llmsplit_json_writer *w, const char *k, si
 
 /* The call record, written once per call: straight into room reserved for it, byte for byte
    what the writer makes of the same fields (the other events go through the writer), without
-   its checks per token. Appends to out; 0 (out unchanged) when memory ran out. */
-static char *llmsplit__rec_key(char *o, const char *k, size_t n) {
-    *o++ = ',';
-    *o++ = '"';
-    memcpy(o, k, n);
-    o += n;
-    *o++ = '"';
-    *o++ = ':';
-    return o;
-}
-#define llmsplit__rec_k(o, lit) llmsplit__rec_key((o), "" lit, sizeof(lit) - 1)
+   its checks per token. Its shape: the text as it is, and at each % the next field (s a string
+   or null, b a boolean, d a number, i a count or null when negative, 1 milliseconds to 0.1, 9 a
+   cost to 1e-9 USD, e the split's epoch when there is one, r the answer when it is kept). */
+static const char llmsplit__call_shape[] =
+    "{\"ts\":%s,\"event\":\"call\",\"request_id\":%s,\"pair_id\":%s,\"role\":%s,\"is_silent_experiment\":%b,"
+    "\"group\":%s,\"model\":%s,\"provider\":%s,\"deployment\":%d,\"sticky\":%b%e,\"fallback_from\":%s,"
+    "\"status\":%s,\"http_status\":%i,\"error\":%s,\"latency_ms\":%1,\"ttft_ms\":%1,\"prompt_tokens\":%i,"
+    "\"completion_tokens\":%i,\"cost_usd\":%9,\"finish_reason\":%s%r}";
 
 static char *llmsplit__rec_lit(char *o, const char *lit) {
     size_t n = strlen(lit);
     memcpy(o, lit, n);
     return o + n;
-}
-
-static char *llmsplit__rec_str(char *o, const char *v, size_t n, size_t *repaired) {
-    return v ? llmsplit__escape_to(o, v, n, 0, repaired) : llmsplit__rec_lit(o, "null");
-}
-
-static char *llmsplit__rec_int(char *o, int64_t v) { /* null when negative */
-    return v < 0 ? llmsplit__rec_lit(o, "null") : o + llmsplit__format_int(v, o);
 }
 
 static char *llmsplit__rec_num(char *o, double v, double scale) { /* as llmsplit__w_num_or_null_n */
@@ -10062,89 +10062,74 @@ static char *llmsplit__rec_num(char *o, double v, double scale) { /* as llmsplit
     return o + llmsplit_format_double(v, o);
 }
 
+/* Appends to out; 0 (out unchanged) when memory ran out. */
 static int llmsplit__record_call_json(const llmsplit_record *r, llmsplit_buf *out, size_t *repaired) {
-    enum { TS, REQ, PAIR, ROLE, GROUP, MODEL, PROV, FROM, ERR, FINISH, NSTR };
-    const char *v[NSTR];
-    size_t n[NSTR], total = 0;
-    char text[400];
-    char *o;
-    int i;
-    v[TS] = r->ts;
-    v[REQ] = r->request_id;
-    v[PAIR] = r->pair_id[0] ? r->pair_id : NULL;
-    v[ROLE] = r->role ? r->role : "primary";
-    v[GROUP] = r->group;
-    v[MODEL] = r->model;
-    v[PROV] = r->provider;
-    v[FROM] = r->fallback_from;
-    v[ERR] = NULL;
+    const char *v[11], *t;
+    size_t n[11], total = 0;
+    int64_t num[4];
+    double ms[3];
+    int flag[2], i, si = 0, ni = 0, mi = 0, fi = 0;
+    char text[400], *o;
+    v[0] = r->ts;
+    v[1] = r->request_id;
+    v[2] = r->pair_id[0] ? r->pair_id : NULL;
+    v[3] = r->role ? r->role : "primary";
+    v[4] = r->group;
+    v[5] = r->model;
+    v[6] = r->provider;
+    v[7] = r->fallback_from;
+    v[8] = r->ok ? "ok" : r->client_closed ? "client_closed" : "error";
+    v[9] = NULL;
     if (!r->ok && r->error) { /* the category, then the message (which never repeats it) */
         llmsplit__utf8_fix_cut(text, sizeof text, snprintf(text, sizeof text, "%s: %s", llmsplit_strerror(r->code), r->error));
-        v[ERR] = text;
+        v[9] = text;
     }
-    v[FINISH] = r->finish_reason && r->finish_reason[0] ? r->finish_reason : NULL;
-    for (i = 0; i < NSTR; i++) {
+    v[10] = r->finish_reason && r->finish_reason[0] ? r->finish_reason : NULL;
+    num[0] = r->deployment;
+    num[1] = r->http_status > 0 ? r->http_status : -1;
+    num[2] = r->prompt_tokens;
+    num[3] = r->completion_tokens;
+    ms[0] = r->latency_ms;
+    ms[1] = r->ttft_ms;
+    ms[2] = r->cost_usd;
+    flag[0] = r->is_silent_experiment;
+    flag[1] = r->sticky;
+    for (i = 0; i < 11; i++) {
         n[i] = v[i] ? strlen(v[i]) : 0;
-        if (n[i] > (SIZE_MAX / 8) / NSTR) return 0;
+        if (n[i] > SIZE_MAX / 128) return 0;
         total += n[i];
     }
     if (r->response) {
         if (r->response_len > SIZE_MAX / 8) return 0;
         total += r->response_len;
     }
-    /* every byte of text at most 6 (\u00XX), 10 strings' quotes, 25 keys and 9 numbers */
+    /* every byte of text at most 6 (\u00XX); the shape, quotes and numbers well within 2048 */
     if (total > (SIZE_MAX - 2048) / 6 || llmsplit_buf_reserve(out, total * 6 + 2048) != LLMSPLIT_OK) return 0;
     o = out->data + out->len;
-    o = llmsplit__rec_lit(o, "{\"ts\":");
-    o = llmsplit__rec_str(o, v[TS], n[TS], repaired);
-    o = llmsplit__rec_lit(o, ",\"event\":\"call\"");
-    o = llmsplit__rec_k(o, "request_id");
-    o = llmsplit__rec_str(o, v[REQ], n[REQ], repaired);
-    o = llmsplit__rec_k(o, "pair_id");
-    o = llmsplit__rec_str(o, v[PAIR], n[PAIR], repaired);
-    o = llmsplit__rec_k(o, "role");
-    o = llmsplit__rec_str(o, v[ROLE], n[ROLE], repaired);
-    o = llmsplit__rec_k(o, "is_silent_experiment");
-    o = llmsplit__rec_lit(o, r->is_silent_experiment ? "true" : "false");
-    o = llmsplit__rec_k(o, "group");
-    o = llmsplit__rec_str(o, v[GROUP], n[GROUP], repaired);
-    o = llmsplit__rec_k(o, "model");
-    o = llmsplit__rec_str(o, v[MODEL], n[MODEL], repaired);
-    o = llmsplit__rec_k(o, "provider");
-    o = llmsplit__rec_str(o, v[PROV], n[PROV], repaired);
-    o = llmsplit__rec_k(o, "deployment");
-    o += llmsplit__format_int(r->deployment, o);
-    o = llmsplit__rec_k(o, "sticky");
-    o = llmsplit__rec_lit(o, r->sticky ? "true" : "false");
-    if (r->split_epoch > 0) {
-        o = llmsplit__rec_k(o, "split_epoch");
-        o += llmsplit__format_int(r->split_epoch, o);
+    for (t = llmsplit__call_shape; *t; t++) {
+        size_t k = strcspn(t, "%");
+        memcpy(o, t, k);
+        o += k;
+        t += k;
+        if (!*t) break;
+        switch (*++t) {
+        case 's': o = v[si] ? llmsplit__escape_to(o, v[si], n[si], 0, repaired) : llmsplit__rec_lit(o, "null"); si++; break;
+        case 'b': o = llmsplit__rec_lit(o, flag[fi++] ? "true" : "false"); break;
+        case 'd': o += llmsplit__format_int(num[ni++], o); break;
+        case 'i': o = num[ni] < 0 ? llmsplit__rec_lit(o, "null") : o + llmsplit__format_int(num[ni], o); ni++; break;
+        case '1': o = llmsplit__rec_num(o, ms[mi++], 10); break;
+        case '9': o = llmsplit__rec_num(o, ms[mi++], 1e9); break;
+        case 'e':
+            if (r->split_epoch > 0) {
+                o = llmsplit__rec_lit(o, ",\"split_epoch\":");
+                o += llmsplit__format_int(r->split_epoch, o);
+            }
+            break;
+        case 'r':
+            if (r->response) o = llmsplit__escape_to(llmsplit__rec_lit(o, ",\"response\":"), r->response, r->response_len, 0, repaired);
+            break;
+        }
     }
-    o = llmsplit__rec_k(o, "fallback_from");
-    o = llmsplit__rec_str(o, v[FROM], n[FROM], repaired);
-    o = llmsplit__rec_k(o, "status");
-    o = llmsplit__rec_lit(o, r->ok ? "\"ok\"" : r->client_closed ? "\"client_closed\"" : "\"error\"");
-    o = llmsplit__rec_k(o, "http_status");
-    o = llmsplit__rec_int(o, r->http_status > 0 ? r->http_status : -1);
-    o = llmsplit__rec_k(o, "error");
-    o = llmsplit__rec_str(o, v[ERR], n[ERR], repaired);
-    o = llmsplit__rec_k(o, "latency_ms");
-    o = llmsplit__rec_num(o, r->latency_ms, 10);
-    o = llmsplit__rec_k(o, "ttft_ms");
-    o = llmsplit__rec_num(o, r->ttft_ms, 10);
-    o = llmsplit__rec_k(o, "prompt_tokens");
-    o = llmsplit__rec_int(o, r->prompt_tokens);
-    o = llmsplit__rec_k(o, "completion_tokens");
-    o = llmsplit__rec_int(o, r->completion_tokens);
-    o = llmsplit__rec_k(o, "cost_usd");
-    o = llmsplit__rec_num(o, r->cost_usd, 1e9);
-    o = llmsplit__rec_k(o, "finish_reason");
-    o = llmsplit__rec_str(o, v[FINISH], n[FINISH], repaired);
-    if (r->response) {
-        o = llmsplit__rec_k(o, "response");
-        o = llmsplit__escape_to(o, r->response, r->response_len, 0, repaired);
-    }
-    *o++ = '}';
     *o = 0;
     out->len = (size_t)(o - out->data);
     return 1;
@@ -10159,7 +10144,9 @@ static int llmsplit__record_json(const llmsplit_record *r, llmsplit_buf *out, si
     size_t n;
     int ok;
     size_t fixes = 0;
-    if (!r->event || strcmp(r->event, "call") == 0) { /* the one per call: its own writer */
+    if (!LLMSPLIT__SMALL && (!r->event || strcmp(r->event, "call") == 0)) {
+        /* the one per call: its own writer (the same line as the writer's below, which -Os
+           builds use instead: it takes half the code) */
         ok = llmsplit__record_call_json(r, out, &fixes);
         if (repaired) *repaired = fixes;
         return ok;
@@ -11545,6 +11532,7 @@ static char *llmsplit__merge_params(const llmsplit_allocator *a, const llmsplit_
    its answers give: a deployment's answers name one model, and the table is not read per call. */
 static int llmsplit__price_of(llmsplit__target *t, const char *model, double *in, double *out) {
     int known, expect = 0;
+    if (LLMSPLIT__SMALL) t = NULL; /* -Os: the table each time */
     if (t && __atomic_load_n(&t->price_state, __ATOMIC_ACQUIRE) == 2 && strcmp(t->price_model, model) == 0) {
         *in = t->price_in;
         *out = t->price_out;
