@@ -2325,14 +2325,14 @@ static int llmsplit__str_fail(llmsplit__parser *ps, const unsigned char *at, con
    character or non-ASCII. Borrows only run upward from a flagged byte, so the lowest set bit
    always marks the first special byte. */
 #define LLMSPLIT__SWAR 1
-static uint64_t llmsplit__swar_special(uint64_t x) {
+static LLMSPLIT__INLINE uint64_t llmsplit__swar_special(uint64_t x) {
     const uint64_t ones = 0x0101010101010101u;
     uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
     return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) &
            0x8080808080808080u;
 }
 /* The same without flagging non-ASCII bytes: for text already known to be valid UTF-8. */
-static uint64_t llmsplit__swar_escape(uint64_t x) {
+static LLMSPLIT__INLINE uint64_t llmsplit__swar_escape(uint64_t x) {
     const uint64_t ones = 0x0101010101010101u;
     uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
     return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & 0x8080808080808080u;
@@ -2340,7 +2340,7 @@ static uint64_t llmsplit__swar_escape(uint64_t x) {
 
 /* Copies 8 bytes at a time from p to o while none needs a closer look, and returns how many
    plain bytes it found. The stores may run up to 7 bytes past that; callers have the room. */
-static size_t llmsplit__copy_plain(const unsigned char *p, const unsigned char *end, char *o, int valid_utf8) {
+static LLMSPLIT__INLINE size_t llmsplit__copy_plain(const unsigned char *p, const unsigned char *end, char *o, int valid_utf8) {
     const unsigned char *s = p;
     while (end - p >= 8) {
         uint64_t x, m;
@@ -10062,7 +10062,8 @@ static char *llmsplit__rec_num(char *o, double v, double scale) { /* as llmsplit
     return o + llmsplit_format_double(v, o);
 }
 
-/* Appends to out; 0 (out unchanged) when memory ran out. */
+/* Appends to out; 0 (out unchanged) when memory ran out. repaired is never NULL: invalid UTF-8
+   is always repaired here (escape_to would stop at it otherwise). */
 static int llmsplit__record_call_json(const llmsplit_record *r, llmsplit_buf *out, size_t *repaired) {
     const char *v[11], *t;
     size_t n[11], total = 0;
@@ -10524,8 +10525,10 @@ static void llmsplit__log_write(llmsplit_client *c, const char *data, size_t len
 static void llmsplit__logq_push(llmsplit_client *c, const char *data, size_t len) {
     int lost;
     pthread_mutex_lock(&c->logq_lock);
-    while (c->logq.len && c->logq.len + len > LLMSPLIT__LOGQ_MAX && !c->logq_stop)
+    while (c->logq.len && c->logq.len + len > LLMSPLIT__LOGQ_MAX && !c->logq_stop) {
+        if (c->logq_waiting == 2) pthread_cond_signal(&c->logq_more); /* no lingering now */
         pthread_cond_wait(&c->logq_room, &c->logq_lock);
+    }
     if ((c->logq_waiting == 1 && !c->logq.len) ||
         (c->logq_waiting == 2 && c->logq.len < LLMSPLIT__LOGQ_BATCH && c->logq.len + len >= LLMSPLIT__LOGQ_BATCH))
         pthread_cond_signal(&c->logq_more);
@@ -11420,9 +11423,9 @@ LLMSPLIT_API llmsplit_client_stats llmsplit_client_get_stats(llmsplit_client *c)
     s = c->stats;
     llmsplit__unlock(&c->lock);
     /* (these three are counted atomically, outside the lock) */
+    s.errors = __atomic_load_n(&c->n_errors, __ATOMIC_ACQUIRE);
+    s.fallbacks = __atomic_load_n(&c->n_fallbacks, __ATOMIC_ACQUIRE);
     s.requests = __atomic_load_n(&c->n_requests, __ATOMIC_RELAXED);
-    s.errors = __atomic_load_n(&c->n_errors, __ATOMIC_RELAXED);
-    s.fallbacks = __atomic_load_n(&c->n_fallbacks, __ATOMIC_RELAXED);
     return s;
 }
 
@@ -12570,9 +12573,10 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
         llmsplit__unlock(&c->fb_lock);
     }
     /* counted without the client's lock, which every call would otherwise take once more */
+    /* (requests first, and read last: a snapshot never has more errors than requests) */
     __atomic_add_fetch(&c->n_requests, 1, __ATOMIC_RELAXED);
-    if (e != LLMSPLIT_OK && !closed) __atomic_add_fetch(&c->n_errors, 1, __ATOMIC_RELAXED);
-    if (res->fallback) __atomic_add_fetch(&c->n_fallbacks, 1, __ATOMIC_RELAXED);
+    if (e != LLMSPLIT_OK && !closed) __atomic_add_fetch(&c->n_errors, 1, __ATOMIC_RELEASE);
+    if (res->fallback) __atomic_add_fetch(&c->n_fallbacks, 1, __ATOMIC_RELEASE);
     /* the answer goes out first; the record and the judge's work follow */
     if (e == LLMSPLIT_OK && req->on_answer) req->on_answer(res, req->user_data);
     llmsplit__emit(c, &r);

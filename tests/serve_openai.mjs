@@ -202,7 +202,9 @@ try {
   // (records reach the log from the client's writer thread, within its 10 ms linger)
   let fbRec;
   for (let i = 0; i < 100 && !fbRec; i++) {
-    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    // (whole lines only: the writer may be appending the last one)
+    const text = readFileSync(log, 'utf8');
+    const lines = text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter((l) => l).map((l) => JSON.parse(l));
     fbRec = lines.find((l) => l.event === 'feedback' && l.request_id === id);
     if (!fbRec) await new Promise((r) => setTimeout(r, 20));
   }
