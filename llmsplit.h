@@ -10396,6 +10396,9 @@ struct llmsplit_client {
 #ifndef LLMSPLIT_NO_THREADS
     pthread_t watcher;
     int watcher_running;
+    pthread_mutex_t watch_lock;   /* the watcher's sleep, which destroy ends */
+    pthread_cond_t watch_cv;
+    int watch_monotonic;
 #endif
     int stop;                     /* atomic: the watcher should end */
     llmsplit__mutex reload_lock;  /* one check of the file or URL at a time (watcher, reload) */
@@ -11106,13 +11109,27 @@ static void llmsplit__mirror_http_log(llmsplit_log_level level, const char *mess
 
 #ifndef LLMSPLIT_NO_THREADS
 /* The background watcher: config files and URLs are checked here, never on the request path. */
+/* Sleeps until the next check (destroy wakes it), so an idle client's thread stays asleep. */
 static void *llmsplit__watcher_main(void *arg) {
     llmsplit_client *c = (llmsplit_client *)arg;
-    int64_t next = llmsplit__now_ms() + c->poll_ms;
+    int64_t next = llmsplit__now_ms() + c->poll_ms, left;
     while (!llmsplit__flag_set(&c->stop)) {
-        struct timespec ts = {0, 20 * 1000000L};
-        nanosleep(&ts, NULL);
-        if (llmsplit__now_ms() < next) continue;
+        pthread_mutex_lock(&c->watch_lock);
+        while (!llmsplit__flag_set(&c->stop) && (left = next - llmsplit__now_ms()) > 0) {
+            struct timespec ts;
+            if (!c->watch_monotonic && left > 250) left = 250; /* re-measured on the monotonic clock */
+#if LLMSPLIT__POOL_CLOCK_SELECTION
+            clock_gettime(c->watch_monotonic ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts);
+#else
+            clock_gettime(CLOCK_REALTIME, &ts);
+#endif
+            ts.tv_sec += (time_t)(left / 1000);
+            ts.tv_nsec += (long)(left % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+            pthread_cond_timedwait(&c->watch_cv, &c->watch_lock, &ts);
+        }
+        pthread_mutex_unlock(&c->watch_lock);
+        if (llmsplit__flag_set(&c->stop)) break;
         llmsplit__lock(&c->reload_lock);
         if (c->config_file) llmsplit__check_file(c, 0, NULL);
         else if (c->config_url) llmsplit__check_url(c, 0, NULL);
@@ -11341,7 +11358,23 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     if (!(c->pool = llmsplit__pool_create(&pd, err))) goto fail;
 #ifndef LLMSPLIT_NO_THREADS
     if (c->config_file || c->config_url) {
+        pthread_condattr_t attr;
+        int made = 0;
+        pthread_mutex_init(&c->watch_lock, NULL);
+        if (pthread_condattr_init(&attr) == 0) {
+#if LLMSPLIT__POOL_CLOCK_SELECTION
+            c->watch_monotonic = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0;
+#endif
+            made = pthread_cond_init(&c->watch_cv, &attr) == 0;
+            pthread_condattr_destroy(&attr);
+        }
+        if (!made) {
+            c->watch_monotonic = 0;
+            pthread_cond_init(&c->watch_cv, NULL);
+        }
         if (pthread_create(&c->watcher, NULL, llmsplit__watcher_main, c) != 0) {
+            pthread_cond_destroy(&c->watch_cv);
+            pthread_mutex_destroy(&c->watch_lock);
             llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "client: cannot start the config watcher thread");
             goto fail;
         }
@@ -11376,7 +11409,14 @@ LLMSPLIT_API void llmsplit_client_destroy(llmsplit_client *c) {
     c->stop = 1;
 #endif
 #ifndef LLMSPLIT_NO_THREADS
-    if (c->watcher_running) pthread_join(c->watcher, NULL);
+    if (c->watcher_running) {
+        pthread_mutex_lock(&c->watch_lock); /* (stop is set: the watcher sees it under this lock) */
+        pthread_cond_signal(&c->watch_cv);
+        pthread_mutex_unlock(&c->watch_lock);
+        pthread_join(c->watcher, NULL);
+        pthread_cond_destroy(&c->watch_cv);
+        pthread_mutex_destroy(&c->watch_lock);
+    }
 #endif
     if (c->pool) {
         memset(&ps, 0, sizeof ps);

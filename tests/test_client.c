@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -367,6 +368,57 @@ static llmsplit_client *make_watching(char *path, const char *text, seen *s, llm
     d.user_data = s;
     llmsplit_client_create(&d, &c, err);
     return c;
+}
+
+/* The voluntary context switches of every thread of this process so far. */
+static long process_wakeups(void) {
+    FILE *f;
+    char line[256], path[64];
+    long total = 0;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "/proc/self/task/%.20s/status", e->d_name);
+        if (!(f = fopen(path, "r"))) continue;
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "voluntary_ctxt_switches:", 24) == 0) total += atol(line + 24);
+        fclose(f);
+    }
+    if (d) closedir(d);
+    return total;
+}
+
+/* An idle client following a file it checks every 5 s sleeps between checks: its threads wake
+   a few times in 600 ms, not every 20 ms (the watcher's old sleep loop: 30 wake-ups); destroy
+   still ends it at once. */
+static void client_idle_watcher_sleeps_until_its_next_check(void) {
+    char path[] = "/tmp/llmsplit-test-idle-XXXXXX";
+    llmsplit_client_desc d;
+    llmsplit_client *c = NULL;
+    llmsplit_error err;
+    long before, after;
+    struct timespec t0, t1;
+    int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    write_file(path, "{\"model_list\":[{\"model_name\":\"chat\",\"litellm_params\":{\"model\":\"openai/gpt-4\",\"api_key\":\"sk-x\"}}]}");
+    memset(&d, 0, sizeof d);
+    d.config_file = path;
+    d.config_poll_ms = 5000;
+    llmsplit_client_create(&d, &c, &err);
+    CHECK(c != NULL);
+    if (!c) { unlink(path); return; }
+    sleep_ms(50); /* the threads have started */
+    before = process_wakeups();
+    sleep_ms(600);
+    after = process_wakeups();
+    CHECK_LT_INT((int)(after - before), 10);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    llmsplit_client_destroy(c);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* at once, not at the next check 5 s away */
+    CHECK_LT_INT((long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 2500);
+    unlink(path);
 }
 
 static void client_reloads_a_changed_config_file_and_keeps_the_last_good_one(void) {
@@ -1911,6 +1963,7 @@ int main(int argc, char **argv) {
     RUN(client_many_threads_with_mirroring);
     RUN(client_log_async_writes_every_record_whole);
     RUN(client_log_async_a_lone_record_is_written_soon);
+    RUN(client_idle_watcher_sleeps_until_its_next_check);
     RUN(client_on_event_hands_over_the_providers_events_as_they_came);
     RUN(client_abort_flag_stops_the_stream_and_records_client_closed);
     RUN(client_on_answer_comes_before_the_record_and_only_on_success);
