@@ -10633,14 +10633,20 @@ static uint64_t llmsplit__arm_hash(const llmsplit_deployment *d) {
 /* The 128 bits of a request id (32 hex digits, as llmsplit__new_id makes them); 0 for any other
    text, which no call has. */
 static int llmsplit__fb_id(const char *s, uint64_t id[2]) {
-    int i;
-    id[0] = id[1] = 0;
-    for (i = 0; i < 32; i++) {
-        int c = s[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (v < 0) return 0;
-        id[i / 16] = id[i / 16] << 4 | (uint64_t)v;
+    int i, h;
+    for (h = 0; h < 2; h++) {
+        uint64_t x = 0;
+        for (i = 0; i < 16; i++) {
+            unsigned c = (unsigned char)*s++, v = c - '0';
+            if (v > 9) {
+                v = c - 'a' + 10;
+                if (v < 10 || v > 15) return 0;
+            }
+            x = x << 4 | v;
+        }
+        id[h] = x;
     }
-    return s[32] == 0;
+    return *s == 0;
 }
 
 static uint32_t llmsplit__fb_slot(const llmsplit__fb_table *t, const uint64_t id[2]) {

@@ -972,13 +972,30 @@ static int serve_refuse(serve_refusal *r, int status, const char *message) {
 /* Parses the head in c->in[0 .. end) (end is just past the blank line). Lines end in CRLF; a
    bare CR or LF, a folded line, a space before a colon, anything outside the grammar is a 400.
    Values and the method and target are NUL-terminated in place. 0, or -1 with *r filled. */
+/* Where the line at i ends: the first CR or LF at or after i (end when none). Eight bytes at a
+   time past those above CR, which is most of a line. */
+static size_t serve_line_end(const char *s, size_t i, size_t end) {
+    while (i < end) {
+        while (end - i >= 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (((x - 0x0e0e0e0e0e0e0e0eull) & ~x & 0x8080808080808080ull) != 0) break; /* a byte < 14 */
+            i += 8;
+        }
+        while (i < end && (unsigned char)s[i] > '\r') i++;
+        if (i >= end || s[i] == '\r' || s[i] == '\n') return i;
+        i++; /* another byte below 14 (a tab): part of the line */
+    }
+    return end;
+}
+
 static int serve_parse_head(serve_server *srv, serve_conn *c, size_t end, serve_refusal *r) {
     char *s = c->in;
     size_t i = 0, line_end;
     int hosts = 0, lengths = 0, te = 0, k;
     /* tolerate empty lines before the request line (RFC 9112 section 2.2) */
     while (i + 1 < end && s[i] == '\r' && s[i + 1] == '\n') i += 2;
-    for (line_end = i; line_end < end && s[line_end] != '\r' && s[line_end] != '\n'; line_end++) {}
+    line_end = serve_line_end(s, i, end);
     if (line_end + 1 >= end || s[line_end] != '\r' || s[line_end + 1] != '\n')
         return serve_refuse(r, 400, "malformed request line: lines must end in CRLF");
     /* method SP target SP HTTP/1.x */
@@ -1007,7 +1024,7 @@ static int serve_parse_head(serve_server *srv, serve_conn *c, size_t end, serve_
             return serve_refuse(r, 400, "malformed header block");
         }
         if (s[i] == ' ' || s[i] == '\t') return serve_refuse(r, 400, "obsolete line folding is not accepted");
-        for (line_end = i; line_end < end && s[line_end] != '\r' && s[line_end] != '\n'; line_end++) {}
+        line_end = serve_line_end(s, i, end);
         if (line_end + 1 >= end || s[line_end] != '\r' || s[line_end + 1] != '\n')
             return serve_refuse(r, 400, "malformed header: lines must end in CRLF");
         name = i;
@@ -1124,11 +1141,15 @@ static int serve_request_ready(serve_server *srv, serve_worker *w, serve_conn *c
     if (!c->head_len) {
         size_t from = c->scanned > 3 ? c->scanned - 3 : 0, i;
         const char *end = NULL;
-        for (i = from; i + 3 < c->len; i++)
-            if (c->in[i] == '\r' && c->in[i + 1] == '\n' && c->in[i + 2] == '\r' && c->in[i + 3] == '\n') {
+        for (i = from; i + 3 < c->len; i++) {
+            const char *cr = (const char *)memchr(c->in + i, '\r', c->len - 3 - i); /* (a CR in the last 3 cannot start one) */
+            if (!cr) break;
+            i = (size_t)(cr - c->in);
+            if (c->in[i + 1] == '\n' && c->in[i + 2] == '\r' && c->in[i + 3] == '\n') {
                 end = c->in + i + 4;
                 break;
             }
+        }
         c->scanned = c->len;
         if (!end) {
             if (c->len >= SERVE_MAX_HEAD) return serve_refuse(r, 431, "request head too large");
