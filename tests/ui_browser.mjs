@@ -57,7 +57,7 @@ const lines = (file) => existsSync(file) ? readFileSync(file, 'utf8').split('\n'
 const MASTER = 'mk-browser-1', READER = 'rk-browser-1';
 let browser;
 try {
-  const mock = await start(['mock', '--listen', '127.0.0.1:0', '--latency', '*=5', '--latency', 'gpt-b=12']);
+  const mock = await start(['mock', '--listen', '127.0.0.1:0', '--latency', '*=5', '--latency', 'gpt-b=12', '--chunk-delay', 'gpt-b=3000']);
   const cfgPath = join(tmp, 'cfg.json');
   writeFileSync(cfgPath, JSON.stringify({
     model_list: [
@@ -120,6 +120,22 @@ try {
   const calls = await until('calls', () => page.$$eval('.group tbody tr', (rows) => rows.map((r) => Number(r.children[4].textContent.replace(/,/g, '')) || 0))
     .then((c) => c[0] > 20 && c[1] > 0 && c));
   check('ui_browser_live_calls_arrive_from_the_stream', calls && calls[0] > calls[1], calls);
+  /* a caller that hangs up mid-stream: gpt-b's streams pause 3 s between chunks, so a stream cut
+     after 300 ms that went to gpt-b ends client_closed (one to gpt-a has finished by then) */
+  const closedRow = await until('closed', async () => {
+    const ac = new AbortController();
+    const t = setTimeout(() => ac.abort(), 300);
+    try {
+      const res = await fetch(`${gw}/v1/chat/completions`, { method: 'POST', signal: ac.signal,
+        headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'chat', stream: true, messages: [{ role: 'user', content: 'one two three four five' }] }) });
+      await res.text();
+    } catch (e) { /* aborted */ }
+    clearTimeout(t);
+    return page.$$eval('.group tbody tr', (rows) => rows.map((r) => [r.children[5].textContent, r.children[5].title])
+      .find(([t]) => / · \d+ closed$/.test(t)));
+  }, 20000);
+  check('ui_browser_a_call_whose_caller_went_away_is_counted_apart', !!closedRow && closedRow[1].includes('closed by the caller (client_closed)'), closedRow);
   await page.screenshot({ path: join(buildDir, 'ui-dashboard.png'), fullPage: true });
 
   /* ---- move the weights, apply: the embedded client follows ---- */

@@ -360,7 +360,10 @@
       r.mark.hidden = !isNum(set);
       r.mark.style.left = "calc(" + (isNum(set) ? 100 * set : 0) + "% - 1px)";
       setText(r.calls, fmtInt(a.calls));
-      setText(r.errors, a.calls ? `${fmtInt(a.errors)} (${fmtPct(a.error_rate)})` : "–");
+      /* calls whose caller went away (client_closed) are neither calls of the arm nor errors: said apart */
+      setText(r.errors, (a.calls ? `${fmtInt(a.errors)} (${fmtPct(a.error_rate)})` : "–") +
+                        (a.client_closed ? ` · ${fmtInt(a.client_closed)} closed` : ""));
+      r.errors.title = a.client_closed ? `${fmtInt(a.client_closed)} closed by the caller (client_closed): neither calls nor errors` : "";
       setText(r.latency, isNum(a.p50_ms) ? `${fmtMs(a.p50_ms)} / ${fmtMs(a.p95_ms)}` : "–");
       setText(r.cost, fmtUsd(a.cost_per_call_usd));
       setText(r.judge, a.judge_n ? `${fmtNum(a.judge_score)} (${fmtInt(a.judge_n)})` : "–");
