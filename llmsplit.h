@@ -11114,8 +11114,8 @@ static void llmsplit__mirror_http_log(llmsplit_log_level level, const char *mess
 }
 
 #ifndef LLMSPLIT_NO_THREADS
-/* The background watcher: config files and URLs are checked here, never on the request path. */
-/* Sleeps until the next check (destroy wakes it), so an idle client's thread stays asleep. */
+/* The background watcher: config files and URLs are checked here, never on the request path.
+   It sleeps until the next check (destroy wakes it), so an idle client's thread stays asleep. */
 static void *llmsplit__watcher_main(void *arg) {
     llmsplit_client *c = (llmsplit_client *)arg;
     int64_t next = llmsplit__now_ms() + c->poll_ms, left;

@@ -969,9 +969,6 @@ static int serve_refuse(serve_refusal *r, int status, const char *message) {
     return -1;
 }
 
-/* Parses the head in c->in[0 .. end) (end is just past the blank line). Lines end in CRLF; a
-   bare CR or LF, a folded line, a space before a colon, anything outside the grammar is a 400.
-   Values and the method and target are NUL-terminated in place. 0, or -1 with *r filled. */
 /* Where the line at i ends: the first CR or LF at or after i (end when none). Eight bytes at a
    time past those above CR, which is most of a line. */
 static size_t serve_line_end(const char *s, size_t i, size_t end) {
@@ -989,6 +986,9 @@ static size_t serve_line_end(const char *s, size_t i, size_t end) {
     return end;
 }
 
+/* Parses the head in c->in[0 .. end) (end is just past the blank line). Lines end in CRLF; a
+   bare CR or LF, a folded line, a space before a colon, anything outside the grammar is a 400.
+   Values and the method and target are NUL-terminated in place. 0, or -1 with *r filled. */
 static int serve_parse_head(serve_server *srv, serve_conn *c, size_t end, serve_refusal *r) {
     char *s = c->in;
     size_t i = 0, line_end;
