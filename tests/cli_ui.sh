@@ -97,6 +97,8 @@ etag2=$(hdr put ETag)
 check cli_ui_put_makes_version_2 sh -c '[ "$1" = 200 ] && grep -q "\"version\":2" "$2" && grep -q "gpt-a #0 80% → 70%, gpt-b #1 20% → 30%" "$2"' - "$st" "$tmp/put.body"
 check cli_ui_put_writes_the_file cmp -s "$cfg" "$tmp/v2.json"
 check cli_ui_put_leaves_no_temporary_file sh -c '[ -z "$(ls -A "$1" | grep llmsplit-)" ]' - "$tmp"
+# (the records reach the log from the client's writer thread, within its 10 ms linger)
+i=0; while ! grep -q '"event":"config","reason":"reloaded from the control plane, version 2' "$log" && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 check cli_ui_put_writes_a_config_record_naming_the_change grep -q '"event":"config","reason":"reloaded from the control plane, version 2 (PUT /config): chat: gpt-a #0 80% → 70%, gpt-b #1 20% → 30%"' "$log"
 req same PUT /config -H "$M" -H "$J" -H "If-Match: $etag2" --data-binary @"$tmp/v2.json"
 check cli_ui_put_of_the_same_text_changes_nothing sh -c '[ "$1" = 200 ] && grep -q "\"version\":2,.*\"changed\":false" "$2"' - "$st" "$tmp/same.body"
