@@ -9677,6 +9677,41 @@ static int llmsplit__pool_config(const llmsplit_pool_desc *desc, llmsplit_pool_d
 #define LLMSPLIT__POOL_CLOCK_SELECTION 0
 #endif
 
+/* Makes cv, timing out on CLOCK_MONOTONIC where the system lets it (*monotonic says whether it
+   does). 0 or the error of pthread_cond_init. */
+static int llmsplit__cond_init(pthread_cond_t *cv, int *monotonic) {
+    pthread_condattr_t attr;
+    int rc;
+    *monotonic = 0;
+    if (pthread_condattr_init(&attr) != 0) return pthread_cond_init(cv, NULL);
+#if LLMSPLIT__POOL_CLOCK_SELECTION
+    *monotonic = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0;
+#endif
+    rc = pthread_cond_init(cv, &attr);
+    pthread_condattr_destroy(&attr);
+    return rc;
+}
+
+/* With lock held: waits on cv (made by llmsplit__cond_init) at most ms > 0. On CLOCK_REALTIME
+   the wait is at most 250 ms, so a wall-clock jump stretches it by no more; callers re-check
+   their condition and the time left on the monotonic clock. */
+static void llmsplit__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *lock, int monotonic, int64_t ms) {
+    struct timespec ts;
+    if (!monotonic && ms > 250) ms = 250;
+#if LLMSPLIT__POOL_CLOCK_SELECTION
+    clock_gettime(monotonic ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts);
+#else
+    clock_gettime(CLOCK_REALTIME, &ts);
+#endif
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cv, lock, &ts);
+}
+
 typedef struct llmsplit__pool_task {
     llmsplit_task_fn fn;
     llmsplit_task_drop_fn drop;
@@ -9732,7 +9767,6 @@ static void *llmsplit__pool_worker(void *arg) {
 static int llmsplit__pool_wait_idle(llmsplit_pool *p, int drain_ms) {
     int64_t deadline = llmsplit__now_ms() + (drain_ms > 0 ? drain_ms : 0);
     while (p->count > 0 || p->running > 0) {
-        struct timespec ts;
         int64_t left;
         if (drain_ms < 0) {
             pthread_cond_wait(&p->idle, &p->lock);
@@ -9740,19 +9774,7 @@ static int llmsplit__pool_wait_idle(llmsplit_pool *p, int drain_ms) {
         }
         left = deadline - llmsplit__now_ms();
         if (left <= 0) return 0;
-        if (!p->monotonic && left > 250) left = 250;
-#if LLMSPLIT__POOL_CLOCK_SELECTION
-        clock_gettime(p->monotonic ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts);
-#else
-        clock_gettime(CLOCK_REALTIME, &ts);
-#endif
-        ts.tv_sec += (time_t)(left / 1000);
-        ts.tv_nsec += (long)(left % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&p->idle, &p->lock, &ts);
+        llmsplit__cond_wait_ms(&p->idle, &p->lock, p->monotonic, left);
     }
     return 1;
 }
@@ -9781,7 +9803,6 @@ static const char *llmsplit__pool_errno_hint(int e) {
 static llmsplit_pool *llmsplit__pool_create(const llmsplit_pool_desc *desc, llmsplit_error *err) {
     llmsplit_pool_desc d;
     llmsplit_pool *p;
-    pthread_condattr_t attr;
     size_t ring_off, threads_off, size;
     int i, rc;
     if (err) memset(err, 0, sizeof *err);
@@ -9811,14 +9832,8 @@ static llmsplit_pool *llmsplit__pool_create(const llmsplit_pool_desc *desc, llms
                             llmsplit__pool_errno_hint(rc), rc);
         return NULL;
     }
-    if ((rc = pthread_condattr_init(&attr)) == 0) {
-#if LLMSPLIT__POOL_CLOCK_SELECTION
-        p->monotonic = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0;
-#endif
-        if ((rc = pthread_cond_init(&p->work, &attr)) == 0 && (rc = pthread_cond_init(&p->idle, &attr)) != 0)
-            pthread_cond_destroy(&p->work);
-        pthread_condattr_destroy(&attr);
-    }
+    if ((rc = llmsplit__cond_init(&p->work, &p->monotonic)) == 0 && (rc = llmsplit__cond_init(&p->idle, &p->monotonic)) != 0)
+        pthread_cond_destroy(&p->work);
     if (rc != 0) {
         llmsplit__mutex_destroy(&p->lock);
         llmsplit__free(&d.allocator, p);
@@ -10558,17 +10573,8 @@ static void *llmsplit__logq_main(void *arg) {
         if (!c->logq_stop && c->logq.len < LLMSPLIT__LOGQ_BATCH) {
             int64_t until = llmsplit__now_ms() + LLMSPLIT__LOGQ_LINGER_MS, left;
             c->logq_waiting = 2;
-            while (!c->logq_stop && c->logq.len < LLMSPLIT__LOGQ_BATCH && (left = until - llmsplit__now_ms()) > 0) {
-                struct timespec ts;
-#if LLMSPLIT__POOL_CLOCK_SELECTION
-                clock_gettime(c->logq_monotonic ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts);
-#else
-                clock_gettime(CLOCK_REALTIME, &ts);
-#endif
-                ts.tv_nsec += (long)left * 1000000L;
-                if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
-                pthread_cond_timedwait(&c->logq_more, &c->logq_lock, &ts);
-            }
+            while (!c->logq_stop && c->logq.len < LLMSPLIT__LOGQ_BATCH && (left = until - llmsplit__now_ms()) > 0)
+                llmsplit__cond_wait_ms(&c->logq_more, &c->logq_lock, c->logq_monotonic, left);
             c->logq_waiting = 0;
         }
         swap = c->logq;
@@ -11121,19 +11127,8 @@ static void *llmsplit__watcher_main(void *arg) {
     int64_t next = llmsplit__now_ms() + c->poll_ms, left;
     while (!llmsplit__flag_set(&c->stop)) {
         pthread_mutex_lock(&c->watch_lock);
-        while (!llmsplit__flag_set(&c->stop) && (left = next - llmsplit__now_ms()) > 0) {
-            struct timespec ts;
-            if (!c->watch_monotonic && left > 250) left = 250; /* re-measured on the monotonic clock */
-#if LLMSPLIT__POOL_CLOCK_SELECTION
-            clock_gettime(c->watch_monotonic ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts);
-#else
-            clock_gettime(CLOCK_REALTIME, &ts);
-#endif
-            ts.tv_sec += (time_t)(left / 1000);
-            ts.tv_nsec += (long)(left % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
-            pthread_cond_timedwait(&c->watch_cv, &c->watch_lock, &ts);
-        }
+        while (!llmsplit__flag_set(&c->stop) && (left = next - llmsplit__now_ms()) > 0)
+            llmsplit__cond_wait_ms(&c->watch_cv, &c->watch_lock, c->watch_monotonic, left);
         pthread_mutex_unlock(&c->watch_lock);
         if (llmsplit__flag_set(&c->stop)) break;
         llmsplit__lock(&c->reload_lock);
@@ -11320,20 +11315,8 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
         c->next_log_check_ms = llmsplit__now_ms() + 1000;
 #ifndef LLMSPLIT_NO_THREADS
         if (d.log_async) {
-            pthread_condattr_t attr;
-            int made = 0;
             pthread_mutex_init(&c->logq_lock, NULL);
-            if (pthread_condattr_init(&attr) == 0) {
-#if LLMSPLIT__POOL_CLOCK_SELECTION
-                c->logq_monotonic = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0;
-#endif
-                made = pthread_cond_init(&c->logq_more, &attr) == 0;
-                pthread_condattr_destroy(&attr);
-            }
-            if (!made) {
-                c->logq_monotonic = 0;
-                pthread_cond_init(&c->logq_more, NULL);
-            }
+            (void)llmsplit__cond_init(&c->logq_more, &c->logq_monotonic);
             pthread_cond_init(&c->logq_room, NULL);
             llmsplit_buf_init(&c->logq, &c->allocator);
             if (pthread_create(&c->logq_thread, NULL, llmsplit__logq_main, c) != 0) {
@@ -11364,20 +11347,8 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     if (!(c->pool = llmsplit__pool_create(&pd, err))) goto fail;
 #ifndef LLMSPLIT_NO_THREADS
     if (c->config_file || c->config_url) {
-        pthread_condattr_t attr;
-        int made = 0;
         pthread_mutex_init(&c->watch_lock, NULL);
-        if (pthread_condattr_init(&attr) == 0) {
-#if LLMSPLIT__POOL_CLOCK_SELECTION
-            c->watch_monotonic = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0;
-#endif
-            made = pthread_cond_init(&c->watch_cv, &attr) == 0;
-            pthread_condattr_destroy(&attr);
-        }
-        if (!made) {
-            c->watch_monotonic = 0;
-            pthread_cond_init(&c->watch_cv, NULL);
-        }
+        (void)llmsplit__cond_init(&c->watch_cv, &c->watch_monotonic);
         if (pthread_create(&c->watcher, NULL, llmsplit__watcher_main, c) != 0) {
             pthread_cond_destroy(&c->watch_cv);
             pthread_mutex_destroy(&c->watch_lock);
