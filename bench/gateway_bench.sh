@@ -31,37 +31,16 @@ nginx=${NGINX:-/usr/sbin/nginx}
 cc -std=c99 -O2 -Wall -o "$build/loadgen" bench/loadgen.c || exit 1
 cc -std=c99 -O2 -Wall -o "$build/relay" bench/relay.c -lpthread || exit 1
 dir=$(mktemp -d /tmp/llmsplit-gw-XXXXXX)
-pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; sleep 0.2; rm -rf "$dir"; }
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { i=0; while [ $i -lt 300 ]; do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.02; i=$((i+1)); done
-              bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
-port_open() { bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
-wait_open() { i=0; while [ $i -lt 500 ]; do port_open "$1" && return 0; sleep 0.02; i=$((i+1)); done; return 1; }
+. bench/gateway_common.sh
 
 up=$(free_port); px=$(free_port)
-completion='{"id":"chatcmpl-bench0001","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! I am doing well, thank you. How can I help you today?"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":25,"completion_tokens":16,"total_tokens":41},"system_fingerprint":"fp_bench"}'
 start_nginx() { # name, server block
-  mkdir -p "$dir/$1/logs"
-  cat > "$dir/$1/nginx.conf" <<EOF
-worker_processes 1;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $dir/$1/body; proxy_temp_path $dir/$1/proxy; fastcgi_temp_path $dir/$1/fcgi;
-  uwsgi_temp_path $dir/$1/uwsgi; scgi_temp_path $dir/$1/scgi;
-  keepalive_requests 100000000; keepalive_timeout 300s;
-  $2
-}
-EOF
+  nginx_conf "$1" "$2"
   "$nginx" -q -p "$dir/$1" -c nginx.conf -g "daemon off; pid $dir/$1/nginx.pid; error_log $dir/$1/err.log;" &
   pids="$pids $!"
 }
-start_nginx upstream "server { listen 127.0.0.1:$up; location = /v1/chat/completions { default_type application/json; return 200 '$completion'; } }"
-start_nginx proxy "upstream up { server 127.0.0.1:$up; keepalive 64; }
-  server { listen 127.0.0.1:$px; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+start_nginx upstream "$(upstream_block "$up")"
+start_nginx proxy "$(proxy_block "$px" "$up")"
 wait_open "$up" && wait_open "$px" || { echo "gateway bench: nginx did not start"; cat "$dir"/*/err.log; exit 1; }
 worker_of() { pgrep -P "$(cat "$dir/$1/nginx.pid")" | head -n 1; }
 up_worker=$(worker_of upstream); px_worker=$(worker_of proxy)

@@ -17,37 +17,14 @@ command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
 [ -x "$nginx" ] || { echo "gateway instructions: skipped (no nginx at $nginx)"; exit 0; }
 cc -std=c99 -O2 -Wall -o "$build/loadgen" bench/loadgen.c || exit 1
 dir=$(mktemp -d /tmp/llmsplit-gwi-XXXXXX)
-pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; sleep 0.2; rm -rf "$dir"; }
-trap cleanup EXIT INT TERM
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port_open() { bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
-wait_open() { i=0; while [ $i -lt 1500 ]; do port_open "$1" && return 0; sleep 0.02; i=$((i+1)); done; return 1; }
+. bench/gateway_common.sh
 
 up=$(free_port); px=$(free_port); gw=$(free_port)
-completion='{"id":"chatcmpl-bench0001","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! I am doing well, thank you. How can I help you today?"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":25,"completion_tokens":16,"total_tokens":41},"system_fingerprint":"fp_bench"}'
-conf() { # name, server block, extra main-context lines
-  mkdir -p "$dir/$1/logs"
-  cat > "$dir/$1/nginx.conf" <<EOF
-worker_processes 1;
-$3
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $dir/$1/body; proxy_temp_path $dir/$1/proxy; fastcgi_temp_path $dir/$1/fcgi;
-  uwsgi_temp_path $dir/$1/uwsgi; scgi_temp_path $dir/$1/scgi;
-  keepalive_requests 100000000; keepalive_timeout 300s;
-  $2
-}
-EOF
-}
-conf upstream "server { listen 127.0.0.1:$up; location = /v1/chat/completions { default_type application/json; return 200 '$completion'; } }"
+nginx_conf upstream "$(upstream_block "$up")"
 "$nginx" -q -p "$dir/upstream" -c nginx.conf -g "daemon off; pid $dir/upstream/nginx.pid; error_log $dir/upstream/err.log;" &
 pids="$pids $!"
 # the proxy in one process (no master), so callgrind follows the worker
-conf proxy "upstream up { server 127.0.0.1:$up; keepalive 64; }
-  server { listen 127.0.0.1:$px; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }" \
-  "master_process off;"
+nginx_conf proxy "$(proxy_block "$px" "$up")" "master_process off;"
 printf '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello, how are you?"}]}' > "$dir/body.json"
 cat > "$dir/serve.json" <<EOF
 {"model_list":[{"model_name":"gpt-4o-mini","litellm_params":{"model":"openai/gpt-4o-mini","api_base":"http://127.0.0.1:$up/v1","api_key":"sk-bench"}}]}
@@ -56,7 +33,7 @@ wait_open "$up" || { echo "gateway instructions: the upstream did not start"; ex
 
 count() { # name port pid out -> "name insn_per_request requests"
   name=$1; port=$2; pid=$3; out=$4
-  wait_open "$port" || { echo "gateway instructions: $name did not start"; return 1; }
+  wait_open "$port" 1500 || { echo "gateway instructions: $name did not start"; return 1; } # (valgrind starts slowly)
   "$build/loadgen" "127.0.0.1:$port" /v1/chat/completions "$dir/body.json" --rate 0 --conns 4 --seconds 1 --warmup 0 >/dev/null
   callgrind_control -z "$pid" >/dev/null 2>&1
   line=$("$build/loadgen" "127.0.0.1:$port" /v1/chat/completions "$dir/body.json" --rate 0 --conns 4 --seconds "$n" --warmup 0)
