@@ -3021,27 +3021,11 @@ static int llmsplit__digits_short(double d, char *digits, int *nd, int *exp10) {
     return 0;
 }
 
-LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf) {
-    /* The fewest significant digits that read back to d: a k-digit rounding that round-trips
-       implies every longer one does, so a binary search over 1..17 finds the shortest. */
-    char digits[24] = {0};
-    int lo = 1, hi = 17, nd = 0, exp10 = 0, i;
-    uint64_t bits;
+/* Writes d0.d1d2... * 10^exp10 (nd digits, the last not 0) as JavaScript prints a number,
+   with ".0" on whole ones; returns the length. */
+static size_t llmsplit__format_digits(const char *digits, int nd, int exp10, char *buf) {
     char *o = buf;
-    memcpy(&bits, &d, sizeof bits);
-    if (((bits >> 52) & 0x7ff) == 0x7ff) { buf[0] = 0; return 0; }
-    if (bits & 0x8000000000000000u) { *o++ = '-'; d = -d; }
-    if (d == 0) { memcpy(o, "0.0", 4); return (size_t)(o - buf) + 3; }
-    if (llmsplit__digits_short(d, digits, &nd, &exp10)) goto format;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        nd = llmsplit__digits(d, mid, digits, &exp10);
-        if (llmsplit__digits_round_trip(digits, nd, exp10, d)) hi = mid;
-        else lo = mid + 1;
-    }
-    nd = llmsplit__digits(d, lo, digits, &exp10);
-format:
-    /* value = d0.d1d2... * 10^exp10 */
+    int i;
     if (exp10 >= -6 && exp10 < 21) {
         if (exp10 < 0) {
             *o++ = '0'; *o++ = '.';
@@ -3065,6 +3049,29 @@ format:
     if (nd > 1) { *o++ = '.'; memcpy(o, digits + 1, (size_t)nd - 1); o += nd - 1; }
     o += snprintf(o, 8, "e%+d", exp10);
     return (size_t)(o - buf);
+}
+
+LLMSPLIT_API size_t llmsplit_format_double(double d, char *buf) {
+    /* The fewest significant digits that read back to d: a k-digit rounding that round-trips
+       implies every longer one does, so a binary search over 1..17 finds the shortest. */
+    char digits[24] = {0};
+    int lo = 1, hi = 17, nd = 0, exp10 = 0;
+    uint64_t bits;
+    char *o = buf;
+    memcpy(&bits, &d, sizeof bits);
+    if (((bits >> 52) & 0x7ff) == 0x7ff) { buf[0] = 0; return 0; }
+    if (bits & 0x8000000000000000u) { *o++ = '-'; d = -d; }
+    if (d == 0) { memcpy(o, "0.0", 4); return (size_t)(o - buf) + 3; }
+    if (llmsplit__digits_short(d, digits, &nd, &exp10)) goto format;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        nd = llmsplit__digits(d, mid, digits, &exp10);
+        if (llmsplit__digits_round_trip(digits, nd, exp10, d)) hi = mid;
+        else lo = mid + 1;
+    }
+    nd = llmsplit__digits(d, lo, digits, &exp10);
+format:
+    return (size_t)(o - buf) + llmsplit__format_digits(digits, nd, exp10, o);
 }
 
 LLMSPLIT_API void llmsplit_json_writer_init(llmsplit_json_writer *w, const llmsplit_allocator *allocator) {
@@ -4238,9 +4245,10 @@ static int llmsplit__tchar(unsigned char c) {
     return c < 64 ? (int)(0x03ff6cfa00000000ull >> c & 1) : c < 128 ? (int)(0x57ffffffc7fffffeull >> (c - 64) & 1) : 0;
 }
 
-/* 1 when the comma-separated header value contains token (case-insensitive) */
-static int llmsplit__has_token(const char *v, size_t n, const char *token) {
-    size_t tl = strlen(token), i = 0;
+/* Reads a Connection value (comma-separated tokens, any case): bit 1 for close, 2 for keep-alive. */
+static int llmsplit__conn_tokens(const char *v, size_t n) {
+    size_t i = 0;
+    int found = 0;
     while (i < n) {
         size_t s, e;
         while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) i++;
@@ -4248,17 +4256,20 @@ static int llmsplit__has_token(const char *v, size_t n, const char *token) {
         while (i < n && v[i] != ',') i++;
         e = i;
         while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t')) e--;
-        if (e - s == tl && strncasecmp(v + s, token, tl) == 0) return 1;
+        if (e - s == 5 && strncasecmp(v + s, "close", 5) == 0) found |= 1;
+        else if (e - s == 10 && strncasecmp(v + s, "keep-alive", 10) == 0) found |= 2;
     }
-    return 0;
+    return found;
 }
 
 /* Parses the complete header block in resp->head (ending in CRLF CRLF) and sets up framing.
-   Returns 1 for a final response, 2 for an interim 1xx to skip, -1 on error. */
+   The scan that found its end has checked every byte of it: each LF follows a CR, each CR comes
+   before an LF, and no other control character than HTAB is in it. Returns 1 for a final
+   response, 2 for an interim 1xx to skip, -1 on error. */
 static int llmsplit__hp_head(llmsplit_http_parser *p, llmsplit_error *err) {
     llmsplit_http_response *r = p->resp;
     const char *h = r->head.data, *end = h + r->head.len - 2, *line, *eol;
-    int have_cl = 0, have_te = 0, conn_close = 0, conn_keep = 0, i;
+    int have_cl = 0, have_te = 0, conn_close = 0, conn_keep = 0;
     uint64_t cl = 0;
     /* status line: HTTP/1.x SP 3DIGIT SP reason */
     if (r->head.len < 14 || memcmp(h, "HTTP/1.", 7) != 0 || (h[7] != '0' && h[7] != '1') || h[8] != ' ' ||
@@ -4268,10 +4279,10 @@ static int llmsplit__hp_head(llmsplit_http_parser *p, llmsplit_error *err) {
     r->minor_version = h[7] - '0';
     r->status = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
     r->num_headers = 0;
-    eol = strstr(h, "\r\n");
+    eol = (const char *)memchr(h, '\n', (size_t)(end + 2 - h)) - 1;
     for (line = eol + 2; line < end; line = eol + 2) {
         const char *colon, *v, *ve;
-        eol = strstr(line, "\r\n");
+        eol = (const char *)memchr(line, '\n', (size_t)(end + 2 - line)) - 1;
         if (line[0] == ' ' || line[0] == '\t')
             return llmsplit__hp_fail(p, err, "obsolete header line folding is not accepted");
         for (colon = line; colon < eol && llmsplit__tchar((unsigned char)*colon); colon++) {}
@@ -4279,20 +4290,6 @@ static int llmsplit__hp_head(llmsplit_http_parser *p, llmsplit_error *err) {
             return llmsplit__hp_fail(p, err, "malformed header line");
         for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++) {}
         for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--) {}
-        for (i = 0; v + i < ve; i++) {
-            unsigned char c;
-            while (!LLMSPLIT__SMALL && ve - (v + i) >= 8) { /* eight bytes at a time while none is below 0x20 or DEL */
-                uint64_t x, y;
-                memcpy(&x, v + i, 8);
-                y = x ^ 0x7f7f7f7f7f7f7f7full;
-                if ((((x - 0x2020202020202020ull) & ~x) | ((y - 0x0101010101010101ull) & ~y)) & 0x8080808080808080ull) break;
-                i += 8;
-            }
-            if (v + i >= ve) break;
-            c = (unsigned char)v[i];
-            if ((c < 0x20 && c != '\t') || c == 0x7f)
-                return llmsplit__hp_fail(p, err, "control character in header value");
-        }
         if (r->num_headers >= LLMSPLIT_HTTP_MAX_HEADERS)
             return llmsplit__hp_fail(p, err, "more than %d response header fields", LLMSPLIT_HTTP_MAX_HEADERS);
         r->num_headers++;
@@ -4314,8 +4311,9 @@ static int llmsplit__hp_head(llmsplit_http_parser *p, llmsplit_error *err) {
                                          (int)(ve - v > 40 ? 40 : ve - v), v);
             have_te = 1;
         } else if ((size_t)(colon - line) == 10 && strncasecmp(line, "connection", 10) == 0) {
-            if (llmsplit__has_token(v, (size_t)(ve - v), "close")) conn_close = 1;
-            if (llmsplit__has_token(v, (size_t)(ve - v), "keep-alive")) conn_keep = 1;
+            int t = llmsplit__conn_tokens(v, (size_t)(ve - v));
+            conn_close |= t & 1;
+            conn_keep |= t >> 1;
         }
     }
     if (r->status < 200) {
@@ -4396,7 +4394,7 @@ static int llmsplit__hp_feed(llmsplit_http_parser *p, const char *data, size_t l
         switch (p->state) {
         case LLMSPLIT__HP_HEAD: {
             /* append what may belong to the head, then look for the blank line */
-            size_t room = p->max_header_bytes - r->head.len, take = len - i, k, blank = 0;
+            size_t room = p->max_header_bytes - r->head.len, take = len - i, k, blank = 0, hlen;
             const char *hd;
             if (take > room + 4) take = room + 4;
             llmsplit_buf_append(&r->head, data + i, take);
@@ -4406,26 +4404,30 @@ static int llmsplit__hp_feed(llmsplit_http_parser *p, const char *data, size_t l
                 return -1;
             }
             hd = r->head.data;
-            for (k = p->scan; k < r->head.len; k++) {
+            hlen = r->head.len;
+            for (k = p->scan; k < hlen; k++) {
                 unsigned char ch;
-                /* eight bytes at a time past those above CR (most of a header line) */
-                while (!LLMSPLIT__SMALL && r->head.len - k >= 8) {
-                    uint64_t x;
+                /* eight bytes at a time past those that are no control character (most of a head) */
+                while (!LLMSPLIT__SMALL && hlen - k >= 8) {
+                    uint64_t x, y;
                     memcpy(&x, hd + k, 8);
-                    if (((x - 0x0e0e0e0e0e0e0e0eull) & ~x & 0x8080808080808080ull) != 0) break; /* a byte < 14 */
+                    y = x ^ 0x7f7f7f7f7f7f7f7full;
+                    if ((((x - 0x2020202020202020ull) & ~x) | ((y - 0x0101010101010101ull) & ~y)) & 0x8080808080808080ull) break;
                     k += 8;
                 }
-                if (k >= r->head.len) break;
+                if (k >= hlen) break;
                 ch = (unsigned char)hd[k];
-                if (ch > '\r') continue; /* most bytes: nothing to check */
+                if (ch >= 0x20 && ch != 0x7f) continue;
                 if (ch == '\n') {
                     if (k == 0 || hd[k - 1] != '\r') return llmsplit__hp_fail(p, err, "bare LF in response header");
                     if (k >= 3 && hd[k - 2] == '\n') { blank = k + 1; break; }
                 } else if (ch == '\r') {
-                    if (k + 1 < r->head.len && hd[k + 1] != '\n')
+                    if (k + 1 < hlen && hd[k + 1] != '\n')
                         return llmsplit__hp_fail(p, err, "bare CR in response header");
                 } else if (!ch) {
                     return llmsplit__hp_fail(p, err, "NUL byte in response header");
+                } else if (ch != '\t') {
+                    return llmsplit__hp_fail(p, err, "control character in response header");
                 }
             }
             if (!blank) {
@@ -10056,61 +10058,64 @@ static LLMSPLIT__NOINLINE void llmsplit__w_int_or_null_n(llmsplit_json_writer *w
 
 /* The call record, written once per call: straight into room reserved for it, byte for byte
    what the writer makes of the same fields (the other events go through the writer), without
-   its checks per token. Its shape: the text as it is, and at each % the next field (s a string
-   or null, b a boolean, d a number, i a count or null when negative, 1 milliseconds to 0.1, 9 a
-   cost to 1e-9 USD, e the split's epoch when there is one, r the answer when it is kept). */
-static const char llmsplit__call_shape[] =
-    "{\"ts\":%s,\"event\":\"call\",\"request_id\":%s,\"pair_id\":%s,\"role\":%s,\"is_silent_experiment\":%b,"
-    "\"group\":%s,\"model\":%s,\"provider\":%s,\"deployment\":%d,\"sticky\":%b%e,\"fallback_from\":%s,"
-    "\"status\":%s,\"http_status\":%i,\"error\":%s,\"latency_ms\":%1,\"ttft_ms\":%1,\"prompt_tokens\":%i,"
-    "\"completion_tokens\":%i,\"cost_usd\":%9,\"finish_reason\":%s%r}";
+   its checks per token. LLMSPLIT__REC_LIT copies a literal of known length. */
+#define LLMSPLIT__REC_LIT(o, lit) (memcpy((o), lit, sizeof lit - 1), (o) + sizeof lit - 1)
 
-static char *llmsplit__rec_lit(char *o, const char *lit) {
-    size_t n = strlen(lit);
-    memcpy(o, lit, n);
-    return o + n;
-}
-
-static char *llmsplit__rec_num(char *o, double v, double scale) { /* as llmsplit__w_num_or_null_n */
-    if (v < 0 || v != v || v > DBL_MAX) return llmsplit__rec_lit(o, "null");
+/* As llmsplit__w_num_or_null_n, scale 10^decimals. Below 10^15 units the rounded count k has at
+   most 15 digits, and no other decimal that short reads back as the double nearest k / scale:
+   k's digits are what llmsplit_format_double would find, without its search. */
+static char *llmsplit__rec_num(char *o, double v, double scale, int decimals) {
+    if (v < 0 || v != v || v > DBL_MAX) return LLMSPLIT__REC_LIT(o, "null");
+    if (v * scale < 1e15) {
+        uint64_t k = (uint64_t)(v * scale + 0.5);
+        char tmp[24], *e = tmp + sizeof tmp, *d = e;
+        int n;
+        if (!k) return LLMSPLIT__REC_LIT(o, "0.0");
+        do { *--d = (char)('0' + k % 10); k /= 10; } while (k);
+        n = (int)(e - d);
+        while (e[-1] == '0') e--;
+        return o + llmsplit__format_digits(d, (int)(e - d), n - 1 - decimals, o);
+    }
     if (v * scale < 9007199254740992.0) v = (double)(int64_t)(v * scale + 0.5) / scale;
     return o + llmsplit_format_double(v, o);
+}
+
+static char *llmsplit__rec_str(char *o, const char *v, size_t n, size_t *repaired) {
+    return v ? llmsplit__escape_to(o, v, n, 0, repaired) : LLMSPLIT__REC_LIT(o, "null");
+}
+
+static char *llmsplit__rec_count(char *o, int64_t v) { /* a count, or null when negative */
+    return v < 0 ? LLMSPLIT__REC_LIT(o, "null") : o + llmsplit__format_int(v, o);
 }
 
 /* Appends to out; 0 (out unchanged) when memory ran out. repaired is never NULL: invalid UTF-8
    is always repaired here (escape_to would stop at it otherwise). */
 static int llmsplit__record_call_json(const llmsplit_record *r, llmsplit_buf *out, size_t *repaired) {
-    const char *v[11], *t;
-    size_t n[11], total = 0;
-    int64_t num[4];
-    double ms[3];
-    int flag[2], i, si = 0, ni = 0, mi = 0, fi = 0;
+    enum { /* the text fields */
+        LLMSPLIT__RF_TS, LLMSPLIT__RF_ID, LLMSPLIT__RF_PAIR, LLMSPLIT__RF_ROLE, LLMSPLIT__RF_GROUP, LLMSPLIT__RF_MODEL,
+        LLMSPLIT__RF_PROVIDER, LLMSPLIT__RF_FROM, LLMSPLIT__RF_STATUS, LLMSPLIT__RF_ERROR, LLMSPLIT__RF_FINISH,
+        LLMSPLIT__RF_NTEXT
+    };
+    const char *v[LLMSPLIT__RF_NTEXT];
+    size_t n[LLMSPLIT__RF_NTEXT], total = 0;
+    int i;
     char text[400], *o;
-    v[0] = r->ts;
-    v[1] = r->request_id;
-    v[2] = r->pair_id[0] ? r->pair_id : NULL;
-    v[3] = r->role ? r->role : "primary";
-    v[4] = r->group;
-    v[5] = r->model;
-    v[6] = r->provider;
-    v[7] = r->fallback_from;
-    v[8] = r->ok ? "ok" : r->client_closed ? "client_closed" : "error";
-    v[9] = NULL;
+    v[LLMSPLIT__RF_TS] = r->ts;
+    v[LLMSPLIT__RF_ID] = r->request_id;
+    v[LLMSPLIT__RF_PAIR] = r->pair_id[0] ? r->pair_id : NULL;
+    v[LLMSPLIT__RF_ROLE] = r->role ? r->role : "primary";
+    v[LLMSPLIT__RF_GROUP] = r->group;
+    v[LLMSPLIT__RF_MODEL] = r->model;
+    v[LLMSPLIT__RF_PROVIDER] = r->provider;
+    v[LLMSPLIT__RF_FROM] = r->fallback_from;
+    v[LLMSPLIT__RF_STATUS] = r->ok ? "ok" : r->client_closed ? "client_closed" : "error";
+    v[LLMSPLIT__RF_ERROR] = NULL;
     if (!r->ok && r->error) { /* the category, then the message (which never repeats it) */
         llmsplit__utf8_fix_cut(text, sizeof text, snprintf(text, sizeof text, "%s: %s", llmsplit_strerror(r->code), r->error));
-        v[9] = text;
+        v[LLMSPLIT__RF_ERROR] = text;
     }
-    v[10] = r->finish_reason && r->finish_reason[0] ? r->finish_reason : NULL;
-    num[0] = r->deployment;
-    num[1] = r->http_status > 0 ? r->http_status : -1;
-    num[2] = r->prompt_tokens;
-    num[3] = r->completion_tokens;
-    ms[0] = r->latency_ms;
-    ms[1] = r->ttft_ms;
-    ms[2] = r->cost_usd;
-    flag[0] = r->is_silent_experiment;
-    flag[1] = r->sticky;
-    for (i = 0; i < 11; i++) {
+    v[LLMSPLIT__RF_FINISH] = r->finish_reason && r->finish_reason[0] ? r->finish_reason : NULL;
+    for (i = 0; i < LLMSPLIT__RF_NTEXT; i++) {
         n[i] = v[i] ? strlen(v[i]) : 0;
         if (n[i] > SIZE_MAX / 128) return 0;
         total += n[i];
@@ -10119,33 +10124,37 @@ static int llmsplit__record_call_json(const llmsplit_record *r, llmsplit_buf *ou
         if (r->response_len > SIZE_MAX / 8) return 0;
         total += r->response_len;
     }
-    /* every byte of text at most 6 (\u00XX); the shape, quotes and numbers well within 2048 */
+    /* every byte of text at most 6 (\u00XX); the names, quotes and numbers well within 2048 */
     if (total > (SIZE_MAX - 2048) / 6 || llmsplit_buf_reserve(out, total * 6 + 2048) != LLMSPLIT_OK) return 0;
     o = out->data + out->len;
-    for (t = llmsplit__call_shape; *t; t++) {
-        size_t k = strcspn(t, "%");
-        memcpy(o, t, k);
-        o += k;
-        t += k;
-        if (!*t) break;
-        switch (*++t) {
-        case 's': o = v[si] ? llmsplit__escape_to(o, v[si], n[si], 0, repaired) : llmsplit__rec_lit(o, "null"); si++; break;
-        case 'b': o = llmsplit__rec_lit(o, flag[fi++] ? "true" : "false"); break;
-        case 'd': o += llmsplit__format_int(num[ni++], o); break;
-        case 'i': o = num[ni] < 0 ? llmsplit__rec_lit(o, "null") : o + llmsplit__format_int(num[ni], o); ni++; break;
-        case '1': o = llmsplit__rec_num(o, ms[mi++], 10); break;
-        case '9': o = llmsplit__rec_num(o, ms[mi++], 1e9); break;
-        case 'e':
-            if (r->split_epoch > 0) {
-                o = llmsplit__rec_lit(o, ",\"split_epoch\":");
-                o += llmsplit__format_int(r->split_epoch, o);
-            }
-            break;
-        case 'r':
-            if (r->response) o = llmsplit__escape_to(llmsplit__rec_lit(o, ",\"response\":"), r->response, r->response_len, 0, repaired);
-            break;
-        }
+    o = llmsplit__rec_str(LLMSPLIT__REC_LIT(o, "{\"ts\":"), v[LLMSPLIT__RF_TS], n[LLMSPLIT__RF_TS], repaired);
+    o = llmsplit__rec_str(LLMSPLIT__REC_LIT(o, ",\"event\":\"call\",\"request_id\":"), v[LLMSPLIT__RF_ID], n[LLMSPLIT__RF_ID], repaired);
+    o = llmsplit__rec_str(LLMSPLIT__REC_LIT(o, ",\"pair_id\":"), v[LLMSPLIT__RF_PAIR], n[LLMSPLIT__RF_PAIR], repaired);
+    o = llmsplit__rec_str(LLMSPLIT__REC_LIT(o, ",\"role\":"), v[LLMSPLIT__RF_ROLE], n[LLMSPLIT__RF_ROLE], repaired);
+    o = r->is_silent_experiment ? LLMSPLIT__REC_LIT(o, ",\"is_silent_experiment\":true")
+                                : LLMSPLIT__REC_LIT(o, ",\"is_silent_experiment\":false");
+    o = llmsplit__rec_str(LLMSPLIT__REC_LIT(o, ",\"group\":"), v[LLMSPLIT__RF_GROUP], n[LLMSPLIT__RF_GROUP], repaired);
+    o = llmsplit__rec_str(LLMSPLIT__REC_LIT(o, ",\"model\":"), v[LLMSPLIT__RF_MODEL], n[LLMSPLIT__RF_MODEL], repaired);
+    o = llmsplit__rec_str(LLMSPLIT__REC_LIT(o, ",\"provider\":"), v[LLMSPLIT__RF_PROVIDER], n[LLMSPLIT__RF_PROVIDER], repaired);
+    o = LLMSPLIT__REC_LIT(o, ",\"deployment\":");
+    o += llmsplit__format_int(r->deployment, o);
+    o = r->sticky ? LLMSPLIT__REC_LIT(o, ",\"sticky\":true") : LLMSPLIT__REC_LIT(o, ",\"sticky\":false");
+    if (r->split_epoch > 0) {
+        o = LLMSPLIT__REC_LIT(o, ",\"split_epoch\":");
+        o += llmsplit__format_int(r->split_epoch, o);
     }
+    o = llmsplit__rec_str(LLMSPLIT__REC_LIT(o, ",\"fallback_from\":"), v[LLMSPLIT__RF_FROM], n[LLMSPLIT__RF_FROM], repaired);
+    o = llmsplit__rec_str(LLMSPLIT__REC_LIT(o, ",\"status\":"), v[LLMSPLIT__RF_STATUS], n[LLMSPLIT__RF_STATUS], repaired);
+    o = llmsplit__rec_count(LLMSPLIT__REC_LIT(o, ",\"http_status\":"), r->http_status > 0 ? r->http_status : -1);
+    o = llmsplit__rec_str(LLMSPLIT__REC_LIT(o, ",\"error\":"), v[LLMSPLIT__RF_ERROR], n[LLMSPLIT__RF_ERROR], repaired);
+    o = llmsplit__rec_num(LLMSPLIT__REC_LIT(o, ",\"latency_ms\":"), r->latency_ms, 10, 1);
+    o = llmsplit__rec_num(LLMSPLIT__REC_LIT(o, ",\"ttft_ms\":"), r->ttft_ms, 10, 1);
+    o = llmsplit__rec_count(LLMSPLIT__REC_LIT(o, ",\"prompt_tokens\":"), r->prompt_tokens);
+    o = llmsplit__rec_count(LLMSPLIT__REC_LIT(o, ",\"completion_tokens\":"), r->completion_tokens);
+    o = llmsplit__rec_num(LLMSPLIT__REC_LIT(o, ",\"cost_usd\":"), r->cost_usd, 1e9, 9);
+    o = llmsplit__rec_str(LLMSPLIT__REC_LIT(o, ",\"finish_reason\":"), v[LLMSPLIT__RF_FINISH], n[LLMSPLIT__RF_FINISH], repaired);
+    if (r->response) o = llmsplit__escape_to(LLMSPLIT__REC_LIT(o, ",\"response\":"), r->response, r->response_len, 0, repaired);
+    *o++ = '}';
     *o = 0;
     out->len = (size_t)(o - out->data);
     return 1;

@@ -232,6 +232,9 @@ static void http_garbage_is_not_a_response(void) {
     parse_expect_error("HTTP/2 200 OK\r\n\r\n", "malformed status line");
     parse_expect_error("HTTP/1.1 2000 OK\r\n\r\n", "malformed status line");
     parse_expect_error("HTTP/1.1 200 OK\r\nX: \x01\r\n\r\n", "control character");
+    parse_expect_error("HTTP/1.1 200 OK\r\nX: a\x7f\r\n\r\n", "control character");
+    /* the reason phrase too (it was read unchecked) */
+    parse_expect_error("HTTP/1.1 200 O\x1bK\r\nContent-Length: 0\r\n\r\n", "control character in response header");
 }
 
 static void http_header_limit_is_enforced(void) {

@@ -7,6 +7,7 @@
 #include "test.h"
 #include "server.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #define KEY "sk-test-abcdefghijklmnop1234" /* the api_key of tests/data/records_one_arm.json */
@@ -632,6 +633,38 @@ static void records_write_call_events_as_the_json_writer_would(void) {
         CHECK_EQ_UINT(got.len, 2 * want.len);
         llmsplit_buf_free(&got);
         llmsplit_buf_free(&want);
+    }
+    /* numbers of every size: milliseconds and costs from 1e-12 to 1e17 (the record writes the
+       rounded count's digits below 10^15 units; the writer searches for the shortest) */
+    {
+        uint64_t seed = 0x9e3779b97f4a7c15ull;
+        int failures = 0;
+        memset(&r, 0, sizeof r);
+        strcpy(r.ts, "2026-12-02T06:00:00.123Z");
+        r.ok = 1;
+        for (i = 0; i < 200000 && failures < 5; i++) {
+            double v[3];
+            int k;
+            for (k = 0; k < 3; k++) {
+                seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+                /* a log-uniform magnitude, a random mantissa; every 8th a whole or half count */
+                v[k] = (double)(seed >> 11) / 9007199254740992.0 * pow(10.0, (double)(int)(seed % 30) - 12);
+                if (seed % 8 == 0) v[k] = (double)(seed >> 40) / ((seed & 16) ? 10.0 : 1e9);
+            }
+            r.latency_ms = v[0];
+            r.ttft_ms = v[1];
+            r.cost_usd = v[2];
+            llmsplit_buf_init(&got, NULL);
+            llmsplit_buf_init(&want, NULL);
+            CHECK_EQ_INT(llmsplit_record_json(&r, &got), LLMSPLIT_OK);
+            expect_call(&r, NULL, &want);
+            if (strcmp(got.data ? got.data : "", want.data ? want.data : "") != 0) {
+                CHECK_EQ_STR(got.data ? got.data : "", want.data ? want.data : "");
+                failures++;
+            }
+            llmsplit_buf_free(&got);
+            llmsplit_buf_free(&want);
+        }
     }
     /* text that is not UTF-8 in every string field: each sequence one U+FFFD */
     memset(&r, 0, sizeof r);
