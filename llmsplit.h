@@ -2358,9 +2358,20 @@ static LLMSPLIT__INLINE size_t llmsplit__copy_plain(const unsigned char *p, cons
 /* Parses the string whose opening quote is at ps->p into v (type string). The string area
    always has room for every input byte not yet read plus one (checked before each value),
    and output never runs ahead of input, so the 8-byte stores below stay inside it. */
-static int llmsplit__parse_string(llmsplit__parser *ps, llmsplit_json_val *v) {
-    const unsigned char *p = ps->p + 1, *end = ps->end;
-    char *o = ps->s, *begin = ps->s;
+static int llmsplit__string_end(llmsplit__parser *ps, llmsplit_json_val *v, const unsigned char *p, char *o, char *begin) {
+    *o = 0;
+    v->tag = ((uint64_t)(o - begin) << 3) | LLMSPLIT__T_STR;
+    v->u.s = begin;
+    ps->s = o + 1;
+    ps->p = p + 1;
+    return 1;
+}
+
+/* The rest of a string from p (output at o) once an escape, a control character or a non-ASCII
+   byte turned up. */
+static LLMSPLIT__NOINLINE int llmsplit__parse_string_rest(llmsplit__parser *ps, llmsplit_json_val *v,
+                                                          const unsigned char *p, char *o, char *begin) {
+    const unsigned char *end = ps->end;
     for (;;) {
 #ifdef LLMSPLIT__SWAR
         {
@@ -2424,12 +2435,23 @@ static int llmsplit__parse_string(llmsplit__parser *ps, llmsplit_json_val *v) {
             p += n;
         }
     }
-    *o = 0;
-    v->tag = ((uint64_t)(o - begin) << 3) | LLMSPLIT__T_STR;
-    v->u.s = begin;
-    ps->s = o + 1;
-    ps->p = p + 1;
-    return 1;
+    return llmsplit__string_end(ps, v, p, o, begin);
+}
+
+/* The common string, plain ASCII up to its closing quote, inline; the rest out of line. */
+static LLMSPLIT__INLINE int llmsplit__parse_string(llmsplit__parser *ps, llmsplit_json_val *v) {
+    const unsigned char *p = ps->p + 1, *end = ps->end;
+    char *o = ps->s;
+#ifdef LLMSPLIT__SWAR
+    {
+        size_t n = llmsplit__copy_plain(p, end, o, 0);
+        p += n;
+        o += n;
+    }
+#endif
+    while (p < end && !llmsplit__str_special[*p]) *o++ = (char)*p++;
+    if (LLMSPLIT__LIKELY(p < end && *p == '"')) return llmsplit__string_end(ps, v, p, o, ps->s);
+    return llmsplit__parse_string_rest(ps, v, p, o, ps->s);
 }
 
 static int llmsplit__is_digit(unsigned c) { return c - '0' < 10u; }
@@ -2529,8 +2551,9 @@ static int llmsplit__literal(llmsplit__parser *ps, const char *word, size_t n) {
     return 1;
 }
 
-static void llmsplit__skip_ws(llmsplit__parser *ps) {
+static LLMSPLIT__INLINE void llmsplit__skip_ws(llmsplit__parser *ps) {
     const unsigned char *p = ps->p, *end = ps->end;
+    if (p < end && *p > ' ') return; /* compact text: nothing to skip */
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     ps->p = p;
 }
@@ -4415,9 +4438,10 @@ static int llmsplit__hp_feed(llmsplit_http_parser *p, const char *data, size_t l
                     if ((((x - 0x2020202020202020ull) & ~x) | ((y - 0x0101010101010101ull) & ~y)) & 0x8080808080808080ull) break;
                     k += 8;
                 }
+                /* up to the byte that stopped it (else, from the next byte, the same word again) */
+                while (k < hlen && (unsigned char)hd[k] >= 0x20 && hd[k] != 0x7f) k++;
                 if (k >= hlen) break;
                 ch = (unsigned char)hd[k];
-                if (ch >= 0x20 && ch != 0x7f) continue;
                 if (ch == '\n') {
                     if (k == 0 || hd[k - 1] != '\r') return llmsplit__hp_fail(p, err, "bare LF in response header");
                     if (k >= 3 && hd[k - 2] == '\n') { blank = k + 1; break; }

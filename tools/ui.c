@@ -1883,14 +1883,33 @@ static void ui_feedback(ui_warm *a, const char *metric, double value, int64_t se
 /* A primary call: its arm's second, its latency, and its id for score events. A client_closed
    call (its caller went away) is counted apart: no call of the arm, no error, no latency or cost,
    as the report counts it. */
+/* "MODEL #DEP" (MODEL alone without a deployment), cut to fit: what snprintf would write, once
+   per call without it. */
+static void ui_call_label(char *out, size_t cap, const char *model, int dep) {
+    char num[16], *d = num + sizeof num;
+    size_t n = strlen(model), k;
+    unsigned v = (unsigned)dep;
+    if (n > cap - 1) n = cap - 1;
+    memcpy(out, model, n);
+    if (dep >= 0) {
+        do { *--d = (char)('0' + v % 10); v /= 10; } while (v);
+        *--d = '#';
+        *--d = ' ';
+        k = (size_t)(num + sizeof num - d);
+        if (k > cap - 1 - n) k = cap - 1 - n;
+        memcpy(out + n, d, k);
+        n += k;
+    }
+    out[n] = 0;
+}
+
 static void ui_primary(ui *u, const llmsplit_record *r, int64_t now, int64_t sec) {
     char label[320];
     ui_warm *a;
     ui_slot *s;
     ui_gslot *gs;
     ui_wgroup *g = ui_wgroup_of(u, r->group);
-    if (r->deployment >= 0) snprintf(label, sizeof label, "%s #%d", r->model ? r->model : "?", r->deployment);
-    else snprintf(label, sizeof label, "%s", r->model ? r->model : "?");
+    ui_call_label(label, sizeof label, r->model ? r->model : "?", r->deployment);
     if (g) {
         gs = ui_gslot_at(g->s, sec);
         if (!r->client_closed) gs->calls++;
