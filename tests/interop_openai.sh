@@ -82,12 +82,15 @@ EOF
 servermsg='Incorrect API key provided: sk-inte\*\*\*3210. You can find your API key at https://platform.openai.com/account/api-keys.'
 
 # mock-llm takes PORT from the environment and does not report a port it was given as 0, so try a
-# few random ports; a taken one makes it exit at once.
+# few random ports; a taken one makes it exit at once. They are drawn below the kernel's ephemeral
+# range, where the other tests' servers (port 0) and every outgoing connection get theirs.
 port=
 tries=0
+eph_low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+[ -n "$eph_low" ] && [ "$eph_low" -gt 12000 ] 2>/dev/null || eph_low=60000
 while [ -z "$port" ] && [ $tries -lt 5 ]; do
   tries=$((tries+1))
-  p=$(awk -v s="$$$tries" 'BEGIN { srand(s + srand()); print 20000 + int(rand() * 40000) }')
+  p=$(awk -v s="$$$tries" -v hi="$eph_low" 'BEGIN { srand(s + srand()); print 10000 + int(rand() * (hi - 10000)) }')
   : > "$tmp/server.log"
   ( cd "$tmp" && HOST=127.0.0.1 PORT=$p exec node "$main" --config "$tmp/mock-llm.yaml" ) > "$tmp/server.log" 2>&1 &
   srv=$!
