@@ -7762,6 +7762,17 @@ static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, llm
         params = llmsplit_json_root(pdoc);
     }
     llmsplit_json_writer_init(&w, &out->allocator);
+    {
+        /* room for the usual body at once (the writer would start at 256 bytes and grow) */
+        size_t hint = 512;
+        int i;
+        for (i = 0; i < req->num_messages && hint < 65536; i++) {
+            const llmsplit_message *m = &req->messages[i];
+            size_t n = m->content ? (m->content_len ? m->content_len : strlen(m->content)) : 0;
+            hint += 48 + n + n / 8;
+        }
+        llmsplit_buf_reserve(&w.buf, hint < 65536 ? hint : 65536);
+    }
     llmsplit_json_write_begin_object(&w);
     llmsplit__w_lit(&w, "model", model);
     p->wire->write_request(&w, req, params, p, err);
