@@ -2325,6 +2325,9 @@ static int llmsplit__str_fail(llmsplit__parser *ps, const unsigned char *at, con
    character or non-ASCII. Borrows only run upward from a flagged byte, so the lowest set bit
    always marks the first special byte. */
 #define LLMSPLIT__SWAR 1
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 static LLMSPLIT__INLINE uint64_t llmsplit__swar_special(uint64_t x) {
     const uint64_t ones = 0x0101010101010101u;
     uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
@@ -2338,10 +2341,29 @@ static LLMSPLIT__INLINE uint64_t llmsplit__swar_escape(uint64_t x) {
     return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & 0x8080808080808080u;
 }
 
-/* Copies 8 bytes at a time from p to o while none needs a closer look, and returns how many
-   plain bytes it found. The stores may run up to 7 bytes past that; callers have the room. */
+/* Copies 16 bytes at a time (SSE2), then 8, from p to o while none needs a closer look, and
+   returns how many plain bytes it found. A store is made only while as many input bytes remain,
+   and may run up to 15 bytes past the plain ones: callers have room for all the input. */
 static LLMSPLIT__INLINE size_t llmsplit__copy_plain(const unsigned char *p, const unsigned char *end, char *o, int valid_utf8) {
     const unsigned char *s = p;
+#ifdef __SSE2__
+    {
+        const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+        const __m128i below = _mm_set1_epi8(0x20), c1f = _mm_set1_epi8(0x1f);
+        while (end - p >= 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p), m;
+            unsigned bits;
+            _mm_storeu_si128((__m128i *)(void *)o, x);
+            m = _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash));
+            /* a control character; as signed bytes, non-ASCII ones are below 0x20 too */
+            m = _mm_or_si128(m, valid_utf8 ? _mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x) : _mm_cmplt_epi8(x, below));
+            bits = (unsigned)_mm_movemask_epi8(m);
+            if (bits) return (size_t)(p - s) + (size_t)__builtin_ctz(bits);
+            p += 16;
+            o += 16;
+        }
+    }
+#endif
     while (end - p >= 8) {
         uint64_t x, m;
         memcpy(&x, p, 8);
@@ -2355,9 +2377,7 @@ static LLMSPLIT__INLINE size_t llmsplit__copy_plain(const unsigned char *p, cons
 }
 #endif
 
-/* Parses the string whose opening quote is at ps->p into v (type string). The string area
-   always has room for every input byte not yet read plus one (checked before each value),
-   and output never runs ahead of input, so the 8-byte stores below stay inside it. */
+/* The string read (its closing quote at p, its text ending at o) becomes v. */
 static int llmsplit__string_end(llmsplit__parser *ps, llmsplit_json_val *v, const unsigned char *p, char *o, char *begin) {
     *o = 0;
     v->tag = ((uint64_t)(o - begin) << 3) | LLMSPLIT__T_STR;
@@ -2438,7 +2458,10 @@ static LLMSPLIT__NOINLINE int llmsplit__parse_string_rest(llmsplit__parser *ps, 
     return llmsplit__string_end(ps, v, p, o, begin);
 }
 
-/* The common string, plain ASCII up to its closing quote, inline; the rest out of line. */
+/* Parses the string whose opening quote is at ps->p into v (type string): the common one, plain
+   ASCII up to its closing quote, inline; the rest out of line. The string area always has room
+   for every input byte not yet read plus one (checked before each value), and output never runs
+   ahead of input, so the wide stores of llmsplit__copy_plain stay inside it. */
 static LLMSPLIT__INLINE int llmsplit__parse_string(llmsplit__parser *ps, llmsplit_json_val *v) {
     const unsigned char *p = ps->p + 1, *end = ps->end;
     char *o = ps->s;
@@ -3234,7 +3257,7 @@ static size_t llmsplit__utf8_bad_len(const unsigned char *p, const unsigned char
    non-ASCII bytes are copied without checking them again. Otherwise invalid UTF-8 is an error,
    or with w->llmsplit__repair U+FFFD (3 bytes, within the room reserved per input byte). */
 /* The quoted JSON string of s[0..len) at o, which has room for len * 6 + 3 bytes (every byte
-   \u00XX; the 8-byte stores below never pass that); returns the end, or NULL at invalid UTF-8
+   \u00XX; the wide stores below never pass that); returns the end, or NULL at invalid UTF-8
    when repaired is NULL. With repaired, an invalid sequence becomes U+FFFD and is counted. */
 static char *llmsplit__escape_to(char *o, const char *s, size_t len, int valid_utf8, size_t *repaired) {
     static const char hex[] = "0123456789abcdef";
@@ -4432,10 +4455,16 @@ static int llmsplit__hp_feed(llmsplit_http_parser *p, const char *data, size_t l
                 unsigned char ch;
                 /* eight bytes at a time past those that are no control character (most of a head) */
                 while (!LLMSPLIT__SMALL && hlen - k >= 8) {
-                    uint64_t x, y;
+                    uint64_t x, y, m;
                     memcpy(&x, hd + k, 8);
                     y = x ^ 0x7f7f7f7f7f7f7f7full;
-                    if ((((x - 0x2020202020202020ull) & ~x) | ((y - 0x0101010101010101ull) & ~y)) & 0x8080808080808080ull) break;
+                    m = (((x - 0x2020202020202020ull) & ~x) | ((y - 0x0101010101010101ull) & ~y)) & 0x8080808080808080ull;
+                    if (m) {
+#ifdef LLMSPLIT__SWAR /* (little-endian: the lowest flagged byte is the first) */
+                        k += (size_t)(__builtin_ctzll(m) >> 3);
+#endif
+                        break;
+                    }
                     k += 8;
                 }
                 /* up to the byte that stopped it (else, from the next byte, the same word again) */
