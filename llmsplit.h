@@ -3362,14 +3362,13 @@ LLMSPLIT_API void llmsplit_json_write_string(llmsplit_json_writer *w, const char
 }
 
 static size_t llmsplit__format_int(int64_t v, char *buf /* 24 bytes */) {
-    char tmp[24];
-    char *o = tmp + sizeof tmp;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    size_t n;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v, t = u;
+    size_t n = v < 0 ? 2 : 1;
+    char *o;
+    while (t >= 10) { t /= 10; n++; } /* the length first: the digits go straight to their place */
+    o = buf + n;
     do { *--o = (char)('0' + u % 10); u /= 10; } while (u);
     if (v < 0) *--o = '-';
-    n = (size_t)(tmp + sizeof tmp - o);
-    memcpy(buf, o, n);
     return n;
 }
 
@@ -4287,8 +4286,9 @@ static int llmsplit__hp_fail(llmsplit_http_parser *p, llmsplit_error *err, const
 }
 
 /* A token character (RFC 9110): letters, digits and !#$%&'*+-.^_`|~, one bit each. */
-static int llmsplit__tchar(unsigned char c) {
-    return c < 64 ? (int)(0x03ff6cfa00000000ull >> c & 1) : c < 128 ? (int)(0x57ffffffc7fffffeull >> (c - 64) & 1) : 0;
+static const uint64_t llmsplit__tchar_bits[4] = {0x03ff6cfa00000000ull, 0x57ffffffc7fffffeull, 0, 0};
+static LLMSPLIT__INLINE int llmsplit__tchar(unsigned char c) {
+    return (int)(llmsplit__tchar_bits[c >> 6] >> (c & 63) & 1);
 }
 
 /* Reads a Connection value (comma-separated tokens, any case): bit 1 for close, 2 for keep-alive. */
@@ -6269,6 +6269,7 @@ static int llmsplit__build_head(llmsplit_http *h, const llmsplit_http_request *r
     llmsplit_buf_append(out, "\r\n", 2);
     for (i = 0; i < req->num_headers; i++) {
         const char *name = req->headers[i].name, *value = req->headers[i].value ? req->headers[i].value : "";
+        size_t vn = strcspn(value, "\r\n");
         int k;
         if (!name || !*name) {
             llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: empty header name");
@@ -6279,17 +6280,17 @@ static int llmsplit__build_head(llmsplit_http *h, const llmsplit_http_request *r
                 llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: invalid character in header name '%.40s'", name);
                 return 0;
             }
-        if (!llmsplit__header_ok(value)) {
+        if (value[vn]) {
             /* the value may be a key: never echo it */
             llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: CR or LF in the value of header '%.40s'", name);
             return 0;
         }
-        if (strcasecmp(name, "host") == 0 || strcasecmp(name, "content-length") == 0 ||
-            strcasecmp(name, "connection") == 0 || strcasecmp(name, "transfer-encoding") == 0)
+        if ((k == 4 && strcasecmp(name, "host") == 0) || (k == 14 && strcasecmp(name, "content-length") == 0) ||
+            (k == 10 && strcasecmp(name, "connection") == 0) || (k == 17 && strcasecmp(name, "transfer-encoding") == 0))
             continue; /* the client owns framing */
-        llmsplit_buf_append(out, name, strlen(name));
+        llmsplit_buf_append(out, name, (size_t)k);
         llmsplit_buf_append(out, ": ", 2);
-        llmsplit_buf_append(out, value, strlen(value));
+        llmsplit_buf_append(out, value, vn);
         llmsplit_buf_append(out, "\r\n", 2);
     }
     if (req->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
