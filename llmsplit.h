@@ -3049,7 +3049,9 @@ static int llmsplit__digits_short(double d, char *digits, int *nd, int *exp10) {
         uint64_t v;
         char tmp[24] = {0};
         int hits = 0;
-        if (scaled >= 9007199254740992.0) return 0;
+        /* (every m below stays under 2^53, where adding 1 is exact: at 2^53 the loop below
+           would never end, as it did for 0.9007199254740991) */
+        if (scaled >= 9007199254740990.0) return 0;
         /* m is within 1 of d * 10^dec; any integer that reads back as d leaves one of m - 1, m,
            m + 1 reading back too (those that do form a range around d * 10^dec) */
         for (m = (double)(uint64_t)(scaled + 0.5) - 1.0; m <= scaled + 1.5; m += 1.0)
@@ -7799,7 +7801,7 @@ static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, llm
         for (i = 0; i < req->num_messages && hint < 65536; i++) {
             const llmsplit_message *m = &req->messages[i];
             size_t n = m->content ? (m->content_len ? m->content_len : strlen(m->content)) : 0;
-            hint += 48 + n + n / 8;
+            hint += 48 + (n < 65536 ? n + n / 8 : 65536);
         }
         llmsplit_buf_reserve(&w.buf, hint < 65536 ? hint : 65536);
     }

@@ -215,6 +215,12 @@ i=0; while ! grep -q '"event":"feedback","request_id":"'$rid'"' "$log" && [ $i -
 check cli_serve_feedback_is_in_the_log grep -q '"event":"feedback","request_id":"'$rid'","metric":"thumbs_up","value":1,"group":"chat","deployment":[01],"model":"gpt-[ab]"' "$log"
 st=$(curl_to f2 /v1/feedback --data-binary '{"request_id":"x","metric":"bad metric","value":1}')
 check cli_serve_feedback_with_a_bad_metric_is_400 [ "$st" = 400 ]
+# a value whose shortest digits lie next to 2^53 once scaled: writing its record hung the loop
+st=$(curl_to f3 /v1/feedback --max-time 5 --data-binary '{"request_id":"'$rid'","metric":"rating","value":0.9007199254740991}')
+check cli_serve_feedback_value_next_to_2_pow_53_is_answered [ "$st" = 200 ]
+i=0; while ! grep -q '"metric":"rating","value":0.9007199254740991,' "$log" && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+check cli_serve_feedback_value_next_to_2_pow_53_is_logged_exactly grep -q '"metric":"rating","value":0.9007199254740991,' "$log"
+check cli_serve_still_answers_after_that [ "$(curl_to f4 /health/liveliness --max-time 5)" = 200 ]
 
 # a client that hangs up mid-stream: the upstream call stops, the record says client_closed
 curl -s -N --max-time 0.8 "$gw/v1/chat/completions" --data-binary '{"model":"dripping","messages":[{"role":"user","content":"one two three four five six seven eight nine ten"}],"stream":true}' > "$tmp/drip.body" 2>/dev/null

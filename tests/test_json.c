@@ -569,6 +569,33 @@ static void json_format_double_is_shortest(void) {
     CHECK_EQ_INT(llmsplit_format_double(INFINITY, buf), 0);
 }
 
+/* Numbers whose digits, scaled to a whole number, come within 2 of 2^53: the search for the
+   shortest digits went on forever there (adding 1 to 2^53 gives 2^53), so a feedback value of
+   0.9007199254740991 sent to the gateway hung its loop. */
+static void json_format_double_ends_next_to_2_pow_53(void) {
+    static const struct { double d; const char *s; } cases[] = {
+        {0.9007199254740991, "0.9007199254740991"}, {9007199254740991.0, "9007199254740991.0"},
+        {9007199254740990.0, "9007199254740990.0"}, {900719925474099.1, "900719925474099.1"},
+        {9007199254740992.0, "9007199254740992.0"},
+    };
+    size_t i;
+    int j, bad = 0;
+    char buf[32];
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        llmsplit_format_double(cases[i].d, buf);
+        CHECK_STR(buf, cases[i].s);
+    }
+    for (i = 0; i < 12; i++) {
+        double p = 1.0;
+        for (j = 0; j <= 22; j++, p *= 10.0) {
+            double d = (9007199254740984.0 + (double)i) / p, back = 0;
+            llmsplit_format_double(d, buf);
+            if (!parse_double(buf, &back) || !same_bits(back, d)) bad++;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 static void json_format_double_round_trips_100k_random_doubles(void) {
     int i, bad = 0;
     for (i = 0; i < 100000; i++) {
@@ -679,6 +706,7 @@ int main(int argc, char **argv) {
     RUN(json_writer_builds_a_request_body);
     RUN(json_writer_refuses_misuse);
     RUN(json_format_double_is_shortest);
+    RUN(json_format_double_ends_next_to_2_pow_53);
     RUN(json_format_double_round_trips_100k_random_doubles);
     RUN(json_format_double_short_decimals_match_printf);
     RUN(json_write_value_minifies_and_keeps_number_text);

@@ -1880,9 +1880,6 @@ static void ui_feedback(ui_warm *a, const char *metric, double value, int64_t se
     s->sum += value;
 }
 
-/* A primary call: its arm's second, its latency, and its id for score events. A client_closed
-   call (its caller went away) is counted apart: no call of the arm, no error, no latency or cost,
-   as the report counts it. */
 /* "MODEL #DEP" (MODEL alone without a deployment), cut to fit: what snprintf would write, once
    per call without it. */
 static void ui_call_label(char *out, size_t cap, const char *model, int dep) {
@@ -1903,6 +1900,9 @@ static void ui_call_label(char *out, size_t cap, const char *model, int dep) {
     out[n] = 0;
 }
 
+/* A primary call: its arm's second, its latency, and its id for score events. A client_closed
+   call (its caller went away) is counted apart: no call of the arm, no error, no latency or cost,
+   as the report counts it. */
 static void ui_primary(ui *u, const llmsplit_record *r, int64_t now, int64_t sec) {
     char label[320];
     ui_warm *a;
