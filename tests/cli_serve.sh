@@ -312,7 +312,12 @@ curl -s -o "$tmp/inflight.body" -w '%{http_code}' --max-time 20 "$gw/v1/chat/com
 inflight=$!
 sleep 0.3
 kill -TERM $serve_pid
+# a loop that never stops must not hold the test (and CI) forever: past 30 s the tool is killed,
+# and the exit check below fails
+( sleep 30; kill -9 $serve_pid ) >/dev/null 2>&1 &
+guard=$!
 wait $serve_pid; rc=$?
+kill $guard 2>/dev/null
 wait $inflight
 check cli_serve_sigterm_exits_0 [ $rc = 0 ]
 check cli_serve_sigterm_lets_the_request_in_flight_finish [ "$(cat "$tmp/inflight.code")" = 200 ]
