@@ -829,6 +829,9 @@ static void http_connection_refused_is_a_network_error(void) {
 }
 
 static void http_header_injection_is_refused_without_echoing_the_value(void) {
+    static const llmsplit_http_header more[] = {
+        {"Authorization", "Bearer sk-test-1"}, {"host", "evil.example"}, {"CONTENT-LENGTH", "99"},
+        {"Connection", "close"}, {"Transfer-Encoding", "chunked"}, {"X-Hostname", "kept"}, {"X-Empty", NULL}};
     server s;
     llmsplit_http *h = client(5000);
     llmsplit_http_request rq;
@@ -849,10 +852,12 @@ static void http_header_injection_is_refused_without_echoing_the_value(void) {
     rq.num_headers = 1;
     CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_ERR_USAGE);
     CHECK_NOT_CONTAINS(err.message, "sk-secret");
+    CHECK_STR(err.message, "http: CR or LF in the value of header 'Authorization'");
     llmsplit_http_response_free(&r);
     hd[0].name = "Bad Name";
     hd[0].value = "x";
     CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_ERR_USAGE);
+    CHECK_STR(err.message, "http: invalid character in header name 'Bad Name'");
     llmsplit_http_response_free(&r);
     /* framing headers from the caller are ignored: the client owns them */
     hd[0].name = "Content-Length";
@@ -864,7 +869,24 @@ static void http_header_injection_is_refused_without_echoing_the_value(void) {
     CHECK_NOT_CONTAINS(s.last_request, "999");
     CHECK_CONTAINS(s.last_request, "\r\nX-Ok: yes\r\n");
     llmsplit_http_response_free(&r);
-    CHECK_EQ_INT(LOAD(s.requests), 1);
+    /* all four, in any case (names compared by length first: X-Hostname is no Host), the rest
+       as given, a NULL value empty */
+    rq.headers = more;
+    rq.num_headers = (int)(sizeof more / sizeof more[0]);
+    rq.body = "{}";
+    rq.body_len = 2;
+    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_OK);
+    llmsplit_http_response_free(&r);
+    CHECK_CONTAINS(s.last_request, "\r\nAuthorization: Bearer sk-test-1\r\n");
+    CHECK_CONTAINS(s.last_request, "\r\nX-Hostname: kept\r\n");
+    CHECK_CONTAINS(s.last_request, "\r\nX-Empty: \r\n");
+    CHECK_CONTAINS(s.last_request, "\r\nContent-Length: 2\r\n");
+    CHECK_CONTAINS(s.last_request, "\r\nConnection: keep-alive\r\n");
+    CHECK_NOT_CONTAINS(s.last_request, "evil.example");
+    CHECK_NOT_CONTAINS(s.last_request, "99");
+    CHECK_NOT_CONTAINS(s.last_request, "close");
+    CHECK_NOT_CONTAINS(s.last_request, "chunked");
+    CHECK_EQ_INT(LOAD(s.requests), 2);
     llmsplit_http_destroy(h);
     server_stop(&s);
 }
@@ -1484,56 +1506,6 @@ static void http_one_client_serves_many_threads(void) {
     server_stop(&s);
 }
 
-/* The caller's headers go out as given, but the client owns framing (Host, Content-Length,
-   Connection, Transfer-Encoding in any case); a CR or LF in a value is refused, never echoed. */
-static void http_caller_headers_are_sent_and_framing_is_the_clients(void) {
-    static const llmsplit_http_header hd[] = {
-        {"Authorization", "Bearer sk-test-1"}, {"host", "evil.example"}, {"CONTENT-LENGTH", "99"},
-        {"Connection", "close"}, {"Transfer-Encoding", "chunked"}, {"X-Hostname", "kept"}, {"X-Empty", NULL}};
-    static const llmsplit_http_header bad_value[] = {{"X-Key", "sk-secret\r\nX-Evil: 1"}};
-    static const llmsplit_http_header bad_name[] = {{"X Key", "v"}};
-    server s;
-    llmsplit_http *h = client(5000);
-    llmsplit_http_request rq;
-    llmsplit_http_response r;
-    llmsplit_error err;
-    char url[64];
-    memset(&s, 0, sizeof s);
-    s.parts[0] = ok_response;
-    s.keepalive = 1;
-    server_start(&s);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", s.port);
-    memset(&rq, 0, sizeof rq);
-    rq.url = url;
-    rq.body = "{}";
-    rq.body_len = 2;
-    rq.headers = hd;
-    rq.num_headers = (int)(sizeof hd / sizeof hd[0]);
-    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_OK);
-    llmsplit_http_response_free(&r);
-    CHECK_CONTAINS(s.last_request, "\r\nAuthorization: Bearer sk-test-1\r\n");
-    CHECK_CONTAINS(s.last_request, "\r\nX-Hostname: kept\r\n");
-    CHECK_CONTAINS(s.last_request, "\r\nX-Empty: \r\n");
-    CHECK_CONTAINS(s.last_request, "\r\nContent-Length: 2\r\n");
-    CHECK_CONTAINS(s.last_request, "\r\nConnection: keep-alive\r\n");
-    CHECK_NOT_CONTAINS(s.last_request, "evil.example");
-    CHECK_NOT_CONTAINS(s.last_request, "99");
-    CHECK_NOT_CONTAINS(s.last_request, "close");
-    CHECK_NOT_CONTAINS(s.last_request, "chunked");
-    rq.headers = bad_value;
-    rq.num_headers = 1;
-    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_ERR_USAGE);
-    CHECK_STR(err.message, "http: CR or LF in the value of header 'X-Key'");
-    llmsplit_http_response_free(&r);
-    rq.headers = bad_name;
-    CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_ERR_USAGE);
-    CHECK_STR(err.message, "http: invalid character in header name 'X Key'");
-    llmsplit_http_response_free(&r);
-    CHECK_EQ_INT(s.requests, 1);
-    llmsplit_http_destroy(h);
-    server_stop(&s);
-}
-
 static void http_usage_errors(void) {
     llmsplit_http *h = client(1000);
     llmsplit_http_request rq;
@@ -1570,7 +1542,6 @@ int main(int argc, char **argv) {
     RUN(http_truncated_responses_fail_at_eof);
     RUN(http_bytes_after_the_response_are_left_over);
     RUN(http_keep_alive_reuses_one_connection);
-    RUN(http_caller_headers_are_sent_and_framing_is_the_clients);
     RUN(http_retries_once_when_a_reused_connection_was_dropped);
     RUN(http_connection_closed_soon_after_use_is_retried_without_a_poll);
     RUN(http_connection_closed_while_idle_over_a_second_is_seen_by_the_poll);
