@@ -2377,6 +2377,17 @@ static LLMSPLIT__INLINE size_t llmsplit__copy_plain(const unsigned char *p, cons
 }
 #endif
 
+/* Copies the bytes from p that need no closer look (up to a quote, a backslash, a control
+   character, a non-ASCII byte or end) to o; returns how many. */
+static LLMSPLIT__INLINE size_t llmsplit__plain_run(const unsigned char *p, const unsigned char *end, char *o) {
+    size_t n = 0;
+#ifdef LLMSPLIT__SWAR
+    n = llmsplit__copy_plain(p, end, o, 0);
+#endif
+    while (p + n < end && !llmsplit__str_special[p[n]]) { o[n] = (char)p[n]; n++; }
+    return n;
+}
+
 /* The string read (its closing quote at p, its text ending at o) becomes v. */
 static int llmsplit__string_end(llmsplit__parser *ps, llmsplit_json_val *v, const unsigned char *p, char *o, char *begin) {
     *o = 0;
@@ -2393,14 +2404,11 @@ static LLMSPLIT__NOINLINE int llmsplit__parse_string_rest(llmsplit__parser *ps, 
                                                           const unsigned char *p, char *o, char *begin) {
     const unsigned char *end = ps->end;
     for (;;) {
-#ifdef LLMSPLIT__SWAR
         {
-            size_t n = llmsplit__copy_plain(p, end, o, 0);
+            size_t n = llmsplit__plain_run(p, end, o);
             p += n;
             o += n;
         }
-#endif
-        while (p < end && !llmsplit__str_special[*p]) *o++ = (char)*p++;
         if (LLMSPLIT__UNLIKELY(p >= end)) return llmsplit__str_fail(ps, p, "unterminated string");
         if (*p == '"') break;
         if (*p == '\\') {
@@ -2464,17 +2472,10 @@ static LLMSPLIT__NOINLINE int llmsplit__parse_string_rest(llmsplit__parser *ps, 
    ahead of input, so the wide stores of llmsplit__copy_plain stay inside it. */
 static LLMSPLIT__INLINE int llmsplit__parse_string(llmsplit__parser *ps, llmsplit_json_val *v) {
     const unsigned char *p = ps->p + 1, *end = ps->end;
-    char *o = ps->s;
-#ifdef LLMSPLIT__SWAR
-    {
-        size_t n = llmsplit__copy_plain(p, end, o, 0);
-        p += n;
-        o += n;
-    }
-#endif
-    while (p < end && !llmsplit__str_special[*p]) *o++ = (char)*p++;
-    if (LLMSPLIT__LIKELY(p < end && *p == '"')) return llmsplit__string_end(ps, v, p, o, ps->s);
-    return llmsplit__parse_string_rest(ps, v, p, o, ps->s);
+    size_t n = llmsplit__plain_run(p, end, ps->s);
+    p += n;
+    if (LLMSPLIT__LIKELY(p < end && *p == '"')) return llmsplit__string_end(ps, v, p, ps->s + n, ps->s);
+    return llmsplit__parse_string_rest(ps, v, p, ps->s + n, ps->s);
 }
 
 static int llmsplit__is_digit(unsigned c) { return c - '0' < 10u; }
@@ -6239,11 +6240,7 @@ static int llmsplit__conn_read(llmsplit__conn *c, char *buf, size_t cap) {
     }
 }
 
-static int llmsplit__header_ok(const char *s) {
-    for (; *s; s++)
-        if (*s == '\r' || *s == '\n' || *s == 0) return 0;
-    return 1;
-}
+static int llmsplit__header_ok(const char *s) { return s[strcspn(s, "\r\n")] == 0; }
 
 /* The request head: method, target, Host, the caller's headers, framing, connection. */
 static int llmsplit__build_head(llmsplit_http *h, const llmsplit_http_request *req, const llmsplit__dest *u,
@@ -10134,14 +10131,13 @@ static LLMSPLIT__NOINLINE void llmsplit__w_int_or_null_n(llmsplit_json_writer *w
 static char *llmsplit__rec_num(char *o, double v, double scale, int decimals) {
     if (v < 0 || v != v || v > DBL_MAX) return LLMSPLIT__REC_LIT(o, "null");
     if (v * scale < 1e15) {
-        uint64_t k = (uint64_t)(v * scale + 0.5);
-        char tmp[24], *e = tmp + sizeof tmp, *d = e;
-        int n;
+        int64_t k = (int64_t)(v * scale + 0.5);
+        char digits[24];
+        size_t n, nd;
         if (!k) return LLMSPLIT__REC_LIT(o, "0.0");
-        do { *--d = (char)('0' + k % 10); k /= 10; } while (k);
-        n = (int)(e - d);
-        while (e[-1] == '0') e--;
-        return o + llmsplit__format_digits(d, (int)(e - d), n - 1 - decimals, o);
+        n = nd = llmsplit__format_int(k, digits);
+        while (digits[nd - 1] == '0') nd--;
+        return o + llmsplit__format_digits(digits, (int)nd, (int)n - 1 - decimals, o);
     }
     if (v * scale < 9007199254740992.0) v = (double)(int64_t)(v * scale + 0.5) / scale;
     return o + llmsplit_format_double(v, o);
