@@ -557,6 +557,14 @@ typedef struct llmsplit_request {
        polling wait as before. Built with LLMSPLIT_NO_THREADS, a name lookup still blocks (the
        system resolver cannot be left). */
     int (*wait)(int fd, int events, int timeout_ms, void *user_data);
+    /* Optional, in place of wait: the same wait, told also which socket fd is. socket_id is a
+       number the library gives each socket it opens and never gives again in the process (0
+       with fd -1). An event loop may then leave a socket in its epoll or kqueue set from one
+       wait to the next (edge-triggered: one registration per socket instead of one system call
+       per wait) and still see when fd, closed by the library meanwhile, names another socket:
+       its id is new. A socket the library closes has left every set by then (the kernel's own
+       rule for a socket's last close). When both are set, wait_socket is used. */
+    int (*wait_socket)(int fd, uint64_t socket_id, int events, int timeout_ms, void *user_data);
 } llmsplit_request;
 
 typedef struct llmsplit_result {
@@ -1093,6 +1101,8 @@ typedef struct llmsplit_http_request {
        of the library held. NULL: the request blocks its thread when it waits. See
        llmsplit_request.wait. */
     int (*wait)(int fd, int events, int timeout_ms, void *user_data);
+    /* Optional, in place of wait: told also the socket's id (see llmsplit_request.wait_socket). */
+    int (*wait_socket)(int fd, uint64_t socket_id, int events, int timeout_ms, void *user_data);
 } llmsplit_http_request;
 
 /* Creates a client (its pool, TLS settings and session cache) in *out. Thread-safe: any number
@@ -1176,6 +1186,8 @@ typedef struct llmsplit_chat_request {
     /* Optional: the wait of an event loop, given user_data; the pause between retries goes
        through it too (see llmsplit_http_request and llmsplit_request.wait). */
     int (*wait)(int fd, int events, int timeout_ms, void *user_data);
+    /* Optional, in place of wait: told also the socket's id (see llmsplit_request.wait_socket). */
+    int (*wait_socket)(int fd, uint64_t socket_id, int events, int timeout_ms, void *user_data);
 } llmsplit_chat_request;
 
 /* Sends a chat request through http (which owns connections and TLS) and fills resp (free it with
@@ -5022,14 +5034,22 @@ static const char *llmsplit__alert_name(int a) {
 typedef struct llmsplit__waiter {
     const volatile int *abort_flag;
     int (*wait)(int fd, int events, int timeout_ms, void *user_data);
+    int (*wait_socket)(int fd, uint64_t socket_id, int events, int timeout_ms, void *user_data);
     void *user_data;
     int failed;
 } llmsplit__waiter;
+
+/* 1 when the request has the caller's wait (of either kind). */
+#define LLMSPLIT__CALLER_WAITS(w) ((w)->wait || (w)->wait_socket)
 
 typedef struct llmsplit__conn {
     struct llmsplit__conn *next;
     int fd;
     int https;
+    uint64_t id;                  /* the socket's (llmsplit_request.wait_socket) */
+#ifndef LLMSPLIT_NO_THREADS
+    pthread_t put_by;             /* the thread that last put it in the pool */
+#endif
     char key[320];                /* pool key: scheme, host, port, proxy */
     uint64_t key_hash;            /* of key (llmsplit__pool_hash) */
     int64_t idle_since_ms;
@@ -5103,22 +5123,46 @@ static int llmsplit__flag_set(const volatile int *f) {
 #endif
 }
 
+/* A new socket's id: 1, 2, 3 ... for the process, never given twice. */
+#if defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_8)
+static uint64_t llmsplit__socket_id(void) {
+    static uint64_t last;
+    return __atomic_add_fetch(&last, 1u, __ATOMIC_RELAXED);
+}
+#elif !defined(LLMSPLIT_NO_THREADS)
+static uint64_t llmsplit__socket_id(void) {
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static uint64_t last;
+    uint64_t id;
+    pthread_mutex_lock(&lock);
+    id = ++last;
+    pthread_mutex_unlock(&lock);
+    return id;
+}
+#else
+static uint64_t llmsplit__socket_id(void) {
+    static uint64_t last;
+    return ++last;
+}
+#endif
+
 /* Waits for events on fd until the deadline: 1 ready, 0 timed out (or aborted), -1 error. With an
    abort flag the wait is cut into 50 ms slices so the flag is seen promptly. The caller's wait,
    when there is one, waits instead of poll, for all the time left (whoever sets the flag ends
    that wait), and may come back early or say ready when nothing is: for an fd its every return
    but a failure is 1, "look again" (the caller retries its I/O, which tells); fd -1 (events 0)
-   waits for the time alone, until the deadline. */
-static int llmsplit__wait_fd(int fd, short events, int64_t deadline_ms, llmsplit__waiter *w) {
+   waits for the time alone, until the deadline. id is fd's socket id (llmsplit__socket_id). */
+static int llmsplit__wait_fd(int fd, uint64_t id, short events, int64_t deadline_ms, llmsplit__waiter *w) {
     for (;;) {
         struct pollfd pfd;
         int64_t left = deadline_ms - llmsplit__now_ms();
         int r, ms;
         if (left <= 0 || llmsplit__flag_set(w->abort_flag)) return 0;
-        if (w->abort_flag && left > 50 && !w->wait) left = 50;
+        if (w->abort_flag && left > 50 && !LLMSPLIT__CALLER_WAITS(w)) left = 50;
         ms = left > 1000000 ? 1000000 : (int)left;
-        if (w->wait) {
-            r = w->wait(fd, events, ms, w->user_data);
+        if (LLMSPLIT__CALLER_WAITS(w)) {
+            r = w->wait_socket ? w->wait_socket(fd, fd >= 0 ? id : 0, events, ms, w->user_data)
+                               : w->wait(fd, events, ms, w->user_data);
             if (r < 0) {
                 w->failed = 1;
                 return -1;
@@ -5152,7 +5196,7 @@ static int llmsplit__sock_io(llmsplit__conn *c, struct iovec *iov, int n, int ou
     for (;;) {
         struct msghdr m;
         int64_t left = c->deadline_ms - llmsplit__now_ms();
-        int nowait = left < LLMSPLIT__IO_SLICE_MS || c->w->wait ? MSG_DONTWAIT : 0;
+        int nowait = left < LLMSPLIT__IO_SLICE_MS || LLMSPLIT__CALLER_WAITS(c->w) ? MSG_DONTWAIT : 0;
         ssize_t k;
         if (left <= 0 || llmsplit__flag_set(c->w->abort_flag)) { c->timed_out = 1; return -1; }
         memset(&m, 0, sizeof m);
@@ -5177,7 +5221,7 @@ static int llmsplit__sock_io(llmsplit__conn *c, struct iovec *iov, int n, int ou
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) { c->io_errno = errno; return -1; }
         /* a slice went by (blocking), or nothing yet with less than a slice left (polled) */
-        if (nowait && llmsplit__wait_fd(c->fd, out ? POLLOUT : POLLIN, c->deadline_ms, c->w) <= 0) {
+        if (nowait && llmsplit__wait_fd(c->fd, c->id, out ? POLLOUT : POLLIN, c->deadline_ms, c->w) <= 0) {
             c->timed_out = 1;
             return -1;
         }
@@ -5387,11 +5431,11 @@ static int llmsplit__resolve(const char *host, const char *port, int delay_ms, i
                 struct timespec ts;
                 int64_t left = until - llmsplit__now_ms();
                 if (left <= 0 || llmsplit__flag_set(abort_flag)) break;
-                if (w->wait) { /* the caller's wait, for 1, 2, 4 ... 50 ms, never holding the lock */
+                if (LLMSPLIT__CALLER_WAITS(w)) { /* the caller's wait, for 1, 2, 4 ... 50 ms, never holding the lock */
                     int64_t t = llmsplit__now_ms() + slice;
                     int r;
                     pthread_mutex_unlock(&j->lock);
-                    r = llmsplit__wait_fd(-1, 0, t < until ? t : until, w);
+                    r = llmsplit__wait_fd(-1, 0, 0, t < until ? t : until, w);
                     pthread_mutex_lock(&j->lock);
                     if (r < 0) break;
                     slice = slice < 25 ? slice * 2 : 50;
@@ -5430,9 +5474,10 @@ static int llmsplit__resolve(const char *host, const char *port, int delay_ms, i
     }
 }
 
-/* Opens a TCP connection to host:port within the connect timeout and the total deadline. */
+/* Opens a TCP connection to host:port within the connect timeout and the total deadline; *id is
+   the socket's id. */
 static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout_ms, int resolve_delay_ms,
-                                 int64_t deadline_ms, llmsplit__waiter *w, llmsplit_error *err) {
+                                 int64_t deadline_ms, llmsplit__waiter *w, uint64_t *id, llmsplit_error *err) {
     struct addrinfo *res = NULL, *ai;
     char portstr[8];
     int rc, fd = -1, last_errno = 0, timed_out = 0;
@@ -5460,10 +5505,11 @@ static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout
 #ifdef SO_NOSIGPIPE
         setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
 #endif
+        *id = llmsplit__socket_id();
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) goto connected;
         if (errno != EINPROGRESS) { last_errno = errno; close(fd); fd = -1; continue; }
         /* (the caller's wait may come back before the connect is done: a poll that does not wait tells) */
-        while ((rc = llmsplit__wait_fd(fd, POLLOUT, until, w)) > 0 && w->wait) {
+        while ((rc = llmsplit__wait_fd(fd, *id, POLLOUT, until, w)) > 0 && LLMSPLIT__CALLER_WAITS(w)) {
             struct pollfd pfd;
             pfd.fd = fd;
             pfd.events = POLLOUT;
@@ -6045,38 +6091,64 @@ static uint64_t llmsplit__pool_hash(const char *key) {
     return x;
 }
 
+/* How many connections for a key pool_take looks at for one the calling thread put back. */
+#define LLMSPLIT__POOL_AFFINITY 8
+
+/* 1 when c was put back by the calling thread. */
+static int llmsplit__pool_mine(const llmsplit__conn *c) {
+#ifndef LLMSPLIT_NO_THREADS
+    return pthread_equal(c->put_by, pthread_self()) != 0;
+#else
+    (void)c;
+    return 1;
+#endif
+}
+
 /* An idle connection for key that the server has not closed, or NULL. The list is most recently
-   used first, and the walk stops at the first connection for key (compared by hash, then by
-   text): a pool of many connections to one upstream costs a request one comparison, not one per
-   connection. Once every LLMSPLIT__POOL_SWEEP_MS the whole list is walked, closing connections
-   past idle_timeout_ms; one met on the way is closed at once, never handed out. */
+   used first; the walk takes the first connection for key (compared by hash, then by text) that
+   the calling thread put back, or when none of the first LLMSPLIT__POOL_AFFINITY for key is, the
+   first of them: a pool of many connections to one upstream costs a request a comparison or a
+   few, not one per connection, and a thread keeps to its own connections where it can (an event
+   loop leaves its sockets registered in its own set between requests: a socket that went to
+   another thread's loop would cost both loops a system call). Once every LLMSPLIT__POOL_SWEEP_MS
+   the whole list is walked, closing connections past idle_timeout_ms; one met on the way is
+   closed at once, never handed out. */
 static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
-    llmsplit__conn **pp, *c, *stale = NULL, *found = NULL;
+    llmsplit__conn **pp, *c, *stale = NULL, *found = NULL, **first = NULL;
     int64_t now = llmsplit__now_ms();
     uint64_t hash = llmsplit__pool_hash(key);
-    int check = 0, sweep;
+    int check = 0, sweep, seen = 0;
     llmsplit__lock(&h->lock);
     sweep = now >= h->idle_sweep_ms;
     if (sweep) h->idle_sweep_ms = now + LLMSPLIT__POOL_SWEEP_MS;
     for (pp = &h->idle; (c = *pp) != NULL;) {
-        int mine = !found && c->key_hash == hash && strcmp(c->key, key) == 0;
-        if ((mine || sweep) && now - c->idle_since_ms > h->idle_timeout_ms) {
+        int ours = !found && c->key_hash == hash && strcmp(c->key, key) == 0;
+        if ((ours || sweep) && now - c->idle_since_ms > h->idle_timeout_ms) {
             *pp = c->next;
             c->next = stale;
             stale = c;
             h->nidle--;
             continue;
         }
-        if (mine) {
-            *pp = c->next;
-            found = c;
+        if (ours && (llmsplit__pool_mine(c) || ++seen > LLMSPLIT__POOL_AFFINITY)) {
+            if (!llmsplit__pool_mine(c)) pp = first; /* none of the first few: the first */
+            found = *pp;
+            *pp = found->next;
             h->nidle--;
-            check = now - c->idle_since_ms > LLMSPLIT__IDLE_CHECK_MS;
-            h->stats.idle_checks += (uint64_t)check;
             if (!sweep) break;
             continue;
         }
+        if (ours && !first) first = pp;
         pp = &c->next;
+    }
+    if (!found && first) { /* (a connection unlinked after first leaves *first pointing at it still) */
+        found = *first;
+        *first = found->next;
+        h->nidle--;
+    }
+    if (found) {
+        check = now - found->idle_since_ms > LLMSPLIT__IDLE_CHECK_MS;
+        h->stats.idle_checks += (uint64_t)check;
     }
     llmsplit__unlock(&h->lock);
     while (stale) {
@@ -6108,6 +6180,9 @@ static void llmsplit__pool_put(llmsplit_http *h, llmsplit__conn *c) {
     }
 #endif
     c->idle_since_ms = llmsplit__now_ms();
+#ifndef LLMSPLIT_NO_THREADS
+    c->put_by = pthread_self();
+#endif
     llmsplit__lock(&h->lock);
     /* (by hash only: two keys with one hash would share a limit, which only keeps fewer; and
        only when the pool holds as many in all: a gateway's pool of dozens to one upstream is not
@@ -6153,7 +6228,7 @@ static llmsplit__conn *llmsplit__conn_open(llmsplit_http *h, const llmsplit__des
     c->key_hash = llmsplit__pool_hash(c->key);
     c->w = w;
     c->fd = llmsplit__tcp_connect(use_proxy ? pu.host : u->host, use_proxy ? pu.port : u->port, h->connect_timeout_ms,
-                                  h->resolve_delay_ms, deadline, w, err);
+                                  h->resolve_delay_ms, deadline, w, &c->id, err);
     if (c->fd < 0) {
         if (use_proxy && err) {
             char tmp[sizeof err->message];
@@ -6339,8 +6414,8 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
     if (!resp->reused) resp->connect_ms = llmsplit__now_msf() - t0;
     /* with the caller's wait, a plain connection waits for the answer before its first read: the
        answer is seldom there the moment the request has gone, and the read would only say so */
-    if (c->w->wait && !c->https) {
-        int ready = llmsplit__wait_fd(c->fd, POLLIN, c->deadline_ms, c->w);
+    if (LLMSPLIT__CALLER_WAITS(c->w) && !c->https) {
+        int ready = llmsplit__wait_fd(c->fd, c->id, POLLIN, c->deadline_ms, c->w);
         if (ready <= 0) {
             c->timed_out = ready == 0;
             goto read_failed;
@@ -6463,6 +6538,7 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
     deadline = llmsplit__now_ms() + (req->timeout_ms > 0 ? req->timeout_ms : h->timeout_ms);
     w.abort_flag = req->abort_flag;
     w.wait = req->wait;
+    w.wait_socket = req->wait_socket;
     w.user_data = req->user_data;
     w.failed = 0;
     llmsplit_buf_init(&head, &h->allocator);
@@ -8079,13 +8155,14 @@ static double llmsplit__retry_after(const llmsplit_http_response *h) {
    one (-1 when it failed), else in 50 ms sleeps. */
 static int llmsplit__sleep_ms(double ms, const llmsplit_chat_request *req) {
     const volatile int *abort_flag = req->abort_flag;
-    if (req->wait) {
+    if (req->wait || req->wait_socket) {
         llmsplit__waiter w;
         w.abort_flag = abort_flag;
         w.wait = req->wait;
+        w.wait_socket = req->wait_socket;
         w.user_data = req->user_data;
         w.failed = 0;
-        return llmsplit__wait_fd(-1, 0, llmsplit__now_ms() + (int64_t)ms, &w);
+        return llmsplit__wait_fd(-1, 0, 0, llmsplit__now_ms() + (int64_t)ms, &w);
     }
     while (ms > 0 && !llmsplit__flag_set(abort_flag)) {
         struct timespec ts;
@@ -8103,6 +8180,10 @@ static int llmsplit__sleep_ms(double ms, const llmsplit_chat_request *req) {
 static int llmsplit__stream_wait(int fd, int events, int timeout_ms, void *user_data) {
     const llmsplit_chat_request *req = ((llmsplit__stream *)user_data)->req;
     return req->wait(fd, events, timeout_ms, req->user_data);
+}
+static int llmsplit__stream_wait_socket(int fd, uint64_t id, int events, int timeout_ms, void *user_data) {
+    const llmsplit_chat_request *req = ((llmsplit__stream *)user_data)->req;
+    return req->wait_socket(fd, id, events, timeout_ms, req->user_data);
 }
 
 /* One attempt: the HTTP exchange and the answer. Returns the category; *retryable says whether
@@ -8152,6 +8233,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
     hr.timeout_ms = req->timeout_ms;
     hr.abort_flag = req->abort_flag;
     hr.wait = req->wait;
+    hr.wait_socket = req->wait_socket;
     hr.user_data = req->user_data;
     st.deltas = 0; /* all of st that a call without stream reads (the stream's state is large) */
     if (req->stream) {
@@ -8159,6 +8241,7 @@ static llmsplit_status llmsplit__chat_once(llmsplit_http *http, const llmsplit_c
         hr.on_body = llmsplit__on_stream_body;
         hr.user_data = &st;
         if (req->wait) hr.wait = llmsplit__stream_wait;
+        if (req->wait_socket) hr.wait_socket = llmsplit__stream_wait_socket;
     }
     code = llmsplit__http_send_to(http, &hr, &t->dest, &h, err);
     resp->http_status = h.status;
@@ -10520,13 +10603,14 @@ struct llmsplit_client {
     size_t pairs_held;            /* under lock: bytes of answer text they hold */
 };
 
-/* 128 random bits in hex, 32 bits per draw (a draw has 53). */
-static void llmsplit__new_id(llmsplit_client *c, char out[40]) {
+/* 128 random bits in hex (two 64-bit outputs of the client's generator), and in bits[] as the
+   feedback index keeps them (llmsplit__fb_id of the text). */
+static void llmsplit__new_id(llmsplit_client *c, char out[40], uint64_t bits[2]) {
     static const char hex[] = "0123456789abcdef";
     int i, k;
-    for (i = 0; i < 4; i++) {
-        uint32_t v = (uint32_t)(llmsplit_rng_next(&c->rng) * 4294967296.0);
-        for (k = 7; k >= 0; k--, v >>= 4) out[8 * i + k] = hex[v & 15];
+    for (i = 0; i < 2; i++) {
+        uint64_t v = bits[i] = llmsplit__rng_mix(llmsplit__rng_advance(&c->rng.state));
+        for (k = 15; k >= 0; k--, v >>= 4) out[16 * i + k] = hex[v & 15];
     }
     out[32] = 0;
 }
@@ -10791,13 +10875,11 @@ static void llmsplit__fb_unindex(llmsplit__fb_table *t, uint32_t i) {
 /* Remembers a call; the oldest one goes when the ring is full. The table is made at the first
    call, so a client that never answers one (or a program that never gives feedback, until its
    first call) holds none of its memory. Call with the client's lock. */
-static void llmsplit__fb_add(llmsplit__fb_table *t, const llmsplit_allocator *a, const char *request_id, int dep,
+static void llmsplit__fb_add(llmsplit__fb_table *t, const llmsplit_allocator *a, const uint64_t id[2], int dep,
                              uint64_t arm) {
     llmsplit__fb_call *e;
-    uint64_t id[2];
     uint32_t i;
     if (!t->cap && (t->failed || !llmsplit__fb_init(t, a))) return;
-    if (!llmsplit__fb_id(request_id, id)) return;
     e = &t->ring[t->next];
     if (t->count == t->cap) {
         int64_t at = llmsplit__fb_find(t, e->id, t->next);
@@ -11825,6 +11907,7 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     llmsplit_record r;
     llmsplit_deployment costs;
     llmsplit_status e;
+    uint64_t id_bits[2];
     memset(&rq, 0, sizeof rq);
     rq.model = m->model;
     rq.messages = m->messages;
@@ -11850,7 +11933,7 @@ static void llmsplit__mirror_run(void *arg, const volatile int *abort_flag) {
     costs.has_costs = m->has_costs;
     costs.input_cost_per_token = m->in_cost;
     costs.output_cost_per_token = m->out_cost;
-    llmsplit__new_id(c, r.request_id);
+    llmsplit__new_id(c, r.request_id, id_bits);
     llmsplit__copy(r.pair_id, sizeof r.pair_id, m->pair_id);
     r.role = "silent";
     r.is_silent_experiment = 1;
@@ -12171,6 +12254,7 @@ static void llmsplit__judge(llmsplit_client *c, const llmsplit__judging *j, cons
     llmsplit_buf sys, user;
     llmsplit_record r;
     char *params = NULL, judge_model[256], reason[200];
+    uint64_t id_bits[2];
     int order, sticky, got[2] = {-1, -1}, ok = 1, tripped = 0, d = -1;
     double score = -1;
     if (!js->model || (g && (d = llmsplit__pick_in(c, ref, g, NULL, &sticky, NULL)) < 0)) { /* reloaded away */
@@ -12239,7 +12323,7 @@ static void llmsplit__judge(llmsplit_client *c, const llmsplit__judging *j, cons
             }
         }
         memset(&r, 0, sizeof r);
-        llmsplit__new_id(c, r.request_id);
+        llmsplit__new_id(c, r.request_id, id_bits);
         llmsplit__copy(r.pair_id, sizeof r.pair_id, j->id);
         r.role = "judge";
         r.group = g ? g->name : js->model;
@@ -12540,6 +12624,7 @@ static llmsplit_status llmsplit__call(llmsplit_client *c, llmsplit__cfgref *ref,
     rq.user_data = req->user_data;
     rq.abort_flag = req->abort_flag;
     rq.wait = req->wait; /* the caller's own call only: silent and judge calls build their own */
+    rq.wait_socket = req->wait_socket;
     rq.keep_raw = req->keep_raw;
     if (dep) {
         rq.api_key = dep->api_key;
@@ -12566,6 +12651,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     llmsplit_status e;
     llmsplit__pair *pair = NULL;
     int d, i, sticky = 0, closed = 0;
+    uint64_t id_bits[2];
     int64_t split_epoch = 0;
     if (!err) err = &local;
     memset(err, 0, sizeof *err);
@@ -12589,7 +12675,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     }
 #endif
     ref = llmsplit__acquire(c);
-    llmsplit__new_id(c, res->request_id);
+    llmsplit__new_id(c, res->request_id, id_bits);
     llmsplit__copy(res->pair_id, sizeof res->pair_id, res->request_id);
     llmsplit__copy(res->group, sizeof res->group, req->group);
     g = llmsplit_config_group(ref->cfg, req->group);
@@ -12658,7 +12744,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     r.client_closed = closed;
     if (g && res->deployment >= 0) {
         llmsplit__lock(&c->fb_lock);
-        llmsplit__fb_add(&c->fb, &c->allocator, res->request_id, res->deployment, ref->arm[res->deployment]);
+        llmsplit__fb_add(&c->fb, &c->allocator, id_bits, res->deployment, ref->arm[res->deployment]);
         llmsplit__unlock(&c->fb_lock);
     }
     /* counted without the client's lock, which every call would otherwise take once more */

@@ -207,6 +207,19 @@ check cli_serve_metrics_counts_errors grep -Eq '^llmsplit_calls_total\{role="pri
 check cli_serve_metrics_has_mirror_and_reload_counters sh -c 'grep -q "^llmsplit_mirror_total{outcome=\"queued\"} 0$" "$1" && grep -q "^llmsplit_config_reloads_total 0$" "$1"' - "$tmp/m.body"
 check cli_serve_metrics_lines_are_well_formed sh -c '! grep -v "^#" "$1" | grep -Ev "^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\.)*\",?)*\})? -?[0-9.e+Inf-]+$"' - "$tmp/m.body"
 
+# upstream sockets come and go under the same fd numbers: each 429 of the mock closes its
+# connection, between calls on kept-alive ones; every new socket is put in its loop's set again
+# (a loop that took the number for the socket it had registered before would wait for nothing
+# until the call's timeout)
+ok=0; i=0
+while [ $i -lt 12 ]; do
+  st1=$(chat fd1 '{"model":"limited","messages":[{"role":"user","content":"x"}]}' --max-time 5)
+  st2=$(chat fd2 '{"model":"chat","messages":[{"role":"user","content":"y"}]}' --max-time 5)
+  [ "$st1" = 429 ] && [ "$st2" = 200 ] && ok=$((ok+1))
+  i=$((i+1))
+done
+check cli_serve_upstream_sockets_reopened_under_old_fd_numbers_are_waited_for [ $ok = 12 ]
+
 # feedback joins the call in the log
 st=$(curl_to f /v1/feedback --data-binary '{"request_id":"'$rid'","metric":"thumbs_up","value":1}')
 check cli_serve_feedback_answers_200 [ "$st" = 200 ]
@@ -253,7 +266,7 @@ threads_of() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
 idle_threads=$(threads_of $serve_pid)
 many=""
 i=0; while [ $i -lt 40 ]; do
-  chat "many$i" '{"model":"holding","messages":[{"role":"user","content":"x"}]}' > "$tmp/many$i.st" &
+  chat "many$i" '{"model":"holding","messages":[{"role":"user","content":"x"}]}' --max-time 20 > "$tmp/many$i.st" &
   many="$many $!"; i=$((i+1))
 done
 i=0; n=0

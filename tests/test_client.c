@@ -1438,7 +1438,8 @@ static llmsplit_status ask_stream_with(llmsplit_client *c, const char *group, co
     rq.user_data = k;
     rq.abort_flag = abort_flag;
     rq.group_required = 1;
-    if (w) rq.wait = counting_wait;
+    if (w && w->by_socket) rq.wait_socket = socket_wait;
+    else if (w) rq.wait = counting_wait;
     return llmsplit_client_chat(c, &rq, res, err);
 }
 
@@ -1805,7 +1806,8 @@ static llmsplit_status ask_waiting(llmsplit_client *c, const char *group, waits 
     rq.messages = &m;
     rq.num_messages = 1;
     rq.user_data = w;
-    rq.wait = counting_wait;
+    if (w->by_socket) rq.wait_socket = socket_wait;
+    else rq.wait = counting_wait;
     return llmsplit_client_chat(c, &rq, res, err);
 }
 
@@ -1840,10 +1842,14 @@ static void client_wait_hook_carries_the_retry_pause(void) {
     if (c) {
         waits_init(&w, &w);
         w.client = c;
+        w.by_socket = 1; /* (the pause comes through wait_socket too, with fd -1 and id 0) */
         CHECK_EQ_INT(ask_waiting(c, "chat", &w, &res, &err), LLMSPLIT_OK);
         CHECK_EQ_INT(res.response.attempts, 2);
         CHECK_STR(res.response.text.data, "second time lucky");
         CHECK_GE_INT(w.timed, 1); /* an IP literal: no lookup, so these are the pause */
+        CHECK_EQ_INT(w.bad_id, 0);
+        CHECK_GE_INT(w.nsock, 2); /* one socket per attempt (the server closes each) */
+        CHECK(w.nsock >= 2 && w.sock_id[w.nsock - 1] > w.sock_id[0]);
         CHECK_EQ_INT(w.other_thread, 0);
         CHECK_EQ_INT(w.wrong_ud, 0);
         CHECK_EQ_INT(w.bad_timeout, 0);
@@ -1872,21 +1878,28 @@ static void client_wait_hook_carries_a_stream(void) {
     llmsplit_error err;
     chunks k;
     waits w;
+    int by_socket;
     NEED_MOCK();
     c = make(cfg, NULL, &err);
     CHECK(c != NULL);
     if (!c) return;
-    memset(&k, 0, sizeof k);
-    waits_init(&w, &k);
-    w.client = c;
-    CHECK_EQ_INT(ask_stream_with(c, "w", NULL, &k, NULL, &w, &res, &err), LLMSPLIT_OK);
-    CHECK_STR(k.deltas, "mock reply from waited: one two three");
-    CHECK_STR(res.response.text.data, "mock reply from waited: one two three");
-    CHECK_GE_INT(w.pollin, 1);
-    CHECK_EQ_INT(w.other_thread, 0);
-    CHECK_EQ_INT(w.wrong_ud, 0);
-    CHECK_EQ_INT(w.bad_timeout, 0);
-    llmsplit_result_free(&res);
+    for (by_socket = 0; by_socket < 2; by_socket++) { /* wait, then wait_socket */
+        memset(&k, 0, sizeof k);
+        waits_init(&w, &k);
+        w.client = c;
+        w.by_socket = by_socket;
+        CHECK_EQ_INT(ask_stream_with(c, "w", NULL, &k, NULL, &w, &res, &err), LLMSPLIT_OK);
+        CHECK_STR(k.deltas, "mock reply from waited: one two three");
+        CHECK_STR(res.response.text.data, "mock reply from waited: one two three");
+        CHECK_GE_INT(w.pollin, 1);
+        CHECK_EQ_INT(w.other_thread, 0);
+        CHECK_EQ_INT(w.wrong_ud, 0);
+        CHECK_EQ_INT(w.bad_timeout, 0);
+        CHECK_EQ_INT(w.bad_id, 0);
+        if (by_socket) CHECK(waits_one_socket(&w)); /* one kept-alive socket, its id every time */
+        else CHECK_EQ_INT(w.nsock, 0);
+        llmsplit_result_free(&res);
+    }
     llmsplit_client_destroy(c);
 }
 

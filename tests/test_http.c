@@ -1143,6 +1143,152 @@ static void http_wait_hook_that_wakes_early_is_harmless(void) {
     server_stop(&s);
 }
 
+/* The socket-id wait: every wait on a socket says which one it is. A kept-alive connection keeps
+   its id from request to request; the server closes it after two answers, and the next socket
+   (the same fd number, as the kernel gives the lowest free one) has a new id: an event loop that
+   left the old socket registered knows it must register this one. Plain timed waits have id 0. */
+static void http_wait_socket_names_each_socket(void) {
+    server s;
+    llmsplit_http *h = client(20000);
+    llmsplit_http_request rq;
+    llmsplit_http_response r;
+    llmsplit_error err;
+    uint64_t ids[4];
+    int fds[4], i;
+    waits w;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = ok_response;
+    s.keepalive = 1;
+    s.close_after = 2;
+    server_start(&s);
+    for (i = 0; i < 4; i++) {
+        waits_init(&w, &w);
+        w.port = s.port;
+        memset(&rq, 0, sizeof rq);
+        rq.url = url_of(&s);
+        rq.wait_socket = socket_wait;
+        rq.user_data = &w;
+        if (i == 2) /* the server has closed the first connection by now */
+            while (LOAD(s.closed) < 1) sleep_ms(1);
+        CHECK_EQ_INT(llmsplit_http_send(h, &rq, &r, &err), LLMSPLIT_OK);
+        CHECK_EQ_MEM(r.body.data, r.body.len, "{\"ok\":true}", 11);
+        llmsplit_http_response_free(&r);
+        CHECK_GE_INT(w.nsock, 1);
+        CHECK_EQ_INT(w.bad_id, 0);
+        CHECK_EQ_INT(w.calls, w.nsock); /* wait was never called: wait_socket takes its place */
+        if (i != 2) CHECK(waits_one_socket(&w)); /* (the third tries the closed one first) */
+        ids[i] = w.nsock ? w.sock_id[w.nsock - 1] : 0; /* the socket that answered */
+        fds[i] = w.nsock ? w.sock_fd[w.nsock - 1] : -1;
+    }
+    CHECK(ids[0] != 0);
+    CHECK(ids[1] == ids[0]);
+    CHECK_EQ_INT(fds[1], fds[0]);
+    CHECK(ids[2] > ids[1]); /* a new socket, */
+    CHECK_EQ_INT(fds[2], fds[0]); /* under the old number */
+    CHECK(ids[3] == ids[2]);
+    CHECK_EQ_INT(LOAD(s.connections), 2);
+    llmsplit_http_destroy(h);
+    server_stop(&s);
+}
+
+/* Two threads share one client and keep to their own kept-alive connections: after both have
+   opened one (their first requests overlap), their requests in turn each go on the connection
+   that thread used before, not on the one put back last. (An event loop leaves its upstream
+   sockets in its own set; a socket that moved to another loop would cost both a system call.) */
+#define AFFINE_ROUNDS 4
+typedef struct affine_turns {
+    llmsplit_http *h;
+    const char *url;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    int started, turn;            /* round 0: both at once; then thread (turn % 2), one at a time */
+} affine_turns;
+typedef struct affine { affine_turns *t; int me; uint64_t id[AFFINE_ROUNDS], cur; int ok[AFFINE_ROUNDS]; } affine;
+
+static int affine_wait(int fd, uint64_t id, int events, int timeout_ms, void *ud) {
+    struct pollfd p;
+    if (fd >= 0) ((affine *)ud)->cur = id;
+    p.fd = fd;
+    p.events = (short)events;
+    p.revents = 0;
+    return poll(&p, fd >= 0 ? 1 : 0, timeout_ms);
+}
+
+static void *affine_main(void *arg) {
+    affine *a = (affine *)arg;
+    affine_turns *t = a->t;
+    int round;
+    for (round = 0; round < AFFINE_ROUNDS; round++) {
+        llmsplit_http_request rq;
+        llmsplit_http_response r;
+        llmsplit_error err;
+        pthread_mutex_lock(&t->lock);
+        if (round == 0) { /* both start together */
+            t->started++;
+            pthread_cond_broadcast(&t->cv);
+            while (t->started < 2) pthread_cond_wait(&t->cv, &t->lock);
+        } else {
+            while (t->turn != 2 * round + a->me) pthread_cond_wait(&t->cv, &t->lock);
+        }
+        pthread_mutex_unlock(&t->lock);
+        memset(&rq, 0, sizeof rq);
+        rq.url = t->url;
+        rq.wait_socket = affine_wait;
+        rq.user_data = a;
+        a->cur = 0;
+        a->ok[round] = llmsplit_http_send(t->h, &rq, &r, &err) == LLMSPLIT_OK && r.status == 200;
+        a->id[round] = a->cur;
+        llmsplit_http_response_free(&r);
+        pthread_mutex_lock(&t->lock);
+        if (round == 0) {
+            if (++t->started == 4) t->turn = 2; /* both done: turns begin */
+        } else {
+            t->turn++;
+        }
+        pthread_cond_broadcast(&t->cv);
+        pthread_mutex_unlock(&t->lock);
+    }
+    return NULL;
+}
+
+static void http_threads_keep_to_their_own_connections(void) {
+    server s;
+    affine_turns t;
+    affine a[2];
+    pthread_t th[2];
+    int i, round;
+    memset(&s, 0, sizeof s);
+    s.parts[0] = "";
+    s.parts[1] = ok_response;
+    s.pause_ms = 50; /* the first two requests overlap */
+    s.keepalive = 1;
+    s.threaded = 1;
+    server_start(&s);
+    memset(&t, 0, sizeof t);
+    t.h = client(20000);
+    t.url = url_of(&s);
+    pthread_mutex_init(&t.lock, NULL);
+    pthread_cond_init(&t.cv, NULL);
+    memset(a, 0, sizeof a);
+    for (i = 0; i < 2; i++) {
+        a[i].t = &t;
+        a[i].me = i;
+        pthread_create(&th[i], NULL, affine_main, &a[i]);
+    }
+    for (i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    CHECK(a[0].id[0] != 0 && a[1].id[0] != 0 && a[0].id[0] != a[1].id[0]);
+    for (i = 0; i < 2; i++)
+        for (round = 0; round < AFFINE_ROUNDS; round++) {
+            CHECK(a[i].ok[round]);
+            CHECK(a[i].id[round] == a[i].id[0]);
+        }
+    CHECK_EQ_INT(LOAD(s.connections), 2);
+    llmsplit_http_destroy(t.h);
+    pthread_cond_destroy(&t.cv);
+    pthread_mutex_destroy(&t.lock);
+    server_stop(&s);
+}
+
 /* A wait that fails ends the request at once, as a network error that says so; the connection
    is not tried again. (The sanitizer builds check that nothing leaks.) */
 static void http_wait_hook_that_fails_ends_the_request(void) {
@@ -1567,6 +1713,8 @@ int main(int argc, char **argv) {
     RUN(http_abort_flag_stops_a_hung_lookup);
     RUN(http_wait_hook_waits_for_a_slow_answer);
     RUN(http_wait_hook_that_wakes_early_is_harmless);
+    RUN(http_wait_socket_names_each_socket);
+    RUN(http_threads_keep_to_their_own_connections);
     RUN(http_wait_hook_that_fails_ends_the_request);
     RUN(http_wait_hook_meets_the_deadline);
     RUN(http_wait_hook_meets_the_connect_timeout);

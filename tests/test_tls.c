@@ -216,7 +216,8 @@ static void send_get_with(llmsplit_http *h, const char *url, waits *w, outcome *
     memset(o, 0, sizeof *o);
     req.url = url;
     if (w) {
-        req.wait = counting_wait;
+        if (w->by_socket) req.wait_socket = socket_wait;
+        else req.wait = counting_wait;
         req.user_data = w;
     }
     t0 = now_ms();
@@ -1170,12 +1171,15 @@ static void tls_wait_hook_carries_the_handshake_and_the_answer(void) {
         waits_init(&w, &w);
         w.port = hp.port;
         w.http = h;
+        w.by_socket = 1; /* (the socket's id with every wait, the handshake's too) */
         send_get_with(h, url_for("localhost", hp.port), &w, &o);
         if (o.code != LLMSPLIT_OK) printf("  refused (%s): %s\n", llmsplit_strerror(o.code), o.err.message);
         CHECK_EQ_INT(o.code, LLMSPLIT_OK);
         CHECK_EQ_INT(o.status, 200);
         CHECK_CONTAINS(o.body, "TLSv1.2");
         CHECK_EQ_UINT(llmsplit_http_get_stats(h).tls_handshakes, 1);
+        CHECK_EQ_INT(w.bad_id, 0);
+        CHECK(waits_one_socket(&w));
         CHECK_GE_INT(w.handshake_in, 1);
         CHECK_GE_INT(w.server_in, w.handshake_in);
         CHECK_EQ_INT(w.other_thread, 0);

@@ -17,6 +17,7 @@ typedef struct waits {
     int fail;                 /* return -1 instead of waiting */
     int fail_timed;           /* return -1 instead of a plain timed wait (fd -1) */
     int liar;                 /* wait 1 ms, then say "ready" (fd) or "time passed" (fd -1) regardless */
+    int by_socket;            /* the test's request asks through wait_socket (socket_wait), not wait */
     volatile int *raise;      /* at call raise_at, set this flag and return 0 at once (a client hung up) */
     int raise_at;
     llmsplit_http *http;      /* their stats are read from inside the wait, which takes their locks: */
@@ -25,6 +26,11 @@ typedef struct waits {
     int calls, pollin, pollout, timed, server_in, other_thread, wrong_ud, bad_timeout;
     int max_timeout, max_timed;  /* the longest timeout_ms offered: of any wait, of fd -1 ones */
     int handshake_in;         /* POLLIN waits on the server's socket before http's first TLS handshake */
+    /* the socket-id wait (llmsplit_request.wait_socket): the socket each wait on an fd was for */
+    int nsock;
+    int sock_fd[64];
+    uint64_t sock_id[64];
+    int bad_id;               /* an fd with id 0, or fd -1 with an id */
 } waits;
 
 static waits *W; /* the current test's */
@@ -85,6 +91,30 @@ static int counting_wait(int fd, int events, int timeout_ms, void *ud) {
     p.events = (short)events;
     p.revents = 0;
     return poll(&p, 1, timeout_ms);
+}
+
+/* The same wait, given the socket's id (llmsplit_request.wait_socket): it notes fd and id. */
+static int socket_wait(int fd, uint64_t id, int events, int timeout_ms, void *ud);
+
+/* 1 when every wait on a socket was for the same socket id (and there was one). */
+static int waits_one_socket(const waits *w) {
+    int i, n = w->nsock < 64 ? w->nsock : 64;
+    for (i = 1; i < n; i++)
+        if (w->sock_id[i] != w->sock_id[0] || w->sock_fd[i] != w->sock_fd[0]) return 0;
+    return n > 0;
+}
+
+static int socket_wait(int fd, uint64_t id, int events, int timeout_ms, void *ud) {
+    waits *w = W;
+    if ((fd >= 0) != (id != 0)) W_ADD(w->bad_id);
+    if (fd >= 0) {
+        int k = W_ADD(w->nsock) - 1;
+        if (k < 64) {
+            w->sock_fd[k] = fd;
+            w->sock_id[k] = id;
+        }
+    }
+    return counting_wait(fd, events, timeout_ms, ud);
 }
 
 #endif

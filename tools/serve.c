@@ -23,10 +23,13 @@
    stack, SERVE_STACK, reused from request to request); it reads what has arrived without
    blocking, and an incomplete request (a slow client, a slowloris) lets the connection wait
    with no coroutine at all. A complete request is answered by that coroutine: the client's call
-   runs with llmsplit_request.wait set, so where it would block (the upstream's answer, a
-   connect, a TLS handshake, a retry's pause) it arms the upstream socket in the loop's set and
-   hands the thread back to the loop, which meanwhile runs the other requests and resumes it
-   when the socket is ready. A loaded loop so handles many requests per epoll_wait and no thread
+   runs with llmsplit_request.wait_socket set, so where it would block (the upstream's answer, a
+   connect, a TLS handshake, a retry's pause) it hands the thread back to the loop, which
+   meanwhile runs the other requests and resumes it when the upstream socket is ready. An
+   upstream socket, too, goes into the loop's set once (edge-triggered) and stays while the
+   library keeps it: the socket id the library gives with each wait tells the loop when an fd
+   number names a new socket, and the library hands a thread back the connections it used
+   before, so a kept-alive upstream connection costs no epoll_ctl per request either. A loaded loop so handles many requests per epoll_wait and no thread
    sleeps or wakes per request (a blocked thread per request cost two context switches each).
    The answer goes out from the call's on_answer, before the call's record is written. A client
    that hangs up while its request waits for the upstream is seen by the loop (EPOLLRDHUP): it
@@ -1972,12 +1975,14 @@ static void serve_on_answer(const llmsplit_result *res, void *user_data) {
         serve_store(&c->abort, 1);
 }
 
-static int serve_wait_upstream(struct serve_fiber *f, int fd, int events, int timeout_ms);
+static int serve_wait_upstream(struct serve_fiber *f, int fd, uint64_t id, int events, int timeout_ms);
+static void serve_fiber_call_ended(struct serve_fiber *f);
 
-/* The call's wait (llmsplit_request.wait): the coroutine waits in its loop, never the thread. */
-static int serve_io_wait(int fd, int events, int timeout_ms, void *user_data) {
+/* The call's wait (llmsplit_request.wait_socket): the coroutine waits in its loop, never the
+   thread. */
+static int serve_io_wait(int fd, uint64_t id, int events, int timeout_ms, void *user_data) {
     serve_stream *ss = (serve_stream *)user_data;
-    return serve_wait_upstream(ss->w->fiber, fd, events, timeout_ms);
+    return serve_wait_upstream(ss->w->fiber, fd, id, events, timeout_ms);
 }
 
 static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, serve_response *resp) {
@@ -2045,9 +2050,10 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     rq.on_answer = serve_on_answer;
     rq.keep_raw = !rq.stream;
     rq.user_data = &ss;
-    rq.wait = serve_io_wait;
+    rq.wait_socket = serve_io_wait;
     serve_conn_busy(srv, c);
     e = llmsplit_client_chat(srv->client, &rq, &res, &err);
+    serve_fiber_call_ended(w->fiber);
     serve_conn_unbusy(srv, c);
     serve_copy(c->request_id, sizeof c->request_id, res.request_id);
     if (ss.answered) {
@@ -2559,7 +2565,7 @@ typedef struct serve_fiber {
     size_t map_size;
     struct serve_loop *loop;
     uint32_t index;               /* in loop->fibers: the token of its waits */
-    uint32_t wait_gen;            /* moves on with every wait: a late event or timer is ignored */
+    uint32_t calls;               /* its client calls that have ended (serve_upsock.holder_call) */
     int waiting;                  /* in serve_fiber_wait: an event or the time wakes it */
     int wait_fd;                  /* what it waits for (-1: the time only) */
     int woke;                     /* 1: an event woke it; 0: the time */
@@ -2593,7 +2599,26 @@ typedef struct serve_loop {
     size_t ntimers, timers_cap;
     int live;                     /* coroutines serving a connection */
     int64_t next_sweep;
+    struct serve_upsock *ups;     /* upstream sockets by fd number (serve_upsock) */
+    uint32_t nups;
 } serve_loop;
+
+/* An upstream socket in a loop's set, by fd number. It is added (edge-triggered for input,
+   output and hang-up) when a coroutine first waits for it and stays while the library keeps the
+   socket: a kept-alive connection costs no epoll_ctl per request. The library's socket id (never
+   reused) says whether fd still names the socket registered: an fd the library closed has left
+   the set with its socket, and the number's next socket has a new id, so it is added again.
+   An event for a socket no coroutine of this loop holds any more (another loop's now, or idle in
+   the library's pool) takes it out of the set: one call, and the loop is not woken for it again.
+   An event a holder is not waiting for is kept for its next wait. */
+typedef struct serve_upsock {
+    uint64_t id;                  /* the socket registered for this fd; 0: none */
+    struct serve_fiber *waiter;   /* the coroutine waiting for it, or NULL */
+    uint32_t want;                /* the events that waiter waits for */
+    uint32_t pending;             /* events that came while no one waited for them */
+    uint32_t holder, holder_call; /* the coroutine whose client call waited for it last, and the
+                                     number of that call: it holds the socket while the call runs */
+} serve_upsock;
 
 #define SERVE_FIBER_TOKEN ((uint64_t)1 << 63)
 #define SERVE_STACK_KEEP (16 * 1024) /* the top of a free coroutine's stack, kept (its frames) */
@@ -2717,32 +2742,88 @@ static int serve_fiber_wait(serve_fiber *f, int fd, int64_t deadline_ms) {
     if (serve_timer_add(lp, f) != 0) return 0;
     f->waiting = 1;
     serve_fiber_yield(f);
-    f->wait_gen++;
     f->wait_fd = -1;
     return f->woke;
 }
 
-/* The token of f's next wait on a socket of its own: its index and wait generation. */
-static uint64_t serve_fiber_token(const serve_fiber *f) {
-    return SERVE_FIBER_TOKEN | (uint64_t)(f->wait_gen & 0x7fffffffu) << 32 | f->index;
+/* f's client call has ended: the upstream sockets it waited for are no longer its. */
+static void serve_fiber_call_ended(serve_fiber *f) { f->calls++; }
+
+/* An upstream socket's token: bit 63, 31 bits of its id and the fd. */
+static uint64_t serve_upsock_token(int fd, uint64_t id) {
+    return SERVE_FIBER_TOKEN | (id & 0x7fffffffu) << 32 | (uint32_t)fd;
 }
 
-/* The library's wait (llmsplit_request.wait): arms the upstream socket one-shot in the loop's set
-   for the coroutine (no system call but this one), then waits. */
-static int serve_wait_upstream(serve_fiber *f, int fd, int events, int timeout_ms) {
+/* The loop's entry for fd, the table grown to hold it (NULL: no memory). */
+static serve_upsock *serve_upsock_at(serve_loop *lp, int fd) {
+    if ((uint32_t)fd >= lp->nups) {
+        uint32_t n = lp->nups ? lp->nups : 64;
+        serve_upsock *t;
+        while (n <= (uint32_t)fd) n *= 2;
+        if (!(t = (serve_upsock *)realloc(lp->ups, n * sizeof *t))) return NULL;
+        memset(t + lp->nups, 0, (n - lp->nups) * sizeof *t);
+        lp->ups = t;
+        lp->nups = n;
+    }
+    return &lp->ups[fd];
+}
+
+/* The library's wait (llmsplit_request.wait_socket): the socket goes into the loop's set if it is
+   not there yet (see serve_upsock), then the coroutine waits for it, or not at all when what it
+   waits for came meanwhile. fd -1: the time only. */
+static int serve_wait_upstream(serve_fiber *f, int fd, uint64_t id, int events, int timeout_ms) {
     int64_t deadline = serve_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    if (fd >= 0) {
+    serve_loop *lp = f->loop;
+    serve_upsock *u;
+    uint32_t want;
+    int r;
+    if (fd < 0) return serve_fiber_wait(f, -1, deadline);
+    if (!(u = serve_upsock_at(lp, fd))) return -1;
+    want = ((events & POLLIN) ? EPOLLIN | EPOLLRDHUP : 0) | ((events & POLLOUT) ? EPOLLOUT : 0) | EPOLLHUP | EPOLLERR;
+    u->holder = f->index;
+    u->holder_call = f->calls;
+    if (u->id != id) {
         struct epoll_event ev;
         memset(&ev, 0, sizeof ev);
-        /* (EPOLLRDHUP only with input: a half-closed upstream would wake a send at once, again
-           and again) */
-        ev.events = EPOLLONESHOT | ((events & POLLOUT) ? EPOLLOUT : 0) | ((events & POLLIN) ? EPOLLIN | EPOLLRDHUP : 0);
-        ev.data.u64 = serve_fiber_token(f);
-        if (epoll_ctl(f->loop->ep, EPOLL_CTL_MOD, fd, &ev) != 0 &&
-            (errno != ENOENT || epoll_ctl(f->loop->ep, EPOLL_CTL_ADD, fd, &ev) != 0))
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET; /* (adding reports what is ready now) */
+        ev.data.u64 = serve_upsock_token(fd, id);
+        if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+            (errno != EEXIST || epoll_ctl(lp->ep, EPOLL_CTL_MOD, fd, &ev) != 0))
             return -1;
+        u->id = id;
+        u->pending = 0;
+    } else if (u->pending & want) { /* it came while the coroutine was busy: the library looks */
+        u->pending &= ~want;
+        return 1;
     }
-    return serve_fiber_wait(f, fd, deadline);
+    u->waiter = f;
+    u->want = want;
+    r = serve_fiber_wait(f, fd, deadline);
+    u = &lp->ups[fd]; /* (the table may have grown meanwhile) */
+    if (u->waiter == f) u->waiter = NULL;
+    return r;
+}
+
+/* An event of an upstream socket (see serve_upsock). */
+static void serve_upsock_event(serve_loop *lp, uint64_t tok, uint32_t events) {
+    int fd = (int)(uint32_t)tok;
+    serve_upsock *u = (uint32_t)fd < lp->nups ? &lp->ups[fd] : NULL;
+    serve_fiber *h;
+    if (!u || !u->id || (u->id & 0x7fffffffu) != ((tok >> 32) & 0x7fffffffu)) return;
+    if (u->waiter && (events & u->want) && u->waiter->waiting && u->waiter->wait_fd == fd) {
+        serve_fiber_wake(u->waiter, 1);
+        u->waiter = NULL;
+        u->pending |= events & ~u->want;
+        return;
+    }
+    h = u->holder < lp->nfibers ? lp->fibers[u->holder] : NULL;
+    if (u->waiter || (h && h->calls == u->holder_call)) {
+        u->pending |= events; /* its holder's call goes on: for its next wait */
+        return;
+    }
+    epoll_ctl(lp->ep, EPOLL_CTL_DEL, fd, NULL);
+    u->id = 0;
+    u->pending = 0;
 }
 
 static void serve_conn_fiber(serve_fiber *f);
@@ -2922,9 +3003,8 @@ static void serve_dispatch(serve_loop *lp, const struct epoll_event *ev) {
         return;
     }
     if (tok == SERVE_STOP_TOKEN) return; /* the loop sees srv->stop */
-    if (tok & SERVE_FIBER_TOKEN) {       /* an upstream socket a coroutine waits for */
-        uint32_t idx = (uint32_t)tok, gen = (uint32_t)(tok >> 32) & 0x7fffffffu;
-        if (idx < lp->nfibers && (lp->fibers[idx]->wait_gen & 0x7fffffffu) == gen) serve_fiber_wake(lp->fibers[idx], 1);
+    if (tok & SERVE_FIBER_TOKEN) { /* an upstream socket */
+        serve_upsock_event(lp, tok, ev->events);
         return;
     }
     slot = (uint32_t)tok;
@@ -3474,6 +3554,7 @@ out:
         for (k = 0; k < lp->nfibers; k++) serve_fiber_destroy(lp->fibers[k]);
         free(lp->fibers);
         free(lp->timers);
+        free(lp->ups);
     }
     free(srv->loops);
     if (srv->stopfd >= 0) close(srv->stopfd);
