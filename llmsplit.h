@@ -1668,6 +1668,9 @@ LLMSPLIT_API int llmsplit_health_available(const llmsplit_health *h, int64_t now
 #define LLMSPLIT__SMALL 0
 #endif
 
+/* Copies n bytes of s to o and moves o past them (o: a char pointer variable). */
+#define LLMSPLIT__PUT(o, s, n) (memcpy((o), (s), (n)), (o) += (n))
+
 /* Compile-time checks that the value layout is what the code assumes. */
 typedef char llmsplit__check_u64[sizeof(uint64_t) == 8 ? 1 : -1];
 typedef char llmsplit__check_double[sizeof(double) == 8 ? 1 : -1];
@@ -1801,6 +1804,17 @@ static void llmsplit__set_error(llmsplit_error *err, llmsplit_status code, const
     va_start(ap, fmt);
     llmsplit__utf8_fix_cut(err->message, sizeof err->message, vsnprintf(err->message, sizeof err->message, fmt, ap));
     va_end(ap);
+}
+
+/* Clears err (when there is one): no error. The fields are reset, not every byte of the
+   message (a call clears its error several times on its way). */
+static void llmsplit__clear_error(llmsplit_error *err) {
+    if (!err) return;
+    err->code = LLMSPLIT_OK;
+    err->http_status = 0;
+    err->line = err->col = 0;
+    err->offset = 0;
+    err->message[0] = 0;
 }
 
 /* The public constructors hand their object back through an out pointer. These three keep that
@@ -2623,7 +2637,7 @@ static llmsplit_json_doc *llmsplit__json_parse(const char *text, size_t len, con
     llmsplit_status code = LLMSPLIT_ERR_JSON;
     llmsplit_allocator alloc = llmsplit__allocator_or_default(desc ? &desc->allocator : NULL);
 
-    if (err) memset(err, 0, sizeof *err);
+    llmsplit__clear_error(err);
     if (!text && len) {
         llmsplit__fill_error(err, LLMSPLIT_ERR_USAGE, NULL, NULL, "NULL text");
         return NULL;
@@ -3011,6 +3025,13 @@ LLMSPLIT_API void llmsplit_buf_append(llmsplit_buf *b, const void *data, size_t 
     b->data[b->len] = 0;
 }
 
+/* One byte appended (the writer's punctuation): no call, no copy. */
+static LLMSPLIT__INLINE void llmsplit__buf_putc(llmsplit_buf *b, char ch) {
+    if (!llmsplit__buf_grow(b, 1)) return;
+    b->data[b->len++] = ch;
+    b->data[b->len] = 0;
+}
+
 LLMSPLIT_API void llmsplit_buf_free(llmsplit_buf *b) {
     llmsplit__free(&b->allocator, b->data);
     b->data = NULL;
@@ -3222,7 +3243,7 @@ static int llmsplit__w_value(llmsplit_json_writer *w) {
         llmsplit__w_fail(w, LLMSPLIT_ERR_USAGE, "json writer: more than one top-level value");
         return 0;
     }
-    if (!w->first) llmsplit_buf_append(&w->buf, ",", 1);
+    if (!w->first) llmsplit__buf_putc(&w->buf, ',');
     w->first = 0;
     return 1;
 }
@@ -3235,7 +3256,7 @@ static void llmsplit__w_begin(llmsplit_json_writer *w, int obj) {
     }
     w->depth++;
     w->first = 1;
-    llmsplit_buf_append(&w->buf, obj ? "{" : "[", 1);
+    llmsplit__buf_putc(&w->buf, obj ? '{' : '[');
 }
 
 static void llmsplit__w_end(llmsplit_json_writer *w, int obj) {
@@ -3246,7 +3267,7 @@ static void llmsplit__w_end(llmsplit_json_writer *w, int obj) {
     }
     w->depth--;
     w->first = 0;
-    llmsplit_buf_append(&w->buf, obj ? "}" : "]", 1);
+    llmsplit__buf_putc(&w->buf, obj ? '}' : ']');
 }
 
 LLMSPLIT_API void llmsplit_json_write_begin_object(llmsplit_json_writer *w) { llmsplit__w_begin(w, 1); }
@@ -3364,10 +3385,10 @@ LLMSPLIT_API void llmsplit_json_write_key(llmsplit_json_writer *w, const char *k
             return;
         }
     }
-    if (!w->first) llmsplit_buf_append(&w->buf, ",", 1);
+    if (!w->first) llmsplit__buf_putc(&w->buf, ',');
     w->first = 0;
     llmsplit__w_escaped(w, key ? key : "", key ? len : 0, 0);
-    llmsplit_buf_append(&w->buf, ":", 1);
+    llmsplit__buf_putc(&w->buf, ':');
     w->after_key = 1;
 }
 
@@ -3376,13 +3397,32 @@ LLMSPLIT_API void llmsplit_json_write_string(llmsplit_json_writer *w, const char
     llmsplit__w_escaped(w, s ? s : "", s ? len : 0, 0);
 }
 
+/* v in decimal at buf (no NUL); its length. The length first, so the digits go straight to their
+   place, two at a time from a table of the hundred pairs. */
 static size_t llmsplit__format_int(int64_t v, char *buf /* 24 bytes */) {
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v, t = u;
     size_t n = v < 0 ? 2 : 1;
     char *o;
-    while (t >= 10) { t /= 10; n++; } /* the length first: the digits go straight to their place */
+    while (t >= 100) { t /= 100; n += 2; }
+    n += t >= 10;
     o = buf + n;
-    do { *--o = (char)('0' + u % 10); u /= 10; } while (u);
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        o -= 2;
+        o[0] = pairs[2 * r];
+        o[1] = pairs[2 * r + 1];
+    }
+    if (u >= 10) {
+        o -= 2;
+        o[0] = pairs[2 * u];
+        o[1] = pairs[2 * u + 1];
+    } else {
+        *--o = (char)('0' + u);
+    }
     if (v < 0) *--o = '-';
     return n;
 }
@@ -3435,11 +3475,11 @@ LLMSPLIT_API void llmsplit_json_write_value(llmsplit_json_writer *w, const llmsp
         unsigned t;
         if (depth) {
             llmsplit__wframe *f = (llmsplit__wframe *)(void *)stack.data + depth - 1;
-            if (!f->first) llmsplit_buf_append(b, ",", 1);
+            if (!f->first) llmsplit__buf_putc(b, ',');
             f->first = 0;
             if (f->obj) {
                 llmsplit__w_escaped(w, p->u.s, (size_t)(p->tag >> 3), 1);
-                llmsplit_buf_append(b, ":", 1);
+                llmsplit__buf_putc(b, ':');
                 p++;
             }
         }
@@ -4045,7 +4085,7 @@ static llmsplit_json_doc *llmsplit__yaml_parse(const char *text, size_t len, con
     llmsplit_json_doc *doc = NULL;
     llmsplit_allocator a = llmsplit__allocator_or_default(desc ? &desc->allocator : NULL);
     const unsigned char *u = (const unsigned char *)text, *e = u + len;
-    if (err) memset(err, 0, sizeof *err);
+    llmsplit__clear_error(err);
     if (!text && len) {
         llmsplit__fill_error(err, LLMSPLIT_ERR_USAGE, NULL, NULL, "NULL text");
         return NULL;
@@ -5979,7 +6019,7 @@ static llmsplit_http *llmsplit__http_create(const llmsplit_http_desc *desc, llms
     const char *proxy;
     if (desc) d = *desc;
     else memset(&d, 0, sizeof d);
-    if (err) memset(err, 0, sizeof *err);
+    llmsplit__clear_error(err);
     h = (llmsplit_http *)llmsplit__alloc(&d.allocator, sizeof *h);
     if (!h) {
         llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
@@ -6321,26 +6361,32 @@ static int llmsplit__header_ok(const char *s) { return s[strcspn(s, "\r\n")] == 
 static int llmsplit__build_head(llmsplit_http *h, const llmsplit_http_request *req, const llmsplit__dest *u,
                                 llmsplit_buf *out, llmsplit_error *err) {
     const char *method = req->method ? req->method : (req->body ? "POST" : "GET");
-    char tmp[400];
-    int i, n, default_port = u->port == (u->https ? 443 : 80);
+    char *o;
+    int i, default_port = u->port == (u->https ? 443 : 80);
     for (i = 0; method[i]; i++)
         if (!llmsplit__tchar((unsigned char)method[i])) {
             llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: invalid method");
             return 0;
         }
-    llmsplit_buf_append(out, method, strlen(method));
-    llmsplit_buf_append(out, " ", 1);
-    llmsplit_buf_append(out, u->target, strlen(u->target));
-    llmsplit_buf_append(out, " HTTP/1.1\r\nHost: ", 17);
-    if (u->host_is_ip == 6) llmsplit_buf_append(out, "[", 1);
-    llmsplit_buf_append(out, u->host, strlen(u->host));
-    if (u->host_is_ip == 6) llmsplit_buf_append(out, "]", 1);
-    if (!default_port) {
-        tmp[0] = ':';
-        n = (int)llmsplit__format_int(u->port, tmp + 1);
-        llmsplit_buf_append(out, tmp, (size_t)n + 1);
+    /* each part is written in place after one reservation for it (a request has a dozen) */
+    {
+        size_t ml = strlen(method), tl = strlen(u->target), hl = strlen(u->host);
+        if (llmsplit_buf_reserve(out, ml + tl + hl + 64) != LLMSPLIT_OK) goto nomem;
+        o = out->data + out->len;
+        LLMSPLIT__PUT(o, method, ml);
+        *o++ = ' ';
+        LLMSPLIT__PUT(o, u->target, tl);
+        LLMSPLIT__PUT(o, " HTTP/1.1\r\nHost: ", 17);
+        if (u->host_is_ip == 6) *o++ = '[';
+        LLMSPLIT__PUT(o, u->host, hl);
+        if (u->host_is_ip == 6) *o++ = ']';
+        if (!default_port) {
+            *o++ = ':';
+            o += llmsplit__format_int(u->port, o);
+        }
+        LLMSPLIT__PUT(o, "\r\n", 2);
+        out->len = (size_t)(o - out->data);
     }
-    llmsplit_buf_append(out, "\r\n", 2);
     for (i = 0; i < req->num_headers; i++) {
         const char *name = req->headers[i].name, *value = req->headers[i].value ? req->headers[i].value : "";
         size_t vn = strcspn(value, "\r\n");
@@ -6362,24 +6408,29 @@ static int llmsplit__build_head(llmsplit_http *h, const llmsplit_http_request *r
         if ((k == 4 && strcasecmp(name, "host") == 0) || (k == 14 && strcasecmp(name, "content-length") == 0) ||
             (k == 10 && strcasecmp(name, "connection") == 0) || (k == 17 && strcasecmp(name, "transfer-encoding") == 0))
             continue; /* the client owns framing */
-        llmsplit_buf_append(out, name, (size_t)k);
-        llmsplit_buf_append(out, ": ", 2);
-        llmsplit_buf_append(out, value, vn);
-        llmsplit_buf_append(out, "\r\n", 2);
+        if (llmsplit_buf_reserve(out, (size_t)k + vn + 4) != LLMSPLIT_OK) goto nomem;
+        o = out->data + out->len;
+        LLMSPLIT__PUT(o, name, (size_t)k);
+        LLMSPLIT__PUT(o, ": ", 2);
+        LLMSPLIT__PUT(o, value, vn);
+        LLMSPLIT__PUT(o, "\r\n", 2);
+        out->len = (size_t)(o - out->data);
     }
+    if (llmsplit_buf_reserve(out, 80) != LLMSPLIT_OK) goto nomem;
+    o = out->data + out->len;
     if (req->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
-        llmsplit_buf_append(out, "Content-Length: ", 16);
-        n = (int)llmsplit__format_int((int64_t)req->body_len, tmp);
-        llmsplit_buf_append(out, tmp, (size_t)n);
-        llmsplit_buf_append(out, "\r\n", 2);
+        LLMSPLIT__PUT(o, "Content-Length: ", 16);
+        o += llmsplit__format_int((int64_t)req->body_len, o);
+        LLMSPLIT__PUT(o, "\r\n", 2);
     }
-    if (h->max_idle > 0) llmsplit_buf_append(out, "Connection: keep-alive\r\n\r\n", 26);
-    else llmsplit_buf_append(out, "Connection: close\r\n\r\n", 21);
-    if (out->failed) {
-        llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
-        return 0;
-    }
+    if (h->max_idle > 0) LLMSPLIT__PUT(o, "Connection: keep-alive\r\n\r\n", 26);
+    else LLMSPLIT__PUT(o, "Connection: close\r\n\r\n", 21);
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = 0;
     return 1;
+nomem:
+    llmsplit__set_error(err, LLMSPLIT_ERR_NOMEM, "out of memory");
+    return 0;
 }
 
 /* A 408 on a reused connection is what a server sends before it closes a connection left idle
@@ -6519,7 +6570,7 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
     llmsplit_error local;
     llmsplit__waiter w;
     if (!err) err = &local;
-    memset(err, 0, sizeof *err);
+    llmsplit__clear_error(err);
     if (!resp) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "http: missing response");
         return err->code;
@@ -6573,7 +6624,7 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
         if (r == 1 && resp->keep_alive && h->max_idle > 0) llmsplit__pool_put(h, c);
         else llmsplit__conn_close(c);
         if (r == 1) {
-            memset(err, 0, sizeof *err);
+            llmsplit__clear_error(err);
             break;
         }
         if (r == -1 && resp->reused && !w.failed && llmsplit__now_ms() < deadline) {
@@ -6586,7 +6637,7 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
             resp->num_headers = 0;
             resp->status = 0;
             resp->body_bytes = 0;
-            memset(err, 0, sizeof *err);
+            llmsplit__clear_error(err);
             continue;
         }
         break;
@@ -8300,7 +8351,7 @@ static llmsplit_status llmsplit__chat_call(llmsplit_http *http, const llmsplit_c
     llmsplit_error local;
     int attempt;
     if (!err) err = &local;
-    memset(err, 0, sizeof *err);
+    llmsplit__clear_error(err);
     if (!resp) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "chat: missing response");
         return err->code;
@@ -8343,7 +8394,7 @@ static llmsplit_status llmsplit__chat_call(llmsplit_http *http, const llmsplit_c
         int retryable;
         double retry_after, delay;
         resp->attempts = attempt + 1;
-        memset(err, 0, sizeof *err);
+        llmsplit__clear_error(err);
         code = llmsplit__chat_once(http, req, t, key, &body, resp, err, &retryable, &retry_after);
         if (code == LLMSPLIT_OK || !retryable || attempt >= req->num_retries || llmsplit__flag_set(req->abort_flag)) break;
         /* exponential backoff with jitter (0.5-1x of 500 ms * 2^attempt, at most 8 s), or the
@@ -9954,7 +10005,7 @@ static llmsplit_pool *llmsplit__pool_create(const llmsplit_pool_desc *desc, llms
     llmsplit_pool *p;
     size_t ring_off, threads_off, size;
     int i, rc;
-    if (err) memset(err, 0, sizeof *err);
+    llmsplit__clear_error(err);
     if (!llmsplit__pool_config(desc, &d, err)) return NULL;
     /* One block: the pool, the ring, the thread handles; each part on a 16-byte boundary. Both
        counts are capped, so the size cannot overflow. */
@@ -10100,7 +10151,7 @@ struct llmsplit_pool {
 static llmsplit_pool *llmsplit__pool_create(const llmsplit_pool_desc *desc, llmsplit_error *err) {
     llmsplit_pool_desc d;
     llmsplit_pool *p;
-    if (err) memset(err, 0, sizeof *err);
+    llmsplit__clear_error(err);
     if (!llmsplit__pool_config(desc, &d, err)) return NULL;
     p = (llmsplit_pool *)llmsplit__alloc(&d.allocator, sizeof *p);
     if (!p) {
@@ -10657,7 +10708,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_reopen_log(llmsplit_client *c, llms
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: missing client");
         return LLMSPLIT_ERR_USAGE;
     }
-    if (err) memset(err, 0, sizeof *err);
+    llmsplit__clear_error(err);
     llmsplit__lock(&c->log_lock);
     if (c->log_path) e = llmsplit__log_reopen(c, err);
     llmsplit__unlock(&c->log_lock);
@@ -11402,7 +11453,7 @@ static llmsplit_client *llmsplit__client_create(const llmsplit_client_desc *desc
     llmsplit_error local;
     int sources;
     if (!err) err = &local;
-    memset(err, 0, sizeof *err);
+    llmsplit__clear_error(err);
     if (desc) d = *desc;
     else memset(&d, 0, sizeof d);
     sources = (d.config_json != NULL) + (d.config_file != NULL) + (d.config_url != NULL);
@@ -12087,7 +12138,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_feedback(llmsplit_client *c, const 
     uint64_t id[2];
     char reason[200];
     int dep = -1, tripped = 0;
-    if (err) memset(err, 0, sizeof *err);
+    llmsplit__clear_error(err);
     if (!c || !request_id || !request_id[0]) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "feedback: needs a client and a request_id");
         return LLMSPLIT_ERR_USAGE;
@@ -12654,7 +12705,7 @@ LLMSPLIT_API llmsplit_status llmsplit_client_chat(llmsplit_client *c, const llms
     uint64_t id_bits[2];
     int64_t split_epoch = 0;
     if (!err) err = &local;
-    memset(err, 0, sizeof *err);
+    llmsplit__clear_error(err);
     if (!res) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "client: missing result");
         return err->code;
@@ -12879,7 +12930,7 @@ LLMSPLIT_API llmsplit_status llmsplit_completion_with_split_tests(const char *co
     const char *config;
     size_t len;
     if (!err) err = &local;
-    memset(err, 0, sizeof *err);
+    llmsplit__clear_error(err);
     if (res) memset(res, 0, sizeof *res);
     if (!models || !weights || n < 1 || !res) {
         llmsplit__set_error(err, LLMSPLIT_ERR_USAGE, "split: models, weights and a result are needed");

@@ -745,39 +745,60 @@ static const char *serve_date(serve_worker *w) {
     return w->date;
 }
 
-/* The status line and the headers every answer has into w->out (emptied first). body_len < 0:
-   the body follows chunked. */
+/* Copies s (its length known) to p, and p moves past it. */
+#define SERVE_PUT(p, s, n) (memcpy((p), (s), (n)), (p) += (n))
+/* The same for a string literal. */
+#define SERVE_LIT(p, lit) SERVE_PUT(p, lit, sizeof lit - 1)
+
+/* The status line and the headers every answer has into w->out (emptied first), written in
+   place: one reservation, then copies of known lengths. body_len < 0: the body follows chunked. */
 static void serve_head(serve_worker *w, serve_conn *c, int status, const char *content_type, long long body_len,
                        const char *extra, size_t extra_len) {
     llmsplit_buf *o = &w->out;
+    const char *reason = serve_reason(status), *date = serve_date(w);
+    size_t rl = strlen(reason), dl = strlen(date), il = strlen(c->request_id), tl;
+    char num[24], *p;
+    int k;
+    if (!content_type) content_type = "application/json";
+    tl = strlen(content_type);
     o->len = 0;
-    serve_append(o, "HTTP/1.1 ");
-    serve_append_num(o, (uint64_t)status);
-    serve_append(o, " ");
-    serve_append(o, serve_reason(status));
-    serve_append(o, "\r\nDate: ");
-    serve_append(o, serve_date(w));
-    serve_append(o, "\r\nContent-Type: ");
-    serve_append(o, content_type ? content_type : "application/json");
+    /* (the fixed parts, a status and a length: under 256 bytes) */
+    if (llmsplit_buf_reserve(o, 256 + rl + dl + tl + il + extra_len) != LLMSPLIT_OK) return;
+    p = o->data;
+    SERVE_LIT(p, "HTTP/1.1 ");
+    *p++ = (char)('0' + status / 100 % 10);
+    *p++ = (char)('0' + status / 10 % 10);
+    *p++ = (char)('0' + status % 10);
+    *p++ = ' ';
+    SERVE_PUT(p, reason, rl);
+    SERVE_LIT(p, "\r\nDate: ");
+    SERVE_PUT(p, date, dl);
+    SERVE_LIT(p, "\r\nContent-Type: ");
+    SERVE_PUT(p, content_type, tl);
     if (status == 304 || status == 204) {
         /* no body, and no Content-Length: a 304's would have to be the 200's length (RFC 9110 8.6) */
     } else if (body_len >= 0) {
-        serve_append(o, "\r\nContent-Length: ");
-        serve_append_num(o, (uint64_t)body_len);
+        uint64_t v = (uint64_t)body_len;
+        SERVE_LIT(p, "\r\nContent-Length: ");
+        k = (int)sizeof num;
+        do { num[--k] = (char)('0' + v % 10); v /= 10; } while (v);
+        SERVE_PUT(p, num + k, sizeof num - (size_t)k);
     } else if (c->minor >= 1) {
-        serve_append(o, "\r\nTransfer-Encoding: chunked");
+        SERVE_LIT(p, "\r\nTransfer-Encoding: chunked");
     } else {
         c->keep_alive = 0; /* HTTP/1.0 has no chunks: the body ends when the connection does */
     }
-    if (!c->keep_alive) serve_append(o, "\r\nConnection: close");
-    else if (c->minor == 0) serve_append(o, "\r\nConnection: keep-alive");
-    if (c->request_id[0]) {
-        serve_append(o, "\r\nx-llmsplit-request-id: ");
-        serve_append(o, c->request_id);
+    if (!c->keep_alive) SERVE_LIT(p, "\r\nConnection: close");
+    else if (c->minor == 0) SERVE_LIT(p, "\r\nConnection: keep-alive");
+    if (il) {
+        SERVE_LIT(p, "\r\nx-llmsplit-request-id: ");
+        SERVE_PUT(p, c->request_id, il);
     }
-    serve_append(o, "\r\n");
-    if (extra_len) llmsplit_buf_append(o, extra, extra_len);
-    serve_append(o, "\r\n");
+    SERVE_LIT(p, "\r\n");
+    if (extra_len) SERVE_PUT(p, extra, extra_len);
+    SERVE_LIT(p, "\r\n");
+    o->len = (size_t)(p - o->data);
+    o->data[o->len] = 0;
 }
 
 /* Sends a whole answer in one write: head and body. -1 when the client is gone. */
@@ -1951,17 +1972,26 @@ static void serve_on_answer(const llmsplit_result *res, void *user_data) {
         return;
     }
     serve_arm(res, arm, sizeof arm);
-    serve_append(&resp->headers, "x-llmsplit-model: ");
-    serve_append(&resp->headers, arm);
-    serve_append(&resp->headers, "\r\n");
     if (res->response.provider != LLMSPLIT_PROVIDER_ANTHROPIC && res->response.provider != LLMSPLIT_PROVIDER_OLLAMA &&
         res->response.raw.len && res->response.raw.data[0] == '{') {
-        /* (the library read it as an answer: it is a JSON object) */
+        /* (the library read it as an answer: it is a JSON object) the header line is made on the
+           stack: the answer goes as it came, and nothing else is allocated for it */
+        char line[sizeof arm + 24], *p = line;
+        llmsplit_buf extra;
+        SERVE_LIT(p, "x-llmsplit-model: ");
+        SERVE_PUT(p, arm, strlen(arm));
+        SERVE_LIT(p, "\r\n");
+        memset(&extra, 0, sizeof extra);
+        extra.data = line;
+        extra.len = (size_t)(p - line);
         resp->status = 200;
-        if (serve_send_response(ss->w, c, 200, NULL, &resp->headers, res->response.raw.data, res->response.raw.len) != 0)
+        if (serve_send_response(ss->w, c, 200, NULL, &extra, res->response.raw.data, res->response.raw.len) != 0)
             serve_store(&c->abort, 1);
         return;
     }
+    serve_append(&resp->headers, "x-llmsplit-model: ");
+    serve_append(&resp->headers, arm);
+    serve_append(&resp->headers, "\r\n");
     serve_completion_json(&resp->body, res);
     if (resp->body.failed || resp->headers.failed) {
         /* nothing sent yet: serve_process answers 503 */
