@@ -1702,6 +1702,50 @@ static void llmsplit__free(const llmsplit_allocator *a, void *p) {
     else free(p);
 }
 
+/* Memory of the caller's (its stack) lent to a buffer that lives within one function: the first
+   block asked for that fits is mem, anything else comes from the parent allocator. A buffer that
+   stays small (a call's record line, a request head) so never reaches malloc, and one that grows
+   moves to the parent's memory as it would have anyway. */
+typedef struct llmsplit__lender {
+    char *mem;
+    size_t cap;
+    int lent;
+    const llmsplit_allocator *parent;
+} llmsplit__lender;
+
+#if !LLMSPLIT__SMALL
+static void *llmsplit__lender_alloc(size_t size, void *user_data) {
+    llmsplit__lender *l = (llmsplit__lender *)user_data;
+    if (!l->lent && size <= l->cap) {
+        l->lent = 1;
+        return l->mem;
+    }
+    return llmsplit__alloc(l->parent, size);
+}
+
+static void llmsplit__lender_free(void *p, void *user_data) {
+    llmsplit__lender *l = (llmsplit__lender *)user_data;
+    if (p == l->mem) l->lent = 0;
+    else llmsplit__free(l->parent, p);
+}
+
+/* The allocator that lends mem[0..cap) (kept in *l, which must outlive what uses it); -Os builds
+   take the parent's memory only (less code). */
+static llmsplit_allocator llmsplit__lending(llmsplit__lender *l, char *mem, size_t cap, const llmsplit_allocator *parent) {
+    llmsplit_allocator a;
+    l->mem = mem;
+    l->cap = cap;
+    l->lent = 0;
+    l->parent = parent;
+    a.alloc_fn = llmsplit__lender_alloc;
+    a.free_fn = llmsplit__lender_free;
+    a.user_data = l;
+    return a;
+}
+#else
+#define llmsplit__lending(l, mem, cap, parent) ((void)(l), (void)(mem), (void)(cap), *(parent))
+#endif
+
 static void *llmsplit__dup(const llmsplit_allocator *a, const void *src, size_t n) {
     void *d = llmsplit__alloc(a, n ? n : 1);
     if (d && n) memcpy(d, src, n);
@@ -1809,12 +1853,7 @@ static void llmsplit__set_error(llmsplit_error *err, llmsplit_status code, const
 /* Clears err (when there is one): no error. The fields are reset, not every byte of the
    message (a call clears its error several times on its way). */
 static void llmsplit__clear_error(llmsplit_error *err) {
-    if (!err) return;
-    err->code = LLMSPLIT_OK;
-    err->http_status = 0;
-    err->line = err->col = 0;
-    err->offset = 0;
-    err->message[0] = 0;
+    if (err) memset(err, 0, offsetof(llmsplit_error, message) + 1); /* the fields, an empty message */
 }
 
 /* The public constructors hand their object back through an out pointer. These three keep that
@@ -2372,7 +2411,7 @@ static LLMSPLIT__INLINE uint64_t llmsplit__swar_escape(uint64_t x) {
    and may run up to 15 bytes past the plain ones: callers have room for all the input. */
 static LLMSPLIT__INLINE size_t llmsplit__copy_plain(const unsigned char *p, const unsigned char *end, char *o, int valid_utf8) {
     const unsigned char *s = p;
-#ifdef __SSE2__
+#if defined(__SSE2__) && !LLMSPLIT__SMALL /* (-Os: eight bytes at a time only) */
     {
         const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
         const __m128i below = _mm_set1_epi8(0x20), c1f = _mm_set1_epi8(0x1f);
@@ -3027,6 +3066,7 @@ LLMSPLIT_API void llmsplit_buf_append(llmsplit_buf *b, const void *data, size_t 
 
 /* One byte appended (the writer's punctuation): no call, no copy. */
 static LLMSPLIT__INLINE void llmsplit__buf_putc(llmsplit_buf *b, char ch) {
+    if (LLMSPLIT__SMALL) { llmsplit_buf_append(b, &ch, 1); return; }
     if (!llmsplit__buf_grow(b, 1)) return;
     b->data[b->len++] = ch;
     b->data[b->len] = 0;
@@ -3406,6 +3446,13 @@ static size_t llmsplit__format_int(int64_t v, char *buf /* 24 bytes */) {
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v, t = u;
     size_t n = v < 0 ? 2 : 1;
     char *o;
+    if (LLMSPLIT__SMALL) { /* -Os: one digit at a time, no table */
+        while (t >= 10) { t /= 10; n++; }
+        o = buf + n;
+        do { *--o = (char)('0' + u % 10); u /= 10; } while (u);
+        if (v < 0) *--o = '-';
+        return n;
+    }
     while (t >= 100) { t /= 100; n += 2; }
     n += t >= 10;
     o = buf + n;
@@ -4386,7 +4433,9 @@ static int llmsplit__hp_head(llmsplit_http_parser *p, llmsplit_error *err) {
         eol = (const char *)memchr(line, '\n', (size_t)(end + 2 - line)) - 1;
         if (line[0] == ' ' || line[0] == '\t')
             return llmsplit__hp_fail(p, err, "obsolete header line folding is not accepted");
-        for (colon = line; colon < eol && llmsplit__tchar((unsigned char)*colon); colon++) {}
+        /* (no bound needed: every LF of the head follows a CR, checked above, and a CR is no
+           token character, so the scan stops at eol at the latest) */
+        for (colon = line; llmsplit__tchar((unsigned char)*colon); colon++) {}
         if (colon == line || colon >= eol || *colon != ':')
             return llmsplit__hp_fail(p, err, "malformed header line");
         for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++) {}
@@ -5076,11 +5125,11 @@ typedef struct llmsplit__waiter {
     int (*wait)(int fd, int events, int timeout_ms, void *user_data);
     int (*wait_socket)(int fd, uint64_t socket_id, int events, int timeout_ms, void *user_data);
     void *user_data;
+    int caller_waits;             /* wait or wait_socket is set */
     int failed;
 } llmsplit__waiter;
 
-/* 1 when the request has the caller's wait (of either kind). */
-#define LLMSPLIT__CALLER_WAITS(w) ((w)->wait || (w)->wait_socket)
+#define LLMSPLIT__CALLER_WAITS(w) ((w)->caller_waits)
 
 typedef struct llmsplit__conn {
     struct llmsplit__conn *next;
@@ -5201,7 +5250,7 @@ static int llmsplit__wait_fd(int fd, uint64_t id, short events, int64_t deadline
         if (w->abort_flag && left > 50 && !LLMSPLIT__CALLER_WAITS(w)) left = 50;
         ms = left > 1000000 ? 1000000 : (int)left;
         if (LLMSPLIT__CALLER_WAITS(w)) {
-            r = w->wait_socket ? w->wait_socket(fd, fd >= 0 ? id : 0, events, ms, w->user_data)
+            r = w->wait_socket ? w->wait_socket(fd, id, events, ms, w->user_data) /* (id 0 with fd -1) */
                                : w->wait(fd, events, ms, w->user_data);
             if (r < 0) {
                 w->failed = 1;
@@ -6137,6 +6186,7 @@ static uint64_t llmsplit__pool_hash(const char *key) {
 /* 1 when c was put back by the calling thread. */
 static int llmsplit__pool_mine(const llmsplit__conn *c) {
 #ifndef LLMSPLIT_NO_THREADS
+    if (LLMSPLIT__SMALL) return 1; /* -Os: the first for key (less code) */
     return pthread_equal(c->put_by, pthread_self()) != 0;
 #else
     (void)c;
@@ -6562,7 +6612,9 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
     llmsplit_url url;
     llmsplit__dest parsed;
     llmsplit_buf head;
-    char plain_key[300], key_buf[320];
+    char plain_key[300], key_buf[320], head_mem[1024];
+    llmsplit__lender lender;
+    llmsplit_allocator head_alloc;
     const char *key;
     double t0 = llmsplit__now_msf();
     int64_t deadline;
@@ -6591,8 +6643,12 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
     w.wait = req->wait;
     w.wait_socket = req->wait_socket;
     w.user_data = req->user_data;
+    w.caller_waits = req->wait || req->wait_socket;
     w.failed = 0;
-    llmsplit_buf_init(&head, &h->allocator);
+    /* the head on the stack when it fits (a request's does: a few hundred bytes) */
+    head_alloc = llmsplit__lending(&lender, head_mem, sizeof head_mem, &h->allocator);
+    llmsplit_buf_init(&head, &head_alloc);
+    if (!LLMSPLIT__SMALL) llmsplit_buf_reserve(&head, sizeof head_mem - 1);
     if (!llmsplit__build_head(h, req, to, &head, err)) {
         llmsplit_buf_free(&head);
         return err->code;
@@ -7952,7 +8008,12 @@ static llmsplit_status llmsplit__chat_body(const llmsplit_chat_request *req, llm
 static llmsplit_status llmsplit__parse_answer(const llmsplit__wire *wire, llmsplit_chat_response *r, const char *body,
                                               size_t len, llmsplit_error *err) {
     llmsplit_error je;
-    llmsplit_json_doc *doc = llmsplit__parse(&r->text.allocator, body, len, &je);
+    /* the parsed answer lives until this returns: on the stack when it fits (an answer of up to
+       about 1.8 KB; the HTTP exchange's frame, as deep, has returned) */
+    char mem[16384];
+    llmsplit__lender lender;
+    llmsplit_allocator a = llmsplit__lending(&lender, mem, sizeof mem, &r->text.allocator);
+    llmsplit_json_doc *doc = llmsplit__parse(&a, body, len, &je);
     llmsplit_status code;
     if (!doc) {
         llmsplit__set_error(err, LLMSPLIT_ERR_RESPONSE, "the answer is not JSON (%d:%d: %s)", je.line, je.col, je.message);
@@ -8212,6 +8273,7 @@ static int llmsplit__sleep_ms(double ms, const llmsplit_chat_request *req) {
         w.wait = req->wait;
         w.wait_socket = req->wait_socket;
         w.user_data = req->user_data;
+        w.caller_waits = 1;
         w.failed = 0;
         return llmsplit__wait_fd(-1, 0, 0, llmsplit__now_ms() + (int64_t)ms, &w);
     }
@@ -8350,6 +8412,9 @@ static llmsplit_status llmsplit__chat_call(llmsplit_http *http, const llmsplit_c
     llmsplit_status code;
     llmsplit_error local;
     int attempt;
+    char body_mem[2048]; /* the usual request body: on the stack */
+    llmsplit__lender lender;
+    llmsplit_allocator body_alloc;
     if (!err) err = &local;
     llmsplit__clear_error(err);
     if (!resp) {
@@ -8374,7 +8439,8 @@ static llmsplit_status llmsplit__chat_call(llmsplit_http *http, const llmsplit_c
         own.params = NULL;
         own.strings = NULL;
     }
-    llmsplit_buf_init(&body, &http->allocator);
+    body_alloc = llmsplit__lending(&lender, body_mem, sizeof body_mem, &http->allocator);
+    llmsplit_buf_init(&body, &body_alloc);
     resp->provider = t->provider;
     llmsplit__copy(resp->model, sizeof resp->model, t->model);
     key = llmsplit__resolve_key(req->api_key, t->key_env);
@@ -8667,9 +8733,11 @@ LLMSPLIT_API void llmsplit_rng_seed(llmsplit_rng *r, uint64_t seed) {
     r->state = seed ? seed : llmsplit__rng_entropy();
 }
 
+/* The generator's next 64 bits. */
+static uint64_t llmsplit__rng_u64(llmsplit_rng *r) { return llmsplit__rng_mix(llmsplit__rng_advance(&r->state)); }
+
 LLMSPLIT_API double llmsplit_rng_next(llmsplit_rng *r) {
-    uint64_t z = llmsplit__rng_mix(llmsplit__rng_advance(&r->state));
-    return (double)(z >> 11) * (1.0 / 9007199254740992.0); /* 53 bits / 2^53 */
+    return (double)(llmsplit__rng_u64(r) >> 11) * (1.0 / 9007199254740992.0); /* 53 bits / 2^53 */
 }
 
 static int llmsplit__pick(const double *weights, const unsigned char *available, int n,
@@ -10660,7 +10728,7 @@ static void llmsplit__new_id(llmsplit_client *c, char out[40], uint64_t bits[2])
     static const char hex[] = "0123456789abcdef";
     int i, k;
     for (i = 0; i < 2; i++) {
-        uint64_t v = bits[i] = llmsplit__rng_mix(llmsplit__rng_advance(&c->rng.state));
+        uint64_t v = bits[i] = llmsplit__rng_u64(&c->rng);
         for (k = 15; k >= 0; k--, v >>= 4) out[16 * i + k] = hex[v & 15];
     }
     out[32] = 0;
@@ -10803,9 +10871,13 @@ static void *llmsplit__logq_main(void *arg) {
 static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
     llmsplit_buf line;
     size_t repaired = 0;
+    char mem[4096]; /* a call's line reserves about 3 KiB (the worst case of its escapes) */
+    llmsplit__lender lender;
+    llmsplit_allocator a;
     if (!c->log_path && !c->on_record) return; /* nobody reads it: not even a timestamp */
     if (!r->ts[0]) llmsplit__now_iso(r->ts);
-    llmsplit_buf_init(&line, &c->allocator);
+    a = llmsplit__lending(&lender, mem, sizeof mem, &c->allocator);
+    llmsplit_buf_init(&line, &a);
     if (!llmsplit__record_json(r, &line, &repaired)) {
         llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: out of memory; a record was lost");
         llmsplit_buf_free(&line);
