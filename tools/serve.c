@@ -1011,9 +1011,40 @@ static size_t serve_line_end(const char *s, size_t i, size_t end) {
     return end;
 }
 
+/* How many bytes from s[i] on (up to end) are above ' ' and not DEL: a request target's. Eight
+   at a time while none is. */
+static size_t serve_visible_run(const char *s, size_t i, size_t end) {
+    size_t start = i;
+    while (end - i >= 8) {
+        uint64_t x, y;
+        memcpy(&x, s + i, 8);
+        y = x ^ 0x7f7f7f7f7f7f7f7full; /* DEL becomes 0 */
+        if ((((x - 0x2121212121212121ull) & ~x) | ((y - 0x0101010101010101ull) & ~y)) & 0x8080808080808080ull)
+            break; /* a byte below '!' or a DEL (or, from the borrows, one after it): byte by byte */
+        i += 8;
+    }
+    while (i < end && (unsigned char)s[i] > 0x20 && s[i] != 0x7f) i++;
+    return i - start;
+}
+
+/* 1 when s[vs .. ve) holds a control character other than tab. Eight bytes at a time while none
+   is below ' '. */
+static int serve_has_control(const char *s, size_t vs, size_t ve) {
+    while (ve - vs >= 8) {
+        uint64_t x;
+        memcpy(&x, s + vs, 8);
+        if (((x - 0x2020202020202020ull) & ~x & 0x8080808080808080ull) != 0) break;
+        vs += 8;
+    }
+    for (; vs < ve; vs++)
+        if ((unsigned char)s[vs] < 0x20 && s[vs] != '\t') return 1;
+    return 0;
+}
+
 /* Parses the head in c->in[0 .. end) (end is just past the blank line). Lines end in CRLF; a
    bare CR or LF, a folded line, a space before a colon, anything outside the grammar is a 400.
-   Values and the method and target are NUL-terminated in place. 0, or -1 with *r filled. */
+   Values and the method and target are NUL-terminated in place. 0, or -1 with *r filled. The
+   token scans need no bound: each line's CR (checked first) is no token character. */
 static int serve_parse_head(serve_server *srv, serve_conn *c, size_t end, serve_refusal *r) {
     char *s = c->in;
     size_t i = 0, line_end;
@@ -1025,12 +1056,12 @@ static int serve_parse_head(serve_server *srv, serve_conn *c, size_t end, serve_
         return serve_refuse(r, 400, "malformed request line: lines must end in CRLF");
     /* method SP target SP HTTP/1.x */
     c->method = (uint32_t)i;
-    while (i < line_end && serve_tchar((unsigned char)s[i])) i++;
+    while (serve_tchar((unsigned char)s[i])) i++;
     c->method_len = (uint32_t)i - c->method;
     if (!c->method_len || i >= line_end || s[i] != ' ') return serve_refuse(r, 400, "malformed request line");
     s[i++] = 0;
     c->target = (uint32_t)i;
-    while (i < line_end && (unsigned char)s[i] > 0x20 && s[i] != 0x7f) i++;
+    i += serve_visible_run(s, i, line_end);
     c->target_len = (uint32_t)i - c->target;
     if (!c->target_len || i >= line_end || s[i] != ' ') return serve_refuse(r, 400, "malformed request line");
     s[i++] = 0;
@@ -1053,7 +1084,7 @@ static int serve_parse_head(serve_server *srv, serve_conn *c, size_t end, serve_
         if (line_end + 1 >= end || s[line_end] != '\r' || s[line_end + 1] != '\n')
             return serve_refuse(r, 400, "malformed header: lines must end in CRLF");
         name = i;
-        while (i < line_end && serve_tchar((unsigned char)s[i])) i++;
+        while (serve_tchar((unsigned char)s[i])) i++;
         colon = i;
         if (colon == name || i >= line_end || s[i] != ':') return serve_refuse(r, 400, "malformed header field");
         i++;
@@ -1061,8 +1092,7 @@ static int serve_parse_head(serve_server *srv, serve_conn *c, size_t end, serve_
         vs = i;
         ve = line_end;
         while (ve > vs && (s[ve - 1] == ' ' || s[ve - 1] == '\t')) ve--;
-        for (k = (int)vs; k < (int)ve; k++)
-            if ((unsigned char)s[k] < 0x20 && s[k] != '\t') return serve_refuse(r, 400, "control character in a header value");
+        if (serve_has_control(s, vs, ve)) return serve_refuse(r, 400, "control character in a header value");
         if (c->nhdrs == SERVE_MAX_HEADERS) return serve_refuse(r, 431, "too many header fields");
         c->hdrs[c->nhdrs].name = (uint32_t)name;
         c->hdrs[c->nhdrs].name_len = (uint32_t)(colon - name);
