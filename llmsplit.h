@@ -4387,11 +4387,19 @@ static int llmsplit__hp_fail(llmsplit_http_parser *p, llmsplit_error *err, const
     return -1;
 }
 
-/* A token character (RFC 9110): letters, digits and !#$%&'*+-.^_`|~, one bit each. */
+/* A token character (RFC 9110): letters, digits and !#$%&'*+-.^_`|~: '1' by value, a load and a
+   compare a byte (-Os: a bit each, less code). */
+#if !LLMSPLIT__SMALL
+static const char llmsplit__tchar_map[257] =
+    "0000000000000000000000000000000001011111001101101111111111000000"
+    "0111111111111111111111111110001111111111111111111111111111101010"
+    "0000000000000000000000000000000000000000000000000000000000000000"
+    "0000000000000000000000000000000000000000000000000000000000000000";
+static LLMSPLIT__INLINE int llmsplit__tchar(unsigned char c) { return llmsplit__tchar_map[c] == '1'; }
+#else
 static const uint64_t llmsplit__tchar_bits[4] = {0x03ff6cfa00000000ull, 0x57ffffffc7fffffeull, 0, 0};
-static LLMSPLIT__INLINE int llmsplit__tchar(unsigned char c) {
-    return (int)(llmsplit__tchar_bits[c >> 6] >> (c & 63) & 1);
-}
+static int llmsplit__tchar(unsigned char c) { return (int)(llmsplit__tchar_bits[c >> 6] >> (c & 63) & 1); }
+#endif
 
 /* Reads a Connection value (comma-separated tokens, any case): bit 1 for close, 2 for keep-alive. */
 static int llmsplit__conn_tokens(const char *v, size_t n) {

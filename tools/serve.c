@@ -948,11 +948,14 @@ static void serve_conn_linger(serve_server *srv, serve_conn *c) {
 
 /* ==== reading a request ================================================================== */
 
-/* A token character (RFC 9110): letters, digits and !#$%&'*+-.^_`|~, a bit each by value. */
-static int serve_tchar(unsigned char ch) {
-    static const uint64_t bits[4] = {0x03ff6cfa00000000ull, 0x57ffffffc7fffffeull, 0, 0};
-    return (int)(bits[ch >> 6] >> (ch & 63) & 1);
-}
+/* A token character (RFC 9110): letters, digits and !#$%&'*+-.^_`|~, '1' by value (a load and a
+   compare a byte). */
+static const char serve_tchar_map[257] =
+    "0000000000000000000000000000000001011111001101101111111111000000"
+    "0111111111111111111111111110001111111111111111111111111111101010"
+    "0000000000000000000000000000000000000000000000000000000000000000"
+    "0000000000000000000000000000000000000000000000000000000000000000";
+static int serve_tchar(unsigned char ch) { return serve_tchar_map[ch] == '1'; }
 
 static int serve_ieq(const char *a, size_t an, const char *lit) {
     size_t n = strlen(lit);
