@@ -78,8 +78,8 @@
      llmsplit_json_doc and a llmsplit_config are read-only and may be shared. Everything else (a
      writer, a buffer, a parser, a health window) belongs to one thread at a time. Callbacks
      (on_record, on_delta, the logger) are called from the thread doing the work, which for
-     silent calls is a pool worker. A call given a wait (llmsplit_request.wait, for an event
-     loop) never blocks its thread: it waits through that function instead.
+     silent calls is a pool worker. A call given a wait (llmsplit_request.wait or wait_socket,
+     for an event loop) never blocks its thread: it waits through that function instead.
    - Secrets. API keys are sent only to their own provider. A key from a provider's environment
      variable goes only to that provider's own host: its default base, the base named by its own
      base variable (OPENAI_API_BASE, ...), or for huggingface/ an https endpoint under
