@@ -1702,8 +1702,9 @@ static void llmsplit__free(const llmsplit_allocator *a, void *p) {
     else free(p);
 }
 
-/* Memory of the caller's (its stack) lent to a buffer that lives within one function: the first
-   block asked for that fits is mem, anything else comes from the parent allocator. A buffer that
+/* Memory of the caller's (its stack, declared as uint64_t so that what is put there is aligned as
+   the parser's values need) lent to a buffer that lives within one function: the first block
+   asked for that fits is mem, anything else comes from the parent allocator. A buffer that
    stays small (a call's record line, a request head) so never reaches malloc, and one that grows
    moves to the parent's memory as it would have anyway. */
 typedef struct llmsplit__lender {
@@ -6620,7 +6621,8 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
     llmsplit_url url;
     llmsplit__dest parsed;
     llmsplit_buf head;
-    char plain_key[300], key_buf[320], head_mem[1024];
+    char plain_key[300], key_buf[320];
+    uint64_t head_mem[1024 / 8];
     llmsplit__lender lender;
     llmsplit_allocator head_alloc;
     const char *key;
@@ -6654,7 +6656,7 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
     w.caller_waits = req->wait || req->wait_socket;
     w.failed = 0;
     /* the head on the stack when it fits (a request's does: a few hundred bytes) */
-    head_alloc = llmsplit__lending(&lender, head_mem, sizeof head_mem, &h->allocator);
+    head_alloc = llmsplit__lending(&lender, (char *)head_mem, sizeof head_mem, &h->allocator);
     llmsplit_buf_init(&head, &head_alloc);
     if (!LLMSPLIT__SMALL) llmsplit_buf_reserve(&head, sizeof head_mem - 1);
     if (!llmsplit__build_head(h, req, to, &head, err)) {
@@ -8018,9 +8020,9 @@ static llmsplit_status llmsplit__parse_answer(const llmsplit__wire *wire, llmspl
     llmsplit_error je;
     /* the parsed answer lives until this returns: on the stack when it fits (an answer of up to
        about 1.8 KB; the HTTP exchange's frame, as deep, has returned) */
-    char mem[16384];
+    uint64_t mem[16384 / 8];
     llmsplit__lender lender;
-    llmsplit_allocator a = llmsplit__lending(&lender, mem, sizeof mem, &r->text.allocator);
+    llmsplit_allocator a = llmsplit__lending(&lender, (char *)mem, sizeof mem, &r->text.allocator);
     llmsplit_json_doc *doc = llmsplit__parse(&a, body, len, &je);
     llmsplit_status code;
     if (!doc) {
@@ -8420,7 +8422,7 @@ static llmsplit_status llmsplit__chat_call(llmsplit_http *http, const llmsplit_c
     llmsplit_status code;
     llmsplit_error local;
     int attempt;
-    char body_mem[2048]; /* the usual request body: on the stack */
+    uint64_t body_mem[2048 / 8]; /* the usual request body: on the stack */
     llmsplit__lender lender;
     llmsplit_allocator body_alloc;
     if (!err) err = &local;
@@ -8447,7 +8449,7 @@ static llmsplit_status llmsplit__chat_call(llmsplit_http *http, const llmsplit_c
         own.params = NULL;
         own.strings = NULL;
     }
-    body_alloc = llmsplit__lending(&lender, body_mem, sizeof body_mem, &http->allocator);
+    body_alloc = llmsplit__lending(&lender, (char *)body_mem, sizeof body_mem, &http->allocator);
     llmsplit_buf_init(&body, &body_alloc);
     resp->provider = t->provider;
     llmsplit__copy(resp->model, sizeof resp->model, t->model);
@@ -10730,14 +10732,17 @@ struct llmsplit_client {
     size_t pairs_held;            /* under lock: bytes of answer text they hold */
 };
 
-/* 128 random bits in hex (two 64-bit outputs of the client's generator), and in bits[] as the
-   feedback index keeps them (llmsplit__fb_id of the text). */
+/* 128 random bits in hex, and in bits[] as the feedback index keeps them (llmsplit__fb_id of the
+   text): the top 32 bits of four outputs of the client's generator, so that an id does not give
+   away whole outputs (from which the generator's next ones follow). */
 static void llmsplit__new_id(llmsplit_client *c, char out[40], uint64_t bits[2]) {
     static const char hex[] = "0123456789abcdef";
     int i, k;
-    for (i = 0; i < 2; i++) {
-        uint64_t v = bits[i] = llmsplit__rng_u64(&c->rng);
-        for (k = 15; k >= 0; k--, v >>= 4) out[16 * i + k] = hex[v & 15];
+    bits[0] = bits[1] = 0;
+    for (i = 0; i < 4; i++) {
+        uint32_t v = (uint32_t)(llmsplit__rng_u64(&c->rng) >> 32);
+        bits[i >> 1] = bits[i >> 1] << 32 | v;
+        for (k = 7; k >= 0; k--, v >>= 4) out[8 * i + k] = hex[v & 15];
     }
     out[32] = 0;
 }
@@ -10879,12 +10884,12 @@ static void *llmsplit__logq_main(void *arg) {
 static void llmsplit__emit(llmsplit_client *c, llmsplit_record *r) {
     llmsplit_buf line;
     size_t repaired = 0;
-    char mem[4096]; /* a call's line reserves about 3 KiB (the worst case of its escapes) */
+    uint64_t mem[4096 / 8]; /* a call's line reserves about 3 KiB (the worst case of its escapes) */
     llmsplit__lender lender;
     llmsplit_allocator a;
     if (!c->log_path && !c->on_record) return; /* nobody reads it: not even a timestamp */
     if (!r->ts[0]) llmsplit__now_iso(r->ts);
-    a = llmsplit__lending(&lender, mem, sizeof mem, &c->allocator);
+    a = llmsplit__lending(&lender, (char *)mem, sizeof mem, &c->allocator);
     llmsplit_buf_init(&line, &a);
     if (!llmsplit__record_json(r, &line, &repaired)) {
         llmsplit__log(&c->logger, LLMSPLIT_LOG_ERROR, "records: out of memory; a record was lost");

@@ -2039,7 +2039,6 @@ static void serve_on_answer(const llmsplit_result *res, void *user_data) {
 }
 
 static int serve_wait_upstream(struct serve_fiber *f, int fd, uint64_t id, int events, int timeout_ms);
-static void serve_fiber_call_ended(struct serve_fiber *f);
 
 /* The call's wait (llmsplit_request.wait_socket): the coroutine waits in its loop, never the
    thread. */
@@ -2116,7 +2115,6 @@ static int serve_chat(serve_worker *w, serve_conn *c, const serve_request *req, 
     rq.wait_socket = serve_io_wait;
     serve_conn_busy(srv, c);
     e = llmsplit_client_chat(srv->client, &rq, &res, &err);
-    serve_fiber_call_ended(w->fiber);
     serve_conn_unbusy(srv, c);
     serve_copy(c->request_id, sizeof c->request_id, res.request_id);
     if (ss.answered) {
@@ -2628,7 +2626,6 @@ typedef struct serve_fiber {
     size_t map_size;
     struct serve_loop *loop;
     uint32_t index;               /* in loop->fibers: the token of its waits */
-    uint32_t calls;               /* its client calls that have ended (serve_upsock.holder_call) */
     int waiting;                  /* in serve_fiber_wait: an event or the time wakes it */
     int wait_fd;                  /* what it waits for (-1: the time only) */
     int woke;                     /* 1: an event woke it; 0: the time */
@@ -2671,16 +2668,19 @@ typedef struct serve_loop {
    socket: a kept-alive connection costs no epoll_ctl per request. The library's socket id (never
    reused) says whether fd still names the socket registered: an fd the library closed has left
    the set with its socket, and the number's next socket has a new id, so it is added again.
-   An event for a socket no coroutine of this loop holds any more (another loop's now, or idle in
-   the library's pool) takes it out of the set: one call, and the loop is not woken for it again.
-   An event a holder is not waiting for is kept for its next wait. */
+   An event no coroutine is waiting for is kept for the socket's next wait in this loop (which
+   then returns at once: the library looks at the socket again). A loop never takes a socket out
+   of its set: the socket may be closed by another thread at any moment (another loop's call that
+   took it from the pool, the pool's sweep), its number given to a client connection of this
+   loop, and EPOLL_CTL_DEL by number would then remove the client's registration (its request
+   would never be read). A socket that went to another loop's coroutine may so wake this loop
+   now and then; the library's pool hands each thread back its own connections first, which
+   keeps that rare. */
 typedef struct serve_upsock {
     uint64_t id;                  /* the socket registered for this fd; 0: none */
     struct serve_fiber *waiter;   /* the coroutine waiting for it, or NULL */
     uint32_t want;                /* the events that waiter waits for */
     uint32_t pending;             /* events that came while no one waited for them */
-    uint32_t holder, holder_call; /* the coroutine whose client call waited for it last, and the
-                                     number of that call: it holds the socket while the call runs */
 } serve_upsock;
 
 #define SERVE_FIBER_TOKEN ((uint64_t)1 << 63)
@@ -2809,9 +2809,6 @@ static int serve_fiber_wait(serve_fiber *f, int fd, int64_t deadline_ms) {
     return f->woke;
 }
 
-/* f's client call has ended: the upstream sockets it waited for are no longer its. */
-static void serve_fiber_call_ended(serve_fiber *f) { f->calls++; }
-
 /* An upstream socket's token: bit 63, 31 bits of its id and the fd. */
 static uint64_t serve_upsock_token(int fd, uint64_t id) {
     return SERVE_FIBER_TOKEN | (id & 0x7fffffffu) << 32 | (uint32_t)fd;
@@ -2843,8 +2840,6 @@ static int serve_wait_upstream(serve_fiber *f, int fd, uint64_t id, int events, 
     if (fd < 0) return serve_fiber_wait(f, -1, deadline);
     if (!(u = serve_upsock_at(lp, fd))) return -1;
     want = ((events & POLLIN) ? EPOLLIN | EPOLLRDHUP : 0) | ((events & POLLOUT) ? EPOLLOUT : 0) | EPOLLHUP | EPOLLERR;
-    u->holder = f->index;
-    u->holder_call = f->calls;
     if (u->id != id) {
         struct epoll_event ev;
         memset(&ev, 0, sizeof ev);
@@ -2871,7 +2866,6 @@ static int serve_wait_upstream(serve_fiber *f, int fd, uint64_t id, int events, 
 static void serve_upsock_event(serve_loop *lp, uint64_t tok, uint32_t events) {
     int fd = (int)(uint32_t)tok;
     serve_upsock *u = (uint32_t)fd < lp->nups ? &lp->ups[fd] : NULL;
-    serve_fiber *h;
     if (!u || !u->id || (u->id & 0x7fffffffu) != ((tok >> 32) & 0x7fffffffu)) return;
     if (u->waiter && (events & u->want) && u->waiter->waiting && u->waiter->wait_fd == fd) {
         serve_fiber_wake(u->waiter, 1);
@@ -2879,14 +2873,7 @@ static void serve_upsock_event(serve_loop *lp, uint64_t tok, uint32_t events) {
         u->pending |= events & ~u->want;
         return;
     }
-    h = u->holder < lp->nfibers ? lp->fibers[u->holder] : NULL;
-    if (u->waiter || (h && h->calls == u->holder_call)) {
-        u->pending |= events; /* its holder's call goes on: for its next wait */
-        return;
-    }
-    epoll_ctl(lp->ep, EPOLL_CTL_DEL, fd, NULL);
-    u->id = 0;
-    u->pending = 0;
+    u->pending |= events; /* for the next wait on it here */
 }
 
 static void serve_conn_fiber(serve_fiber *f);
