@@ -102,7 +102,8 @@ check-tools: $(BUILD)/ui_assets.h | deps
 test-deps:
 	@sh tools/deps.sh --optional openssl:/usr/bin/openssl nginx-light:/usr/sbin/nginx \
 	    python3-scipy:/usr/lib/python3/dist-packages/scipy/__init__.py \
-	    python3-yaml:/usr/lib/python3/dist-packages/yaml/__init__.py chromium:/usr/bin/chromium curl:/usr/bin/curl
+	    python3-yaml:/usr/lib/python3/dist-packages/yaml/__init__.py chromium:/usr/bin/chromium curl:/usr/bin/curl \
+	    strace:/usr/bin/strace
 
 test: all check-header check-tools test-deps $(TESTS)
 	@sh tests/run $(BUILD)/tests
