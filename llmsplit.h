@@ -79,7 +79,10 @@
      writer, a buffer, a parser, a health window) belongs to one thread at a time. Callbacks
      (on_record, on_delta, the logger) are called from the thread doing the work, which for
      silent calls is a pool worker. A call given a wait (llmsplit_request.wait or wait_socket,
-     for an event loop) never blocks its thread: it waits through that function instead.
+     for an event loop) never blocks its thread: it waits through that function instead. A call
+     takes about 40 KiB of its thread's stack at its deepest (the HTTP exchange's 16 KiB read
+     buffer, and small request buffers kept there instead of the heap); coroutines that run
+     calls need that much room besides their own frames.
    - Secrets. API keys are sent only to their own provider. A key from a provider's environment
      variable goes only to that provider's own host: its default base, the base named by its own
      base variable (OPENAI_API_BASE, ...), or for huggingface/ an https endpoint under
