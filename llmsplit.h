@@ -1694,6 +1694,23 @@ LLMSPLIT_API const char *llmsplit_strerror(llmsplit_status err) {
     return names[err];
 }
 
+/* Adds d to *p, atomically where threads may share it; the new value. */
+#if defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_8)
+static uint64_t llmsplit__add_u64(uint64_t *p, uint64_t d) { return __atomic_add_fetch(p, d, __ATOMIC_RELAXED); }
+#elif !defined(LLMSPLIT_NO_THREADS)
+/* No 64-bit atomics: one lock for every such counter is enough, each holds it for an add. */
+static pthread_mutex_t llmsplit__add_mutex = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t llmsplit__add_u64(uint64_t *p, uint64_t d) {
+    uint64_t v;
+    pthread_mutex_lock(&llmsplit__add_mutex);
+    v = *p += d;
+    pthread_mutex_unlock(&llmsplit__add_mutex);
+    return v;
+}
+#else
+static uint64_t llmsplit__add_u64(uint64_t *p, uint64_t d) { return *p += d; }
+#endif
+
 static void *llmsplit__alloc(const llmsplit_allocator *a, size_t size) {
     if (a && a->alloc_fn) return a->alloc_fn(size, a->user_data);
     return malloc(size);
@@ -5141,8 +5158,6 @@ typedef struct llmsplit__waiter {
     int failed;
 } llmsplit__waiter;
 
-#define LLMSPLIT__CALLER_WAITS(w) ((w)->caller_waits)
-
 typedef struct llmsplit__conn {
     struct llmsplit__conn *next;
     int fd;
@@ -5225,27 +5240,10 @@ static int llmsplit__flag_set(const volatile int *f) {
 }
 
 /* A new socket's id: 1, 2, 3 ... for the process, never given twice. */
-#if defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_8)
 static uint64_t llmsplit__socket_id(void) {
     static uint64_t last;
-    return __atomic_add_fetch(&last, 1u, __ATOMIC_RELAXED);
+    return llmsplit__add_u64(&last, 1);
 }
-#elif !defined(LLMSPLIT_NO_THREADS)
-static uint64_t llmsplit__socket_id(void) {
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    static uint64_t last;
-    uint64_t id;
-    pthread_mutex_lock(&lock);
-    id = ++last;
-    pthread_mutex_unlock(&lock);
-    return id;
-}
-#else
-static uint64_t llmsplit__socket_id(void) {
-    static uint64_t last;
-    return ++last;
-}
-#endif
 
 /* Waits for events on fd until the deadline: 1 ready, 0 timed out (or aborted), -1 error. With an
    abort flag the wait is cut into 50 ms slices so the flag is seen promptly. The caller's wait,
@@ -5259,9 +5257,9 @@ static int llmsplit__wait_fd(int fd, uint64_t id, short events, int64_t deadline
         int64_t left = deadline_ms - llmsplit__now_ms();
         int r, ms;
         if (left <= 0 || llmsplit__flag_set(w->abort_flag)) return 0;
-        if (w->abort_flag && left > 50 && !LLMSPLIT__CALLER_WAITS(w)) left = 50;
+        if (w->abort_flag && left > 50 && !w->caller_waits) left = 50;
         ms = left > 1000000 ? 1000000 : (int)left;
-        if (LLMSPLIT__CALLER_WAITS(w)) {
+        if (w->caller_waits) {
             r = w->wait_socket ? w->wait_socket(fd, id, events, ms, w->user_data) /* (id 0 with fd -1) */
                                : w->wait(fd, events, ms, w->user_data);
             if (r < 0) {
@@ -5297,7 +5295,7 @@ static int llmsplit__sock_io(llmsplit__conn *c, struct iovec *iov, int n, int ou
     for (;;) {
         struct msghdr m;
         int64_t left = c->deadline_ms - llmsplit__now_ms();
-        int nowait = left < LLMSPLIT__IO_SLICE_MS || LLMSPLIT__CALLER_WAITS(c->w) ? MSG_DONTWAIT : 0;
+        int nowait = left < LLMSPLIT__IO_SLICE_MS || c->w->caller_waits ? MSG_DONTWAIT : 0;
         ssize_t k;
         if (left <= 0 || llmsplit__flag_set(c->w->abort_flag)) { c->timed_out = 1; return -1; }
         memset(&m, 0, sizeof m);
@@ -5532,7 +5530,7 @@ static int llmsplit__resolve(const char *host, const char *port, int delay_ms, i
                 struct timespec ts;
                 int64_t left = until - llmsplit__now_ms();
                 if (left <= 0 || llmsplit__flag_set(abort_flag)) break;
-                if (LLMSPLIT__CALLER_WAITS(w)) { /* the caller's wait, for 1, 2, 4 ... 50 ms, never holding the lock */
+                if (w->caller_waits) { /* the caller's wait, for 1, 2, 4 ... 50 ms, never holding the lock */
                     int64_t t = llmsplit__now_ms() + slice;
                     int r;
                     pthread_mutex_unlock(&j->lock);
@@ -5610,7 +5608,7 @@ static int llmsplit__tcp_connect(const char *host, int port, int connect_timeout
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) goto connected;
         if (errno != EINPROGRESS) { last_errno = errno; close(fd); fd = -1; continue; }
         /* (the caller's wait may come back before the connect is done: a poll that does not wait tells) */
-        while ((rc = llmsplit__wait_fd(fd, *id, POLLOUT, until, w)) > 0 && LLMSPLIT__CALLER_WAITS(w)) {
+        while ((rc = llmsplit__wait_fd(fd, *id, POLLOUT, until, w)) > 0 && w->caller_waits) {
             struct pollfd pfd;
             pfd.fd = fd;
             pfd.events = POLLOUT;
@@ -6232,15 +6230,18 @@ static llmsplit__conn *llmsplit__pool_take(llmsplit_http *h, const char *key) {
             h->nidle--;
             continue;
         }
-        if (ours && (llmsplit__pool_mine(c) || ++seen > LLMSPLIT__POOL_AFFINITY)) {
-            if (!llmsplit__pool_mine(c)) pp = first; /* none of the first few: the first */
-            found = *pp;
-            *pp = found->next;
-            h->nidle--;
-            if (!sweep) break;
-            continue;
+        if (ours) {
+            int mine = llmsplit__pool_mine(c);
+            if (mine || ++seen > LLMSPLIT__POOL_AFFINITY) {
+                if (!mine) pp = first; /* none of the first few: the first */
+                found = *pp;
+                *pp = found->next;
+                h->nidle--;
+                if (!sweep) break;
+                continue;
+            }
+            if (!first) first = pp;
         }
-        if (ours && !first) first = pp;
         pp = &c->next;
     }
     if (!found && first) { /* (a connection unlinked after first leaves *first pointing at it still) */
@@ -6527,7 +6528,7 @@ static int llmsplit__exchange(llmsplit_http *h, llmsplit__conn *c, const llmspli
     if (!resp->reused) resp->connect_ms = llmsplit__now_msf() - t0;
     /* with the caller's wait, a plain connection waits for the answer before its first read: the
        answer is seldom there the moment the request has gone, and the read would only say so */
-    if (LLMSPLIT__CALLER_WAITS(c->w) && !c->https) {
+    if (c->w->caller_waits && !c->https) {
         int ready = llmsplit__wait_fd(c->fd, c->id, POLLIN, c->deadline_ms, c->w);
         if (ready <= 0) {
             c->timed_out = ready == 0;
@@ -6658,7 +6659,8 @@ static llmsplit_status llmsplit__http_send_to(llmsplit_http *h, const llmsplit_h
     w.user_data = req->user_data;
     w.caller_waits = req->wait || req->wait_socket;
     w.failed = 0;
-    /* the head on the stack when it fits (a request's does: a few hundred bytes) */
+    /* the head on the stack when it fits (a request's does: a few hundred bytes); reserved at
+       once, as the lender lends only the first block a buffer asks for */
     head_alloc = llmsplit__lending(&lender, (char *)head_mem, sizeof head_mem, &h->allocator);
     llmsplit_buf_init(&head, &head_alloc);
     if (!LLMSPLIT__SMALL) llmsplit_buf_reserve(&head, sizeof head_mem - 1);
@@ -8702,23 +8704,7 @@ static uint64_t llmsplit__rng_mix(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-#if defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_8)
-static uint64_t llmsplit__rng_advance(uint64_t *state) {
-    return __atomic_add_fetch(state, LLMSPLIT__RNG_GAMMA, __ATOMIC_RELAXED);
-}
-#elif !defined(LLMSPLIT_NO_THREADS)
-/* No 64-bit atomics: one lock for every rng is enough, a draw holds it for an add. */
-static pthread_mutex_t llmsplit__rng_mutex = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t llmsplit__rng_advance(uint64_t *state) {
-    uint64_t s;
-    pthread_mutex_lock(&llmsplit__rng_mutex);
-    s = *state += LLMSPLIT__RNG_GAMMA;
-    pthread_mutex_unlock(&llmsplit__rng_mutex);
-    return s;
-}
-#else
-static uint64_t llmsplit__rng_advance(uint64_t *state) { return *state += LLMSPLIT__RNG_GAMMA; }
-#endif
+static uint64_t llmsplit__rng_advance(uint64_t *state) { return llmsplit__add_u64(state, LLMSPLIT__RNG_GAMMA); }
 
 static uint64_t llmsplit__rng_entropy(void) {
     static uint64_t counter;

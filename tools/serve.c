@@ -29,8 +29,9 @@
    upstream socket, too, goes into the loop's set once (edge-triggered) and stays while the
    library keeps it: the socket id the library gives with each wait tells the loop when an fd
    number names a new socket, and the library hands a thread back the connections it used
-   before, so a kept-alive upstream connection costs no epoll_ctl per request either. A loaded loop so handles many requests per epoll_wait and no thread
-   sleeps or wakes per request (a blocked thread per request cost two context switches each).
+   before, so a kept-alive upstream connection costs no epoll_ctl per request either. A loaded
+   loop so handles many requests per epoll_wait and no thread sleeps or wakes per request (a
+   blocked thread per request cost two context switches each).
    The answer goes out from the call's on_answer, before the call's record is written. A client
    that hangs up while its request waits for the upstream is seen by the loop (EPOLLRDHUP): it
    sets the request's abort flag and wakes it, so the call stops and its record says
@@ -157,11 +158,17 @@ typedef struct serve_worker {
 
 static void serve_append(llmsplit_buf *b, const char *s) { llmsplit_buf_append(b, s, strlen(s)); }
 
+/* v in decimal at the end of tmp: where its digits start. */
+static size_t serve_digits(char tmp[24], uint64_t v) {
+    size_t i = 24;
+    do { tmp[--i] = (char)('0' + v % 10); v /= 10; } while (v);
+    return i;
+}
+
 static void serve_append_num(llmsplit_buf *b, uint64_t v) {
     char tmp[24];
-    int i = (int)sizeof tmp;
-    do { tmp[--i] = (char)('0' + v % 10); v /= 10; } while (v);
-    llmsplit_buf_append(b, tmp + i, sizeof tmp - (size_t)i);
+    size_t i = serve_digits(tmp, v);
+    llmsplit_buf_append(b, tmp + i, sizeof tmp - i);
 }
 
 /* ==== metrics ============================================================================= */
@@ -758,7 +765,6 @@ static void serve_head(serve_worker *w, serve_conn *c, int status, const char *c
     const char *reason = serve_reason(status), *date = serve_date(w);
     size_t rl = strlen(reason), dl = strlen(date), il = strlen(c->request_id), tl;
     char num[24], *p;
-    int k;
     if (!content_type) content_type = "application/json";
     tl = strlen(content_type);
     o->len = 0;
@@ -778,11 +784,9 @@ static void serve_head(serve_worker *w, serve_conn *c, int status, const char *c
     if (status == 304 || status == 204) {
         /* no body, and no Content-Length: a 304's would have to be the 200's length (RFC 9110 8.6) */
     } else if (body_len >= 0) {
-        uint64_t v = (uint64_t)body_len;
+        size_t k = serve_digits(num, (uint64_t)body_len);
         SERVE_LIT(p, "\r\nContent-Length: ");
-        k = (int)sizeof num;
-        do { num[--k] = (char)('0' + v % 10); v /= 10; } while (v);
-        SERVE_PUT(p, num + k, sizeof num - (size_t)k);
+        SERVE_PUT(p, num + k, sizeof num - k);
     } else if (c->minor >= 1) {
         SERVE_LIT(p, "\r\nTransfer-Encoding: chunked");
     } else {
